@@ -1,0 +1,328 @@
+"""
+Field checks shared by every validated value.
+
+A check takes a value and returns ``None`` when it is acceptable, or a message
+that shows the value and says what is allowed.  Checks never raise: the caller
+collects every message and raises one :class:`~funnelkit.errors.ValidationError`.
+
+Entities declare their checks in attrs field metadata (see :func:`checked`), and
+:func:`validate` runs them all, then the class's cross-field checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+import attrs
+
+from .errors import Problem, ValidationError
+
+Check = Callable[[Any], "str | None"]
+E = TypeVar("E", bound=enum.Enum)
+
+_MAX_SHOWN = 80
+
+
+def show(value: object) -> str:
+    """
+    ``repr`` of *value*, shortened so that a huge input cannot flood a message.
+    """
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real problem
+        text = f"<{type(value).__name__} object>"
+    if len(text) > _MAX_SHOWN:
+        text = text[: _MAX_SHOWN - 3] + "..."
+    return text
+
+
+def a_type(value: object) -> str:
+    """
+    The type of *value* with its article: "an int", "a str".
+    """
+    name = type(value).__name__
+    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
+
+
+# --- scalar checks --------------------------------------------------------
+
+
+def identifier(value: object) -> str | None:
+    """
+    An id: a non-empty string without surrounding whitespace.
+    """
+    if not isinstance(value, str):
+        return f"{show(value)} is {a_type(value)}; an id must be a non-empty str"
+    if not value:
+        return "'' is empty; an id must be a non-empty str"
+    if value != value.strip():
+        return f"{show(value)} has surrounding whitespace; an id must be stripped"
+    return None
+
+
+def name(value: object) -> str | None:
+    """
+    A human-readable name: a str with at least one non-blank character.
+    """
+    if not isinstance(value, str):
+        return f"{show(value)} is {a_type(value)}; expected a non-empty str"
+    if not value.strip():
+        return f"{show(value)} is blank; expected a non-empty str"
+    return None
+
+
+def text(value: object) -> str | None:
+    """
+    Free text: any str.
+    """
+    if not isinstance(value, str):
+        return f"{show(value)} is {a_type(value)}; expected a str"
+    return None
+
+
+def boolean(value: object) -> str | None:
+    if not isinstance(value, bool):
+        return f"{show(value)} is {a_type(value)}; expected True or False"
+    return None
+
+
+def non_negative_int(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"{show(value)} is {a_type(value)}; expected an int >= 0"
+    if value < 0:
+        return f"{value} is negative; expected an int >= 0"
+    return None
+
+
+def aware_datetime(value: object) -> str | None:
+    """
+    A timezone-aware ``datetime`` (stdlib or pendulum).
+    """
+    if not isinstance(value, dt.datetime):
+        return (
+            f"{show(value)} is {a_type(value)}; expected a timezone-aware "
+            "datetime"
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        return (
+            f"{show(value)} is naive; expected a timezone-aware datetime "
+            "(attach a tzinfo, e.g. datetime.timezone.utc or "
+            "zoneinfo.ZoneInfo('Asia/Shanghai'))"
+        )
+    return None
+
+
+def calendar_date(value: object) -> str | None:
+    """
+    A calendar ``date`` (not a ``datetime``).
+    """
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        return f"{show(value)} is {a_type(value)}; expected a datetime.date"
+    return None
+
+
+def duration(value: object) -> str | None:
+    """
+    A non-negative ``timedelta``.
+    """
+    if not isinstance(value, dt.timedelta):
+        return f"{show(value)} is {a_type(value)}; expected a datetime.timedelta"
+    if value < dt.timedelta(0):
+        return f"{show(value)} is negative; expected a duration >= 0"
+    return None
+
+
+def probability(value: object) -> str | None:
+    """
+    A probability: a ``Decimal`` in [0, 1] (see :func:`to_probability`).
+    """
+    if not isinstance(value, Decimal):
+        return f"{show(value)} is {a_type(value)}; expected a Decimal in [0, 1]"
+    if not value.is_finite() or not Decimal(0) <= value <= Decimal(1):
+        return f"{value} is outside [0, 1]; a probability must lie in [0, 1]"
+    return None
+
+
+def instance_of(cls: type, what: str) -> Check:
+    def check(value: object) -> str | None:
+        if not isinstance(value, cls):
+            return f"{show(value)} is {a_type(value)}; expected {what}"
+        return None
+
+    return check
+
+
+def member_of(enum_cls: type[enum.Enum]) -> Check:
+    allowed = ", ".join(repr(m.value) for m in enum_cls)
+
+    def check(value: object) -> str | None:
+        if not isinstance(value, enum_cls):
+            return f"{show(value)} is not a {enum_cls.__name__}; allowed: {allowed}"
+        return None
+
+    return check
+
+
+def optional(check: Check) -> Check:
+    def opt(value: object) -> str | None:
+        return None if value is None else check(value)
+
+    return opt
+
+
+def items(check: Check, kind: type, *, unique: bool = False) -> Check:
+    """
+    A tuple or frozenset (*kind*) whose every item passes *check*.
+    """
+
+    def check_items(value: object) -> str | None:
+        if not isinstance(value, kind):
+            return (
+                f"{show(value)} is {a_type(value)}; expected a collection "
+                "(list, tuple or set) of items"
+            )
+        collection: tuple[Any, ...] | frozenset[Any] = value  # type: ignore[assignment]
+        for i, item in enumerate(collection):
+            msg = check(item)
+            if msg is not None:
+                where = f"item {i}" if kind is tuple else "an item"
+                return f"{where}: {msg}"
+        if unique:
+            dupes = sorted(x for x, n in Counter(collection).items() if n > 1)
+            if dupes:
+                return f"duplicate items {show(dupes)}; each may appear once"
+        return None
+
+    return check_items
+
+
+# --- converters: be lenient about containers, strict about contents -------
+
+
+def to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    """
+    Turn a list or other iterable into a tuple; leave anything else as is so
+    that the field check can report it.
+    """
+    if isinstance(value, tuple | str | bytes | Mapping):
+        return value  # type: ignore[return-value]
+    try:
+        return tuple(value)
+    except TypeError:
+        return value  # type: ignore[return-value]
+
+
+def to_frozenset(value: Iterable[Any]) -> frozenset[Any]:
+    """
+    Turn a list, set or other iterable into a frozenset; leave anything else
+    as is so that the field check can report it.
+    """
+    if isinstance(value, frozenset | str | bytes | Mapping):
+        return value  # type: ignore[return-value]
+    try:
+        return frozenset(value)
+    except TypeError:
+        return value  # type: ignore[return-value]
+
+
+def to_enum(enum_cls: type[E], value: E | str) -> E:
+    """
+    Accept an enum member or its value; leave anything else for the check.
+    """
+    if isinstance(value, enum_cls):
+        return value
+    try:
+        return enum_cls(value)
+    except (ValueError, TypeError):
+        return value  # type: ignore[return-value]
+
+
+def to_probability(value: Decimal | int | float | str) -> Decimal:
+    """
+    Convert an int, str or float probability to ``Decimal``.
+
+    A float becomes the ``Decimal`` of its shortest repr (``0.3`` → ``0.3``), the
+    number the user typed.  Anything unconvertible is left for the check.
+    """
+    if isinstance(value, bool):
+        return value  # type: ignore[return-value]
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return value  # type: ignore[return-value]
+        return Decimal(repr(value))
+    if isinstance(value, int | str):
+        try:
+            return Decimal(value)
+        except (InvalidOperation, ValueError):
+            return value  # type: ignore[return-value]
+    return value
+
+
+# --- running the checks ---------------------------------------------------
+
+_CHECKS: dict[type, tuple[tuple[str, Check], ...]] = {}
+
+
+def checked(check: Check, **kwargs: Any) -> Any:
+    """
+    An ``attrs.field`` whose value must pass *check*.
+    """
+    metadata = dict(kwargs.pop("metadata", {}))
+    metadata["funnelkit_check"] = check
+    return attrs.field(metadata=metadata, **kwargs)
+
+
+def field_checks(cls: type) -> tuple[tuple[str, Check], ...]:
+    """
+    The (field name, check) pairs declared on attrs class *cls*, cached.
+    """
+    try:
+        return _CHECKS[cls]
+    except KeyError:
+        pairs = tuple(
+            (f.name, f.metadata["funnelkit_check"])
+            for f in attrs.fields(cls)
+            if "funnelkit_check" in f.metadata
+        )
+        _CHECKS[cls] = pairs
+        return pairs
+
+
+def field_problems(cls: type, values: Mapping[str, object]) -> list[Problem]:
+    """
+    Run the field checks of *cls* on those *values* that are present.
+    """
+    problems = []
+    for field_name, check in field_checks(cls):
+        if field_name in values:
+            msg = check(values[field_name])
+            if msg is not None:
+                problems.append(Problem(path=field_name, message=msg))
+    return problems
+
+
+def validate(obj: object) -> None:
+    """
+    Check every field of *obj*, then its cross-field rules; raise one error.
+
+    Cross-field rules live in an optional ``_relations()`` method returning
+    problems; they run only when every field passed its own check.
+    """
+    cls = type(obj)
+    problems = []
+    for field_name, check in field_checks(cls):
+        msg = check(getattr(obj, field_name))
+        if msg is not None:
+            problems.append(Problem(path=field_name, message=msg))
+    if not problems:
+        relations = getattr(obj, "_relations", None)
+        if relations is not None:
+            problems.extend(relations())
+    if problems:
+        raise ValidationError(problems)

@@ -1,0 +1,497 @@
+"""
+Money: a ``Decimal`` amount in one ISO 4217 currency.
+"""
+
+from __future__ import annotations
+
+import decimal
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Final
+
+import attrs
+
+from ._checks import show, a_type
+from .errors import CurrencyMismatchError, ValidationError
+
+# ISO 4217 minor units (the number of digits after the decimal point) of the
+# active currencies.  Every currency not listed with 0, 3 or 4 uses 2.
+_ZERO = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_THREE = "BHD IQD JOD KWD LYD OMR TND"
+_FOUR = "CLF UYW"
+_TWO = (
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BRL "
+    "BSD BTN BWP BYN BZD CAD CDF CHF CNY COP CRC CUP CVE CZK DKK DOP DZD EGP "
+    "ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS "
+    "INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD "
+    "MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN "
+    "PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD "
+    "SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD UYU UZS VES "
+    "WST XCD XCG YER ZAR ZMW ZWG"
+)
+
+_CODE = re.compile(r"[A-Z]{3}")
+_lock = threading.Lock()
+_minor_units: Mapping[str, int] = MappingProxyType(
+    {code: units for group, units in ((_ZERO, 0), (_TWO, 2), (_THREE, 3), (_FOUR, 4)) for code in group.split()}
+)
+
+#: Amounts have at most this many digits before the decimal point ...
+MAX_INTEGER_DIGITS: Final = 30
+#: ... and at most this many after it.  Products and quotients are rounded
+#: (half-even) to this many places: far below any currency's minor unit.
+MAX_DECIMAL_PLACES: Final = 20
+_PLACES: Final = Decimal(1).scaleb(-MAX_DECIMAL_PLACES)
+
+# Money arithmetic runs in its own context, whatever the caller's decimal
+# context is: wide enough that sums and products of valid values are exact
+# before the single rounding to MAX_DECIMAL_PLACES.
+_CONTEXT: Final = decimal.Context(
+    prec=4 * (MAX_INTEGER_DIGITS + MAX_DECIMAL_PLACES),
+    rounding=decimal.ROUND_HALF_EVEN,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
+
+ROUNDING_MODES: Final = frozenset(
+    {
+        decimal.ROUND_HALF_EVEN,
+        decimal.ROUND_HALF_UP,
+        decimal.ROUND_HALF_DOWN,
+        decimal.ROUND_UP,
+        decimal.ROUND_DOWN,
+        decimal.ROUND_CEILING,
+        decimal.ROUND_FLOOR,
+        decimal.ROUND_05UP,
+    }
+)
+
+
+def currency_problem(code: object) -> str | None:
+    """
+    ``None`` if *code* is a known currency, else what is wrong with it.
+    """
+    if not isinstance(code, str):
+        return f"{show(code)} is {a_type(code)}; expected an ISO 4217 code such as 'USD'"
+    if code in _minor_units:
+        return None
+    if not _CODE.fullmatch(code):
+        return f"{show(code)} is not an ISO 4217 code (three upper-case letters, e.g. 'USD')"
+    return (
+        f"{show(code)} is not a known currency; register it first with "
+        f"funnelkit.register_currency({code!r}, minor_units=...)"
+    )
+
+
+def register_currency(code: str, *, minor_units: int) -> None:
+    """
+    Make the currency *code* known, with *minor_units* digits after the point.
+
+    Registering a code again with the same minor units does nothing; with
+    different minor units it is refused, so that no amount changes meaning
+    while a program runs.  The table is process-wide: register at start-up.
+
+    >>> register_currency("XBT", minor_units=8)
+    >>> currency_minor_units("XBT")
+    8
+    """
+    global _minor_units  # noqa: PLW0603 - copy-on-write table, swapped under a lock
+    problems = []
+    if not isinstance(code, str) or not _CODE.fullmatch(code):
+        problems.append(("code", f"{show(code)} is not three upper-case letters, e.g. 'XBT'"))
+    if isinstance(minor_units, bool) or not isinstance(minor_units, int) or not 0 <= minor_units <= 18:
+        problems.append(("minor_units", f"{show(minor_units)} is not an int in [0, 18]"))
+    if problems:
+        raise ValidationError.single(*problems[0]) if len(problems) == 1 else _many(problems)
+    with _lock:
+        known = _minor_units.get(code)
+        if known == minor_units:
+            return
+        if known is not None:
+            msg = (
+                f"{code!r} is already registered with {known} minor units; "
+                f"refusing to change it to {minor_units}"
+            )
+            raise ValidationError.single("minor_units", msg)
+        _minor_units = MappingProxyType({**_minor_units, code: minor_units})
+
+
+def _many(problems: Sequence[tuple[str, str]]) -> ValidationError:
+    from .errors import Problem
+
+    return ValidationError(Problem(path=p, message=m) for p, m in problems)
+
+
+def currency_minor_units(code: str) -> int:
+    """
+    The number of digits after the decimal point in *code* (``JPY`` → 0).
+
+    >>> currency_minor_units("JPY"), currency_minor_units("USD"), currency_minor_units("KWD")
+    (0, 2, 3)
+    """
+    units = _minor_units.get(code)
+    if units is None:
+        raise ValidationError.single("currency", currency_problem(code) or "")
+    return units
+
+
+def known_currencies() -> frozenset[str]:
+    """
+    Every currency code funnelkit knows right now.
+    """
+    return frozenset(_minor_units)
+
+
+def _to_amount(value: Decimal | int | str) -> Decimal:
+    """
+    Convert an int or str to ``Decimal``; leave anything else for the check.
+    """
+    if isinstance(value, Decimal) or isinstance(value, bool):
+        return value  # type: ignore[return-value]
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            return Decimal(value.strip())
+        except decimal.InvalidOperation:
+            return value  # type: ignore[return-value]
+    return value  # type: ignore[unreachable]
+
+
+def amount_problem(value: object) -> str | None:
+    """
+    ``None`` if *value* is an acceptable amount, else what is wrong with it.
+    """
+    if isinstance(value, float):
+        return (
+            f"{value!r} is a float; money refuses floats because they are inexact: "
+            "pass a str, int or Decimal, e.g. Money.of('12.30', 'USD')"
+        )
+    if isinstance(value, str):
+        return f"{show(value)} is not a decimal number"
+    if not isinstance(value, Decimal):
+        return f"{show(value)} is {a_type(value)}; expected a Decimal, int or str"
+    if not value.is_finite():
+        return f"{value} is not a finite number"
+    return _range_problem(value)
+
+
+def _range_problem(value: Decimal) -> str | None:
+    if value and value.adjusted() >= MAX_INTEGER_DIGITS:
+        return f"{value} has more than {MAX_INTEGER_DIGITS} digits before the decimal point"
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES and value != value.quantize(_PLACES, context=_CONTEXT):
+        return f"{value} has more than {MAX_DECIMAL_PLACES} decimal places"
+    return None
+
+
+@attrs.frozen(kw_only=True, eq=True, order=False, repr=False)
+class Money:
+    """
+    An exact amount of money in one currency.
+
+    Build it from a ``str``, ``int`` or ``Decimal``, never a float:
+
+    >>> price = Money.of("12.30", "USD")
+    >>> price
+    Money('12.30', 'USD')
+    >>> print(price * 3)
+    36.90 USD
+    >>> (price / 3).round()
+    Money('4.10', 'USD')
+
+    Amounts in two currencies never meet silently:
+
+    >>> price + Money.of(5, "EUR")
+    Traceback (most recent call last):
+    ...
+    funnelkit.errors.CurrencyMismatchError: cannot add USD and EUR: amounts are in different currencies; convert one of them first
+
+    Equality never raises (``Money.of(1, "USD") != Money.of(1, "EUR")``), so
+    amounts can live in sets and dicts; ordering two currencies does raise.
+    Arithmetic is exact: it runs in a private ``decimal`` context wide enough
+    for any two valid amounts, whatever the caller's context says.
+    """
+
+    amount: Decimal = attrs.field(converter=_to_amount)
+    currency: str
+
+    def __attrs_post_init__(self) -> None:
+        problems = []
+        msg = amount_problem(self.amount)
+        if msg is not None:
+            problems.append(("amount", msg))
+        msg = currency_problem(self.currency)
+        if msg is not None:
+            problems.append(("currency", msg))
+        if problems:
+            raise _many(problems)
+
+    # --- construction -----------------------------------------------------
+
+    @classmethod
+    def of(cls, amount: Decimal | int | str, currency: str) -> Money:
+        """
+        ``Money.of("12.30", "USD")``: the positional short form.
+        """
+        return cls(amount=amount, currency=currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        """
+        Nothing, in *currency*.
+        """
+        return cls(amount=Decimal(0), currency=currency)
+
+    @classmethod
+    def from_minor(cls, minor: int, currency: str) -> Money:
+        """
+        Build from an integer count of minor units (cents): ``1230`` USD → 12.30.
+
+        >>> Money.from_minor(1230, "USD")
+        Money('12.30', 'USD')
+        """
+        if isinstance(minor, bool) or not isinstance(minor, int):
+            raise ValidationError.single("minor", f"{show(minor)} is {a_type(minor)}; expected an int")
+        units = currency_minor_units(currency)
+        return cls(amount=Decimal(minor).scaleb(-units), currency=currency)
+
+    @classmethod
+    def total(cls, amounts: Iterable[Money], *, currency: str) -> Money:
+        """
+        The sum of *amounts*, all in *currency*; zero when there are none.
+
+        >>> Money.total([Money.of("1.10", "EUR"), Money.of(2, "EUR")], currency="EUR")
+        Money('3.10', 'EUR')
+        """
+        acc = cls.zero(currency).amount
+        add = _CONTEXT.add
+        for i, m in enumerate(amounts):
+            if not isinstance(m, Money):
+                raise ValidationError.single(f"[{i}]", f"{show(m)} is {a_type(m)}; expected Money")
+            if m.currency != currency:
+                raise CurrencyMismatchError("add", currency, m.currency)
+            acc = add(acc, m.amount)
+        return _checked(acc, currency)
+
+    # --- views ------------------------------------------------------------
+
+    @property
+    def minor_units(self) -> int:
+        """
+        Digits after the decimal point in this currency.
+        """
+        return _minor_units[self.currency]
+
+    def round(self, rounding: str = decimal.ROUND_HALF_EVEN) -> Money:
+        """
+        Round to the currency's minor unit.
+
+        *rounding* is one of the :mod:`decimal` rounding modes; the default,
+        ``ROUND_HALF_EVEN`` (banker's rounding), does not drift up over many
+        sums.  Use ``decimal.ROUND_HALF_UP`` for the school rule.
+
+        >>> Money.of("0.125", "USD").round()
+        Money('0.12', 'USD')
+        >>> import decimal
+        >>> Money.of("0.125", "USD").round(decimal.ROUND_HALF_UP)
+        Money('0.13', 'USD')
+        >>> Money.of("1234.5", "JPY").round()
+        Money('1234', 'JPY')
+        """
+        if rounding not in ROUNDING_MODES:
+            allowed = ", ".join(sorted(ROUNDING_MODES))
+            raise ValidationError.single("rounding", f"{show(rounding)} is not a rounding mode; allowed: {allowed}")
+        exp = Decimal(1).scaleb(-_minor_units[self.currency])
+        return _make(self.amount.quantize(exp, rounding=rounding, context=_CONTEXT), self.currency)
+
+    def to_minor(self) -> int:
+        """
+        The amount as an integer count of minor units; it must already be
+        rounded (see :meth:`round`), so that nothing is lost silently.
+
+        >>> Money.of("12.30", "USD").to_minor()
+        1230
+        """
+        scaled = self.amount.scaleb(self.minor_units, context=_CONTEXT)
+        if scaled != scaled.to_integral_value():
+            msg = f"{self.amount} {self.currency} is finer than the minor unit; call .round() first"
+            raise ValidationError.single("amount", msg)
+        return int(scaled)
+
+    def is_zero(self) -> bool:
+        return not self.amount
+
+    def __bool__(self) -> bool:
+        return bool(self.amount)
+
+    def allocate(self, weights: Sequence[Decimal | int]) -> tuple[Money, ...]:
+        """
+        Split into parts proportional to *weights* that add up exactly to
+        this amount, in whole minor units (largest-remainder method, ties to
+        the earlier part).
+
+        >>> Money.of("100.00", "USD").allocate([1, 1, 1])
+        (Money('33.34', 'USD'), Money('33.33', 'USD'), Money('33.33', 'USD'))
+        """
+        total_minor = self.to_minor()
+        problems = []
+        if not weights:
+            problems.append(("weights", "[] is empty; give at least one weight"))
+        for i, w in enumerate(weights):
+            if not _is_number(w):
+                problems.append((f"weights[{i}]", f"{show(w)} is not a finite int or Decimal"))
+            elif w < 0:
+                problems.append((f"weights[{i}]", f"{w} is negative; weights must be >= 0"))
+        if not problems and not sum(weights):
+            problems.append(("weights", "all weights are zero; at least one must be positive"))
+        if problems:
+            raise _many(problems)
+        wsum = Decimal(sum(weights))
+        sign = -1 if total_minor < 0 else 1
+        whole = abs(total_minor)
+        exact = [_CONTEXT.divide(_CONTEXT.multiply(Decimal(whole), Decimal(w)), wsum) for w in weights]
+        floors = [int(x.to_integral_value(rounding=decimal.ROUND_FLOOR)) for x in exact]
+        left = whole - sum(floors)
+        order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
+        for i in order[:left]:
+            floors[i] += 1
+        return tuple(Money.from_minor(sign * n, self.currency) for n in floors)
+
+    # --- arithmetic -------------------------------------------------------
+
+    def _same(self, other: Money, operation: str) -> None:
+        if other.currency != self.currency:
+            raise CurrencyMismatchError(operation, self.currency, other.currency)
+
+    def __add__(self, other: Money) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other, "add")
+        return _checked(_CONTEXT.add(self.amount, other.amount), self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other, "subtract")
+        return _checked(_CONTEXT.subtract(self.amount, other.amount), self.currency)
+
+    def __mul__(self, factor: Decimal | int) -> Money:
+        product = _CONTEXT.multiply(self.amount, _factor(factor, "factor"))
+        return _checked(_places(product), self.currency)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, divisor: Decimal | int) -> Money:
+        d = _factor(divisor, "divisor")
+        if not d:
+            raise ValidationError.single("divisor", "0 would divide by zero")
+        return _checked(_places(_CONTEXT.divide(self.amount, d)), self.currency)
+
+    def ratio(self, other: Money) -> Decimal:
+        """
+        ``self / other`` as a plain ``Decimal`` (both in one currency).
+
+        >>> Money.of(30, "USD").ratio(Money.of(120, "USD"))
+        Decimal('0.25')
+        """
+        self._same(other, "divide")
+        if not other.amount:
+            raise ValidationError.single("other", f"{other!r} is zero; cannot divide by it")
+        return _CONTEXT.divide(self.amount, other.amount)
+
+    def __neg__(self) -> Money:
+        return _make(-self.amount, self.currency)
+
+    def __pos__(self) -> Money:
+        return self
+
+    def __abs__(self) -> Money:
+        return _make(abs(self.amount), self.currency)
+
+    # --- ordering ---------------------------------------------------------
+
+    def __lt__(self, other: Money) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other, "compare")
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other, "compare")
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other, "compare")
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other, "compare")
+        return self.amount >= other.amount
+
+    # --- display ----------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"Money({str(self.amount)!r}, {self.currency!r})"
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+def _is_number(value: object) -> bool:
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _places(value: Decimal) -> Decimal:
+    """
+    Round a computed amount to MAX_DECIMAL_PLACES, keeping shorter ones as they are.
+    """
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES:
+        return value.quantize(_PLACES, context=_CONTEXT)
+    return value
+
+
+def _factor(value: object, field: str) -> Decimal:
+    if isinstance(value, Decimal) and value.is_finite():
+        if len(value.as_tuple().digits) > MAX_INTEGER_DIGITS + MAX_DECIMAL_PLACES:
+            msg = f"{value} has more than {MAX_INTEGER_DIGITS + MAX_DECIMAL_PLACES} significant digits"
+            raise ValidationError.single(field, msg)
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _factor(Decimal(value), field)
+    if isinstance(value, float):
+        msg = f"{value!r} is a float; money refuses floats: pass a Decimal or int"
+    else:
+        msg = f"{show(value)} is {a_type(value)}; expected a finite Decimal or an int"
+    raise ValidationError.single(field, msg)
+
+
+def _make(amount: Decimal, currency: str) -> Money:
+    """
+    Build a Money from trusted parts, skipping validation (hot paths).
+    """
+    m = object.__new__(Money)
+    object.__setattr__(m, "amount", amount)
+    object.__setattr__(m, "currency", currency)
+    return m
+
+
+def _checked(amount: Decimal, currency: str) -> Money:
+    """
+    Build a Money from a computed amount, refusing one out of range.
+    """
+    msg = _range_problem(amount)
+    if msg is not None:
+        raise ValidationError.single("amount", msg)
+    return _make(amount, currency)

@@ -1,0 +1,104 @@
+"""
+Time: aware datetimes only, and clocks that are passed in, never read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol, runtime_checkable
+
+import attrs
+import pendulum
+
+from ._checks import a_type, aware_datetime
+from .errors import ValidationError
+
+
+def ensure_aware(value: dt.datetime, *, field: str = "value") -> pendulum.DateTime:
+    """
+    Return *value* as a pendulum ``DateTime`` in its own timezone, refusing a
+    naive datetime.
+
+    pendulum on its own would read a naive datetime as UTC; funnelkit refuses
+    to guess:
+
+    >>> import datetime as dt
+    >>> ensure_aware(dt.datetime(2026, 3, 1, 9, 30), field="created_at")
+    Traceback (most recent call last):
+    ...
+    funnelkit.errors.ValidationError: created_at: datetime.datetime(2026, 3, 1, 9, 30) is naive; expected a timezone-aware datetime (attach a tzinfo, e.g. datetime.timezone.utc or zoneinfo.ZoneInfo('Asia/Shanghai'))
+    >>> ensure_aware(dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.timezone.utc))
+    DateTime(2026, 3, 1, 9, 30, 0, tzinfo=Timezone('UTC'))
+    """
+    msg = aware_datetime(value)
+    if msg is not None:
+        raise ValidationError.single(field, msg)
+    if isinstance(value, pendulum.DateTime):
+        return value
+    return pendulum.instance(value, tz=value.tzinfo)
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """
+    Where "now" comes from: anything with a ``now()`` that returns an aware
+    datetime.
+
+    funnelkit never reads the system clock.  A host passes ``now`` to each call,
+    or an object like this one::
+
+        class SystemClock:
+            def now(self) -> datetime.datetime:
+                return datetime.datetime.now(datetime.timezone.utc)
+    """
+
+    def now(self) -> dt.datetime: ...
+
+
+def _check_at(instance: FixedClock, attribute: attrs.Attribute[dt.datetime], value: dt.datetime) -> None:
+    msg = aware_datetime(value)
+    if msg is not None:
+        raise ValidationError.single(attribute.name, msg)
+
+
+@attrs.frozen(kw_only=True)
+class FixedClock:
+    """
+    A clock that always says the same time: for tests and replays.
+
+    >>> import datetime as dt
+    >>> clock = FixedClock(at=dt.datetime(2026, 1, 5, 9, tzinfo=dt.timezone.utc))
+    >>> clock.now() == clock.now()
+    True
+    >>> clock.shifted(dt.timedelta(days=2)).now().isoformat()
+    '2026-01-07T09:00:00+00:00'
+    """
+
+    at: dt.datetime = attrs.field(validator=_check_at)
+
+    def now(self) -> dt.datetime:
+        return self.at
+
+    def shifted(self, delta: dt.timedelta) -> FixedClock:
+        """
+        A new clock *delta* later (or earlier, when negative).
+        """
+        if not isinstance(delta, dt.timedelta):
+            msg = f"{delta!r} is {a_type(delta)}; expected a datetime.timedelta"
+            raise ValidationError.single("delta", msg)
+        return FixedClock(at=self.at + delta)
+
+
+def now_from(clock: Clock, *, field: str = "clock") -> dt.datetime:
+    """
+    Read *clock* once and check that it answered with an aware datetime.
+    """
+    reader = getattr(clock, "now", None)
+    if not callable(reader):
+        msg = f"{clock!r} has no now() method; pass a Clock such as FixedClock(at=...)"
+        raise ValidationError.single(field, msg)
+    value = reader()
+    msg = aware_datetime(value)
+    if msg is not None:
+        raise ValidationError.single(f"{field}.now()", msg)
+    return value

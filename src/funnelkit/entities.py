@@ -1,0 +1,410 @@
+"""
+The things a sales process is made of: customers, key persons, opportunities,
+activities, reps and leads.
+
+Every entity is an immutable value (``attrs`` frozen, keyword-only), checked
+when it is built: a bad field raises :class:`~funnelkit.errors.ValidationError`
+naming **every** bad field and its value.  To change an entity, make a new one
+with :func:`attrs.evolve`, which checks again; values are therefore safe to
+share between threads.
+
+>>> import datetime as dt
+>>> from funnelkit import Customer, Tier
+>>> acme = Customer(
+...     id="c-1", name="Acme", tier="A",
+...     created_at=dt.datetime(2026, 1, 5, 9, tzinfo=dt.timezone.utc),
+... )
+>>> acme.tier
+<Tier.A: 'A'>
+>>> import attrs
+>>> attrs.evolve(acme, owner="rep-7").owner
+'rep-7'
+
+Collections may be passed as lists or sets; they are stored as tuples (order
+matters) or frozensets (order does not), so entities stay hashable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable
+from decimal import Decimal
+
+import attrs
+
+from . import _checks as c
+from ._checks import checked
+from ._money import Money
+from .errors import Problem
+
+# --- enumerations ---------------------------------------------------------
+
+
+class Tier(enum.StrEnum):
+    """
+    A customer's value grade (the 80/20 rule): A is the most valuable.
+    """
+
+    A = "A"
+    B = "B"
+    C = "C"
+
+
+class CompanySize(enum.StrEnum):
+    """
+    Size band of a company (by headcount, as the host defines the bands).
+    """
+
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+    ENTERPRISE = "enterprise"
+
+
+class Role(enum.StrEnum):
+    """
+    The part a key person plays in the customer's buying decision.
+    """
+
+    #: Holds the right to decide (决策权).
+    DECISION_MAKER = "decision_maker"
+    #: Holds the right to recommend (建议权).
+    RECOMMENDER = "recommender"
+    #: The "lubricator" (润滑剂): a secretary or assistant who eases access.
+    FACILITATOR = "facilitator"
+    #: Will use what is bought.
+    USER = "user"
+    #: Sways the decision without a formal right.
+    INFLUENCER = "influencer"
+
+
+class Stance(enum.StrEnum):
+    """
+    How a key person stands toward us.
+    """
+
+    CHAMPION = "champion"
+    SUPPORTER = "supporter"
+    NEUTRAL = "neutral"
+    OPPONENT = "opponent"
+    UNKNOWN = "unknown"
+
+
+class OpportunityStatus(enum.StrEnum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+class ActivityKind(enum.StrEnum):
+    VISIT = "visit"
+    CALL = "call"
+    EMAIL = "email"
+    MEETING = "meeting"
+    DEMO = "demo"
+    TRIAL = "trial"
+    OTHER = "other"
+
+
+class LeadStatus(enum.StrEnum):
+    """
+    Where a lead stands; a lead becomes an opportunity once its needs are known.
+    """
+
+    NEW = "new"
+    WORKING = "working"
+    QUALIFIED = "qualified"
+    CONVERTED = "converted"
+    DISQUALIFIED = "disqualified"
+
+
+# Named converters (attrs' mypy plugin needs named functions).
+
+
+def _tier(value: Tier | str | None) -> Tier | None:
+    return None if value is None else c.to_enum(Tier, value)
+
+
+def _size(value: CompanySize | str | None) -> CompanySize | None:
+    return None if value is None else c.to_enum(CompanySize, value)
+
+
+def _role(value: Role | str) -> Role:
+    return c.to_enum(Role, value)
+
+
+def _stance(value: Stance | str) -> Stance:
+    return c.to_enum(Stance, value)
+
+
+def _opp_status(value: OpportunityStatus | str) -> OpportunityStatus:
+    return c.to_enum(OpportunityStatus, value)
+
+
+def _activity_kind(value: ActivityKind | str) -> ActivityKind:
+    return c.to_enum(ActivityKind, value)
+
+
+def _lead_status(value: LeadStatus | str) -> LeadStatus:
+    return c.to_enum(LeadStatus, value)
+
+
+def _opt_probability(value: Decimal | int | float | str | None) -> Decimal | None:
+    return None if value is None else c.to_probability(value)
+
+
+def _strings(value: Iterable[str]) -> frozenset[str]:
+    return c.to_frozenset(value)
+
+
+def _ids(value: Iterable[str]) -> tuple[str, ...]:
+    return c.to_tuple(value)
+
+
+_opt_id = c.optional(c.identifier)
+_opt_name = c.optional(c.name)
+_opt_text = c.optional(c.text)
+_opt_money = c.optional(c.instance_of(Money, "Money"))
+_opt_date = c.optional(c.calendar_date)
+_tags = c.items(c.name, frozenset)
+_id_tuple = c.items(c.identifier, tuple, unique=True)
+_name_tuple = c.items(c.name, tuple, unique=True)
+
+
+class _Entity:
+    """
+    Runs the field and cross-field checks after attrs has built the instance.
+    """
+
+    __slots__ = ()
+
+    def __attrs_post_init__(self) -> None:
+        c.validate(self)
+
+
+# --- entities -------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Customer(_Entity):
+    """
+    A company we sell to (or want to).
+
+    *purchasing_power* is the funds it has available for what we sell; *owner*
+    is the id of the rep who follows it (the customer belongs to the company,
+    not the rep); *tier* is its A/B/C grade, or ``None`` when not graded yet.
+    """
+
+    id: str = checked(c.identifier)
+    name: str = checked(c.name)
+    created_at: dt.datetime = checked(c.aware_datetime)
+    industry: str | None = checked(_opt_name, default=None)
+    territory: str | None = checked(_opt_name, default=None)
+    size: CompanySize | None = checked(c.optional(c.member_of(CompanySize)), default=None, converter=_size)
+    purchasing_power: Money | None = checked(_opt_money, default=None)
+    owner: str | None = checked(_opt_id, default=None)
+    tier: Tier | None = checked(c.optional(c.member_of(Tier)), default=None, converter=_tier)
+    tags: frozenset[str] = checked(_tags, default=frozenset(), converter=_strings)
+
+    def _relations(self) -> list[Problem]:
+        if self.purchasing_power is not None and self.purchasing_power.amount < 0:
+            return [Problem(path="purchasing_power", message=f"{self.purchasing_power!r} is negative")]
+        return []
+
+
+@attrs.frozen(kw_only=True)
+class KeyPerson(_Entity):
+    """
+    A person at a customer who matters to the decision (the strategy table's KP).
+
+    *wants* records what this person wants from the deal, in their own terms.
+    """
+
+    id: str = checked(c.identifier)
+    customer_id: str = checked(c.identifier)
+    name: str = checked(c.name)
+    role: Role = checked(c.member_of(Role), converter=_role)
+    stance: Stance = checked(c.member_of(Stance), default=Stance.UNKNOWN, converter=_stance)
+    title: str | None = checked(_opt_name, default=None)
+    wants: str | None = checked(_opt_text, default=None)
+
+
+@attrs.frozen(kw_only=True)
+class Gap(_Entity):
+    """
+    A piece of missing information in a deal (the strategy table): what is
+    missing, who closes it and how, and by when.
+    """
+
+    description: str = checked(c.name)
+    owner: str | None = checked(_opt_id, default=None)
+    action: str | None = checked(_opt_text, default=None)
+    due: dt.date | None = checked(_opt_date, default=None)
+    closed: bool = checked(c.boolean, default=False)
+
+
+@attrs.frozen(kw_only=True)
+class Opportunity(_Entity):
+    """
+    A deal in progress: one customer, one pipeline, one stage at a time.
+
+    *stage* is the key of a stage in the pipeline named by *pipeline*; the
+    stage engine checks it against that pipeline.  *version* counts the changes
+    made through the engine (optimistic concurrency).  *lost_reason* is set only
+    when the status is ``lost``.
+    """
+
+    id: str = checked(c.identifier)
+    customer_id: str = checked(c.identifier)
+    owner: str = checked(c.identifier)
+    pipeline: str = checked(c.identifier)
+    stage: str = checked(c.identifier)
+    created_at: dt.datetime = checked(c.aware_datetime)
+    stage_entered_at: dt.datetime = checked(c.aware_datetime)
+    status: OpportunityStatus = checked(
+        c.member_of(OpportunityStatus), default=OpportunityStatus.OPEN, converter=_opp_status
+    )
+    amount: Money | None = checked(_opt_money, default=None)
+    expected_close: dt.date | None = checked(_opt_date, default=None)
+    key_person_ids: tuple[str, ...] = checked(_id_tuple, default=(), converter=_ids)
+    competitors: tuple[str, ...] = checked(_name_tuple, default=(), converter=_ids)
+    gaps: tuple[Gap, ...] = checked(c.items(c.instance_of(Gap, "a Gap"), tuple), default=(), converter=c.to_tuple)
+    lost_reason: str | None = checked(_opt_name, default=None)
+    version: int = checked(c.non_negative_int, default=0)
+
+    def _relations(self) -> list[Problem]:
+        problems = []
+        if self.stage_entered_at < self.created_at:
+            problems.append(
+                Problem(
+                    path="stage_entered_at",
+                    message=f"{self.stage_entered_at.isoformat()} is before created_at "
+                    f"{self.created_at.isoformat()}",
+                )
+            )
+        if self.amount is not None and self.amount.amount < 0:
+            problems.append(Problem(path="amount", message=f"{self.amount!r} is negative"))
+        if self.lost_reason is not None and self.status is not OpportunityStatus.LOST:
+            problems.append(
+                Problem(
+                    path="lost_reason",
+                    message=f"{self.lost_reason!r} is set but status is {self.status.value!r}; "
+                    "only a lost opportunity has a lost reason",
+                )
+            )
+        return problems
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is OpportunityStatus.OPEN
+
+    @property
+    def open_gaps(self) -> tuple[Gap, ...]:
+        """
+        The gaps not closed yet.
+        """
+        return tuple(g for g in self.gaps if not g.closed)
+
+
+@attrs.frozen(kw_only=True)
+class Activity(_Entity):
+    """
+    One contact with a customer: a row of the sales-behaviour control table.
+
+    *purpose*, *dialogue* (the talk track), *needs_found*, *feedback* (the
+    impression left) and *next_step* are what the company's standard asks each
+    record to say; the stage engine's milestones judge activities by them.
+    *replied* records whether an email (or call-back request) got an answer.
+    """
+
+    id: str = checked(c.identifier)
+    kind: ActivityKind = checked(c.member_of(ActivityKind), converter=_activity_kind)
+    at: dt.datetime = checked(c.aware_datetime)
+    rep_id: str = checked(c.identifier)
+    customer_id: str = checked(c.identifier)
+    opportunity_id: str | None = checked(_opt_id, default=None)
+    key_person_ids: tuple[str, ...] = checked(_id_tuple, default=(), converter=_ids)
+    duration: dt.timedelta | None = checked(c.optional(c.duration), default=None)
+    purpose: str | None = checked(_opt_text, default=None)
+    dialogue: str | None = checked(_opt_text, default=None)
+    needs_found: str | None = checked(_opt_text, default=None)
+    feedback: str | None = checked(_opt_text, default=None)
+    next_step: str | None = checked(_opt_text, default=None)
+    next_step_due: dt.date | None = checked(_opt_date, default=None)
+    replied: bool = checked(c.boolean, default=False)
+
+    def _relations(self) -> list[Problem]:
+        if self.next_step_due is not None and not (self.next_step or "").strip():
+            return [
+                Problem(
+                    path="next_step_due",
+                    message=f"{self.next_step_due.isoformat()} is set but next_step is empty; "
+                    "say what the next step is",
+                )
+            ]
+        return []
+
+
+@attrs.frozen(kw_only=True)
+class SalesRep(_Entity):
+    """
+    A member of the sales team.
+
+    *capacity* is how many open leads and deals the rep can carry at once
+    (assignment policies may use other windows); an inactive rep gets no new
+    work.
+    """
+
+    id: str = checked(c.identifier)
+    name: str = checked(c.name)
+    active: bool = checked(c.boolean, default=True)
+    capacity: int = checked(c.non_negative_int, default=0)
+    territories: frozenset[str] = checked(_tags, default=frozenset(), converter=_strings)
+    skills: frozenset[str] = checked(_tags, default=frozenset(), converter=_strings)
+
+
+@attrs.frozen(kw_only=True)
+class Lead(_Entity):
+    """
+    A prospect not yet qualified into an opportunity.
+
+    *estimated_value* is the funds available; *intent_score* is the probability
+    of conversion in [0, 1] (a float is read as the number it prints as, so
+    ``0.3`` is exactly ``Decimal('0.3')``).  Prospect value is their product.
+    """
+
+    id: str = checked(c.identifier)
+    source: str = checked(c.name)
+    created_at: dt.datetime = checked(c.aware_datetime)
+    status: LeadStatus = checked(c.member_of(LeadStatus), default=LeadStatus.NEW, converter=_lead_status)
+    company: str | None = checked(_opt_name, default=None)
+    contact_name: str | None = checked(_opt_name, default=None)
+    contact_email: str | None = checked(_opt_name, default=None)
+    contact_phone: str | None = checked(_opt_name, default=None)
+    industry: str | None = checked(_opt_name, default=None)
+    territory: str | None = checked(_opt_name, default=None)
+    size: CompanySize | None = checked(c.optional(c.member_of(CompanySize)), default=None, converter=_size)
+    needs: str | None = checked(_opt_text, default=None)
+    estimated_value: Money | None = checked(_opt_money, default=None)
+    intent_score: Decimal | None = checked(c.optional(c.probability), default=None, converter=_opt_probability)
+    owner: str | None = checked(_opt_id, default=None)
+
+    def _relations(self) -> list[Problem]:
+        if self.estimated_value is not None and self.estimated_value.amount < 0:
+            return [Problem(path="estimated_value", message=f"{self.estimated_value!r} is negative")]
+        return []
+
+    @property
+    def prospect_value(self) -> Money | None:
+        """
+        Available funds × probability of conversion (unrounded), or ``None``
+        when either is unknown.
+        """
+        if self.estimated_value is None or self.intent_score is None:
+            return None
+        return self.estimated_value * self.intent_score
+
+
+#: Every entity class, for code that handles them generically.
+ENTITY_TYPES: tuple[type, ...] = (Customer, KeyPerson, Opportunity, Activity, SalesRep, Lead)

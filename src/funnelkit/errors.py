@@ -1,0 +1,119 @@
+"""
+Every exception funnelkit raises on purpose.
+
+All of them derive from :class:`FunnelkitError`, so a host can catch the whole
+family in one ``except`` clause.  Errors about bad input also derive from
+:class:`ValueError`, so code that already guards against ``ValueError`` keeps
+working.
+
+>>> from funnelkit import Money
+>>> from funnelkit.errors import ValidationError
+>>> try:
+...     Money.of(0.1, "USD")
+... except ValidationError as e:
+...     print(e.problems[0].path, "|", e.problems[0].message)
+amount | 0.1 is a float; money refuses floats because they are inexact: pass a str, int or Decimal, e.g. Money.of('12.30', 'USD')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+
+class FunnelkitError(Exception):
+    """
+    Base class of every error that funnelkit raises on purpose.
+    """
+
+
+@attrs.frozen(kw_only=True)
+class Problem:
+    """
+    One thing wrong with an input: where it is and what is wrong.
+
+    *path* locates the value inside the input (``"amount.currency"``,
+    ``"opportunities[3].stage"``), or is empty when the problem concerns the
+    input as a whole.  *message* says what was found and what is allowed.
+    """
+
+    path: str
+    message: str
+
+    def prefixed(self, prefix: str) -> Problem:
+        """
+        Return the same problem located under *prefix*.
+
+        An index prefix such as ``"[3]"`` is joined without a dot.
+        """
+        if not prefix:
+            return self
+        if not self.path:
+            return Problem(path=prefix, message=self.message)
+        sep = "" if self.path.startswith("[") else "."
+        return Problem(path=f"{prefix}{sep}{self.path}", message=self.message)
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ValidationError(FunnelkitError, ValueError):
+    """
+    Input that funnelkit refuses.
+
+    Carries **every** problem found, not just the first, in :attr:`problems`;
+    the message lists them one per line.
+    """
+
+    problems: tuple[Problem, ...]
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        if not self.problems:
+            msg = "ValidationError needs at least one problem"
+            raise ValueError(msg)
+        if len(self.problems) == 1:
+            text = str(self.problems[0])
+        else:
+            lines = "\n".join(f"  - {p}" for p in self.problems)
+            text = f"{len(self.problems)} problems:\n{lines}"
+        super().__init__(text)
+
+    @classmethod
+    def single(cls, path: str, message: str) -> ValidationError:
+        """
+        Build an error that carries exactly one problem.
+        """
+        return cls([Problem(path=path, message=message)])
+
+    def prefixed(self, prefix: str) -> ValidationError:
+        """
+        Return the same error with every problem located under *prefix*.
+        """
+        return type(self)(p.prefixed(prefix) for p in self.problems)
+
+
+class CurrencyMismatchError(FunnelkitError, ValueError):
+    """
+    Arithmetic or ordering between amounts in two different currencies.
+
+    funnelkit never sums two currencies silently; convert one of them first.
+    """
+
+    def __init__(self, operation: str, left: str, right: str) -> None:
+        self.operation = operation
+        self.left = left
+        self.right = right
+        super().__init__(
+            f"cannot {operation} {left} and {right}: amounts are in different "
+            "currencies; convert one of them first"
+        )
+
+
+__all__ = [
+    "CurrencyMismatchError",
+    "FunnelkitError",
+    "Problem",
+    "ValidationError",
+]
