@@ -5,6 +5,7 @@ Time: aware datetimes only, and clocks that are passed in, never read.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -36,6 +37,51 @@ def ensure_aware(value: dt.datetime, *, field: str = "value") -> pendulum.DateTi
     if isinstance(value, pendulum.DateTime):
         return value
     return pendulum.instance(value, tz=value.tzinfo)
+
+
+def canonical(value: dt.datetime) -> dt.datetime:
+    """
+    The same moment as a standard-library ``datetime`` whose zone is a
+    ``zoneinfo.ZoneInfo`` (named zones) or a ``datetime.timezone`` (fixed
+    offsets).
+
+    Entities store their times this way, whether they were given a pendulum
+    ``DateTime`` or a ``datetime``: the wall time, ``fold`` and zone rules are
+    kept, and equal moments in one zone share one ``tzinfo`` object, so
+    equality and round trips through :func:`funnelkit.to_dict` are exact even
+    in the repeated hour of a DST change.  Anything that is not an aware
+    datetime is returned unchanged, for the field check to report.
+
+    >>> import pendulum
+    >>> canonical(pendulum.datetime(2026, 7, 1, 9, 30, tz="Europe/London"))
+    datetime.datetime(2026, 7, 1, 9, 30, fold=1, tzinfo=zoneinfo.ZoneInfo(key='Europe/London'))
+    """
+    if not isinstance(value, dt.datetime):
+        return value
+    tz = value.tzinfo
+    if tz is None:
+        return value
+    tz_type = type(tz)
+    if type(value) is dt.datetime and (tz_type is dt.timezone or (tz_type is zoneinfo.ZoneInfo and tz.key != "UTC")):  # type: ignore[attr-defined]
+        return value
+    key = getattr(tz, "key", None)
+    if key == "UTC":
+        tz = dt.timezone.utc
+    elif isinstance(key, str) and tz_type is not zoneinfo.ZoneInfo:
+        tz = zoneinfo.ZoneInfo(key)
+    elif isinstance(tz, pendulum.FixedTimezone):
+        tz = dt.timezone(dt.timedelta(seconds=tz.offset))
+    return dt.datetime(
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+        tzinfo=tz,
+        fold=value.fold,
+    )
 
 
 @runtime_checkable

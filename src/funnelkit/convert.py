@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import math
 import re
+import types
 import typing
 import zoneinfo
 from collections.abc import Callable, Mapping
@@ -160,10 +162,6 @@ def parse_duration(text: str) -> dt.timedelta:
 # --- unstructuring (objects to JSON-safe data) ----------------------------
 
 
-def _is_enum(t: Any) -> bool:
-    return isinstance(t, type) and issubclass(t, enum.Enum)
-
-
 def _enum_value(member: enum.Enum) -> Any:
     return member.value
 
@@ -200,7 +198,8 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(dt.date, _structure_date)
     conv.register_structure_hook(dt.timedelta, _structure_timedelta)
     conv.register_structure_hook(Money, _structure_money)
-    conv.register_structure_hook_factory(_is_enum, _enum_hook)
+    conv.register_structure_hook(enum.Enum, _structure_enum)
+    conv.register_structure_hook(enum.StrEnum, _structure_enum)  # before str in the MRO
     conv.register_structure_hook_factory(_is_union, lambda t: _union_hook(t, conv))
     conv.register_structure_hook_factory(_is_sequence, lambda t: _sequence_hook(t, conv))
     conv.register_structure_hook_factory(_is_set_type, lambda t: _set_hook(t, conv))
@@ -309,22 +308,23 @@ def _structure_money(value: object, _t: type) -> Money:
     return Money(amount=value["amount"], currency=value["currency"])
 
 
-def _enum_hook(enum_cls: type[enum.Enum]) -> Callable[[object, type], enum.Enum]:
+@functools.cache
+def _enum_values(enum_cls: type[enum.Enum]) -> tuple[dict[object, enum.Enum], str]:
     by_value = {m.value: m for m in enum_cls}
-    allowed = ", ".join(repr(v) for v in by_value)
+    return by_value, ", ".join(repr(v) for v in by_value)
 
-    def structure(value: object, _t: type) -> enum.Enum:
-        try:
-            return by_value[value]
-        except (KeyError, TypeError):
-            msg = f"{show(value)} is not a {enum_cls.__name__}; allowed: {allowed}"
-            raise ValidationError.single("", msg) from None
 
-    return structure
+def _structure_enum(value: object, enum_cls: type[enum.Enum]) -> enum.Enum:
+    by_value, allowed = _enum_values(enum_cls)
+    try:
+        return by_value[value]
+    except (KeyError, TypeError):
+        msg = f"{show(value)} is not a {enum_cls.__name__}; allowed: {allowed}"
+        raise ValidationError.single("", msg) from None
 
 
 def _is_union(t: Any) -> bool:
-    return get_origin(t) in (typing.Union, __import__("types").UnionType)
+    return get_origin(t) in (typing.Union, types.UnionType)
 
 
 def _union_hook(t: Any, conv: cattrs.Converter) -> Callable[[object, type], object]:

@@ -36,6 +36,7 @@ import attrs
 from . import _checks as c
 from ._checks import checked
 from ._money import Money
+from ._time import canonical
 from .errors import Problem
 
 # --- enumerations ---------------------------------------------------------
@@ -198,7 +199,7 @@ class Customer(_Entity):
 
     id: str = checked(c.identifier)
     name: str = checked(c.name)
-    created_at: dt.datetime = checked(c.aware_datetime)
+    created_at: dt.datetime = checked(c.aware_datetime, converter=canonical)
     industry: str | None = checked(_opt_name, default=None)
     territory: str | None = checked(_opt_name, default=None)
     size: CompanySize | None = checked(c.optional(c.member_of(CompanySize)), default=None, converter=_size)
@@ -260,8 +261,8 @@ class Opportunity(_Entity):
     owner: str = checked(c.identifier)
     pipeline: str = checked(c.identifier)
     stage: str = checked(c.identifier)
-    created_at: dt.datetime = checked(c.aware_datetime)
-    stage_entered_at: dt.datetime = checked(c.aware_datetime)
+    created_at: dt.datetime = checked(c.aware_datetime, converter=canonical)
+    stage_entered_at: dt.datetime = checked(c.aware_datetime, converter=canonical)
     status: OpportunityStatus = checked(
         c.member_of(OpportunityStatus), default=OpportunityStatus.OPEN, converter=_opp_status
     )
@@ -320,7 +321,7 @@ class Activity(_Entity):
 
     id: str = checked(c.identifier)
     kind: ActivityKind = checked(c.member_of(ActivityKind), converter=_activity_kind)
-    at: dt.datetime = checked(c.aware_datetime)
+    at: dt.datetime = checked(c.aware_datetime, converter=canonical)
     rep_id: str = checked(c.identifier)
     customer_id: str = checked(c.identifier)
     opportunity_id: str | None = checked(_opt_id, default=None)
@@ -376,7 +377,7 @@ class Lead(_Entity):
 
     id: str = checked(c.identifier)
     source: str = checked(c.name)
-    created_at: dt.datetime = checked(c.aware_datetime)
+    created_at: dt.datetime = checked(c.aware_datetime, converter=canonical)
     status: LeadStatus = checked(c.member_of(LeadStatus), default=LeadStatus.NEW, converter=_lead_status)
     company: str | None = checked(_opt_name, default=None)
     contact_name: str | None = checked(_opt_name, default=None)

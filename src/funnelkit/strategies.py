@@ -1,0 +1,472 @@
+"""
+Hypothesis strategies for funnelkit's values, for testing your own rules.
+
+Needs the ``hypothesis`` extra (``pip install funnelkit[hypothesis]``).  Every
+strategy draws values that are valid by construction; :func:`sales_data` draws
+a whole, consistent book of business (activities point at existing customers,
+opportunities at their customer's key persons, and so on).
+
+>>> from hypothesis import given
+>>> from funnelkit.strategies import sales_data
+>>> @given(sales_data())
+... def test_every_activity_has_its_customer(data):
+...     customers = {c.id for c in data.customers}
+...     assert all(a.customer_id in customers for a in data.activities)
+>>> test_every_activity_has_its_customer()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Sequence
+from decimal import Decimal
+
+import attrs
+from hypothesis import strategies as st
+
+from ._money import Money, currency_minor_units, known_currencies
+from .entities import (
+    Activity,
+    ActivityKind,
+    CompanySize,
+    Customer,
+    Gap,
+    KeyPerson,
+    Lead,
+    LeadStatus,
+    Opportunity,
+    OpportunityStatus,
+    Role,
+    SalesRep,
+    Stance,
+    Tier,
+)
+from .errors import ValidationError
+
+#: The stage keys of funnelkit's default eight-step pipeline.
+DEFAULT_STAGE_KEYS: tuple[str, ...] = (
+    "contact",
+    "needs_confirmed",
+    "proposal",
+    "approved",
+    "shortlisted",
+    "selected",
+    "negotiation",
+    "won",
+    "lost",
+)
+
+#: Zones that exercise the awkward cases: no DST, DST in both hemispheres, a
+#: half-hour DST shift, and fixed offsets that are not whole hours.
+ZONES: tuple[dt.tzinfo, ...] = (
+    dt.timezone.utc,
+    dt.timezone(dt.timedelta(hours=8)),
+    dt.timezone(dt.timedelta(hours=-5, minutes=-30)),
+    zoneinfo.ZoneInfo("Asia/Shanghai"),
+    zoneinfo.ZoneInfo("America/New_York"),
+    zoneinfo.ZoneInfo("Europe/London"),
+    zoneinfo.ZoneInfo("Australia/Lord_Howe"),
+)
+
+_COMMON_CURRENCIES = ("USD", "EUR", "CNY", "JPY", "GBP", "KWD", "CLF")
+
+
+def _check_range(name: str, low: int, high: int) -> None:
+    if low < 0 or high < low:
+        msg = f"min_{name}={low}, max_{name}={high}; need 0 <= min <= max"
+        raise ValidationError.single(f"max_{name}", msg)
+
+
+def aware_datetimes(
+    *,
+    min_value: dt.datetime = dt.datetime(2000, 1, 1),  # noqa: B008 - immutable default
+    max_value: dt.datetime = dt.datetime(2099, 12, 31),  # noqa: B008 - immutable default
+    zones: Sequence[dt.tzinfo] = ZONES,
+) -> st.SearchStrategy[dt.datetime]:
+    """
+    Timezone-aware datetimes in *zones*, including the repeated and skipped
+    hours of DST changes.  *min_value* and *max_value* are naive wall times, as
+    in :func:`hypothesis.strategies.datetimes`.
+    """
+    if not zones:
+        raise ValidationError.single("zones", "() is empty; give at least one tzinfo")
+    return st.datetimes(min_value=min_value, max_value=max_value, timezones=st.sampled_from(tuple(zones)))
+
+
+def currencies() -> st.SearchStrategy[str]:
+    """
+    Known currency codes, with the common ones (0, 2, 3 and 4 minor units) first.
+    """
+    others = sorted(known_currencies() - set(_COMMON_CURRENCIES))
+    return st.sampled_from(_COMMON_CURRENCIES) | st.sampled_from(others)
+
+
+def money(
+    *,
+    currency: str | None = None,
+    min_minor: int = 0,
+    max_minor: int = 10**12,
+) -> st.SearchStrategy[Money]:
+    """
+    Amounts that are whole numbers of minor units, from *min_minor* to
+    *max_minor* minor units (cents), in *currency* or any known one.
+    """
+    if min_minor > max_minor:
+        msg = f"min_minor={min_minor} > max_minor={max_minor}"
+        raise ValidationError.single("max_minor", msg)
+    if currency is not None:
+        currency_minor_units(currency)  # raises on an unknown code
+    codes = st.just(currency) if currency is not None else currencies()
+
+    def build(code: str) -> st.SearchStrategy[Money]:
+        places = currency_minor_units(code)
+        return st.integers(min_minor, max_minor).map(
+            lambda n: Money(amount=Decimal(n).scaleb(-places), currency=code)
+        )
+
+    return codes.flatmap(build)
+
+
+def identifiers() -> st.SearchStrategy[str]:
+    """
+    Ids: non-empty strings without surrounding whitespace, any alphabet.
+    """
+    return st.text(min_size=1, max_size=24).map(str.strip).filter(bool)
+
+
+def names() -> st.SearchStrategy[str]:
+    """
+    Human-readable names: strings with at least one non-blank character.
+    """
+    return st.text(min_size=1, max_size=40).filter(lambda s: s.strip() != "")
+
+
+def _opt(strategy: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.none() | strategy
+
+
+def _dates() -> st.SearchStrategy[dt.date]:
+    return st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2099, 12, 31))
+
+
+def _probabilities() -> st.SearchStrategy[Decimal]:
+    return st.integers(0, 1000).map(lambda n: Decimal(n).scaleb(-3))
+
+
+def gaps() -> st.SearchStrategy[Gap]:
+    return st.builds(
+        Gap,
+        description=names(),
+        owner=_opt(identifiers()),
+        action=_opt(st.text(max_size=40)),
+        due=_opt(_dates()),
+        closed=st.booleans(),
+    )
+
+
+def customers(
+    *,
+    ids: st.SearchStrategy[str] | None = None,
+    owners: st.SearchStrategy[str | None] | None = None,
+) -> st.SearchStrategy[Customer]:
+    """
+    Customers; *ids* and *owners* (rep ids, or ``None``) narrow the draw.
+    """
+    return st.builds(
+        Customer,
+        id=ids if ids is not None else identifiers(),
+        name=names(),
+        created_at=aware_datetimes(),
+        industry=_opt(names()),
+        territory=_opt(names()),
+        size=_opt(st.sampled_from(CompanySize)),
+        purchasing_power=_opt(money()),
+        owner=owners if owners is not None else _opt(identifiers()),
+        tier=_opt(st.sampled_from(Tier)),
+        tags=st.frozensets(names(), max_size=3),
+    )
+
+
+def key_persons(
+    *,
+    ids: st.SearchStrategy[str] | None = None,
+    customer_ids: st.SearchStrategy[str] | None = None,
+) -> st.SearchStrategy[KeyPerson]:
+    return st.builds(
+        KeyPerson,
+        id=ids if ids is not None else identifiers(),
+        customer_id=customer_ids if customer_ids is not None else identifiers(),
+        name=names(),
+        role=st.sampled_from(Role),
+        stance=st.sampled_from(Stance),
+        title=_opt(names()),
+        wants=_opt(st.text(max_size=60)),
+    )
+
+
+@st.composite
+def _opportunity(
+    draw: st.DrawFn,
+    *,
+    id: str,  # noqa: A002 - the field's name
+    customer_id: str,
+    owner: str,
+    key_person_ids: Sequence[str],
+    pipeline: str,
+    stages: Sequence[str],
+    won_stages: frozenset[str],
+    lost_stages: frozenset[str],
+) -> Opportunity:
+    created_at = draw(aware_datetimes(max_value=dt.datetime(2098, 1, 1)))
+    entered = created_at + draw(st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=400)))
+    stage = draw(st.sampled_from(tuple(stages)))
+    if stage in won_stages:
+        status, lost_reason = OpportunityStatus.WON, None
+    elif stage in lost_stages:
+        status, lost_reason = OpportunityStatus.LOST, draw(_opt(names()))
+    else:
+        status, lost_reason = OpportunityStatus.OPEN, None
+    kps = draw(st.lists(st.sampled_from(tuple(key_person_ids)), unique=True, max_size=3)) if key_person_ids else []
+    return Opportunity(
+        id=id,
+        customer_id=customer_id,
+        owner=owner,
+        pipeline=pipeline,
+        stage=stage,
+        created_at=created_at,
+        stage_entered_at=entered,
+        status=status,
+        amount=draw(_opt(money())),
+        expected_close=draw(_opt(_dates())),
+        key_person_ids=kps,
+        competitors=draw(st.lists(names(), unique=True, max_size=3)),
+        gaps=draw(st.lists(gaps(), max_size=3)),
+        lost_reason=lost_reason,
+        version=draw(st.integers(0, 50)),
+    )
+
+
+def opportunities(
+    *,
+    pipeline: str = "default",
+    stages: Sequence[str] = DEFAULT_STAGE_KEYS,
+    won_stages: Sequence[str] = ("won",),
+    lost_stages: Sequence[str] = ("lost",),
+) -> st.SearchStrategy[Opportunity]:
+    """
+    Opportunities in *pipeline*, at one of *stages*; the status agrees with the
+    stage (won in a won stage, lost in a lost one, open elsewhere).
+    """
+    if not stages:
+        raise ValidationError.single("stages", "() is empty; give at least one stage key")
+    return st.tuples(identifiers(), identifiers(), identifiers()).flatmap(
+        lambda ids: _opportunity(
+            id=ids[0],
+            customer_id=ids[1],
+            owner=ids[2],
+            key_person_ids=(),
+            pipeline=pipeline,
+            stages=stages,
+            won_stages=frozenset(won_stages),
+            lost_stages=frozenset(lost_stages),
+        )
+    )
+
+
+@st.composite
+def _activity(
+    draw: st.DrawFn,
+    *,
+    id: str,  # noqa: A002 - the field's name
+    rep_id: str,
+    customer_id: str,
+    opportunity_ids: Sequence[str],
+    key_person_ids: Sequence[str],
+) -> Activity:
+    next_step = draw(_opt(st.text(max_size=40)))
+    due = draw(_opt(_dates())) if isinstance(next_step, str) and next_step.strip() else None
+    kps = draw(st.lists(st.sampled_from(tuple(key_person_ids)), unique=True, max_size=3)) if key_person_ids else []
+    return Activity(
+        id=id,
+        kind=draw(st.sampled_from(ActivityKind)),
+        at=draw(aware_datetimes()),
+        rep_id=rep_id,
+        customer_id=customer_id,
+        opportunity_id=draw(_opt(st.sampled_from(tuple(opportunity_ids)))) if opportunity_ids else None,
+        key_person_ids=kps,
+        duration=draw(_opt(st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(hours=8)))),
+        purpose=draw(_opt(st.text(max_size=40))),
+        dialogue=draw(_opt(st.text(max_size=40))),
+        needs_found=draw(_opt(st.text(max_size=40))),
+        feedback=draw(_opt(st.text(max_size=40))),
+        next_step=next_step,
+        next_step_due=due,
+        replied=draw(st.booleans()),
+    )
+
+
+def activities() -> st.SearchStrategy[Activity]:
+    return st.tuples(identifiers(), identifiers(), identifiers()).flatmap(
+        lambda ids: _activity(id=ids[0], rep_id=ids[1], customer_id=ids[2], opportunity_ids=(), key_person_ids=())
+    )
+
+
+def sales_reps(*, ids: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[SalesRep]:
+    return st.builds(
+        SalesRep,
+        id=ids if ids is not None else identifiers(),
+        name=names(),
+        active=st.booleans(),
+        capacity=st.integers(0, 200),
+        territories=st.frozensets(names(), max_size=3),
+        skills=st.frozensets(names(), max_size=3),
+    )
+
+
+def leads(*, ids: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[Lead]:
+    return st.builds(
+        Lead,
+        id=ids if ids is not None else identifiers(),
+        source=names(),
+        created_at=aware_datetimes(),
+        status=st.sampled_from(LeadStatus),
+        company=_opt(names()),
+        contact_name=_opt(names()),
+        contact_email=_opt(names()),
+        contact_phone=_opt(names()),
+        industry=_opt(names()),
+        territory=_opt(names()),
+        size=_opt(st.sampled_from(CompanySize)),
+        needs=_opt(st.text(max_size=60)),
+        estimated_value=_opt(money()),
+        intent_score=_opt(_probabilities()),
+        owner=_opt(identifiers()),
+    )
+
+
+@attrs.frozen(kw_only=True)
+class SalesData:
+    """
+    A consistent book of business, as :func:`sales_data` draws it.
+    """
+
+    reps: tuple[SalesRep, ...]
+    customers: tuple[Customer, ...]
+    key_persons: tuple[KeyPerson, ...]
+    opportunities: tuple[Opportunity, ...]
+    activities: tuple[Activity, ...]
+    leads: tuple[Lead, ...]
+
+
+@st.composite
+def sales_data(
+    draw: st.DrawFn,
+    *,
+    max_reps: int = 4,
+    max_customers: int = 6,
+    max_opportunities: int = 8,
+    max_activities: int = 12,
+    max_leads: int = 4,
+    pipeline: str = "default",
+    stages: Sequence[str] = DEFAULT_STAGE_KEYS,
+    won_stages: Sequence[str] = ("won",),
+    lost_stages: Sequence[str] = ("lost",),
+) -> SalesData:
+    """
+    Reps, customers, key persons, opportunities, activities and leads that
+    refer to each other consistently: every customer's owner is one of the
+    reps, every key person belongs to a drawn customer, every opportunity's
+    key persons belong to its customer, every activity points at an existing
+    rep, customer, and (if any) one of that customer's opportunities.
+    Ids are unique per entity type.
+    """
+    for name, high in (
+        ("reps", max_reps),
+        ("customers", max_customers),
+        ("opportunities", max_opportunities),
+        ("activities", max_activities),
+        ("leads", max_leads),
+    ):
+        _check_range(name, 0, high)
+    if max_reps < 1:
+        raise ValidationError.single("max_reps", "0 reps; need at least 1 to own the deals")
+
+    reps = tuple(
+        draw(sales_reps(ids=st.just(f"rep-{i}"))) for i in range(draw(st.integers(1, max_reps)))
+    )
+    rep_ids = st.sampled_from(tuple(r.id for r in reps))
+    customers_ = tuple(
+        draw(customers(ids=st.just(f"cust-{i}"), owners=_opt(rep_ids)))  # type: ignore[arg-type]
+        for i in range(draw(st.integers(0, max_customers)))
+    )
+    persons: list[KeyPerson] = []
+    for cust in customers_:
+        for j in range(draw(st.integers(0, 3))):
+            persons.append(draw(key_persons(ids=st.just(f"kp-{cust.id}-{j}"), customer_ids=st.just(cust.id))))
+    kps_of = {c.id: tuple(p.id for p in persons if p.customer_id == c.id) for c in customers_}
+
+    opps: list[Opportunity] = []
+    if customers_:
+        for i in range(draw(st.integers(0, max_opportunities))):
+            cust = draw(st.sampled_from(customers_))
+            opps.append(
+                draw(
+                    _opportunity(
+                        id=f"opp-{i}",
+                        customer_id=cust.id,
+                        owner=draw(rep_ids),
+                        key_person_ids=kps_of[cust.id],
+                        pipeline=pipeline,
+                        stages=stages,
+                        won_stages=frozenset(won_stages),
+                        lost_stages=frozenset(lost_stages),
+                    )
+                )
+            )
+    opps_of = {c.id: tuple(o.id for o in opps if o.customer_id == c.id) for c in customers_}
+
+    acts: list[Activity] = []
+    if customers_:
+        for i in range(draw(st.integers(0, max_activities))):
+            cust = draw(st.sampled_from(customers_))
+            acts.append(
+                draw(
+                    _activity(
+                        id=f"act-{i}",
+                        rep_id=draw(rep_ids),
+                        customer_id=cust.id,
+                        opportunity_ids=opps_of[cust.id],
+                        key_person_ids=kps_of[cust.id],
+                    )
+                )
+            )
+    leads_ = tuple(draw(leads(ids=st.just(f"lead-{i}"))) for i in range(draw(st.integers(0, max_leads))))
+    return SalesData(
+        reps=reps,
+        customers=customers_,
+        key_persons=tuple(persons),
+        opportunities=tuple(opps),
+        activities=tuple(acts),
+        leads=leads_,
+    )
+
+
+__all__ = [
+    "DEFAULT_STAGE_KEYS",
+    "ZONES",
+    "SalesData",
+    "activities",
+    "aware_datetimes",
+    "currencies",
+    "customers",
+    "gaps",
+    "identifiers",
+    "key_persons",
+    "leads",
+    "money",
+    "names",
+    "opportunities",
+    "sales_data",
+    "sales_reps",
+]

@@ -1,0 +1,351 @@
+"""Tests for Money, the currency table and rounding."""
+
+import decimal
+import threading
+from decimal import Decimal
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from funnelkit import (
+    CurrencyMismatchError,
+    Money,
+    ValidationError,
+    currency_minor_units,
+    known_currencies,
+    register_currency,
+)
+from funnelkit.strategies import money
+
+
+def usd(amount):
+    return Money.of(amount, "USD")
+
+
+class TestConstruction:
+    @pytest.mark.parametrize(
+        ("amount", "expected"),
+        [("12.30", Decimal("12.30")), (12, Decimal(12)), (Decimal("0.5"), Decimal("0.5")), (" 7 ", Decimal(7))],
+    )
+    def test_accepts_str_int_decimal(self, amount, expected):
+        """str, int and Decimal amounts are taken exactly as written."""
+        m = Money.of(amount, "USD")
+        assert m.amount == expected
+        assert m.currency == "USD"
+
+    def test_keeps_written_precision(self):
+        """'12.30' keeps its trailing zero: the amount is exactly what was given."""
+        assert str(Money.of("12.30", "USD").amount) == "12.30"
+
+    def test_refuses_float_with_advice(self):
+        """A float amount is refused, and the message says what to pass instead."""
+        with pytest.raises(ValidationError) as exc:
+            Money.of(0.1, "USD")
+        (problem,) = exc.value.problems
+        assert problem.path == "amount"
+        assert "0.1 is a float" in problem.message
+        assert "Money.of('12.30', 'USD')" in problem.message
+
+    @pytest.mark.parametrize(
+        ("amount", "fragment"),
+        [
+            (True, "True is a bool"),
+            (None, "None is a NoneType"),
+            ("twelve", "'twelve' is not a decimal number"),
+            (Decimal("NaN"), "NaN is not a finite number"),
+            (Decimal("Infinity"), "Infinity is not a finite number"),
+            (Decimal("1E+30"), "more than 30 digits before the decimal point"),
+            (Decimal("1E-21"), "more than 20 decimal places"),
+        ],
+    )
+    def test_refuses_bad_amounts(self, amount, fragment):
+        """Every bad amount gets a message naming the value and the limit."""
+        with pytest.raises(ValidationError, match="amount") as exc:
+            Money(amount=amount, currency="USD")
+        assert fragment in str(exc.value)
+
+    @pytest.mark.parametrize(
+        ("code", "fragment"),
+        [
+            ("usd", "'usd' is not an ISO 4217 code (three upper-case letters, e.g. 'USD')"),
+            ("US", "'US' is not an ISO 4217 code"),
+            ("ABC", "'ABC' is not a known currency; register it first with funnelkit.register_currency"),
+            (840, "840 is an int; expected an ISO 4217 code"),
+        ],
+    )
+    def test_refuses_bad_currencies(self, code, fragment):
+        """Lower-case, malformed, unknown and non-string codes are refused."""
+        with pytest.raises(ValidationError) as exc:
+            Money.of(1, code)
+        assert exc.value.problems[0].path == "currency"
+        assert fragment in str(exc.value)
+
+    def test_reports_amount_and_currency_together(self):
+        """Both bad fields are reported in one error."""
+        with pytest.raises(ValidationError) as exc:
+            Money.of(1.5, "usd")
+        assert [p.path for p in exc.value.problems] == ["amount", "currency"]
+
+    def test_is_immutable_and_hashable(self):
+        """Money is a frozen value usable as a dict key; equal amounts hash alike."""
+        m = usd("1.0")
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            m.amount = Decimal(2)  # type: ignore[misc]
+        assert {usd("1.0"): "x"}[usd("1.00")] == "x"
+
+    def test_repr_and_str(self):
+        """repr is evaluable-looking, str is for people."""
+        assert repr(usd("12.30")) == "Money('12.30', 'USD')"
+        assert str(usd("12.30")) == "12.30 USD"
+
+    def test_zero_and_bool(self):
+        """Zero is falsy like any number, and is_zero says so explicitly."""
+        z = Money.zero("EUR")
+        assert not z
+        assert z.is_zero()
+        assert Money.of("0.01", "EUR")
+
+
+class TestCurrencyTable:
+    @pytest.mark.parametrize(
+        ("code", "units"),
+        [("JPY", 0), ("KRW", 0), ("USD", 2), ("EUR", 2), ("CNY", 2), ("KWD", 3), ("BHD", 3), ("CLF", 4)],
+    )
+    def test_minor_units_follow_iso_4217(self, code, units):
+        """Minor units as published in ISO 4217 (list one, 'minor unit' column)."""
+        assert currency_minor_units(code) == units
+
+    def test_unknown_code(self):
+        """Asking for an unknown currency names it."""
+        with pytest.raises(ValidationError, match="'QQQ' is not a known currency"):
+            currency_minor_units("QQQ")
+
+    def test_register_new_currency(self):
+        """A registered currency can be used and rounds to its own minor unit."""
+        register_currency("XTA", minor_units=8)
+        assert "XTA" in known_currencies()
+        assert Money.of("1.123456789", "XTA").round() == Money.of("1.12345679", "XTA")
+
+    def test_register_is_idempotent(self):
+        """Registering the same code with the same minor units again is fine."""
+        register_currency("XTB", minor_units=1)
+        register_currency("XTB", minor_units=1)
+        assert currency_minor_units("XTB") == 1
+
+    def test_register_refuses_redefinition(self):
+        """A known code cannot change its minor units while the program runs."""
+        with pytest.raises(ValidationError, match="'USD' is already registered with 2 minor units"):
+            register_currency("USD", minor_units=3)
+        assert currency_minor_units("USD") == 2
+
+    def test_register_validates_arguments(self):
+        """Bad code and bad minor units are both reported."""
+        with pytest.raises(ValidationError) as exc:
+            register_currency("xx", minor_units=-1)
+        assert [p.path for p in exc.value.problems] == ["code", "minor_units"]
+
+    def test_register_from_threads(self):
+        """Concurrent registrations of distinct codes all land."""
+        codes = [f"XU{chr(65 + i)}" for i in range(20)]
+        threads = [threading.Thread(target=register_currency, args=(c,), kwargs={"minor_units": 2}) for c in codes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert set(codes) <= known_currencies()
+
+
+class TestArithmetic:
+    def test_add_and_subtract(self):
+        """Sums and differences are exact."""
+        assert usd("0.10") + usd("0.20") == usd("0.30")
+        assert usd("1.00") - usd("0.01") == usd("0.99")
+
+    @pytest.mark.parametrize(
+        ("op", "verb"),
+        [
+            (lambda a, b: a + b, "add"),
+            (lambda a, b: a - b, "subtract"),
+            (lambda a, b: a < b, "compare"),
+            (lambda a, b: a >= b, "compare"),
+            (lambda a, b: a.ratio(b), "divide"),
+        ],
+    )
+    def test_two_currencies_never_mix(self, op, verb):
+        """Arithmetic and ordering across currencies raise CurrencyMismatchError."""
+        with pytest.raises(CurrencyMismatchError, match=f"cannot {verb} USD and EUR") as exc:
+            op(usd(1), Money.of(1, "EUR"))
+        assert (exc.value.left, exc.value.right) == ("USD", "EUR")
+
+    def test_equality_across_currencies_is_false_not_an_error(self):
+        """== never raises, so Money works in sets and dicts."""
+        assert usd(1) != Money.of(1, "EUR")
+        assert len({usd(1), Money.of(1, "EUR")}) == 2
+
+    def test_ordering(self):
+        """Ordering within one currency works and sorts."""
+        assert sorted([usd(3), usd(1), usd(2)]) == [usd(1), usd(2), usd(3)]
+        assert usd(1) <= usd(1) < usd(2)
+        assert usd(2) > usd(1)
+
+    def test_multiply_by_int_and_decimal(self):
+        """Products with ints and Decimals, on either side."""
+        assert usd("12.30") * 3 == usd("36.90")
+        assert Decimal("0.3") * usd(100) == usd(30)
+
+    def test_multiply_by_float_refused(self):
+        """A float factor is refused like a float amount."""
+        with pytest.raises(ValidationError, match="factor: 0.3 is a float"):
+            usd(100) * 0.3  # type: ignore[operator]
+
+    def test_divide(self):
+        """Division keeps 20 places; rounding is explicit."""
+        third = usd(10) / 3
+        assert third.amount == Decimal("3.33333333333333333333")
+        assert third.round() == usd("3.33")
+
+    def test_divide_by_zero(self):
+        """Dividing by zero is a ValidationError, not a decimal trap."""
+        with pytest.raises(ValidationError, match="divisor: 0 would divide by zero"):
+            usd(1) / 0
+
+    def test_ratio(self):
+        """ratio gives a plain Decimal; a zero denominator is refused."""
+        assert usd(30).ratio(usd(120)) == Decimal("0.25")
+        with pytest.raises(ValidationError, match="is zero"):
+            usd(1).ratio(usd(0))
+
+    def test_negation_and_abs(self):
+        """Unary operators keep the currency."""
+        assert -usd(5) == usd(-5)
+        assert abs(usd(-5)) == usd(5)
+        assert +usd(5) == usd(5)
+
+    def test_caller_decimal_context_does_not_leak_in(self):
+        """A low-precision caller context cannot round money sums."""
+        with decimal.localcontext(prec=3):
+            assert (usd("12345.67") + usd("0.01")).amount == Decimal("12345.68")
+
+    def test_overflow_is_an_error(self):
+        """A sum past the amount range is refused, not rounded."""
+        big = Money.of("9" * 30, "USD")
+        with pytest.raises(ValidationError, match="more than 30 digits"):
+            big + usd(1)
+
+    def test_total(self):
+        """total sums one currency and is zero for nothing."""
+        assert Money.total([usd("1.10"), usd(2)], currency="USD") == usd("3.10")
+        assert Money.total([], currency="USD") == Money.zero("USD")
+        with pytest.raises(CurrencyMismatchError):
+            Money.total([usd(1), Money.of(1, "EUR")], currency="USD")
+        with pytest.raises(ValidationError, match=r"\[1\]: 5 is an int; expected Money"):
+            Money.total([usd(1), 5], currency="USD")  # type: ignore[list-item]
+
+    @given(st.lists(money(currency="USD", max_minor=10**8), max_size=20))
+    def test_total_equals_integer_sum_of_cents(self, amounts):
+        """Conservation: the total is exactly the sum of the cents."""
+        assert Money.total(amounts, currency="USD").to_minor() == sum(m.to_minor() for m in amounts)
+
+    @given(money(currency="EUR"), money(currency="EUR"), money(currency="EUR"))
+    def test_addition_is_exact(self, a, b, c):
+        """Addition is associative and undone by subtraction: no rounding ever."""
+        assert (a + b) + c == a + (b + c)
+        assert (a + b) - b == a
+
+
+class TestRounding:
+    @pytest.mark.parametrize(
+        ("amount", "currency", "expected"),
+        [
+            ("0.125", "USD", "0.12"),  # tie to even
+            ("0.135", "USD", "0.14"),  # tie to even
+            ("-0.125", "USD", "-0.12"),
+            ("2.5", "JPY", "2"),
+            ("3.5", "JPY", "4"),
+            ("1.0005", "KWD", "1.000"),
+            ("1.0015", "KWD", "1.002"),
+        ],
+    )
+    def test_half_even_by_default(self, amount, currency, expected):
+        """Default rounding is half-even (banker's rounding, IEEE 754 roundTiesToEven)."""
+        assert Money.of(amount, currency).round() == Money.of(expected, currency)
+        assert str(Money.of(amount, currency).round().amount) == expected
+
+    def test_other_modes(self):
+        """The mode is a parameter: half-up, down and up behave as in the decimal docs."""
+        m = usd("0.125")
+        assert m.round(decimal.ROUND_HALF_UP) == usd("0.13")
+        assert m.round(decimal.ROUND_DOWN) == usd("0.12")
+        assert usd("0.121").round(decimal.ROUND_UP) == usd("0.13")
+
+    def test_unknown_mode(self):
+        """A made-up rounding mode is refused with the allowed list."""
+        with pytest.raises(ValidationError, match="'ROUND_NEAREST' is not a rounding mode; allowed: ROUND_05UP"):
+            usd(1).round("ROUND_NEAREST")
+
+    @given(money(currency="USD"))
+    def test_round_is_idempotent_on_whole_cents(self, m):
+        """Amounts already in whole cents are unchanged by rounding."""
+        assert m.round() == m
+
+
+class TestMinorUnits:
+    @given(st.integers(-(10**15), 10**15), st.sampled_from(["JPY", "USD", "KWD", "CLF"]))
+    def test_round_trip(self, n, code):
+        """from_minor and to_minor are inverse."""
+        assert Money.from_minor(n, code).to_minor() == n
+
+    def test_to_minor_refuses_fractions_of_a_cent(self):
+        """to_minor will not drop a fraction of a cent silently."""
+        with pytest.raises(ValidationError, match=r"finer than the minor unit; call .round\(\) first"):
+            usd("0.125").to_minor()
+
+    def test_from_minor_refuses_non_int(self):
+        """from_minor takes an int count."""
+        with pytest.raises(ValidationError, match="minor: '12' is a str; expected an int"):
+            Money.from_minor("12", "USD")  # type: ignore[arg-type]
+
+
+class TestAllocate:
+    def test_hundred_in_three(self):
+        """100.00 split three ways: the extra cent goes to the first part."""
+        assert usd("100.00").allocate([1, 1, 1]) == (usd("33.34"), usd("33.33"), usd("33.33"))
+
+    def test_weighted(self):
+        """Largest remainder: 0.05 split 3:7 gives 0.02 and 0.03 (0.015 and 0.035 exact)."""
+        assert usd("0.05").allocate([3, 7]) == (usd("0.02"), usd("0.03"))
+
+    def test_negative_amount(self):
+        """A negative amount splits into negative parts that still add up."""
+        parts = usd("-1.00").allocate([1, 2])
+        assert Money.total(parts, currency="USD") == usd("-1.00")
+
+    @pytest.mark.parametrize(
+        ("weights", "fragment"),
+        [
+            ([], r"weights: \[\] is empty"),
+            ([0, 0], "all weights are zero"),
+            ([1, -1], r"weights\[1\]: -1 is negative"),
+            ([1, 0.5], r"weights\[1\]: 0.5 is not a finite int or Decimal"),
+        ],
+    )
+    def test_bad_weights(self, weights, fragment):
+        """Bad weights are refused with their position."""
+        with pytest.raises(ValidationError, match=fragment):
+            usd(1).allocate(weights)
+
+    @given(
+        money(currency="USD", max_minor=10**10),
+        st.lists(st.integers(0, 1000), min_size=1, max_size=10).filter(any),
+    )
+    def test_conservation(self, m, weights):
+        """No cent appears or disappears, and each part is within a cent of its exact share."""
+        parts = m.allocate(weights)
+        assert len(parts) == len(weights)
+        assert sum(p.to_minor() for p in parts) == m.to_minor()
+        total_w = sum(weights)
+        for p, w in zip(parts, weights, strict=True):
+            exact = Decimal(m.to_minor()) * w / total_w
+            assert abs(Decimal(p.to_minor()) - exact) < 1
