@@ -335,10 +335,12 @@ def _union_hook(t: Any, conv: cattrs.Converter) -> Callable[[object, type], obje
         raise TypeError(msg)
     (member,) = members
 
+    member_hook = conv.get_structure_hook(member)
+
     def structure(value: object, _t: type) -> object:
         if value is None and optional:
             return None
-        return conv.structure(value, member)
+        return member_hook(value, member)
 
     return structure
 
@@ -353,11 +355,11 @@ def _items_of(value: object, expected: str) -> list[object]:
     return list(value)
 
 
-def _structure_items(values: list[object], item_type: Any, conv: cattrs.Converter) -> list[Any]:
+def _structure_items(values: list[object], item_type: Any, item_hook: Callable[[Any, Any], Any]) -> list[Any]:
     out, problems = [], []
     for i, item in enumerate(values):
         try:
-            out.append(conv.structure(item, item_type))
+            out.append(item_hook(item, item_type))
         except ValidationError as e:
             problems.extend(p.prefixed(f"[{i}]") for p in e.problems)
     if problems:
@@ -372,9 +374,10 @@ def _sequence_hook(t: Any, conv: cattrs.Converter) -> Callable[[object, type], o
         msg = f"funnelkit reads only homogeneous tuples such as tuple[str, ...], not {t!r}"
         raise TypeError(msg)
     item_type = args[0] if args else Any
+    item_hook = conv.get_structure_hook(item_type)
 
     def structure(value: object, _t: type) -> object:
-        items = _structure_items(_items_of(value, "a list"), item_type, conv)
+        items = _structure_items(_items_of(value, "a list"), item_type, item_hook)
         return tuple(items) if origin is tuple else items
 
     return structure
@@ -384,9 +387,10 @@ def _set_hook(t: Any, conv: cattrs.Converter) -> Callable[[object, type], object
     args = get_args(t)
     item_type = args[0] if args else Any
     origin = get_origin(t) or t
+    item_hook = conv.get_structure_hook(item_type)
 
     def structure(value: object, _t: type) -> object:
-        items = _structure_items(_items_of(value, "a list"), item_type, conv)
+        items = _structure_items(_items_of(value, "a list"), item_type, item_hook)
         try:
             return origin(items)
         except TypeError:
@@ -403,6 +407,7 @@ def _is_mapping(t: Any) -> bool:
 def _mapping_hook(t: Any, conv: cattrs.Converter) -> Callable[[object, type], object]:
     args = get_args(t)
     key_type, value_type = args if args else (Any, Any)
+    key_hook, value_hook = conv.get_structure_hook(key_type), conv.get_structure_hook(value_type)
 
     def structure(value: object, _t: type) -> dict[Any, Any]:
         if not isinstance(value, Mapping):
@@ -411,7 +416,7 @@ def _mapping_hook(t: Any, conv: cattrs.Converter) -> Callable[[object, type], ob
         for k, v in value.items():
             where = f"[{k!r}]" if not isinstance(k, str) or not k.isidentifier() else k
             try:
-                out[conv.structure(k, key_type)] = conv.structure(v, value_type)
+                out[key_hook(k, key_type)] = value_hook(v, value_type)
             except ValidationError as e:
                 problems.extend(p.prefixed(where) for p in e.problems)
         if problems:
@@ -435,6 +440,7 @@ def _attrs_hook(cls: type, conv: cattrs.Converter) -> Callable[[object, type], o
     fields = attrs.fields(cls)
     names = tuple(f.name for f in fields)
     required = tuple(f.name for f in fields if f.default is attrs.NOTHING)
+    hooks = {name: conv.get_structure_hook(hints[name]) for name in names}
 
     def structure(value: object, _t: type) -> object:
         if isinstance(value, cls):
@@ -446,7 +452,7 @@ def _attrs_hook(cls: type, conv: cattrs.Converter) -> Callable[[object, type], o
         for name in names:
             if name in value:
                 try:
-                    kwargs[name] = conv.structure(value[name], hints[name])
+                    kwargs[name] = hooks[name](value[name], hints[name])
                 except ValidationError as e:
                     problems.extend(p.prefixed(name) for p in e.problems)
         if problems:
@@ -480,8 +486,11 @@ def from_dict(cls: type[T] | Any, data: Any) -> T:  # noqa: ANN401 - data is arb
     with their paths; nothing else escapes.
     """
     try:
-        return typing.cast(T, _converter.structure(data, cls))
-    except ValidationError:
-        raise
-    except RecursionError:
-        raise ValidationError.single("", "input is nested too deeply") from None
+        hook = _converter.get_structure_hook(cls)
+    except (cattrs.errors.StructureHandlerNotFoundError, TypeError) as e:
+        msg = (
+            f"funnelkit cannot read {cls!r} ({e}); ask for an entity class, Money, "
+            "or a list, tuple, set or dict of them"
+        )
+        raise ValidationError.single("cls", msg) from None
+    return typing.cast(T, hook(data, cls))

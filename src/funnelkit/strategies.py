@@ -132,14 +132,18 @@ def identifiers() -> st.SearchStrategy[str]:
     """
     Ids: non-empty strings without surrounding whitespace, any alphabet.
     """
-    return st.text(min_size=1, max_size=24).map(str.strip).filter(bool)
+    return st.text(min_size=1, max_size=12).map(str.strip).filter(bool)
 
 
 def names() -> st.SearchStrategy[str]:
     """
     Human-readable names: strings with at least one non-blank character.
     """
-    return st.text(min_size=1, max_size=40).filter(lambda s: s.strip() != "")
+    return st.text(min_size=1, max_size=16).filter(lambda s: s.strip() != "")
+
+
+def _free_text() -> st.SearchStrategy[str]:
+    return st.text(max_size=20)
 
 
 def _opt(strategy: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
@@ -159,7 +163,7 @@ def gaps() -> st.SearchStrategy[Gap]:
         Gap,
         description=names(),
         owner=_opt(identifiers()),
-        action=_opt(st.text(max_size=40)),
+        action=_opt(_free_text()),
         due=_opt(_dates()),
         closed=st.booleans(),
     )
@@ -201,12 +205,11 @@ def key_persons(
         role=st.sampled_from(Role),
         stance=st.sampled_from(Stance),
         title=_opt(names()),
-        wants=_opt(st.text(max_size=60)),
+        wants=_opt(_free_text()),
     )
 
 
-@st.composite
-def _opportunity(
+def _draw_opportunity(
     draw: st.DrawFn,
     *,
     id: str,  # noqa: A002 - the field's name
@@ -218,8 +221,8 @@ def _opportunity(
     won_stages: frozenset[str],
     lost_stages: frozenset[str],
 ) -> Opportunity:
-    created_at = draw(aware_datetimes(max_value=dt.datetime(2098, 1, 1)))
-    entered = created_at + draw(st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=400)))
+    created_at = draw(_CREATED)
+    entered = created_at + draw(_DWELL)
     stage = draw(st.sampled_from(tuple(stages)))
     if stage in won_stages:
         status, lost_reason = OpportunityStatus.WON, None
@@ -237,11 +240,11 @@ def _opportunity(
         created_at=created_at,
         stage_entered_at=entered,
         status=status,
-        amount=draw(_opt(money())),
+        amount=draw(_opt(_ANY_MONEY)),
         expected_close=draw(_opt(_dates())),
         key_person_ids=kps,
         competitors=draw(st.lists(names(), unique=True, max_size=3)),
-        gaps=draw(st.lists(gaps(), max_size=3)),
+        gaps=draw(st.lists(_GAPS, max_size=2)),
         lost_reason=lost_reason,
         version=draw(st.integers(0, 50)),
     )
@@ -260,22 +263,26 @@ def opportunities(
     """
     if not stages:
         raise ValidationError.single("stages", "() is empty; give at least one stage key")
-    return st.tuples(identifiers(), identifiers(), identifiers()).flatmap(
-        lambda ids: _opportunity(
-            id=ids[0],
-            customer_id=ids[1],
-            owner=ids[2],
+    won, lost = frozenset(won_stages), frozenset(lost_stages)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Opportunity:
+        return _draw_opportunity(
+            draw,
+            id=draw(identifiers()),
+            customer_id=draw(identifiers()),
+            owner=draw(identifiers()),
             key_person_ids=(),
             pipeline=pipeline,
-            stages=stages,
-            won_stages=frozenset(won_stages),
-            lost_stages=frozenset(lost_stages),
+            stages=tuple(stages),
+            won_stages=won,
+            lost_stages=lost,
         )
-    )
+
+    return build()
 
 
-@st.composite
-def _activity(
+def _draw_activity(
     draw: st.DrawFn,
     *,
     id: str,  # noqa: A002 - the field's name
@@ -284,22 +291,22 @@ def _activity(
     opportunity_ids: Sequence[str],
     key_person_ids: Sequence[str],
 ) -> Activity:
-    next_step = draw(_opt(st.text(max_size=40)))
+    next_step = draw(_opt(_free_text()))
     due = draw(_opt(_dates())) if isinstance(next_step, str) and next_step.strip() else None
     kps = draw(st.lists(st.sampled_from(tuple(key_person_ids)), unique=True, max_size=3)) if key_person_ids else []
     return Activity(
         id=id,
         kind=draw(st.sampled_from(ActivityKind)),
-        at=draw(aware_datetimes()),
+        at=draw(_DATETIMES),
         rep_id=rep_id,
         customer_id=customer_id,
         opportunity_id=draw(_opt(st.sampled_from(tuple(opportunity_ids)))) if opportunity_ids else None,
         key_person_ids=kps,
-        duration=draw(_opt(st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(hours=8)))),
-        purpose=draw(_opt(st.text(max_size=40))),
-        dialogue=draw(_opt(st.text(max_size=40))),
-        needs_found=draw(_opt(st.text(max_size=40))),
-        feedback=draw(_opt(st.text(max_size=40))),
+        duration=draw(_opt(_DURATIONS)),
+        purpose=draw(_opt(_free_text())),
+        dialogue=draw(_opt(_free_text())),
+        needs_found=draw(_opt(_free_text())),
+        feedback=draw(_opt(_free_text())),
         next_step=next_step,
         next_step_due=due,
         replied=draw(st.booleans()),
@@ -307,8 +314,18 @@ def _activity(
 
 
 def activities() -> st.SearchStrategy[Activity]:
-    return st.tuples(identifiers(), identifiers(), identifiers()).flatmap(
-        lambda ids: _activity(id=ids[0], rep_id=ids[1], customer_id=ids[2], opportunity_ids=(), key_person_ids=())
+    return _ACTIVITIES
+
+
+@st.composite
+def _activities(draw: st.DrawFn) -> Activity:
+    return _draw_activity(
+        draw,
+        id=draw(identifiers()),
+        rep_id=draw(identifiers()),
+        customer_id=draw(identifiers()),
+        opportunity_ids=(),
+        key_person_ids=(),
     )
 
 
@@ -338,11 +355,25 @@ def leads(*, ids: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[Lea
         industry=_opt(names()),
         territory=_opt(names()),
         size=_opt(st.sampled_from(CompanySize)),
-        needs=_opt(st.text(max_size=60)),
+        needs=_opt(_free_text()),
         estimated_value=_opt(money()),
         intent_score=_opt(_probabilities()),
         owner=_opt(identifiers()),
     )
+
+
+# Built once: hypothesis validates each new strategy object on first use.
+_DATETIMES = aware_datetimes()
+_CREATED = aware_datetimes(max_value=dt.datetime(2098, 1, 1))
+_DWELL = st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=400))
+_DURATIONS = st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(hours=8))
+_ANY_MONEY = money()
+_GAPS = gaps()
+_REPS = sales_reps()
+_CUSTOMERS = customers()
+_KEY_PERSONS = key_persons()
+_LEADS = leads()
+_ACTIVITIES = _activities()
 
 
 @attrs.frozen(kw_only=True)
@@ -365,8 +396,8 @@ def sales_data(
     *,
     max_reps: int = 4,
     max_customers: int = 6,
-    max_opportunities: int = 8,
-    max_activities: int = 12,
+    max_opportunities: int = 6,
+    max_activities: int = 8,
     max_leads: int = 4,
     pipeline: str = "default",
     stages: Sequence[str] = DEFAULT_STAGE_KEYS,
@@ -392,56 +423,52 @@ def sales_data(
     if max_reps < 1:
         raise ValidationError.single("max_reps", "0 reps; need at least 1 to own the deals")
 
-    reps = tuple(
-        draw(sales_reps(ids=st.just(f"rep-{i}"))) for i in range(draw(st.integers(1, max_reps)))
-    )
+    reps = tuple(attrs.evolve(draw(_REPS), id=f"rep-{i}") for i in range(draw(st.integers(1, max_reps))))
     rep_ids = st.sampled_from(tuple(r.id for r in reps))
     customers_ = tuple(
-        draw(customers(ids=st.just(f"cust-{i}"), owners=_opt(rep_ids)))  # type: ignore[arg-type]
+        attrs.evolve(draw(_CUSTOMERS), id=f"cust-{i}", owner=draw(st.none() | rep_ids))
         for i in range(draw(st.integers(0, max_customers)))
     )
-    persons: list[KeyPerson] = []
-    for cust in customers_:
-        for j in range(draw(st.integers(0, 3))):
-            persons.append(draw(key_persons(ids=st.just(f"kp-{cust.id}-{j}"), customer_ids=st.just(cust.id))))
+    persons = [
+        attrs.evolve(draw(_KEY_PERSONS), id=f"kp-{cust.id}-{j}", customer_id=cust.id)
+        for cust in customers_
+        for j in range(draw(st.integers(0, 3)))
+    ]
     kps_of = {c.id: tuple(p.id for p in persons if p.customer_id == c.id) for c in customers_}
+    won, lost = frozenset(won_stages), frozenset(lost_stages)
 
     opps: list[Opportunity] = []
-    if customers_:
-        for i in range(draw(st.integers(0, max_opportunities))):
-            cust = draw(st.sampled_from(customers_))
-            opps.append(
-                draw(
-                    _opportunity(
-                        id=f"opp-{i}",
-                        customer_id=cust.id,
-                        owner=draw(rep_ids),
-                        key_person_ids=kps_of[cust.id],
-                        pipeline=pipeline,
-                        stages=stages,
-                        won_stages=frozenset(won_stages),
-                        lost_stages=frozenset(lost_stages),
-                    )
-                )
+    for i in range(draw(st.integers(0, max_opportunities)) if customers_ else 0):
+        cust = draw(st.sampled_from(customers_))
+        opps.append(
+            _draw_opportunity(
+                draw,
+                id=f"opp-{i}",
+                customer_id=cust.id,
+                owner=draw(rep_ids),
+                key_person_ids=kps_of[cust.id],
+                pipeline=pipeline,
+                stages=tuple(stages),
+                won_stages=won,
+                lost_stages=lost,
             )
+        )
     opps_of = {c.id: tuple(o.id for o in opps if o.customer_id == c.id) for c in customers_}
 
     acts: list[Activity] = []
-    if customers_:
-        for i in range(draw(st.integers(0, max_activities))):
-            cust = draw(st.sampled_from(customers_))
-            acts.append(
-                draw(
-                    _activity(
-                        id=f"act-{i}",
-                        rep_id=draw(rep_ids),
-                        customer_id=cust.id,
-                        opportunity_ids=opps_of[cust.id],
-                        key_person_ids=kps_of[cust.id],
-                    )
-                )
+    for i in range(draw(st.integers(0, max_activities)) if customers_ else 0):
+        cust = draw(st.sampled_from(customers_))
+        acts.append(
+            _draw_activity(
+                draw,
+                id=f"act-{i}",
+                rep_id=draw(rep_ids),
+                customer_id=cust.id,
+                opportunity_ids=opps_of[cust.id],
+                key_person_ids=kps_of[cust.id],
             )
-    leads_ = tuple(draw(leads(ids=st.just(f"lead-{i}"))) for i in range(draw(st.integers(0, max_leads))))
+        )
+    leads_ = tuple(attrs.evolve(draw(_LEADS), id=f"lead-{i}") for i in range(draw(st.integers(0, max_leads))))
     return SalesData(
         reps=reps,
         customers=customers_,

@@ -1,0 +1,271 @@
+"""Tests for the entities: construction, validation, conversion and evolution."""
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import attrs
+import pendulum
+import pytest
+from hypothesis import given
+
+from funnelkit import (
+    Activity,
+    ActivityKind,
+    CompanySize,
+    Customer,
+    Gap,
+    KeyPerson,
+    Lead,
+    LeadStatus,
+    Money,
+    Opportunity,
+    OpportunityStatus,
+    Role,
+    SalesRep,
+    Stance,
+    Tier,
+    ValidationError,
+)
+from funnelkit.strategies import sales_data
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2026, 1, 5, 9, tzinfo=UTC)
+T1 = dt.datetime(2026, 1, 12, 9, tzinfo=UTC)
+
+MINIMAL = {
+    Customer: {"id": "c-1", "name": "Acme", "created_at": T0},
+    KeyPerson: {"id": "kp-1", "customer_id": "c-1", "name": "Wang Li", "role": "decision_maker"},
+    Opportunity: {
+        "id": "o-1",
+        "customer_id": "c-1",
+        "owner": "rep-1",
+        "pipeline": "default",
+        "stage": "contact",
+        "created_at": T0,
+        "stage_entered_at": T0,
+    },
+    Activity: {"id": "a-1", "kind": "visit", "at": T0, "rep_id": "rep-1", "customer_id": "c-1"},
+    SalesRep: {"id": "rep-1", "name": "Zhang San"},
+    Lead: {"id": "l-1", "source": "web", "created_at": T0},
+    Gap: {"description": "who signs the contract"},
+}
+
+
+def build(cls, **changes):
+    return cls(**{**MINIMAL[cls], **changes})
+
+
+def problems_of(excinfo):
+    return {p.path: p.message for p in excinfo.value.problems}
+
+
+class TestConstruction:
+    @pytest.mark.parametrize("cls", list(MINIMAL))
+    def test_minimal_fields_suffice(self, cls):
+        """Each entity builds from its required fields; defaults fill the rest."""
+        obj = build(cls)
+        for name, value in MINIMAL[cls].items():
+            assert getattr(obj, name) == value
+
+    def test_defaults(self):
+        """Defaults are the documented ones."""
+        assert build(KeyPerson).stance is Stance.UNKNOWN
+        opp = build(Opportunity)
+        assert (opp.status, opp.version, opp.amount, opp.gaps) == (OpportunityStatus.OPEN, 0, None, ())
+        assert build(Lead).status is LeadStatus.NEW
+        rep = build(SalesRep)
+        assert (rep.active, rep.capacity, rep.territories) == (True, 0, frozenset())
+
+    @pytest.mark.parametrize("cls", list(MINIMAL))
+    def test_keyword_only(self, cls):
+        """Fields are keyword-only: positional construction is a TypeError."""
+        with pytest.raises(TypeError):
+            cls(*MINIMAL[cls].values())
+
+    def test_enum_values_are_converted(self):
+        """Enum fields take the member or its value."""
+        assert build(Customer, tier="A", size="large").tier is Tier.A
+        assert build(Customer, size="large").size is CompanySize.LARGE
+        assert build(KeyPerson, role="facilitator", stance="champion").role is Role.FACILITATOR
+        assert build(Activity, kind=ActivityKind.EMAIL).kind is ActivityKind.EMAIL
+
+    def test_collections_are_frozen(self):
+        """Lists become tuples and sets become frozensets, so entities hash."""
+        opp = build(Opportunity, key_person_ids=["kp-1", "kp-2"], competitors=["Rival"], gaps=[build(Gap)])
+        assert opp.key_person_ids == ("kp-1", "kp-2")
+        assert isinstance(opp.gaps, tuple)
+        cust = build(Customer, tags=["vip", "cn"])
+        assert cust.tags == frozenset({"vip", "cn"})
+        assert hash(opp) == hash(build(Opportunity, key_person_ids=("kp-1", "kp-2"), competitors=("Rival",), gaps=(build(Gap),)))
+
+    def test_pendulum_times_stored_as_stdlib(self):
+        """A pendulum DateTime is stored as the same moment in a stdlib datetime."""
+        p = pendulum.datetime(2026, 1, 5, 17, tz="Asia/Shanghai")
+        c = build(Customer, created_at=p)
+        assert type(c.created_at) is dt.datetime
+        assert c.created_at == T0
+        assert c.created_at.tzinfo.key == "Asia/Shanghai"  # type: ignore[union-attr]
+
+    def test_probability_from_float_is_what_was_typed(self):
+        """intent_score 0.3 is exactly Decimal('0.3'), not 0.299999..."""
+        assert build(Lead, intent_score=0.3).intent_score == Decimal("0.3")
+        assert build(Lead, intent_score="1").intent_score == Decimal(1)
+        assert build(Lead, intent_score=0).intent_score == Decimal(0)
+
+
+# (entity, field, bad value, fragment of the message)
+BAD_FIELDS = [
+    (Customer, "id", "", "'' is empty; an id must be a non-empty str"),
+    (Customer, "id", " c-1", "' c-1' has surrounding whitespace"),
+    (Customer, "id", 7, "7 is an int; an id must be a non-empty str"),
+    (Customer, "name", "   ", "'   ' is blank"),
+    (Customer, "created_at", dt.datetime(2026, 1, 5), "is naive; expected a timezone-aware datetime"),
+    (Customer, "created_at", "2026-01-05", "'2026-01-05' is a str; expected a timezone-aware datetime"),
+    (Customer, "tier", "D", "'D' is not a Tier; allowed: 'A', 'B', 'C'"),
+    (Customer, "size", "huge", "'huge' is not a CompanySize; allowed: 'small', 'medium', 'large', 'enterprise'"),
+    (Customer, "purchasing_power", 100, "100 is an int; expected Money"),
+    (Customer, "purchasing_power", Money.of(-1, "USD"), "Money('-1', 'USD') is negative"),
+    (Customer, "tags", "vip", "'vip' is a str; expected a collection"),
+    (Customer, "tags", ["ok", ""], "an item: '' is blank"),
+    (Customer, "owner", "", "'' is empty"),
+    (KeyPerson, "role", "boss", "'boss' is not a Role; allowed: 'decision_maker', 'recommender', 'facilitator'"),
+    (KeyPerson, "stance", None, "None is not a Stance"),
+    (KeyPerson, "wants", 5, "5 is an int; expected a str"),
+    (Opportunity, "status", "pending", "'pending' is not a OpportunityStatus; allowed: 'open', 'won', 'lost'"),
+    (Opportunity, "version", -1, "-1 is negative; expected an int >= 0"),
+    (Opportunity, "version", True, "True is a bool; expected an int >= 0"),
+    (Opportunity, "amount", "1000", "'1000' is a str; expected Money"),
+    (Opportunity, "amount", Money.of("-0.01", "USD"), "Money('-0.01', 'USD') is negative"),
+    (Opportunity, "expected_close", T0, "is a datetime; expected a datetime.date"),
+    (Opportunity, "key_person_ids", ["kp-1", "kp-1"], "duplicate items ['kp-1']; each may appear once"),
+    (Opportunity, "key_person_ids", ["kp-1", 2], "item 1: 2 is an int"),
+    (Opportunity, "gaps", [{"description": "x"}], "item 0: {'description': 'x'} is a dict; expected a Gap"),
+    (Opportunity, "stage_entered_at", dt.datetime(2026, 1, 1, tzinfo=UTC), "is before created_at 2026-01-05T09:00:00+00:00"),
+    (Opportunity, "lost_reason", "price", "'price' is set but status is 'open'; only a lost opportunity has a lost reason"),
+    (Activity, "kind", "fax", "'fax' is not a ActivityKind; allowed: 'visit', 'call', 'email'"),
+    (Activity, "duration", dt.timedelta(minutes=-1), "is negative; expected a duration >= 0"),
+    (Activity, "duration", 300, "300 is an int; expected a datetime.timedelta"),
+    (Activity, "next_step_due", dt.date(2026, 1, 9), "2026-01-09 is set but next_step is empty"),
+    (Activity, "replied", "yes", "'yes' is a str; expected True or False"),
+    (SalesRep, "capacity", 2.5, "2.5 is a float; expected an int >= 0"),
+    (SalesRep, "active", 1, "1 is an int; expected True or False"),
+    (Lead, "intent_score", 1.5, "1.5 is outside [0, 1]; a probability must lie in [0, 1]"),
+    (Lead, "intent_score", -0.1, "-0.1 is outside [0, 1]"),
+    (Lead, "intent_score", float("nan"), "nan is a float; expected a Decimal in [0, 1]"),
+    (Lead, "intent_score", "high", "'high' is a str; expected a Decimal in [0, 1]"),
+    (Lead, "intent_score", True, "True is a bool; expected a Decimal in [0, 1]"),
+    (Lead, "estimated_value", Money.of(-5, "EUR"), "is negative"),
+    (Gap, "due", "tomorrow", "'tomorrow' is a str; expected a datetime.date"),
+    (Gap, "closed", None, "None is a NoneType; expected True or False"),
+]
+
+
+@pytest.mark.parametrize(("cls", "field", "value", "fragment"), BAD_FIELDS)
+def test_bad_field_is_named_with_its_value(cls, field, value, fragment):
+    """Every bad field raises ValidationError naming the field and showing the value."""
+    with pytest.raises(ValidationError) as exc:
+        build(cls, **{field: value})
+    found = problems_of(exc)
+    assert field in found, found
+    assert fragment in found[field]
+
+
+def test_every_problem_is_reported_at_once():
+    """One error lists every bad field, not just the first."""
+    with pytest.raises(ValidationError) as exc:
+        build(Opportunity, id="", owner=3, created_at=dt.datetime(2026, 1, 1), status="nope", version=-2)
+    assert set(problems_of(exc)) == {"id", "owner", "created_at", "status", "version"}
+    assert str(exc.value).startswith("5 problems:\n  - id: ")
+
+
+def test_cross_field_rules_wait_for_valid_fields():
+    """Cross-field rules run only once every field is valid on its own."""
+    with pytest.raises(ValidationError) as exc:
+        build(Opportunity, id="", stage_entered_at=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    assert set(problems_of(exc)) == {"id"}
+
+
+def test_validation_error_is_a_value_error():
+    """Hosts that catch ValueError catch funnelkit's input errors too."""
+    with pytest.raises(ValueError, match="is empty"):
+        build(SalesRep, id="")
+
+
+class TestValues:
+    def test_frozen(self):
+        """Entities cannot be changed in place."""
+        opp = build(Opportunity)
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            opp.stage = "won"  # type: ignore[misc]
+
+    def test_evolve_checks_again(self):
+        """attrs.evolve returns a new, checked entity and leaves the old one alone."""
+        opp = build(Opportunity)
+        moved = attrs.evolve(opp, stage="needs_confirmed", stage_entered_at=T1, version=1)
+        assert (opp.stage, moved.stage, moved.version) == ("contact", "needs_confirmed", 1)
+        with pytest.raises(ValidationError, match="version: -1 is negative"):
+            attrs.evolve(opp, version=-1)
+
+    def test_equality_is_by_value(self):
+        """Two entities with equal fields are equal, whatever zone their times were given in."""
+        a = build(Customer, created_at=T0)
+        b = build(Customer, created_at=T0.astimezone(dt.timezone(dt.timedelta(hours=8))))
+        assert a == b
+
+    def test_shared_between_threads(self):
+        """An entity read from many threads gives the same answers (no hidden state)."""
+        opp = build(Opportunity, gaps=[build(Gap), build(Gap, description="budget", closed=True)])
+        results = []
+
+        def work():
+            results.append((opp.open_gaps, hash(opp), attrs.evolve(opp, version=1).version))
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(set(results)) == 1
+
+
+class TestDerived:
+    def test_prospect_value(self):
+        """Prospect value = available funds x probability of conversion (DOMAIN.md, 002)."""
+        lead = build(Lead, estimated_value=Money.of("50000", "CNY"), intent_score="0.4")
+        assert lead.prospect_value == Money.of("20000", "CNY")
+        assert build(Lead, estimated_value=Money.of(1, "CNY")).prospect_value is None
+
+    def test_open_gaps(self):
+        """open_gaps lists the gaps not closed, in order."""
+        g1, g2, g3 = build(Gap, description="a"), build(Gap, description="b", closed=True), build(Gap, description="c")
+        assert build(Opportunity, gaps=[g1, g2, g3]).open_gaps == (g1, g3)
+
+    def test_is_open(self):
+        """Only an open opportunity is open."""
+        assert build(Opportunity).is_open
+        assert not build(Opportunity, status="lost", lost_reason="price").is_open
+
+
+@given(sales_data())
+def test_generated_data_is_consistent(data):
+    """Strategies draw consistent books: every reference resolves and ids are unique."""
+    rep_ids = {r.id for r in data.reps}
+    cust_ids = {c.id for c in data.customers}
+    kp_customer = {p.id: p.customer_id for p in data.key_persons}
+    opp_customer = {o.id: o.customer_id for o in data.opportunities}
+    for entities in (data.reps, data.customers, data.key_persons, data.opportunities, data.activities, data.leads):
+        assert len({e.id for e in entities}) == len(entities)
+    assert all(c.owner is None or c.owner in rep_ids for c in data.customers)
+    assert all(p.customer_id in cust_ids for p in data.key_persons)
+    for o in data.opportunities:
+        assert o.owner in rep_ids
+        assert o.customer_id in cust_ids
+        assert all(kp_customer[k] == o.customer_id for k in o.key_person_ids)
+        assert (o.status is OpportunityStatus.WON) == (o.stage == "won")
+        assert (o.status is OpportunityStatus.LOST) == (o.stage == "lost")
+    for a in data.activities:
+        assert a.rep_id in rep_ids
+        assert a.customer_id in cust_ids
+        assert a.opportunity_id is None or opp_customer[a.opportunity_id] == a.customer_id
+        assert all(kp_customer[k] == a.customer_id for k in a.key_person_ids)

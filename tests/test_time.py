@@ -1,0 +1,187 @@
+"""Tests for aware-time checks, clocks and the ISO formats."""
+
+import datetime as dt
+import zoneinfo
+
+import pendulum
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from funnelkit import Clock, FixedClock, ValidationError, ensure_aware
+from funnelkit._time import canonical, now_from
+from funnelkit.convert import format_datetime, format_duration, parse_datetime, parse_duration
+from funnelkit.strategies import aware_datetimes
+
+UTC = dt.timezone.utc
+NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
+
+
+class TestEnsureAware:
+    def test_naive_refused_with_field_name(self):
+        """A naive datetime is refused; pendulum alone would have assumed UTC."""
+        with pytest.raises(ValidationError) as exc:
+            ensure_aware(dt.datetime(2026, 3, 1, 9, 30), field="now")
+        (problem,) = exc.value.problems
+        assert problem.path == "now"
+        assert problem.message.startswith("datetime.datetime(2026, 3, 1, 9, 30) is naive")
+
+    def test_date_refused(self):
+        """A date is not a moment in time."""
+        with pytest.raises(ValidationError, match="is a date; expected a timezone-aware datetime"):
+            ensure_aware(dt.date(2026, 3, 1))  # type: ignore[arg-type]
+
+    def test_stdlib_and_pendulum_accepted(self):
+        """Both kinds come back as a pendulum DateTime for the same instant."""
+        stdlib = dt.datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+        p = pendulum.datetime(2026, 3, 1, 17, 30, tz="Asia/Shanghai")
+        assert ensure_aware(stdlib) == stdlib
+        assert isinstance(ensure_aware(stdlib), pendulum.DateTime)
+        assert ensure_aware(p) is p
+        assert ensure_aware(p) == stdlib
+
+
+class TestClocks:
+    def test_fixed_clock(self):
+        """A fixed clock always says the same time and satisfies the Clock protocol."""
+        at = dt.datetime(2026, 1, 5, 9, tzinfo=UTC)
+        clock = FixedClock(at=at)
+        assert clock.now() == at
+        assert isinstance(clock, Clock)
+        assert clock.shifted(dt.timedelta(hours=-1)).now() == dt.datetime(2026, 1, 5, 8, tzinfo=UTC)
+
+    def test_fixed_clock_refuses_naive(self):
+        """A clock cannot be set to a naive time."""
+        with pytest.raises(ValidationError, match="at: .* is naive"):
+            FixedClock(at=dt.datetime(2026, 1, 5))
+
+    def test_shifted_refuses_non_timedelta(self):
+        """shifted takes a timedelta."""
+        with pytest.raises(ValidationError, match="delta: 3 is an int; expected a datetime.timedelta"):
+            FixedClock(at=dt.datetime(2026, 1, 5, tzinfo=UTC)).shifted(3)  # type: ignore[arg-type]
+
+    def test_now_from_checks_the_clock(self):
+        """A clock that answers naive, or is not a clock, is refused by name."""
+
+        class NaiveClock:
+            def now(self) -> dt.datetime:
+                return dt.datetime(2026, 1, 1)
+
+        with pytest.raises(ValidationError, match=r"clock.now\(\): .* is naive"):
+            now_from(NaiveClock())
+        with pytest.raises(ValidationError, match="has no now"):
+            now_from(object())  # type: ignore[arg-type]
+        at = dt.datetime(2026, 1, 5, tzinfo=UTC)
+        assert now_from(FixedClock(at=at)) == at
+
+
+class TestCanonical:
+    def test_pendulum_zone_becomes_zoneinfo(self):
+        """pendulum's zones become the stdlib ZoneInfo of the same name, wall time and fold kept."""
+        p = pendulum.datetime(2026, 11, 1, 1, 30, tz="America/New_York", fold=0)
+        c = canonical(p)
+        assert type(c) is dt.datetime
+        assert c.tzinfo is NEW_YORK
+        assert (c.hour, c.minute, c.fold) == (1, 30, 0)
+        assert c.utcoffset() == dt.timedelta(hours=-4)
+
+    def test_utc_and_fixed_offsets(self):
+        """UTC in any spelling becomes timezone.utc; pendulum fixed offsets become timezone."""
+        assert canonical(pendulum.datetime(2026, 1, 1, tz="UTC")).tzinfo is UTC
+        assert canonical(dt.datetime(2026, 1, 1, tzinfo=zoneinfo.ZoneInfo("UTC"))).tzinfo is UTC
+        fixed = canonical(pendulum.datetime(2026, 1, 1, tz=pendulum.FixedTimezone(3600)))
+        assert fixed.tzinfo == dt.timezone(dt.timedelta(hours=1))
+
+    def test_stdlib_kept_as_is(self):
+        """A stdlib datetime in ZoneInfo or timezone is returned untouched."""
+        x = dt.datetime(2026, 1, 1, tzinfo=NEW_YORK)
+        assert canonical(x) is x
+
+    def test_non_datetimes_pass_through(self):
+        """Anything else is left for the field check to report."""
+        assert canonical("2026") == "2026"  # type: ignore[arg-type]
+        naive = dt.datetime(2026, 1, 1)
+        assert canonical(naive) is naive
+
+
+class TestDatetimeFormat:
+    @pytest.mark.parametrize(
+        ("fold", "expected"),
+        [(0, "2026-11-01T01:30:00-04:00[America/New_York]"), (1, "2026-11-01T01:30:00-05:00[America/New_York]")],
+    )
+    def test_repeated_hour(self, fold, expected):
+        """The two 01:30s of the US fall-back night have different offsets and come back apart."""
+        x = dt.datetime(2026, 11, 1, 1, 30, tzinfo=NEW_YORK, fold=fold)
+        assert format_datetime(x) == expected
+        back = parse_datetime(expected)
+        assert back.fold == fold
+        assert back.utcoffset() == x.utcoffset()
+
+    def test_fixed_offset_has_no_zone(self):
+        """A fixed offset writes plain ISO 8601."""
+        x = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        assert format_datetime(x) == "2026-03-02T09:30:00+08:00"
+
+    def test_z_suffix_read(self):
+        """'Z' is read as UTC."""
+        assert parse_datetime("2026-03-02T01:30:00Z") == dt.datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+
+    @pytest.mark.parametrize(
+        ("text", "fragment"),
+        [
+            ("2026-03-02T09:30:00", "has no UTC offset; funnelkit refuses to guess one"),
+            ("yesterday", "'yesterday' is not an ISO 8601 datetime"),
+            ("2026-03-02T09:30:00+08:00[Mars/Olympus]", "'Mars/Olympus' is not a known IANA time zone"),
+            ("2026-03-02T09:30:00+08:00[../../etc/passwd]", "is not a known IANA time zone"),
+            ("2026-07-01T09:30:00+00:00[America/New_York]", "offset +0000 is not used by America/New_York"),
+        ],
+    )
+    def test_bad_datetimes(self, text, fragment):
+        """Bad datetime strings are refused with the reason."""
+        with pytest.raises(ValidationError) as exc:
+            parse_datetime(text)
+        assert fragment in str(exc.value)
+
+    @given(aware_datetimes())
+    def test_round_trip(self, x):
+        """Every aware datetime comes back equal, with the same offset and zone."""
+        x = canonical(x)
+        back = parse_datetime(format_datetime(x))
+        assert back == x
+        assert back.utcoffset() == x.utcoffset()
+        if isinstance(x.tzinfo, zoneinfo.ZoneInfo):
+            assert back.tzinfo is x.tzinfo
+
+
+class TestDurationFormat:
+    @pytest.mark.parametrize(
+        ("delta", "text"),
+        [
+            (dt.timedelta(0), "PT0S"),
+            (dt.timedelta(minutes=5), "PT5M"),
+            (dt.timedelta(days=1, hours=2), "P1DT2H"),
+            (dt.timedelta(seconds=1.5), "PT1.5S"),
+            (dt.timedelta(microseconds=1), "PT0.000001S"),
+            (dt.timedelta(minutes=-5), "-PT5M"),
+        ],
+    )
+    def test_known_forms(self, delta, text):
+        """Durations write and read as ISO 8601 durations."""
+        assert format_duration(delta) == text
+        assert parse_duration(text) == delta
+
+    @pytest.mark.parametrize("text", ["", "P", "PT", "-P", "P1DT", "PT1.S", "P1H", "5 minutes", "PT1.1234567S"])
+    def test_bad_durations(self, text):
+        """Malformed durations are refused with an example of a good one."""
+        with pytest.raises(ValidationError, match="is not an ISO 8601 duration such as 'PT5M'"):
+            parse_duration(text)
+
+    def test_too_long(self):
+        """A duration past timedelta's range is refused, not an OverflowError."""
+        with pytest.raises(ValidationError, match="longer than a timedelta can hold"):
+            parse_duration("P9999999999D")
+
+    @given(st.timedeltas())
+    def test_round_trip(self, delta):
+        """Every timedelta survives the round trip exactly."""
+        assert parse_duration(format_duration(delta)) == delta
