@@ -29,7 +29,7 @@ from funnelkit import (
 )
 from funnelkit.strategies import sales_data
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T0 = dt.datetime(2026, 1, 5, 9, tzinfo=UTC)
 T1 = dt.datetime(2026, 1, 12, 9, tzinfo=UTC)
 
@@ -97,7 +97,9 @@ class TestConstruction:
         assert isinstance(opp.gaps, tuple)
         cust = build(Customer, tags=["vip", "cn"])
         assert cust.tags == frozenset({"vip", "cn"})
-        assert hash(opp) == hash(build(Opportunity, key_person_ids=("kp-1", "kp-2"), competitors=("Rival",), gaps=(build(Gap),)))
+        assert hash(opp) == hash(
+            build(Opportunity, key_person_ids=("kp-1", "kp-2"), competitors=("Rival",), gaps=(build(Gap),))
+        )
 
     def test_pendulum_times_stored_as_stdlib(self):
         """A pendulum DateTime is stored as the same moment in a stdlib datetime."""
@@ -123,16 +125,31 @@ BAD_FIELDS = [
     (Customer, "created_at", dt.datetime(2026, 1, 5), "is naive; expected a timezone-aware datetime"),
     (Customer, "created_at", "2026-01-05", "'2026-01-05' is a str; expected a timezone-aware datetime"),
     (Customer, "tier", "D", "'D' is not a Tier; allowed: 'A', 'B', 'C'"),
-    (Customer, "size", "huge", "'huge' is not a CompanySize; allowed: 'small', 'medium', 'large', 'enterprise'"),
+    (
+        Customer,
+        "size",
+        "huge",
+        "'huge' is not a CompanySize; allowed: 'small', 'medium', 'large', 'enterprise'",
+    ),
     (Customer, "purchasing_power", 100, "100 is an int; expected Money"),
     (Customer, "purchasing_power", Money.of(-1, "USD"), "Money('-1', 'USD') is negative"),
     (Customer, "tags", "vip", "'vip' is a str; expected a collection"),
     (Customer, "tags", ["ok", ""], "an item: '' is blank"),
     (Customer, "owner", "", "'' is empty"),
-    (KeyPerson, "role", "boss", "'boss' is not a Role; allowed: 'decision_maker', 'recommender', 'facilitator'"),
+    (
+        KeyPerson,
+        "role",
+        "boss",
+        "'boss' is not a Role; allowed: 'decision_maker', 'recommender', 'facilitator'",
+    ),
     (KeyPerson, "stance", None, "None is not a Stance"),
     (KeyPerson, "wants", 5, "5 is an int; expected a str"),
-    (Opportunity, "status", "pending", "'pending' is not a OpportunityStatus; allowed: 'open', 'won', 'lost'"),
+    (
+        Opportunity,
+        "status",
+        "pending",
+        "'pending' is not an OpportunityStatus; allowed: 'open', 'won', 'lost'",
+    ),
     (Opportunity, "version", -1, "-1 is negative; expected an int >= 0"),
     (Opportunity, "version", True, "True is a bool; expected an int >= 0"),
     (Opportunity, "amount", "1000", "'1000' is a str; expected Money"),
@@ -141,9 +158,19 @@ BAD_FIELDS = [
     (Opportunity, "key_person_ids", ["kp-1", "kp-1"], "duplicate items ['kp-1']; each may appear once"),
     (Opportunity, "key_person_ids", ["kp-1", 2], "item 1: 2 is an int"),
     (Opportunity, "gaps", [{"description": "x"}], "item 0: {'description': 'x'} is a dict; expected a Gap"),
-    (Opportunity, "stage_entered_at", dt.datetime(2026, 1, 1, tzinfo=UTC), "is before created_at 2026-01-05T09:00:00+00:00"),
-    (Opportunity, "lost_reason", "price", "'price' is set but status is 'open'; only a lost opportunity has a lost reason"),
-    (Activity, "kind", "fax", "'fax' is not a ActivityKind; allowed: 'visit', 'call', 'email'"),
+    (
+        Opportunity,
+        "stage_entered_at",
+        dt.datetime(2026, 1, 1, tzinfo=UTC),
+        "is before created_at 2026-01-05T09:00:00+00:00",
+    ),
+    (
+        Opportunity,
+        "lost_reason",
+        "price",
+        "'price' is set but status is 'open'; only a lost opportunity has a lost reason",
+    ),
+    (Activity, "kind", "fax", "'fax' is not an ActivityKind; allowed: 'visit', 'call', 'email'"),
     (Activity, "duration", dt.timedelta(minutes=-1), "is negative; expected a duration >= 0"),
     (Activity, "duration", 300, "300 is an int; expected a datetime.timedelta"),
     (Activity, "next_step_due", dt.date(2026, 1, 9), "2026-01-09 is set but next_step is empty"),
@@ -238,7 +265,11 @@ class TestDerived:
 
     def test_open_gaps(self):
         """open_gaps lists the gaps not closed, in order."""
-        g1, g2, g3 = build(Gap, description="a"), build(Gap, description="b", closed=True), build(Gap, description="c")
+        g1, g2, g3 = (
+            build(Gap, description="a"),
+            build(Gap, description="b", closed=True),
+            build(Gap, description="c"),
+        )
         assert build(Opportunity, gaps=[g1, g2, g3]).open_gaps == (g1, g3)
 
     def test_is_open(self):
@@ -254,7 +285,14 @@ def test_generated_data_is_consistent(data):
     cust_ids = {c.id for c in data.customers}
     kp_customer = {p.id: p.customer_id for p in data.key_persons}
     opp_customer = {o.id: o.customer_id for o in data.opportunities}
-    for entities in (data.reps, data.customers, data.key_persons, data.opportunities, data.activities, data.leads):
+    for entities in (
+        data.reps,
+        data.customers,
+        data.key_persons,
+        data.opportunities,
+        data.activities,
+        data.leads,
+    ):
         assert len({e.id for e in entities}) == len(entities)
     assert all(c.owner is None or c.owner in rep_ids for c in data.customers)
     assert all(p.customer_id in cust_ids for p in data.key_persons)

@@ -27,7 +27,12 @@ def usd(amount):
 class TestConstruction:
     @pytest.mark.parametrize(
         ("amount", "expected"),
-        [("12.30", Decimal("12.30")), (12, Decimal(12)), (Decimal("0.5"), Decimal("0.5")), (" 7 ", Decimal(7))],
+        [
+            ("12.30", Decimal("12.30")),
+            (12, Decimal(12)),
+            (Decimal("0.5"), Decimal("0.5")),
+            (" 7 ", Decimal(7)),
+        ],
     )
     def test_accepts_str_int_decimal(self, amount, expected):
         """str, int and Decimal amounts are taken exactly as written."""
@@ -149,7 +154,9 @@ class TestCurrencyTable:
     def test_register_from_threads(self):
         """Concurrent registrations of distinct codes all land."""
         codes = [f"XU{chr(65 + i)}" for i in range(20)]
-        threads = [threading.Thread(target=register_currency, args=(c,), kwargs={"minor_units": 2}) for c in codes]
+        threads = [
+            threading.Thread(target=register_currency, args=(c,), kwargs={"minor_units": 2}) for c in codes
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -197,7 +204,7 @@ class TestArithmetic:
 
     def test_multiply_by_float_refused(self):
         """A float factor is refused like a float amount."""
-        with pytest.raises(ValidationError, match="factor: 0.3 is a float"):
+        with pytest.raises(ValidationError, match=r"factor: 0\.3 is a float"):
             usd(100) * 0.3  # type: ignore[operator]
 
     def test_divide(self):
@@ -282,7 +289,9 @@ class TestRounding:
 
     def test_unknown_mode(self):
         """A made-up rounding mode is refused with the allowed list."""
-        with pytest.raises(ValidationError, match="'ROUND_NEAREST' is not a rounding mode; allowed: ROUND_05UP"):
+        with pytest.raises(
+            ValidationError, match="'ROUND_NEAREST' is not a rounding mode; allowed: ROUND_05UP"
+        ):
             usd(1).round("ROUND_NEAREST")
 
     @given(money(currency="USD"))

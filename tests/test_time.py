@@ -13,7 +13,7 @@ from funnelkit._time import canonical, now_from
 from funnelkit.convert import format_datetime, format_duration, parse_datetime, parse_duration
 from funnelkit.strategies import aware_datetimes
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 
 
@@ -52,12 +52,12 @@ class TestClocks:
 
     def test_fixed_clock_refuses_naive(self):
         """A clock cannot be set to a naive time."""
-        with pytest.raises(ValidationError, match="at: .* is naive"):
+        with pytest.raises(ValidationError, match=r"at: .* is naive"):
             FixedClock(at=dt.datetime(2026, 1, 5))
 
     def test_shifted_refuses_non_timedelta(self):
         """shifted takes a timedelta."""
-        with pytest.raises(ValidationError, match="delta: 3 is an int; expected a datetime.timedelta"):
+        with pytest.raises(ValidationError, match=r"delta: 3 is an int; expected a datetime\.timedelta"):
             FixedClock(at=dt.datetime(2026, 1, 5, tzinfo=UTC)).shifted(3)  # type: ignore[arg-type]
 
     def test_now_from_checks_the_clock(self):
@@ -107,7 +107,10 @@ class TestCanonical:
 class TestDatetimeFormat:
     @pytest.mark.parametrize(
         ("fold", "expected"),
-        [(0, "2026-11-01T01:30:00-04:00[America/New_York]"), (1, "2026-11-01T01:30:00-05:00[America/New_York]")],
+        [
+            (0, "2026-11-01T01:30:00-04:00[America/New_York]"),
+            (1, "2026-11-01T01:30:00-05:00[America/New_York]"),
+        ],
     )
     def test_repeated_hour(self, fold, expected):
         """The two 01:30s of the US fall-back night have different offsets and come back apart."""
@@ -170,7 +173,9 @@ class TestDurationFormat:
         assert format_duration(delta) == text
         assert parse_duration(text) == delta
 
-    @pytest.mark.parametrize("text", ["", "P", "PT", "-P", "P1DT", "PT1.S", "P1H", "5 minutes", "PT1.1234567S"])
+    @pytest.mark.parametrize(
+        "text", ["", "P", "PT", "-P", "P1DT", "PT1.S", "P1H", "5 minutes", "PT1.1234567S"]
+    )
     def test_bad_durations(self, text):
         """Malformed durations are refused with an example of a good one."""
         with pytest.raises(ValidationError, match="is not an ISO 8601 duration such as 'PT5M'"):

@@ -42,12 +42,18 @@ def show(value: object) -> str:
     return text
 
 
+def article(noun: str) -> str:
+    """
+    *noun* with its indefinite article: "an int", "a str".
+    """
+    return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
+
+
 def a_type(value: object) -> str:
     """
     The type of *value* with its article: "an int", "a str".
     """
-    name = type(value).__name__
-    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
+    return article(type(value).__name__)
 
 
 # --- scalar checks --------------------------------------------------------
@@ -105,10 +111,7 @@ def aware_datetime(value: object) -> str | None:
     A timezone-aware ``datetime`` (stdlib or pendulum).
     """
     if not isinstance(value, dt.datetime):
-        return (
-            f"{show(value)} is {a_type(value)}; expected a timezone-aware "
-            "datetime"
-        )
+        return f"{show(value)} is {a_type(value)}; expected a timezone-aware datetime"
     if value.tzinfo is None or value.utcoffset() is None:
         return (
             f"{show(value)} is naive; expected a timezone-aware datetime "
@@ -163,7 +166,7 @@ def member_of(enum_cls: type[enum.Enum]) -> Check:
 
     def check(value: object) -> str | None:
         if not isinstance(value, enum_cls):
-            return f"{show(value)} is not a {enum_cls.__name__}; allowed: {allowed}"
+            return f"{show(value)} is not {article(enum_cls.__name__)}; allowed: {allowed}"
         return None
 
     return check
@@ -183,10 +186,7 @@ def items(check: Check, kind: type, *, unique: bool = False) -> Check:
 
     def check_items(value: object) -> str | None:
         if not isinstance(value, kind):
-            return (
-                f"{show(value)} is {a_type(value)}; expected a collection "
-                "(list, tuple or set) of items"
-            )
+            return f"{show(value)} is {a_type(value)}; expected a collection (list, tuple or set) of items"
         collection: tuple[Any, ...] | frozenset[Any] = value  # type: ignore[assignment]
         for i, item in enumerate(collection):
             msg = check(item)
@@ -243,7 +243,7 @@ def to_enum(enum_cls: type[E], value: E | str) -> E:
         return value  # type: ignore[return-value]
 
 
-def to_probability(value: Decimal | int | float | str) -> Decimal:
+def to_probability(value: Decimal | float | str) -> Decimal:
     """
     Convert an int, str or float probability to ``Decimal``.
 
@@ -269,13 +269,12 @@ def to_probability(value: Decimal | int | float | str) -> Decimal:
 _CHECKS: dict[type, tuple[tuple[str, Check], ...]] = {}
 
 
-def checked(check: Check, **kwargs: Any) -> Any:
+def check(fn: Check) -> dict[str, Check]:
     """
-    An ``attrs.field`` whose value must pass *check*.
+    attrs field metadata that declares the check *fn* for the field:
+    ``attrs.field(metadata=check(identifier))``.
     """
-    metadata = dict(kwargs.pop("metadata", {}))
-    metadata["funnelkit_check"] = check
-    return attrs.field(metadata=metadata, **kwargs)
+    return {"funnelkit_check": fn}
 
 
 def field_checks(cls: type) -> tuple[tuple[str, Check], ...]:

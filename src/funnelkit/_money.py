@@ -14,8 +14,8 @@ from typing import Final
 
 import attrs
 
-from ._checks import show, a_type
-from .errors import CurrencyMismatchError, ValidationError
+from ._checks import a_type, show
+from .errors import CurrencyMismatchError, Problem, ValidationError
 
 # ISO 4217 minor units (the number of digits after the decimal point) of the
 # active currencies.  Every currency not listed with 0, 3 or 4 uses 2.
@@ -36,7 +36,11 @@ _TWO = (
 _CODE = re.compile(r"[A-Z]{3}")
 _lock = threading.Lock()
 _minor_units: Mapping[str, int] = MappingProxyType(
-    {code: units for group, units in ((_ZERO, 0), (_TWO, 2), (_THREE, 3), (_FOUR, 4)) for code in group.split()}
+    {
+        code: units
+        for group, units in ((_ZERO, 0), (_TWO, 2), (_THREE, 3), (_FOUR, 4))
+        for code in group.split()
+    }
 )
 
 #: Amounts have at most this many digits before the decimal point ...
@@ -104,7 +108,7 @@ def register_currency(code: str, *, minor_units: int) -> None:
     if isinstance(minor_units, bool) or not isinstance(minor_units, int) or not 0 <= minor_units <= 18:
         problems.append(("minor_units", f"{show(minor_units)} is not an int in [0, 18]"))
     if problems:
-        raise ValidationError.single(*problems[0]) if len(problems) == 1 else _many(problems)
+        raise _many(problems)
     with _lock:
         known = _minor_units.get(code)
         if known == minor_units:
@@ -119,8 +123,6 @@ def register_currency(code: str, *, minor_units: int) -> None:
 
 
 def _many(problems: Sequence[tuple[str, str]]) -> ValidationError:
-    from .errors import Problem
-
     return ValidationError(Problem(path=p, message=m) for p, m in problems)
 
 
@@ -148,7 +150,7 @@ def _to_amount(value: Decimal | int | str) -> Decimal:
     """
     Convert an int or str to ``Decimal``; leave anything else for the check.
     """
-    if isinstance(value, Decimal) or isinstance(value, bool):
+    if isinstance(value, Decimal | bool):
         return value  # type: ignore[return-value]
     if isinstance(value, int):
         return Decimal(value)
@@ -157,7 +159,7 @@ def _to_amount(value: Decimal | int | str) -> Decimal:
             return Decimal(value.strip())
         except decimal.InvalidOperation:
             return value  # type: ignore[return-value]
-    return value  # type: ignore[unreachable]
+    return value
 
 
 def amount_problem(value: object) -> str | None:
@@ -182,7 +184,11 @@ def _range_problem(value: Decimal) -> str | None:
     if value and value.adjusted() >= MAX_INTEGER_DIGITS:
         return f"{value} has more than {MAX_INTEGER_DIGITS} digits before the decimal point"
     exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES and value != value.quantize(_PLACES, context=_CONTEXT):
+    if (
+        isinstance(exponent, int)
+        and exponent < -MAX_DECIMAL_PLACES
+        and value != value.quantize(_PLACES, context=_CONTEXT)
+    ):
         return f"{value} has more than {MAX_DECIMAL_PLACES} decimal places"
     return None
 
@@ -207,7 +213,7 @@ class Money:
     >>> price + Money.of(5, "EUR")
     Traceback (most recent call last):
     ...
-    funnelkit.errors.CurrencyMismatchError: cannot add USD and EUR: amounts are in different currencies; convert one of them first
+    funnelkit.errors.CurrencyMismatchError: cannot add USD and EUR: amounts are in different currencies; ...
 
     Equality never raises (``Money.of(1, "USD") != Money.of(1, "EUR")``), so
     amounts can live in sets and dicts; ordering two currencies does raise.
@@ -303,7 +309,9 @@ class Money:
         """
         if rounding not in ROUNDING_MODES:
             allowed = ", ".join(sorted(ROUNDING_MODES))
-            raise ValidationError.single("rounding", f"{show(rounding)} is not a rounding mode; allowed: {allowed}")
+            raise ValidationError.single(
+                "rounding", f"{show(rounding)} is not a rounding mode; allowed: {allowed}"
+            )
         exp = Decimal(1).scaleb(-_minor_units[self.currency])
         return _make(self.amount.quantize(exp, rounding=rounding, context=_CONTEXT), self.currency)
 

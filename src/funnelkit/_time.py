@@ -27,7 +27,7 @@ def ensure_aware(value: dt.datetime, *, field: str = "value") -> pendulum.DateTi
     >>> ensure_aware(dt.datetime(2026, 3, 1, 9, 30), field="created_at")
     Traceback (most recent call last):
     ...
-    funnelkit.errors.ValidationError: created_at: datetime.datetime(2026, 3, 1, 9, 30) is naive; expected a timezone-aware datetime (attach a tzinfo, e.g. datetime.timezone.utc or zoneinfo.ZoneInfo('Asia/Shanghai'))
+    funnelkit.errors.ValidationError: created_at: datetime.datetime(2026, 3, 1, 9, 30) is naive; ...
     >>> ensure_aware(dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.timezone.utc))
     DateTime(2026, 3, 1, 9, 30, 0, tzinfo=Timezone('UTC'))
     """
@@ -62,11 +62,13 @@ def canonical(value: dt.datetime) -> dt.datetime:
     if tz is None:
         return value
     tz_type = type(tz)
-    if type(value) is dt.datetime and (tz_type is dt.timezone or (tz_type is zoneinfo.ZoneInfo and tz.key != "UTC")):  # type: ignore[attr-defined]
-        return value
     key = getattr(tz, "key", None)
+    if type(value) is dt.datetime and (
+        tz_type is dt.timezone or (tz_type is zoneinfo.ZoneInfo and key != "UTC")
+    ):
+        return value
     if key == "UTC":
-        tz = dt.timezone.utc
+        tz = dt.UTC
     elif isinstance(key, str) and tz_type is not zoneinfo.ZoneInfo:
         tz = zoneinfo.ZoneInfo(key)
     elif isinstance(tz, pendulum.FixedTimezone):
@@ -101,7 +103,7 @@ class Clock(Protocol):
     def now(self) -> dt.datetime: ...
 
 
-def _check_at(instance: FixedClock, attribute: attrs.Attribute[dt.datetime], value: dt.datetime) -> None:
+def _check_at(_instance: FixedClock, attribute: attrs.Attribute[dt.datetime], value: dt.datetime) -> None:
     msg = aware_datetime(value)
     if msg is not None:
         raise ValidationError.single(attribute.name, msg)
@@ -144,7 +146,7 @@ def now_from(clock: Clock, *, field: str = "clock") -> dt.datetime:
         msg = f"{clock!r} has no now() method; pass a Clock such as FixedClock(at=...)"
         raise ValidationError.single(field, msg)
     value = reader()
-    msg = aware_datetime(value)
-    if msg is not None:
-        raise ValidationError.single(f"{field}.now()", msg)
-    return value
+    problem = aware_datetime(value)
+    if problem is not None:
+        raise ValidationError.single(f"{field}.now()", problem)
+    return value  # type: ignore[no-any-return]

@@ -47,7 +47,7 @@ from typing import Any, TypeVar, get_args, get_origin
 import attrs
 import cattrs
 
-from ._checks import field_problems, show, a_type
+from ._checks import a_type, article, field_problems, show
 from ._money import Money, currency_problem
 from .errors import Problem, ValidationError
 
@@ -270,12 +270,13 @@ def _structure_date(value: object, _t: type) -> dt.date:
     if not isinstance(value, str):
         raise _wrong_type(value, "an ISO 8601 date string, e.g. '2026-03-31'")
     try:
-        if len(value) != 10:
-            raise ValueError
-        return dt.date.fromisoformat(value)
+        parsed = dt.date.fromisoformat(value) if len(value) == 10 else None
     except ValueError:
+        parsed = None
+    if parsed is None:
         msg = f"{show(value)} is not an ISO 8601 date such as '2026-03-31'"
-        raise ValidationError.single("", msg) from None
+        raise ValidationError.single("", msg)
+    return parsed
 
 
 def _structure_timedelta(value: object, _t: type) -> dt.timedelta:
@@ -300,9 +301,9 @@ def _structure_money(value: object, _t: type) -> Money:
             msg = f"{show(amount)} is {a_type(amount)}; expected the amount as a string, e.g. '12.30'"
         problems.append(Problem(path="amount", message=msg))
     if "currency" in value:
-        msg = currency_problem(value["currency"])
-        if msg is not None:
-            problems.append(Problem(path="currency", message=msg))
+        problem = currency_problem(value["currency"])
+        if problem is not None:
+            problems.append(Problem(path="currency", message=problem))
     if problems:
         raise ValidationError(problems)
     return Money(amount=value["amount"], currency=value["currency"])
@@ -319,7 +320,7 @@ def _structure_enum(value: object, enum_cls: type[enum.Enum]) -> enum.Enum:
     try:
         return by_value[value]
     except (KeyError, TypeError):
-        msg = f"{show(value)} is not a {enum_cls.__name__}; allowed: {allowed}"
+        msg = f"{show(value)} is not {article(enum_cls.__name__)}; allowed: {allowed}"
         raise ValidationError.single("", msg) from None
 
 
@@ -356,7 +357,8 @@ def _items_of(value: object, expected: str) -> list[object]:
 
 
 def _structure_items(values: list[object], item_type: Any, item_hook: Callable[[Any, Any], Any]) -> list[Any]:
-    out, problems = [], []
+    out: list[Any] = []
+    problems: list[Problem] = []
     for i, item in enumerate(values):
         try:
             out.append(item_hook(item, item_type))
@@ -406,13 +408,14 @@ def _is_mapping(t: Any) -> bool:
 
 def _mapping_hook(t: Any, conv: cattrs.Converter) -> Callable[[object, type], object]:
     args = get_args(t)
-    key_type, value_type = args if args else (Any, Any)
+    key_type, value_type = args or (Any, Any)
     key_hook, value_hook = conv.get_structure_hook(key_type), conv.get_structure_hook(value_type)
 
     def structure(value: object, _t: type) -> dict[Any, Any]:
         if not isinstance(value, Mapping):
             raise _wrong_type(value, "an object")
-        out, problems = {}, []
+        out: dict[Any, Any] = {}
+        problems: list[Problem] = []
         for k, v in value.items():
             where = f"[{k!r}]" if not isinstance(k, str) or not k.isidentifier() else k
             try:
@@ -426,7 +429,9 @@ def _mapping_hook(t: Any, conv: cattrs.Converter) -> Callable[[object, type], ob
     return structure
 
 
-def _key_problems(data: Mapping[Any, Any], *, required: tuple[str, ...], allowed: tuple[str, ...]) -> list[Problem]:
+def _key_problems(
+    data: Mapping[Any, Any], *, required: tuple[str, ...], allowed: tuple[str, ...]
+) -> list[Problem]:
     problems = [Problem(path=k, message="missing; this field is required") for k in required if k not in data]
     extra = [k for k in data if k not in allowed]
     for k in sorted(extra, key=repr):
@@ -476,7 +481,7 @@ def to_dict(obj: Any) -> Any:
     return _converter.unstructure(obj)
 
 
-def from_dict(cls: type[T] | Any, data: Any) -> T:  # noqa: ANN401 - data is arbitrary JSON
+def from_dict(cls: type[T] | Any, data: Any) -> T:
     """
     Read *data* (as :func:`to_dict` or ``json.loads`` made it) as a *cls*.
 
@@ -493,4 +498,4 @@ def from_dict(cls: type[T] | Any, data: Any) -> T:  # noqa: ANN401 - data is arb
             "or a list, tuple, set or dict of them"
         )
         raise ValidationError.single("cls", msg) from None
-    return typing.cast(T, hook(data, cls))
+    return typing.cast("T", hook(data, cls))

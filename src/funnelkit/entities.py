@@ -34,7 +34,7 @@ from decimal import Decimal
 import attrs
 
 from . import _checks as c
-from ._checks import checked
+from ._checks import check
 from ._money import Money
 from ._time import canonical
 from .errors import Problem
@@ -151,7 +151,7 @@ def _lead_status(value: LeadStatus | str) -> LeadStatus:
     return c.to_enum(LeadStatus, value)
 
 
-def _opt_probability(value: Decimal | int | float | str | None) -> Decimal | None:
+def _opt_probability(value: Decimal | float | str | None) -> Decimal | None:
     return None if value is None else c.to_probability(value)
 
 
@@ -197,16 +197,20 @@ class Customer(_Entity):
     not the rep); *tier* is its A/B/C grade, or ``None`` when not graded yet.
     """
 
-    id: str = checked(c.identifier)
-    name: str = checked(c.name)
-    created_at: dt.datetime = checked(c.aware_datetime, converter=canonical)
-    industry: str | None = checked(_opt_name, default=None)
-    territory: str | None = checked(_opt_name, default=None)
-    size: CompanySize | None = checked(c.optional(c.member_of(CompanySize)), default=None, converter=_size)
-    purchasing_power: Money | None = checked(_opt_money, default=None)
-    owner: str | None = checked(_opt_id, default=None)
-    tier: Tier | None = checked(c.optional(c.member_of(Tier)), default=None, converter=_tier)
-    tags: frozenset[str] = checked(_tags, default=frozenset(), converter=_strings)
+    id: str = attrs.field(metadata=check(c.identifier))
+    name: str = attrs.field(metadata=check(c.name))
+    created_at: dt.datetime = attrs.field(metadata=check(c.aware_datetime), converter=canonical)
+    industry: str | None = attrs.field(metadata=check(_opt_name), default=None)
+    territory: str | None = attrs.field(metadata=check(_opt_name), default=None)
+    size: CompanySize | None = attrs.field(
+        metadata=check(c.optional(c.member_of(CompanySize))), default=None, converter=_size
+    )
+    purchasing_power: Money | None = attrs.field(metadata=check(_opt_money), default=None)
+    owner: str | None = attrs.field(metadata=check(_opt_id), default=None)
+    tier: Tier | None = attrs.field(
+        metadata=check(c.optional(c.member_of(Tier))), default=None, converter=_tier
+    )
+    tags: frozenset[str] = attrs.field(metadata=check(_tags), default=frozenset(), converter=_strings)
 
     def _relations(self) -> list[Problem]:
         if self.purchasing_power is not None and self.purchasing_power.amount < 0:
@@ -222,13 +226,15 @@ class KeyPerson(_Entity):
     *wants* records what this person wants from the deal, in their own terms.
     """
 
-    id: str = checked(c.identifier)
-    customer_id: str = checked(c.identifier)
-    name: str = checked(c.name)
-    role: Role = checked(c.member_of(Role), converter=_role)
-    stance: Stance = checked(c.member_of(Stance), default=Stance.UNKNOWN, converter=_stance)
-    title: str | None = checked(_opt_name, default=None)
-    wants: str | None = checked(_opt_text, default=None)
+    id: str = attrs.field(metadata=check(c.identifier))
+    customer_id: str = attrs.field(metadata=check(c.identifier))
+    name: str = attrs.field(metadata=check(c.name))
+    role: Role = attrs.field(metadata=check(c.member_of(Role)), converter=_role)
+    stance: Stance = attrs.field(
+        metadata=check(c.member_of(Stance)), default=Stance.UNKNOWN, converter=_stance
+    )
+    title: str | None = attrs.field(metadata=check(_opt_name), default=None)
+    wants: str | None = attrs.field(metadata=check(_opt_text), default=None)
 
 
 @attrs.frozen(kw_only=True)
@@ -238,11 +244,11 @@ class Gap(_Entity):
     missing, who closes it and how, and by when.
     """
 
-    description: str = checked(c.name)
-    owner: str | None = checked(_opt_id, default=None)
-    action: str | None = checked(_opt_text, default=None)
-    due: dt.date | None = checked(_opt_date, default=None)
-    closed: bool = checked(c.boolean, default=False)
+    description: str = attrs.field(metadata=check(c.name))
+    owner: str | None = attrs.field(metadata=check(_opt_id), default=None)
+    action: str | None = attrs.field(metadata=check(_opt_text), default=None)
+    due: dt.date | None = attrs.field(metadata=check(_opt_date), default=None)
+    closed: bool = attrs.field(metadata=check(c.boolean), default=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -256,23 +262,25 @@ class Opportunity(_Entity):
     when the status is ``lost``.
     """
 
-    id: str = checked(c.identifier)
-    customer_id: str = checked(c.identifier)
-    owner: str = checked(c.identifier)
-    pipeline: str = checked(c.identifier)
-    stage: str = checked(c.identifier)
-    created_at: dt.datetime = checked(c.aware_datetime, converter=canonical)
-    stage_entered_at: dt.datetime = checked(c.aware_datetime, converter=canonical)
-    status: OpportunityStatus = checked(
-        c.member_of(OpportunityStatus), default=OpportunityStatus.OPEN, converter=_opp_status
+    id: str = attrs.field(metadata=check(c.identifier))
+    customer_id: str = attrs.field(metadata=check(c.identifier))
+    owner: str = attrs.field(metadata=check(c.identifier))
+    pipeline: str = attrs.field(metadata=check(c.identifier))
+    stage: str = attrs.field(metadata=check(c.identifier))
+    created_at: dt.datetime = attrs.field(metadata=check(c.aware_datetime), converter=canonical)
+    stage_entered_at: dt.datetime = attrs.field(metadata=check(c.aware_datetime), converter=canonical)
+    status: OpportunityStatus = attrs.field(
+        metadata=check(c.member_of(OpportunityStatus)), default=OpportunityStatus.OPEN, converter=_opp_status
     )
-    amount: Money | None = checked(_opt_money, default=None)
-    expected_close: dt.date | None = checked(_opt_date, default=None)
-    key_person_ids: tuple[str, ...] = checked(_id_tuple, default=(), converter=_ids)
-    competitors: tuple[str, ...] = checked(_name_tuple, default=(), converter=_ids)
-    gaps: tuple[Gap, ...] = checked(c.items(c.instance_of(Gap, "a Gap"), tuple), default=(), converter=c.to_tuple)
-    lost_reason: str | None = checked(_opt_name, default=None)
-    version: int = checked(c.non_negative_int, default=0)
+    amount: Money | None = attrs.field(metadata=check(_opt_money), default=None)
+    expected_close: dt.date | None = attrs.field(metadata=check(_opt_date), default=None)
+    key_person_ids: tuple[str, ...] = attrs.field(metadata=check(_id_tuple), default=(), converter=_ids)
+    competitors: tuple[str, ...] = attrs.field(metadata=check(_name_tuple), default=(), converter=_ids)
+    gaps: tuple[Gap, ...] = attrs.field(
+        metadata=check(c.items(c.instance_of(Gap, "a Gap"), tuple)), default=(), converter=c.to_tuple
+    )
+    lost_reason: str | None = attrs.field(metadata=check(_opt_name), default=None)
+    version: int = attrs.field(metadata=check(c.non_negative_int), default=0)
 
     def _relations(self) -> list[Problem]:
         problems = []
@@ -319,21 +327,21 @@ class Activity(_Entity):
     *replied* records whether an email (or call-back request) got an answer.
     """
 
-    id: str = checked(c.identifier)
-    kind: ActivityKind = checked(c.member_of(ActivityKind), converter=_activity_kind)
-    at: dt.datetime = checked(c.aware_datetime, converter=canonical)
-    rep_id: str = checked(c.identifier)
-    customer_id: str = checked(c.identifier)
-    opportunity_id: str | None = checked(_opt_id, default=None)
-    key_person_ids: tuple[str, ...] = checked(_id_tuple, default=(), converter=_ids)
-    duration: dt.timedelta | None = checked(c.optional(c.duration), default=None)
-    purpose: str | None = checked(_opt_text, default=None)
-    dialogue: str | None = checked(_opt_text, default=None)
-    needs_found: str | None = checked(_opt_text, default=None)
-    feedback: str | None = checked(_opt_text, default=None)
-    next_step: str | None = checked(_opt_text, default=None)
-    next_step_due: dt.date | None = checked(_opt_date, default=None)
-    replied: bool = checked(c.boolean, default=False)
+    id: str = attrs.field(metadata=check(c.identifier))
+    kind: ActivityKind = attrs.field(metadata=check(c.member_of(ActivityKind)), converter=_activity_kind)
+    at: dt.datetime = attrs.field(metadata=check(c.aware_datetime), converter=canonical)
+    rep_id: str = attrs.field(metadata=check(c.identifier))
+    customer_id: str = attrs.field(metadata=check(c.identifier))
+    opportunity_id: str | None = attrs.field(metadata=check(_opt_id), default=None)
+    key_person_ids: tuple[str, ...] = attrs.field(metadata=check(_id_tuple), default=(), converter=_ids)
+    duration: dt.timedelta | None = attrs.field(metadata=check(c.optional(c.duration)), default=None)
+    purpose: str | None = attrs.field(metadata=check(_opt_text), default=None)
+    dialogue: str | None = attrs.field(metadata=check(_opt_text), default=None)
+    needs_found: str | None = attrs.field(metadata=check(_opt_text), default=None)
+    feedback: str | None = attrs.field(metadata=check(_opt_text), default=None)
+    next_step: str | None = attrs.field(metadata=check(_opt_text), default=None)
+    next_step_due: dt.date | None = attrs.field(metadata=check(_opt_date), default=None)
+    replied: bool = attrs.field(metadata=check(c.boolean), default=False)
 
     def _relations(self) -> list[Problem]:
         if self.next_step_due is not None and not (self.next_step or "").strip():
@@ -357,12 +365,12 @@ class SalesRep(_Entity):
     work.
     """
 
-    id: str = checked(c.identifier)
-    name: str = checked(c.name)
-    active: bool = checked(c.boolean, default=True)
-    capacity: int = checked(c.non_negative_int, default=0)
-    territories: frozenset[str] = checked(_tags, default=frozenset(), converter=_strings)
-    skills: frozenset[str] = checked(_tags, default=frozenset(), converter=_strings)
+    id: str = attrs.field(metadata=check(c.identifier))
+    name: str = attrs.field(metadata=check(c.name))
+    active: bool = attrs.field(metadata=check(c.boolean), default=True)
+    capacity: int = attrs.field(metadata=check(c.non_negative_int), default=0)
+    territories: frozenset[str] = attrs.field(metadata=check(_tags), default=frozenset(), converter=_strings)
+    skills: frozenset[str] = attrs.field(metadata=check(_tags), default=frozenset(), converter=_strings)
 
 
 @attrs.frozen(kw_only=True)
@@ -375,21 +383,27 @@ class Lead(_Entity):
     ``0.3`` is exactly ``Decimal('0.3')``).  Prospect value is their product.
     """
 
-    id: str = checked(c.identifier)
-    source: str = checked(c.name)
-    created_at: dt.datetime = checked(c.aware_datetime, converter=canonical)
-    status: LeadStatus = checked(c.member_of(LeadStatus), default=LeadStatus.NEW, converter=_lead_status)
-    company: str | None = checked(_opt_name, default=None)
-    contact_name: str | None = checked(_opt_name, default=None)
-    contact_email: str | None = checked(_opt_name, default=None)
-    contact_phone: str | None = checked(_opt_name, default=None)
-    industry: str | None = checked(_opt_name, default=None)
-    territory: str | None = checked(_opt_name, default=None)
-    size: CompanySize | None = checked(c.optional(c.member_of(CompanySize)), default=None, converter=_size)
-    needs: str | None = checked(_opt_text, default=None)
-    estimated_value: Money | None = checked(_opt_money, default=None)
-    intent_score: Decimal | None = checked(c.optional(c.probability), default=None, converter=_opt_probability)
-    owner: str | None = checked(_opt_id, default=None)
+    id: str = attrs.field(metadata=check(c.identifier))
+    source: str = attrs.field(metadata=check(c.name))
+    created_at: dt.datetime = attrs.field(metadata=check(c.aware_datetime), converter=canonical)
+    status: LeadStatus = attrs.field(
+        metadata=check(c.member_of(LeadStatus)), default=LeadStatus.NEW, converter=_lead_status
+    )
+    company: str | None = attrs.field(metadata=check(_opt_name), default=None)
+    contact_name: str | None = attrs.field(metadata=check(_opt_name), default=None)
+    contact_email: str | None = attrs.field(metadata=check(_opt_name), default=None)
+    contact_phone: str | None = attrs.field(metadata=check(_opt_name), default=None)
+    industry: str | None = attrs.field(metadata=check(_opt_name), default=None)
+    territory: str | None = attrs.field(metadata=check(_opt_name), default=None)
+    size: CompanySize | None = attrs.field(
+        metadata=check(c.optional(c.member_of(CompanySize))), default=None, converter=_size
+    )
+    needs: str | None = attrs.field(metadata=check(_opt_text), default=None)
+    estimated_value: Money | None = attrs.field(metadata=check(_opt_money), default=None)
+    intent_score: Decimal | None = attrs.field(
+        metadata=check(c.optional(c.probability)), default=None, converter=_opt_probability
+    )
+    owner: str | None = attrs.field(metadata=check(_opt_id), default=None)
 
     def _relations(self) -> list[Problem]:
         if self.estimated_value is not None and self.estimated_value.amount < 0:
@@ -399,7 +413,7 @@ class Lead(_Entity):
     @property
     def prospect_value(self) -> Money | None:
         """
-        Available funds × probability of conversion (unrounded), or ``None``
+        Available funds times probability of conversion (unrounded), or ``None``
         when either is unknown.
         """
         if self.estimated_value is None or self.intent_score is None:

@@ -12,7 +12,7 @@ working.
 ...     Money.of(0.1, "USD")
 ... except ValidationError as e:
 ...     print(e.problems[0].path, "|", e.problems[0].message)
-amount | 0.1 is a float; money refuses floats because they are inexact: pass a str, int or Decimal, e.g. Money.of('12.30', 'USD')
+amount | 0.1 is a float; money refuses floats because they are inexact: ...
 """
 
 from __future__ import annotations

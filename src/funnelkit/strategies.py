@@ -21,6 +21,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import TypeVar
 
 import attrs
 from hypothesis import strategies as st
@@ -60,7 +61,7 @@ DEFAULT_STAGE_KEYS: tuple[str, ...] = (
 #: Zones that exercise the awkward cases: no DST, DST in both hemispheres, a
 #: half-hour DST shift, and fixed offsets that are not whole hours.
 ZONES: tuple[dt.tzinfo, ...] = (
-    dt.timezone.utc,
+    dt.UTC,
     dt.timezone(dt.timedelta(hours=8)),
     dt.timezone(dt.timedelta(hours=-5, minutes=-30)),
     zoneinfo.ZoneInfo("Asia/Shanghai"),
@@ -68,6 +69,8 @@ ZONES: tuple[dt.tzinfo, ...] = (
     zoneinfo.ZoneInfo("Europe/London"),
     zoneinfo.ZoneInfo("Australia/Lord_Howe"),
 )
+
+T = TypeVar("T")
 
 _COMMON_CURRENCIES = ("USD", "EUR", "CNY", "JPY", "GBP", "KWD", "CLF")
 
@@ -78,10 +81,15 @@ def _check_range(name: str, low: int, high: int) -> None:
         raise ValidationError.single(f"max_{name}", msg)
 
 
+# Hypothesis takes naive wall-time bounds for aware datetimes.
+_EARLIEST = dt.datetime(2000, 1, 1)  # noqa: DTZ001
+_LATEST = dt.datetime(2099, 12, 31)  # noqa: DTZ001
+
+
 def aware_datetimes(
     *,
-    min_value: dt.datetime = dt.datetime(2000, 1, 1),  # noqa: B008 - immutable default
-    max_value: dt.datetime = dt.datetime(2099, 12, 31),  # noqa: B008 - immutable default
+    min_value: dt.datetime = _EARLIEST,
+    max_value: dt.datetime = _LATEST,
     zones: Sequence[dt.tzinfo] = ZONES,
 ) -> st.SearchStrategy[dt.datetime]:
     """
@@ -146,7 +154,7 @@ def _free_text() -> st.SearchStrategy[str]:
     return st.text(max_size=20)
 
 
-def _opt(strategy: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+def _opt(strategy: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
     return st.none() | strategy
 
 
@@ -212,7 +220,7 @@ def key_persons(
 def _draw_opportunity(
     draw: st.DrawFn,
     *,
-    id: str,  # noqa: A002 - the field's name
+    id: str,
     customer_id: str,
     owner: str,
     key_person_ids: Sequence[str],
@@ -230,7 +238,11 @@ def _draw_opportunity(
         status, lost_reason = OpportunityStatus.LOST, draw(_opt(names()))
     else:
         status, lost_reason = OpportunityStatus.OPEN, None
-    kps = draw(st.lists(st.sampled_from(tuple(key_person_ids)), unique=True, max_size=3)) if key_person_ids else []
+    kps = (
+        draw(st.lists(st.sampled_from(tuple(key_person_ids)), unique=True, max_size=3))
+        if key_person_ids
+        else []
+    )
     return Opportunity(
         id=id,
         customer_id=customer_id,
@@ -285,7 +297,7 @@ def opportunities(
 def _draw_activity(
     draw: st.DrawFn,
     *,
-    id: str,  # noqa: A002 - the field's name
+    id: str,
     rep_id: str,
     customer_id: str,
     opportunity_ids: Sequence[str],
@@ -293,7 +305,11 @@ def _draw_activity(
 ) -> Activity:
     next_step = draw(_opt(_free_text()))
     due = draw(_opt(_dates())) if isinstance(next_step, str) and next_step.strip() else None
-    kps = draw(st.lists(st.sampled_from(tuple(key_person_ids)), unique=True, max_size=3)) if key_person_ids else []
+    kps = (
+        draw(st.lists(st.sampled_from(tuple(key_person_ids)), unique=True, max_size=3))
+        if key_person_ids
+        else []
+    )
     return Activity(
         id=id,
         kind=draw(st.sampled_from(ActivityKind)),
@@ -364,7 +380,7 @@ def leads(*, ids: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[Lea
 
 # Built once: hypothesis validates each new strategy object on first use.
 _DATETIMES = aware_datetimes()
-_CREATED = aware_datetimes(max_value=dt.datetime(2098, 1, 1))
+_CREATED = aware_datetimes(max_value=dt.datetime(2098, 1, 1))  # noqa: DTZ001 - a naive bound
 _DWELL = st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=400))
 _DURATIONS = st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(hours=8))
 _ANY_MONEY = money()

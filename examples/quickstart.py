@@ -1,0 +1,152 @@
+"""
+funnelkit quickstart: a small sales team as typed, validated values.
+
+Run it with ``python examples/quickstart.py``.  It grows with each capability;
+for now it builds the entities, shows money and time handling, round-trips
+everything through JSON, and shows what bad input looks like.
+"""
+
+import datetime as dt
+import json
+import zoneinfo
+from decimal import Decimal
+
+from funnelkit import (
+    Activity,
+    Customer,
+    FixedClock,
+    Gap,
+    KeyPerson,
+    Lead,
+    Money,
+    Opportunity,
+    SalesRep,
+    ValidationError,
+    from_dict,
+    to_dict,
+)
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+# funnelkit never reads the system clock: "now" is always given.
+clock = FixedClock(at=dt.datetime(2026, 3, 2, 9, 30, tzinfo=SHANGHAI))
+now = clock.now()
+
+
+def section(title: str) -> None:
+    print(f"\n== {title} " + "=" * (60 - len(title)))
+
+
+section("The team and the customer")
+reps = [
+    SalesRep(id="rep-1", name="Zhang Wei", capacity=30, territories={"East"}, skills={"manufacturing"}),
+    SalesRep(id="rep-2", name="Li Na", capacity=25, territories={"South"}),
+]
+acme = Customer(
+    id="cust-1",
+    name="Acme Machinery",
+    industry="manufacturing",
+    territory="East",
+    size="large",
+    purchasing_power=Money.of("2000000", "CNY"),
+    owner="rep-1",
+    tier="A",
+    created_at=now - dt.timedelta(days=90),
+)
+people = [
+    KeyPerson(id="kp-1", customer_id=acme.id, name="Wang Jun", title="CTO", role="decision_maker"),
+    KeyPerson(
+        id="kp-2",
+        customer_id=acme.id,
+        name="Chen Yu",
+        title="IT manager",
+        role="recommender",
+        stance="supporter",
+        wants="a system his team can run without outside help",
+    ),
+    KeyPerson(
+        id="kp-3", customer_id=acme.id, name="Zhao Min", title="Assistant to the CTO", role="facilitator"
+    ),
+]
+for rep in reps:
+    print(f"{rep.id}: {rep.name}, capacity {rep.capacity}, territories {sorted(rep.territories)}")
+print(f"{acme.name}: tier {acme.tier}, purchasing power {acme.purchasing_power}, followed by {acme.owner}")
+for p in people:
+    print(f"  {p.name} ({p.title}): {p.role.value}, stance {p.stance.value}")
+
+section("An opportunity and the visit that found it")
+deal = Opportunity(
+    id="opp-1",
+    customer_id=acme.id,
+    owner="rep-1",
+    pipeline="default",
+    stage="contact",
+    created_at=now - dt.timedelta(days=3),
+    stage_entered_at=now - dt.timedelta(days=3),
+    amount=Money.of("480000.00", "CNY"),
+    expected_close=dt.date(2026, 6, 30),
+    key_person_ids=["kp-1", "kp-2"],
+    competitors=["Rival Systems"],
+    gaps=[
+        Gap(
+            description="who approves the budget",
+            owner="rep-1",
+            action="ask Chen Yu",
+            due=dt.date(2026, 3, 9),
+        )
+    ],
+)
+visit = Activity(
+    id="act-1",
+    kind="visit",
+    at=now - dt.timedelta(days=1),
+    duration=dt.timedelta(minutes=50),
+    rep_id="rep-1",
+    customer_id=acme.id,
+    opportunity_id=deal.id,
+    key_person_ids=["kp-2"],
+    purpose="understand the maintenance workflow",
+    needs_found="downtime tracking across three plants",
+    feedback="interested; wants a demo for the CTO",
+    next_step="book the demo",
+    next_step_due=dt.date(2026, 3, 6),
+)
+print(
+    f"{deal.id}: {deal.amount} at stage {deal.stage!r}, open gaps: {[g.description for g in deal.open_gaps]}"
+)
+print(f"{visit.kind.value} on {visit.at:%Y-%m-%d %H:%M %Z}: needs found: {visit.needs_found}")
+
+section("Money: exact, one currency at a time")
+amount = deal.amount
+assert amount is not None
+print(f"30 % of {amount} = {(amount * Decimal('0.30')).round()}")
+print(f"one third of {amount}, rounded half-even: {(amount / 3).round()}")
+print(f"100.00 CNY split in three: {[str(m) for m in Money.of('100.00', 'CNY').allocate([1, 1, 1])]}")
+try:
+    amount + Money.of(100, "USD")
+except ValueError as e:
+    print(f"refused: {e}")
+
+section("A lead and its prospect value")
+lead = Lead(
+    id="lead-1",
+    source="trade fair",
+    created_at=now,
+    company="Bright Foods",
+    estimated_value=Money.of("300000", "CNY"),
+    intent_score=0.4,
+)
+print(f"{lead.company}: {lead.estimated_value} x {lead.intent_score} = {lead.prospect_value}")
+
+section("JSON round trip")
+payload = json.dumps(to_dict(deal), ensure_ascii=False)
+print(payload[:120] + " ...")
+assert from_dict(Opportunity, json.loads(payload)) == deal
+print("from_dict(Opportunity, json.loads(payload)) == deal: True")
+
+section("Bad input is refused, with every problem named")
+bad = json.loads(payload)
+bad.update(id="", amount={"amount": 480000.0, "currency": "cny"}, created_at="2026-02-27T09:30:00")
+try:
+    from_dict(Opportunity, bad)
+except ValidationError as e:
+    print(e)

@@ -1,0 +1,55 @@
+"""Development sessions: nox -s tests lint mypy examples docs bench."""
+
+import pathlib
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "mypy", "examples", "docs"]
+nox.options.reuse_existing_virtualenvs = True
+
+ROOT = pathlib.Path(__file__).parent
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole suite: tests/, and the doctests in src/ and docs/."""
+    session.install("-e", ".[tests]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("-e", ".[lint]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def mypy(session: nox.Session) -> None:
+    """mypy --strict on the package and on the typing test file."""
+    session.install("-e", ".[typing]")
+    session.run("mypy", "--strict", "src", "tests/typing_api.py")
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """Run every example script."""
+    session.install("-e", ".")
+    for path in sorted((ROOT / "examples").glob("*.py")):
+        session.run("python", str(path))
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Run every code sample in docs/ (the site build arrives with the docs issue)."""
+    session.install("-e", ".[tests]")
+    session.run("pytest", "docs", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Ratio benchmarks against same-process baselines; not part of tests."""
+    session.install("-e", ".[dev]")
+    for path in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        session.run("python", str(path), *session.posargs)
