@@ -241,6 +241,12 @@ class TestArithmetic:
         with pytest.raises(ValidationError, match="more than 30 digits"):
             big + usd(1)
 
+    def test_builtin_sum_points_to_total(self):
+        """sum() without a start value is refused with the two spellings that work."""
+        with pytest.raises(ValidationError, match=r"Money.total\(amounts, currency='USD'\)"):
+            sum([usd(1), usd(2)])
+        assert sum([usd(1), usd(2)], Money.zero("USD")) == usd(3)
+
     def test_total(self):
         """total sums one currency and is zero for nothing."""
         assert Money.total([usd("1.10"), usd(2)], currency="USD") == usd("3.10")

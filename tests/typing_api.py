@@ -71,6 +71,7 @@ version: str = funnelkit.__version__
 book_strategy = sales_data(max_reps=2)
 books: list[SalesData] = []
 
+
 def must_stay_type_errors() -> None:
     """Never called: each line is a mistake mypy must catch."""
     Money.of(0.1, "USD")  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Final
+from typing import Final, NoReturn
 
 import attrs
 
@@ -273,14 +273,13 @@ class Money:
         Money('3.10', 'EUR')
         """
         acc = cls.zero(currency).amount
-        add = _CONTEXT.add
         for i, m in enumerate(amounts):
             if not isinstance(m, Money):
                 raise ValidationError.single(f"[{i}]", f"{show(m)} is {a_type(m)}; expected Money")
             if m.currency != currency:
                 raise CurrencyMismatchError("add", currency, m.currency)
-            acc = add(acc, m.amount)
-        return _checked(acc, currency)
+            acc = _add(acc, m.amount)
+        return _make(_in_range(acc), currency)
 
     # --- views ------------------------------------------------------------
 
@@ -374,21 +373,35 @@ class Money:
         if other.currency != self.currency:
             raise CurrencyMismatchError(operation, self.currency, other.currency)
 
+    # Sums and differences of valid amounts keep at most MAX_DECIMAL_PLACES,
+    # so only the integer digits need checking (_in_range).
+
     def __add__(self, other: Money) -> Money:
         if not isinstance(other, Money):
             return NotImplemented
-        self._same(other, "add")
-        return _checked(_CONTEXT.add(self.amount, other.amount), self.currency)
+        if other.currency != self.currency:
+            raise CurrencyMismatchError("add", self.currency, other.currency)
+        return _make(_in_range(_add(self.amount, other.amount)), self.currency)
+
+    def __radd__(self, other: object) -> NoReturn:
+        # sum(amounts) starts from the int 0, and returns 0 for no amounts:
+        # point to the spelling that keeps the currency.
+        msg = (
+            f"cannot add {show(other)} and {self!r}; to sum amounts use "
+            f"Money.total(amounts, currency={self.currency!r}) or sum(amounts, Money.zero({self.currency!r}))"
+        )
+        raise ValidationError.single("other", msg)
 
     def __sub__(self, other: Money) -> Money:
         if not isinstance(other, Money):
             return NotImplemented
-        self._same(other, "subtract")
-        return _checked(_CONTEXT.subtract(self.amount, other.amount), self.currency)
+        if other.currency != self.currency:
+            raise CurrencyMismatchError("subtract", self.currency, other.currency)
+        return _make(_in_range(_subtract(self.amount, other.amount)), self.currency)
 
     def __mul__(self, factor: Decimal | int) -> Money:
         product = _CONTEXT.multiply(self.amount, _factor(factor, "factor"))
-        return _checked(_places(product), self.currency)
+        return _make(_in_range(_places(product)), self.currency)
 
     __rmul__ = __mul__
 
@@ -396,7 +409,7 @@ class Money:
         d = _factor(divisor, "divisor")
         if not d:
             raise ValidationError.single("divisor", "0 would divide by zero")
-        return _checked(_places(_CONTEXT.divide(self.amount, d)), self.currency)
+        return _make(_in_range(_places(_CONTEXT.divide(self.amount, d))), self.currency)
 
     def ratio(self, other: Money) -> Decimal:
         """
@@ -485,21 +498,28 @@ def _factor(value: object, field: str) -> Decimal:
     raise ValidationError.single(field, msg)
 
 
+_add = _CONTEXT.add
+_subtract = _CONTEXT.subtract
+_new = object.__new__
+_set_amount = Money.__dict__["amount"].__set__  # the slot descriptors, which bypass
+_set_currency = Money.__dict__["currency"].__set__  # the frozen __setattr__
+
+
 def _make(amount: Decimal, currency: str) -> Money:
     """
     Build a Money from trusted parts, skipping validation (hot paths).
     """
-    m = object.__new__(Money)
-    object.__setattr__(m, "amount", amount)
-    object.__setattr__(m, "currency", currency)
+    m = _new(Money)
+    _set_amount(m, amount)
+    _set_currency(m, currency)
     return m
 
 
-def _checked(amount: Decimal, currency: str) -> Money:
+def _in_range(amount: Decimal) -> Decimal:
     """
-    Build a Money from a computed amount, refusing one out of range.
+    *amount* if it has at most MAX_INTEGER_DIGITS before the point, else raise.
     """
-    msg = _range_problem(amount)
-    if msg is not None:
+    if amount.adjusted() >= MAX_INTEGER_DIGITS:
+        msg = f"{amount} has more than {MAX_INTEGER_DIGITS} digits before the decimal point"
         raise ValidationError.single("amount", msg)
-    return _make(amount, currency)
+    return amount
