@@ -29,10 +29,12 @@ def test_version_is_pep_440():
 
 
 def test_every_error_derives_from_the_base():
-    """One except clause catches every funnelkit error."""
+    """One except clause catches every funnelkit error; one filter every warning."""
     for name in errors.__all__:
         obj = getattr(errors, name)
-        if isinstance(obj, type) and issubclass(obj, BaseException):
+        if isinstance(obj, type) and issubclass(obj, Warning):
+            assert issubclass(obj, errors.FunnelkitWarning), name
+        elif isinstance(obj, type) and issubclass(obj, BaseException):
             assert issubclass(obj, errors.FunnelkitError), name
 
 

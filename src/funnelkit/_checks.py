@@ -25,6 +25,7 @@ from .errors import Problem, ValidationError
 
 Check = Callable[[Any], "str | None"]
 E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
 
 _MAX_SHOWN = 80
 
@@ -205,6 +206,13 @@ def items(check: Check, kind: type, *, unique: bool = False) -> Check:
 # --- converters: be lenient about containers, strict about contents -------
 
 
+def is_iterable(value: object) -> bool:
+    """
+    Whether *value* is a collection of items (not a str, bytes or mapping).
+    """
+    return isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping)
+
+
 def to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
     """
     Turn a list or other iterable into a tuple; leave anything else as is so
@@ -304,6 +312,57 @@ def field_problems(cls: type, values: Mapping[str, object]) -> list[Problem]:
             if msg is not None:
                 problems.append(Problem(path=field_name, message=msg))
     return problems
+
+
+class Checked:
+    """
+    Base of checked values: runs the field checks declared with :func:`check`
+    and the cross-field ``_relations()`` after attrs has built the instance.
+    """
+
+    __slots__ = ()
+
+    def __attrs_post_init__(self) -> None:
+        validate(self)
+
+
+_SETTERS: dict[type, tuple[tuple[str, Callable[[object, object], None]], ...]] = {}
+
+
+def _slot_setters(cls: type) -> tuple[tuple[str, Callable[[object, object], None]], ...]:
+    try:
+        return _SETTERS[cls]
+    except KeyError:
+        pairs = []
+        for f in attrs.fields(cls):
+            descriptor = next(k.__dict__[f.name] for k in cls.__mro__ if f.name in k.__dict__)
+            pairs.append((f.name, descriptor.__set__))
+        _SETTERS[cls] = found = tuple(pairs)
+        return found
+
+
+def evolve_trusted(obj: T, **changes: Any) -> T:
+    """
+    ``attrs.evolve`` without the checks, for values the library built itself
+    from values already checked (the engine's hot path).  *obj* must be a
+    slotted attrs instance.
+    """
+    cls = type(obj)
+    new = object.__new__(cls)
+    for field_name, setter in _slot_setters(cls):
+        setter(new, changes[field_name] if field_name in changes else getattr(obj, field_name))
+    return new
+
+
+def build_trusted(cls: type[T], **values: Any) -> T:
+    """
+    Build a slotted attrs instance from values the library vouches for,
+    skipping converters and checks.  Every field must be given.
+    """
+    new = object.__new__(cls)
+    for field_name, setter in _slot_setters(cls):
+        setter(new, values[field_name])
+    return new
 
 
 def validate(obj: object) -> None:

@@ -324,6 +324,27 @@ def _structure_enum(value: object, enum_cls: type[enum.Enum]) -> enum.Enum:
         raise ValidationError.single("", msg) from None
 
 
+class _UnsupportedTypeError(Exception):
+    """
+    A target type that funnelkit's converter does not read (a caller's mistake).
+    """
+
+
+def _lazy_hook(conv: cattrs.Converter, t: Any) -> Callable[[Any, Any], Any]:
+    """
+    The structure hook for *t*, looked up on first use (so that recursive
+    types such as an outcome holding outcomes do not recurse while building).
+    """
+    found: list[Callable[[Any, Any], Any]] = []
+
+    def hook(value: Any, target: Any) -> Any:
+        if not found:
+            found.append(conv.get_structure_hook(t))
+        return found[0](value, target)
+
+    return hook
+
+
 def _is_union(t: Any) -> bool:
     return get_origin(t) in (typing.Union, types.UnionType)
 
@@ -333,10 +354,10 @@ def _union_hook(t: Any, conv: cattrs.Converter) -> Callable[[object, type], obje
     optional = len(members) < len(get_args(t))
     if len(members) != 1:
         msg = f"funnelkit cannot read the union {t!r}"
-        raise TypeError(msg)
+        raise _UnsupportedTypeError(msg)
     (member,) = members
 
-    member_hook = conv.get_structure_hook(member)
+    member_hook = _lazy_hook(conv, member)
 
     def structure(value: object, _t: type) -> object:
         if value is None and optional:
@@ -374,9 +395,9 @@ def _sequence_hook(t: Any, conv: cattrs.Converter) -> Callable[[object, type], o
     origin = get_origin(t) or t
     if origin is tuple and args and (len(args) != 2 or args[1] is not Ellipsis):
         msg = f"funnelkit reads only homogeneous tuples such as tuple[str, ...], not {t!r}"
-        raise TypeError(msg)
+        raise _UnsupportedTypeError(msg)
     item_type = args[0] if args else Any
-    item_hook = conv.get_structure_hook(item_type)
+    item_hook = _lazy_hook(conv, item_type)
 
     def structure(value: object, _t: type) -> object:
         items = _structure_items(_items_of(value, "a list"), item_type, item_hook)
@@ -389,7 +410,7 @@ def _set_hook(t: Any, conv: cattrs.Converter) -> Callable[[object, type], object
     args = get_args(t)
     item_type = args[0] if args else Any
     origin = get_origin(t) or t
-    item_hook = conv.get_structure_hook(item_type)
+    item_hook = _lazy_hook(conv, item_type)
 
     def structure(value: object, _t: type) -> object:
         items = _structure_items(_items_of(value, "a list"), item_type, item_hook)
@@ -409,7 +430,7 @@ def _is_mapping(t: Any) -> bool:
 def _mapping_hook(t: Any, conv: cattrs.Converter) -> Callable[[object, type], object]:
     args = get_args(t)
     key_type, value_type = args or (Any, Any)
-    key_hook, value_hook = conv.get_structure_hook(key_type), conv.get_structure_hook(value_type)
+    key_hook, value_hook = _lazy_hook(conv, key_type), _lazy_hook(conv, value_type)
 
     def structure(value: object, _t: type) -> dict[Any, Any]:
         if not isinstance(value, Mapping):
@@ -445,7 +466,7 @@ def _attrs_hook(cls: type, conv: cattrs.Converter) -> Callable[[object, type], o
     fields = attrs.fields(cls)
     names = tuple(f.name for f in fields)
     required = tuple(f.name for f in fields if f.default is attrs.NOTHING)
-    hooks = {name: conv.get_structure_hook(hints[name]) for name in names}
+    hooks = {name: _lazy_hook(conv, hints[name]) for name in names}
 
     def structure(value: object, _t: type) -> object:
         if isinstance(value, cls):
@@ -472,6 +493,40 @@ def _attrs_hook(cls: type, conv: cattrs.Converter) -> Callable[[object, type], o
 _converter = _make_converter()
 
 
+@functools.cache
+def _fields_hook(cls: type) -> Callable[[object, type], object]:
+    return _attrs_hook(cls, _converter)
+
+
+def structure_fields(cls: type[T], data: object) -> T:
+    """
+    Read *data* as the fields of attrs class *cls* with the generic hook,
+    even when *cls* has a hook of its own (which may then call this).
+    """
+    hook = _fields_hook(typing.cast("type", cls))
+    return typing.cast("T", hook(data, cls))
+
+
+def register(
+    cls: type,
+    *,
+    unstructure: Callable[[Any], Any],
+    structure: Callable[[Any], Any],
+) -> None:
+    """
+    Teach the converter a funnelkit type that writes itself (``to_dict``) and
+    reads itself (a ``from_dict`` that raises ``ValidationError``).  The
+    structure hook applies to *cls* exactly, not its subclasses; values that
+    already are a *cls* pass through.
+    """
+    _converter.register_unstructure_hook(cls, unstructure)
+
+    def hook(value: object, _t: type) -> object:
+        return value if isinstance(value, cls) else structure(value)
+
+    _converter.register_structure_hook_func(lambda t: t is cls, hook)
+
+
 def to_dict(obj: Any) -> Any:
     """
     Turn an entity, a ``Money`` or a collection of them into JSON-safe data.
@@ -491,11 +546,10 @@ def from_dict(cls: type[T] | Any, data: Any) -> T:
     with their paths; nothing else escapes.
     """
     try:
-        hook = _converter.get_structure_hook(cls)
-    except (cattrs.errors.StructureHandlerNotFoundError, TypeError) as e:
+        return typing.cast("T", _converter.get_structure_hook(cls)(data, cls))
+    except (cattrs.errors.StructureHandlerNotFoundError, _UnsupportedTypeError) as e:
         msg = (
             f"funnelkit cannot read {cls!r} ({e}); ask for an entity class, Money, "
             "or a list, tuple, set or dict of them"
         )
         raise ValidationError.single("cls", msg) from None
-    return typing.cast("T", hook(data, cls))

@@ -173,22 +173,11 @@ _id_tuple = c.items(c.identifier, tuple, unique=True)
 _name_tuple = c.items(c.name, tuple, unique=True)
 
 
-class _Entity:
-    """
-    Runs the field and cross-field checks after attrs has built the instance.
-    """
-
-    __slots__ = ()
-
-    def __attrs_post_init__(self) -> None:
-        c.validate(self)
-
-
 # --- entities -------------------------------------------------------------
 
 
 @attrs.frozen(kw_only=True)
-class Customer(_Entity):
+class Customer(c.Checked):
     """
     A company we sell to (or want to).
 
@@ -219,7 +208,7 @@ class Customer(_Entity):
 
 
 @attrs.frozen(kw_only=True)
-class KeyPerson(_Entity):
+class KeyPerson(c.Checked):
     """
     A person at a customer who matters to the decision (the strategy table's KP).
 
@@ -238,7 +227,7 @@ class KeyPerson(_Entity):
 
 
 @attrs.frozen(kw_only=True)
-class Gap(_Entity):
+class Gap(c.Checked):
     """
     A piece of missing information in a deal (the strategy table): what is
     missing, who closes it and how, and by when.
@@ -252,14 +241,16 @@ class Gap(_Entity):
 
 
 @attrs.frozen(kw_only=True)
-class Opportunity(_Entity):
+class Opportunity(c.Checked):
     """
     A deal in progress: one customer, one pipeline, one stage at a time.
 
     *stage* is the key of a stage in the pipeline named by *pipeline*; the
     stage engine checks it against that pipeline.  *version* counts the changes
-    made through the engine (optimistic concurrency).  *lost_reason* is set only
-    when the status is ``lost``.
+    made through the engine (optimistic concurrency).  *evidence* holds the keys
+    of the milestone evidence recorded so far (``"project_approved"``,
+    ``"contract_signed"``, ...): what the customer did, not what we did.
+    *lost_reason* is set only when the status is ``lost``.
     """
 
     id: str = attrs.field(metadata=check(c.identifier))
@@ -279,6 +270,7 @@ class Opportunity(_Entity):
     gaps: tuple[Gap, ...] = attrs.field(
         metadata=check(c.items(c.instance_of(Gap, "a Gap"), tuple)), default=(), converter=c.to_tuple
     )
+    evidence: frozenset[str] = attrs.field(metadata=check(_tags), default=frozenset(), converter=_strings)
     lost_reason: str | None = attrs.field(metadata=check(_opt_name), default=None)
     version: int = attrs.field(metadata=check(c.non_negative_int), default=0)
 
@@ -317,7 +309,7 @@ class Opportunity(_Entity):
 
 
 @attrs.frozen(kw_only=True)
-class Activity(_Entity):
+class Activity(c.Checked):
     """
     One contact with a customer: a row of the sales-behaviour control table.
 
@@ -356,7 +348,7 @@ class Activity(_Entity):
 
 
 @attrs.frozen(kw_only=True)
-class SalesRep(_Entity):
+class SalesRep(c.Checked):
     """
     A member of the sales team.
 
@@ -374,7 +366,7 @@ class SalesRep(_Entity):
 
 
 @attrs.frozen(kw_only=True)
-class Lead(_Entity):
+class Lead(c.Checked):
     """
     A prospect not yet qualified into an opportunity.
 

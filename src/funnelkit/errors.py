@@ -111,9 +111,82 @@ class CurrencyMismatchError(FunnelkitError, ValueError):
         )
 
 
+class PipelineDefinitionError(ValidationError):
+    """
+    A pipeline definition that cannot work; lists every problem found.
+    """
+
+
+class TransitionNotAllowed(FunnelkitError):
+    """
+    A stage change that the pipeline does not allow.
+
+    *allowed* lists the stages the opportunity may move to from where it is.
+    """
+
+    def __init__(self, *, pipeline: str, from_stage: str, to_stage: str, allowed: tuple[str, ...]) -> None:
+        self.pipeline = pipeline
+        self.from_stage = from_stage
+        self.to_stage = to_stage
+        self.allowed = allowed
+        targets = ", ".join(repr(a) for a in allowed) if allowed else "nowhere"
+        super().__init__(
+            f"pipeline {pipeline!r} does not allow {from_stage!r} -> {to_stage!r}; "
+            f"from {from_stage!r} it allows: {targets}"
+        )
+
+
+class MilestoneNotMet(FunnelkitError):
+    """
+    A stage change refused because the current stage's milestones are not met.
+
+    *report* is the :class:`~funnelkit.stages.Readiness` that says which
+    requirement failed and why; pass an ``Override`` to move anyway.
+    """
+
+    def __init__(self, report: object, *, to_stage: str, unmet: tuple[str, ...]) -> None:
+        self.report = report
+        self.to_stage = to_stage
+        self.unmet = unmet
+        super().__init__(f"cannot move to {to_stage!r} yet; not met: " + "; ".join(unmet))
+
+
+class ConcurrencyConflict(FunnelkitError):
+    """
+    The opportunity changed since the caller read it (optimistic concurrency).
+    """
+
+    def __init__(self, *, opportunity_id: str, expected_version: int, actual_version: int) -> None:
+        self.opportunity_id = opportunity_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        super().__init__(
+            f"opportunity {opportunity_id!r} is at version {actual_version}, not the expected "
+            f"{expected_version}: someone else changed it; reload and try again"
+        )
+
+
+class FunnelkitWarning(UserWarning):
+    """
+    Base class of funnelkit's warnings.
+    """
+
+
+class PipelineWarning(FunnelkitWarning):
+    """
+    A pipeline that works but is probably not what was meant.
+    """
+
+
 __all__ = [
+    "ConcurrencyConflict",
     "CurrencyMismatchError",
     "FunnelkitError",
+    "FunnelkitWarning",
+    "MilestoneNotMet",
+    "PipelineDefinitionError",
+    "PipelineWarning",
     "Problem",
+    "TransitionNotAllowed",
     "ValidationError",
 ]

@@ -257,6 +257,7 @@ def _draw_opportunity(
         key_person_ids=kps,
         competitors=draw(st.lists(names(), unique=True, max_size=3)),
         gaps=draw(st.lists(_GAPS, max_size=2)),
+        evidence=draw(st.frozensets(names(), max_size=2)),
         lost_reason=lost_reason,
         version=draw(st.integers(0, 50)),
     )

@@ -1,0 +1,101 @@
+"""
+The stage engine: pipelines of stages with milestone checks.
+
+A company defines its stages, each stage's win probability and what must be
+done before a deal may leave it; the engine enforces that.  Everything here is
+a value or a pure function: ``(opportunity, pipeline, now) -> (new
+opportunity, event)``.
+
+>>> import datetime as dt
+>>> from funnelkit import Opportunity
+>>> from funnelkit.stages import advance, default_pipeline, readiness
+>>> pipeline = default_pipeline()
+>>> t0 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
+>>> opp = Opportunity(id="o-1", customer_id="c-1", owner="rep-1", pipeline="default",
+...                   stage="contact", created_at=t0, stage_entered_at=t0)
+>>> print(readiness(opp, pipeline, now=t0 + dt.timedelta(days=1)))
+Readiness of 'o-1' at 'contact' (default), 2026-03-03T09:00:00+00:00
+  -> needs_confirmed: not ready
+    [--] 1 visit with purpose and needs found filled: 0 of 1
+    [--] a decision maker identified: no decision maker
+"""
+
+from __future__ import annotations
+
+from ._engine import (
+    Override,
+    Readiness,
+    StageChanged,
+    Stalled,
+    TargetReadiness,
+    advance,
+    apply,
+    hasty,
+    lose,
+    readiness,
+    reopen,
+    replay,
+    stalled,
+    win,
+)
+from ._pipeline import ForecastCategory, MoveKind, Pipeline, Plan, ProbabilityCheck, Stage, StageOutcome
+from ._requirements import (
+    ActivityCount,
+    AllOf,
+    AnyOf,
+    Context,
+    EvidenceRecorded,
+    KeyPersonCoverage,
+    NoOpenGaps,
+    Outcome,
+    Predicate,
+    RequiredFields,
+    Requirement,
+    TimeInStage,
+    all_of,
+    any_of,
+)
+from ._statechart import to_mermaid, to_statechart
+from ._templates import DEFAULT_LOST_REASONS, default_pipeline
+
+__all__ = [
+    "DEFAULT_LOST_REASONS",
+    "ActivityCount",
+    "AllOf",
+    "AnyOf",
+    "Context",
+    "EvidenceRecorded",
+    "ForecastCategory",
+    "KeyPersonCoverage",
+    "MoveKind",
+    "NoOpenGaps",
+    "Outcome",
+    "Override",
+    "Pipeline",
+    "Plan",
+    "Predicate",
+    "ProbabilityCheck",
+    "Readiness",
+    "RequiredFields",
+    "Requirement",
+    "Stage",
+    "StageChanged",
+    "StageOutcome",
+    "Stalled",
+    "TargetReadiness",
+    "TimeInStage",
+    "advance",
+    "all_of",
+    "any_of",
+    "apply",
+    "default_pipeline",
+    "hasty",
+    "lose",
+    "readiness",
+    "reopen",
+    "replay",
+    "stalled",
+    "to_mermaid",
+    "to_statechart",
+    "win",
+]

@@ -1,0 +1,667 @@
+"""
+Pipelines: ordered stages, their probabilities and exit requirements, and the
+moves allowed between them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import itertools
+import warnings
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .. import _checks as c
+from .._checks import check
+from ..errors import PipelineDefinitionError, PipelineWarning, Problem, ValidationError
+from ._requirements import Predicate, Requirement, requirement_from_dict
+
+if TYPE_CHECKING:
+    from statemachine import StateMachine
+
+
+class StageOutcome(enum.StrEnum):
+    """
+    Whether a stage is still in play, or where a deal ends.
+    """
+
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+class ForecastCategory(enum.StrEnum):
+    """
+    The forecast bucket of a stage, rolled up cumulatively by forecasts:
+    commit includes closed; best case includes commit and closed.
+    """
+
+    PIPELINE = "pipeline"
+    BEST_CASE = "best_case"
+    COMMIT = "commit"
+    CLOSED = "closed"
+    OMITTED = "omitted"
+
+
+class MoveKind(enum.StrEnum):
+    """
+    The kind of a stage change.
+    """
+
+    ADVANCE = "advance"
+    BACK = "back"
+    WIN = "win"
+    LOSE = "lose"
+    REOPEN = "reopen"
+
+
+class ProbabilityCheck(enum.StrEnum):
+    """
+    What to do when probabilities fall along the forward path.
+    """
+
+    ERROR = "error"
+    WARN = "warn"
+    OFF = "off"
+
+
+def _outcome(value: StageOutcome | str) -> StageOutcome:
+    return c.to_enum(StageOutcome, value)
+
+
+def _category(value: ForecastCategory | str) -> ForecastCategory:
+    return c.to_enum(ForecastCategory, value)
+
+
+def _default_category(self: Stage) -> ForecastCategory:
+    return {
+        StageOutcome.WON: ForecastCategory.CLOSED,
+        StageOutcome.LOST: ForecastCategory.OMITTED,
+    }.get(self.outcome, ForecastCategory.PIPELINE)
+
+
+def _probability(value: Decimal | float | str) -> Decimal:
+    return c.to_probability(value)
+
+
+def _requirements(value: Iterable[Requirement]) -> tuple[Requirement, ...]:
+    return c.to_tuple(value)
+
+
+def _positive_days(value: object) -> str | None:
+    msg = c.non_negative_int(value)
+    if msg is None and value == 0:
+        return "0 is not positive; expected a number of days >= 1"
+    return msg
+
+
+@attrs.frozen(kw_only=True)
+class Stage(c.Checked):
+    """
+    One step of a pipeline.
+
+    *probability* is the chance of winning a deal at this stage, in [0, 1];
+    *category* defaults to ``pipeline`` for open stages, ``closed`` for won
+    and ``omitted`` for lost.  A deal is stalled once it has spent more than
+    *stall_after_days* in the stage; leaving before *min_dwell* makes the move
+    hasty.  *requirements* must all be met before a deal may leave the stage
+    forward (backward moves and losing need none).
+    """
+
+    key: str = attrs.field(metadata=check(c.identifier))
+    label: str = attrs.field(metadata=check(c.name))
+    probability: Decimal = attrs.field(metadata=check(c.probability), converter=_probability)
+    outcome: StageOutcome = attrs.field(
+        default=StageOutcome.OPEN, metadata=check(c.member_of(StageOutcome)), converter=_outcome
+    )
+    category: ForecastCategory = attrs.field(
+        default=attrs.Factory(_default_category, takes_self=True),
+        metadata=check(c.member_of(ForecastCategory)),
+        converter=_category,
+    )
+    stall_after_days: int | None = attrs.field(default=None, metadata=check(c.optional(_positive_days)))
+    min_dwell: dt.timedelta | None = attrs.field(default=None, metadata=check(c.optional(c.duration)))
+    requirements: tuple[Requirement, ...] = attrs.field(
+        default=(),
+        metadata=check(c.items(c.instance_of(Requirement, "a Requirement"), tuple)),
+        converter=_requirements,
+    )
+    description: str | None = attrs.field(default=None, metadata=check(c.optional(c.text)))
+
+    def _relations(self) -> list[Problem]:
+        problems = []
+        if self.outcome is StageOutcome.WON:
+            if self.probability != 1:
+                problems.append(
+                    Problem(path="probability", message=f"{self.probability} on a won stage; it must be 1")
+                )
+            if self.category is not ForecastCategory.CLOSED:
+                problems.append(
+                    Problem(
+                        path="category",
+                        message=f"{self.category.value!r} on a won stage; it must be 'closed'",
+                    )
+                )
+        if self.outcome is StageOutcome.LOST and self.probability != 0:
+            problems.append(
+                Problem(path="probability", message=f"{self.probability} on a lost stage; it must be 0")
+            )
+        if self.outcome is not StageOutcome.WON and self.category is ForecastCategory.CLOSED:
+            problems.append(Problem(path="category", message="'closed' is only for won stages"))
+        if self.outcome is not StageOutcome.OPEN:
+            for name in ("stall_after_days", "min_dwell"):
+                if getattr(self, name) is not None:
+                    problems.append(
+                        Problem(
+                            path=name, message=f"set on a {self.outcome.value} stage; deals do not stay there"
+                        )
+                    )
+            if self.requirements:
+                problems.append(
+                    Problem(
+                        path="requirements",
+                        message=f"set on a {self.outcome.value} stage; only open stages have exits",
+                    )
+                )
+        return problems
+
+    @property
+    def is_open(self) -> bool:
+        return self.outcome is StageOutcome.OPEN
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe dict that :meth:`Pipeline.from_dict` reads back.
+        """
+        from ..convert import format_duration
+
+        return {
+            "key": self.key,
+            "label": self.label,
+            "probability": str(self.probability),
+            "outcome": self.outcome.value,
+            "category": self.category.value,
+            "stall_after_days": self.stall_after_days,
+            "min_dwell": None if self.min_dwell is None else format_duration(self.min_dwell),
+            "requirements": [r.to_dict() for r in self.requirements],
+            "description": self.description,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class Plan:
+    """
+    What a move from one stage to another takes: its kind, the requirements to
+    meet (the current stage's, and those of every stage skipped), and the
+    minimum dwell of the stage being left.
+    """
+
+    kind: MoveKind
+    requirements: tuple[Requirement, ...]
+    min_dwell: dt.timedelta | None
+
+
+def _pairs(value: Iterable[Iterable[str]] | None) -> tuple[tuple[str, ...], ...] | None:
+    if value is None or not c.is_iterable(value):
+        return value  # type: ignore[return-value]
+    return tuple(c.to_tuple(p) if c.is_iterable(p) else p for p in value)  # type: ignore[misc]
+
+
+def _check_pairs(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, tuple):
+        return f"{c.show(value)} is {c.a_type(value)}; expected a list of [from, to] pairs"
+    for i, pair in enumerate(value):
+        if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(k, str) for k in pair)):
+            return f"item {i}: {c.show(pair)} is not a [from, to] pair of stage keys"
+    return None
+
+
+def _check_stages(value: object) -> str | None:
+    msg = c.items(c.instance_of(Stage, "a Stage"), tuple)(value)
+    if msg is None and not value:
+        return "() is empty; a pipeline needs stages"
+    return msg
+
+
+def _probability_check(value: ProbabilityCheck | str) -> ProbabilityCheck:
+    return c.to_enum(ProbabilityCheck, value)
+
+
+def _stages(value: Iterable[Stage]) -> tuple[Stage, ...]:
+    return c.to_tuple(value)
+
+
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    return c.to_tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class Pipeline:
+    """
+    An ordered list of stages and the moves allowed between them.
+
+    Stages are listed in their forward order; lost stages may stand anywhere
+    in the list.  By default a deal moves forward one step at a time and may
+    be lost from any open stage.  *allow_skip* permits forward moves over
+    several stages (the skipped stages' requirements must then be met too),
+    *allow_backward* moves back to an earlier open stage, *allow_reopen* moves
+    from a lost stage back to any open stage.  Or list *transitions*
+    explicitly, as ``(from, to)`` pairs: then exactly those moves are allowed.
+
+    *lost_reasons*, when given, is the list a lost reason must come from.
+    *probability_check* says whether probabilities that fall along the
+    forward path are an ``error`` (the default), a ``warn``-ing or ``off``.
+
+    Building a pipeline checks it whole and raises one
+    :class:`~funnelkit.errors.PipelineDefinitionError` listing every problem.
+    A pipeline is immutable and safe to share between threads.
+    """
+
+    key: str = attrs.field(metadata=check(c.identifier))
+    label: str = attrs.field(metadata=check(c.name))
+    stages: tuple[Stage, ...] = attrs.field(metadata=check(_check_stages), converter=_stages)
+    allow_skip: bool = attrs.field(default=False, metadata=check(c.boolean))
+    allow_backward: bool = attrs.field(default=False, metadata=check(c.boolean))
+    allow_reopen: bool = attrs.field(default=False, metadata=check(c.boolean))
+    transitions: tuple[tuple[str, ...], ...] | None = attrs.field(
+        default=None, metadata=check(_check_pairs), converter=_pairs
+    )
+    lost_reasons: tuple[str, ...] = attrs.field(
+        default=(), metadata=check(c.items(c.name, tuple, unique=True)), converter=_names
+    )
+    probability_check: ProbabilityCheck = attrs.field(
+        default=ProbabilityCheck.ERROR,
+        metadata=check(c.member_of(ProbabilityCheck)),
+        converter=_probability_check,
+    )
+    # Derived once, for the engine.
+    _by_key: Mapping[str, Stage] = attrs.field(init=False, eq=False, repr=False)
+    _moves: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, repr=False)
+    _plans: Mapping[tuple[str, str], Plan] = attrs.field(init=False, eq=False, repr=False)
+    _next: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        problems = c.field_problems(type(self), {f.name: getattr(self, f.name) for f in _INIT_FIELDS})
+        if problems:
+            raise PipelineDefinitionError(problems)
+        problems, moves = _build_moves(self)
+        if not problems:
+            problems = _graph_problems(self, moves)
+        if problems:
+            raise PipelineDefinitionError(problems)
+        by_key = {s.key: s for s in self.stages}
+        forward = [s.key for s in self.stages if s.outcome is not StageOutcome.LOST]
+        position = {k: i for i, k in enumerate(forward)}
+        plans = {}
+        for src, targets in moves.items():
+            for dst in targets:
+                plans[src, dst] = _plan(by_key, forward, position, src, dst)
+        nxt = {k: forward[i + 1] for i, k in enumerate(forward[:-1]) if by_key[k].is_open}
+        setter = object.__setattr__
+        setter(self, "_by_key", MappingProxyType(by_key))
+        setter(self, "_moves", MappingProxyType({k: tuple(v) for k, v in moves.items()}))
+        setter(self, "_plans", MappingProxyType(plans))
+        setter(self, "_next", MappingProxyType(nxt))
+        self._check_probabilities(forward, by_key)
+
+    def _check_probabilities(self, forward: list[str], by_key: Mapping[str, Stage]) -> None:
+        if self.probability_check is ProbabilityCheck.OFF:
+            return
+        falling = [
+            (a, b) for a, b in itertools.pairwise(forward) if by_key[b].probability < by_key[a].probability
+        ]
+        if not falling:
+            return
+        text = "; ".join(f"{a!r} {by_key[a].probability} > {b!r} {by_key[b].probability}" for a, b in falling)
+        msg = f"probabilities fall along the forward path: {text}"
+        if self.probability_check is ProbabilityCheck.WARN:
+            warnings.warn(f"pipeline {self.key!r}: {msg}", PipelineWarning, stacklevel=4)
+        else:
+            raise PipelineDefinitionError(
+                [Problem(path="stages", message=msg + " (set probability_check='warn' to allow)")]
+            )
+
+    # --- queries ------------------------------------------------------------
+
+    def stage(self, key: str) -> Stage:
+        """
+        The stage with *key*; a clear error when there is none.
+        """
+        try:
+            return self._by_key[key]
+        except (KeyError, TypeError):
+            raise ValidationError.single("stage", self._unknown(key)) from None
+
+    def _unknown(self, key: object) -> str:
+        known = ", ".join(repr(s.key) for s in self.stages)
+        return f"{c.show(key)} is not a stage of pipeline {self.key!r}; stages: {known}"
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._by_key
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(s.key for s in self.stages)
+
+    @property
+    def first(self) -> Stage:
+        """
+        Where new deals start.
+        """
+        return self.stages[0]
+
+    @property
+    def open_stages(self) -> tuple[Stage, ...]:
+        return tuple(s for s in self.stages if s.outcome is StageOutcome.OPEN)
+
+    @property
+    def won_stages(self) -> tuple[Stage, ...]:
+        return tuple(s for s in self.stages if s.outcome is StageOutcome.WON)
+
+    @property
+    def lost_stages(self) -> tuple[Stage, ...]:
+        return tuple(s for s in self.stages if s.outcome is StageOutcome.LOST)
+
+    def moves_from(self, key: str) -> tuple[str, ...]:
+        """
+        The stages a deal at *key* may move to, in pipeline order.
+        """
+        self.stage(key)
+        return self._moves.get(key, ())
+
+    def allows(self, from_stage: str, to_stage: str) -> bool:
+        return (from_stage, to_stage) in self._plans
+
+    def next_stage(self, key: str) -> str | None:
+        """
+        The stage one step forward from *key*, or ``None`` at the end.
+        """
+        self.stage(key)
+        return self._next.get(key)
+
+    def plan(self, from_stage: str, to_stage: str) -> Plan | None:
+        """
+        What moving *from_stage* → *to_stage* takes, or ``None`` if not allowed.
+        """
+        return self._plans.get((from_stage, to_stage))
+
+    # --- exports ------------------------------------------------------------
+
+    def to_statechart(self) -> type[StateMachine]:
+        """
+        A python-statemachine class of this pipeline (see :func:`to_statechart`).
+        """
+        from ._statechart import to_statechart
+
+        return to_statechart(self)
+
+    def to_mermaid(self) -> str:
+        """
+        A Mermaid state diagram of this pipeline (see :func:`to_mermaid`).
+        """
+        from ._statechart import to_mermaid
+
+        return to_mermaid(self)
+
+    # --- dicts --------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe dict that :meth:`from_dict` reads back to an equal pipeline.
+        """
+        return {
+            "key": self.key,
+            "label": self.label,
+            "stages": [s.to_dict() for s in self.stages],
+            "allow_skip": self.allow_skip,
+            "allow_backward": self.allow_backward,
+            "allow_reopen": self.allow_reopen,
+            "transitions": None if self.transitions is None else [list(p) for p in self.transitions],
+            "lost_reasons": list(self.lost_reasons),
+            "probability_check": self.probability_check.value,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, *, predicates: Mapping[str, Predicate] | None = None) -> Pipeline:
+        """
+        Build a pipeline from a plain dict (as a host loads it from JSON, YAML
+        or a database row).  Custom :class:`Predicate` requirements are found
+        by name in *predicates*.  Raises one
+        :class:`~funnelkit.errors.PipelineDefinitionError` listing every
+        problem, with its path.
+        """
+        from ..convert import from_dict
+
+        if isinstance(data, Pipeline):
+            return data
+        if not isinstance(data, Mapping):
+            msg = f"{c.show(data)} is {c.a_type(data)}; expected an object with key, label and stages"
+            raise PipelineDefinitionError([Problem(path="", message=msg)])
+        problems: list[Problem] = []
+        stages: list[Stage] = []
+        raw_stages = data.get("stages")
+        if isinstance(raw_stages, list):
+            for i, raw in enumerate(raw_stages):
+                try:
+                    stages.append(_stage_from_dict(raw, predicates))
+                except ValidationError as e:
+                    problems.extend(p.prefixed(f"stages[{i}]") for p in e.problems)
+        rest = {k: v for k, v in data.items() if k != "stages"}
+        if "stages" in data:
+            rest["stages"] = stages if isinstance(raw_stages, list) else raw_stages
+        fields: _PipelineFields | None
+        try:
+            fields = from_dict(_PipelineFields, rest)
+        except ValidationError as e:
+            problems.extend(e.problems)
+            fields = None
+        if problems:
+            raise PipelineDefinitionError(sorted(problems, key=lambda p: p.path))
+        assert fields is not None  # noqa: S101 - no problems means it was built
+        return cls(**attrs.asdict(fields, recurse=False))
+
+
+_INIT_FIELDS = tuple(f for f in attrs.fields(Pipeline) if f.init)
+
+
+@attrs.frozen(kw_only=True)
+class _PipelineFields:
+    """
+    The fields of a pipeline as read from a dict, before the graph checks.
+    """
+
+    key: str
+    label: str
+    stages: tuple[Stage, ...]
+    allow_skip: bool = False
+    allow_backward: bool = False
+    allow_reopen: bool = False
+    transitions: tuple[tuple[str, ...], ...] | None = None
+    lost_reasons: tuple[str, ...] = ()
+    probability_check: ProbabilityCheck = ProbabilityCheck.ERROR
+
+
+def _register() -> None:
+    from .. import convert
+
+    convert.register(Requirement, unstructure=Requirement.to_dict, structure=requirement_from_dict)
+    convert.register(Stage, unstructure=Stage.to_dict, structure=lambda d: _stage_from_dict(d, None))
+    convert.register(Pipeline, unstructure=Pipeline.to_dict, structure=Pipeline.from_dict)
+
+
+def _stage_from_dict(raw: object, predicates: Mapping[str, Predicate] | None) -> Stage:
+    from ..convert import structure_fields
+
+    if not isinstance(raw, Mapping):
+        raise ValidationError.single("", f"{c.show(raw)} is {c.a_type(raw)}; expected a stage object")
+    reqs = raw.get("requirements")
+    if not isinstance(reqs, list):
+        return structure_fields(Stage, raw)
+    built: list[Requirement] = []
+    problems: list[Problem] = []
+    for j, r in enumerate(reqs):
+        try:
+            built.append(requirement_from_dict(r, predicates=predicates))
+        except ValidationError as e:
+            problems.extend(p.prefixed(f"requirements[{j}]") for p in e.problems)
+    try:
+        stage = structure_fields(Stage, {**raw, "requirements": built})
+    except ValidationError as e:
+        problems.extend(p for p in e.problems if not p.path.startswith("requirements"))
+        problems.extend(p for p in e.problems if p.path.startswith("requirements") and not built)
+        raise ValidationError(sorted(problems, key=lambda p: p.path)) from None
+    if problems:
+        raise ValidationError(problems)
+    return stage
+
+
+def _build_moves(p: Pipeline) -> tuple[list[Problem], dict[str, list[str]]]:
+    """
+    The allowed moves, from the flags or the explicit transitions.
+    """
+    problems: list[Problem] = []
+    keys = [s.key for s in p.stages]
+    seen: set[str] = set()
+    for i, k in enumerate(keys):
+        if k in seen:
+            problems.append(
+                Problem(
+                    path=f"stages[{i}].key", message=f"{k!r} is used by an earlier stage; keys must be unique"
+                )
+            )
+        seen.add(k)
+    by_key = {s.key: s for s in p.stages}
+    for outcome in StageOutcome:
+        if not any(s.outcome is outcome for s in p.stages):
+            problems.append(
+                Problem(path="stages", message=f"no {outcome.value} stage; a pipeline needs at least one")
+            )
+    if p.stages and not p.stages[0].is_open:
+        problems.append(
+            Problem(
+                path="stages[0]",
+                message=f"{p.stages[0].key!r} is {p.stages[0].outcome.value}; the first stage must be open",
+            )
+        )
+    moves: dict[str, list[str]] = {k: [] for k in by_key}
+    if p.transitions is not None:
+        for flag in ("allow_skip", "allow_backward", "allow_reopen"):
+            if getattr(p, flag):
+                problems.append(
+                    Problem(
+                        path=flag, message="has no effect when transitions are listed; list the moves instead"
+                    )
+                )
+        pairs: set[tuple[str, ...]] = set()
+        for i, pair in enumerate(p.transitions):
+            src, dst = pair
+            where = f"transitions[{i}]"
+            for k in (src, dst):
+                if k not in by_key:
+                    problems.append(
+                        Problem(
+                            path=where, message=f"{k!r} is not a stage; stages: {', '.join(map(repr, keys))}"
+                        )
+                    )
+            if src not in by_key or dst not in by_key:
+                continue
+            if src == dst:
+                problems.append(Problem(path=where, message=f"{src!r} -> {dst!r} goes nowhere"))
+            elif pair in pairs:
+                problems.append(Problem(path=where, message=f"{src!r} -> {dst!r} is listed twice"))
+            elif by_key[src].outcome is StageOutcome.WON:
+                problems.append(Problem(path=where, message=f"{src!r} is a won stage; won is final"))
+            elif by_key[src].outcome is StageOutcome.LOST and not by_key[dst].is_open:
+                problems.append(
+                    Problem(
+                        path=where,
+                        message=f"{src!r} -> {dst!r}: a lost deal can only reopen to an open stage",
+                    )
+                )
+            else:
+                moves[src].append(dst)
+            pairs.add(pair)
+        order = {k: i for i, k in enumerate(keys)}
+        for targets in moves.values():
+            targets.sort(key=order.__getitem__)
+        return problems, moves
+    if problems:
+        return problems, moves
+    forward = [s.key for s in p.stages if s.outcome is not StageOutcome.LOST]
+    lost = [s.key for s in p.stages if s.outcome is StageOutcome.LOST]
+    open_keys = [s.key for s in p.stages if s.is_open]
+    for i, k in enumerate(forward):
+        if not by_key[k].is_open:
+            continue
+        targets = forward[i + 1 :] if p.allow_skip else forward[i + 1 : i + 2]
+        if p.allow_backward:
+            targets = [b for b in forward[:i] if by_key[b].is_open] + targets
+        moves[k] = targets + lost
+    if p.allow_reopen:
+        for k in lost:
+            moves[k] = list(open_keys)
+    order = {k: i for i, k in enumerate(keys)}
+    for targets in moves.values():
+        targets.sort(key=order.__getitem__)
+    return problems, moves
+
+
+def _graph_problems(p: Pipeline, moves: Mapping[str, list[str]]) -> list[Problem]:
+    problems = []
+    start = p.stages[0].key
+    reached = {start}
+    frontier = [start]
+    while frontier:
+        for nxt in moves[frontier.pop()]:
+            if nxt not in reached:
+                reached.add(nxt)
+                frontier.append(nxt)
+    for i, s in enumerate(p.stages):
+        if s.key not in reached:
+            problems.append(
+                Problem(
+                    path=f"stages[{i}]", message=f"{s.key!r} cannot be reached from the first stage {start!r}"
+                )
+            )
+    # Open stages must lead to a win: walk the moves backwards from the won stages.
+    into: dict[str, list[str]] = {k: [] for k in moves}
+    for src, targets in moves.items():
+        for dst in targets:
+            into[dst].append(src)
+    winning = {s.key for s in p.stages if s.outcome is StageOutcome.WON}
+    frontier = list(winning)
+    while frontier:
+        for prev in into[frontier.pop()]:
+            if prev not in winning:
+                winning.add(prev)
+                frontier.append(prev)
+    for i, s in enumerate(p.stages):
+        if s.is_open and s.key not in winning:
+            problems.append(Problem(path=f"stages[{i}]", message=f"{s.key!r} has no path to a won stage"))
+    return problems
+
+
+def _plan(
+    by_key: Mapping[str, Stage], forward: list[str], position: Mapping[str, int], src: str, dst: str
+) -> Plan:
+    a, b = by_key[src], by_key[dst]
+    if b.outcome is StageOutcome.LOST:
+        return Plan(kind=MoveKind.LOSE, requirements=(), min_dwell=None)
+    if a.outcome is StageOutcome.LOST:
+        return Plan(kind=MoveKind.REOPEN, requirements=(), min_dwell=None)
+    if position[dst] < position[src]:
+        return Plan(kind=MoveKind.BACK, requirements=(), min_dwell=None)
+    skipped = [by_key[k] for k in forward[position[src] + 1 : position[dst]] if by_key[k].is_open]
+    reqs = tuple(r for s in (a, *skipped) for r in s.requirements)
+    kind = MoveKind.WIN if b.outcome is StageOutcome.WON else MoveKind.ADVANCE
+    return Plan(kind=kind, requirements=reqs, min_dwell=a.min_dwell)
+
+
+_register()

@@ -1,0 +1,626 @@
+"""
+Milestone requirements: what must be true before an opportunity may leave a
+stage.  Each is a small frozen value that can evaluate itself against an
+opportunity and explain the result in words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
+
+import attrs
+
+from .. import _checks as c
+from .._checks import check
+from ..entities import Activity, ActivityKind, KeyPerson, Opportunity, Role, Stance
+from ..errors import Problem, ValidationError
+
+#: Activity text fields a quality filter may require to be filled.
+ACTIVITY_TEXT_FIELDS: tuple[str, ...] = ("purpose", "dialogue", "needs_found", "feedback", "next_step")
+#: Opportunity fields that :class:`RequiredFields` may require.
+OPPORTUNITY_FIELDS: tuple[str, ...] = (
+    "amount",
+    "expected_close",
+    "competitors",
+    "key_person_ids",
+    "gaps",
+    "evidence",
+)
+
+
+@attrs.frozen(kw_only=True)
+class Context:
+    """
+    What a requirement sees: the opportunity, its activities in the current
+    stage up to *now*, and its key persons by id.
+    """
+
+    opportunity: Opportunity
+    activities: tuple[Activity, ...]
+    key_persons: Mapping[str, KeyPerson]
+    now: dt.datetime
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """
+    One requirement's verdict: met or not, and why, in words.
+    """
+
+    name: str
+    met: bool
+    detail: str
+    parts: tuple[Outcome, ...] = ()
+
+    def lines(self, indent: int = 0) -> list[str]:
+        mark = "[ok]" if self.met else "[--]"
+        out = [f"{'  ' * indent}{mark} {self.name}: {self.detail}"]
+        for part in self.parts:
+            out.extend(part.lines(indent + 1))
+        return out
+
+    def unmet(self) -> list[str]:
+        """
+        ``"name: detail"`` of this outcome if unmet (its parts are in the detail).
+        """
+        return [] if self.met else [f"{self.name}: {self.detail}"]
+
+
+class Requirement(c.Checked):
+    """
+    Base class of milestone requirements.
+
+    A subclass is a frozen attrs class with a ``name`` field; it implements
+    :meth:`evaluate` and :meth:`to_dict` (with a ``"type"`` key naming it in
+    :data:`REQUIREMENT_TYPES`).
+    """
+
+    __slots__ = ()
+    type_name: ClassVar[str] = ""
+    name: str
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def walk(self) -> Iterable[Requirement]:
+        """
+        This requirement and every one nested in it.
+        """
+        yield self
+
+
+def _filled(value: str | None) -> bool:
+    return value is not None and value.strip() != ""
+
+
+def _kinds(value: ActivityKind | str | Iterable[ActivityKind | str]) -> frozenset[ActivityKind]:
+    if isinstance(value, str):
+        value = (value,)
+    return c.to_frozenset(c.to_enum(ActivityKind, v) for v in value) if c.is_iterable(value) else value  # type: ignore[return-value]
+
+
+def _plural(kind: ActivityKind, n: int) -> str:
+    if kind is ActivityKind.OTHER:
+        return "other activity" if n == 1 else "other activities"
+    return kind.value if n == 1 else f"{kind.value}s"
+
+
+_ORDER = {k: i for i, k in enumerate(ActivityKind)}
+
+
+def _activity_name(self: ActivityCount) -> str:
+    kinds = sorted(self.kinds, key=_ORDER.__getitem__) if isinstance(self.kinds, frozenset) else []
+    noun = " or ".join(_plural(k, self.at_least if isinstance(self.at_least, int) else 2) for k in kinds)
+    text = f"{self.at_least} {noun}"
+    quals = []
+    if self.filled:
+        quals.append(f"with {' and '.join(f.replace('_', ' ') for f in self.filled)} filled")
+    if self.min_duration:
+        minutes = (
+            self.min_duration // dt.timedelta(minutes=1) if isinstance(self.min_duration, dt.timedelta) else 0
+        )
+        quals.append(f"of at least {minutes} minutes")
+    if self.replied:
+        quals.append("with a reply")
+    if self.with_key_person:
+        quals.append("with a key person")
+    return " ".join([text, *quals])
+
+
+def _check_kinds(value: object) -> str | None:
+    if not isinstance(value, frozenset) or not value:
+        return f"{c.show(value)} is not a non-empty set of activity kinds"
+    allowed = ", ".join(repr(k.value) for k in ActivityKind)
+    for k in value:
+        if not isinstance(k, ActivityKind):
+            return f"{c.show(k)} is not an activity kind; allowed: {allowed}"
+    return None
+
+
+def _check_text_fields(value: object) -> str | None:
+    msg = c.items(c.text, tuple, unique=True)(value)
+    if msg is not None:
+        return msg
+    unknown = [f for f in value if f not in ACTIVITY_TEXT_FIELDS]  # type: ignore[attr-defined]
+    if unknown:
+        return (
+            f"{c.show(unknown[0])} is not an activity text field; allowed: {', '.join(ACTIVITY_TEXT_FIELDS)}"
+        )
+    return None
+
+
+def _check_positive(value: object) -> str | None:
+    msg = c.non_negative_int(value)
+    if msg is None and value == 0:
+        return "0 is not positive; expected an int >= 1"
+    return msg
+
+
+def _to_names(value: Iterable[str]) -> tuple[str, ...]:
+    return c.to_tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class ActivityCount(Requirement):
+    """
+        At least *at_least* activities of the given *kinds* in the current stage,
+        each meeting the quality filter: the text fields in *filled* are not
+        blank, it lasted at least *min_duration*, it got a reply (*replied*), it
+        involved a key person (*with_key_person*).
+
+        >>> ActivityCount(kinds="visit", at_least=2, filled=("purpose", "feedback")).name
+        '2 visits with purpose and feedback filled'
+        >>> import datetime as dt
+    import typing
+        >>> ActivityCount(kinds="call", at_least=3, min_duration=dt.timedelta(minutes=5)).name
+        '3 calls of at least 5 minutes'
+        >>> ActivityCount(kinds="email", replied=True).name
+        '1 email with a reply'
+
+        Only activities of this opportunity (``opportunity_id``) count, from the
+        moment it entered its stage up to ``now``.
+    """
+
+    type_name: ClassVar[str] = "activities"
+
+    kinds: frozenset[ActivityKind] = attrs.field(metadata=check(_check_kinds), converter=_kinds)
+    at_least: int = attrs.field(default=1, metadata=check(_check_positive))
+    filled: tuple[str, ...] = attrs.field(default=(), metadata=check(_check_text_fields), converter=_to_names)
+    min_duration: dt.timedelta | None = attrs.field(default=None, metadata=check(c.optional(c.duration)))
+    replied: bool = attrs.field(default=False, metadata=check(c.boolean))
+    with_key_person: bool = attrs.field(default=False, metadata=check(c.boolean))
+    name: str = attrs.field(default=attrs.Factory(_activity_name, takes_self=True), metadata=check(c.name))
+
+    def counts(self, activity: Activity) -> bool:
+        """
+        Whether *activity* passes this requirement's kind and quality filter.
+        """
+        if activity.kind not in self.kinds:
+            return False
+        if self.min_duration is not None and (
+            activity.duration is None or activity.duration < self.min_duration
+        ):
+            return False
+        if self.replied and not activity.replied:
+            return False
+        if self.with_key_person and not activity.key_person_ids:
+            return False
+        return all(_filled(getattr(activity, f)) for f in self.filled)
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        n = sum(1 for a in ctx.activities if self.counts(a))
+        return Outcome(name=self.name, met=n >= self.at_least, detail=f"{n} of {self.at_least}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": self.type_name,
+            "kinds": sorted(k.value for k in self.kinds),
+            "at_least": self.at_least,
+        }
+        if self.filled:
+            out["filled"] = list(self.filled)
+        if self.min_duration is not None:
+            from ..convert import format_duration
+
+            out["min_duration"] = format_duration(self.min_duration)
+        if self.replied:
+            out["replied"] = True
+        if self.with_key_person:
+            out["with_key_person"] = True
+        return _with_name(self, out)
+
+
+def _fields_name(self: RequiredFields) -> str:
+    fields = self.fields if isinstance(self.fields, tuple) else ()
+    return ", ".join(str(f).replace("_", " ") for f in fields) + " recorded"
+
+
+def _check_opp_fields(value: object) -> str | None:
+    msg = c.items(c.text, tuple, unique=True)(value)
+    if msg is not None:
+        return msg
+    if not value:
+        return "() is empty; name at least one field"
+    unknown = [f for f in value if f not in OPPORTUNITY_FIELDS]  # type: ignore[attr-defined]
+    if unknown:
+        return f"{c.show(unknown[0])} is not an opportunity field; allowed: {', '.join(OPPORTUNITY_FIELDS)}"
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class RequiredFields(Requirement):
+    """
+    Opportunity fields that must be filled: a value that is not ``None`` and,
+    for collections, not empty.
+
+    >>> RequiredFields(fields=["amount", "expected_close"]).name
+    'amount, expected close recorded'
+    """
+
+    type_name: ClassVar[str] = "fields"
+
+    fields: tuple[str, ...] = attrs.field(metadata=check(_check_opp_fields), converter=_to_names)
+    name: str = attrs.field(default=attrs.Factory(_fields_name, takes_self=True), metadata=check(c.name))
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        opp = ctx.opportunity
+        missing = [f for f in self.fields if getattr(opp, f) in (None, (), frozenset())]
+        if missing:
+            return Outcome(name=self.name, met=False, detail="missing " + ", ".join(missing))
+        return Outcome(name=self.name, met=True, detail="all recorded")
+
+    def to_dict(self) -> dict[str, Any]:
+        return _with_name(self, {"type": self.type_name, "fields": list(self.fields)})
+
+
+@attrs.frozen(kw_only=True)
+class NoOpenGaps(Requirement):
+    """
+    Every gap in the strategy table is closed.
+    """
+
+    type_name: ClassVar[str] = "no_open_gaps"
+
+    name: str = attrs.field(default="no open gaps", metadata=check(c.name))
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        open_gaps = ctx.opportunity.open_gaps
+        if open_gaps:
+            listed = ", ".join(g.description for g in open_gaps[:3]) + (", ..." if len(open_gaps) > 3 else "")
+            return Outcome(name=self.name, met=False, detail=f"{len(open_gaps)} open: {listed}")
+        return Outcome(name=self.name, met=True, detail="none open")
+
+    def to_dict(self) -> dict[str, Any]:
+        return _with_name(self, {"type": self.type_name})
+
+
+def _role(value: Role | str) -> Role:
+    return c.to_enum(Role, value)
+
+
+def _stances(value: Iterable[Stance | str]) -> frozenset[Stance]:
+    if isinstance(value, str):
+        value = (value,)
+    return c.to_frozenset(c.to_enum(Stance, v) for v in value) if c.is_iterable(value) else value  # type: ignore[return-value]
+
+
+_STANCE_ORDER = {s: i for i, s in enumerate(Stance)}
+
+
+def _coverage_name(self: KeyPersonCoverage) -> str:
+    role = self.role.value.replace("_", " ") if isinstance(self.role, Role) else str(self.role)
+    who = f"a {role}" if self.at_least == 1 else f"{self.at_least} {role}s"
+    if isinstance(self.stances, frozenset) and self.stances:
+        stances = sorted(self.stances, key=lambda s: _STANCE_ORDER.get(s, 99))
+        return f"{who} who is {' or '.join(s.value for s in stances)}"
+    return f"{who} identified"
+
+
+@attrs.frozen(kw_only=True)
+class KeyPersonCoverage(Requirement):
+    """
+    At least *at_least* of the opportunity's key persons have *role* and, if
+    *stances* is given, one of those stances toward us.
+
+    >>> KeyPersonCoverage(role="decision_maker").name
+    'a decision maker identified'
+    >>> KeyPersonCoverage(role="recommender", stances=["supporter", "champion"]).name
+    'a recommender who is champion or supporter'
+    """
+
+    type_name: ClassVar[str] = "key_person"
+
+    role: Role = attrs.field(metadata=check(c.member_of(Role)), converter=_role)
+    stances: frozenset[Stance] = attrs.field(
+        default=frozenset(), metadata=check(c.items(c.member_of(Stance), frozenset)), converter=_stances
+    )
+    at_least: int = attrs.field(default=1, metadata=check(_check_positive))
+    name: str = attrs.field(default=attrs.Factory(_coverage_name, takes_self=True), metadata=check(c.name))
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        found = []
+        for kp_id in ctx.opportunity.key_person_ids:
+            kp = ctx.key_persons.get(kp_id)
+            if kp is not None and kp.role is self.role and (not self.stances or kp.stance in self.stances):
+                found.append(kp.name)
+        if len(found) >= self.at_least:
+            return Outcome(name=self.name, met=True, detail=", ".join(found))
+        role = self.role.value.replace("_", " ")
+        if not found:
+            return Outcome(
+                name=self.name, met=False, detail=f"no {role}" + (" with that stance" if self.stances else "")
+            )
+        return Outcome(
+            name=self.name, met=False, detail=f"{len(found)} of {self.at_least}: {', '.join(found)}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type_name, "role": self.role.value}
+        if self.stances:
+            out["stances"] = sorted(s.value for s in self.stances)
+        if self.at_least != 1:
+            out["at_least"] = self.at_least
+        return _with_name(self, out)
+
+
+def _evidence_name(self: EvidenceRecorded) -> str:
+    return f"{str(self.key).replace('_', ' ')} recorded"
+
+
+@attrs.frozen(kw_only=True)
+class EvidenceRecorded(Requirement):
+    """
+    The opportunity's *evidence* holds *key*: the customer did the thing
+    (approved the project, shortlisted us, signed).
+
+    >>> EvidenceRecorded(key="project_approved").name
+    'project approved recorded'
+    """
+
+    type_name: ClassVar[str] = "evidence"
+
+    key: str = attrs.field(metadata=check(c.name))
+    name: str = attrs.field(default=attrs.Factory(_evidence_name, takes_self=True), metadata=check(c.name))
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        if self.key in ctx.opportunity.evidence:
+            return Outcome(name=self.name, met=True, detail="recorded")
+        return Outcome(name=self.name, met=False, detail=f"no {self.key!r} in the evidence")
+
+    def to_dict(self) -> dict[str, Any]:
+        return _with_name(self, {"type": self.type_name, "key": self.key})
+
+
+def _time_name(self: TimeInStage) -> str:
+    return f"at least {self.days} day{'s' if self.days != 1 else ''} in stage"
+
+
+@attrs.frozen(kw_only=True)
+class TimeInStage(Requirement):
+    """
+    The opportunity has been in its stage at least *days* days.
+    """
+
+    type_name: ClassVar[str] = "time_in_stage"
+
+    days: int = attrs.field(metadata=check(c.non_negative_int))
+    name: str = attrs.field(default=attrs.Factory(_time_name, takes_self=True), metadata=check(c.name))
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        elapsed = ctx.now - ctx.opportunity.stage_entered_at
+        days = elapsed // dt.timedelta(days=1)
+        return Outcome(
+            name=self.name, met=elapsed >= dt.timedelta(days=self.days), detail=f"{days} of {self.days} days"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return _with_name(self, {"type": self.type_name, "days": self.days})
+
+
+def _callable(value: object) -> str | None:
+    if not callable(value):
+        return f"{c.show(value)} is not callable; expected a function of a Context returning bool"
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class Predicate(Requirement):
+    """
+    A custom rule: *test* takes the :class:`Context` and returns ``True`` /
+    ``False``, or ``(met, detail)``.  Serialised by *name* alone; reading it
+    back needs the same name in the ``predicates`` mapping.
+    """
+
+    type_name: ClassVar[str] = "predicate"
+
+    name: str = attrs.field(metadata=check(c.identifier))
+    description: str = attrs.field(metadata=check(c.name))
+    test: Callable[[Context], bool | tuple[bool, str]] = attrs.field(metadata=check(_callable), eq=False)
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        result = self.test(ctx)
+        if isinstance(result, bool):
+            return Outcome(name=self.description, met=result, detail="yes" if result else "no")
+        if (
+            isinstance(result, tuple)
+            and len(result) == 2
+            and isinstance(result[0], bool)
+            and isinstance(result[1], str)
+        ):
+            return Outcome(name=self.description, met=result[0], detail=result[1])
+        msg = f"predicate {self.name!r} returned {c.show(result)}; expected a bool or (bool, str)"
+        raise ValidationError.single(self.name, msg)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type_name, "name": self.name}
+
+
+def _check_parts(value: object) -> str | None:
+    msg = c.items(c.instance_of(Requirement, "a Requirement"), tuple)(value)
+    if msg is None and not value:
+        return "() is empty; combine at least one requirement"
+    return msg
+
+
+def _to_parts(value: Iterable[Requirement]) -> tuple[Requirement, ...]:
+    return c.to_tuple(value)
+
+
+def _all_name(self: AllOf) -> str:
+    return "all of: " + "; ".join(p.name for p in self.parts) if isinstance(self.parts, tuple) else "all of"
+
+
+def _any_name(self: AnyOf) -> str:
+    return "any of: " + "; ".join(p.name for p in self.parts) if isinstance(self.parts, tuple) else "any of"
+
+
+@attrs.frozen(kw_only=True)
+class AllOf(Requirement):
+    """
+    Met when every part is met.
+    """
+
+    type_name: ClassVar[str] = "all_of"
+
+    parts: tuple[Requirement, ...] = attrs.field(metadata=check(_check_parts), converter=_to_parts)
+    name: str = attrs.field(default=attrs.Factory(_all_name, takes_self=True), metadata=check(c.name))
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        outcomes = tuple(p.evaluate(ctx) for p in self.parts)
+        n = sum(o.met for o in outcomes)
+        return Outcome(
+            name=self.name, met=n == len(outcomes), detail=f"{n} of {len(outcomes)} met", parts=outcomes
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return _with_name(self, {"type": self.type_name, "parts": [p.to_dict() for p in self.parts]})
+
+    def walk(self) -> Iterable[Requirement]:
+        yield self
+        for p in self.parts:
+            yield from p.walk()
+
+
+@attrs.frozen(kw_only=True)
+class AnyOf(Requirement):
+    """
+    Met when at least one part is met.
+    """
+
+    type_name: ClassVar[str] = "any_of"
+
+    parts: tuple[Requirement, ...] = attrs.field(metadata=check(_check_parts), converter=_to_parts)
+    name: str = attrs.field(default=attrs.Factory(_any_name, takes_self=True), metadata=check(c.name))
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        outcomes = tuple(p.evaluate(ctx) for p in self.parts)
+        n = sum(o.met for o in outcomes)
+        return Outcome(name=self.name, met=n >= 1, detail=f"{n} of {len(outcomes)} met", parts=outcomes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _with_name(self, {"type": self.type_name, "parts": [p.to_dict() for p in self.parts]})
+
+    def walk(self) -> Iterable[Requirement]:
+        yield self
+        for p in self.parts:
+            yield from p.walk()
+
+
+def all_of(*parts: Requirement, name: str | None = None) -> AllOf:
+    """
+    A requirement met when all *parts* are.
+    """
+    return AllOf(parts=parts) if name is None else AllOf(parts=parts, name=name)
+
+
+def any_of(*parts: Requirement, name: str | None = None) -> AnyOf:
+    """
+    A requirement met when any of *parts* is.
+    """
+    return AnyOf(parts=parts) if name is None else AnyOf(parts=parts, name=name)
+
+
+def _with_name(req: Requirement, out: dict[str, Any]) -> dict[str, Any]:
+    """
+    Add the name to *out* only when it is not the one generated from the fields.
+    """
+    default = attrs.fields(typing.cast("Any", type(req))).name.default
+    auto = default.factory(req) if isinstance(default, attrs.Factory) else default  # type: ignore[arg-type]
+    if req.name != auto:
+        out["name"] = req.name
+    return out
+
+
+#: The requirement classes by their ``"type"`` in dicts.
+REQUIREMENT_TYPES: Mapping[str, type[Requirement]] = {
+    cls.type_name: cls
+    for cls in (
+        ActivityCount,
+        RequiredFields,
+        NoOpenGaps,
+        KeyPersonCoverage,
+        EvidenceRecorded,
+        TimeInStage,
+        Predicate,
+        AllOf,
+        AnyOf,
+    )
+}
+
+
+def requirement_from_dict(data: object, *, predicates: Mapping[str, Predicate] | None = None) -> Requirement:
+    """
+    Read a requirement written by its ``to_dict()``.
+
+    A ``"predicate"`` is looked up by name in *predicates*.  Every problem,
+    at any depth, is reported in one :class:`~funnelkit.errors.ValidationError`.
+    """
+    from ..convert import from_dict
+
+    if not isinstance(data, Mapping):
+        raise ValidationError.single(
+            "", f"{c.show(data)} is {c.a_type(data)}; expected an object with a 'type'"
+        )
+    kind = data.get("type")
+    cls = REQUIREMENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        allowed = ", ".join(REQUIREMENT_TYPES)
+        raise ValidationError.single("type", f"{c.show(kind)} is not a requirement type; allowed: {allowed}")
+    fields = {k: v for k, v in data.items() if k != "type"}
+    if cls is Predicate:
+        name = fields.get("name")
+        known = predicates or {}
+        if set(fields) != {"name"} or not isinstance(name, str) or name not in known:
+            names = ", ".join(sorted(known)) or "none were given"
+            msg = (
+                f"{c.show(name)} is not a known predicate; "
+                f"pass predicates={{name: Predicate}} (known: {names})"
+            )
+            raise ValidationError.single("name", msg)
+        return known[name]
+    if cls in (AllOf, AnyOf):
+        parts = fields.get("parts")
+        if not isinstance(parts, list):
+            raise ValidationError.single("parts", f"{c.show(parts)} is {c.a_type(parts)}; expected a list")
+        built: list[Requirement] = []
+        problems: list[Problem] = []
+        for i, part in enumerate(parts):
+            try:
+                built.append(requirement_from_dict(part, predicates=predicates))
+            except ValidationError as e:
+                problems.extend(p.prefixed(f"parts[{i}]") for p in e.problems)
+        problems.extend(
+            Problem(path=k, message="unknown field; allowed: type, parts, name")
+            for k in sorted(map(str, fields))
+            if k not in ("parts", "name")
+        )
+        if problems:
+            raise ValidationError(problems)
+        return cls(parts=built, **({"name": fields["name"]} if "name" in fields else {}))
+    return from_dict(cls, fields)
