@@ -177,7 +177,6 @@ class ActivityCount(Requirement):
         >>> ActivityCount(kinds="visit", at_least=2, filled=("purpose", "feedback")).name
         '2 visits with purpose and feedback filled'
         >>> import datetime as dt
-    import typing
         >>> ActivityCount(kinds="call", at_least=3, min_duration=dt.timedelta(minutes=5)).name
         '3 calls of at least 5 minutes'
         >>> ActivityCount(kinds="email", replied=True).name
