@@ -97,7 +97,7 @@ def test_shape_of_the_output():
     )
     out = to_dict(act)
     assert out["kind"] == "call"
-    assert out["at"] == "2026-03-02T09:30:00+08:00"
+    assert out["at"] == "2026-03-02T01:30:00+00:00"
     assert out["duration"] == "PT7M30S"
     assert out["next_step_due"] == "2026-03-05"
     rep = SalesRep(id="r", name="Li", territories={"south", "east", "north"})

@@ -55,6 +55,13 @@ class TestClocks:
         with pytest.raises(ValidationError, match=r"at: .* is naive"):
             FixedClock(at=dt.datetime(2026, 1, 5))
 
+    def test_shifted_counts_elapsed_time(self):
+        """Two hours after 01:00 on the US spring-forward night is 04:00 EDT, not 03:00."""
+        clock = FixedClock(at=dt.datetime(2026, 3, 8, 1, 0, tzinfo=NEW_YORK))
+        later = clock.shifted(dt.timedelta(hours=2)).now()
+        assert later.utcoffset() == dt.timedelta(hours=-4)
+        assert (later.hour, later.minute) == (4, 0)
+
     def test_shifted_refuses_non_timedelta(self):
         """shifted takes a timedelta."""
         with pytest.raises(ValidationError, match=r"delta: 3 is an int; expected a datetime\.timedelta"):
@@ -76,25 +83,25 @@ class TestClocks:
 
 
 class TestCanonical:
-    def test_pendulum_zone_becomes_zoneinfo(self):
-        """pendulum's zones become the stdlib ZoneInfo of the same name, wall time and fold kept."""
-        p = pendulum.datetime(2026, 11, 1, 1, 30, tz="America/New_York", fold=0)
+    def test_any_zone_becomes_utc(self):
+        """pendulum and stdlib times in any zone become the same instant in stdlib UTC."""
+        p = pendulum.datetime(2026, 7, 1, 9, 30, tz="Europe/London")
         c = canonical(p)
         assert type(c) is dt.datetime
-        assert c.tzinfo is NEW_YORK
-        assert (c.hour, c.minute, c.fold) == (1, 30, 0)
-        assert c.utcoffset() == dt.timedelta(hours=-4)
-
-    def test_utc_and_fixed_offsets(self):
-        """UTC in any spelling becomes timezone.utc; pendulum fixed offsets become timezone."""
-        assert canonical(pendulum.datetime(2026, 1, 1, tz="UTC")).tzinfo is UTC
-        assert canonical(dt.datetime(2026, 1, 1, tzinfo=zoneinfo.ZoneInfo("UTC"))).tzinfo is UTC
+        assert c.tzinfo is UTC
+        assert c == dt.datetime(2026, 7, 1, 8, 30, tzinfo=UTC)
         fixed = canonical(pendulum.datetime(2026, 1, 1, tz=pendulum.FixedTimezone(3600)))
-        assert fixed.tzinfo == dt.timezone(dt.timedelta(hours=1))
+        assert fixed == dt.datetime(2025, 12, 31, 23, tzinfo=UTC)
 
-    def test_stdlib_kept_as_is(self):
-        """A stdlib datetime in ZoneInfo or timezone is returned untouched."""
-        x = dt.datetime(2026, 1, 1, tzinfo=NEW_YORK)
+    @pytest.mark.parametrize(("fold", "hour"), [(0, 5), (1, 6)])
+    def test_repeated_hour_keeps_its_side(self, fold, hour):
+        """The first 01:30 of the US fall-back night is 05:30Z, the second 06:30Z."""
+        c = canonical(dt.datetime(2026, 11, 1, 1, 30, tzinfo=NEW_YORK, fold=fold))
+        assert c == dt.datetime(2026, 11, 1, hour, 30, tzinfo=UTC)
+
+    def test_utc_kept_as_is(self):
+        """A stdlib UTC datetime is returned untouched (the hot path)."""
+        x = dt.datetime(2026, 1, 1, tzinfo=UTC)
         assert canonical(x) is x
 
     def test_non_datetimes_pass_through(self):
@@ -102,6 +109,18 @@ class TestCanonical:
         assert canonical("2026") == "2026"  # type: ignore[arg-type]
         naive = dt.datetime(2026, 1, 1)
         assert canonical(naive) is naive
+
+    def test_broken_tzinfo_is_reported_not_raised(self):
+        """A tzinfo whose utcoffset() raises is reported by the check, not as its own exception."""
+
+        class Broken(dt.tzinfo):
+            def utcoffset(self, _):
+                return dt.timedelta(hours=30)
+
+        x = dt.datetime(2026, 1, 1, tzinfo=Broken())
+        assert canonical(x) is x
+        with pytest.raises(ValidationError, match="has a tzinfo whose utcoffset"):
+            ensure_aware(x)
 
 
 class TestDatetimeFormat:

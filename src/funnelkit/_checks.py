@@ -14,16 +14,18 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
 
 from .errors import Problem, ValidationError
 
-Check = Callable[[Any], "str | None"]
+#: A check returns None (fine), a message, or problems located inside the value.
+Check = Callable[[Any], "str | list[Problem] | None"]
 E = TypeVar("E", bound=enum.Enum)
 T = TypeVar("T")
 
@@ -35,7 +37,7 @@ def show(value: object) -> str:
     ``repr`` of *value*, shortened so that a huge input cannot flood a message.
     """
     try:
-        text = repr(value)
+        text = str(value) if isinstance(value, Decimal) else repr(value)
     except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real problem
         text = f"<{type(value).__name__} object>"
     if len(text) > _MAX_SHOWN:
@@ -60,9 +62,14 @@ def a_type(value: object) -> str:
 # --- scalar checks --------------------------------------------------------
 
 
+#: Ids are at most this long.
+MAX_ID_LENGTH = 256
+
+
 def identifier(value: object) -> str | None:
     """
-    An id: a non-empty string without surrounding whitespace.
+    An id: a non-empty, printable string of at most 256 characters, without
+    surrounding whitespace.
     """
     if not isinstance(value, str):
         return f"{show(value)} is {a_type(value)}; an id must be a non-empty str"
@@ -70,6 +77,10 @@ def identifier(value: object) -> str | None:
         return "'' is empty; an id must be a non-empty str"
     if value != value.strip():
         return f"{show(value)} has surrounding whitespace; an id must be stripped"
+    if len(value) > MAX_ID_LENGTH:
+        return f"{show(value)} has {len(value)} characters; an id has at most {MAX_ID_LENGTH}"
+    if not value.isprintable():
+        return f"{show(value)} has control characters; an id must be printable"
     return None
 
 
@@ -113,7 +124,11 @@ def aware_datetime(value: object) -> str | None:
     """
     if not isinstance(value, dt.datetime):
         return f"{show(value)} is {a_type(value)}; expected a timezone-aware datetime"
-    if value.tzinfo is None or value.utcoffset() is None:
+    try:
+        offset = value.utcoffset()
+    except Exception as e:  # noqa: BLE001 - a broken tzinfo is the caller's input
+        return f"{show(value)} has a tzinfo whose utcoffset() fails ({type(e).__name__}: {e})"
+    if offset is None:
         return (
             f"{show(value)} is naive; expected a timezone-aware datetime "
             "(attach a tzinfo, e.g. datetime.timezone.utc or "
@@ -149,7 +164,7 @@ def probability(value: object) -> str | None:
     if not isinstance(value, Decimal):
         return f"{show(value)} is {a_type(value)}; expected a Decimal in [0, 1]"
     if not value.is_finite() or not Decimal(0) <= value <= Decimal(1):
-        return f"{value} is outside [0, 1]; a probability must lie in [0, 1]"
+        return f"{show(value)} is outside [0, 1]; a probability must lie in [0, 1]"
     return None
 
 
@@ -182,25 +197,42 @@ def optional(check: Check) -> Check:
 
 def items(check: Check, kind: type, *, unique: bool = False) -> Check:
     """
-    A tuple or frozenset (*kind*) whose every item passes *check*.
+    A tuple (ordered) or frozenset (unordered), as *kind* says, whose every
+    item passes *check*.  Every bad item is reported with its index.
     """
+    expected = "a list or tuple (order matters)" if kind is tuple else "a list or set"
 
-    def check_items(value: object) -> str | None:
-        if not isinstance(value, kind):
-            return f"{show(value)} is {a_type(value)}; expected a collection (list, tuple or set) of items"
-        collection: tuple[Any, ...] | frozenset[Any] = value  # type: ignore[assignment]
-        for i, item in enumerate(collection):
+    def check_items(value: object) -> str | list[Problem] | None:
+        if not isinstance(value, list | tuple | set | frozenset):
+            return f"{show(value)} is {a_type(value)}; expected {expected}"
+        problems = []
+        for i, item in enumerate(value):
             msg = check(item)
             if msg is not None:
-                where = f"item {i}" if kind is tuple else "an item"
-                return f"{where}: {msg}"
+                where = f"[{i}]" if isinstance(value, list | tuple) else ""
+                problems.extend(_as_problems(msg, where))
+        if problems:
+            return problems
+        if not isinstance(value, kind):
+            if kind is tuple and isinstance(value, set | frozenset):
+                return f"{show(value)} is {a_type(value)}; expected {expected}, so that the order is kept"
+            return f"{show(value)} cannot be made {expected}: its items must be hashable"
         if unique:
-            dupes = sorted(x for x, n in Counter(collection).items() if n > 1)
+            dupes = sorted(x for x, n in Counter(value).items() if n > 1)
             if dupes:
                 return f"duplicate items {show(dupes)}; each may appear once"
         return None
 
     return check_items
+
+
+def _as_problems(result: str | list[Problem], where: str) -> list[Problem]:
+    """
+    A check's result as problems located at *where* (relative to the field).
+    """
+    if isinstance(result, str):
+        return [Problem(path=where, message=result)]
+    return [p.prefixed(where) if where else p for p in result]
 
 
 # --- converters: be lenient about containers, strict about contents -------
@@ -215,10 +247,10 @@ def is_iterable(value: object) -> bool:
 
 def to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
     """
-    Turn a list or other iterable into a tuple; leave anything else as is so
-    that the field check can report it.
+    Turn a list or other ordered iterable into a tuple; leave anything else
+    (a set has no order to keep) as is so that the field check can report it.
     """
-    if isinstance(value, tuple | str | bytes | Mapping):
+    if isinstance(value, tuple | str | bytes | Mapping | set | frozenset):
         return value  # type: ignore[return-value]
     try:
         return tuple(value)
@@ -264,12 +296,26 @@ def to_probability(value: Decimal | float | str) -> Decimal:
         if not math.isfinite(value):
             return value  # type: ignore[return-value]
         return Decimal(repr(value))
-    if isinstance(value, int | str):
-        try:
-            return Decimal(value)
-        except (InvalidOperation, ValueError):
-            return value  # type: ignore[return-value]
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str):
+        number = parse_decimal(value)
+        return value if number is None else number  # type: ignore[return-value]
     return value
+
+
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,6})?")
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """
+    The ``Decimal`` written in *text* in plain ASCII notation (``"12.30"``,
+    ``"-1e3"``), or ``None``: no spaces, underscores, other scripts' digits,
+    NaN or infinities.
+    """
+    if len(text) > 200 or not _DECIMAL.fullmatch(text):
+        return None
+    return Decimal(text)
 
 
 # --- running the checks ---------------------------------------------------
@@ -305,12 +351,25 @@ def field_problems(cls: type, values: Mapping[str, object]) -> list[Problem]:
     """
     Run the field checks of *cls* on those *values* that are present.
     """
-    problems = []
+    return _run_checks(cls, lambda name: values.get(name, _ABSENT))
+
+
+_ABSENT = object()
+
+
+def _run_checks(cls: type, get: Callable[[str], object]) -> list[Problem]:
+    problems: list[Problem] = []
     for field_name, check in field_checks(cls):
-        if field_name in values:
-            msg = check(values[field_name])
-            if msg is not None:
-                problems.append(Problem(path=field_name, message=msg))
+        value = get(field_name)
+        if value is _ABSENT:
+            continue
+        result = check(value)
+        if result is None:
+            continue
+        if isinstance(result, str):
+            problems.append(Problem(path=field_name, message=result))
+        else:
+            problems.extend(p.prefixed(field_name) for p in result)
     return problems
 
 
@@ -372,12 +431,7 @@ def validate(obj: object) -> None:
     Cross-field rules live in an optional ``_relations()`` method returning
     problems; they run only when every field passed its own check.
     """
-    cls = type(obj)
-    problems = []
-    for field_name, check in field_checks(cls):
-        msg = check(getattr(obj, field_name))
-        if msg is not None:
-            problems.append(Problem(path=field_name, message=msg))
+    problems = _run_checks(type(obj), lambda name: getattr(obj, name))
     if not problems:
         relations = getattr(obj, "_relations", None)
         if relations is not None:

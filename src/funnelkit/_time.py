@@ -5,7 +5,6 @@ Time: aware datetimes only, and clocks that are passed in, never read.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -41,48 +40,35 @@ def ensure_aware(value: dt.datetime, *, field: str = "value") -> pendulum.DateTi
 
 def canonical(value: dt.datetime) -> dt.datetime:
     """
-    The same moment as a standard-library ``datetime`` whose zone is a
-    ``zoneinfo.ZoneInfo`` (named zones) or a ``datetime.timezone`` (fixed
-    offsets).
+    The same instant as a standard-library ``datetime`` in UTC.
 
-    Entities store their times this way, whether they were given a pendulum
-    ``DateTime`` or a ``datetime``: the wall time, ``fold`` and zone rules are
-    kept, and equal moments in one zone share one ``tzinfo`` object, so
-    equality and round trips through :func:`funnelkit.to_dict` are exact even
-    in the repeated hour of a DST change.  Anything that is not an aware
-    datetime is returned unchanged, for the field check to report.
+    Entities and events store their times this way, whether they were given a
+    pendulum ``DateTime`` or a ``datetime`` in any zone.  Python compares and
+    subtracts two datetimes of one zone by their wall clocks, ignoring DST:
+    in UTC, wall clock and elapsed time agree, so "before", "after" and "how
+    long" are right even across a DST change.  Show a time in a zone with
+    ``.astimezone(zone)``; functions that need a zone (periods, days) take one.
+
+    Anything that is not an aware datetime is returned unchanged, for the
+    field check to report.
 
     >>> import pendulum
     >>> canonical(pendulum.datetime(2026, 7, 1, 9, 30, tz="Europe/London"))
-    datetime.datetime(2026, 7, 1, 9, 30, fold=1, tzinfo=zoneinfo.ZoneInfo(key='Europe/London'))
+    datetime.datetime(2026, 7, 1, 8, 30, tzinfo=datetime.timezone.utc)
     """
+    if type(value) is dt.datetime and value.tzinfo is dt.UTC:
+        return value
     if not isinstance(value, dt.datetime):
         return value
-    tz = value.tzinfo
-    if tz is None:
+    try:
+        offset = value.utcoffset()
+    except Exception:  # noqa: BLE001 - a broken tzinfo: the field check reports it
         return value
-    tz_type = type(tz)
-    key = getattr(tz, "key", None)
-    if type(value) is dt.datetime and (
-        tz_type is dt.timezone or (tz_type is zoneinfo.ZoneInfo and key != "UTC")
-    ):
+    if offset is None:
         return value
-    if key == "UTC":
-        tz = dt.UTC
-    elif isinstance(key, str) and tz_type is not zoneinfo.ZoneInfo:
-        tz = zoneinfo.ZoneInfo(key)
-    elif isinstance(tz, pendulum.FixedTimezone):
-        tz = dt.timezone(dt.timedelta(seconds=tz.offset))
+    utc = (value.replace(tzinfo=None) - offset).replace(tzinfo=dt.UTC)
     return dt.datetime(
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond,
-        tzinfo=tz,
-        fold=value.fold,
+        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=dt.UTC
     )
 
 
@@ -134,7 +120,8 @@ class FixedClock:
         if not isinstance(delta, dt.timedelta):
             msg = f"{delta!r} is {a_type(delta)}; expected a datetime.timedelta"
             raise ValidationError.single("delta", msg)
-        return FixedClock(at=self.at + delta)
+        # Elapsed time, not wall time: shift the instant, keep the zone.
+        return FixedClock(at=(canonical(self.at) + delta).astimezone(self.at.tzinfo))
 
 
 def now_from(clock: Clock, *, field: str = "clock") -> dt.datetime:

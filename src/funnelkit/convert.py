@@ -2,9 +2,10 @@
 JSON-safe dicts in and out: :func:`to_dict` and :func:`from_dict`.
 
 One ``cattrs`` converter, with strict hooks: money amounts and decimals travel
-as strings, times as ISO 8601 with their UTC offset (and the IANA zone name in
-brackets, RFC 9557, when the datetime has one), durations as ISO 8601
-durations, enums as their values, sets as sorted lists.
+as strings, times as ISO 8601 with their UTC offset (entities hold UTC; a
+datetime with a named zone gets the IANA name in brackets, RFC 9557, and
+reads back in that zone), durations as ISO 8601 durations, enums as their
+values, sets as sorted lists.
 
 >>> import datetime as dt
 >>> from funnelkit import Money, Lead, to_dict, from_dict
@@ -15,7 +16,7 @@ durations, enums as their values, sets as sorted lists.
 ... )
 >>> data = to_dict(lead)
 >>> data["created_at"], data["estimated_value"], data["intent_score"]
-('2026-03-02T09:30:00+08:00', {'amount': '50000', 'currency': 'CNY'}, '0.4')
+('2026-03-02T01:30:00+00:00', {'amount': '50000', 'currency': 'CNY'}, '0.4')
 >>> from_dict(Lead, data) == lead
 True
 

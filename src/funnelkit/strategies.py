@@ -27,6 +27,7 @@ import attrs
 from hypothesis import strategies as st
 
 from ._money import Money, currency_minor_units, known_currencies
+from ._time import canonical
 from .entities import (
     Activity,
     ActivityKind,
@@ -136,11 +137,15 @@ def money(
     return codes.flatmap(build)
 
 
+# Letters, numbers, punctuation and symbols of every script: printable, no spaces.
+_ID_ALPHABET = st.characters(categories=("L", "N", "P", "S"))
+
+
 def identifiers() -> st.SearchStrategy[str]:
     """
-    Ids: non-empty strings without surrounding whitespace, any alphabet.
+    Ids: non-empty printable strings without surrounding whitespace, any script.
     """
-    return st.text(min_size=1, max_size=12).map(str.strip).filter(bool)
+    return st.text(alphabet=_ID_ALPHABET, min_size=1, max_size=12)
 
 
 def names() -> st.SearchStrategy[str]:
@@ -230,7 +235,7 @@ def _draw_opportunity(
     lost_stages: frozenset[str],
 ) -> Opportunity:
     created_at = draw(_CREATED)
-    entered = created_at + draw(_DWELL)
+    entered = canonical(created_at) + draw(_DWELL)  # elapsed time, not wall time
     stage = draw(st.sampled_from(tuple(stages)))
     if stage in won_stages:
         status, lost_reason = OpportunityStatus.WON, None

@@ -169,21 +169,21 @@ def _to_names(value: Iterable[str]) -> tuple[str, ...]:
 @attrs.frozen(kw_only=True)
 class ActivityCount(Requirement):
     """
-        At least *at_least* activities of the given *kinds* in the current stage,
-        each meeting the quality filter: the text fields in *filled* are not
-        blank, it lasted at least *min_duration*, it got a reply (*replied*), it
-        involved a key person (*with_key_person*).
+    At least *at_least* activities of the given *kinds* in the current stage,
+    each meeting the quality filter: the text fields in *filled* are not
+    blank, it lasted at least *min_duration*, it got a reply (*replied*), it
+    involved a key person (*with_key_person*).
 
-        >>> ActivityCount(kinds="visit", at_least=2, filled=("purpose", "feedback")).name
-        '2 visits with purpose and feedback filled'
-        >>> import datetime as dt
-        >>> ActivityCount(kinds="call", at_least=3, min_duration=dt.timedelta(minutes=5)).name
-        '3 calls of at least 5 minutes'
-        >>> ActivityCount(kinds="email", replied=True).name
-        '1 email with a reply'
+    >>> ActivityCount(kinds="visit", at_least=2, filled=("purpose", "feedback")).name
+    '2 visits with purpose and feedback filled'
+    >>> import datetime as dt
+    >>> ActivityCount(kinds="call", at_least=3, min_duration=dt.timedelta(minutes=5)).name
+    '3 calls of at least 5 minutes'
+    >>> ActivityCount(kinds="email", replied=True).name
+    '1 email with a reply'
 
-        Only activities of this opportunity (``opportunity_id``) count, from the
-        moment it entered its stage up to ``now``.
+    Only activities of this opportunity (``opportunity_id``) count, from the
+    moment it entered its stage up to ``now``.
     """
 
     type_name: ClassVar[str] = "activities"
