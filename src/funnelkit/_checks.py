@@ -25,7 +25,8 @@ import attrs
 from .errors import Problem, ValidationError
 
 #: A check returns None (fine), a message, or problems located inside the value.
-Check = Callable[[Any], "str | list[Problem] | None"]
+Result = str | list[Problem] | None
+Check = Callable[[Any], Result]
 E = TypeVar("E", bound=enum.Enum)
 T = TypeVar("T")
 
@@ -189,7 +190,7 @@ def member_of(enum_cls: type[enum.Enum]) -> Check:
 
 
 def optional(check: Check) -> Check:
-    def opt(value: object) -> str | None:
+    def opt(value: object) -> Result:
         return None if value is None else check(value)
 
     return opt

@@ -223,7 +223,7 @@ def _check_pairs(value: object) -> str | None:
     return None
 
 
-def _check_stages(value: object) -> str | None:
+def _check_stages(value: object) -> c.Result:
     msg = c.items(c.instance_of(Stage, "a Stage"), tuple)(value)
     if msg is None and not value:
         return "() is empty; a pipeline needs stages"

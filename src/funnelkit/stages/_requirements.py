@@ -143,7 +143,7 @@ def _check_kinds(value: object) -> str | None:
     return None
 
 
-def _check_text_fields(value: object) -> str | None:
+def _check_text_fields(value: object) -> c.Result:
     msg = c.items(c.text, tuple, unique=True)(value)
     if msg is not None:
         return msg
@@ -240,7 +240,7 @@ def _fields_name(self: RequiredFields) -> str:
     return ", ".join(str(f).replace("_", " ") for f in fields) + " recorded"
 
 
-def _check_opp_fields(value: object) -> str | None:
+def _check_opp_fields(value: object) -> c.Result:
     msg = c.items(c.text, tuple, unique=True)(value)
     if msg is not None:
         return msg
@@ -460,7 +460,7 @@ class Predicate(Requirement):
         return {"type": self.type_name, "name": self.name}
 
 
-def _check_parts(value: object) -> str | None:
+def _check_parts(value: object) -> c.Result:
     msg = c.items(c.instance_of(Requirement, "a Requirement"), tuple)(value)
     if msg is None and not value:
         return "() is empty; combine at least one requirement"
