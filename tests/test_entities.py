@@ -75,7 +75,7 @@ class TestConstruction:
         assert (opp.status, opp.version, opp.amount, opp.gaps) == (OpportunityStatus.OPEN, 0, None, ())
         assert build(Lead).status is LeadStatus.NEW
         rep = build(SalesRep)
-        assert (rep.active, rep.capacity, rep.territories) == (True, 0, frozenset())
+        assert (rep.active, rep.capacity, rep.territories) == (True, None, frozenset())
 
     @pytest.mark.parametrize("cls", list(MINIMAL))
     def test_keyword_only(self, cls):

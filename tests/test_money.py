@@ -31,7 +31,7 @@ class TestConstruction:
             ("12.30", Decimal("12.30")),
             (12, Decimal(12)),
             (Decimal("0.5"), Decimal("0.5")),
-            (" 7 ", Decimal(7)),
+            ("-1e3", Decimal(-1000)),
         ],
     )
     def test_accepts_str_int_decimal(self, amount, expected):
@@ -58,7 +58,12 @@ class TestConstruction:
         [
             (True, "True is a bool"),
             (None, "None is a NoneType"),
-            ("twelve", "'twelve' is not a decimal number"),
+            ("twelve", "'twelve' is not a decimal number in plain digits"),
+            (" 7 ", "' 7 ' is not a decimal number in plain digits"),
+            ("1_000", "'1_000' is not a decimal number in plain digits"),
+            ("\u0661\u0662", "is not a decimal number in plain digits"),
+            ("NaN", "'NaN' is not a decimal number in plain digits"),
+            (Decimal("0E-2000000"), "more than 20 decimal places"),
             (Decimal("NaN"), "NaN is not a finite number"),
             (Decimal("Infinity"), "Infinity is not a finite number"),
             (Decimal("1E+30"), "more than 30 digits before the decimal point"),
@@ -231,9 +236,51 @@ class TestArithmetic:
         assert +usd(5) == usd(5)
 
     def test_caller_decimal_context_does_not_leak_in(self):
-        """A low-precision caller context cannot round money sums."""
+        """A low-precision caller context rounds nothing: every operation uses money's own context."""
+        big = Money.of("1" * 29 + "." + "1" * 20, "USD")
         with decimal.localcontext(prec=3):
             assert (usd("12345.67") + usd("0.01")).amount == Decimal("12345.68")
+            assert (usd("12345.67") - usd("0.01")).amount == Decimal("12345.66")
+            assert (-big).amount == big.amount.copy_negate()
+            assert abs(-big) == big
+            assert (usd("12345.67") * 3).amount == Decimal("37037.01")
+            assert (usd("12345.67") / 1).amount == Decimal("12345.67")
+            assert Money.from_minor(123456789, "USD").amount == Decimal("1234567.89")
+            assert usd("12345.675").round() == usd("12345.68")
+            parts = usd("100.00").allocate([Decimal(".333"), Decimal(".333"), Decimal(".335")])
+            assert Money.total(parts, currency="USD") == usd("100.00")
+            assert Money.total([usd("12345.67"), usd("0.01")], currency="USD").amount == Decimal("12345.68")
+
+    @pytest.mark.parametrize(
+        ("op", "fragment"),
+        [
+            (lambda: usd(10) * Decimal("9E+999999"), "factor: 9E+999999 is out of range"),
+            (lambda: usd(10) / Decimal("1E-999999"), "divisor: 1E-999999 is out of range"),
+            (lambda: Money.of("9" * 30 + ".995", "USD").round(), "more than 30 digits"),
+            (lambda: Money.from_minor(10**32, "USD"), "more than 30 digits"),
+        ],
+    )
+    def test_out_of_range_is_a_validation_error(self, op, fragment):
+        """Results past the amount range are refused with a ValidationError, never a decimal trap."""
+        with pytest.raises(ValidationError) as exc:
+            op()
+        assert fragment in str(exc.value)
+
+    def test_non_numbers_are_type_errors(self):
+        """Multiplying by a str or adding an int is Python's TypeError, as for any number."""
+        with pytest.raises(TypeError):
+            usd(1) * "3"  # type: ignore[operator]
+        with pytest.raises(TypeError):
+            usd(1) + 1  # type: ignore[operator]
+
+    def test_plain_notation_everywhere(self):
+        """repr and str never show exponents: 1E+5 dollars reads as 100000."""
+        assert repr(Money.of(Decimal("1E+5"), "USD")) == "Money('100000', 'USD')"
+        assert str(Money.of(Decimal("0E-20"), "USD")) == "0.00000000000000000000 USD"
+
+    def test_ratio_has_28_digits(self):
+        """A ratio of amounts has the usual 28 significant digits."""
+        assert usd(1).ratio(usd(3)) == Decimal("0.3333333333333333333333333333")
 
     def test_overflow_is_an_error(self):
         """A sum past the amount range is refused, not rounded."""
@@ -243,7 +290,7 @@ class TestArithmetic:
 
     def test_builtin_sum_points_to_total(self):
         """sum() without a start value is refused with the two spellings that work."""
-        with pytest.raises(ValidationError, match=r"Money.total\(amounts, currency='USD'\)"):
+        with pytest.raises(ValidationError, match=r"start: sum\(\) starts from 0.*Money.total\(amounts"):
             sum([usd(1), usd(2)])
         assert sum([usd(1), usd(2)], Money.zero("USD")) == usd(3)
 
@@ -343,7 +390,8 @@ class TestAllocate:
             ([], r"weights: \[\] is empty"),
             ([0, 0], "all weights are zero"),
             ([1, -1], r"weights\[1\]: -1 is negative"),
-            ([1, 0.5], r"weights\[1\]: 0.5 is not a finite int or Decimal"),
+            ([1, 0.5], r"weights\[1\]: 0.5 is a float"),
+            ([Decimal("9E+999999")], r"weights\[0\]: 9E\+999999 is out of range"),
         ],
     )
     def test_bad_weights(self, weights, fragment):

@@ -10,11 +10,11 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Final, NoReturn
+from typing import Final
 
 import attrs
 
-from ._checks import a_type, show
+from ._checks import a_type, parse_decimal, show
 from .errors import CurrencyMismatchError, Problem, ValidationError
 
 # ISO 4217 minor units (the number of digits after the decimal point) of the
@@ -58,6 +58,9 @@ _CONTEXT: Final = decimal.Context(
     rounding=decimal.ROUND_HALF_EVEN,
     traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
 )
+
+# Ratios of two amounts: the usual 28 significant digits.
+_RATIO_CONTEXT: Final = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
 
 ROUNDING_MODES: Final = frozenset(
     {
@@ -146,7 +149,7 @@ def known_currencies() -> frozenset[str]:
     return frozenset(_minor_units)
 
 
-def _to_amount(value: Decimal | int | str) -> Decimal:
+def to_amount(value: Decimal | int | str) -> Decimal:
     """
     Convert an int or str to ``Decimal``; leave anything else for the check.
     """
@@ -155,10 +158,8 @@ def _to_amount(value: Decimal | int | str) -> Decimal:
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, str):
-        try:
-            return Decimal(value.strip())
-        except decimal.InvalidOperation:
-            return value  # type: ignore[return-value]
+        number = parse_decimal(value)
+        return value if number is None else number  # type: ignore[return-value]
     return value
 
 
@@ -172,24 +173,20 @@ def amount_problem(value: object) -> str | None:
             "pass a str, int or Decimal, e.g. Money.of('12.30', 'USD')"
         )
     if isinstance(value, str):
-        return f"{show(value)} is not a decimal number"
+        return f"{show(value)} is not a decimal number in plain digits, such as '12.30'"
     if not isinstance(value, Decimal):
         return f"{show(value)} is {a_type(value)}; expected a Decimal, int or str"
     if not value.is_finite():
-        return f"{value} is not a finite number"
+        return f"{show(value)} is not a finite number"
     return _range_problem(value)
 
 
 def _range_problem(value: Decimal) -> str | None:
     if value and value.adjusted() >= MAX_INTEGER_DIGITS:
-        return f"{value} has more than {MAX_INTEGER_DIGITS} digits before the decimal point"
+        return f"{show(value)} has more than {MAX_INTEGER_DIGITS} digits before the decimal point"
     exponent = value.as_tuple().exponent
-    if (
-        isinstance(exponent, int)
-        and exponent < -MAX_DECIMAL_PLACES
-        and value != value.quantize(_PLACES, context=_CONTEXT)
-    ):
-        return f"{value} has more than {MAX_DECIMAL_PLACES} decimal places"
+    if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES:
+        return f"{show(value)} has more than {MAX_DECIMAL_PLACES} decimal places"
     return None
 
 
@@ -221,7 +218,7 @@ class Money:
     for any two valid amounts, whatever the caller's context says.
     """
 
-    amount: Decimal = attrs.field(converter=_to_amount)
+    amount: Decimal = attrs.field(converter=to_amount)
     currency: str
 
     def __attrs_post_init__(self) -> None:
@@ -262,7 +259,7 @@ class Money:
         if isinstance(minor, bool) or not isinstance(minor, int):
             raise ValidationError.single("minor", f"{show(minor)} is {a_type(minor)}; expected an int")
         units = currency_minor_units(currency)
-        return cls(amount=Decimal(minor).scaleb(-units), currency=currency)
+        return cls(amount=Decimal(minor).scaleb(-units, context=_CONTEXT), currency=currency)
 
     @classmethod
     def total(cls, amounts: Iterable[Money], *, currency: str) -> Money:
@@ -312,7 +309,7 @@ class Money:
                 "rounding", f"{show(rounding)} is not a rounding mode; allowed: {allowed}"
             )
         exp = Decimal(1).scaleb(-_minor_units[self.currency])
-        return _make(self.amount.quantize(exp, rounding=rounding, context=_CONTEXT), self.currency)
+        return _make(_in_range(self.amount.quantize(exp, rounding=rounding, context=_CONTEXT)), self.currency)
 
     def to_minor(self) -> int:
         """
@@ -347,19 +344,24 @@ class Money:
         problems = []
         if not weights:
             problems.append(("weights", "[] is empty; give at least one weight"))
+        numbers = []
         for i, w in enumerate(weights):
-            if not _is_number(w):
-                problems.append((f"weights[{i}]", f"{show(w)} is not a finite int or Decimal"))
-            elif w < 0:
-                problems.append((f"weights[{i}]", f"{w} is negative; weights must be >= 0"))
-        if not problems and not sum(weights):
+            number, msg = _number(w)
+            if msg is not None:
+                problems.append((f"weights[{i}]", msg))
+            elif number < 0:
+                problems.append((f"weights[{i}]", f"{show(number)} is negative; weights must be >= 0"))
+            numbers.append(number)
+        if not problems and not any(numbers):
             problems.append(("weights", "all weights are zero; at least one must be positive"))
         if problems:
             raise _many(problems)
-        wsum = Decimal(sum(weights))
+        wsum = Decimal(0)
+        for w in numbers:
+            wsum = _CONTEXT.add(wsum, w)
         sign = -1 if total_minor < 0 else 1
         whole = abs(total_minor)
-        exact = [_CONTEXT.divide(_CONTEXT.multiply(Decimal(whole), Decimal(w)), wsum) for w in weights]
+        exact = [_CONTEXT.divide(_CONTEXT.multiply(Decimal(whole), w), wsum) for w in numbers]
         floors = [int(x.to_integral_value(rounding=decimal.ROUND_FLOOR)) for x in exact]
         left = whole - sum(floors)
         order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
@@ -383,14 +385,16 @@ class Money:
             raise CurrencyMismatchError("add", self.currency, other.currency)
         return _make(_in_range(_add(self.amount, other.amount)), self.currency)
 
-    def __radd__(self, other: object) -> NoReturn:
+    def __radd__(self, other: int) -> Money:
         # sum(amounts) starts from the int 0, and returns 0 for no amounts:
         # point to the spelling that keeps the currency.
+        if type(other) is not int or other != 0:
+            return NotImplemented
         msg = (
-            f"cannot add {show(other)} and {self!r}; to sum amounts use "
-            f"Money.total(amounts, currency={self.currency!r}) or sum(amounts, Money.zero({self.currency!r}))"
+            f"sum() starts from 0, which has no currency; use Money.total(amounts, "
+            f"currency={self.currency!r}) or sum(amounts, Money.zero({self.currency!r}))"
         )
-        raise ValidationError.single("other", msg)
+        raise ValidationError.single("start", msg)
 
     def __sub__(self, other: Money) -> Money:
         if not isinstance(other, Money):
@@ -400,16 +404,24 @@ class Money:
         return _make(_in_range(_subtract(self.amount, other.amount)), self.currency)
 
     def __mul__(self, factor: Decimal | int) -> Money:
-        product = _CONTEXT.multiply(self.amount, _factor(factor, "factor"))
-        return _make(_in_range(_places(product)), self.currency)
+        number, msg = _number(factor)
+        if msg is not None:
+            if not isinstance(factor, float | Decimal | int):
+                return NotImplemented
+            raise ValidationError.single("factor", msg)
+        return _make(_in_range(_places(_CONTEXT.multiply(self.amount, number))), self.currency)
 
     __rmul__ = __mul__
 
     def __truediv__(self, divisor: Decimal | int) -> Money:
-        d = _factor(divisor, "divisor")
-        if not d:
+        number, msg = _number(divisor)
+        if msg is not None:
+            if not isinstance(divisor, float | Decimal | int):
+                return NotImplemented
+            raise ValidationError.single("divisor", msg)
+        if not number:
             raise ValidationError.single("divisor", "0 would divide by zero")
-        return _make(_in_range(_places(_CONTEXT.divide(self.amount, d))), self.currency)
+        return _make(_in_range(_places(_CONTEXT.divide(self.amount, number))), self.currency)
 
     def ratio(self, other: Money) -> Decimal:
         """
@@ -421,16 +433,16 @@ class Money:
         self._same(other, "divide")
         if not other.amount:
             raise ValidationError.single("other", f"{other!r} is zero; cannot divide by it")
-        return _CONTEXT.divide(self.amount, other.amount)
+        return _RATIO_CONTEXT.divide(self.amount, other.amount)
 
     def __neg__(self) -> Money:
-        return _make(-self.amount, self.currency)
+        return _make(self.amount.copy_negate(), self.currency)
 
     def __pos__(self) -> Money:
         return self
 
     def __abs__(self) -> Money:
-        return _make(abs(self.amount), self.currency)
+        return _make(self.amount.copy_abs(), self.currency)
 
     # --- ordering ---------------------------------------------------------
 
@@ -461,16 +473,10 @@ class Money:
     # --- display ----------------------------------------------------------
 
     def __repr__(self) -> str:
-        return f"Money({str(self.amount)!r}, {self.currency!r})"
+        return f"Money({format(self.amount, 'f')!r}, {self.currency!r})"
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.currency}"
-
-
-def _is_number(value: object) -> bool:
-    if isinstance(value, Decimal):
-        return value.is_finite()
-    return isinstance(value, int) and not isinstance(value, bool)
+        return f"{format(self.amount, 'f')} {self.currency}"
 
 
 def _places(value: Decimal) -> Decimal:
@@ -483,19 +489,29 @@ def _places(value: Decimal) -> Decimal:
     return value
 
 
-def _factor(value: object, field: str) -> Decimal:
-    if isinstance(value, Decimal) and value.is_finite():
-        if len(value.as_tuple().digits) > MAX_INTEGER_DIGITS + MAX_DECIMAL_PLACES:
-            msg = f"{value} has more than {MAX_INTEGER_DIGITS + MAX_DECIMAL_PLACES} significant digits"
-            raise ValidationError.single(field, msg)
-        return value
+_FACTOR_DIGITS: Final = MAX_INTEGER_DIGITS + MAX_DECIMAL_PLACES
+
+
+def _number(value: object) -> tuple[Decimal, str | None]:
+    """
+    *value* as a factor or weight for money: a finite int or Decimal of at
+    most 50 significant digits, between 1e-50 and 1e50 in size (so that every
+    product and quotient stays exact before its one rounding).  Returns the
+    number and ``None``, or zero and what is wrong.
+    """
     if isinstance(value, int) and not isinstance(value, bool):
-        return _factor(Decimal(value), field)
+        value = Decimal(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        if len(value.as_tuple().digits) > _FACTOR_DIGITS or (
+            value and abs(value.adjusted()) > _FACTOR_DIGITS
+        ):
+            return Decimal(
+                0
+            ), f"{show(value)} is out of range: at most {_FACTOR_DIGITS} digits, within 1e±{_FACTOR_DIGITS}"
+        return value, None
     if isinstance(value, float):
-        msg = f"{value!r} is a float; money refuses floats: pass a Decimal or int"
-    else:
-        msg = f"{show(value)} is {a_type(value)}; expected a finite Decimal or an int"
-    raise ValidationError.single(field, msg)
+        return Decimal(0), f"{value!r} is a float; money refuses floats: pass a Decimal or int"
+    return Decimal(0), f"{show(value)} is {a_type(value)}; expected a finite Decimal or an int"
 
 
 _add = _CONTEXT.add

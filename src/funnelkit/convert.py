@@ -36,20 +36,19 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
-import math
 import re
 import types
 import typing
 import zoneinfo
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
 
-from ._checks import a_type, article, field_problems, show
-from ._money import Money, currency_problem
+from ._checks import a_type, article, aware_datetime, field_problems, show, to_probability
+from ._money import Money, amount_problem, currency_problem, to_amount
 from .errors import Problem, ValidationError
 
 T = TypeVar("T")
@@ -58,9 +57,9 @@ T = TypeVar("T")
 
 _ZONED = re.compile(r"(?P<iso>[^\[\]]+)(?:\[(?P<zone>[^\[\]]+)\])?")
 _DURATION = re.compile(
-    r"(?P<sign>-)?P(?:(?P<days>\d+)D)?"
-    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?"
-    r"(?:(?P<seconds>\d+)(?:\.(?P<fraction>\d{1,6}))?S)?)?"
+    r"(?P<sign>-)?P(?:(?P<days>[0-9]{1,12})D)?"
+    r"(?:T(?=[0-9])(?:(?P<hours>[0-9]{1,12})H)?(?:(?P<minutes>[0-9]{1,12})M)?"
+    r"(?:(?P<seconds>[0-9]{1,12})(?:\.(?P<fraction>[0-9]{1,6}))?S)?)?"
 )
 _MICROS_PER = {"days": 86_400_000_000, "hours": 3_600_000_000, "minutes": 60_000_000, "seconds": 1_000_000}
 
@@ -181,8 +180,8 @@ def _sorted_list(value: frozenset[Any] | set[Any], converter: cattrs.Converter) 
 
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter()
-    conv.register_unstructure_hook(Money, lambda m: {"amount": str(m.amount), "currency": m.currency})
-    conv.register_unstructure_hook(Decimal, str)
+    conv.register_unstructure_hook(Money, lambda m: {"amount": format(m.amount, "f"), "currency": m.currency})
+    conv.register_unstructure_hook(Decimal, lambda d: format(d, "f"))
     conv.register_unstructure_hook(dt.datetime, format_datetime)
     conv.register_unstructure_hook(dt.date, dt.date.isoformat)
     conv.register_unstructure_hook(dt.timedelta, format_duration)
@@ -199,6 +198,8 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(dt.date, _structure_date)
     conv.register_structure_hook(dt.timedelta, _structure_timedelta)
     conv.register_structure_hook(Money, _structure_money)
+    for unsupported in (float, bytes, bytearray, complex):
+        conv.register_structure_hook(unsupported, _unsupported)
     conv.register_structure_hook(enum.Enum, _structure_enum)
     conv.register_structure_hook(enum.StrEnum, _structure_enum)  # before str in the MRO
     conv.register_structure_hook_factory(_is_union, lambda t: _union_hook(t, conv))
@@ -210,6 +211,11 @@ def _make_converter() -> cattrs.Converter:
 
 
 # --- structuring (JSON-safe data to objects), strict ------------------------
+
+
+def _unsupported(_value: object, t: type) -> object:
+    msg = f"no funnelkit value is {article(t.__name__)}"
+    raise _UnsupportedTypeError(msg)
 
 
 def _wrong_type(value: object, expected: str) -> ValidationError:
@@ -237,27 +243,19 @@ def _structure_int(value: object, _t: type) -> int:
 def _structure_decimal(value: object, _t: type) -> Decimal:
     if isinstance(value, Decimal) and value.is_finite():
         return value
-    if isinstance(value, float) and math.isfinite(value):
-        return Decimal(repr(value))
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    if isinstance(value, str):
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            pass
-        else:
-            if number.is_finite():
-                return number
-        msg = f"{show(value)} is not a finite decimal number"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _wrong_type(value, "a decimal number as a string, e.g. '0.25'")
+    number = to_probability(value)  # the one reading of int, float and str decimals
+    if not isinstance(number, Decimal):
+        msg = f"{show(value)} is not a finite decimal number in plain digits, such as '0.25'"
         raise ValidationError.single("", msg)
-    raise _wrong_type(value, "a decimal number as a string, e.g. '0.25'")
+    return number
 
 
 def _structure_datetime(value: object, _t: type) -> dt.datetime:
     if isinstance(value, dt.datetime):
-        if value.utcoffset() is None:
-            msg = f"{show(value)} is naive; expected a timezone-aware datetime"
+        msg = aware_datetime(value)
+        if msg is not None:
             raise ValidationError.single("", msg)
         return value
     if not isinstance(value, str):
@@ -295,12 +293,17 @@ def _structure_money(value: object, _t: type) -> Money:
         raise _wrong_type(value, "an object with 'amount' and 'currency'")
     problems = _key_problems(value, required=("amount", "currency"), allowed=("amount", "currency"))
     amount = value.get("amount")
-    if "amount" in value and (isinstance(amount, bool) or not isinstance(amount, str | int)):
+    if "amount" in value:
         if isinstance(amount, float):
-            msg = f"{amount!r} is a number; send money amounts as strings, e.g. '12.30', so nothing is lost"
-        else:
+            msg: str | None = (
+                f"{amount!r} is a number; send money amounts as strings, e.g. '12.30', so nothing is lost"
+            )
+        elif isinstance(amount, bool) or not isinstance(amount, str | int):
             msg = f"{show(amount)} is {a_type(amount)}; expected the amount as a string, e.g. '12.30'"
-        problems.append(Problem(path="amount", message=msg))
+        else:
+            msg = amount_problem(to_amount(amount))
+        if msg is not None:
+            problems.append(Problem(path="amount", message=msg))
     if "currency" in value:
         problem = currency_problem(value["currency"])
         if problem is not None:
@@ -340,7 +343,10 @@ def _lazy_hook(conv: cattrs.Converter, t: Any) -> Callable[[Any, Any], Any]:
 
     def hook(value: Any, target: Any) -> Any:
         if not found:
-            found.append(conv.get_structure_hook(t))
+            try:
+                found.append(conv.get_structure_hook(t))
+            except TypeError as e:  # not a type at all, e.g. list[[Customer]]
+                raise _UnsupportedTypeError(str(e)) from None
         return found[0](value, target)
 
     return hook
@@ -439,7 +445,7 @@ def _mapping_hook(t: Any, conv: cattrs.Converter) -> Callable[[object, type], ob
         out: dict[Any, Any] = {}
         problems: list[Problem] = []
         for k, v in value.items():
-            where = f"[{k!r}]" if not isinstance(k, str) or not k.isidentifier() else k
+            where = _key_path(k)
             try:
                 out[key_hook(k, key_type)] = value_hook(v, value_type)
             except ValidationError as e:
@@ -451,13 +457,21 @@ def _mapping_hook(t: Any, conv: cattrs.Converter) -> Callable[[object, type], ob
     return structure
 
 
+def _key_path(key: object) -> str:
+    """
+    How a mapping key appears in a problem's path: ``name`` for a key that
+    reads as a field name, ``['c-2']`` for any other.
+    """
+    return key if isinstance(key, str) and key.isidentifier() else f"[{show(key)}]"
+
+
 def _key_problems(
     data: Mapping[Any, Any], *, required: tuple[str, ...], allowed: tuple[str, ...]
 ) -> list[Problem]:
     problems = [Problem(path=k, message="missing; this field is required") for k in required if k not in data]
     extra = [k for k in data if k not in allowed]
     for k in sorted(extra, key=repr):
-        where = k if isinstance(k, str) and k.isidentifier() else f"[{k!r}]"
+        where = _key_path(k)
         problems.append(Problem(path=where, message=f"unknown field; allowed: {', '.join(allowed)}"))
     return problems
 
@@ -547,7 +561,11 @@ def from_dict(cls: type[T] | Any, data: Any) -> T:
     with their paths; nothing else escapes.
     """
     try:
-        return typing.cast("T", _converter.get_structure_hook(cls)(data, cls))
+        try:
+            hook = _converter.get_structure_hook(cls)
+        except TypeError as e:  # not a type at all, e.g. [Customer]
+            raise _UnsupportedTypeError(str(e)) from None
+        return typing.cast("T", hook(data, cls))
     except (cattrs.errors.StructureHandlerNotFoundError, _UnsupportedTypeError) as e:
         msg = (
             f"funnelkit cannot read {cls!r} ({e}); ask for an entity class, Money, "

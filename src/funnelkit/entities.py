@@ -353,14 +353,14 @@ class SalesRep(c.Checked):
     A member of the sales team.
 
     *capacity* is how many open leads and deals the rep can carry at once
-    (assignment policies may use other windows); an inactive rep gets no new
-    work.
+    (assignment policies may use other windows), ``None`` when no limit is
+    set; an inactive rep gets no new work.
     """
 
     id: str = attrs.field(metadata=check(c.identifier))
     name: str = attrs.field(metadata=check(c.name))
     active: bool = attrs.field(metadata=check(c.boolean), default=True)
-    capacity: int = attrs.field(metadata=check(c.non_negative_int), default=0)
+    capacity: int | None = attrs.field(metadata=check(c.optional(c.non_negative_int)), default=None)
     territories: frozenset[str] = attrs.field(metadata=check(_tags), default=frozenset(), converter=_strings)
     skills: frozenset[str] = attrs.field(metadata=check(_tags), default=frozenset(), converter=_strings)
 

@@ -80,6 +80,9 @@ class ValidationError(FunnelkitError, ValueError):
             text = f"{len(self.problems)} problems:\n{lines}"
         super().__init__(text)
 
+    def __reduce__(self) -> tuple[type[ValidationError], tuple[tuple[Problem, ...]]]:
+        return (type(self), (self.problems,))
+
     @classmethod
     def single(cls, path: str, message: str) -> ValidationError:
         """
@@ -110,6 +113,9 @@ class CurrencyMismatchError(FunnelkitError, ValueError):
             "currencies; convert one of them first"
         )
 
+    def __reduce__(self) -> tuple[type[CurrencyMismatchError], tuple[str, str, str]]:
+        return (type(self), (self.operation, self.left, self.right))
+
 
 class PipelineDefinitionError(ValidationError):
     """
@@ -129,11 +135,20 @@ class TransitionNotAllowed(FunnelkitError):
         self.from_stage = from_stage
         self.to_stage = to_stage
         self.allowed = allowed
+        self._kwargs = {
+            "pipeline": pipeline,
+            "from_stage": from_stage,
+            "to_stage": to_stage,
+            "allowed": allowed,
+        }
         targets = ", ".join(repr(a) for a in allowed) if allowed else "nowhere"
         super().__init__(
             f"pipeline {pipeline!r} does not allow {from_stage!r} -> {to_stage!r}; "
             f"from {from_stage!r} it allows: {targets}"
         )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (), self._kwargs))
 
 
 class MilestoneNotMet(FunnelkitError):
@@ -150,6 +165,9 @@ class MilestoneNotMet(FunnelkitError):
         self.unmet = unmet
         super().__init__(f"cannot move to {to_stage!r} yet; not met: " + "; ".join(unmet))
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (self.report,), {"to_stage": self.to_stage, "unmet": self.unmet}))
+
 
 class ConcurrencyConflict(FunnelkitError):
     """
@@ -160,10 +178,27 @@ class ConcurrencyConflict(FunnelkitError):
         self.opportunity_id = opportunity_id
         self.expected_version = expected_version
         self.actual_version = actual_version
+        self._kwargs = {
+            "opportunity_id": opportunity_id,
+            "expected_version": expected_version,
+            "actual_version": actual_version,
+        }
         super().__init__(
             f"opportunity {opportunity_id!r} is at version {actual_version}, not the expected "
             f"{expected_version}: someone else changed it; reload and try again"
         )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (), self._kwargs))
+
+
+def _rebuild(
+    cls: type[FunnelkitError], args: tuple[object, ...], kwargs: dict[str, object]
+) -> FunnelkitError:
+    """
+    Unpickle an error whose constructor takes keyword arguments.
+    """
+    return cls(*args, **kwargs)
 
 
 class FunnelkitWarning(UserWarning):

@@ -357,7 +357,7 @@ def sales_reps(*, ids: st.SearchStrategy[str] | None = None) -> st.SearchStrateg
         id=ids if ids is not None else identifiers(),
         name=names(),
         active=st.booleans(),
-        capacity=st.integers(0, 200),
+        capacity=_opt(st.integers(0, 200)),
         territories=st.frozensets(names(), max_size=3),
         skills=st.frozensets(names(), max_size=3),
     )
