@@ -189,6 +189,20 @@ def member_of(enum_cls: type[enum.Enum]) -> Check:
     return check
 
 
+def one_of(allowed: tuple[str, ...], what: str) -> Check:
+    """
+    One of the strings *allowed*, described as *what* in the message.
+    """
+    listed = ", ".join(allowed)
+
+    def check(value: object) -> str | None:
+        if value not in allowed:
+            return f"{show(value)} is not {what}; allowed: {listed}"
+        return None
+
+    return check
+
+
 def optional(check: Check) -> Check:
     def opt(value: object) -> Result:
         return None if value is None else check(value)

@@ -656,16 +656,32 @@ def apply(opp: Opportunity, event: StageChanged) -> Opportunity:
         raise ValidationError.single(
             "event", f"{c.show(event)} is {c.a_type(event)}; expected a StageChanged"
         )
-    for name, mine, theirs in (
-        ("opportunity_id", opp.id, event.opportunity_id),
-        ("pipeline", opp.pipeline, event.pipeline),
-        ("from_stage", opp.stage, event.from_stage),
-        ("version", opp.version + 1, event.version),
-    ):
-        if mine != theirs:
-            problems.append(
-                Problem(path=name, message=f"{theirs!r} does not follow the opportunity's {mine!r}")
+    if event.opportunity_id != opp.id:
+        problems.append(
+            Problem(
+                path="opportunity_id", message=f"{event.opportunity_id!r} is not the opportunity {opp.id!r}"
             )
+        )
+    if event.pipeline != opp.pipeline:
+        problems.append(
+            Problem(
+                path="pipeline",
+                message=f"{event.pipeline!r} is not the opportunity's pipeline {opp.pipeline!r}",
+            )
+        )
+    if event.from_stage != opp.stage:
+        problems.append(
+            Problem(
+                path="from_stage", message=f"{event.from_stage!r} but the opportunity is at {opp.stage!r}"
+            )
+        )
+    if event.version != opp.version + 1:
+        problems.append(
+            Problem(
+                path="version",
+                message=f"{event.version} does not follow the opportunity's version {opp.version}",
+            )
+        )
     if event.at < opp.stage_entered_at:
         problems.append(
             Problem(path="at", message=f"{event.at.isoformat()} is before the opportunity entered its stage")

@@ -115,12 +115,17 @@ _ORDER = {k: i for i, k in enumerate(ActivityKind)}
 
 
 def _activity_name(self: ActivityCount) -> str:
-    kinds = sorted(self.kinds, key=_ORDER.__getitem__) if isinstance(self.kinds, frozenset) else []
+    # Names are built before the checks run: tolerate bad values here.
+    kinds = (
+        sorted((k for k in self.kinds if k in _ORDER), key=_ORDER.__getitem__)
+        if c.is_iterable(self.kinds)
+        else []
+    )
     noun = " or ".join(_plural(k, self.at_least if isinstance(self.at_least, int) else 2) for k in kinds)
     text = f"{self.at_least} {noun}"
     quals = []
-    if self.filled:
-        quals.append(f"with {' and '.join(f.replace('_', ' ') for f in self.filled)} filled")
+    if self.filled and isinstance(self.filled, tuple):
+        quals.append(f"with {' and '.join(str(f).replace('_', ' ') for f in self.filled)} filled")
     if self.min_duration:
         minutes = (
             self.min_duration // dt.timedelta(minutes=1) if isinstance(self.min_duration, dt.timedelta) else 0
@@ -143,16 +148,7 @@ def _check_kinds(value: object) -> str | None:
     return None
 
 
-def _check_text_fields(value: object) -> c.Result:
-    msg = c.items(c.text, tuple, unique=True)(value)
-    if msg is not None:
-        return msg
-    unknown = [f for f in value if f not in ACTIVITY_TEXT_FIELDS]  # type: ignore[attr-defined]
-    if unknown:
-        return (
-            f"{c.show(unknown[0])} is not an activity text field; allowed: {', '.join(ACTIVITY_TEXT_FIELDS)}"
-        )
-    return None
+_check_text_fields = c.items(c.one_of(ACTIVITY_TEXT_FIELDS, "an activity text field"), tuple, unique=True)
 
 
 def _check_positive(value: object) -> str | None:
@@ -241,15 +237,12 @@ def _fields_name(self: RequiredFields) -> str:
 
 
 def _check_opp_fields(value: object) -> c.Result:
-    msg = c.items(c.text, tuple, unique=True)(value)
-    if msg is not None:
-        return msg
-    if not value:
+    if value == ():
         return "() is empty; name at least one field"
-    unknown = [f for f in value if f not in OPPORTUNITY_FIELDS]  # type: ignore[attr-defined]
-    if unknown:
-        return f"{c.show(unknown[0])} is not an opportunity field; allowed: {', '.join(OPPORTUNITY_FIELDS)}"
-    return None
+    return _opp_fields(value)
+
+
+_opp_fields = c.items(c.one_of(OPPORTUNITY_FIELDS, "an opportunity field"), tuple, unique=True)
 
 
 @attrs.frozen(kw_only=True)
@@ -471,12 +464,18 @@ def _to_parts(value: Iterable[Requirement]) -> tuple[Requirement, ...]:
     return c.to_tuple(value)
 
 
+def _parts_name(prefix: str, parts: object) -> str:
+    if not isinstance(parts, tuple) or not parts:
+        return prefix
+    return f"{prefix}: " + "; ".join(str(getattr(p, "name", p)) for p in parts)
+
+
 def _all_name(self: AllOf) -> str:
-    return "all of: " + "; ".join(p.name for p in self.parts) if isinstance(self.parts, tuple) else "all of"
+    return _parts_name("all of", self.parts)
 
 
 def _any_name(self: AnyOf) -> str:
-    return "any of: " + "; ".join(p.name for p in self.parts) if isinstance(self.parts, tuple) else "any of"
+    return _parts_name("any of", self.parts)
 
 
 @attrs.frozen(kw_only=True)

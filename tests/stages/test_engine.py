@@ -1,0 +1,412 @@
+"""Tests for the stage engine: moves, refusals, events, replay, stalled and hasty deals."""
+
+import datetime as dt
+import json
+import zoneinfo
+
+import attrs
+import pytest
+
+from conftest import T0, at, gap, visit
+from funnelkit import Activity, Money, OpportunityStatus, ValidationError, from_dict, to_dict
+from funnelkit.errors import ConcurrencyConflict, MilestoneNotMet, TransitionNotAllowed
+from funnelkit.stages import (
+    MoveKind,
+    Override,
+    Pipeline,
+    Stage,
+    StageChanged,
+    TimeInStage,
+    advance,
+    apply,
+    hasty,
+    lose,
+    readiness,
+    reopen,
+    replay,
+    stalled,
+    win,
+)
+
+
+def ready_deal(opp, people):
+    """The deal with everything the default pipeline asks for, except evidence and activities."""
+    for p in people:
+        if p.role == "decision_maker":
+            people[people.index(p)] = attrs.evolve(p, stance="supporter")
+    return attrs.evolve(
+        opp,
+        key_person_ids=["kp-dm", "kp-rec"],
+        amount=Money.of("480000.00", "CNY"),
+        expected_close=dt.date(2026, 6, 30),
+        competitors=["Rival Systems"],
+        evidence={"project_approved", "shortlisted", "selected", "contract_signed"},
+        gaps=[gap("budget owner", closed=True)],
+    )
+
+
+class TestLifecycle:
+    def test_eight_steps_to_won(self, pipeline, opp, people):
+        """A well-documented deal walks contact -> ... -> won, one version per step, each event in order."""
+        deal = ready_deal(opp, people)
+        acts = [
+            visit("a1", at(hours=2)),
+            Activity(
+                id="a2", kind="demo", at=at(days=2, hours=3), rep_id="rep-1", customer_id="c-1",
+                opportunity_id="o-1", feedback="liked the dashboards",
+            ),
+        ]  # fmt: skip
+        events = []
+        path = ["needs_confirmed", "proposal", "approved", "shortlisted", "selected", "negotiation"]
+        for day, stage in enumerate(path, start=1):
+            deal, event = advance(
+                deal, pipeline, now=at(days=day), actor="rep-1", activities=acts, key_persons=people
+            )
+            assert (deal.stage, deal.version, event.to_stage) == (stage, day, stage)
+            events.append(event)
+        deal, event = win(deal, pipeline, now=at(days=7), actor="rep-1", activities=acts, key_persons=people)
+        events.append(event)
+        assert (deal.stage, deal.status, deal.version, deal.stage_entered_at) == (
+            "won",
+            OpportunityStatus.WON,
+            7,
+            at(days=7),
+        )
+        assert [e.kind for e in events] == [MoveKind.ADVANCE] * 6 + [MoveKind.WIN]
+        assert [e.time_in_stage for e in events] == [dt.timedelta(days=1)] * 7
+        assert not hasty(events)
+        assert replay(ready_deal(opp, people), events) == deal
+
+    def test_missing_milestone_stops_the_deal(self, pipeline, opp, people):
+        """Without a decision maker the deal cannot leave contact; the error carries the report."""
+        with pytest.raises(MilestoneNotMet) as exc:
+            advance(opp, pipeline, now=at(days=1), actor="rep-1", activities=[visit("a1", at(hours=2))])
+        err = exc.value
+        assert err.to_stage == "needs_confirmed"
+        assert err.unmet == ("a decision maker identified: no decision maker",)
+        target = err.report.target("needs_confirmed")
+        assert [(o.name, o.met, o.detail) for o in target.outcomes] == [
+            ("1 visit with purpose and needs found filled", True, "1 of 1"),
+            ("a decision maker identified", False, "no decision maker"),
+        ]
+        assert "cannot move to 'needs_confirmed' yet" in str(err)
+
+    def test_activities_outside_the_stage_or_deal_do_not_count(self, pipeline, opp, people):
+        """Visits before the stage began, after now, or for another deal are ignored."""
+        deal = attrs.evolve(opp, key_person_ids=["kp-dm"], stage_entered_at=at(days=1))
+        acts = [
+            visit("before", at(hours=2)),
+            visit("later", at(days=5)),
+            visit("other", at(days=2), opportunity_id="o-2"),
+            visit("none", at(days=2), opportunity_id=None),
+        ]
+        with pytest.raises(MilestoneNotMet, match="0 of 1"):
+            advance(deal, pipeline, now=at(days=3), actor="rep-1", activities=acts, key_persons=people)
+        ok = [*acts, visit("good", at(days=2))]
+        moved, _ = advance(deal, pipeline, now=at(days=3), actor="rep-1", activities=ok, key_persons=people)
+        assert moved.stage == "needs_confirmed"
+
+
+class TestRefusals:
+    def test_transition_not_allowed(self, pipeline, opp):
+        """Skipping in a pipeline that does not allow it names what is allowed."""
+        with pytest.raises(TransitionNotAllowed) as exc:
+            advance(opp, pipeline, now=at(days=1), actor="rep-1", to="selected")
+        assert str(exc.value) == (
+            "pipeline 'default' does not allow 'contact' -> 'selected'; from 'contact' it allows: "
+            "'needs_confirmed', 'lost'"
+        )
+        assert exc.value.allowed == ("needs_confirmed", "lost")
+
+    def test_override_does_not_open_forbidden_moves(self, pipeline, opp):
+        """An override lets milestones through, never a move the pipeline forbids."""
+        with pytest.raises(TransitionNotAllowed):
+            advance(
+                opp, pipeline, now=at(days=1), actor="rep-1", to="won", override=Override(reason="x", by="m")
+            )
+
+    def test_concurrency_conflict(self, pipeline, opp):
+        """A stale expected_version is a ConcurrencyConflict naming both versions."""
+        with pytest.raises(ConcurrencyConflict, match="at version 0, not the expected 3") as exc:
+            lose(opp, pipeline, reason="price", now=at(days=1), actor="rep-1", expected_version=3)
+        assert (exc.value.expected_version, exc.value.actual_version) == (3, 0)
+        moved, _ = lose(opp, pipeline, reason="price", now=at(days=1), actor="rep-1", expected_version=0)
+        assert moved.version == 1
+
+    @pytest.mark.parametrize(
+        ("kwargs", "path", "fragment"),
+        [
+            ({"now": dt.datetime(2026, 3, 3)}, "now", "is naive"),
+            ({"now": T0 - dt.timedelta(days=1)}, "now", "is before the opportunity entered its stage"),
+            ({"actor": ""}, "actor", "'' is empty"),
+            ({"expected_version": -1}, "expected_version", "-1 is negative"),
+            ({"to": "nowhere"}, "to", "'nowhere' is not a stage of pipeline 'default'"),
+            ({"to": "lost"}, "to", "'contact' -> 'lost' is a lose move; use lose()"),
+            ({"override": "please"}, "override", "'please' is a str; expected Override(reason=..., by=...)"),
+            ({"activities": ["a visit"]}, "activities[0]", "'a visit' is a str; expected an Activity"),
+        ],
+    )
+    def test_bad_arguments(self, pipeline, opp, kwargs, path, fragment):
+        """Each bad argument is named with its value; nothing moves."""
+        args = {"now": at(days=1), "actor": "rep-1", "override": Override(reason="test", by="mgr"), **kwargs}
+        with pytest.raises(ValidationError) as exc:
+            advance(opp, pipeline, **args)
+        found = {p.path: p.message for p in exc.value.problems}
+        assert path in found, found
+        assert fragment in found[path]
+
+    def test_wrong_pipeline(self, pipeline, opp):
+        """An opportunity of another pipeline is refused."""
+        with pytest.raises(ValidationError, match="'default' is not the opportunity's pipeline 'enterprise'"):
+            advance(attrs.evolve(opp, pipeline="enterprise"), pipeline, now=at(days=1), actor="rep-1")
+
+    def test_stage_unknown_to_the_pipeline(self, pipeline, opp):
+        """An opportunity at a stage its pipeline lacks is refused by name."""
+        with pytest.raises(ValidationError, match=r"opp\.stage: 'prospecting' is not a stage of pipeline"):
+            advance(attrs.evolve(opp, stage="prospecting"), pipeline, now=at(days=1), actor="rep-1")
+
+
+class TestOverrideAndDwell:
+    def test_override_is_recorded_and_hasty(self, pipeline, opp):
+        """An override moves the deal and the event says who, why and what was bypassed."""
+        moved, event = advance(
+            opp, pipeline, now=at(days=1), actor="rep-1", override=Override(reason="CEO", by="mgr-1")
+        )
+        assert moved.stage == "needs_confirmed"
+        assert (event.override_reason, event.override_by) == ("CEO", "mgr-1")
+        assert event.bypassed == (
+            "1 visit with purpose and needs found filled",
+            "a decision maker identified",
+        )
+        assert event.hasty
+        assert hasty([event]) == (event,)
+
+    def test_minimum_dwell(self, opp):
+        """Leaving before the minimum dwell needs an override; after it, it does not."""
+        p = Pipeline(
+            key="default",
+            label="Dwell",
+            stages=[
+                Stage(key="contact", label="C", probability="0.2", min_dwell=dt.timedelta(days=2)),
+                Stage(key="won", label="W", probability=1, outcome="won"),
+                Stage(key="lost", label="L", probability=0, outcome="lost"),
+            ],
+        )
+        with pytest.raises(MilestoneNotMet, match="minimum dwell of 2 days: 1 day in stage"):
+            win(opp, p, now=at(days=1, hours=3), actor="rep-1")
+        _, event = win(
+            opp, p, now=at(days=1), actor="rep-1", override=Override(reason="signed early", by="mgr")
+        )
+        assert event.bypassed == ("minimum dwell of 2 days",)
+        won, event = win(opp, p, now=at(days=2), actor="rep-1")
+        assert (won.status, event.hasty) == (OpportunityStatus.WON, False)
+
+    def test_time_in_stage_across_dst(self, opp):
+        """Elapsed time is real time: entered 00:30 EST, moved 04:30 EDT on the spring-forward night = 3 h."""
+        ny = zoneinfo.ZoneInfo("America/New_York")
+        entered = dt.datetime(2026, 3, 8, 0, 30, tzinfo=ny)
+        p = Pipeline(
+            key="default",
+            label="Wait",
+            stages=[
+                Stage(key="contact", label="C", probability="0.2", requirements=[TimeInStage(days=0)]),
+                Stage(key="won", label="W", probability=1, outcome="won"),
+                Stage(key="lost", label="L", probability=0, outcome="lost"),
+            ],
+        )
+        deal = attrs.evolve(opp, created_at=entered, stage_entered_at=entered)
+        _, event = win(deal, p, now=dt.datetime(2026, 3, 8, 4, 30, tzinfo=ny), actor="rep-1")
+        assert event.time_in_stage == dt.timedelta(hours=3)
+
+
+class TestLoseAndReopen:
+    def test_lose_needs_a_known_reason(self, pipeline, opp):
+        """The reason must be one of the pipeline's lost reasons."""
+        with pytest.raises(
+            ValidationError, match="'too expensive' is not a lost reason of 'default'; allowed: 'price'"
+        ):
+            lose(opp, pipeline, reason="too expensive", now=at(days=1), actor="rep-1")
+        with pytest.raises(ValidationError, match="reason: '' is blank"):
+            lose(opp, pipeline, reason="", now=at(days=1), actor="rep-1")
+        lost, event = lose(opp, pipeline, reason="price", now=at(days=1), actor="rep-1")
+        assert (lost.status, lost.lost_reason, event.kind, event.lost_reason) == (
+            OpportunityStatus.LOST,
+            "price",
+            MoveKind.LOSE,
+            "price",
+        )
+
+    def test_reopen(self, pipeline, opp):
+        """A lost deal reopens to any open stage, open again and without its lost reason."""
+        lost, e1 = lose(opp, pipeline, reason="timing", now=at(days=1), actor="rep-1")
+        back, e2 = reopen(lost, pipeline, to="proposal", now=at(days=30), actor="mgr-1")
+        assert (back.status, back.stage, back.lost_reason, back.version) == (
+            OpportunityStatus.OPEN,
+            "proposal",
+            None,
+            2,
+        )
+        assert e2.kind is MoveKind.REOPEN
+        assert replay(opp, [e1, e2]) == back
+
+    def test_reopen_where_not_allowed(self, opp):
+        """A pipeline without allow_reopen refuses to reopen."""
+        p = Pipeline(
+            key="default",
+            label="Final",
+            stages=[
+                Stage(key="contact", label="C", probability="0.2"),
+                Stage(key="won", label="W", probability=1, outcome="won"),
+                Stage(key="lost", label="L", probability=0, outcome="lost"),
+            ],
+        )
+        lost, _ = lose(opp, p, reason="price", now=at(days=1), actor="rep-1")
+        with pytest.raises(TransitionNotAllowed, match="from 'lost' it allows: nowhere"):
+            reopen(lost, p, now=at(days=2), actor="rep-1")
+
+    def test_won_is_final(self, pipeline, opp):
+        """Nothing leaves the won stage, not even to lost."""
+        won = attrs.evolve(opp, stage="won", status="won")
+        with pytest.raises(TransitionNotAllowed):
+            lose(won, pipeline, reason="price", now=at(days=1), actor="rep-1")
+        with pytest.raises(TransitionNotAllowed, match="'won' -> '<next>'"):
+            advance(won, pipeline, now=at(days=1), actor="rep-1")
+
+
+class TestEvents:
+    def test_round_trip_through_json(self, pipeline, opp):
+        """Events are plain values a host stores as JSON and reads back equal."""
+        _, event = advance(
+            opp, pipeline, now=at(days=1), actor="rep-1", override=Override(reason="ok", by="m")
+        )
+        data = json.loads(json.dumps(to_dict(event)))
+        assert data["time_in_stage"] == "P1D"
+        assert from_dict(StageChanged, data) == event
+
+    def test_inconsistent_events_are_refused(self):
+        """A lose event without a reason, or an override half given, is not an event."""
+        base = {
+            "opportunity_id": "o",
+            "pipeline": "p",
+            "kind": "lose",
+            "from_stage": "a",
+            "to_stage": "lost",
+            "at": "2026-03-02T09:00:00+00:00",
+            "actor": "r",
+            "version": 1,
+            "time_in_stage": "PT1H",
+            "override_reason": "why",
+        }
+        with pytest.raises(ValidationError) as exc:
+            from_dict(StageChanged, base)
+        assert {p.path for p in exc.value.problems} == {"lost_reason", "override_by"}
+
+    def test_apply_refuses_events_that_do_not_follow(self, pipeline, opp):
+        """Replaying someone else's event, or one out of order, is refused with the reason."""
+        moved, event = lose(opp, pipeline, reason="price", now=at(days=1), actor="rep-1")
+        with pytest.raises(ValidationError) as exc:
+            apply(moved, event)
+        assert {p.path for p in exc.value.problems} == {"from_stage", "version"}
+        with pytest.raises(
+            ValidationError, match=r"events\[1\].from_stage: 'contact' but the opportunity is at 'lost'"
+        ):
+            replay(opp, [event, event])
+        with pytest.raises(ValidationError, match="opportunity_id: 'o-1' is not the opportunity 'o-9'"):
+            apply(attrs.evolve(opp, id="o-9"), event)
+
+
+class TestStalled:
+    def test_thresholds_worked_by_hand(self, pipeline, opp):
+        """contact stalls after 14 days, needs_confirmed after 21: exactly 14 days is not yet stalled."""
+        now = at(days=40)
+        deals = [
+            attrs.evolve(opp, id="o-a", stage_entered_at=now - dt.timedelta(days=14)),  # at the limit
+            attrs.evolve(opp, id="o-b", stage_entered_at=now - dt.timedelta(days=14, seconds=1)),  # just past
+            attrs.evolve(
+                opp, id="o-c", stage="needs_confirmed", stage_entered_at=now - dt.timedelta(days=30)
+            ),
+            attrs.evolve(opp, id="o-d", stage="lost", status="lost", stage_entered_at=T0),  # closed
+            attrs.evolve(opp, id="o-e", stage_entered_at=now - dt.timedelta(days=20)),
+        ]
+        found = stalled(deals, pipeline, now=now)
+        assert [(s.opportunity_id, s.days_in_stage, s.threshold_days, s.days_over) for s in found] == [
+            ("o-c", 30, 21, 9),
+            ("o-e", 20, 14, 6),
+            ("o-b", 14, 14, 0),
+        ]
+
+    def test_other_pipelines_are_refused(self, pipeline, opp):
+        """Mixing pipelines is an error, not a silent skip."""
+        with pytest.raises(ValidationError, match=r"opps\[0\].pipeline: 'x' is not 'default'"):
+            stalled([attrs.evolve(opp, pipeline="x")], pipeline, now=at(days=1))
+
+
+class TestReadiness:
+    def test_report_for_the_next_stage(self, pipeline, opp, people):
+        """The report covers the forward moves, with each requirement's verdict."""
+        report = readiness(
+            opp, pipeline, now=at(days=1), activities=[visit("a1", at(hours=1))], key_persons=people
+        )
+        assert report.ready == ()
+        assert [t.to for t in report.targets] == ["needs_confirmed"]
+        assert report.target("needs_confirmed").unmet == ("a decision maker identified: no decision maker",)
+        assert repr(report).splitlines() == [
+            "Readiness of 'o-1' at 'contact' (default), 2026-03-03T09:00:00+00:00",
+            "  -> needs_confirmed: not ready",
+            "    [ok] 1 visit with purpose and needs found filled: 1 of 1",
+            "    [--] a decision maker identified: no decision maker",
+        ]
+
+    def test_records_html_and_dict(self, pipeline, opp):
+        """Flat records for pandas, an HTML table for notebooks, and a JSON-safe dict."""
+        report = readiness(opp, pipeline, now=at(days=1))
+        rows = report.to_records()
+        assert [(r["requirement"], r["met"]) for r in rows] == [
+            ("1 visit with purpose and needs found filled", False),
+            ("a decision maker identified", False),
+        ]
+        assert set(rows[0]) == {
+            "opportunity_id",
+            "stage",
+            "to",
+            "allowed",
+            "ready",
+            "requirement",
+            "depth",
+            "met",
+            "detail",
+        }
+        html = report._repr_html_()
+        assert "<table>" in html
+        assert "a decision maker identified" in html
+        assert json.loads(json.dumps(report.to_dict()))["targets"][0]["to"] == "needs_confirmed"
+
+    def test_html_escapes(self, opp):
+        """Names from users are escaped in the HTML view."""
+        p = Pipeline(
+            key="default",
+            label="X",
+            stages=[
+                Stage(
+                    key="contact",
+                    label="C",
+                    probability="0.2",
+                    requirements=[TimeInStage(days=1, name="<b>wait</b>")],
+                ),
+                Stage(key="won", label="W", probability=1, outcome="won"),
+                Stage(key="lost", label="L", probability=0, outcome="lost"),
+            ],
+        )
+        html = readiness(opp, p, now=at(days=2))._repr_html_()
+        assert "&lt;b&gt;wait&lt;/b&gt;" in html
+        assert "<b>wait</b>" not in html
+
+    def test_a_move_that_is_not_allowed(self, pipeline, opp):
+        """Asking about a forbidden target says so instead of evaluating it."""
+        report = readiness(opp, pipeline, now=at(days=1), to="won")
+        assert (report.targets[0].allowed, report.targets[0].ready, report.targets[0].outcomes) == (
+            False,
+            False,
+            (),
+        )
+        assert "-> won: not allowed" in repr(report)

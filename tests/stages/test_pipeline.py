@@ -1,0 +1,281 @@
+"""Tests for Stage and Pipeline: definition checks, moves, dicts."""
+
+import datetime as dt
+import warnings
+
+import pytest
+
+from funnelkit import from_dict, to_dict
+from funnelkit.errors import PipelineDefinitionError, PipelineWarning, ValidationError
+from funnelkit.stages import (
+    ActivityCount,
+    ForecastCategory,
+    MoveKind,
+    Pipeline,
+    Predicate,
+    Stage,
+    StageOutcome,
+    default_pipeline,
+)
+
+
+def stage(key, probability, outcome="open", **kw):
+    return Stage(key=key, label=key.title(), probability=probability, outcome=outcome, **kw)
+
+
+def simple(**kw):
+    """a -> b -> c -> won, any open stage -> lost."""
+    stages = kw.pop(
+        "stages",
+        [
+            stage("a", "0.1"),
+            stage("b", "0.3"),
+            stage("c", "0.6"),
+            stage("won", 1, "won"),
+            stage("lost", 0, "lost"),
+        ],
+    )
+    return Pipeline(key="p", label="P", stages=stages, **kw)
+
+
+def messages(excinfo):
+    return {p.path: p.message for p in excinfo.value.problems}
+
+
+class TestStage:
+    def test_defaults_follow_the_outcome(self):
+        """Forecast category defaults: open -> pipeline, won -> closed, lost -> omitted."""
+        assert stage("a", "0.1").category is ForecastCategory.PIPELINE
+        assert stage("w", 1, "won").category is ForecastCategory.CLOSED
+        assert stage("l", 0, "lost").category is ForecastCategory.OMITTED
+
+    def test_probability_from_float_is_exact(self):
+        """0.3 is Decimal('0.3')."""
+        assert str(stage("a", 0.3).probability) == "0.3"
+
+    @pytest.mark.parametrize(
+        ("kwargs", "path", "fragment"),
+        [
+            ({"probability": 1.5}, "probability", "1.5 is outside [0, 1]"),
+            ({"probability": "0.9", "outcome": "won"}, "probability", "0.9 on a won stage; it must be 1"),
+            ({"probability": "0.1", "outcome": "lost"}, "probability", "0.1 on a lost stage; it must be 0"),
+            (
+                {"probability": 1, "outcome": "won", "category": "commit"},
+                "category",
+                "'commit' on a won stage",
+            ),
+            ({"probability": "0.5", "category": "closed"}, "category", "'closed' is only for won stages"),
+            (
+                {"probability": 0, "outcome": "lost", "stall_after_days": 3},
+                "stall_after_days",
+                "set on a lost stage",
+            ),
+            ({"probability": "0.5", "stall_after_days": 0}, "stall_after_days", "0 is not positive"),
+            ({"probability": "0.5", "outcome": "maybe"}, "outcome", "'maybe' is not a StageOutcome"),
+            (
+                {"probability": "0.5", "requirements": ["visit"]},
+                "requirements[0]",
+                "'visit' is a str; expected a Requirement",
+            ),
+            (
+                {"probability": 1, "outcome": "won", "requirements": [ActivityCount(kinds="visit")]},
+                "requirements",
+                "set on a won stage; only open stages have exits",
+            ),
+        ],
+    )
+    def test_bad_stage(self, kwargs, path, fragment):
+        """Each bad stage field is named with its value."""
+        with pytest.raises(ValidationError) as exc:
+            Stage(key="s", label="S", **kwargs)
+        found = messages(exc)
+        assert path in found, found
+        assert fragment in found[path]
+
+
+class TestDefinitionChecks:
+    def test_every_problem_at_once(self):
+        """Duplicates, missing won/lost and an open first stage are all reported together."""
+        with pytest.raises(PipelineDefinitionError) as exc:
+            simple(stages=[stage("x", 0, "lost"), stage("a", "0.1"), stage("a", "0.2")])
+        found = [str(p) for p in exc.value.problems]
+        assert "stages[2].key: 'a' is used by an earlier stage; keys must be unique" in found
+        assert "stages: no won stage; a pipeline needs at least one" in found
+        assert "stages[0]: 'x' is lost; the first stage must be open" in found
+
+    def test_is_a_validation_error(self):
+        """PipelineDefinitionError is a ValidationError (and a ValueError)."""
+        assert issubclass(PipelineDefinitionError, ValidationError)
+        assert issubclass(PipelineDefinitionError, ValueError)
+
+    def test_unreachable_and_dead_end_stages(self):
+        """A stage nothing leads to, and an open stage that cannot lead to a win, are named."""
+        stages = [stage("a", "0.1"), stage("b", "0.5"), stage("won", 1, "won"), stage("lost", 0, "lost")]
+        transitions = [("a", "won"), ("a", "lost"), ("b", "lost")]
+        with pytest.raises(PipelineDefinitionError) as exc:
+            simple(stages=stages, transitions=transitions)
+        found = [str(p) for p in exc.value.problems]
+        assert found == [
+            "stages[1]: 'b' cannot be reached from the first stage 'a'",
+            "stages[1]: 'b' has no path to a won stage",
+        ]
+
+    def test_explicit_transitions_are_checked(self):
+        """Unknown stages, self-loops, duplicates, moves out of won and flags with transitions."""
+        bad = [("a", "zz"), ("a", "a"), ("a", "b"), ("a", "b"), ("won", "a"), ("lost", "won")]
+        with pytest.raises(PipelineDefinitionError) as exc:
+            simple(transitions=bad, allow_skip=True)
+        found = [str(p) for p in exc.value.problems]
+        assert "allow_skip: has no effect when transitions are listed; list the moves instead" in found
+        assert "transitions[0]: 'zz' is not a stage; stages: 'a', 'b', 'c', 'won', 'lost'" in found
+        assert "transitions[1]: 'a' -> 'a' goes nowhere" in found
+        assert "transitions[3]: 'a' -> 'b' is listed twice" in found
+        assert "transitions[4]: 'won' is a won stage; won is final" in found
+        assert "transitions[5]: 'lost' -> 'won': a lost deal can only reopen to an open stage" in found
+
+    def test_falling_probability_is_an_error_by_default(self):
+        """0.3 then 0.2 along the forward path is refused, with the advice to set 'warn'."""
+        stages = [stage("a", "0.3"), stage("b", "0.2"), stage("won", 1, "won"), stage("lost", 0, "lost")]
+        with pytest.raises(
+            PipelineDefinitionError, match=r"'a' 0.3 > 'b' 0.2 \(set probability_check='warn'"
+        ):
+            simple(stages=stages)
+
+    def test_falling_probability_can_warn_or_be_ignored(self):
+        """probability_check='warn' warns; 'off' is silent."""
+        stages = [stage("a", "0.3"), stage("b", "0.2"), stage("won", 1, "won"), stage("lost", 0, "lost")]
+        with pytest.warns(PipelineWarning, match="probabilities fall"):
+            simple(stages=stages, probability_check="warn")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            simple(stages=stages, probability_check="off")
+
+    def test_bad_flags_and_names(self):
+        """Field-level problems of the pipeline itself are PipelineDefinitionErrors too."""
+        with pytest.raises(PipelineDefinitionError) as exc:
+            Pipeline(key="", label="P", stages=[], allow_skip="yes")  # type: ignore[arg-type]
+        assert messages(exc) == {
+            "key": "'' is empty; an id must be a non-empty str",
+            "stages": "() is empty; a pipeline needs stages",
+            "allow_skip": "'yes' is a str; expected True or False",
+        }
+
+
+class TestMoves:
+    def test_default_moves(self):
+        """Forward one step, any open stage to lost, won and lost final."""
+        p = simple()
+        assert p.moves_from("a") == ("b", "lost")
+        assert p.moves_from("c") == ("won", "lost")
+        assert p.moves_from("won") == ()
+        assert p.moves_from("lost") == ()
+        assert p.next_stage("a") == "b"
+        assert p.next_stage("c") == "won"
+        assert p.next_stage("won") is None
+
+    def test_flags(self):
+        """Skip, backward and reopen open up exactly those moves."""
+        p = simple(allow_skip=True, allow_backward=True, allow_reopen=True)
+        assert p.moves_from("b") == ("a", "c", "won", "lost")
+        assert p.moves_from("lost") == ("a", "b", "c")
+        assert p.plan("b", "a").kind is MoveKind.BACK
+        assert p.plan("lost", "b").kind is MoveKind.REOPEN
+        assert p.plan("a", "won").kind is MoveKind.WIN
+
+    def test_skip_collects_the_skipped_requirements(self):
+        """Skipping a stage requires its exit requirements too (no milestone is bypassed by a jump)."""
+        r_a, r_b = ActivityCount(kinds="visit"), ActivityCount(kinds="call")
+        stages = [
+            stage("a", "0.1", requirements=[r_a]),
+            stage("b", "0.3", requirements=[r_b]),
+            stage("c", "0.6"),
+            stage("won", 1, "won"),
+            stage("lost", 0, "lost"),
+        ]
+        p = simple(stages=stages, allow_skip=True)
+        assert p.plan("a", "b").requirements == (r_a,)
+        assert p.plan("a", "c").requirements == (r_a, r_b)
+        assert p.plan("a", "lost").requirements == ()
+
+    def test_explicit_transitions_are_exact(self):
+        """Listed transitions are all that is allowed."""
+        p = simple(transitions=[("a", "c"), ("c", "won"), ("c", "lost"), ("a", "b"), ("b", "c")])
+        assert p.moves_from("a") == ("b", "c")
+        assert not p.allows("a", "lost")
+
+    def test_unknown_stage_is_a_clear_error(self):
+        """Asking about a stage the pipeline lacks names the stages it has."""
+        with pytest.raises(ValidationError, match="'zz' is not a stage of pipeline 'p'; stages: 'a', 'b'"):
+            simple().moves_from("zz")
+
+
+class TestDicts:
+    def test_default_pipeline_round_trips(self):
+        """to_dict / from_dict give back an equal pipeline, through JSON-safe data."""
+        p = default_pipeline()
+        assert Pipeline.from_dict(p.to_dict()) == p
+        assert from_dict(Pipeline, to_dict(p)) == p
+
+    def test_custom_predicates_by_name(self):
+        """A Predicate is written by name and read back from the predicates mapping."""
+        big = Predicate(name="big_deal", description="deal over 1M", test=lambda ctx: True)
+        p = simple(
+            stages=[stage("a", "0.1", requirements=[big]), stage("won", 1, "won"), stage("lost", 0, "lost")]
+        )
+        data = p.to_dict()
+        assert data["stages"][0]["requirements"] == [{"type": "predicate", "name": "big_deal"}]
+        assert Pipeline.from_dict(data, predicates={"big_deal": big}) == p
+        with pytest.raises(
+            PipelineDefinitionError, match=r"stages\[0\].requirements\[0\].name: 'big_deal' is not a known"
+        ):
+            Pipeline.from_dict(data)
+
+    def test_every_problem_with_its_path(self):
+        """Bad stages, bad requirements and unknown keys are all listed with paths."""
+        data = default_pipeline().to_dict()
+        data["stages"][0]["probability"] = "1.5"
+        data["stages"][1]["requirements"] = [
+            {"type": "fields", "fields": ["amount", "colour"]},
+            {"type": "nope"},
+        ]
+        data["stages"][2]["requirements"][0]["kinds"] = ["fax"]
+        data["colour"] = "red"
+        with pytest.raises(PipelineDefinitionError) as exc:
+            Pipeline.from_dict(data)
+        found = messages(exc)
+        assert set(found) == {
+            "colour",
+            "stages[0].probability",
+            "stages[1].requirements[0].fields[1]",
+            "stages[1].requirements[1].type",
+            "stages[2].requirements[0].kinds[0]",
+        }
+        assert (
+            "'colour' is not an opportunity field; allowed: amount, expected_close"
+            in found["stages[1].requirements[0].fields[1]"]
+        )
+        assert "'fax' is not an ActivityKind; allowed: 'visit'" in found["stages[2].requirements[0].kinds[0]"]
+
+    def test_not_a_dict(self):
+        """A non-mapping is refused at the root."""
+        with pytest.raises(
+            PipelineDefinitionError, match="is a list; expected an object with key, label and stages"
+        ):
+            Pipeline.from_dict([])
+
+
+def test_stage_lookup_and_views():
+    """stage(), first, open/won/lost views and membership."""
+    p = default_pipeline()
+    assert p.first.key == "contact"
+    assert [s.key for s in p.won_stages] == ["won"]
+    assert [s.key for s in p.lost_stages] == ["lost"]
+    assert len(p.open_stages) == 7
+    assert "negotiation" in p
+    assert p.stage("won").outcome is StageOutcome.WON
+
+
+def test_min_dwell_serialises_as_iso():
+    """A minimum dwell travels as an ISO 8601 duration."""
+    s = stage("a", "0.1", min_dwell=dt.timedelta(days=2))
+    assert s.to_dict()["min_dwell"] == "P2D"

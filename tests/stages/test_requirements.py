@@ -1,0 +1,253 @@
+"""Tests for milestone requirements: evaluation, names, explanations and dicts."""
+
+import datetime as dt
+
+import attrs
+import pytest
+
+from conftest import T0, at, gap, visit
+from funnelkit import Money, ValidationError
+from funnelkit.stages import (
+    ActivityCount,
+    AllOf,
+    AnyOf,
+    Context,
+    EvidenceRecorded,
+    KeyPersonCoverage,
+    NoOpenGaps,
+    Predicate,
+    RequiredFields,
+    TimeInStage,
+    all_of,
+    any_of,
+)
+from funnelkit.stages._requirements import requirement_from_dict
+
+
+def ctx(opp, activities=(), people=(), now=None):
+    return Context(
+        opportunity=opp,
+        activities=tuple(activities),
+        key_persons={p.id: p for p in people},
+        now=now or at(days=1),
+    )
+
+
+class TestActivityCount:
+    def test_counts_kind_and_quality(self, opp):
+        """Only visits whose purpose and feedback are filled (not blank) count: 1 of 2."""
+        req = ActivityCount(kinds="visit", at_least=2, filled=("purpose", "feedback"))
+        acts = [
+            visit("a1", at(hours=1), feedback="keen"),
+            visit("a2", at(hours=2), feedback="   "),  # blank feedback
+            visit("a3", at(hours=3), kind="call", feedback="keen"),  # not a visit
+        ]
+        out = req.evaluate(ctx(opp, acts))
+        assert (out.met, out.detail, out.name) == (
+            False,
+            "1 of 2",
+            "2 visits with purpose and feedback filled",
+        )
+
+    def test_minimum_duration(self, opp):
+        """3 calls of at least 5 minutes: a 4-minute call and a call of unknown length do not count."""
+        req = ActivityCount(kinds="call", at_least=3, min_duration=dt.timedelta(minutes=5))
+        durations = [dt.timedelta(minutes=m) for m in (5, 12, 4)] + [None]
+        acts = [visit(f"c{i}", at(hours=i), kind="call", duration=d) for i, d in enumerate(durations)]
+        out = req.evaluate(ctx(opp, acts))
+        assert (out.met, out.detail) == (False, "2 of 3")
+        assert req.evaluate(
+            ctx(opp, [*acts, visit("c9", at(hours=9), kind="call", duration=durations[0])])
+        ).met
+
+    def test_reply_and_key_person(self, opp):
+        """1 email with a reply and a key person: only the replied one with a key person counts."""
+        req = ActivityCount(kinds="email", replied=True, with_key_person=True)
+        acts = [
+            visit("e1", at(hours=1), kind="email", replied=True),
+            visit("e2", at(hours=2), kind="email", key_person_ids=["kp-dm"]),
+            visit("e3", at(hours=3), kind="email", replied=True, key_person_ids=["kp-dm"]),
+        ]
+        assert req.evaluate(ctx(opp, acts[:2])).met is False
+        assert req.evaluate(ctx(opp, acts)).met is True
+        assert req.name == "1 email with a reply with a key person"
+
+    def test_several_kinds(self, opp):
+        """A demo or a meeting both count toward 'demo or meeting'."""
+        req = ActivityCount(kinds=["meeting", "demo"], at_least=2)
+        acts = [visit("d", at(hours=1), kind="demo"), visit("m", at(hours=2), kind="meeting")]
+        assert req.evaluate(ctx(opp, acts)).met
+        assert req.name == "2 meetings or demos"
+
+    @pytest.mark.parametrize(
+        ("kwargs", "path", "fragment"),
+        [
+            ({"kinds": []}, "kinds", "is not a non-empty set of activity kinds"),
+            ({"kinds": ["fax"]}, "kinds", "'fax' is not an activity kind"),
+            ({"kinds": "visit", "at_least": 0}, "at_least", "0 is not positive"),
+            ({"kinds": "visit", "filled": ["mood"]}, "filled[0]", "'mood' is not an activity text field"),
+            (
+                {"kinds": "visit", "min_duration": 5},
+                "min_duration",
+                "5 is an int; expected a datetime.timedelta",
+            ),
+        ],
+    )
+    def test_bad_definitions(self, kwargs, path, fragment):
+        """Bad requirement fields are named with their value."""
+        with pytest.raises(ValidationError) as exc:
+            ActivityCount(**kwargs)
+        found = {p.path: p.message for p in exc.value.problems}
+        assert path in found, found
+        assert fragment in found[path]
+
+
+class TestFieldRules:
+    def test_required_fields(self, opp):
+        """Missing amount and empty competitors are named; filled ones are not."""
+        req = RequiredFields(fields=["amount", "expected_close", "competitors"])
+        out = req.evaluate(ctx(attrs.evolve(opp, expected_close=dt.date(2026, 6, 30))))
+        assert (out.met, out.detail) == (False, "missing amount, competitors")
+        full = attrs.evolve(
+            opp, amount=Money.of(1, "CNY"), expected_close=dt.date(2026, 6, 30), competitors=["Rival"]
+        )
+        assert req.evaluate(ctx(full)).met
+
+    def test_no_open_gaps(self, opp):
+        """Open gaps are listed by description; closed ones are ignored."""
+        req = NoOpenGaps()
+        with_gaps = attrs.evolve(opp, gaps=[gap("budget owner"), gap("timeline", closed=True), gap("legal")])
+        out = req.evaluate(ctx(with_gaps))
+        assert (out.met, out.detail) == (False, "2 open: budget owner, legal")
+        assert req.evaluate(ctx(opp)).met
+
+    def test_evidence(self, opp):
+        """Evidence is a recorded key on the opportunity."""
+        req = EvidenceRecorded(key="project_approved")
+        assert not req.evaluate(ctx(opp)).met
+        assert req.evaluate(ctx(attrs.evolve(opp, evidence={"project_approved"}))).met
+
+
+class TestKeyPersons:
+    def test_decision_maker_identified(self, opp, people):
+        """A decision maker counts only when listed on the opportunity."""
+        req = KeyPersonCoverage(role="decision_maker")
+        out = req.evaluate(ctx(opp, people=people))
+        assert (out.met, out.detail) == (False, "no decision maker")
+        linked = attrs.evolve(opp, key_person_ids=["kp-dm"])
+        out = req.evaluate(ctx(linked, people=people))
+        assert (out.met, out.detail) == (True, "Wang Jun")
+
+    def test_stance(self, opp, people):
+        """A neutral decision maker is not a supporter or champion."""
+        req = KeyPersonCoverage(role="decision_maker", stances=["supporter", "champion"])
+        linked = attrs.evolve(opp, key_person_ids=["kp-dm", "kp-rec"])
+        out = req.evaluate(ctx(linked, people=people))
+        assert (out.met, out.detail) == (False, "no decision maker with that stance")
+        assert req.name == "a decision maker who is champion or supporter"
+
+    def test_at_least_two(self, opp, people):
+        """Two recommenders asked, one found: 1 of 2."""
+        req = KeyPersonCoverage(role="recommender", at_least=2)
+        out = req.evaluate(ctx(attrs.evolve(opp, key_person_ids=["kp-rec"]), people=people))
+        assert (out.met, out.detail, req.name) == (False, "1 of 2: Chen Yu", "2 recommenders identified")
+
+
+def test_time_in_stage(opp):
+    """3 full days of 7 in stage."""
+    req = TimeInStage(days=7)
+    out = req.evaluate(ctx(opp, now=at(days=3, hours=5)))
+    assert (out.met, out.detail) == (False, "3 of 7 days")
+    assert req.evaluate(ctx(opp, now=at(days=7))).met
+
+
+class TestPredicate:
+    def test_bool_and_detail(self, opp):
+        """A predicate may answer a bool, or a bool with its own detail."""
+        yes = Predicate(name="always", description="always true", test=lambda c: True)
+        explained = Predicate(name="why", description="explained", test=lambda c: (False, "because"))
+        assert yes.evaluate(ctx(opp)).met
+        out = explained.evaluate(ctx(opp))
+        assert (out.met, out.detail, out.name) == (False, "because", "explained")
+
+    def test_bad_answer(self, opp):
+        """A predicate that answers something else is refused by name."""
+        bad = Predicate(name="bad", description="bad", test=lambda c: "yes")  # type: ignore[arg-type,return-value]
+        with pytest.raises(ValidationError, match="predicate 'bad' returned 'yes'; expected a bool or"):
+            bad.evaluate(ctx(opp))
+
+    def test_not_callable(self):
+        """The test must be callable."""
+        with pytest.raises(ValidationError, match="test: 3 is not callable"):
+            Predicate(name="x", description="x", test=3)  # type: ignore[arg-type]
+
+
+class TestCombinations:
+    def test_all_and_any(self, opp, people):
+        """all_of needs every part; any_of one; the parts' outcomes are kept."""
+        dm = KeyPersonCoverage(role="decision_maker")
+        ev = EvidenceRecorded(key="selected")
+        linked = attrs.evolve(opp, key_person_ids=["kp-dm"])
+        both = all_of(dm, ev).evaluate(ctx(linked, people=people))
+        either = any_of(dm, ev).evaluate(ctx(linked, people=people))
+        assert (both.met, both.detail) == (False, "1 of 2 met")
+        assert (either.met, either.detail) == (True, "1 of 2 met")
+        assert [p.met for p in both.parts] == [True, False]
+        assert both.lines() == [
+            "[--] all of: a decision maker identified; selected recorded: 1 of 2 met",
+            "  [ok] a decision maker identified: Wang Jun",
+            "  [--] selected recorded: no 'selected' in the evidence",
+        ]
+
+    def test_empty_combination_refused(self):
+        """Combining nothing is refused."""
+        with pytest.raises(ValidationError, match=r"parts: \(\) is empty"):
+            all_of()
+
+    def test_custom_name(self):
+        """A combination may be named for people."""
+        assert any_of(NoOpenGaps(), name="clean strategy table").name == "clean strategy table"
+
+
+REQUIREMENTS = [
+    ActivityCount(kinds="visit", at_least=2, filled=("purpose", "feedback")),
+    ActivityCount(kinds=["call"], at_least=3, min_duration=dt.timedelta(minutes=5), name="three real calls"),
+    ActivityCount(kinds="email", replied=True, with_key_person=True),
+    RequiredFields(fields=["amount", "expected_close"]),
+    NoOpenGaps(),
+    KeyPersonCoverage(role="recommender", stances=["supporter", "champion"], at_least=2),
+    EvidenceRecorded(key="project_approved"),
+    TimeInStage(days=3),
+    AllOf(parts=[NoOpenGaps(), AnyOf(parts=[EvidenceRecorded(key="a"), TimeInStage(days=1)])]),
+]
+
+
+@pytest.mark.parametrize("req", REQUIREMENTS, ids=lambda r: r.name)
+def test_dict_round_trip(req):
+    """Every requirement reads back equal from its dict, custom names included."""
+    assert requirement_from_dict(req.to_dict()) == req
+
+
+def test_dict_errors_are_listed_with_paths():
+    """Problems deep inside combinations come back with their paths."""
+    data = {
+        "type": "all_of",
+        "parts": [{"type": "activities", "kinds": ["visit"], "at_least": 0}, {"type": "x"}],
+        "colour": 1,
+    }
+    with pytest.raises(ValidationError) as exc:
+        requirement_from_dict(data)
+    assert [str(p) for p in exc.value.problems] == [
+        "parts[0].at_least: 0 is not positive; expected an int >= 1",
+        (
+            "parts[1].type: 'x' is not a requirement type; allowed: activities, fields, no_open_gaps, "
+            "key_person, evidence, time_in_stage, predicate, all_of, any_of"
+        ),
+        "colour: unknown field; allowed: type, parts, name",
+    ]
+
+
+def test_requirements_are_hashable_values():
+    """Requirements are frozen values: equal ones hash alike and can be set members."""
+    assert len({NoOpenGaps(), NoOpenGaps(), TimeInStage(days=1)}) == 2
+    assert T0  # the shared clock of these tests is aware
