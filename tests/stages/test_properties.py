@@ -1,4 +1,4 @@
-"""Hypothesis properties of the stage engine: readiness agrees with advance; bad dicts only raise ValidationError."""
+"""Hypothesis properties of the stage engine: readiness agrees with advance; bad dicts raise ValidationError."""
 
 import datetime as dt
 
@@ -29,10 +29,12 @@ JSON = st.recursive(
 def situations(draw):
     """An open deal at a random stage, with random people, evidence and activities around it."""
     stage = draw(st.sampled_from(OPEN))
+    dm_stance = draw(st.sampled_from(["neutral", "supporter"]))
+    rec_stance = draw(st.sampled_from(["opponent", "champion"]))
     people = [
-        KeyPerson(id="dm", customer_id="c", name="D", role="decision_maker", stance=draw(st.sampled_from(["neutral", "supporter"]))),
-        KeyPerson(id="rec", customer_id="c", name="R", role="recommender", stance=draw(st.sampled_from(["opponent", "champion"]))),
-    ]  # fmt: skip
+        KeyPerson(id="dm", customer_id="c", name="D", role="decision_maker", stance=dm_stance),
+        KeyPerson(id="rec", customer_id="c", name="R", role="recommender", stance=rec_stance),
+    ]
     opp = Opportunity(
         id="o",
         customer_id="c",

@@ -137,7 +137,7 @@ def documented_rule(pipeline, src, dst):
 
 
 class EngineAgreesWithStatechart(RuleBasedStateMachine):
-    """Random moves through funnelkit's engine and the generated python-statemachine agree on what is allowed."""
+    """Random moves: funnelkit's engine and the generated python-statemachine agree on what is allowed."""
 
     @initialize(pipeline=pipelines())
     def start(self, pipeline):
