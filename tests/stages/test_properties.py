@@ -1,4 +1,4 @@
-"""Hypothesis properties of the stage engine: readiness agrees with advance; bad dicts raise ValidationError."""
+"""Properties of the stage engine: readiness agrees with advance; bad dicts raise ValidationError."""
 
 import datetime as dt
 
