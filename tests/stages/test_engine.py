@@ -410,3 +410,50 @@ class TestReadiness:
             (),
         )
         assert "-> won: not allowed" in repr(report)
+
+
+class TestFastBuilders:
+    def test_moved_copies_every_field(self, opp):
+        """The engine's slot-setting copy equals attrs.evolve for a deal with every field set."""
+        from funnelkit.stages._engine import _moved
+
+        full = attrs.evolve(
+            opp,
+            amount=Money.of(5, "EUR"),
+            expected_close=dt.date(2026, 9, 1),
+            key_person_ids=["kp-dm"],
+            competitors=["Rival"],
+            gaps=[gap("budget")],
+            evidence={"selected"},
+            version=4,
+        )
+        moved = _moved(full, "lost", at(days=3), 5, OpportunityStatus.LOST, "price")
+        expected = attrs.evolve(
+            full, stage="lost", stage_entered_at=at(days=3), version=5, status="lost", lost_reason="price"
+        )
+        assert moved == expected
+        assert attrs.asdict(moved) == attrs.asdict(expected)  # every slot is set
+
+    def test_event_sets_every_field(self):
+        """The engine's event builder gives the same value as the checked constructor."""
+        from funnelkit.stages._engine import _event
+
+        values = {
+            "opportunity_id": "o",
+            "pipeline": "p",
+            "kind": MoveKind.LOSE,
+            "from_stage": "a",
+            "to_stage": "lost",
+            "at": at(days=1),
+            "actor": "r",
+            "version": 3,
+            "time_in_stage": dt.timedelta(days=1),
+            "lost_reason": "price",
+            "override_reason": None,
+            "override_by": None,
+            "bypassed": (),
+        }
+        assert [f.name for f in attrs.fields(StageChanged)] == list(values)
+        built = _event(*values.values())
+        assert built == StageChanged(**values)
+        assert attrs.asdict(built) == values

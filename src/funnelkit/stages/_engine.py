@@ -9,14 +9,15 @@ stored, nothing is changed in place, and a refused move changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from .. import _checks as c
-from .._checks import build_trusted, check, evolve_trusted
+from .._checks import check
 from .._time import canonical
 from ..entities import Activity, KeyPerson, Opportunity, OpportunityStatus
 from ..errors import ConcurrencyConflict, MilestoneNotMet, Problem, TransitionNotAllowed, ValidationError
@@ -247,13 +248,39 @@ class Stalled:
 # --- argument checks ---------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_id(value: str) -> bool:
+    """
+    Whether *value* is a valid id; cached, as the same actors come back.
+    """
+    return c.identifier(value) is None
+
+
 def _check_common(
     opp: object,
     pipeline: object,
     now: object,
     actor: object,
     expected_version: object,
-) -> None:
+) -> dt.datetime:
+    """
+    Check the arguments every engine call shares; return *now* in UTC.
+
+    The common case (all fine) costs a handful of type checks; the messages
+    are only built when something is wrong.
+    """
+    if (
+        type(opp) is Opportunity
+        and type(pipeline) is Pipeline
+        and type(now) is dt.datetime
+        and now.tzinfo is dt.UTC
+        and (actor is None or (type(actor) is str and _is_id(actor)))
+        and (expected_version is None or (type(expected_version) is int and expected_version >= 0))
+        and opp.pipeline == pipeline.key
+        and opp.stage in pipeline._by_key  # noqa: SLF001
+        and now >= opp.stage_entered_at
+    ):
+        return now
     problems = []
     if not isinstance(opp, Opportunity):
         problems.append(
@@ -276,29 +303,32 @@ def _check_common(
         msg = c.non_negative_int(expected_version)
         if msg is not None:
             problems.append(Problem(path="expected_version", message=msg))
-    if not problems:
-        assert isinstance(opp, Opportunity)  # noqa: S101 - narrowed above
-        assert isinstance(pipeline, Pipeline)  # noqa: S101
-        assert isinstance(now, dt.datetime)  # noqa: S101
-        if opp.pipeline != pipeline.key:
-            problems.append(
-                Problem(
-                    path="pipeline",
-                    message=f"{pipeline.key!r} is not the opportunity's pipeline {opp.pipeline!r}",
-                )
-            )
-        elif opp.stage not in pipeline:
-            problems.append(Problem(path="opp.stage", message=pipeline._unknown(opp.stage)))  # noqa: SLF001
-        if now < opp.stage_entered_at:
-            problems.append(
-                Problem(
-                    path="now",
-                    message=f"{now.isoformat()} is before the opportunity entered its stage "
-                    f"({opp.stage_entered_at.isoformat()})",
-                )
-            )
     if problems:
         raise ValidationError(problems)
+    assert isinstance(opp, Opportunity)  # noqa: S101 - narrowed above
+    assert isinstance(pipeline, Pipeline)  # noqa: S101
+    assert isinstance(now, dt.datetime)  # noqa: S101
+    now = canonical(now)
+    if opp.pipeline != pipeline.key:
+        problems.append(
+            Problem(
+                path="pipeline",
+                message=f"{pipeline.key!r} is not the opportunity's pipeline {opp.pipeline!r}",
+            )
+        )
+    elif opp.stage not in pipeline:
+        problems.append(Problem(path="opp.stage", message=pipeline._unknown(opp.stage)))  # noqa: SLF001
+    if now < opp.stage_entered_at:
+        problems.append(
+            Problem(
+                path="now",
+                message=f"{now.isoformat()} is before the opportunity entered its stage "
+                f"({opp.stage_entered_at.isoformat()})",
+            )
+        )
+    if problems:
+        raise ValidationError(problems)
+    return now
 
 
 def _check_version(opp: Opportunity, expected_version: int | None) -> None:
@@ -306,6 +336,16 @@ def _check_version(opp: Opportunity, expected_version: int | None) -> None:
         raise ConcurrencyConflict(
             opportunity_id=opp.id, expected_version=expected_version, actual_version=opp.version
         )
+
+
+_c_opp, _c_acts, _c_people, _c_now = (
+    Context.__dict__[n].__set__ for n in ("opportunity", "activities", "key_persons", "now")
+)
+
+
+_c_opp, _c_acts, _c_people, _c_now = (
+    Context.__dict__[n].__set__ for n in ("opportunity", "activities", "key_persons", "now")
+)
 
 
 def _context(
@@ -333,7 +373,12 @@ def _context(
                     f"key_persons[{i}]", f"{c.show(kp)} is {c.a_type(kp)}; expected a KeyPerson"
                 )
             people[kp.id] = kp
-    return build_trusted(Context, opportunity=opp, activities=tuple(mine), key_persons=people, now=now)
+    ctx = _new(Context)
+    _c_opp(ctx, opp)
+    _c_acts(ctx, tuple(mine))
+    _c_people(ctx, people)
+    _c_now(ctx, now)
+    return ctx
 
 
 def _evaluate(plan: Plan, ctx: Context) -> tuple[Outcome, ...]:
@@ -378,7 +423,7 @@ def readiness(
     *activities* may be all of the host's activities: only this opportunity's,
     from the moment it entered its stage up to *now*, count.
     """
-    _check_common(opp, pipeline, now, None, None)
+    now = _check_common(opp, pipeline, now, None, None)
     if to is not None and to not in pipeline:
         raise ValidationError.single("to", pipeline._unknown(to))  # noqa: SLF001
     ctx = _context(opp, activities, key_persons, now)
@@ -425,15 +470,17 @@ def _move(
     override: Override | None,
     lost_reason: str | None = None,
 ) -> tuple[Opportunity, StageChanged]:
+    # *now* is in UTC here (see _check_common).
     if override is not None and not isinstance(override, Override):
         raise ValidationError.single(
             "override", f"{c.show(override)} is {c.a_type(override)}; expected Override(reason=..., by=...)"
         )
-    if to not in pipeline:
-        raise ValidationError.single("to", pipeline._unknown(to))  # noqa: SLF001
-    _check_version(opp, expected_version)
-    plan = pipeline.plan(opp.stage, to)
+    if expected_version is not None and expected_version != opp.version:
+        _check_version(opp, expected_version)
+    plan = pipeline._plans.get((opp.stage, to))  # noqa: SLF001
     if plan is None:
+        if to not in pipeline:
+            raise ValidationError.single("to", pipeline._unknown(to))  # noqa: SLF001
         raise _refuse(pipeline, opp, to)
     if plan.kind not in kinds:
         use = {MoveKind.LOSE: "lose()", MoveKind.REOPEN: "reopen()", MoveKind.WIN: "win() or advance()"}
@@ -442,37 +489,135 @@ def _move(
     bypassed: tuple[str, ...] = ()
     if plan.requirements or plan.min_dwell is not None:
         ctx = _context(opp, activities, key_persons, now)
-        outcomes = _evaluate(plan, ctx)
-        if not all(o.met for o in outcomes):
+        # Fast path: the verdicts alone; explanations only when one fails.
+        dwell = plan.min_dwell
+        if not (
+            all(r.met(ctx) for r in plan.requirements)
+            and (dwell is None or now - opp.stage_entered_at >= dwell)
+        ):
+            outcomes = _evaluate(plan, ctx)
             unmet = tuple(u for o in outcomes for u in o.unmet())
             if override is None:
                 report = Readiness(
                     opportunity_id=opp.id,
                     pipeline=pipeline.key,
                     stage=opp.stage,
-                    now=canonical(now),
+                    now=now,
                     targets=(TargetReadiness(to=to, allowed=True, ready=False, outcomes=outcomes),),
                 )
                 raise MilestoneNotMet(report, to_stage=to, unmet=unmet)
             bypassed = tuple(o.name for o in outcomes if not o.met)
-    at = canonical(now)
-    event = build_trusted(
-        StageChanged,
-        opportunity_id=opp.id,
-        pipeline=pipeline.key,
-        kind=plan.kind,
-        from_stage=opp.stage,
-        to_stage=to,
-        at=at,
-        actor=actor,
-        version=opp.version + 1,
-        time_in_stage=at - opp.stage_entered_at,
-        lost_reason=lost_reason,
-        override_reason=None if override is None else override.reason,
-        override_by=None if override is None else override.by,
-        bypassed=bypassed,
+    event = _event(
+        opp.id,
+        pipeline.key,
+        plan.kind,
+        opp.stage,
+        to,
+        now,
+        actor,
+        opp.version + 1,
+        now - opp.stage_entered_at,
+        lost_reason,
+        None if override is None else override.reason,
+        None if override is None else override.by,
+        bypassed,
     )
     return _apply(opp, event), event
+
+
+# --- building values the engine vouches for -------------------------------------
+#
+# The engine builds a new opportunity and an event on every move from values
+# that are already checked.  These builders set the slots directly: no
+# converters, no checks, about a third of attrs' __init__.  test_engine.py
+# checks that they set every field, so a new field cannot be forgotten.
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[object, object], None]:
+    return cls.__dict__[name].__set__  # type: ignore[no-any-return]
+
+
+_new = object.__new__
+_o_id, _o_customer, _o_owner, _o_pipeline, _o_stage = (
+    _slot_setter(Opportunity, n) for n in ("id", "customer_id", "owner", "pipeline", "stage")
+)
+_o_created, _o_entered, _o_status, _o_amount, _o_close = (
+    _slot_setter(Opportunity, n)
+    for n in ("created_at", "stage_entered_at", "status", "amount", "expected_close")
+)
+_o_kps, _o_competitors, _o_gaps, _o_evidence, _o_lost, _o_version = (
+    _slot_setter(Opportunity, n)
+    for n in ("key_person_ids", "competitors", "gaps", "evidence", "lost_reason", "version")
+)
+
+
+def _moved(  # noqa: PLR0917 - positional on purpose: the engine's hot path
+    opp: Opportunity,
+    stage: str,
+    entered: dt.datetime,
+    version: int,
+    status: OpportunityStatus,
+    lost_reason: str | None,
+) -> Opportunity:
+    new = _new(Opportunity)
+    _o_id(new, opp.id)
+    _o_customer(new, opp.customer_id)
+    _o_owner(new, opp.owner)
+    _o_pipeline(new, opp.pipeline)
+    _o_stage(new, stage)
+    _o_created(new, opp.created_at)
+    _o_entered(new, entered)
+    _o_status(new, status)
+    _o_amount(new, opp.amount)
+    _o_close(new, opp.expected_close)
+    _o_kps(new, opp.key_person_ids)
+    _o_competitors(new, opp.competitors)
+    _o_gaps(new, opp.gaps)
+    _o_evidence(new, opp.evidence)
+    _o_lost(new, lost_reason)
+    _o_version(new, version)
+    return new
+
+
+(
+    _e_opp, _e_pipeline, _e_kind, _e_from, _e_to, _e_at, _e_actor,
+    _e_version, _e_time, _e_lost, _e_reason, _e_by, _e_bypassed,
+) = (_slot_setter(StageChanged, f.name) for f in attrs.fields(StageChanged))  # fmt: skip
+
+
+def _event(  # noqa: PLR0917 - positional on purpose: the engine's hot path
+    opportunity_id: str,
+    pipeline: str,
+    kind: MoveKind,
+    from_stage: str,
+    to_stage: str,
+    at: dt.datetime,
+    actor: str,
+    version: int,
+    time_in_stage: dt.timedelta,
+    lost_reason: str | None,
+    override_reason: str | None,
+    override_by: str | None,
+    bypassed: tuple[str, ...],
+) -> StageChanged:
+    """
+    A StageChanged from its field values, in field order.
+    """
+    new = _new(StageChanged)
+    _e_opp(new, opportunity_id)
+    _e_pipeline(new, pipeline)
+    _e_kind(new, kind)
+    _e_from(new, from_stage)
+    _e_to(new, to_stage)
+    _e_at(new, at)
+    _e_actor(new, actor)
+    _e_version(new, version)
+    _e_time(new, time_in_stage)
+    _e_lost(new, lost_reason)
+    _e_reason(new, override_reason)
+    _e_by(new, override_by)
+    _e_bypassed(new, bypassed)
+    return new
 
 
 def advance(
@@ -499,9 +644,9 @@ def advance(
     the readiness report) when the stage's requirements or minimum dwell are
     not met and no *override* was given.  Backward moves need no milestones.
     """
-    _check_common(opp, pipeline, now, actor, expected_version)
+    now = _check_common(opp, pipeline, now, actor, expected_version)
     if to is None:
-        nxt = pipeline.next_stage(opp.stage)
+        nxt = pipeline._next.get(opp.stage)  # noqa: SLF001 - the stage is known (checked above)
         if nxt is None:
             raise _refuse(pipeline, opp, "<next>")
         to = nxt
@@ -535,7 +680,9 @@ def win(
     Move *opp* to the won stage (or the won stage *to*, when there are
     several); the current stage's milestones apply as for :func:`advance`.
     """
-    _check_common(opp, pipeline, now, actor, expected_version)
+    now = _check_common(opp, pipeline, now, actor, expected_version)
+    if to is None and pipeline._single_won is not None:  # noqa: SLF001
+        to = pipeline._single_won  # noqa: SLF001
     if to is None:
         won = pipeline.won_stages
         if len(won) > 1:
@@ -572,7 +719,7 @@ def lose(
     Mark *opp* lost for *reason* (one of the pipeline's ``lost_reasons`` when
     it lists them).  Losing needs no milestones.
     """
-    _check_common(opp, pipeline, now, actor, expected_version)
+    now = _check_common(opp, pipeline, now, actor, expected_version)
     msg = c.name(reason)
     if msg is not None:
         raise ValidationError.single("reason", msg)
@@ -611,7 +758,7 @@ def reopen(
     Bring a lost *opp* back to the open stage *to* (by default the first
     stage), where the pipeline allows it.
     """
-    _check_common(opp, pipeline, now, actor, expected_version)
+    now = _check_common(opp, pipeline, now, actor, expected_version)
     return _move(
         opp,
         pipeline,
@@ -633,13 +780,13 @@ _STATUS = {
 
 
 def _apply(opp: Opportunity, event: StageChanged) -> Opportunity:
-    return evolve_trusted(
+    return _moved(
         opp,
-        stage=event.to_stage,
-        stage_entered_at=event.at,
-        version=event.version,
-        status=_STATUS.get(event.kind, OpportunityStatus.OPEN),
-        lost_reason=event.lost_reason,
+        event.to_stage,
+        event.at,
+        event.version,
+        _STATUS.get(event.kind, OpportunityStatus.OPEN),
+        event.lost_reason,
     )
 
 

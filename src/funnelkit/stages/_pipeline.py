@@ -286,6 +286,7 @@ class Pipeline:
     _moves: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, repr=False)
     _plans: Mapping[tuple[str, str], Plan] = attrs.field(init=False, eq=False, repr=False)
     _next: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
+    _single_won: str | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         problems = c.field_problems(type(self), {f.name: getattr(self, f.name) for f in _INIT_FIELDS})
@@ -309,6 +310,8 @@ class Pipeline:
         setter(self, "_moves", MappingProxyType({k: tuple(v) for k, v in moves.items()}))
         setter(self, "_plans", MappingProxyType(plans))
         setter(self, "_next", MappingProxyType(nxt))
+        won = [s.key for s in self.stages if s.outcome is StageOutcome.WON]
+        setter(self, "_single_won", won[0] if len(won) == 1 else None)
         self._check_probabilities(forward, by_key)
 
     def _check_probabilities(self, forward: list[str], by_key: Mapping[str, Stage]) -> None:

@@ -83,7 +83,17 @@ class Requirement(c.Checked):
     name: str
 
     def evaluate(self, ctx: Context) -> Outcome:
+        """
+        The verdict with its explanation.
+        """
         raise NotImplementedError
+
+    def met(self, ctx: Context) -> bool:
+        """
+        Just the verdict: the engine's fast path, which builds no explanation.
+        Subclasses may override it; it must agree with ``evaluate(ctx).met``.
+        """
+        return self.evaluate(ctx).met
 
     def to_dict(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -212,6 +222,15 @@ class ActivityCount(Requirement):
         n = sum(1 for a in ctx.activities if self.counts(a))
         return Outcome(name=self.name, met=n >= self.at_least, detail=f"{n} of {self.at_least}")
 
+    def met(self, ctx: Context) -> bool:
+        need, kinds, counts = self.at_least, self.kinds, self.counts
+        for a in ctx.activities:
+            if a.kind in kinds and counts(a):
+                need -= 1
+                if not need:
+                    return True
+        return False
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "type": self.type_name,
@@ -245,6 +264,9 @@ def _check_opp_fields(value: object) -> c.Result:
 _opp_fields = c.items(c.one_of(OPPORTUNITY_FIELDS, "an opportunity field"), tuple, unique=True)
 
 
+_EMPTY: tuple[object, ...] = (None, (), frozenset())
+
+
 @attrs.frozen(kw_only=True)
 class RequiredFields(Requirement):
     """
@@ -262,10 +284,14 @@ class RequiredFields(Requirement):
 
     def evaluate(self, ctx: Context) -> Outcome:
         opp = ctx.opportunity
-        missing = [f for f in self.fields if getattr(opp, f) in (None, (), frozenset())]
+        missing = [f for f in self.fields if getattr(opp, f) in _EMPTY]
         if missing:
             return Outcome(name=self.name, met=False, detail="missing " + ", ".join(missing))
         return Outcome(name=self.name, met=True, detail="all recorded")
+
+    def met(self, ctx: Context) -> bool:
+        opp = ctx.opportunity
+        return not any(getattr(opp, f) in _EMPTY for f in self.fields)
 
     def to_dict(self) -> dict[str, Any]:
         return _with_name(self, {"type": self.type_name, "fields": list(self.fields)})
@@ -287,6 +313,9 @@ class NoOpenGaps(Requirement):
             listed = ", ".join(g.description for g in open_gaps[:3]) + (", ..." if len(open_gaps) > 3 else "")
             return Outcome(name=self.name, met=False, detail=f"{len(open_gaps)} open: {listed}")
         return Outcome(name=self.name, met=True, detail="none open")
+
+    def met(self, ctx: Context) -> bool:
+        return all(g.closed for g in ctx.opportunity.gaps)
 
     def to_dict(self) -> dict[str, Any]:
         return _with_name(self, {"type": self.type_name})
@@ -335,11 +364,25 @@ class KeyPersonCoverage(Requirement):
     at_least: int = attrs.field(default=1, metadata=check(_check_positive))
     name: str = attrs.field(default=attrs.Factory(_coverage_name, takes_self=True), metadata=check(c.name))
 
+    def _covers(self, kp: KeyPerson | None) -> bool:
+        return kp is not None and kp.role is self.role and (not self.stances or kp.stance in self.stances)
+
+    def met(self, ctx: Context) -> bool:
+        people, role, stances = ctx.key_persons, self.role, self.stances
+        need = self.at_least
+        for k in ctx.opportunity.key_person_ids:
+            kp = people.get(k)
+            if kp is not None and kp.role is role and (not stances or kp.stance in stances):
+                need -= 1
+                if not need:
+                    return True
+        return False
+
     def evaluate(self, ctx: Context) -> Outcome:
         found = []
         for kp_id in ctx.opportunity.key_person_ids:
             kp = ctx.key_persons.get(kp_id)
-            if kp is not None and kp.role is self.role and (not self.stances or kp.stance in self.stances):
+            if kp is not None and self._covers(kp):
                 found.append(kp.name)
         if len(found) >= self.at_least:
             return Outcome(name=self.name, met=True, detail=", ".join(found))
@@ -385,6 +428,9 @@ class EvidenceRecorded(Requirement):
             return Outcome(name=self.name, met=True, detail="recorded")
         return Outcome(name=self.name, met=False, detail=f"no {self.key!r} in the evidence")
 
+    def met(self, ctx: Context) -> bool:
+        return self.key in ctx.opportunity.evidence
+
     def to_dict(self) -> dict[str, Any]:
         return _with_name(self, {"type": self.type_name, "key": self.key})
 
@@ -410,6 +456,9 @@ class TimeInStage(Requirement):
         return Outcome(
             name=self.name, met=elapsed >= dt.timedelta(days=self.days), detail=f"{days} of {self.days} days"
         )
+
+    def met(self, ctx: Context) -> bool:
+        return ctx.now - ctx.opportunity.stage_entered_at >= dt.timedelta(days=self.days)
 
     def to_dict(self) -> dict[str, Any]:
         return _with_name(self, {"type": self.type_name, "days": self.days})
@@ -496,6 +545,9 @@ class AllOf(Requirement):
             name=self.name, met=n == len(outcomes), detail=f"{n} of {len(outcomes)} met", parts=outcomes
         )
 
+    def met(self, ctx: Context) -> bool:
+        return all(p.met(ctx) for p in self.parts)
+
     def to_dict(self) -> dict[str, Any]:
         return _with_name(self, {"type": self.type_name, "parts": [p.to_dict() for p in self.parts]})
 
@@ -520,6 +572,9 @@ class AnyOf(Requirement):
         outcomes = tuple(p.evaluate(ctx) for p in self.parts)
         n = sum(o.met for o in outcomes)
         return Outcome(name=self.name, met=n >= 1, detail=f"{n} of {len(outcomes)} met", parts=outcomes)
+
+    def met(self, ctx: Context) -> bool:
+        return any(p.met(ctx) for p in self.parts)
 
     def to_dict(self) -> dict[str, Any]:
         return _with_name(self, {"type": self.type_name, "parts": [p.to_dict() for p in self.parts]})

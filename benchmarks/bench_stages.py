@@ -1,0 +1,195 @@
+"""
+Stage engine benchmark: the same eight-step lifecycle (contact -> ... -> won)
+for N opportunities, in one process, through
+
+- funnelkit: ``advance`` / ``win`` with the default pipeline's milestone checks
+  (each deal carries the activities, key persons and evidence they need);
+- python-statemachine 3.x as its docs recommend: one machine per deal, ``send``
+  per step (no milestone checks at all);
+- transitions: one ``Machine`` per deal, a trigger per step (no checks);
+- a bare ``dict`` lookup of the next stage: the floor.
+
+Only ratios mean anything on a noisy machine.
+
+    python benchmarks/bench_stages.py [--quick]
+"""
+
+import datetime as dt
+import itertools
+import sys
+import time
+
+from statemachine import State, StateMachine
+
+from funnelkit import Activity, KeyPerson, Money, Opportunity
+from funnelkit.stages import advance, default_pipeline, win
+
+QUICK = "--quick" in sys.argv
+N = 1_000 if QUICK else 10_000
+T0 = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+STEPS = [
+    "contact",
+    "needs_confirmed",
+    "proposal",
+    "approved",
+    "shortlisted",
+    "selected",
+    "negotiation",
+    "won",
+]
+
+
+class Deal(StateMachine):
+    """The eight-step process in python-statemachine's own style."""
+
+    contact = State(initial=True)
+    needs_confirmed = State()
+    proposal = State()
+    approved = State()
+    shortlisted = State()
+    selected = State()
+    negotiation = State()
+    won = State(final=True)
+    lost = State(final=True)
+
+    step = (
+        contact.to(needs_confirmed)
+        | needs_confirmed.to(proposal)
+        | proposal.to(approved)
+        | approved.to(shortlisted)
+        | shortlisted.to(selected)
+        | selected.to(negotiation)
+        | negotiation.to(won)
+    )
+    lose = (
+        contact.to(lost)
+        | needs_confirmed.to(lost)
+        | proposal.to(lost)
+        | approved.to(lost)
+        | shortlisted.to(lost)
+        | selected.to(lost)
+        | negotiation.to(lost)
+    )
+
+
+def make_deals(n):
+    people = {
+        "dm": KeyPerson(id="dm", customer_id="c", name="D", role="decision_maker", stance="supporter"),
+        "rec": KeyPerson(id="rec", customer_id="c", name="R", role="recommender", stance="champion"),
+    }
+    deals = []
+    for i in range(n):
+        opp = Opportunity(
+            id=f"o-{i}",
+            customer_id="c",
+            owner="r",
+            pipeline="default",
+            stage="contact",
+            created_at=T0,
+            stage_entered_at=T0,
+            key_person_ids=("dm", "rec"),
+            amount=Money.of("1000.00", "USD"),
+            expected_close=dt.date(2026, 6, 30),
+            competitors=("Rival",),
+            evidence=frozenset({"project_approved", "shortlisted", "selected", "contract_signed"}),
+        )
+        acts = (
+            Activity(
+                id=f"v-{i}", kind="visit", at=T0 + dt.timedelta(hours=1), rep_id="r", customer_id="c",
+                opportunity_id=opp.id, purpose="intro", needs_found="downtime",
+            ),
+            Activity(
+                id=f"d-{i}", kind="demo", at=T0 + dt.timedelta(days=2, hours=1), rep_id="r", customer_id="c",
+                opportunity_id=opp.id, feedback="liked it",
+            ),
+        )  # fmt: skip
+        deals.append((opp, acts))
+    return deals, people
+
+
+def run_funnelkit(deals, people, pipeline):
+    days = [T0 + dt.timedelta(days=d) for d in range(8)]
+    out = []
+    for start, acts in deals:
+        deal = start
+        for day in range(1, 7):
+            deal, _ = advance(deal, pipeline, now=days[day], actor="r", activities=acts, key_persons=people)
+        deal, _ = win(deal, pipeline, now=days[7], actor="r", activities=acts, key_persons=people)
+        out.append(deal)
+    return out
+
+
+def run_statemachine(n):
+    out = []
+    for _ in range(n):
+        machine = Deal()
+        for _ in range(7):
+            machine.send("step")
+        out.append(machine)
+    return out
+
+
+def run_transitions(n):
+    from transitions import Machine
+
+    transitions = [{"trigger": "step", "source": a, "dest": b} for a, b in itertools.pairwise(STEPS)]
+    out = []
+    for _ in range(n):
+        model = type("Model", (), {})()
+        Machine(model=model, states=[*STEPS, "lost"], transitions=transitions, initial="contact")
+        for _ in range(7):
+            model.step()
+        out.append(model)
+    return out
+
+
+def run_dict(n):
+    nxt = dict(itertools.pairwise(STEPS))
+    out = []
+    for _ in range(n):
+        state = "contact"
+        for _ in range(7):
+            state = nxt[state]
+        out.append(state)
+    return out
+
+
+def timed(fn, *args):
+    best = float("inf")
+    result = None
+    for _ in range(3):
+        start = time.perf_counter()
+        result = fn(*args)
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def main():
+    pipeline = default_pipeline()
+    deals, people = make_deals(N)
+    fk, done = timed(run_funnelkit, deals, people, pipeline)
+    assert all(o.stage == "won" and o.version == 7 for o in done)
+    psm, machines = timed(run_statemachine, N)
+    assert all(m.current_state_value == "won" for m in machines)
+    try:
+        tr, models = timed(run_transitions, N)
+        assert all(m.state == "won" for m in models)
+    except ImportError:
+        tr = None
+    floor, states = timed(run_dict, N)
+    assert set(states) == {"won"}
+
+    def per(t):
+        return t / N * 1e6
+
+    print(f"eight-step lifecycle x {N:,} deals; microseconds per lifecycle (best of 3)")
+    print(f"  funnelkit advance/win with milestone checks  {per(fk):9.1f}")
+    print(f"  python-statemachine, machine per deal        {per(psm):9.1f}   ratio {psm / fk:6.1f}")
+    if tr is not None:
+        print(f"  transitions, Machine per deal                {per(tr):9.1f}   ratio {tr / fk:6.1f}")
+    print(f"  bare dict lookup (floor)                     {per(floor):9.1f}   ratio {floor / fk:6.3f}")
+    print("  ratio = baseline time / funnelkit time (above 1: funnelkit is faster)")
+
+
+if __name__ == "__main__":
+    main()
