@@ -11,6 +11,8 @@ import json
 import zoneinfo
 from decimal import Decimal
 
+import attrs
+
 from funnelkit import (
     Activity,
     Customer,
@@ -25,6 +27,8 @@ from funnelkit import (
     from_dict,
     to_dict,
 )
+from funnelkit.errors import MilestoneNotMet
+from funnelkit.stages import advance, default_pipeline, hasty
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 # funnelkit never reads the system clock: "now" is always given.
@@ -113,7 +117,8 @@ visit = Activity(
 print(
     f"{deal.id}: {deal.amount} at stage {deal.stage!r}, open gaps: {[g.description for g in deal.open_gaps]}"
 )
-print(f"{visit.kind.value} on {visit.at:%Y-%m-%d %H:%M %Z}: needs found: {visit.needs_found}")
+local = visit.at.astimezone(SHANGHAI)  # funnelkit keeps UTC; show it in any zone
+print(f"{visit.kind.value} on {local:%Y-%m-%d %H:%M} Shanghai: needs found: {visit.needs_found}")
 
 section("Money: exact, one currency at a time")
 amount = deal.amount
@@ -142,6 +147,53 @@ payload = json.dumps(to_dict(deal), ensure_ascii=False)
 print(payload[:120] + " ...")
 assert from_dict(Opportunity, json.loads(payload)) == deal
 print("from_dict(Opportunity, json.loads(payload)) == deal: True")
+
+section("The deal moves through the default eight-step pipeline")
+pipeline = default_pipeline()
+try:
+    # Without the record of the visit, the deal has no milestone to leave 'contact' on.
+    advance(deal, pipeline, now=now, actor="rep-1", activities=[], key_persons=people)
+except MilestoneNotMet as e:
+    print("stopped:", e)
+    print(e.report)
+# With the visit on record it moves on; each later milestone is evidence the customer gave.
+steps = [
+    ("needs_confirmed", {}),
+    ("proposal", {}),
+    ("approved", {"evidence": {"project_approved"}}),
+    ("shortlisted", {"evidence": {"project_approved", "shortlisted"}}),
+    ("selected", {"evidence": {"project_approved", "shortlisted", "selected"}}),
+    ("negotiation", {"gaps": [attrs.evolve(g, closed=True) for g in deal.gaps]}),
+    ("won", {"evidence": {"project_approved", "shortlisted", "selected", "contract_signed"}}),
+]
+demo = Activity(
+    id="act-2",
+    kind="demo",
+    at=now + dt.timedelta(days=7),
+    rep_id="rep-1",
+    customer_id=acme.id,
+    opportunity_id=deal.id,
+    feedback="the CTO asked for a pilot",
+)
+people = [attrs.evolve(p, stance="champion") if p.role.value == "decision_maker" else p for p in people]
+history = []
+moving = deal
+for day, (stage, changes) in enumerate(steps, start=1):
+    moving = attrs.evolve(moving, **changes) if changes else moving
+    moving, event = advance(
+        moving,
+        pipeline,
+        to=stage,
+        now=now + dt.timedelta(days=3 * day),
+        actor="rep-1",
+        activities=[visit, demo],
+        key_persons=people,
+        expected_version=moving.version,
+    )
+    history.append(event)
+    days = event.time_in_stage.days
+    print(f"  {event.from_stage:>15} -> {event.to_stage:<15} after {days} days (v{moving.version})")
+print(f"{moving.id} is {moving.status.value} with {moving.amount}; hasty moves: {len(hasty(history))}")
 
 section("Bad input is refused, with every problem named")
 bad = json.loads(payload)
