@@ -251,3 +251,22 @@ def test_requirements_are_hashable_values():
     """Requirements are frozen values: equal ones hash alike and can be set members."""
     assert len({NoOpenGaps(), NoOpenGaps(), TimeInStage(days=1)}) == 2
     assert T0  # the shared clock of these tests is aware
+
+
+def test_which_requirements_read_activities():
+    """Only requirements that look at activities make the engine gather them; custom ones are assumed to."""
+    assert ActivityCount(kinds="visit").reads_activities()
+    assert not NoOpenGaps().reads_activities()
+    assert not all_of(NoOpenGaps(), TimeInStage(days=1)).reads_activities()
+    assert any_of(NoOpenGaps(), ActivityCount(kinds="call")).reads_activities()
+    assert Predicate(name="p", description="p", test=lambda c: True).reads_activities()
+
+
+def test_fast_verdict_agrees_with_the_explanation(opp, people):
+    """met() and evaluate().met agree for every built-in requirement on one context."""
+    linked = attrs.evolve(
+        opp, key_person_ids=["kp-dm", "kp-rec"], gaps=[gap("x")], evidence={"project_approved"}
+    )
+    context = ctx(linked, [visit("a1", at(hours=1)), visit("a2", at(hours=2), kind="call")], people)
+    for req in REQUIREMENTS:
+        assert req.met(context) == req.evaluate(context).met, req.name

@@ -353,15 +353,21 @@ def _context(
     activities: Iterable[Activity],
     key_persons: Iterable[KeyPerson] | Mapping[str, KeyPerson],
     now: dt.datetime,
+    *,
+    gather: bool = True,
 ) -> Context:
-    entered = opp.stage_entered_at
+    """
+    What the requirements see.  With *gather* false (no requirement reads
+    activities) the activities are only type-checked, not filtered.
+    """
+    entered, opp_id = opp.stage_entered_at, opp.id
     mine = []
     for i, a in enumerate(activities):
-        if not isinstance(a, Activity):
+        if type(a) is not Activity and not isinstance(a, Activity):
             raise ValidationError.single(
                 f"activities[{i}]", f"{c.show(a)} is {c.a_type(a)}; expected an Activity"
             )
-        if a.opportunity_id == opp.id and entered <= a.at <= now:
+        if gather and a.opportunity_id == opp_id and entered <= a.at <= now:
             mine.append(a)
     if isinstance(key_persons, Mapping):
         people = key_persons
@@ -488,7 +494,7 @@ def _move(
         raise ValidationError.single("to", f"{opp.stage!r} -> {to!r} is a {plan.kind.value} move; use {hint}")
     bypassed: tuple[str, ...] = ()
     if plan.requirements or plan.min_dwell is not None:
-        ctx = _context(opp, activities, key_persons, now)
+        ctx = _context(opp, activities, key_persons, now, gather=plan.reads_activities)
         # Fast path: the verdicts alone; explanations only when one fails.
         dwell = plan.min_dwell
         if not (

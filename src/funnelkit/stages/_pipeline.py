@@ -204,6 +204,7 @@ class Plan:
     kind: MoveKind
     requirements: tuple[Requirement, ...]
     min_dwell: dt.timedelta | None
+    reads_activities: bool = False
 
 
 def _pairs(value: Iterable[Iterable[str]] | None) -> tuple[tuple[str, ...], ...] | None:
@@ -664,7 +665,8 @@ def _plan(
     skipped = [by_key[k] for k in forward[position[src] + 1 : position[dst]] if by_key[k].is_open]
     reqs = tuple(r for s in (a, *skipped) for r in s.requirements)
     kind = MoveKind.WIN if b.outcome is StageOutcome.WON else MoveKind.ADVANCE
-    return Plan(kind=kind, requirements=reqs, min_dwell=a.min_dwell)
+    reads = any(r.reads_activities() for r in reqs)
+    return Plan(kind=kind, requirements=reqs, min_dwell=a.min_dwell, reads_activities=reads)
 
 
 _register()

@@ -95,6 +95,14 @@ class Requirement(c.Checked):
         """
         return self.evaluate(ctx).met
 
+    def reads_activities(self) -> bool:
+        """
+        Whether the verdict depends on ``ctx.activities`` (the engine skips
+        gathering them when no requirement reads them).  True unless a
+        subclass knows better.
+        """
+        return True
+
     def to_dict(self) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -293,6 +301,9 @@ class RequiredFields(Requirement):
         opp = ctx.opportunity
         return not any(getattr(opp, f) in _EMPTY for f in self.fields)
 
+    def reads_activities(self) -> bool:
+        return False
+
     def to_dict(self) -> dict[str, Any]:
         return _with_name(self, {"type": self.type_name, "fields": list(self.fields)})
 
@@ -316,6 +327,9 @@ class NoOpenGaps(Requirement):
 
     def met(self, ctx: Context) -> bool:
         return all(g.closed for g in ctx.opportunity.gaps)
+
+    def reads_activities(self) -> bool:
+        return False
 
     def to_dict(self) -> dict[str, Any]:
         return _with_name(self, {"type": self.type_name})
@@ -395,6 +409,9 @@ class KeyPersonCoverage(Requirement):
             name=self.name, met=False, detail=f"{len(found)} of {self.at_least}: {', '.join(found)}"
         )
 
+    def reads_activities(self) -> bool:
+        return False
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type_name, "role": self.role.value}
         if self.stances:
@@ -431,6 +448,9 @@ class EvidenceRecorded(Requirement):
     def met(self, ctx: Context) -> bool:
         return self.key in ctx.opportunity.evidence
 
+    def reads_activities(self) -> bool:
+        return False
+
     def to_dict(self) -> dict[str, Any]:
         return _with_name(self, {"type": self.type_name, "key": self.key})
 
@@ -459,6 +479,9 @@ class TimeInStage(Requirement):
 
     def met(self, ctx: Context) -> bool:
         return ctx.now - ctx.opportunity.stage_entered_at >= dt.timedelta(days=self.days)
+
+    def reads_activities(self) -> bool:
+        return False
 
     def to_dict(self) -> dict[str, Any]:
         return _with_name(self, {"type": self.type_name, "days": self.days})
@@ -548,6 +571,9 @@ class AllOf(Requirement):
     def met(self, ctx: Context) -> bool:
         return all(p.met(ctx) for p in self.parts)
 
+    def reads_activities(self) -> bool:
+        return any(p.reads_activities() for p in self.parts)
+
     def to_dict(self) -> dict[str, Any]:
         return _with_name(self, {"type": self.type_name, "parts": [p.to_dict() for p in self.parts]})
 
@@ -575,6 +601,9 @@ class AnyOf(Requirement):
 
     def met(self, ctx: Context) -> bool:
         return any(p.met(ctx) for p in self.parts)
+
+    def reads_activities(self) -> bool:
+        return any(p.reads_activities() for p in self.parts)
 
     def to_dict(self) -> dict[str, Any]:
         return _with_name(self, {"type": self.type_name, "parts": [p.to_dict() for p in self.parts]})
