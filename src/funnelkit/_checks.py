@@ -253,6 +253,23 @@ def _as_problems(result: str | list[Problem], where: str) -> list[Problem]:
 # --- converters: be lenient about containers, strict about contents -------
 
 
+def build_each(
+    items: Iterable[Any], build: Callable[[Any], T], prefix: str = ""
+) -> tuple[list[T], list[Problem]]:
+    """
+    Build every item, collecting the problems of each under ``prefix[i]``
+    instead of stopping at the first.
+    """
+    built: list[T] = []
+    problems: list[Problem] = []
+    for i, item in enumerate(items):
+        try:
+            built.append(build(item))
+        except ValidationError as e:
+            problems.extend(p.prefixed(f"{prefix}[{i}]") for p in e.problems)
+    return built, problems
+
+
 def is_iterable(value: object) -> bool:
     """
     Whether *value* is a collection of items (not a str, bytes or mapping).

@@ -47,7 +47,7 @@ from typing import Any, TypeVar, get_args, get_origin
 import attrs
 import cattrs
 
-from ._checks import a_type, article, aware_datetime, field_problems, show, to_probability
+from ._checks import a_type, article, aware_datetime, build_each, field_problems, show, to_probability
 from ._money import Money, amount_problem, currency_problem, to_amount
 from .errors import Problem, ValidationError
 
@@ -385,13 +385,7 @@ def _items_of(value: object, expected: str) -> list[object]:
 
 
 def _structure_items(values: list[object], item_type: Any, item_hook: Callable[[Any, Any], Any]) -> list[Any]:
-    out: list[Any] = []
-    problems: list[Problem] = []
-    for i, item in enumerate(values):
-        try:
-            out.append(item_hook(item, item_type))
-        except ValidationError as e:
-            problems.extend(p.prefixed(f"[{i}]") for p in e.problems)
+    out, problems = build_each(values, lambda item: item_hook(item, item_type))
     if problems:
         raise ValidationError(problems)
     return out

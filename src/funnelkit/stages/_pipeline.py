@@ -452,11 +452,9 @@ class Pipeline:
         stages: list[Stage] = []
         raw_stages = data.get("stages")
         if isinstance(raw_stages, list):
-            for i, raw in enumerate(raw_stages):
-                try:
-                    stages.append(_stage_from_dict(raw, predicates))
-                except ValidationError as e:
-                    problems.extend(p.prefixed(f"stages[{i}]") for p in e.problems)
+            stages, problems = c.build_each(
+                raw_stages, lambda raw: _stage_from_dict(raw, predicates), "stages"
+            )
         rest = {k: v for k, v in data.items() if k != "stages"}
         if "stages" in data:
             rest["stages"] = stages if isinstance(raw_stages, list) else raw_stages
@@ -508,13 +506,9 @@ def _stage_from_dict(raw: object, predicates: Mapping[str, Predicate] | None) ->
     reqs = raw.get("requirements")
     if not isinstance(reqs, list):
         return structure_fields(Stage, raw)
-    built: list[Requirement] = []
-    problems: list[Problem] = []
-    for j, r in enumerate(reqs):
-        try:
-            built.append(requirement_from_dict(r, predicates=predicates))
-        except ValidationError as e:
-            problems.extend(p.prefixed(f"requirements[{j}]") for p in e.problems)
+    built, problems = c.build_each(
+        reqs, lambda r: requirement_from_dict(r, predicates=predicates), "requirements"
+    )
     try:
         stage = structure_fields(Stage, {**raw, "requirements": built})
     except ValidationError as e:
@@ -617,16 +611,24 @@ def _build_moves(p: Pipeline) -> tuple[list[Problem], dict[str, list[str]]]:
     return problems, moves
 
 
-def _graph_problems(p: Pipeline, moves: Mapping[str, list[str]]) -> list[Problem]:
-    problems = []
-    start = p.stages[0].key
-    reached = {start}
-    frontier = [start]
+def _closure(start: Iterable[str], edges: Mapping[str, list[str]]) -> set[str]:
+    """
+    Every node reachable from *start* along *edges*, *start* included.
+    """
+    reached = set(start)
+    frontier = list(reached)
     while frontier:
-        for nxt in moves[frontier.pop()]:
+        for nxt in edges[frontier.pop()]:
             if nxt not in reached:
                 reached.add(nxt)
                 frontier.append(nxt)
+    return reached
+
+
+def _graph_problems(p: Pipeline, moves: Mapping[str, list[str]]) -> list[Problem]:
+    problems = []
+    start = p.stages[0].key
+    reached = _closure([start], moves)
     for i, s in enumerate(p.stages):
         if s.key not in reached:
             problems.append(
@@ -639,13 +641,7 @@ def _graph_problems(p: Pipeline, moves: Mapping[str, list[str]]) -> list[Problem
     for src, targets in moves.items():
         for dst in targets:
             into[dst].append(src)
-    winning = {s.key for s in p.stages if s.outcome is StageOutcome.WON}
-    frontier = list(winning)
-    while frontier:
-        for prev in into[frontier.pop()]:
-            if prev not in winning:
-                winning.add(prev)
-                frontier.append(prev)
+    winning = _closure((s.key for s in p.stages if s.outcome is StageOutcome.WON), into)
     for i, s in enumerate(p.stages):
         if s.is_open and s.key not in winning:
             problems.append(Problem(path=f"stages[{i}]", message=f"{s.key!r} has no path to a won stage"))

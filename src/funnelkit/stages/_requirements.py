@@ -550,8 +550,37 @@ def _any_name(self: AnyOf) -> str:
     return _parts_name("any of", self.parts)
 
 
+class _Combination(Requirement):
+    """
+    What AllOf and AnyOf share: parts, explained one by one.
+    """
+
+    __slots__ = ()
+    parts: tuple[Requirement, ...]
+
+    def _verdict(self, n_met: int, n_parts: int) -> bool:
+        raise NotImplementedError
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        outcomes = tuple(p.evaluate(ctx) for p in self.parts)
+        n = sum(o.met for o in outcomes)
+        met = self._verdict(n, len(outcomes))
+        return Outcome(name=self.name, met=met, detail=f"{n} of {len(outcomes)} met", parts=outcomes)
+
+    def reads_activities(self) -> bool:
+        return any(p.reads_activities() for p in self.parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _with_name(self, {"type": self.type_name, "parts": [p.to_dict() for p in self.parts]})
+
+    def walk(self) -> Iterable[Requirement]:
+        yield self
+        for p in self.parts:
+            yield from p.walk()
+
+
 @attrs.frozen(kw_only=True)
-class AllOf(Requirement):
+class AllOf(_Combination):
     """
     Met when every part is met.
     """
@@ -561,30 +590,15 @@ class AllOf(Requirement):
     parts: tuple[Requirement, ...] = attrs.field(metadata=check(_check_parts), converter=_to_parts)
     name: str = attrs.field(default=attrs.Factory(_all_name, takes_self=True), metadata=check(c.name))
 
-    def evaluate(self, ctx: Context) -> Outcome:
-        outcomes = tuple(p.evaluate(ctx) for p in self.parts)
-        n = sum(o.met for o in outcomes)
-        return Outcome(
-            name=self.name, met=n == len(outcomes), detail=f"{n} of {len(outcomes)} met", parts=outcomes
-        )
+    def _verdict(self, n_met: int, n_parts: int) -> bool:
+        return n_met == n_parts
 
     def met(self, ctx: Context) -> bool:
         return all(p.met(ctx) for p in self.parts)
 
-    def reads_activities(self) -> bool:
-        return any(p.reads_activities() for p in self.parts)
-
-    def to_dict(self) -> dict[str, Any]:
-        return _with_name(self, {"type": self.type_name, "parts": [p.to_dict() for p in self.parts]})
-
-    def walk(self) -> Iterable[Requirement]:
-        yield self
-        for p in self.parts:
-            yield from p.walk()
-
 
 @attrs.frozen(kw_only=True)
-class AnyOf(Requirement):
+class AnyOf(_Combination):
     """
     Met when at least one part is met.
     """
@@ -594,24 +608,11 @@ class AnyOf(Requirement):
     parts: tuple[Requirement, ...] = attrs.field(metadata=check(_check_parts), converter=_to_parts)
     name: str = attrs.field(default=attrs.Factory(_any_name, takes_self=True), metadata=check(c.name))
 
-    def evaluate(self, ctx: Context) -> Outcome:
-        outcomes = tuple(p.evaluate(ctx) for p in self.parts)
-        n = sum(o.met for o in outcomes)
-        return Outcome(name=self.name, met=n >= 1, detail=f"{n} of {len(outcomes)} met", parts=outcomes)
+    def _verdict(self, n_met: int, n_parts: int) -> bool:  # noqa: ARG002 - one signature for both rules
+        return n_met >= 1
 
     def met(self, ctx: Context) -> bool:
         return any(p.met(ctx) for p in self.parts)
-
-    def reads_activities(self) -> bool:
-        return any(p.reads_activities() for p in self.parts)
-
-    def to_dict(self) -> dict[str, Any]:
-        return _with_name(self, {"type": self.type_name, "parts": [p.to_dict() for p in self.parts]})
-
-    def walk(self) -> Iterable[Requirement]:
-        yield self
-        for p in self.parts:
-            yield from p.walk()
 
 
 def all_of(*parts: Requirement, name: str | None = None) -> AllOf:
@@ -690,13 +691,9 @@ def requirement_from_dict(data: object, *, predicates: Mapping[str, Predicate] |
         parts = fields.get("parts")
         if not isinstance(parts, list):
             raise ValidationError.single("parts", f"{c.show(parts)} is {c.a_type(parts)}; expected a list")
-        built: list[Requirement] = []
-        problems: list[Problem] = []
-        for i, part in enumerate(parts):
-            try:
-                built.append(requirement_from_dict(part, predicates=predicates))
-            except ValidationError as e:
-                problems.extend(p.prefixed(f"parts[{i}]") for p in e.problems)
+        built, problems = c.build_each(
+            parts, lambda part: requirement_from_dict(part, predicates=predicates), "parts"
+        )
         problems.extend(
             Problem(path=k, message="unknown field; allowed: type, parts, name")
             for k in sorted(map(str, fields))
