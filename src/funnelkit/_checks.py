@@ -160,7 +160,7 @@ def duration(value: object) -> str | None:
 
 def probability(value: object) -> str | None:
     """
-    A probability: a ``Decimal`` in [0, 1] (see :func:`to_probability`).
+    A probability: a ``Decimal`` in [0, 1] (see :func:`to_decimal`).
     """
     if not isinstance(value, Decimal):
         return f"{show(value)} is {a_type(value)}; expected a Decimal in [0, 1]"
@@ -315,9 +315,9 @@ def to_enum(enum_cls: type[E], value: E | str) -> E:
         return value  # type: ignore[return-value]
 
 
-def to_probability(value: Decimal | float | str) -> Decimal:
+def to_decimal(value: Decimal | float | str) -> Decimal:
     """
-    Convert an int, str or float probability to ``Decimal``.
+    Convert an int, str or float (a probability, a score) to ``Decimal``.
 
     A float becomes the ``Decimal`` of its shortest repr (``0.3`` → ``0.3``), the
     number the user typed.  Anything unconvertible is left for the check.

@@ -47,7 +47,7 @@ from typing import Any, TypeVar, get_args, get_origin
 import attrs
 import cattrs
 
-from ._checks import a_type, article, aware_datetime, build_each, field_problems, show, to_probability
+from ._checks import a_type, article, aware_datetime, build_each, field_problems, show, to_decimal
 from ._money import Money, amount_problem, currency_problem, to_amount
 from .errors import Problem, ValidationError
 
@@ -245,7 +245,7 @@ def _structure_decimal(value: object, _t: type) -> Decimal:
         return value
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise _wrong_type(value, "a decimal number as a string, e.g. '0.25'")
-    number = to_probability(value)  # the one reading of int, float and str decimals
+    number = to_decimal(value)  # the one reading of int, float and str decimals
     if not isinstance(number, Decimal):
         msg = f"{show(value)} is not a finite decimal number in plain digits, such as '0.25'"
         raise ValidationError.single("", msg)

@@ -152,7 +152,7 @@ def _lead_status(value: LeadStatus | str) -> LeadStatus:
 
 
 def _opt_probability(value: Decimal | float | str | None) -> Decimal | None:
-    return None if value is None else c.to_probability(value)
+    return None if value is None else c.to_decimal(value)
 
 
 def _strings(value: Iterable[str]) -> frozenset[str]:

@@ -86,7 +86,7 @@ def _default_category(self: Stage) -> ForecastCategory:
 
 
 def _probability(value: Decimal | float | str) -> Decimal:
-    return c.to_probability(value)
+    return c.to_decimal(value)
 
 
 def _requirements(value: Iterable[Requirement]) -> tuple[Requirement, ...]:

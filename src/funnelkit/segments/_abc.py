@@ -1,0 +1,369 @@
+"""
+A/B/C segmentation by the Pareto (80/20) rule.
+"""
+
+from __future__ import annotations
+
+import decimal
+import html
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from .. import _checks as c
+from .._money import Money
+from ..entities import Customer, Tier
+from ..errors import CurrencyMismatchError, Problem, ValidationError
+
+# Exact enough for every comparison of cumulative values with a threshold
+# times the total (values have at most 50 significant digits).
+_EXACT = decimal.Context(prec=120, traps=[decimal.InvalidOperation, decimal.Overflow])
+# Shares for people: the usual 28 significant digits.
+_SHARE = decimal.Context(prec=28)
+
+Measure = Money | Decimal | int | float
+
+
+@attrs.frozen(kw_only=True)
+class AbcRow:
+    """
+    One customer's place in the ranking.
+
+    *cumulative_before* is the share of the total value held by the customers
+    ranked above this one; it decides the tier.
+    """
+
+    id: str
+    rank: int
+    value: Decimal
+    share: Decimal
+    cumulative_before: Decimal
+    tier: Tier
+
+
+@attrs.frozen(kw_only=True)
+class TierSummary:
+    """
+    How many customers a tier holds and what share of the value.
+    """
+
+    tier: Tier
+    count: int
+    value: Decimal
+    share_of_value: Decimal
+    share_of_customers: Decimal
+
+
+@attrs.frozen(kw_only=True)
+class AbcResult:
+    """
+    Every customer's tier, the ranking behind it, and a summary per tier.
+
+    *currency* is set when the values were money.  ``result.tiers`` maps
+    customer id to tier; ``rows()`` yields the ranking; ``to_records()`` gives
+    flat dicts for ``pandas.DataFrame``.
+    """
+
+    a: Decimal
+    b: Decimal
+    total: Decimal
+    currency: str | None
+    summary: tuple[TierSummary, ...]
+    tiers: Mapping[str, Tier] = attrs.field(eq=False, repr=False)
+    # The ranking, as parallel tuples (cheap for a million customers).
+    _ids: tuple[str, ...] = attrs.field(repr=False)
+    _values: tuple[Decimal, ...] = attrs.field(repr=False)
+    _befores: tuple[Decimal, ...] = attrs.field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def tier_of(self, customer_id: str) -> Tier:
+        """
+        The tier of *customer_id*; a clear error for an id that was not graded.
+        """
+        try:
+            return self.tiers[customer_id]
+        except (KeyError, TypeError):
+            raise ValidationError.single("customer_id", f"{c.show(customer_id)} was not graded") from None
+
+    def rows(self) -> Iterator[AbcRow]:
+        """
+        The ranking, most valuable first.
+        """
+        total = self.total
+        for rank, (cid, value, before) in enumerate(
+            zip(self._ids, self._values, self._befores, strict=True), 1
+        ):
+            yield AbcRow(
+                id=cid,
+                rank=rank,
+                value=value,
+                share=_SHARE.divide(value, total),
+                cumulative_before=_SHARE.divide(before, total),
+                tier=self.tiers[cid],
+            )
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """
+        One flat dict per customer, in rank order.
+        """
+        return [
+            {
+                "id": r.id,
+                "rank": r.rank,
+                "value": r.value,
+                "share": r.share,
+                "cumulative_before": r.cumulative_before,
+                "tier": r.tier.value,
+            }
+            for r in self.rows()
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe summary: thresholds, total, and per tier count and shares.
+        """
+        return {
+            "a": str(self.a),
+            "b": str(self.b),
+            "total": format(self.total, "f"),
+            "currency": self.currency,
+            "customers": len(self),
+            "summary": [
+                {
+                    "tier": s.tier.value,
+                    "count": s.count,
+                    "value": format(s.value, "f"),
+                    "share_of_value": str(s.share_of_value),
+                    "share_of_customers": str(s.share_of_customers),
+                }
+                for s in self.summary
+            ],
+        }
+
+    def __repr__(self) -> str:
+        unit = f" {self.currency}" if self.currency else ""
+        lines = [
+            f"A/B/C of {len(self)} customers, total {self.total:f}{unit} (A < {self.a:%}, B < {self.b:%})"
+        ]
+        for s in self.summary:
+            lines.append(
+                f"  {s.tier.value}: {s.count:>7} customers ({s.share_of_customers:>7.1%}) "
+                f"hold {s.value:f}{unit} ({s.share_of_value:.1%})"
+            )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        e = html.escape
+        unit = f" {e(self.currency)}" if self.currency else ""
+        rows = "".join(
+            f"<tr><td>{s.tier.value}</td><td>{s.count}</td><td>{s.share_of_customers:.1%}</td>"
+            f"<td>{s.value:f}{unit}</td><td>{s.share_of_value:.1%}</td></tr>"
+            for s in self.summary
+        )
+        head = "<tr><th>tier</th><th>customers</th><th>share</th><th>value</th><th>share of value</th></tr>"
+        return f"<table>{head}{rows}</table>"
+
+
+def _threshold(name: str, value: object) -> tuple[Decimal | None, Problem | None]:
+    number = c.to_decimal(value)  # type: ignore[arg-type]
+    if not isinstance(number, Decimal) or not number.is_finite() or not Decimal(0) < number <= Decimal(1):
+        return None, Problem(path=name, message=f"{c.show(value)} is not a share in (0, 1]")
+    return number, None
+
+
+def _amounts(items: Iterable[tuple[object, object]]) -> tuple[list[str], list[Decimal], str | None]:
+    """
+    Check and convert (id, value) pairs; every problem is reported.
+    """
+    ids: list[str] = []
+    values: list[Decimal] = []
+    currency: str | None = None
+    seen: set[str] = set()
+    problems: list[Problem] = []
+    for i, pair in enumerate(items):
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            problems.append(Problem(path=f"[{i}]", message=f"{c.show(pair)} is not an (id, value) pair"))
+            continue
+        cid, value = pair
+        msg = c.identifier(cid)
+        if msg is not None:
+            problems.append(Problem(path=f"[{i}].id", message=msg))
+        elif cid in seen:
+            problems.append(Problem(path=f"[{i}].id", message=f"{cid!r} appears twice; each customer once"))
+        if isinstance(value, Money):
+            if currency is None:
+                currency = value.currency
+            elif value.currency != currency:
+                raise CurrencyMismatchError("rank", currency, value.currency)
+            number: object = value.amount
+        elif isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+            if currency is not None:
+                raise CurrencyMismatchError("rank", currency, "a plain number")
+            number = c.to_decimal(value)
+        else:
+            number = value
+        if not isinstance(number, Decimal) or not number.is_finite():
+            problems.append(
+                Problem(path=f"[{i}].value", message=f"{c.show(value)} is not a finite number or Money")
+            )
+        elif number < 0:
+            problems.append(
+                Problem(path=f"[{i}].value", message=f"{c.show(value)} is negative; values must be >= 0")
+            )
+        else:
+            ids.append(cid)  # type: ignore[arg-type]
+            values.append(number)
+            seen.add(cid)  # type: ignore[arg-type]
+    if problems:
+        raise ValidationError(problems)
+    return ids, values, currency
+
+
+def abc(
+    values: Mapping[str, Measure] | Iterable[tuple[str, Measure]],
+    *,
+    a: Decimal | str | float = "0.8",
+    b: Decimal | str | float = "0.95",
+) -> AbcResult:
+    """
+    Grade customers A, B or C by their share of the total value.
+
+    *values* maps each customer id to its value (revenue, profit contribution,
+    purchasing power, or any score): ``Money`` in one currency, or plain
+    numbers.  Customers are ranked by value, highest first, ties by id; a
+    customer is **A** while the share of the value held by the customers
+    ranked above it is below *a* (80 %), **B** while it is below *b* (95 %),
+    and **C** after.  So the A tier is the smallest set of top customers that
+    reaches 80 % of the value.
+
+    >>> r = abc({"c1": 500, "c2": 200, "c3": 100, "c4": 60, "c5": 40, "c6": 30, "c7": 30, "c8": 20,
+    ...          "c9": 15, "c10": 5})
+    >>> print(r)
+    A/B/C of 10 customers, total 1000 (A < 80%, B < 95%)
+      A:       3 customers (  30.0%) hold 800 (80.0%)
+      B:       4 customers (  40.0%) hold 160 (16.0%)
+      C:       3 customers (  30.0%) hold 40 (4.0%)
+    >>> r.tier_of("c4")
+    <Tier.B: 'B'>
+    """
+    problems = []
+    a_value, p = _threshold("a", a)
+    if p:
+        problems.append(p)
+    b_value, p = _threshold("b", b)
+    if p:
+        problems.append(p)
+    if a_value is not None and b_value is not None and a_value > b_value:
+        problems.append(Problem(path="b", message=f"{b_value} is below a={a_value}; need a <= b"))
+    if problems:
+        raise ValidationError(problems)
+    assert a_value is not None  # noqa: S101 - checked above
+    assert b_value is not None  # noqa: S101
+    pairs = values.items() if isinstance(values, Mapping) else values
+    if isinstance(pairs, str | bytes) or not isinstance(pairs, Iterable):
+        raise ValidationError.single("values", f"{c.show(values)} is not a mapping or (id, value) pairs")
+    ids, amounts, currency = _amounts(pairs)
+    if not ids:
+        raise ValidationError.single("values", "no customers to grade")
+    order = sorted(range(len(ids)), key=lambda i: ids[i])  # ties by id ...
+    order.sort(key=lambda i: amounts[i], reverse=True)  # ... under value, highest first (stable)
+    total = Decimal(0)
+    for v in amounts:
+        total = _EXACT.add(total, v)
+    if not total:
+        raise ValidationError.single("values", "every value is 0; there is no share to grade by")
+    a_cut = _EXACT.multiply(a_value, total)
+    b_cut = _EXACT.multiply(b_value, total)
+    tiers: dict[str, Tier] = {}
+    ranked_ids, ranked_values, befores = [], [], []
+    counts = dict.fromkeys(Tier, 0)
+    sums = dict.fromkeys(Tier, Decimal(0))
+    before = Decimal(0)
+    add = _EXACT.add
+    tier_a, tier_b, tier_c = Tier.A, Tier.B, Tier.C
+    for i in order:
+        cid, value = ids[i], amounts[i]
+        tier = tier_a if before < a_cut else tier_b if before < b_cut else tier_c
+        tiers[cid] = tier
+        ranked_ids.append(cid)
+        ranked_values.append(value)
+        befores.append(before)
+        counts[tier] += 1
+        sums[tier] = add(sums[tier], value)
+        before = add(before, value)
+    n = len(ids)
+    summary = tuple(
+        TierSummary(
+            tier=t,
+            count=counts[t],
+            value=sums[t],
+            share_of_value=_SHARE.divide(sums[t], total),
+            share_of_customers=_SHARE.divide(Decimal(counts[t]), Decimal(n)),
+        )
+        for t in Tier
+    )
+    return AbcResult(
+        a=a_value,
+        b=b_value,
+        total=total,
+        currency=currency,
+        summary=summary,
+        tiers=MappingProxyType(tiers),
+        ids=tuple(ranked_ids),
+        values=tuple(ranked_values),
+        befores=tuple(befores),
+    )
+
+
+def abc_customers(
+    customers: Iterable[Customer],
+    *,
+    value: Callable[[Customer], Measure | None] | str = "purchasing_power",
+    a: Decimal | str | float = "0.8",
+    b: Decimal | str | float = "0.95",
+) -> AbcResult:
+    """
+    :func:`abc` over customers, valued by *value*: the name of a Customer
+    field (``"purchasing_power"``) or a function of the customer (for
+    revenue or profit kept by the host).  A customer whose value is ``None``
+    is an error: grade only customers whose value is known.
+
+    Returns the result; ``attrs.evolve(customer, tier=result.tier_of(customer.id))``
+    records a tier on a customer.
+    """
+    measure: Callable[[Customer], Measure | None]
+    if isinstance(value, str):
+        if value not in {f.name for f in attrs.fields(Customer)}:
+            raise ValidationError.single("value", f"{value!r} is not a Customer field")
+        field = value
+
+        def measure(cust: Customer) -> Measure | None:
+            return getattr(cust, field)  # type: ignore[no-any-return]
+
+    elif callable(value):
+        measure = value
+    else:
+        raise ValidationError.single("value", f"{c.show(value)} is neither a field name nor a function")
+    pairs = []
+    problems = []
+    for i, cust in enumerate(customers):
+        if not isinstance(cust, Customer):
+            problems.append(
+                Problem(
+                    path=f"customers[{i}]", message=f"{c.show(cust)} is {c.a_type(cust)}; expected a Customer"
+                )
+            )
+            continue
+        v = measure(cust)
+        if v is None:
+            problems.append(Problem(path=f"customers[{i}]", message=f"{cust.id!r} has no value to grade by"))
+            continue
+        pairs.append((cust.id, v))
+    if problems:
+        raise ValidationError(problems)
+    return abc(pairs, a=a, b=b)

@@ -1,0 +1,186 @@
+"""Tests for A/B/C segmentation (the Pareto rule)."""
+
+import datetime as dt
+import itertools
+import json
+from decimal import Decimal
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from funnelkit import CurrencyMismatchError, Customer, Money, Tier, ValidationError
+from funnelkit.segments import abc, abc_customers
+
+T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+
+# A ten-customer Pareto table, worked by hand (DOMAIN.md's rule: A while the share *before* the
+# customer is < 80 %, B while < 95 %, C after; ties by id):
+#   rank id   value  before  share-before  tier
+#   1    c1   500       0       0 %        A
+#   2    c2   200     500      50 %        A
+#   3    c3   100     700      70 %        A
+#   4    c4    60     800      80 %        B   (80 % is not below 80 %)
+#   5    c5    40     860      86 %        B
+#   6    c6    30     900      90 %        B   (c6 before c7: equal values, ids in order)
+#   7    c7    30     930      93 %        B
+#   8    c8    20     960      96 %        C
+#   9    c9    15     980      98 %        C
+#   10   c10    5     995      99.5 %      C
+TEN = {"c1": 500, "c2": 200, "c3": 100, "c4": 60, "c5": 40, "c7": 30, "c6": 30, "c8": 20, "c9": 15, "c10": 5}
+EXPECTED = {
+    "c1": "A", "c2": "A", "c3": "A",
+    "c4": "B", "c5": "B", "c6": "B", "c7": "B",
+    "c8": "C", "c9": "C", "c10": "C",
+}  # fmt: skip
+
+
+def test_ten_customer_table_worked_by_hand():
+    """Tiers, ranks and summary of the hand-worked table above."""
+    r = abc(TEN)
+    assert {k: v.value for k, v in r.tiers.items()} == EXPECTED
+    rows = list(r.rows())
+    assert [row.id for row in rows] == ["c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10"]
+    assert rows[3].cumulative_before == Decimal("0.8")
+    assert [(s.tier.value, s.count, s.value, s.share_of_value) for s in r.summary] == [
+        ("A", 3, 800, Decimal("0.8")),
+        ("B", 4, 160, Decimal("0.16")),
+        ("C", 3, 40, Decimal("0.04")),
+    ]
+
+
+def test_thresholds_are_configurable():
+    """With a=0.5 only c1 is A (c2 starts at 50 %); with b=0.8, c4 is already C."""
+    r = abc(TEN, a="0.5", b="0.8")
+    assert [t.value for t in (r.tier_of("c1"), r.tier_of("c2"), r.tier_of("c3"), r.tier_of("c4"))] == [
+        "A",
+        "B",
+        "B",
+        "C",
+    ]
+
+
+def test_single_customer_is_a():
+    """One customer holds everything and is A."""
+    assert abc({"only": 7}).tier_of("only") is Tier.A
+
+
+def test_zero_value_customers_are_c():
+    """Customers worth nothing come last and are C."""
+    r = abc({"big": 10, "zero-1": 0, "zero-2": 0})
+    assert [r.tier_of(k).value for k in ("big", "zero-1", "zero-2")] == ["A", "C", "C"]
+
+
+def test_money_values_keep_their_currency():
+    """Money values are graded in their currency; two currencies are refused."""
+    r = abc({"a": Money.of("100.00", "CNY"), "b": Money.of("1.50", "CNY")})
+    assert (r.currency, r.total) == ("CNY", Decimal("101.50"))
+    with pytest.raises(CurrencyMismatchError):
+        abc({"a": Money.of(1, "CNY"), "b": Money.of(1, "USD")})
+    with pytest.raises(CurrencyMismatchError):
+        abc({"a": Money.of(1, "CNY"), "b": 5})
+
+
+def test_customers_by_field_or_function():
+    """abc_customers grades by a field (purchasing power) or by any function."""
+    customers = [
+        Customer(id=f"c{i}", name=f"C{i}", created_at=T0, purchasing_power=Money.of(v, "USD"))
+        for i, v in enumerate([900, 50, 50])
+    ]
+    r = abc_customers(customers)  # 900 | 50 from 90 % | 50 from 95 %: A, B, C
+    assert [r.tier_of(c.id).value for c in customers] == ["A", "B", "C"]
+    by_name = abc_customers(customers, value=lambda c: len(c.name) + int(c.id[1:]))
+    assert by_name.tier_of("c2") is Tier.A
+    graded = [attrs.evolve(c, tier=r.tier_of(c.id)) for c in customers]
+    assert [c.tier for c in graded] == [Tier.A, Tier.B, Tier.C]
+
+
+@pytest.mark.parametrize(
+    ("values", "kwargs", "fragment"),
+    [
+        ({}, {}, "values: no customers to grade"),
+        ({"a": -1}, {}, "[0].value: -1 is negative"),
+        ({"a": "lots"}, {}, "[0].value: 'lots' is not a finite number or Money"),
+        ({"a": float("nan")}, {}, "is not a finite number"),
+        ({"": 1}, {}, "[0].id: '' is empty"),
+        ({"a": 0, "b": 0}, {}, "every value is 0"),
+        ({"a": 1}, {"a": "1.2"}, "a: '1.2' is not a share in (0, 1]"),
+        ({"a": 1}, {"a": "0.9", "b": "0.5"}, "b: 0.5 is below a=0.9; need a <= b"),
+        ([("a", 1), ("a", 2)], {}, "[1].id: 'a' appears twice"),
+        ([("a", 1, 2)], {}, "[0]: ('a', 1, 2) is not an (id, value) pair"),
+    ],
+)
+def test_bad_input(values, kwargs, fragment):
+    """Empty input, negative values, bad ids and bad thresholds are named."""
+    with pytest.raises(ValidationError) as exc:
+        abc(values, **kwargs)
+    assert fragment in str(exc.value)
+
+
+def test_unknown_customer_and_missing_value():
+    """Asking for an ungraded id, or grading a customer without a value, is a clear error."""
+    with pytest.raises(ValidationError, match="'zz' was not graded"):
+        abc(TEN).tier_of("zz")
+    with pytest.raises(ValidationError, match=r"customers\[0\]: 'c' has no value to grade by"):
+        abc_customers([Customer(id="c", name="C", created_at=T0)])
+    with pytest.raises(ValidationError, match="'revenue' is not a Customer field"):
+        abc_customers([], value="revenue")
+
+
+def test_reports():
+    """repr for people, records for pandas, a JSON-safe dict, an HTML table."""
+    r = abc(TEN)
+    assert repr(r).splitlines()[1] == "  A:       3 customers (  30.0%) hold 800 (80.0%)"
+    records = r.to_records()
+    assert records[0] == {
+        "id": "c1",
+        "rank": 1,
+        "value": Decimal(500),
+        "share": Decimal("0.5"),
+        "cumulative_before": Decimal(0),
+        "tier": "A",
+    }
+    data = json.loads(json.dumps(r.to_dict()))
+    assert data["summary"][1] == {
+        "tier": "B",
+        "count": 4,
+        "value": "160",
+        "share_of_value": "0.16",
+        "share_of_customers": "0.4",
+    }
+    assert "<table>" in r._repr_html_()
+
+
+values_maps = st.dictionaries(
+    st.text(alphabet="abcdefgh", min_size=1, max_size=4),
+    st.decimals(min_value=0, max_value=10**9, places=2),
+    min_size=1,
+    max_size=40,
+).filter(lambda d: any(d.values()))
+
+
+@given(values_maps)
+def test_tiers_partition_and_conserve(values):
+    """Every customer gets one tier; tier counts and values add up exactly to the whole."""
+    r = abc(values)
+    assert set(r.tiers) == set(values)
+    assert sum(s.count for s in r.summary) == len(values)
+    assert sum(s.value for s in r.summary) == sum(values.values()) == r.total
+    assert abs(sum(s.share_of_value for s in r.summary) - 1) < Decimal("1e-26")
+
+
+@given(values_maps)
+def test_ranking_respects_value_and_the_rule(values):
+    """Higher value never gets a worse tier; A is the smallest top set reaching 80 %."""
+    r = abc(values)
+    rows = list(r.rows())
+    order = "ABC"
+    for hi, lo in itertools.pairwise(rows):
+        assert hi.value >= lo.value
+        assert order.index(hi.tier.value) <= order.index(lo.tier.value)
+    a_rows = [row for row in rows if row.tier is Tier.A]
+    assert a_rows  # the top customer is always A
+    a_value = sum(row.value for row in a_rows)
+    assert a_value >= Decimal("0.8") * r.total or len(a_rows) == len(rows)
+    assert a_value - a_rows[-1].value < Decimal("0.8") * r.total
