@@ -1,0 +1,147 @@
+"""
+Tier migration between two periods, and the B/C -> A conversion rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from .. import _checks as c
+from ..entities import Tier
+from ..errors import Problem, ValidationError
+from ._abc import _SHARE, AbcResult
+
+#: Row and column labels of the matrix: the tiers, then ``None`` for "not graded in that period".
+STATES: tuple[Tier | None, ...] = (Tier.A, Tier.B, Tier.C, None)
+
+
+def _label(state: Tier | None) -> str:
+    return "-" if state is None else state.value
+
+
+@attrs.frozen(kw_only=True)
+class Migration:
+    """
+    Who moved between tiers from one period to the next.
+
+    ``cell(before, after)`` is the sorted tuple of customer ids that were in
+    tier *before* and are in tier *after*; ``None`` stands for "not graded in
+    that period" (a new or a lost customer).  *conversion_to_a* is the share
+    of the customers graded B or C in the first period who are A in the
+    second (customers no longer graded count as not converted), or ``None``
+    when there were no B or C customers.
+    """
+
+    cells: Mapping[tuple[Tier | None, Tier | None], tuple[str, ...]] = attrs.field(repr=False)
+    conversion_to_a: Decimal | None
+
+    def cell(self, before: Tier | str | None, after: Tier | str | None) -> tuple[str, ...]:
+        return self.cells.get((_state(before, "before"), _state(after, "after")), ())
+
+    def count(self, before: Tier | str | None, after: Tier | str | None) -> int:
+        return len(self.cell(before, after))
+
+    def matrix(self) -> list[list[int]]:
+        """
+        Counts, rows = tier before (A, B, C, none), columns = tier after.
+        """
+        return [[len(self.cells.get((b, a), ())) for a in STATES] for b in STATES]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """
+        One row per customer: before, after.
+        """
+        return [
+            {"customer_id": cid, "before": _label(b), "after": _label(a)}
+            for (b, a), ids in sorted(
+                self.cells.items(), key=lambda kv: (STATES.index(kv[0][0]), STATES.index(kv[0][1]))
+            )
+            for cid in ids
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "states": [_label(s) for s in STATES],
+            "matrix": self.matrix(),
+            "conversion_to_a": None if self.conversion_to_a is None else str(self.conversion_to_a),
+        }
+
+    def __repr__(self) -> str:
+        head = "before \\ after " + "".join(f"{_label(s):>6}" for s in STATES)
+        rows = [
+            f"{_label(b):>14} " + "".join(f"{n:>6}" for n in row)
+            for b, row in zip(STATES, self.matrix(), strict=True)
+        ]
+        rate = "n/a" if self.conversion_to_a is None else f"{self.conversion_to_a:.1%}"
+        return "\n".join(["Tier migration", head, *rows, f"B/C -> A conversion: {rate}"])
+
+    def _repr_html_(self) -> str:
+        head = "<tr><th>before \\ after</th>" + "".join(f"<th>{_label(s)}</th>" for s in STATES) + "</tr>"
+        body = "".join(
+            f"<tr><th>{_label(b)}</th>" + "".join(f"<td>{n}</td>" for n in row) + "</tr>"
+            for b, row in zip(STATES, self.matrix(), strict=True)
+        )
+        return f"<table>{head}{body}</table>"
+
+
+def _state(value: object, where: str) -> Tier | None:
+    if value is None or isinstance(value, Tier):
+        return value
+    tier = c.to_enum(Tier, value)  # type: ignore[arg-type]
+    if not isinstance(tier, Tier):
+        raise ValidationError.single(where, f"{c.show(value)} is not a tier; allowed: 'A', 'B', 'C' or None")
+    return tier
+
+
+def _tiers(grading: AbcResult | Mapping[str, Tier | str | None], where: str) -> dict[str, Tier | None]:
+    if isinstance(grading, AbcResult):
+        return dict(grading.tiers)
+    if not isinstance(grading, Mapping):
+        raise ValidationError.single(
+            where, f"{c.show(grading)} is not an AbcResult or a mapping of id to tier"
+        )
+    out: dict[str, Tier | None] = {}
+    problems = []
+    for cid, tier in grading.items():
+        msg = c.identifier(cid)
+        if msg is not None:
+            problems.append(Problem(path=f"{where}[{c.show(cid)}]", message=msg))
+            continue
+        try:
+            out[cid] = _state(tier, f"{where}[{cid!r}]")
+        except ValidationError as e:
+            problems.extend(e.problems)
+    if problems:
+        raise ValidationError(problems)
+    return out
+
+
+def migration(
+    before: AbcResult | Mapping[str, Tier | str | None],
+    after: AbcResult | Mapping[str, Tier | str | None],
+) -> Migration:
+    """
+    The matrix of tier moves between two gradings (two :func:`abc` results,
+    or mappings of customer id to tier), the customers behind each cell, and
+    the B/C -> A conversion rate.
+
+    >>> q1 = {"c1": "A", "c2": "B", "c3": "C", "c4": "C"}
+    >>> q2 = {"c1": "A", "c2": "A", "c3": "B", "c5": "C"}
+    >>> m = migration(q1, q2)
+    >>> m.cell("B", "A"), m.cell("C", None), m.cell(None, "C")
+    (('c2',), ('c4',), ('c5',))
+    >>> m.conversion_to_a  # 1 of the 3 B/C customers became A
+    Decimal('0.3333333333333333333333333333')
+    """
+    first, second = _tiers(before, "before"), _tiers(after, "after")
+    cells: dict[tuple[Tier | None, Tier | None], list[str]] = {}
+    for cid in sorted(first.keys() | second.keys()):
+        cells.setdefault((first.get(cid), second.get(cid)), []).append(cid)
+    from_bc = [cid for cid, t in first.items() if t in (Tier.B, Tier.C)]
+    converted = sum(1 for cid in from_bc if second.get(cid) is Tier.A)
+    rate = None if not from_bc else _SHARE.divide(Decimal(converted), Decimal(len(from_bc)))
+    return Migration(cells={k: tuple(v) for k, v in cells.items()}, conversion_to_a=rate)

@@ -1,0 +1,146 @@
+"""
+RFM scoring: recency, frequency and monetary value, by quantile.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from .. import _checks as c
+from .._money import Money
+from .._time import canonical
+from ..entities import Activity
+from ..errors import CurrencyMismatchError, Problem, ValidationError
+
+_DAY = dt.timedelta(days=1)
+
+
+@attrs.frozen(kw_only=True)
+class RfmScore:
+    """
+    One customer's RFM: the raw measures and their scores, 1 (worst) to
+    *bins* (best).  *code* is the three scores, e.g. ``"545"``.
+    """
+
+    customer_id: str
+    recency_days: int
+    frequency: int
+    monetary: Decimal
+    r: int
+    f: int
+    m: int
+
+    @property
+    def code(self) -> str:
+        return f"{self.r}{self.f}{self.m}"
+
+
+def _score(value: Any, ordered: list[Any], n: int, bins: int) -> int:
+    """
+    1 + how many customers are strictly worse, scaled to 1..bins.
+
+    *ordered* holds every customer's measure, worst first.  Customers with
+    equal measures are strictly worse than none of each other, so ties always
+    share a score; with fewer customers than bins the scores still lie on the
+    1..bins scale (the best of two distinct customers scores 1 + bins // 2).
+    """
+    worse = bisect.bisect_left(ordered, value)
+    return 1 + (bins * worse) // n
+
+
+def rfm(
+    events: Iterable[Activity | tuple[str, dt.datetime, Money | Decimal | int]],
+    *,
+    now: dt.datetime,
+    bins: int = 5,
+) -> tuple[RfmScore, ...]:
+    """
+    Score every customer on **r**ecency (days since the last event; fewer is
+    better), **f**requency (number of events) and **m**onetary value (sum of
+    the events' values), each from 1 to *bins* by quantile, ``now`` given.
+
+    *events* are orders as ``(customer_id, at, value)`` triples, or
+    activities (then every event has value 0 and all customers tie on m).
+    A customer's score on a measure is ``1 + bins * (customers strictly
+    worse) // customers``: ties share a score, and the scale stays 1..bins
+    even with fewer customers than bins.  Events after *now* are refused.
+
+    >>> import datetime as dt
+    >>> now = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    >>> day = dt.timedelta(days=1)
+    >>> orders = [("a", now - 2 * day, 100), ("a", now - 40 * day, 50), ("b", now - 90 * day, 500),
+    ...           ("c", now - 10 * day, 20)]
+    >>> [(s.customer_id, s.code) for s in rfm(orders, now=now, bins=3)]
+    [('a', '332'), ('b', '113'), ('c', '211')]
+    """
+    problems: list[Problem] = []
+    msg = c.aware_datetime(now)
+    if msg is not None:
+        problems.append(Problem(path="now", message=msg))
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
+        problems.append(Problem(path="bins", message=f"{c.show(bins)} is not an int >= 1"))
+    if problems:
+        raise ValidationError(problems)
+    now = canonical(now)
+    last: dict[str, dt.datetime] = {}
+    count: dict[str, int] = {}
+    total: dict[str, Decimal] = {}
+    currency: str | None = None
+    for i, event in enumerate(events):
+        if isinstance(event, Activity):
+            cid, at, value = event.customer_id, event.at, Decimal(0)
+        elif isinstance(event, tuple) and len(event) == 3:
+            cid, at, raw = event
+            where = f"events[{i}]"
+            bad = c.identifier(cid) or c.aware_datetime(at)
+            if bad is not None:
+                raise ValidationError.single(where, bad)
+            if isinstance(raw, Money):
+                if currency is None:
+                    currency = raw.currency
+                elif raw.currency != currency:
+                    raise CurrencyMismatchError("sum", currency, raw.currency)
+                value = raw.amount
+            elif isinstance(raw, Decimal | int) and not isinstance(raw, bool) and Decimal(raw).is_finite():
+                value = Decimal(raw)
+            else:
+                raise ValidationError.single(
+                    f"{where}[2]", f"{c.show(raw)} is not a finite Decimal, int or Money"
+                )
+            at = canonical(at)
+        else:
+            raise ValidationError.single(
+                f"events[{i}]", f"{c.show(event)} is not an Activity or (id, at, value)"
+            )
+        if at > now:
+            raise ValidationError.single(f"events[{i}]", f"{at.isoformat()} is after now ({now.isoformat()})")
+        if cid not in last or at > last[cid]:
+            last[cid] = at
+        count[cid] = count.get(cid, 0) + 1
+        total[cid] = total.get(cid, Decimal(0)) + value
+    if not last:
+        raise ValidationError.single("events", "no events to score")
+    n = len(last)
+    recency = {cid: (now - at) // _DAY for cid, at in last.items()}
+    # Worst first: most days since the last event, fewest events, least value.
+    by_recency = sorted(-d for d in recency.values())
+    by_frequency = sorted(count.values())
+    by_monetary = sorted(total.values())
+    return tuple(
+        RfmScore(
+            customer_id=cid,
+            recency_days=recency[cid],
+            frequency=count[cid],
+            monetary=total[cid],
+            r=_score(-recency[cid], by_recency, n, bins),
+            f=_score(count[cid], by_frequency, n, bins),
+            m=_score(total[cid], by_monetary, n, bins),
+        )
+        for cid in sorted(last)
+    )
