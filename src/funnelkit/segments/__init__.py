@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from ._abc import AbcResult, AbcRow, TierSummary, abc, abc_customers
 from ._migration import Migration, migration
+from ._priority import FollowUp, FollowUpPolicy, due_followups, work_queue
 from ._rfm import RfmScore, rfm
 
 __all__ = [
     "AbcResult",
     "AbcRow",
+    "FollowUp",
+    "FollowUpPolicy",
     "Migration",
     "RfmScore",
     "TierSummary",
     "abc",
     "abc_customers",
+    "due_followups",
     "migration",
     "rfm",
+    "work_queue",
 ]

@@ -1,0 +1,217 @@
+"""
+Prioritisation: which prospect to work first, and who is due for a follow-up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from types import MappingProxyType
+
+import attrs
+
+from .. import _checks as c
+from .._money import Money
+from .._time import canonical
+from ..entities import Activity, Customer, Lead, LeadStatus, Opportunity, Tier
+from ..errors import CurrencyMismatchError, Problem, ValidationError
+
+_DAY = dt.timedelta(days=1)
+_WORKABLE = frozenset({LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED})
+
+
+def _amount(value: Money | Decimal | int | None, currency: list[str]) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, Money):
+        if not currency:
+            currency.append(value.currency)
+        elif value.currency != currency[0]:
+            raise CurrencyMismatchError("compare", currency[0], value.currency)
+        return value.amount
+    return Decimal(value)
+
+
+def work_queue(
+    leads: Iterable[Lead],
+    *,
+    profit: Callable[[Lead], Money | Decimal | int | None] | None = None,
+) -> tuple[Lead, ...]:
+    """
+    The order to work leads in (DOMAIN.md, 002: strong intent first, then
+    profit, then value).
+
+    Leads that are converted or disqualified are left out.  The rest are
+    sorted by, in turn: *intent_score*, highest first; *profit* (a function
+    of the lead the host supplies, optional), highest first; prospect value
+    (estimated value x intent), highest first; then the oldest lead first and
+    finally by id, so the order is total and the same on every run.  A lead
+    missing a measure sorts after every lead that has it.
+
+    >>> import datetime as dt
+    >>> from funnelkit import Lead, Money
+    >>> t = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    >>> def lead(i, intent, value):
+    ...     worth = Money.of(value, "CNY")
+    ...     return Lead(id=i, source="web", created_at=t, intent_score=intent, estimated_value=worth)
+    >>> leads = [lead("l1", "0.4", 900), lead("l2", "0.9", 100), lead("l3", "0.4", 50)]
+    >>> [lead.id for lead in work_queue(leads)]
+    ['l2', 'l1', 'l3']
+    """
+    currency: list[str] = []
+    keyed = []
+    for i, lead in enumerate(leads):
+        if not isinstance(lead, Lead):
+            raise ValidationError.single(
+                f"leads[{i}]", f"{c.show(lead)} is {c.a_type(lead)}; expected a Lead"
+            )
+        if lead.status not in _WORKABLE:
+            continue
+        gain = _amount(profit(lead), currency) if profit is not None else None
+        value = lead.prospect_value
+        worth = _amount(value, currency)
+        keyed.append(
+            (
+                (lead.intent_score is None, -(lead.intent_score or 0)),
+                (gain is None, -(gain or 0)),
+                (worth is None, -(worth or 0)),
+                lead.created_at,
+                lead.id,
+                lead,
+            )
+        )
+    keyed.sort(key=lambda k: k[:5])
+    return tuple(k[5] for k in keyed)
+
+
+def _interval(value: object, where: str) -> dt.timedelta:
+    if not isinstance(value, dt.timedelta) or value <= dt.timedelta(0):
+        raise ValidationError.single(where, f"{c.show(value)} is not a positive timedelta")
+    return value
+
+
+def _tier_map(value: Mapping[Tier | str | None, dt.timedelta]) -> Mapping[Tier | None, dt.timedelta]:
+    if not isinstance(value, Mapping) or not value:
+        raise ValidationError.single(
+            "by_tier", f"{c.show(value)} is not a non-empty mapping of tier to timedelta"
+        )
+    out: dict[Tier | None, dt.timedelta] = {}
+    for k, v in value.items():
+        tier = None if k is None else c.to_enum(Tier, k)
+        if tier is not None and not isinstance(tier, Tier):
+            raise ValidationError.single(
+                "by_tier", f"{c.show(k)} is not a tier; allowed: 'A', 'B', 'C', None"
+            )
+        out[tier] = _interval(v, f"by_tier[{_name(tier)}]")
+    return MappingProxyType(out)
+
+
+def _stage_map(value: Mapping[str, dt.timedelta]) -> Mapping[str, dt.timedelta]:
+    if not isinstance(value, Mapping):
+        raise ValidationError.single(
+            "by_stage", f"{c.show(value)} is not a mapping of stage key to timedelta"
+        )
+    return MappingProxyType({k: _interval(v, f"by_stage[{k!r}]") for k, v in value.items()})
+
+
+def _name(tier: Tier | None) -> str:
+    return "None" if tier is None else repr(tier.value)
+
+
+@attrs.frozen(kw_only=True)
+class FollowUpPolicy:
+    """
+    How often each customer must be contacted: an interval per tier (``None``
+    for ungraded customers) and, overriding it, per stage of their open deals
+    (the shortest applies).  Every customer has a timer (DOMAIN.md, 001).
+
+    >>> import datetime as dt
+    >>> policy = FollowUpPolicy(by_tier={"A": dt.timedelta(days=7), "B": dt.timedelta(days=14),
+    ...                                  "C": dt.timedelta(days=30), None: dt.timedelta(days=30)})
+    >>> policy.interval(tier="B", stages=())
+    datetime.timedelta(days=14)
+    """
+
+    by_tier: Mapping[Tier | None, dt.timedelta] = attrs.field(converter=_tier_map)
+    by_stage: Mapping[str, dt.timedelta] = attrs.field(factory=dict, converter=_stage_map)
+
+    def interval(self, *, tier: Tier | str | None, stages: Iterable[str]) -> dt.timedelta:
+        key = None if tier is None else c.to_enum(Tier, tier)
+        options = [self.by_tier[key]] if key in self.by_tier else []
+        options += [self.by_stage[s] for s in stages if s in self.by_stage]
+        if not options:
+            raise ValidationError.single("tier", f"{c.show(tier)} has no follow-up interval in the policy")
+        return min(options)
+
+
+@attrs.frozen(kw_only=True)
+class FollowUp:
+    """
+    A customer whose next contact is due (or overdue) at *now*.
+    """
+
+    customer_id: str
+    owner: str | None
+    last_contact: dt.datetime | None
+    due_at: dt.datetime
+    days_overdue: int
+
+
+def due_followups(
+    customers: Iterable[Customer],
+    *,
+    activities: Iterable[Activity],
+    opportunities: Iterable[Opportunity] = (),
+    policy: FollowUpPolicy,
+    now: dt.datetime,
+) -> tuple[FollowUp, ...]:
+    """
+    The customers due for contact at *now*, most overdue first (ties by id).
+
+    A customer's timer runs from its last activity (or, never contacted, from
+    when it was created) for the interval its tier and the stages of its open
+    deals ask for; it is due once that time has come.  *days_overdue* counts
+    whole days past due (0 on the day it falls due).
+    """
+    problems: list[Problem] = []
+    msg = c.aware_datetime(now)
+    if msg is not None:
+        problems.append(Problem(path="now", message=msg))
+    if not isinstance(policy, FollowUpPolicy):
+        problems.append(Problem(path="policy", message=f"{c.show(policy)} is not a FollowUpPolicy"))
+    if problems:
+        raise ValidationError(problems)
+    now = canonical(now)
+    last: dict[str, dt.datetime] = {}
+    for i, a in enumerate(activities):
+        if not isinstance(a, Activity):
+            raise ValidationError.single(
+                f"activities[{i}]", f"{c.show(a)} is {c.a_type(a)}; expected an Activity"
+            )
+        if a.at <= now and (a.customer_id not in last or a.at > last[a.customer_id]):
+            last[a.customer_id] = a.at
+    stages: dict[str, list[str]] = {}
+    for o in opportunities:
+        if o.is_open:
+            stages.setdefault(o.customer_id, []).append(o.stage)
+    due = []
+    for i, cust in enumerate(customers):
+        if not isinstance(cust, Customer):
+            raise ValidationError.single(
+                f"customers[{i}]", f"{c.show(cust)} is {c.a_type(cust)}; expected a Customer"
+            )
+        start = last.get(cust.id)
+        due_at = (start or cust.created_at) + policy.interval(tier=cust.tier, stages=stages.get(cust.id, ()))
+        if due_at <= now:
+            due.append(
+                FollowUp(
+                    customer_id=cust.id,
+                    owner=cust.owner,
+                    last_contact=start,
+                    due_at=due_at,
+                    days_overdue=(now - due_at) // _DAY,
+                )
+            )
+    due.sort(key=lambda f: (f.due_at, f.customer_id))
+    return tuple(due)
