@@ -129,6 +129,11 @@ def aware_datetime(value: object) -> str | None:
         offset = value.utcoffset()
     except Exception as e:  # noqa: BLE001 - a broken tzinfo is the caller's input
         return f"{show(value)} has a tzinfo whose utcoffset() fails ({type(e).__name__}: {e})"
+    if offset is not None:
+        try:
+            value.replace(tzinfo=None) - offset
+        except OverflowError:
+            return f"{show(value)} is too close to the limits of datetime to convert to UTC"
     if offset is None:
         return (
             f"{show(value)} is naive; expected a timezone-aware datetime "
@@ -415,45 +420,6 @@ class Checked:
 
     def __attrs_post_init__(self) -> None:
         validate(self)
-
-
-_SETTERS: dict[type, tuple[tuple[str, Callable[[object, object], None]], ...]] = {}
-
-
-def _slot_setters(cls: type) -> tuple[tuple[str, Callable[[object, object], None]], ...]:
-    try:
-        return _SETTERS[cls]
-    except KeyError:
-        pairs = []
-        for f in attrs.fields(cls):
-            descriptor = next(k.__dict__[f.name] for k in cls.__mro__ if f.name in k.__dict__)
-            pairs.append((f.name, descriptor.__set__))
-        _SETTERS[cls] = found = tuple(pairs)
-        return found
-
-
-def evolve_trusted(obj: T, **changes: Any) -> T:
-    """
-    ``attrs.evolve`` without the checks, for values the library built itself
-    from values already checked (the engine's hot path).  *obj* must be a
-    slotted attrs instance.
-    """
-    cls = type(obj)
-    new = object.__new__(cls)
-    for field_name, setter in _slot_setters(cls):
-        setter(new, changes[field_name] if field_name in changes else getattr(obj, field_name))
-    return new
-
-
-def build_trusted(cls: type[T], **values: Any) -> T:
-    """
-    Build a slotted attrs instance from values the library vouches for,
-    skipping converters and checks.  Every field must be given.
-    """
-    new = object.__new__(cls)
-    for field_name, setter in _slot_setters(cls):
-        setter(new, values[field_name])
-    return new
 
 
 def validate(obj: object) -> None:

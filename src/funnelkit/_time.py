@@ -66,7 +66,10 @@ def canonical(value: dt.datetime) -> dt.datetime:
         return value
     if offset is None:
         return value
-    utc = (value.replace(tzinfo=None) - offset).replace(tzinfo=dt.UTC)
+    try:
+        utc = (value.replace(tzinfo=None) - offset).replace(tzinfo=dt.UTC)
+    except OverflowError:  # the field check reports it
+        return value
     return dt.datetime(
         utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=dt.UTC
     )

@@ -11,6 +11,7 @@ from conftest import T0, at, gap, visit
 from funnelkit import Activity, Money, OpportunityStatus, ValidationError, from_dict, to_dict
 from funnelkit.errors import ConcurrencyConflict, MilestoneNotMet, TransitionNotAllowed
 from funnelkit.stages import (
+    ActivityCount,
     MoveKind,
     Override,
     Pipeline,
@@ -192,7 +193,7 @@ class TestOverrideAndDwell:
                 Stage(key="lost", label="L", probability=0, outcome="lost"),
             ],
         )
-        with pytest.raises(MilestoneNotMet, match="minimum dwell of 2 days: 1 day in stage"):
+        with pytest.raises(MilestoneNotMet, match="minimum dwell of 2 days: 1 day 3 hours in stage"):
             win(opp, p, now=at(days=1, hours=3), actor="rep-1")
         _, event = win(
             opp, p, now=at(days=1), actor="rep-1", override=Override(reason="signed early", by="mgr")
@@ -457,3 +458,88 @@ class TestFastBuilders:
         built = _event(*values.values())
         assert built == StageChanged(**values)
         assert attrs.asdict(built) == values
+
+
+class TestReviewedEdges:
+    @pytest.mark.parametrize(
+        ("call", "path"),
+        [
+            (lambda p, o: advance(o, p, now=at(days=1), actor="r", to=["x"]), "to"),
+            (lambda p, o: readiness(o, p, now=at(days=1), to=["x"]), "to"),
+            (lambda p, o: advance(o, p, now=at(days=1), actor="r", activities=None), "activities"),
+            (lambda p, o: advance(o, p, now=at(days=1), actor="r", key_persons=None), "key_persons"),
+            (lambda p, o: advance(o, p, now=at(days=1), actor="r", key_persons={"k": 1}), "key_persons['k']"),
+            (lambda p, o: stalled(None, p, now=at(days=1)), "opps"),
+            (lambda p, o: replay(o, None), "events"),
+            (lambda p, o: replay(None, []), "opp"),
+            (lambda p, o: hasty(None), "events"),
+        ],
+    )
+    def test_bad_containers_are_validation_errors(self, pipeline, opp, call, path):
+        """Wrong types for arguments are ValidationErrors that name the argument."""
+        with pytest.raises(ValidationError) as exc:
+            call(pipeline, opp)
+        assert exc.value.problems[0].path == path
+
+    def test_activity_at_the_moment_of_a_move_counts_once(self, opp):
+        """A call at the instant of a move counts for the stage left, not again for the stage entered."""
+        p = Pipeline(
+            key="default",
+            label="Calls",
+            stages=[
+                Stage(key="a", label="A", probability="0.1", requirements=[ActivityCount(kinds="call")]),
+                Stage(key="b", label="B", probability="0.2", requirements=[ActivityCount(kinds="call")]),
+                Stage(key="won", label="W", probability=1, outcome="won"),
+                Stage(key="lost", label="L", probability=0, outcome="lost"),
+            ],
+        )
+        deal = attrs.evolve(opp, stage="a")
+        one_call = [visit("c1", at(days=1), kind="call")]
+        moved, _ = advance(deal, p, now=at(days=1), actor="r", activities=one_call)
+        with pytest.raises(MilestoneNotMet, match="1 call: 0 of 1"):
+            advance(moved, p, now=at(days=2), actor="r", activities=one_call)
+
+    def test_activity_at_creation_counts_in_the_first_stage(self, opp):
+        """The visit that created the deal, logged at the same instant, counts in its first stage."""
+        acts = [visit("v", T0)]
+        report = readiness(opp, default_pipeline_for_tests(), now=at(days=1), activities=acts)
+        assert report.targets[0].outcomes[0].met
+
+    def test_defaults_follow_explicit_transitions(self, opp):
+        """next, lose and reopen defaults come from the listed moves, not the list order."""
+        p = Pipeline(
+            key="default",
+            label="Explicit",
+            stages=[
+                Stage(key="a", label="A", probability="0.1"),
+                Stage(key="b", label="B", probability="0.2"),
+                Stage(key="c", label="C", probability="0.3"),
+                Stage(key="won", label="W", probability=1, outcome="won"),
+                Stage(key="dead", label="Dead", probability=0, outcome="lost"),
+                Stage(key="lost", label="L", probability=0, outcome="lost"),
+            ],
+            transitions=[
+                ("a", "c"),
+                ("c", "b"),
+                ("b", "won"),
+                ("b", "dead"),
+                ("a", "lost"),
+                ("c", "lost"),
+                ("lost", "c"),
+            ],
+            probability_check="off",
+        )
+        deal = attrs.evolve(opp, stage="a")
+        assert p.next_stage("a") == "c"
+        moved, _ = advance(deal, p, now=at(days=1), actor="r")
+        assert moved.stage == "c"
+        lost, _ = lose(moved, p, reason="price", now=at(days=2), actor="r")
+        assert lost.stage == "lost"
+        back, _ = reopen(lost, p, now=at(days=3), actor="r")
+        assert back.stage == "c"
+
+
+def default_pipeline_for_tests():
+    from funnelkit.stages import default_pipeline
+
+    return default_pipeline()

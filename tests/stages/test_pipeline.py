@@ -3,6 +3,7 @@
 import datetime as dt
 import warnings
 
+import attrs
 import pytest
 
 from funnelkit import from_dict, to_dict
@@ -279,3 +280,38 @@ def test_min_dwell_serialises_as_iso():
     """A minimum dwell travels as an ISO 8601 duration."""
     s = stage("a", "0.1", min_dwell=dt.timedelta(days=2))
     assert s.to_dict()["min_dwell"] == "P2D"
+
+
+def test_requirements_on_a_won_stage_from_a_dict():
+    """A won stage with (valid) requirements is a PipelineDefinitionError naming the stage."""
+    data = default_pipeline().to_dict()
+    data["stages"][7]["requirements"] = [{"type": "no_open_gaps"}]
+    with pytest.raises(PipelineDefinitionError, match=r"stages\[7\].requirements: set on a won stage"):
+        Pipeline.from_dict(data)
+
+
+def test_probability_problems_come_with_the_others():
+    """A falling probability is reported together with a duplicate key."""
+    stages = [stage("a", "0.5"), stage("a", "0.3"), stage("won", 1, "won"), stage("lost", 0, "lost")]
+    with pytest.raises(PipelineDefinitionError) as exc:
+        simple(stages=stages)
+    assert {p.path for p in exc.value.problems} == {"stages[1].key", "stages"}
+
+
+def test_lost_stage_category_must_be_omitted():
+    """A lost stage counts in no forecast."""
+    with pytest.raises(ValidationError, match="'commit' on a lost stage; it must be 'omitted'"):
+        stage("l", 0, "lost", category="commit")
+
+
+def test_predicates_mapping_is_checked():
+    """The predicates argument must map names to Predicates of that name."""
+    big = Predicate(name="big", description="big", test=lambda ctx: True)
+    data = {"type": "predicate", "name": "big"}
+    from funnelkit.stages._requirements import requirement_from_dict
+
+    with pytest.raises(ValidationError, match="is not a mapping of name to Predicate"):
+        requirement_from_dict(data, predicates=["big"])  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="predicates\\['big'\\] is named 'other'"):
+        requirement_from_dict(data, predicates={"big": attrs.evolve(big, name="other")})
+    assert requirement_from_dict(data, predicates={"big": big}) is big

@@ -22,7 +22,7 @@ from .._time import canonical
 from ..entities import Activity, KeyPerson, Opportunity, OpportunityStatus
 from ..errors import ConcurrencyConflict, MilestoneNotMet, Problem, TransitionNotAllowed, ValidationError
 from ._pipeline import MoveKind, Pipeline, Plan, StageOutcome
-from ._requirements import Context, Outcome
+from ._requirements import Context, Outcome, span
 
 _DAY = dt.timedelta(days=1)
 
@@ -343,9 +343,9 @@ _c_opp, _c_acts, _c_people, _c_now = (
 )
 
 
-_c_opp, _c_acts, _c_people, _c_now = (
-    Context.__dict__[n].__set__ for n in ("opportunity", "activities", "key_persons", "now")
-)
+def _check_collection(value: object, name: str) -> None:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise ValidationError.single(name, f"{c.show(value)} is {c.a_type(value)}; expected a list of them")
 
 
 def _context(
@@ -360,17 +360,34 @@ def _context(
     What the requirements see.  With *gather* false (no requirement reads
     activities) the activities are only type-checked, not filtered.
     """
+    # An activity belongs to the stage the deal was in when it happened: the
+    # window is (entered, now], so one at the very moment of a move counts for
+    # the stage left, not the stage entered; in a deal's first stage the
+    # moment of creation counts too.
     entered, opp_id = opp.stage_entered_at, opp.id
+    first = entered == opp.created_at
+    _check_collection(activities, "activities")
+    _check_collection(key_persons, "key_persons")
     mine = []
     for i, a in enumerate(activities):
-        if type(a) is not Activity and not isinstance(a, Activity):
+        if not isinstance(a, Activity):
             raise ValidationError.single(
                 f"activities[{i}]", f"{c.show(a)} is {c.a_type(a)}; expected an Activity"
             )
-        if gather and a.opportunity_id == opp_id and entered <= a.at <= now:
+        if (
+            gather
+            and a.opportunity_id == opp_id
+            and (entered < a.at or (first and entered == a.at))
+            and a.at <= now
+        ):
             mine.append(a)
     if isinstance(key_persons, Mapping):
         people = key_persons
+        for k, kp in key_persons.items():
+            if not isinstance(kp, KeyPerson):
+                raise ValidationError.single(
+                    f"key_persons[{c.show(k)}]", f"{c.show(kp)} is {c.a_type(kp)}; expected a KeyPerson"
+                )
     else:
         people = {}
         for i, kp in enumerate(key_persons):
@@ -394,20 +411,12 @@ def _evaluate(plan: Plan, ctx: Context) -> tuple[Outcome, ...]:
         need = plan.min_dwell
         outcomes += (
             Outcome(
-                name=f"minimum dwell of {_span(need)}",
+                name=f"minimum dwell of {span(need)}",
                 met=elapsed >= need,
-                detail=f"{_span(elapsed)} in stage",
+                detail=f"{span(elapsed)} in stage",
             ),
         )
     return outcomes
-
-
-def _span(delta: dt.timedelta) -> str:
-    days = delta // _DAY
-    if delta >= _DAY:
-        return f"{days} day{'s' if days != 1 else ''}"
-    hours = delta // dt.timedelta(hours=1)
-    return f"{hours} hour{'s' if hours != 1 else ''}"
 
 
 # --- the engine --------------------------------------------------------------
@@ -430,7 +439,7 @@ def readiness(
     from the moment it entered its stage up to *now*, count.
     """
     now = _check_common(opp, pipeline, now, None, None)
-    if to is not None and to not in pipeline:
+    if to is not None and (type(to) is not str or to not in pipeline):
         raise ValidationError.single("to", pipeline._unknown(to))  # noqa: SLF001
     ctx = _context(opp, activities, key_persons, now)
     if to is not None:
@@ -477,12 +486,13 @@ def _move(
     lost_reason: str | None = None,
 ) -> tuple[Opportunity, StageChanged]:
     # *now* is in UTC here (see _check_common).
+    if type(to) is not str:
+        raise ValidationError.single("to", f"{c.show(to)} is {c.a_type(to)}; expected a stage key")
     if override is not None and not isinstance(override, Override):
         raise ValidationError.single(
             "override", f"{c.show(override)} is {c.a_type(override)}; expected Override(reason=..., by=...)"
         )
-    if expected_version is not None and expected_version != opp.version:
-        _check_version(opp, expected_version)
+    _check_version(opp, expected_version)
     plan = pipeline._plans.get((opp.stage, to))  # noqa: SLF001
     if plan is None:
         if to not in pipeline:
@@ -491,7 +501,9 @@ def _move(
     if plan.kind not in kinds:
         use = {MoveKind.LOSE: "lose()", MoveKind.REOPEN: "reopen()", MoveKind.WIN: "win() or advance()"}
         hint = use.get(plan.kind, "advance()")
-        raise ValidationError.single("to", f"{opp.stage!r} -> {to!r} is a {plan.kind.value} move; use {hint}")
+        raise ValidationError.single(
+            "to", f"{opp.stage!r} -> {to!r} is {c.article(plan.kind.value)} move; use {hint}"
+        )
     bypassed: tuple[str, ...] = ()
     if plan.requirements or plan.min_dwell is not None:
         ctx = _context(opp, activities, key_persons, now, gather=plan.reads_activities)
@@ -735,7 +747,9 @@ def lose(
             "reason", f"{reason!r} is not a lost reason of {pipeline.key!r}; allowed: {allowed}"
         )
     if to is None:
-        to = pipeline.lost_stages[0].key
+        to = pipeline._lose_to.get(opp.stage)  # noqa: SLF001
+        if to is None:
+            raise _refuse(pipeline, opp, "<lost>")
     return _move(
         opp,
         pipeline,
@@ -765,10 +779,14 @@ def reopen(
     stage), where the pipeline allows it.
     """
     now = _check_common(opp, pipeline, now, actor, expected_version)
+    if to is None:
+        to = pipeline._reopen_to.get(opp.stage)  # noqa: SLF001
+        if to is None:
+            raise _refuse(pipeline, opp, "<open>")
     return _move(
         opp,
         pipeline,
-        to=pipeline.first.key if to is None else to,
+        to=to,
         kinds=(MoveKind.REOPEN,),
         now=now,
         actor=actor,
@@ -848,6 +866,9 @@ def replay(opp: Opportunity, events: Sequence[StageChanged]) -> Opportunity:
     """
     Apply *events* in order to *opp*: the history of a deal, replayed.
     """
+    if not isinstance(opp, Opportunity):
+        raise ValidationError.single("opp", f"{c.show(opp)} is {c.a_type(opp)}; expected an Opportunity")
+    _check_collection(events, "events")
     for i, event in enumerate(events):
         try:
             opp = apply(opp, event)
@@ -868,6 +889,8 @@ def stalled(opps: Iterable[Opportunity], pipeline: Pipeline, *, now: dt.datetime
         raise ValidationError.single(
             "pipeline", f"{c.show(pipeline)} is {c.a_type(pipeline)}; expected a Pipeline"
         )
+    _check_collection(opps, "opps")
+    now = canonical(now)
     found = []
     for i, opp in enumerate(opps):
         if not isinstance(opp, Opportunity):
@@ -878,6 +901,8 @@ def stalled(opps: Iterable[Opportunity], pipeline: Pipeline, *, now: dt.datetime
             raise ValidationError.single(f"opps[{i}].pipeline", f"{opp.pipeline!r} is not {pipeline.key!r}")
         if opp.status is not OpportunityStatus.OPEN:
             continue
+        if opp.stage not in pipeline:
+            raise ValidationError.single(f"opps[{i}].stage", pipeline._unknown(opp.stage))  # noqa: SLF001
         stage = pipeline.stage(opp.stage)
         limit = stage.stall_after_days
         if limit is None or stage.outcome is not StageOutcome.OPEN:
@@ -896,7 +921,8 @@ def stalled(opps: Iterable[Opportunity], pipeline: Pipeline, *, now: dt.datetime
                     days_over=(elapsed - limit * _DAY) // _DAY,
                 )
             )
-    found.sort(key=lambda s: (-(s.days_in_stage - s.threshold_days), s.opportunity_id))
+    # Most overdue first: the earliest moment the threshold passed, then id.
+    found.sort(key=lambda s: (s.entered_at + s.threshold_days * _DAY, s.opportunity_id))
     return tuple(found)
 
 
@@ -905,6 +931,7 @@ def hasty(events: Iterable[StageChanged]) -> tuple[StageChanged, ...]:
     The moves that left a stage by override: before its milestones were met
     or its minimum dwell had passed (the "hasty" projects of the sources).
     """
+    _check_collection(events, "events")
     out = []
     for i, e in enumerate(events):
         if not isinstance(e, StageChanged):

@@ -147,10 +147,18 @@ class Stage(c.Checked):
                         message=f"{self.category.value!r} on a won stage; it must be 'closed'",
                     )
                 )
-        if self.outcome is StageOutcome.LOST and self.probability != 0:
-            problems.append(
-                Problem(path="probability", message=f"{self.probability} on a lost stage; it must be 0")
-            )
+        if self.outcome is StageOutcome.LOST:
+            if self.probability != 0:
+                problems.append(
+                    Problem(path="probability", message=f"{self.probability} on a lost stage; it must be 0")
+                )
+            if self.category is not ForecastCategory.OMITTED:
+                problems.append(
+                    Problem(
+                        path="category",
+                        message=f"{self.category.value!r} on a lost stage; it must be 'omitted'",
+                    )
+                )
         if self.outcome is not StageOutcome.WON and self.category is ForecastCategory.CLOSED:
             problems.append(Problem(path="category", message="'closed' is only for won stages"))
         if self.outcome is not StageOutcome.OPEN:
@@ -288,6 +296,8 @@ class Pipeline:
     _plans: Mapping[tuple[str, str], Plan] = attrs.field(init=False, eq=False, repr=False)
     _next: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
     _single_won: str | None = attrs.field(init=False, eq=False, repr=False)
+    _lose_to: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
+    _reopen_to: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         problems = c.field_problems(type(self), {f.name: getattr(self, f.name) for f in _INIT_FIELDS})
@@ -296,41 +306,54 @@ class Pipeline:
         problems, moves = _build_moves(self)
         if not problems:
             problems = _graph_problems(self, moves)
-        if problems:
-            raise PipelineDefinitionError(problems)
         by_key = {s.key: s for s in self.stages}
         forward = [s.key for s in self.stages if s.outcome is not StageOutcome.LOST]
+        falling = self._falling([s for s in self.stages if s.outcome is not StageOutcome.LOST])
+        if falling and self.probability_check is ProbabilityCheck.ERROR:
+            problems.append(
+                Problem(path="stages", message=falling + " (set probability_check='warn' to allow)")
+            )
+        if problems:
+            raise PipelineDefinitionError(problems)
+        if falling and self.probability_check is ProbabilityCheck.WARN:
+            warnings.warn(f"pipeline {self.key!r}: {falling}", PipelineWarning, stacklevel=4)
         position = {k: i for i, k in enumerate(forward)}
         plans = {}
         for src, targets in moves.items():
             for dst in targets:
                 plans[src, dst] = _plan(by_key, forward, position, src, dst)
-        nxt = {k: forward[i + 1] for i, k in enumerate(forward[:-1]) if by_key[k].is_open}
+
+        def first(src: str, kinds: tuple[MoveKind, ...]) -> str | None:
+            return next((dst for dst in moves[src] if plans[src, dst].kind in kinds), None)
+
+        # The default targets come from the allowed moves, in pipeline order.
+        nxt = {k: t for k in moves if (t := first(k, (MoveKind.ADVANCE, MoveKind.WIN))) is not None}
+        lose_to = {k: t for k in moves if (t := first(k, (MoveKind.LOSE,))) is not None}
+        start = self.stages[0].key
+        reopen_to = {
+            k: start if (k, start) in plans else t for k in moves if (t := first(k, (MoveKind.REOPEN,)))
+        }
         setter = object.__setattr__
         setter(self, "_by_key", MappingProxyType(by_key))
         setter(self, "_moves", MappingProxyType({k: tuple(v) for k, v in moves.items()}))
         setter(self, "_plans", MappingProxyType(plans))
         setter(self, "_next", MappingProxyType(nxt))
+        setter(self, "_lose_to", MappingProxyType(lose_to))
+        setter(self, "_reopen_to", MappingProxyType(reopen_to))
         won = [s.key for s in self.stages if s.outcome is StageOutcome.WON]
         setter(self, "_single_won", won[0] if len(won) == 1 else None)
-        self._check_probabilities(forward, by_key)
 
-    def _check_probabilities(self, forward: list[str], by_key: Mapping[str, Stage]) -> None:
+    def _falling(self, forward: list[Stage]) -> str | None:
+        """
+        What falls along the forward path; None when nothing does or it is not checked.
+        """
         if self.probability_check is ProbabilityCheck.OFF:
-            return
-        falling = [
-            (a, b) for a, b in itertools.pairwise(forward) if by_key[b].probability < by_key[a].probability
-        ]
+            return None
+        falling = [(a, b) for a, b in itertools.pairwise(forward) if b.probability < a.probability]
         if not falling:
-            return
-        text = "; ".join(f"{a!r} {by_key[a].probability} > {b!r} {by_key[b].probability}" for a, b in falling)
-        msg = f"probabilities fall along the forward path: {text}"
-        if self.probability_check is ProbabilityCheck.WARN:
-            warnings.warn(f"pipeline {self.key!r}: {msg}", PipelineWarning, stacklevel=4)
-        else:
-            raise PipelineDefinitionError(
-                [Problem(path="stages", message=msg + " (set probability_check='warn' to allow)")]
-            )
+            return None
+        text = "; ".join(f"{a.key!r} {a.probability} > {b.key!r} {b.probability}" for a, b in falling)
+        return f"probabilities fall along the forward path: {text}"
 
     # --- queries ------------------------------------------------------------
 
@@ -385,7 +408,8 @@ class Pipeline:
 
     def next_stage(self, key: str) -> str | None:
         """
-        The stage one step forward from *key*, or ``None`` at the end.
+        The stage one step forward from *key* (the first forward move allowed,
+        in pipeline order), or ``None`` where there is none.
         """
         self.stage(key)
         return self._next.get(key)
@@ -512,8 +536,9 @@ def _stage_from_dict(raw: object, predicates: Mapping[str, Predicate] | None) ->
     try:
         stage = structure_fields(Stage, {**raw, "requirements": built})
     except ValidationError as e:
-        problems.extend(p for p in e.problems if not p.path.startswith("requirements"))
-        problems.extend(p for p in e.problems if p.path.startswith("requirements") and not built)
+        # The requirements passed on are all built, so the stage's problems are
+        # its own (such as requirements on a won stage): keep them all.
+        problems.extend(e.problems)
         raise ValidationError(sorted(problems, key=lambda p: p.path)) from None
     if problems:
         raise ValidationError(problems)

@@ -113,6 +113,27 @@ class Requirement(c.Checked):
         yield self
 
 
+def span(delta: dt.timedelta) -> str:
+    """
+    A duration in words, exact to the second: ``90 minutes`` reads
+    ``1 hour 30 minutes``, ``1.5 s`` reads ``1.5 seconds``.
+    """
+    if delta < dt.timedelta(0):
+        return "-" + span(-delta)
+    parts = []
+    days, rest = divmod(delta, dt.timedelta(days=1))
+    hours, rest = divmod(rest, dt.timedelta(hours=1))
+    minutes, rest = divmod(rest, dt.timedelta(minutes=1))
+    seconds = rest.total_seconds()
+    for n, unit in ((days, "day"), (hours, "hour"), (minutes, "minute")):
+        if n:
+            parts.append(f"{n} {unit}{'s' if n != 1 else ''}")
+    if seconds or not parts:
+        text = f"{seconds:g}"
+        parts.append(f"{text} second{'s' if text != '1' else ''}")
+    return " ".join(parts)
+
+
 def _filled(value: str | None) -> bool:
     return value is not None and value.strip() != ""
 
@@ -144,11 +165,8 @@ def _activity_name(self: ActivityCount) -> str:
     quals = []
     if self.filled and isinstance(self.filled, tuple):
         quals.append(f"with {' and '.join(str(f).replace('_', ' ') for f in self.filled)} filled")
-    if self.min_duration:
-        minutes = (
-            self.min_duration // dt.timedelta(minutes=1) if isinstance(self.min_duration, dt.timedelta) else 0
-        )
-        quals.append(f"of at least {minutes} minutes")
+    if isinstance(self.min_duration, dt.timedelta) and self.min_duration:
+        quals.append(f"of at least {span(self.min_duration)}")
     if self.replied:
         quals.append("with a reply")
     if self.with_key_person:
@@ -353,7 +371,8 @@ def _coverage_name(self: KeyPersonCoverage) -> str:
     who = f"a {role}" if self.at_least == 1 else f"{self.at_least} {role}s"
     if isinstance(self.stances, frozenset) and self.stances:
         stances = sorted(self.stances, key=lambda s: _STANCE_ORDER.get(s, 99))
-        return f"{who} who is {' or '.join(s.value for s in stances)}"
+        verb = "is" if self.at_least == 1 else "are"
+        return f"{who} who {verb} {' or '.join(str(getattr(s, 'value', s)) for s in stances)}"
     return f"{who} identified"
 
 
@@ -679,6 +698,9 @@ def requirement_from_dict(data: object, *, predicates: Mapping[str, Predicate] |
     if cls is Predicate:
         name = fields.get("name")
         known = predicates or {}
+        if not isinstance(known, Mapping) or not all(isinstance(p, Predicate) for p in known.values()):
+            msg = f"{c.show(predicates)} is not a mapping of name to Predicate"
+            raise ValidationError.single("predicates", msg)
         if set(fields) != {"name"} or not isinstance(name, str) or name not in known:
             names = ", ".join(sorted(known)) or "none were given"
             msg = (
@@ -686,7 +708,12 @@ def requirement_from_dict(data: object, *, predicates: Mapping[str, Predicate] |
                 f"pass predicates={{name: Predicate}} (known: {names})"
             )
             raise ValidationError.single("name", msg)
-        return known[name]
+        found = known[name]
+        if found.name != name:
+            raise ValidationError.single(
+                "name", f"predicates[{name!r}] is named {found.name!r}; the names must agree"
+            )
+        return found
     if cls in (AllOf, AnyOf):
         parts = fields.get("parts")
         if not isinstance(parts, list):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from types import MappingProxyType
 from typing import Any
 
 from statemachine import State, StateMachine
@@ -22,33 +23,37 @@ def _ident(key: str) -> str:
     return name
 
 
-def state_names(pipeline: Pipeline) -> dict[str, str]:
+_RESERVED = frozenset(dir(StateMachine)) | frozenset(keyword.kwlist)
+
+
+def _free(name: str, taken: set[str]) -> str:
+    while name in taken or name in _RESERVED or name.startswith("_"):
+        name = name + "_" if not name.startswith("_") else "s" + name
+    taken.add(name)
+    return name
+
+
+def chart_names(pipeline: Pipeline) -> tuple[dict[str, str], dict[str, str]]:
     """
-    The python-statemachine state id of each stage key (keys that are not
-    Python identifiers are made into ones).
+    The python-statemachine state id and event id of each stage key.
+
+    Keys that are not Python identifiers are made into ones; names that
+    would clash with each other or with ``StateMachine``'s own attributes
+    (``send``, ``states``, ...) get a trailing ``_``.  The event that moves a
+    machine to stage *k* is ``to_<state id of k>`` unless that clashes too.
     """
-    names: dict[str, str] = {}
     taken: set[str] = set()
-    for s in pipeline.stages:
-        name = _ident(s.key)
-        while name in taken:
-            name += "_"
-        taken.add(name)
-        names[s.key] = name
-    return names
-
-
-def event_name(state: str) -> str:
-    """
-    The event that moves a machine to *state* (a state id).
-    """
-    return f"to_{state}"
+    states = {s.key: _free(_ident(s.key), taken) for s in pipeline.stages}
+    events = {key: _free(f"to_{state}", taken) for key, state in states.items()}
+    return states, events
 
 
 def to_statechart(pipeline: Pipeline) -> type[StateMachine]:
     """
     A python-statemachine class with one state per stage and one event per
     target stage (``to_<stage>``), allowing exactly the pipeline's moves.
+    ``Chart.funnelkit_events`` maps each stage key to its event id (see
+    :func:`chart_names` for keys that are not plain identifiers).
 
     Milestones are not part of the chart: funnelkit's engine checks them.
     Won stages are final; lost stages are final unless reopening is allowed.
@@ -62,7 +67,7 @@ def to_statechart(pipeline: Pipeline) -> type[StateMachine]:
     >>> deal.current_state_value
     'needs_confirmed'
     """
-    names = state_names(pipeline)
+    names, events = chart_names(pipeline)
     first = pipeline.first.key
     states: dict[str, State] = {}
     for s in pipeline.stages:
@@ -81,10 +86,12 @@ def to_statechart(pipeline: Pipeline) -> type[StateMachine]:
         transitions = states[sources[0]].to(states[target])
         for src in sources[1:]:
             transitions |= states[src].to(states[target])
-        body[event_name(names[target])] = transitions
+        body[events[target]] = transitions
     class_name = "".join(part.capitalize() for part in _ident(pipeline.key).split("_")) + "Chart"
     body["__doc__"] = f"python-statemachine chart of funnelkit pipeline {pipeline.key!r}."
     body["__module__"] = __name__
+    body["funnelkit_states"] = MappingProxyType(names)
+    body["funnelkit_events"] = MappingProxyType(events)
     return type(class_name, (StateMachine,), body)
 
 
@@ -97,7 +104,7 @@ def to_mermaid(pipeline: Pipeline) -> str:
     >>> print(default_pipeline().to_mermaid().splitlines()[1])
         state "Establish contact (10%)" as contact
     """
-    names = state_names(pipeline)
+    names, _ = chart_names(pipeline)
     lines = ["stateDiagram-v2"]
     for s in pipeline.stages:
         pct = (s.probability * 100).normalize()
