@@ -302,6 +302,19 @@ class TestEvents:
             from_dict(StageChanged, base)
         assert {p.path for p in exc.value.problems} == {"lost_reason", "override_by"}
 
+    def test_replay_against_the_pipeline(self, pipeline, opp):
+        """With the pipeline, a replayed move must be one it allows, of the kind it allows."""
+        won = attrs.evolve(opp, stage="won", status="won")
+        forged = StageChanged(
+            opportunity_id="o-1", pipeline="default", kind="reopen", from_stage="won", to_stage="proposal",
+            at=at(days=1), actor="r", version=1, time_in_stage=dt.timedelta(days=1),
+        )  # fmt: skip
+        assert replay(won, [forged]).stage == "proposal"  # the events alone cannot tell
+        with pytest.raises(
+            ValidationError, match=r"events\[0\]: 'won' -> 'proposal' in pipeline 'default': not allowed"
+        ):
+            replay(won, [forged], pipeline=pipeline)
+
     def test_apply_refuses_events_that_do_not_follow(self, pipeline, opp):
         """Replaying someone else's event, or one out of order, is refused with the reason."""
         moved, event = lose(opp, pipeline, reason="price", now=at(days=1), actor="rep-1")

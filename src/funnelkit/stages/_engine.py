@@ -213,10 +213,11 @@ class Readiness:
     def _repr_html_(self) -> str:
         e = html.escape
         rows = []
+        records = self.to_records()
         for t in self.targets:
             state = "ready" if t.ready else ("not allowed" if not t.allowed else "not ready")
             rows.append(f"<tr><th colspan='3' style='text-align:left'>&rarr; {e(t.to)}: {e(state)}</th></tr>")
-            for r in self.to_records():
+            for r in records:
                 if r["to"] == t.to and r["requirement"] is not None:
                     mark = "&#10003;" if r["met"] else "&#10007;"
                     pad = "&nbsp;" * 4 * r["depth"]
@@ -862,18 +863,35 @@ def apply(opp: Opportunity, event: StageChanged) -> Opportunity:
     return _apply(opp, event)
 
 
-def replay(opp: Opportunity, events: Sequence[StageChanged]) -> Opportunity:
+def replay(
+    opp: Opportunity, events: Sequence[StageChanged], *, pipeline: Pipeline | None = None
+) -> Opportunity:
     """
     Apply *events* in order to *opp*: the history of a deal, replayed.
+
+    With *pipeline*, each event must also be a move that pipeline allows, of
+    the kind it allows it as (so an imported history cannot smuggle in a move
+    out of a won stage).
     """
+    if pipeline is not None and not isinstance(pipeline, Pipeline):
+        raise ValidationError.single(
+            "pipeline", f"{c.show(pipeline)} is {c.a_type(pipeline)}; expected a Pipeline"
+        )
     if not isinstance(opp, Opportunity):
         raise ValidationError.single("opp", f"{c.show(opp)} is {c.a_type(opp)}; expected an Opportunity")
     _check_collection(events, "events")
     for i, event in enumerate(events):
         try:
+            opp_before = opp
             opp = apply(opp, event)
         except ValidationError as e:
             raise e.prefixed(f"events[{i}]") from None
+        if pipeline is not None:
+            plan = pipeline.plan(opp_before.stage, event.to_stage)
+            if plan is None or plan.kind is not event.kind:
+                allowed = "not allowed" if plan is None else f"{plan.kind.value}, not {event.kind.value}"
+                msg = f"{event.from_stage!r} -> {event.to_stage!r} in pipeline {pipeline.key!r}: {allowed}"
+                raise ValidationError.single(f"events[{i}]", msg)
     return opp
 
 

@@ -257,8 +257,10 @@ class Pipeline:
     An ordered list of stages and the moves allowed between them.
 
     Stages are listed in their forward order; lost stages may stand anywhere
-    in the list.  By default a deal moves forward one step at a time and may
-    be lost from any open stage.  *allow_skip* permits forward moves over
+    in the list.  "Forward" means later in the list, for listed transitions
+    too: forward moves need the milestones, backward moves none.  By default
+    a deal moves forward one step at a time and may be lost from any open
+    stage.  *allow_skip* permits forward moves over
     several stages (the skipped stages' requirements must then be met too),
     *allow_backward* moves back to an earlier open stage, *allow_reopen* moves
     from a lost stage back to any open stage.  Or list *transitions*
