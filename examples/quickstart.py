@@ -28,6 +28,7 @@ from funnelkit import (
     to_dict,
 )
 from funnelkit.errors import MilestoneNotMet
+from funnelkit.segments import abc
 from funnelkit.stages import advance, default_pipeline, hasty
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -194,6 +195,21 @@ for day, (stage, changes) in enumerate(steps, start=1):
     days = event.time_in_stage.days
     print(f"  {event.from_stage:>15} -> {event.to_stage:<15} after {days} days (v{moving.version})")
 print(f"{moving.id} is {moving.status.value} with {moving.amount}; hasty moves: {len(hasty(history))}")
+
+section("Which customers deserve the most effort: A/B/C by the 80/20 rule")
+book = {
+    "Acme Machinery": Money.of("2000000", "CNY"),
+    "Bright Foods": Money.of("640000", "CNY"),
+    "Coastal Logistics": Money.of("410000", "CNY"),
+    "Delta Textiles": Money.of("160000", "CNY"),
+    "Eastern Paper": Money.of("90000", "CNY"),
+    "Fuji Components": Money.of("60000", "CNY"),
+    "Golden Ceramics": Money.of("25000", "CNY"),
+    "Harbour Tools": Money.of("15000", "CNY"),
+}
+grading = abc({name.lower().replace(" ", "-"): value for name, value in book.items()})
+print(grading)
+print("A customers:", [cid for cid, tier in grading.tiers.items() if tier.value == "A"])
 
 section("Bad input is refused, with every problem named")
 bad = json.loads(payload)
