@@ -7,6 +7,7 @@ Pure functions over entities; "now" and periods are arguments.
 from __future__ import annotations
 
 from ._abc import AbcResult, AbcRow, TierSummary, abc, abc_customers
+from ._kpis import Period, RepPeriod, activity_kpis, default_effective, kpi_records, period_start, quartiles
 from ._migration import Migration, migration
 from ._priority import FollowUp, FollowUpPolicy, due_followups, work_queue
 from ._rfm import RfmScore, rfm
@@ -17,12 +18,19 @@ __all__ = [
     "FollowUp",
     "FollowUpPolicy",
     "Migration",
+    "Period",
+    "RepPeriod",
     "RfmScore",
     "TierSummary",
     "abc",
     "abc_customers",
+    "activity_kpis",
+    "default_effective",
     "due_followups",
+    "kpi_records",
     "migration",
+    "period_start",
+    "quartiles",
     "rfm",
     "work_queue",
 ]

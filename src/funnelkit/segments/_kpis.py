@@ -1,0 +1,218 @@
+"""
+Activity KPIs per rep and period, and rep quartiles.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import enum
+import zoneinfo
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from .. import _checks as c
+from .._money import Money
+from ..entities import Activity, ActivityKind
+from ..errors import Problem, ValidationError
+from ._abc import _SHARE
+
+
+class Period(enum.StrEnum):
+    """
+    The length of a KPI period, in the local calendar of a time zone.
+    """
+
+    DAY = "day"
+    WEEK = "week"  # ISO weeks: Monday to Sunday
+    MONTH = "month"
+
+
+def period_start(at: dt.datetime, period: Period | str, tz: dt.tzinfo) -> dt.date:
+    """
+    The first local day of the period that holds instant *at* in zone *tz*.
+
+    Days are local calendar days, so a day with a DST change has 23 or 25
+    hours and still counts as one day.
+
+    >>> import zoneinfo
+    >>> ny = zoneinfo.ZoneInfo("America/New_York")
+    >>> late = dt.datetime(2026, 3, 9, 3, 30, tzinfo=dt.timezone.utc)  # Sunday 23:30 EDT
+    >>> period_start(late, "day", ny), period_start(late, "week", ny), period_start(late, "month", ny)
+    (datetime.date(2026, 3, 8), datetime.date(2026, 3, 2), datetime.date(2026, 3, 1))
+    """
+    kind = c.to_enum(Period, period)
+    if not isinstance(kind, Period):
+        allowed = ", ".join(repr(p.value) for p in Period)
+        raise ValidationError.single("period", f"{c.show(period)} is not a period; allowed: {allowed}")
+    day = at.astimezone(tz).date()
+    if kind is Period.DAY:
+        return day
+    if kind is Period.WEEK:
+        return day - dt.timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+#: What makes a visit "effective" by default: a purpose and feedback recorded.
+def default_effective(activity: Activity) -> bool:
+    """
+    The default effective-visit rule: a visit or meeting whose purpose and
+    feedback are both filled (the behaviour control table of the sources).
+    """
+    return (
+        activity.kind in (ActivityKind.VISIT, ActivityKind.MEETING)
+        and bool((activity.purpose or "").strip())
+        and bool((activity.feedback or "").strip())
+    )
+
+
+@attrs.frozen(kw_only=True)
+class RepPeriod:
+    """
+    One rep's activity counts in one period (starting on *start*, local).
+    """
+
+    rep_id: str
+    start: dt.date
+    visits: int
+    effective_visits: int
+    calls: int
+    emails: int
+    meetings: int
+    minutes: int
+
+    def attainment(self, targets: Mapping[str, int]) -> dict[str, Decimal]:
+        """
+        Each count against its target: ``{"calls": Decimal("0.8")}`` for 40 of 50.
+        """
+        out = {}
+        for name, target in targets.items():
+            if name not in _COUNTS:
+                raise ValidationError.single(
+                    "targets", f"{c.show(name)} is not a KPI; allowed: {', '.join(_COUNTS)}"
+                )
+            if isinstance(target, bool) or not isinstance(target, int) or target <= 0:
+                raise ValidationError.single(f"targets[{name!r}]", f"{c.show(target)} is not a positive int")
+            out[name] = _SHARE.divide(Decimal(getattr(self, name)), Decimal(target))
+        return out
+
+
+_COUNTS = ("visits", "effective_visits", "calls", "emails", "meetings", "minutes")
+
+
+def activity_kpis(
+    activities: Iterable[Activity],
+    *,
+    period: Period | str,
+    tz: dt.tzinfo | str,
+    effective: Callable[[Activity], bool] = default_effective,
+) -> tuple[RepPeriod, ...]:
+    """
+    Count each rep's visits (effective ones apart), calls, emails, meetings
+    and minutes of contact per day, ISO week or month in zone *tz*.
+
+    One streaming pass: *activities* may be a generator of any length; the
+    memory used grows with the number of (rep, period) pairs, not with the
+    number of activities.  *effective* decides what counts as an effective
+    visit (by default :func:`default_effective`).  Rows come sorted by rep,
+    then period.
+    """
+    zone = _zone(tz)
+    kind = c.to_enum(Period, period)
+    if not isinstance(kind, Period):
+        allowed = ", ".join(repr(p.value) for p in Period)
+        raise ValidationError.single("period", f"{c.show(period)} is not a period; allowed: {allowed}")
+    counts: dict[tuple[str, dt.date], list[int]] = {}
+    visit, call, email, meeting = (
+        ActivityKind.VISIT,
+        ActivityKind.CALL,
+        ActivityKind.EMAIL,
+        ActivityKind.MEETING,
+    )
+    minute = dt.timedelta(minutes=1)
+    for i, a in enumerate(activities):
+        if not isinstance(a, Activity):
+            raise ValidationError.single(
+                f"activities[{i}]", f"{c.show(a)} is {c.a_type(a)}; expected an Activity"
+            )
+        key = (a.rep_id, period_start(a.at, kind, zone))
+        row = counts.get(key)
+        if row is None:
+            row = counts[key] = [0, 0, 0, 0, 0, 0]
+        k = a.kind
+        if k is visit:
+            row[0] += 1
+        if effective(a):
+            row[1] += 1
+        if k is call:
+            row[2] += 1
+        elif k is email:
+            row[3] += 1
+        elif k is meeting:
+            row[4] += 1
+        if a.duration is not None:
+            row[5] += a.duration // minute
+    return tuple(
+        RepPeriod(rep_id=rep, start=start, **dict(zip(_COUNTS, row, strict=True)))
+        for (rep, start), row in sorted(counts.items())
+    )
+
+
+def _zone(tz: dt.tzinfo | str) -> dt.tzinfo:
+    if isinstance(tz, dt.tzinfo):
+        return tz
+    if isinstance(tz, str):
+        try:
+            return zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    raise ValidationError.single("tz", f"{c.show(tz)} is not a tzinfo or a known IANA zone name")
+
+
+def quartiles(scores: Mapping[str, Decimal | int | Money]) -> dict[str, int]:
+    """
+    Each rep's quartile on an outcome KPI: 1 is the top 25 %, 4 the bottom.
+
+    A rep's quartile is ``1 + 4 * (reps strictly better) // reps``: tied reps
+    share a quartile, the best rep is always in quartile 1, and with fewer
+    than four reps some quartiles stay empty.
+
+    >>> quartiles({"ann": 90, "bob": 70, "cat": 70, "dan": 10})
+    {'ann': 1, 'bob': 2, 'cat': 2, 'dan': 4}
+    """
+    if not isinstance(scores, Mapping) or not scores:
+        raise ValidationError.single(
+            "scores", f"{c.show(scores)} is not a non-empty mapping of rep id to score"
+        )
+    values: dict[str, Decimal] = {}
+    problems = []
+    currency = None
+    for rep, score in scores.items():
+        if isinstance(score, Money):
+            if currency not in (None, score.currency):
+                problems.append(Problem(path=f"scores[{rep!r}]", message=f"{score!r} is not in {currency}"))
+                continue
+            currency = score.currency
+            values[rep] = score.amount
+        elif isinstance(score, Decimal | int) and not isinstance(score, bool) and Decimal(score).is_finite():
+            values[rep] = Decimal(score)
+        else:
+            problems.append(
+                Problem(path=f"scores[{rep!r}]", message=f"{c.show(score)} is not a number or Money")
+            )
+    if problems:
+        raise ValidationError(problems)
+    ascending = sorted(values.values())
+    n = len(ascending)
+    # 1 + 4 * (reps strictly better) // reps
+    return {rep: 1 + (4 * (n - bisect.bisect_right(ascending, v))) // n for rep, v in values.items()}
+
+
+def kpi_records(kpis: Iterable[RepPeriod]) -> list[dict[str, Any]]:
+    """
+    Flat dicts for ``pandas.DataFrame``.
+    """
+    return [attrs.asdict(k) for k in kpis]

@@ -1,0 +1,144 @@
+"""Tests for activity KPIs per period (DST included) and rep quartiles."""
+
+import datetime as dt
+import itertools
+import tracemalloc
+import zoneinfo
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from funnelkit import Activity, Money, ValidationError
+from funnelkit.segments import activity_kpis, kpi_records, period_start, quartiles
+
+NY = zoneinfo.ZoneInfo("America/New_York")
+
+
+def act(i, rep, kind, local, **kw):
+    """An activity at a local New York wall time."""
+    return Activity(id=f"a{i}", kind=kind, at=local.replace(tzinfo=NY), rep_id=rep, customer_id="c", **kw)
+
+
+# The US spring-forward week of 2026: Monday 2 March .. Sunday 8 March, and the clocks go
+# from 02:00 EST to 03:00 EDT on Sunday 8 March; then the next week begins Monday 9 March.
+WEEK = [
+    act(1, "ann", "visit", dt.datetime(2026, 3, 2, 9), purpose="intro", feedback="keen"),  # effective
+    act(2, "ann", "visit", dt.datetime(2026, 3, 4, 15), purpose="demo"),  # no feedback
+    act(
+        3, "ann", "call", dt.datetime(2026, 3, 8, 1, 30), duration=dt.timedelta(minutes=12)
+    ),  # before the jump
+    act(4, "ann", "call", dt.datetime(2026, 3, 8, 23, 59), duration=dt.timedelta(minutes=3)),  # Sunday, EDT
+    act(5, "ann", "email", dt.datetime(2026, 3, 9, 0, 1)),  # Monday: next week
+    act(6, "bob", "meeting", dt.datetime(2026, 3, 8, 3, 0), purpose="terms", feedback="ok"),  # effective
+]
+
+
+def test_a_week_across_the_dst_change_worked_by_hand():
+    """Per ISO week in New York: the Sunday of the clock change still belongs to its week."""
+    rows = {(r.rep_id, str(r.start)): r for r in activity_kpis(WEEK, period="week", tz=NY)}
+    assert set(rows) == {("ann", "2026-03-02"), ("ann", "2026-03-09"), ("bob", "2026-03-02")}
+    ann = rows["ann", "2026-03-02"]
+    assert (ann.visits, ann.effective_visits, ann.calls, ann.emails, ann.minutes) == (2, 1, 2, 0, 15)
+    assert rows["ann", "2026-03-09"].emails == 1
+    bob = rows["bob", "2026-03-02"]
+    assert (bob.meetings, bob.effective_visits, bob.visits) == (1, 1, 0)
+
+
+def test_days_are_local_days():
+    """The 23-hour day of the change is one day; 23:59 on it is still that day, 00:01 the next."""
+    rows = [
+        (r.rep_id, str(r.start), r.calls, r.emails)
+        for r in activity_kpis(WEEK, period="day", tz="America/New_York")
+    ]
+    assert ("ann", "2026-03-08", 2, 0) in rows
+    assert ("ann", "2026-03-09", 0, 1) in rows
+
+
+def test_months_and_period_start():
+    """Monthly buckets, and the start of each period for an instant."""
+    rows = activity_kpis(WEEK, period="month", tz=NY)
+    assert [(r.rep_id, str(r.start), r.visits + r.calls + r.emails + r.meetings) for r in rows] == [
+        ("ann", "2026-03-01", 5),
+        ("bob", "2026-03-01", 1),
+    ]
+    utc = dt.datetime(2026, 3, 9, 3, 59, tzinfo=dt.UTC)  # 23:59 EDT on Sunday 8 March
+    assert period_start(utc, "day", NY) == dt.date(2026, 3, 8)
+
+
+def test_custom_effective_rule_and_targets():
+    """An effective visit may need a key person; attainment compares counts to targets."""
+    rows = activity_kpis(WEEK, period="week", tz=NY, effective=lambda a: a.kind == "visit")
+    ann = next(r for r in rows if r.rep_id == "ann" and str(r.start) == "2026-03-02")
+    assert ann.effective_visits == 2
+    assert ann.attainment({"calls": 5, "visits": 2}) == {"calls": Decimal("0.4"), "visits": Decimal(1)}
+    with pytest.raises(ValidationError, match="'naps' is not a KPI"):
+        ann.attainment({"naps": 1})
+    assert kpi_records([ann])[0]["calls"] == 2
+
+
+def test_bad_arguments():
+    """Unknown periods and zones are named."""
+    with pytest.raises(ValidationError, match="'fortnight' is not a period"):
+        activity_kpis(WEEK, period="fortnight", tz=NY)
+    with pytest.raises(ValidationError, match="'Mars/Olympus' is not a tzinfo or a known IANA zone"):
+        activity_kpis(WEEK, period="day", tz="Mars/Olympus")
+
+
+def test_streaming_memory_does_not_grow_with_activities():
+    """A generator of 20,000 activities for 2 reps in one week uses the memory of 2 rows, not 20,000."""
+
+    def stream(n):
+        start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+        for i in range(n):
+            yield Activity(
+                id=f"s{i}",
+                kind="call",
+                at=start + dt.timedelta(seconds=i),
+                rep_id=f"r{i % 2}",
+                customer_id="c",
+            )
+
+    def peak(n):
+        tracemalloc.start()
+        rows = activity_kpis(stream(n), period="week", tz=dt.UTC)
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert sum(r.calls for r in rows) == n
+        return top
+
+    small, large = peak(2_000), peak(20_000)
+    assert large < small * 2  # ten times the activities, not ten times the memory
+
+
+class TestQuartiles:
+    def test_by_hand(self):
+        """Eight reps: two per quartile; ties share the better quartile."""
+        scores = {"a": 80, "b": 70, "c": 60, "d": 50, "e": 40, "f": 40, "g": 20, "h": 10}
+        assert quartiles(scores) == {"a": 1, "b": 1, "c": 2, "d": 2, "e": 3, "f": 3, "g": 4, "h": 4}
+
+    def test_money_scores(self):
+        """Revenue in one currency works; two currencies do not."""
+        assert quartiles({"a": Money.of(5, "USD"), "b": Money.of(1, "USD")}) == {"a": 1, "b": 3}
+        with pytest.raises(ValidationError, match="is not in USD"):
+            quartiles({"a": Money.of(5, "USD"), "b": Money.of(1, "EUR")})
+
+    def test_bad_input(self):
+        """Empty or non-numeric scores are refused."""
+        with pytest.raises(ValidationError, match="not a non-empty mapping"):
+            quartiles({})
+        with pytest.raises(ValidationError, match=r"scores\['a'\]: 1.5 is not a number or Money"):
+            quartiles({"a": 1.5})
+
+    @given(
+        st.dictionaries(st.text(alphabet="abcdef", min_size=1, max_size=3), st.integers(0, 100), min_size=1)
+    )
+    def test_quartiles_order_reps(self, scores):
+        """A better score never lands in a worse quartile; quartiles lie in 1..4; the best is 1."""
+        q = quartiles(scores)
+        assert set(q.values()) <= {1, 2, 3, 4}
+        assert q[max(scores, key=scores.get)] == 1
+        for x, y in itertools.permutations(scores, 2):
+            if scores[x] > scores[y]:
+                assert q[x] <= q[y]
