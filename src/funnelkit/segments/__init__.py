@@ -7,30 +7,48 @@ Pure functions over entities; "now" and periods are arguments.
 from __future__ import annotations
 
 from ._abc import AbcResult, AbcRow, TierSummary, abc, abc_customers
+from ._coverage import (
+    DEFAULT_COVERAGE,
+    CoveragePlan,
+    Misalignment,
+    Move,
+    Recommendation,
+    Relationship,
+    coverage,
+    relationships,
+)
 from ._kpis import Period, RepPeriod, activity_kpis, default_effective, kpi_records, period_start, quartiles
 from ._migration import Migration, migration
 from ._priority import FollowUp, FollowUpPolicy, due_followups, work_queue
 from ._rfm import RfmScore, rfm
 
 __all__ = [
+    "DEFAULT_COVERAGE",
     "AbcResult",
     "AbcRow",
+    "CoveragePlan",
     "FollowUp",
     "FollowUpPolicy",
     "Migration",
+    "Misalignment",
+    "Move",
     "Period",
+    "Recommendation",
+    "Relationship",
     "RepPeriod",
     "RfmScore",
     "TierSummary",
     "abc",
     "abc_customers",
     "activity_kpis",
+    "coverage",
     "default_effective",
     "due_followups",
     "kpi_records",
     "migration",
     "period_start",
     "quartiles",
+    "relationships",
     "rfm",
     "work_queue",
 ]

@@ -1,0 +1,111 @@
+"""Tests for coverage alignment and the relationship model."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from funnelkit import Activity, Customer, KeyPerson, ValidationError
+from funnelkit.segments import Recommendation, coverage, relationships
+
+NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+DAY = dt.timedelta(days=1)
+
+
+def cust(cid, tier, owner):
+    return Customer(id=cid, name=cid, created_at=NOW - 400 * DAY, tier=tier, owner=owner)
+
+
+class TestCoverage:
+    def test_by_hand(self):
+        """An A customer on a bottom rep moves to the top rep once the top rep's C customer moves down."""
+        customers = [
+            cust("a1", "A", "bottom"),
+            cust("c1", "C", "top"),
+            cust("b1", "B", "mid"),
+            cust("x", None, "top"),
+        ]
+        plan = coverage(
+            customers,
+            quartiles={"top": 1, "mid": 2, "bottom": 4},
+            capacities={"top": 2, "mid": 3, "bottom": 3},
+        )
+        assert [m.customer_id for m in plan.misaligned] == ["a1", "c1"]
+        assert [(m.customer_id, m.from_rep, m.to_rep) for m in plan.moves] == [
+            ("c1", "top", "bottom"),
+            ("a1", "bottom", "top"),
+        ]
+        assert plan.unresolved == ()
+        assert dict(plan.load_after) == {"top": 2, "mid": 1, "bottom": 1}
+
+    def test_no_room_is_reported(self):
+        """When no eligible rep has room, the customer stays and the reason is given."""
+        plan = coverage(
+            [cust("a1", "A", "mid")], quartiles={"top": 1, "mid": 2}, capacities={"top": 0, "mid": 5}
+        )
+        assert plan.moves == ()
+        assert plan.unresolved == (("a1", "no rep of quartile [1] has room"),)
+
+    def test_bad_input(self):
+        """Quartiles and capacities are checked."""
+        with pytest.raises(ValidationError, match=r"quartiles\['r'\]: 5 is not a quartile 1-4"):
+            coverage([], quartiles={"r": 5}, capacities={})
+        with pytest.raises(ValidationError, match=r"capacities\['r'\]: -1 is not an int >= 0"):
+            coverage([], quartiles={}, capacities={"r": -1})
+
+    @given(
+        st.lists(
+            st.tuples(st.sampled_from(["A", "B", "C"]), st.sampled_from(["r1", "r2", "r3", "r4"])),
+            max_size=30,
+        ),
+        st.lists(st.integers(0, 10), min_size=4, max_size=4),
+    )
+    def test_never_over_capacity_and_only_misaligned_move(self, owned, caps):
+        """No rep ends above capacity through a move; only misaligned customers move, each once."""
+        customers = [cust(f"c{i}", t, r) for i, (t, r) in enumerate(owned)]
+        quarts = {"r1": 1, "r2": 2, "r3": 3, "r4": 4}
+        capacities = dict(zip(quarts, caps, strict=True))
+        plan = coverage(customers, quartiles=quarts, capacities=capacities)
+        moved = [m.customer_id for m in plan.moves]
+        assert len(moved) == len(set(moved))
+        assert set(moved) <= {m.customer_id for m in plan.misaligned}
+        for m in plan.moves:
+            assert plan.load_after[m.to_rep] <= capacities[m.to_rep]
+        assert sum(plan.load_after.values()) == len(customers)  # nobody appears or disappears
+
+
+class TestRelationships:
+    def test_by_hand(self):
+        """Recency, frequency and people, averaged: the A customer is grown, the weak C reduced."""
+        acme, tiny = cust("acme", "A", "r"), cust("tiny", "C", "r")
+        calls = [
+            Activity(id=f"k{i}", kind="call", at=NOW - 18 * i * DAY, rep_id="r", customer_id="acme")
+            for i in range(3)
+        ]  # last contact today, 3 contacts in 180 days
+        people = [
+            KeyPerson(id="dm", customer_id="acme", name="D", role="decision_maker", stance="supporter"),
+            KeyPerson(id="dm2", customer_id="tiny", name="T", role="decision_maker", stance="opponent"),
+        ]
+        acme_rel, tiny_rel = relationships([acme, tiny], activities=calls, key_persons=people, now=NOW)
+        # acme: recency 1, frequency 3/6 = 0.5, people 0.5 + 0.5 = 1 -> (1 + 0.5 + 1) / 3 = 0.83
+        assert (acme_rel.recency, acme_rel.frequency, acme_rel.people, acme_rel.strength) == (
+            Decimal(1),
+            Decimal("0.5"),
+            Decimal(1),
+            Decimal("0.83"),
+        )
+        assert acme_rel.recommendation is Recommendation.GROW
+        # tiny: never contacted, decision maker opposed -> 0
+        assert (tiny_rel.strength, tiny_rel.recommendation) == (Decimal(0), Recommendation.REDUCE)
+        assert tiny_rel.reason == "C customer, weak relationship: reduce investment"
+
+    def test_bad_arguments(self):
+        """Naive now, a non-positive window, and a threshold outside [0, 1] are refused."""
+        with pytest.raises(ValidationError, match=r"now: .* is naive"):
+            relationships([], activities=[], key_persons=[], now=dt.datetime(2026, 1, 1))
+        with pytest.raises(ValidationError, match="window"):
+            relationships([], activities=[], key_persons=[], now=NOW, window=dt.timedelta(0))
+        with pytest.raises(ValidationError, match="strong: '2' is not a share"):
+            relationships([], activities=[], key_persons=[], now=NOW, strong="2")
