@@ -104,11 +104,11 @@ def coverage(
     misaligned = []
     for cust, tier in graded:
         allowed = policy[tier]
-        q = quartiles.get(cust.owner) if cust.owner is not None else None
-        if q not in allowed:
+        owner_q = quartiles.get(cust.owner) if cust.owner is not None else None
+        if owner_q not in allowed:
             misaligned.append(
                 Misalignment(
-                    customer_id=cust.id, tier=tier, owner=cust.owner, owner_quartile=q, allowed=allowed
+                    customer_id=cust.id, tier=tier, owner=cust.owner, owner_quartile=owner_q, allowed=allowed
                 )
             )
     order = {Tier.C: 0, Tier.B: 1, Tier.A: 2}
