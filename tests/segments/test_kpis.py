@@ -142,3 +142,62 @@ class TestQuartiles:
         for x, y in itertools.permutations(scores, 2):
             if scores[x] > scores[y]:
                 assert q[x] <= q[y]
+
+
+class TestOutcomes:
+    def test_by_hand(self):
+        """Two wins and a loss in March for ann: close rate 2/3, one single-meeting win, one repeat buyer."""
+        from funnelkit import Customer, Opportunity
+        from funnelkit.segments import outcome_kpis
+        from funnelkit.stages import StageChanged
+
+        t0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+
+        def opp(oid, customer, amount):
+            return Opportunity(
+                id=oid, customer_id=customer, owner="ann", pipeline="p", stage="won", status="won",
+                created_at=t0, stage_entered_at=t0, amount=Money.of(amount, "CNY"),
+            )  # fmt: skip
+
+        def closed(oid, kind, when, version=1):
+            to = "won" if kind == "win" else "lost"
+            return StageChanged(
+                opportunity_id=oid, pipeline="p", kind=kind, from_stage="neg", to_stage=to, at=when, actor="ann",
+                version=version, time_in_stage=dt.timedelta(days=1), lost_reason="price" if kind == "lose" else None,
+            )  # fmt: skip
+
+        opps = [
+            opp("o1", "acme", "100.00"),
+            opp("o2", "bolt", "50.00"),
+            opp("o3", "acme", "70.00"),
+            opp("o4", "cog", "5"),
+        ]
+        events = [
+            closed("o1", "win", dt.datetime(2026, 2, 20, tzinfo=dt.UTC)),  # February: acme's first purchase
+            closed("o3", "win", dt.datetime(2026, 3, 3, tzinfo=dt.UTC)),  # March: acme buys again
+            closed("o2", "win", dt.datetime(2026, 3, 9, tzinfo=dt.UTC)),
+            closed("o4", "lose", dt.datetime(2026, 3, 20, tzinfo=dt.UTC)),
+        ]
+
+        def meeting(mid, kind, day, customer, oid):
+            when = dt.datetime(2026, 3, day, tzinfo=dt.UTC)
+            return Activity(
+                id=mid, kind=kind, at=when, rep_id="ann", customer_id=customer, opportunity_id=oid
+            )
+
+        meetings = [
+            meeting("m1", "visit", 1, "acme", "o3"),
+            meeting("m2", "meeting", 2, "acme", "o3"),
+            meeting("m3", "visit", 8, "bolt", "o2"),
+        ]
+        customers = [
+            Customer(id="bolt", name="Bolt", created_at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC), owner="ann")
+        ]
+        rows = outcome_kpis(opps, events, period="month", tz="UTC", activities=meetings, customers=customers)
+        feb, mar = rows
+        assert (str(feb.start), feb.won, feb.repeat_customers) == ("2026-02-01", 1, 0)
+        assert (mar.won, mar.lost, mar.close_rate) == (2, 1, Decimal(2) / Decimal(3))
+        assert dict(mar.revenue) == {"CNY": Decimal("120.00")}
+        assert (mar.single_meeting_wins, mar.multi_meeting_wins) == (1, 1)
+        assert (mar.new_customers, mar.buying_customers, mar.repeat_customers) == (1, 2, 1)
+        assert mar.repeat_purchase_rate == Decimal("0.5")

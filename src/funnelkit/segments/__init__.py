@@ -17,7 +17,17 @@ from ._coverage import (
     coverage,
     relationships,
 )
-from ._kpis import Period, RepPeriod, activity_kpis, default_effective, kpi_records, period_start, quartiles
+from ._kpis import (
+    Period,
+    RepOutcomes,
+    RepPeriod,
+    activity_kpis,
+    default_effective,
+    kpi_records,
+    outcome_kpis,
+    period_start,
+    quartiles,
+)
 from ._migration import Migration, migration
 from ._priority import FollowUp, FollowUpPolicy, due_followups, work_queue
 from ._rfm import RfmScore, rfm
@@ -35,6 +45,7 @@ __all__ = [
     "Period",
     "Recommendation",
     "Relationship",
+    "RepOutcomes",
     "RepPeriod",
     "RfmScore",
     "TierSummary",
@@ -46,6 +57,7 @@ __all__ = [
     "due_followups",
     "kpi_records",
     "migration",
+    "outcome_kpis",
     "period_start",
     "quartiles",
     "relationships",

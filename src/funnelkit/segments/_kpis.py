@@ -10,14 +10,16 @@ import enum
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import attrs
 
 from .. import _checks as c
 from .._money import Money
-from ..entities import Activity, ActivityKind
+from ..entities import Activity, ActivityKind, Customer, Opportunity
 from ..errors import Problem, ValidationError
+from ..stages import MoveKind, StageChanged
 from ._abc import _SHARE
 
 
@@ -216,3 +218,142 @@ def kpi_records(kpis: Iterable[RepPeriod]) -> list[dict[str, Any]]:
     Flat dicts for ``pandas.DataFrame``.
     """
     return [attrs.asdict(k) for k in kpis]
+
+
+@attrs.frozen(kw_only=True)
+class RepOutcomes:
+    """
+    One rep's outcomes in one period (starting on *start*, local): deals won
+    and lost, revenue per currency, wins after one meeting or several, new
+    customers, and customers buying again.
+    """
+
+    rep_id: str
+    start: dt.date
+    won: int
+    lost: int
+    revenue: Mapping[str, Decimal]
+    single_meeting_wins: int
+    multi_meeting_wins: int
+    new_customers: int
+    buying_customers: int
+    repeat_customers: int
+
+    @property
+    def close_rate(self) -> Decimal | None:
+        """
+        Won / (won + lost) in the period; ``None`` when nothing closed.
+        """
+        closed = self.won + self.lost
+        return None if not closed else _SHARE.divide(Decimal(self.won), Decimal(closed))
+
+    @property
+    def repeat_purchase_rate(self) -> Decimal | None:
+        """
+        Of the customers who bought in the period, the share who had bought before.
+        """
+        if not self.buying_customers:
+            return None
+        return _SHARE.divide(Decimal(self.repeat_customers), Decimal(self.buying_customers))
+
+
+def outcome_kpis(
+    opportunities: Iterable[Opportunity],
+    events: Iterable[StageChanged],
+    *,
+    period: Period | str,
+    tz: dt.tzinfo | str,
+    activities: Iterable[Activity] = (),
+    customers: Iterable[Customer] = (),
+) -> tuple[RepOutcomes, ...]:
+    """
+    Outcome KPIs per rep (the opportunity's owner) and period, from the
+    stage-change events: deals won and lost (by the period of the win or
+    loss), close rate, revenue of the won deals per currency, single-meeting
+    vs multi-meeting wins (visits and meetings of the deal up to its win:
+    at most one is a single-meeting win), new customers (by *customers*'
+    creation and owner) and repeat purchases (a customer with a win in the
+    period who had won deals before).
+    """
+    zone = _zone(tz)
+    kind = c.to_enum(Period, period)
+    if not isinstance(kind, Period):
+        allowed = ", ".join(repr(p.value) for p in Period)
+        raise ValidationError.single("period", f"{c.show(period)} is not a period; allowed: {allowed}")
+    opps = {}
+    for i, o in enumerate(opportunities):
+        if not isinstance(o, Opportunity):
+            raise ValidationError.single(
+                f"opportunities[{i}]", f"{c.show(o)} is {c.a_type(o)}; expected an Opportunity"
+            )
+        opps[o.id] = o
+    meetings: dict[str, list[dt.datetime]] = {}
+    for a in activities:
+        if a.opportunity_id is not None and a.kind in (ActivityKind.VISIT, ActivityKind.MEETING):
+            meetings.setdefault(a.opportunity_id, []).append(a.at)
+    rows: dict[tuple[str, dt.date], dict[str, Any]] = {}
+
+    def row(rep: str, start: dt.date) -> dict[str, Any]:
+        return rows.setdefault(
+            (rep, start),
+            {
+                "won": 0,
+                "lost": 0,
+                "revenue": {},
+                "single": 0,
+                "multi": 0,
+                "new": 0,
+                "buyers": set(),
+                "repeat": set(),
+            },
+        )
+
+    closing = []
+    for i, e in enumerate(events):
+        if not isinstance(e, StageChanged):
+            raise ValidationError.single(
+                f"events[{i}]", f"{c.show(e)} is {c.a_type(e)}; expected a StageChanged"
+            )
+        if e.kind in (MoveKind.WIN, MoveKind.LOSE):
+            if e.opportunity_id not in opps:
+                raise ValidationError.single(
+                    f"events[{i}].opportunity_id", f"{e.opportunity_id!r} is not among the opportunities"
+                )
+            closing.append(e)
+    closing.sort(key=lambda e: (e.at, e.opportunity_id))
+    bought_before: set[str] = set()
+    for e in closing:
+        opp = opps[e.opportunity_id]
+        r = row(opp.owner, period_start(e.at, kind, zone))
+        if e.kind is MoveKind.LOSE:
+            r["lost"] += 1
+            continue
+        r["won"] += 1
+        if opp.amount is not None:
+            r["revenue"][opp.amount.currency] = (
+                r["revenue"].get(opp.amount.currency, Decimal(0)) + opp.amount.amount
+            )
+        held = sum(1 for at in meetings.get(opp.id, ()) if at <= e.at)
+        r["single" if held <= 1 else "multi"] += 1
+        r["buyers"].add(opp.customer_id)
+        if opp.customer_id in bought_before:
+            r["repeat"].add(opp.customer_id)
+        bought_before.add(opp.customer_id)
+    for cust in customers:
+        if cust.owner is not None:
+            row(cust.owner, period_start(cust.created_at, kind, zone))["new"] += 1
+    return tuple(
+        RepOutcomes(
+            rep_id=rep,
+            start=start,
+            won=r["won"],
+            lost=r["lost"],
+            revenue=MappingProxyType(dict(sorted(r["revenue"].items()))),
+            single_meeting_wins=r["single"],
+            multi_meeting_wins=r["multi"],
+            new_customers=r["new"],
+            buying_customers=len(r["buyers"]),
+            repeat_customers=len(r["repeat"]),
+        )
+        for (rep, start), r in sorted(rows.items())
+    )
