@@ -162,8 +162,9 @@ class TestOutcomes:
         def closed(oid, kind, when, version=1):
             to = "won" if kind == "win" else "lost"
             return StageChanged(
-                opportunity_id=oid, pipeline="p", kind=kind, from_stage="neg", to_stage=to, at=when, actor="ann",
-                version=version, time_in_stage=dt.timedelta(days=1), lost_reason="price" if kind == "lose" else None,
+                opportunity_id=oid, pipeline="p", kind=kind, from_stage="neg", to_stage=to, at=when,
+                actor="ann", version=version, time_in_stage=dt.timedelta(days=1),
+                lost_reason="price" if kind == "lose" else None,
             )  # fmt: skip
 
         opps = [
