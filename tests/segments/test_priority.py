@@ -85,7 +85,12 @@ class TestFollowUps:
             )
         ]  # fmt: skip
         due = due_followups(customers, activities=acts, opportunities=opps, policy=POLICY, now=NOW)
-        assert [(f.customer_id, f.days_overdue) for f in due] == [("a", 3), ("c", 1), ("d", 0)]
+        assert [(f.customer_id, f.opportunity_id, f.days_overdue) for f in due] == [
+            ("a", None, 3),
+            ("d", "o", 3),  # the deal: in negotiation 5 days, no activity on it, every 2 days
+            ("c", None, 1),
+            ("d", None, 0),
+        ]
         assert due[0].last_contact == NOW - 10 * DAY
         assert due[1].last_contact is None
 

@@ -148,10 +148,12 @@ class FollowUpPolicy:
 @attrs.frozen(kw_only=True)
 class FollowUp:
     """
-    A customer whose next contact is due (or overdue) at *now*.
+    A customer (or, with *opportunity_id*, one of its open deals) whose next
+    contact is due (or overdue) at *now*.
     """
 
     customer_id: str
+    opportunity_id: str | None
     owner: str | None
     last_contact: dt.datetime | None
     due_at: dt.datetime
@@ -167,12 +169,15 @@ def due_followups(
     now: dt.datetime,
 ) -> tuple[FollowUp, ...]:
     """
-    The customers due for contact at *now*, most overdue first (ties by id).
+    The customers and open deals due for contact at *now*, most overdue
+    first (ties by id).
 
     A customer's timer runs from its last activity (or, never contacted, from
     when it was created) for the interval its tier and the stages of its open
-    deals ask for; it is due once that time has come.  *days_overdue* counts
-    whole days past due (0 on the day it falls due).
+    deals ask for.  A deal in a stage the policy names has its own timer,
+    from its last activity in that stage (or from entering it).  Each is due
+    once its time has come; *days_overdue* counts whole days past due (0 on
+    the day it falls due).
     """
     problems: list[Problem] = []
     msg = c.aware_datetime(now)
@@ -184,7 +189,8 @@ def due_followups(
         raise ValidationError(problems)
     now = canonical(now)
     last: dict[str, dt.datetime] = {}
-    for i, a in enumerate(activities):
+    acts = list(activities)
+    for i, a in enumerate(acts):
         if not isinstance(a, Activity):
             raise ValidationError.single(
                 f"activities[{i}]", f"{c.show(a)} is {c.a_type(a)}; expected an Activity"
@@ -192,10 +198,39 @@ def due_followups(
         if a.at <= now and (a.customer_id not in last or a.at > last[a.customer_id]):
             last[a.customer_id] = a.at
     stages: dict[str, list[str]] = {}
-    for o in opportunities:
+    last_on_deal: dict[str, dt.datetime] = {}
+    open_deals = []
+    for i, o in enumerate(opportunities):
+        if not isinstance(o, Opportunity):
+            raise ValidationError.single(
+                f"opportunities[{i}]", f"{c.show(o)} is {c.a_type(o)}; expected an Opportunity"
+            )
         if o.is_open:
             stages.setdefault(o.customer_id, []).append(o.stage)
+            open_deals.append(o)
+    for a in acts:
+        if a.opportunity_id is not None and a.at <= now:
+            prev = last_on_deal.get(a.opportunity_id)
+            if prev is None or a.at > prev:
+                last_on_deal[a.opportunity_id] = a.at
     due = []
+    for o in open_deals:
+        interval = policy.by_stage.get(o.stage)
+        if interval is None:
+            continue
+        start = last_on_deal.get(o.id)
+        due_at = max(start or o.stage_entered_at, o.stage_entered_at) + interval
+        if due_at <= now:
+            due.append(
+                FollowUp(
+                    customer_id=o.customer_id,
+                    opportunity_id=o.id,
+                    owner=o.owner,
+                    last_contact=start,
+                    due_at=due_at,
+                    days_overdue=(now - due_at) // _DAY,
+                )
+            )
     for i, cust in enumerate(customers):
         if not isinstance(cust, Customer):
             raise ValidationError.single(
@@ -207,11 +242,12 @@ def due_followups(
             due.append(
                 FollowUp(
                     customer_id=cust.id,
+                    opportunity_id=None,
                     owner=cust.owner,
                     last_contact=start,
                     due_at=due_at,
                     days_overdue=(now - due_at) // _DAY,
                 )
             )
-    due.sort(key=lambda f: (f.due_at, f.customer_id))
+    due.sort(key=lambda f: (f.due_at, f.customer_id, f.opportunity_id or ""))
     return tuple(due)
