@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import html
+from types import MappingProxyType
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -344,7 +345,12 @@ _c_opp, _c_acts, _c_people, _c_now = (
 )
 
 
+_PLAIN_COLLECTIONS = frozenset({tuple, list, dict, set, frozenset, MappingProxyType})
+
+
 def _check_collection(value: object, name: str) -> None:
+    if type(value) in _PLAIN_COLLECTIONS:  # the common case, without the ABC check
+        return
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         raise ValidationError.single(name, f"{c.show(value)} is {c.a_type(value)}; expected a list of them")
 
