@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import html
-from types import MappingProxyType
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import attrs
