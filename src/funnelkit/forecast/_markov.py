@@ -1,0 +1,148 @@
+"""
+Absorbing Markov chains: win probabilities and expected steps to close.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+
+import attrs
+
+from .. import _checks as c
+from ..errors import Problem, ValidationError
+
+
+@attrs.frozen(kw_only=True)
+class AbsorbingChain:
+    """
+    An absorbing Markov chain over named states.
+
+    *transient* and *absorbing* name the states; *matrix* maps each transient
+    state to its transition probabilities (a mapping of state to probability,
+    summing to 1).  Everything is exact (``Fraction``).
+
+    The fundamental matrix N = (I - Q)^-1 holds the expected visits to each
+    transient state; t = N 1 the expected steps before absorption; B = N R
+    the probability of ending in each absorbing state (Grinstead & Snell,
+    *Introduction to Probability*, ch. 11, Theorems 11.4-11.6).
+    """
+
+    transient: tuple[str, ...]
+    absorbing: tuple[str, ...]
+    fundamental: tuple[tuple[Fraction, ...], ...]
+    absorption: tuple[tuple[Fraction, ...], ...]
+
+    def expected_steps(self, state: str) -> Fraction:
+        """
+        Expected number of steps from *state* until absorption.
+        """
+        i = self._index(state)
+        return sum(self.fundamental[i], Fraction(0))
+
+    def probability(self, state: str, absorbed_in: str) -> Fraction:
+        """
+        Probability that a walk from transient *state* ends in *absorbed_in*.
+        """
+        i = self._index(state)
+        if absorbed_in not in self.absorbing:
+            raise ValidationError.single("absorbed_in", f"{absorbed_in!r} is not an absorbing state")
+        return self.absorption[i][self.absorbing.index(absorbed_in)]
+
+    def _index(self, state: str) -> int:
+        try:
+            return self.transient.index(state)
+        except ValueError:
+            raise ValidationError.single("state", f"{state!r} is not a transient state") from None
+
+
+def _invert(m: list[list[Fraction]]) -> list[list[Fraction]]:
+    """
+    Gauss-Jordan inverse of a square matrix of fractions (exact).
+    """
+    n = len(m)
+    a = [row[:] + [Fraction(int(i == j)) for j in range(n)] for i, row in enumerate(m)]
+    for col in range(n):
+        pivot = next((r for r in range(col, n) if a[r][col] != 0), None)
+        if pivot is None:
+            msg = "I - Q is singular: some transient state never reaches an absorbing one"
+            raise ValidationError.single("matrix", msg)
+        a[col], a[pivot] = a[pivot], a[col]
+        p = a[col][col]
+        a[col] = [x / p for x in a[col]]
+        for r in range(n):
+            if r != col and a[r][col] != 0:
+                f = a[r][col]
+                a[r] = [x - f * y for x, y in zip(a[r], a[col], strict=True)]
+    return [row[n:] for row in a]
+
+
+def absorbing_chain(
+    matrix: Mapping[str, Mapping[str, Fraction | int | str]],
+    *,
+    absorbing: Sequence[str],
+) -> AbsorbingChain:
+    """
+    Build the chain from transition probabilities of the transient states.
+
+    >>> from fractions import Fraction as F
+    >>> walk = absorbing_chain(  # the drunkard's walk of Grinstead & Snell, Example 11.13
+    ...     {"1": {"0": F(1, 2), "2": F(1, 2)}, "2": {"1": F(1, 2), "3": F(1, 2)},
+    ...      "3": {"2": F(1, 2), "4": F(1, 2)}},
+    ...     absorbing=["0", "4"],
+    ... )
+    >>> walk.expected_steps("2"), walk.probability("1", "4")
+    (Fraction(4, 1), Fraction(1, 4))
+    """
+    if not isinstance(matrix, Mapping) or not matrix:
+        raise ValidationError.single("matrix", f"{c.show(matrix)} is not a non-empty mapping of state to row")
+    transient = tuple(matrix)
+    absorbed = tuple(absorbing)
+    problems = []
+    overlap = set(transient) & set(absorbed)
+    if overlap:
+        problems.append(Problem(path="absorbing", message=f"{sorted(overlap)} are also transient"))
+    states = set(transient) | set(absorbed)
+    rows: dict[str, dict[str, Fraction]] = {}
+    for s, row in matrix.items():
+        if not isinstance(row, Mapping):
+            problems.append(Problem(path=f"matrix[{s!r}]", message=f"{c.show(row)} is not a mapping"))
+            continue
+        converted = {}
+        for t, p in row.items():
+            try:
+                q = Fraction(p)
+            except (TypeError, ValueError, ZeroDivisionError):
+                problems.append(
+                    Problem(path=f"matrix[{s!r}][{t!r}]", message=f"{c.show(p)} is not a probability")
+                )
+                continue
+            if t not in states:
+                problems.append(Problem(path=f"matrix[{s!r}][{t!r}]", message=f"{t!r} is not a state"))
+            elif not 0 <= q <= 1:
+                problems.append(Problem(path=f"matrix[{s!r}][{t!r}]", message=f"{q} is outside [0, 1]"))
+            converted[t] = q
+        if converted and sum(converted.values()) != 1:
+            problems.append(
+                Problem(path=f"matrix[{s!r}]", message=f"sums to {sum(converted.values())}, not 1")
+            )
+        rows[s] = converted
+    if problems:
+        raise ValidationError(problems)
+    n = len(transient)
+    i_minus_q = [
+        [Fraction(int(i == j)) - rows[a].get(b, Fraction(0)) for j, b in enumerate(transient)]
+        for i, a in enumerate(transient)
+    ]
+    fundamental = _invert(i_minus_q)
+    r = [[rows[a].get(b, Fraction(0)) for b in absorbed] for a in transient]
+    absorption = [
+        [sum((fundamental[i][k] * r[k][j] for k in range(n)), Fraction(0)) for j in range(len(absorbed))]
+        for i in range(n)
+    ]
+    return AbsorbingChain(
+        transient=transient,
+        absorbing=absorbed,
+        fundamental=tuple(tuple(row) for row in fundamental),
+        absorption=tuple(tuple(row) for row in absorption),
+    )

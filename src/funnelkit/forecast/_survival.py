@@ -1,0 +1,105 @@
+"""
+Time to close with Kaplan-Meier: open deals count as censored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from .. import _checks as c
+from ..errors import Problem, ValidationError
+
+
+@attrs.frozen(kw_only=True)
+class KmStep:
+    """
+    One distinct event time: how many were at risk, closed, or left the
+    observation (censored) there, and the survival estimate just after it.
+    """
+
+    time: Any
+    at_risk: int
+    events: int
+    censored: int
+    survival: Fraction
+
+
+@attrs.frozen(kw_only=True)
+class KaplanMeier:
+    """
+    The Kaplan-Meier estimate S(t): the probability that a deal is still not
+    closed after time t.  Exact (``Fraction``).
+    """
+
+    steps: tuple[KmStep, ...]
+
+    def survival(self, time: Any) -> Fraction:
+        """
+        S(time): the estimate after the last event time at or before *time*.
+        """
+        value = Fraction(1)
+        for s in self.steps:
+            if s.time > time:
+                break
+            value = s.survival
+        return value
+
+    @property
+    def median(self) -> Any | None:
+        """
+        The first time at which S(t) falls to 1/2 or below, or ``None`` when it never does.
+        """
+        return next((s.time for s in self.steps if s.events and s.survival <= Fraction(1, 2)), None)
+
+
+def kaplan_meier(observations: Iterable[tuple[Any, bool]]) -> KaplanMeier:
+    """
+    The Kaplan-Meier estimator over ``(time, closed)`` pairs, where *closed*
+    is False for a censored observation (a deal still open when observed).
+    Times may be numbers or timedeltas, all of one kind.  At a tie, events
+    are counted before censorings (the usual convention).
+
+    >>> km = kaplan_meier([(6, True), (6, True), (7, False), (10, True)])
+    >>> [(s.time, s.at_risk, s.events, s.survival) for s in km.steps if s.events]
+    [(6, 4, 2, Fraction(1, 2)), (10, 1, 1, Fraction(0, 1))]
+    """
+    rows: list[tuple[Any, bool]] = []
+    problems: list[Problem] = []
+    for i, obs in enumerate(observations):
+        if not (isinstance(obs, tuple) and len(obs) == 2 and isinstance(obs[1], bool)):
+            problems.append(Problem(path=f"[{i}]", message=f"{c.show(obs)} is not a (time, closed) pair"))
+            continue
+        rows.append(obs)
+    if problems:
+        raise ValidationError(problems)
+    if not rows:
+        raise ValidationError.single("observations", "no observations")
+    try:
+        rows.sort(key=lambda r: (r[0], not r[1]))
+        negative = rows[0][0] < type(rows[0][0])()  # the kind's zero: 0, timedelta(0), Decimal(0)
+    except TypeError:
+        raise ValidationError.single("observations", "times are not all of one comparable kind") from None
+    if negative:
+        raise ValidationError.single("observations", f"{c.show(rows[0][0])} is negative")
+    steps = []
+    at_risk = len(rows)
+    surv = Fraction(1)
+    i = 0
+    while i < len(rows):
+        t = rows[i][0]
+        events = censored = 0
+        while i < len(rows) and rows[i][0] == t:
+            if rows[i][1]:
+                events += 1
+            else:
+                censored += 1
+            i += 1
+        if events:
+            surv *= Fraction(at_risk - events, at_risk)
+        steps.append(KmStep(time=t, at_risk=at_risk, events=events, censored=censored, survival=surv))
+        at_risk -= events + censored
+    return KaplanMeier(steps=tuple(steps))

@@ -1,0 +1,90 @@
+"""Tests for Kaplan-Meier and absorbing Markov chains against textbook answers."""
+
+import datetime as dt
+from fractions import Fraction as F  # noqa: N817 - reads like the book
+
+import pytest
+
+from funnelkit import ValidationError
+from funnelkit.forecast import absorbing_chain, kaplan_meier
+
+# Freireich et al. (1963), remission times in weeks of the 6-MP group, as in every survival textbook
+# (e.g. Kleinbaum & Klein, Survival Analysis, ch. 2); False marks a censored time.
+SIX_MP = [
+    (6, True), (6, True), (6, True), (6, False), (7, True), (9, False), (10, True), (10, False),
+    (11, False), (13, True), (16, True), (17, False), (19, False), (20, False), (22, True),
+    (23, True), (25, False), (32, False), (32, False), (34, False), (35, False),
+]  # fmt: skip
+
+
+def test_kaplan_meier_six_mp():
+    """The textbook table: S(t) = .857, .807, .753, .690, .627, .538, .448 at t = 6, 7, 10, 13, 16, 22, 23."""
+    km = kaplan_meier(SIX_MP)
+    table = [(s.time, s.at_risk, s.events, round(float(s.survival), 3)) for s in km.steps if s.events]
+    assert table == [
+        (6, 21, 3, 0.857),
+        (7, 17, 1, 0.807),
+        (10, 15, 1, 0.753),
+        (13, 12, 1, 0.690),
+        (16, 11, 1, 0.627),
+        (22, 7, 1, 0.538),
+        (23, 6, 1, 0.448),
+    ]
+    assert km.median == 23
+    assert km.survival(30) == km.survival(23)
+    assert km.survival(5) == 1
+
+
+def test_kaplan_meier_with_timedeltas():
+    """Durations may be timedeltas."""
+    km = kaplan_meier([(dt.timedelta(days=3), True), (dt.timedelta(days=5), False)])
+    assert km.survival(dt.timedelta(days=4)) == F(1, 2)
+
+
+@pytest.mark.parametrize(
+    ("obs", "fragment"),
+    [
+        ([], "no observations"),
+        ([(1, "yes")], "is not a (time, closed) pair"),
+        ([(1, True), ("a", True)], "comparable"),
+    ],
+)
+def test_kaplan_meier_bad_input(obs, fragment):
+    """Bad observations are named."""
+    with pytest.raises(ValidationError) as exc:
+        kaplan_meier(obs)
+    assert fragment in str(exc.value)
+
+
+def test_drunkards_walk():
+    """Grinstead & Snell, Example 11.13: N, t and B of the drunkard's walk on 0..4, p = 1/2."""
+    half = F(1, 2)
+    chain = absorbing_chain(
+        {"1": {"0": half, "2": half}, "2": {"1": half, "3": half}, "3": {"2": half, "4": half}},
+        absorbing=["0", "4"],
+    )
+    assert chain.fundamental == (
+        (F(3, 2), F(1), F(1, 2)),
+        (F(1), F(2), F(1)),
+        (F(1, 2), F(1), F(3, 2)),
+    )
+    assert [chain.expected_steps(s) for s in "123"] == [3, 4, 3]
+    assert chain.absorption == ((F(3, 4), F(1, 4)), (F(1, 2), F(1, 2)), (F(1, 4), F(3, 4)))
+    for s in "123":
+        assert sum(chain.absorption[int(s) - 1]) == 1
+
+
+def test_chain_bad_input():
+    """Rows that do not sum to 1, unknown states and stuck chains are refused."""
+    with pytest.raises(ValidationError, match="sums to 1/2, not 1"):
+        absorbing_chain({"a": {"won": F(1, 2)}}, absorbing=["won"])
+    with pytest.raises(ValidationError, match="'zz' is not a state"):
+        absorbing_chain({"a": {"zz": 1}}, absorbing=["won"])
+    with pytest.raises(ValidationError, match="singular"):
+        absorbing_chain({"a": {"b": 1}, "b": {"a": 1}}, absorbing=["won"])
+
+
+def test_negative_time_refused():
+    """A negative duration is refused."""
+    with pytest.raises(ValidationError, match="-1 is negative"):
+        kaplan_meier([(-1, True)])
