@@ -7,6 +7,7 @@ Pure functions over opportunities and their stage-change events; periods and
 
 from __future__ import annotations
 
+from ._distributions import WinCount, win_count
 from ._markov import AbsorbingChain, absorbing_chain
 from ._survival import KaplanMeier, KmStep, kaplan_meier
 
@@ -14,6 +15,8 @@ __all__ = [
     "AbsorbingChain",
     "KaplanMeier",
     "KmStep",
+    "WinCount",
     "absorbing_chain",
     "kaplan_meier",
+    "win_count",
 ]
