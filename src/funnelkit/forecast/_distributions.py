@@ -80,7 +80,7 @@ def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
     ps: list[float] = []
     problems = []
     for i, p in enumerate(probabilities):
-        number = c.to_decimal(p)  # type: ignore[arg-type]
+        number = c.to_decimal(p)
         msg = c.probability(number)
         if msg is not None:
             problems.append(Problem(path=f"[{i}]", message=msg))
@@ -89,7 +89,7 @@ def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
     if problems:
         raise ValidationError(problems)
     try:
-        import numpy as np
+        import numpy as np  # type: ignore[import-not-found,unused-ignore]  # optional speed-up
     except ImportError:  # the pure-Python path
         dist = [1.0]
         for p in ps:
