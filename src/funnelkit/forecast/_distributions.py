@@ -70,8 +70,7 @@ def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
     """
     The exact Poisson-binomial distribution of the number of deals won, each
     deal won independently with its own probability (the usual
-    dynamic-programming recurrence, O(n^2); with numpy installed the same
-    recurrence runs vectorised).
+    dynamic-programming recurrence, O(n^2): 5,000 deals take about a second).
 
     >>> d = win_count(["0.5", "0.5"])
     >>> d.pmf, d.p50, d.at_least(1)
@@ -88,17 +87,8 @@ def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
             ps.append(float(number))
     if problems:
         raise ValidationError(problems)
-    try:
-        import numpy as np  # type: ignore[import-not-found,unused-ignore]  # optional speed-up
-    except ImportError:  # the pure-Python path
-        dist = [1.0]
-        for p in ps:
-            q = 1.0 - p
-            dist = [a * q + b * p for a, b in zip([*dist, 0.0], [0.0, *dist], strict=True)]
-        return WinCount(pmf=tuple(dist))
-    arr = np.zeros(len(ps) + 1)
-    arr[0] = 1.0
-    for n, p in enumerate(ps, start=1):
-        arr[1 : n + 1] = arr[1 : n + 1] * (1.0 - p) + arr[:n] * p
-        arr[0] *= 1.0 - p
-    return WinCount(pmf=tuple(float(x) for x in arr))
+    dist = [1.0]
+    for p in ps:
+        q = 1.0 - p
+        dist = [a * q + b * p for a, b in zip([*dist, 0.0], [0.0, *dist], strict=True)]
+    return WinCount(pmf=tuple(dist))
