@@ -10,13 +10,19 @@ from __future__ import annotations
 from ._distributions import WinCount, win_count
 from ._markov import AbsorbingChain, absorbing_chain
 from ._survival import KaplanMeier, KmStep, kaplan_meier
+from ._weighted import DIMENSIONS, ForecastLine, WeightedForecast, category_rollup, weighted_forecast
 
 __all__ = [
+    "DIMENSIONS",
     "AbsorbingChain",
+    "ForecastLine",
     "KaplanMeier",
     "KmStep",
+    "WeightedForecast",
     "WinCount",
     "absorbing_chain",
+    "category_rollup",
     "kaplan_meier",
+    "weighted_forecast",
     "win_count",
 ]

@@ -1,0 +1,121 @@
+"""Tests for the weighted forecast and category roll-ups."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from funnelkit import Money, Opportunity, ValidationError
+from funnelkit.forecast import category_rollup, weighted_forecast
+from funnelkit.stages import default_pipeline
+
+T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+PIPE = default_pipeline()
+
+
+def deal(oid, owner, stage, amount, *, currency="USD", close=None, **kw):
+    status = {"won": "won", "lost": "lost"}.get(stage, "open")
+    return Opportunity(
+        id=oid, customer_id="c", owner=owner, pipeline="default", stage=stage, status=status,
+        created_at=T0, stage_entered_at=T0, amount=Money.of(amount, currency), expected_close=close,
+        lost_reason="price" if status == "lost" else None, **kw,
+    )  # fmt: skip
+
+
+def test_by_owner_worked_by_hand():
+    """40 % of 1000.05 = 400.02; 90 % of 333.33 = 299.997 -> 300.00; won counts in full; lost not at all."""
+    opps = [
+        deal("o1", "ann", "proposal", "1000.05"),
+        deal("o2", "ann", "negotiation", "333.33"),
+        deal("o3", "bob", "won", "500"),
+        deal("o4", "bob", "lost", "9999"),
+        deal("o5", "ann", "contact", "100", currency="CNY"),
+    ]
+    f = weighted_forecast(opps, PIPE, by=["owner"])
+    assert [(ln.key, ln.currency, ln.deals, ln.weighted) for ln in f.lines] == [
+        (("ann",), "CNY", 1, Money.of("10.00", "CNY")),
+        (("ann",), "USD", 2, Money.of("700.02", "USD")),
+        (("bob",), "USD", 1, Money.of("500", "USD")),
+    ]
+    assert f.total("USD") == Money.of("1200.02", "USD")
+
+
+def test_each_deal_is_rounded_before_the_sum():
+    """Three deals of 0.01 at 50 %: each 0.005 rounds half-even to 0.00, so the sum is 0.00, not 0.02."""
+    assert PIPE.stage("approved").probability == Decimal("0.50")
+    opps = [deal(f"o{i}", "ann", "approved", "0.01") for i in range(3)]
+    assert weighted_forecast(opps, PIPE).total("USD") == Money.of("0.00", "USD")
+
+
+def test_by_month_and_quarter_in_a_zone():
+    """Open deals by expected close; won deals by the local day they were won."""
+    # 20:00 UTC on 31 March is already 1 April in Shanghai.
+    won_late = Opportunity(
+        id="w", customer_id="c", owner="ann", pipeline="default", stage="won", status="won", created_at=T0,
+        stage_entered_at=dt.datetime(2026, 3, 31, 20, tzinfo=dt.UTC), amount=Money.of(10, "USD"),
+    )  # fmt: skip
+    opps = [
+        deal("a", "ann", "selected", "100", close=dt.date(2026, 5, 10)),
+        won_late,
+        deal("x", "ann", "proposal", "5"),
+    ]
+    by_month = weighted_forecast(opps, PIPE, by=["month"], tz="Asia/Shanghai")
+    assert [(ln.key, ln.weighted.amount) for ln in by_month.lines] == [
+        (("2026-04",), Decimal(10)),
+        (("2026-05",), Decimal("75.00")),
+        ((None,), Decimal("2.00")),
+    ]
+    by_quarter = weighted_forecast(opps, PIPE, by=["quarter"], tz="UTC")
+    assert [ln.key for ln in by_quarter.lines] == [("2026-Q1",), ("2026-Q2",), (None,)]
+
+
+def test_currency_conversion_with_rates():
+    """With rates, every deal is converted, then weighted and rounded, into one currency."""
+    opps = [deal("u", "ann", "proposal", "100"), deal("c", "ann", "proposal", "700", currency="CNY")]
+    f = weighted_forecast(opps, PIPE, rates={"USD": Decimal(1), "CNY": Decimal("0.14")}, to_currency="USD")
+    assert [(ln.currency, ln.weighted) for ln in f.lines] == [("USD", Money.of("79.20", "USD"))]
+    with pytest.raises(ValidationError, match="no rate for CNY"):
+        weighted_forecast(opps, PIPE, rates={"USD": Decimal(1)}, to_currency="USD")
+
+
+def test_category_rollup():
+    """Commit includes closed; best case includes commit and closed; pipeline everything."""
+    opps = [deal("o1", "ann", "proposal", "100"), deal("o2", "ann", "won", "50")]
+    roll = category_rollup(weighted_forecast(opps, PIPE, by=["category"]))
+    assert roll["closed", "USD"] == Money.of(50, "USD")
+    assert roll["commit", "USD"] == Money.of(50, "USD")
+    assert roll["pipeline", "USD"] == Money.of("90.00", "USD")
+
+
+def test_bad_arguments():
+    """Unknown dimensions, missing pipelines and half-given rates are refused."""
+    with pytest.raises(ValidationError, match="'colour' is not a dimension"):
+        weighted_forecast([], PIPE, by=["colour"])
+    with pytest.raises(ValidationError, match="rates and to_currency go together"):
+        weighted_forecast([], PIPE, rates={"USD": Decimal(1)})
+    with pytest.raises(ValidationError, match="'enterprise' is not among the pipelines"):
+        weighted_forecast([_in("enterprise")], PIPE)
+    with pytest.raises(ValidationError, match="group the forecast by 'category' first"):
+        category_rollup(weighted_forecast([], PIPE))
+
+
+def _in(pipeline_key):
+    return Opportunity(
+        id="z", customer_id="c", owner="ann", pipeline=pipeline_key, stage="x",
+        created_at=T0, stage_entered_at=T0, amount=Money.of(1, "USD"),
+    )  # fmt: skip
+
+
+@given(st.lists(st.tuples(st.sampled_from([s.key for s in PIPE.stages]), st.integers(0, 10**7)), max_size=30))
+def test_weighted_never_exceeds_total(raw):
+    """The weighted sum never exceeds the amounts it weighs, and grouping conserves it."""
+    opps = [
+        deal(f"o{i}", f"r{i % 3}", stage, Decimal(cents).scaleb(-2)) for i, (stage, cents) in enumerate(raw)
+    ]
+    by_owner = weighted_forecast(opps, PIPE, by=["owner"])
+    overall = weighted_forecast(opps, PIPE, by=[])
+    for ln in by_owner.lines:
+        assert ln.weighted <= ln.amount
+    assert by_owner.total("USD") == overall.total("USD")
