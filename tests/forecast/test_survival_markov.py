@@ -88,3 +88,39 @@ def test_negative_time_refused():
     """A negative duration is refused."""
     with pytest.raises(ValidationError, match="-1 is negative"):
         kaplan_meier([(-1, True)])
+
+
+def test_chain_from_events_by_hand():
+    """From a: 3 to b, 1 lost; from b: 2 won, 2 lost.  Raw: win from a = 3/4 x 1/2; Laplace: 2/3 x 1/2."""
+    from funnelkit.forecast import chain_from_events
+    from funnelkit.stages import Pipeline, Stage, StageChanged
+
+    p = Pipeline(
+        key="p",
+        label="P",
+        stages=[
+            Stage(key="a", label="A", probability="0.2"),
+            Stage(key="b", label="B", probability="0.5"),
+            Stage(key="won", label="W", probability=1, outcome="won"),
+            Stage(key="lost", label="L", probability=0, outcome="lost"),
+        ],
+    )
+    t = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+    def ev(i, src, dst):
+        kind = {"won": "win", "lost": "lose"}.get(dst, "advance")
+        return StageChanged(
+            opportunity_id=f"o{i}", pipeline="p", kind=kind, from_stage=src, to_stage=dst, at=t, actor="r",
+            version=1, time_in_stage=dt.timedelta(0), lost_reason="price" if kind == "lose" else None,
+        )  # fmt: skip
+
+    moves = [("a", "b")] * 3 + [("a", "lost")] + [("b", "won")] * 2 + [("b", "lost")] * 2
+    events = [ev(i, s, d) for i, (s, d) in enumerate(moves)]
+    raw = chain_from_events(events, p, smoothing=0)
+    assert raw.probability("a", "won") == F(3, 8)
+    assert raw.expected_steps("a") == F(7, 4)  # a once, then b with probability 3/4
+    smooth = chain_from_events(events, p)
+    assert smooth.probability("a", "won") == F(1, 3)
+    assert chain_from_events([], p).probability("b", "won") == F(1, 2)
+    with pytest.raises(ValidationError, match="no move out of 'a' was observed"):
+        chain_from_events([], p, smoothing=0)

@@ -8,7 +8,7 @@ Pure functions over opportunities and their stage-change events; periods and
 from __future__ import annotations
 
 from ._distributions import WinCount, win_count
-from ._markov import AbsorbingChain, absorbing_chain
+from ._markov import AbsorbingChain, absorbing_chain, chain_from_events
 from ._survival import KaplanMeier, KmStep, kaplan_meier
 from ._weighted import DIMENSIONS, ForecastLine, WeightedForecast, category_rollup, weighted_forecast
 
@@ -22,6 +22,7 @@ __all__ = [
     "WinCount",
     "absorbing_chain",
     "category_rollup",
+    "chain_from_events",
     "kaplan_meier",
     "weighted_forecast",
     "win_count",

@@ -4,13 +4,14 @@ Absorbing Markov chains: win probabilities and expected steps to close.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 
 import attrs
 
 from .. import _checks as c
 from ..errors import Problem, ValidationError
+from ..stages import Pipeline, StageChanged
 
 
 @attrs.frozen(kw_only=True)
@@ -146,3 +147,56 @@ def absorbing_chain(
         fundamental=tuple(tuple(row) for row in fundamental),
         absorption=tuple(tuple(row) for row in absorption),
     )
+
+
+def chain_from_events(
+    events: Iterable[StageChanged],
+    pipeline: Pipeline,
+    *,
+    smoothing: Fraction | int | str = 1,
+) -> AbsorbingChain:
+    """
+    Estimate the absorbing chain of a pipeline from observed stage changes.
+
+    The open stages are transient; won and lost stages absorb (reopening is
+    not modelled).  From each open stage, the probability of each move the
+    pipeline allows is ``(times observed + smoothing) / (moves observed from
+    that stage + smoothing x moves allowed)``: additive (Laplace) smoothing,
+    so a move never seen keeps a little probability, and a stage never left
+    spreads evenly over its moves.  ``smoothing=0`` uses the raw frequencies
+    (then every open stage must have been left at least once).
+
+    ``chain.probability(stage, won)`` is the chance of winning from *stage*;
+    ``chain.expected_steps(stage)`` the expected number of moves to close.
+    """
+    if not isinstance(pipeline, Pipeline):
+        raise ValidationError.single(
+            "pipeline", f"{c.show(pipeline)} is {c.a_type(pipeline)}; expected a Pipeline"
+        )
+    try:
+        alpha = Fraction(smoothing)
+    except (TypeError, ValueError):
+        alpha = Fraction(-1)
+    if alpha < 0:
+        raise ValidationError.single("smoothing", f"{c.show(smoothing)} is not a number >= 0")
+    transient = [s.key for s in pipeline.open_stages]
+    counts: dict[str, dict[str, int]] = {k: dict.fromkeys(pipeline.moves_from(k), 0) for k in transient}
+    for i, e in enumerate(events):
+        if not isinstance(e, StageChanged):
+            raise ValidationError.single(
+                f"events[{i}]", f"{c.show(e)} is {c.a_type(e)}; expected a StageChanged"
+            )
+        if e.pipeline != pipeline.key or e.from_stage not in counts:
+            continue
+        if e.to_stage not in counts[e.from_stage]:
+            msg = f"{e.from_stage!r} -> {e.to_stage!r} is not a move of pipeline {pipeline.key!r}"
+            raise ValidationError.single(f"events[{i}]", msg)
+        counts[e.from_stage][e.to_stage] += 1
+    matrix: dict[str, dict[str, Fraction]] = {}
+    for src, moves in counts.items():
+        total = sum(moves.values()) + alpha * len(moves)
+        if total == 0:
+            raise ValidationError.single("events", f"no move out of {src!r} was observed; use smoothing > 0")
+        matrix[src] = {dst: (n + alpha) / total for dst, n in moves.items()}
+    absorbing = [s.key for s in pipeline.stages if not s.is_open]
+    return absorbing_chain(matrix, absorbing=absorbing)
