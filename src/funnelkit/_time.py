@@ -5,12 +5,13 @@ Time: aware datetimes only, and clocks that are passed in, never read.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Protocol, runtime_checkable
 
 import attrs
 import pendulum
 
-from ._checks import a_type, aware_datetime
+from ._checks import a_type, aware_datetime, show
 from .errors import ValidationError
 
 
@@ -73,6 +74,20 @@ def canonical(value: dt.datetime) -> dt.datetime:
     return dt.datetime(
         utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=dt.UTC
     )
+
+
+def zone(tz: dt.tzinfo | str) -> dt.tzinfo:
+    """
+    *tz* itself, or the IANA zone it names; a clear error for anything else.
+    """
+    if isinstance(tz, dt.tzinfo):
+        return tz
+    if isinstance(tz, str):
+        try:
+            return zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    raise ValidationError.single("tz", f"{show(tz)} is not a tzinfo or a known IANA zone name")
 
 
 @runtime_checkable

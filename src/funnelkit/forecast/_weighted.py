@@ -5,7 +5,6 @@ The weighted forecast: amount x stage probability, rounded per deal, summed.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -15,6 +14,7 @@ import attrs
 
 from .. import _checks as c
 from .._money import Money
+from .._time import zone as zone_of
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import Problem, ValidationError
 from ..stages import ForecastCategory, Pipeline
@@ -77,17 +77,6 @@ class WeightedForecast:
         ]
 
 
-def _zone(tz: dt.tzinfo | str) -> dt.tzinfo:
-    if isinstance(tz, dt.tzinfo):
-        return tz
-    try:
-        return zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ValidationError.single(
-            "tz", f"{c.show(tz)} is not a tzinfo or a known IANA zone name"
-        ) from None
-
-
 def weighted_forecast(
     opportunities: Iterable[Opportunity],
     pipelines: Pipeline | Mapping[str, Pipeline],
@@ -135,7 +124,7 @@ def weighted_forecast(
         problems.append(Problem(path="rates", message="rates and to_currency go together"))
     if problems:
         raise ValidationError(problems)
-    zone = _zone(tz)
+    zone = zone_of(tz)
     groups: dict[tuple[tuple[Any, ...], str], list[Any]] = {}
     for i, opp in enumerate(opportunities):
         if not isinstance(opp, Opportunity):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import enum
-import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -17,6 +16,7 @@ import attrs
 
 from .. import _checks as c
 from .._money import Money
+from .._time import zone as zone_of
 from ..entities import Activity, ActivityKind, Customer, Opportunity
 from ..errors import Problem, ValidationError
 from ..stages import MoveKind, StageChanged
@@ -122,7 +122,7 @@ def activity_kpis(
     visit (by default :func:`default_effective`).  Rows come sorted by rep,
     then period.
     """
-    zone = _zone(tz)
+    zone = zone_of(tz)
     kind = c.to_enum(Period, period)
     if not isinstance(kind, Period):
         allowed = ", ".join(repr(p.value) for p in Period)
@@ -161,17 +161,6 @@ def activity_kpis(
         RepPeriod(rep_id=rep, start=start, **dict(zip(_COUNTS, row, strict=True)))
         for (rep, start), row in sorted(counts.items())
     )
-
-
-def _zone(tz: dt.tzinfo | str) -> dt.tzinfo:
-    if isinstance(tz, dt.tzinfo):
-        return tz
-    if isinstance(tz, str):
-        try:
-            return zoneinfo.ZoneInfo(tz)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            pass
-    raise ValidationError.single("tz", f"{c.show(tz)} is not a tzinfo or a known IANA zone name")
 
 
 def quartiles(scores: Mapping[str, Decimal | int | Money]) -> dict[str, int]:
@@ -275,7 +264,7 @@ def outcome_kpis(
     creation and owner) and repeat purchases (a customer with a win in the
     period who had won deals before).
     """
-    zone = _zone(tz)
+    zone = zone_of(tz)
     kind = c.to_enum(Period, period)
     if not isinstance(kind, Period):
         allowed = ", ".join(repr(p.value) for p in Period)
