@@ -54,12 +54,23 @@ FORBIDDEN_CALLS = {
     ("pendulum", "today"),
     ("pendulum", "yesterday"),
     ("pendulum", "tomorrow"),
+    # the global random state (a random.Random instance passed in is fine)
+    ("random", "random"),
+    ("random", "randint"),
+    ("random", "randrange"),
+    ("random", "choice"),
+    ("random", "choices"),
+    ("random", "sample"),
+    ("random", "shuffle"),
+    ("random", "uniform"),
+    ("random", "gauss"),
+    ("random", "seed"),
 }
 FORBIDDEN_NAMES = {"open", "input", "print", "exec", "eval", "breakpoint"}
 # Modules whose mere import means I/O, a clock or global randomness.
 FORBIDDEN_MODULES = {
     "os", "io", "sys", "socket", "urllib", "http", "requests", "sqlite3", "subprocess",
-    "shutil", "pathlib", "tempfile", "time", "random", "secrets", "uuid", "logging", "threading_local",
+    "shutil", "pathlib", "tempfile", "time", "secrets", "uuid", "logging", "threading_local",
 }  # fmt: skip
 
 
@@ -88,6 +99,8 @@ def offences_in(root):
                 ]
             if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in FORBIDDEN_MODULES:
                 found.append(f"{where} from {node.module} import ...")
+            if isinstance(node, ast.ImportFrom) and node.module == "random":
+                found += [f"{where} from random import {a.name}" for a in node.names if a.name != "Random"]
     return sorted(found, key=lambda text: (text.split(":")[0], int(text.split(":")[1].split()[0])))
 
 
@@ -99,17 +112,18 @@ def test_source_does_no_io_and_reads_no_clock():
 def test_the_purity_check_catches_offences(tmp_path):
     """The no-I/O scan really finds offences (it is not vacuous)."""
     (tmp_path / "bad.py").write_text(
-        "import random\nfrom time import time\nimport datetime\nx = datetime.datetime.now()\n"
-        "import os\ny = os.environ\nopen('f')\n",
+        "from random import choice\nfrom time import time\nimport datetime\nx = datetime.datetime.now()\n"
+        "import os\ny = os.environ\nopen('f')\nimport random\nz = random.random()\nr = random.Random(1)\n",
         encoding="utf-8",
     )
     assert offences_in(tmp_path) == [
-        "bad.py:1 import random",
+        "bad.py:1 from random import choice",
         "bad.py:2 from time import ...",
         "bad.py:4 datetime.now()",
         "bad.py:5 import os",
         "bad.py:6 .environ",
         "bad.py:7 open()",
+        "bad.py:9 random.random()",
     ]
 
 

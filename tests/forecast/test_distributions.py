@@ -48,3 +48,38 @@ def test_properties(ps):
     assert sum(d.pmf) == pytest.approx(1.0)
     assert d.mean == pytest.approx(sum(ps), abs=1e-9)
     assert d.p10 <= d.p50 <= d.p90
+
+
+class TestMonteCarlo:
+    def test_seeded_and_deterministic(self):
+        """The same seed gives the same outcomes; a Random object works too."""
+        import random
+
+        from funnelkit import Money
+        from funnelkit.forecast import simulate_revenue
+
+        deals = [(Money.of(100, "USD"), "0.3"), (Money.of(250, "USD"), "0.6"), (Money.of(80, "USD"), 1)]
+        a = simulate_revenue(deals, trials=2000, rng=42)
+        b = simulate_revenue(deals, trials=2000, rng=random.Random(42))  # noqa: S311
+        assert a.outcomes == b.outcomes
+        assert a.p10 <= a.p50 <= a.p90
+        # The certain deal is in every outcome; the mean is close to 0.3*100 + 0.6*250 + 80 = 260.
+        assert a.outcomes[0] >= 80
+        assert abs(a.mean.amount - 260) < 10
+        assert a.probability_of_reaching(Money.of(80, "USD")) == 1.0
+
+    def test_bad_input(self):
+        """Currencies, trials, seeds and probabilities are checked."""
+        from funnelkit import CurrencyMismatchError, Money
+        from funnelkit.forecast import simulate_revenue
+
+        with pytest.raises(CurrencyMismatchError):
+            simulate_revenue([(Money.of(1, "USD"), 1), (Money.of(1, "EUR"), 1)], rng=1)
+        with pytest.raises(ValidationError, match="trials: 0 is not an int >= 1"):
+            simulate_revenue([(Money.of(1, "USD"), 1)], trials=0, rng=1)
+        with pytest.raises(ValidationError, match=r"rng: 'x' is not a random\.Random"):
+            simulate_revenue([(Money.of(1, "USD"), 1)], rng="x")  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match=r"\[0\]: 2 is outside \[0, 1\]"):
+            simulate_revenue([(Money.of(1, "USD"), 2)], rng=1)
+        with pytest.raises(ValidationError, match="no deals to simulate"):
+            simulate_revenue([], rng=1)

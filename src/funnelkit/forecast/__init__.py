@@ -7,7 +7,7 @@ Pure functions over opportunities and their stage-change events; periods and
 
 from __future__ import annotations
 
-from ._distributions import WinCount, win_count
+from ._distributions import RevenueDistribution, WinCount, simulate_revenue, win_count
 from ._markov import AbsorbingChain, absorbing_chain, chain_from_events
 from ._survival import KaplanMeier, KmStep, kaplan_meier
 from ._weighted import DIMENSIONS, ForecastLine, WeightedForecast, category_rollup, weighted_forecast
@@ -18,12 +18,14 @@ __all__ = [
     "ForecastLine",
     "KaplanMeier",
     "KmStep",
+    "RevenueDistribution",
     "WeightedForecast",
     "WinCount",
     "absorbing_chain",
     "category_rollup",
     "chain_from_events",
     "kaplan_meier",
+    "simulate_revenue",
     "weighted_forecast",
     "win_count",
 ]
