@@ -1,0 +1,169 @@
+"""
+Funnel analytics from stage-change history: conversion and loss per stage,
+time in stage, win rate, cycle length and sales velocity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from decimal import Decimal
+from fractions import Fraction
+
+import attrs
+
+from .. import _checks as c
+from .._money import Money
+from ..entities import Opportunity, OpportunityStatus
+from ..errors import CurrencyMismatchError, ValidationError
+from ..stages import MoveKind, Pipeline, StageChanged
+
+_DAY = dt.timedelta(days=1)
+_FORWARD = (MoveKind.ADVANCE, MoveKind.WIN)
+
+
+def _nearest_rank(values: list[dt.timedelta], q: float) -> dt.timedelta:
+    """
+    The q-quantile by nearest rank: the smallest value with at least q of the
+    values at or below it (DOMAIN.md's definition of p10/p50/p90).
+    """
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+@attrs.frozen(kw_only=True)
+class StageStats:
+    """
+    What happened to the deals that left one stage.
+
+    *conversion* is the share that moved forward (``None`` when none left);
+    *loss_rate* the share lost from it; the times are how long deals stayed
+    before leaving (``None`` when none left).
+    """
+
+    stage: str
+    advanced: int
+    lost: int
+    conversion: Fraction | None
+    loss_rate: Fraction | None
+    median_time: dt.timedelta | None
+    mean_time: dt.timedelta | None
+    p90_time: dt.timedelta | None
+
+
+@attrs.frozen(kw_only=True)
+class FunnelReport:
+    """
+    Funnel analytics of one pipeline.
+
+    *velocity* is open deals x average won deal size x win rate / average
+    days to win: the revenue the funnel produces per day (``None`` when any
+    part is unknown).
+    """
+
+    stages: tuple[StageStats, ...]
+    won: int
+    lost: int
+    win_rate: Fraction | None
+    mean_days_to_win: Fraction | None
+    mean_days_to_lose: Fraction | None
+    open_deals: int
+    velocity: Money | None
+
+
+def funnel(
+    opportunities: Iterable[Opportunity],
+    events: Iterable[StageChanged],
+    pipeline: Pipeline,
+) -> FunnelReport:
+    """
+    Funnel analytics from the deals of *pipeline* and their stage changes:
+    per open stage, how many deals moved forward or were lost and how long
+    they stayed (median, mean, p90 by nearest rank); the win rate of closed
+    deals (a reopened deal counts by its last close); the mean days from
+    creation to a win or a loss; and the sales velocity.
+    """
+    if not isinstance(pipeline, Pipeline):
+        raise ValidationError.single(
+            "pipeline", f"{c.show(pipeline)} is {c.a_type(pipeline)}; expected a Pipeline"
+        )
+    opps = {}
+    for i, o in enumerate(opportunities):
+        if not isinstance(o, Opportunity):
+            raise ValidationError.single(
+                f"opportunities[{i}]", f"{c.show(o)} is {c.a_type(o)}; expected an Opportunity"
+            )
+        if o.pipeline == pipeline.key:
+            opps[o.id] = o
+    left: dict[str, dict[str, list[dt.timedelta]]] = {
+        s.key: {"forward": [], "lost": []} for s in pipeline.open_stages
+    }
+    closes: dict[str, StageChanged] = {}
+    for i, e in enumerate(events):
+        if not isinstance(e, StageChanged):
+            raise ValidationError.single(
+                f"events[{i}]", f"{c.show(e)} is {c.a_type(e)}; expected a StageChanged"
+            )
+        if e.pipeline != pipeline.key or e.from_stage not in left:
+            continue
+        if e.kind in _FORWARD:
+            left[e.from_stage]["forward"].append(e.time_in_stage)
+        elif e.kind is MoveKind.LOSE:
+            left[e.from_stage]["lost"].append(e.time_in_stage)
+        if e.kind in (MoveKind.WIN, MoveKind.LOSE):
+            closes[e.opportunity_id] = e  # the last close counts (after a reopen)
+    stats = []
+    for s in pipeline.open_stages:
+        fwd, lost = left[s.key]["forward"], left[s.key]["lost"]
+        times = fwd + lost
+        n = len(times)
+        stats.append(
+            StageStats(
+                stage=s.key,
+                advanced=len(fwd),
+                lost=len(lost),
+                conversion=Fraction(len(fwd), n) if n else None,
+                loss_rate=Fraction(len(lost), n) if n else None,
+                median_time=_nearest_rank(times, 0.5) if n else None,
+                mean_time=sum(times, dt.timedelta(0)) / n if n else None,
+                p90_time=_nearest_rank(times, 0.9) if n else None,
+            )
+        )
+    won = [e for e in closes.values() if e.kind is MoveKind.WIN]
+    lost_events = [e for e in closes.values() if e.kind is MoveKind.LOSE]
+
+    def mean_days(es: list[StageChanged]) -> Fraction | None:
+        days = [
+            Fraction((e.at - opps[e.opportunity_id].created_at) / _DAY).limit_denominator(10**6)
+            for e in es
+            if e.opportunity_id in opps
+        ]
+        return sum(days, Fraction(0)) / len(days) if days else None
+
+    closed = len(won) + len(lost_events)
+    win_rate = Fraction(len(won), closed) if closed else None
+    to_win = mean_days(won)
+    open_deals = sum(1 for o in opps.values() if o.status is OpportunityStatus.OPEN)
+    sizes = [opps[e.opportunity_id].amount for e in won if e.opportunity_id in opps]
+    amounts = [a for a in sizes if a is not None]
+    velocity = None
+    if amounts and win_rate is not None and to_win:
+        currency = amounts[0].currency
+        for a in amounts:
+            if a.currency != currency:
+                raise CurrencyMismatchError("average", currency, a.currency)
+        average = Money.total(amounts, currency=currency) / len(amounts)
+        rate = Decimal(win_rate.numerator) / Decimal(win_rate.denominator)
+        per_day = Decimal(to_win.numerator) / Decimal(to_win.denominator)
+        velocity = (average * open_deals * rate / per_day).round()
+    return FunnelReport(
+        stages=tuple(stats),
+        won=len(won),
+        lost=len(lost_events),
+        win_rate=win_rate,
+        mean_days_to_win=to_win,
+        mean_days_to_lose=mean_days(lost_events),
+        open_deals=open_deals,
+        velocity=velocity,
+    )

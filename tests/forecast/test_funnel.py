@@ -1,0 +1,67 @@
+"""Tests for funnel analytics, worked by hand."""
+
+import datetime as dt
+from fractions import Fraction
+
+from funnelkit import Money, Opportunity
+from funnelkit.forecast import funnel
+from funnelkit.stages import Pipeline, Stage, StageChanged
+
+T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+DAY = dt.timedelta(days=1)
+PIPE = Pipeline(
+    key="p",
+    label="P",
+    stages=[
+        Stage(key="a", label="A", probability="0.2"),
+        Stage(key="b", label="B", probability="0.5"),
+        Stage(key="won", label="W", probability=1, outcome="won"),
+        Stage(key="lost", label="L", probability=0, outcome="lost"),
+    ],
+)
+
+
+def opp(oid, stage, amount):
+    status = {"won": "won", "lost": "lost"}.get(stage, "open")
+    return Opportunity(
+        id=oid, customer_id="c", owner="ann", pipeline="p", stage=stage, status=status,
+        created_at=T0, stage_entered_at=T0, amount=Money.of(amount, "USD"),
+        lost_reason="price" if status == "lost" else None,
+    )  # fmt: skip
+
+
+def move(oid, src, dst, days_in_stage, at_day, version):  # noqa: PLR0917 - reads as a table row
+    kind = {"won": "win", "lost": "lose"}.get(dst, "advance")
+    return StageChanged(
+        opportunity_id=oid, pipeline="p", kind=kind, from_stage=src, to_stage=dst, at=T0 + at_day * DAY,
+        actor="ann", version=version, time_in_stage=days_in_stage * DAY,
+        lost_reason="price" if kind == "lose" else None,
+    )  # fmt: skip
+
+
+def test_funnel_by_hand():
+    """Four deals: one won, two lost, one open.  Stage a: 2 of 3 forward; b: 1 of 2; win rate 1/3."""
+    opps = [opp("o1", "won", 100), opp("o2", "lost", 300), opp("o3", "lost", 200), opp("o4", "a", 50)]
+    events = [
+        move("o1", "a", "b", 2, 2, 1),
+        move("o1", "b", "won", 3, 5, 2),
+        move("o2", "a", "b", 4, 4, 1),
+        move("o2", "b", "lost", 6, 10, 2),
+        move("o3", "a", "lost", 1, 1, 1),
+    ]
+    r = funnel(opps, events, PIPE)
+    a, b = r.stages
+    assert (a.advanced, a.lost, a.conversion, a.loss_rate) == (2, 1, Fraction(2, 3), Fraction(1, 3))
+    assert (a.median_time, a.mean_time, a.p90_time) == (2 * DAY, dt.timedelta(days=7 / 3), 4 * DAY)
+    assert (b.conversion, b.median_time, b.p90_time) == (Fraction(1, 2), 3 * DAY, 6 * DAY)
+    assert (r.won, r.lost, r.win_rate) == (1, 2, Fraction(1, 3))
+    assert (r.mean_days_to_win, r.mean_days_to_lose) == (5, Fraction(11, 2))
+    # velocity = 1 open deal x 100 average win x 1/3 win rate / 5 days = 6.67 a day
+    assert (r.open_deals, r.velocity) == (1, Money.of("6.67", "USD"))
+
+
+def test_empty_history():
+    """No history: rates and times are unknown, not zero."""
+    r = funnel([opp("o4", "a", 50)], [], PIPE)
+    assert r.stages[0].conversion is None
+    assert (r.win_rate, r.velocity, r.open_deals) == (None, None, 1)
