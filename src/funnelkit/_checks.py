@@ -174,6 +174,18 @@ def probability(value: object) -> str | None:
     return None
 
 
+def require(value: object, cls: type[T], what: str, path: str) -> T:
+    """
+    *value*, checked to be a *cls*; else a ValidationError at *path*.  The
+    one check every public function makes of its arguments.  In loops over
+    many items, guard the call with ``isinstance`` so that the path is only
+    built for a bad item.
+    """
+    if not isinstance(value, cls):
+        raise ValidationError.single(path, f"{show(value)} is {a_type(value)}; expected {what}")
+    return value
+
+
 def instance_of(cls: type, what: str) -> Check:
     def check(value: object) -> str | None:
         if not isinstance(value, cls):

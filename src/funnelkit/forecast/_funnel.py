@@ -16,7 +16,7 @@ import attrs
 from .. import _checks as c
 from .._money import Money
 from ..entities import Opportunity, OpportunityStatus
-from ..errors import CurrencyMismatchError, ValidationError
+from ..errors import CurrencyMismatchError
 from ..stages import MoveKind, Pipeline, StageChanged
 
 _DAY = dt.timedelta(days=1)
@@ -84,16 +84,11 @@ def funnel(
     deals (a reopened deal counts by its last close); the mean days from
     creation to a win or a loss; and the sales velocity.
     """
-    if not isinstance(pipeline, Pipeline):
-        raise ValidationError.single(
-            "pipeline", f"{c.show(pipeline)} is {c.a_type(pipeline)}; expected a Pipeline"
-        )
+    c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     opps = {}
     for i, o in enumerate(opportunities):
         if not isinstance(o, Opportunity):
-            raise ValidationError.single(
-                f"opportunities[{i}]", f"{c.show(o)} is {c.a_type(o)}; expected an Opportunity"
-            )
+            c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
         if o.pipeline == pipeline.key:
             opps[o.id] = o
     left: dict[str, dict[str, list[dt.timedelta]]] = {
@@ -102,9 +97,7 @@ def funnel(
     closes: dict[str, StageChanged] = {}
     for i, e in enumerate(events):
         if not isinstance(e, StageChanged):
-            raise ValidationError.single(
-                f"events[{i}]", f"{c.show(e)} is {c.a_type(e)}; expected a StageChanged"
-            )
+            c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
         if e.pipeline != pipeline.key or e.from_stage not in left:
             continue
         if e.kind in _FORWARD:

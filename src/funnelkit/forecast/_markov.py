@@ -169,10 +169,7 @@ def chain_from_events(
     ``chain.probability(stage, won)`` is the chance of winning from *stage*;
     ``chain.expected_steps(stage)`` the expected number of moves to close.
     """
-    if not isinstance(pipeline, Pipeline):
-        raise ValidationError.single(
-            "pipeline", f"{c.show(pipeline)} is {c.a_type(pipeline)}; expected a Pipeline"
-        )
+    c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     try:
         alpha = Fraction(smoothing)
     except (TypeError, ValueError):
@@ -183,9 +180,7 @@ def chain_from_events(
     counts: dict[str, dict[str, int]] = {k: dict.fromkeys(pipeline.moves_from(k), 0) for k in transient}
     for i, e in enumerate(events):
         if not isinstance(e, StageChanged):
-            raise ValidationError.single(
-                f"events[{i}]", f"{c.show(e)} is {c.a_type(e)}; expected a StageChanged"
-            )
+            c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
         if e.pipeline != pipeline.key or e.from_stage not in counts:
             continue
         if e.to_stage not in counts[e.from_stage]:

@@ -128,9 +128,7 @@ def weighted_forecast(
     groups: dict[tuple[tuple[Any, ...], str], list[Any]] = {}
     for i, opp in enumerate(opportunities):
         if not isinstance(opp, Opportunity):
-            raise ValidationError.single(
-                f"opportunities[{i}]", f"{c.show(opp)} is {c.a_type(opp)}; expected an Opportunity"
-            )
+            c.require(opp, Opportunity, "an Opportunity", f"opportunities[{i}]")
         if opp.status is OpportunityStatus.LOST or opp.amount is None:
             continue
         pipeline = table.get(opp.pipeline)

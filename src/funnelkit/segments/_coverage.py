@@ -94,9 +94,7 @@ def coverage(
     load: dict[str, int] = dict.fromkeys(capacities, 0)
     for i, cust in enumerate(customers):
         if not isinstance(cust, Customer):
-            raise ValidationError.single(
-                f"customers[{i}]", f"{c.show(cust)} is {c.a_type(cust)}; expected a Customer"
-            )
+            c.require(cust, Customer, "a Customer", f"customers[{i}]")
         if cust.owner is not None:
             load[cust.owner] = load.get(cust.owner, 0) + 1
         if cust.tier is not None:

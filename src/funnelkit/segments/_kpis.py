@@ -33,6 +33,14 @@ class Period(enum.StrEnum):
     MONTH = "month"
 
 
+def _period(period: Period | str) -> Period:
+    kind = c.to_enum(Period, period)
+    if not isinstance(kind, Period):
+        allowed = ", ".join(repr(p.value) for p in Period)
+        raise ValidationError.single("period", f"{c.show(period)} is not a period; allowed: {allowed}")
+    return kind
+
+
 def period_start(at: dt.datetime, period: Period | str, tz: dt.tzinfo) -> dt.date:
     """
     The first local day of the period that holds instant *at* in zone *tz*.
@@ -46,10 +54,7 @@ def period_start(at: dt.datetime, period: Period | str, tz: dt.tzinfo) -> dt.dat
     >>> period_start(late, "day", ny), period_start(late, "week", ny), period_start(late, "month", ny)
     (datetime.date(2026, 3, 8), datetime.date(2026, 3, 2), datetime.date(2026, 3, 1))
     """
-    kind = c.to_enum(Period, period)
-    if not isinstance(kind, Period):
-        allowed = ", ".join(repr(p.value) for p in Period)
-        raise ValidationError.single("period", f"{c.show(period)} is not a period; allowed: {allowed}")
+    kind = _period(period)
     day = at.astimezone(tz).date()
     if kind is Period.DAY:
         return day
@@ -123,10 +128,7 @@ def activity_kpis(
     then period.
     """
     zone = zone_of(tz)
-    kind = c.to_enum(Period, period)
-    if not isinstance(kind, Period):
-        allowed = ", ".join(repr(p.value) for p in Period)
-        raise ValidationError.single("period", f"{c.show(period)} is not a period; allowed: {allowed}")
+    kind = _period(period)
     counts: dict[tuple[str, dt.date], list[int]] = {}
     visit, call, email, meeting = (
         ActivityKind.VISIT,
@@ -137,9 +139,7 @@ def activity_kpis(
     minute = dt.timedelta(minutes=1)
     for i, a in enumerate(activities):
         if not isinstance(a, Activity):
-            raise ValidationError.single(
-                f"activities[{i}]", f"{c.show(a)} is {c.a_type(a)}; expected an Activity"
-            )
+            c.require(a, Activity, "an Activity", f"activities[{i}]")
         key = (a.rep_id, period_start(a.at, kind, zone))
         row = counts.get(key)
         if row is None:
@@ -265,16 +265,11 @@ def outcome_kpis(
     period who had won deals before).
     """
     zone = zone_of(tz)
-    kind = c.to_enum(Period, period)
-    if not isinstance(kind, Period):
-        allowed = ", ".join(repr(p.value) for p in Period)
-        raise ValidationError.single("period", f"{c.show(period)} is not a period; allowed: {allowed}")
+    kind = _period(period)
     opps = {}
     for i, o in enumerate(opportunities):
         if not isinstance(o, Opportunity):
-            raise ValidationError.single(
-                f"opportunities[{i}]", f"{c.show(o)} is {c.a_type(o)}; expected an Opportunity"
-            )
+            c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
         opps[o.id] = o
     meetings: dict[str, list[dt.datetime]] = {}
     for a in activities:
@@ -300,9 +295,7 @@ def outcome_kpis(
     closing = []
     for i, e in enumerate(events):
         if not isinstance(e, StageChanged):
-            raise ValidationError.single(
-                f"events[{i}]", f"{c.show(e)} is {c.a_type(e)}; expected a StageChanged"
-            )
+            c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
         if e.kind in (MoveKind.WIN, MoveKind.LOSE):
             if e.opportunity_id not in opps:
                 raise ValidationError.single(

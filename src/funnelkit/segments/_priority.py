@@ -63,9 +63,7 @@ def work_queue(
     keyed = []
     for i, lead in enumerate(leads):
         if not isinstance(lead, Lead):
-            raise ValidationError.single(
-                f"leads[{i}]", f"{c.show(lead)} is {c.a_type(lead)}; expected a Lead"
-            )
+            c.require(lead, Lead, "a Lead", f"leads[{i}]")
         if lead.status not in _WORKABLE:
             continue
         gain = _amount(profit(lead), currency) if profit is not None else None
@@ -192,9 +190,7 @@ def due_followups(
     acts = list(activities)
     for i, a in enumerate(acts):
         if not isinstance(a, Activity):
-            raise ValidationError.single(
-                f"activities[{i}]", f"{c.show(a)} is {c.a_type(a)}; expected an Activity"
-            )
+            c.require(a, Activity, "an Activity", f"activities[{i}]")
         if a.at <= now and (a.customer_id not in last or a.at > last[a.customer_id]):
             last[a.customer_id] = a.at
     stages: dict[str, list[str]] = {}
@@ -202,9 +198,7 @@ def due_followups(
     open_deals = []
     for i, o in enumerate(opportunities):
         if not isinstance(o, Opportunity):
-            raise ValidationError.single(
-                f"opportunities[{i}]", f"{c.show(o)} is {c.a_type(o)}; expected an Opportunity"
-            )
+            c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
         if o.is_open:
             stages.setdefault(o.customer_id, []).append(o.stage)
             open_deals.append(o)
@@ -233,9 +227,7 @@ def due_followups(
             )
     for i, cust in enumerate(customers):
         if not isinstance(cust, Customer):
-            raise ValidationError.single(
-                f"customers[{i}]", f"{c.show(cust)} is {c.a_type(cust)}; expected a Customer"
-            )
+            c.require(cust, Customer, "a Customer", f"customers[{i}]")
         start = last.get(cust.id)
         due_at = (start or cust.created_at) + policy.interval(tier=cust.tier, stages=stages.get(cust.id, ()))
         if due_at <= now:

@@ -378,9 +378,7 @@ def _context(
     mine = []
     for i, a in enumerate(activities):
         if not isinstance(a, Activity):
-            raise ValidationError.single(
-                f"activities[{i}]", f"{c.show(a)} is {c.a_type(a)}; expected an Activity"
-            )
+            c.require(a, Activity, "an Activity", f"activities[{i}]")
         if (
             gather
             and a.opportunity_id == opp_id
@@ -392,16 +390,12 @@ def _context(
         people = key_persons
         for k, kp in key_persons.items():
             if not isinstance(kp, KeyPerson):
-                raise ValidationError.single(
-                    f"key_persons[{c.show(k)}]", f"{c.show(kp)} is {c.a_type(kp)}; expected a KeyPerson"
-                )
+                c.require(kp, KeyPerson, "a KeyPerson", f"key_persons[{c.show(k)}]")
     else:
         people = {}
         for i, kp in enumerate(key_persons):
             if not isinstance(kp, KeyPerson):
-                raise ValidationError.single(
-                    f"key_persons[{i}]", f"{c.show(kp)} is {c.a_type(kp)}; expected a KeyPerson"
-                )
+                c.require(kp, KeyPerson, "a KeyPerson", f"key_persons[{i}]")
             people[kp.id] = kp
     ctx = _new(Context)
     _c_opp(ctx, opp)
@@ -828,12 +822,8 @@ def apply(opp: Opportunity, event: StageChanged) -> Opportunity:
     time before it entered its stage).
     """
     problems = []
-    if not isinstance(opp, Opportunity):
-        raise ValidationError.single("opp", f"{c.show(opp)} is {c.a_type(opp)}; expected an Opportunity")
-    if not isinstance(event, StageChanged):
-        raise ValidationError.single(
-            "event", f"{c.show(event)} is {c.a_type(event)}; expected a StageChanged"
-        )
+    c.require(opp, Opportunity, "an Opportunity", "opp")
+    c.require(event, StageChanged, "a StageChanged", "event")
     if event.opportunity_id != opp.id:
         problems.append(
             Problem(
@@ -883,8 +873,7 @@ def replay(
         raise ValidationError.single(
             "pipeline", f"{c.show(pipeline)} is {c.a_type(pipeline)}; expected a Pipeline"
         )
-    if not isinstance(opp, Opportunity):
-        raise ValidationError.single("opp", f"{c.show(opp)} is {c.a_type(opp)}; expected an Opportunity")
+    c.require(opp, Opportunity, "an Opportunity", "opp")
     _check_collection(events, "events")
     for i, event in enumerate(events):
         try:
@@ -909,18 +898,13 @@ def stalled(opps: Iterable[Opportunity], pipeline: Pipeline, *, now: dt.datetime
     msg = c.aware_datetime(now)
     if msg is not None:
         raise ValidationError.single("now", msg)
-    if not isinstance(pipeline, Pipeline):
-        raise ValidationError.single(
-            "pipeline", f"{c.show(pipeline)} is {c.a_type(pipeline)}; expected a Pipeline"
-        )
+    c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     _check_collection(opps, "opps")
     now = canonical(now)
     found = []
     for i, opp in enumerate(opps):
         if not isinstance(opp, Opportunity):
-            raise ValidationError.single(
-                f"opps[{i}]", f"{c.show(opp)} is {c.a_type(opp)}; expected an Opportunity"
-            )
+            c.require(opp, Opportunity, "an Opportunity", f"opps[{i}]")
         if opp.pipeline != pipeline.key:
             raise ValidationError.single(f"opps[{i}].pipeline", f"{opp.pipeline!r} is not {pipeline.key!r}")
         if opp.status is not OpportunityStatus.OPEN:
@@ -959,9 +943,7 @@ def hasty(events: Iterable[StageChanged]) -> tuple[StageChanged, ...]:
     out = []
     for i, e in enumerate(events):
         if not isinstance(e, StageChanged):
-            raise ValidationError.single(
-                f"events[{i}]", f"{c.show(e)} is {c.a_type(e)}; expected a StageChanged"
-            )
+            c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
         if e.hasty:
             out.append(e)
     return tuple(out)

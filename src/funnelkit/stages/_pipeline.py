@@ -527,8 +527,7 @@ def _register() -> None:
 def _stage_from_dict(raw: object, predicates: Mapping[str, Predicate] | None) -> Stage:
     from ..convert import structure_fields
 
-    if not isinstance(raw, Mapping):
-        raise ValidationError.single("", f"{c.show(raw)} is {c.a_type(raw)}; expected a stage object")
+    raw = c.require(raw, Mapping, "a stage object", "")  # type: ignore[type-abstract]
     reqs = raw.get("requirements")
     if not isinstance(reqs, list):
         return structure_fields(Stage, raw)

@@ -685,10 +685,7 @@ def requirement_from_dict(data: object, *, predicates: Mapping[str, Predicate] |
     """
     from ..convert import from_dict
 
-    if not isinstance(data, Mapping):
-        raise ValidationError.single(
-            "", f"{c.show(data)} is {c.a_type(data)}; expected an object with a 'type'"
-        )
+    data = c.require(data, Mapping, "an object with a 'type'", "")  # type: ignore[type-abstract]
     kind = data.get("type")
     cls = REQUIREMENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
@@ -716,8 +713,7 @@ def requirement_from_dict(data: object, *, predicates: Mapping[str, Predicate] |
         return found
     if cls in (AllOf, AnyOf):
         parts = fields.get("parts")
-        if not isinstance(parts, list):
-            raise ValidationError.single("parts", f"{c.show(parts)} is {c.a_type(parts)}; expected a list")
+        parts = c.require(parts, list, "a list", "parts")
         built, problems = c.build_each(
             parts, lambda part: requirement_from_dict(part, predicates=predicates), "parts"
         )
