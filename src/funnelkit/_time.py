@@ -155,3 +155,28 @@ def now_from(clock: Clock, *, field: str = "clock") -> dt.datetime:
     if problem is not None:
         raise ValidationError.single(f"{field}.now()", problem)
     return value  # type: ignore[no-any-return]
+
+
+def instant(value: object, *, field: str = "now") -> dt.datetime:
+    """
+    *value* checked to be an aware datetime, as a UTC instant
+    (:func:`canonical`); else a ValidationError at *field*.
+    """
+    msg = aware_datetime(value)
+    if msg is not None:
+        raise ValidationError.single(field, msg)
+    assert isinstance(value, dt.datetime)
+    return canonical(value)
+
+
+def parse_instant(text: object) -> object:
+    """
+    The datetime an ISO 8601 *text* spells, or *text* unchanged for a field
+    check to report.
+    """
+    if not isinstance(text, str):
+        return text
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text

@@ -250,7 +250,8 @@ class Opportunity(c.Checked):
     made through the engine (optimistic concurrency).  *evidence* holds the keys
     of the milestone evidence recorded so far (``"project_approved"``,
     ``"contract_signed"``, ...): what the customer did, not what we did.
-    *lost_reason* is set only when the status is ``lost``.
+    *lost_reason* is set only when the status is ``lost``.  *lead_id* links
+    back to the lead this opportunity was converted from, if any.
     """
 
     id: str = attrs.field(metadata=check(c.identifier))
@@ -273,6 +274,7 @@ class Opportunity(c.Checked):
     evidence: frozenset[str] = attrs.field(metadata=check(_tags), default=frozenset(), converter=_strings)
     lost_reason: str | None = attrs.field(metadata=check(_opt_name), default=None)
     version: int = attrs.field(metadata=check(c.non_negative_int), default=0)
+    lead_id: str | None = attrs.field(metadata=check(_opt_id), default=None)
 
     def _relations(self) -> list[Problem]:
         problems = []

@@ -192,6 +192,51 @@ class ConcurrencyConflict(FunnelkitError):
         return (_rebuild, (type(self), (), self._kwargs))
 
 
+class AssignmentError(FunnelkitError):
+    """
+    A lead, claim or offer operation that the assignment rules refuse.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.message,))
+
+
+class ClaimConflict(AssignmentError):
+    """
+    A customer or lead that another rep holds: *holder* has it until
+    *expires_at* (``None`` when the hold does not expire, as a claimed offer).
+    """
+
+    def __init__(self, *, key: str, holder: str, expires_at: object, requested_by: str, what: str = "customer") -> None:
+        self.key = key
+        self.holder = holder
+        self.expires_at = expires_at
+        self.requested_by = requested_by
+        self.what = what
+        until = "" if expires_at is None else f" until {_instant(expires_at)}"
+        message = f"{what} {key!r} is held by {holder!r}{until}; {requested_by!r} cannot take it"
+        self._kwargs = {
+            "key": key,
+            "holder": holder,
+            "expires_at": expires_at,
+            "requested_by": requested_by,
+            "what": what,
+        }
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (), self._kwargs))
+
+
+def _instant(value: object) -> str:
+    isoformat = getattr(value, "isoformat", None)
+    return isoformat() if callable(isoformat) else str(value)
+
+
 def _rebuild(
     cls: type[FunnelkitError], args: tuple[object, ...], kwargs: dict[str, object]
 ) -> FunnelkitError:

@@ -564,9 +564,9 @@ _o_created, _o_entered, _o_status, _o_amount, _o_close = (
     _slot_setter(Opportunity, n)
     for n in ("created_at", "stage_entered_at", "status", "amount", "expected_close")
 )
-_o_kps, _o_competitors, _o_gaps, _o_evidence, _o_lost, _o_version = (
+_o_kps, _o_competitors, _o_gaps, _o_evidence, _o_lost, _o_version, _o_lead = (
     _slot_setter(Opportunity, n)
-    for n in ("key_person_ids", "competitors", "gaps", "evidence", "lost_reason", "version")
+    for n in ("key_person_ids", "competitors", "gaps", "evidence", "lost_reason", "version", "lead_id")
 )
 
 
@@ -595,6 +595,7 @@ def _moved(  # noqa: PLR0917 - positional on purpose: the engine's hot path
     _o_evidence(new, opp.evidence)
     _o_lost(new, lost_reason)
     _o_version(new, version)
+    _o_lead(new, opp.lead_id)
     return new
 
 

@@ -1,0 +1,311 @@
+"""
+assign(): route a batch of leads with a policy, and the decisions it returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import random
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, cast
+
+import attrs
+
+from .. import _checks as c
+from .._money import Money
+from .._time import canonical
+from ..entities import Lead, LeadStatus
+from ..errors import Problem, ValidationError
+from ._policies import Policy, Skip, _Context, _Item, lead_item
+from ._team import Assigned, AssignmentState, Team
+
+
+@attrs.frozen(kw_only=True)
+class Decision:
+    """
+    Where one lead went and why, or why it went nowhere.
+
+    *rep_id* is ``None`` for a lead that could not be placed; *reason* then
+    says why.  *by* names the policy that decided, *skipped* lists the reps
+    passed over (inactive, full) with their reason, *value* is the lead's
+    estimated value for fairness reports.
+    """
+
+    lead_id: str
+    rep_id: str | None
+    by: str | None
+    reason: str
+    at: dt.datetime
+    value: Money | None = None
+    skipped: tuple[Skip, ...] = ()
+
+    @property
+    def assigned(self) -> bool:
+        return self.rep_id is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        A flat, JSON-safe dict.
+        """
+        return {
+            "lead_id": self.lead_id,
+            "rep_id": self.rep_id,
+            "by": self.by,
+            "reason": self.reason,
+            "at": self.at.isoformat(),
+            "value": None if self.value is None else str(self.value.amount),
+            "currency": None if self.value is None else self.value.currency,
+            "skipped": "; ".join(f"{s.rep_id}: {s.reason}" for s in self.skipped),
+        }
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class AssignmentResult:
+    """
+    The decisions of one :func:`assign` call, in the order of the leads, and
+    the state to pass to the next call.
+
+    Every lead given has exactly one decision.
+    """
+
+    decisions: tuple[Decision, ...]
+    state: AssignmentState
+
+    def __repr__(self) -> str:
+        placed = sum(1 for d in self.decisions if d.rep_id is not None)
+        reps = len({d.rep_id for d in self.decisions if d.rep_id is not None})
+        return f"AssignmentResult(assigned={placed}, unassigned={len(self.decisions) - placed}, reps={reps})"
+
+    def __len__(self) -> int:
+        return len(self.decisions)
+
+    def __iter__(self) -> Iterator[Decision]:
+        return iter(self.decisions)
+
+    @property
+    def assigned(self) -> tuple[Decision, ...]:
+        return tuple(d for d in self.decisions if d.rep_id is not None)
+
+    @property
+    def unassigned(self) -> tuple[Decision, ...]:
+        """
+        The leads that went nowhere, each with its reason.
+        """
+        return tuple(d for d in self.decisions if d.rep_id is None)
+
+    @property
+    def owners(self) -> Mapping[str, str]:
+        """
+        Lead id to rep id, for the leads placed.
+        """
+        return {d.lead_id: d.rep_id for d in self.decisions if d.rep_id is not None}
+
+    def counts(self) -> dict[str, int]:
+        """
+        How many leads each rep got.
+        """
+        return dict(Counter(d.rep_id for d in self.decisions if d.rep_id is not None))
+
+    def apply(self, leads: Iterable[Lead]) -> tuple[Lead, ...]:
+        """
+        *leads* with the owners decided here set; the others unchanged.
+        """
+        owners = self.owners
+        out = []
+        for i, lead in enumerate(leads):
+            c.require(lead, Lead, "a Lead", f"leads[{i}]")
+            rep = owners.get(lead.id)
+            out.append(lead if rep is None else attrs.evolve(lead, owner=rep))
+        return tuple(out)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """
+        One flat dict per decision, for ``pandas.DataFrame``.
+        """
+        return [d.to_dict() for d in self.decisions]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"decisions": self.to_records(), "state": self.state.to_dict()}
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(v if v is not None else ''))}</td>"
+                for v in (d.lead_id, d.rep_id, d.reason)
+            )
+            + "</tr>"
+            for d in self.decisions[:50]
+        )
+        more = f"<p>… and {len(self.decisions) - 50} more</p>" if len(self.decisions) > 50 else ""
+        return (
+            f"<p>{html.escape(repr(self))}</p><table><thead><tr><th>lead</th><th>rep</th><th>reason</th></tr>"
+            f"</thead><tbody>{rows}</tbody></table>{more}"
+        )
+
+
+def check_common(
+    team: object, policy: object, now: object, state: object, rng: object
+) -> tuple[Team, Policy | None, dt.datetime, AssignmentState, random.Random | None]:
+    """
+    The arguments every routing call shares, checked; one error for all.
+    A *policy* of ``None`` is not checked (a call that routes nothing).
+    """
+    problems: list[Problem] = []
+    if not isinstance(team, Team):
+        problems.append(Problem(path="team", message=f"{c.show(team)} is {c.a_type(team)}; expected a Team"))
+    if policy is not None and not isinstance(policy, Policy):
+        problems.append(
+            Problem(path="policy", message=f"{c.show(policy)} is {c.a_type(policy)}; expected a Policy")
+        )
+    msg = c.aware_datetime(now)
+    if msg is not None:
+        problems.append(Problem(path="now", message=msg))
+    if state is None:
+        state = AssignmentState()
+    elif not isinstance(state, AssignmentState):
+        problems.append(
+            Problem(
+                path="state", message=f"{c.show(state)} is {c.a_type(state)}; expected an AssignmentState"
+            )
+        )
+    if rng is not None and (isinstance(rng, bool) or not isinstance(rng, int | random.Random)):
+        problems.append(
+            Problem(
+                path="rng",
+                message=f"{c.show(rng)} is {c.a_type(rng)}; expected an int seed or a random.Random",
+            )
+        )
+    if isinstance(team, Team) and isinstance(policy, Policy):
+        problems.extend(p.prefixed("policy") for p in policy.problems(team))
+        if rng is None and policy._needs_rng():
+            problems.append(
+                Problem(
+                    path="rng", message="None; this policy draws at random, so pass a seed or a random.Random"
+                )
+            )
+    if problems:
+        raise ValidationError(problems)
+    generator = random.Random(rng) if isinstance(rng, int) else rng  # noqa: S311 - seeded routing, not crypto
+    return (
+        cast("Team", team),
+        cast("Policy | None", policy),
+        canonical(cast("dt.datetime", now)),
+        cast("AssignmentState", state),
+        cast("random.Random | None", generator),
+    )
+
+
+def next_state(ctx: _Context, state: AssignmentState) -> AssignmentState:
+    """
+    The state after a call: its pointers, and the assignments that still
+    count in the team's window.
+    """
+    start = ctx.window_start
+    if start is None:
+        recent: tuple[Assigned, ...] = ()
+    else:
+        kept = [a for a in state.recent if a.at >= start]
+        now = ctx.now
+        kept.extend(_assigned(item, rep, now) for item, rep in ctx.taken)
+        recent = tuple(kept)
+    return AssignmentState(pointers=ctx.pointers, recent=recent)
+
+
+def _assigned(lead_id: str, rep_id: str, at: dt.datetime) -> Assigned:
+    new = object.__new__(Assigned)
+    object.__setattr__(new, "lead_id", lead_id)
+    object.__setattr__(new, "rep_id", rep_id)
+    object.__setattr__(new, "at", at)
+    return new
+
+
+_CLOSED = {
+    LeadStatus.CONVERTED: "the lead is already converted",
+    LeadStatus.DISQUALIFIED: "the lead is disqualified",
+}
+
+
+def assign(
+    leads: Iterable[Lead],
+    *,
+    team: Team,
+    policy: Policy,
+    now: dt.datetime,
+    state: AssignmentState | None = None,
+    rng: random.Random | int | None = None,
+) -> AssignmentResult:
+    """
+    Route *leads* to the reps of *team* with *policy*; one decision per lead.
+
+    Deterministic: the same leads, team, policy, state, *now* and seed give
+    the same decisions.  A lead that cannot be placed (already owned,
+    converted, every rep full) comes back with the reason, never dropped.
+    Pass the returned ``state`` to the next call.
+
+    >>> import datetime as dt
+    >>> from funnelkit import Lead, SalesRep
+    >>> from funnelkit.assignment import RoundRobin, Team
+    >>> now = dt.datetime(2026, 11, 25, 9, tzinfo=dt.UTC)
+    >>> team = Team(reps=[SalesRep(id="ann", name="Ann"), SalesRep(id="bob", name="Bob", capacity=1)],
+    ...             load={"bob": 1})
+    >>> leads = [Lead(id=f"l{i}", source="web", created_at=now) for i in range(2)]
+    >>> result = assign(leads, team=team, policy=RoundRobin(), now=now)
+    >>> [(d.lead_id, d.rep_id, d.reason) for d in result]
+    [('l0', 'ann', 'round robin: first turn'), ('l1', 'ann', "round robin: next after 'ann'")]
+    >>> result.decisions[1].skipped
+    (Skip(rep_id='bob', reason='full: 1 of 1 open'),)
+    """
+    c.require(policy, Policy, "a Policy", "policy")
+    team, _, now, state, generator = check_common(team, policy, now, state, rng)
+    if not c.is_iterable(leads):
+        raise ValidationError.single(
+            "leads", f"{c.show(leads)} is {c.a_type(leads)}; expected an iterable of Lead"
+        )
+    batch = list(leads)
+    problems = []
+    seen: set[str] = set()
+    for i, lead in enumerate(batch):
+        if not isinstance(lead, Lead):
+            problems.append(
+                Problem(path=f"leads[{i}]", message=f"{c.show(lead)} is {c.a_type(lead)}; expected a Lead")
+            )
+        elif lead.id in seen:
+            problems.append(
+                Problem(path=f"leads[{i}].id", message=f"{lead.id!r} appears twice; each lead is routed once")
+            )
+        else:
+            seen.add(lead.id)
+    if problems:
+        raise ValidationError(problems)
+    ctx = _Context(team, state, now, generator)
+    decisions = [_decide(lead, policy, ctx) for lead in batch]
+    return AssignmentResult(decisions=tuple(decisions), state=next_state(ctx, state))
+
+
+def _decide(lead: Lead, policy: Policy, ctx: _Context) -> Decision:
+    if lead.owner is not None:
+        return Decision(
+            lead_id=lead.id,
+            rep_id=None,
+            by=None,
+            reason=f"already owned by {lead.owner!r}; use reassign() to move it",
+            at=ctx.now,
+            value=lead.estimated_value,
+        )
+    closed = _CLOSED.get(lead.status)
+    if closed is not None:
+        return Decision(
+            lead_id=lead.id, rep_id=None, by=None, reason=closed, at=ctx.now, value=lead.estimated_value
+        )
+    return route(lead_item(lead), policy, ctx, lead.estimated_value)
+
+
+def route(item: _Item, policy: Policy, ctx: _Context, value: Money | None) -> Decision:
+    skips: list[Skip] = []
+    rep, why, by = policy._choose(item, ctx, skips)
+    return Decision(
+        lead_id=item.id, rep_id=rep, by=by, reason=why, at=ctx.now, value=value, skipped=tuple(skips)
+    )

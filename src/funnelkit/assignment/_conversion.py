@@ -1,0 +1,139 @@
+"""
+Lead conversion: once a lead's needs are known it becomes an account
+(customer, key persons) and an opportunity (source 004).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import cast
+
+import attrs
+
+from .. import _checks as c
+from .._money import Money
+from .._time import instant
+from ..entities import Customer, KeyPerson, Lead, LeadStatus, Opportunity, Role
+from ..errors import ClaimConflict, Problem, ValidationError
+from ..stages import Pipeline
+
+
+@attrs.frozen(kw_only=True)
+class Conversion:
+    """
+    What a converted lead became: the lead (status ``converted``), the
+    customer (new, or the existing one given), the key persons created, and
+    the opportunity in the pipeline's first stage, whose ``lead_id`` links
+    back to the lead.
+    """
+
+    lead: Lead
+    customer: Customer
+    key_persons: tuple[KeyPerson, ...]
+    opportunity: Opportunity
+
+
+def convert_lead(
+    lead: Lead,
+    *,
+    pipeline: Pipeline,
+    now: dt.datetime,
+    opportunity_id: str,
+    customer_id: str | None = None,
+    customer: Customer | None = None,
+    contact_id: str | None = None,
+    contact_role: Role | str = Role.USER,
+    amount: Money | None = None,
+    expected_close: dt.date | None = None,
+) -> Conversion:
+    """
+    Convert *lead* into a customer, key persons and an opportunity.
+
+    The lead must be owned (assign it first), still open, and have its
+    *needs* written down: a lead becomes an opportunity once its needs are
+    known.  Give *customer_id* for a new customer named after the lead's
+    company, or an existing *customer*; a customer owned by another rep is
+    refused with :class:`~funnelkit.errors.ClaimConflict` (two reps never own
+    one customer).  Give *contact_id* to turn the lead's contact into a key
+    person with *contact_role* (default ``user``: whoever signed up for a
+    trial uses the product).  The opportunity's amount defaults to the
+    lead's estimated value.  Ids come from the host; funnelkit makes none up.
+    Every problem is reported at once and nothing is half-made.
+    """
+    c.require(lead, Lead, "a Lead", "lead")
+    c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
+    now = instant(now)
+    problems: list[Problem] = []
+    if lead.owner is None:
+        problems.append(
+            Problem(path="lead.owner", message="None; assign the lead to a rep before converting it")
+        )
+    if lead.status in (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED):
+        problems.append(
+            Problem(path="lead.status", message=f"{lead.status.value!r}; only an open lead converts")
+        )
+    if not (lead.needs or "").strip():
+        problems.append(
+            Problem(path="lead.needs", message=f"{lead.needs!r}; a lead converts once its needs are known")
+        )
+    if (customer is None) == (customer_id is None):
+        problems.append(
+            Problem(path="customer_id", message="give either customer_id (a new customer) or customer")
+        )
+    if customer is not None and not isinstance(customer, Customer):
+        problems.append(
+            Problem(
+                path="customer", message=f"{c.show(customer)} is {c.a_type(customer)}; expected a Customer"
+            )
+        )
+    if customer is None and customer_id is not None and lead.company is None:
+        problems.append(
+            Problem(path="lead.company", message="None; a new customer needs the lead's company name")
+        )
+    if amount is None:
+        amount = lead.estimated_value
+    if problems:
+        raise ValidationError(problems)
+    owner = cast("str", lead.owner)
+    if customer is not None:
+        if customer.owner is not None and customer.owner != owner:
+            raise ClaimConflict(key=customer.id, holder=customer.owner, expires_at=None, requested_by=owner)
+        account = customer if customer.owner == owner else attrs.evolve(customer, owner=owner)
+    else:
+        account = Customer(
+            id=cast("str", customer_id),
+            name=cast("str", lead.company),
+            created_at=now,
+            industry=lead.industry,
+            territory=lead.territory,
+            size=lead.size,
+            owner=owner,
+        )
+    people: tuple[KeyPerson, ...] = ()
+    if contact_id is not None:
+        if lead.contact_name is None:
+            raise ValidationError.single(
+                "contact_id", f"{contact_id!r} given, but the lead has no contact_name"
+            )
+        people = (
+            KeyPerson(id=contact_id, customer_id=account.id, name=lead.contact_name, role=contact_role),
+        )
+    opportunity = Opportunity(
+        id=opportunity_id,
+        customer_id=account.id,
+        owner=owner,
+        pipeline=pipeline.key,
+        stage=pipeline.first.key,
+        created_at=now,
+        stage_entered_at=now,
+        amount=amount,
+        expected_close=expected_close,
+        key_person_ids=tuple(p.id for p in people),
+        lead_id=lead.id,
+    )
+    return Conversion(
+        lead=attrs.evolve(lead, status=LeadStatus.CONVERTED),
+        customer=account,
+        key_persons=people,
+        opportunity=opportunity,
+    )

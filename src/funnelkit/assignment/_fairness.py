@@ -1,0 +1,238 @@
+"""
+Fairness of lead distribution over a period: what each rep got against what
+their capacity entitles them to, and how unequal it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import html
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from .. import _checks as c
+from .._money import Money
+from .._time import instant
+from ..errors import CurrencyMismatchError, ValidationError
+from ._assign import Decision
+from ._roulette import Offer
+from ._team import Team
+
+_CTX = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
+
+
+def _dec(value: Fraction) -> Decimal:
+    return _CTX.divide(Decimal(value.numerator), Decimal(value.denominator))
+
+
+def gini(values: Sequence[int | Decimal | Fraction]) -> Decimal:
+    """
+    The Gini coefficient of non-negative *values*: the mean absolute
+    difference over every ordered pair, divided by twice the mean,
+    ``sum |xi - xj| / (2 n^2 mean)``; 0 when all are equal, ``(n-1)/n`` when
+    one value holds everything.  0 for no values or an all-zero list.
+
+    >>> gini([1, 2, 3, 4, 5])
+    Decimal('0.2666666666666666666666666667')
+    """
+    xs = sorted(Fraction(v) for v in values)
+    if any(x < 0 for x in xs):
+        raise ValidationError.single(
+            "values", f"{c.show([str(x) for x in xs if x < 0][:3])} negative; Gini needs values >= 0"
+        )
+    n = len(xs)
+    total = sum(xs, Fraction(0))
+    if n == 0 or total == 0:
+        return Decimal(0)
+    # sorted ascending: G = 2 * sum(i * x_i) / (n * sum x) - (n + 1) / n, i = 1..n
+    weighted = sum((i * x for i, x in enumerate(xs, 1)), Fraction(0))
+    return _dec(Fraction(2) * weighted / (n * total) - Fraction(n + 1, n))
+
+
+@attrs.frozen(kw_only=True)
+class RepFairness:
+    """
+    One rep's share: *leads* and *value* received, *expected* leads by
+    capacity weight, *ratio* = leads / expected (``None`` when nothing was
+    expected), and their roulette offers by outcome.
+    """
+
+    rep_id: str
+    in_team: bool
+    weight: int
+    leads: int
+    value: Money | None
+    expected: Decimal
+    ratio: Decimal | None
+    claimed: int = 0
+    declined: int = 0
+    lapsed: int = 0
+    skipped: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class FairnessReport:
+    """
+    Lead distribution over ``[start, end)``; see :func:`fairness`.
+    """
+
+    start: dt.datetime
+    end: dt.datetime
+    leads: int
+    unassigned: int
+    gini: Decimal
+    rows: tuple[RepFairness, ...]
+
+    def row(self, rep_id: str) -> RepFairness:
+        for r in self.rows:
+            if r.rep_id == rep_id:
+                return r
+        raise ValidationError.single("rep_id", f"{c.show(rep_id)} is not in this report")
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """
+        One flat dict per rep, for ``pandas.DataFrame``.
+        """
+        return [
+            {
+                "rep_id": r.rep_id,
+                "in_team": r.in_team,
+                "weight": r.weight,
+                "leads": r.leads,
+                "value": None if r.value is None else r.value.amount,
+                "currency": None if r.value is None else r.value.currency,
+                "expected": r.expected,
+                "ratio": r.ratio,
+                "claimed": r.claimed,
+                "declined": r.declined,
+                "lapsed": r.lapsed,
+                "skipped": r.skipped,
+            }
+            for r in self.rows
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        records = self.to_records()
+        for rec in records:
+            for key in ("value", "expected", "ratio"):
+                if rec[key] is not None:
+                    rec[key] = str(rec[key])
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "leads": self.leads,
+            "unassigned": self.unassigned,
+            "gini": str(self.gini),
+            "reps": records,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"FairnessReport(leads={self.leads}, unassigned={self.unassigned}, "
+            f"gini={self.gini.quantize(Decimal('0.0001'))}, reps={len(self.rows)})"
+        )
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{h}</th>" for h in ("rep", "leads", "expected", "ratio", "declined", "lapsed"))
+        rows = "".join(
+            f"<tr><td>{html.escape(r.rep_id)}</td><td>{r.leads}</td><td>{r.expected:.2f}</td>"
+            f"<td>{'' if r.ratio is None else f'{r.ratio:.2f}'}</td>"
+            f"<td>{r.declined}</td><td>{r.lapsed}</td></tr>"
+            for r in self.rows
+        )
+        table = f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        return f"<p>{html.escape(repr(self))}</p>{table}"
+
+
+def fairness(
+    decisions: Iterable[Decision],
+    *,
+    team: Team,
+    start: dt.datetime,
+    end: dt.datetime,
+    offers: Iterable[Offer] = (),
+) -> FairnessReport:
+    """
+    How fairly leads were spread over ``[start, end)``.
+
+    Each active rep's *weight* is their capacity (a rep with no limit weighs
+    like the largest limit in the team, or 1); their expected share of the
+    period's assigned leads is ``leads * weight / sum of weights``.  *gini* is
+    the Gini coefficient (:func:`gini`) of leads per unit of weight over the
+    active reps: 0 is perfectly proportional to capacity.  Reps who got leads
+    but are no longer in *team*, or are inactive, appear with weight 0.
+    *offers* made in the period add each rep's roulette outcomes, as they
+    stand at *end*.  Lead values must share one currency.
+    """
+    c.require(team, Team, "a Team", "team")
+    start = instant(start, field="start")
+    end = instant(end, field="end")
+    if end <= start:
+        raise ValidationError.single("end", f"{end.isoformat()} is not after start {start.isoformat()}")
+    if not c.is_iterable(decisions):
+        raise ValidationError.single("decisions", f"{c.show(decisions)} is not an iterable of Decision")
+    counts: dict[str, int] = {}
+    values: dict[str, Money] = {}
+    currency: str | None = None
+    unassigned = 0
+    for i, d in enumerate(decisions):
+        if not isinstance(d, Decision):
+            c.require(d, Decision, "a Decision", f"decisions[{i}]")
+        if not start <= d.at < end:
+            continue
+        if d.rep_id is None:
+            unassigned += 1
+            continue
+        counts[d.rep_id] = counts.get(d.rep_id, 0) + 1
+        if d.value is not None:
+            if currency is None:
+                currency = d.value.currency
+            elif d.value.currency != currency:
+                raise CurrencyMismatchError("fairness", currency, d.value.currency)
+            values[d.rep_id] = values[d.rep_id] + d.value if d.rep_id in values else d.value
+    outcomes: dict[str, dict[str, int]] = {}
+    for i, offer in enumerate(offers):
+        c.require(offer, Offer, "an Offer", f"offers[{i}]")
+        if not start <= offer.offered_at < end:
+            continue
+        for rep, outcome in offer.outcomes(now=end).items():
+            per = outcomes.setdefault(rep, {})
+            per[outcome] = per.get(outcome, 0) + 1
+    limits = [r.capacity for r in team.reps if r.capacity]
+    unlimited = max(limits, default=1)
+    weights = {r.id: (unlimited if r.capacity is None else r.capacity) if r.active else 0 for r in team.reps}
+    for rep in [*counts, *outcomes]:
+        weights.setdefault(rep, 0)
+    total = sum(counts.values())
+    total_weight = sum(weights.values())
+    rows = []
+    shares = []
+    for rep, weight in weights.items():
+        got = counts.get(rep, 0)
+        expected = Fraction(total * weight, total_weight) if total_weight else Fraction(0)
+        if weight:
+            shares.append(Fraction(got, weight))
+        per = outcomes.get(rep, {})
+        rows.append(
+            RepFairness(
+                rep_id=rep,
+                in_team=rep in team,
+                weight=weight,
+                leads=got,
+                value=values.get(rep),
+                expected=_dec(expected),
+                ratio=_dec(got / expected) if expected else None,
+                claimed=per.get("claimed", 0),
+                declined=per.get("declined", 0),
+                lapsed=per.get("lapsed", 0),
+                skipped=per.get("skipped", 0),
+            )
+        )
+    return FairnessReport(
+        start=start, end=end, leads=total, unassigned=unassigned, gini=gini(shares), rows=tuple(rows)
+    )

@@ -1,0 +1,330 @@
+"""
+The lead pool: reps claim customers (or leads) from a shared pool; a claim
+protects the customer for a while and lapses back to the pool when unworked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from .. import _checks as c
+from .._time import canonical, instant, parse_instant
+from ..entities import Activity
+from ..errors import AssignmentError, ClaimConflict, Problem, ValidationError
+from ._team import Team
+
+
+@attrs.frozen(kw_only=True)
+class Claim(c.Checked):
+    """
+    A rep's protected hold on a customer: from *claimed_at*, last worked at
+    *worked_at*, protected until *expires_at* (exclusive).
+    """
+
+    customer_id: str = attrs.field(metadata=c.check(c.identifier))
+    rep_id: str = attrs.field(metadata=c.check(c.identifier))
+    claimed_at: dt.datetime = attrs.field(metadata=c.check(c.aware_datetime), converter=canonical)
+    worked_at: dt.datetime = attrs.field(metadata=c.check(c.aware_datetime), converter=canonical)
+    expires_at: dt.datetime = attrs.field(metadata=c.check(c.aware_datetime), converter=canonical)
+
+    def _relations(self) -> list[Problem]:
+        if not self.claimed_at <= self.worked_at < self.expires_at:
+            return [
+                Problem(
+                    path="expires_at",
+                    message=f"claimed_at {self.claimed_at.isoformat()} <= "
+                    f"worked_at {self.worked_at.isoformat()} "
+                    f"< expires_at {self.expires_at.isoformat()} does not hold",
+                )
+            ]
+        return []
+
+    def active(self, now: dt.datetime) -> bool:
+        return now < self.expires_at
+
+
+def _positive_duration(value: object) -> str | None:
+    msg = c.duration(value)
+    if msg is None and value == dt.timedelta(0):
+        return "0:00:00 is zero; a claim must protect for some time"
+    return msg
+
+
+def _claims(value: Mapping[str, Claim] | Iterable[Claim]) -> Mapping[str, Claim]:
+    if isinstance(value, Mapping):
+        return MappingProxyType(dict(value))
+    if c.is_iterable(value):
+        items = list(value)
+        if all(isinstance(x, Claim) for x in items):
+            return MappingProxyType({x.customer_id: x for x in items})
+    return value  # type: ignore[return-value]  # the check reports it
+
+
+def _claims_check(value: object) -> c.Result:
+    if not isinstance(value, Mapping):
+        return f"{c.show(value)} is {c.a_type(value)}; expected claims"
+    problems = []
+    for key, claim in value.items():
+        if not isinstance(claim, Claim):
+            problems.append(
+                Problem(path=f"[{key!r}]", message=f"{c.show(claim)} is {c.a_type(claim)}; expected a Claim")
+            )
+        elif claim.customer_id != key:
+            problems.append(Problem(path=f"[{key!r}]", message=f"holds a claim on {claim.customer_id!r}"))
+    return problems or None
+
+
+@attrs.frozen(kw_only=True)
+class Pool(c.Checked):
+    """
+    Claims on customers, one holder at most per customer at any time.
+
+    A claim protects the customer for *protect_for* from the last time the
+    holder worked it; after that it lapses back to the pool (at once: a
+    lapsed claim is ignored; :meth:`expire` drops it from the value).
+    *max_claims* caps how many customers a rep may hold at once.  Every
+    method returns a new pool; nothing is changed in place, and a refused
+    call changes nothing.
+
+    Use the customer id as the key, or for a lead not yet a customer, the
+    lead id or whatever key the host uses to tell companies apart.
+
+    >>> import datetime as dt
+    >>> nine = dt.datetime(2026, 11, 25, 9, tzinfo=dt.UTC)
+    >>> pool = Pool(protect_for=dt.timedelta(days=3))
+    >>> pool, claim = pool.claim("acme", "ann", now=nine)
+    >>> pool.claim("acme", "bob", now=nine + dt.timedelta(hours=1))
+    Traceback (most recent call last):
+    ...
+    funnelkit.errors.ClaimConflict: customer 'acme' is held by 'ann' until 2026-11-28T09:00:00+00:00; ...
+    >>> pool.holder("acme", now=nine + dt.timedelta(days=3)) is None  # unworked: back in the pool
+    True
+    """
+
+    protect_for: dt.timedelta = attrs.field(metadata=c.check(_positive_duration))
+    max_claims: int | None = attrs.field(default=None, metadata=c.check(c.optional(c.non_negative_int)))
+    claims: Mapping[str, Claim] = attrs.field(
+        factory=dict, converter=_claims, metadata=c.check(_claims_check), eq=False
+    )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Pool):
+            return NotImplemented
+        return (self.protect_for, self.max_claims, dict(self.claims)) == (
+            other.protect_for,
+            other.max_claims,
+            dict(other.claims),
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.protect_for, self.max_claims, frozenset(self.claims.items())))
+
+    def holder(self, customer_id: str, *, now: dt.datetime) -> Claim | None:
+        """
+        The claim protecting *customer_id* at *now*, or ``None``.
+        """
+        now = instant(now)
+        claim = self.claims.get(customer_id)
+        return claim if claim is not None and claim.active(now) else None
+
+    def held_by(self, rep_id: str, *, now: dt.datetime) -> tuple[Claim, ...]:
+        """
+        The claims *rep_id* holds at *now*, oldest first.
+        """
+        now = instant(now)
+        mine = [k for k in self.claims.values() if k.rep_id == rep_id and k.active(now)]
+        return tuple(sorted(mine, key=lambda k: (k.claimed_at, k.customer_id)))
+
+    def claim(
+        self, customer_id: str, rep_id: str, *, now: dt.datetime, team: Team | None = None
+    ) -> tuple[Pool, Claim]:
+        """
+        *rep_id* claims *customer_id*: a new pool and the claim.
+
+        Refused with :class:`~funnelkit.errors.ClaimConflict` (naming the
+        holder and the expiry) when another rep holds it, and with
+        :class:`~funnelkit.errors.AssignmentError` when the rep already holds
+        *max_claims* or, given *team*, is not an active rep of it.  Claiming
+        what one already holds renews the protection.
+        """
+        now = instant(now)
+        _ids(customer_id=customer_id, rep_id=rep_id)
+        if team is not None:
+            c.require(team, Team, "a Team", "team")
+            rep = team.rep(rep_id)
+            if not rep.active:
+                msg = f"rep {rep_id!r} is inactive and cannot claim {customer_id!r}"
+                raise AssignmentError(msg)
+        current = self.holder(customer_id, now=now)
+        if current is not None and current.rep_id != rep_id:
+            raise ClaimConflict(
+                key=customer_id, holder=current.rep_id, expires_at=current.expires_at, requested_by=rep_id
+            )
+        if current is None and self.max_claims is not None:
+            held = len(self.held_by(rep_id, now=now))
+            if held >= self.max_claims:
+                msg = (
+                    f"rep {rep_id!r} already holds {held} claims (max_claims={self.max_claims}); "
+                    "release one first"
+                )
+                raise AssignmentError(msg)
+        claimed_at = now if current is None else current.claimed_at
+        new = Claim(
+            customer_id=customer_id,
+            rep_id=rep_id,
+            claimed_at=claimed_at,
+            worked_at=now,
+            expires_at=now + self.protect_for,
+        )
+        return self._with({customer_id: new}), new
+
+    def worked(self, customer_id: str, rep_id: str, *, now: dt.datetime) -> Pool:
+        """
+        Record that the holder worked the customer at *now*: the protection
+        runs again from *now*.  Only the holder can; a lapsed claim cannot be
+        renewed this way (claim it again).
+        """
+        now = instant(now)
+        _ids(customer_id=customer_id, rep_id=rep_id)
+        current = self._held(customer_id, rep_id, now)
+        if now <= current.worked_at:
+            return self
+        new = attrs.evolve(current, worked_at=now, expires_at=now + self.protect_for)
+        return self._with({customer_id: new})
+
+    def worked_from(self, activities: Iterable[Activity], *, now: dt.datetime) -> Pool:
+        """
+        Renew every claim whose holder logged an activity with the customer
+        while the claim protected it, up to *now*; other activities are
+        ignored.  Activities may come in any order.
+        """
+        now = instant(now)
+        if not c.is_iterable(activities):
+            raise ValidationError.single("activities", f"{c.show(activities)} is not an iterable of Activity")
+        acts = []
+        for i, a in enumerate(activities):
+            if not isinstance(a, Activity):
+                c.require(a, Activity, "an Activity", f"activities[{i}]")
+            acts.append(a)
+        changed: dict[str, Claim] = {}
+        for a in sorted(acts, key=lambda a: a.at):
+            claim = changed.get(a.customer_id) or self.claims.get(a.customer_id)
+            if claim is None or claim.rep_id != a.rep_id or a.at > now:
+                continue
+            if claim.worked_at < a.at < claim.expires_at:
+                changed[a.customer_id] = attrs.evolve(
+                    claim, worked_at=a.at, expires_at=a.at + self.protect_for
+                )
+        return self._with(changed) if changed else self
+
+    def release(self, customer_id: str, rep_id: str, *, now: dt.datetime) -> Pool:
+        """
+        The holder gives the customer back to the pool.
+        """
+        now = instant(now)
+        _ids(customer_id=customer_id, rep_id=rep_id)
+        self._held(customer_id, rep_id, now)
+        claims = dict(self.claims)
+        del claims[customer_id]
+        return attrs.evolve(self, claims=claims)
+
+    def expire(self, *, now: dt.datetime) -> tuple[Pool, tuple[Claim, ...]]:
+        """
+        Drop the claims lapsed at *now*: the new pool and the lapsed claims
+        (for the host to show "back in the pool" or to notify).
+        """
+        now = instant(now)
+        lapsed = tuple(k for k in self.claims.values() if not k.active(now))
+        if not lapsed:
+            return self, ()
+        kept = {k: v for k, v in self.claims.items() if v.active(now)}
+        return attrs.evolve(self, claims=kept), lapsed
+
+    def _held(self, customer_id: str, rep_id: str, now: dt.datetime) -> Claim:
+        current = self.holder(customer_id, now=now)
+        if current is None:
+            msg = f"customer {customer_id!r} is not held by anyone at {now.isoformat()}; claim it first"
+            raise AssignmentError(msg)
+        if current.rep_id != rep_id:
+            raise ClaimConflict(
+                key=customer_id, holder=current.rep_id, expires_at=current.expires_at, requested_by=rep_id
+            )
+        return current
+
+    def _with(self, changes: Mapping[str, Claim]) -> Pool:
+        claims = dict(self.claims)
+        claims.update(changes)
+        return attrs.evolve(self, claims=claims)
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe dict; :meth:`from_dict` reads it back.
+        """
+        return {
+            "protect_for": self.protect_for.total_seconds(),
+            "max_claims": self.max_claims,
+            "claims": [
+                {
+                    "customer_id": k.customer_id,
+                    "rep_id": k.rep_id,
+                    "claimed_at": k.claimed_at.isoformat(),
+                    "worked_at": k.worked_at.isoformat(),
+                    "expires_at": k.expires_at.isoformat(),
+                }
+                for k in sorted(self.claims.values(), key=lambda k: k.customer_id)
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Pool:
+        """
+        Read a dict written by :meth:`to_dict`; one error listing every problem.
+        """
+        if not isinstance(data, Mapping):
+            raise ValidationError.single("", f"{c.show(data)} is {c.a_type(data)}; expected a mapping")
+        problems = [
+            Problem(path=str(k), message="unknown key; allowed: 'protect_for', 'max_claims', 'claims'")
+            for k in sorted(set(data) - {"protect_for", "max_claims", "claims"}, key=str)
+        ]
+        seconds = data.get("protect_for")
+        protect: object = seconds
+        if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+            try:
+                protect = dt.timedelta(seconds=seconds)
+            except OverflowError:
+                protect = seconds
+        claims = []
+        raw = data.get("claims", [])
+        if not isinstance(raw, list):
+            problems.append(
+                Problem(path="claims", message=f"{c.show(raw)} is {c.a_type(raw)}; expected a list")
+            )
+            raw = []
+        fields = ("customer_id", "rep_id", "claimed_at", "worked_at", "expires_at")
+        for i, item in enumerate(raw):
+            if not isinstance(item, Mapping) or set(item) != set(fields):
+                problems.append(
+                    Problem(
+                        path=f"claims[{i}]", message=f"{c.show(item)} is not a dict with {', '.join(fields)}"
+                    )
+                )
+                continue
+            values = {f: parse_instant(item[f]) if f.endswith("_at") else item[f] for f in fields}
+            try:
+                claims.append(Claim(**values))  # type: ignore[arg-type]
+            except ValidationError as e:
+                problems.extend(e.prefixed(f"claims[{i}]").problems)
+        if problems:
+            raise ValidationError(problems)
+        return cls(protect_for=protect, max_claims=data.get("max_claims"), claims=claims)  # type: ignore[arg-type]
+
+
+def _ids(**ids: object) -> None:
+    problems = [Problem(path=k, message=msg) for k, v in ids.items() if (msg := c.identifier(v)) is not None]
+    if problems:
+        raise ValidationError(problems)

@@ -1,0 +1,289 @@
+"""
+Reassignment: when a rep leaves or is deactivated, their customers, open deals
+and leads move to the remaining reps, with their history intact (DOMAIN.md:
+customer data belongs to the company, not the rep).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import random
+from collections.abc import Iterable
+from typing import Any, Literal, TypeVar, cast
+
+import attrs
+
+from .. import _checks as c
+from ..entities import Customer, Lead, LeadStatus, Opportunity
+from ..errors import Problem, ValidationError
+from ._assign import check_common, next_state, route
+from ._policies import Policy, Skip, _Context, _Item, customer_item, lead_item
+from ._team import AssignmentState, Team
+
+T = TypeVar("T", Customer, Opportunity, Lead)
+
+
+@attrs.frozen(kw_only=True)
+class OwnerChanged:
+    """
+    One record moved from one rep to another: *kind* is ``customer``,
+    ``opportunity`` or ``lead``; *why* says how the new owner was chosen,
+    *reason* is the caller's reason for the reassignment.
+    """
+
+    kind: Literal["customer", "opportunity", "lead"]
+    id: str
+    from_rep: str
+    to_rep: str
+    at: dt.datetime
+    actor: str
+    reason: str
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "from_rep": self.from_rep,
+            "to_rep": self.to_rep,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "reason": self.reason,
+            "why": self.why,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class Unmoved:
+    """
+    A record that could not be placed, left with its owner, and why.
+    """
+
+    kind: Literal["customer", "opportunity", "lead"]
+    id: str
+    reason: str
+    skipped: tuple[Skip, ...] = ()
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class Reassignment:
+    """
+    The result of :func:`reassign`: every customer, opportunity and lead
+    given, in the order given, with new owners where they moved; the list of
+    moves; what could not be placed (each with its reason, left unchanged);
+    and the routing state for the next call.
+    """
+
+    customers: tuple[Customer, ...]
+    opportunities: tuple[Opportunity, ...]
+    leads: tuple[Lead, ...]
+    moves: tuple[OwnerChanged, ...]
+    unmoved: tuple[Unmoved, ...]
+    state: AssignmentState
+
+    def __repr__(self) -> str:
+        kinds = {k: sum(1 for m in self.moves if m.kind == k) for k in ("customer", "opportunity", "lead")}
+        return (
+            f"Reassignment(customers={kinds['customer']}, opportunities={kinds['opportunity']}, "
+            f"leads={kinds['lead']}, unmoved={len(self.unmoved)})"
+        )
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """
+        One flat dict per move, for ``pandas.DataFrame``.
+        """
+        return [m.to_dict() for m in self.moves]
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{m.kind}</td><td>{html.escape(m.id)}</td><td>{html.escape(m.to_rep)}</td>"
+            f"<td>{html.escape(m.why)}</td></tr>"
+            for m in self.moves[:50]
+        )
+        return (
+            f"<p>{html.escape(repr(self))}</p><table><thead><tr><th>kind</th><th>id</th><th>to</th>"
+            f"<th>why</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+
+
+def _batch(values: object, cls: type[T], name: str) -> list[T]:
+    if not c.is_iterable(values):
+        raise ValidationError.single(
+            name, f"{c.show(values)} is {c.a_type(values)}; expected an iterable of {cls.__name__}"
+        )
+    out: list[T] = list(cast("Iterable[T]", values))
+    problems = []
+    seen: set[str] = set()
+    for i, item in enumerate(out):
+        if not isinstance(item, cls):
+            problems.append(
+                Problem(
+                    path=f"{name}[{i}]",
+                    message=f"{c.show(item)} is {c.a_type(item)}; expected {c.article(cls.__name__)}",
+                )
+            )
+        elif item.id in seen:
+            problems.append(Problem(path=f"{name}[{i}].id", message=f"{item.id!r} appears twice"))
+        else:
+            seen.add(item.id)
+    if problems:
+        raise ValidationError(problems)
+    return out
+
+
+def reassign(
+    rep_id: str,
+    *,
+    team: Team,
+    policy: Policy,
+    now: dt.datetime,
+    actor: str,
+    reason: str,
+    customers: Iterable[Customer] = (),
+    opportunities: Iterable[Opportunity] = (),
+    leads: Iterable[Lead] = (),
+    state: AssignmentState | None = None,
+    rng: random.Random | int | None = None,
+) -> Reassignment:
+    """
+    Move everything *rep_id* owns to the other reps of *team*, balanced by
+    *policy*.
+
+    - Each customer *rep_id* owns moves together with the rep's open deals on
+      it, to one new owner (one account, one owner); a customer with *k* open
+      deals counts *k* against the new owner's capacity (at least 1).
+      Customers with more deals are placed first, which balances better.
+    - An open deal of *rep_id* on a customer owned by someone else follows
+      that customer's owner when they have room; otherwise it is routed.
+    - Open leads (not converted or disqualified) are routed one by one.
+    - Won and lost deals, and converted or disqualified leads, keep their
+      owner: the credit for past work stays where it was earned.
+
+    *rep_id* gets nothing, whether or not it is still in *team*.  A moved
+    opportunity's *version* goes up by one.  What cannot be placed is listed
+    in ``unmoved`` with the reason and left unchanged: nothing is lost.
+    """
+    msg = c.identifier(rep_id)
+    if msg is not None:
+        raise ValidationError.single("rep_id", msg)
+    c.require(policy, Policy, "a Policy", "policy")
+    team, _, now, state, generator = check_common(team, policy, now, state, rng)
+    problems = [
+        Problem(path=k, message=m) for k, v in (("actor", actor),) if (m := c.identifier(v)) is not None
+    ]
+    problems += [Problem(path="reason", message=m) for m in [c.name(reason)] if m is not None]
+    if problems:
+        raise ValidationError(problems)
+    all_customers = _batch(customers, Customer, "customers")
+    all_opps = _batch(opportunities, Opportunity, "opportunities")
+    all_leads = _batch(leads, Lead, "leads")
+
+    ctx = _Context(team, state, now, generator, exclude=frozenset({rep_id}))
+    by_customer = {cu.id: cu for cu in all_customers}
+    mine = [cu for cu in all_customers if cu.owner == rep_id]
+    mine_ids = {cu.id for cu in mine}
+    deals: dict[str, list[Opportunity]] = {}
+    orphans: list[Opportunity] = []
+    for o in all_opps:
+        if o.owner == rep_id and o.is_open:
+            if o.customer_id in mine_ids:
+                deals.setdefault(o.customer_id, []).append(o)
+            else:
+                orphans.append(o)
+
+    new_owner: dict[tuple[str, str], tuple[str, str]] = {}  # (kind, id) -> (rep, why)
+    unmoved: list[Unmoved] = []
+
+    order = sorted(range(len(mine)), key=lambda i: -len(deals.get(mine[i].id, ())))
+    for i in order:
+        cu = mine[i]
+        bundle = deals.get(cu.id, [])
+        decision = route(customer_item(cu, max(1, len(bundle))), policy, ctx, cu.purchasing_power)
+        if decision.rep_id is None:
+            unmoved.append(
+                Unmoved(
+                    kind="customer", id=decision.lead_id, reason=decision.reason, skipped=decision.skipped
+                )
+            )
+            continue
+        new_owner["customer", cu.id] = (decision.rep_id, decision.reason)
+        for o in bundle:
+            new_owner["opportunity", o.id] = (decision.rep_id, f"follows customer {cu.id!r}")
+
+    for o in orphans:
+        holder = by_customer[o.customer_id].owner if o.customer_id in by_customer else None
+        item = _deal_item(o, by_customer.get(o.customer_id))
+        if holder is not None and holder in team and ctx.unavailable(holder, 1) is None:
+            ctx.take(item, holder)
+            new_owner["opportunity", o.id] = (holder, f"follows the owner of customer {o.customer_id!r}")
+            continue
+        decision = route(item, policy, ctx, o.amount)
+        if decision.rep_id is None:
+            unmoved.append(
+                Unmoved(
+                    kind="opportunity", id=decision.lead_id, reason=decision.reason, skipped=decision.skipped
+                )
+            )
+        else:
+            new_owner["opportunity", o.id] = (decision.rep_id, decision.reason)
+
+    for lead in all_leads:
+        if lead.owner == rep_id and lead.status not in (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED):
+            decision = route(lead_item(lead), policy, ctx, lead.estimated_value)
+            if decision.rep_id is None:
+                unmoved.append(
+                    Unmoved(
+                        kind="lead", id=decision.lead_id, reason=decision.reason, skipped=decision.skipped
+                    )
+                )
+            else:
+                new_owner["lead", lead.id] = (decision.rep_id, decision.reason)
+
+    moves: list[OwnerChanged] = []
+
+    def move(kind: Literal["customer", "opportunity", "lead"], ident: str) -> str | None:
+        got = new_owner.get((kind, ident))
+        if got is None:
+            return None
+        moves.append(
+            OwnerChanged(
+                kind=kind,
+                id=ident,
+                from_rep=rep_id,
+                to_rep=got[0],
+                at=now,
+                actor=actor,
+                reason=reason,
+                why=got[1],
+            )
+        )
+        return got[0]
+
+    out_customers = [_moved(cu, move("customer", cu.id)) for cu in all_customers]
+    out_opps = []
+    for o in all_opps:
+        to = move("opportunity", o.id)
+        out_opps.append(o if to is None else attrs.evolve(o, owner=to, version=o.version + 1))
+    out_leads = [_moved(lead, move("lead", lead.id)) for lead in all_leads]
+    return Reassignment(
+        customers=tuple(out_customers),
+        opportunities=tuple(out_opps),
+        leads=tuple(out_leads),
+        moves=tuple(moves),
+        unmoved=tuple(unmoved),
+        state=next_state(ctx, state),
+    )
+
+
+def _moved(entity: T, to: str | None) -> T:
+    return entity if to is None else attrs.evolve(entity, owner=to)
+
+
+def _deal_item(o: Opportunity, customer: Customer | None) -> _Item:
+    if customer is None:
+        return _Item(o.id, None, None, None, None, o.amount, None, 1)
+    item = customer_item(customer, 1)
+    item.id = o.id
+    item.value = o.amount
+    return item

@@ -1,0 +1,286 @@
+"""
+The team being routed to, its capacity window, and the routing state that a
+host persists between calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from .. import _checks as c
+from .._time import canonical, parse_instant, zone
+from ..entities import SalesRep
+from ..errors import Problem, ValidationError
+
+
+class Window(enum.StrEnum):
+    """
+    What counts against a rep's capacity.
+
+    ``open``: what the rep has open now, as the host counts it (``Team.load``),
+    plus what this call gives them.  ``day`` and ``month``: what was assigned
+    since the start of the local day or month in the team's zone.
+    ``rolling_24h``: what was assigned in the last 24 hours.
+    """
+
+    OPEN = "open"
+    DAY = "day"
+    ROLLING_24H = "rolling_24h"
+    MONTH = "month"
+
+
+def _window(value: Window | str) -> Window:
+    return c.to_enum(Window, value)
+
+
+def _tz(value: dt.tzinfo | str) -> dt.tzinfo:
+    try:
+        return zone(value)
+    except ValidationError:
+        return value  # type: ignore[return-value]  # the field check reports it
+
+
+def _tz_check(value: object) -> str | None:
+    if not isinstance(value, dt.tzinfo):
+        return f"{c.show(value)} is not a tzinfo or a known IANA zone name"
+    return None
+
+
+def _reps(value: Iterable[SalesRep]) -> tuple[SalesRep, ...]:
+    return c.to_tuple(value)
+
+
+def _rep_tuple(value: object) -> c.Result:
+    if not isinstance(value, tuple):
+        return f"{c.show(value)} is {c.a_type(value)}; expected a sequence of SalesRep"
+    problems = []
+    seen: set[str] = set()
+    for i, rep in enumerate(value):
+        if not isinstance(rep, SalesRep):
+            problems.append(
+                Problem(path=f"[{i}]", message=f"{c.show(rep)} is {c.a_type(rep)}; expected a SalesRep")
+            )
+        elif rep.id in seen:
+            problems.append(
+                Problem(path=f"[{i}].id", message=f"{rep.id!r} appears twice; rep ids must be unique")
+            )
+        else:
+            seen.add(rep.id)
+    return problems or None
+
+
+def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if value is None:
+        return MappingProxyType({})
+    if isinstance(value, Mapping):
+        return MappingProxyType(dict(value))
+    return value  # the field check reports it
+
+
+def _load_check(value: object) -> c.Result:
+    if not isinstance(value, Mapping):
+        return f"{c.show(value)} is {c.a_type(value)}; expected a mapping of rep id to open count"
+    problems = []
+    for rep, count in value.items():
+        msg = c.identifier(rep) or c.non_negative_int(count)
+        if msg is not None:
+            problems.append(Problem(path=f"[{rep!r}]", message=msg))
+    return problems or None
+
+
+@attrs.frozen(kw_only=True)
+class Team(c.Checked):
+    """
+    The reps that leads can go to, what each has open, and what counts
+    against their capacity.
+
+    A rep's limit is ``SalesRep.capacity`` (``None``: no limit).  *load* is
+    what each rep has open now (leads plus open deals, as the host counts
+    them; a rep missing from it has nothing open).  *window* says what counts
+    against the limit (see :class:`Window`); *tz* is the zone of the days and
+    months of the ``day`` and ``month`` windows.  Every skip names the window,
+    so nobody is surprised by an unexplained quota:
+
+    >>> from funnelkit import SalesRep
+    >>> team = Team(reps=[SalesRep(id="ann", name="Ann", capacity=2)], load={"ann": 2})
+    >>> team.describe_limit("ann", 2)
+    'full: 2 of 2 open'
+    """
+
+    reps: tuple[SalesRep, ...] = attrs.field(metadata=c.check(_rep_tuple), converter=_reps)
+    load: Mapping[str, int] = attrs.field(
+        metadata=c.check(_load_check), factory=dict, converter=_frozen_mapping, eq=False
+    )
+    window: Window = attrs.field(
+        metadata=c.check(c.member_of(Window)), default=Window.OPEN, converter=_window
+    )
+    tz: dt.tzinfo = attrs.field(metadata=c.check(_tz_check), default=dt.UTC, converter=_tz)
+    _by_id: Mapping[str, SalesRep] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        object.__setattr__(self, "_by_id", MappingProxyType({r.id: r for r in self.reps}))
+
+    def _relations(self) -> list[Problem]:
+        ids = {r.id for r in self.reps}
+        return [
+            Problem(path=f"load[{rep!r}]", message=f"{rep!r} is not a rep of this team")
+            for rep in self.load
+            if rep not in ids
+        ]
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """
+        The rep ids, in team order.
+        """
+        return tuple(r.id for r in self.reps)
+
+    def rep(self, rep_id: str) -> SalesRep:
+        """
+        The rep with *rep_id*; a clear error for an unknown id.
+        """
+        try:
+            return self._by_id[rep_id]
+        except (KeyError, TypeError):
+            known = ", ".join(repr(i) for i in self.ids[:10])
+            msg = f"{c.show(rep_id)} is not a rep of this team (reps: {known or 'none'})"
+            raise ValidationError.single("rep_id", msg) from None
+
+    def __contains__(self, rep_id: object) -> bool:
+        return rep_id in self._by_id
+
+    def window_start(self, now: dt.datetime) -> dt.datetime | None:
+        """
+        The instant from which assignments count against capacity, or
+        ``None`` for the ``open`` window (which counts :attr:`load` instead).
+        """
+        if self.window is Window.OPEN:
+            return None
+        if self.window is Window.ROLLING_24H:
+            return now - dt.timedelta(hours=24)
+        local = now.astimezone(self.tz)
+        day = local.date() if self.window is Window.DAY else local.date().replace(day=1)
+        start = dt.datetime(day.year, day.month, day.day, tzinfo=self.tz)
+        return canonical(start)
+
+    def describe_limit(self, rep_id: str, used: int) -> str:
+        """
+        Why *rep_id* is full with *used* counted: ``"full: 5 of 5 open"``.
+        """
+        limit = self._by_id[rep_id].capacity
+        return f"full: {used} of {limit} {_WINDOW_WORDS[self.window]}"
+
+
+_WINDOW_WORDS = {
+    Window.OPEN: "open",
+    Window.DAY: "assigned today",
+    Window.ROLLING_24H: "assigned in the last 24 h",
+    Window.MONTH: "assigned this month",
+}
+
+
+@attrs.frozen(kw_only=True)
+class Assigned(c.Checked):
+    """
+    One assignment kept in :class:`AssignmentState`, for windowed capacity.
+    """
+
+    lead_id: str = attrs.field(metadata=c.check(c.identifier))
+    rep_id: str = attrs.field(metadata=c.check(c.identifier))
+    at: dt.datetime = attrs.field(metadata=c.check(c.aware_datetime), converter=canonical)
+
+
+def _pointers_check(value: object) -> c.Result:
+    if not isinstance(value, Mapping):
+        return f"{c.show(value)} is {c.a_type(value)}; expected a mapping of policy name to rep id"
+    problems = []
+    for key, rep in value.items():
+        msg = c.name(key) or c.identifier(rep)
+        if msg is not None:
+            problems.append(Problem(path=f"[{key!r}]", message=msg))
+    return problems or None
+
+
+def _assigned_tuple(value: Iterable[Assigned]) -> tuple[Assigned, ...]:
+    return c.to_tuple(value)
+
+
+_recent_check = c.items(c.instance_of(Assigned, "an Assigned"), tuple)
+
+
+@attrs.frozen(kw_only=True)
+class AssignmentState(c.Checked):
+    """
+    What routing remembers between calls: each round robin's last rep, and
+    the recent assignments that count against a windowed capacity.
+
+    Every call returns a new state; persist it and pass it to the next call.
+    It keeps only what the team's window needs, so it does not grow forever.
+    """
+
+    pointers: Mapping[str, str] = attrs.field(
+        metadata=c.check(_pointers_check), factory=dict, converter=_frozen_mapping
+    )
+    recent: tuple[Assigned, ...] = attrs.field(
+        metadata=c.check(_recent_check), default=(), converter=_assigned_tuple
+    )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AssignmentState):
+            return NotImplemented
+        return dict(self.pointers) == dict(other.pointers) and self.recent == other.recent
+
+    def __hash__(self) -> int:
+        return hash((frozenset(self.pointers.items()), self.recent))
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe dict; :meth:`from_dict` reads it back.
+        """
+        return {
+            "pointers": dict(self.pointers),
+            "recent": [
+                {"lead_id": a.lead_id, "rep_id": a.rep_id, "at": a.at.isoformat()} for a in self.recent
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AssignmentState:
+        """
+        Read a dict written by :meth:`to_dict`; one error listing every problem.
+        """
+        if not isinstance(data, Mapping):
+            raise ValidationError.single("", f"{c.show(data)} is {c.a_type(data)}; expected a mapping")
+        unknown = sorted(set(data) - {"pointers", "recent"}, key=str)
+        problems = [
+            Problem(path=str(k), message="unknown key; allowed: 'pointers', 'recent'") for k in unknown
+        ]
+        recent: list[Assigned] = []
+        raw = data.get("recent", [])
+        if not isinstance(raw, list):
+            problems.append(
+                Problem(path="recent", message=f"{c.show(raw)} is {c.a_type(raw)}; expected a list")
+            )
+            raw = []
+        for i, item in enumerate(raw):
+            where = f"recent[{i}]"
+            if not isinstance(item, Mapping) or set(item) != {"lead_id", "rep_id", "at"}:
+                problems.append(
+                    Problem(path=where, message=f"{c.show(item)} is not a dict with lead_id, rep_id and at")
+                )
+                continue
+            at = parse_instant(item["at"])
+            try:
+                recent.append(Assigned(lead_id=item["lead_id"], rep_id=item["rep_id"], at=at))  # type: ignore[arg-type]
+            except ValidationError as e:
+                problems.extend(e.prefixed(where).problems)
+        if problems:
+            raise ValidationError(problems)
+        return cls(pointers=data.get("pointers", {}), recent=recent)
