@@ -147,16 +147,16 @@ class AssignmentResult:
 
 
 def check_common(
-    team: object, policy: object, now: object, state: object, rng: object
+    team: object, policy: object, now: object, state: object, rng: object, *, need_policy: bool = True
 ) -> tuple[Team, Policy | None, dt.datetime, AssignmentState, random.Random | None]:
     """
     The arguments every routing call shares, checked; one error for all.
-    A *policy* of ``None`` is not checked (a call that routes nothing).
+    Without *need_policy*, a *policy* of ``None`` passes (a call that routes nothing).
     """
     problems: list[Problem] = []
     if not isinstance(team, Team):
         problems.append(Problem(path="team", message=f"{c.show(team)} is {c.a_type(team)}; expected a Team"))
-    if policy is not None and not isinstance(policy, Policy):
+    if (need_policy or policy is not None) and not isinstance(policy, Policy):
         problems.append(
             Problem(path="policy", message=f"{c.show(policy)} is {c.a_type(policy)}; expected a Policy")
         )
@@ -258,7 +258,6 @@ def assign(
     >>> result.decisions[1].skipped
     (Skip(rep_id='bob', reason='full: 1 of 1 open'),)
     """
-    c.require(policy, Policy, "a Policy", "policy")
     team, _, now, state, generator = check_common(team, policy, now, state, rng)
     if not c.is_iterable(leads):
         raise ValidationError.single(

@@ -166,6 +166,24 @@ class _Context:
         words = "open" if self.team.window is Window.OPEN else "in the window"
         return f"{used} {words}" if limit is None else f"{used} of {limit} {words}"
 
+    def no_room(self, reps: tuple[str, ...] | None, weight: int) -> str:
+        """
+        Why no rep of *reps* can take an item of *weight*: the first few
+        reasons and how many reps there are.  Cached once every rep is out
+        for good, since nobody's count goes down within a call.
+        """
+        key = ("no room", reps)
+        said = self.cache.get(key)
+        if said is not None:
+            return str(said)
+        ids = self.ids(reps)
+        reasons = [f"{r}: {why}" for r in ids[:3] if (why := self.unavailable(r, weight)) is not None]
+        more = f"; {len(ids) - 3} more" if len(ids) > 3 else ""  # noqa: PLR2004
+        text = f"no rep has room ({'; '.join(reasons)}{more})"
+        if all(self.never(r) for r in ids):
+            self.cache[key] = text
+        return text
+
     def take(self, item: _Item, rep_id: str) -> None:
         self.used[rep_id] += item.weight
         self.stamp[rep_id] += 1
@@ -307,7 +325,7 @@ class LoadBalance(Policy):
         key = ("heap", self.reps)
         rep = _heap_choose(key, ctx.ids(self.reps), item, ctx, skips)
         if rep is None:
-            return None, "no rep has room", self.name
+            return None, ctx.no_room(self.reps, item.weight), self.name
         why = f"least loaded: {ctx.standing(rep)}"
         ctx.take(item, rep)
         _refresh(key, rep, ctx)
@@ -353,7 +371,7 @@ class RoundRobin(Policy):
             ctx.take(item, rep)
             ctx.pointers[self.name] = rep
             return rep, why, self.name
-        return None, "no rep has room", self.name
+        return None, ctx.no_room(self.reps, item.weight), self.name
 
     def _rep_refs(self) -> Iterable[tuple[str, str]]:
         return ((f"reps[{i}]", r) for i, r in enumerate(self.reps or ()))
@@ -461,7 +479,7 @@ class WeightedRandom(Policy):
                 ]
                 reps = [r for r, _ in pairs]
                 cum = list(itertools.accumulate(w for _, w in pairs))
-        return None, "no rep has room", self.name
+        return None, ctx.no_room(None if self.weights is None else tuple(self.weights), item.weight), self.name
 
     def _rep_refs(self) -> Iterable[tuple[str, str]]:
         return ((f"weights[{r!r}]", r) for r in (self.weights or {}))
@@ -656,7 +674,8 @@ class Rules(Policy):
                 continue
             rep, why, _ = rule._policy._choose(item, ctx, skips)
             if rep is not None:
-                return rep, f"rule {rule.name!r} matched ({matched}); {why}", self.name
+                said = f"rule {rule.name!r} matched ({matched}); {why}"
+                return rep, "; ".join([*notes, said]), self.name
             notes.append(f"rule {rule.name!r} matched but {why}")
         head = "; ".join(notes) if notes else "no rule matched"
         if self.default is not None:

@@ -167,7 +167,6 @@ def reassign(
     msg = c.identifier(rep_id)
     if msg is not None:
         raise ValidationError.single("rep_id", msg)
-    c.require(policy, Policy, "a Policy", "policy")
     team, _, now, state, generator = check_common(team, policy, now, state, rng)
     problems = [
         Problem(path=k, message=m) for k, v in (("actor", actor),) if (m := c.identifier(v)) is not None

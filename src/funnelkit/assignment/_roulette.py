@@ -355,7 +355,7 @@ class Roulette(c.Checked):
             msg = f"the offer of lead {lead.id!r} is {status.state} ({status.holder!r}); no fallback yet"
             raise AssignmentError(msg)
         if self.then is None:
-            team, _, at, state, _ = check_common(team, None, now, state, rng)
+            team, _, at, state, _ = check_common(team, None, now, state, rng, need_policy=False)
             decision = Decision(
                 lead_id=lead.id,
                 rep_id=None,
