@@ -211,7 +211,9 @@ class ClaimConflict(AssignmentError):
     *expires_at* (``None`` when the hold does not expire, as a claimed offer).
     """
 
-    def __init__(self, *, key: str, holder: str, expires_at: object, requested_by: str, what: str = "customer") -> None:
+    def __init__(
+        self, *, key: str, holder: str, expires_at: object, requested_by: str, what: str = "customer"
+    ) -> None:
         self.key = key
         self.holder = holder
         self.expires_at = expires_at

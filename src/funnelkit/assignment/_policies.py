@@ -15,12 +15,12 @@ import itertools
 import random
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any, ClassVar, cast
 
 import attrs
 
 from .. import _checks as c
+from .._frozenmap import FrozenMap
 from .._money import Money
 from ..entities import CompanySize, Customer, Lead, Tier
 from ..errors import Problem, ValidationError
@@ -178,7 +178,7 @@ class _Context:
             return str(said)
         ids = self.ids(reps)
         reasons = [f"{r}: {why}" for r in ids[:3] if (why := self.unavailable(r, weight)) is not None]
-        more = f"; {len(ids) - 3} more" if len(ids) > 3 else ""  # noqa: PLR2004
+        more = f"; {len(ids) - 3} more" if len(ids) > 3 else ""
         text = f"no rep has room ({'; '.join(reasons)}{more})"
         if all(self.never(r) for r in ids):
             self.cache[key] = text
@@ -389,7 +389,7 @@ def _weights(value: Mapping[str, int | Decimal] | None) -> Mapping[str, Decimal]
             out[k] = c.to_decimal(v) if not isinstance(v, bool) else v
         except ValidationError:
             out[k] = v
-    return MappingProxyType(out)
+    return FrozenMap(out)
 
 
 def _weights_check(value: object) -> c.Result:
@@ -409,7 +409,7 @@ def _weights_check(value: object) -> c.Result:
     return problems or None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True)
 class WeightedRandom(Policy):
     """
     A rep drawn at random with probability proportional to their weight,
@@ -425,16 +425,6 @@ class WeightedRandom(Policy):
     weights: Mapping[str, Decimal] | None = attrs.field(
         default=None, converter=_weights, metadata=c.check(_weights_check)
     )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, WeightedRandom):
-            return NotImplemented
-        mine = None if self.weights is None else dict(self.weights)
-        theirs = None if other.weights is None else dict(other.weights)
-        return (self.name, mine) == (other.name, theirs)
-
-    def __hash__(self) -> int:
-        return hash((self.name, None if self.weights is None else frozenset(self.weights.items())))
 
     def _needs_rng(self) -> bool:
         return True
@@ -479,7 +469,11 @@ class WeightedRandom(Policy):
                 ]
                 reps = [r for r, _ in pairs]
                 cum = list(itertools.accumulate(w for _, w in pairs))
-        return None, ctx.no_room(None if self.weights is None else tuple(self.weights), item.weight), self.name
+        return (
+            None,
+            ctx.no_room(None if self.weights is None else tuple(self.weights), item.weight),
+            self.name,
+        )
 
     def _rep_refs(self) -> Iterable[tuple[str, str]]:
         return ((f"weights[{r!r}]", r) for r in (self.weights or {}))
@@ -667,7 +661,7 @@ class Rules(Policy):
     name: str = attrs.field(default="rules", metadata=c.check(c.name))
 
     def _choose(self, item: _Item, ctx: _Context, skips: list[Skip]) -> Choice:
-        notes = []
+        notes: list[str] = []
         for rule in self.rules:
             matched = rule.match(item)
             if matched is None:
@@ -721,7 +715,7 @@ def _groups(
             out[key] = c.to_tuple(reps)
         except (ValidationError, TypeError):
             out[key] = reps
-    return MappingProxyType(out)
+    return FrozenMap(out)
 
 
 def _groups_check(value: object) -> c.Result:
@@ -745,7 +739,7 @@ def _groups_check(value: object) -> c.Result:
     return problems or None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True)
 class TierMatch(Policy):
     """
     A-tier leads to the strongest reps, C-tier to trainees (DOMAIN.md,
@@ -766,20 +760,12 @@ class TierMatch(Policy):
     b_from: Money | None = attrs.field(default=None, metadata=c.check(_opt_money))
     pick: str = attrs.field(default="load_balance", metadata=c.check(c.one_of(_PICKS, "a pick")))
     name: str = attrs.field(default="tier_match", metadata=c.check(c.name))
-    _inner: Mapping[Tier, Policy] = attrs.field(init=False, repr=False)
+    _inner: Mapping[Tier, Policy] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         inner = {t: _inner(self.pick, f"{self.name}:{t.value}", reps) for t, reps in self.groups.items()}
-        object.__setattr__(self, "_inner", MappingProxyType(inner))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, TierMatch):
-            return NotImplemented
-        return self.to_dict() == other.to_dict()
-
-    def __hash__(self) -> int:
-        return hash(repr(self.to_dict()))
+        object.__setattr__(self, "_inner", FrozenMap(inner))
 
     def _relations(self) -> list[Problem]:
         a, b = self.a_from, self.b_from

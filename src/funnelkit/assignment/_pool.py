@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from types import MappingProxyType
 from typing import Any
 
 import attrs
 
 from .. import _checks as c
+from .._frozenmap import FrozenMap
 from .._time import canonical, instant, parse_instant
 from ..entities import Activity
 from ..errors import AssignmentError, ClaimConflict, Problem, ValidationError
@@ -57,11 +57,11 @@ def _positive_duration(value: object) -> str | None:
 
 def _claims(value: Mapping[str, Claim] | Iterable[Claim]) -> Mapping[str, Claim]:
     if isinstance(value, Mapping):
-        return MappingProxyType(dict(value))
+        return FrozenMap(dict(value))
     if c.is_iterable(value):
         items = list(value)
         if all(isinstance(x, Claim) for x in items):
-            return MappingProxyType({x.customer_id: x for x in items})
+            return FrozenMap({x.customer_id: x for x in items})
     return value  # type: ignore[return-value]  # the check reports it
 
 
@@ -109,20 +109,8 @@ class Pool(c.Checked):
     protect_for: dt.timedelta = attrs.field(metadata=c.check(_positive_duration))
     max_claims: int | None = attrs.field(default=None, metadata=c.check(c.optional(c.non_negative_int)))
     claims: Mapping[str, Claim] = attrs.field(
-        factory=dict, converter=_claims, metadata=c.check(_claims_check), eq=False
+        factory=dict, converter=_claims, metadata=c.check(_claims_check)
     )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Pool):
-            return NotImplemented
-        return (self.protect_for, self.max_claims, dict(self.claims)) == (
-            other.protect_for,
-            other.max_claims,
-            dict(other.claims),
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.protect_for, self.max_claims, frozenset(self.claims.items())))
 
     def holder(self, customer_id: str, *, now: dt.datetime) -> Claim | None:
         """
@@ -298,6 +286,9 @@ class Pool(c.Checked):
                 protect = dt.timedelta(seconds=seconds)
             except OverflowError:
                 protect = seconds
+        msg = _positive_duration(protect)
+        if msg is not None:
+            problems.append(Problem(path="protect_for", message=f"{msg} (give seconds)"))
         claims = []
         raw = data.get("claims", [])
         if not isinstance(raw, list):

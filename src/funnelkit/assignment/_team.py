@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
-from types import MappingProxyType
 from typing import Any
 
 import attrs
 
 from .. import _checks as c
+from .._frozenmap import FrozenMap
 from .._time import canonical, parse_instant, zone
 from ..entities import SalesRep
 from ..errors import Problem, ValidationError
@@ -77,9 +77,9 @@ def _rep_tuple(value: object) -> c.Result:
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     if value is None:
-        return MappingProxyType({})
+        return FrozenMap({})
     if isinstance(value, Mapping):
-        return MappingProxyType(dict(value))
+        return FrozenMap(dict(value))
     return value  # the field check reports it
 
 
@@ -115,7 +115,7 @@ class Team(c.Checked):
 
     reps: tuple[SalesRep, ...] = attrs.field(metadata=c.check(_rep_tuple), converter=_reps)
     load: Mapping[str, int] = attrs.field(
-        metadata=c.check(_load_check), factory=dict, converter=_frozen_mapping, eq=False
+        metadata=c.check(_load_check), factory=dict, converter=_frozen_mapping
     )
     window: Window = attrs.field(
         metadata=c.check(c.member_of(Window)), default=Window.OPEN, converter=_window
@@ -125,7 +125,7 @@ class Team(c.Checked):
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        object.__setattr__(self, "_by_id", MappingProxyType({r.id: r for r in self.reps}))
+        object.__setattr__(self, "_by_id", FrozenMap({r.id: r for r in self.reps}))
 
     def _relations(self) -> list[Problem]:
         ids = {r.id for r in self.reps}
@@ -231,14 +231,6 @@ class AssignmentState(c.Checked):
     recent: tuple[Assigned, ...] = attrs.field(
         metadata=c.check(_recent_check), default=(), converter=_assigned_tuple
     )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, AssignmentState):
-            return NotImplemented
-        return dict(self.pointers) == dict(other.pointers) and self.recent == other.recent
-
-    def __hash__(self) -> int:
-        return hash((frozenset(self.pointers.items()), self.recent))
 
     def to_dict(self) -> dict[str, Any]:
         """
