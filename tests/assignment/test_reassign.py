@@ -1,0 +1,347 @@
+"""Tests for reassignment when a rep leaves, lead conversion, and the fairness report."""
+
+import datetime as dt
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from roster import NINE, lead, rep
+
+from funnelkit import Customer, Money, Opportunity, ValidationError
+from funnelkit.assignment import (
+    LoadBalance,
+    RoundRobin,
+    Rule,
+    Rules,
+    Team,
+    assign,
+    convert_lead,
+    fairness,
+    gini,
+    reassign,
+)
+from funnelkit.errors import ClaimConflict, CurrencyMismatchError
+from funnelkit.stages import default_pipeline
+
+
+def customer(cid, owner, **kw):
+    """A customer created at nine."""
+    return Customer(id=cid, name=cid.title(), created_at=NINE, owner=owner, **kw)
+
+
+def deal(oid, cid, owner, *, status="open", **kw):
+    """An opportunity in the first default stage (or closed)."""
+    extra = {"lost_reason": "price"} if status == "lost" else {}
+    stage = {"open": "contact", "won": "won", "lost": "lost"}[status]
+    return Opportunity(
+        id=oid,
+        customer_id=cid,
+        owner=owner,
+        pipeline="default",
+        stage=stage,
+        created_at=NINE,
+        stage_entered_at=NINE,
+        status=status,
+        **extra,
+        **kw,
+    )
+
+
+TEAM = Team(reps=[rep("ann", 5), rep("bob", 5), rep("cat", 5), rep("leaver", 10)], load={"ann": 2, "bob": 0})
+
+
+def test_leaver_accounts_move_with_their_open_deals_by_hand():
+    """
+    The leaver holds customers x (two open deals and a won one) and y (none), a deal on
+    cat's customer z, and three leads (one converted).  By hand, load balancing from
+    ann 2/5, bob 0/5, cat 0/5 (ties in team order):
+      x weighs 2 (its deals) and goes first -> bob (0 ties cat; bob first) = 2/5;
+      y -> cat = 1/5;  the deal z1 follows z's owner cat = 2/5;
+      lead l1: all three at 2/5 -> ann = 3/5;  lead l2: bob and cat at 2/5 -> bob.
+    """
+    customers = [customer("x", "leaver"), customer("y", "leaver"), customer("z", "cat"), customer("w", "ann")]
+    opps = [
+        deal("x1", "x", "leaver"),
+        deal("x2", "x", "leaver", version=4),
+        deal("x3", "x", "leaver", status="won"),
+        deal("z1", "z", "leaver"),
+        deal("w1", "w", "ann"),
+    ]
+    leads = [lead("l1", owner="leaver"), lead("l2", owner="leaver"), lead("l3", owner="leaver", status="converted")]
+    result = reassign(
+        "leaver",
+        team=TEAM,
+        policy=LoadBalance(),
+        now=NINE,
+        actor="manager",
+        reason="left the company",
+        customers=customers,
+        opportunities=opps,
+        leads=leads,
+    )
+    owners = {x.id: x.owner for x in (*result.customers, *result.opportunities, *result.leads)}
+    assert owners == {
+        "x": "bob",
+        "y": "cat",
+        "z": "cat",
+        "w": "ann",
+        "x1": "bob",
+        "x2": "bob",
+        "x3": "leaver",  # won: the credit stays where it was earned
+        "z1": "cat",
+        "w1": "ann",
+        "l1": "ann",
+        "l2": "bob",
+        "l3": "leaver",  # converted: history
+    }
+    assert [o.version for o in result.opportunities] == [1, 5, 0, 1, 0]
+    assert [(m.kind, m.id, m.to_rep) for m in result.moves] == [
+        ("customer", "x", "bob"),
+        ("customer", "y", "cat"),
+        ("opportunity", "x1", "bob"),
+        ("opportunity", "x2", "bob"),
+        ("opportunity", "z1", "cat"),
+        ("lead", "l1", "ann"),
+        ("lead", "l2", "bob"),
+    ]
+    z1 = next(m for m in result.moves if m.id == "z1")
+    assert z1.why == "follows the owner of customer 'z'"
+    assert all((m.from_rep, m.actor, m.reason) == ("leaver", "manager", "left the company") for m in result.moves)
+    assert result.unmoved == ()
+    assert repr(result) == "Reassignment(customers=2, opportunities=3, leads=2, unmoved=0)"
+
+
+def test_what_cannot_be_placed_is_listed_and_left_unchanged():
+    """With no room anywhere, the leaver's records come back unmoved with the reason."""
+    team = Team(reps=[rep("ann", 1)], load={"ann": 1})
+    result = reassign(
+        "leaver",
+        team=team,
+        policy=LoadBalance(),
+        now=NINE,
+        actor="m",
+        reason="left",
+        customers=[customer("x", "leaver")],
+        leads=[lead("l1", owner="leaver")],
+    )
+    assert result.moves == ()
+    assert [(u.kind, u.id) for u in result.unmoved] == [("customer", "x"), ("lead", "l1")]
+    assert result.unmoved[0].reason == "no rep has room (ann: full: 1 of 1 open)"
+    assert result.customers[0].owner == "leaver"
+
+
+def test_leaver_gets_nothing_even_if_still_in_the_team():
+    """The leaving rep is out of the running even when listed as active."""
+    team = Team(reps=[rep("leaver"), rep("ann")])
+    result = reassign(
+        "leaver", team=team, policy=RoundRobin(), now=NINE, actor="m", reason="left", leads=[lead("l", owner="leaver")]
+    )
+    assert result.leads[0].owner == "ann"
+
+
+def test_rules_route_customers_by_their_territory():
+    """Rules see a customer's territory, so accounts stay with the territory's reps."""
+    rules = Rules(rules=[Rule(name="north", to=["bob"], territory=["north"])], default="ann")
+    result = reassign(
+        "leaver",
+        team=TEAM,
+        policy=rules,
+        now=NINE,
+        actor="m",
+        reason="left",
+        customers=[customer("n", "leaver", territory="north"), customer("s", "leaver", territory="south")],
+    )
+    assert [c.owner for c in result.customers] == ["bob", "ann"]
+
+
+def test_reassign_argument_errors():
+    """Bad ids, a blank reason and duplicate records are named."""
+    with pytest.raises(ValidationError) as e:
+        reassign("leaver", team=TEAM, policy=LoadBalance(), now=NINE, actor=" ", reason=" ")
+    assert [p.path for p in e.value.problems] == ["actor", "reason"]
+    with pytest.raises(ValidationError, match=r"customers\[1\].id: 'x' appears twice"):
+        reassign(
+            "leaver",
+            team=TEAM,
+            policy=LoadBalance(),
+            now=NINE,
+            actor="m",
+            reason="left",
+            customers=[customer("x", "a"), customer("x", "b")],
+        )
+
+
+@st.composite
+def books(draw):
+    """A random book of customers, deals and leads, some owned by the leaver."""
+    owners = st.sampled_from(["leaver", "ann", "bob"])
+    customers = [customer(f"c{i}", draw(owners)) for i in range(draw(st.integers(0, 6)))]
+    opps = []
+    for i in range(draw(st.integers(0, 10))):
+        cid = draw(st.sampled_from([c.id for c in customers] + ["elsewhere"]))
+        opps.append(deal(f"o{i}", cid, draw(owners), status=draw(st.sampled_from(["open", "open", "won", "lost"]))))
+    leads = [
+        lead(f"l{i}", owner=draw(owners), status=draw(st.sampled_from(["new", "working", "converted"])))
+        for i in range(draw(st.integers(0, 6)))
+    ]
+    caps = draw(st.lists(st.one_of(st.none(), st.integers(0, 8)), min_size=2, max_size=2))
+    team = Team(reps=[rep("ann", caps[0]), rep("bob", caps[1])])
+    return customers, opps, leads, team
+
+
+@given(books())
+def test_reassignment_loses_nothing(book):
+    """Every record comes back once; each of the leaver's open records moved or is listed unmoved."""
+    customers, opps, leads, team = book
+    result = reassign(
+        "leaver",
+        team=team,
+        policy=LoadBalance(),
+        now=NINE,
+        actor="m",
+        reason="left",
+        customers=customers,
+        opportunities=opps,
+        leads=leads,
+    )
+    assert [x.id for x in result.customers] == [x.id for x in customers]
+    assert [x.id for x in result.opportunities] == [x.id for x in opps]
+    assert [x.id for x in result.leads] == [x.id for x in leads]
+    moved = {(m.kind, m.id) for m in result.moves}
+    unmoved = {(u.kind, u.id) for u in result.unmoved}
+    assert not moved & unmoved
+    due = {("customer", x.id) for x in customers if x.owner == "leaver"}
+    due |= {("lead", x.id) for x in leads if x.owner == "leaver" and x.status.value != "converted"}
+    due_deals = {("opportunity", x.id) for x in opps if x.owner == "leaver" and x.is_open}
+    assert due <= moved | unmoved
+    assert moved | unmoved <= due | due_deals
+    for before, after in zip(
+        (*customers, *opps, *leads), (*result.customers, *result.opportunities, *result.leads), strict=True
+    ):
+        kind = {Customer: "customer", Opportunity: "opportunity"}.get(type(before), "lead")
+        if (kind, before.id) in moved:
+            assert after.owner in ("ann", "bob")
+        else:
+            assert after == before
+    # capacity holds: a customer counts its moved deals (at least 1), other records 1 each
+    gained = Counter()
+    for m in result.moves:
+        if m.kind == "customer":
+            gained[m.to_rep] += max(1, sum(1 for d in result.moves if d.why == f"follows customer {m.id!r}"))
+        elif not m.why.startswith("follows customer"):
+            gained[m.to_rep] += 1
+    for r in team.reps:
+        if r.capacity is not None:
+            assert gained[r.id] <= r.capacity
+
+
+# --- conversion -------------------------------------------------------------------
+
+
+def test_convert_lead_creates_customer_contact_and_first_stage_deal():
+    """A qualified lead becomes a customer, a key person and a deal in 'contact', linked back."""
+    pipeline = default_pipeline()
+    source = lead(
+        "l1",
+        owner="ann",
+        company="Acme",
+        contact_name="Li Lei",
+        needs="shared drive for 40 people",
+        territory="north",
+        value=48000,
+    )
+    later = NINE + dt.timedelta(days=2)
+    made = convert_lead(source, pipeline=pipeline, now=later, customer_id="acme", opportunity_id="o1", contact_id="kp1")
+    assert made.lead.status.value == "converted"
+    assert (made.customer.id, made.customer.name, made.customer.owner, made.customer.territory) == (
+        "acme",
+        "Acme",
+        "ann",
+        "north",
+    )
+    assert [(k.id, k.name, k.role.value) for k in made.key_persons] == [("kp1", "Li Lei", "user")]
+    o = made.opportunity
+    assert (o.stage, o.owner, o.lead_id, o.amount, o.key_person_ids) == (
+        "contact",
+        "ann",
+        "l1",
+        Money.of("48000", "CNY"),
+        ("kp1",),
+    )
+    assert o.created_at == o.stage_entered_at == later
+
+
+def test_convert_refuses_unready_leads_listing_every_reason():
+    """No owner, no needs, no company and no customer choice are all reported at once."""
+    with pytest.raises(ValidationError) as e:
+        convert_lead(lead("l"), pipeline=default_pipeline(), now=NINE, opportunity_id="o")
+    assert [p.path for p in e.value.problems] == ["lead.owner", "lead.needs", "customer_id"]
+    assert "a lead converts once its needs are known" in str(e.value)
+
+
+def test_convert_onto_another_reps_customer_is_a_conflict():
+    """Two reps never own one customer: converting onto bob's account is refused."""
+    source = lead("l", owner="ann", needs="x")
+    with pytest.raises(ClaimConflict, match="customer 'acme' is held by 'bob'; 'ann' cannot take it"):
+        convert_lead(
+            source, pipeline=default_pipeline(), now=NINE, opportunity_id="o", customer=customer("acme", "bob")
+        )
+    made = convert_lead(
+        source, pipeline=default_pipeline(), now=NINE, opportunity_id="o", customer=customer("acme", None)
+    )
+    assert made.customer.owner == "ann"
+
+
+# --- fairness ---------------------------------------------------------------------
+
+
+def test_gini_known_values():
+    """
+    Gini of 1..5 is 4/15 (mean absolute difference 1.6 over twice the mean 6: 1.6/6); equal
+    values give 0; one holder of everything among 4 gives (n-1)/n = 3/4.
+    """
+    assert gini([1, 2, 3, 4, 5]).quantize(Decimal("1e-10")) == Decimal("0.2666666667")
+    assert gini([3, 3, 3]) == 0
+    assert gini([0, 0, 0, 8]) == Decimal("0.75")
+    assert gini([]) == 0
+    with pytest.raises(ValidationError, match="Gini needs values >= 0"):
+        gini([1, -1])
+
+
+def test_fairness_against_capacity_by_hand():
+    """
+    Capacities 8 and 4 (weights 2:1), 9 leads: expected 6 and 3.  Ann got 5, bob 4: ratios
+    5/6 and 4/3.  Leads per unit of weight: 5/8 and 4/4 = 1, Gini of (0.625, 1) =
+    |0.625 - 1| * 2 / (2 * 4 * 0.8125) = 0.75 / 6.5 = 0.1153846...
+    """
+    team = Team(reps=[rep("ann", 8), rep("bob", 4)])
+    batch = [lead(f"l{i}", value=100) for i in range(9)]
+    result = assign(batch, team=team, policy=RoundRobin(), now=NINE)
+    assert result.counts() == {"ann": 5, "bob": 4}
+    report = fairness(result.decisions, team=team, start=NINE, end=NINE + dt.timedelta(days=1))
+    ann, bob = report.rows
+    assert (ann.expected, bob.expected) == (6, 3)
+    assert ann.ratio.quantize(Decimal("0.0001")) == Decimal("0.8333")
+    assert bob.ratio.quantize(Decimal("0.0001")) == Decimal("1.3333")
+    assert ann.value == Money.of("500", "CNY")
+    assert report.gini.quantize(Decimal("1e-7")) == Decimal("0.1153846")
+    assert repr(report) == "FairnessReport(leads=9, unassigned=0, gini=0.1154, reps=2)"
+    assert report.to_dict()["reps"][1]["expected"] == "3"
+
+
+def test_fairness_period_and_currency_and_departed_reps():
+    """Decisions outside the period are ignored; mixed currencies are refused; a departed rep shows with weight 0."""
+    team = Team(reps=[rep("ann", 2)])
+    old = assign([lead("a")], team=Team(reps=[rep("gone")]), policy=RoundRobin(), now=NINE).decisions
+    new = assign([lead("b")], team=team, policy=RoundRobin(), now=NINE + dt.timedelta(days=2)).decisions
+    report = fairness((*old, *new), team=team, start=NINE, end=NINE + dt.timedelta(days=3))
+    assert [(r.rep_id, r.in_team, r.weight, r.leads) for r in report.rows] == [("ann", True, 2, 1), ("gone", False, 0, 1)]
+    mixed = assign(
+        [lead("x", value=1), lead("y", value=1, currency="USD")], team=team, policy=RoundRobin(), now=NINE
+    ).decisions
+    with pytest.raises(CurrencyMismatchError):
+        fairness(mixed, team=team, start=NINE, end=NINE + dt.timedelta(days=1))
+    with pytest.raises(ValidationError, match="is not after start"):
+        fairness([], team=team, start=NINE, end=NINE)
