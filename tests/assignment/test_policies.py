@@ -1,8 +1,11 @@
 """Tests for the routing policies and assign(): hand-worked cases, oracles and properties."""
 
 import datetime as dt
+import json
+import pickle
 import random
 import zoneinfo
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
@@ -25,6 +28,7 @@ from funnelkit.assignment import (
     WeightedRandom,
     Window,
     assign,
+    policy_from_dict,
 )
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -435,3 +439,42 @@ def test_result_records_and_repr(six):
         "skipped": "",
     }
     assert "<table>" in result._repr_html_()
+
+
+# --- serialisation --------------------------------------------------------------------
+
+
+EVERY_KIND = [
+    LoadBalance(reps=["a", "b"]),
+    RoundRobin(name="night shift"),
+    WeightedRandom(weights={"a": 3, "b": Decimal("0.5")}),
+    Rules(
+        rules=[
+            Rule(name="n", to=["a"], territory=["north"], size=["large"], min_value=Money.of("10", "CNY")),
+            Rule(name="t", to=["b", "c"], tier=["A"], source=["fair"], pick="round_robin"),
+        ],
+        default="c",
+    ),
+    TierMatch(groups={"A": ["a"], "C": ["b"]}, a_from=Money.of("5", "CNY"), b_from=Money.of("1", "CNY")),
+    LoadBalance().or_else(RoundRobin()),
+]
+
+
+@pytest.mark.parametrize("policy", EVERY_KIND, ids=lambda p: p.kind)
+def test_policies_round_trip_through_json(policy):
+    """Every kind of policy survives to_dict -> JSON -> policy_from_dict, and pickle."""
+    data = json.loads(json.dumps(policy.to_dict()))
+    assert policy_from_dict(data) == policy
+    assert pickle.loads(pickle.dumps(policy)) == policy
+
+
+def test_policy_from_dict_errors_name_the_path():
+    """Unknown kinds, unknown keys and bad values are reported where they are."""
+    with pytest.raises(ValidationError, match=r"policies\[0\].kind: 'nope' is not a policy kind; allowed: load_balance"):
+        policy_from_dict({"kind": "fallback", "policies": [{"kind": "nope"}]})
+    with pytest.raises(ValidationError, match=r"rules\[0\].colour: unknown key"):
+        policy_from_dict({"kind": "rules", "rules": [{"name": "x", "to": ["a"], "colour": "red"}]})
+    with pytest.raises(ValidationError, match=r"rules\[0\].min_value: .* is not a dict with amount and currency"):
+        policy_from_dict({"kind": "rules", "rules": [{"name": "x", "to": ["a"], "min_value": 5}]})
+    with pytest.raises(ValidationError, match=r"rules\[0\].to: \(\) is empty; give at least one rep id"):
+        policy_from_dict({"kind": "rules", "rules": [{"name": "x", "to": []}]})

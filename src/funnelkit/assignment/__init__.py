@@ -23,6 +23,7 @@ from ._policies import (
     Skip,
     TierMatch,
     WeightedRandom,
+    policy_from_dict,
 )
 from ._pool import Claim, Pool
 from ._reassign import OwnerChanged, Reassignment, Unmoved, reassign
@@ -62,5 +63,6 @@ __all__ = [
     "convert_lead",
     "fairness",
     "gini",
+    "policy_from_dict",
     "reassign",
 ]

@@ -909,3 +909,98 @@ class Fallback(Policy):
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "policies": [p.to_dict() for p in self.policies]}
+
+
+# --- reading policies back ------------------------------------------------------------
+
+_KEYS: dict[str, tuple[str, ...]] = {
+    "load_balance": ("kind", "name", "reps"),
+    "round_robin": ("kind", "name", "reps"),
+    "weighted_random": ("kind", "name", "weights"),
+    "rules": ("kind", "name", "rules", "default"),
+    "tier_match": ("kind", "name", "groups", "a_from", "b_from", "pick"),
+    "fallback": ("kind", "name", "policies"),
+}
+_RULE_KEYS = ("name", "to", "territory", "industry", "source", "size", "tier", "min_value", "max_value", "pick")
+
+
+def _money_from(raw: object, path: str) -> Money | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or set(raw) != {"amount", "currency"}:
+        raise ValidationError.single(path, f"{c.show(raw)} is not a dict with amount and currency")
+    try:
+        return Money.of(raw["amount"], raw["currency"])
+    except ValidationError as e:
+        raise e.prefixed(path) from None
+
+
+def _known_keys(raw: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> list[Problem]:
+    return [
+        Problem(path=f"{path}.{k}" if path else str(k), message=f"unknown key; allowed: {', '.join(allowed)}")
+        for k in sorted(set(raw) - set(allowed), key=str)
+    ]
+
+
+def policy_from_dict(data: Mapping[str, Any], *, path: str = "") -> Policy:
+    """
+    Build a policy from a dict written by its ``to_dict()`` (what a host
+    stores in its database or YAML); a clear error naming the path otherwise.
+
+    >>> policy_from_dict({"kind": "round_robin", "reps": ["ann", "bob"]})
+    RoundRobin(name='round_robin', reps=('ann', 'bob'))
+    """
+    if not isinstance(data, Mapping):
+        raise ValidationError.single(path, f"{c.show(data)} is {c.a_type(data)}; expected a dict with a 'kind'")
+    kind = data.get("kind")
+    if kind not in _KEYS:
+        msg = f"{c.show(kind)} is not a policy kind; allowed: {', '.join(_KEYS)}"
+        raise ValidationError.single(f"{path}.kind" if path else "kind", msg)
+    problems = _known_keys(data, _KEYS[kind], path)
+    if problems:
+        raise ValidationError(problems)
+    args = {k: v for k, v in data.items() if k != "kind"}
+    try:
+        if kind == "fallback":
+            raw = args.get("policies")
+            if not isinstance(raw, list):
+                raise ValidationError.single("policies", f"{c.show(raw)} is not a list of policies")
+            args["policies"] = [policy_from_dict(p, path=f"policies[{i}]") for i, p in enumerate(raw)]
+        elif kind == "rules":
+            raw = args.get("rules")
+            if not isinstance(raw, list):
+                raise ValidationError.single("rules", f"{c.show(raw)} is not a list of rules")
+            args["rules"] = [_rule_from_dict(r, f"rules[{i}]") for i, r in enumerate(raw)]
+        elif kind == "tier_match":
+            for key in ("a_from", "b_from"):
+                args[key] = _money_from(args.get(key), key)
+        cls: type[Policy] = {
+            "load_balance": LoadBalance,
+            "round_robin": RoundRobin,
+            "weighted_random": WeightedRandom,
+            "rules": Rules,
+            "tier_match": TierMatch,
+            "fallback": Fallback,
+        }[kind]
+        return cls(**args)
+    except ValidationError as e:
+        raise e.prefixed(path) from None
+    except TypeError as e:  # a required key missing
+        raise ValidationError.single(path, f"{kind}: {e}") from None
+
+
+def _rule_from_dict(raw: object, path: str) -> Rule:
+    if not isinstance(raw, Mapping):
+        raise ValidationError.single(path, f"{c.show(raw)} is not a dict")
+    problems = _known_keys(raw, _RULE_KEYS, path)
+    if problems:
+        raise ValidationError(problems)
+    args = dict(raw)
+    for key in ("min_value", "max_value"):
+        args[key] = _money_from(args.get(key), f"{path}.{key}")
+    try:
+        return Rule(**args)
+    except ValidationError as e:
+        raise e.prefixed(path) from None
+    except TypeError as e:
+        raise ValidationError.single(path, f"rule: {e}") from None
