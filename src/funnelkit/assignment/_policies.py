@@ -567,10 +567,14 @@ class Rule(c.Checked):
     max_value: Money | None = attrs.field(default=None, metadata=c.check(_opt_money))
     pick: str = attrs.field(default="load_balance", metadata=c.check(c.one_of(_PICKS, "a pick")))
     _policy: Policy = attrs.field(init=False, repr=False, eq=False)
+    _conds: tuple[tuple[str, frozenset[Any]], ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         object.__setattr__(self, "_policy", _inner(self.pick, f"rule:{self.name}", self.to))
+        fields = ("territory", "industry", "source", "size", "tier")
+        conds = tuple((f, getattr(self, f)) for f in fields if getattr(self, f) is not None)
+        object.__setattr__(self, "_conds", conds)
 
     def _relations(self) -> list[Problem]:
         lo, hi = self.min_value, self.max_value
@@ -589,15 +593,9 @@ class Rule(c.Checked):
         """
         The conditions that matched, spelled out, or ``None`` when one fails.
         """
-        said = []
-        for field in ("territory", "industry", "source", "size", "tier"):
-            allowed = getattr(self, field)
-            if allowed is None:
-                continue
-            value = getattr(item, field)
-            if value not in allowed:
+        for field, allowed in self._conds:
+            if getattr(item, field) not in allowed:
                 return None
-            said.append(f"{field} {str(value)!r}")
         lo, hi = self.min_value, self.max_value
         if lo is not None or hi is not None:
             value = item.value
@@ -608,7 +606,9 @@ class Rule(c.Checked):
                 return None
             if hi is not None and value.amount >= hi.amount:
                 return None
-            said.append(f"value {value}")
+        said = [f"{field} {str(getattr(item, field))!r}" for field, _ in self._conds]
+        if lo is not None or hi is not None:
+            said.append(f"value {item.value}")
         return ", ".join(said) or "matches anything"
 
     def to_dict(self) -> dict[str, Any]:
@@ -921,7 +921,18 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "tier_match": ("kind", "name", "groups", "a_from", "b_from", "pick"),
     "fallback": ("kind", "name", "policies"),
 }
-_RULE_KEYS = ("name", "to", "territory", "industry", "source", "size", "tier", "min_value", "max_value", "pick")
+_RULE_KEYS = (
+    "name",
+    "to",
+    "territory",
+    "industry",
+    "source",
+    "size",
+    "tier",
+    "min_value",
+    "max_value",
+    "pick",
+)
 
 
 def _money_from(raw: object, path: str) -> Money | None:
@@ -951,7 +962,9 @@ def policy_from_dict(data: Mapping[str, Any], *, path: str = "") -> Policy:
     RoundRobin(name='round_robin', reps=('ann', 'bob'))
     """
     if not isinstance(data, Mapping):
-        raise ValidationError.single(path, f"{c.show(data)} is {c.a_type(data)}; expected a dict with a 'kind'")
+        raise ValidationError.single(
+            path, f"{c.show(data)} is {c.a_type(data)}; expected a dict with a 'kind'"
+        )
     kind = data.get("kind")
     if kind not in _KEYS:
         msg = f"{c.show(kind)} is not a policy kind; allowed: {', '.join(_KEYS)}"

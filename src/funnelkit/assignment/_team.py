@@ -122,10 +122,12 @@ class Team(c.Checked):
     )
     tz: dt.tzinfo = attrs.field(metadata=c.check(_tz_check), default=dt.UTC, converter=_tz)
     _by_id: Mapping[str, SalesRep] = attrs.field(init=False, repr=False, eq=False)
+    _ids: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         object.__setattr__(self, "_by_id", FrozenMap({r.id: r for r in self.reps}))
+        object.__setattr__(self, "_ids", tuple(r.id for r in self.reps))
 
     def _relations(self) -> list[Problem]:
         ids = {r.id for r in self.reps}
@@ -140,7 +142,7 @@ class Team(c.Checked):
         """
         The rep ids, in team order.
         """
-        return tuple(r.id for r in self.reps)
+        return self._ids
 
     def rep(self, rep_id: str) -> SalesRep:
         """
