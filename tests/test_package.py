@@ -158,6 +158,8 @@ def test_errors_survive_pickling():
     import pickle
 
     from funnelkit.errors import (
+        AssignmentError,
+        ClaimConflict,
         ConcurrencyConflict,
         CurrencyMismatchError,
         Problem,
@@ -170,9 +172,11 @@ def test_errors_survive_pickling():
         CurrencyMismatchError("add", "USD", "EUR"),
         TransitionNotAllowed(pipeline="p", from_stage="a", to_stage="c", allowed=("b",)),
         ConcurrencyConflict(opportunity_id="o", expected_version=1, actual_version=2),
+        AssignmentError("rep 'f' is inactive"),
+        ClaimConflict(key="acme", holder="ann", expires_at=None, requested_by="bob"),
     ]
     for error in cases:
-        back = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+        back = pickle.loads(pickle.dumps(error))
         assert type(back) is type(error)
         assert str(back) == str(error)
         assert vars(back) == vars(error)

@@ -203,9 +203,15 @@ def test_rules_first_match_with_reasons(six):
     ]
     result = assign(batch, team=six, policy=RULES, now=NINE)
     got = {d.lead_id: (d.rep_id, d.reason) for d in result}
-    assert got["big"] == ("a", "rule 'north-big' matched (territory 'north', value 20000 CNY); least loaded: 5 of 8 open")
+    assert got["big"] == (
+        "a",
+        "rule 'north-big' matched (territory 'north', value 20000 CNY); least loaded: 5 of 8 open",
+    )
     assert got["small"] == ("b", "rule 'north' matched (territory 'north'); least loaded: 5 of 7 open")
-    assert got["fair"] == ("d", "rule 'fair' matched (source 'trade fair', size 'large'); least loaded: 5 of 6 open")
+    assert got["fair"] == (
+        "d",
+        "rule 'fair' matched (source 'trade fair', size 'large'); least loaded: 5 of 6 open",
+    )
     assert got["other"] == ("e", "no rule matched; default owner")
 
 
@@ -257,7 +263,9 @@ def test_rule_validation_lists_every_problem():
 
 def test_policy_naming_unknown_reps_is_refused(six):
     """Reps named by a policy but missing from the team are reported with their path."""
-    policy = Rules(rules=[Rule(name="n", to=["a", "zed"])], default="nobody").or_else(RoundRobin(reps=["ghost"]))
+    policy = Rules(rules=[Rule(name="n", to=["a", "zed"])], default="nobody").or_else(
+        RoundRobin(reps=["ghost"])
+    )
     with pytest.raises(ValidationError) as e:
         assign([], team=six, policy=policy, now=NINE)
     assert [(p.path, p.message) for p in e.value.problems] == [
@@ -334,7 +342,7 @@ def test_owned_converted_and_disqualified_leads_come_back_with_reasons(six):
 def test_bad_arguments_are_reported_together():
     """A wrong team, policy, naive now and bad rng are all named in one error."""
     with pytest.raises(ValidationError) as e:
-        assign([], team="team", policy="rr", now=dt.datetime(2026, 1, 1), rng=1.5)  # noqa: DTZ001
+        assign([], team="team", policy="rr", now=dt.datetime(2026, 1, 1), rng=1.5)
     assert [p.path for p in e.value.problems] == ["team", "policy", "now", "rng"]
 
 
@@ -384,7 +392,10 @@ def test_rolling_window_counts_the_last_24_hours():
     """In a rolling 24 h window, both assignments of the last day count."""
     team = Team(reps=[rep("a", 2)], window=Window.ROLLING_24H)
     state = AssignmentState(
-        recent=[Assigned(lead_id=f"o{i}", rep_id="a", at=NINE - dt.timedelta(hours=h)) for i, h in enumerate((23, 25))]
+        recent=[
+            Assigned(lead_id=f"o{i}", rep_id="a", at=NINE - dt.timedelta(hours=h))
+            for i, h in enumerate((23, 25))
+        ]
     )
     result = assign(leads(2), team=team, policy=LoadBalance(), state=state, now=NINE)
     assert [d.rep_id for d in result] == ["a", None]
@@ -399,7 +410,9 @@ def test_monthly_window_and_state_round_trip():
     assert state == first.state
     second = assign([lead("m1"), lead("m2")], team=team, policy=RoundRobin(), state=state, now=NINE)
     assert [d.rep_id for d in second] == ["a", None]
-    december = assign([lead("d1")], team=team, policy=RoundRobin(), state=second.state, now=NINE + dt.timedelta(days=6))
+    december = assign(
+        [lead("d1")], team=team, policy=RoundRobin(), state=second.state, now=NINE + dt.timedelta(days=6)
+    )
     assert december.decisions[0].rep_id == "a"
     assert len(december.state.recent) == 1
 
@@ -407,7 +420,9 @@ def test_monthly_window_and_state_round_trip():
 def test_state_from_dict_reports_every_problem():
     """Unknown keys and bad records are reported with paths."""
     with pytest.raises(ValidationError) as e:
-        AssignmentState.from_dict({"extra": 1, "recent": [{"lead_id": "", "rep_id": "a", "at": "yesterday"}, 3]})
+        AssignmentState.from_dict(
+            {"extra": 1, "recent": [{"lead_id": "", "rep_id": "a", "at": "yesterday"}, 3]}
+        )
     paths = [p.path for p in e.value.problems]
     assert paths == ["extra", "recent[0].lead_id", "recent[0].at", "recent[1]"]
 
@@ -426,7 +441,7 @@ def test_team_validation():
 
 def test_result_records_and_repr(six):
     """The result has a short repr, flat records and an HTML table."""
-    result = assign(leads(2) + [lead("own", owner="a")], team=six, policy=LoadBalance(), now=NINE)
+    result = assign([*leads(2), lead("own", owner="a")], team=six, policy=LoadBalance(), now=NINE)
     assert repr(result) == "AssignmentResult(assigned=2, unassigned=1, reps=2)"
     assert result.to_records()[0] == {
         "lead_id": "l0",
@@ -470,11 +485,15 @@ def test_policies_round_trip_through_json(policy):
 
 def test_policy_from_dict_errors_name_the_path():
     """Unknown kinds, unknown keys and bad values are reported where they are."""
-    with pytest.raises(ValidationError, match=r"policies\[0\].kind: 'nope' is not a policy kind; allowed: load_balance"):
+    with pytest.raises(
+        ValidationError, match=r"policies\[0\].kind: 'nope' is not a policy kind; allowed: load_balance"
+    ):
         policy_from_dict({"kind": "fallback", "policies": [{"kind": "nope"}]})
     with pytest.raises(ValidationError, match=r"rules\[0\].colour: unknown key"):
         policy_from_dict({"kind": "rules", "rules": [{"name": "x", "to": ["a"], "colour": "red"}]})
-    with pytest.raises(ValidationError, match=r"rules\[0\].min_value: .* is not a dict with amount and currency"):
+    with pytest.raises(
+        ValidationError, match=r"rules\[0\].min_value: .* is not a dict with amount and currency"
+    ):
         policy_from_dict({"kind": "rules", "rules": [{"name": "x", "to": ["a"], "min_value": 5}]})
     with pytest.raises(ValidationError, match=r"rules\[0\].to: \(\) is empty; give at least one rep id"):
         policy_from_dict({"kind": "rules", "rules": [{"name": "x", "to": []}]})

@@ -69,7 +69,11 @@ def test_leaver_accounts_move_with_their_open_deals_by_hand():
         deal("z1", "z", "leaver"),
         deal("w1", "w", "ann"),
     ]
-    leads = [lead("l1", owner="leaver"), lead("l2", owner="leaver"), lead("l3", owner="leaver", status="converted")]
+    leads = [
+        lead("l1", owner="leaver"),
+        lead("l2", owner="leaver"),
+        lead("l3", owner="leaver", status="converted"),
+    ]
     result = reassign(
         "leaver",
         team=TEAM,
@@ -108,7 +112,9 @@ def test_leaver_accounts_move_with_their_open_deals_by_hand():
     ]
     z1 = next(m for m in result.moves if m.id == "z1")
     assert z1.why == "follows the owner of customer 'z'"
-    assert all((m.from_rep, m.actor, m.reason) == ("leaver", "manager", "left the company") for m in result.moves)
+    assert all(
+        (m.from_rep, m.actor, m.reason) == ("leaver", "manager", "left the company") for m in result.moves
+    )
     assert result.unmoved == ()
     assert repr(result) == "Reassignment(customers=2, opportunities=3, leads=2, unmoved=0)"
 
@@ -136,7 +142,13 @@ def test_leaver_gets_nothing_even_if_still_in_the_team():
     """The leaving rep is out of the running even when listed as active."""
     team = Team(reps=[rep("leaver"), rep("ann")])
     result = reassign(
-        "leaver", team=team, policy=RoundRobin(), now=NINE, actor="m", reason="left", leads=[lead("l", owner="leaver")]
+        "leaver",
+        team=team,
+        policy=RoundRobin(),
+        now=NINE,
+        actor="m",
+        reason="left",
+        leads=[lead("l", owner="leaver")],
     )
     assert result.leads[0].owner == "ann"
 
@@ -181,7 +193,9 @@ def books(draw):
     opps = []
     for i in range(draw(st.integers(0, 10))):
         cid = draw(st.sampled_from([c.id for c in customers] + ["elsewhere"]))
-        opps.append(deal(f"o{i}", cid, draw(owners), status=draw(st.sampled_from(["open", "open", "won", "lost"]))))
+        opps.append(
+            deal(f"o{i}", cid, draw(owners), status=draw(st.sampled_from(["open", "open", "won", "lost"])))
+        )
     leads = [
         lead(f"l{i}", owner=draw(owners), status=draw(st.sampled_from(["new", "working", "converted"])))
         for i in range(draw(st.integers(0, 6)))
@@ -253,7 +267,9 @@ def test_convert_lead_creates_customer_contact_and_first_stage_deal():
         value=48000,
     )
     later = NINE + dt.timedelta(days=2)
-    made = convert_lead(source, pipeline=pipeline, now=later, customer_id="acme", opportunity_id="o1", contact_id="kp1")
+    made = convert_lead(
+        source, pipeline=pipeline, now=later, customer_id="acme", opportunity_id="o1", contact_id="kp1"
+    )
     assert made.lead.status.value == "converted"
     assert (made.customer.id, made.customer.name, made.customer.owner, made.customer.territory) == (
         "acme",
@@ -286,7 +302,11 @@ def test_convert_onto_another_reps_customer_is_a_conflict():
     source = lead("l", owner="ann", needs="x")
     with pytest.raises(ClaimConflict, match="customer 'acme' is held by 'bob'; 'ann' cannot take it"):
         convert_lead(
-            source, pipeline=default_pipeline(), now=NINE, opportunity_id="o", customer=customer("acme", "bob")
+            source,
+            pipeline=default_pipeline(),
+            now=NINE,
+            opportunity_id="o",
+            customer=customer("acme", "bob"),
         )
     made = convert_lead(
         source, pipeline=default_pipeline(), now=NINE, opportunity_id="o", customer=customer("acme", None)
@@ -332,12 +352,15 @@ def test_fairness_against_capacity_by_hand():
 
 
 def test_fairness_period_and_currency_and_departed_reps():
-    """Decisions outside the period are ignored; mixed currencies are refused; a departed rep shows with weight 0."""
+    """Decisions outside the period are ignored; mixed currencies refused; a departed rep has weight 0."""
     team = Team(reps=[rep("ann", 2)])
     old = assign([lead("a")], team=Team(reps=[rep("gone")]), policy=RoundRobin(), now=NINE).decisions
     new = assign([lead("b")], team=team, policy=RoundRobin(), now=NINE + dt.timedelta(days=2)).decisions
     report = fairness((*old, *new), team=team, start=NINE, end=NINE + dt.timedelta(days=3))
-    assert [(r.rep_id, r.in_team, r.weight, r.leads) for r in report.rows] == [("ann", True, 2, 1), ("gone", False, 0, 1)]
+    assert [(r.rep_id, r.in_team, r.weight, r.leads) for r in report.rows] == [
+        ("ann", True, 2, 1),
+        ("gone", False, 0, 1),
+    ]
     mixed = assign(
         [lead("x", value=1), lead("y", value=1, currency="USD")], team=team, policy=RoundRobin(), now=NINE
     ).decisions

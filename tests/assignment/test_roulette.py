@@ -1,6 +1,7 @@
 """Tests for the timed roulette: source 004's six reps A-F walked through by hand."""
 
 import datetime as dt
+import itertools
 import pickle
 
 import pytest
@@ -237,7 +238,7 @@ def test_windows_tile_time_without_overlap(case):
     turns = offer.turns(now=now)
     assert [t.rep_id for t in turns] == list(offer.queue)
     assert turns[0].start == NINE
-    for before, after in zip(turns, turns[1:], strict=False):
+    for before, after in itertools.pairwise(turns):
         if before.outcome != "claimed":
             assert after.start == before.end
     for t in turns:
