@@ -894,7 +894,7 @@ class Fallback(Policy):
             rep, why, by = policy._choose(item, ctx, skips)
             if rep is not None:
                 if notes:
-                    why = f"{'; '.join(notes)}; then {policy.name}: {why}"
+                    why = f"{'; '.join(notes)}; then {why}"
                 return rep, why, by
             notes.append(f"{policy.name}: {why}")
         return None, "; ".join(notes), self.name
