@@ -2,8 +2,10 @@
 funnelkit quickstart: a small sales team as typed, validated values.
 
 Run it with ``python examples/quickstart.py``.  It grows with each capability;
-for now it builds the entities, shows money and time handling, round-trips
-everything through JSON, and shows what bad input looks like.
+it builds the entities, shows money and time handling, round-trips everything
+through JSON, walks a deal through the default pipeline, grades customers
+A/B/C, assigns a batch of leads, forecasts revenue with p10/p50/p90, and shows
+what bad input looks like.
 """
 
 import datetime as dt
@@ -27,7 +29,9 @@ from funnelkit import (
     from_dict,
     to_dict,
 )
+from funnelkit.assignment import LoadBalance, Roulette, Rule, Rules, Team, assign
 from funnelkit.errors import MilestoneNotMet
+from funnelkit.forecast import simulate_revenue, weighted_forecast
 from funnelkit.segments import abc
 from funnelkit.stages import advance, default_pipeline, hasty
 
@@ -210,6 +214,49 @@ book = {
 grading = abc({name.lower().replace(" ", "-"): value for name, value in book.items()})
 print(grading)
 print("A customers:", [cid for cid, tier in grading.tiers.items() if tier.value == "A"])
+
+section("Assigning a batch of leads")
+team = Team(
+    reps=[SalesRep(id=r, name=r.title(), capacity=c) for r, c in [("wang", 10), ("zhao", 8), ("sun", 5)]],
+    load={"wang": 5, "zhao": 5, "sun": 5},
+)
+regions = ["east", "north", "east", "west", "north", "east"]
+batch = [
+    Lead(id=f"web-{i}", source="web", created_at=now, territory=t, estimated_value=Money.of(v, "CNY"))
+    for i, (t, v) in enumerate(
+        zip(regions, ["90000", "12000", "300000", "8000", "45000", "20000"], strict=True)
+    )
+]
+routing = Rules(
+    rules=[
+        Rule(name="east key accounts", to=["wang"], territory=["east"], min_value=Money.of("100000", "CNY"))
+    ]
+)
+result = assign(batch, team=team, policy=routing.or_else(LoadBalance()), now=now)
+for d in result:
+    print(f"  {d.lead_id}: {d.rep_id or '-':5} {d.reason}")
+print(" ", result)
+# The roulette of the sources: sun is saturated and skipped; wang holds the first window.
+roulette = Roulette(order=["sun", "wang", "zhao"], window=dt.timedelta(minutes=30))
+roulette, offer = roulette.offer(Lead(id="trial-7", source="trial", created_at=now), team=team, now=now)
+status = offer.status(now=now + dt.timedelta(minutes=10))
+print(f"  roulette: skipped {[(s.rep_id, s.reason) for s in offer.skipped]}, ", end="")
+print(f"{status.holder} holds it until {status.until.astimezone(SHANGHAI):%H:%M}")
+
+section("Forecast: weighted, and a revenue distribution")
+quarter = [
+    attrs.evolve(
+        deal, id=f"q-{i}", stage=stage, amount=Money.of(amount, "CNY"), expected_close=dt.date(2026, 5, 20)
+    )
+    for i, (stage, amount) in enumerate(
+        [("proposal", "480000"), ("shortlisted", "260000"), ("negotiation", "150000"), ("contact", "900000")]
+    )
+]
+for line in weighted_forecast(quarter, pipeline, by=["stage"]).lines:
+    print(f"  {line.key[0]:>12}: {line.deals} deal(s), weighted {line.weighted}")
+odds = [(d.amount, pipeline.stage(d.stage).probability) for d in quarter]
+dist = simulate_revenue(odds, trials=20_000, rng=2026)
+print(f"  revenue p10 {dist.p10}, p50 {dist.p50}, p90 {dist.p90} (20,000 seeded trials)")
 
 section("Bad input is refused, with every problem named")
 bad = json.loads(payload)

@@ -19,10 +19,22 @@ from funnelkit import (
     Lead,
     Money,
     Opportunity,
+    SalesRep,
     Tier,
     ValidationError,
     from_dict,
     to_dict,
+)
+from funnelkit.assignment import (
+    AssignmentResult,
+    AssignmentState,
+    Decision,
+    LoadBalance,
+    Pool,
+    Roulette,
+    RoundRobin,
+    Team,
+    assign,
 )
 from funnelkit.strategies import SalesData, sales_data
 
@@ -71,6 +83,17 @@ version: str = funnelkit.__version__
 book_strategy = sales_data(max_reps=2)
 books: list[SalesData] = []
 
+rep = SalesRep(id="r", name="R", capacity=3)
+team = Team(reps=[rep], load={"r": 1})
+routed: AssignmentResult = assign([lead], team=team, policy=LoadBalance().or_else(RoundRobin()), now=T0)
+first: Decision = routed.decisions[0]
+owner: str | None = first.rep_id
+saved: AssignmentState = routed.state
+pool, claim = Pool(protect_for=dt.timedelta(days=3)).claim("c", "r", now=T0)
+expires: dt.datetime = claim.expires_at
+roulette, offer = Roulette(order=["r"], window=dt.timedelta(minutes=30)).offer(lead, team=team, now=T0)
+holder: str | None = offer.status(now=T0).holder
+
 
 def must_stay_type_errors() -> None:
     """Never called: each line is a mistake mypy must catch."""
@@ -78,3 +101,5 @@ def must_stay_type_errors() -> None:
     price * 0.5  # type: ignore[operator]
     Opportunity(id="o")  # type: ignore[call-arg]
     customer.name = "x"  # type: ignore[misc]
+    assign([lead], team=team, policy="round_robin", now=T0)  # type: ignore[arg-type]
+    offer.claim("r")  # type: ignore[call-arg]
