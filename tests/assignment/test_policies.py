@@ -34,6 +34,12 @@ from funnelkit.assignment import (
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
+@pytest.fixture
+def six():
+    """Source 004's six reps A-F, five customers each."""
+    return six_reps()
+
+
 def leads(n, **kw):
     """*n* unowned leads l0..l(n-1)."""
     return [lead(f"l{i}", **kw) for i in range(n)]

@@ -16,6 +16,12 @@ from funnelkit.errors import AssignmentError, ClaimConflict
 WINDOW = dt.timedelta(minutes=30)
 
 
+@pytest.fixture
+def six():
+    """Source 004's six reps A-F, five customers each."""
+    return six_reps()
+
+
 def at(hh, mm=0, ss=0):
     """An instant on 25 November 2026, UTC."""
     return dt.datetime(2026, 11, 25, hh, mm, ss, tzinfo=dt.UTC)
