@@ -15,10 +15,10 @@ T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 PIPE = default_pipeline()
 
 
-def deal(oid, owner, stage, amount, *, currency="USD", close=None, **kw):
+def deal(oid, owner, stage, amount, *, currency="USD", close=None, customer_id="c", **kw):
     status = {"won": "won", "lost": "lost"}.get(stage, "open")
     return Opportunity(
-        id=oid, customer_id="c", owner=owner, pipeline="default", stage=stage, status=status,
+        id=oid, customer_id=customer_id, owner=owner, pipeline="default", stage=stage, status=status,
         created_at=T0, stage_entered_at=T0, amount=Money.of(amount, currency), expected_close=close,
         lost_reason="price" if status == "lost" else None, **kw,
     )  # fmt: skip
@@ -119,3 +119,76 @@ def test_weighted_never_exceeds_total(raw):
     for ln in by_owner.lines:
         assert ln.weighted <= ln.amount
     assert by_owner.total("USD") == overall.total("USD")
+
+
+def test_by_customer_tier():
+    """With tiers from an A/B/C grading, lines are per tier; ungraded customers have tier None."""
+    opps = [
+        deal("o1", "ann", "proposal", "1000", customer_id="big"),
+        deal("o2", "ann", "negotiation", "100", customer_id="small"),
+        deal("o3", "bob", "won", "50", customer_id="new"),
+    ]
+    f = weighted_forecast(opps, PIPE, by=["tier"], tiers={"big": "A", "small": "C"})
+    assert [(ln.key, ln.weighted) for ln in f.lines] == [
+        (("A",), Money.of("400.00", "USD")),
+        (("C",), Money.of("90.00", "USD")),
+        ((None,), Money.of("50", "USD")),
+    ]
+    with pytest.raises(ValidationError, match="grouping by 'tier' needs tiers="):
+        weighted_forecast(opps, PIPE, by=["tier"])
+    with pytest.raises(ValidationError, match=r"tiers\['big'\]: 'Z' is not a tier"):
+        weighted_forecast(opps, PIPE, by=["tier"], tiers={"big": "Z"})
+
+
+def test_half_cent_rounds_half_even_once():
+    """12.25 x 10 % = 1.225 -> 1.22 (half-even), and 12.35 x 10 % = 1.235 -> 1.24."""
+    f = weighted_forecast(
+        [deal("a", "ann", "contact", "12.25"), deal("b", "bob", "contact", "12.35")], PIPE, by=["owner"]
+    )
+    assert [ln.weighted for ln in f.lines] == [Money.of("1.22", "USD"), Money.of("1.24", "USD")]
+
+
+DEALS = st.lists(
+    st.tuples(
+        st.sampled_from(["ann", "bob", "cat"]),
+        st.sampled_from([s.key for s in PIPE.stages]),
+        st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False, allow_infinity=False),
+        st.sampled_from(["USD", "EUR", "JPY"]),
+        st.sampled_from([None, dt.date(2026, 3, 31), dt.date(2026, 7, 1)]),
+    ),
+    max_size=25,
+)
+
+
+def _deals(raw):
+    return [
+        deal(
+            f"o{i}",
+            owner,
+            stage,
+            str(amount.quantize(Decimal(1)) if cur == "JPY" else amount),
+            currency=cur,
+            close=close,
+        )
+        for i, (owner, stage, amount, cur, close) in enumerate(raw)
+    ]
+
+
+@given(
+    DEALS, st.integers(0, 25), st.sampled_from([["owner"], ["stage", "quarter"], ["category", "month"], []])
+)
+def test_merge_of_partitions_equals_one_pass(raw, cut, by):
+    """Split the deals anywhere, forecast each part, merge: exactly the single-pass forecast."""
+    deals = _deals(raw)
+    whole = weighted_forecast(deals, PIPE, by=by)
+    left = weighted_forecast(deals[:cut], PIPE, by=by)
+    right = weighted_forecast(deals[cut:], PIPE, by=by)
+    assert left.merge(right) == whole
+    assert right.merge(left) == whole
+
+
+def test_merge_refuses_other_groupings():
+    """Forecasts grouped differently do not merge."""
+    a = weighted_forecast([], PIPE, by=["owner"])
+    with pytest.raises(ValidationError, match=r"other.by: \['stage'\] is not the grouping"):
+        a.merge(weighted_forecast([], PIPE, by=["stage"]))

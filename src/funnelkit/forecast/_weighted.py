@@ -5,7 +5,7 @@ The weighted forecast: amount x stage probability, rounded per deal, summed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -13,14 +13,14 @@ from typing import Any
 import attrs
 
 from .. import _checks as c
-from .._money import Money
+from .._money import _CONTEXT, Money, currency_minor_units
 from .._time import zone as zone_of
-from ..entities import Opportunity, OpportunityStatus
+from ..entities import Opportunity, OpportunityStatus, Tier
 from ..errors import Problem, ValidationError
 from ..stages import ForecastCategory, Pipeline
 
 #: The dimensions a forecast can be grouped by.
-DIMENSIONS = ("owner", "stage", "category", "pipeline", "month", "quarter", "customer")
+DIMENSIONS = ("owner", "stage", "category", "pipeline", "month", "quarter", "customer", "tier")
 
 #: Cumulative forecast categories: each includes those after it (commit includes closed, ...).
 ROLLUP: tuple[ForecastCategory, ...] = (
@@ -55,6 +55,28 @@ class WeightedForecast:
     by: tuple[str, ...]
     lines: tuple[ForecastLine, ...]
 
+    def merge(self, other: WeightedForecast) -> WeightedForecast:
+        """
+        This forecast and *other*, computed over different deals, as one:
+        exactly what one pass over all the deals gives (each deal is rounded
+        on its own, so sums of parts are sums of the whole).  For partitions
+        computed in other processes, with Dask or Spark.
+        """
+        c.require(other, WeightedForecast, "a WeightedForecast", "other")
+        if other.by != self.by:
+            msg = f"{list(other.by)} is not the grouping of this forecast ({list(self.by)})"
+            raise ValidationError.single("other.by", msg)
+        acc: dict[tuple[tuple[Any, ...], str], list[Any]] = {}
+        for ln in (*self.lines, *other.lines):
+            got = acc.get((ln.key, ln.currency))
+            if got is None:
+                acc[ln.key, ln.currency] = [ln.deals, ln.amount.amount, ln.weighted.amount]
+            else:
+                got[0] += ln.deals
+                got[1] = _ADD(got[1], ln.amount.amount)
+                got[2] = _ADD(got[2], ln.weighted.amount)
+        return _forecast(self.by, acc)
+
     def total(self, currency: str) -> Money:
         """
         The weighted total in *currency* over every line.
@@ -85,17 +107,20 @@ def weighted_forecast(
     tz: dt.tzinfo | str = "UTC",
     rates: Mapping[str, Decimal] | None = None,
     to_currency: str | None = None,
+    tiers: Mapping[str, Tier | str] | None = None,
 ) -> WeightedForecast:
     """
     Expected revenue = amount x stage probability, per deal rounded to the
-    currency's minor unit (half-even), then summed per group (DOMAIN.md).
+    currency's minor unit (half-even, once, from the exact product), then
+    summed per group (DOMAIN.md).
 
     Open deals count at their stage's probability and are dated by their
     expected close; won deals count in full, dated when they were won; lost
     deals and deals without an amount are left out.  Groups: any of
     ``owner``, ``stage``, ``category``, ``pipeline``, ``month`` and
     ``quarter`` (local to *tz*; ``None`` for an open deal with no expected
-    close), ``customer``.
+    close), ``customer``, ``tier`` (the customer's A/B/C tier from *tiers*,
+    customer id to tier, e.g. ``abc(...).tiers``; ``None`` when not graded).
 
     Currencies are never summed raw: each gets its own lines, unless *rates*
     (currency -> rate into *to_currency*) convert every amount first; a deal
@@ -125,55 +150,140 @@ def weighted_forecast(
     if problems:
         raise ValidationError(problems)
     zone = zone_of(tz)
-    groups: dict[tuple[tuple[Any, ...], str], list[Any]] = {}
-    for i, opp in enumerate(opportunities):
-        if not isinstance(opp, Opportunity):
-            c.require(opp, Opportunity, "an Opportunity", f"opportunities[{i}]")
-        if opp.status is OpportunityStatus.LOST or opp.amount is None:
-            continue
-        pipeline = table.get(opp.pipeline)
-        if pipeline is None:
+    dated = "month" in dims or "quarter" in dims
+    tier_of: Mapping[str, Any] = {}
+    if "tier" in dims:
+        if tiers is None:
             raise ValidationError.single(
-                f"opportunities[{i}].pipeline", f"{opp.pipeline!r} is not among the pipelines given"
+                "tiers", "None; grouping by 'tier' needs tiers= (customer id -> tier)"
             )
-        if opp.stage not in pipeline:
-            raise ValidationError.single(f"opportunities[{i}].stage", pipeline._unknown(opp.stage))  # noqa: SLF001
-        stage = pipeline.stage(opp.stage)
-        amount = opp.amount
+        tier_of = _tiers(tiers)
+    elif tiers is not None:
+        tier_of = _tiers(tiers)
+    acc: dict[tuple[tuple[Any, ...], str], list[Any]] = {}
+    getters = [_GETTERS[d] for d in dims]
+    add = _ADD
+    multiply = _CONTEXT.multiply
+    quantizers: dict[str, Decimal] = {}
+    probability: dict[tuple[str, str], tuple[Decimal, ForecastCategory]] = {}
+    for i, opp in enumerate(opportunities):
+        if type(opp) is not Opportunity and not isinstance(opp, Opportunity):
+            c.require(opp, Opportunity, "an Opportunity", f"opportunities[{i}]")
+        status = opp.status
+        money = opp.amount
+        if status is _LOST or money is None:
+            continue
+        found = probability.get((opp.pipeline, opp.stage))
+        if found is None:
+            found = _stage_of(table, opp, i)
+            probability[opp.pipeline, opp.stage] = found
+        p, category = found
         if rates is not None and to_currency is not None:
-            rate = rates.get(amount.currency)
+            rate = rates.get(money.currency)
             if rate is None:
-                raise ValidationError.single("rates", f"no rate for {amount.currency}")
-            amount = Money(amount=(amount * rate).round().amount, currency=to_currency)
-        won = opp.status is OpportunityStatus.WON
-        weighted = amount if won else (amount * stage.probability).round()
-        when = opp.stage_entered_at.astimezone(zone).date() if won else opp.expected_close
-        key = tuple(_dimension(d, opp, stage.category, when) for d in dims)
-        acc = groups.setdefault(
-            (key, amount.currency), [0, Money.zero(amount.currency), Money.zero(amount.currency)]
+                raise ValidationError.single("rates", f"no rate for {money.currency}")
+            money = Money(amount=(money * rate).round().amount, currency=to_currency)
+        currency = money.currency
+        exp = quantizers.get(currency)
+        if exp is None:
+            exp = quantizers[currency] = Decimal(1).scaleb(-currency_minor_units(currency))
+        amount = money.amount
+        if status is _WON:
+            weighted = amount
+            when = opp.stage_entered_at.astimezone(zone).date() if dated else None
+        else:
+            # the exact product (the context is wide enough), rounded once, half-even
+            weighted = multiply(amount, p).quantize(exp, None, _CONTEXT)
+            when = opp.expected_close
+        key = tuple([f(opp, category, when, tier_of) for f in getters])
+        got = acc.get((key, currency))
+        if got is None:
+            acc[key, currency] = [1, amount, weighted]
+        else:
+            got[0] += 1
+            got[1] = add(got[1], amount)
+            got[2] = add(got[2], weighted)
+    return _forecast(dims, acc)
+
+
+_LOST = OpportunityStatus.LOST
+_WON = OpportunityStatus.WON
+_ADD = _CONTEXT.add
+
+
+def _stage_of(table: Mapping[str, Pipeline], opp: Opportunity, i: int) -> tuple[Decimal, ForecastCategory]:
+    pipeline = table.get(opp.pipeline)
+    if pipeline is None:
+        raise ValidationError.single(
+            f"opportunities[{i}].pipeline", f"{opp.pipeline!r} is not among the pipelines given"
         )
-        acc[0] += 1
-        acc[1] += amount
-        acc[2] += weighted
+    if opp.stage not in pipeline:
+        raise ValidationError.single(f"opportunities[{i}].stage", pipeline._unknown(opp.stage))  # noqa: SLF001
+    stage = pipeline.stage(opp.stage)
+    return stage.probability, stage.category
+
+
+def _forecast(
+    dims: tuple[str, ...], acc: Mapping[tuple[tuple[Any, ...], str], list[Any]]
+) -> WeightedForecast:
     lines = tuple(
-        ForecastLine(key=key, currency=cur, deals=n, amount=total, weighted=w)
-        for (key, cur), (n, total, w) in sorted(
-            groups.items(), key=lambda kv: (_sortable(kv[0][0]), kv[0][1])
+        ForecastLine(
+            key=key,
+            currency=cur,
+            deals=n,
+            amount=Money(amount=total, currency=cur),
+            weighted=Money(amount=w, currency=cur),
         )
+        for (key, cur), (n, total, w) in sorted(acc.items(), key=lambda kv: (_sortable(kv[0][0]), kv[0][1]))
     )
     return WeightedForecast(by=dims, lines=lines)
 
 
-def _dimension(name: str, opp: Opportunity, category: ForecastCategory, when: dt.date | None) -> Any:
-    if name == "month":
-        return None if when is None else f"{when.year:04d}-{when.month:02d}"
-    if name == "quarter":
-        return None if when is None else f"{when.year:04d}-Q{(when.month - 1) // 3 + 1}"
-    if name == "category":
-        return category.value
-    if name == "customer":
-        return opp.customer_id
-    return getattr(opp, name)
+def _tiers(tiers: Mapping[str, Tier | str]) -> Mapping[str, Tier]:
+    if not isinstance(tiers, Mapping):
+        raise ValidationError.single("tiers", f"{c.show(tiers)} is not a mapping of customer id to tier")
+    out: dict[str, Tier] = {}
+    problems: list[Problem] = []
+    for cid, tier in tiers.items():
+        value = c.to_enum(Tier, tier)
+        if not isinstance(value, Tier):
+            problems.append(
+                Problem(path=f"tiers[{cid!r}]", message=f"{c.show(tier)} is not a tier; allowed: A, B, C")
+            )
+        else:
+            out[cid] = value
+    if problems:
+        raise ValidationError(problems)
+    return out
+
+
+def _month(when: dt.date | None) -> str | None:
+    return None if when is None else _MONTHS[when.month - 1].replace("YYYY", f"{when.year:04d}")
+
+
+def _quarter(when: dt.date | None) -> str | None:
+    return None if when is None else f"{when.year:04d}-Q{(when.month - 1) // 3 + 1}"
+
+
+def _tier(opp: Opportunity, tiers: Mapping[str, Tier]) -> str | None:
+    tier = tiers.get(opp.customer_id)
+    return None if tier is None else tier.value
+
+
+_MONTHS = tuple(f"YYYY-{m:02d}" for m in range(1, 13))
+_Getter = Callable[[Opportunity, ForecastCategory, "dt.date | None", Mapping[str, Tier]], Any]
+#: How each dimension reads a deal: (deal, stage category, date it counts on, tiers) -> key part.
+# Each getter takes every argument so that the loop can call them alike.
+_GETTERS: Mapping[str, _Getter] = {
+    "owner": lambda o, cat, when, tiers: o.owner,  # noqa: ARG005
+    "stage": lambda o, cat, when, tiers: o.stage,  # noqa: ARG005
+    "category": lambda o, cat, when, tiers: cat.value,  # noqa: ARG005
+    "pipeline": lambda o, cat, when, tiers: o.pipeline,  # noqa: ARG005
+    "month": lambda o, cat, when, tiers: _month(when),  # noqa: ARG005
+    "quarter": lambda o, cat, when, tiers: _quarter(when),  # noqa: ARG005
+    "customer": lambda o, cat, when, tiers: o.customer_id,  # noqa: ARG005
+    "tier": lambda o, cat, when, tiers: _tier(o, tiers),  # noqa: ARG005
+}
 
 
 def _sortable(key: tuple[Any, ...]) -> tuple[tuple[bool, str], ...]:
