@@ -39,9 +39,18 @@ def make_deals(n, rng):
     pipeline = default_pipeline()
     stages = [s.key for s in pipeline.stages if s.key != "lost"]
     template = Opportunity(
-        id="t", customer_id="c", owner="o", pipeline="default", stage="contact", created_at=T0, stage_entered_at=T0
+        id="t",
+        customer_id="c",
+        owner="o",
+        pipeline="default",
+        stage="contact",
+        created_at=T0,
+        stage_entered_at=T0,
     )
-    slots = {name: Opportunity.__dict__[name].__set__ for name in ("id", "owner", "stage", "status", "amount", "expected_close")}
+    slots = {
+        name: Opportunity.__dict__[name].__set__
+        for name in ("id", "owner", "stage", "status", "amount", "expected_close")
+    }
     out = []
     for i in range(n):
         o = object.__new__(Opportunity)
@@ -78,7 +87,7 @@ def bare(deals, pipeline):
 
 
 def with_pandas(deals, pipeline):
-    import pandas as pd  # noqa: PLC0415 - optional
+    import pandas as pd
 
     probs = {s.key: float(s.probability) for s in pipeline.stages}
     frame = pd.DataFrame(
@@ -87,7 +96,10 @@ def with_pandas(deals, pipeline):
             "stage": [o.stage for o in deals],
             "won": [o.status is OpportunityStatus.WON for o in deals],
             "amount": [o.amount.amount for o in deals],
-            "when": [o.stage_entered_at.date() if o.status is OpportunityStatus.WON else o.expected_close for o in deals],
+            "when": [
+                o.stage_entered_at.date() if o.status is OpportunityStatus.WON else o.expected_close
+                for o in deals
+            ],
         }
     )
     p = frame["stage"].map(probs)
@@ -108,20 +120,28 @@ def main():
     assert {ln.key: ln.weighted.amount for ln in forecast.lines} == plain
     print(f"  funnelkit {ours:6.3f} s   bare loop {base:6.3f} s   ratio {ours / base:5.2f} (goal <= 1.5)")
     try:
-        import pandas  # noqa: F401, PLC0415
+        import pandas as pd  # noqa: F401
     except ImportError:
         print("  pandas is not installed: pip install pandas to compare")
     else:
         pan, _ = timed(with_pandas, deals, pipeline, repeat=1)
-        print(f"  pandas (DataFrame from the objects + groupby) {pan:6.3f} s   ratio funnelkit/pandas {ours / pan:5.2f}")
+        print(
+            f"  pandas (DataFrame from the objects + groupby) {pan:6.3f} s   "
+            f"ratio funnelkit/pandas {ours / pan:5.2f}"
+        )
 
     probs = [Decimal(rng.randrange(1, 100)) / 100 for _ in range(5_000)]
     t, dist = timed(win_count, probs, repeat=1)
-    print(f"exact Poisson-binomial of 5,000 deals: {t:6.3f} s (goal < 1 s); p10/p50/p90 {dist.p10}/{dist.p50}/{dist.p90}")
+    print(
+        f"exact Poisson-binomial of 5,000 deals: {t:6.3f} s (goal < 1 s); "
+        f"p10/p50/p90 {dist.p10}/{dist.p50}/{dist.p90}"
+    )
 
     pairs = [(d.amount, pipeline.stage(d.stage).probability) for d in deals[:1_000]]
     t, _ = timed(lambda: simulate_revenue(pairs, trials=2_000, rng=7), repeat=1)
-    print(f"Monte Carlo: 1,000 deals x 2,000 trials in {t:6.3f} s = {2_000_000 / t / 1e6:5.2f} M deal-trials/s")
+    print(
+        f"Monte Carlo: 1,000 deals x 2,000 trials in {t:6.3f} s = {2_000_000 / t / 1e6:5.2f} M deal-trials/s"
+    )
 
 
 if __name__ == "__main__":
