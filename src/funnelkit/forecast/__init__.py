@@ -7,29 +7,64 @@ Pure functions over opportunities and their stage-change events; periods and
 
 from __future__ import annotations
 
+from ._backtest import Backtest, BacktestRow, as_of, backtest, bias, pinball, wape, won_between
 from ._distributions import RevenueDistribution, WinCount, simulate_revenue, win_count
 from ._funnel import FunnelReport, StageStats, funnel
 from ._markov import AbsorbingChain, absorbing_chain, chain_from_events
+from ._shape import (
+    Calibration,
+    Finding,
+    FlowRow,
+    ShapeReport,
+    StageShape,
+    calibration,
+    close_rates,
+    diagnose,
+    flow,
+    shrink,
+)
 from ._survival import KaplanMeier, KmStep, kaplan_meier
+from ._targets import TargetLine, TargetReport, against_targets
 from ._weighted import DIMENSIONS, ForecastLine, WeightedForecast, category_rollup, weighted_forecast
 
 __all__ = [
     "DIMENSIONS",
     "AbsorbingChain",
+    "Backtest",
+    "BacktestRow",
+    "Calibration",
+    "Finding",
+    "FlowRow",
     "ForecastLine",
     "FunnelReport",
     "KaplanMeier",
     "KmStep",
     "RevenueDistribution",
+    "ShapeReport",
+    "StageShape",
     "StageStats",
+    "TargetLine",
+    "TargetReport",
     "WeightedForecast",
     "WinCount",
     "absorbing_chain",
+    "against_targets",
+    "as_of",
+    "backtest",
+    "bias",
+    "calibration",
     "category_rollup",
     "chain_from_events",
+    "close_rates",
+    "diagnose",
+    "flow",
     "funnel",
     "kaplan_meier",
+    "pinball",
+    "shrink",
     "simulate_revenue",
+    "wape",
     "weighted_forecast",
     "win_count",
+    "won_between",
 ]

@@ -1,0 +1,280 @@
+"""
+Backtesting: rebuild the pipeline as it stood on a past date, forecast from
+it, and score the forecast against what was won.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from .. import _checks as c
+from .._money import Money
+from .._time import instant
+from ..entities import Opportunity, OpportunityStatus
+from ..errors import CurrencyMismatchError, Problem, ValidationError
+from ..stages import MoveKind, StageChanged, replay
+
+_CTX = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
+
+
+def as_of(
+    opportunities: Iterable[Opportunity], events: Iterable[StageChanged], when: dt.datetime
+) -> tuple[Opportunity, ...]:
+    """
+    The deals as they stood at *when*: those created by then, each in the
+    stage, status and version its stage changes up to *when* give.
+
+    A deal's first change says where it started; a deal with no change at
+    all is taken as it is now.  Amounts, close dates and other fields are
+    today's: funnelkit has only the stage history.  An inconsistent history
+    is refused with the path of the bad event.
+    """
+    when = instant(when, field="when")
+    per: dict[str, list[StageChanged]] = {}
+    for i, e in enumerate(events):
+        if not isinstance(e, StageChanged):
+            c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
+        per.setdefault(e.opportunity_id, []).append(e)
+    out = []
+    for i, o in enumerate(opportunities):
+        if not isinstance(o, Opportunity):
+            c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
+        if o.created_at > when:
+            continue
+        history = sorted(per.get(o.id, ()), key=lambda e: (e.version, e.at))
+        if not history:
+            out.append(o)
+            continue
+        first = history[0]
+        start = attrs.evolve(
+            o,
+            stage=first.from_stage,
+            stage_entered_at=o.created_at,
+            status=OpportunityStatus.OPEN,
+            lost_reason=None,
+            version=max(0, first.version - 1),
+        )
+        try:
+            out.append(replay(start, [e for e in history if e.at <= when]))
+        except ValidationError as err:
+            raise err.prefixed(f"opportunities[{i}]") from None
+    return tuple(out)
+
+
+def won_between(
+    opportunities: Iterable[Opportunity], events: Iterable[StageChanged], start: dt.datetime, end: dt.datetime
+) -> dict[str, dt.datetime]:
+    """
+    The deals won in ``(start, end]`` and when, by their win events (a deal
+    reopened and lost again later still counts as won in the window).
+    """
+    ids = {o.id for o in opportunities}
+    out = {}
+    for e in events:
+        if e.kind is MoveKind.WIN and start < e.at <= end and e.opportunity_id in ids:
+            out[e.opportunity_id] = e.at
+    return out
+
+
+#: What a forecaster returns: a point forecast, or quantiles (level -> value).
+Forecast = Money | Mapping[float, Money]
+
+
+@attrs.frozen(kw_only=True)
+class BacktestRow:
+    """
+    One cut-off: the forecast made from the deals open at *as_of*, and the
+    amount of those deals actually won in ``(as_of, until]``.
+    """
+
+    as_of: dt.datetime
+    until: dt.datetime
+    open_deals: int
+    forecast: Money | None
+    quantiles: Mapping[float, Money]
+    actual: Money
+
+
+@attrs.frozen(kw_only=True)
+class Backtest:
+    """
+    Every cut-off and the scores over all of them (``None`` where the
+    forecaster gave no point forecast, or no quantiles).
+    """
+
+    rows: tuple[BacktestRow, ...]
+    wape: Decimal | None
+    bias: Decimal | None
+    pinball: Mapping[float, Decimal]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "as_of": r.as_of.isoformat(),
+                "until": r.until.isoformat(),
+                "open_deals": r.open_deals,
+                "forecast": None if r.forecast is None else r.forecast.amount,
+                **{f"q{q:g}": v.amount for q, v in sorted(r.quantiles.items())},
+                "actual": r.actual.amount,
+            }
+            for r in self.rows
+        ]
+
+
+def _pairs(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> None:
+    if len(actuals) != len(forecasts) or not actuals:
+        msg = f"{len(actuals)} actuals and {len(forecasts)} forecasts; give as many of each, at least one"
+        raise ValidationError.single("forecasts", msg)
+
+
+def wape(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Decimal:
+    """
+    Weighted absolute percentage error: ``sum |actual - forecast| / sum |actual|``
+    (Kolassa & Schütz 2007, "Advantages of the MAD/MEAN ratio over the MAPE").
+
+    >>> wape([Decimal(100), Decimal(200)], [Decimal(110), Decimal(170)])
+    Decimal('0.1333333333333333333333333333')
+    """
+    _pairs(actuals, forecasts)
+    denominator = sum((abs(a) for a in actuals), Decimal(0))
+    if not denominator:
+        raise ValidationError.single("actuals", "all zero; WAPE is undefined")
+    return _CTX.divide(
+        sum((abs(a - f) for a, f in zip(actuals, forecasts, strict=True)), Decimal(0)), denominator
+    )
+
+
+def bias(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Decimal:
+    """
+    Relative bias: ``sum (forecast - actual) / sum actual``; positive means
+    the forecasts ran high.
+
+    >>> bias([Decimal(100), Decimal(200)], [Decimal(110), Decimal(170)])
+    Decimal('-0.06666666666666666666666666667')
+    """
+    _pairs(actuals, forecasts)
+    denominator = sum(actuals, Decimal(0))
+    if not denominator:
+        raise ValidationError.single("actuals", "sum to zero; the relative bias is undefined")
+    return _CTX.divide(sum((f - a for a, f in zip(actuals, forecasts, strict=True)), Decimal(0)), denominator)
+
+
+def pinball(level: float, actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Decimal:
+    """
+    The mean pinball (quantile) loss of forecasts of the *level* quantile:
+    ``level * (a - f)`` when the actual is above the forecast, else
+    ``(1 - level) * (f - a)`` (Koenker & Bassett 1978; Hyndman &
+    Athanasopoulos, *Forecasting: Principles and Practice*, 3rd ed., 5.9).
+    Lower is better; a p90 forecast is punished nine times more for being
+    too low than for being too high.
+
+    >>> pinball(0.9, [Decimal(100), Decimal(100)], [Decimal(80), Decimal(130)])
+    Decimal('10.5')
+    """
+    if isinstance(level, bool) or not isinstance(level, float | int) or not 0 < level < 1:
+        raise ValidationError.single("level", f"{c.show(level)} is not a quantile level in (0, 1)")
+    _pairs(actuals, forecasts)
+    q = Decimal(str(level))
+    total = Decimal(0)
+    for a, f in zip(actuals, forecasts, strict=True):
+        total += q * (a - f) if a >= f else (1 - q) * (f - a)
+    return _CTX.divide(total, Decimal(len(actuals)))
+
+
+def backtest(
+    opportunities: Sequence[Opportunity],
+    events: Sequence[StageChanged],
+    *,
+    cutoffs: Iterable[tuple[dt.datetime, dt.datetime]],
+    forecast: Callable[[tuple[Opportunity, ...]], Forecast],
+    currency: str,
+) -> Backtest:
+    """
+    Run *forecast* on the open deals as they stood at each cut-off
+    ``(as_of, until)`` and compare it with the amount of those deals won in
+    ``(as_of, until]``; score all cut-offs together with :func:`wape`,
+    :func:`bias` and, for quantile forecasts, :func:`pinball`.
+
+    *forecast* receives the open deals at the cut-off and returns a point
+    forecast (``Money``) or quantiles (a mapping of level to ``Money``, such
+    as ``{0.1: d.p10, 0.5: d.p50, 0.9: d.p90}`` from
+    :func:`simulate_revenue`).  All amounts must be in *currency*.  This is
+    how to check the sources' "90-95 % accurate" claim on one's own data:
+    accuracy = 1 - WAPE.
+    """
+    if not callable(forecast):
+        raise ValidationError.single("forecast", f"{c.show(forecast)} is not callable")
+    opps = list(opportunities)
+    evs = list(events)
+    rows = []
+    for n, pair in enumerate(cutoffs):
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise ValidationError.single(f"cutoffs[{n}]", f"{c.show(pair)} is not an (as_of, until) pair")
+        start = instant(pair[0], field=f"cutoffs[{n}][0]")
+        end = instant(pair[1], field=f"cutoffs[{n}][1]")
+        if end <= start:
+            raise ValidationError.single(f"cutoffs[{n}]", f"until {end.isoformat()} is not after as_of")
+        open_then = tuple(o for o in as_of(opps, evs, start) if o.status is OpportunityStatus.OPEN)
+        won = won_between(open_then, evs, start, end)
+        actual = Money.total(
+            (o.amount for o in open_then if o.id in won and o.amount is not None), currency=currency
+        )
+        made = forecast(open_then)
+        point, quantiles = _read(made, currency, n)
+        rows.append(
+            BacktestRow(
+                as_of=start,
+                until=end,
+                open_deals=len(open_then),
+                forecast=point,
+                quantiles=quantiles,
+                actual=actual,
+            )
+        )
+    if not rows:
+        raise ValidationError.single("cutoffs", "empty; give at least one (as_of, until) pair")
+    actuals = [r.actual.amount for r in rows]
+    points = [r.forecast.amount for r in rows if r.forecast is not None]
+    scored = len(points) == len(rows) and any(actuals)
+    levels = set(rows[0].quantiles)
+    losses = {}
+    if levels and all(set(r.quantiles) == levels for r in rows):
+        for q in sorted(levels):
+            losses[q] = pinball(q, actuals, [r.quantiles[q].amount for r in rows])
+    return Backtest(
+        rows=tuple(rows),
+        wape=wape(actuals, points) if scored else None,
+        bias=bias(actuals, points) if scored and sum(actuals, Decimal(0)) else None,
+        pinball=losses,
+    )
+
+
+def _read(made: object, currency: str, n: int) -> tuple[Money | None, Mapping[float, Money]]:
+    where = f"forecast(cutoffs[{n}])"
+    if isinstance(made, Money):
+        if made.currency != currency:
+            raise CurrencyMismatchError("score", currency, made.currency)
+        return made, {}
+    if isinstance(made, Mapping) and made:
+        problems = []
+        for q, v in made.items():
+            if isinstance(q, bool) or not isinstance(q, float | int) or not 0 < q < 1:
+                problems.append(
+                    Problem(path=f"{where}[{q!r}]", message="the key is not a quantile level in (0, 1)")
+                )
+            elif not isinstance(v, Money):
+                problems.append(Problem(path=f"{where}[{q!r}]", message=f"{c.show(v)} is not Money"))
+            elif v.currency != currency:
+                raise CurrencyMismatchError("score", currency, v.currency)
+        if problems:
+            raise ValidationError(problems)
+        return None, dict(made)
+    raise ValidationError.single(
+        where, f"{c.show(made)} is neither Money nor a mapping of quantile level to Money"
+    )

@@ -1,0 +1,404 @@
+"""
+The funnel's shape and honesty: where deals pile up or run thin, whether the
+configured stage probabilities match what happened, and how deals flow in and
+out per period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import html
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Literal
+
+import attrs
+
+from .. import _checks as c
+from .._time import zone as zone_of
+from ..entities import Opportunity, OpportunityStatus
+from ..errors import Problem, ValidationError
+from ..segments import period_start
+from ..stages import MoveKind, Pipeline, StageChanged
+from ._funnel import FunnelReport
+
+_DAY = dt.timedelta(days=1)
+_CTX = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
+
+
+def _dec(value: Fraction) -> Decimal:
+    return _CTX.divide(Decimal(value.numerator), Decimal(value.denominator))
+
+
+# --- shape --------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class StageShape:
+    """
+    Open deals in one stage against what the history predicts.
+    """
+
+    stage: str
+    observed: int
+    expected: Decimal
+    ratio: Decimal | None
+
+
+@attrs.frozen(kw_only=True)
+class Finding:
+    """
+    One thing wrong with the funnel's shape, with the numbers behind it.
+
+    *kind* is ``bulge`` (deals piling up in a middle stage: the "pregnant
+    funnel" of the sources), ``thin_top`` (too few new deals) or
+    ``thin_bottom`` (too few deals reaching the close).
+    """
+
+    kind: Literal["bulge", "thin_top", "thin_bottom"]
+    stage: str
+    observed: int
+    expected: Decimal
+    ratio: Decimal
+    threshold: Decimal
+    message: str
+
+
+@attrs.frozen(kw_only=True)
+class ShapeReport:
+    """
+    Observed and expected open deals per stage, and what stands out.
+    """
+
+    stages: tuple[StageShape, ...]
+    findings: tuple[Finding, ...]
+
+    def __repr__(self) -> str:
+        lines = [f"{s.stage:>16}: {s.observed:5d} open, {s.expected:8.1f} expected" for s in self.stages]
+        lines += [f"  ! {f.message}" for f in self.findings] or ["  the shape matches the history"]
+        return "\n".join(["ShapeReport", *lines])
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [
+            {"stage": s.stage, "observed": s.observed, "expected": s.expected, "ratio": s.ratio}
+            for s in self.stages
+        ]
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(s.stage)}</td><td>{s.observed}</td><td>{s.expected:.1f}</td></tr>"
+            for s in self.stages
+        )
+        notes = "".join(f"<li>{html.escape(f.message)}</li>" for f in self.findings)
+        return (
+            "<table><thead><tr><th>stage</th><th>open</th><th>expected</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table><ul>{notes}</ul>"
+        )
+
+
+def _positive(value: object, name: str) -> Decimal:
+    number = (
+        c.to_decimal(value)
+        if isinstance(value, str | int | Decimal) and not isinstance(value, bool)
+        else value
+    )
+    if not isinstance(number, Decimal) or not number.is_finite() or number <= 0:
+        raise ValidationError.single(name, f"{c.show(value)} is not a positive number")
+    return number
+
+
+def diagnose(
+    opportunities: Iterable[Opportunity],
+    pipeline: Pipeline,
+    *,
+    history: FunnelReport,
+    bulge: Decimal | str = "1.5",
+    thin: Decimal | str = "0.5",
+) -> ShapeReport:
+    """
+    Compare the open deals per stage with the shape the history predicts.
+
+    In a steady funnel the deals in a stage are proportional to the share of
+    deals that reach it times how long they stay (Little's law): with
+    *history*'s stage conversions c and mean times t, stage k expects a share
+    proportional to ``c0 * ... * c(k-1) * t(k)``, scaled to today's number of
+    open deals.  A middle stage holding at least *bulge* times its expected
+    count is a bulge (the "pregnant funnel"); a first stage at or below
+    *thin* times is a thin top (not enough new deals); a last open stage at
+    or below *thin* times is a thin bottom (poor closing).
+
+    Every open stage needs a conversion and a time in *history*; a stage no
+    deal ever left is reported as missing history.
+    """
+    c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
+    c.require(history, FunnelReport, "a FunnelReport", "history")
+    high = _positive(bulge, "bulge")
+    low = _positive(thin, "thin")
+    stats = {s.stage: s for s in history.stages}
+    keys = [s.key for s in pipeline.open_stages]
+    missing = [
+        Problem(
+            path=f"history.stages[{k!r}]",
+            message="no deal has left this stage yet; its share cannot be estimated",
+        )
+        for k in keys
+        if k not in stats or stats[k].conversion is None or not stats[k].mean_time
+    ]
+    if missing:
+        raise ValidationError(missing)
+    counts = dict.fromkeys(keys, 0)
+    for i, o in enumerate(opportunities):
+        if not isinstance(o, Opportunity):
+            c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
+        if o.pipeline == pipeline.key and o.status is OpportunityStatus.OPEN and o.stage in counts:
+            counts[o.stage] += 1
+    weights = []
+    reach = Fraction(1)
+    for k in keys:
+        s = stats[k]
+        time = s.mean_time
+        assert time is not None  # noqa: S101 - checked above
+        weights.append(reach * Fraction(time / _DAY).limit_denominator(10**9))
+        reach *= s.conversion or Fraction(0)
+    total_weight = sum(weights, Fraction(0))
+    observed_total = sum(counts.values())
+    rows = []
+    findings = []
+    last = len(keys) - 1
+    for i, (k, w) in enumerate(zip(keys, weights, strict=True)):
+        expected = observed_total * w / total_weight if total_weight else Fraction(0)
+        ratio = Fraction(counts[k]) / expected if expected else None
+        rows.append(
+            StageShape(
+                stage=k,
+                observed=counts[k],
+                expected=_dec(expected),
+                ratio=None if ratio is None else _dec(ratio),
+            )
+        )
+        if ratio is None:
+            continue
+        said = f"{counts[k]} open deals where the history predicts {float(expected):.1f} ({float(ratio):.2f}x"
+        kind: Literal["bulge", "thin_top", "thin_bottom"] | None = None
+        if 0 < i < last and ratio >= high:
+            kind, limit, text = "bulge", high, f"bulge at {k!r}: {said}, threshold {high}x)"
+        elif i == 0 and ratio <= low:
+            kind, limit, text = (
+                "thin_top",
+                low,
+                f"thin top at {k!r}: {said}, threshold {low}x): too few new deals",
+            )
+        elif i == last and i > 0 and ratio <= low:
+            kind, limit, text = (
+                "thin_bottom",
+                low,
+                f"thin bottom at {k!r}: {said}, threshold {low}x): poor closing",
+            )
+        if kind is not None:
+            findings.append(
+                Finding(
+                    kind=kind,
+                    stage=k,
+                    observed=counts[k],
+                    expected=_dec(expected),
+                    ratio=_dec(ratio),
+                    threshold=limit,
+                    message=text,
+                )
+            )
+    return ShapeReport(stages=tuple(rows), findings=tuple(findings))
+
+
+# --- calibration ---------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Calibration:
+    """
+    One stage: its configured win probability against the observed win rate
+    of the closed deals that passed through it.
+    """
+
+    stage: str
+    configured: Decimal
+    won: int
+    lost: int
+    observed: Fraction | None
+
+    @property
+    def difference(self) -> Fraction | None:
+        """
+        Observed minus configured (positive: the stage is better than its
+        probability says).
+        """
+        return None if self.observed is None else self.observed - Fraction(self.configured)
+
+
+def _closed_paths(events: Iterable[StageChanged], pipeline: Pipeline) -> dict[str, tuple[set[str], bool]]:
+    """
+    For each deal whose last move closed it: the open stages it passed
+    through, and whether it was won.
+    """
+    per: dict[str, list[StageChanged]] = {}
+    for i, e in enumerate(events):
+        if not isinstance(e, StageChanged):
+            c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
+        if e.pipeline == pipeline.key:
+            per.setdefault(e.opportunity_id, []).append(e)
+    out = {}
+    for oid, es in per.items():
+        es.sort(key=lambda e: (e.at, e.version))
+        last = es[-1]
+        if last.kind not in (MoveKind.WIN, MoveKind.LOSE):
+            continue
+        stages = {e.from_stage for e in es} | {e.to_stage for e in es} | set(last.bypassed)
+        for e in es:
+            stages.update(e.bypassed)
+        out[oid] = (stages, last.kind is MoveKind.WIN)
+    return out
+
+
+def calibration(events: Iterable[StageChanged], pipeline: Pipeline) -> tuple[Calibration, ...]:
+    """
+    Per open stage: of the closed deals that passed through it (entered,
+    left, or skipped it on the way), the share that was won, next to the
+    probability the pipeline gives the stage.  A deal counts by its last
+    close (after a reopen); deals still open are left out.
+
+    >>> import datetime as dt
+    >>> from funnelkit.stages import StageChanged, default_pipeline
+    >>> t = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    >>> def move(o, kind, a, b, v, **kw):
+    ...     return StageChanged(opportunity_id=o, pipeline="default", kind=kind, from_stage=a,
+    ...                         to_stage=b, at=t + dt.timedelta(days=v), actor="x", version=v,
+    ...                         time_in_stage=dt.timedelta(0), **kw)
+    >>> events = [move("w", "win", "negotiation", "won", 1),
+    ...           move("l", "lose", "negotiation", "lost", 1, lost_reason="price")]
+    >>> rows = calibration(events, default_pipeline())
+    >>> [(r.stage, r.won, r.lost, r.observed) for r in rows if r.observed is not None]
+    [('negotiation', 1, 1, Fraction(1, 2))]
+    """
+    c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
+    paths = _closed_paths(events, pipeline)
+    rows = []
+    for s in pipeline.open_stages:
+        won = sum(1 for stages, w in paths.values() if s.key in stages and w)
+        lost = sum(1 for stages, w in paths.values() if s.key in stages and not w)
+        rows.append(
+            Calibration(
+                stage=s.key,
+                configured=s.probability,
+                won=won,
+                lost=lost,
+                observed=Fraction(won, won + lost) if won + lost else None,
+            )
+        )
+    return tuple(rows)
+
+
+def shrink(won: int, closed: int, *, toward: Fraction | Decimal, strength: int) -> Fraction:
+    """
+    A win rate pulled toward *toward* (the pipeline or team average) as if
+    *strength* more deals had closed at that average:
+    ``(won + strength * toward) / (closed + strength)``.
+
+    This is the posterior mean of a beta-binomial model whose prior is worth
+    *strength* deals; a rep with 2 deals moves most of the way to the
+    average, a rep with 200 barely moves.  Use it on per-rep or per-segment
+    rows of :func:`calibration` or close rates before comparing them.
+
+    >>> shrink(2, 2, toward=Fraction(1, 4), strength=6)   # 2 of 2 won, team 25 %
+    Fraction(7, 16)
+    """
+    problems = []
+    for name, value in (("won", won), ("closed", closed), ("strength", strength)):
+        msg = c.non_negative_int(value)
+        if msg is not None:
+            problems.append(Problem(path=name, message=msg))
+    if not problems and won > closed:
+        problems.append(Problem(path="won", message=f"{won} is more than closed ({closed})"))
+    rate = Fraction(toward) if isinstance(toward, Fraction | Decimal) else None
+    if rate is None or not 0 <= rate <= 1:
+        problems.append(Problem(path="toward", message=f"{c.show(toward)} is not a rate in [0, 1]"))
+    if problems:
+        raise ValidationError(problems)
+    assert rate is not None  # noqa: S101 - checked above
+    if closed + strength == 0:
+        return rate
+    return (won + strength * rate) / (closed + strength)
+
+
+# --- flow ------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class FlowRow:
+    """
+    One period: deals created (inflow), won and lost in it.
+    """
+
+    period: dt.date
+    created: int
+    won: int
+    lost: int
+
+
+def flow(
+    opportunities: Iterable[Opportunity],
+    events: Iterable[StageChanged],
+    *,
+    period: Literal["day", "week", "month"] = "month",
+    tz: dt.tzinfo | str = "UTC",
+) -> tuple[FlowRow, ...]:
+    """
+    Inflow and outflow per local period: deals created, won and lost (each
+    close event counts in the period it happened), periods in order; a
+    period with nothing happening is left out.
+    """
+    zone = zone_of(tz)
+    created: dict[dt.date, int] = {}
+    won: dict[dt.date, int] = {}
+    lost: dict[dt.date, int] = {}
+    for i, o in enumerate(opportunities):
+        if not isinstance(o, Opportunity):
+            c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
+        key = period_start(o.created_at, period, zone)
+        created[key] = created.get(key, 0) + 1
+    for i, e in enumerate(events):
+        if not isinstance(e, StageChanged):
+            c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
+        target = won if e.kind is MoveKind.WIN else lost if e.kind is MoveKind.LOSE else None
+        if target is not None:
+            key = period_start(e.at, period, zone)
+            target[key] = target.get(key, 0) + 1
+    keys = sorted(set(created) | set(won) | set(lost))
+    return tuple(
+        FlowRow(period=k, created=created.get(k, 0), won=won.get(k, 0), lost=lost.get(k, 0)) for k in keys
+    )
+
+
+def close_rates(
+    opportunities: Iterable[Opportunity], events: Iterable[StageChanged], pipeline: Pipeline
+) -> Mapping[str, tuple[int, int, Fraction | None]]:
+    """
+    Per owner: deals won, deals lost, and the close rate won / (won + lost),
+    each deal counted by its last close; owners as the opportunities give
+    them now.
+    """
+    owners = {}
+    for i, o in enumerate(opportunities):
+        if not isinstance(o, Opportunity):
+            c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
+        owners[o.id] = o.owner
+    tally: dict[str, list[int]] = {}
+    for oid, (_, was_won) in _closed_paths(events, pipeline).items():
+        owner = owners.get(oid)
+        if owner is None:
+            continue
+        row = tally.setdefault(owner, [0, 0])
+        row[0 if was_won else 1] += 1
+    return {
+        owner: (w, lo, Fraction(w, w + lo) if w + lo else None) for owner, (w, lo) in sorted(tally.items())
+    }

@@ -1,0 +1,208 @@
+"""
+Forecasts against targets: attainment, gap and pipeline coverage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import html
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from .. import _checks as c
+from .._money import Money
+from .._time import zone as zone_of
+from ..entities import Opportunity, OpportunityStatus
+from ..errors import CurrencyMismatchError, Problem, ValidationError
+from ..stages import Pipeline
+
+_RATIO = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
+
+
+@attrs.frozen(kw_only=True)
+class TargetLine:
+    """
+    One owner (or the team, ``owner=None``) against their target for the
+    period.
+
+    *won*: deals won in the period.  *open_pipeline*: open deals expected to
+    close in the period, at full amount; *weighted_open*: the same at their
+    stage probability.  *attainment* = won / target; *remaining* = target -
+    won (negative once exceeded); *coverage* = open pipeline / remaining
+    (``None`` once the target is met); *forecast* = won + weighted open.
+    """
+
+    owner: str | None
+    target: Money
+    won: Money
+    open_pipeline: Money
+    weighted_open: Money
+    attainment: Decimal | None
+    remaining: Money
+    coverage: Decimal | None
+    forecast: Money
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        A flat, JSON-safe dict (amounts as strings, in the target's currency).
+        """
+        return {
+            "owner": self.owner,
+            "currency": self.target.currency,
+            "target": str(self.target.amount),
+            "won": str(self.won.amount),
+            "open_pipeline": str(self.open_pipeline.amount),
+            "weighted_open": str(self.weighted_open.amount),
+            "attainment": None if self.attainment is None else str(self.attainment),
+            "remaining": str(self.remaining.amount),
+            "coverage": None if self.coverage is None else str(self.coverage),
+            "forecast": str(self.forecast.amount),
+        }
+
+
+@attrs.frozen(kw_only=True)
+class TargetReport:
+    """
+    Every owner with a target, and the team total (when all targets share a
+    currency), for the local dates ``[start, end)``.
+    """
+
+    start: dt.date
+    end: dt.date
+    lines: tuple[TargetLine, ...]
+    total: TargetLine | None
+
+    def line(self, owner: str) -> TargetLine:
+        for ln in self.lines:
+            if ln.owner == owner:
+                return ln
+        raise ValidationError.single("owner", f"{c.show(owner)} has no target in this report")
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """
+        One flat dict per owner, then the total, for ``pandas.DataFrame``.
+        """
+        return [ln.to_dict() for ln in (*self.lines, *([self.total] if self.total else []))]
+
+    def _repr_html_(self) -> str:
+        head = "".join(
+            f"<th>{h}</th>" for h in ("owner", "target", "won", "attainment", "coverage", "forecast")
+        )
+        rows = "".join(
+            f"<tr><td>{html.escape(ln.owner or 'team')}</td><td>{ln.target}</td><td>{ln.won}</td>"
+            f"<td>{'' if ln.attainment is None else f'{ln.attainment:.1%}'}</td>"
+            f"<td>{'' if ln.coverage is None else f'{ln.coverage:.2f}x'}</td><td>{ln.forecast}</td></tr>"
+            for ln in (*self.lines, *([self.total] if self.total else []))
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _line(owner: str | None, target: Money, sums: list[Money]) -> TargetLine:
+    won, pipeline, weighted = sums
+    remaining = target - won
+    return TargetLine(
+        owner=owner,
+        target=target,
+        won=won,
+        open_pipeline=pipeline,
+        weighted_open=weighted,
+        attainment=None if target.is_zero() else _RATIO.divide(won.amount, target.amount),
+        remaining=remaining,
+        coverage=_RATIO.divide(pipeline.amount, remaining.amount) if remaining.amount > 0 else None,
+        forecast=won + weighted,
+    )
+
+
+def against_targets(
+    opportunities: Iterable[Opportunity],
+    pipelines: Pipeline | Mapping[str, Pipeline],
+    *,
+    targets: Mapping[str, Money],
+    start: dt.date,
+    end: dt.date,
+    tz: dt.tzinfo | str = "UTC",
+) -> TargetReport:
+    """
+    Each owner's deals against their target over the local dates
+    ``[start, end)`` in *tz*: won in the period (by the day the deal was
+    won), open deals expected to close in it (full and weighted, rounded per
+    deal), attainment, what remains, pipeline coverage (open pipeline /
+    remaining target: the usual rule of thumb wants 3x) and the forecast.
+
+    Deals of owners without a target are left out; deals in another currency
+    than their owner's target raise :class:`~funnelkit.errors.CurrencyMismatchError`
+    (convert them first).
+
+    >>> import datetime as dt
+    >>> from funnelkit.stages import default_pipeline
+    >>> t = dt.datetime(2026, 4, 2, tzinfo=dt.UTC)
+    >>> def deal(i, stage, amount):
+    ...     return Opportunity(id=i, customer_id="c", owner="ann", pipeline="default", stage=stage,
+    ...                        status="won" if stage == "won" else "open", created_at=t, stage_entered_at=t,
+    ...                        amount=Money.of(amount, "USD"), expected_close=dt.date(2026, 5, 1))
+    >>> deals = [deal("a", "won", "400"), deal("b", "proposal", "1000"), deal("c", "negotiation", "500")]
+    >>> report = against_targets(deals, default_pipeline(), targets={"ann": Money.of("1000", "USD")},
+    ...                          start=dt.date(2026, 4, 1), end=dt.date(2026, 7, 1))
+    >>> ln = report.line("ann")
+    >>> ln.attainment, ln.remaining, ln.coverage, ln.forecast
+    (Decimal('0.4'), Money('600', 'USD'), Decimal('2.5'), Money('1250.00', 'USD'))
+    """
+    table = {pipelines.key: pipelines} if isinstance(pipelines, Pipeline) else pipelines
+    if not isinstance(table, Mapping):
+        raise ValidationError.single(
+            "pipelines", f"{c.show(pipelines)} is not a Pipeline or a mapping of them"
+        )
+    problems = []
+    if not isinstance(targets, Mapping) or not targets:
+        problems.append(
+            Problem(path="targets", message=f"{c.show(targets)} is not a non-empty mapping of owner to Money")
+        )
+    else:
+        for owner, money in targets.items():
+            if not isinstance(money, Money) or money.amount < 0:
+                problems.append(
+                    Problem(path=f"targets[{owner!r}]", message=f"{c.show(money)} is not Money >= 0")
+                )
+    for name, day in (("start", start), ("end", end)):
+        msg = c.calendar_date(day)
+        if msg is not None:
+            problems.append(Problem(path=name, message=msg))
+    if not problems and end <= start:
+        problems.append(Problem(path="end", message=f"{end} is not after start {start}"))
+    if problems:
+        raise ValidationError(problems)
+    zone = zone_of(tz)
+    sums = {owner: [Money.zero(t.currency)] * 3 for owner, t in targets.items()}
+    for i, opp in enumerate(opportunities):
+        if not isinstance(opp, Opportunity):
+            c.require(opp, Opportunity, "an Opportunity", f"opportunities[{i}]")
+        acc = sums.get(opp.owner)
+        if acc is None or opp.amount is None or opp.status is OpportunityStatus.LOST:
+            continue
+        currency = targets[opp.owner].currency
+        if opp.amount.currency != currency:
+            raise CurrencyMismatchError("compare a target with a deal", currency, opp.amount.currency)
+        if opp.status is OpportunityStatus.WON:
+            if start <= opp.stage_entered_at.astimezone(zone).date() < end:
+                acc[0] += opp.amount
+            continue
+        if opp.expected_close is None or not start <= opp.expected_close < end:
+            continue
+        pipeline = table.get(opp.pipeline)
+        if pipeline is None or opp.stage not in pipeline:
+            msg = f"{opp.pipeline!r}/{opp.stage!r} is not a stage of the pipelines given"
+            raise ValidationError.single(f"opportunities[{i}].stage", msg)
+        acc[1] += opp.amount
+        acc[2] += (opp.amount * pipeline.stage(opp.stage).probability).round()
+    lines = tuple(_line(owner, targets[owner], sums[owner]) for owner in targets)
+    currencies = {t.currency for t in targets.values()}
+    total = None
+    if len(currencies) == 1:
+        (cur,) = currencies
+        team = [Money.total((s[k] for s in sums.values()), currency=cur) for k in range(3)]
+        total = _line(None, Money.total(targets.values(), currency=cur), team)
+    return TargetReport(start=start, end=end, lines=lines, total=total)
