@@ -253,18 +253,16 @@ def _closed_paths(events: Iterable[StageChanged], pipeline: Pipeline) -> dict[st
         last = es[-1]
         if last.kind not in (MoveKind.WIN, MoveKind.LOSE):
             continue
-        stages = {e.from_stage for e in es} | {e.to_stage for e in es} | set(last.bypassed)
-        for e in es:
-            stages.update(e.bypassed)
+        stages = {e.from_stage for e in es} | {e.to_stage for e in es}
         out[oid] = (stages, last.kind is MoveKind.WIN)
     return out
 
 
 def calibration(events: Iterable[StageChanged], pipeline: Pipeline) -> tuple[Calibration, ...]:
     """
-    Per open stage: of the closed deals that passed through it (entered,
-    left, or skipped it on the way), the share that was won, next to the
-    probability the pipeline gives the stage.  A deal counts by its last
+    Per open stage: of the closed deals that were in it at some point (a
+    deal that skipped the stage was not), the share that was won, next to
+    the probability the pipeline gives the stage.  A deal counts by its last
     close (after a reopen); deals still open are left out.
 
     >>> import datetime as dt

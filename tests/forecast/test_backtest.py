@@ -1,0 +1,156 @@
+"""Tests for backtesting: the pipeline as of a past date, and WAPE, bias and pinball loss by hand."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from funnelkit import Money, Opportunity, ValidationError
+from funnelkit.errors import CurrencyMismatchError
+from funnelkit.forecast import as_of, backtest, bias, pinball, wape, weighted_forecast
+from funnelkit.stages import Pipeline, Stage, StageChanged
+
+T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+DAY = dt.timedelta(days=1)
+PIPE = Pipeline(
+    key="p",
+    label="P",
+    stages=[
+        Stage(key="a", label="A", probability="0.2"),
+        Stage(key="b", label="B", probability="0.4"),
+        Stage(key="c", label="C", probability="0.7"),
+        Stage(key="won", label="W", probability=1, outcome="won"),
+        Stage(key="lost", label="L", probability=0, outcome="lost"),
+    ],
+)
+
+
+def deal(oid, stage, amount, *, created_day=0, entered_day=None):
+    """A deal as it is today."""
+    status = {"won": "won", "lost": "lost"}.get(stage, "open")
+    created = T0 + created_day * DAY
+    entered = T0 + (created_day if entered_day is None else entered_day) * DAY
+    return Opportunity(
+        id=oid, customer_id="c", owner="ann", pipeline="p", stage=stage, status=status,
+        created_at=created, stage_entered_at=entered, amount=Money.of(amount, "USD"),
+        version={"d1": 2, "d2": 1, "d3": 2}[oid], lost_reason="price" if status == "lost" else None,
+    )  # fmt: skip
+
+
+def move(oid, src, dst, day, version, since):
+    """Deal *oid* moves on *day* (after T0), having entered *src* on day *since*."""
+    kind = {"won": "win", "lost": "lose"}.get(dst, "advance")
+    return StageChanged(
+        opportunity_id=oid, pipeline="p", kind=kind, from_stage=src, to_stage=dst, at=T0 + day * DAY,
+        actor="ann", version=version, time_in_stage=(day - since) * DAY,
+        lost_reason="price" if kind == "lose" else None,
+    )  # fmt: skip
+
+
+# d1: a -> b on day 5 -> won on day 20 (100); d2: a -> lost on day 15 (200);
+# d3: created on day 10, a -> b on day 12 -> c on day 25, open (300).
+DEALS = [
+    deal("d1", "won", "100", entered_day=20),
+    deal("d2", "lost", "200", entered_day=15),
+    deal("d3", "c", "300", created_day=10, entered_day=25),
+]
+EVENTS = [
+    move("d1", "a", "b", 5, 1, 0),
+    move("d1", "b", "won", 20, 2, 5),
+    move("d2", "a", "lost", 15, 1, 0),
+    move("d3", "a", "b", 12, 1, 10),
+    move("d3", "b", "c", 25, 2, 12),
+]
+
+
+def test_as_of_rebuilds_stage_status_and_version():
+    """On day 10 d1 is in b (since day 5, v1), d2 and d3 in a; on day 9 d3 did not exist."""
+    then = {o.id: o for o in as_of(DEALS, EVENTS, T0 + 10 * DAY)}
+    assert {k: (o.stage, o.status.value, o.version) for k, o in then.items()} == {
+        "d1": ("b", "open", 1),
+        "d2": ("a", "open", 0),
+        "d3": ("a", "open", 0),
+    }
+    assert then["d1"].stage_entered_at == T0 + 5 * DAY
+    assert {o.id for o in as_of(DEALS, EVENTS, T0 + 9 * DAY)} == {"d1", "d2"}
+    assert {o.id: o.stage for o in as_of(DEALS, EVENTS, T0 + 30 * DAY)} == {
+        "d1": "won",
+        "d2": "lost",
+        "d3": "c",
+    }
+
+
+def point(deals):
+    """The weighted forecast of the open deals."""
+    return weighted_forecast(deals, PIPE, by=[]).total("USD")
+
+
+def test_backtest_by_hand():
+    """
+    Cut-off 1, day 10 to 30: open d1 (b, 40 % of 100), d2 (a, 20 % of 200), d3 (a, 20 % of 300):
+    forecast 140; won since: d1, 100.  Cut-off 2, day 21 to 40: open d3 (b, 40 % of 300): 120;
+    won: nothing.  WAPE = (40 + 120) / 100 = 1.6; bias = (40 + 120) / 100 = +1.6.
+    """
+    cutoffs = [(T0 + 10 * DAY, T0 + 30 * DAY), (T0 + 21 * DAY, T0 + 40 * DAY)]
+    result = backtest(DEALS, EVENTS, cutoffs=cutoffs, forecast=point, currency="USD")
+    assert [(r.open_deals, r.forecast, r.actual) for r in result.rows] == [
+        (3, Money.of("140.00", "USD"), Money.of("100", "USD")),
+        (1, Money.of("120.00", "USD"), Money.of("0", "USD")),
+    ]
+    assert (result.wape, result.bias) == (Decimal("1.6"), Decimal("1.6"))
+
+
+def test_quantile_backtest_by_hand():
+    """
+    p50 = weighted, p90 = full amount: cut-off 1 (140, 600) vs 100; cut-off 2 (120, 300) vs 0.
+    Pinball at 0.5: (0.5*40 + 0.5*120) / 2 = 40; at 0.9: (0.1*500 + 0.1*300) / 2 = 40.
+    """
+
+    def quantiles(deals):
+        full = Money.total((d.amount for d in deals), currency="USD")
+        return {0.5: point(deals), 0.9: full}
+
+    cutoffs = [(T0 + 10 * DAY, T0 + 30 * DAY), (T0 + 21 * DAY, T0 + 40 * DAY)]
+    result = backtest(DEALS, EVENTS, cutoffs=cutoffs, forecast=quantiles, currency="USD")
+    assert result.pinball == {0.5: Decimal(40), 0.9: Decimal(40)}
+    assert result.wape is None
+    assert result.to_records()[0]["q0.9"] == Decimal("600")
+
+
+def test_metric_known_values():
+    """WAPE, bias and pinball on small hand-worked series."""
+    a = [Decimal(100), Decimal(200)]
+    f = [Decimal(110), Decimal(170)]
+    assert wape(a, f) == Decimal(40) / Decimal(300)
+    assert bias(a, f) == Decimal(-20) / Decimal(300)
+    # 0.9 quantile: 100 above 80 costs 0.9 * 20 = 18; 100 below 130 costs 0.1 * 30 = 3; mean 10.5
+    assert pinball(0.9, [Decimal(100), Decimal(100)], [Decimal(80), Decimal(130)]) == Decimal("10.5")
+
+
+@given(st.lists(st.decimals(0, 10**6, places=2), min_size=1, max_size=20), st.floats(0.01, 0.99))
+def test_perfect_forecasts_score_zero(actuals, level):
+    """Forecasting exactly what happened gives zero WAPE, bias and pinball loss."""
+    if any(actuals):
+        assert wape(actuals, actuals) == 0
+        assert bias(actuals, actuals) == 0
+    assert pinball(level, actuals, actuals) == 0
+
+
+def test_bad_input_is_named():
+    """Mismatched lengths, levels, cut-offs and currencies are refused with the field."""
+    with pytest.raises(ValidationError, match="1 actuals and 2 forecasts"):
+        wape([Decimal(1)], [Decimal(1), Decimal(2)])
+    with pytest.raises(ValidationError, match="level: 1.5 is not a quantile level"):
+        pinball(1.5, [Decimal(1)], [Decimal(1)])
+    with pytest.raises(ValidationError, match=r"cutoffs\[0\]: until .* is not after as_of"):
+        backtest(DEALS, EVENTS, cutoffs=[(T0, T0)], forecast=point, currency="USD")
+    with pytest.raises(ValidationError, match="cutoffs: empty"):
+        backtest(DEALS, EVENTS, cutoffs=[], forecast=point, currency="USD")
+    with pytest.raises(CurrencyMismatchError):
+        backtest(
+            DEALS, EVENTS, cutoffs=[(T0, T0 + DAY)], forecast=lambda d: Money.of("1", "EUR"), currency="USD"
+        )
+    with pytest.raises(ValidationError, match=r"when: .* is naive"):
+        as_of(DEALS, EVENTS, dt.datetime(2026, 1, 1))

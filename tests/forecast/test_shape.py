@@ -1,0 +1,312 @@
+"""Tests for targets, funnel shape, calibration, shrinkage, flow and close rates, worked by hand."""
+
+import datetime as dt
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from funnelkit import Money, Opportunity, ValidationError
+from funnelkit.errors import CurrencyMismatchError
+from funnelkit.forecast import (
+    FunnelReport,
+    StageStats,
+    against_targets,
+    calibration,
+    close_rates,
+    diagnose,
+    flow,
+    shrink,
+)
+from funnelkit.stages import Pipeline, Stage, StageChanged, default_pipeline
+
+T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+DAY = dt.timedelta(days=1)
+PIPE = Pipeline(
+    key="p",
+    label="P",
+    stages=[
+        Stage(key="a", label="A", probability="0.2"),
+        Stage(key="b", label="B", probability="0.4"),
+        Stage(key="c", label="C", probability="0.7"),
+        Stage(key="won", label="W", probability=1, outcome="won"),
+        Stage(key="lost", label="L", probability=0, outcome="lost"),
+    ],
+)
+
+
+def opp(oid, stage, *, owner="ann", amount="100", close=None, created=T0, pipeline="p", currency="USD"):
+    """A deal in *stage*; won and lost ones closed at T0."""
+    status = {"won": "won", "lost": "lost"}.get(stage, "open")
+    return Opportunity(
+        id=oid, customer_id="c", owner=owner, pipeline=pipeline, stage=stage, status=status,
+        created_at=created, stage_entered_at=created, amount=Money.of(amount, currency), expected_close=close,
+        lost_reason="price" if status == "lost" else None,
+    )  # fmt: skip
+
+
+def move(oid, src, dst, at_day, version, **kw):
+    """A stage change of deal *oid* on day *at_day* after T0."""
+    kind = kw.pop("kind", None) or {"won": "win", "lost": "lose"}.get(dst, "advance")
+    return StageChanged(
+        opportunity_id=oid, pipeline=kw.pop("pipeline", "p"), kind=kind, from_stage=src, to_stage=dst,
+        at=T0 + at_day * DAY, actor="ann", version=version, time_in_stage=DAY,
+        lost_reason="price" if kind == "lose" else None, **kw,
+    )  # fmt: skip
+
+
+def history(conversions, days):
+    """A FunnelReport with the given conversion and mean days per stage a, b, c."""
+    stats = [
+        StageStats(
+            stage=k,
+            advanced=0,
+            lost=0,
+            conversion=conv,
+            loss_rate=None,
+            median_time=None,
+            mean_time=None if d is None else d * DAY,
+            p90_time=None,
+        )  # fmt: skip
+        for k, conv, d in zip("abc", conversions, days, strict=True)
+    ]
+    return FunnelReport(
+        stages=tuple(stats), won=0, lost=0, win_rate=None, mean_days_to_win=None,
+        mean_days_to_lose=None, open_deals=0, velocity=None,
+    )  # fmt: skip
+
+
+# --- shape ------------------------------------------------------------------------
+
+
+def test_bulge_in_the_middle_by_hand():
+    """
+    Conversions 1/2, 1/2 and 10 days in each stage: shares proportional to 10, 5, 2.5, i.e.
+    4/7, 2/7, 1/7.  With 20, 20, 5 open (45) the history predicts 25.71, 12.86, 6.43;
+    b holds 20 / 12.857 = 1.556x >= 1.5: a bulge.
+    """
+    deals = [opp(f"a{i}", "a") for i in range(20)] + [opp(f"b{i}", "b") for i in range(20)]
+    deals += [opp(f"c{i}", "c") for i in range(5)]
+    report = diagnose(
+        deals, PIPE, history=history([Fraction(1, 2), Fraction(1, 2), Fraction(1, 3)], [10, 10, 10])
+    )
+    assert [round(s.expected, 2) for s in report.stages] == [
+        Decimal("25.71"),
+        Decimal("12.86"),
+        Decimal("6.43"),
+    ]
+    (finding,) = report.findings
+    assert (finding.kind, finding.stage, finding.observed, round(finding.ratio, 3)) == (
+        "bulge",
+        "b",
+        20,
+        Decimal("1.556"),
+    )
+    assert (
+        finding.message
+        == "bulge at 'b': 20 open deals where the history predicts 12.9 (1.56x, threshold 1.5x)"
+    )
+
+
+def test_thin_top_and_thin_bottom_by_hand():
+    """
+    Same history (shares 4/7, 2/7, 1/7).  With 4, 10, 0 open (14): expected 8, 4, 2; the top
+    holds 4/8 = 0.5x (thin top) and the bottom 0/2 = 0x (thin bottom); b at 2.5x is a bulge.
+    """
+    deals = [opp(f"a{i}", "a") for i in range(4)] + [opp(f"b{i}", "b") for i in range(10)]
+    report = diagnose(
+        deals, PIPE, history=history([Fraction(1, 2), Fraction(1, 2), Fraction(1, 3)], [10, 10, 10])
+    )
+    assert [s.expected for s in report.stages] == [8, 4, 2]
+    assert [(f.kind, f.stage, f.ratio) for f in report.findings] == [
+        ("thin_top", "a", Decimal("0.5")),
+        ("bulge", "b", Decimal("2.5")),
+        ("thin_bottom", "c", Decimal("0")),
+    ]
+    assert "ShapeReport" in repr(report)
+
+
+def test_a_matching_shape_has_no_findings():
+    """Counts in the predicted proportions raise nothing."""
+    deals = [opp(f"a{i}", "a") for i in range(8)] + [opp(f"b{i}", "b") for i in range(4)]
+    deals += [opp(f"c{i}", "c") for i in range(2)]
+    report = diagnose(
+        deals, PIPE, history=history([Fraction(1, 2), Fraction(1, 2), Fraction(1, 3)], [10, 10, 10])
+    )
+    assert report.findings == ()
+
+
+def test_missing_history_is_named():
+    """A stage that no deal ever left cannot be estimated; the error names it."""
+    with pytest.raises(ValidationError, match=r"history.stages\['c'\]: no deal has left this stage"):
+        diagnose([], PIPE, history=history([Fraction(1), Fraction(1), None], [1, 1, None]))
+    with pytest.raises(ValidationError, match="bulge: 'x' is not a positive number"):
+        diagnose([], PIPE, history=history([Fraction(1)] * 3, [1, 1, 1]), bulge="x")
+
+
+# --- calibration, shrinkage, close rates --------------------------------------------------
+
+
+EVENTS = [
+    # w1: a -> b -> c -> won
+    move("w1", "a", "b", 1, 1),
+    move("w1", "b", "c", 2, 2),
+    move("w1", "c", "won", 3, 3),
+    # w2: a -> c (skipping b) -> won
+    move("w2", "a", "c", 1, 1),  # a skip is an advance past b
+    move("w2", "c", "won", 2, 2),
+    # l1: a -> b -> lost
+    move("l1", "a", "b", 1, 1),
+    move("l1", "b", "lost", 2, 2),
+    # l2: a -> lost
+    move("l2", "a", "lost", 1, 1),
+    # o1: still open in b
+    move("o1", "a", "b", 1, 1),
+]
+
+
+def test_calibration_by_hand():
+    """
+    In a: w1, w2 won, l1, l2 lost -> 2/4.  In b: w1 won, l1 lost -> 1/2 (w2 skipped b and was
+    never in it).  In c: w1, w2 won -> 1.  o1 is still open and does not count.
+    """
+    rows = calibration(EVENTS, PIPE)
+    assert [(r.stage, r.won, r.lost, r.observed) for r in rows] == [
+        ("a", 2, 2, Fraction(1, 2)),
+        ("b", 1, 1, Fraction(1, 2)),
+        ("c", 2, 0, Fraction(1)),
+    ]
+    assert rows[0].difference == Fraction(1, 2) - Fraction(1, 5)
+
+
+def test_last_close_counts_after_a_reopen():
+    """A deal lost, reopened and won counts once, as won."""
+    events = [
+        move("r", "a", "lost", 1, 1),
+        StageChanged(
+            opportunity_id="r",
+            pipeline="p",
+            kind="reopen",
+            from_stage="lost",
+            to_stage="a",
+            at=T0 + 2 * DAY,
+            actor="ann",
+            version=2,
+            time_in_stage=DAY,
+        ),  # fmt: skip
+        move("r", "a", "won", 3, 3),
+    ]
+    rows = calibration(events, PIPE)
+    assert (rows[0].won, rows[0].lost) == (1, 0)
+
+
+def test_shrink_by_hand():
+    """
+    Beta-binomial posterior mean with a prior worth 6 deals at 25 %: 2 of 2 -> (2 + 1.5)/8
+    = 7/16; 100 of 200 -> (100 + 1.5)/206; no deals -> the average itself.
+    """
+    assert shrink(2, 2, toward=Fraction(1, 4), strength=6) == Fraction(7, 16)
+    assert shrink(100, 200, toward=Decimal("0.25"), strength=6) == Fraction(203, 412)
+    assert shrink(0, 0, toward=Fraction(1, 4), strength=0) == Fraction(1, 4)
+    with pytest.raises(ValidationError) as e:
+        shrink(3, 2, toward=Decimal(2), strength=-1)
+    assert [p.path for p in e.value.problems] == ["strength", "toward"]
+
+
+@given(st.integers(0, 50), st.integers(0, 50), st.fractions(0, 1), st.integers(0, 50))
+def test_shrink_lies_between_the_raw_rate_and_the_average(won, extra, toward, strength):
+    """The shrunk rate is a weighted mean of the raw rate and the average."""
+    closed = won + extra
+    rate = shrink(won, closed, toward=toward, strength=strength)
+    lo, hi = sorted([toward, Fraction(won, closed) if closed else toward])
+    assert lo <= rate <= hi
+
+
+def test_close_rates_per_owner():
+    """Owners come from the deals as they are now; open deals do not count."""
+    deals = [opp("w1", "won", owner="ann"), opp("w2", "won", owner="bob"), opp("l1", "lost", owner="ann")]
+    deals += [opp("l2", "lost", owner="ann"), opp("o1", "b", owner="bob")]
+    assert close_rates(deals, EVENTS, PIPE) == {
+        "ann": (1, 2, Fraction(1, 3)),
+        "bob": (1, 0, Fraction(1)),
+    }
+
+
+def test_flow_per_month():
+    """Deals created per month, and wins and losses in the month they happened."""
+    deals = [opp("x", "a", created=T0), opp("y", "a", created=T0 + 40 * DAY)]
+    events = [move("x", "a", "won", 30, 1), move("y", "a", "lost", 45, 1)]
+    rows = flow(deals, events, period="month")
+    assert [(r.period, r.created, r.won, r.lost) for r in rows] == [
+        (dt.date(2026, 1, 1), 1, 0, 0),
+        (dt.date(2026, 2, 1), 1, 1, 1),
+    ]
+
+
+# --- targets --------------------------------------------------------------------------
+
+
+def test_targets_by_hand():
+    """
+    Ann, target 1,000: won 400 in the quarter (a win before it does not count); open 1,000 at
+    40 % and 500 at 90 % closing in it (a deal closing after it does not count): remaining
+    600, coverage 1,500 / 600 = 2.5x, forecast 400 + 400 + 450 = 1,250.  Bob, target 100,
+    won 150: 150 % attained, remaining -50, no coverage.  Team: 1,100 vs 550 won.
+    """
+    pipe = default_pipeline()
+    q2 = dt.datetime(2026, 4, 2, tzinfo=dt.UTC)
+
+    def d(i, owner, stage, amount, *, when=q2, close=dt.date(2026, 5, 1)):
+        return opp(i, stage, owner=owner, amount=amount, close=close, created=when, pipeline="default")
+
+    deals = [
+        d("a1", "ann", "won", "400"),
+        d("a0", "ann", "won", "999", when=dt.datetime(2026, 3, 31, tzinfo=dt.UTC)),
+        d("a2", "ann", "proposal", "1000"),
+        d("a3", "ann", "negotiation", "500"),
+        d("a4", "ann", "negotiation", "700", close=dt.date(2026, 7, 1)),
+        d("b1", "bob", "won", "150"),
+        d("z1", "zed", "won", "5000"),
+    ]
+    targets = {"ann": Money.of("1000", "USD"), "bob": Money.of("100", "USD")}
+    report = against_targets(deals, pipe, targets=targets, start=dt.date(2026, 4, 1), end=dt.date(2026, 7, 1))
+    ann, bob = report.lines
+    assert (ann.won, ann.open_pipeline, ann.weighted_open) == (
+        Money.of("400", "USD"),
+        Money.of("1500", "USD"),
+        Money.of("850.00", "USD"),
+    )
+    assert (ann.attainment, ann.remaining, ann.coverage, ann.forecast) == (
+        Decimal("0.4"),
+        Money.of("600", "USD"),
+        Decimal("2.5"),
+        Money.of("1250.00", "USD"),
+    )
+    assert (bob.attainment, bob.remaining, bob.coverage) == (Decimal("1.5"), Money.of("-50", "USD"), None)
+    assert (report.total.target, report.total.won) == (Money.of("1100", "USD"), Money.of("550", "USD"))
+    assert report.to_records()[-1]["owner"] is None
+
+
+def test_targets_refuse_bad_input():
+    """Mixed currencies, bad targets and reversed periods are named."""
+    pipe = default_pipeline()
+    eur = opp("e", "won", currency="EUR", pipeline="default")
+    with pytest.raises(CurrencyMismatchError):
+        against_targets(
+            [eur],
+            pipe,
+            targets={"ann": Money.of("1", "USD")},
+            start=dt.date(2026, 1, 1),
+            end=dt.date(2026, 2, 1),
+        )
+    with pytest.raises(ValidationError) as e:
+        against_targets(
+            [],
+            pipe,
+            targets={"ann": 5},
+            start=dt.date(2026, 2, 1),
+            end=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        )
+    assert [p.path for p in e.value.problems] == ["targets['ann']", "end"]
