@@ -305,7 +305,7 @@ def test_tier_unknown_comes_back_and_fallback_places_it():
     team = Team(reps=[rep("a")])
     tiers = TierMatch(groups={"A": ["a"]}, a_from=Money.of("1", "CNY"), b_from=Money.of("1", "CNY"))
     alone = assign([lead("x")], team=team, policy=tiers, now=NINE)
-    assert alone.unassigned[0].reason == "tier unknown (no value in the thresholds' currency)"
+    assert alone.unassigned[0].reason == "tier unknown (no value in CNY, the thresholds' currency)"
     chained = assign([lead("x")], team=team, policy=tiers.or_else(RoundRobin()), now=NINE)
     (d,) = chained.decisions
     assert (d.rep_id, d.by) == ("a", "round_robin")
@@ -390,7 +390,7 @@ def test_daily_window_counts_local_day_in_the_team_zone():
     now = dt.datetime(2026, 11, 25, 1, tzinfo=dt.UTC)
     result = assign(leads(2), team=team, policy=LoadBalance(), state=state, now=now)
     assert [d.rep_id for d in result] == ["a", None]
-    assert result.decisions[1].skipped == (Skip("a", "full: 2 of 2 assigned today"),)
+    assert result.decisions[1].reason == "no rep has room (a: full: 2 of 2 assigned today)"
     assert [a.lead_id for a in result.state.recent] == ["new", "l0"]  # the 24th-local one is pruned
 
 
@@ -405,7 +405,7 @@ def test_rolling_window_counts_the_last_24_hours():
     )
     result = assign(leads(2), team=team, policy=LoadBalance(), state=state, now=NINE)
     assert [d.rep_id for d in result] == ["a", None]
-    assert result.decisions[1].skipped[0].reason == "full: 2 of 2 assigned in the last 24 h"
+    assert result.decisions[1].reason == "no rep has room (a: full: 2 of 2 assigned in the last 24 h)"
 
 
 def test_monthly_window_and_state_round_trip():

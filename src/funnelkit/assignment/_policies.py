@@ -24,7 +24,7 @@ from .._frozenmap import FrozenMap
 from .._money import Money
 from ..entities import CompanySize, Customer, Lead, Tier
 from ..errors import Problem, ValidationError
-from ._team import AssignmentState, Team, Window
+from ._team import WINDOW_WORDS, AssignmentState, Team
 
 # --- what a policy sees of an item ------------------------------------------
 
@@ -144,7 +144,10 @@ class _Context:
             return reason
         limit = self.limit[rep_id]
         if limit is not None and self.used[rep_id] + weight > limit:
-            return self.team.describe_limit(rep_id, self.used[rep_id])
+            said = self.team.describe_limit(rep_id, self.used[rep_id])
+            if weight > 1 and self.used[rep_id] < limit:
+                return f"{said}; this needs room for {weight}"
+            return said
         return None
 
     def never(self, rep_id: str) -> bool:
@@ -163,7 +166,7 @@ class _Context:
     def standing(self, rep_id: str) -> str:
         limit = self.limit[rep_id]
         used = self.used[rep_id]
-        words = "open" if self.team.window is Window.OPEN else "in the window"
+        words = WINDOW_WORDS[self.team.window]
         return f"{used} {words}" if limit is None else f"{used} of {limit} {words}"
 
     def no_room(self, reps: tuple[str, ...] | None, weight: int) -> str:
@@ -187,7 +190,9 @@ class _Context:
     def take(self, item: _Item, rep_id: str) -> None:
         self.used[rep_id] += item.weight
         self.stamp[rep_id] += 1
-        self.taken.append((item.id, rep_id))
+        # one record per unit of weight, so that a windowed capacity counts
+        # a customer with k deals as k in later calls too
+        self.taken.extend([(item.id, rep_id)] * item.weight)
 
 
 #: (rep or None, why, the name of the policy that decided)
@@ -288,6 +293,7 @@ def _heap_choose(
         reason = ctx.unavailable(rep, item.weight)
         if reason is None:
             chosen = rep
+            heapq.heappop(heap)  # the caller pushes it back with its new load
             break
         heapq.heappop(heap)
         skips.append(Skip(rep, reason))
@@ -299,8 +305,11 @@ def _heap_choose(
 
 
 def _refresh(key: object, rep: str, ctx: _Context) -> None:
-    heap = ctx.cache[key]
-    heapq.heapreplace(heap, (ctx.ratio(rep), ctx.index[rep], rep, ctx.stamp[rep]))
+    """
+    Put *rep*, chosen and popped by :func:`_heap_choose`, back with its new load.
+    """
+    if not ctx.never(rep):
+        heapq.heappush(ctx.cache[key], (ctx.ratio(rep), ctx.index[rep], rep, ctx.stamp[rep]))
 
 
 @attrs.frozen(kw_only=True)
@@ -358,6 +367,9 @@ class RoundRobin(Policy):
         position = ctx.cache.get(key)
         if position is None:
             position = ctx.cache[key] = {r: i for i, r in enumerate(ids)}
+        out = ("no room", self.reps)
+        if out in ctx.cache:  # every rep of the group is out for the rest of the call
+            return None, str(ctx.cache[out]), self.name
         last = ctx.pointers.get(self.name)
         start = position[last] + 1 if last in position else 0
         n = len(ids)
@@ -432,8 +444,9 @@ class WeightedRandom(Policy):
     def _table(self, ctx: _Context) -> tuple[list[str], list[float]]:
         if self.weights is None:
             pairs = [(r, float(ctx.limit[r] or ctx.unlimited)) for r in ctx.team.ids]
-        else:
-            pairs = [(r, float(w)) for r, w in self.weights.items()]
+        else:  # in team order, whatever order the mapping has; scaled so that the largest is 1
+            top = max(self.weights.values())
+            pairs = [(r, float(self.weights[r] / top)) for r in ctx.team.ids if r in self.weights]
         reps = [r for r, w in pairs if w > 0 and not ctx.never(r)]
         cum = list(itertools.accumulate(w for r, w in pairs if w > 0 and not ctx.never(r)))
         return reps, cum
@@ -566,12 +579,10 @@ class Rule(c.Checked):
     min_value: Money | None = attrs.field(default=None, metadata=c.check(_opt_money))
     max_value: Money | None = attrs.field(default=None, metadata=c.check(_opt_money))
     pick: str = attrs.field(default="load_balance", metadata=c.check(c.one_of(_PICKS, "a pick")))
-    _policy: Policy = attrs.field(init=False, repr=False, eq=False)
     _conds: tuple[tuple[str, frozenset[Any]], ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        object.__setattr__(self, "_policy", _inner(self.pick, f"rule:{self.name}", self.to))
         fields = ("territory", "industry", "source", "size", "tier")
         conds = tuple((f, getattr(self, f)) for f in fields if getattr(self, f) is not None)
         object.__setattr__(self, "_conds", conds)
@@ -659,14 +670,22 @@ class Rules(Policy):
     rules: tuple[Rule, ...] = attrs.field(converter=_rules, metadata=c.check(_rules_check))
     default: str | None = attrs.field(default=None, metadata=c.check(c.optional(c.identifier)))
     name: str = attrs.field(default="rules", metadata=c.check(c.name))
+    _inner: tuple[Policy, ...] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        # each rule picks through its own policy, named after this one and the rule: the key
+        # of its saved round-robin pointer
+        inner = tuple(_inner(r.pick, f"{self.name}:{r.name}", r.to) for r in self.rules)
+        object.__setattr__(self, "_inner", inner)
 
     def _choose(self, item: _Item, ctx: _Context, skips: list[Skip]) -> Choice:
         notes: list[str] = []
-        for rule in self.rules:
+        for rule, inner in zip(self.rules, self._inner, strict=True):
             matched = rule.match(item)
             if matched is None:
                 continue
-            rep, why, _ = rule._policy._choose(item, ctx, skips)
+            rep, why, _ = inner._choose(item, ctx, skips)
             if rep is not None:
                 said = f"rule {rule.name!r} matched ({matched}); {why}"
                 return rep, "; ".join([*notes, said]), self.name
@@ -836,7 +855,17 @@ class TierMatch(Policy):
     def _choose(self, item: _Item, ctx: _Context, skips: list[Skip]) -> Choice:
         tier = self.tier_of(item)
         if tier is None:
-            return None, "tier unknown (no value in the thresholds' currency)", self.name
+            if self.a_from is None:
+                return (
+                    None,
+                    "tier unknown (a lead has no tier and no a_from/b_from thresholds are set)",
+                    self.name,
+                )
+            return (
+                None,
+                f"tier unknown (no value in {self.a_from.currency}, the thresholds' currency)",
+                self.name,
+            )
         inner = self._inner.get(tier)
         if inner is None:
             return None, f"no reps for tier {tier.value}", self.name
@@ -887,6 +916,18 @@ class Fallback(Policy):
     kind: ClassVar[str] = "fallback"
     policies: tuple[Policy, ...] = attrs.field(converter=_policies, metadata=c.check(_policies_check))
     name: str = attrs.field(default="fallback", metadata=c.check(c.name))
+
+    def _relations(self) -> list[Problem]:
+        seen: set[str] = set()
+        problems = []
+        for i, policy in enumerate(self.policies):
+            if not isinstance(policy, RoundRobin):
+                continue
+            if policy.name in seen:
+                msg = f"{policy.name!r} names two round robins; give each its own name (it keys their pointer)"
+                problems.append(Problem(path=f"policies[{i}].name", message=msg))
+            seen.add(policy.name)
+        return problems
 
     def _choose(self, item: _Item, ctx: _Context, skips: list[Skip]) -> Choice:
         notes: list[str] = []

@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar, cast
 import attrs
 
 from .. import _checks as c
+from .._money import Money
 from ..entities import Customer, Lead, LeadStatus, Opportunity
 from ..errors import Problem, ValidationError
 from ._assign import check_common, next_state, route
@@ -40,6 +41,7 @@ class OwnerChanged:
     actor: str
     reason: str
     why: str
+    skipped: tuple[Skip, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +53,7 @@ class OwnerChanged:
             "actor": self.actor,
             "reason": self.reason,
             "why": self.why,
+            "skipped": "; ".join(f"{k.rep_id}: {k.reason}" for k in self.skipped),
         }
 
 
@@ -191,7 +194,9 @@ def reassign(
             else:
                 orphans.append(o)
 
-    new_owner: dict[tuple[str, str], tuple[str, str]] = {}  # (kind, id) -> (rep, why)
+    new_owner: dict[
+        tuple[str, str], tuple[str, str, tuple[Skip, ...]]
+    ] = {}  # (kind, id) -> (rep, why, skipped)
     unmoved: list[Unmoved] = []
 
     order = sorted(range(len(mine)), key=lambda i: -len(deals.get(mine[i].id, ())))
@@ -201,31 +206,51 @@ def reassign(
         decision = route(customer_item(cu, max(1, len(bundle))), policy, ctx, cu.purchasing_power)
         if decision.rep_id is None:
             unmoved.append(
+                Unmoved(kind="customer", id=cu.id, reason=decision.reason, skipped=decision.skipped)
+            )
+            unmoved.extend(
                 Unmoved(
-                    kind="customer", id=decision.lead_id, reason=decision.reason, skipped=decision.skipped
+                    kind="opportunity",
+                    id=o.id,
+                    reason=f"follows customer {cu.id!r}, which could not be placed",
                 )
+                for o in bundle
             )
             continue
-        new_owner["customer", cu.id] = (decision.rep_id, decision.reason)
+        new_owner["customer", cu.id] = (decision.rep_id, decision.reason, decision.skipped)
         for o in bundle:
-            new_owner["opportunity", o.id] = (decision.rep_id, f"follows customer {cu.id!r}")
+            new_owner["opportunity", o.id] = (decision.rep_id, f"follows customer {cu.id!r}", ())
 
+    # The leaver's open deals on customers they do not own: all the deals of one customer go
+    # to one rep, the customer's owner when there is one (one account, one owner).
+    by_account: dict[str, list[Opportunity]] = {}
     for o in orphans:
-        holder = by_customer[o.customer_id].owner if o.customer_id in by_customer else None
-        item = _deal_item(o, by_customer.get(o.customer_id))
-        if holder is not None and holder in team and ctx.unavailable(holder, 1) is None:
-            ctx.take(item, holder)
-            new_owner["opportunity", o.id] = (holder, f"follows the owner of customer {o.customer_id!r}")
-            continue
-        decision = route(item, policy, ctx, o.amount)
-        if decision.rep_id is None:
-            unmoved.append(
-                Unmoved(
-                    kind="opportunity", id=decision.lead_id, reason=decision.reason, skipped=decision.skipped
+        by_account.setdefault(o.customer_id, []).append(o)
+    for cid, group in by_account.items():
+        account = by_customer.get(cid)
+        holder = None if account is None else account.owner
+        item = _deal_item(group, account)
+        if holder is not None and holder != rep_id and holder in team and team.rep(holder).active:
+            full = ctx.unavailable(holder, item.weight)
+            if full is None:
+                ctx.take(item, holder)
+                for o in group:
+                    new_owner["opportunity", o.id] = (holder, f"follows the owner of customer {cid!r}", ())
+            else:
+                said = f"follows the owner of customer {cid!r}, {holder!r}, who is {full}"
+                unmoved.extend(
+                    Unmoved(kind="opportunity", id=o.id, reason=said, skipped=(Skip(holder, full),))
+                    for o in group
                 )
-            )
-        else:
-            new_owner["opportunity", o.id] = (decision.rep_id, decision.reason)
+            continue
+        decision = route(item, policy, ctx, item.value)
+        for o in group:
+            if decision.rep_id is None:
+                unmoved.append(
+                    Unmoved(kind="opportunity", id=o.id, reason=decision.reason, skipped=decision.skipped)
+                )
+            else:
+                new_owner["opportunity", o.id] = (decision.rep_id, decision.reason, decision.skipped)
 
     for lead in all_leads:
         if lead.owner == rep_id and lead.status not in (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED):
@@ -237,7 +262,7 @@ def reassign(
                     )
                 )
             else:
-                new_owner["lead", lead.id] = (decision.rep_id, decision.reason)
+                new_owner["lead", lead.id] = (decision.rep_id, decision.reason, decision.skipped)
 
     moves: list[OwnerChanged] = []
 
@@ -255,6 +280,7 @@ def reassign(
                 actor=actor,
                 reason=reason,
                 why=got[1],
+                skipped=got[2],
             )
         )
         return got[0]
@@ -279,10 +305,17 @@ def _moved(entity: T, to: str | None) -> T:
     return entity if to is None else attrs.evolve(entity, owner=to)
 
 
-def _deal_item(o: Opportunity, customer: Customer | None) -> _Item:
+def _deal_item(group: list[Opportunity], customer: Customer | None) -> _Item:
+    """
+    The deals of one customer routed as one item: the customer's facts, the
+    deals' total value when they share a currency, weight = how many deals.
+    """
+    amounts = [o.amount for o in group if o.amount is not None]
+    value = None
+    if amounts and all(a.currency == amounts[0].currency for a in amounts):
+        value = Money.total(amounts, currency=amounts[0].currency)
     if customer is None:
-        return _Item(o.id, None, None, None, None, o.amount, None, 1)
-    item = customer_item(customer, 1)
-    item.id = o.id
-    item.value = o.amount
+        return _Item(group[0].customer_id, None, None, None, None, value, None, len(group))
+    item = customer_item(customer, len(group))
+    item.value = value
     return item

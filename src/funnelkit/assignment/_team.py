@@ -177,10 +177,10 @@ class Team(c.Checked):
         Why *rep_id* is full with *used* counted: ``"full: 5 of 5 open"``.
         """
         limit = self._by_id[rep_id].capacity
-        return f"full: {used} of {limit} {_WINDOW_WORDS[self.window]}"
+        return f"full: {used} of {limit} {WINDOW_WORDS[self.window]}"
 
 
-_WINDOW_WORDS = {
+WINDOW_WORDS = {
     Window.OPEN: "open",
     Window.DAY: "assigned today",
     Window.ROLLING_24H: "assigned in the last 24 h",
