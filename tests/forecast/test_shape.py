@@ -69,7 +69,7 @@ def history(conversions, days):
             median_time=None,
             mean_time=None if d is None else d * DAY,
             p90_time=None,
-        )  # fmt: skip
+        )
         for k, conv, d in zip("abc", conversions, days, strict=True)
     ]
     return FunnelReport(
@@ -123,7 +123,7 @@ def test_thin_top_and_thin_bottom_by_hand():
     assert [(f.kind, f.stage, f.ratio) for f in report.findings] == [
         ("thin_top", "a", Decimal("0.5")),
         ("bulge", "b", Decimal("2.5")),
-        ("thin_bottom", "c", Decimal("0")),
+        ("thin_bottom", "c", Decimal(0)),
     ]
     assert "ShapeReport" in repr(report)
 
@@ -195,7 +195,7 @@ def test_last_close_counts_after_a_reopen():
             actor="ann",
             version=2,
             time_in_stage=DAY,
-        ),  # fmt: skip
+        ),
         move("r", "a", "won", 3, 3),
     ]
     rows = calibration(events, PIPE)
