@@ -10,7 +10,7 @@ is computed from the offer and ``now``.
 
 from __future__ import annotations
 
-from ._assign import AssignmentResult, Decision, assign
+from ._assign import AssignmentResult, Decision, assign, record
 from ._conversion import Conversion, convert_lead
 from ._fairness import FairnessReport, RepFairness, fairness, gini
 from ._policies import (
@@ -65,4 +65,5 @@ __all__ = [
     "gini",
     "policy_from_dict",
     "reassign",
+    "record",
 ]

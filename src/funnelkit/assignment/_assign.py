@@ -308,3 +308,21 @@ def route(item: _Item, policy: Policy, ctx: _Context, value: Money | None) -> De
     return Decision(
         lead_id=item.id, rep_id=rep, by=by, reason=why, at=ctx.now, value=value, skipped=tuple(skips)
     )
+
+
+def record(state: AssignmentState, decisions: Iterable[Decision]) -> AssignmentState:
+    """
+    *state* with the assigned *decisions* added to its recent assignments,
+    for decisions made outside :func:`assign` (roulette claims, a manager's
+    hand) that must count against a windowed capacity.  The next routing call
+    drops what falls out of the team's window.
+    """
+    c.require(state, AssignmentState, "an AssignmentState", "state")
+    if not c.is_iterable(decisions):
+        raise ValidationError.single("decisions", f"{c.show(decisions)} is not an iterable of Decision")
+    added = []
+    for i, d in enumerate(decisions):
+        c.require(d, Decision, "a Decision", f"decisions[{i}]")
+        if d.rep_id is not None:
+            added.append(Assigned(lead_id=d.lead_id, rep_id=d.rep_id, at=d.at))
+    return AssignmentState(pointers=state.pointers, recent=(*state.recent, *added))

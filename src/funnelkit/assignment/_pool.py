@@ -45,7 +45,10 @@ class Claim(c.Checked):
         return []
 
     def active(self, now: dt.datetime) -> bool:
-        return now < self.expires_at
+        """
+        Whether the claim protects the customer at *now*.
+        """
+        return self.claimed_at <= now < self.expires_at
 
 
 def _positive_duration(value: object) -> str | None:
@@ -60,12 +63,27 @@ def _claims(value: Mapping[str, Claim] | Iterable[Claim]) -> Mapping[str, Claim]
         return FrozenMap(dict(value))
     if c.is_iterable(value):
         items = list(value)
-        if all(isinstance(x, Claim) for x in items):
+        if all(isinstance(x, Claim) for x in items) and len({x.customer_id for x in items}) == len(items):
             return FrozenMap({x.customer_id: x for x in items})
+        return items  # type: ignore[return-value]  # the check reports it
     return value  # type: ignore[return-value]  # the check reports it
 
 
 def _claims_check(value: object) -> c.Result:
+    if isinstance(value, list):
+        problems = []
+        seen: set[str] = set()
+        for i, claim in enumerate(value):
+            if not isinstance(claim, Claim):
+                problems.append(
+                    Problem(path=f"[{i}]", message=f"{c.show(claim)} is {c.a_type(claim)}; expected a Claim")
+                )
+            elif claim.customer_id in seen:
+                msg = f"{claim.customer_id!r} appears twice; a customer has one holder at most"
+                problems.append(Problem(path=f"[{i}].customer_id", message=msg))
+            else:
+                seen.add(claim.customer_id)
+        return problems or None
     if not isinstance(value, Mapping):
         return f"{c.show(value)} is {c.a_type(value)}; expected claims"
     problems = []
@@ -117,6 +135,9 @@ class Pool(c.Checked):
         The claim protecting *customer_id* at *now*, or ``None``.
         """
         now = instant(now)
+        msg = c.identifier(customer_id)
+        if msg is not None:
+            raise ValidationError.single("customer_id", msg)
         claim = self.claims.get(customer_id)
         return claim if claim is not None and claim.active(now) else None
 
@@ -129,7 +150,13 @@ class Pool(c.Checked):
         return tuple(sorted(mine, key=lambda k: (k.claimed_at, k.customer_id)))
 
     def claim(
-        self, customer_id: str, rep_id: str, *, now: dt.datetime, team: Team | None = None
+        self,
+        customer_id: str,
+        rep_id: str,
+        *,
+        now: dt.datetime,
+        team: Team | None = None,
+        owner: str | None = None,
     ) -> tuple[Pool, Claim]:
         """
         *rep_id* claims *customer_id*: a new pool and the claim.
@@ -138,7 +165,10 @@ class Pool(c.Checked):
         holder and the expiry) when another rep holds it, and with
         :class:`~funnelkit.errors.AssignmentError` when the rep already holds
         *max_claims* or, given *team*, is not an active rep of it.  Claiming
-        what one already holds renews the protection.
+        what one already holds renews the protection.  Pass the customer's
+        current *owner* (``Customer.owner``) when it is an account already:
+        an account owned by another rep is refused too, so that the pool and
+        the accounts never give one customer two owners.
         """
         now = instant(now)
         _ids(customer_id=customer_id, rep_id=rep_id)
@@ -148,6 +178,13 @@ class Pool(c.Checked):
             if not rep.active:
                 msg = f"rep {rep_id!r} is inactive and cannot claim {customer_id!r}"
                 raise AssignmentError(msg)
+        if owner is not None and owner != rep_id:
+            raise ClaimConflict(key=customer_id, holder=owner, expires_at=None, requested_by=rep_id)
+        latest = self.claims.get(customer_id)
+        if latest is not None and now < latest.worked_at:
+            last = latest.worked_at.isoformat()
+            msg = f"{now.isoformat()} is before the last record of {customer_id!r} ({last}); record in time order"
+            raise ValidationError.single("now", msg)
         current = self.holder(customer_id, now=now)
         if current is not None and current.rep_id != rep_id:
             raise ClaimConflict(
@@ -227,10 +264,10 @@ class Pool(c.Checked):
         (for the host to show "back in the pool" or to notify).
         """
         now = instant(now)
-        lapsed = tuple(k for k in self.claims.values() if not k.active(now))
+        lapsed = tuple(k for k in self.claims.values() if k.expires_at <= now)
         if not lapsed:
             return self, ()
-        kept = {k: v for k, v in self.claims.items() if v.active(now)}
+        kept = {k: v for k, v in self.claims.items() if now < v.expires_at}
         return attrs.evolve(self, claims=kept), lapsed
 
     def _held(self, customer_id: str, rep_id: str, now: dt.datetime) -> Claim:

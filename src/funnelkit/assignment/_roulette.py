@@ -16,6 +16,7 @@ from typing import Any, Literal
 import attrs
 
 from .. import _checks as c
+from .._money import Money
 from .._time import canonical, instant
 from ..entities import Lead, LeadStatus
 from ..errors import AssignmentError, ClaimConflict, Problem, ValidationError
@@ -174,12 +175,53 @@ class Offer(c.Checked):
         until = turns[-1].end if turns else self.offered_at
         return OfferStatus(state="exhausted", holder=None, until=until, turns=turns)
 
-    def claim(self, rep_id: str, *, now: dt.datetime) -> Offer:
+    def claim(
+        self, rep_id: str, *, now: dt.datetime, team: Team | None = None, state: AssignmentState | None = None
+    ) -> Offer:
         """
         *rep_id* takes the lead; only the rep whose window is open can.
+
+        Give *team* (and *state*, for a windowed capacity) to refuse a rep
+        who has become full since the offer was made: they should decline.
+        Then record the claim with :meth:`decision` and
+        :func:`~funnelkit.assignment.record`, so that it counts against the
+        rep's capacity and in :func:`~funnelkit.assignment.fairness`.
         """
         self._turn_of(rep_id, now, "claim")
-        return attrs.evolve(self, claimed_by=rep_id, claimed_at=instant(now))
+        at = instant(now)
+        if team is not None or state is not None:
+            c.require(team, Team, "a Team", "team")
+            if state is not None:
+                c.require(state, AssignmentState, "an AssignmentState", "state")
+            assert team is not None  # noqa: S101 - checked just above
+            if rep_id not in team:
+                msg = f"rep {rep_id!r} is not in the team and cannot claim lead {self.lead_id!r}"
+                raise AssignmentError(msg)
+            full = _Context(team, state or AssignmentState(), at, None).unavailable(rep_id, 1)
+            if full is not None:
+                msg = f"rep {rep_id!r} is {full} and cannot claim lead {self.lead_id!r}; decline it instead"
+                raise AssignmentError(msg)
+        return attrs.evolve(self, claimed_by=rep_id, claimed_at=at)
+
+    def decision(self, *, value: Money | None = None) -> Decision:
+        """
+        The claim as a :class:`~funnelkit.assignment.Decision`, dated when it
+        was claimed, for :func:`~funnelkit.assignment.record` and
+        :func:`~funnelkit.assignment.fairness`; *value* is the lead's value.
+        """
+        if self.claimed_by is None or self.claimed_at is None:
+            msg = f"the offer of lead {self.lead_id!r} has not been claimed"
+            raise AssignmentError(msg)
+        turn = self.queue.index(self.claimed_by) + 1
+        return Decision(
+            lead_id=self.lead_id,
+            rep_id=self.claimed_by,
+            by="roulette",
+            reason=f"claimed in the roulette, turn {turn} of {len(self.queue)}",
+            at=self.claimed_at,
+            value=value,
+            skipped=self.skipped,
+        )
 
     def decline(self, rep_id: str, *, now: dt.datetime) -> Offer:
         """
