@@ -183,7 +183,7 @@ class Pool(c.Checked):
         latest = self.claims.get(customer_id)
         if latest is not None and now < latest.worked_at:
             last = latest.worked_at.isoformat()
-            msg = f"{now.isoformat()} is before the last record of {customer_id!r} ({last}); record in time order"
+            msg = f"{now.isoformat()} is before the last record of {customer_id!r} ({last}); keep time order"
             raise ValidationError.single("now", msg)
         current = self.holder(customer_id, now=now)
         if current is not None and current.rep_id != rep_id:
