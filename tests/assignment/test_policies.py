@@ -430,7 +430,7 @@ def test_state_from_dict_reports_every_problem():
             {"extra": 1, "recent": [{"lead_id": "", "rep_id": "a", "at": "yesterday"}, 3]}
         )
     paths = [p.path for p in e.value.problems]
-    assert paths == ["extra", "recent[0].lead_id", "recent[0].at", "recent[1]"]
+    assert paths == ["extra", "recent[0].at", "recent[0].lead_id", "recent[1]"]
 
 
 def test_team_validation():

@@ -14,6 +14,7 @@ from typing import Any, cast
 import attrs
 
 from .. import _checks as c
+from .. import convert
 from .._money import Money
 from .._time import canonical
 from ..entities import Lead, LeadStatus
@@ -23,7 +24,7 @@ from ._team import Assigned, AssignmentState, Team
 
 
 @attrs.frozen(kw_only=True)
-class Decision:
+class Decision(c.Checked):
     """
     Where one lead went and why, or why it went nowhere.
 
@@ -33,21 +34,26 @@ class Decision:
     estimated value for fairness reports.
     """
 
-    lead_id: str
-    rep_id: str | None
-    by: str | None
-    reason: str
-    at: dt.datetime
-    value: Money | None = None
-    skipped: tuple[Skip, ...] = ()
+    lead_id: str = attrs.field(metadata=c.check(c.identifier))
+    rep_id: str | None = attrs.field(metadata=c.check(c.optional(c.identifier)))
+    by: str | None = attrs.field(metadata=c.check(c.optional(c.name)))
+    reason: str = attrs.field(metadata=c.check(c.name))
+    at: dt.datetime = attrs.field(metadata=c.check(c.aware_datetime), converter=canonical)
+    value: Money | None = attrs.field(
+        default=None, metadata=c.check(c.optional(c.instance_of(Money, "Money")))
+    )
+    skipped: tuple[Skip, ...] = attrs.field(
+        default=(), converter=c.to_tuple, metadata=c.check(c.items(c.instance_of(Skip, "a Skip"), tuple))
+    )
 
     @property
     def assigned(self) -> bool:
         return self.rep_id is not None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         """
-        A flat, JSON-safe dict.
+        A flat dict for ``pandas.DataFrame``: the value split into amount and
+        currency, the skipped reps joined into one string.
         """
         return {
             "lead_id": self.lead_id,
@@ -55,10 +61,24 @@ class Decision:
             "by": self.by,
             "reason": self.reason,
             "at": self.at.isoformat(),
-            "value": None if self.value is None else str(self.value.amount),
+            "value": None if self.value is None else self.value.amount,
             "currency": None if self.value is None else self.value.currency,
             "skipped": "; ".join(f"{s.rep_id}: {s.reason}" for s in self.skipped),
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe dict; :meth:`from_dict` reads it back (a host stores
+        decisions for :func:`~funnelkit.assignment.fairness` and audits).
+        """
+        return cast("dict[str, Any]", convert.to_dict(self))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Decision:
+        """
+        Read a dict written by :meth:`to_dict`; one error listing every problem.
+        """
+        return cast("Decision", convert.from_dict(cls, data))
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -124,10 +144,13 @@ class AssignmentResult:
         """
         One flat dict per decision, for ``pandas.DataFrame``.
         """
-        return [d.to_dict() for d in self.decisions]
+        return [d.to_record() for d in self.decisions]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"decisions": self.to_records(), "state": self.state.to_dict()}
+        """
+        A JSON-safe dict of the decisions and the state.
+        """
+        return {"decisions": [d.to_dict() for d in self.decisions], "state": self.state.to_dict()}
 
     def _repr_html_(self) -> str:
         rows = "".join(
@@ -305,9 +328,23 @@ def _decide(lead: Lead, policy: Policy, ctx: _Context) -> Decision:
 def route(item: _Item, policy: Policy, ctx: _Context, value: Money | None) -> Decision:
     skips: list[Skip] = []
     rep, why, by = policy._choose(item, ctx, skips)
-    return Decision(
-        lead_id=item.id, rep_id=rep, by=by, reason=why, at=ctx.now, value=value, skipped=tuple(skips)
-    )
+    return _decision(item.id, rep, by, why, ctx.now, value, tuple(skips))
+
+
+_D_SLOTS = tuple(
+    Decision.__dict__[f].__set__ for f in ("lead_id", "rep_id", "by", "reason", "at", "value", "skipped")
+)
+
+
+def _decision(*values: Any) -> Decision:
+    """
+    A Decision from values routing vouches for, in field order, without
+    re-checking them (one per lead on the hot path).
+    """
+    new = object.__new__(Decision)
+    for set_slot, value in zip(_D_SLOTS, values, strict=True):
+        set_slot(new, value)
+    return new
 
 
 def record(state: AssignmentState, decisions: Iterable[Decision]) -> AssignmentState:

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, cast
 import attrs
 
 from .. import _checks as c
+from .. import convert
 from .._frozenmap import FrozenMap
 from .._money import Money
 from ..entities import CompanySize, Customer, Lead, Tier
@@ -77,13 +78,13 @@ def customer_item(customer: Customer, weight: int) -> _Item:
 
 
 @attrs.frozen
-class Skip:
+class Skip(c.Checked):
     """
     A rep passed over for one item, and why.
     """
 
-    rep_id: str
-    reason: str
+    rep_id: str = attrs.field(metadata=c.check(c.identifier))
+    reason: str = attrs.field(metadata=c.check(c.name))
 
 
 # --- the per-call routing context --------------------------------------------
@@ -1058,3 +1059,10 @@ def _rule_from_dict(raw: object, path: str) -> Rule:
         raise e.prefixed(path) from None
     except TypeError as e:
         raise ValidationError.single(path, f"rule: {e}") from None
+
+
+def _register() -> None:
+    convert.register(Policy, unstructure=lambda p: p.to_dict(), structure=policy_from_dict)
+
+
+_register()

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
 from .. import _checks as c
+from .. import convert
 from .._frozenmap import FrozenMap
-from .._time import canonical, instant, parse_instant
+from .._time import canonical, instant
 from ..entities import Activity
 from ..errors import AssignmentError, ClaimConflict, Problem, ValidationError
 from ._team import Team
@@ -288,68 +289,17 @@ class Pool(c.Checked):
 
     def to_dict(self) -> dict[str, Any]:
         """
-        A JSON-safe dict; :meth:`from_dict` reads it back.
+        A JSON-safe dict (times ISO 8601, durations ISO 8601); :meth:`from_dict`
+        reads it back.
         """
-        return {
-            "protect_for": self.protect_for.total_seconds(),
-            "max_claims": self.max_claims,
-            "claims": [
-                {
-                    "customer_id": k.customer_id,
-                    "rep_id": k.rep_id,
-                    "claimed_at": k.claimed_at.isoformat(),
-                    "worked_at": k.worked_at.isoformat(),
-                    "expires_at": k.expires_at.isoformat(),
-                }
-                for k in sorted(self.claims.values(), key=lambda k: k.customer_id)
-            ],
-        }
+        return cast("dict[str, Any]", convert.to_dict(self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Pool:
         """
         Read a dict written by :meth:`to_dict`; one error listing every problem.
         """
-        if not isinstance(data, Mapping):
-            raise ValidationError.single("", f"{c.show(data)} is {c.a_type(data)}; expected a mapping")
-        problems = [
-            Problem(path=str(k), message="unknown key; allowed: 'protect_for', 'max_claims', 'claims'")
-            for k in sorted(set(data) - {"protect_for", "max_claims", "claims"}, key=str)
-        ]
-        seconds = data.get("protect_for")
-        protect: object = seconds
-        if isinstance(seconds, int | float) and not isinstance(seconds, bool):
-            try:
-                protect = dt.timedelta(seconds=seconds)
-            except OverflowError:
-                protect = seconds
-        msg = _positive_duration(protect)
-        if msg is not None:
-            problems.append(Problem(path="protect_for", message=f"{msg} (give seconds)"))
-        claims = []
-        raw = data.get("claims", [])
-        if not isinstance(raw, list):
-            problems.append(
-                Problem(path="claims", message=f"{c.show(raw)} is {c.a_type(raw)}; expected a list")
-            )
-            raw = []
-        fields = ("customer_id", "rep_id", "claimed_at", "worked_at", "expires_at")
-        for i, item in enumerate(raw):
-            if not isinstance(item, Mapping) or set(item) != set(fields):
-                problems.append(
-                    Problem(
-                        path=f"claims[{i}]", message=f"{c.show(item)} is not a dict with {', '.join(fields)}"
-                    )
-                )
-                continue
-            values = {f: parse_instant(item[f]) if f.endswith("_at") else item[f] for f in fields}
-            try:
-                claims.append(Claim(**values))  # type: ignore[arg-type]
-            except ValidationError as e:
-                problems.extend(e.prefixed(f"claims[{i}]").problems)
-        if problems:
-            raise ValidationError(problems)
-        return cls(protect_for=protect, max_claims=data.get("max_claims"), claims=claims)  # type: ignore[arg-type]
+        return cast("Pool", convert.from_dict(cls, data))
 
 
 def _ids(**ids: object) -> None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, Literal, cast
 
 import attrs
 
 from .. import _checks as c
+from .. import convert
 from .._money import Money
 from .._time import canonical, instant
 from ..entities import Lead, LeadStatus
@@ -42,9 +44,13 @@ class Turn:
 
 
 @attrs.frozen
-class Declined:
-    rep_id: str
-    at: dt.datetime
+class Declined(c.Checked):
+    """
+    A rep who passed on an offer, and when.
+    """
+
+    rep_id: str = attrs.field(metadata=c.check(c.identifier))
+    at: dt.datetime = attrs.field(metadata=c.check(c.aware_datetime), converter=canonical)
 
 
 @attrs.frozen(kw_only=True)
@@ -284,18 +290,17 @@ class Offer(c.Checked):
 
     def to_dict(self) -> dict[str, Any]:
         """
-        A JSON-safe dict.
+        A JSON-safe dict (times ISO 8601, the window an ISO duration);
+        :meth:`from_dict` reads it back.
         """
-        return {
-            "lead_id": self.lead_id,
-            "offered_at": self.offered_at.isoformat(),
-            "window": self.window.total_seconds(),
-            "queue": list(self.queue),
-            "skipped": [{"rep_id": s.rep_id, "reason": s.reason} for s in self.skipped],
-            "declined": [{"rep_id": d.rep_id, "at": d.at.isoformat()} for d in self.declined],
-            "claimed_by": self.claimed_by,
-            "claimed_at": None if self.claimed_at is None else self.claimed_at.isoformat(),
-        }
+        return cast("dict[str, Any]", convert.to_dict(self))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Offer:
+        """
+        Read a dict written by :meth:`to_dict`; one error listing every problem.
+        """
+        return cast("Offer", convert.from_dict(cls, data))
 
 
 def _order_check(value: object) -> c.Result:
@@ -411,12 +416,18 @@ class Roulette(c.Checked):
         return assign([lead], team=team, policy=self.then, now=now, state=state, rng=rng)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "order": list(self.order),
-            "window": self.window.total_seconds(),
-            "then": None if self.then is None else self.then.to_dict(),
-            "start": self.start,
-        }
+        """
+        A JSON-safe dict, the fallback policy included; :meth:`from_dict`
+        reads it back.
+        """
+        return cast("dict[str, Any]", convert.to_dict(self))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Roulette:
+        """
+        Read a dict written by :meth:`to_dict`; one error listing every problem.
+        """
+        return cast("Roulette", convert.from_dict(cls, data))
 
 
 def _iso(at: dt.datetime | None) -> str:

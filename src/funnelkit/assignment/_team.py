@@ -8,13 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
 from .. import _checks as c
+from .. import convert
 from .._frozenmap import FrozenMap
-from .._time import canonical, parse_instant, zone
+from .._time import canonical, zone
 from ..entities import SalesRep
 from ..errors import Problem, ValidationError
 
@@ -238,43 +239,11 @@ class AssignmentState(c.Checked):
         """
         A JSON-safe dict; :meth:`from_dict` reads it back.
         """
-        return {
-            "pointers": dict(self.pointers),
-            "recent": [
-                {"lead_id": a.lead_id, "rep_id": a.rep_id, "at": a.at.isoformat()} for a in self.recent
-            ],
-        }
+        return cast("dict[str, Any]", convert.to_dict(self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AssignmentState:
         """
         Read a dict written by :meth:`to_dict`; one error listing every problem.
         """
-        if not isinstance(data, Mapping):
-            raise ValidationError.single("", f"{c.show(data)} is {c.a_type(data)}; expected a mapping")
-        unknown = sorted(set(data) - {"pointers", "recent"}, key=str)
-        problems = [
-            Problem(path=str(k), message="unknown key; allowed: 'pointers', 'recent'") for k in unknown
-        ]
-        recent: list[Assigned] = []
-        raw = data.get("recent", [])
-        if not isinstance(raw, list):
-            problems.append(
-                Problem(path="recent", message=f"{c.show(raw)} is {c.a_type(raw)}; expected a list")
-            )
-            raw = []
-        for i, item in enumerate(raw):
-            where = f"recent[{i}]"
-            if not isinstance(item, Mapping) or set(item) != {"lead_id", "rep_id", "at"}:
-                problems.append(
-                    Problem(path=where, message=f"{c.show(item)} is not a dict with lead_id, rep_id and at")
-                )
-                continue
-            at = parse_instant(item["at"])
-            try:
-                recent.append(Assigned(lead_id=item["lead_id"], rep_id=item["rep_id"], at=at))  # type: ignore[arg-type]
-            except ValidationError as e:
-                problems.extend(e.prefixed(where).problems)
-        if problems:
-            raise ValidationError(problems)
-        return cls(pointers=data.get("pointers", {}), recent=recent)
+        return cast("AssignmentState", convert.from_dict(cls, data))
