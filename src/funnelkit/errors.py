@@ -261,6 +261,8 @@ class PipelineWarning(FunnelkitWarning):
 
 
 __all__ = [
+    "AssignmentError",
+    "ClaimConflict",
     "ConcurrencyConflict",
     "CurrencyMismatchError",
     "FunnelkitError",

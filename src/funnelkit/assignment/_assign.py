@@ -132,6 +132,8 @@ class AssignmentResult:
         """
         *leads* with the owners decided here set; the others unchanged.
         """
+        if not c.is_iterable(leads):
+            raise ValidationError.single("leads", f"{c.show(leads)} is not an iterable of Lead")
         owners = self.owners
         out = []
         for i, lead in enumerate(leads):

@@ -90,6 +90,23 @@ def convert_lead(
         problems.append(
             Problem(path="lead.company", message="None; a new customer needs the lead's company name")
         )
+    for name, value, check in (
+        ("opportunity_id", opportunity_id, c.identifier),
+        ("customer_id", customer_id, c.optional(c.identifier)),
+        ("contact_id", contact_id, c.optional(c.identifier)),
+        ("contact_role", contact_role, c.member_of(Role)),
+        ("amount", amount, c.optional(c.instance_of(Money, "Money"))),
+        ("expected_close", expected_close, c.optional(c.calendar_date)),
+    ):
+        msg = check(c.to_enum(Role, value) if name == "contact_role" else value)  # type: ignore[arg-type]
+        if isinstance(msg, str):
+            problems.append(Problem(path=name, message=msg))
+    if contact_id is not None and lead.contact_name is None:
+        problems.append(
+            Problem(path="contact_id", message=f"{contact_id!r} given, but the lead has no contact_name")
+        )
+    if isinstance(amount, Money) and amount.amount < 0:
+        problems.append(Problem(path="amount", message=f"{amount!r} is negative"))
     if amount is None:
         amount = lead.estimated_value
     if problems:
@@ -110,11 +127,7 @@ def convert_lead(
             owner=owner,
         )
     people: tuple[KeyPerson, ...] = ()
-    if contact_id is not None:
-        if lead.contact_name is None:
-            raise ValidationError.single(
-                "contact_id", f"{contact_id!r} given, but the lead has no contact_name"
-            )
+    if contact_id is not None and lead.contact_name is not None:
         people = (
             KeyPerson(id=contact_id, customer_id=account.id, name=lead.contact_name, role=contact_role),
         )

@@ -16,9 +16,9 @@ from typing import Any
 import attrs
 
 from .. import _checks as c
-from .._money import Money
+from .._money import Money, currency_minor_units
 from .._time import instant
-from ..errors import CurrencyMismatchError, ValidationError
+from ..errors import CurrencyMismatchError, Problem, ValidationError
 from ._assign import Decision
 from ._roulette import Offer
 from ._team import Team
@@ -28,6 +28,14 @@ _CTX = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
 
 def _dec(value: Fraction) -> Decimal:
     return _CTX.divide(Decimal(value.numerator), Decimal(value.denominator))
+
+
+def _money(value: Fraction, currency: str) -> Money:
+    """
+    *value* as Money, rounded half-even to the currency's minor unit.
+    """
+    exp = Decimal(1).scaleb(-currency_minor_units(currency))
+    return Money(amount=_dec(value).quantize(exp, context=_CTX), currency=currency)
 
 
 def gini(values: Sequence[int | Decimal | Fraction]) -> Decimal:
@@ -40,11 +48,25 @@ def gini(values: Sequence[int | Decimal | Fraction]) -> Decimal:
     >>> gini([1, 2, 3, 4, 5])
     Decimal('0.2666666666666666666666666667')
     """
-    xs = sorted(Fraction(v) for v in values)
-    if any(x < 0 for x in xs):
-        raise ValidationError.single(
-            "values", f"{c.show([str(x) for x in xs if x < 0][:3])} negative; Gini needs values >= 0"
-        )
+    if not c.is_iterable(values):
+        raise ValidationError.single("values", f"{c.show(values)} is not a sequence of numbers")
+    xs = []
+    problems = []
+    for i, v in enumerate(values):
+        ok = isinstance(v, int | Decimal | Fraction) and not isinstance(v, bool)
+        if ok and isinstance(v, Decimal) and not v.is_finite():
+            ok = False
+        if not ok:
+            problems.append(
+                Problem(path=f"values[{i}]", message=f"{c.show(v)} is not a finite int, Decimal or Fraction")
+            )
+        elif v < 0:
+            problems.append(Problem(path=f"values[{i}]", message=f"{v} is negative; Gini needs values >= 0"))
+        else:
+            xs.append(Fraction(v))
+    if problems:
+        raise ValidationError(problems)
+    xs.sort()
     n = len(xs)
     total = sum(xs, Fraction(0))
     if n == 0 or total == 0:
@@ -57,9 +79,10 @@ def gini(values: Sequence[int | Decimal | Fraction]) -> Decimal:
 @attrs.frozen(kw_only=True)
 class RepFairness:
     """
-    One rep's share: *leads* and *value* received, *expected* leads by
-    capacity weight, *ratio* = leads / expected (``None`` when nothing was
-    expected), and their roulette offers by outcome.
+    One rep's share: *leads* and *value* received; *expected* leads and
+    *expected_value* by capacity weight; *ratio* = leads / expected and
+    *value_ratio* = value / expected value (``None`` when nothing was
+    expected); and their roulette offers by outcome.
     """
 
     rep_id: str
@@ -69,6 +92,8 @@ class RepFairness:
     value: Money | None
     expected: Decimal
     ratio: Decimal | None
+    expected_value: Money | None = None
+    value_ratio: Decimal | None = None
     claimed: int = 0
     declined: int = 0
     lapsed: int = 0
@@ -86,6 +111,7 @@ class FairnessReport:
     leads: int
     unassigned: int
     gini: Decimal
+    value_gini: Decimal | None
     rows: tuple[RepFairness, ...]
 
     def row(self, rep_id: str) -> RepFairness:
@@ -108,6 +134,8 @@ class FairnessReport:
                 "currency": None if r.value is None else r.value.currency,
                 "expected": r.expected,
                 "ratio": r.ratio,
+                "expected_value": None if r.expected_value is None else r.expected_value.amount,
+                "value_ratio": r.value_ratio,
                 "claimed": r.claimed,
                 "declined": r.declined,
                 "lapsed": r.lapsed,
@@ -119,7 +147,7 @@ class FairnessReport:
     def to_dict(self) -> dict[str, Any]:
         records = self.to_records()
         for rec in records:
-            for key in ("value", "expected", "ratio"):
+            for key in ("value", "expected", "ratio", "expected_value", "value_ratio"):
                 if rec[key] is not None:
                     rec[key] = str(rec[key])
         return {
@@ -128,6 +156,7 @@ class FairnessReport:
             "leads": self.leads,
             "unassigned": self.unassigned,
             "gini": str(self.gini),
+            "value_gini": None if self.value_gini is None else str(self.value_gini),
             "reps": records,
         }
 
@@ -164,7 +193,9 @@ def fairness(
     like the largest limit in the team, or 1); their expected share of the
     period's assigned leads is ``leads * weight / sum of weights``.  *gini* is
     the Gini coefficient (:func:`gini`) of leads per unit of weight over the
-    active reps: 0 is perfectly proportional to capacity.  Reps who got leads
+    active reps: 0 is perfectly proportional to capacity; *value_gini* the
+    same for lead value.  A lead with several decisions in the period (routed,
+    then claimed in the roulette) counts once, by its latest.  Reps who got leads
     but are no longer in *team*, or are inactive, appear with weight 0.
     *offers* made in the period add each rep's roulette outcomes, as they
     stand at *end*.  Lead values must share one currency.
@@ -174,17 +205,22 @@ def fairness(
     end = instant(end, field="end")
     if end <= start:
         raise ValidationError.single("end", f"{end.isoformat()} is not after start {start.isoformat()}")
-    if not c.is_iterable(decisions):
-        raise ValidationError.single("decisions", f"{c.show(decisions)} is not an iterable of Decision")
+    for name, given in (("decisions", decisions), ("offers", offers)):
+        if not c.is_iterable(given):
+            raise ValidationError.single(name, f"{c.show(given)} is not an iterable")
+    latest: dict[str, Decision] = {}  # a lead routed twice counts by its latest decision
+    for i, d in enumerate(decisions):
+        if not isinstance(d, Decision):
+            c.require(d, Decision, "a Decision", f"decisions[{i}]")
+        if start <= d.at < end:
+            seen = latest.get(d.lead_id)
+            if seen is None or seen.at <= d.at:
+                latest[d.lead_id] = d
     counts: dict[str, int] = {}
     values: dict[str, Money] = {}
     currency: str | None = None
     unassigned = 0
-    for i, d in enumerate(decisions):
-        if not isinstance(d, Decision):
-            c.require(d, Decision, "a Decision", f"decisions[{i}]")
-        if not start <= d.at < end:
-            continue
+    for d in latest.values():
         if d.rep_id is None:
             unassigned += 1
             continue
@@ -193,7 +229,7 @@ def fairness(
             if currency is None:
                 currency = d.value.currency
             elif d.value.currency != currency:
-                raise CurrencyMismatchError("fairness", currency, d.value.currency)
+                raise CurrencyMismatchError("sum lead values of", currency, d.value.currency)
             values[d.rep_id] = values[d.rep_id] + d.value if d.rep_id in values else d.value
     outcomes: dict[str, dict[str, int]] = {}
     for i, offer in enumerate(offers):
@@ -209,14 +245,20 @@ def fairness(
     for rep in [*counts, *outcomes]:
         weights.setdefault(rep, 0)
     total = sum(counts.values())
+    total_value = sum((v.amount for v in values.values()), Decimal(0))
     total_weight = sum(weights.values())
     rows = []
     shares = []
+    value_shares = []
     for rep, weight in weights.items():
         got = counts.get(rep, 0)
+        value = values.get(rep)
+        amount = Fraction(value.amount) if value is not None else Fraction(0)
         expected = Fraction(total * weight, total_weight) if total_weight else Fraction(0)
+        expected_value = Fraction(total_value) * weight / total_weight if total_weight else Fraction(0)
         if weight:
             shares.append(Fraction(got, weight))
+            value_shares.append(amount / weight)
         per = outcomes.get(rep, {})
         rows.append(
             RepFairness(
@@ -224,9 +266,11 @@ def fairness(
                 in_team=rep in team,
                 weight=weight,
                 leads=got,
-                value=values.get(rep),
+                value=value,
                 expected=_dec(expected),
                 ratio=_dec(got / expected) if expected else None,
+                expected_value=None if currency is None else _money(expected_value, currency),
+                value_ratio=_dec(amount / expected_value) if expected_value else None,
                 claimed=per.get("claimed", 0),
                 declined=per.get("declined", 0),
                 lapsed=per.get("lapsed", 0),
@@ -234,5 +278,11 @@ def fairness(
             )
         )
     return FairnessReport(
-        start=start, end=end, leads=total, unassigned=unassigned, gini=gini(shares), rows=tuple(rows)
+        start=start,
+        end=end,
+        leads=total,
+        unassigned=unassigned,
+        gini=gini(shares),
+        value_gini=None if currency is None else gini(value_shares),
+        rows=tuple(rows),
     )

@@ -832,7 +832,19 @@ class TierMatch(Policy):
         ]
         if bad:
             raise ValidationError(bad)
-        trainee_ids = c.to_tuple(trainees)
+        trainee_ids = c.to_tuple(trainees) if c.is_iterable(trainees) else trainees
+        bad = [
+            Problem(path=f"quartiles[{c.show(r)}]", message=m)
+            for r in quartiles
+            if (m := c.identifier(r)) is not None
+        ]
+        msg = c.items(c.identifier, tuple)(trainee_ids)
+        if isinstance(msg, str):
+            bad.append(Problem(path="trainees", message=msg))
+        elif msg:
+            bad.extend(p.prefixed("trainees") for p in msg)
+        if bad:
+            raise ValidationError(bad)
         spans = {Tier.A: (1,), Tier.B: (1, 2, 3), Tier.C: (3, 4)}
         groups: dict[Tier, tuple[str, ...]] = {}
         for tier, span in spans.items():
@@ -1008,7 +1020,7 @@ def policy_from_dict(data: Mapping[str, Any], *, path: str = "") -> Policy:
             path, f"{c.show(data)} is {c.a_type(data)}; expected a dict with a 'kind'"
         )
     kind = data.get("kind")
-    if kind not in _KEYS:
+    if not isinstance(kind, str) or kind not in _KEYS:
         msg = f"{c.show(kind)} is not a policy kind; allowed: {', '.join(_KEYS)}"
         raise ValidationError.single(f"{path}.kind" if path else "kind", msg)
     problems = _known_keys(data, _KEYS[kind], path)

@@ -135,7 +135,7 @@ class Offer(c.Checked):
         about a past instant gives the answer one would have had then.
         O(len(queue)), whatever else has been offered before.
         """
-        now = instant(now)
+        now = self._since_offer(now)
         declined = {d.rep_id: d.at for d in self.declined if d.at <= now}
         claimed = self.claimed_by if self.claimed_at is not None and self.claimed_at <= now else None
         turns = []
@@ -166,6 +166,17 @@ class Offer(c.Checked):
             turns.append(Turn(rep, t, end, "lapsed"))
             t = end
         return tuple(turns)
+
+    def _since_offer(self, now: dt.datetime) -> dt.datetime:
+        """
+        *now* as a UTC instant, refused when it comes before the offer.
+        """
+        now = instant(now)
+        if now < self.offered_at:
+            made = self.offered_at.isoformat()
+            msg = f"{now.isoformat()} is before the offer of lead {self.lead_id!r} was made ({made})"
+            raise ValidationError.single("now", msg)
+        return now
 
     def status(self, *, now: dt.datetime) -> OfferStatus:
         """
@@ -240,11 +251,7 @@ class Offer(c.Checked):
         msg = c.identifier(rep_id)
         if msg is not None:
             raise ValidationError.single("rep_id", msg)
-        now = instant(now)
-        if now < self.offered_at:
-            made = self.offered_at.isoformat()
-            msg = f"{now.isoformat()} is before the offer of lead {self.lead_id!r} was made ({made})"
-            raise ValidationError.single("now", msg)
+        now = self._since_offer(now)
         latest = max([d.at for d in self.declined], default=self.offered_at)
         if now < latest:
             msg = f"{now.isoformat()} is before the last decline ({latest.isoformat()}); record in time order"

@@ -15,7 +15,7 @@ import attrs
 from .. import _checks as c
 from .. import convert
 from .._frozenmap import FrozenMap
-from .._time import canonical, zone
+from .._time import canonical, instant, zone
 from ..entities import SalesRep
 from ..errors import Problem, ValidationError
 
@@ -164,6 +164,7 @@ class Team(c.Checked):
         The instant from which assignments count against capacity, or
         ``None`` for the ``open`` window (which counts :attr:`load` instead).
         """
+        now = instant(now)
         if self.window is Window.OPEN:
             return None
         if self.window is Window.ROLLING_24H:
@@ -177,7 +178,7 @@ class Team(c.Checked):
         """
         Why *rep_id* is full with *used* counted: ``"full: 5 of 5 open"``.
         """
-        limit = self._by_id[rep_id].capacity
+        limit = self.rep(rep_id).capacity
         return f"full: {used} of {limit} {WINDOW_WORDS[self.window]}"
 
 
