@@ -68,9 +68,7 @@ def message(excinfo):
         (lambda: Fallback(policies=[]), "policies: () is empty; give at least one policy"),
         (
             lambda: Fallback(policies=[RoundRobin(), RoundRobin()]),
-            (
-                "policies[1].name: 'round_robin' names two round robins; give each its own name (it keys its pointer)"
-            ),
+            "policies[1].name: 'round_robin' names two round robins; name each apart (it keys its pointer)",
         ),
         (
             lambda: Rule(name="r", to=["a"], pick="random"),

@@ -937,7 +937,7 @@ class Fallback(Policy):
             if not isinstance(policy, RoundRobin):
                 continue
             if policy.name in seen:
-                msg = f"{policy.name!r} names two round robins; give each its own name (it keys its pointer)"
+                msg = f"{policy.name!r} names two round robins; name each apart (it keys its pointer)"
                 problems.append(Problem(path=f"policies[{i}].name", message=msg))
             seen.add(policy.name)
         return problems
