@@ -558,6 +558,8 @@ class Rule(c.Checked):
     *size* and *tier* are sets of allowed values; *min_value* (inclusive)
     and *max_value* (exclusive) bound the lead's estimated value, and a lead
     with no value or a value in another currency does not match them.
+    *tier* matches customers being reassigned (a lead has no tier: route
+    leads by tier with :class:`TierMatch`, which derives it from the value).
     """
 
     name: str = attrs.field(metadata=c.check(c.name))

@@ -105,7 +105,9 @@ class Team(c.Checked):
     what each rep has open now (leads plus open deals, as the host counts
     them; a rep missing from it has nothing open).  *window* says what counts
     against the limit (see :class:`Window`); *tz* is the zone of the days and
-    months of the ``day`` and ``month`` windows.  Every skip names the window,
+    months of the ``day`` and ``month`` windows.  With a windowed capacity,
+    load balancing ranks reps by what they got in the window and *load* is
+    not used: a daily quota balances the day's leads, not the open book.  Every skip names the window,
     so nobody is surprised by an unexplained quota:
 
     >>> from funnelkit import SalesRep
