@@ -83,3 +83,15 @@ class TestMonteCarlo:
             simulate_revenue([(Money.of(1, "USD"), 2)], rng=1)
         with pytest.raises(ValidationError, match="no deals to simulate"):
             simulate_revenue([], rng=1)
+
+
+@given(
+    st.lists(st.decimals(0, 1, places=2), max_size=15),
+    st.lists(st.decimals(0, 1, places=2), max_size=15),
+)
+def test_win_count_merge_is_the_convolution(left, right):
+    """Merging two partitions' distributions gives the one-pass distribution, up to float rounding."""
+    merged = win_count(left).merge(win_count(right))
+    whole = win_count(left + right)
+    assert len(merged.pmf) == len(whole.pmf)
+    assert all(abs(a - b) < 1e-12 for a, b in zip(merged.pmf, whole.pmf, strict=True))

@@ -4,6 +4,8 @@ import datetime as dt
 from fractions import Fraction as F  # noqa: N817 - reads like the book
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from funnelkit import ValidationError
 from funnelkit.forecast import absorbing_chain, kaplan_meier
@@ -124,3 +126,12 @@ def test_chain_from_events_by_hand():
     assert chain_from_events([], p).probability("b", "won") == F(1, 2)
     with pytest.raises(ValidationError, match="no move out of 'a' was observed"):
         chain_from_events([], p, smoothing=0)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.booleans()), min_size=1, max_size=20),
+    st.lists(st.tuples(st.integers(0, 30), st.booleans()), min_size=1, max_size=20),
+)
+def test_kaplan_meier_merge_equals_one_pass(left, right):
+    """The estimate merged from two partitions is exactly the estimate over all observations."""
+    assert kaplan_meier(left).merge(kaplan_meier(right)) == kaplan_meier(left + right)

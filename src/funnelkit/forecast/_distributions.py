@@ -32,6 +32,20 @@ class WinCount:
     def mean(self) -> float:
         return sum(k * p for k, p in enumerate(self.pmf))
 
+    def merge(self, other: WinCount) -> WinCount:
+        """
+        The distribution over the deals of both (independent deals): the
+        convolution of the two.  Equal to one pass up to float rounding.
+        """
+        c.require(other, WinCount, "a WinCount", "other")
+        a, b = (self.pmf, other.pmf) if len(self.pmf) >= len(other.pmf) else (other.pmf, self.pmf)
+        out = [0.0] * (len(a) + len(b) - 1)
+        for i, x in enumerate(b):
+            if x:
+                for j, y in enumerate(a):
+                    out[i + j] += x * y
+        return WinCount(pmf=tuple(out))
+
     def cdf(self, k: int) -> float:
         """
         P(X <= k).

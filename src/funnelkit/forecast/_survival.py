@@ -37,6 +37,18 @@ class KaplanMeier:
 
     steps: tuple[KmStep, ...]
 
+    def merge(self, other: KaplanMeier) -> KaplanMeier:
+        """
+        The estimate over the observations of both: exactly what one pass over
+        all of them gives (each step keeps its events and censorings, so the
+        table can be rebuilt).  For partitions computed apart.
+        """
+        c.require(other, KaplanMeier, "a KaplanMeier", "other")
+        rows: list[tuple[Any, bool]] = []
+        for step in (*self.steps, *other.steps):
+            rows += [(step.time, True)] * step.events + [(step.time, False)] * step.censored
+        return kaplan_meier(rows)
+
     def survival(self, time: Any) -> Fraction:
         """
         S(time): the estimate after the last event time at or before *time*.
