@@ -15,6 +15,7 @@ import attrs
 
 from .. import _checks as c
 from .._money import Money
+from .._repr import funnel_svg, html_table
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import CurrencyMismatchError
 from ..stages import MoveKind, Pipeline, StageChanged
@@ -70,6 +71,46 @@ class FunnelReport:
     mean_days_to_lose: Fraction | None
     open_deals: int
     velocity: Money | None
+
+    def reached(self) -> tuple[tuple[str, int], ...]:
+        """
+        How many deals left each open stage, forward or lost: the funnel's
+        throughput, stage by stage.
+        """
+        return tuple((s.stage, s.advanced + s.lost) for s in self.stages)
+
+    def to_svg(self) -> str:
+        """
+        The funnel as an inline SVG chart (no plotting dependency): one bar
+        per open stage, as wide as the deals that left it, labelled with the
+        count and the conversion.
+        """
+        bars = [
+            (
+                s.stage,
+                float(s.advanced + s.lost),
+                f"{s.advanced + s.lost}"
+                + (f" ({float(s.conversion):.0%} on)" if s.conversion is not None else ""),
+            )
+            for s in self.stages
+        ]
+        return funnel_svg(bars, title="deals through each stage")
+
+    def _repr_html_(self) -> str:
+        rows = [
+            (
+                s.stage,
+                s.advanced,
+                s.lost,
+                None if s.conversion is None else f"{float(s.conversion):.0%}",
+                s.median_time,
+            )
+            for s in self.stages
+        ]
+        table = html_table(("stage", "advanced", "lost", "conversion", "median time"), rows)
+        rate = "-" if self.win_rate is None else f"{float(self.win_rate):.0%}"
+        velocity = self.velocity or "-"
+        return f"<div>{self.to_svg()}{table}<p>win rate {rate}, velocity {velocity} per day</p></div>"
 
 
 def funnel(

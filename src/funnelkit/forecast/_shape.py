@@ -17,6 +17,7 @@ from typing import Any, Literal
 import attrs
 
 from .. import _checks as c
+from .._repr import funnel_svg
 from .._time import zone as zone_of
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import Problem, ValidationError
@@ -86,13 +87,24 @@ class ShapeReport:
             for s in self.stages
         ]
 
+    def to_svg(self) -> str:
+        """
+        Open deals per stage as an inline SVG funnel, each bar labelled with
+        the observed and the expected count.
+        """
+        bars = [
+            (s.stage, float(s.observed), f"{s.observed} (expected {float(s.expected):.1f})")
+            for s in self.stages
+        ]
+        return funnel_svg(bars, title="open deals per stage")
+
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><td>{html.escape(s.stage)}</td><td>{s.observed}</td><td>{s.expected:.1f}</td></tr>"
             for s in self.stages
         )
         notes = "".join(f"<li>{html.escape(f.message)}</li>" for f in self.findings)
-        return (
+        return self.to_svg() + (
             "<table><thead><tr><th>stage</th><th>open</th><th>expected</th></tr></thead>"
             f"<tbody>{rows}</tbody></table><ul>{notes}</ul>"
         )

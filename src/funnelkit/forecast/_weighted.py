@@ -14,6 +14,7 @@ import attrs
 
 from .. import _checks as c
 from .._money import _CONTEXT, Money, currency_minor_units
+from .._repr import html_table
 from .._time import zone as zone_of
 from ..entities import Opportunity, OpportunityStatus, Tier
 from ..errors import Problem, ValidationError
@@ -54,6 +55,10 @@ class WeightedForecast:
 
     by: tuple[str, ...]
     lines: tuple[ForecastLine, ...]
+
+    def _repr_html_(self) -> str:
+        rows = [(*ln.key, ln.currency, ln.deals, ln.amount.amount, ln.weighted.amount) for ln in self.lines]
+        return html_table((*self.by, "currency", "deals", "amount", "weighted"), rows)
 
     def merge(self, other: WeightedForecast) -> WeightedForecast:
         """

@@ -440,6 +440,28 @@ class Pipeline:
 
         return to_mermaid(self)
 
+    def _repr_html_(self) -> str:
+        """
+        The stages as a table in a notebook: probability, category, stall
+        threshold and exit requirements.
+        """
+        from .._repr import html_table
+
+        rows = [
+            (
+                s.key,
+                s.label,
+                f"{s.probability:.0%}",
+                s.outcome.value,
+                s.category.value,
+                s.stall_after_days,
+                "; ".join(r.name for r in s.requirements),
+            )
+            for s in self.stages
+        ]
+        headers = ("stage", "label", "probability", "outcome", "category", "stall after days", "to leave it")
+        return html_table(headers, rows, caption=f"pipeline {self.key!r}")
+
     # --- dicts --------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
