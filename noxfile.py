@@ -4,7 +4,7 @@ import pathlib
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "mypy", "examples", "docs"]
+nox.options.sessions = ["tests", "lint", "mypy", "examples", "docs", "notebook"]
 nox.options.reuse_existing_virtualenvs = True
 
 ROOT = pathlib.Path(__file__).parent
@@ -42,9 +42,17 @@ def examples(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Run every code sample in docs/ (the site build arrives with the docs issue)."""
-    session.install("-e", ".[tests]")
+    """Run every code sample in docs/, then build the site with warnings as errors."""
+    session.install("-e", ".[tests,docs]")
     session.run("pytest", "docs", *session.posargs)
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"))
+
+
+@nox.session
+def notebook(session: nox.Session) -> None:
+    """Execute the example notebook."""
+    session.install("-e", ".[notebook]")
+    session.run("pytest", "--nbmake", "examples", "-p", "no:doctest")
 
 
 @nox.session

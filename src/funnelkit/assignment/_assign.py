@@ -278,8 +278,10 @@ def assign(
     ...             load={"bob": 1})
     >>> leads = [Lead(id=f"l{i}", source="web", created_at=now) for i in range(2)]
     >>> result = assign(leads, team=team, policy=RoundRobin(), now=now)
-    >>> [(d.lead_id, d.rep_id, d.reason) for d in result]
-    [('l0', 'ann', 'round robin: first turn'), ('l1', 'ann', "round robin: next after 'ann'")]
+    >>> for d in result:
+    ...     print(d.lead_id, d.rep_id, "|", d.reason)
+    l0 ann | round robin: first turn
+    l1 ann | round robin: next after 'ann'
     >>> result.decisions[1].skipped
     (Skip(rep_id='bob', reason='full: 1 of 1 open'),)
     """

@@ -287,8 +287,8 @@ def calibration(events: Iterable[StageChanged], pipeline: Pipeline) -> tuple[Cal
     >>> events = [move("w", "win", "negotiation", "won", 1),
     ...           move("l", "lose", "negotiation", "lost", 1, lost_reason="price")]
     >>> rows = calibration(events, default_pipeline())
-    >>> [(r.stage, r.won, r.lost, r.observed) for r in rows if r.observed is not None]
-    [('negotiation', 1, 1, Fraction(1, 2))]
+    >>> tuple((r.stage, r.won, r.lost, r.observed) for r in rows if r.observed is not None)
+    (('negotiation', 1, 1, Fraction(1, 2)),)
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     paths = _closed_paths(events, pipeline)

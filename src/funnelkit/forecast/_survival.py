@@ -76,8 +76,11 @@ def kaplan_meier(observations: Iterable[tuple[Any, bool]]) -> KaplanMeier:
     are counted before censorings (the usual convention).
 
     >>> km = kaplan_meier([(6, True), (6, True), (7, False), (10, True)])
-    >>> [(s.time, s.at_risk, s.events, s.survival) for s in km.steps if s.events]
-    [(6, 4, 2, Fraction(1, 2)), (10, 1, 1, Fraction(0, 1))]
+    >>> for s in km.steps:
+    ...     print(s.time, s.at_risk, s.events, s.survival)
+    6 4 2 1/2
+    7 2 0 1/2
+    10 1 1 0
     """
     rows: list[tuple[Any, bool]] = []
     problems: list[Problem] = []

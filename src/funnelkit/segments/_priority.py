@@ -56,8 +56,8 @@ def work_queue(
     ...     worth = Money.of(value, "CNY")
     ...     return Lead(id=i, source="web", created_at=t, intent_score=intent, estimated_value=worth)
     >>> leads = [lead("l1", "0.4", 900), lead("l2", "0.9", 100), lead("l3", "0.4", 50)]
-    >>> [lead.id for lead in work_queue(leads)]
-    ['l2', 'l1', 'l3']
+    >>> " ".join(lead.id for lead in work_queue(leads))
+    'l2 l1 l3'
     """
     currency: list[str] = []
     keyed = []

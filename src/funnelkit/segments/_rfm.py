@@ -76,8 +76,8 @@ def rfm(
     >>> day = dt.timedelta(days=1)
     >>> orders = [("a", now - 2 * day, 100), ("a", now - 40 * day, 50), ("b", now - 90 * day, 500),
     ...           ("c", now - 10 * day, 20)]
-    >>> [(s.customer_id, s.code) for s in rfm(orders, now=now, bins=3)]
-    [('a', '332'), ('b', '113'), ('c', '211')]
+    >>> {s.customer_id: s.code for s in rfm(orders, now=now, bins=3)}
+    {'a': '332', 'b': '113', 'c': '211'}
     """
     problems: list[Problem] = []
     msg = c.aware_datetime(now)
