@@ -192,3 +192,41 @@ def test_merge_refuses_other_groupings():
     a = weighted_forecast([], PIPE, by=["owner"])
     with pytest.raises(ValidationError, match=r"other.by: \['stage'\] is not the grouping"):
         a.merge(weighted_forecast([], PIPE, by=["stage"]))
+
+
+def test_conversion_rounds_once_in_the_target_currency():
+    """
+    1,234 JPY at 0.0067 is 8.2678 USD: won, it counts 8.27; at 40 % it is 3.30712 -> 3.31.
+    10.00 USD at 150.123 JPY is 1,501.23 JPY: won, 1,501 yen (no decimals); 40 % -> 600.492 -> 600.
+    A bad rate is named; the target currency needs no rate.
+    """
+    won_jpy = deal("w", "ann", "won", "1234", currency="JPY")
+    open_jpy = deal("o", "bob", "proposal", "1234", currency="JPY")
+    to_usd = weighted_forecast([won_jpy, open_jpy], PIPE, rates={"JPY": "0.0067"}, to_currency="USD")
+    assert [(ln.key, ln.amount, ln.weighted) for ln in to_usd.lines] == [
+        (("ann",), Money.of("8.27", "USD"), Money.of("8.27", "USD")),
+        (("bob",), Money.of("8.27", "USD"), Money.of("3.31", "USD")),
+    ]
+    usd = [deal("w", "ann", "won", "10.00"), deal("o", "bob", "proposal", "10.00")]
+    to_jpy = weighted_forecast(usd, PIPE, rates={"USD": "150.123"}, to_currency="JPY")
+    assert [ln.weighted for ln in to_jpy.lines] == [Money.of("1501", "JPY"), Money.of("600", "JPY")]
+    with pytest.raises(ValidationError, match=r"rates\['USD'\]: -1 is not a rate > 0"):
+        weighted_forecast(usd, PIPE, rates={"USD": -1}, to_currency="JPY")
+
+
+def test_won_deals_are_rounded_too():
+    """A won amount finer than the minor unit is rounded like the others: 100.125 -> 100.12 (half-even)."""
+    f = weighted_forecast([deal("w", "ann", "won", "100.125")], PIPE, by=[])
+    assert f.lines[0].weighted == Money.of("100.12", "USD")
+
+
+def test_bad_collections_are_refused():
+    """Wrong types for the deals, the pipelines and the grouping are named."""
+    with pytest.raises(ValidationError, match="opportunities: None is not an iterable"):
+        weighted_forecast(None, PIPE)
+    with pytest.raises(ValidationError, match=r"pipelines\['default'\]: 'x' is a str; expected a Pipeline"):
+        weighted_forecast([], {"default": "x"})
+    with pytest.raises(ValidationError, match="by: None is not a list of dimensions"):
+        weighted_forecast([], PIPE, by=None)
+    with pytest.raises(ValidationError, match="forecast: None is a NoneType; expected a WeightedForecast"):
+        category_rollup(None)

@@ -8,12 +8,12 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
 from .. import _checks as c
-from .._money import _CONTEXT, Money, currency_minor_units
+from .._money import _CONTEXT, Money, currency_minor_units, currency_problem
 from .._repr import html_table
 from .._time import zone as zone_of
 from ..entities import Opportunity, OpportunityStatus, Tier
@@ -140,7 +140,15 @@ def weighted_forecast(
     >>> weighted_forecast([deal], default_pipeline()).lines[0].weighted  # 40 % of 1000.05 = 400.02
     Money('400.02', 'USD')
     """
-    table = {pipelines.key: pipelines} if isinstance(pipelines, Pipeline) else dict(pipelines)
+    table = pipeline_table(pipelines)
+    if not c.is_iterable(opportunities):
+        raise ValidationError.single(
+            "opportunities", f"{c.show(opportunities)} is not an iterable of Opportunity"
+        )
+    if not c.is_iterable(by):
+        raise ValidationError.single(
+            "by", f"{c.show(by)} is not a list of dimensions; allowed: {', '.join(DIMENSIONS)}"
+        )
     dims = tuple(by)
     problems = []
     for d in dims:
@@ -152,6 +160,29 @@ def weighted_forecast(
             )
     if (rates is None) != (to_currency is None):
         problems.append(Problem(path="rates", message="rates and to_currency go together"))
+    table_rates: dict[str, Decimal] = {}
+    if rates is not None and to_currency is not None:
+        msg = currency_problem(to_currency)
+        if msg is not None:
+            problems.append(Problem(path="to_currency", message=msg))
+        if not isinstance(rates, Mapping):
+            problems.append(
+                Problem(path="rates", message=f"{c.show(rates)} is not a mapping of currency to rate")
+            )
+        else:
+            for code, rate in rates.items():
+                number = (
+                    c.to_decimal(rate)
+                    if isinstance(rate, str | int | Decimal) and not isinstance(rate, bool)
+                    else rate
+                )
+                if not isinstance(number, Decimal) or not number.is_finite() or number <= 0:
+                    problems.append(
+                        Problem(path=f"rates[{code!r}]", message=f"{c.show(rate)} is not a rate > 0")
+                    )
+                else:
+                    table_rates[code] = number
+            table_rates.setdefault(to_currency, Decimal(1))
     if problems:
         raise ValidationError(problems)
     zone = zone_of(tz)
@@ -183,22 +214,24 @@ def weighted_forecast(
             found = _stage_of(table, opp, i)
             probability[opp.pipeline, opp.stage] = found
         p, category = found
-        if rates is not None and to_currency is not None:
-            rate = rates.get(money.currency)
-            if rate is None:
-                raise ValidationError.single("rates", f"no rate for {money.currency}")
-            money = Money(amount=(money * rate).round().amount, currency=to_currency)
         currency = money.currency
+        exact = money.amount
+        if table_rates:
+            if currency not in table_rates:
+                msg = f"no rate for {currency} (opportunities[{i}]); every currency needs a rate"
+                raise ValidationError.single("rates", msg)
+            exact = multiply(exact, table_rates[currency])
+            currency = cast("str", to_currency)
         exp = quantizers.get(currency)
         if exp is None:
             exp = quantizers[currency] = Decimal(1).scaleb(-currency_minor_units(currency))
-        amount = money.amount
+        # the exact amount (converted, weighted: the context is wide enough), rounded once, half-even
         if status is _WON:
-            weighted = amount
+            amount = weighted = exact.quantize(exp, None, _CONTEXT)
             when = opp.stage_entered_at.astimezone(zone).date() if dated else None
         else:
-            # the exact product (the context is wide enough), rounded once, half-even
-            weighted = multiply(amount, p).quantize(exp, None, _CONTEXT)
+            amount = exact if not table_rates else exact.quantize(exp, None, _CONTEXT)
+            weighted = multiply(exact, p).quantize(exp, None, _CONTEXT)
             when = opp.expected_close
         key = tuple([f(opp, category, when, tier_of) for f in getters])
         got = acc.get((key, currency))
@@ -214,6 +247,26 @@ def weighted_forecast(
 _LOST = OpportunityStatus.LOST
 _WON = OpportunityStatus.WON
 _ADD = _CONTEXT.add
+
+
+def pipeline_table(pipelines: object) -> Mapping[str, Pipeline]:
+    """
+    *pipelines* (one Pipeline, or a mapping of key to Pipeline), checked, as a mapping.
+    """
+    if isinstance(pipelines, Pipeline):
+        return {pipelines.key: pipelines}
+    if not isinstance(pipelines, Mapping):
+        raise ValidationError.single(
+            "pipelines", f"{c.show(pipelines)} is not a Pipeline or a mapping of key to Pipeline"
+        )
+    problems = [
+        Problem(path=f"pipelines[{k!r}]", message=f"{c.show(v)} is {c.a_type(v)}; expected a Pipeline")
+        for k, v in pipelines.items()
+        if not isinstance(v, Pipeline)
+    ]
+    if problems:
+        raise ValidationError(problems)
+    return dict(pipelines)
 
 
 def _stage_of(table: Mapping[str, Pipeline], opp: Opportunity, i: int) -> tuple[Decimal, ForecastCategory]:
@@ -301,6 +354,7 @@ def category_rollup(forecast: WeightedForecast) -> Mapping[tuple[str, str], Mone
     grouped by ``category``: closed; commit = commit + closed; best case =
     best case + commit + closed; pipeline = all of them.
     """
+    c.require(forecast, WeightedForecast, "a WeightedForecast", "forecast")
     if "category" not in forecast.by:
         raise ValidationError.single("forecast", "group the forecast by 'category' first")
     at = forecast.by.index("category")
