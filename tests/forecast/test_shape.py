@@ -1,6 +1,7 @@
 """Tests for targets, funnel shape, calibration, shrinkage, flow and close rates, worked by hand."""
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 from fractions import Fraction
 
@@ -17,6 +18,7 @@ from funnelkit.forecast import (
     calibration,
     close_rates,
     diagnose,
+    funnel,
     flow,
     shrink,
 )
@@ -57,20 +59,21 @@ def move(oid, src, dst, at_day, version, **kw):
     )  # fmt: skip
 
 
-def history(conversions, days):
-    """A FunnelReport with the given conversion and mean days per stage a, b, c."""
+def history(entered, days):
+    """A FunnelReport in which stages a, b, c were entered so often and kept deals so many days."""
     stats = [
         StageStats(
             stage=k,
             advanced=0,
             lost=0,
-            conversion=conv,
+            conversion=None,
             loss_rate=None,
             median_time=None,
             mean_time=None if d is None else d * DAY,
             p90_time=None,
+            entered=n,
         )
-        for k, conv, d in zip("abc", conversions, days, strict=True)
+        for k, n, d in zip("abc", entered, days, strict=True)
     ]
     return FunnelReport(
         stages=tuple(stats), won=0, lost=0, win_rate=None, mean_days_to_win=None,
@@ -83,15 +86,13 @@ def history(conversions, days):
 
 def test_bulge_in_the_middle_by_hand():
     """
-    Conversions 1/2, 1/2 and 10 days in each stage: shares proportional to 10, 5, 2.5, i.e.
-    4/7, 2/7, 1/7.  With 20, 20, 5 open (45) the history predicts 25.71, 12.86, 6.43;
+    100, 50 and 25 deals entered a, b, c, staying 10 days each: shares proportional to 1000,
+    500, 250, i.e. 4/7, 2/7, 1/7 (Little's law).  With 20, 20, 5 open (45) the history predicts 25.71, 12.86, 6.43;
     b holds 20 / 12.857 = 1.556x >= 1.5: a bulge.
     """
     deals = [opp(f"a{i}", "a") for i in range(20)] + [opp(f"b{i}", "b") for i in range(20)]
     deals += [opp(f"c{i}", "c") for i in range(5)]
-    report = diagnose(
-        deals, PIPE, history=history([Fraction(1, 2), Fraction(1, 2), Fraction(1, 3)], [10, 10, 10])
-    )
+    report = diagnose(deals, PIPE, history=history([100, 50, 25], [10, 10, 10]))
     assert [round(s.expected, 2) for s in report.stages] == [
         Decimal("25.71"),
         Decimal("12.86"),
@@ -116,9 +117,7 @@ def test_thin_top_and_thin_bottom_by_hand():
     holds 4/8 = 0.5x (thin top) and the bottom 0/2 = 0x (thin bottom); b at 2.5x is a bulge.
     """
     deals = [opp(f"a{i}", "a") for i in range(4)] + [opp(f"b{i}", "b") for i in range(10)]
-    report = diagnose(
-        deals, PIPE, history=history([Fraction(1, 2), Fraction(1, 2), Fraction(1, 3)], [10, 10, 10])
-    )
+    report = diagnose(deals, PIPE, history=history([100, 50, 25], [10, 10, 10]))
     assert [s.expected for s in report.stages] == [8, 4, 2]
     assert [(f.kind, f.stage, f.ratio) for f in report.findings] == [
         ("thin_top", "a", Decimal("0.5")),
@@ -132,18 +131,63 @@ def test_a_matching_shape_has_no_findings():
     """Counts in the predicted proportions raise nothing."""
     deals = [opp(f"a{i}", "a") for i in range(8)] + [opp(f"b{i}", "b") for i in range(4)]
     deals += [opp(f"c{i}", "c") for i in range(2)]
-    report = diagnose(
-        deals, PIPE, history=history([Fraction(1, 2), Fraction(1, 2), Fraction(1, 3)], [10, 10, 10])
-    )
+    report = diagnose(deals, PIPE, history=history([100, 50, 25], [10, 10, 10]))
     assert report.findings == ()
+
+
+def test_skips_do_not_distort_the_shape():
+    """
+    Built with funnel() from events: 10 deals go a -> c -> won (skipping b), 5 go a -> b -> lost,
+    5 go a -> b -> c -> won; every stay lasts 10 days.  Entries: a 20, b 10, c 15, so a steady
+    funnel holds them 4 : 2 : 3; with 40, 20, 30 open nothing is flagged.  (A product of
+    conversions would expect c at 1/4 of a and call 30 a bulge.)
+    """
+    events = []
+    for i in range(20):
+        oid = f"h{i}"
+        path = ["a", "c", "won"] if i < 10 else ["a", "b", "lost"] if i < 15 else ["a", "b", "c", "won"]
+        for v, (src, dst) in enumerate(itertools.pairwise(path), 1):
+            kind = {"won": "win", "lost": "lose"}.get(dst, "advance")
+            events.append(
+                StageChanged(
+                    opportunity_id=oid, pipeline="p", kind=kind, from_stage=src, to_stage=dst,
+                    at=T0 + 10 * v * DAY, actor="ann", version=v, time_in_stage=10 * DAY,
+                    lost_reason="price" if kind == "lose" else None,
+                )
+            )  # fmt: skip
+    past = funnel([], events + events[:3], PIPE)  # a stored duplicate counts once
+    assert [(s.stage, s.entered) for s in past.stages] == [("a", 20), ("b", 10), ("c", 15)]
+    deals = [opp(f"a{i}", "a") for i in range(40)] + [opp(f"b{i}", "b") for i in range(20)]
+    deals += [opp(f"c{i}", "c") for i in range(30)]
+    report = diagnose(deals, PIPE, history=past)
+    assert [s.expected for s in report.stages] == [40, 20, 30]
+    assert report.findings == ()
+
+
+def test_a_stage_the_history_never_filled_is_a_bulge_when_it_fills():
+    """No deal ever entered b; 5 sitting there now are flagged, with no ratio to give."""
+    report = diagnose(
+        [opp("x", "a"), *(opp(f"b{i}", "b") for i in range(5))],
+        PIPE,
+        history=history([10, 0, 5], [3, None, 2]),
+    )
+    # entries x days: a 30, b 0, c 10 -> of 6 open, 4.5 and 1.5 expected in a and c
+    assert [f.kind for f in report.findings] == ["thin_top", "bulge", "thin_bottom"]
+    bulge = report.findings[1]
+    assert (bulge.stage, bulge.ratio, bulge.expected) == ("b", None, 0)
+    assert bulge.message == "bulge at 'b': 5 open deals where the history predicts none"
 
 
 def test_missing_history_is_named():
     """A stage that no deal ever left cannot be estimated; the error names it."""
-    with pytest.raises(ValidationError, match=r"history.stages\['c'\]: no deal has left this stage"):
-        diagnose([], PIPE, history=history([Fraction(1), Fraction(1), None], [1, 1, None]))
+    with pytest.raises(
+        ValidationError, match=r"history.stages\['c'\]: 4 deals entered but none has left yet"
+    ):
+        diagnose([], PIPE, history=history([10, 5, 4], [1, 1, None]))
+    with pytest.raises(ValidationError, match="history: no deal entered any stage"):
+        diagnose([], PIPE, history=history([0, 0, 0], [None, None, None]))
     with pytest.raises(ValidationError, match="bulge: 'x' is not a positive number"):
-        diagnose([], PIPE, history=history([Fraction(1)] * 3, [1, 1, 1]), bulge="x")
+        diagnose([], PIPE, history=history([1, 1, 1], [1, 1, 1]), bulge="x")
 
 
 # --- calibration, shrinkage, close rates --------------------------------------------------

@@ -17,7 +17,7 @@ from .. import _checks as c
 from .._money import Money
 from .._repr import funnel_svg, html_table
 from ..entities import Opportunity, OpportunityStatus
-from ..errors import CurrencyMismatchError
+from ..errors import CurrencyMismatchError, ValidationError
 from ..stages import MoveKind, Pipeline, StageChanged
 
 _DAY = dt.timedelta(days=1)
@@ -38,9 +38,11 @@ class StageStats:
     """
     What happened to the deals that left one stage.
 
-    *conversion* is the share that moved forward (``None`` when none left);
-    *loss_rate* the share lost from it; the times are how long deals stayed
-    before leaving (``None`` when none left).
+    *entered* counts the deals that came into the stage (created in it, or
+    moved into it by any move: forward, skip, back or reopen);
+    *conversion* is the share of those that left which moved forward
+    (``None`` when none left); *loss_rate* the share lost from it; the times
+    are how long deals stayed before leaving (``None`` when none left).
     """
 
     stage: str
@@ -51,6 +53,7 @@ class StageStats:
     median_time: dt.timedelta | None
     mean_time: dt.timedelta | None
     p90_time: dt.timedelta | None
+    entered: int = 0
 
 
 @attrs.frozen(kw_only=True)
@@ -136,17 +139,30 @@ def funnel(
         s.key: {"forward": [], "lost": []} for s in pipeline.open_stages
     }
     closes: dict[str, StageChanged] = {}
-    for i, e in enumerate(events):
-        if not isinstance(e, StageChanged):
-            c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
-        if e.pipeline != pipeline.key or e.from_stage not in left:
+    entered = dict.fromkeys(left, 0)
+    first: dict[str, StageChanged] = {}
+    for e in unique_events(events, pipeline.key):
+        if e.to_stage in entered:
+            entered[e.to_stage] += 1
+        seen = first.get(e.opportunity_id)
+        if seen is None or e.version < seen.version:
+            first[e.opportunity_id] = e
+        if e.from_stage not in left:
             continue
         if e.kind in _FORWARD:
             left[e.from_stage]["forward"].append(e.time_in_stage)
         elif e.kind is MoveKind.LOSE:
             left[e.from_stage]["lost"].append(e.time_in_stage)
         if e.kind in (MoveKind.WIN, MoveKind.LOSE):
-            closes[e.opportunity_id] = e  # the last close counts (after a reopen)
+            last = closes.get(e.opportunity_id)
+            if last is None or e.version > last.version:
+                closes[e.opportunity_id] = e  # the last close counts (after a reopen)
+    # where each deal started: its first move's origin, or where it still is
+    starts = {oid: e.from_stage for oid, e in first.items()}
+    starts.update((oid, o.stage) for oid, o in opps.items() if oid not in starts)
+    for stage in starts.values():
+        if stage in entered:
+            entered[stage] += 1
     stats = []
     for s in pipeline.open_stages:
         fwd, lost = left[s.key]["forward"], left[s.key]["lost"]
@@ -162,6 +178,7 @@ def funnel(
                 median_time=_nearest_rank(times, 0.5) if n else None,
                 mean_time=sum(times, dt.timedelta(0)) / n if n else None,
                 p90_time=_nearest_rank(times, 0.9) if n else None,
+                entered=entered[s.key],
             )
         )
     won = [e for e in closes.values() if e.kind is MoveKind.WIN]
@@ -201,3 +218,21 @@ def funnel(
         open_deals=open_deals,
         velocity=velocity,
     )
+
+
+def unique_events(events: Iterable[StageChanged], pipeline: str) -> list[StageChanged]:
+    """
+    The events of *pipeline*, each once (a host that stored an event twice
+    must not count a move twice), checked to be events.
+    """
+    if not c.is_iterable(events):
+        raise ValidationError.single("events", f"{c.show(events)} is not an iterable of StageChanged")
+    seen: set[StageChanged] = set()
+    out = []
+    for i, e in enumerate(events):
+        if not isinstance(e, StageChanged):
+            c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
+        if e.pipeline == pipeline and e not in seen:
+            seen.add(e)
+            out.append(e)
+    return out

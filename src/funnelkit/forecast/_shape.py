@@ -62,7 +62,7 @@ class Finding:
     stage: str
     observed: int
     expected: Decimal
-    ratio: Decimal
+    ratio: Decimal | None
     threshold: Decimal
     message: str
 
@@ -132,32 +132,42 @@ def diagnose(
     """
     Compare the open deals per stage with the shape the history predicts.
 
-    In a steady funnel the deals in a stage are proportional to the share of
-    deals that reach it times how long they stay (Little's law): with
-    *history*'s stage conversions c and mean times t, stage k expects a share
-    proportional to ``c0 * ... * c(k-1) * t(k)``, scaled to today's number of
-    open deals.  A middle stage holding at least *bulge* times its expected
-    count is a bulge (the "pregnant funnel"); a first stage at or below
-    *thin* times is a thin top (not enough new deals); a last open stage at
-    or below *thin* times is a thin bottom (poor closing).
+    In a steady funnel the deals in a stage are proportional to how many
+    enter it times how long they stay (Little's law, L = lambda W): stage k
+    expects a share proportional to ``entered(k) * mean_time(k)`` from
+    *history* (:func:`funnel`), scaled to today's number of open deals.
+    Entries count every way in (created there, forward, skip, back, reopen),
+    so skips and early wins do not distort the shape.
 
-    Every open stage needs a conversion and a time in *history*; a stage no
-    deal ever left is reported as missing history.
+    A middle stage holding at least *bulge* times its expected count is a
+    bulge (the "pregnant funnel"; also when the history expects none there);
+    a first stage at or below *thin* times is a thin top (not enough new
+    deals); a last open stage at or below *thin* times is a thin bottom (poor
+    closing).  A stage that deals have entered but none has left yet has no
+    time to go by and is reported as missing history.
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     c.require(history, FunnelReport, "a FunnelReport", "history")
+    if not c.is_iterable(opportunities):
+        raise ValidationError.single(
+            "opportunities", f"{c.show(opportunities)} is not an iterable of Opportunity"
+        )
     high = _positive(bulge, "bulge")
     low = _positive(thin, "thin")
     stats = {s.stage: s for s in history.stages}
     keys = [s.key for s in pipeline.open_stages]
-    missing = [
-        Problem(
-            path=f"history.stages[{k!r}]",
-            message="no deal has left this stage yet; its share cannot be estimated",
-        )
-        for k in keys
-        if k not in stats or stats[k].conversion is None or not stats[k].mean_time
-    ]
+    missing = []
+    for k in keys:
+        s = stats.get(k)
+        if s is None:
+            missing.append(
+                Problem(path=f"history.stages[{k!r}]", message="not in the history; build it with funnel()")
+            )
+        elif s.entered and s.mean_time is None:
+            msg = f"{s.entered} deals entered but none has left yet; the time in it cannot be estimated"
+            missing.append(Problem(path=f"history.stages[{k!r}]", message=msg))
+    if not missing and not any(stats[k].entered for k in keys):
+        missing.append(Problem(path="history", message="no deal entered any stage; build it with funnel()"))
     if missing:
         raise ValidationError(missing)
     counts = dict.fromkeys(keys, 0)
@@ -167,13 +177,10 @@ def diagnose(
         if o.pipeline == pipeline.key and o.status is OpportunityStatus.OPEN and o.stage in counts:
             counts[o.stage] += 1
     weights = []
-    reach = Fraction(1)
     for k in keys:
         s = stats[k]
-        time = s.mean_time
-        assert time is not None  # noqa: S101 - checked above
-        weights.append(reach * Fraction(time / _DAY).limit_denominator(10**9))
-        reach *= s.conversion or Fraction(0)
+        days = Fraction(0) if s.mean_time is None else Fraction(s.mean_time / _DAY).limit_denominator(10**9)
+        weights.append(s.entered * days)
     total_weight = sum(weights, Fraction(0))
     observed_total = sum(counts.values())
     rows = []
@@ -191,6 +198,12 @@ def diagnose(
             )
         )
         if ratio is None:
+            if 0 < i < last and counts[k]:
+                text = f"bulge at {k!r}: {counts[k]} open deals where the history predicts none"
+                findings.append(
+                    Finding(kind="bulge", stage=k, observed=counts[k], expected=Decimal(0), ratio=None,
+                            threshold=high, message=text)
+                )  # fmt: skip
             continue
         said = f"{counts[k]} open deals where the history predicts {float(expected):.1f} ({float(ratio):.2f}x"
         kind: Literal["bulge", "thin_top", "thin_bottom"] | None = None
