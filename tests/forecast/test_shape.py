@@ -18,8 +18,8 @@ from funnelkit.forecast import (
     calibration,
     close_rates,
     diagnose,
-    funnel,
     flow,
+    funnel,
     shrink,
 )
 from funnelkit.stages import Pipeline, Stage, StageChanged, default_pipeline
