@@ -87,8 +87,8 @@ def history(entered, days):
 def test_bulge_in_the_middle_by_hand():
     """
     100, 50 and 25 deals entered a, b, c, staying 10 days each: shares proportional to 1000,
-    500, 250, i.e. 4/7, 2/7, 1/7 (Little's law).  With 20, 20, 5 open (45) the history predicts 25.71, 12.86, 6.43;
-    b holds 20 / 12.857 = 1.556x >= 1.5: a bulge.
+    500, 250, i.e. 4/7, 2/7, 1/7 (Little's law).  With 20, 20, 5 open (45) the history
+    predicts 25.71, 12.86, 6.43; b holds 20 / 12.857 = 1.556x >= 1.5: a bulge.
     """
     deals = [opp(f"a{i}", "a") for i in range(20)] + [opp(f"b{i}", "b") for i in range(20)]
     deals += [opp(f"c{i}", "c") for i in range(5)]
