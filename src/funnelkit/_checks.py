@@ -448,3 +448,12 @@ def validate(obj: object) -> None:
             problems.extend(relations())
     if problems:
         raise ValidationError(problems)
+
+
+def require_iterable(value: object, what: str, path: str) -> None:
+    """
+    Refuse *value* unless it is a collection of items (not a str or mapping);
+    the message names *path* and the *what* expected.
+    """
+    if not is_iterable(value):
+        raise ValidationError.single(path, f"{show(value)} is not an iterable of {what}")

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from funnelkit import Money, Opportunity, ValidationError
 from funnelkit.errors import CurrencyMismatchError
-from funnelkit.forecast import as_of, backtest, bias, pinball, wape, weighted_forecast
+from funnelkit.forecast import as_of, backtest, bias, pinball, wape, weighted_forecast, won_between
 from funnelkit.stages import Pipeline, Stage, StageChanged
 
 T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
@@ -154,3 +154,78 @@ def test_bad_input_is_named():
         )
     with pytest.raises(ValidationError, match=r"when: .* is naive"):
         as_of(DEALS, EVENTS, dt.datetime(2026, 1, 1))
+
+
+def test_bookings_count_deals_created_after_the_cutoff():
+    """
+    A deal created on day 2 and won on day 3 is not in the pipeline at day 1: the default
+    'pipeline' actual leaves it out, 'bookings' counts it.
+    """
+    fresh = Opportunity(
+        id="n", customer_id="c", owner="ann", pipeline="p", stage="won", status="won",
+        created_at=T0 + 2 * DAY, stage_entered_at=T0 + 3 * DAY, amount=Money.of("1000", "USD"), version=1,
+    )  # fmt: skip
+    win = StageChanged(
+        opportunity_id="n", pipeline="p", kind="win", from_stage="a", to_stage="won", at=T0 + 3 * DAY,
+        actor="ann", version=1, time_in_stage=DAY,
+    )  # fmt: skip
+    cutoffs = [(T0 + DAY, T0 + 30 * DAY)]
+    pipeline_only = backtest([*DEALS, fresh], [*EVENTS, win], cutoffs=cutoffs, forecast=point, currency="USD")
+    bookings = backtest(
+        [*DEALS, fresh], [*EVENTS, win], cutoffs=cutoffs, forecast=point, currency="USD", actual="bookings"
+    )
+    assert pipeline_only.rows[0].actual == Money.of("100", "USD")
+    assert bookings.rows[0].actual == Money.of("1100", "USD")
+
+
+def test_history_starting_with_a_reopen_starts_lost():
+    """A deal whose first recorded move reopens it was lost before: before that move it is not open."""
+    back = Opportunity(
+        id="r", customer_id="c", owner="ann", pipeline="p", stage="a", created_at=T0,
+        stage_entered_at=T0 + 5 * DAY, amount=Money.of("50", "USD"), version=3,
+    )  # fmt: skip
+    reopen = StageChanged(
+        opportunity_id="r", pipeline="p", kind="reopen", from_stage="lost", to_stage="a", at=T0 + 5 * DAY,
+        actor="ann", version=3, time_in_stage=DAY,
+    )  # fmt: skip
+    (before,) = as_of([back], [reopen], T0 + DAY)
+    assert (before.stage, before.status.value) == ("lost", "lost")
+    (after,) = as_of([back], [reopen], T0 + 6 * DAY)
+    assert (after.stage, after.status.value, after.version) == ("a", "open", 3)
+
+
+def test_duplicate_events_count_once():
+    """An event stored twice rebuilds the same deal and scores the same."""
+    cutoffs = [(T0 + 10 * DAY, T0 + 30 * DAY)]
+    once = backtest(DEALS, EVENTS, cutoffs=cutoffs, forecast=point, currency="USD")
+    twice = backtest(DEALS, EVENTS + EVENTS, cutoffs=cutoffs, forecast=point, currency="USD")
+    assert once == twice
+
+
+def test_metrics_take_ints_and_money_and_refuse_floats_and_nan():
+    """Amounts may be ints, Decimals or Money; floats and NaN are named by index."""
+    assert wape([100, Money.of("200", "USD")], [Decimal(110), 170]) == Decimal(40) / Decimal(300)
+    with pytest.raises(ValidationError) as e:
+        wape([1.0, Decimal("NaN")], [1, 2])
+    assert [p.path for p in e.value.problems] == ["actuals[0]", "actuals[1]"]
+    with pytest.raises(ValidationError, match=r"forecasts: None is not a sequence of amounts"):
+        bias([1], None)
+
+
+def test_won_between_checks_its_arguments():
+    """Naive instants and non-deals are refused with the field named."""
+    with pytest.raises(ValidationError, match=r"start: .* is naive"):
+        won_between(DEALS, EVENTS, dt.datetime(2026, 1, 1), T0)
+    with pytest.raises(
+        ValidationError, match=r"opportunities\[0\]: None is a NoneType; expected an Opportunity"
+    ):
+        won_between([None], EVENTS, T0, T0 + DAY)
+    assert won_between(DEALS, EVENTS, T0, T0 + 30 * DAY) == {"d1": T0 + 20 * DAY}
+
+
+def test_mixed_quantile_levels_are_refused():
+    """Cut-offs must forecast the same quantile levels, or the pinball loss would be silently dropped."""
+    calls = iter([{0.5: Money.of("1", "USD")}, {0.9: Money.of("1", "USD")}])
+    cutoffs = [(T0 + 10 * DAY, T0 + 30 * DAY), (T0 + 21 * DAY, T0 + 40 * DAY)]
+    with pytest.raises(ValidationError, match=r"forecast\(cutoffs\[1\]\): quantile levels \[0.9\] differ"):
+        backtest(DEALS, EVENTS, cutoffs=cutoffs, forecast=lambda _: next(calls), currency="USD")

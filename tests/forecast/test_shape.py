@@ -354,3 +354,34 @@ def test_targets_refuse_bad_input():
             end=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
         )
     assert [p.path for p in e.value.problems] == ["targets['ann']", "end"]
+
+
+def test_calibration_can_shrink_toward_the_pipeline_average():
+    """
+    Of the four closed deals two were won: average 1/2.  With strength 2, stage c (2 of 2 won)
+    shrinks to (2 + 2 x 1/2) / (2 + 2) = 3/4; stage b (1 of 2) stays 1/2.
+    """
+    rows = {r.stage: r for r in calibration(EVENTS, PIPE, strength=2)}
+    assert (rows["c"].observed, rows["c"].shrunk) == (Fraction(1), Fraction(3, 4))
+    assert rows["b"].shrunk == Fraction(1, 2)
+    assert calibration(EVENTS, PIPE)[0].shrunk is None
+
+
+def test_duplicate_events_count_once_in_flow_and_calibration():
+    """A stored duplicate does not double a win."""
+    deals = [opp("x", "a", created=T0)]
+    events = [move("x", "a", "won", 30, 1)] * 2
+    assert [(r.won, r.lost) for r in flow(deals, events)] == [(0, 0), (1, 0)]
+    assert calibration(events, PIPE)[0].won == 1
+
+
+def test_shape_helpers_refuse_bad_arguments():
+    """Periods, pipelines, NaN rates and non-iterables are named."""
+    with pytest.raises(ValidationError, match="period: 'year' is not a period"):
+        flow([], [], period="year")
+    with pytest.raises(ValidationError, match="pipeline: None is a NoneType; expected a Pipeline"):
+        close_rates([], [], None)
+    with pytest.raises(ValidationError, match=r"toward: NaN is not a rate in \[0, 1\]"):
+        shrink(1, 2, toward=Decimal("NaN"), strength=1)
+    with pytest.raises(ValidationError, match="events: None is not an iterable of StageChanged"):
+        calibration(None, PIPE)

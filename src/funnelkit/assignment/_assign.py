@@ -132,8 +132,7 @@ class AssignmentResult:
         """
         *leads* with the owners decided here set; the others unchanged.
         """
-        if not c.is_iterable(leads):
-            raise ValidationError.single("leads", f"{c.show(leads)} is not an iterable of Lead")
+        c.require_iterable(leads, "Lead", "leads")
         owners = self.owners
         out = []
         for i, lead in enumerate(leads):
@@ -359,8 +358,7 @@ def record(state: AssignmentState, decisions: Iterable[Decision]) -> AssignmentS
     drops what falls out of the team's window.
     """
     c.require(state, AssignmentState, "an AssignmentState", "state")
-    if not c.is_iterable(decisions):
-        raise ValidationError.single("decisions", f"{c.show(decisions)} is not an iterable of Decision")
+    c.require_iterable(decisions, "Decision", "decisions")
     added = []
     for i, d in enumerate(decisions):
         c.require(d, Decision, "a Decision", f"decisions[{i}]")

@@ -230,8 +230,7 @@ class Pool(c.Checked):
         ignored.  Activities may come in any order.
         """
         now = instant(now)
-        if not c.is_iterable(activities):
-            raise ValidationError.single("activities", f"{c.show(activities)} is not an iterable of Activity")
+        c.require_iterable(activities, "Activity", "activities")
         acts = []
         for i, a in enumerate(activities):
             if not isinstance(a, Activity):

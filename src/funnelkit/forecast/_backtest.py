@@ -9,7 +9,7 @@ import datetime as dt
 import decimal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, cast
 
 import attrs
 
@@ -36,10 +36,9 @@ def as_of(
     is refused with the path of the bad event.
     """
     when = instant(when, field="when")
+    c.require_iterable(opportunities, "Opportunity", "opportunities")
     per: dict[str, list[StageChanged]] = {}
-    for i, e in enumerate(events):
-        if not isinstance(e, StageChanged):
-            c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
+    for e in _unique(events):
         per.setdefault(e.opportunity_id, []).append(e)
     out = []
     for i, o in enumerate(opportunities):
@@ -52,12 +51,14 @@ def as_of(
             out.append(o)
             continue
         first = history[0]
+        # where the history starts: a deal whose first recorded move is a reopen was lost then
+        status = OpportunityStatus.LOST if first.kind is MoveKind.REOPEN else OpportunityStatus.OPEN
         start = attrs.evolve(
             o,
             stage=first.from_stage,
             stage_entered_at=o.created_at,
-            status=OpportunityStatus.OPEN,
-            lost_reason=None,
+            status=status,
+            lost_reason="unknown (before the recorded history)" if status is OpportunityStatus.LOST else None,
             version=max(0, first.version - 1),
         )
         try:
@@ -74,11 +75,56 @@ def won_between(
     The deals won in ``(start, end]`` and when, by their win events (a deal
     reopened and lost again later still counts as won in the window).
     """
-    ids = {o.id for o in opportunities}
+    start = instant(start, field="start")
+    end = instant(end, field="end")
+    c.require_iterable(opportunities, "Opportunity", "opportunities")
+    ids = set()
+    for i, o in enumerate(opportunities):
+        c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
+        ids.add(o.id)
     out = {}
-    for e in events:
+    for e in _unique(events):
         if e.kind is MoveKind.WIN and start < e.at <= end and e.opportunity_id in ids:
             out[e.opportunity_id] = e.at
+    return out
+
+
+def _unique(events: Iterable[StageChanged]) -> list[StageChanged]:
+    """
+    *events*, each once, checked to be events (a stored duplicate must not count twice).
+    """
+    c.require_iterable(events, "StageChanged", "events")
+    seen: set[StageChanged] = set()
+    out = []
+    for i, e in enumerate(events):
+        if not isinstance(e, StageChanged):
+            c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
+        if e not in seen:
+            seen.add(e)
+            out.append(e)
+    return out
+
+
+def _numbers(values: object, name: str) -> list[Decimal]:
+    """
+    *values* as Decimals: each a finite Decimal, an int or Money; else an error naming it.
+    """
+    if not c.is_iterable(values):
+        raise ValidationError.single(name, f"{c.show(values)} is not a sequence of amounts")
+    out = []
+    problems = []
+    for i, v in enumerate(cast("Iterable[object]", values)):
+        number = v.amount if isinstance(v, Money) else v
+        if isinstance(number, int) and not isinstance(number, bool):
+            number = Decimal(number)
+        if not isinstance(number, Decimal) or not number.is_finite():
+            problems.append(
+                Problem(path=f"{name}[{i}]", message=f"{c.show(v)} is not a finite Decimal, int or Money")
+            )
+        else:
+            out.append(number)
+    if problems:
+        raise ValidationError(problems)
     return out
 
 
@@ -127,10 +173,13 @@ class Backtest:
         ]
 
 
-def _pairs(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> None:
-    if len(actuals) != len(forecasts) or not actuals:
-        msg = f"{len(actuals)} actuals and {len(forecasts)} forecasts; give as many of each, at least one"
+def _pairs(actuals: object, forecasts: object) -> tuple[list[Decimal], list[Decimal]]:
+    a = _numbers(actuals, "actuals")
+    f = _numbers(forecasts, "forecasts")
+    if len(a) != len(f) or not a:
+        msg = f"{len(a)} actuals and {len(f)} forecasts; give as many of each, at least one"
         raise ValidationError.single("forecasts", msg)
+    return a, f
 
 
 def wape(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Decimal:
@@ -141,13 +190,16 @@ def wape(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Decimal:
     >>> wape([Decimal(100), Decimal(200)], [Decimal(110), Decimal(170)])
     Decimal('0.1333333333333333333333333333')
     """
-    _pairs(actuals, forecasts)
-    denominator = sum((abs(a) for a in actuals), Decimal(0))
+    a, f = _pairs(actuals, forecasts)
+    add, sub = _CTX.add, _CTX.subtract
+    denominator = Decimal(0)
+    errors = Decimal(0)
+    for x, y in zip(a, f, strict=True):
+        denominator = add(denominator, abs(x))
+        errors = add(errors, abs(sub(x, y)))
     if not denominator:
         raise ValidationError.single("actuals", "all zero; WAPE is undefined")
-    return _CTX.divide(
-        sum((abs(a - f) for a, f in zip(actuals, forecasts, strict=True)), Decimal(0)), denominator
-    )
+    return _CTX.divide(errors, denominator)
 
 
 def bias(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Decimal:
@@ -158,11 +210,16 @@ def bias(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Decimal:
     >>> bias([Decimal(100), Decimal(200)], [Decimal(110), Decimal(170)])
     Decimal('-0.06666666666666666666666666667')
     """
-    _pairs(actuals, forecasts)
-    denominator = sum(actuals, Decimal(0))
+    a, f = _pairs(actuals, forecasts)
+    add, sub = _CTX.add, _CTX.subtract
+    denominator = Decimal(0)
+    errors = Decimal(0)
+    for x, y in zip(a, f, strict=True):
+        denominator = add(denominator, x)
+        errors = add(errors, sub(y, x))
     if not denominator:
         raise ValidationError.single("actuals", "sum to zero; the relative bias is undefined")
-    return _CTX.divide(sum((f - a for a, f in zip(actuals, forecasts, strict=True)), Decimal(0)), denominator)
+    return _CTX.divide(errors, denominator)
 
 
 def pinball(level: float, actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Decimal:
@@ -179,12 +236,13 @@ def pinball(level: float, actuals: Sequence[Decimal], forecasts: Sequence[Decima
     """
     if isinstance(level, bool) or not isinstance(level, float | int) or not 0 < level < 1:
         raise ValidationError.single("level", f"{c.show(level)} is not a quantile level in (0, 1)")
-    _pairs(actuals, forecasts)
+    a, f = _pairs(actuals, forecasts)
     q = Decimal(str(level))
     total = Decimal(0)
-    for a, f in zip(actuals, forecasts, strict=True):
-        total += q * (a - f) if a >= f else (1 - q) * (f - a)
-    return _CTX.divide(total, Decimal(len(actuals)))
+    mul, sub, add = _CTX.multiply, _CTX.subtract, _CTX.add
+    for x, y in zip(a, f, strict=True):
+        total = add(total, mul(q, sub(x, y)) if x >= y else mul(sub(1, q), sub(y, x)))
+    return _CTX.divide(total, Decimal(len(a)))
 
 
 def backtest(
@@ -194,6 +252,7 @@ def backtest(
     cutoffs: Iterable[tuple[dt.datetime, dt.datetime]],
     forecast: Callable[[tuple[Opportunity, ...]], Forecast],
     currency: str,
+    actual: Literal["pipeline", "bookings"] = "pipeline",
 ) -> Backtest:
     """
     Run *forecast* on the open deals as they stood at each cut-off
@@ -207,11 +266,27 @@ def backtest(
     :func:`simulate_revenue`).  All amounts must be in *currency*.  This is
     how to check the sources' "90-95 % accurate" claim on one's own data:
     accuracy = 1 - WAPE.
+
+    *actual* is ``"pipeline"`` (the default: what the deals open at the
+    cut-off went on to win, the quantity a pipeline forecast predicts) or
+    ``"bookings"`` (everything won in the window, deals created after the
+    cut-off included).
+
+    Beware of look-ahead: funnelkit rebuilds stages from the events, but
+    amounts, close dates and owners are today's.  A forecaster that picks deals
+    by ``expected_close`` uses close dates often corrected at the win, and
+    looks more accurate than it was; prefer forecasters that read stages and
+    amounts only, or keep snapshots of those fields.
     """
+    if actual not in ("pipeline", "bookings"):
+        raise ValidationError.single("actual", f"{c.show(actual)} is not 'pipeline' or 'bookings'")
+    if not c.is_iterable(cutoffs):
+        raise ValidationError.single("cutoffs", f"{c.show(cutoffs)} is not a list of (as_of, until) pairs")
     if not callable(forecast):
         raise ValidationError.single("forecast", f"{c.show(forecast)} is not callable")
+    c.require_iterable(opportunities, "Opportunity", "opportunities")
     opps = list(opportunities)
-    evs = list(events)
+    evs = _unique(events)
     rows = []
     for n, pair in enumerate(cutoffs):
         if not (isinstance(pair, tuple) and len(pair) == 2):
@@ -221,10 +296,9 @@ def backtest(
         if end <= start:
             raise ValidationError.single(f"cutoffs[{n}]", f"until {end.isoformat()} is not after as_of")
         open_then = tuple(o for o in as_of(opps, evs, start) if o.status is OpportunityStatus.OPEN)
-        won = won_between(open_then, evs, start, end)
-        actual = Money.total(
-            (o.amount for o in open_then if o.id in won and o.amount is not None), currency=currency
-        )
+        pool = open_then if actual == "pipeline" else as_of(opps, evs, end)
+        won = won_between(pool, evs, start, end)
+        got = Money.total((o.amount for o in pool if o.id in won and o.amount is not None), currency=currency)
         made = forecast(open_then)
         point, quantiles = _read(made, currency, n)
         rows.append(
@@ -234,7 +308,7 @@ def backtest(
                 open_deals=len(open_then),
                 forecast=point,
                 quantiles=quantiles,
-                actual=actual,
+                actual=got,
             )
         )
     if not rows:
@@ -243,10 +317,11 @@ def backtest(
     points = [r.forecast.amount for r in rows if r.forecast is not None]
     scored = len(points) == len(rows) and any(actuals)
     levels = set(rows[0].quantiles)
-    losses = {}
-    if levels and all(set(r.quantiles) == levels for r in rows):
-        for q in sorted(levels):
-            losses[q] = pinball(q, actuals, [r.quantiles[q].amount for r in rows])
+    for n, r in enumerate(rows):
+        if set(r.quantiles) != levels:
+            msg = f"quantile levels {sorted(r.quantiles)} differ from the first cut-off's {sorted(levels)}"
+            raise ValidationError.single(f"forecast(cutoffs[{n}])", msg)
+    losses = {q: pinball(q, actuals, [r.quantiles[q].amount for r in rows]) for q in sorted(levels)}
     return Backtest(
         rows=tuple(rows),
         wape=wape(actuals, points) if scored else None,

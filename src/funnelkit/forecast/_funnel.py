@@ -17,7 +17,7 @@ from .. import _checks as c
 from .._money import Money
 from .._repr import funnel_svg, html_table
 from ..entities import Opportunity, OpportunityStatus
-from ..errors import CurrencyMismatchError, ValidationError
+from ..errors import CurrencyMismatchError
 from ..stages import MoveKind, Pipeline, StageChanged
 
 _DAY = dt.timedelta(days=1)
@@ -220,19 +220,18 @@ def funnel(
     )
 
 
-def unique_events(events: Iterable[StageChanged], pipeline: str) -> list[StageChanged]:
+def unique_events(events: Iterable[StageChanged], pipeline: str | None) -> list[StageChanged]:
     """
-    The events of *pipeline*, each once (a host that stored an event twice
+    The events of *pipeline* (of every pipeline for ``None``), each once (a host that stored an event twice
     must not count a move twice), checked to be events.
     """
-    if not c.is_iterable(events):
-        raise ValidationError.single("events", f"{c.show(events)} is not an iterable of StageChanged")
+    c.require_iterable(events, "StageChanged", "events")
     seen: set[StageChanged] = set()
     out = []
     for i, e in enumerate(events):
         if not isinstance(e, StageChanged):
             c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
-        if e.pipeline == pipeline and e not in seen:
+        if (pipeline is None or e.pipeline == pipeline) and e not in seen:
             seen.add(e)
             out.append(e)
     return out

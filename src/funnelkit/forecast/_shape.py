@@ -23,7 +23,7 @@ from ..entities import Opportunity, OpportunityStatus
 from ..errors import Problem, ValidationError
 from ..segments import period_start
 from ..stages import MoveKind, Pipeline, StageChanged
-from ._funnel import FunnelReport
+from ._funnel import FunnelReport, unique_events
 
 _DAY = dt.timedelta(days=1)
 _CTX = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
@@ -148,10 +148,7 @@ def diagnose(
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     c.require(history, FunnelReport, "a FunnelReport", "history")
-    if not c.is_iterable(opportunities):
-        raise ValidationError.single(
-            "opportunities", f"{c.show(opportunities)} is not an iterable of Opportunity"
-        )
+    c.require_iterable(opportunities, "Opportunity", "opportunities")
     high = _positive(bulge, "bulge")
     low = _positive(thin, "thin")
     stats = {s.stage: s for s in history.stages}
@@ -251,6 +248,7 @@ class Calibration:
     won: int
     lost: int
     observed: Fraction | None
+    shrunk: Fraction | None = None
 
     @property
     def difference(self) -> Fraction | None:
@@ -267,14 +265,11 @@ def _closed_paths(events: Iterable[StageChanged], pipeline: Pipeline) -> dict[st
     through, and whether it was won.
     """
     per: dict[str, list[StageChanged]] = {}
-    for i, e in enumerate(events):
-        if not isinstance(e, StageChanged):
-            c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
-        if e.pipeline == pipeline.key:
-            per.setdefault(e.opportunity_id, []).append(e)
+    for e in unique_events(events, pipeline.key):
+        per.setdefault(e.opportunity_id, []).append(e)
     out = {}
     for oid, es in per.items():
-        es.sort(key=lambda e: (e.at, e.version))
+        es.sort(key=lambda e: (e.version, e.at))
         last = es[-1]
         if last.kind not in (MoveKind.WIN, MoveKind.LOSE):
             continue
@@ -283,12 +278,17 @@ def _closed_paths(events: Iterable[StageChanged], pipeline: Pipeline) -> dict[st
     return out
 
 
-def calibration(events: Iterable[StageChanged], pipeline: Pipeline) -> tuple[Calibration, ...]:
+def calibration(
+    events: Iterable[StageChanged], pipeline: Pipeline, *, strength: int | None = None
+) -> tuple[Calibration, ...]:
     """
     Per open stage: of the closed deals that were in it at some point (a
     deal that skipped the stage was not), the share that was won, next to
     the probability the pipeline gives the stage.  A deal counts by its last
-    close (after a reopen); deals still open are left out.
+    close (after a reopen); deals still open are left out.  With *strength*,
+    each stage's rate is also shrunk (:func:`shrink`) toward the pipeline's
+    overall win rate, in ``shrunk``: use it for a rep's or a segment's few
+    deals.
 
     >>> import datetime as dt
     >>> from funnelkit.stages import StageChanged, default_pipeline
@@ -304,11 +304,20 @@ def calibration(events: Iterable[StageChanged], pipeline: Pipeline) -> tuple[Cal
     (('negotiation', 1, 1, Fraction(1, 2)),)
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
+    if strength is not None:
+        msg = c.non_negative_int(strength)
+        if msg is not None:
+            raise ValidationError.single("strength", msg)
     paths = _closed_paths(events, pipeline)
+    wins = sum(1 for _, w in paths.values() if w)
+    average = Fraction(wins, len(paths)) if paths else None
     rows = []
     for s in pipeline.open_stages:
         won = sum(1 for stages, w in paths.values() if s.key in stages and w)
         lost = sum(1 for stages, w in paths.values() if s.key in stages and not w)
+        shrunk = None
+        if strength is not None and average is not None:
+            shrunk = shrink(won, won + lost, toward=average, strength=strength)
         rows.append(
             Calibration(
                 stage=s.key,
@@ -316,6 +325,7 @@ def calibration(events: Iterable[StageChanged], pipeline: Pipeline) -> tuple[Cal
                 won=won,
                 lost=lost,
                 observed=Fraction(won, won + lost) if won + lost else None,
+                shrunk=shrunk,
             )
         )
     return tuple(rows)
@@ -342,7 +352,8 @@ def shrink(won: int, closed: int, *, toward: Fraction | Decimal, strength: int) 
             problems.append(Problem(path=name, message=msg))
     if not problems and won > closed:
         problems.append(Problem(path="won", message=f"{won} is more than closed ({closed})"))
-    rate = Fraction(toward) if isinstance(toward, Fraction | Decimal) else None
+    finite = isinstance(toward, Fraction) or (isinstance(toward, Decimal) and toward.is_finite())
+    rate = Fraction(toward) if finite else None
     if rate is None or not 0 <= rate <= 1:
         problems.append(Problem(path="toward", message=f"{c.show(toward)} is not a rate in [0, 1]"))
     if problems:
@@ -380,6 +391,9 @@ def flow(
     close event counts in the period it happened), periods in order; a
     period with nothing happening is left out.
     """
+    if period not in ("day", "week", "month"):
+        raise ValidationError.single("period", f"{c.show(period)} is not a period; allowed: day, week, month")
+    c.require_iterable(opportunities, "Opportunity", "opportunities")
     zone = zone_of(tz)
     created: dict[dt.date, int] = {}
     won: dict[dt.date, int] = {}
@@ -389,9 +403,7 @@ def flow(
             c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
         key = period_start(o.created_at, period, zone)
         created[key] = created.get(key, 0) + 1
-    for i, e in enumerate(events):
-        if not isinstance(e, StageChanged):
-            c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
+    for e in unique_events(events, None):
         target = won if e.kind is MoveKind.WIN else lost if e.kind is MoveKind.LOSE else None
         if target is not None:
             key = period_start(e.at, period, zone)
@@ -410,6 +422,8 @@ def close_rates(
     each deal counted by its last close; owners as the opportunities give
     them now.
     """
+    c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
+    c.require_iterable(opportunities, "Opportunity", "opportunities")
     owners = {}
     for i, o in enumerate(opportunities):
         if not isinstance(o, Opportunity):

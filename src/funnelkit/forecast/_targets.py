@@ -19,6 +19,7 @@ from .._time import zone as zone_of
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import CurrencyMismatchError, Problem, ValidationError
 from ..stages import Pipeline
+from ._weighted import pipeline_table
 
 _RATIO = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
 
@@ -151,11 +152,8 @@ def against_targets(
     >>> ln.attainment, ln.remaining, ln.coverage, ln.forecast
     (Decimal('0.4'), Money('600', 'USD'), Decimal('2.5'), Money('1250.00', 'USD'))
     """
-    table = {pipelines.key: pipelines} if isinstance(pipelines, Pipeline) else pipelines
-    if not isinstance(table, Mapping):
-        raise ValidationError.single(
-            "pipelines", f"{c.show(pipelines)} is not a Pipeline or a mapping of them"
-        )
+    table = pipeline_table(pipelines)
+    c.require_iterable(opportunities, "Opportunity", "opportunities")
     problems = []
     if not isinstance(targets, Mapping) or not targets:
         problems.append(

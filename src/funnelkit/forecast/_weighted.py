@@ -141,10 +141,7 @@ def weighted_forecast(
     Money('400.02', 'USD')
     """
     table = pipeline_table(pipelines)
-    if not c.is_iterable(opportunities):
-        raise ValidationError.single(
-            "opportunities", f"{c.show(opportunities)} is not an iterable of Opportunity"
-        )
+    c.require_iterable(opportunities, "Opportunity", "opportunities")
     if not c.is_iterable(by):
         raise ValidationError.single(
             "by", f"{c.show(by)} is not a list of dimensions; allowed: {', '.join(DIMENSIONS)}"
