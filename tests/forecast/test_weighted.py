@@ -175,14 +175,21 @@ def _deals(raw):
 
 
 @given(
-    DEALS, st.integers(0, 25), st.sampled_from([["owner"], ["stage", "quarter"], ["category", "month"], []])
+    DEALS,
+    st.integers(0, 25),
+    st.sampled_from([["owner"], ["stage", "quarter"], ["category", "month"], [], ["tier", "customer"]]),
+    st.sampled_from(["UTC", "Asia/Shanghai", "America/New_York"]),
+    st.booleans(),
 )
-def test_merge_of_partitions_equals_one_pass(raw, cut, by):
+def test_merge_of_partitions_equals_one_pass(raw, cut, by, tz, convert):
     """Split the deals anywhere, forecast each part, merge: exactly the single-pass forecast."""
     deals = _deals(raw)
-    whole = weighted_forecast(deals, PIPE, by=by)
-    left = weighted_forecast(deals[:cut], PIPE, by=by)
-    right = weighted_forecast(deals[cut:], PIPE, by=by)
+    options = {"by": by, "tz": tz, "tiers": {"c": "A"}}
+    if convert:
+        options.update(rates={"EUR": "1.0837", "JPY": "0.0067"}, to_currency="USD")
+    whole = weighted_forecast(deals, PIPE, **options)
+    left = weighted_forecast(deals[:cut], PIPE, **options)
+    right = weighted_forecast(deals[cut:], PIPE, **options)
     assert left.merge(right) == whole
     assert right.merge(left) == whole
 
