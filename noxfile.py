@@ -61,3 +61,10 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[dev]")
     for path in sorted((ROOT / "benchmarks").glob("bench_*.py")):
         session.run("python", str(path), *session.posargs)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """A full simulated year (50 reps, 20,000 leads): throughput and peak memory."""
+    session.install("-e", ".")
+    session.run("python", str(ROOT / "benchmarks" / "soak.py"), *session.posargs)

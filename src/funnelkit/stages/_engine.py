@@ -819,8 +819,10 @@ def _apply(opp: Opportunity, event: StageChanged) -> Opportunity:
 def apply(opp: Opportunity, event: StageChanged) -> Opportunity:
     """
     The opportunity after *event*; refuses an event that does not follow from
-    the opportunity as it is (another deal, another stage, a version gap, a
-    time before it entered its stage).
+    the opportunity as it is (another deal, another stage, a version that is
+    not later, a time before it entered its stage).  A gap in versions is
+    allowed: changes made outside the stage engine, such as a reassignment
+    (:func:`funnelkit.assignment.reassign`), also count a version.
     """
     problems = []
     c.require(opp, Opportunity, "an Opportunity", "opp")
@@ -844,11 +846,12 @@ def apply(opp: Opportunity, event: StageChanged) -> Opportunity:
                 path="from_stage", message=f"{event.from_stage!r} but the opportunity is at {opp.stage!r}"
             )
         )
-    if event.version != opp.version + 1:
+    if event.version <= opp.version:
         problems.append(
             Problem(
                 path="version",
-                message=f"{event.version} does not follow the opportunity's version {opp.version}",
+                message=f"{event.version} is not after the opportunity's version {opp.version}; "
+                "versions only grow",
             )
         )
     if event.at < opp.stage_entered_at:

@@ -1,0 +1,576 @@
+"""
+A seeded synthetic company, driven through the public API, day by day.
+
+``simulate()`` plays a sales team over a period: leads arrive in bursts and are
+routed; reps work them until their needs are known and convert them; deals
+move through the default pipeline only when their milestones are met, stall,
+win and lose; reps leave and their books are reassigned.  At the end the
+customers are graded A/B/C, the open pipeline is forecast and the forecast is
+backtested.  Along the way it checks the invariants a sales team relies on,
+and raises :class:`SimulationError` at the first one broken.
+
+It is useful beyond funnelkit's own tests: for notebooks, demos, and load
+tests of one's own rules.  Same arguments, same company: the output depends
+only on them (randomness from a ``random.Random`` seeded by *seed*; "now"
+advances from *start*).
+
+>>> result = simulate(reps=4, leads=60, days=45, seed=7)
+>>> result.leads == 60 and result.checks > 0
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from . import _checks as c
+from ._money import Money
+from ._time import instant
+from .assignment import AssignmentState as _State
+from .assignment import LoadBalance, Team, assign, convert_lead, reassign
+from .entities import (
+    Activity,
+    Customer,
+    Gap,
+    KeyPerson,
+    Lead,
+    LeadStatus,
+    Opportunity,
+    OpportunityStatus,
+    SalesRep,
+)
+from .errors import FunnelkitError, MilestoneNotMet, Problem, ValidationError
+from .forecast import backtest, weighted_forecast
+from .segments import abc
+from .stages import StageChanged, advance, default_pipeline, lose, readiness, replay, win
+
+__all__ = ["SimulationError", "SimulationResult", "simulate"]
+
+_DAY = dt.timedelta(days=1)
+_SOURCES = ("web", "trial", "referral", "trade fair", "cold call")
+_TERRITORIES = ("north", "south", "east", "west")
+_EVIDENCE = {
+    "proposal": "project_approved",
+    "approved": "shortlisted",
+    "shortlisted": "selected",
+    "negotiation": "contract_signed",
+}
+
+
+class SimulationError(FunnelkitError):
+    """
+    An invariant broke during a simulation: the day and what went wrong.
+    """
+
+    def __init__(self, day: int, message: str) -> None:
+        self.day = day
+        self.message = message
+        super().__init__(f"day {day}: {message}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.day, self.message))
+
+
+@attrs.frozen(kw_only=True)
+class SimulationResult:
+    """
+    What happened: counts, the final entities and events, and the reports.
+    """
+
+    seed: int
+    days: int
+    leads: int
+    assigned: int
+    returned: int
+    converted: int
+    disqualified: int
+    won: int
+    lost: int
+    open: int
+    moves: int
+    refused_moves: int
+    reassigned: int
+    checks: int
+    customers: tuple[Customer, ...] = attrs.field(repr=False)
+    opportunities: tuple[Opportunity, ...] = attrs.field(repr=False)
+    events: tuple[StageChanged, ...] = attrs.field(repr=False)
+    activities: int
+    forecast_total: Money | None
+    wape: Decimal | None
+    abc_counts: Mapping[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        The counts and reports as a JSON-safe dict (without the entities).
+        """
+        skip = {"customers", "opportunities", "events"}
+        out: dict[str, Any] = {}
+        for f in attrs.fields(SimulationResult):
+            if f.name in skip:
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = str(value) if isinstance(value, Money | Decimal) else value
+        out["abc_counts"] = dict(self.abc_counts)
+        return out
+
+
+def _positive(name: str, value: object, problems: list[Problem]) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        problems.append(Problem(path=name, message=f"{c.show(value)} is not an int >= 1"))
+
+
+def simulate(
+    *,
+    reps: int = 20,
+    leads: int = 2_000,
+    days: int = 365,
+    seed: int = 0,
+    start: dt.datetime | None = None,
+    check_every: int = 1,
+) -> SimulationResult:
+    """
+    Play a company of *reps* over *days* days while *leads* leads arrive,
+    and check the invariants every *check_every* days and at the end:
+
+    - every lead is assigned once or returned with a reason;
+    - no customer has two owners, and an open deal is owned by its
+      customer's owner;
+    - versions only grow, one per move; replaying each deal's events gives
+      the deal as it is;
+    - amounts per currency are conserved (no money appears or disappears);
+    - no deal sits in a stage its pipeline lacks;
+    - a move refused for a missing milestone changes nothing.
+    """
+    problems: list[Problem] = []
+    for name, value in (("reps", reps), ("leads", leads), ("days", days), ("check_every", check_every)):
+        _positive(name, value, problems)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        problems.append(Problem(path="seed", message=f"{c.show(seed)} is not an int"))
+    if problems:
+        raise ValidationError(problems)
+    begin = instant(start, field="start") if start is not None else dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+    return _Company(reps=reps, leads=leads, days=days, seed=seed, start=begin, check_every=check_every).run()
+
+
+class _Company:
+    """The simulator's working state: the host's database, in memory."""
+
+    def __init__(
+        self, *, reps: int, leads: int, days: int, seed: int, start: dt.datetime, check_every: int
+    ) -> None:
+        self.rng = random.Random(seed)  # noqa: S311 - a seeded simulation, not cryptography
+        self.seed = seed
+        self.total_leads = leads
+        self.days = days
+        self.start = start
+        self.check_every = check_every
+        self.pipeline = default_pipeline()
+        self.reps = {
+            f"rep{i:03d}": SalesRep(id=f"rep{i:03d}", name=f"Rep {i}", capacity=self.rng.randint(4, 16))
+            for i in range(reps)
+        }
+        self.next_rep = reps
+        self.state = _State()
+        self.leads: dict[str, Lead] = {}
+        self.decided: Counter[str] = Counter()
+        self.customers: dict[str, Customer] = {}
+        self.people: dict[str, dict[str, KeyPerson]] = {}
+        self.deals: dict[str, Opportunity] = {}
+        self.initial: dict[str, Opportunity] = {}
+        self.events: dict[str, list[StageChanged]] = {}
+        self.activities: dict[str, list[Activity]] = {}
+        self.created_amounts: dict[str, Decimal] = {}
+        self.counts = Counter[str]()
+        self.checks = 0
+        self.made = 0
+
+    # --- the days ------------------------------------------------------------------
+
+    def run(self) -> SimulationResult:
+        for day in range(self.days):
+            now = self.start + day * _DAY
+            self.arrivals(day, now)
+            self.work_leads(now)
+            self.work_deals(day, now)
+            if day % 90 == 89 and len(self.reps) > 2:
+                self.rep_leaves(day, now)
+            if day % self.check_every == 0:
+                self.check(day)
+        self.check(self.days)
+        return self.report()
+
+    def team(self) -> Team:
+        load: Counter[str] = Counter()
+        for lead in self.leads.values():
+            if lead.owner in self.reps and lead.status not in (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED):
+                load[lead.owner] += 1
+        for deal in self.deals.values():
+            if deal.is_open and deal.owner in self.reps:
+                load[deal.owner] += 1
+        return Team(reps=list(self.reps.values()), load=load)
+
+    def arrivals(self, day: int, now: dt.datetime) -> None:
+        remaining = self.total_leads - self.made
+        days_left = self.days - day
+        if remaining <= 0:
+            return
+        mean = remaining / days_left
+        burst = self.rng.random() < 0.08  # a trade fair, a campaign
+        n = (
+            remaining
+            if days_left == 1
+            else min(remaining, int(self.rng.expovariate(1 / max(mean, 0.01)) * (3 if burst else 1)))
+        )
+        batch = []
+        for _ in range(n):
+            i = self.made
+            self.made += 1
+            value = Money.of(str(self.rng.randrange(5, 500) * 1000), "CNY")
+            batch.append(
+                Lead(
+                    id=f"lead{i:06d}",
+                    source=self.rng.choice(_SOURCES),
+                    created_at=now,
+                    territory=self.rng.choice(_TERRITORIES),
+                    estimated_value=value,
+                    intent_score=Decimal(self.rng.randrange(1, 100)) / 100,
+                )
+            )
+        if not batch:
+            return
+        result = assign(batch, team=self.team(), policy=LoadBalance(), now=now, state=self.state)
+        self.state = result.state
+        for lead, decision in zip(batch, result.decisions, strict=True):
+            self.decided[lead.id] += 1
+            if decision.rep_id is None:
+                if not decision.reason:
+                    raise SimulationError(day, f"lead {lead.id} returned without a reason")
+                self.counts["returned"] += 1
+                routed = attrs.evolve(lead, status=LeadStatus.DISQUALIFIED)
+            else:
+                self.counts["assigned"] += 1
+                routed = attrs.evolve(lead, owner=decision.rep_id, status=LeadStatus.WORKING)
+            self.leads[lead.id] = routed
+
+    def work_leads(self, now: dt.datetime) -> None:
+        for lead in list(self.leads.values()):
+            if lead.status is not LeadStatus.WORKING:
+                continue
+            roll = self.rng.random()
+            if roll < 0.01:
+                self.leads[lead.id] = attrs.evolve(lead, status=LeadStatus.DISQUALIFIED)
+                self.counts["disqualified"] += 1
+            elif roll < 0.12:
+                known = attrs.evolve(
+                    lead,
+                    needs="file sharing for the team",
+                    company=f"Company {lead.id}",
+                    contact_name=f"Contact {lead.id}",
+                )
+                made = convert_lead(
+                    known,
+                    pipeline=self.pipeline,
+                    now=now,
+                    customer_id=f"cust-{lead.id}",
+                    opportunity_id=f"deal-{lead.id}",
+                    contact_id=f"kp-{lead.id}",
+                )
+                self.leads[lead.id] = made.lead
+                self.customers[made.customer.id] = made.customer
+                self.people[made.customer.id] = {p.id: p for p in made.key_persons}
+                deal = attrs.evolve(
+                    made.opportunity, competitors=("Rival",) if self.rng.random() < 0.5 else ()
+                )
+                self.deals[deal.id] = self.initial[deal.id] = deal
+                self.events[deal.id] = []
+                self.activities[deal.id] = []
+                if deal.amount is not None:
+                    cur = deal.amount.currency
+                    self.created_amounts[cur] = self.created_amounts.get(cur, Decimal(0)) + deal.amount.amount
+                self.counts["converted"] += 1
+
+    def work_deals(self, day: int, now: dt.datetime) -> None:
+        for deal_id in list(self.deals):
+            deal = self.deals[deal_id]
+            if not deal.is_open:
+                continue
+            if self.rng.random() < 0.006:
+                reason = self.rng.choice(self.pipeline.lost_reasons)
+                self.record(
+                    *lose(
+                        deal,
+                        self.pipeline,
+                        reason=reason,
+                        now=now,
+                        actor=deal.owner,
+                        expected_version=deal.version,
+                    )
+                )
+                self.counts["lost"] += 1
+                continue
+            if self.rng.random() < 0.3:
+                deal = self.do_work(deal, now)
+            if self.rng.random() < 0.5:
+                self.try_move(day, deal, now)
+
+    def do_work(self, deal: Opportunity, now: dt.datetime) -> Opportunity:
+        """The work of the deal's current stage, good or sloppy."""
+        rng, stage = self.rng, deal.stage
+        good = rng.random() < 0.75
+        people = self.people[deal.customer_id]
+        acts = self.activities[deal.id]
+        n = len(acts)
+        when = now - dt.timedelta(hours=1) if now - dt.timedelta(hours=1) > deal.stage_entered_at else now
+        if stage == "contact":
+            acts.append(
+                Activity(
+                    id=f"{deal.id}-a{n}",
+                    kind="visit",
+                    at=when,
+                    rep_id=deal.owner,
+                    customer_id=deal.customer_id,
+                    opportunity_id=deal.id,
+                    purpose="intro",
+                    needs_found="file sharing" if good else None,
+                )
+            )
+            if good and not any(p.role.value == "decision_maker" for p in people.values()):
+                dm = KeyPerson(
+                    id=f"{deal.id}-dm",
+                    customer_id=deal.customer_id,
+                    name="Decision Maker",
+                    role="decision_maker",
+                )
+                people[dm.id] = dm
+                deal = attrs.evolve(deal, key_person_ids=(*deal.key_person_ids, dm.id))
+        elif stage == "needs_confirmed" and good and deal.expected_close is None:
+            close = (now + dt.timedelta(days=rng.randint(30, 150))).date()
+            deal = attrs.evolve(deal, expected_close=close, competitors=deal.competitors or ("Rival",))
+        elif stage == "proposal":
+            acts.append(
+                Activity(
+                    id=f"{deal.id}-a{n}",
+                    kind="demo",
+                    at=when,
+                    rep_id=deal.owner,
+                    customer_id=deal.customer_id,
+                    opportunity_id=deal.id,
+                    feedback="liked it" if good else None,
+                )
+            )
+            if good and not any(p.role.value == "recommender" for p in people.values()):
+                rec = KeyPerson(
+                    id=f"{deal.id}-rec",
+                    customer_id=deal.customer_id,
+                    name="Recommender",
+                    role="recommender",
+                    stance="champion",
+                )
+                people[rec.id] = rec
+                deal = attrs.evolve(deal, key_person_ids=(*deal.key_person_ids, rec.id))
+        elif stage == "selected" and good and not deal.gaps:
+            deal = attrs.evolve(deal, gaps=(Gap(description="who signs", closed=rng.random() < 0.7),))
+        elif stage == "selected" and good:
+            deal = attrs.evolve(deal, gaps=tuple(attrs.evolve(g, closed=True) for g in deal.gaps))
+        if stage == "shortlisted" and good:
+            for pid, p in people.items():
+                if p.role.value == "decision_maker":
+                    people[pid] = attrs.evolve(p, stance="supporter")
+        evidence = _EVIDENCE.get(stage)
+        if evidence is not None and good and rng.random() < 0.6:
+            deal = attrs.evolve(deal, evidence=deal.evidence | {evidence})
+        self.deals[deal.id] = deal
+        return deal
+
+    def try_move(self, day: int, deal: Opportunity, now: dt.datetime) -> None:
+        acts = self.activities[deal.id]
+        people = self.people[deal.customer_id]
+        report = readiness(deal, self.pipeline, now=now, activities=acts, key_persons=people)
+        target = next((t for t in report.targets if t.allowed), None)
+        if target is None:
+            return
+        if not target.ready:
+            if self.rng.random() < 0.1:  # an impatient rep: the engine must refuse and change nothing
+                try:
+                    advance(
+                        deal,
+                        self.pipeline,
+                        now=now,
+                        actor=deal.owner,
+                        to=target.to,
+                        activities=acts,
+                        key_persons=people,
+                    )
+                except MilestoneNotMet:
+                    self.counts["refused"] += 1
+                    if self.deals[deal.id] is not deal:
+                        raise SimulationError(day, f"a refused move changed {deal.id}") from None
+                    return
+                raise SimulationError(day, f"{deal.id} moved to {target.to!r} with milestones unmet")
+            return
+        if self.rng.random() > float(self.pipeline.stage(target.to).probability) + 0.35:
+            return  # the customer is not ready yet
+        move = win if self.pipeline.stage(target.to).outcome.value == "won" else advance
+        self.record(
+            *move(
+                deal,
+                self.pipeline,
+                now=now,
+                actor=deal.owner,
+                to=target.to,
+                activities=acts,
+                key_persons=people,
+                expected_version=deal.version,
+            )
+        )
+        if move is win:
+            self.counts["won"] += 1
+
+    def record(self, deal: Opportunity, event: StageChanged) -> None:
+        before = self.deals[deal.id]
+        if deal.version != before.version + 1 or event.version != deal.version:
+            raise SimulationError(
+                -1, f"{deal.id}: version {before.version} -> {deal.version}, event {event.version}"
+            )
+        self.deals[deal.id] = deal
+        self.events[deal.id].append(event)
+        self.counts["moves"] += 1
+
+    def rep_leaves(self, day: int, now: dt.datetime) -> None:
+        leaver = self.rng.choice(sorted(self.reps))
+        del self.reps[leaver]
+        newcomer = f"rep{self.next_rep:03d}"
+        self.next_rep += 1
+        self.reps[newcomer] = SalesRep(id=newcomer, name=f"Rep {self.next_rep}", capacity=30)
+        owned_leads = [lead for lead in self.leads.values() if lead.owner == leaver]
+        owned_customers = [cu for cu in self.customers.values() if cu.owner == leaver]
+        owned_deals = [d for d in self.deals.values() if d.owner == leaver]
+        moved = reassign(
+            leaver,
+            team=self.team(),
+            policy=LoadBalance(),
+            now=now,
+            actor="manager",
+            reason="left the company",
+            customers=owned_customers,
+            opportunities=owned_deals,
+            leads=owned_leads,
+            state=self.state,
+        )
+        self.state = moved.state
+        for cu in moved.customers:
+            self.customers[cu.id] = cu
+        for d in moved.opportunities:
+            if d is not self.deals[d.id]:
+                self.deals[d.id] = d  # the owner changed: version + 1, no stage event
+                self.initial[d.id] = attrs.evolve(self.initial[d.id], owner=d.owner)
+        for lead in moved.leads:
+            self.leads[lead.id] = lead
+        self.counts["reassigned"] += len(moved.moves)
+        for u in moved.unmoved:
+            if not u.reason:
+                raise SimulationError(day, f"{u.kind} {u.id} left unmoved without a reason")
+
+    # --- the invariants --------------------------------------------------------------
+
+    def check(self, day: int) -> None:
+        self.checks += 1
+        if any(n != 1 for n in self.decided.values()) or len(self.decided) != self.made:
+            raise SimulationError(day, "a lead was routed twice, or never")
+        stages = set(self.pipeline.keys)
+        totals: dict[str, Decimal] = {}
+        for deal in self.deals.values():
+            if deal.stage not in stages:
+                raise SimulationError(day, f"{deal.id} sits in {deal.stage!r}, which the pipeline lacks")
+            customer = self.customers[deal.customer_id]
+            if deal.is_open and customer.owner != deal.owner:
+                raise SimulationError(
+                    day,
+                    f"{deal.customer_id} is owned by {customer.owner}, its deal {deal.id} by {deal.owner}",
+                )
+            events = self.events[deal.id]
+            moves = sum(1 for e in events)
+            if [e.version for e in events] != sorted({e.version for e in events}):
+                raise SimulationError(day, f"{deal.id}: versions do not grow")
+            replayed = replay(self.initial[deal.id], events, pipeline=self.pipeline)
+            if (replayed.stage, replayed.status, replayed.stage_entered_at) != (
+                deal.stage,
+                deal.status,
+                deal.stage_entered_at,
+            ):
+                raise SimulationError(
+                    day, f"{deal.id}: replaying {moves} events gives {replayed.stage!r}, not {deal.stage!r}"
+                )
+            if deal.amount is not None:
+                cur = deal.amount.currency
+                totals[cur] = totals.get(cur, Decimal(0)) + deal.amount.amount
+        if totals != self.created_amounts:
+            raise SimulationError(
+                day, f"amounts per currency changed: {dict(totals)} != {dict(self.created_amounts)}"
+            )
+
+    # --- the end ----------------------------------------------------------------------
+
+    def report(self) -> SimulationResult:
+        deals = tuple(self.deals.values())
+        events = tuple(e for es in self.events.values() for e in es)
+        won_by_customer: dict[str, Decimal] = {}
+        for d in deals:
+            if d.status is OpportunityStatus.WON and d.amount is not None:
+                won_by_customer[d.customer_id] = (
+                    won_by_customer.get(d.customer_id, Decimal(0)) + d.amount.amount
+                )
+        abc_counts: dict[str, int] = {}
+        if won_by_customer:
+            grading = abc(dict(won_by_customer))
+            abc_counts = {s.tier.value: s.count for s in grading.summary}
+        open_deals = [d for d in deals if d.is_open]
+        forecast_total = (
+            weighted_forecast(open_deals, self.pipeline, by=[]).total("CNY") if open_deals else None
+        )
+        wape = None
+        end = self.start + self.days * _DAY
+        cutoffs = [(self.start + k * 30 * _DAY, self.start + (k + 3) * 30 * _DAY) for k in range(1, 12)]
+        cutoffs = [(a, b) for a, b in cutoffs if b <= end]
+        if cutoffs:
+            try:
+                result = backtest(
+                    deals,
+                    events,
+                    cutoffs=cutoffs,
+                    currency="CNY",
+                    forecast=lambda ds: weighted_forecast(ds, self.pipeline, by=[]).total("CNY"),
+                )
+                wape = result.wape
+            except ValidationError:  # nothing won in any window: WAPE is undefined
+                wape = None
+        return SimulationResult(
+            seed=self.seed,
+            days=self.days,
+            leads=self.made,
+            assigned=self.counts["assigned"],
+            returned=self.counts["returned"],
+            converted=self.counts["converted"],
+            disqualified=self.counts["disqualified"],
+            won=sum(1 for d in deals if d.status is OpportunityStatus.WON),
+            lost=sum(1 for d in deals if d.status is OpportunityStatus.LOST),
+            open=len(open_deals),
+            moves=self.counts["moves"],
+            refused_moves=self.counts["refused"],
+            reassigned=self.counts["reassigned"],
+            checks=self.checks,
+            customers=tuple(self.customers.values()),
+            opportunities=deals,
+            events=events,
+            activities=sum(len(a) for a in self.activities.values()),
+            forecast_total=forecast_total,
+            wape=wape,
+            abc_counts=abc_counts,
+        )

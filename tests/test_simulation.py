@@ -1,0 +1,54 @@
+"""Tests for the simulated company: a short year through the public API, invariants checked."""
+
+import datetime as dt
+import pickle
+
+import pytest
+
+from funnelkit import ValidationError
+from funnelkit.simulation import SimulationError, simulate
+
+
+def test_a_short_year_keeps_every_invariant():
+    """
+    20 reps, 2,000 leads, a year: simulate() raises at the first broken invariant, so finishing
+    is the check; the counts show every path was exercised (returns, refusals, reassignments).
+    """
+    result = simulate(reps=20, leads=2_000, days=365, seed=1, check_every=7)
+    assert result.leads == 2_000
+    assert result.assigned + result.returned == result.leads
+    assert result.returned > 0  # some bursts found every rep full
+    assert result.won + result.lost + result.open == len(result.opportunities) == result.converted
+    assert result.refused_moves > 0  # impatient reps were stopped by milestones
+    assert result.reassigned > 0  # reps left and their books moved
+    assert result.moves == len(result.events)
+    assert sum(result.abc_counts.values()) == len(
+        {d.customer_id for d in result.opportunities if d.status.value == "won"}
+    )
+    assert result.checks == 365 // 7 + 2
+
+
+def test_same_seed_same_company():
+    """The output depends only on the arguments."""
+    one = simulate(reps=5, leads=150, days=90, seed=3)
+    two = simulate(reps=5, leads=150, days=90, seed=3)
+    other = simulate(reps=5, leads=150, days=90, seed=4)
+    assert one.to_dict() == two.to_dict()
+    assert one.events == two.events
+    assert one.to_dict() != other.to_dict()
+
+
+def test_bad_arguments_are_named():
+    """Sizes must be positive ints; the seed an int."""
+    with pytest.raises(ValidationError) as e:
+        simulate(reps=0, leads=-1, days=1.5, seed="x")
+    assert [p.path for p in e.value.problems] == ["reps", "leads", "days", "seed"]
+    with pytest.raises(ValidationError, match=r"start: .* is naive"):
+        simulate(reps=1, leads=1, days=1, start=dt.datetime(2026, 1, 1))
+
+
+def test_simulation_errors_say_the_day_and_pickle():
+    """The error names the day and survives pickling."""
+    error = SimulationError(12, "a lead was routed twice, or never")
+    assert str(error) == "day 12: a lead was routed twice, or never"
+    assert str(pickle.loads(pickle.dumps(error))) == str(error)
