@@ -35,7 +35,8 @@ def main():
     print(f"  {result.converted:,} deals ({result.won:,} won, {result.lost:,} lost, {result.open:,} open),")
     print(f"  {result.reassigned:,} records reassigned, {result.checks} invariant checks: all held")
     print(
-        f"  {result.leads / took:,.0f} leads/s, {result.moves / took:,.0f} moves/s, peak memory {peak / 2**20:.0f} MiB"
+        f"  {result.leads / took:,.0f} leads/s, {result.moves / took:,.0f} moves/s, "
+        f"peak memory {peak / 2**20:.0f} MiB"
     )
     print(f"  backtest WAPE of the weighted forecast: {result.wape}")
 
