@@ -13,7 +13,7 @@ import functools
 import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -311,6 +311,8 @@ def _check_common(
     assert isinstance(pipeline, Pipeline)  # noqa: S101
     assert isinstance(now, dt.datetime)  # noqa: S101
     now = canonical(now)
+    # a stale read comes first: the caller must reload, whatever else is off
+    _check_version(opp, cast("int | None", expected_version))
     if opp.pipeline != pipeline.key:
         problems.append(
             Problem(
