@@ -68,3 +68,13 @@ def soak(session: nox.Session) -> None:
     """A full simulated year (50 reps, 20,000 leads): throughput and peak memory."""
     session.install("-e", ".")
     session.run("python", str(ROOT / "benchmarks" / "soak.py"), *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Coverage-guided fuzzing of the entry points that read outside data (atheris), for a set time."""
+    session.install("-e", ".[hypothesis]", "atheris")
+    seconds = session.posargs[0] if session.posargs else "300"
+    session.run(
+        "python", "-W", "ignore", str(ROOT / "fuzz" / "entry_points.py"), f"-max_total_time={seconds}"
+    )
