@@ -11,6 +11,7 @@ piece replaced by a value built from the fuzzer's bytes, or such a value alone.
     python fuzz/entry_points.py -max_total_time=300
 """
 
+import contextlib
 import datetime as dt
 import json
 import sys
@@ -114,10 +115,8 @@ def one_input(raw: bytes) -> None:
             target[path[-1]] = _value(fdp)
         else:
             data = _value(fdp)
-    try:
+    with contextlib.suppress(FunnelkitError):
         read(data)
-    except FunnelkitError:
-        pass
 
 
 if __name__ == "__main__":
