@@ -457,3 +457,26 @@ def require_iterable(value: object, what: str, path: str) -> None:
     """
     if not is_iterable(value):
         raise ValidationError.single(path, f"{show(value)} is not an iterable of {what}")
+
+
+def id_items(items: Iterable[Any], cls: type, prefix: str, twice: str) -> list[Problem]:
+    """
+    Problems with a sequence of *cls* values that must have unique ``id``\\ s:
+    items of another type, and ids seen before (*twice* says why that is
+    wrong).  Paths are ``prefix[i]``.
+    """
+    problems = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if not isinstance(item, cls):
+            problems.append(
+                Problem(
+                    path=f"{prefix}[{i}]",
+                    message=f"{show(item)} is {a_type(item)}; expected {article(cls.__name__)}",
+                )
+            )
+        elif (ident := getattr(item, "id", None)) in seen:
+            problems.append(Problem(path=f"{prefix}[{i}].id", message=f"{ident!r} appears twice; {twice}"))
+        else:
+            seen.add(str(ident))
+    return problems

@@ -159,6 +159,19 @@ def simulate(
     return _Company(reps=reps, leads=leads, days=days, seed=seed, start=begin, check_every=check_every).run()
 
 
+def _activity(deal: Opportunity, n: int, kind: str, when: dt.datetime, **fields: str | None) -> Activity:
+    """The *n*-th activity of *deal*, by its owner."""
+    return Activity(
+        id=f"{deal.id}-a{n}",
+        kind=kind,
+        at=when,
+        rep_id=deal.owner,
+        customer_id=deal.customer_id,
+        opportunity_id=deal.id,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
 class _Company:
     """The simulator's working state: the host's database, in memory."""
 
@@ -330,15 +343,8 @@ class _Company:
         when = now - dt.timedelta(hours=1) if now - dt.timedelta(hours=1) > deal.stage_entered_at else now
         if stage == "contact":
             acts.append(
-                Activity(
-                    id=f"{deal.id}-a{n}",
-                    kind="visit",
-                    at=when,
-                    rep_id=deal.owner,
-                    customer_id=deal.customer_id,
-                    opportunity_id=deal.id,
-                    purpose="intro",
-                    needs_found="file sharing" if good else None,
+                _activity(
+                    deal, n, "visit", when, purpose="intro", needs_found="file sharing" if good else None
                 )
             )
             if good and not any(p.role.value == "decision_maker" for p in people.values()):
@@ -354,17 +360,7 @@ class _Company:
             close = (now + dt.timedelta(days=rng.randint(30, 150))).date()
             deal = attrs.evolve(deal, expected_close=close, competitors=deal.competitors or ("Rival",))
         elif stage == "proposal":
-            acts.append(
-                Activity(
-                    id=f"{deal.id}-a{n}",
-                    kind="demo",
-                    at=when,
-                    rep_id=deal.owner,
-                    customer_id=deal.customer_id,
-                    opportunity_id=deal.id,
-                    feedback="liked it" if good else None,
-                )
-            )
+            acts.append(_activity(deal, n, "demo", when, feedback="liked it" if good else None))
             if good and not any(p.role.value == "recommender" for p in people.values()):
                 rec = KeyPerson(
                     id=f"{deal.id}-rec",

@@ -290,19 +290,7 @@ def assign(
             "leads", f"{c.show(leads)} is {c.a_type(leads)}; expected an iterable of Lead"
         )
     batch = list(leads)
-    problems = []
-    seen: set[str] = set()
-    for i, lead in enumerate(batch):
-        if not isinstance(lead, Lead):
-            problems.append(
-                Problem(path=f"leads[{i}]", message=f"{c.show(lead)} is {c.a_type(lead)}; expected a Lead")
-            )
-        elif lead.id in seen:
-            problems.append(
-                Problem(path=f"leads[{i}].id", message=f"{lead.id!r} appears twice; each lead is routed once")
-            )
-        else:
-            seen.add(lead.id)
+    problems = c.id_items(batch, Lead, "leads", "each lead is routed once")
     if problems:
         raise ValidationError(problems)
     ctx = _Context(team, state, now, generator)

@@ -116,20 +116,7 @@ def _batch(values: object, cls: type[T], name: str) -> list[T]:
             name, f"{c.show(values)} is {c.a_type(values)}; expected an iterable of {cls.__name__}"
         )
     out: list[T] = list(cast("Iterable[T]", values))
-    problems = []
-    seen: set[str] = set()
-    for i, item in enumerate(out):
-        if not isinstance(item, cls):
-            problems.append(
-                Problem(
-                    path=f"{name}[{i}]",
-                    message=f"{c.show(item)} is {c.a_type(item)}; expected {c.article(cls.__name__)}",
-                )
-            )
-        elif item.id in seen:
-            problems.append(Problem(path=f"{name}[{i}].id", message=f"{item.id!r} appears twice"))
-        else:
-            seen.add(item.id)
+    problems = c.id_items(out, cls, name, "each record once")
     if problems:
         raise ValidationError(problems)
     return out

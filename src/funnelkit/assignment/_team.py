@@ -60,20 +60,7 @@ def _reps(value: Iterable[SalesRep]) -> tuple[SalesRep, ...]:
 def _rep_tuple(value: object) -> c.Result:
     if not isinstance(value, tuple):
         return f"{c.show(value)} is {c.a_type(value)}; expected a sequence of SalesRep"
-    problems = []
-    seen: set[str] = set()
-    for i, rep in enumerate(value):
-        if not isinstance(rep, SalesRep):
-            problems.append(
-                Problem(path=f"[{i}]", message=f"{c.show(rep)} is {c.a_type(rep)}; expected a SalesRep")
-            )
-        elif rep.id in seen:
-            problems.append(
-                Problem(path=f"[{i}].id", message=f"{rep.id!r} appears twice; rep ids must be unique")
-            )
-        else:
-            seen.add(rep.id)
-    return problems or None
+    return c.id_items(value, SalesRep, "", "rep ids must be unique") or None
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:

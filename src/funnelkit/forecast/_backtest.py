@@ -19,6 +19,7 @@ from .._time import instant
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import CurrencyMismatchError, Problem, ValidationError
 from ..stages import MoveKind, StageChanged, replay
+from ._funnel import unique_events
 
 _CTX = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
 
@@ -93,16 +94,7 @@ def _unique(events: Iterable[StageChanged]) -> list[StageChanged]:
     """
     *events*, each once, checked to be events (a stored duplicate must not count twice).
     """
-    c.require_iterable(events, "StageChanged", "events")
-    seen: set[StageChanged] = set()
-    out = []
-    for i, e in enumerate(events):
-        if not isinstance(e, StageChanged):
-            c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
-        if e not in seen:
-            seen.add(e)
-            out.append(e)
-    return out
+    return unique_events(events, None)
 
 
 def _numbers(values: object, name: str) -> list[Decimal]:
