@@ -78,3 +78,11 @@ def fuzz(session: nox.Session) -> None:
     session.run(
         "python", "-W", "ignore", str(ROOT / "fuzz" / "entry_points.py"), f"-max_total_time={seconds}"
     )
+
+
+@nox.session
+def mutate(session: nox.Session) -> None:
+    """Mutation testing with mutmut (configured in pyproject.toml); then `mutmut results`."""
+    session.install("-e", ".[tests]", "mutmut")
+    session.run("mutmut", "run", "--max-children", "2")
+    session.run("mutmut", "export-cicd-stats", success_codes=[0, 1])
