@@ -385,3 +385,58 @@ def test_shape_helpers_refuse_bad_arguments():
         shrink(1, 2, toward=Decimal("NaN"), strength=1)
     with pytest.raises(ValidationError, match="events: None is not an iterable of StageChanged"):
         calibration(None, PIPE)
+
+
+@st.composite
+def histories(draw):
+    """Deals of PIPE with random paths (forward, skip, win, lose) and times, and their events."""
+    deals, events = [], []
+    for i in range(draw(st.integers(0, 12))):
+        oid = f"d{i}"
+        path = ["a"]
+        while path[-1] in ("a", "b", "c") and len(path) < 5:
+            path.append(
+                draw(st.sampled_from(["b", "c", "won", "lost"] if path[-1] == "a" else ["c", "won", "lost"]))
+            )
+            if path[-1] in ("b", "c") and path.index(path[-1]) != len(path) - 1:
+                path.pop()
+                break
+        at = T0
+        for v, (src, dst) in enumerate(itertools.pairwise(path), 1):
+            if dst in ("b", "c") and "abc".index(dst) <= "abc".index(src):
+                break
+            stay = draw(st.integers(1, 20)) * DAY
+            at += stay
+            kind = {"won": "win", "lost": "lose"}.get(dst, "advance")
+            events.append(
+                StageChanged(
+                    opportunity_id=oid, pipeline="p", kind=kind, from_stage=src, to_stage=dst, at=at,
+                    actor="ann", version=v, time_in_stage=stay, lost_reason="price" if kind == "lose" else None,
+                )
+            )  # fmt: skip
+        last = events[-1] if events and events[-1].opportunity_id == oid else None
+        stage = last.to_stage if last else "a"
+        deals.append(
+            opp(
+                oid, stage, owner=draw(st.sampled_from(["ann", "bob"])), amount=str(draw(st.integers(1, 999)))
+            )
+        )
+    return deals, events
+
+
+@given(histories(), st.integers(0, 12))
+def test_funnel_and_target_reports_merge_exactly(history, cut):
+    """Split the deals (with their events) anywhere: merged reports equal the report of the whole."""
+    deals, events = history
+    left_ids = {d.id for d in deals[:cut]}
+    parts = [
+        ([d for d in deals if d.id in left_ids], [e for e in events if e.opportunity_id in left_ids]),
+        ([d for d in deals if d.id not in left_ids], [e for e in events if e.opportunity_id not in left_ids]),
+    ]
+    whole = funnel(deals, events, PIPE)
+    assert funnel(*parts[0], PIPE).merge(funnel(*parts[1], PIPE)) == whole
+    targets = {"ann": Money.of("500", "USD"), "bob": Money.of("900", "USD")}
+    period = {"start": dt.date(2026, 1, 1), "end": dt.date(2026, 12, 31)}
+    one = against_targets(deals, PIPE, targets=targets, **period)
+    split = [against_targets(p[0], PIPE, targets=targets, **period) for p in parts]
+    assert split[0].merge(split[1]) == one

@@ -17,7 +17,7 @@ from .. import _checks as c
 from .._money import Money
 from .._repr import funnel_svg, html_table
 from ..entities import Opportunity, OpportunityStatus
-from ..errors import CurrencyMismatchError
+from ..errors import CurrencyMismatchError, ValidationError
 from ..stages import MoveKind, Pipeline, StageChanged
 
 _DAY = dt.timedelta(days=1)
@@ -64,6 +64,11 @@ class FunnelReport:
     *velocity* is open deals x average won deal size x win rate / average
     days to win: the revenue the funnel produces per day (``None`` when any
     part is unknown).
+
+    Medians and "the last close counts" need the deals and events
+    themselves, so the report keeps (references to) them: :meth:`merge`
+    combines reports of partitions split by deal into exactly the report of
+    the whole.
     """
 
     stages: tuple[StageStats, ...]
@@ -74,6 +79,23 @@ class FunnelReport:
     mean_days_to_lose: Fraction | None
     open_deals: int
     velocity: Money | None
+    _pipeline: Pipeline | None = attrs.field(default=None, repr=False, eq=False, alias="_pipeline")
+    _deals: tuple[Opportunity, ...] = attrs.field(default=(), repr=False, eq=False, alias="_deals")
+    _events: tuple[StageChanged, ...] = attrs.field(default=(), repr=False, eq=False, alias="_events")
+
+    def merge(self, other: FunnelReport) -> FunnelReport:
+        """
+        The report over the deals and events of both (split by deal, or
+        overlapping: an event present in both counts once).
+        """
+        c.require(other, FunnelReport, "a FunnelReport", "other")
+        if self._pipeline is None or other._pipeline is None:
+            raise ValidationError.single("other", "only reports made by funnel() can be merged")
+        if other._pipeline != self._pipeline:
+            msg = f"{other._pipeline.key!r} is not the pipeline of this report ({self._pipeline.key!r})"
+            raise ValidationError.single("other", msg)
+        deals = {o.id: o for o in (*self._deals, *other._deals)}
+        return funnel(deals.values(), (*self._events, *other._events), self._pipeline)
 
     def reached(self) -> tuple[tuple[str, int], ...]:
         """
@@ -129,6 +151,7 @@ def funnel(
     creation to a win or a loss; and the sales velocity.
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
+    c.require_iterable(opportunities, "Opportunity", "opportunities")
     opps = {}
     for i, o in enumerate(opportunities):
         if not isinstance(o, Opportunity):
@@ -141,7 +164,8 @@ def funnel(
     closes: dict[str, StageChanged] = {}
     entered = dict.fromkeys(left, 0)
     first: dict[str, StageChanged] = {}
-    for e in unique_events(events, pipeline.key):
+    kept = unique_events(events, pipeline.key)
+    for e in kept:
         if e.to_stage in entered:
             entered[e.to_stage] += 1
         seen = first.get(e.opportunity_id)
@@ -217,6 +241,9 @@ def funnel(
         mean_days_to_lose=mean_days(lost_events),
         open_deals=open_deals,
         velocity=velocity,
+        _pipeline=pipeline,
+        _deals=tuple(opps.values()),
+        _events=tuple(kept),
     )
 
 

@@ -77,6 +77,23 @@ class TargetReport:
     lines: tuple[TargetLine, ...]
     total: TargetLine | None
 
+    def merge(self, other: TargetReport) -> TargetReport:
+        """
+        The report over the deals of both (partitions of the deals, same
+        targets and period): exactly the report of all the deals.
+        """
+        c.require(other, TargetReport, "a TargetReport", "other")
+        mine = {ln.owner: ln for ln in self.lines}
+        theirs = {ln.owner: ln for ln in other.lines}
+        same_targets = {o: ln.target for o, ln in mine.items()} == {o: ln.target for o, ln in theirs.items()}
+        if (self.start, self.end) != (other.start, other.end) or not same_targets:
+            raise ValidationError.single("other", "a report over another period or other targets")
+        lines = tuple(_sum(ln, theirs[owner]) for owner, ln in mine.items())
+        total = None
+        if self.total is not None and other.total is not None:
+            total = _sum(self.total, other.total)
+        return TargetReport(start=self.start, end=self.end, lines=lines, total=total)
+
     def line(self, owner: str) -> TargetLine:
         for ln in self.lines:
             if ln.owner == owner:
@@ -100,6 +117,14 @@ class TargetReport:
             for ln in (*self.lines, *([self.total] if self.total else []))
         )
         return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _sum(a: TargetLine, b: TargetLine) -> TargetLine:
+    """
+    One owner's line over the deals of both.
+    """
+    sums = [a.won + b.won, a.open_pipeline + b.open_pipeline, a.weighted_open + b.weighted_open]
+    return _line(a.owner, a.target, sums)
 
 
 def _line(owner: str | None, target: Money, sums: list[Money]) -> TargetLine:
