@@ -411,7 +411,8 @@ def histories(draw):
             events.append(
                 StageChanged(
                     opportunity_id=oid, pipeline="p", kind=kind, from_stage=src, to_stage=dst, at=at,
-                    actor="ann", version=v, time_in_stage=stay, lost_reason="price" if kind == "lose" else None,
+                    actor="ann", version=v, time_in_stage=stay,
+                    lost_reason="price" if kind == "lose" else None,
                 )
             )  # fmt: skip
         last = events[-1] if events and events[-1].opportunity_id == oid else None
