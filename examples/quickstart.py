@@ -4,8 +4,9 @@ funnelkit quickstart: a small sales team as typed, validated values.
 Run it with ``python examples/quickstart.py``.  It grows with each capability;
 it builds the entities, shows money and time handling, round-trips everything
 through JSON, walks a deal through the default pipeline, grades customers
-A/B/C, assigns a batch of leads, forecasts revenue with p10/p50/p90, and shows
-what bad input looks like.
+A/B/C, assigns a batch of leads, forecasts revenue with p10/p50/p90, plays a
+synthetic company from a seed through the whole API, and shows what bad input
+looks like.
 """
 
 import datetime as dt
@@ -33,6 +34,7 @@ from funnelkit.assignment import LoadBalance, Roulette, Rule, Rules, Team, assig
 from funnelkit.errors import MilestoneNotMet
 from funnelkit.forecast import simulate_revenue, weighted_forecast
 from funnelkit.segments import abc
+from funnelkit.simulation import simulate
 from funnelkit.stages import advance, default_pipeline, hasty
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -257,6 +259,17 @@ for line in weighted_forecast(quarter, pipeline, by=["stage"]).lines:
 odds = [(d.amount, pipeline.stage(d.stage).probability) for d in quarter]
 dist = simulate_revenue(odds, trials=20_000, rng=2026)
 print(f"  revenue p10 {dist.p10}, p50 {dist.p50}, p90 {dist.p90} (20,000 seeded trials)")
+
+section("A synthetic company from a seed: half a year through the whole API")
+year = simulate(reps=8, leads=400, days=180, seed=2026)
+print(f"  {year.leads} leads: {year.assigned} assigned, {year.returned} returned with the reason (all full)")
+print(
+    f"  {year.converted} deals: {year.won} won, {year.lost} lost, {year.open} open; {year.moves} stage moves"
+)
+print(f"  {year.refused_moves} moves refused for missing milestones; {year.reassigned} records reassigned")
+print(f"  A/B/C of the customers who bought: {dict(year.abc_counts)}")
+print(f"  open pipeline, weighted: {year.forecast_total}; backtested WAPE of that forecast: {year.wape:.2f}")
+print(f"  {year.checks} invariant checks held (one owner per account, versions, replay, money)")
 
 section("Bad input is refused, with every problem named")
 bad = json.loads(payload)
