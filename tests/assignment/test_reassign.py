@@ -15,7 +15,9 @@ from funnelkit.assignment import (
     RoundRobin,
     Rule,
     Rules,
+    Skip,
     Team,
+    WeightedRandom,
     assign,
     convert_lead,
     fairness,
@@ -386,3 +388,27 @@ def test_fairness_period_and_currency_and_departed_reps():
         fairness(mixed, team=team, start=NINE, end=NINE + dt.timedelta(days=1))
     with pytest.raises(ValidationError, match="is not after start"):
         fairness([], team=team, start=NINE, end=NINE)
+
+
+def test_a_heavy_customer_skips_a_rep_without_room_who_stays_in_play():
+    """
+    ann (capacity 2) and bob (capacity 10) are both empty: tied at 0, ann first.  Customer x has
+    three open deals and needs room for 3: ann is skipped with that reason and x goes to bob
+    (3/10).  The next lead weighs 1: ann, still in play at 0/2, takes it; the one after goes to
+    bob (0.3 < 0.5).
+    """
+    team = Team(reps=[rep("ann", 2), rep("bob", 10)])
+    opps = [deal(f"x{i}", "x", "leaver") for i in range(3)]
+    leads = [lead("l1", owner="leaver"), lead("l2", owner="leaver")]
+    for policy in (LoadBalance(), WeightedRandom(weights={"ann": 1, "bob": 1})):
+        result = reassign(
+            "leaver", team=team, policy=policy, now=NINE, actor="m", reason="left", rng=5,
+            customers=[customer("x", "leaver")], opportunities=opps, leads=leads,
+        )  # fmt: skip
+        moves = {m.id: m for m in result.moves}
+        assert moves["x"].to_rep == "bob"
+        assert all(moves[f"x{i}"].to_rep == "bob" for i in range(3))
+        assert result.unmoved == ()
+        if isinstance(policy, LoadBalance):
+            assert moves["x"].skipped == (Skip("ann", "full: 0 of 2 open; this needs room for 3"),)
+            assert (moves["l1"].to_rep, moves["l2"].to_rep) == ("ann", "bob")
