@@ -1,0 +1,102 @@
+"""Every argument of the forecasting API refuses a wrong value with its own path and message."""
+
+import datetime as dt
+
+import pytest
+
+from funnelkit import Money, ValidationError
+from funnelkit.forecast import (
+    against_targets,
+    as_of,
+    backtest,
+    bias,
+    calibration,
+    category_rollup,
+    close_rates,
+    diagnose,
+    flow,
+    funnel,
+    kaplan_meier,
+    simulate_revenue,
+    wape,
+    weighted_forecast,
+    win_count,
+)
+from funnelkit.stages import default_pipeline
+
+P = default_pipeline()
+NOW = dt.datetime(2026, 11, 25, 9, tzinfo=dt.UTC)
+NAIVE = dt.datetime(2026, 1, 1)
+IS_NAIVE = (
+    "datetime.datetime(2026, 1, 1, 0, 0) is naive; expected a timezone-aware datetime (attach a tzinfo, "
+    "e.g. datetime.timezone.utc or zoneinfo.ZoneInfo('Asia/Shanghai'))"
+)
+DAY = dt.timedelta(days=1)
+YEAR = {"start": dt.date(2026, 1, 1), "end": dt.date(2027, 1, 1)}
+USD1 = {"a": Money.of("1", "USD")}
+
+CASES = [
+    (lambda: diagnose([], "p", history=None), "pipeline: 'p' is a str; expected a Pipeline"),
+    (lambda: diagnose([], P, history=5), "history: 5 is an int; expected a FunnelReport"),
+    (lambda: diagnose(5, P, history=funnel([], [], P)), "opportunities: 5 is not an iterable of Opportunity"),
+    (lambda: diagnose([], P, history=funnel([], [], P), thin=0), "thin: 0 is not a positive number"),
+    (lambda: funnel([], [], 5), "pipeline: 5 is an int; expected a Pipeline"),
+    (lambda: funnel(5, [], P), "opportunities: 5 is not an iterable of Opportunity"),
+    (lambda: funnel(["x"], [], P), "opportunities[0]: 'x' is a str; expected an Opportunity"),
+    (lambda: funnel([], 5, P), "events: 5 is not an iterable of StageChanged"),
+    (lambda: funnel([], ["x"], P), "events[0]: 'x' is a str; expected a StageChanged"),
+    (lambda: funnel([], [], P).merge(5), "other: 5 is an int; expected a FunnelReport"),
+    (lambda: calibration([], P, strength=-1), "strength: -1 is negative; expected an int >= 0"),
+    (lambda: flow([], [], tz="Mars/X"), "tz: 'Mars/X' is not a tzinfo or a known IANA zone name"),
+    (lambda: flow(["x"], []), "opportunities[0]: 'x' is a str; expected an Opportunity"),
+    (lambda: close_rates(5, [], P), "opportunities: 5 is not an iterable of Opportunity"),
+    (lambda: as_of([], [], NAIVE), f"when: {IS_NAIVE}"),
+    (lambda: as_of(5, [], NOW), "opportunities: 5 is not an iterable of Opportunity"),
+    (lambda: as_of(["x"], [], NOW), "opportunities[0]: 'x' is a str; expected an Opportunity"),
+    (lambda: backtest([], [], cutoffs=[], forecast=5, currency="USD"), "forecast: 5 is not callable"),
+    (lambda: backtest([], [], cutoffs=[], forecast=len, currency="USD", actual="x"), "actual: 'x' is not 'pipeline' or 'bookings'"),
+    (lambda: backtest([], [], cutoffs=5, forecast=len, currency="USD"), "cutoffs: 5 is not a list of (as_of, until) pairs"),
+    (lambda: backtest([], [], cutoffs=[5], forecast=len, currency="USD"), "cutoffs[0]: 5 is not an (as_of, until) pair"),
+    (lambda: backtest([], [], cutoffs=[(NAIVE, NOW)], forecast=len, currency="USD"), f"cutoffs[0][0]: {IS_NAIVE}"),
+    (lambda: backtest([], [], cutoffs=[(NOW, NOW + DAY)], forecast=lambda d: 5, currency="USD"),
+     "forecast(cutoffs[0]): 5 is neither Money nor a mapping of quantile level to Money"),
+    (lambda: backtest([], [], cutoffs=[(NOW, NOW + DAY)], forecast=lambda d: {2: Money.of("1", "USD")}, currency="USD"),
+     "forecast(cutoffs[0])[2]: the key is not a quantile level in (0, 1)"),
+    (lambda: backtest([], [], cutoffs=[(NOW, NOW + DAY)], forecast=lambda d: {0.5: 3}, currency="USD"),
+     "forecast(cutoffs[0])[0.5]: 3 is not Money"),
+    (lambda: wape([0], [1]), "actuals: all zero; WAPE is undefined"),
+    (lambda: bias([0], [1]), "actuals: sum to zero; the relative bias is undefined"),
+    (lambda: against_targets([], P, targets=USD1, start=NOW, end=dt.date(2027, 1, 1)),
+     "start: datetime.datetime(2026, 11, 25, 9, 0, tzinfo=datetime.timezone.utc) is a datetime; expected a datetime.date"),
+    (lambda: against_targets([], P, targets={"a": Money.of("-1", "USD")}, **YEAR), "targets['a']: Money('-1', 'USD') is not Money >= 0"),
+    (lambda: against_targets([], P, targets={}, **YEAR), "targets: {} is not a non-empty mapping of owner to Money"),
+    (lambda: against_targets([], P, targets=USD1, **YEAR).line("b"), "owner: 'b' has no target in this report"),
+    (lambda: against_targets([], P, targets=USD1, **YEAR).merge(5), "other: 5 is an int; expected a TargetReport"),
+    (lambda: weighted_forecast([], P, by=["colour"]),
+     "by: 'colour' is not a dimension; allowed: owner, stage, category, pipeline, month, quarter, customer, tier"),
+    (lambda: weighted_forecast([], P, rates={"USD": 1}), "rates: rates and to_currency go together"),
+    (lambda: weighted_forecast([], P, rates={"USD": 1}, to_currency="usd"),
+     "to_currency: 'usd' is not an ISO 4217 code (three upper-case letters, e.g. 'USD')"),
+    (lambda: weighted_forecast([], P, rates=[1], to_currency="USD"), "rates: [1] is not a mapping of currency to rate"),
+    (lambda: weighted_forecast([], P, by=["owner"]).merge(5), "other: 5 is an int; expected a WeightedForecast"),
+    (lambda: category_rollup(weighted_forecast([], P, by=["owner"])), "forecast: group the forecast by 'category' first"),
+    (lambda: kaplan_meier([5]), "[0]: 5 is not a (time, closed) pair"),
+    (lambda: kaplan_meier([]), "observations: no observations"),
+    (lambda: kaplan_meier([(1, True), ("x", True)]), "observations: times are not all of one comparable kind"),
+    (lambda: kaplan_meier([(-1, True)]), "observations: -1 is negative"),
+    (lambda: kaplan_meier([(1, True)]).merge(5), "other: 5 is an int; expected a KaplanMeier"),
+    (lambda: win_count(["2"]), "[0]: 2 is outside [0, 1]; a probability must lie in [0, 1]"),
+    (lambda: win_count(["0.5"]).merge(5), "other: 5 is an int; expected a WinCount"),
+    (lambda: win_count(["0.5"]).quantile(0), "q: 0 is outside (0, 1]"),
+    (lambda: simulate_revenue([], trials=0, rng=1), "trials: 0 is not an int >= 1"),
+    (lambda: simulate_revenue([], trials=1, rng="x"), "rng: 'x' is not a random.Random or an int seed"),
+    (lambda: simulate_revenue([5], trials=1, rng=1), "[0]: 5 is not a (Money, probability) pair"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("call", "expected"), CASES, ids=[str(i) for i in range(len(CASES))])
+def test_each_argument_names_itself(call, expected):
+    """The one problem names the argument, the value and what is allowed."""
+    with pytest.raises(ValidationError) as e:
+        call()
+    assert [str(p) for p in e.value.problems] == [expected]
