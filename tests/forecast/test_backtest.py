@@ -6,25 +6,12 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from three_stages import DAY, PIPE, T0
 
 from funnelkit import Money, Opportunity, ValidationError
 from funnelkit.errors import CurrencyMismatchError
 from funnelkit.forecast import as_of, backtest, bias, pinball, wape, weighted_forecast, won_between
-from funnelkit.stages import Pipeline, Stage, StageChanged
-
-T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
-DAY = dt.timedelta(days=1)
-PIPE = Pipeline(
-    key="p",
-    label="P",
-    stages=[
-        Stage(key="a", label="A", probability="0.2"),
-        Stage(key="b", label="B", probability="0.4"),
-        Stage(key="c", label="C", probability="0.7"),
-        Stage(key="won", label="W", probability=1, outcome="won"),
-        Stage(key="lost", label="L", probability=0, outcome="lost"),
-    ],
-)
+from funnelkit.stages import StageChanged
 
 
 def deal(oid, stage, amount, *, created_day=0, entered_day=None):

@@ -8,6 +8,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from three_stages import DAY, PIPE, T0
 
 from funnelkit import Money, Opportunity, ValidationError
 from funnelkit.errors import CurrencyMismatchError
@@ -22,21 +23,7 @@ from funnelkit.forecast import (
     funnel,
     shrink,
 )
-from funnelkit.stages import Pipeline, Stage, StageChanged, default_pipeline
-
-T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
-DAY = dt.timedelta(days=1)
-PIPE = Pipeline(
-    key="p",
-    label="P",
-    stages=[
-        Stage(key="a", label="A", probability="0.2"),
-        Stage(key="b", label="B", probability="0.4"),
-        Stage(key="c", label="C", probability="0.7"),
-        Stage(key="won", label="W", probability=1, outcome="won"),
-        Stage(key="lost", label="L", probability=0, outcome="lost"),
-    ],
-)
+from funnelkit.stages import StageChanged, default_pipeline
 
 
 def opp(oid, stage, *, owner="ann", amount="100", close=None, created=T0, pipeline="p", currency="USD"):
