@@ -354,7 +354,7 @@ def _check_collection(value: object, name: str) -> None:
     if type(value) in _PLAIN_COLLECTIONS:  # the common case, without the ABC check
         return
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise ValidationError.single(name, f"{c.show(value)} is {c.a_type(value)}; expected a list of them")
+        raise ValidationError.single(name, f"{c.show(value)} is {c.a_type(value)}; expected a list of {name}")
 
 
 def _context(
