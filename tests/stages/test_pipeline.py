@@ -1,6 +1,7 @@
 """Tests for Stage and Pipeline: definition checks, moves, dicts."""
 
 import datetime as dt
+import re
 import warnings
 
 import attrs
@@ -315,3 +316,10 @@ def test_predicates_mapping_is_checked():
     with pytest.raises(ValidationError, match="predicates\\['big'\\] is named 'other'"):
         requirement_from_dict(data, predicates={"big": attrs.evolve(big, name="other")})
     assert requirement_from_dict(data, predicates={"big": big}) is big
+
+
+def test_default_pipeline_docstring_names_every_milestone():
+    """The documented milestones (in bold in the docstring) are exactly the requirements it has."""
+    documented = {" ".join(m.split()) for m in re.findall(r"\*\*(.+?)\*\*", default_pipeline.__doc__ or "", re.S)}
+    actual = {r.name for s in default_pipeline().stages for r in s.requirements}
+    assert documented == actual

@@ -44,7 +44,7 @@ def default_pipeline() -> Pipeline:
        Leave with: **amount, expected close, competitors recorded** (we can
        size, time and position the deal).
     3. ``proposal`` (40 %) - propose a solution and win the customer's
-       support.  Leave with: **1 demo, meeting or trial with feedback filled**
+       support.  Leave with: **1 meeting or demo or trial with feedback filled**
        (the solution was shown and the reaction recorded) and **a recommender
        who is champion or supporter**.
     4. ``approved`` (50 %) - the customer approved the project (立项).
