@@ -320,6 +320,8 @@ def test_predicates_mapping_is_checked():
 
 def test_default_pipeline_docstring_names_every_milestone():
     """The documented milestones (in bold in the docstring) are exactly the requirements it has."""
-    documented = {" ".join(m.split()) for m in re.findall(r"\*\*(.+?)\*\*", default_pipeline.__doc__ or "", re.S)}
+    documented = {
+        " ".join(m.split()) for m in re.findall(r"\*\*(.+?)\*\*", default_pipeline.__doc__ or "", re.DOTALL)
+    }
     actual = {r.name for s in default_pipeline().stages for r in s.requirements}
     assert documented == actual
