@@ -19,11 +19,17 @@ def main():
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--check-every", type=int, default=7)
+    parser.add_argument("--capacity", type=int, nargs=2, default=(40, 120), metavar=("LOW", "HIGH"))
     args = parser.parse_args()
     tracemalloc.start()
     start = time.perf_counter()
     result = simulate(
-        reps=args.reps, leads=args.leads, days=args.days, seed=args.seed, check_every=args.check_every
+        reps=args.reps,
+        leads=args.leads,
+        days=args.days,
+        seed=args.seed,
+        check_every=args.check_every,
+        capacity=tuple(args.capacity),
     )
     took = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()

@@ -43,6 +43,10 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValidationError) as e:
         simulate(reps=0, leads=-1, days=1.5, seed="x")
     assert [p.path for p in e.value.problems] == ["reps", "leads", "days", "seed"]
+    with pytest.raises(
+        ValidationError, match=r"capacity: \(5, 2\) is not a \(low, high\) pair, 0 < low <= high"
+    ):
+        simulate(reps=1, leads=1, days=1, capacity=(5, 2))
     with pytest.raises(ValidationError, match=r"start: .* is naive"):
         simulate(reps=1, leads=1, days=1, start=dt.datetime(2026, 1, 1))
 

@@ -134,10 +134,14 @@ def simulate(
     seed: int = 0,
     start: dt.datetime | None = None,
     check_every: int = 1,
+    capacity: tuple[int, int] = (4, 16),
 ) -> SimulationResult:
     """
     Play a company of *reps* over *days* days while *leads* leads arrive,
-    and check the invariants every *check_every* days and at the end:
+    and check the invariants every *check_every* days and at the end.  Each
+    rep can hold between ``capacity[0]`` and ``capacity[1]`` open leads and
+    deals (drawn per rep); small capacities make bursts overflow, so some
+    leads come back unassigned, as they should.  The invariants:
 
     - every lead is assigned once or returned with a reason;
     - no customer has two owners, and an open deal is owned by its
@@ -153,10 +157,18 @@ def simulate(
         _positive(name, value, problems)
     if isinstance(seed, bool) or not isinstance(seed, int):
         problems.append(Problem(path="seed", message=f"{c.show(seed)} is not an int"))
+    ok = isinstance(capacity, tuple) and len(capacity) == 2
+    ok = ok and all(isinstance(x, int) and not isinstance(x, bool) for x in capacity)
+    if not ok or not 0 < capacity[0] <= capacity[1]:
+        problems.append(
+            Problem(path="capacity", message=f"{c.show(capacity)} is not a (low, high) pair, 0 < low <= high")
+        )
     if problems:
         raise ValidationError(problems)
     begin = instant(start, field="start") if start is not None else dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
-    return _Company(reps=reps, leads=leads, days=days, seed=seed, start=begin, check_every=check_every).run()
+    company = _Company(reps=reps, leads=leads, days=days, seed=seed, start=begin, check_every=check_every)
+    company.hire(reps, capacity)
+    return company.run()
 
 
 def _activity(deal: Opportunity, n: int, kind: str, when: dt.datetime, **fields: str | None) -> Activity:
@@ -185,10 +197,7 @@ class _Company:
         self.start = start
         self.check_every = check_every
         self.pipeline = default_pipeline()
-        self.reps = {
-            f"rep{i:03d}": SalesRep(id=f"rep{i:03d}", name=f"Rep {i}", capacity=self.rng.randint(4, 16))
-            for i in range(reps)
-        }
+        self.reps: dict[str, SalesRep] = {}
         self.next_rep = reps
         self.state = _State()
         self.leads: dict[str, Lead] = {}
@@ -203,6 +212,13 @@ class _Company:
         self.counts = Counter[str]()
         self.checks = 0
         self.made = 0
+
+    def hire(self, reps: int, capacity: tuple[int, int]) -> None:
+        """The starting team, with capacities drawn from *capacity*."""
+        low, high = capacity
+        for i in range(reps):
+            rep_id = f"rep{i:03d}"
+            self.reps[rep_id] = SalesRep(id=rep_id, name=f"Rep {i}", capacity=self.rng.randint(low, high))
 
     # --- the days ------------------------------------------------------------------
 
