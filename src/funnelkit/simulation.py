@@ -408,18 +408,11 @@ class _Company:
         target = next((t for t in report.targets if t.allowed), None)
         if target is None:
             return
+        step = {"now": now, "actor": deal.owner, "to": target.to, "activities": acts, "key_persons": people}
         if not target.ready:
             if self.rng.random() < 0.1:  # an impatient rep: the engine must refuse and change nothing
                 try:
-                    advance(
-                        deal,
-                        self.pipeline,
-                        now=now,
-                        actor=deal.owner,
-                        to=target.to,
-                        activities=acts,
-                        key_persons=people,
-                    )
+                    advance(deal, self.pipeline, **step)  # type: ignore[arg-type]
                 except MilestoneNotMet:
                     self.counts["refused"] += 1
                     if self.deals[deal.id] is not deal:
@@ -430,18 +423,7 @@ class _Company:
         if self.rng.random() > float(self.pipeline.stage(target.to).probability) + 0.35:
             return  # the customer is not ready yet
         move = win if self.pipeline.stage(target.to).outcome.value == "won" else advance
-        self.record(
-            *move(
-                deal,
-                self.pipeline,
-                now=now,
-                actor=deal.owner,
-                to=target.to,
-                activities=acts,
-                key_persons=people,
-                expected_version=deal.version,
-            )
-        )
+        self.record(*move(deal, self.pipeline, expected_version=deal.version, **step))  # type: ignore[arg-type]
         if move is win:
             self.counts["won"] += 1
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import enum
 import heapq
 import itertools
 import random
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 import attrs
 
@@ -26,6 +27,8 @@ from .._money import Money
 from ..entities import CompanySize, Customer, Lead, Tier
 from ..errors import Problem, ValidationError
 from ._team import WINDOW_WORDS, AssignmentState, Team
+
+E = TypeVar("E", bound=enum.Enum)
 
 # --- what a policy sees of an item ------------------------------------------
 
@@ -506,24 +509,27 @@ def _opt_strings(value: Iterable[str] | None) -> frozenset[str] | None:
     return None if value is None else c.to_frozenset(value)
 
 
-def _opt_sizes(value: Iterable[CompanySize | str] | None) -> frozenset[CompanySize] | None:
+def _opt_enum_set(enum_cls: type[E], value: Iterable[E | str] | None) -> frozenset[E] | None:
+    """
+    A set of *enum_cls* members from members or their values; anything else
+    is left as it is for the field check to report.
+    """
     if value is None:
         return None
     items = c.to_frozenset(value)
     try:
-        return frozenset(c.to_enum(CompanySize, v) for v in items)
+        return frozenset(c.to_enum(enum_cls, v) for v in items)
     except (ValidationError, TypeError):
         return items
+
+
+# Named converters (attrs' mypy plugin needs named functions).
+def _opt_sizes(value: Iterable[CompanySize | str] | None) -> frozenset[CompanySize] | None:
+    return _opt_enum_set(CompanySize, value)
 
 
 def _opt_tiers(value: Iterable[Tier | str] | None) -> frozenset[Tier] | None:
-    if value is None:
-        return None
-    items = c.to_frozenset(value)
-    try:
-        return frozenset(c.to_enum(Tier, v) for v in items)
-    except (ValidationError, TypeError):
-        return items
+    return _opt_enum_set(Tier, value)
 
 
 def _nonempty(check: c.Check) -> c.Check:
