@@ -2,7 +2,7 @@
 The soak run: a full simulated year of a 50-rep company with 20,000 leads,
 every invariant checked every week.  Prints throughput and peak memory.
 
-    python benchmarks/soak.py [--reps 50] [--leads 20000] [--days 365] [--seed 0]
+    python benchmarks/soak.py [--reps 50] [--leads 20000] [--days 365] [--seed 0] [--work-rate 0.6]
 """
 
 import argparse
@@ -20,6 +20,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--check-every", type=int, default=7)
     parser.add_argument("--capacity", type=int, nargs=2, default=(40, 120), metavar=("LOW", "HIGH"))
+    parser.add_argument("--work-rate", type=float, default=0.6)
     args = parser.parse_args()
     tracemalloc.start()
     start = time.perf_counter()
@@ -30,6 +31,7 @@ def main():
         seed=args.seed,
         check_every=args.check_every,
         capacity=tuple(args.capacity),
+        work_rate=args.work_rate,
     )
     took = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()

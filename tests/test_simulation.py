@@ -47,6 +47,10 @@ def test_bad_arguments_are_named():
         ValidationError, match=r"capacity: \(5, 2\) is not a \(low, high\) pair, 0 < low <= high"
     ):
         simulate(reps=1, leads=1, days=1, capacity=(5, 2))
+    for rate in (0, 1.5, True, "0.3"):
+        with pytest.raises(ValidationError) as e:
+            simulate(reps=1, leads=1, days=1, work_rate=rate)
+        assert str(e.value.problems[0]) == f"work_rate: {rate!r} is not a number in (0, 1]"
     with pytest.raises(ValidationError, match=r"start: .* is naive"):
         simulate(reps=1, leads=1, days=1, start=dt.datetime(2026, 1, 1))
 
@@ -56,3 +60,11 @@ def test_simulation_errors_say_the_day_and_pickle():
     error = SimulationError(12, "a lead was routed twice, or never")
     assert str(error) == "day 12: a lead was routed twice, or never"
     assert str(pickle.loads(pickle.dumps(error))) == str(error)
+
+
+def test_work_rate_drives_the_activity_volume():
+    """Working deals more often logs more activities; every activity belongs to a worked deal."""
+    slow = simulate(reps=5, leads=200, days=120, seed=5, work_rate=0.1)
+    busy = simulate(reps=5, leads=200, days=120, seed=5, work_rate=0.9)
+    assert busy.activities > 3 * slow.activities > 0
+    assert busy.leads == slow.leads == 200

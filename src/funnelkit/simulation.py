@@ -135,13 +135,17 @@ def simulate(
     start: dt.datetime | None = None,
     check_every: int = 1,
     capacity: tuple[int, int] = (4, 16),
+    work_rate: float = 0.3,
 ) -> SimulationResult:
     """
     Play a company of *reps* over *days* days while *leads* leads arrive,
     and check the invariants every *check_every* days and at the end.  Each
     rep can hold between ``capacity[0]`` and ``capacity[1]`` open leads and
     deals (drawn per rep); small capacities make bursts overflow, so some
-    leads come back unassigned, as they should.  The invariants:
+    leads come back unassigned, as they should.  Each day, an open deal is
+    worked with probability *work_rate*: its owner logs one activity (the
+    stage's own work, or a follow-up call or email), good or sloppy.
+    The invariants:
 
     - every lead is assigned once or returned with a reason;
     - no customer has two owners, and an open deal is owned by its
@@ -163,15 +167,26 @@ def simulate(
         problems.append(
             Problem(path="capacity", message=f"{c.show(capacity)} is not a (low, high) pair, 0 < low <= high")
         )
+    rate_ok = isinstance(work_rate, float | int) and not isinstance(work_rate, bool)
+    if not rate_ok or not 0 < work_rate <= 1:
+        problems.append(Problem(path="work_rate", message=f"{c.show(work_rate)} is not a number in (0, 1]"))
     if problems:
         raise ValidationError(problems)
     begin = instant(start, field="start") if start is not None else dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
-    company = _Company(reps=reps, leads=leads, days=days, seed=seed, start=begin, check_every=check_every)
+    company = _Company(
+        reps=reps,
+        leads=leads,
+        days=days,
+        seed=seed,
+        start=begin,
+        check_every=check_every,
+        work_rate=float(work_rate),
+    )
     company.hire(reps, capacity)
     return company.run()
 
 
-def _activity(deal: Opportunity, n: int, kind: str, when: dt.datetime, **fields: str | None) -> Activity:
+def _activity(deal: Opportunity, n: int, kind: str, when: dt.datetime, **fields: Any) -> Activity:
     """The *n*-th activity of *deal*, by its owner."""
     return Activity(
         id=f"{deal.id}-a{n}",
@@ -180,7 +195,7 @@ def _activity(deal: Opportunity, n: int, kind: str, when: dt.datetime, **fields:
         rep_id=deal.owner,
         customer_id=deal.customer_id,
         opportunity_id=deal.id,
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )
 
 
@@ -188,7 +203,15 @@ class _Company:
     """The simulator's working state: the host's database, in memory."""
 
     def __init__(
-        self, *, reps: int, leads: int, days: int, seed: int, start: dt.datetime, check_every: int
+        self,
+        *,
+        reps: int,
+        leads: int,
+        days: int,
+        seed: int,
+        start: dt.datetime,
+        check_every: int,
+        work_rate: float,
     ) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - a seeded simulation, not cryptography
         self.seed = seed
@@ -196,6 +219,7 @@ class _Company:
         self.days = days
         self.start = start
         self.check_every = check_every
+        self.work_rate = work_rate
         self.pipeline = default_pipeline()
         self.reps: dict[str, SalesRep] = {}
         self.next_rep = reps
@@ -344,7 +368,7 @@ class _Company:
                 )
                 self.counts["lost"] += 1
                 continue
-            if self.rng.random() < 0.3:
+            if self.rng.random() < self.work_rate:
                 deal = self.do_work(deal, now)
             if self.rng.random() < 0.5:
                 self.try_move(day, deal, now)
@@ -357,36 +381,39 @@ class _Company:
         acts = self.activities[deal.id]
         n = len(acts)
         when = now - dt.timedelta(hours=1) if now - dt.timedelta(hours=1) > deal.stage_entered_at else now
+        # One activity: the stage's own work, or a follow-up (a sloppy one names no next step).
         if stage == "contact":
-            acts.append(
-                _activity(
-                    deal, n, "visit", when, purpose="intro", needs_found="file sharing" if good else None
-                )
+            fields: dict[str, Any] = {"purpose": "intro", "needs_found": "file sharing" if good else None}
+            acts.append(_activity(deal, n, "visit", when, **fields))
+        elif stage == "proposal":
+            acts.append(_activity(deal, n, "demo", when, feedback="liked it" if good else None))
+        else:
+            kind = "call" if rng.random() < 0.6 else "email"
+            fields = {"purpose": "follow-up", "next_step": "send the agenda" if good else None}
+            acts.append(_activity(deal, n, kind, when, replied=kind == "email" and good, **fields))
+        # What the work found out.
+        if stage == "contact" and good and not any(p.role.value == "decision_maker" for p in people.values()):
+            dm = KeyPerson(
+                id=f"{deal.id}-dm",
+                customer_id=deal.customer_id,
+                name="Decision Maker",
+                role="decision_maker",
             )
-            if good and not any(p.role.value == "decision_maker" for p in people.values()):
-                dm = KeyPerson(
-                    id=f"{deal.id}-dm",
-                    customer_id=deal.customer_id,
-                    name="Decision Maker",
-                    role="decision_maker",
-                )
-                people[dm.id] = dm
-                deal = attrs.evolve(deal, key_person_ids=(*deal.key_person_ids, dm.id))
+            people[dm.id] = dm
+            deal = attrs.evolve(deal, key_person_ids=(*deal.key_person_ids, dm.id))
         elif stage == "needs_confirmed" and good and deal.expected_close is None:
             close = (now + dt.timedelta(days=rng.randint(30, 150))).date()
             deal = attrs.evolve(deal, expected_close=close, competitors=deal.competitors or ("Rival",))
-        elif stage == "proposal":
-            acts.append(_activity(deal, n, "demo", when, feedback="liked it" if good else None))
-            if good and not any(p.role.value == "recommender" for p in people.values()):
-                rec = KeyPerson(
-                    id=f"{deal.id}-rec",
-                    customer_id=deal.customer_id,
-                    name="Recommender",
-                    role="recommender",
-                    stance="champion",
-                )
-                people[rec.id] = rec
-                deal = attrs.evolve(deal, key_person_ids=(*deal.key_person_ids, rec.id))
+        elif stage == "proposal" and good and not any(p.role.value == "recommender" for p in people.values()):
+            rec = KeyPerson(
+                id=f"{deal.id}-rec",
+                customer_id=deal.customer_id,
+                name="Recommender",
+                role="recommender",
+                stance="champion",
+            )
+            people[rec.id] = rec
+            deal = attrs.evolve(deal, key_person_ids=(*deal.key_person_ids, rec.id))
         elif stage == "selected" and good and not deal.gaps:
             deal = attrs.evolve(deal, gaps=(Gap(description="who signs", closed=rng.random() < 0.7),))
         elif stage == "selected" and good:

@@ -6,9 +6,11 @@ from fractions import Fraction as F  # noqa: N817 - reads like the book
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from three_stages import PIPE, T0
 
 from funnelkit import ValidationError
-from funnelkit.forecast import absorbing_chain, kaplan_meier
+from funnelkit.forecast import absorbing_chain, chain_from_events, kaplan_meier
+from funnelkit.stages import StageChanged
 
 # Freireich et al. (1963), remission times in weeks of the 6-MP group, as in every survival textbook
 # (e.g. Kleinbaum & Klein, Survival Analysis, ch. 2); False marks a censored time.
@@ -135,3 +137,67 @@ def test_chain_from_events_by_hand():
 def test_kaplan_meier_merge_equals_one_pass(left, right):
     """The estimate merged from two partitions is exactly the estimate over all observations."""
     assert kaplan_meier(left).merge(kaplan_meier(right)) == kaplan_meier(left + right)
+
+
+def test_chain_from_events_ignores_other_pipelines_and_reopens():
+    """Only moves out of this pipeline's open stages count: other pipelines' and reopenings do not."""
+
+    def ev(src, dst, pipeline="p", kind="advance"):
+        return StageChanged(
+            opportunity_id="o", pipeline=pipeline, kind=kind, from_stage=src, to_stage=dst, at=T0,
+            actor="r", version=1, time_in_stage=dt.timedelta(0),
+        )  # fmt: skip
+
+    mine = [ev("a", "b"), ev("a", "b"), ev("b", "c"), ev("c", "won", kind="win")]
+    noise = [ev("a", "lost", pipeline="other", kind="advance"), ev("won", "c", kind="reopen")]
+    raw = chain_from_events(mine, PIPE, smoothing=0)
+    assert raw == chain_from_events(mine + noise, PIPE, smoothing=0)
+    assert raw.transient == ("a", "b", "c")
+    assert raw.absorbing == ("won", "lost")
+    assert raw.probability("a", "won") == 1
+    assert raw.expected_steps("a") == 3  # a, b, c: one step each
+    with pytest.raises(ValidationError) as e:
+        chain_from_events([ev("a", "a")], PIPE)
+    assert [str(p) for p in e.value.problems] == ["events[0]: 'a' -> 'a' is not a move of pipeline 'p'"]
+
+
+def test_smoothing_spreads_over_the_allowed_moves():
+    """Laplace smoothing by hand: from a, 2 seen to b, moves allowed k; P(a->b) = (2 + s) / (2 + s k)."""
+    a_moves = PIPE.moves_from("a")
+    e = StageChanged(
+        opportunity_id="o", pipeline="p", kind="advance", from_stage="a", to_stage="b", at=T0,
+        actor="r", version=1, time_in_stage=dt.timedelta(0),
+    )  # fmt: skip
+    for s in (F(1), F(1, 2), F(3)):
+        chain = chain_from_events([e, e], PIPE, smoothing=str(s))
+        q_ab = chain.fundamental[0][1] / chain.fundamental[1][1]  # N[a][b] = P(a->b) N[b][b] here
+        assert q_ab == (2 + s) / (2 + s * len(a_moves))
+
+
+STATES = st.integers(min_value=1, max_value=4)
+
+
+@given(st.data())
+def test_absorption_conserves_probability(data):
+    """Every walk ends somewhere: each row of B sums to 1, and N (I - Q) = I exactly."""
+    n = data.draw(STATES, label="transient")
+    names = [f"t{i}" for i in range(n)]
+    absorbing = ["won", "lost"]
+    matrix = {}
+    for i, name in enumerate(names):
+        targets = [*names, *absorbing]
+        weights = data.draw(st.lists(st.integers(0, 5), min_size=len(targets), max_size=len(targets)))
+        weights[n + i % 2] += 1  # each state can be absorbed directly: I - Q is invertible
+        total = sum(weights)
+        matrix[name] = {t: F(w, total) for t, w in zip(targets, weights, strict=True) if w}
+    chain = absorbing_chain(matrix, absorbing=absorbing)
+    for i, name in enumerate(names):
+        assert sum(chain.absorption[i]) == 1
+        assert chain.probability(name, "won") + chain.probability(name, "lost") == 1
+        for j, other in enumerate(names):
+            q = [matrix[name].get(x, F(0)) for x in names]
+            identity_ij = sum(
+                chain.fundamental[i][k] * ((k == j) - matrix[names[k]].get(other, F(0))) for k in range(n)
+            )
+            assert identity_ij == (i == j), (q, i, j)
+        assert chain.expected_steps(name) == sum(chain.fundamental[i])

@@ -98,6 +98,8 @@ def absorbing_chain(
     if not isinstance(matrix, Mapping) or not matrix:
         raise ValidationError.single("matrix", f"{c.show(matrix)} is not a non-empty mapping of state to row")
     transient = tuple(matrix)
+    if not c.is_iterable(absorbing) or not all(isinstance(a, str) for a in absorbing):  # type: ignore[union-attr]
+        raise ValidationError.single("absorbing", f"{c.show(absorbing)} is not a sequence of state names")
     absorbed = tuple(absorbing)
     problems = []
     overlap = set(transient) & set(absorbed)
@@ -110,10 +112,11 @@ def absorbing_chain(
             problems.append(Problem(path=f"matrix[{s!r}]", message=f"{c.show(row)} is not a mapping"))
             continue
         converted = {}
+        found = len(problems)
         for t, p in row.items():
             try:
                 q = Fraction(p)
-            except (TypeError, ValueError, ZeroDivisionError):
+            except (TypeError, ValueError, ZeroDivisionError, OverflowError):
                 problems.append(
                     Problem(path=f"matrix[{s!r}][{t!r}]", message=f"{c.show(p)} is not a probability")
                 )
@@ -123,7 +126,7 @@ def absorbing_chain(
             elif not 0 <= q <= 1:
                 problems.append(Problem(path=f"matrix[{s!r}][{t!r}]", message=f"{q} is outside [0, 1]"))
             converted[t] = q
-        if converted and sum(converted.values()) != 1:
+        if len(problems) == found and sum(converted.values()) != 1:
             problems.append(
                 Problem(path=f"matrix[{s!r}]", message=f"sums to {sum(converted.values())}, not 1")
             )
@@ -170,9 +173,10 @@ def chain_from_events(
     ``chain.expected_steps(stage)`` the expected number of moves to close.
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
+    c.require_iterable(events, "StageChanged", "events")
     try:
         alpha = Fraction(smoothing)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         alpha = Fraction(-1)
     if alpha < 0:
         raise ValidationError.single("smoothing", f"{c.show(smoothing)} is not a number >= 0")
