@@ -103,7 +103,26 @@ def test_quantile_backtest_by_hand():
     result = backtest(DEALS, EVENTS, cutoffs=cutoffs, forecast=quantiles, currency="USD")
     assert result.pinball == {0.5: Decimal(40), 0.9: Decimal(40)}
     assert result.wape is None
-    assert result.to_records()[0]["q0.9"] == Decimal(600)
+    assert result.to_records() == [
+        {
+            "as_of": "2026-01-15T00:00:00+00:00",
+            "until": "2026-02-04T00:00:00+00:00",
+            "open_deals": 3,
+            "forecast": None,
+            "q0.5": Decimal("140.00"),
+            "q0.9": Decimal(600),
+            "actual": Decimal(100),
+        },
+        {
+            "as_of": "2026-01-26T00:00:00+00:00",
+            "until": "2026-02-14T00:00:00+00:00",
+            "open_deals": 1,
+            "forecast": None,
+            "q0.5": Decimal("120.00"),
+            "q0.9": Decimal(300),
+            "actual": Decimal(0),
+        },
+    ]
 
 
 def test_metric_known_values():
