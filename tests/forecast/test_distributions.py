@@ -95,3 +95,48 @@ def test_win_count_merge_is_the_convolution(left, right):
     whole = win_count(left + right)
     assert len(merged.pmf) == len(whole.pmf)
     assert all(abs(a - b) < 1e-12 for a, b in zip(merged.pmf, whole.pmf, strict=True))
+
+
+def test_cdf_and_at_least_by_hand():
+    """p = 0.9 and 0.5 (0.05, 0.5, 0.45): P(X <= k) and P(X >= k) at and beyond both ends."""
+    d = win_count(["0.9", "0.5"])
+    assert [d.cdf(k) for k in (-1, 0, 1, 2, 3)] == pytest.approx([0, 0.05, 0.55, 1, 1])
+    assert [d.at_least(k) for k in (-1, 0, 1, 2, 3)] == pytest.approx([1, 1, 0.95, 0.45, 0])
+    assert d.quantile(0.05) == 0  # exactly P(X <= 0)
+    assert d.quantile(0.0500001) == 1
+    assert d.quantile(1) == 2
+
+
+def test_revenue_quantiles_are_order_statistics():
+    """
+    Ten outcomes 0, 10, ..., 90: the q-quantile is the ceil(10 q)-th smallest (DOMAIN.md: p90 is
+    the revenue 90 % of outcomes stay at or below): p10 = 0, p50 = 40, p90 = 80, q = 1 the largest.
+    Reaching 40 happens in 6 of 10 outcomes; reaching 41 in 5; 0 always; above 90 never.
+    """
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from funnelkit import Money
+    from funnelkit.forecast._distributions import RevenueDistribution
+
+    d = RevenueDistribution(currency="USD", outcomes=tuple(Decimal(10 * i) for i in range(10)))
+    assert (d.p10, d.p50, d.p90) == (Money.of(0, "USD"), Money.of(40, "USD"), Money.of(80, "USD"))
+    assert d.quantile(1) == d.quantile(Decimal("0.95")) == Money.of(90, "USD")
+    assert d.quantile(Fraction(11, 100)) == Money.of(10, "USD")
+    assert d.mean == Money.of("45.00", "USD")
+    reach = [d.probability_of_reaching(Money.of(x, "USD")) for x in (0, 40, 41, 90, 91)]
+    assert reach == [1.0, 0.6, 0.5, 0.1, 0.0]
+
+
+def test_revenue_outcomes_conserve_money():
+    """Every simulated outcome is a sum of a subset of the amounts: between the sure deals and all."""
+    from decimal import Decimal
+
+    from funnelkit import Money
+    from funnelkit.forecast import simulate_revenue
+
+    deals = [(Money.of("100.10", "USD"), "0.5"), (Money.of("5", "USD"), 1), (Money.of("9", "USD"), 0)]
+    d = simulate_revenue(deals, trials=500, rng=3)
+    assert set(d.outcomes) == {Decimal(5), Decimal("105.10")}
+    assert list(d.outcomes) == sorted(d.outcomes)
+    assert len(d.outcomes) == 500

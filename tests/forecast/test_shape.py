@@ -276,6 +276,86 @@ def test_flow_per_month():
     ]
 
 
+def test_flow_per_day_and_week_in_a_zone():
+    """
+    T0 is Monday 5 January 2026.  x is created at 20:00 UTC (04:00 on the 6th in Shanghai, 15:00
+    on the 5th in New York) and won on the 11th at 00:00 UTC (the 10th in New York); y is created on
+    the 13th, lost on the 14th, reopened and won on the 16th: both closes count.  A duplicate
+    stored event counts once.
+    """
+    deals = [opp("x", "a", created=T0 + dt.timedelta(hours=20)), opp("y", "a", created=T0 + 8 * DAY)]
+    events = [
+        move("x", "a", "won", 6, 2),
+        move("x", "a", "won", 6, 2),
+        move("y", "a", "lost", 9, 2),
+        move("y", "lost", "a", 10, 3, kind="reopen"),
+        move("y", "a", "won", 11, 4),
+    ]
+
+    def rows(period, tz):
+        return [
+            (r.period.isoformat(), r.created, r.won, r.lost)
+            for r in flow(deals, events, period=period, tz=tz)
+        ]
+
+    assert rows("day", "UTC") == [
+        ("2026-01-05", 1, 0, 0), ("2026-01-11", 0, 1, 0), ("2026-01-13", 1, 0, 0),
+        ("2026-01-14", 0, 0, 1), ("2026-01-16", 0, 1, 0),
+    ]  # fmt: skip
+    assert rows("day", "Asia/Shanghai")[0] == ("2026-01-06", 1, 0, 0)
+    assert rows("day", "America/New_York") == [
+        ("2026-01-05", 1, 0, 0), ("2026-01-10", 0, 1, 0), ("2026-01-12", 1, 0, 0),
+        ("2026-01-13", 0, 0, 1), ("2026-01-15", 0, 1, 0),
+    ]  # fmt: skip
+    assert rows("week", "UTC") == [("2026-01-05", 1, 1, 0), ("2026-01-12", 1, 1, 1)]
+    assert rows("month", "UTC") == [("2026-01-01", 2, 2, 1)]
+    assert close_rates(deals, events, PIPE) == {"ann": (2, 0, Fraction(1))}  # y by its last close
+
+
+def test_flow_conserves_deals_and_closes():
+    """Summed over periods, flow counts every deal once and every distinct close event once."""
+    deals = [opp(f"d{i}", "a", created=T0 + i * 5 * DAY) for i in range(12)]
+    events = [move(f"d{i}", "a", "won" if i % 3 else "lost", i * 5 + 2, 2) for i in range(12)]
+    for period in ("day", "week", "month"):
+        rows = flow(deals, events + events[:4], period=period)
+        assert [r.period for r in rows] == sorted({r.period for r in rows})
+        assert sum(r.created for r in rows) == 12
+        assert (sum(r.won for r in rows), sum(r.lost for r in rows)) == (8, 4)
+
+
+def test_close_rates_skip_deals_not_given_and_other_pipelines():
+    """A close of a deal not among the opportunities, or in another pipeline, is not counted."""
+    deals = [opp("w1", "won", owner="ann")]
+    events = [
+        move("w1", "a", "won", 1, 2),
+        move("zz", "a", "lost", 1, 2),
+        move("w1", "a", "lost", 2, 3, pipeline="q"),
+    ]
+    assert close_rates(deals, events, PIPE) == {"ann": (1, 0, Fraction(1))}
+    assert close_rates([opp("o", "a")], [], PIPE) == {}
+
+
+def test_calibration_shrinks_every_stage_toward_the_overall_rate():
+    """
+    Two deals through a then won, one through a and b then lost: overall 2/3.  Strength 3:
+    a = (2 + 3 x 2/3) / (3 + 3) = 2/3; b = (0 + 2) / (1 + 3) = 1/2; c, never passed = 2/3.
+    """
+    events = [
+        move("x", "a", "won", 1, 2),
+        move("y", "a", "won", 1, 2),
+        move("z", "a", "b", 1, 2),
+        move("z", "b", "lost", 2, 3),
+    ]
+    rows = calibration(events, PIPE, strength=3)
+    assert [(r.stage, r.configured, r.won, r.lost, r.observed, r.shrunk) for r in rows] == [
+        ("a", Decimal("0.2"), 2, 1, Fraction(2, 3), Fraction(2, 3)),
+        ("b", Decimal("0.4"), 0, 1, Fraction(0), Fraction(1, 2)),
+        ("c", Decimal("0.7"), 0, 0, None, Fraction(2, 3)),
+    ]
+    assert [r.shrunk for r in calibration(events, PIPE)] == [None, None, None]
+    assert [r.shrunk for r in calibration([], PIPE, strength=3)] == [None, None, None]
+
+
 # --- targets --------------------------------------------------------------------------
 
 

@@ -9,12 +9,30 @@ import math
 import random
 from collections.abc import Iterable
 from decimal import Decimal
+from fractions import Fraction
 
 import attrs
 
 from .. import _checks as c
 from .._money import Money
 from ..errors import CurrencyMismatchError, Problem, ValidationError
+
+
+def _level(q: object) -> float:
+    """*q* checked to be a quantile level in (0, 1], as a float."""
+    if isinstance(q, bool) or not isinstance(q, int | float | Decimal | Fraction):
+        raise ValidationError.single("q", f"{c.show(q)} is not a number in (0, 1]")
+    level = float(q)
+    if not 0 < level <= 1:  # NaN fails too
+        raise ValidationError.single("q", f"{c.show(q)} is outside (0, 1]")
+    return level
+
+
+def _count(k: object) -> int:
+    """*k* checked to be a number of deals (any int; below 0 and above n are allowed)."""
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise ValidationError.single("k", f"{c.show(k)} is not an int")
+    return k
 
 
 @attrs.frozen(kw_only=True)
@@ -50,24 +68,23 @@ class WinCount:
         """
         P(X <= k).
         """
-        return sum(self.pmf[: max(0, k + 1)])
+        return sum(self.pmf[: max(0, _count(k) + 1)])
 
     def at_least(self, k: int) -> float:
         """
         P(X >= k): the probability of winning at least *k* deals.
         """
-        return sum(self.pmf[max(0, k) :])
+        return sum(self.pmf[max(0, _count(k)) :])
 
     def quantile(self, q: float) -> int:
         """
         The smallest k with P(X <= k) >= *q* (q in (0, 1]).
         """
-        if not 0 < q <= 1:
-            raise ValidationError.single("q", f"{c.show(q)} is outside (0, 1]")
+        level = _level(q)
         total = 0.0
         for k, p in enumerate(self.pmf):
             total += p
-            if total >= q - 1e-12:  # float sums may fall a hair short of 1
+            if total >= level - 1e-12:  # float sums may fall a hair short of 1
                 return k
         return len(self.pmf) - 1
 
@@ -94,13 +111,14 @@ def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
     >>> d.pmf, d.p50, d.at_least(1)
     ((0.25, 0.5, 0.25), 1, 0.75)
     """
+    c.require_iterable(probabilities, "probabilities", "probabilities")
     ps: list[float] = []
     problems = []
     for i, p in enumerate(probabilities):
         number = c.to_decimal(p)
         msg = c.probability(number)
         if msg is not None:
-            problems.append(Problem(path=f"[{i}]", message=msg))
+            problems.append(Problem(path=f"probabilities[{i}]", message=msg))
         else:
             ps.append(float(number))
     if problems:
@@ -128,9 +146,7 @@ class RevenueDistribution:
         """
         The smallest simulated revenue with at least *q* of outcomes at or below it.
         """
-        if not 0 < q <= 1:
-            raise ValidationError.single("q", f"{c.show(q)} is outside (0, 1]")
-        index = max(0, math.ceil(q * len(self.outcomes)) - 1)
+        index = max(0, math.ceil(_level(q) * len(self.outcomes)) - 1)
         return Money(amount=self.outcomes[index], currency=self.currency)
 
     @property
@@ -182,6 +198,7 @@ def simulate_revenue(
         rng = random.Random(rng)  # noqa: S311 - a seeded simulation, not cryptography
     if not isinstance(rng, random.Random):
         raise ValidationError.single("rng", f"{c.show(rng)} is not a random.Random or an int seed")
+    c.require_iterable(deals, "(Money, probability) pairs", "deals")
     amounts: list[Decimal] = []
     ps: list[float] = []
     currency = None
@@ -189,7 +206,7 @@ def simulate_revenue(
     for i, pair in enumerate(deals):
         if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], Money)):
             problems.append(
-                Problem(path=f"[{i}]", message=f"{c.show(pair)} is not a (Money, probability) pair")
+                Problem(path=f"deals[{i}]", message=f"{c.show(pair)} is not a (Money, probability) pair")
             )
             continue
         amount, p = pair
@@ -200,7 +217,7 @@ def simulate_revenue(
         number = c.to_decimal(p)
         msg = c.probability(number)
         if msg is not None:
-            problems.append(Problem(path=f"[{i}]", message=msg))
+            problems.append(Problem(path=f"deals[{i}]", message=msg))
             continue
         amounts.append(amount.amount)
         ps.append(float(number))

@@ -82,11 +82,14 @@ def kaplan_meier(observations: Iterable[tuple[Any, bool]]) -> KaplanMeier:
     7 2 0 1/2
     10 1 1 0
     """
+    c.require_iterable(observations, "(time, closed) pairs", "observations")
     rows: list[tuple[Any, bool]] = []
     problems: list[Problem] = []
     for i, obs in enumerate(observations):
         if not (isinstance(obs, tuple) and len(obs) == 2 and isinstance(obs[1], bool)):
-            problems.append(Problem(path=f"[{i}]", message=f"{c.show(obs)} is not a (time, closed) pair"))
+            problems.append(
+                Problem(path=f"observations[{i}]", message=f"{c.show(obs)} is not a (time, closed) pair")
+            )
             continue
         rows.append(obs)
     if problems:
