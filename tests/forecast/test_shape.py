@@ -508,3 +508,154 @@ def test_funnel_and_target_reports_merge_exactly(history, cut):
     one = against_targets(deals, PIPE, targets=targets, **period)
     split = [against_targets(p[0], PIPE, targets=targets, **period) for p in parts]
     assert split[0].merge(split[1]) == one
+
+
+# --- shape and targets: edges ------------------------------------------------------------
+
+
+def test_shape_thresholds_are_inclusive():
+    """
+    Equal entries and times: 12 open deals expect 4 per stage.  a holds 2 (exactly 0.5x: a thin
+    top) and b 6 (exactly 1.5x: a bulge); both limits count.
+    """
+    deals = [opp(f"a{i}", "a") for i in range(2)] + [opp(f"b{i}", "b") for i in range(6)]
+    deals += [opp(f"c{i}", "c") for i in range(4)]
+    report = diagnose(deals, PIPE, history=history([1, 1, 1], [1, 1, 1]))
+    assert [(f.kind, f.stage, f.observed, f.expected, f.ratio, f.threshold) for f in report.findings] == [
+        ("thin_top", "a", 2, Decimal(4), Decimal("0.5"), Decimal("0.5")),
+        ("bulge", "b", 6, Decimal(4), Decimal("1.5"), Decimal("1.5")),
+    ]
+    assert report.findings[0].message == (
+        "thin top at 'a': 2 open deals where the history predicts 4.0 (0.50x, threshold 0.5x): "
+        "too few new deals"
+    )
+
+
+def test_shape_counts_only_open_deals_of_the_pipeline():
+    """A won deal and a deal of another pipeline are not open deals of this funnel: 10 are counted."""
+    deals = [opp(f"a{i}", "a") for i in range(4)] + [opp(f"b{i}", "b") for i in range(4)]
+    deals += [opp("c1", "c"), opp("c2", "c"), opp("w", "won"), opp("other", "a", pipeline="default")]
+    report = diagnose(deals, PIPE, history=history([1, 1, 1], [1, 1, 1]))
+    assert [s.observed for s in report.stages] == [4, 4, 2]
+    assert {s.expected for s in report.stages} == {Decimal(10) / 3}
+    assert report.findings == ()  # c: 2 of 3.33 is 0.6x, above the thin limit
+
+
+def test_shape_keeps_seconds_of_time_in_stage():
+    """
+    One entry each; a kept deals 1 day and 1 second, b and c 1 day: a's share of 3 deals is
+    3 x 86401 / (86401 + 2 x 86400) = 259203/259201, not 1.
+    """
+    import attrs
+
+    base = history([1, 1, 1], [1, 1, 1])
+    longer = attrs.evolve(base.stages[0], mean_time=DAY + dt.timedelta(seconds=1))
+    report = diagnose(
+        [opp("x1", "a"), opp("x2", "b"), opp("x3", "c")],
+        PIPE,
+        history=attrs.evolve(base, stages=(longer, *base.stages[1:])),
+    )
+    assert report.stages[0].expected == Decimal(259203) / Decimal(259201)
+
+
+def test_shape_with_no_time_in_any_stage_expects_nothing():
+    """Deals that never stayed anywhere: every stage expects 0, no ratio, and no division by zero."""
+    report = diagnose([opp("x1", "a"), opp("x2", "b")], PIPE, history=history([1, 1, 1], [0, 0, 0]))
+    assert [(s.expected, s.ratio) for s in report.stages] == [(Decimal(0), None)] * 3
+    assert [f.message for f in report.findings] == [
+        "bulge at 'b': 1 open deal where the history predicts none"
+    ]
+
+
+def test_shape_names_a_stage_missing_from_the_history():
+    """A history built for fewer stages is refused, stage by stage."""
+    partial = attrs_evolve_stages(history([1, 1, 1], [1, 1, 1]), 2)
+    with pytest.raises(ValidationError) as e:
+        diagnose([], PIPE, history=partial)
+    assert [str(p) for p in e.value.problems] == [
+        "history.stages['c']: not in the history; build it with funnel()"
+    ]
+
+
+def attrs_evolve_stages(report, keep):
+    """*report* with only its first *keep* stages."""
+    import attrs
+
+    return attrs.evolve(report, stages=report.stages[:keep])
+
+
+def test_targets_period_is_half_open_and_local():
+    """
+    Period [1 April, 1 July) in Shanghai: a win at 20:00 UTC on 31 March is 04:00 on 1 April there
+    (counts); a win on 1 July does not; a deal closing on 1 April counts, one closing on 1 July does
+    not.  A lost deal expected to close in the period counts nowhere.
+    """
+    pipe = default_pipeline()
+    april = dt.datetime(2026, 3, 31, 20, tzinfo=dt.UTC)
+
+    def d(i, stage, amount, *, when=april, close=None):
+        return opp(i, stage, amount=amount, created=when, close=close, pipeline="default")
+
+    deals = [
+        d("w1", "won", "100"),
+        d("w2", "won", "1000", when=dt.datetime(2026, 7, 1, 1, tzinfo=dt.UTC)),
+        d("o1", "proposal", "200", close=dt.date(2026, 4, 1)),
+        d("o2", "proposal", "2000", close=dt.date(2026, 7, 1)),
+        d("l1", "lost", "5000", close=dt.date(2026, 5, 1)),
+    ]
+    kw = {
+        "targets": {"ann": Money.of("1000", "USD")},
+        "start": dt.date(2026, 4, 1),
+        "end": dt.date(2026, 7, 1),
+    }
+    local = against_targets(deals, pipe, tz="Asia/Shanghai", **kw).line("ann")
+    assert (local.won, local.open_pipeline, local.weighted_open) == (
+        Money.of("100", "USD"),
+        Money.of("200", "USD"),
+        Money.of("80.00", "USD"),
+    )
+    utc = against_targets(deals, pipe, **kw).line("ann")
+    assert utc.won == Money.of("0", "USD")  # in UTC the first win was on 31 March
+    report = against_targets(deals, pipe, **kw)
+    assert (report.start, report.end) == (dt.date(2026, 4, 1), dt.date(2026, 7, 1))
+
+
+def test_targets_edges():
+    """A zero target is allowed (no attainment); two currencies give no team total; bad rows are named."""
+    pipe = default_pipeline()
+    won = opp("w", "won", amount="50", pipeline="default")
+    report = against_targets([won], pipe, targets={"ann": Money.of("0", "USD")}, **_YEAR)
+    assert (report.lines[0].attainment, report.lines[0].coverage) == (None, None)
+    assert report.lines[0].remaining == Money.of("-50", "USD")
+    two = against_targets(
+        [won], pipe, targets={"ann": Money.of("1", "USD"), "bob": Money.of("1", "EUR")}, **_YEAR
+    )
+    assert two.total is None
+    assert [ln["owner"] for ln in two.to_records()] == ["ann", "bob"]
+    with pytest.raises(ValidationError) as e:
+        against_targets(
+            [],
+            pipe,
+            targets={"ann": Money.of("1", "USD")},
+            start=dt.date(2026, 1, 1),
+            end=dt.date(2026, 1, 1),
+        )
+    assert [str(p) for p in e.value.problems] == ["end: 2026-01-01 is not after start 2026-01-01"]
+    with pytest.raises(ValidationError) as e:
+        against_targets([won, "x"], pipe, targets={"ann": Money.of("1", "USD")}, **_YEAR)
+    assert [str(p) for p in e.value.problems] == ["opportunities[1]: 'x' is a str; expected an Opportunity"]
+    stray = opp("s", "nowhere", close=dt.date(2026, 6, 1), pipeline="default")
+    with pytest.raises(ValidationError) as e:
+        against_targets([stray], pipe, targets={"ann": Money.of("1", "USD")}, **_YEAR)
+    assert [str(p) for p in e.value.problems] == [
+        "opportunities[0].stage: 'default'/'nowhere' is not a stage of the pipelines given"
+    ]
+    with pytest.raises(CurrencyMismatchError) as e:
+        against_targets([won], pipe, targets={"ann": Money.of("1", "EUR")}, **_YEAR)
+    assert str(e.value) == (
+        "cannot compare a target with a deal EUR and USD: "
+        "amounts are in different currencies; convert one of them first"
+    )
+
+
+_YEAR = {"start": dt.date(2026, 1, 1), "end": dt.date(2027, 1, 1)}

@@ -184,6 +184,7 @@ def diagnose(
     findings = []
     last = len(keys) - 1
     for i, (k, w) in enumerate(zip(keys, weights, strict=True)):
+        deals = f"{counts[k]} open deal{'' if counts[k] == 1 else 's'}"
         expected = observed_total * w / total_weight if total_weight else Fraction(0)
         ratio = Fraction(counts[k]) / expected if expected else None
         rows.append(
@@ -196,13 +197,13 @@ def diagnose(
         )
         if ratio is None:
             if 0 < i < last and counts[k]:
-                text = f"bulge at {k!r}: {counts[k]} open deals where the history predicts none"
+                text = f"bulge at {k!r}: {deals} where the history predicts none"
                 findings.append(
                     Finding(kind="bulge", stage=k, observed=counts[k], expected=Decimal(0), ratio=None,
                             threshold=high, message=text)
                 )  # fmt: skip
             continue
-        said = f"{counts[k]} open deals where the history predicts {float(expected):.1f} ({float(ratio):.2f}x"
+        said = f"{deals} where the history predicts {float(expected):.1f} ({float(ratio):.2f}x"
         kind: Literal["bulge", "thin_top", "thin_bottom"] | None = None
         if 0 < i < last and ratio >= high:
             kind, limit, text = "bulge", high, f"bulge at {k!r}: {said}, threshold {high}x)"
