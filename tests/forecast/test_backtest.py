@@ -235,3 +235,54 @@ def test_mixed_quantile_levels_are_refused():
     cutoffs = [(T0 + 10 * DAY, T0 + 30 * DAY), (T0 + 21 * DAY, T0 + 40 * DAY)]
     with pytest.raises(ValidationError, match=r"forecast\(cutoffs\[1\]\): quantile levels \[0.9\] differ"):
         backtest(DEALS, EVENTS, cutoffs=cutoffs, forecast=lambda _: next(calls), currency="USD")
+
+
+def test_as_of_keeps_going_past_skipped_deals():
+    """A deal not yet created, or without history, does not stop the others from being rebuilt."""
+    quiet = Opportunity(
+        id="q", customer_id="c", owner="ann", pipeline="p", stage="b", created_at=T0,
+        stage_entered_at=T0, amount=Money.of("5", "USD"),
+    )  # fmt: skip
+    order = [DEALS[2], quiet, DEALS[0], DEALS[1]]
+    then = as_of(order, EVENTS, T0 + 9 * DAY)
+    assert [(o.id, o.stage) for o in then] == [("q", "b"), ("d1", "b"), ("d2", "a")]
+    assert then[0] is quiet  # no history: taken as it is now
+
+
+def test_as_of_counts_a_move_made_at_the_instant():
+    """A move at exactly *when* has happened; one a microsecond later has not."""
+    (d1,) = as_of(DEALS[:1], EVENTS, T0 + 5 * DAY)
+    assert (d1.stage, d1.version) == ("b", 1)
+    (d1,) = as_of(DEALS[:1], EVENTS, T0 + 5 * DAY - dt.timedelta(microseconds=1))
+    assert (d1.stage, d1.version) == ("a", 0)
+
+
+def test_a_history_starting_with_a_reopen_says_why_it_was_lost():
+    """Before its first recorded move (a reopen, version 3) the deal was lost at version 2, reason unknown."""
+    back = Opportunity(
+        id="r", customer_id="c", owner="ann", pipeline="p", stage="a", created_at=T0,
+        stage_entered_at=T0 + 5 * DAY, amount=Money.of("50", "USD"), version=3,
+    )  # fmt: skip
+    reopen = StageChanged(
+        opportunity_id="r", pipeline="p", kind="reopen", from_stage="lost", to_stage="a", at=T0 + 5 * DAY,
+        actor="ann", version=3, time_in_stage=DAY,
+    )  # fmt: skip
+    (before,) = as_of([back], [reopen], T0 + DAY)
+    assert (before.version, before.lost_reason) == (2, "unknown (before the recorded history)")
+
+
+def test_as_of_names_the_deal_with_a_broken_history():
+    """A history that does not fit the deal is refused with the deal's index in the path."""
+    wrong = move("d1", "c", "won", 20, 2, 5)  # d1 was in b, not c
+    with pytest.raises(ValidationError) as e:
+        as_of(DEALS, [EVENTS[0], wrong], T0 + 30 * DAY)
+    assert [str(p) for p in e.value.problems] == [
+        "opportunities[0].events[1].from_stage: 'c' but the opportunity is at 'b'"
+    ]
+
+
+def test_won_between_is_open_at_the_start_and_closed_at_the_end():
+    """d1 was won at day 20: in (19, 20] but not in (20, 21]."""
+    assert won_between(DEALS, EVENTS, T0 + 19 * DAY, T0 + 20 * DAY) == {"d1": T0 + 20 * DAY}
+    assert won_between(DEALS, EVENTS, T0 + 20 * DAY, T0 + 21 * DAY) == {}
+    assert won_between(DEALS[1:], EVENTS, T0, T0 + 30 * DAY) == {}  # only the deals given

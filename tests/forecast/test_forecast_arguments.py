@@ -1,10 +1,12 @@
 """Every argument of the forecasting API refuses a wrong value with its own path and message."""
 
 import datetime as dt
+from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
-from funnelkit import Money, ValidationError
+from funnelkit import CurrencyMismatchError, Money, Opportunity, ValidationError
 from funnelkit.forecast import (
     absorbing_chain,
     against_targets,
@@ -19,12 +21,15 @@ from funnelkit.forecast import (
     flow,
     funnel,
     kaplan_meier,
+    pinball,
+    shrink,
     simulate_revenue,
     wape,
     weighted_forecast,
     win_count,
+    won_between,
 )
-from funnelkit.stages import default_pipeline
+from funnelkit.stages import Pipeline, Stage, default_pipeline
 
 P = default_pipeline()
 NOW = dt.datetime(2026, 11, 25, 9, tzinfo=dt.UTC)
@@ -36,6 +41,20 @@ IS_NAIVE = (
 DAY = dt.timedelta(days=1)
 YEAR = {"start": dt.date(2026, 1, 1), "end": dt.date(2027, 1, 1)}
 USD1 = {"a": Money.of("1", "USD")}
+CNY_DEAL = Opportunity(
+    id="o", customer_id="c", owner="ann", pipeline="default", stage="proposal", created_at=NOW,
+    stage_entered_at=NOW, amount=Money.of("10", "CNY"),
+)  # fmt: skip
+TINY = Pipeline(
+    key="tiny",
+    label="Tiny",
+    stages=[
+        Stage(key="a", label="A", probability="0.5"),
+        Stage(key="won", label="W", probability=1, outcome="won"),
+        Stage(key="lost", label="L", probability=0, outcome="lost"),
+    ],
+)
+ONE_DAY = [(NOW, NOW + DAY)]
 
 CASES = [
     (lambda: diagnose([], "p", history=None), "pipeline: 'p' is a str; expected a Pipeline"),
@@ -138,7 +157,76 @@ CASES = [
     (lambda: chain_from_events([], P, smoothing="x"), "smoothing: 'x' is not a number >= 0"),
     (lambda: chain_from_events([], P, smoothing=float("inf")), "smoothing: inf is not a number >= 0"),
     (lambda: chain_from_events([], P, smoothing=0), "events: no move out of 'contact' was observed; use smoothing > 0"),
+    (lambda: weighted_forecast(5, P), "opportunities: 5 is not an iterable of Opportunity"),
+    (lambda: weighted_forecast([], P, by=5), "by: 5 is not a list of dimensions; allowed: owner, stage, category, pipeline, month, quarter, customer, tier"),
+    (lambda: weighted_forecast([CNY_DEAL, "x"], P), "opportunities[1]: 'x' is a str; expected an Opportunity"),
+    (lambda: weighted_forecast([], P, rates={"USD": 0}, to_currency="USD"), "rates['USD']: 0 is not a rate > 0"),
+    (lambda: weighted_forecast([], P, rates={"USD": True}, to_currency="USD"), "rates['USD']: True is not a rate > 0"),
+    (lambda: weighted_forecast([], P, rates={"USD": 1.5}, to_currency="USD"), "rates['USD']: 1.5 is not a rate > 0"),
+    (lambda: weighted_forecast([CNY_DEAL], P, rates={"EUR": "2"}, to_currency="USD"), "rates: no rate for CNY (opportunities[0]); every currency needs a rate"),
+    (lambda: weighted_forecast([], P, by=["tier"]), "tiers: None; grouping by 'tier' needs tiers= (customer id -> tier)"),
+    (lambda: weighted_forecast([], P, tiers=5), "tiers: 5 is not a mapping of customer id to tier"),
+    (lambda: weighted_forecast([], P, tiers={"c": "Z"}), "tiers['c']: 'Z' is not a tier; allowed: A, B, C"),
+    (lambda: weighted_forecast([], P, by=["owner"]).merge(weighted_forecast([], P, by=["stage"])), "other.by: ['stage'] is not the grouping of this forecast (['owner'])"),
+    (lambda: against_targets(5, P, targets=USD1, **YEAR), "opportunities: 5 is not an iterable of Opportunity"),
+    (lambda: against_targets([], P, targets=[1], **YEAR), "targets: [1] is not a non-empty mapping of owner to Money"),
+    (lambda: against_targets([], P, targets={"a": 5}, **YEAR), "targets['a']: 5 is not Money >= 0"),
+    (lambda: against_targets([], P, targets=USD1, **YEAR).merge(against_targets([], P, targets={"a": Money.of("2", "USD")}, **YEAR)),
+     "other: a report over another period or other targets"),
+    (lambda: against_targets([], P, targets=USD1, **YEAR).merge(against_targets([], P, targets=USD1, start=dt.date(2026, 1, 2), end=YEAR["end"])),
+     "other: a report over another period or other targets"),
+    (lambda: funnel([], [], P).merge(funnel([], [], TINY)), "other: 'tiny' is not the pipeline of this report ('default')"),
+    (lambda: won_between(5, [], NOW, NOW), "opportunities: 5 is not an iterable of Opportunity"),
+    (lambda: won_between([], [], NOW, NAIVE), f"end: {IS_NAIVE}"),
+    (lambda: backtest(5, [], cutoffs=ONE_DAY, forecast=len, currency="USD"), "opportunities: 5 is not an iterable of Opportunity"),
+    (lambda: backtest([], [], cutoffs=[(NOW, NAIVE)], forecast=len, currency="USD"), f"cutoffs[0][1]: {IS_NAIVE}"),
+    (lambda: backtest([], [], cutoffs=[(NOW, NOW)], forecast=len, currency="USD"), "cutoffs[0]: until 2026-11-25T09:00:00+00:00 is not after as_of"),
+    (lambda: backtest([], [], cutoffs=[], forecast=len, currency="USD"), "cutoffs: empty; give at least one (as_of, until) pair"),
+    (lambda: backtest([], [], cutoffs=ONE_DAY, forecast=lambda d: {0: Money.of("1", "USD"), 0.5: Money.of("1", "USD")}, currency="USD"),
+     "forecast(cutoffs[0])[0]: the key is not a quantile level in (0, 1)"),
+    (lambda: backtest([], [], cutoffs=ONE_DAY, forecast=lambda d: {1: Money.of("1", "USD"), 0.5: Money.of("1", "USD")}, currency="USD"),
+     "forecast(cutoffs[0])[1]: the key is not a quantile level in (0, 1)"),
+    (lambda: backtest([], [], cutoffs=ONE_DAY, forecast=lambda d: {0.5: Money.of("1", "USD"), True: Money.of("1", "USD")}, currency="USD"),
+     "forecast(cutoffs[0])[True]: the key is not a quantile level in (0, 1)"),
+    (lambda: backtest([], [], cutoffs=ONE_DAY, forecast=lambda d: {}, currency="USD"), "forecast(cutoffs[0]): {} is neither Money nor a mapping of quantile level to Money"),
+    (lambda: pinball(1, [1], [1]), "level: 1 is not a quantile level in (0, 1)"),
+    (lambda: pinball(True, [1], [1]), "level: True is not a quantile level in (0, 1)"),
+    (lambda: wape([1], [1, 2]), "forecasts: 1 actuals and 2 forecasts; give as many of each, at least one"),
+    (lambda: bias([], []), "forecasts: 0 actuals and 0 forecasts; give as many of each, at least one"),
+    (lambda: shrink(-1, 2, toward=Fraction(1, 2), strength=1), "won: -1 is negative; expected an int >= 0"),
+    (lambda: shrink(1, -2, toward=Fraction(1, 2), strength=1), "closed: -2 is negative; expected an int >= 0"),
+    (lambda: shrink(1, 2, toward=Fraction(1, 2), strength=-1), "strength: -1 is negative; expected an int >= 0"),
+    (lambda: shrink(3, 2, toward=Fraction(1, 2), strength=1), "won: 3 is more than closed (2)"),
+    (lambda: shrink(1, 2, toward=0.5, strength=1), "toward: 0.5 is not a rate in [0, 1]"),
+    (lambda: shrink(1, 2, toward=Decimal("1.5"), strength=1), "toward: 1.5 is not a rate in [0, 1]"),
 ]  # fmt: skip
+
+CURRENCY_CASES = [
+    (lambda: simulate_revenue([(Money.of("1", "USD"), 1), (Money.of("1", "EUR"), 1)], rng=1), "cannot simulate USD and EUR"),
+    (lambda: backtest([], [], cutoffs=ONE_DAY, forecast=lambda d: Money.of("1", "EUR"), currency="USD"), "cannot score USD and EUR"),
+    (lambda: backtest([], [], cutoffs=ONE_DAY, forecast=lambda d: {0.5: Money.of("1", "EUR")}, currency="USD"), "cannot score USD and EUR"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"), CURRENCY_CASES, ids=[str(i) for i in range(len(CURRENCY_CASES))]
+)
+def test_currencies_are_never_mixed(call, expected):
+    """Amounts in two currencies are refused, naming the operation and both currencies."""
+    with pytest.raises(CurrencyMismatchError) as e:
+        call()
+    assert str(e.value) == f"{expected}: amounts are in different currencies; convert one of them first"
+
+
+def test_every_bad_item_is_reported():
+    """Problems in several items are all listed, not only the first."""
+    with pytest.raises(ValidationError) as e:
+        simulate_revenue([5, (Money.of("1", "USD"), "2"), 6], rng=1)
+    assert [str(p) for p in e.value.problems] == [
+        "deals[0]: 5 is not a (Money, probability) pair",
+        "deals[1]: 2 is outside [0, 1]; a probability must lie in [0, 1]",
+        "deals[2]: 6 is not a (Money, probability) pair",
+    ]
 
 
 @pytest.mark.parametrize(("call", "expected"), CASES, ids=[str(i) for i in range(len(CASES))])

@@ -65,3 +65,21 @@ def test_empty_history():
     r = funnel([opp("o4", "a", 50)], [], PIPE)
     assert r.stages[0].conversion is None
     assert (r.win_rate, r.velocity, r.open_deals) == (None, None, 1)
+
+
+def test_only_reports_made_by_funnel_merge():
+    """A report built by hand has no deals behind it: merging it either way is refused by name."""
+    import attrs
+    import pytest
+
+    from funnelkit import ValidationError
+    from funnelkit.forecast import FunnelReport
+
+    made = funnel([], [], PIPE)
+    by_hand = FunnelReport(
+        **{f.name: getattr(made, f.name) for f in attrs.fields(FunnelReport) if f.alias[0] != "_"}
+    )
+    for left, right in ((made, by_hand), (by_hand, made)):
+        with pytest.raises(ValidationError) as e:
+            left.merge(right)
+        assert [str(p) for p in e.value.problems] == ["other: only reports made by funnel() can be merged"]

@@ -237,3 +237,33 @@ def test_bad_collections_are_refused():
         weighted_forecast([], PIPE, by=None)
     with pytest.raises(ValidationError, match="forecast: None is a NoneType; expected a WeightedForecast"):
         category_rollup(None)
+
+
+def test_the_target_currency_needs_no_rate_of_its_own():
+    """Converting into USD with only a EUR rate: USD deals count at 1, EUR deals at the rate."""
+    opps = [deal("u", "ann", "proposal", "100"), deal("e", "ann", "proposal", "100", currency="EUR")]
+    f = weighted_forecast(opps, PIPE, by=[], rates={"EUR": "1.1"}, to_currency="USD")
+    assert [(ln.currency, ln.deals, ln.amount, ln.weighted) for ln in f.lines] == [
+        ("USD", 2, Money.of("210.00", "USD"), Money.of("84.00", "USD"))
+    ]
+
+
+def test_the_callers_decimal_context_does_not_matter():
+    """A caller's low-precision, trapping context changes nothing: funnelkit computes in its own."""
+    import decimal
+
+    opps = [deal("o1", "ann", "proposal", "1234567.89"), deal("o2", "ann", "won", "987654.321")]
+    plain = weighted_forecast(opps, PIPE, by=["owner"])
+    with decimal.localcontext(prec=3, traps=[decimal.Inexact, decimal.Rounded]):
+        odd = weighted_forecast(opps, PIPE, by=["owner"])
+    assert odd == plain
+    assert plain.lines[0].weighted == Money.of("1481481.48", "USD")  # 493827.156 -> .16, + 987654.32
+
+
+def test_a_bad_deal_after_good_ones_is_named():
+    """The type check runs on every item, not only the first."""
+    with pytest.raises(ValidationError) as e:
+        weighted_forecast([deal("o1", "ann", "proposal", "1"), None], PIPE)
+    assert [str(p) for p in e.value.problems] == [
+        "opportunities[1]: None is a NoneType; expected an Opportunity"
+    ]
