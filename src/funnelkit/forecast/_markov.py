@@ -98,7 +98,7 @@ def absorbing_chain(
     if not isinstance(matrix, Mapping) or not matrix:
         raise ValidationError.single("matrix", f"{c.show(matrix)} is not a non-empty mapping of state to row")
     transient = tuple(matrix)
-    if not c.is_iterable(absorbing) or not all(isinstance(a, str) for a in absorbing):  # type: ignore[union-attr]
+    if not c.is_iterable(absorbing) or not all(isinstance(a, str) for a in absorbing):
         raise ValidationError.single("absorbing", f"{c.show(absorbing)} is not a sequence of state names")
     absorbed = tuple(absorbing)
     problems = []
