@@ -40,7 +40,10 @@ def main():
     print(
         f"  {result.moves:,} stage moves, {result.refused_moves:,} refused, {result.activities:,} activities,"
     )
-    print(f"  {result.converted:,} deals ({result.won:,} won, {result.lost:,} lost, {result.open:,} open),")
+    print(
+        f"  {result.converted:,} deals ({result.won:,} won, {result.lost:,} lost, {result.open:,} open,"
+        f" {result.stalled:,} of them stalled),"
+    )
     print(f"  {result.reassigned:,} records reassigned, {result.checks} invariant checks: all held")
     print(
         f"  {result.leads / took:,.0f} leads/s, {result.moves / took:,.0f} moves/s, "

@@ -264,7 +264,8 @@ section("A synthetic company from a seed: half a year through the whole API")
 year = simulate(reps=8, leads=400, days=180, seed=2026)
 print(f"  {year.leads} leads: {year.assigned} assigned, {year.returned} returned with the reason (all full)")
 print(
-    f"  {year.converted} deals: {year.won} won, {year.lost} lost, {year.open} open; {year.moves} stage moves"
+    f"  {year.converted} deals: {year.won} won, {year.lost} lost, {year.open} open ({year.stalled} stalled);"
+    f" {year.moves} stage moves, {year.activities} activities"
 )
 print(f"  {year.refused_moves} moves refused for missing milestones; {year.reassigned} records reassigned")
 print(f"  A/B/C of the customers who bought: {dict(year.abc_counts)}")

@@ -49,7 +49,7 @@ from .entities import (
 from .errors import FunnelkitError, MilestoneNotMet, Problem, ValidationError
 from .forecast import backtest, weighted_forecast
 from .segments import abc
-from .stages import StageChanged, advance, default_pipeline, lose, readiness, replay, win
+from .stages import StageChanged, advance, default_pipeline, lose, readiness, replay, stalled, win
 
 __all__ = ["SimulationError", "SimulationResult", "simulate"]
 
@@ -82,6 +82,10 @@ class SimulationError(FunnelkitError):
 class SimulationResult:
     """
     What happened: counts, the final entities and events, and the reports.
+
+    *stalled* counts the open deals past their stage's ``stall_after_days``
+    at the end (:func:`funnelkit.stages.stalled`): deals whose customer went
+    quiet for a few weeks, or that wait on a milestone nobody works on.
     """
 
     seed: int
@@ -94,6 +98,7 @@ class SimulationResult:
     won: int
     lost: int
     open: int
+    stalled: int
     moves: int
     refused_moves: int
     reassigned: int
@@ -232,6 +237,7 @@ class _Company:
         self.initial: dict[str, Opportunity] = {}
         self.events: dict[str, list[StageChanged]] = {}
         self.activities: dict[str, list[Activity]] = {}
+        self.quiet: dict[str, int] = {}  # deal id -> last day of its quiet spell
         self.created_amounts: dict[str, Decimal] = {}
         self.counts = Counter[str]()
         self.checks = 0
@@ -367,6 +373,12 @@ class _Company:
                     )
                 )
                 self.counts["lost"] += 1
+                continue
+            if self.quiet.get(deal_id, -1) >= day:
+                continue  # the customer has gone quiet: nobody works the deal, it stalls
+            if self.rng.random() < 0.004:
+                self.quiet[deal_id] = day + self.rng.randint(20, 60)
+                self.counts["quiet_spells"] += 1
                 continue
             if self.rng.random() < self.work_rate:
                 deal = self.do_work(deal, now)
@@ -583,6 +595,7 @@ class _Company:
             won=sum(1 for d in deals if d.status is OpportunityStatus.WON),
             lost=sum(1 for d in deals if d.status is OpportunityStatus.LOST),
             open=len(open_deals),
+            stalled=len(stalled(open_deals, self.pipeline, now=end)),
             moves=self.counts["moves"],
             refused_moves=self.counts["refused"],
             reassigned=self.counts["reassigned"],
