@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 from fractions import Fraction
 
+import attrs
 import pytest
 
 from funnelkit import CurrencyMismatchError, Money, Opportunity, ValidationError
@@ -199,6 +200,15 @@ CASES = [
     (lambda: shrink(3, 2, toward=Fraction(1, 2), strength=1), "won: 3 is more than closed (2)"),
     (lambda: shrink(1, 2, toward=0.5, strength=1), "toward: 0.5 is not a rate in [0, 1]"),
     (lambda: shrink(1, 2, toward=Decimal("1.5"), strength=1), "toward: 1.5 is not a rate in [0, 1]"),
+    (lambda: weighted_forecast([], 5), "pipelines: 5 is not a Pipeline or a mapping of key to Pipeline"),
+    (lambda: weighted_forecast([], {"default": 5}), "pipelines['default']: 5 is an int; expected a Pipeline"),
+    (lambda: weighted_forecast([attrs.evolve(CNY_DEAL, pipeline="other")], P), "opportunities[0].pipeline: 'other' is not among the pipelines given"),
+    (lambda: weighted_forecast([attrs.evolve(CNY_DEAL, stage="nowhere")], P),
+     "opportunities[0].stage: 'nowhere' is not a stage of pipeline 'default'; stages: 'contact', 'needs_confirmed', "
+     "'proposal', 'approved', 'shortlisted', 'selected', 'negotiation', 'won', 'lost'"),
+    (lambda: wape(5, [1]), "actuals: 5 is not a sequence of amounts"),
+    (lambda: wape("12", [1]), "actuals: '12' is not a sequence of amounts"),
+    (lambda: wape([1], [1.5]), "forecasts[0]: 1.5 is not a finite Decimal, int or Money"),
 ]  # fmt: skip
 
 CURRENCY_CASES = [

@@ -267,3 +267,15 @@ def test_a_bad_deal_after_good_ones_is_named():
     assert [str(p) for p in e.value.problems] == [
         "opportunities[1]: None is a NoneType; expected an Opportunity"
     ]
+
+
+def test_every_month_falls_in_its_quarter():
+    """January-March are Q1, April-June Q2, July-September Q3, October-December Q4."""
+    opps = [deal(f"m{m}", "ann", "proposal", "1", close=dt.date(2026, m, 15)) for m in range(1, 13)]
+    by = weighted_forecast(opps, PIPE, by=["quarter"])
+    assert [(ln.key, ln.deals) for ln in by.lines] == [
+        (("2026-Q1",), 3),
+        (("2026-Q2",), 3),
+        (("2026-Q3",), 3),
+        (("2026-Q4",), 3),
+    ]
