@@ -6,6 +6,8 @@ from fractions import Fraction
 
 import attrs
 import pytest
+from test_shape import history
+from three_stages import PIPE
 
 from funnelkit import CurrencyMismatchError, Money, Opportunity, ValidationError
 from funnelkit.forecast import (
@@ -72,6 +74,14 @@ CASES = [
     (lambda: flow([], [], tz="Mars/X"), "tz: 'Mars/X' is not a tzinfo or a known IANA zone name"),
     (lambda: flow(["x"], []), "opportunities[0]: 'x' is a str; expected an Opportunity"),
     (lambda: close_rates(5, [], P), "opportunities: 5 is not an iterable of Opportunity"),
+    (lambda: close_rates(["x"], [], P), "opportunities[0]: 'x' is a str; expected an Opportunity"),
+    (lambda: close_rates([], [], 5), "pipeline: 5 is an int; expected a Pipeline"),
+    (lambda: diagnose(["x"], PIPE, history=history([1, 1, 1], [1, 1, 1])), "opportunities[0]: 'x' is a str; expected an Opportunity"),
+    (lambda: diagnose([], P, history=funnel([CNY_DEAL], [], P)),
+     "history.stages['proposal']: 1 deal entered but none has left yet; the time in it cannot be estimated"),
+    (lambda: flow([], [], period="year"), "period: 'year' is not a period; allowed: day, week, month"),
+    (lambda: flow(5, []), "opportunities: 5 is not an iterable of Opportunity"),
+    (lambda: calibration([], 5), "pipeline: 5 is an int; expected a Pipeline"),
     (lambda: as_of([], [], NAIVE), f"when: {IS_NAIVE}"),
     (lambda: as_of(5, [], NOW), "opportunities: 5 is not an iterable of Opportunity"),
     (lambda: as_of(["x"], [], NOW), "opportunities[0]: 'x' is a str; expected an Opportunity"),

@@ -83,3 +83,52 @@ def test_only_reports_made_by_funnel_merge():
         with pytest.raises(ValidationError) as e:
             left.merge(right)
         assert [str(p) for p in e.value.problems] == ["other: only reports made by funnel() can be merged"]
+
+
+def test_velocity_averages_wins_over_days():
+    """
+    Won: w1 (300) on day 2, w2 (600) on day 5; lost: l1 on day 1; open: o1, o2, o3.  Win rate 2/3,
+    average win 450, mean days to win 7/2: velocity = 3 x 450 x 2/3 / 3.5 = 257.142... -> 257.14.
+    An event of another pipeline (w1 "lost" there) is not this funnel's.
+    """
+    import pytest
+
+    from funnelkit import CurrencyMismatchError
+
+    opps = [opp("w1", "won", 300), opp("w2", "won", 600), opp("l1", "lost", 80)]
+    opps += [opp(f"o{i}", "a", 10) for i in (1, 2, 3)]
+    elsewhere = StageChanged(
+        opportunity_id="w1", pipeline="q", kind="lose", from_stage="b", to_stage="lost", at=T0 + 9 * DAY,
+        actor="ann", version=9, time_in_stage=DAY, lost_reason="price",
+    )  # fmt: skip
+    events = [
+        move("w1", "a", "b", 1, 1, 1),
+        move("w1", "b", "won", 1, 2, 2),
+        move("w2", "a", "b", 2, 2, 1),
+        move("w2", "b", "won", 3, 5, 2),
+        move("l1", "a", "lost", 1, 1, 1),
+        elsewhere,
+    ]
+    r = funnel(opps, events, PIPE)
+    assert (r.won, r.lost, r.win_rate, r.mean_days_to_win, r.mean_days_to_lose) == (
+        2,
+        1,
+        Fraction(2, 3),
+        Fraction(7, 2),
+        1,
+    )
+    assert (r.open_deals, r.velocity) == (3, Money.of("257.14", "USD"))
+    euro = attrs_evolve(opps[1], amount=Money.of(600, "EUR"))
+    with pytest.raises(CurrencyMismatchError) as e:
+        funnel([opps[0], euro, *opps[2:]], events, PIPE)
+    assert (
+        str(e.value)
+        == "cannot average USD and EUR: amounts are in different currencies; convert one of them first"
+    )
+
+
+def attrs_evolve(o, **changes):
+    """*o* with *changes*."""
+    import attrs
+
+    return attrs.evolve(o, **changes)

@@ -161,7 +161,8 @@ def diagnose(
                 Problem(path=f"history.stages[{k!r}]", message="not in the history; build it with funnel()")
             )
         elif s.entered and s.mean_time is None:
-            msg = f"{s.entered} deals entered but none has left yet; the time in it cannot be estimated"
+            who = "1 deal" if s.entered == 1 else f"{s.entered} deals"
+            msg = f"{who} entered but none has left yet; the time in it cannot be estimated"
             missing.append(Problem(path=f"history.stages[{k!r}]", message=msg))
     if not missing and not any(stats[k].entered for k in keys):
         missing.append(Problem(path="history", message="no deal entered any stage; build it with funnel()"))
@@ -417,11 +418,11 @@ def flow(
 
 def close_rates(
     opportunities: Iterable[Opportunity], events: Iterable[StageChanged], pipeline: Pipeline
-) -> Mapping[str, tuple[int, int, Fraction | None]]:
+) -> Mapping[str, tuple[int, int, Fraction]]:
     """
-    Per owner: deals won, deals lost, and the close rate won / (won + lost),
-    each deal counted by its last close; owners as the opportunities give
-    them now.
+    Per owner with at least one closed deal: deals won, deals lost, and the
+    close rate won / (won + lost), each deal counted by its last close;
+    owners as the opportunities give them now.
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
@@ -437,6 +438,4 @@ def close_rates(
             continue
         row = tally.setdefault(owner, [0, 0])
         row[0 if was_won else 1] += 1
-    return {
-        owner: (w, lo, Fraction(w, w + lo) if w + lo else None) for owner, (w, lo) in sorted(tally.items())
-    }
+    return {owner: (w, lo, Fraction(w, w + lo)) for owner, (w, lo) in sorted(tally.items())}
