@@ -100,15 +100,18 @@ def test_customers_by_field_or_function():
     ("values", "kwargs", "fragment"),
     [
         ({}, {}, "values: no customers to grade"),
-        ({"a": -1}, {}, "[0].value: -1 is negative"),
-        ({"a": "lots"}, {}, "[0].value: 'lots' is not a finite number or Money"),
+        ({"a": -1}, {}, "values['a']: -1 is negative"),
+        ({"a": "lots"}, {}, "values['a']: 'lots' is not a finite number or Money"),
         ({"a": float("nan")}, {}, "is not a finite number"),
-        ({"": 1}, {}, "[0].id: '' is empty"),
+        ({"": 1}, {}, "values[''] (key): '' is empty"),
+        ({1: 1}, {}, "values[1] (key): 1 is an int"),
         ({"a": 0, "b": 0}, {}, "every value is 0"),
         ({"a": 1}, {"a": "1.2"}, "a: '1.2' is not a share in (0, 1]"),
         ({"a": 1}, {"a": "0.9", "b": "0.5"}, "b: 0.5 is below a=0.9; need a <= b"),
-        ([("a", 1), ("a", 2)], {}, "[1].id: 'a' appears twice"),
-        ([("a", 1, 2)], {}, "[0]: ('a', 1, 2) is not an (id, value) pair"),
+        ([("a", 1), ("a", 2)], {}, "values[1].id: 'a' appears twice"),
+        ([("a", 1), ("b", -2)], {}, "values[1].value: -2 is negative"),
+        ([("a", 1, 2)], {}, "values[0]: ('a', 1, 2) is not an (id, value) pair"),
+        (42, {}, "values: 42 is not a mapping or (id, value) pairs"),
     ],
 )
 def test_bad_input(values, kwargs, fragment):
@@ -126,6 +129,26 @@ def test_unknown_customer_and_missing_value():
         abc_customers([Customer(id="c", name="C", created_at=T0)])
     with pytest.raises(ValidationError, match="'revenue' is not a Customer field"):
         abc_customers([], value="revenue")
+
+
+def test_customer_problems_name_the_customer_and_field():
+    """abc_customers reports a bad value under customers[i] and the field it read, not 'values'."""
+    good = Customer(id="g", name="G", created_at=T0, purchasing_power=Money.of("5", "CNY"))
+    with pytest.raises(ValidationError) as exc:
+        abc_customers([good], value="name")
+    assert str(exc.value).endswith("customers[0].name: 'G' is not a finite number or Money")
+    with pytest.raises(ValidationError) as exc:
+        abc_customers([good, attrs.evolve(good, id="b")], value=lambda cust: -1 if cust.id == "b" else 1)
+    assert str(exc.value).endswith("customers[1].value: -1 is negative; values must be >= 0")
+    with pytest.raises(ValidationError) as exc:
+        abc_customers([good, good])
+    assert "customers[1].id: 'g' appears twice" in str(exc.value)
+    with pytest.raises(ValidationError) as exc:
+        abc_customers([good], value=lambda cust: float("inf"))
+    assert "customers[0].value: inf is not a finite number or Money" in str(exc.value)
+    with pytest.raises(ValidationError) as exc:
+        abc_customers([])
+    assert "customers: no customers to grade" in str(exc.value)
 
 
 def test_reports():

@@ -176,9 +176,14 @@ def _threshold(name: str, value: object) -> tuple[Decimal | None, Problem | None
     return number, None
 
 
-def _amounts(items: Iterable[tuple[object, object]]) -> tuple[list[str], list[Decimal], str | None]:
+def _amounts(
+    items: Iterable[tuple[object, object]], *, name: str, keyed: bool, value_field: str = "value"
+) -> tuple[list[str], list[Decimal], str | None]:
     """
     Check and convert (id, value) pairs; every problem is reported.
+
+    Paths name the argument *name*: ``values['c1']`` for a mapping (*keyed*),
+    ``values[3].id`` / ``values[3].value`` for a sequence of pairs.
     """
     ids: list[str] = []
     values: list[Decimal] = []
@@ -187,14 +192,20 @@ def _amounts(items: Iterable[tuple[object, object]]) -> tuple[list[str], list[De
     problems: list[Problem] = []
     for i, pair in enumerate(items):
         if not (isinstance(pair, tuple) and len(pair) == 2):
-            problems.append(Problem(path=f"[{i}]", message=f"{c.show(pair)} is not an (id, value) pair"))
+            problems.append(
+                Problem(path=f"{name}[{i}]", message=f"{c.show(pair)} is not an (id, value) pair")
+            )
             continue
         cid, value = pair
+        where = f"{name}[{c.show(cid)}]" if keyed else f"{name}[{i}]"
+        id_path, value_path = (
+            (f"{where} (key)", where) if keyed else (f"{where}.id", f"{where}.{value_field}")
+        )
         msg = c.identifier(cid)
         if msg is not None:
-            problems.append(Problem(path=f"[{i}].id", message=msg))
+            problems.append(Problem(path=id_path, message=msg))
         elif cid in seen:
-            problems.append(Problem(path=f"[{i}].id", message=f"{cid!r} appears twice; each customer once"))
+            problems.append(Problem(path=id_path, message=f"{cid!r} appears twice; each customer once"))
         if isinstance(value, Money):
             if currency is None:
                 currency = value.currency
@@ -209,11 +220,11 @@ def _amounts(items: Iterable[tuple[object, object]]) -> tuple[list[str], list[De
             number = value
         if not isinstance(number, Decimal) or not number.is_finite():
             problems.append(
-                Problem(path=f"[{i}].value", message=f"{c.show(value)} is not a finite number or Money")
+                Problem(path=value_path, message=f"{c.show(value)} is not a finite number or Money")
             )
         elif number < 0:
             problems.append(
-                Problem(path=f"[{i}].value", message=f"{c.show(value)} is negative; values must be >= 0")
+                Problem(path=value_path, message=f"{c.show(value)} is negative; values must be >= 0")
             )
         else:
             ids.append(cid)  # type: ignore[arg-type]
@@ -251,6 +262,20 @@ def abc(
     >>> r.tier_of("c4")
     <Tier.B: 'B'>
     """
+    return _grade(values, a=a, b=b, name="values")
+
+
+def _grade(
+    values: Mapping[str, Measure] | Iterable[tuple[str, Measure]],
+    *,
+    a: Decimal | str | float,
+    b: Decimal | str | float,
+    name: str,
+    value_field: str = "value",
+) -> AbcResult:
+    """
+    :func:`abc`, with problems reported under the caller's argument *name*.
+    """
     problems = []
     a_value, p = _threshold("a", a)
     if p:
@@ -266,17 +291,19 @@ def abc(
     assert b_value is not None  # noqa: S101
     pairs = values.items() if isinstance(values, Mapping) else values
     if isinstance(pairs, str | bytes) or not isinstance(pairs, Iterable):
-        raise ValidationError.single("values", f"{c.show(values)} is not a mapping or (id, value) pairs")
-    ids, amounts, currency = _amounts(pairs)
+        raise ValidationError.single(name, f"{c.show(values)} is not a mapping or (id, value) pairs")
+    ids, amounts, currency = _amounts(
+        pairs, name=name, keyed=isinstance(values, Mapping), value_field=value_field
+    )
     if not ids:
-        raise ValidationError.single("values", "no customers to grade")
+        raise ValidationError.single(name, "no customers to grade")
     order = sorted(range(len(ids)), key=lambda i: ids[i])  # ties by id ...
     order.sort(key=lambda i: amounts[i], reverse=True)  # ... under value, highest first (stable)
     total = Decimal(0)
     for v in amounts:
         total = _EXACT.add(total, v)
     if not total:
-        raise ValidationError.single("values", "every value is 0; there is no share to grade by")
+        raise ValidationError.single(name, "every value is 0; there is no share to grade by")
     a_cut = _EXACT.multiply(a_value, total)
     b_cut = _EXACT.multiply(b_value, total)
     tiers: dict[str, Tier] = {}
@@ -366,4 +393,4 @@ def abc_customers(
         pairs.append((cust.id, v))
     if problems:
         raise ValidationError(problems)
-    return abc(pairs, a=a, b=b)
+    return _grade(pairs, a=a, b=b, name="customers", value_field=value if isinstance(value, str) else "value")
