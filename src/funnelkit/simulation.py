@@ -500,8 +500,16 @@ class _Company:
         self.state = moved.state
         for cu in moved.customers:
             self.customers[cu.id] = cu
+        versions = {m.id: m.version for m in moved.moves if m.kind == "opportunity"}
         for d in moved.opportunities:
             if d is not self.deals[d.id]:
+                before = self.deals[d.id].version
+                if not d.version == versions.get(d.id) == before + 1:
+                    raise SimulationError(
+                        day,
+                        f"{d.id}: reassigned from version {before} to {d.version}, "
+                        f"move says {versions.get(d.id)}",
+                    )
                 self.deals[d.id] = d  # the owner changed: version + 1, no stage event
                 self.initial[d.id] = attrs.evolve(self.initial[d.id], owner=d.owner)
         for lead in moved.leads:

@@ -103,6 +103,16 @@ def test_leaver_accounts_move_with_their_open_deals_by_hand():
         "l3": "leaver",  # converted: history
     }
     assert [o.version for o in result.opportunities] == [1, 5, 0, 1, 0]
+    assert [(m.id, m.version) for m in result.moves] == [
+        ("x", None),
+        ("y", None),
+        ("x1", 1),
+        ("x2", 5),
+        ("z1", 1),
+        ("l1", None),
+        ("l2", None),
+    ]
+    assert result.to_records()[2]["version"] == 1
     assert [(m.kind, m.id, m.to_rep) for m in result.moves] == [
         ("customer", "x", "bob"),
         ("customer", "y", "cat"),

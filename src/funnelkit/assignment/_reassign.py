@@ -30,7 +30,10 @@ class OwnerChanged:
     """
     One record moved from one rep to another: *kind* is ``customer``,
     ``opportunity`` or ``lead``; *why* says how the new owner was chosen,
-    *reason* is the caller's reason for the reassignment.
+    *reason* is the caller's reason for the reassignment.  For an
+    opportunity, *version* is its new version (one more than before), so a
+    host can write the change with ``expected_version=version - 1``;
+    customers and leads carry no version (``None``).
     """
 
     kind: Literal["customer", "opportunity", "lead"]
@@ -42,6 +45,7 @@ class OwnerChanged:
     reason: str
     why: str
     skipped: tuple[Skip, ...] = ()
+    version: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +58,7 @@ class OwnerChanged:
             "reason": self.reason,
             "why": self.why,
             "skipped": "; ".join(f"{k.rep_id}: {k.reason}" for k in self.skipped),
+            "version": self.version,
         }
 
 
@@ -253,7 +258,9 @@ def reassign(
 
     moves: list[OwnerChanged] = []
 
-    def move(kind: Literal["customer", "opportunity", "lead"], ident: str) -> str | None:
+    def move(
+        kind: Literal["customer", "opportunity", "lead"], ident: str, version: int | None = None
+    ) -> str | None:
         got = new_owner.get((kind, ident))
         if got is None:
             return None
@@ -268,6 +275,7 @@ def reassign(
                 reason=reason,
                 why=got[1],
                 skipped=got[2],
+                version=version,
             )
         )
         return got[0]
@@ -275,7 +283,7 @@ def reassign(
     out_customers = [_moved(cu, move("customer", cu.id)) for cu in all_customers]
     out_opps = []
     for o in all_opps:
-        to = move("opportunity", o.id)
+        to = move("opportunity", o.id, o.version + 1)
         out_opps.append(o if to is None else attrs.evolve(o, owner=to, version=o.version + 1))
     out_leads = [_moved(lead, move("lead", lead.id)) for lead in all_leads]
     return Reassignment(
