@@ -15,10 +15,13 @@ from funnelkit.stages import (
     MoveKind,
     Override,
     Pipeline,
+    RequiredFields,
     Stage,
     StageChanged,
     TimeInStage,
     advance,
+    all_of,
+    any_of,
     apply,
     hasty,
     lose,
@@ -349,6 +352,42 @@ class TestStalled:
             ("o-b", 14, 14, 0),
         ]
 
+    def test_most_overdue_is_the_earliest_to_pass_its_threshold(self, pipeline, opp):
+        """Order is by the moment the threshold passed (entered + limit), not by entry time or days over."""
+        now = at(days=60)
+        deals = [
+            # contact, 14 days: entered 20 days ago, passed its limit 6 days ago
+            attrs.evolve(opp, id="o-a", owner="ann", stage_entered_at=now - dt.timedelta(days=20)),
+            # needs_confirmed, 21 days: entered 24 days ago (earlier), passed its limit only 3 days ago
+            attrs.evolve(
+                opp,
+                id="o-b",
+                owner="bob",
+                stage="needs_confirmed",
+                stage_entered_at=now - dt.timedelta(days=24),
+            ),
+        ]
+        found = stalled(deals, pipeline, now=now)
+        assert [(s.opportunity_id, s.owner, s.stage, s.entered_at, s.days_over) for s in found] == [
+            ("o-a", "ann", "contact", now - dt.timedelta(days=20), 6),
+            ("o-b", "bob", "needs_confirmed", now - dt.timedelta(days=24), 3),
+        ]
+
+    def test_a_stage_without_a_limit_never_stalls(self, opp):
+        """A stage with no stall_after_days is skipped, and the deals after it are still checked."""
+        p = Pipeline(
+            key="default",
+            label="Two",
+            stages=[
+                Stage(key="contact", label="C", probability="0.2"),
+                Stage(key="proposal", label="P", probability="0.5", stall_after_days=3),
+                Stage(key="won", label="W", probability=1, outcome="won"),
+                Stage(key="lost", label="L", probability=0, outcome="lost"),
+            ],
+        )
+        deals = [attrs.evolve(opp, id="o-a"), attrs.evolve(opp, id="o-b", stage="proposal")]
+        assert [s.opportunity_id for s in stalled(deals, p, now=at(days=400))] == ["o-b"]
+
     def test_other_pipelines_are_refused(self, pipeline, opp):
         """Mixing pipelines is an error, not a silent skip."""
         with pytest.raises(ValidationError, match=r"opps\[0\].pipeline: 'x' is not 'default'"):
@@ -394,6 +433,116 @@ class TestReadiness:
         assert "<table>" in html
         assert "a decision maker identified" in html
         assert json.loads(json.dumps(report.to_dict()))["targets"][0]["to"] == "needs_confirmed"
+
+    def test_records_and_html_of_nested_requirements_word_for_word(self, opp):
+        """Nested any_of/all_of become rows with their depth, in order, and indented HTML rows with marks."""
+        p = Pipeline(
+            key="small",
+            label="Small",
+            allow_skip=True,
+            stages=[
+                Stage(
+                    key="contact",
+                    label="Contact",
+                    probability="0.1",
+                    stall_after_days=7,
+                    requirements=[
+                        any_of(
+                            ActivityCount(kinds="visit"),
+                            all_of(TimeInStage(days=2), RequiredFields(fields=["amount"])),
+                        )
+                    ],
+                ),
+                Stage(
+                    key="proposal", label="Proposal", probability="0.5", requirements=[TimeInStage(days=1)]
+                ),
+                Stage(key="won", label="Won", probability=1, outcome="won"),
+                Stage(key="lost", label="Lost", probability=0, outcome="lost"),
+            ],
+        )
+        deal = attrs.evolve(opp, id="o<1>", pipeline="small")
+        report = readiness(deal, p, now=at(days=3), to="proposal")
+        nested = "any of: 1 visit; all of: at least 2 days in stage; amount recorded"
+        both = "all of: at least 2 days in stage; amount recorded"
+        common = {
+            "opportunity_id": "o<1>",
+            "stage": "contact",
+            "to": "proposal",
+            "allowed": True,
+            "ready": False,
+        }
+        assert report.to_records() == [
+            {**common, "requirement": nested, "depth": 0, "met": False, "detail": "0 of 2 met"},
+            {**common, "requirement": "1 visit", "depth": 1, "met": False, "detail": "0 of 1"},
+            {**common, "requirement": both, "depth": 1, "met": False, "detail": "1 of 2 met"},
+            {
+                **common,
+                "requirement": "at least 2 days in stage",
+                "depth": 2,
+                "met": True,
+                "detail": "3 of 2 days",
+            },
+            {
+                **common,
+                "requirement": "amount recorded",
+                "depth": 2,
+                "met": False,
+                "detail": "missing amount",
+            },
+        ]
+        pad = "&nbsp;" * 4
+        assert report._repr_html_() == (
+            "<div><b>Readiness of o&lt;1&gt;</b> at <code>contact</code> (small)<table>"
+            "<tr><th colspan='3' style='text-align:left'>&rarr; proposal: not ready</th></tr>"
+            f"<tr><td>&#10007;</td><td>{nested}</td><td>0 of 2 met</td></tr>"
+            f"<tr><td>&#10007;</td><td>{pad}1 visit</td><td>0 of 1</td></tr>"
+            f"<tr><td>&#10007;</td><td>{pad}{both}</td><td>1 of 2 met</td></tr>"
+            f"<tr><td>&#10003;</td><td>{pad * 2}at least 2 days in stage</td><td>3 of 2 days</td></tr>"
+            f"<tr><td>&#10007;</td><td>{pad * 2}amount recorded</td><td>missing amount</td></tr>"
+            "</table></div>"
+        )
+        # A target without requirements is one row with blanks; a ready one says so.
+        lost = readiness(deal, p, now=at(days=3), to="lost")
+        assert lost.to_records() == [
+            {
+                **common,
+                "to": "lost",
+                "ready": True,
+                "requirement": None,
+                "depth": 0,
+                "met": None,
+                "detail": None,
+            }
+        ]
+        assert lost._repr_html_() == (
+            "<div><b>Readiness of o&lt;1&gt;</b> at <code>contact</code> (small)<table>"
+            "<tr><th colspan='3' style='text-align:left'>&rarr; lost: ready</th></tr></table></div>"
+        )
+        # Every forward target is reported; the second one carries its own stage's requirement too.
+        every = readiness(deal, p, now=at(days=3))
+        assert [(r["to"], r["depth"], r["requirement"]) for r in every.to_records() if r["depth"] == 0] == [
+            ("proposal", 0, nested),
+            ("won", 0, nested),
+            ("won", 0, "at least 1 day in stage"),
+        ]
+        assert p._repr_html_() == (
+            "<table><caption>pipeline &#x27;small&#x27;</caption><thead><tr><th>stage</th><th>label</th>"
+            "<th>probability</th><th>outcome</th><th>category</th><th>stall after days</th>"
+            "<th>to leave it</th></tr></thead><tbody>"
+            f"<tr><td>contact</td><td>Contact</td><td>10%</td><td>open</td><td>pipeline</td><td>7</td><td>{nested}</td></tr>"
+            "<tr><td>proposal</td><td>Proposal</td><td>50%</td><td>open</td><td>pipeline</td><td></td>"
+            "<td>at least 1 day in stage</td></tr>"
+            "<tr><td>won</td><td>Won</td><td>100%</td><td>won</td><td>closed</td><td></td><td></td></tr>"
+            "<tr><td>lost</td><td>Lost</td><td>0%</td><td>lost</td><td>omitted</td><td></td><td></td></tr>"
+            "</tbody></table>"
+        )
+
+    def test_html_of_a_move_not_allowed(self, pipeline, opp):
+        """A forbidden target shows as 'not allowed' with no requirement rows."""
+        report = readiness(opp, pipeline, now=at(days=1), to="won")
+        assert report._repr_html_().endswith(
+            "<tr><th colspan='3' style='text-align:left'>&rarr; won: not allowed</th></tr></table></div>"
+        )
 
     def test_html_escapes(self, opp):
         """Names from users are escaped in the HTML view."""

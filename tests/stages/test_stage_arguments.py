@@ -7,7 +7,7 @@ import pytest
 
 from funnelkit import Opportunity, ValidationError
 from funnelkit.errors import MilestoneNotMet
-from funnelkit.stages import advance, apply, default_pipeline, lose, readiness, replay, stalled, win
+from funnelkit.stages import advance, apply, default_pipeline, hasty, lose, readiness, replay, stalled, win
 
 P = default_pipeline()
 T = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
@@ -39,6 +39,14 @@ CASES = [
     (lambda: replay(DEAL, [], pipeline="p"), "pipeline: 'p' is a str; expected a Pipeline"),
     (lambda: replay(DEAL, 5), "events: 5 is an int; expected a list of events"),
     (lambda: stalled([DEAL], P, now=NAIVE), f"now: {IS_NAIVE}"),
+    (lambda: stalled([DEAL], "p", now=T), "pipeline: 'p' is a str; expected a Pipeline"),
+    (lambda: stalled([DEAL, "o"], P, now=T), "opps[1]: 'o' is a str; expected an Opportunity"),
+    (lambda: stalled([DEAL, attrs.evolve(DEAL, stage="zz")], P, now=T), f"opps[1].stage: 'zz' is not a stage of pipeline 'default'; stages: {STAGES}"),
+    (lambda: stalled(5, P, now=T), "opps: 5 is an int; expected a list of opportunities"),
+    (lambda: hasty(["e"]), "events[0]: 'e' is a str; expected a StageChanged"),
+    (lambda: readiness("x", P, now=T), "opp: 'x' is a str; expected an Opportunity"),
+    (lambda: readiness(DEAL, None, now=T), "pipeline: None is a NoneType; expected a Pipeline"),
+    (lambda: readiness(attrs.evolve(DEAL, pipeline="other"), P, now=T), "pipeline: 'default' is not the opportunity's pipeline 'other'"),
     (lambda: readiness(DEAL, P, now=T, to="zz"), f"to: 'zz' is not a stage of pipeline 'default'; stages: {STAGES}"),
     (lambda: lose(DEAL, P, reason="weather", now=T, actor="r"), f"reason: 'weather' is not a lost reason of 'default'; allowed: {REASONS}"),
 ]  # fmt: skip

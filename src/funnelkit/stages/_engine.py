@@ -350,11 +350,12 @@ _c_opp, _c_acts, _c_people, _c_now = (
 _PLAIN_COLLECTIONS = frozenset({tuple, list, dict, set, frozenset, MappingProxyType})
 
 
-def _check_collection(value: object, name: str) -> None:
+def _check_collection(value: object, name: str, items: str | None = None) -> None:
     if type(value) in _PLAIN_COLLECTIONS:  # the common case, without the ABC check
         return
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise ValidationError.single(name, f"{c.show(value)} is {c.a_type(value)}; expected a list of {name}")
+        what = items or name
+        raise ValidationError.single(name, f"{c.show(value)} is {c.a_type(value)}; expected a list of {what}")
 
 
 def _context(
@@ -905,7 +906,7 @@ def stalled(opps: Iterable[Opportunity], pipeline: Pipeline, *, now: dt.datetime
     if msg is not None:
         raise ValidationError.single("now", msg)
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
-    _check_collection(opps, "opps")
+    _check_collection(opps, "opps", "opportunities")
     now = canonical(now)
     found = []
     for i, opp in enumerate(opps):
