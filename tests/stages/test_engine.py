@@ -332,6 +332,115 @@ class TestEvents:
             apply(attrs.evolve(opp, id="o-9"), event)
 
 
+EVENT = {
+    "opportunity_id": "o-1",
+    "pipeline": "default",
+    "kind": "advance",
+    "from_stage": "contact",
+    "to_stage": "needs_confirmed",
+    "at": T0,
+    "actor": "r",
+    "version": 1,
+    "time_in_stage": dt.timedelta(hours=1),
+}
+
+
+class TestEventConsistency:
+    @pytest.mark.parametrize(
+        ("changes", "expected"),
+        [
+            ({"lost_reason": "price"}, ["lost_reason: a lose event needs a lost reason, and only it"]),
+            (
+                {"kind": "lose", "to_stage": "lost"},
+                ["lost_reason: a lose event needs a lost reason, and only it"],
+            ),
+            ({"override_reason": "why"}, ["override_by: override reason and override by go together"]),
+            ({"override_by": "mgr"}, ["override_by: override reason and override by go together"]),
+            ({"bypassed": ["a visit"]}, ["bypassed: only an override can bypass requirements"]),
+            ({"version": 0}, ["version: 0 cannot follow a move; versions start at 1 after one"]),
+            (
+                {"override_by": "mgr", "bypassed": ["a visit"], "version": 0},
+                [
+                    "override_by: override reason and override by go together",
+                    "bypassed: only an override can bypass requirements",
+                    "version: 0 cannot follow a move; versions start at 1 after one",
+                ],
+            ),
+        ],
+    )
+    def test_fields_that_go_together(self, changes, expected):
+        """An event whose fields contradict each other is refused with every contradiction, in order."""
+        with pytest.raises(ValidationError) as exc:
+            StageChanged(**{**EVENT, **changes})
+        assert [str(p) for p in exc.value.problems] == expected
+
+    def test_a_consistent_override_event_is_hasty(self):
+        """Reason, by and bypassed together make a valid, hasty event."""
+        event = StageChanged(**EVENT, override_reason="signed early", override_by="mgr", bypassed=["a visit"])
+        assert event.hasty
+        assert hasty([StageChanged(**EVENT), event]) == (event,)
+
+    def test_apply_names_every_mismatch(self, opp):
+        """Another deal, another pipeline, another stage, an old version and an earlier time: all named."""
+        event = StageChanged(
+            **{**EVENT, "opportunity_id": "o-2", "pipeline": "x", "from_stage": "proposal", "version": 3}
+        )
+        later = attrs.evolve(opp, version=3, stage_entered_at=at(days=1))
+        with pytest.raises(ValidationError) as exc:
+            apply(later, event)
+        assert [str(p) for p in exc.value.problems] == [
+            "opportunity_id: 'o-2' is not the opportunity 'o-1'",
+            "pipeline: 'x' is not the opportunity's pipeline 'default'",
+            "from_stage: 'proposal' but the opportunity is at 'contact'",
+            "version: 3 is not after the opportunity's version 3; versions only grow",
+            "at: 2026-03-02T09:00:00+00:00 is before the opportunity entered its stage",
+        ]
+        moved = apply(opp, StageChanged(**{**EVENT, "version": 4}))
+        assert (moved.stage, moved.version, moved.stage_entered_at) == ("needs_confirmed", 4, T0)
+
+
+class TestWinTarget:
+    @pytest.fixture
+    def two_wins(self):
+        return Pipeline(
+            key="default",
+            label="Two wins",
+            allow_skip=True,
+            stages=[
+                Stage(key="contact", label="C", probability="0.2"),
+                Stage(key="won_new", label="New", probability=1, outcome="won"),
+                Stage(key="won_renewal", label="Renewal", probability=1, outcome="won"),
+                Stage(key="lost", label="L", probability=0, outcome="lost"),
+            ],
+        )
+
+    def test_several_won_stages_need_a_target(self, two_wins, opp):
+        """With two won stages, win() without to= names them; with to= it goes there."""
+        with pytest.raises(ValidationError) as exc:
+            win(opp, two_wins, now=at(days=1), actor="r")
+        assert [str(p) for p in exc.value.problems] == [
+            "to: None; pipeline 'default' has several won stages: pick one of 'won_new', 'won_renewal'"
+        ]
+        second, event = win(opp, two_wins, now=at(days=1), actor="r", to="won_renewal")
+        assert (second.stage, second.status, event.to_stage) == (
+            "won_renewal",
+            OpportunityStatus.WON,
+            "won_renewal",
+        )
+        first, _ = win(opp, two_wins, now=at(days=1), actor="r", to="won_new")
+        assert first.stage == "won_new"
+
+    def test_win_checks_actor_and_version(self, pipeline, opp):
+        """win() refuses a bad actor and a stale expected version like every move, and records the actor."""
+        ready = attrs.evolve(opp, stage="negotiation", evidence={"contract_signed"})
+        with pytest.raises(ValidationError, match="actor: '' is empty"):
+            win(ready, pipeline, now=at(days=1), actor="")
+        with pytest.raises(ConcurrencyConflict):
+            win(ready, pipeline, now=at(days=1), actor="r", expected_version=4)
+        won, event = win(ready, pipeline, now=at(days=1), actor="closer", expected_version=0)
+        assert (won.stage, won.version, event.actor, event.kind) == ("won", 1, "closer", MoveKind.WIN)
+
+
 class TestStalled:
     def test_thresholds_worked_by_hand(self, pipeline, opp):
         """contact stalls after 14 days, needs_confirmed after 21: exactly 14 days is not yet stalled."""
