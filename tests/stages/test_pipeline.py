@@ -325,3 +325,68 @@ def test_default_pipeline_docstring_names_every_milestone():
     }
     actual = {r.name for s in default_pipeline().stages for r in s.requirements}
     assert documented == actual
+
+
+def test_default_pipeline_is_the_documented_process():
+    """
+    The default pipeline word for word: DOMAIN.md's chosen probabilities (10/30/40/50/60/75/90 %, 30/60/90
+    from source 004), the stall thresholds and lost reasons, and each stage's exit requirements.
+    """
+    p = default_pipeline()
+    assert (p.key, p.label, p.allow_skip, p.allow_backward, p.allow_reopen, p.transitions) == (
+        "default",
+        "Eight-step sales process",
+        False,
+        False,
+        True,
+        None,
+    )
+    assert p.lost_reasons == (
+        "price", "competitor", "no_budget", "no_decision", "timing", "requirements_not_met",
+        "relationship", "other",
+    )  # fmt: skip
+    assert p.probability_check.value == "error"
+    favourable = ["champion", "supporter"]
+    expected = [
+        ("contact", "Establish contact", "0.10", "open", "pipeline", 14,
+         "Find the opportunity and the people behind it.",
+         [{"type": "activities", "kinds": ["visit"], "at_least": 1, "filled": ["purpose", "needs_found"]},
+          {"type": "key_person", "role": "decision_maker"}]),
+        ("needs_confirmed", "Needs confirmed", "0.30", "open", "pipeline", 21,
+         "The customer's needs are understood and confirmed.",
+         [{"type": "fields", "fields": ["amount", "expected_close", "competitors"]}]),
+        ("proposal", "Proposal and support", "0.40", "open", "pipeline", 30,
+         "Propose a solution and win the customer's support.",
+         [{"type": "activities", "kinds": ["demo", "meeting", "trial"], "at_least": 1,
+           "filled": ["feedback"]},
+          {"type": "key_person", "role": "recommender", "stances": favourable},
+          {"type": "evidence", "key": "project_approved"}]),
+        ("approved", "Project approved", "0.50", "open", "pipeline", 30,
+         "The customer approved the project (立项).", [{"type": "evidence", "key": "shortlisted"}]),
+        ("shortlisted", "Shortlisted", "0.60", "open", "pipeline", 21,
+         "We are on the customer's shortlist (入围).",
+         [{"type": "evidence", "key": "selected"},
+          {"type": "key_person", "role": "decision_maker", "stances": favourable}]),
+        ("selected", "Selected", "0.75", "open", "pipeline", 14, "The customer chose us (选中).",
+         [{"type": "no_open_gaps"}]),
+        ("negotiation", "Negotiation", "0.90", "open", "pipeline", 21, "Commercial terms and contract.",
+         [{"type": "evidence", "key": "contract_signed"}]),
+        ("won", "Won", "1", "won", "closed", None, None, []),
+        ("lost", "Lost", "0", "lost", "omitted", None, None, []),
+    ]  # fmt: skip
+    actual = [
+        (
+            s.key,
+            s.label,
+            str(s.probability),
+            s.outcome.value,
+            s.category.value,
+            s.stall_after_days,
+            s.description,
+            [r.to_dict() for r in s.requirements],
+        )
+        for s in p.stages
+    ]
+    assert actual == expected
+    assert all(s.min_dwell is None for s in p.stages)
+    assert default_pipeline() == p  # a fresh, equal value on every call

@@ -21,7 +21,7 @@ from funnelkit.stages import (
     all_of,
     any_of,
 )
-from funnelkit.stages._requirements import requirement_from_dict
+from funnelkit.stages._requirements import requirement_from_dict, span
 
 
 def ctx(opp, activities=(), people=(), now=None):
@@ -170,6 +170,30 @@ class TestPredicate:
         out = explained.evaluate(ctx(opp))
         assert (out.met, out.detail, out.name) == (False, "because", "explained")
 
+    def test_outcomes_word_for_word(self, opp):
+        """A bool reads yes/no under the description; the predicate sees the context it is given."""
+        seen = []
+
+        def record(context):
+            seen.append(context.opportunity.id)
+            return context.opportunity.amount is None
+
+        req = Predicate(name="no_amount", description="no amount yet", test=record)
+        out = req.evaluate(ctx(opp))
+        assert (out.name, out.met, out.detail, seen) == ("no amount yet", True, "yes", ["o-1"])
+        no = Predicate(name="never", description="never", test=lambda c: False).evaluate(ctx(opp))
+        assert (no.name, no.met, no.detail) == ("never", False, "no")
+
+    @pytest.mark.parametrize(
+        "answer", [(True,), (True, "a", "b"), ("yes", "because"), (1, "because"), (True, 5), None, 1]
+    )
+    def test_answers_of_the_wrong_shape(self, opp, answer):
+        """Only a bool or a (bool, str) pair is an answer; anything else is refused by name."""
+        bad = Predicate(name="odd", description="odd", test=lambda c: answer)  # type: ignore[arg-type,return-value]
+        with pytest.raises(ValidationError) as exc:
+            bad.evaluate(ctx(opp))
+        assert str(exc.value.problems[0]).startswith("odd: predicate 'odd' returned ")
+
     def test_bad_answer(self, opp):
         """A predicate that answers something else is refused by name."""
         bad = Predicate(name="bad", description="bad", test=lambda c: "yes")  # type: ignore[arg-type,return-value]
@@ -269,3 +293,25 @@ def test_fast_verdict_agrees_with_the_explanation(opp, people):
     context = ctx(linked, [visit("a1", at(hours=1)), visit("a2", at(hours=2), kind="call")], people)
     for req in REQUIREMENTS:
         assert req.met(context) == req.evaluate(context).met, req.name
+
+
+@pytest.mark.parametrize(
+    ("delta", "words"),
+    [
+        (dt.timedelta(0), "0 seconds"),
+        (dt.timedelta(seconds=1), "1 second"),
+        (dt.timedelta(seconds=1.5), "1.5 seconds"),
+        (dt.timedelta(seconds=59), "59 seconds"),
+        (dt.timedelta(minutes=1), "1 minute"),
+        (dt.timedelta(minutes=3), "3 minutes"),
+        (dt.timedelta(minutes=90), "1 hour 30 minutes"),
+        (dt.timedelta(days=1, hours=2, minutes=1, seconds=1), "1 day 2 hours 1 minute 1 second"),
+        (dt.timedelta(days=2, seconds=30), "2 days 30 seconds"),
+        (dt.timedelta(hours=-3), "-3 hours"),
+        (dt.timedelta(seconds=-1), "-1 second"),
+        (dt.timedelta(days=-1, hours=-1), "-1 day 1 hour"),
+    ],
+)
+def test_span_in_words(delta, words):
+    """Durations read in days, hours, minutes and seconds, singular for one, with a sign when negative."""
+    assert span(delta) == words
