@@ -441,6 +441,63 @@ class TestWinTarget:
         assert (won.stage, won.version, event.actor, event.kind) == ("won", 1, "closer", MoveKind.WIN)
 
 
+class TestLoseAndReopenArguments:
+    def test_actor_and_version_are_checked_and_recorded(self, pipeline, opp):
+        """lose() and reopen() refuse a bad actor or a stale version, and record the actor and the version."""
+        with pytest.raises(ValidationError, match="actor: ' x' has surrounding whitespace"):
+            lose(opp, pipeline, reason="price", now=at(days=1), actor=" x")
+        with pytest.raises(ConcurrencyConflict, match="is at version 0, not the expected 2"):
+            lose(opp, pipeline, reason="price", now=at(days=1), actor="r", expected_version=2)
+        lost, event = lose(opp, pipeline, reason="timing", now=at(days=1), actor="ann", expected_version=0)
+        assert (event.actor, event.version, event.lost_reason, lost.lost_reason) == (
+            "ann",
+            1,
+            "timing",
+            "timing",
+        )
+        with pytest.raises(ValidationError, match="actor: '' is empty"):
+            reopen(lost, pipeline, now=at(days=2), actor="")
+        with pytest.raises(ConcurrencyConflict, match="is at version 1, not the expected 0"):
+            reopen(lost, pipeline, now=at(days=2), actor="r", expected_version=0)
+        back, event = reopen(lost, pipeline, now=at(days=2), actor="bob", expected_version=1)
+        assert (back.stage, back.status, back.lost_reason, event.actor, event.version) == (
+            "contact",
+            OpportunityStatus.OPEN,
+            None,
+            "bob",
+            2,
+        )
+
+    def test_no_way_to_lose_or_reopen_is_a_transition_error(self, pipeline, opp):
+        """Losing a won deal, or reopening an open one, is refused naming where the deal may go."""
+        won = attrs.evolve(opp, stage="won", status="won")
+        with pytest.raises(TransitionNotAllowed) as exc:
+            lose(won, pipeline, reason="price", now=at(days=1), actor="r")
+        assert (
+            str(exc.value)
+            == "pipeline 'default' does not allow 'won' -> '<lost>'; from 'won' it allows: nowhere"
+        )
+        with pytest.raises(TransitionNotAllowed) as exc:
+            reopen(opp, pipeline, now=at(days=1), actor="r")
+        assert str(exc.value) == (
+            "pipeline 'default' does not allow 'contact' -> '<open>'; "
+            "from 'contact' it allows: 'needs_confirmed', 'lost'"
+        )
+        assert (exc.value.from_stage, exc.value.to_stage) == ("contact", "<open>")
+
+    def test_replay_names_a_move_of_the_wrong_kind(self, pipeline, opp):
+        """An event calling a forward step a 'win' is refused with the kind the pipeline gives that move."""
+        forged = StageChanged(**{**EVENT, "kind": "win"})
+        with pytest.raises(ValidationError) as exc:
+            replay(opp, [forged], pipeline=pipeline)
+        assert [str(p) for p in exc.value.problems] == [
+            "events[0]: 'contact' -> 'needs_confirmed' in pipeline 'default': advance, not win"
+        ]
+        assert replay(opp, [StageChanged(**EVENT)], pipeline=pipeline).stage == "needs_confirmed"
+        with pytest.raises(ValidationError, match="opp: 'o' is a str; expected an Opportunity"):
+            replay("o", [])
+
+
 class TestStalled:
     def test_thresholds_worked_by_hand(self, pipeline, opp):
         """contact stalls after 14 days, needs_confirmed after 21: exactly 14 days is not yet stalled."""
@@ -645,6 +702,15 @@ class TestReadiness:
             "<tr><td>lost</td><td>Lost</td><td>0%</td><td>lost</td><td>omitted</td><td></td><td></td></tr>"
             "</tbody></table>"
         )
+
+    def test_target_not_in_the_report(self, pipeline, opp):
+        """Asking a report for a stage it does not cover names the stages it does."""
+        report = readiness(opp, pipeline, now=at(days=1))
+        with pytest.raises(ValidationError) as exc:
+            report.target("won")
+        assert [str(p) for p in exc.value.problems] == [
+            "key: 'won' is not in this report; it covers 'needs_confirmed'"
+        ]
 
     def test_html_of_a_move_not_allowed(self, pipeline, opp):
         """A forbidden target shows as 'not allowed' with no requirement rows."""

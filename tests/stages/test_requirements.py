@@ -119,7 +119,18 @@ class TestFieldRules:
         with_gaps = attrs.evolve(opp, gaps=[gap("budget owner"), gap("timeline", closed=True), gap("legal")])
         out = req.evaluate(ctx(with_gaps))
         assert (out.met, out.detail) == (False, "2 open: budget owner, legal")
-        assert req.evaluate(ctx(opp)).met
+        done = req.evaluate(ctx(opp))
+        assert (done.name, done.met, done.detail) == ("no open gaps", True, "none open")
+        assert req.met(ctx(with_gaps)) is False
+
+    def test_open_gaps_listed_up_to_three(self, opp):
+        """Three open gaps are all listed; from four on, the first three and an ellipsis."""
+        req = NoOpenGaps(name="strategy table complete")
+        three = attrs.evolve(opp, gaps=[gap("a"), gap("b"), gap("c")])
+        out = req.evaluate(ctx(three))
+        assert (out.name, out.detail) == ("strategy table complete", "3 open: a, b, c")
+        four = attrs.evolve(opp, gaps=[gap("a"), gap("b"), gap("c"), gap("d")])
+        assert req.evaluate(ctx(four)).detail == "4 open: a, b, c, ..."
 
     def test_evidence(self, opp):
         """Evidence is a recorded key on the opportunity."""

@@ -88,10 +88,51 @@ def test_keys_that_clash_with_events_or_the_machine():
     )
     chart = p.to_statechart()
     assert [s.value for s in chart.states] == list(p.keys)
+    assert dict(chart.funnelkit_states) == {
+        "b": "b",
+        "to_b": "to_b",
+        "send": "send_",
+        "states": "states_",
+        "won": "won",
+        "lost": "lost",
+    }
+    assert dict(chart.funnelkit_events) == {
+        "b": "to_b_",  # 'to_b' is a state already
+        "to_b": "to_to_b",
+        "send": "to_send_",
+        "states": "to_states_",
+        "won": "to_won",
+        "lost": "to_lost",
+    }
     machine = chart()
     for key in ("to_b", "send", "states", "won"):
         machine.send(chart.funnelkit_events[key])
         assert machine.current_state_value == key
+
+
+def test_states_carry_labels_and_the_chart_says_what_it_is():
+    """Each state is named by its stage's label; the first is initial, closed stages final; a docstring."""
+    p = Pipeline(
+        key="small",
+        label="S",
+        stages=[
+            Stage(key="_intro", label="Intro", probability="0.1"),
+            Stage(key="pitch", label="Pitch", probability="0.5"),
+            Stage(key="won", label="Won!", probability=1, outcome="won"),
+            Stage(key="lost", label="Lost", probability=0, outcome="lost"),
+        ],
+    )
+    chart = p.to_statechart()
+    assert [(s.id, s.name, s.value, s.initial, s.final) for s in chart.states] == [
+        ("s_intro", "Intro", "_intro", True, False),  # a leading underscore would be private
+        ("pitch", "Pitch", "pitch", False, False),
+        ("won", "Won!", "won", False, True),
+        ("lost", "Lost", "lost", False, True),  # no reopening in this pipeline
+    ]
+    assert chart.__doc__ == "python-statemachine chart of funnelkit pipeline 'small'."
+    assert chart.__module__ == "funnelkit.stages._statechart"
+    assert chart.funnelkit_states["_intro"] == "s_intro"
+    assert chart().current_state_value == "_intro"
 
 
 def test_mermaid():
