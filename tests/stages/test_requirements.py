@@ -282,6 +282,72 @@ def test_dict_errors_are_listed_with_paths():
     ]
 
 
+def test_named_combination_with_a_nested_predicate_round_trips():
+    """A combination keeps its own name, and predicates are found at any depth."""
+    big = Predicate(name="big", description="big deal", test=lambda c: True)
+    req = any_of(NoOpenGaps(), all_of(TimeInStage(days=1), big), name="clean or waited")
+    data = req.to_dict()
+    assert data["name"] == "clean or waited"
+    back = requirement_from_dict(data, predicates={"big": big})
+    assert back == req
+    assert back.name == "clean or waited"
+    assert back.parts[1].parts[1] is big
+
+
+HOW = "pass predicates={name: Predicate}"
+
+
+@pytest.mark.parametrize(
+    ("data", "predicates", "expected"),
+    [
+        (5, None, ["5 is an int; expected an object with a 'type'"]),  # the root has no path
+        ({"type": "any_of", "parts": 5}, None, ["parts: 5 is an int; expected a list"]),
+        (
+            {"type": "predicate", "name": "zz"},
+            None,
+            [f"name: 'zz' is not a known predicate; {HOW} (known: none were given)"],
+        ),
+        (
+            {"type": "predicate", "name": "zz"},
+            {"b": "B", "a": "A"},
+            ["name: 'zz' is not a known predicate; pass predicates={name: Predicate} (known: a, b)"],
+        ),
+        (
+            {"type": "predicate", "name": 5},
+            {"a": "A"},
+            ["name: 5 is not a known predicate; pass predicates={name: Predicate} (known: a)"],
+        ),
+        (
+            {"type": "predicate", "name": "a", "test": "x", "colour": 1},
+            {"a": "A"},
+            ["colour: unknown field; allowed: type, name", "test: unknown field; allowed: type, name"],
+        ),
+        (
+            {"type": "predicate", "name": "a"},
+            ["a"],
+            ["predicates: ['a'] is not a mapping of name to Predicate"],
+        ),
+        (
+            {"type": "predicate", "name": "a"},
+            {"a": "B"},
+            ["name: predicates['a'] is named 'B'; the names must agree"],
+        ),
+        (
+            {"type": "all_of", "parts": [{"type": "predicate", "name": "x"}]},
+            {"a": "A"},
+            ["parts[0].name: 'x' is not a known predicate; pass predicates={name: Predicate} (known: a)"],
+        ),
+    ],
+)
+def test_dict_reader_messages(data, predicates, expected):
+    """Each way a requirement dict can be wrong is named with its path and what is allowed."""
+    if isinstance(predicates, dict):
+        predicates = {k: Predicate(name=v, description=v, test=lambda c: True) for k, v in predicates.items()}
+    with pytest.raises(ValidationError) as exc:
+        requirement_from_dict(data, predicates=predicates)
+    assert [str(p) for p in exc.value.problems] == expected
+
+
 def test_requirements_are_hashable_values():
     """Requirements are frozen values: equal ones hash alike and can be set members."""
     assert len({NoOpenGaps(), NoOpenGaps(), TimeInStage(days=1)}) == 2

@@ -377,7 +377,7 @@ def _context(
     entered, opp_id = opp.stage_entered_at, opp.id
     first = entered == opp.created_at
     _check_collection(activities, "activities")
-    _check_collection(key_persons, "key_persons")
+    _check_collection(key_persons, "key_persons", "key persons")
     mine = []
     for i, a in enumerate(activities):
         if not isinstance(a, Activity):

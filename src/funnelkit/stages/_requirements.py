@@ -698,7 +698,12 @@ def requirement_from_dict(data: object, *, predicates: Mapping[str, Predicate] |
         if not isinstance(known, Mapping) or not all(isinstance(p, Predicate) for p in known.values()):
             msg = f"{c.show(predicates)} is not a mapping of name to Predicate"
             raise ValidationError.single("predicates", msg)
-        if set(fields) != {"name"} or not isinstance(name, str) or name not in known:
+        extra = sorted(map(str, set(fields) - {"name"}))
+        if extra:
+            raise ValidationError(
+                [Problem(path=k, message="unknown field; allowed: type, name") for k in extra]
+            )
+        if not isinstance(name, str) or name not in known:
             names = ", ".join(sorted(known)) or "none were given"
             msg = (
                 f"{c.show(name)} is not a known predicate; "
