@@ -1,6 +1,7 @@
 """Tests for reassignment when a rep leaves, lead conversion, and the fairness report."""
 
 import datetime as dt
+import json
 from collections import Counter
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from roster import NINE, lead, rep
 
 from funnelkit import Customer, Money, Opportunity, ValidationError
 from funnelkit.assignment import (
+    Decision,
     LoadBalance,
     RoundRobin,
     Rule,
@@ -129,6 +131,16 @@ def test_leaver_accounts_move_with_their_open_deals_by_hand():
     )
     assert result.unmoved == ()
     assert repr(result) == "Reassignment(customers=2, opportunities=3, leads=2, unmoved=0)"
+    page = result._repr_html_()
+    assert page.startswith(
+        "<p>Reassignment(customers=2, opportunities=3, leads=2, unmoved=0)</p><table><thead><tr><th>kind</th>"
+        "<th>id</th><th>to</th><th>why</th></tr></thead><tbody><tr><td>customer</td><td>x</td><td>bob</td>"
+    )
+    assert (
+        "<tr><td>opportunity</td><td>z1</td><td>cat</td>"
+        "<td>follows the owner of customer &#x27;z&#x27;</td></tr>" in page
+    )
+    assert page.count("<tr>") == 1 + 7
 
 
 def test_what_cannot_be_placed_is_listed_and_left_unchanged():
@@ -379,6 +391,29 @@ def test_fairness_against_capacity_by_hand():
     assert report.gini.quantize(Decimal("1e-7")) == Decimal("0.1153846")
     assert repr(report) == "FairnessReport(leads=9, unassigned=0, gini=0.1154, reps=2)"
     assert report.to_dict()["reps"][1]["expected"] == "3"
+    assert report.row("bob") is bob
+    with pytest.raises(ValidationError) as e:
+        report.row("cat")
+    assert [str(p) for p in e.value.problems] == ["rep_id: 'cat' is not in this report"]
+    assert report._repr_html_() == (
+        "<p>FairnessReport(leads=9, unassigned=0, gini=0.1154, reps=2)</p><table><thead><tr><th>rep</th>"
+        "<th>leads</th><th>expected</th><th>ratio</th><th>declined</th><th>lapsed</th></tr></thead><tbody>"
+        "<tr><td>ann</td><td>5</td><td>6.00</td><td>0.83</td><td>0</td><td>0</td></tr>"
+        "<tr><td>bob</td><td>4</td><td>3.00</td><td>1.33</td><td>0</td><td>0</td></tr></tbody></table>"
+    )
+    # The whole result as JSON-safe data: every decision with its reason, and the state to resume from.
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["state"] == {"pointers": {"round_robin": "ann"}, "recent": []}
+    assert data["decisions"][1] == {
+        "lead_id": "l1",
+        "rep_id": "bob",
+        "by": "round_robin",
+        "reason": "round robin: next after 'ann'",
+        "at": "2026-11-25T09:00:00+00:00",
+        "value": {"amount": "100", "currency": "CNY"},
+        "skipped": [],
+    }
+    assert [Decision.from_dict(d) for d in data["decisions"]] == list(result.decisions)
 
 
 def test_fairness_period_and_currency_and_departed_reps():
