@@ -1,0 +1,219 @@
+"""Fairness and lead conversion at their edges, worked by hand."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from roster import NINE, lead, rep
+
+from funnelkit import Customer, Money, ValidationError
+from funnelkit.assignment import Decision, Offer, Skip, Team, convert_lead, fairness
+from funnelkit.stages import default_pipeline
+
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+
+
+def decision(lead_id, rep_id, at, value=None):
+    """A decision by the rules policy, with a value in CNY."""
+    money = None if value is None else Money.of(str(value), "CNY")
+    return Decision(lead_id=lead_id, rep_id=rep_id, by="rules", reason="r", at=at, value=money)
+
+
+def offer(lead_id, at, queue, **kw):
+    """A roulette offer with a 30-minute window."""
+    return Offer(lead_id=lead_id, offered_at=at, window=dt.timedelta(minutes=30), queue=queue, **kw)
+
+
+def test_fairness_worked_by_hand():
+    """
+    Team: ann (capacity 4), bob (no limit: weighs like the largest limit, 6), cat (inactive,
+    capacity 6: weight 0).  In [nine, nine + 1 day): ann gets l1 (100) at the very start and
+    l2 (50); bob gets l3 (30) and l5 (20: unassigned and then routed to bob at the same
+    instant, the later decision wins); dan, who left, got l6 (10); u1 and u2 found nobody; l4 at
+    the end of the period and l0 before it do not count.
+      leads 5, unassigned 2; weights 4 + 6 = 10; expected ann 5*4/10 = 2, bob 3;
+      ratio ann 1, bob 2/3; value 210: expected ann 84.00, bob 126.00;
+      value ratio ann 150/84 = 25/14, bob 50/126 = 25/63;
+      Gini of leads per weight (1/2, 1/3): 2 * 1/6 / (2 * 4 * 5/12) = 1/10;
+      Gini of value per weight (75/2, 25/3): 2 * 175/6 / (2 * 4 * 275/12) = 7/22.
+    """
+    team = Team(reps=[rep("ann", 4), rep("bob"), rep("cat", 6, active=False)])
+    decisions = [
+        decision("l0", "ann", NINE - dt.timedelta(seconds=1), 999),
+        decision("l1", "ann", NINE, 100),
+        decision("l2", "ann", NINE + HOUR, 50),
+        decision("l3", "bob", NINE + HOUR, 30),
+        decision("u1", None, NINE + HOUR),
+        decision("l5", None, NINE + 2 * HOUR),
+        decision("l5", "bob", NINE + 2 * HOUR, 20),
+        decision("u2", None, NINE + 3 * HOUR),
+        decision("l6", "dan", NINE + 3 * HOUR, 10),
+        decision("l4", "bob", NINE + DAY, 999),
+    ]
+    report = fairness(decisions, team=team, start=NINE, end=NINE + DAY)
+    assert (report.leads, report.unassigned) == (5, 2)
+    rows = [
+        (
+            r.rep_id,
+            r.in_team,
+            r.weight,
+            r.leads,
+            r.value,
+            r.expected,
+            r.ratio,
+            r.expected_value,
+            r.value_ratio,
+        )
+        for r in report.rows
+    ]
+    cny = lambda x: Money.of(x, "CNY")  # noqa: E731
+    assert rows == [
+        ("ann", True, 4, 2, cny("150"), Decimal(2), Decimal(1), cny("84.00"), Decimal(25) / Decimal(14)),
+        (
+            "bob",
+            True,
+            6,
+            2,
+            cny("50"),
+            Decimal(3),
+            Decimal(2) / Decimal(3),
+            cny("126.00"),
+            Decimal(25) / Decimal(63),
+        ),
+        ("cat", True, 0, 0, None, Decimal(0), None, cny("0.00"), None),
+        ("dan", False, 0, 1, cny("10"), Decimal(0), None, cny("0.00"), None),
+    ]
+    assert report.gini == Decimal("0.1")
+    assert report.value_gini == Decimal(7) / Decimal(22)
+    # Decisions given in another order count the same (the latest of a lead wins; ties by order).
+    assert fairness(decisions[::-1][1:], team=team, start=NINE, end=NINE + DAY).unassigned == 3
+
+
+def test_fairness_without_values_or_limits():
+    """No values: no value Gini and no expected value; nobody with a limit: everyone weighs 1."""
+    team = Team(reps=[rep("ann"), rep("bob")])
+    decisions = [decision("l1", "ann", NINE), decision("l2", "ann", NINE), decision("l3", "bob", NINE)]
+    report = fairness(decisions, team=team, start=NINE, end=NINE + HOUR)
+    assert [(r.weight, r.expected, r.expected_value, r.value_ratio) for r in report.rows] == [
+        (1, Decimal("1.5"), None, None),
+        (1, Decimal("1.5"), None, None),
+    ]
+    assert report.value_gini is None
+    assert report.to_records()[0] == {
+        "rep_id": "ann",
+        "in_team": True,
+        "weight": 1,
+        "leads": 2,
+        "value": None,
+        "currency": None,
+        "expected": Decimal("1.5"),
+        "ratio": Decimal(4) / Decimal(3),
+        "expected_value": None,
+        "value_ratio": None,
+        "claimed": 0,
+        "declined": 0,
+        "lapsed": 0,
+        "skipped": 0,
+    }
+    assert report.to_dict()["value_gini"] is None
+
+
+def test_roulette_outcomes_in_the_period():
+    """
+    o1 at the very start: ann declines after 10 minutes, bob's window runs out (lapsed); cat was
+    skipped.  o2: bob claims it.  o3 at the end of the period and o0 before it are not counted.
+    """
+    team = Team(reps=[rep("ann", 4), rep("bob", 4), rep("cat", 4, active=False)])
+    o1 = offer("o1", NINE, ("ann", "bob"), skipped=(Skip("cat", "inactive"),)).decline(
+        "ann", now=NINE + dt.timedelta(minutes=10)
+    )
+    o2 = offer("o2", NINE + HOUR, ("bob", "ann")).claim("bob", now=NINE + HOUR + dt.timedelta(minutes=5))
+    o3 = offer("o3", NINE + DAY, ("ann", "bob"))
+    o0 = offer("o0", NINE - HOUR, ("ann", "bob"))
+    report = fairness([], team=team, start=NINE, end=NINE + DAY, offers=[o0, o1, o2, o3])
+    assert [(r.rep_id, r.claimed, r.declined, r.lapsed, r.skipped) for r in report.rows] == [
+        ("ann", 0, 1, 0, 0),
+        ("bob", 1, 0, 1, 0),
+        ("cat", 0, 0, 0, 1),
+    ]
+    records = report.to_dict()["reps"]
+    assert [(r["rep_id"], r["claimed"], r["declined"], r["lapsed"], r["skipped"]) for r in records] == [
+        ("ann", 0, 1, 0, 0),
+        ("bob", 1, 0, 1, 0),
+        ("cat", 0, 0, 0, 1),
+    ]
+    assert report.to_dict()["start"] == "2026-11-25T09:00:00+00:00"
+    assert report.to_dict()["end"] == "2026-11-26T09:00:00+00:00"
+
+
+def test_an_empty_period_is_refused_by_name():
+    """end must come after start."""
+    with pytest.raises(ValidationError, match=r"end: 2026-11-25T09:00:00\+00:00 is not after start"):
+        fairness([], team=Team(reps=[rep("a")]), start=NINE, end=NINE)
+
+
+def test_conversion_copies_the_company_facts_and_the_close_date():
+    """The new customer takes the lead's industry, territory and size; the deal its expected close."""
+    source = lead(
+        "l1", owner="ann", company="Acme", needs="x", industry="textiles", territory="east", size="large"
+    )
+    made = convert_lead(
+        source,
+        pipeline=default_pipeline(),
+        now=NINE,
+        opportunity_id="o1",
+        customer_id="acme",
+        amount=Money.of("0", "CNY"),
+        expected_close=dt.date(2027, 3, 31),
+    )
+    account = made.customer
+    assert (account.industry, account.territory, account.size.value, account.owner) == (
+        "textiles",
+        "east",
+        "large",
+        "ann",
+    )
+    assert (made.opportunity.amount, made.opportunity.expected_close) == (
+        Money.of("0", "CNY"),
+        dt.date(2027, 3, 31),
+    )
+    assert made.key_persons == ()
+    assert made.opportunity.key_person_ids == ()
+
+
+def test_conversion_onto_the_reps_own_customer_keeps_it_as_is():
+    """Converting onto a customer the rep already owns returns that very customer, unchanged."""
+    mine = Customer(id="acme", name="Acme", created_at=NINE, owner="ann")
+    made = convert_lead(
+        lead("l1", owner="ann", needs="x"),
+        pipeline=default_pipeline(),
+        now=NINE,
+        opportunity_id="o",
+        customer=mine,
+    )
+    assert made.customer is mine
+
+
+def test_conversion_with_both_customer_choices_is_refused():
+    """customer_id and customer together are as wrong as neither."""
+    mine = Customer(id="acme", name="Acme", created_at=NINE, owner="ann")
+    with pytest.raises(ValidationError) as e:
+        convert_lead(
+            lead("l1", owner="ann", needs="x", company="Acme"),
+            pipeline=default_pipeline(),
+            now=NINE,
+            opportunity_id="o",
+            customer=mine,
+            customer_id="acme2",
+        )
+    assert [str(p) for p in e.value.problems] == [
+        "customer_id: give either customer_id (a new customer) or customer"
+    ]
+    with pytest.raises(ValidationError) as e:
+        convert_lead(
+            lead("l1", needs="x"), pipeline=default_pipeline(), now=NINE, opportunity_id="o", customer=mine
+        )
+    assert [str(p) for p in e.value.problems] == [
+        "lead.owner: None; assign the lead to a rep before converting it"
+    ]
