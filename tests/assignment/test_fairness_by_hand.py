@@ -1,13 +1,25 @@
 """Fairness and lead conversion at their edges, worked by hand."""
 
 import datetime as dt
+import html
 from decimal import Decimal
 
 import pytest
 from roster import NINE, lead, rep
 
 from funnelkit import Customer, Money, ValidationError
-from funnelkit.assignment import Decision, Offer, Skip, Team, convert_lead, fairness
+from funnelkit.assignment import (
+    AssignmentState,
+    Decision,
+    LoadBalance,
+    Offer,
+    Roulette,
+    Skip,
+    Team,
+    assign,
+    convert_lead,
+    fairness,
+)
 from funnelkit.stages import default_pipeline
 
 HOUR = dt.timedelta(hours=1)
@@ -217,3 +229,42 @@ def test_conversion_with_both_customer_choices_is_refused():
     assert [str(p) for p in e.value.problems] == [
         "lead.owner: None; assign the lead to a rep before converting it"
     ]
+
+
+def test_a_lapsed_offer_without_a_fallback_comes_back_unassigned():
+    """Without a fallback policy the lead comes back unassigned, with its value and the reason."""
+    team = Team(reps=[rep("ann", 4), rep("bob", 4)])
+    roulette = Roulette(order=["ann", "bob"], window=dt.timedelta(minutes=30))
+    lapsed = offer("q", NINE, ("ann", "bob"))
+    result = roulette.fall_back(lapsed, lead("q", value=70), team=team, now=NINE + HOUR)
+    (d,) = result.decisions
+    assert (d.lead_id, d.rep_id, d.by, d.at, d.value) == (
+        "q",
+        None,
+        "roulette",
+        NINE + HOUR,
+        Money.of("70", "CNY"),
+    )
+    assert d.reason == (
+        "went round every rep unclaimed by 2026-11-25T10:00:00+00:00; the roulette has no fallback policy"
+    )
+    assert result.state == AssignmentState()
+
+
+def test_assignment_result_html_shows_fifty_rows_and_counts_the_rest():
+    """The notebook table lists the first 50 decisions, blanks a missing rep, and says how many more."""
+    team = Team(reps=[rep("ann", 100)])
+    batch = [lead(f"l{i:02}") for i in range(52)] + [lead("own", owner="x")]
+    result = assign(batch, team=team, policy=LoadBalance(), now=NINE)
+    page = result._repr_html_()
+    assert page.startswith(
+        f"<p>{html.escape(repr(result))}</p><table><thead><tr><th>lead</th><th>rep</th><th>reason</th></tr>"
+    )
+    assert page.count("<tr><td>") == 50
+    assert "<tr><td>l00</td><td>ann</td><td>least loaded: 0 of 100 open</td></tr>" in page
+    assert "<td>l49</td>" in page
+    assert "<td>l50</td>" not in page
+    assert page.endswith("</table><p>… and 3 more</p>")
+    small = assign([lead("own", owner="x")], team=team, policy=LoadBalance(), now=NINE)._repr_html_()
+    assert "<tr><td>own</td><td></td><td>" in small
+    assert "more" not in small
