@@ -300,6 +300,27 @@ def test_tier_match_sends_a_to_the_best_and_c_to_trainees():
     assert result.decisions[0].reason == "tier A; least loaded: 0 open"
 
 
+def test_tier_groups_from_every_quartile():
+    """Quartile 3 serves B and C, quartile 2 only B; pick and name are kept; no trainee is listed twice."""
+    policy = TierMatch.from_quartiles(
+        {"q1": 1, "q2": 2, "q3": 3, "q4": 4}, trainees=["new", "q4"], pick="round_robin", name="by tier"
+    )
+    assert policy.groups == {
+        "A": ("q1",),
+        "B": ("q1", "q2", "q3"),
+        "C": ("q3", "q4", "new"),
+    }
+    assert (policy.pick, policy.name, policy.a_from, policy.b_from) == ("round_robin", "by tier", None, None)
+    assert TierMatch.from_quartiles({"q4": 4}).groups == {"C": ("q4",)}  # tiers without reps are left out
+    assert TierMatch.from_quartiles({"q1": 1}).name == "tier_match"
+    with pytest.raises(ValidationError) as e:
+        TierMatch.from_quartiles({" x": 1}, trainees=["ok", ""])
+    assert [str(p) for p in e.value.problems] == [
+        "quartiles[' x']: ' x' has surrounding whitespace; an id must be stripped",
+        "trainees[1]: '' is empty; an id must be a non-empty str",
+    ]
+
+
 def test_tier_unknown_comes_back_and_fallback_places_it():
     """A lead without a value has no tier; a fallback chain places it and says so."""
     team = Team(reps=[rep("a")])

@@ -14,6 +14,7 @@ from funnelkit import Customer, Money, Opportunity, ValidationError
 from funnelkit.assignment import (
     Decision,
     LoadBalance,
+    OwnerChanged,
     RoundRobin,
     Rule,
     Rules,
@@ -192,11 +193,58 @@ def test_rules_route_customers_by_their_territory():
     assert [c.owner for c in result.customers] == ["bob", "ann"]
 
 
+def test_a_move_as_a_record():
+    """A move is one flat record: every field by name, the reps skipped joined with '; '."""
+    move = OwnerChanged(
+        kind="opportunity",
+        id="o1",
+        from_rep="leaver",
+        to_rep="cat",
+        at=NINE,
+        actor="manager",
+        reason="left the company",
+        why="least loaded: 1 of 5 open",
+        skipped=(Skip("ann", "inactive"), Skip("bob", "full: 5 of 5 open")),
+        version=3,
+    )
+    assert move.to_dict() == {
+        "kind": "opportunity",
+        "id": "o1",
+        "from_rep": "leaver",
+        "to_rep": "cat",
+        "at": "2026-11-25T09:00:00+00:00",
+        "actor": "manager",
+        "reason": "left the company",
+        "why": "least loaded: 1 of 5 open",
+        "skipped": "ann: inactive; bob: full: 5 of 5 open",
+        "version": 3,
+    }
+
+
 def test_reassign_argument_errors():
     """Bad ids, a blank reason and duplicate records are named."""
     with pytest.raises(ValidationError) as e:
         reassign("leaver", team=TEAM, policy=LoadBalance(), now=NINE, actor=" ", reason=" ")
     assert [p.path for p in e.value.problems] == ["actor", "reason"]
+    with pytest.raises(ValidationError) as e:
+        reassign(" leaver", team=TEAM, policy=LoadBalance(), now=NINE, actor="m", reason="left")
+    assert [str(p) for p in e.value.problems] == [
+        "rep_id: ' leaver' has surrounding whitespace; an id must be stripped"
+    ]
+    with pytest.raises(ValidationError) as e:
+        reassign("leaver", team=TEAM, policy=LoadBalance(), now=NINE, actor="m", reason="left", leads=5)
+    assert [str(p) for p in e.value.problems] == ["leads: 5 is an int; expected an iterable of Lead"]
+    with pytest.raises(ValidationError) as e:
+        reassign(
+            "leaver",
+            team=TEAM,
+            policy=LoadBalance(),
+            now=NINE,
+            actor="m",
+            reason="left",
+            opportunities=[deal("o", "x", "a"), deal("o", "y", "b")],
+        )
+    assert [str(p) for p in e.value.problems] == ["opportunities[1].id: 'o' appears twice; each record once"]
     with pytest.raises(ValidationError, match=r"customers\[1\].id: 'x' appears twice"):
         reassign(
             "leaver",
