@@ -350,6 +350,39 @@ def test_fallback_chains_flatten():
     chain = LoadBalance(reps=["a"]).or_else(RoundRobin()).or_else(LoadBalance())
     assert isinstance(chain, Fallback)
     assert [p.kind for p in chain.policies] == ["load_balance", "round_robin", "load_balance"]
+    nested = LoadBalance(reps=["a"]).or_else(RoundRobin().or_else(LoadBalance()))
+    assert nested == chain  # a chain given to or_else is spliced in, not nested
+    with pytest.raises(ValidationError) as e:
+        LoadBalance().or_else(5)  # type: ignore[arg-type]
+    assert [str(p) for p in e.value.problems] == ["other: 5 is an int; expected a Policy"]
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (
+            lambda: Rule(name="n", to=["a"], territory=[]),
+            ["territory: empty; leave it out (None) to match anything"],
+        ),
+        (lambda: Rule(name="n", to=["a"], tier=[]), ["tier: empty; leave it out (None) to match anything"]),
+        (lambda: Rule(name="n", to=["a", "a"]), ["to: duplicate items ['a']; each may appear once"]),
+        (lambda: LoadBalance(reps=["a", "a"]), ["reps: duplicate items ['a']; each may appear once"]),
+        (
+            lambda: TierMatch(groups={"D": ["a"], "A": ["x", "x"], "B": [""], "C": 5}),
+            [
+                "groups['D']: 'D' is not a tier; allowed: 'A', 'B', 'C'",
+                "groups['A']: duplicate items ['x']; each may appear once",
+                "groups['B'][0]: '' is empty; an id must be a non-empty str",
+                "groups['C']: 5 is an int; expected a list or tuple (order matters)",
+            ],
+        ),
+    ],
+)
+def test_policy_criteria_messages(make, expected):
+    """Empty criteria, repeated reps and bad tier groups are each named, every one at once."""
+    with pytest.raises(ValidationError) as e:
+        make()
+    assert [str(p) for p in e.value.problems] == expected
 
 
 # --- leads that are not routed ------------------------------------------------------

@@ -74,6 +74,29 @@ def test_activities_renew_the_holders_claims_only():
     assert renewed.claims["zeta"] == pool.claims["zeta"]
 
 
+def test_activity_renewal_at_its_edges():
+    """
+    Claimed at nine for 3 days.  Work at the claim instant itself renews nothing; work at day 2
+    renews to day 5 and work at day 4 (after the first expiry, within the renewal) to day 7; work
+    logged after *now* waits; work at exactly the expiry is too late.
+    """
+    pool, _ = Pool(protect_for=3 * DAY).claim("acme", "ann", now=NINE)
+
+    def act(i, when):
+        return Activity(id=f"a{i}", kind="visit", at=when, rep_id="ann", customer_id="acme")
+
+    assert pool.worked_from([act(0, NINE)], now=NINE + DAY) is pool  # nothing changed: the same pool
+    chain = pool.worked_from([act(2, NINE + 4 * DAY), act(1, NINE + 2 * DAY)], now=NINE + 4 * DAY)
+    claim = chain.claims["acme"]
+    assert (claim.claimed_at, claim.worked_at, claim.expires_at) == (NINE, NINE + 4 * DAY, NINE + 7 * DAY)
+    waiting = pool.worked_from([act(1, NINE + 2 * DAY)], now=NINE + 2 * DAY - HOUR)
+    assert waiting is pool
+    at_now = pool.worked_from([act(1, NINE + 2 * DAY)], now=NINE + 2 * DAY)
+    assert at_now.claims["acme"].expires_at == NINE + 5 * DAY
+    too_late = pool.worked_from([act(3, NINE + 3 * DAY)], now=NINE + 3 * DAY)
+    assert too_late is pool
+
+
 def test_release_and_max_claims():
     """A rep at max_claims is refused until they release one; only the holder releases."""
     pool = Pool(protect_for=DAY, max_claims=1)
