@@ -321,6 +321,53 @@ def test_tier_groups_from_every_quartile():
     ]
 
 
+def test_round_robin_skips_full_reps_and_says_when_nobody_has_room():
+    """
+    a is full (1 of 1), b takes 2, c takes 1: b, c, b, then nobody; the turn skips a each time and
+    the pointer ends on b.  The last lead meets the same answer without asking every rep again.
+    """
+    team = Team(reps=[rep("a", 1), rep("b", 2), rep("c", 1)], load={"a": 1})
+    result = assign([lead(f"l{i}") for i in range(5)], team=team, policy=RoundRobin(), now=NINE)
+    nobody = "no rep has room (a: full: 1 of 1 open; b: full: 2 of 2 open; c: full: 1 of 1 open)"
+    assert [(d.rep_id, d.reason, [(k.rep_id, k.reason) for k in d.skipped]) for d in result.decisions] == [
+        ("b", "round robin: first turn", [("a", "full: 1 of 1 open")]),
+        ("c", "round robin: next after 'b'", []),
+        ("b", "round robin: next after 'c'", [("a", "full: 1 of 1 open")]),
+        (None, nobody, [("c", "full: 1 of 1 open"), ("a", "full: 1 of 1 open"), ("b", "full: 2 of 2 open")]),
+        (None, nobody, []),
+    ]
+    assert result.state.pointers == {"round_robin": "b"}
+
+
+def test_round_robin_after_the_last_rep_left():
+    """A pointer to a rep no longer in the group starts the turn over, and says why."""
+    team = Team(reps=[rep("b", 5), rep("c", 5)])
+    state = AssignmentState(pointers={"round_robin": "gone"})
+    (d,) = assign([lead("x")], team=team, policy=RoundRobin(), now=NINE, state=state).decisions
+    assert (d.rep_id, d.reason) == ("b", "round robin: 'gone' is no longer in the group; starting over")
+
+
+@pytest.mark.parametrize(
+    ("a_from", "b_from", "expected"),
+    [
+        ("1 CNY", None, "b_from: give both a_from and b_from, or neither"),
+        (None, "1 CNY", "a_from: give both a_from and b_from, or neither"),
+        ("1 CNY", "1 USD", "b_from: Money('1', 'USD') is not in CNY, the currency of a_from"),
+        ("1 CNY", "2 CNY", "b_from: Money('2', 'CNY') is above a_from Money('1', 'CNY')"),
+    ],
+)
+def test_tier_thresholds_messages(a_from, b_from, expected):
+    """Tier thresholds come in pairs, in one currency, B at or below A; each fault named."""
+    money = {
+        k: None if v is None else Money.of(*v.split()) for k, v in (("a_from", a_from), ("b_from", b_from))
+    }
+    with pytest.raises(ValidationError) as e:
+        TierMatch(groups={"A": ["a"]}, **money)
+    assert [str(p) for p in e.value.problems] == [expected]
+    same = TierMatch(groups={"A": ["a"]}, a_from=Money.of("1", "CNY"), b_from=Money.of("1", "CNY"))
+    assert same.b_from == same.a_from  # B may start where A does: no B tier
+
+
 def test_tier_unknown_comes_back_and_fallback_places_it():
     """A lead without a value has no tier; a fallback chain places it and says so."""
     team = Team(reps=[rep("a")])

@@ -383,7 +383,12 @@ class RoundRobin(Policy):
             if reason is not None:
                 skips.append(Skip(rep, reason))
                 continue
-            why = f"round robin: next after {last!r}" if last in position else "round robin: first turn"
+            if last in position:
+                why = f"round robin: next after {last!r}"
+            elif last is None:
+                why = "round robin: first turn"
+            else:
+                why = f"round robin: {last!r} is no longer in the group; starting over"
             ctx.take(item, rep)
             ctx.pointers[self.name] = rep
             return rep, why, self.name
