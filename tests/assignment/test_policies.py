@@ -339,6 +339,31 @@ def test_round_robin_skips_full_reps_and_says_when_nobody_has_room():
     assert result.state.pointers == {"round_robin": "b"}
 
 
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (
+            lambda: Rule(name="r", to=["a"], min_value=Money.of("1", "CNY"), max_value=Money.of("1", "USD")),
+            ["max_value: Money('1', 'USD') is not in CNY, the currency of min_value"],
+        ),
+        (
+            lambda: Rule(name="r", to=["a"], min_value=Money.of("5", "CNY"), max_value=Money.of("5", "CNY")),
+            ["max_value: Money('5', 'CNY') is not above min_value Money('5', 'CNY')"],
+        ),
+        (
+            lambda: Rules(rules=[Rule(name="r", to=["a"]), Rule(name="r", to=["b"])]),
+            ["rules[1].name: 'r' appears twice; rule names must be unique"],
+        ),
+        (lambda: Rules(rules=[Rule(name="r", to=["a"]), 5]), ["rules[1]: 5 is an int; expected a Rule"]),
+    ],
+)
+def test_rule_messages(make, expected):
+    """A value band must be in one currency and not empty; rule names are unique; rules are Rules."""
+    with pytest.raises(ValidationError) as e:
+        make()
+    assert [str(p) for p in e.value.problems] == expected
+
+
 def test_round_robin_after_the_last_rep_left():
     """A pointer to a rep no longer in the group starts the turn over, and says why."""
     team = Team(reps=[rep("b", 5), rep("c", 5)])

@@ -193,6 +193,32 @@ def test_rules_route_customers_by_their_territory():
     assert [c.owner for c in result.customers] == ["bob", "ann"]
 
 
+def test_deals_on_an_unowned_account_are_routed_as_one_by_their_total():
+    """
+    The leaver's two open deals on an account nobody owns (600 + 500 CNY) go together, by rule:
+    their total 1100 passes a 1000 minimum and the account's territory is read.  Deals in two
+    currencies have no total, and the value rule does not match them.
+    """
+    rules = Rules(
+        rules=[Rule(name="big north", to=["bob"], territory=["north"], min_value=Money.of("1000", "CNY"))],
+        default="cat",
+    )
+    account = customer("z", None, territory="north")
+
+    def moved(amounts):
+        opps = [deal(f"z{i}", "z", "leaver", amount=Money.of(*a.split())) for i, a in enumerate(amounts)]
+        result = reassign(
+            "leaver", team=TEAM, policy=rules, now=NINE, actor="m", reason="left",
+            customers=[account], opportunities=opps,
+        )  # fmt: skip
+        return [(m.id, m.to_rep, m.why) for m in result.moves]
+
+    why = "rule 'big north' matched (territory 'north', value 1100 CNY); least loaded: 0 of 5 open"
+    assert moved(["600 CNY", "500 CNY"]) == [("z0", "bob", why), ("z1", "bob", why)]
+    assert [to for _, to, _ in moved(["600 CNY", "500 USD"])] == ["cat", "cat"]
+    assert [to for _, to, _ in moved(["600 CNY", "300 CNY"])] == ["cat", "cat"]
+
+
 def test_a_move_as_a_record():
     """A move is one flat record: every field by name, the reps skipped joined with '; '."""
     move = OwnerChanged(
