@@ -29,6 +29,7 @@ from funnelkit.assignment import (
     Window,
     assign,
     policy_from_dict,
+    reassign,
 )
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -362,6 +363,61 @@ def test_rule_messages(make, expected):
     with pytest.raises(ValidationError) as e:
         make()
     assert [str(p) for p in e.value.problems] == expected
+
+
+class Draws(random.Random):
+    """A random.Random whose random() returns the given numbers, in order: draws chosen by hand."""
+
+    def __init__(self, values):
+        super().__init__(0)
+        self._values = iter(values)
+
+    def random(self):
+        return next(self._values)
+
+
+def test_weighted_random_by_hand():
+    """
+    Weights a 2, b 1, c 1 scale to 1, 0.5, 0.5 (cumulative 1, 1.5, 2).  Draw 0.1 x 2 = 0.2 -> a,
+    who is then full (capacity 1) and leaves the table (b, c: 0.5, 1).  0.2 -> b; 0.9 -> c;
+    0.6 -> c, now full too; 0.99 x 0.5 -> b, alone.
+    """
+    team = Team(reps=[rep("a", 1), rep("b"), rep("c", 2)])
+    policy = WeightedRandom(weights={"a": 2, "b": 1, "c": 1})
+    result = assign(
+        [lead(f"l{i}") for i in range(5)],
+        team=team,
+        policy=policy,
+        now=NINE,
+        rng=Draws([0.1, 0.2, 0.9, 0.6, 0.99]),
+    )
+    assert [(d.rep_id, d.reason, d.skipped) for d in result.decisions] == [
+        ("a", "weighted random: weight 1 of 2", ()),
+        ("b", "weighted random: weight 0.5 of 1", ()),
+        ("c", "weighted random: weight 0.5 of 1", ()),
+        ("c", "weighted random: weight 0.5 of 1", ()),
+        ("b", "weighted random: weight 0.5 of 0.5", ()),
+    ]
+
+
+def test_weighted_random_draws_again_without_a_rep_too_full_for_this_item():
+    """
+    A customer with 3 open deals weighs 3.  Capacities 5 and 5 weigh ann and bob alike: 0.1 x 10
+    draws ann, who has room for 2 only: skipped with the reason, and the draw is made again
+    among the others (0.3 x 5 -> bob).
+    """
+    from test_reassign import customer, deal
+
+    team = Team(reps=[rep("ann", 5), rep("bob", 5)], load={"ann": 3})
+    result = reassign(
+        "leaver", team=team, policy=WeightedRandom(), now=NINE, actor="m", reason="left",
+        customers=[customer("x", "leaver")], opportunities=[deal(f"x{i}", "x", "leaver") for i in range(3)],
+        rng=Draws([0.1, 0.3]),
+    )  # fmt: skip
+    first = result.moves[0]
+    assert (first.id, first.to_rep, first.why) == ("x", "bob", "weighted random: weight 5 of 5")
+    assert first.skipped == (Skip("ann", "full: 3 of 5 open; this needs room for 3"),)
+    assert [(m.id, m.to_rep) for m in result.moves[1:]] == [("x0", "bob"), ("x1", "bob"), ("x2", "bob")]
 
 
 def test_round_robin_after_the_last_rep_left():
