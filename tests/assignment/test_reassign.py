@@ -247,40 +247,43 @@ def test_a_move_as_a_record():
     }
 
 
-def test_reassign_argument_errors():
-    """Bad ids, a blank reason and duplicate records are named."""
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {"actor": " ", "reason": " "},
+            [
+                "actor: ' ' has surrounding whitespace; an id must be stripped",
+                "reason: ' ' is blank; expected a non-empty str",
+            ],
+        ),
+        ({"rep_id": " leaver"}, ["rep_id: ' leaver' has surrounding whitespace; an id must be stripped"]),
+        ({"leads": 5}, ["leads: 5 is an int; expected an iterable of Lead"]),
+        (
+            {"opportunities": [deal("o", "x", "a"), deal("o", "y", "b")]},
+            ["opportunities[1].id: 'o' appears twice; each record once"],
+        ),
+        (
+            {"customers": [customer("x", "a"), customer("x", "b")]},
+            ["customers[1].id: 'x' appears twice; each record once"],
+        ),
+    ],
+)
+def test_reassign_argument_errors(changes, expected):
+    """Bad ids, a blank reason, a non-collection and duplicate records are named."""
+    call = {
+        "rep_id": "leaver",
+        "team": TEAM,
+        "policy": LoadBalance(),
+        "now": NINE,
+        "actor": "m",
+        "reason": "left",
+    }
+    call.update(changes)
+    rep_id = call.pop("rep_id")
     with pytest.raises(ValidationError) as e:
-        reassign("leaver", team=TEAM, policy=LoadBalance(), now=NINE, actor=" ", reason=" ")
-    assert [p.path for p in e.value.problems] == ["actor", "reason"]
-    with pytest.raises(ValidationError) as e:
-        reassign(" leaver", team=TEAM, policy=LoadBalance(), now=NINE, actor="m", reason="left")
-    assert [str(p) for p in e.value.problems] == [
-        "rep_id: ' leaver' has surrounding whitespace; an id must be stripped"
-    ]
-    with pytest.raises(ValidationError) as e:
-        reassign("leaver", team=TEAM, policy=LoadBalance(), now=NINE, actor="m", reason="left", leads=5)
-    assert [str(p) for p in e.value.problems] == ["leads: 5 is an int; expected an iterable of Lead"]
-    with pytest.raises(ValidationError) as e:
-        reassign(
-            "leaver",
-            team=TEAM,
-            policy=LoadBalance(),
-            now=NINE,
-            actor="m",
-            reason="left",
-            opportunities=[deal("o", "x", "a"), deal("o", "y", "b")],
-        )
-    assert [str(p) for p in e.value.problems] == ["opportunities[1].id: 'o' appears twice; each record once"]
-    with pytest.raises(ValidationError, match=r"customers\[1\].id: 'x' appears twice"):
-        reassign(
-            "leaver",
-            team=TEAM,
-            policy=LoadBalance(),
-            now=NINE,
-            actor="m",
-            reason="left",
-            customers=[customer("x", "a"), customer("x", "b")],
-        )
+        reassign(rep_id, **call)
+    assert [str(p) for p in e.value.problems] == expected
 
 
 @st.composite
