@@ -283,8 +283,9 @@ def reassign(
     out_customers = [_moved(cu, move("customer", cu.id)) for cu in all_customers]
     out_opps = []
     for o in all_opps:
-        to = move("opportunity", o.id, o.version + 1)
-        out_opps.append(o if to is None else attrs.evolve(o, owner=to, version=o.version + 1))
+        version = o.version + 1
+        to = move("opportunity", o.id, version)
+        out_opps.append(o if to is None else attrs.evolve(o, owner=to, version=version))
     out_leads = [_moved(lead, move("lead", lead.id)) for lead in all_leads]
     return Reassignment(
         customers=tuple(out_customers),
