@@ -184,8 +184,8 @@ def test_bookings_count_deals_created_after_the_cutoff():
     assert bookings.rows[0].actual == Money.of("1100", "USD")
 
 
-def test_history_starting_with_a_reopen_starts_lost():
-    """A deal whose first recorded move reopens it was lost before: before that move it is not open."""
+def reopened_deal():
+    """A deal whose only recorded move, at day 5, reopens it (version 3)."""
     back = Opportunity(
         id="r", customer_id="c", owner="ann", pipeline="p", stage="a", created_at=T0,
         stage_entered_at=T0 + 5 * DAY, amount=Money.of("50", "USD"), version=3,
@@ -194,6 +194,12 @@ def test_history_starting_with_a_reopen_starts_lost():
         opportunity_id="r", pipeline="p", kind="reopen", from_stage="lost", to_stage="a", at=T0 + 5 * DAY,
         actor="ann", version=3, time_in_stage=DAY,
     )  # fmt: skip
+    return back, reopen
+
+
+def test_history_starting_with_a_reopen_starts_lost():
+    """A deal whose first recorded move reopens it was lost before: before that move it is not open."""
+    back, reopen = reopened_deal()
     (before,) = as_of([back], [reopen], T0 + DAY)
     assert (before.stage, before.status.value) == ("lost", "lost")
     (after,) = as_of([back], [reopen], T0 + 6 * DAY)
@@ -259,14 +265,7 @@ def test_as_of_counts_a_move_made_at_the_instant():
 
 def test_a_history_starting_with_a_reopen_says_why_it_was_lost():
     """Before its first recorded move (a reopen, version 3) the deal was lost at version 2, reason unknown."""
-    back = Opportunity(
-        id="r", customer_id="c", owner="ann", pipeline="p", stage="a", created_at=T0,
-        stage_entered_at=T0 + 5 * DAY, amount=Money.of("50", "USD"), version=3,
-    )  # fmt: skip
-    reopen = StageChanged(
-        opportunity_id="r", pipeline="p", kind="reopen", from_stage="lost", to_stage="a", at=T0 + 5 * DAY,
-        actor="ann", version=3, time_in_stage=DAY,
-    )  # fmt: skip
+    back, reopen = reopened_deal()
     (before,) = as_of([back], [reopen], T0 + DAY)
     assert (before.version, before.lost_reason) == (2, "unknown (before the recorded history)")
 
