@@ -367,9 +367,21 @@ def test_fast_verdict_agrees_with_the_explanation(opp, people):
     linked = attrs.evolve(
         opp, key_person_ids=["kp-dm", "kp-rec"], gaps=[gap("x")], evidence={"project_approved"}
     )
-    context = ctx(linked, [visit("a1", at(hours=1)), visit("a2", at(hours=2), kind="call")], people)
-    for req in REQUIREMENTS:
-        assert req.met(context) == req.evaluate(context).met, req.name
+    acts = [visit("a1", at(hours=1)), visit("a2", at(hours=2), kind="call")]
+    combined = [
+        AnyOf(parts=[NoOpenGaps(), EvidenceRecorded(key="project_approved")]),
+        AnyOf(parts=[NoOpenGaps(), EvidenceRecorded(key="b")]),
+        AllOf(parts=[EvidenceRecorded(key="project_approved"), TimeInStage(days=1)]),
+        Predicate(name="p", description="has gaps", test=lambda c: bool(c.opportunity.gaps)),
+    ]
+    verdicts = []
+    for deal in (linked, attrs.evolve(linked, gaps=[])):
+        context = ctx(deal, acts, people)
+        for req in [*REQUIREMENTS, *combined]:
+            assert req.met(context) == req.evaluate(context).met, req.name
+        verdicts.append([req.met(context) for req in combined])
+    # With an open gap, then without: both answers occur, so agreement is not trivially all-False.
+    assert verdicts == [[True, False, True, True], [True, True, True, False]]
 
 
 @pytest.mark.parametrize(
