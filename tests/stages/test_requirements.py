@@ -404,3 +404,29 @@ def test_fast_verdict_agrees_with_the_explanation(opp, people):
 def test_span_in_words(delta, words):
     """Durations read in days, hours, minutes and seconds, singular for one, with a sign when negative."""
     assert span(delta) == words
+
+
+@pytest.mark.parametrize(
+    ("req", "name"),
+    [
+        (KeyPersonCoverage(role="decision_maker", at_least=2), "2 decision makers identified"),
+        (
+            KeyPersonCoverage(role="recommender", stances=["neutral", "supporter", "champion"], at_least=2),
+            "2 recommenders who are champion or supporter or neutral",
+        ),
+        (KeyPersonCoverage(role="user", stances=["opponent"]), "a user who is opponent"),
+        (ActivityCount(kinds="other"), "1 other activity"),
+        (ActivityCount(kinds=["other", "call"], at_least=2), "2 calls or other activities"),
+        (ActivityCount(kinds="visit"), "1 visit"),
+        (
+            ActivityCount(
+                kinds=["demo", "email", "visit"], at_least=3, replied=True, with_key_person=True,
+                min_duration=dt.timedelta(minutes=90),
+            ),
+            "3 visits or emails or demos of at least 1 hour 30 minutes with a reply with a key person",
+        ),
+    ],
+)  # fmt: skip
+def test_default_names_read_as_english(req, name):
+    """Names count people and activities in the singular or plural, stances in the enum's order."""
+    assert req.name == name
