@@ -1,6 +1,7 @@
 """Tests for Stage and Pipeline: definition checks, moves, dicts."""
 
 import datetime as dt
+import inspect
 import re
 import warnings
 
@@ -151,6 +152,29 @@ class TestDefinitionChecks:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             simple(stages=stages, probability_check="off")
+
+    def test_the_warning_points_at_the_callers_line(self):
+        """Built directly, read from a dict or evolved, the warning names the caller's file and line."""
+        stages = [stage("a", "0.3"), stage("b", "0.2"), stage("won", 1, "won"), stage("lost", 0, "lost")]
+        quiet = simple(stages=stages, probability_check="off")
+        data = {**quiet.to_dict(), "probability_check": "warn"}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            line = inspect.currentframe().f_lineno
+            Pipeline(key="p", label="P", stages=stages, probability_check="warn")  # line + 1
+            Pipeline.from_dict(data)  # line + 2
+            attrs.evolve(quiet, probability_check="warn")  # line + 3
+            simple(stages=stages, probability_check="warn")  # in simple(), above
+        assert [(w.category, w.filename) for w in caught] == [(PipelineWarning, __file__)] * 4
+        assert [w.lineno for w in caught[:3]] == [line + 1, line + 2, line + 3]
+        body, first = inspect.getsourcelines(simple)
+        assert first < caught[3].lineno < first + len(body)  # the Pipeline(...) call inside simple()
+
+    def test_warn_mode_is_silent_when_probabilities_rise(self):
+        """probability_check='warn' says nothing about a pipeline whose probabilities do not fall."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert simple(probability_check="warn").probability_check.value == "warn"
 
     def test_bad_flags_and_names(self):
         """Field-level problems of the pipeline itself are PipelineDefinitionErrors too."""

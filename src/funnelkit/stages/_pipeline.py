@@ -8,9 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import itertools
+import os
+import sys
 import warnings
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -251,6 +254,31 @@ def _names(value: Iterable[str]) -> tuple[str, ...]:
     return c.to_tuple(value)
 
 
+# Where a warning should point: the first frame outside funnelkit, attrs and attrs' generated code.
+_INSIDE = tuple(
+    str(Path(m.__file__).parent) + os.sep
+    for m in (sys.modules["funnelkit"], attrs, sys.modules["attr"])
+    if m.__file__
+)
+
+
+def _outside() -> int:
+    """
+    The ``stacklevel`` that points a warning raised by our caller at the
+    user's line, however it was reached (``Pipeline(...)``, ``from_dict``,
+    ``attrs.evolve``).
+    """
+    frame = sys._getframe(1)  # noqa: SLF001 - frames only, no I/O
+    level = 1
+    while frame.f_back is not None:
+        name = frame.f_code.co_filename
+        if not (name.startswith(_INSIDE) or name.startswith("<attrs generated")):
+            break
+        frame = frame.f_back
+        level += 1
+    return level
+
+
 @attrs.frozen(kw_only=True)
 class Pipeline:
     """
@@ -318,7 +346,7 @@ class Pipeline:
         if problems:
             raise PipelineDefinitionError(problems)
         if falling and self.probability_check is ProbabilityCheck.WARN:
-            warnings.warn(f"pipeline {self.key!r}: {falling}", PipelineWarning, stacklevel=4)
+            warnings.warn(f"pipeline {self.key!r}: {falling}", PipelineWarning, stacklevel=_outside())
         position = {k: i for i, k in enumerate(forward)}
         plans = {}
         for src, targets in moves.items():
