@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import inspect
 import itertools
-import os
-import sys
 import warnings
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -255,24 +253,21 @@ def _names(value: Iterable[str]) -> tuple[str, ...]:
 
 
 # Where a warning should point: the first frame outside funnelkit, attrs and attrs' generated code.
-_INSIDE = tuple(
-    str(Path(m.__file__).parent) + os.sep
-    for m in (sys.modules["funnelkit"], attrs, sys.modules["attr"])
-    if m.__file__
-)
+_INSIDE = ("funnelkit.", "attr.", "attrs.")
 
 
 def _outside() -> int:
     """
     The ``stacklevel`` that points a warning raised by our caller at the
     user's line, however it was reached (``Pipeline(...)``, ``from_dict``,
-    ``attrs.evolve``).
+    ``attrs.evolve``).  Reads frames only: no I/O.
     """
-    frame = sys._getframe(1)  # noqa: SLF001 - frames only, no I/O
+    here = inspect.currentframe()
+    frame = here.f_back if here is not None else None
     level = 1
-    while frame.f_back is not None:
-        name = frame.f_code.co_filename
-        if not (name.startswith(_INSIDE) or name.startswith("<attrs generated")):
+    while frame is not None and frame.f_back is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        if not (module.startswith(_INSIDE) or frame.f_code.co_filename.startswith("<attrs generated")):
             break
         frame = frame.f_back
         level += 1
