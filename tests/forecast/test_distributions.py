@@ -104,6 +104,8 @@ def test_cdf_and_at_least_by_hand():
     assert [d.at_least(k) for k in (-1, 0, 1, 2, 3)] == pytest.approx([1, 1, 0.95, 0.45, 0])
     assert d.quantile(0.05) == 0  # exactly P(X <= 0)
     assert d.quantile(0.0500001) == 1
+    assert d.quantile(0.55) == 1  # P(X <= 1) = 0.05 + 0.5: the sum, not the last term
+    assert d.quantile(0.5500001) == 2
     assert d.quantile(1) == 2
 
 

@@ -200,6 +200,7 @@ CASES = [
     (lambda: backtest([], [], cutoffs=ONE_DAY, forecast=lambda d: {0.5: Money.of("1", "USD"), True: Money.of("1", "USD")}, currency="USD"),
      "forecast(cutoffs[0])[True]: the key is not a quantile level in (0, 1)"),
     (lambda: backtest([], [], cutoffs=ONE_DAY, forecast=lambda d: {}, currency="USD"), "forecast(cutoffs[0]): {} is neither Money nor a mapping of quantile level to Money"),
+    (lambda: pinball(0, [1], [1]), "level: 0 is not a quantile level in (0, 1)"),
     (lambda: pinball(1, [1], [1]), "level: 1 is not a quantile level in (0, 1)"),
     (lambda: pinball(True, [1], [1]), "level: True is not a quantile level in (0, 1)"),
     (lambda: wape([1], [1, 2]), "forecasts: 1 actuals and 2 forecasts; give as many of each, at least one"),

@@ -132,3 +132,38 @@ def attrs_evolve(o, **changes):
     import attrs
 
     return attrs.evolve(o, **changes)
+
+
+def test_a_reopened_deal_counts_by_its_last_close_in_any_event_order():
+    """
+    o1 is lost from a (day 1), reopened (day 3), moved to b (day 4) and won (day 6).  Given newest
+    first, it still counts once, as a win at day 6; a has one deal forward and one lost, and was
+    entered twice (its start and the reopen).
+    """
+    reopened = StageChanged(
+        opportunity_id="o1", pipeline="p", kind="reopen", from_stage="lost", to_stage="a", at=T0 + 3 * DAY,
+        actor="ann", version=2, time_in_stage=2 * DAY,
+    )  # fmt: skip
+    events = [
+        move("o1", "a", "lost", 1, 1, 1),
+        reopened,
+        move("o1", "a", "b", 1, 4, 3),
+        move("o1", "b", "won", 2, 6, 4),
+    ]
+    for given in (events, events[::-1]):
+        r = funnel([opp("o1", "won", 100)], given, PIPE)
+        a, b = r.stages
+        assert (a.advanced, a.lost, a.entered, b.advanced, b.entered) == (1, 1, 2, 1, 1)
+        assert (r.won, r.lost, r.win_rate, r.mean_days_to_win, r.mean_days_to_lose) == (1, 0, 1, 6, None)
+
+
+def test_no_velocity_without_amounts_or_time():
+    """A win at the instant the deal was created has no days to divide by; wins without amounts no size."""
+    instant = funnel([opp("o1", "won", 100), opp("o2", "a", 50)], [move("o1", "a", "won", 0, 0, 1)], PIPE)
+    assert (instant.won, instant.mean_days_to_win, instant.open_deals, instant.velocity) == (1, 0, 1, None)
+    unsized = Opportunity(
+        id="o3", customer_id="c", owner="ann", pipeline="p", stage="won", status="won", created_at=T0,
+        stage_entered_at=T0,
+    )  # fmt: skip
+    r = funnel([unsized, opp("o2", "a", 50)], [move("o3", "a", "won", 2, 2, 1)], PIPE)
+    assert (r.won, r.mean_days_to_win, r.velocity) == (1, 2, None)
