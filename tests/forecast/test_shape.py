@@ -23,7 +23,7 @@ from funnelkit.forecast import (
     funnel,
     shrink,
 )
-from funnelkit.stages import StageChanged, default_pipeline
+from funnelkit.stages import Pipeline, Stage, StageChanged, default_pipeline
 
 
 def opp(oid, stage, *, owner="ann", amount="100", close=None, created=T0, pipeline="p", currency="USD"):
@@ -46,7 +46,7 @@ def move(oid, src, dst, at_day, version, **kw):
     )  # fmt: skip
 
 
-def history(entered, days):
+def history(entered, days, keys="abc"):
     """A FunnelReport in which stages a, b, c were entered so often and kept deals so many days."""
     stats = [
         StageStats(
@@ -60,7 +60,7 @@ def history(entered, days):
             p90_time=None,
             entered=n,
         )
-        for k, n, d in zip("abc", entered, days, strict=True)
+        for k, n, d in zip(keys, entered, days, strict=True)
     ]
     return FunnelReport(
         stages=tuple(stats), won=0, lost=0, win_rate=None, mean_days_to_win=None,
@@ -511,6 +511,44 @@ def test_funnel_and_target_reports_merge_exactly(history, cut):
 
 
 # --- shape and targets: edges ------------------------------------------------------------
+
+
+def test_only_middle_stages_bulge_and_only_the_ends_thin():
+    """
+    Equal entries and times, 12 open: 4 expected per stage.  a and c with 6 each (1.5x, the bulge
+    limit) are not bulges: the ends are thin or fine, never bulges.  A stage the history never
+    filled bulges only in the middle.  A two-stage funnel's bottom at exactly 0.5x is thin.
+    """
+    ends = [opp(f"a{i}", "a") for i in range(6)] + [opp(f"c{i}", "c") for i in range(6)]
+    assert diagnose(ends, PIPE, history=history([1, 1, 1], [1, 1, 1])).findings == ()
+    never_c = diagnose(
+        [opp("a0", "a"), opp("a1", "a"), opp("b0", "b"), opp("b1", "b"), opp("c0", "c")],
+        PIPE,
+        history=history([1, 1, 0], [1, 1, None]),
+    )
+    assert never_c.findings == ()  # a and b at 0.8x; c is the bottom: no bulge there
+    never_b = diagnose([opp("a0", "a"), opp("b0", "b")], PIPE, history=history([1, 0, 1], [1, None, 1]))
+    (bulge,) = [f for f in never_b.findings if f.kind == "bulge"]
+    assert (bulge.stage, bulge.observed, bulge.expected, bulge.ratio, bulge.threshold) == (
+        "b",
+        1,
+        Decimal(0),
+        None,
+        Decimal("1.5"),
+    )
+    two = Pipeline(
+        key="p",
+        label="Two",
+        stages=[
+            Stage(key="a", label="A", probability="0.2"),
+            Stage(key="b", label="B", probability="0.5"),
+            Stage(key="won", label="W", probability=1, outcome="won"),
+            Stage(key="lost", label="L", probability=0, outcome="lost"),
+        ],
+    )
+    deals = [opp(f"a{i}", "a") for i in range(3)] + [opp("b0", "b")]
+    report = diagnose(deals, two, history=history([1, 1], [1, 1], keys="ab"))
+    assert [(f.kind, f.stage, f.ratio) for f in report.findings] == [("thin_bottom", "b", Decimal("0.5"))]
 
 
 def test_shape_thresholds_are_inclusive():
