@@ -248,6 +248,19 @@ def test_every_bad_item_is_reported():
         "deals[1]: 2 is outside [0, 1]; a probability must lie in [0, 1]",
         "deals[2]: 6 is not a (Money, probability) pair",
     ]
+    with pytest.raises(ValidationError) as e:
+        kaplan_meier([(1, True), 5, (2, "closed")])
+    assert [str(p) for p in e.value.problems] == [
+        "observations[1]: 5 is not a (time, closed) pair",
+        "observations[2]: (2, 'closed') is not a (time, closed) pair",
+    ]
+    with pytest.raises(ValidationError) as e:
+        absorbing_chain({"a": 5, "b": {"a": "3/2", "won": "-1/2"}}, absorbing=["won"])
+    assert [str(p) for p in e.value.problems] == [
+        "matrix['a']: 5 is not a mapping",
+        "matrix['b']['a']: 3/2 is outside [0, 1]",
+        "matrix['b']['won']: -1/2 is outside [0, 1]",
+    ]
 
 
 @pytest.mark.parametrize(("call", "expected"), CASES, ids=[str(i) for i in range(len(CASES))])
