@@ -123,6 +123,26 @@ class TestDefinitionChecks:
             "stages[1]: 'b' has no path to a won stage",
         ]
 
+    def test_malformed_stages_and_pairs_are_each_named(self):
+        """Every item that is not a Stage, and every pair that is not two stage keys, is named by index."""
+        with pytest.raises(PipelineDefinitionError) as exc:
+            Pipeline(key="p", label="P", stages=[5, "x"])
+        assert [str(p) for p in exc.value.problems] == [
+            "stages[0]: 5 is an int; expected a Stage",
+            "stages[1]: 'x' is a str; expected a Stage",
+        ]
+        with pytest.raises(PipelineDefinitionError) as exc:
+            simple(transitions=[("a", "b"), ("a",), ("a", 5)])
+        assert [str(p) for p in exc.value.problems] == [
+            "transitions[1]: ('a',) is not a [from, to] pair of stage keys",
+            "transitions[2]: ('a', 5) is not a [from, to] pair of stage keys",
+        ]
+        with pytest.raises(PipelineDefinitionError) as exc:
+            simple(transitions=5)
+        assert [str(p) for p in exc.value.problems] == [
+            "transitions: 5 is an int; expected a list of [from, to] pairs"
+        ]
+
     def test_explicit_transitions_are_checked(self):
         """Unknown stages, self-loops, duplicates, moves out of won and flags with transitions."""
         bad = [("a", "zz"), ("a", "a"), ("a", "b"), ("a", "b"), ("won", "a"), ("lost", "won")]

@@ -222,15 +222,17 @@ def _pairs(value: Iterable[Iterable[str]] | None) -> tuple[tuple[str, ...], ...]
     return tuple(c.to_tuple(p) if c.is_iterable(p) else p for p in value)  # type: ignore[misc]
 
 
-def _check_pairs(value: object) -> str | None:
+def _check_pairs(value: object) -> c.Result:
     if value is None:
         return None
     if not isinstance(value, tuple):
         return f"{c.show(value)} is {c.a_type(value)}; expected a list of [from, to] pairs"
-    for i, pair in enumerate(value):
-        if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(k, str) for k in pair)):
-            return f"item {i}: {c.show(pair)} is not a [from, to] pair of stage keys"
-    return None
+    problems = [
+        Problem(path=f"[{i}]", message=f"{c.show(pair)} is not a [from, to] pair of stage keys")
+        for i, pair in enumerate(value)
+        if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(k, str) for k in pair))
+    ]
+    return problems or None
 
 
 def _check_stages(value: object) -> c.Result:
