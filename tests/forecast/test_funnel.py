@@ -3,22 +3,13 @@
 import datetime as dt
 from fractions import Fraction
 
+from three_stages import DAY, T0, TWO_STAGES
+
 from funnelkit import Money, Opportunity
 from funnelkit.forecast import funnel
-from funnelkit.stages import Pipeline, Stage, StageChanged
+from funnelkit.stages import StageChanged
 
-T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
-DAY = dt.timedelta(days=1)
-PIPE = Pipeline(
-    key="p",
-    label="P",
-    stages=[
-        Stage(key="a", label="A", probability="0.2"),
-        Stage(key="b", label="B", probability="0.5"),
-        Stage(key="won", label="W", probability=1, outcome="won"),
-        Stage(key="lost", label="L", probability=0, outcome="lost"),
-    ],
-)
+PIPE = TWO_STAGES
 
 
 def opp(oid, stage, amount):

@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from three_stages import DAY, PIPE, T0
+from three_stages import DAY, PIPE, T0, TWO_STAGES
 
 from funnelkit import Money, Opportunity, ValidationError
 from funnelkit.errors import CurrencyMismatchError
@@ -23,7 +23,7 @@ from funnelkit.forecast import (
     funnel,
     shrink,
 )
-from funnelkit.stages import Pipeline, Stage, StageChanged, default_pipeline
+from funnelkit.stages import StageChanged, default_pipeline
 
 
 def opp(oid, stage, *, owner="ann", amount="100", close=None, created=T0, pipeline="p", currency="USD"):
@@ -536,18 +536,8 @@ def test_only_middle_stages_bulge_and_only_the_ends_thin():
         None,
         Decimal("1.5"),
     )
-    two = Pipeline(
-        key="p",
-        label="Two",
-        stages=[
-            Stage(key="a", label="A", probability="0.2"),
-            Stage(key="b", label="B", probability="0.5"),
-            Stage(key="won", label="W", probability=1, outcome="won"),
-            Stage(key="lost", label="L", probability=0, outcome="lost"),
-        ],
-    )
     deals = [opp(f"a{i}", "a") for i in range(3)] + [opp("b0", "b")]
-    report = diagnose(deals, two, history=history([1, 1], [1, 1], keys="ab"))
+    report = diagnose(deals, TWO_STAGES, history=history([1, 1], [1, 1], keys="ab"))
     assert [(f.kind, f.stage, f.ratio) for f in report.findings] == [("thin_bottom", "b", Decimal("0.5"))]
 
 

@@ -1,4 +1,4 @@
-"""A small pipeline for the forecasting tests: open stages a, b, c (20, 40, 70 %), won, lost."""
+"""Small pipelines for the forecast tests: stages a, b, c (20, 40, 70 %) or a, b (20, 50 %); won, lost."""
 
 import datetime as dt
 
@@ -13,6 +13,16 @@ PIPE = Pipeline(
         Stage(key="a", label="A", probability="0.2"),
         Stage(key="b", label="B", probability="0.4"),
         Stage(key="c", label="C", probability="0.7"),
+        Stage(key="won", label="W", probability=1, outcome="won"),
+        Stage(key="lost", label="L", probability=0, outcome="lost"),
+    ],
+)
+TWO_STAGES = Pipeline(
+    key="p",
+    label="P",
+    stages=[
+        Stage(key="a", label="A", probability="0.2"),
+        Stage(key="b", label="B", probability="0.5"),
         Stage(key="won", label="W", probability=1, outcome="won"),
         Stage(key="lost", label="L", probability=0, outcome="lost"),
     ],
