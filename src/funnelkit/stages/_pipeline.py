@@ -258,22 +258,31 @@ def _names(value: Iterable[str]) -> tuple[str, ...]:
 _INSIDE = ("funnelkit.", "attr.", "attrs.")
 
 
-def _outside() -> int:
+def _warn_outside(message: str, category: type[Warning]) -> None:
     """
-    The ``stacklevel`` that points a warning raised by our caller at the
-    user's line, however it was reached (``Pipeline(...)``, ``from_dict``,
-    ``attrs.evolve``).  Reads frames only: no I/O.
+    Warn at the user's line, however the call reached us (``Pipeline(...)``,
+    ``from_dict``, ``attrs.evolve``, wrappers): the first frame outside
+    funnelkit and attrs, found by name rather than by counting frames.
+    Reads frames only: no I/O.
     """
-    here = inspect.currentframe()
-    frame = here.f_back if here is not None else None
-    level = 1
+    frame = inspect.currentframe()
     while frame is not None and frame.f_back is not None:
         module = str(frame.f_globals.get("__name__", ""))
         if not (module.startswith(_INSIDE) or frame.f_code.co_filename.startswith("<attrs generated")):
             break
         frame = frame.f_back
-        level += 1
-    return level
+    if frame is None:  # no frame support (not CPython): let warnings place it
+        warnings.warn(message, category, stacklevel=2)
+        return
+    warnings.warn_explicit(
+        message,
+        category,
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module=str(frame.f_globals.get("__name__", "")),
+        registry=frame.f_globals.setdefault("__warningregistry__", {}),
+        module_globals=frame.f_globals,
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -343,7 +352,7 @@ class Pipeline:
         if problems:
             raise PipelineDefinitionError(problems)
         if falling and self.probability_check is ProbabilityCheck.WARN:
-            warnings.warn(f"pipeline {self.key!r}: {falling}", PipelineWarning, stacklevel=_outside())
+            _warn_outside(f"pipeline {self.key!r}: {falling}", PipelineWarning)
         position = {k: i for i, k in enumerate(forward)}
         plans = {}
         for src, targets in moves.items():
