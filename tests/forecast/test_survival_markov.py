@@ -6,7 +6,7 @@ from fractions import Fraction as F  # noqa: N817 - reads like the book
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from three_stages import PIPE, T0
+from three_stages import PIPE, T0, TWO_STAGES
 
 from funnelkit import ValidationError
 from funnelkit.forecast import absorbing_chain, chain_from_events, kaplan_meier
@@ -96,19 +96,7 @@ def test_negative_time_refused():
 
 def test_chain_from_events_by_hand():
     """From a: 3 to b, 1 lost; from b: 2 won, 2 lost.  Raw: win from a = 3/4 x 1/2; Laplace: 2/3 x 1/2."""
-    from funnelkit.forecast import chain_from_events
-    from funnelkit.stages import Pipeline, Stage, StageChanged
-
-    p = Pipeline(
-        key="p",
-        label="P",
-        stages=[
-            Stage(key="a", label="A", probability="0.2"),
-            Stage(key="b", label="B", probability="0.5"),
-            Stage(key="won", label="W", probability=1, outcome="won"),
-            Stage(key="lost", label="L", probability=0, outcome="lost"),
-        ],
-    )
+    p = TWO_STAGES
     t = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
     def ev(i, src, dst):
