@@ -1,0 +1,436 @@
+"""
+A small, valid sales world, and a valid value for every parameter name of the public API.
+
+The hostile-input suite replaces one argument at a time of a call built from these values, so
+each callable needs one call that works.  Values are looked up by the parameter's name (with a
+per-callable override where one name means two things); a new function whose parameters use the
+library's usual names is covered without a new row here.
+"""
+
+import datetime as dt
+import random
+from decimal import Decimal
+from fractions import Fraction
+
+import attrs
+
+from funnelkit import Activity, Customer, Gap, KeyPerson, Lead, Money, Opportunity, Problem, SalesRep
+from funnelkit.assignment import (
+    AssignmentState,
+    LoadBalance,
+    Pool,
+    Roulette,
+    RoundRobin,
+    Rule,
+    Rules,
+    Team,
+    TierMatch,
+    Unmoved,
+    WeightedRandom,
+    assign,
+    convert_lead,
+    fairness,
+    reassign,
+)
+from funnelkit.forecast import (
+    absorbing_chain,
+    against_targets,
+    backtest,
+    funnel,
+    kaplan_meier,
+    weighted_forecast,
+    win_count,
+)
+from funnelkit.segments import (
+    FollowUpPolicy,
+    Misalignment,
+    Move,
+    abc,
+    activity_kpis,
+    coverage,
+    due_followups,
+    migration,
+)
+from funnelkit.stages import (
+    ActivityCount,
+    Context,
+    Override,
+    Predicate,
+    Stage,
+    advance,
+    default_pipeline,
+    lose,
+    readiness,
+    replay,
+    win,
+)
+
+NOW = dt.datetime(2026, 11, 25, 9, tzinfo=dt.UTC)
+T0 = dt.datetime(2026, 9, 1, 9, tzinfo=dt.UTC)
+DAY = dt.timedelta(days=1)
+PIPELINE = default_pipeline()
+OVERRIDE = Override(reason="pilot", by="boss")
+
+REPS = (
+    SalesRep(id="r1", name="Ann", capacity=10, territories=["north"]),
+    SalesRep(id="r2", name="Bo", capacity=10),
+    SalesRep(id="r3", name="Cy", capacity=10),
+)
+TEAM = Team(reps=REPS)
+CUSTOMERS = tuple(
+    Customer(
+        id=f"c{i}",
+        name=f"Customer {i}",
+        created_at=T0,
+        owner=f"r{i % 3 + 1}",
+        purchasing_power=Money.of(str(1000 * (i + 1)), "USD"),
+        territory="north",
+    )
+    for i in range(6)
+)
+KEY_PERSONS = (
+    KeyPerson(id="k0", customer_id="c0", name="Dee", role="decision_maker", stance="supporter"),
+    KeyPerson(id="k1", customer_id="c0", name="Eve", role="recommender"),
+)
+ACTIVITIES = tuple(
+    Activity(
+        id=f"a{i}",
+        kind="visit",
+        at=T0 + (i + 1) * DAY,
+        rep_id="r1",
+        customer_id=f"c{i % 3}",
+        opportunity_id=f"o{i % 3}",
+        key_person_ids=["k0"] if i % 3 == 0 else [],
+        purpose="demo",
+        needs_found="budget",
+        duration=dt.timedelta(minutes=30),
+    )
+    for i in range(6)
+)
+LEADS = tuple(
+    Lead(
+        id=f"l{i}",
+        source="web",
+        created_at=T0 + i * DAY,
+        company=f"Lead Co {i}",
+        estimated_value=Money.of(str(500 * (i + 1)), "USD"),
+        territory="north",
+    )
+    for i in range(4)
+)
+
+
+def _deal(i: int) -> Opportunity:
+    return Opportunity(
+        id=f"o{i}",
+        customer_id=f"c{i}",
+        owner=f"r{i % 3 + 1}",
+        pipeline="default",
+        stage="contact",
+        created_at=T0,
+        stage_entered_at=T0,
+        amount=Money.of(str(10000 * (i + 1)), "USD"),
+        expected_close=dt.date(2026, 12, 15),
+    )
+
+
+def _history() -> tuple[tuple[Opportunity, ...], tuple[Opportunity, ...], tuple]:
+    """Six deals at their start, the same deals now, and the events between."""
+    starts = tuple(_deal(i) for i in range(6))
+    now_deals = []
+    events = []
+    for i, opp in enumerate(starts):
+        at = T0 + DAY
+        for _ in range((0, 1, 2, 3, 6, 2)[i]):
+            opp, event = advance(opp, PIPELINE, now=at, actor="r1", override=OVERRIDE)
+            events.append(event)
+            at += 3 * DAY
+        if i == 4:
+            opp, event = win(opp, PIPELINE, now=at, actor="r1", override=OVERRIDE)
+            events.append(event)
+        if i == 5:
+            opp, event = lose(opp, PIPELINE, now=at, actor="r1", reason="price")
+            events.append(event)
+        now_deals.append(opp)
+    return starts, tuple(now_deals), tuple(events)
+
+
+STARTS, OPPORTUNITIES, EVENTS = _history()
+OPP = OPPORTUNITIES[1]
+EVENT = EVENTS[0]
+DECISIONS = assign(LEADS, team=TEAM, policy=LoadBalance(), now=NOW).decisions
+RULES = Rules(rules=[Rule(name="north", to=["r1"], territory=["north"])], default="r2")
+POOL = Pool(protect_for=dt.timedelta(days=7)).claim("c5", "r3", now=T0)[0]
+ROULETTE, OFFER = Roulette(
+    order=["r1", "r2", "r3"], window=dt.timedelta(minutes=5), then=LoadBalance()
+).offer(LEADS[0], team=TEAM, now=NOW)
+ABC = abc({c.id: c.purchasing_power.amount for c in CUSTOMERS})
+KM = kaplan_meier([(3, True), (5, False), (7, True), (9, True)])
+FORECAST = weighted_forecast(OPPORTUNITIES, PIPELINE)
+REPORT = funnel(OPPORTUNITIES, EVENTS, PIPELINE)
+TARGETS = {"r1": Money.of("50000", "USD"), "r2": Money.of("50000", "USD"), "r3": Money.of("50000", "USD")}
+CHAIN = absorbing_chain(
+    {"a": {"a": "1/4", "b": "1/2", "won": "1/4"}, "b": {"a": "1/4", "won": "1/2", "lost": "1/4"}},
+    absorbing=["won", "lost"],
+)
+CUTOFFS = ((T0 + 10 * DAY, T0 + 40 * DAY), (T0 + 20 * DAY, T0 + 50 * DAY))
+
+
+def _forecast_total(opps: tuple[Opportunity, ...]) -> Money:
+    return weighted_forecast(opps, PIPELINE, by=()).total("USD")
+
+
+NEGOTIATION = replay(STARTS[4], EVENTS[6:12])
+GAP = Gap(description="who signs?", owner="r1", due=dt.date(2026, 12, 1))
+PROBLEM = Problem(path="items[0].id", message="bad")
+CLAIM = POOL.holder("c5", now=T0)
+CHAIN_OF_POLICIES = RULES.or_else(LoadBalance())
+ROUND_ROBIN = RoundRobin(reps=["r1", "r2"])
+WEIGHTED = WeightedRandom(weights={"r1": 1, "r2": 3})
+TIER_MATCH = TierMatch.from_quartiles(
+    {"r1": 1, "r2": 2, "r3": 4}, a_from=Money.of("5000", "USD"), b_from=Money.of("2000", "USD")
+)
+OFFER_STATUS = OFFER.status(now=NOW + dt.timedelta(minutes=7))
+CLAIMED_OFFER = OFFER.claim("r1", now=NOW + dt.timedelta(minutes=1))
+EXHAUSTED_OFFER = OFFER.decline("r1", now=NOW).decline("r2", now=NOW).decline("r3", now=NOW)
+OWNED_LEAD = attrs.evolve(LEADS[1], owner="r1", needs="a CRM for 40 reps")
+CONVERSION = convert_lead(OWNED_LEAD, pipeline=PIPELINE, now=NOW, opportunity_id="o-new", customer_id="c-new")
+PREDICATE = Predicate(
+    name="has amount",
+    description="the deal has an amount",
+    test=lambda ctx: ctx.opportunity.amount is not None,
+)
+FOLLOW_UP_POLICY = FollowUpPolicy(by_tier={"A": dt.timedelta(days=7), None: dt.timedelta(days=30)})
+FOLLOW_UPS = due_followups(CUSTOMERS, activities=ACTIVITIES, policy=FOLLOW_UP_POLICY, now=NOW)
+COVERAGE = coverage(CUSTOMERS, quartiles={"r1": 1, "r2": 2, "r3": 4}, capacities={"r1": 3, "r2": 3, "r3": 3})
+CONTEXT = Context(
+    opportunity=OPPORTUNITIES[0], activities=ACTIVITIES, key_persons={k.id: k for k in KEY_PERSONS}, now=NOW
+)
+UNMOVED = Unmoved(kind="lead", id="l9", reason="no rep has room")
+ABC_ROW = next(ABC.rows())
+MISALIGNMENT = Misalignment(customer_id="c0", tier="A", owner="r3", owner_quartile=4, allowed=frozenset({1}))
+MOVE = Move(customer_id="c0", from_rep="r3", to_rep="r1", reason="A customers go to the top quartile")
+KPIS = activity_kpis(ACTIVITIES, period="month", tz="UTC")
+
+#: A valid value for each parameter name, used wherever no override says otherwise.
+BY_NAME: dict[str, object] = {
+    "a": Decimal("0.8"),
+    "a_from": Money.of("5000", "USD"),
+    "absorbed_in": "won",
+    "absorbing": ("won", "lost"),
+    "activities": ACTIVITIES,
+    "activity": ACTIVITIES[0],
+    "actor": "r1",
+    "actual": "pipeline",
+    "actuals": (Decimal(10), Decimal(20), Decimal(30)),
+    "after": {"c0": "A", "c1": "B", "c2": "C"},
+    "amount": "12.30",
+    "amounts": (Money.of("1.10", "USD"), Money.of("2", "USD")),
+    "at": NOW,
+    "b": Decimal("0.95"),
+    "b_from": Money.of("2000", "USD"),
+    "before": {"c0": "B", "c1": "B", "c2": "C"},
+    "bins": 5,
+    "bulge": "1.5",
+    "by": ("owner",),
+    "capacities": {"r1": 3, "r2": 3, "r3": 3},
+    "check_every": 1,
+    "closed": 10,
+    "contacts_for_full_marks": 6,
+    "ctx": CONTEXT,
+    "currency": "USD",
+    "customer": CUSTOMERS[0],
+    "customer_id": "c0",
+    "customers": CUSTOMERS,
+    "cutoffs": CUTOFFS,
+    "data": None,  # filled per class: its own to_dict()
+    "days": 5,
+    "deals": ((Money.of("100", "USD"), "0.5"), (Money.of("300", "USD"), "0.25")),
+    "decisions": DECISIONS,
+    "delta": dt.timedelta(hours=3),
+    "effective": lambda activity: activity.duration is not None,
+    "end": NOW,
+    "event": EVENT,
+    "events": EVENTS,
+    "expected_version": None,
+    "forecast": _forecast_total,
+    "forecasts": (Decimal(12), Decimal(18), Decimal(33)),
+    "history": REPORT,
+    "item": LEADS[0],
+    "k": 1,
+    "key": "contact",
+    "key_persons": KEY_PERSONS,
+    "lead": LEADS[0],
+    "leads": LEADS,
+    "level": 0.9,
+    "matrix": {"a": {"a": "1/4", "b": "1/2", "won": "1/4"}, "b": {"a": "1/4", "won": "1/2", "lost": "1/4"}},
+    "minor": 1230,
+    "minor_units": 2,
+    "name": "a name",
+    "now": NOW,
+    "observations": ((3, True), (5, False), (7, True)),
+    "offer": OFFER,
+    "offers": (OFFER,),
+    "opp": OPP,
+    "opportunities": OPPORTUNITIES,
+    "opportunity_id": "o-new",
+    "opps": OPPORTUNITIES,
+    "other": None,  # filled per class: an instance of the same class
+    "owner": "r1",
+    "parts": (ActivityCount(kinds="visit"),),
+    "period": "month",
+    "pipeline": PIPELINE,
+    "pipelines": PIPELINE,
+    "policy": LoadBalance(),
+    "prefix": "items[0]",
+    "probabilities": ("0.5", "0.25", "0.9"),
+    "q": 0.5,
+    "quartiles": {"r1": 1, "r2": 2, "r3": 4},
+    "rates": None,
+    "reason": "price",
+    "rep_id": "r1",
+    "reps": 3,
+    "rng": 7,
+    "rounding": "ROUND_HALF_EVEN",
+    "scores": {"r1": 10, "r2": 20, "r3": 30, "r4": 40},
+    "seed": 3,
+    "smoothing": 1,
+    "start": T0,
+    "state": AssignmentState(),
+    "strength": 4,
+    "strong": "0.5",
+    "target": Money.of("100", "USD"),
+    "targets": TARGETS,
+    "team": TEAM,
+    "thin": "0.5",
+    "tier": "A",
+    "time": 4,
+    "to": None,
+    "to_currency": None,
+    "toward": Fraction(1, 2),
+    "trainees": (),
+    "trials": 200,
+    "tz": "UTC",
+    "used": 2,
+    "value": Money.of("100", "USD"),
+    "values": {"c0": Decimal(10), "c1": Decimal(5), "c2": Decimal(1)},
+    "weights": (1, 2, 1),
+    "when": NOW,
+    "window": dt.timedelta(days=90),
+    "won": 4,
+    "work_rate": 0.3,
+}
+
+#: Overrides where one parameter name means something else for one callable.
+BY_CALLABLE: dict[str, dict[str, object]] = {
+    "funnelkit.Money.of": {"amount": "12.30"},
+    "funnelkit.Money.round": {"rounding": "ROUND_HALF_EVEN"},
+    "funnelkit.register_currency": {"code": "XBT", "minor_units": 8},
+    "funnelkit.currency_minor_units": {"code": "USD"},
+    "funnelkit.ensure_aware": {"value": NOW},
+    "funnelkit.from_dict": {"cls": Money, "data": {"amount": "1.50", "currency": "USD"}},
+    "funnelkit.to_dict": {"obj": OPP},
+    "funnelkit.Problem.prefixed": {"prefix": "items[0]"},
+    "funnelkit.stages.Pipeline.allows": {"from_stage": "contact", "to_stage": "needs_confirmed"},
+    "funnelkit.stages.Pipeline.plan": {"from_stage": "contact", "to_stage": "needs_confirmed"},
+    "funnelkit.stages.Pipeline.moves_from": {"key": "contact"},
+    "funnelkit.stages.Pipeline.next_stage": {"key": "contact"},
+    "funnelkit.stages.Pipeline.stage": {"key": "contact"},
+    "funnelkit.stages.Readiness.target": {"key": "needs_confirmed"},
+    "funnelkit.stages.Outcome.lines": {"indent": 2},
+    "funnelkit.stages.replay": {"opp": STARTS[3], "events": EVENTS[3:6]},
+    "funnelkit.stages.apply": {"opp": STARTS[1], "event": EVENTS[0]},
+    "funnelkit.stages.advance": {"override": OVERRIDE},
+    "funnelkit.stages.win": {"opp": NEGOTIATION, "override": OVERRIDE},
+    "funnelkit.stages.reopen": {"opp": OPPORTUNITIES[5]},
+    "funnelkit.stages.all_of": {"parts": (ActivityCount(kinds="visit"), ActivityCount(kinds="call"))},
+    "funnelkit.stages.any_of": {"parts": (ActivityCount(kinds="visit"), ActivityCount(kinds="call"))},
+    "funnelkit.stages.ActivityCount.counts": {"activity": ACTIVITIES[0]},
+    "funnelkit.segments.period_start": {"at": NOW, "period": "month", "tz": dt.UTC},
+    "funnelkit.segments.coverage": {"capacities": {"r1": 3, "r2": 3, "r3": 3, "r4": 3}},
+    "funnelkit.segments.RepPeriod.attainment": {"targets": {"visits": 4, "calls": 10}},
+    "funnelkit.segments.AbcResult.tier_of": {"customer_id": "c0"},
+    "funnelkit.segments.Migration.cell": {"before": "B", "after": "A"},
+    "funnelkit.segments.Migration.count": {"before": "B", "after": "A"},
+    "funnelkit.segments.FollowUpPolicy.interval": {"tier": "A", "stages": ("contact",)},
+    "funnelkit.segments.relationships": {"window": dt.timedelta(days=180)},
+    "funnelkit.segments.quartiles": {"scores": {"r1": 10, "r2": 20, "r3": 30, "r4": 40}},
+    "funnelkit.segments.rfm": {
+        "events": tuple(("c" + str(i % 3), T0 + i * DAY, Money.of(str(10 * i + 5), "USD")) for i in range(9))
+    },
+    "funnelkit.assignment.Team.describe_limit": {"used": 2},
+    "funnelkit.assignment.Team.window_start": {"now": NOW},
+    "funnelkit.assignment.Pool.claim": {"customer_id": "c0", "now": NOW},
+    "funnelkit.assignment.Pool.release": {"customer_id": "c5", "rep_id": "r3", "now": T0 + DAY},
+    "funnelkit.assignment.Pool.worked": {"customer_id": "c5", "rep_id": "r3", "now": T0 + DAY},
+    "funnelkit.assignment.Pool.worked_from": {"now": T0 + 7 * DAY},
+    "funnelkit.assignment.Pool.holder": {"customer_id": "c5"},
+    "funnelkit.assignment.Offer.claim": {"now": NOW + dt.timedelta(minutes=1)},
+    "funnelkit.assignment.Offer.decline": {"now": NOW + dt.timedelta(minutes=1)},
+    "funnelkit.assignment.Roulette.fall_back": {"lead": LEADS[0], "offer": EXHAUSTED_OFFER},
+    "funnelkit.assignment.policy_from_dict": {"data": CHAIN_OF_POLICIES.to_dict()},
+    "funnelkit.assignment.TierMatch.tier_of": {"item": CUSTOMERS[3]},
+    "funnelkit.assignment.Rule.match": {"item": LEADS[0]},
+    "funnelkit.forecast.category_rollup": {
+        "forecast": weighted_forecast(OPPORTUNITIES, PIPELINE, by=("category",))
+    },
+    "funnelkit.segments.abc_customers": {"value": "purchasing_power"},
+    "funnelkit.segments.due_followups": {"policy": FOLLOW_UP_POLICY},
+    "funnelkit.segments.kpi_records": {"kpis": KPIS},
+    "funnelkit.assignment.gini": {"values": (1, 2, 3, 10)},
+    "funnelkit.assignment.fairness": {"start": T0, "end": NOW + DAY},
+    "funnelkit.assignment.record": {"decisions": DECISIONS},
+    "funnelkit.assignment.convert_lead": {
+        "lead": OWNED_LEAD,
+        "opportunity_id": "o-new",
+        "customer_id": "c-new",
+        "customer": None,
+        "amount": Money.of("900", "USD"),
+    },
+    "funnelkit.assignment.RoundRobin.or_else": {"other": LoadBalance()},
+    "funnelkit.assignment.reassign": {"rep_id": "r1", "reason": "left the company"},
+    "funnelkit.assignment.TierMatch.from_quartiles": {"quartiles": {"r1": 1, "r2": 2, "r3": 4}},
+    "funnelkit.forecast.against_targets": {"start": dt.date(2026, 9, 1), "end": dt.date(2027, 1, 1)},
+    "funnelkit.forecast.won_between": {"start": T0, "end": NOW},
+    "funnelkit.forecast.AbsorbingChain.expected_steps": {"state": "a"},
+    "funnelkit.forecast.AbsorbingChain.probability": {"state": "a", "absorbed_in": "won"},
+    "funnelkit.forecast.TargetReport.line": {"owner": "r1"},
+    "funnelkit.forecast.WeightedForecast.total": {"currency": "USD"},
+    "funnelkit.forecast.RevenueDistribution.probability_of_reaching": {"target": Money.of("200", "USD")},
+    "funnelkit.forecast.shrink": {"won": 4, "closed": 10},
+    "funnelkit.forecast.simulate_revenue": {"trials": 200},
+    "funnelkit.simulation.simulate": {"reps": 3, "leads": 20, "days": 10, "seed": 1, "capacity": (2, 4)},
+    "funnelkit.assignment.FairnessReport.row": {"rep_id": "r1"},
+}
+
+#: The instance a method is called on, where the first one found will not do.
+BY_SELF: dict[str, object] = {
+    "funnelkit.assignment.Offer.decision": CLAIMED_OFFER,
+}
+
+#: Random state that a hostile value may not be: the rng a caller passes is theirs.
+RNG = random.Random(5)
+REPORTS = {
+    "fairness": fairness(DECISIONS, team=TEAM, start=T0, end=NOW + DAY),
+    "targets": against_targets(
+        OPPORTUNITIES, PIPELINE, targets=TARGETS, start=dt.date(2026, 9, 1), end=dt.date(2027, 1, 1)
+    ),
+    "backtest": backtest(STARTS, EVENTS, cutoffs=CUTOFFS, forecast=_forecast_total, currency="USD"),
+    "readiness": readiness(
+        OPPORTUNITIES[0], PIPELINE, now=NOW, activities=ACTIVITIES, key_persons=KEY_PERSONS
+    ),
+    "reassignment": reassign(
+        "r1",
+        team=TEAM,
+        policy=LoadBalance(),
+        now=NOW,
+        actor="boss",
+        reason="left",
+        customers=CUSTOMERS,
+        opportunities=OPPORTUNITIES,
+    ),
+    "win_count": win_count(("0.5", "0.25", "0.9")),
+    "migration": migration({"c0": "B", "c1": "B"}, {"c0": "A", "c1": "B"}),
+    "followups": FollowUpPolicy(by_tier={"A": dt.timedelta(days=7), None: dt.timedelta(days=30)}),
+    "stage": Stage(key="s", label="S", probability="0.3"),
+}
