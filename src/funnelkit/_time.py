@@ -5,6 +5,7 @@ Time: aware datetimes only, and clocks that are passed in, never read.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from typing import Protocol, runtime_checkable
 
@@ -82,12 +83,17 @@ def zone(tz: dt.tzinfo | str) -> dt.tzinfo:
     """
     if isinstance(tz, dt.tzinfo):
         return tz
-    if isinstance(tz, str):
+    if isinstance(tz, str) and _ZONE_NAME.fullmatch(tz):
         try:
             return zoneinfo.ZoneInfo(tz)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            # OSError: a name that is a directory of the zone database ('America')
             pass
     raise ValidationError.single("tz", f"{show(tz)} is not a tzinfo or a known IANA zone name")
+
+
+# IANA names: letters, digits and - + _ in up to four parts, none of them '.' or '..'.
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]{0,29}(?:/[A-Za-z0-9][A-Za-z0-9_+\-]{0,29}){0,3}")
 
 
 @runtime_checkable

@@ -22,10 +22,33 @@ from collections.abc import Iterable
 import attrs
 
 
+#: The longest message (or path) a problem keeps, and the most problems an error's text lists.
+MAX_MESSAGE: int = 1_000
+MAX_PATH: int = 300
+MAX_LISTED: int = 50
+
+
+def _shorten(text: str, limit: int) -> str:
+    """
+    *text*, cut to *limit* characters with a note of how long it was: a
+    message or path can quote input, and input can be huge.
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 40]}... ({len(text):,} characters in all)"
+
+
 class FunnelkitError(Exception):
     """
     Base class of every error that funnelkit raises on purpose.
+
+    Its text is bounded: a message that quotes a huge input is cut short.
     """
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            args = (_shorten(args[0], MAX_LISTED * MAX_MESSAGE), *args[1:])
+        super().__init__(*args)
 
 
 @attrs.frozen(kw_only=True)
@@ -38,8 +61,8 @@ class Problem:
     input as a whole.  *message* says what was found and what is allowed.
     """
 
-    path: str
-    message: str
+    path: str = attrs.field(converter=lambda p: _shorten(p, MAX_PATH) if isinstance(p, str) else p)
+    message: str = attrs.field(converter=lambda m: _shorten(m, MAX_MESSAGE) if isinstance(m, str) else m)
 
     def prefixed(self, prefix: str) -> Problem:
         """
@@ -76,7 +99,10 @@ class ValidationError(FunnelkitError, ValueError):
         if len(self.problems) == 1:
             text = str(self.problems[0])
         else:
-            lines = "\n".join(f"  - {p}" for p in self.problems)
+            lines = "\n".join(f"  - {p}" for p in self.problems[:MAX_LISTED])
+            more = len(self.problems) - MAX_LISTED
+            if more > 0:
+                lines += f"\n  - ... and {more:,} more (all are in .problems)"
             text = f"{len(self.problems)} problems:\n{lines}"
         super().__init__(text)
 
