@@ -15,6 +15,7 @@ import datetime as dt
 import enum
 import math
 import re
+import reprlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
@@ -31,14 +32,30 @@ E = TypeVar("E", bound=enum.Enum)
 T = TypeVar("T")
 
 _MAX_SHOWN = 80
+_CONTAINERS = frozenset({list, tuple, dict, set, frozenset})
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 2
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 4
+_REPR.maxstring = _REPR.maxlong = _REPR.maxother = _MAX_SHOWN
 
 
 def show(value: object) -> str:
     """
-    ``repr`` of *value*, shortened so that a huge input cannot flood a message.
+    ``repr`` of *value*, shortened so that a huge input cannot flood a message
+    (nor take long to print: containers show their first items only, a huge
+    int its number of digits).
     """
     try:
-        text = str(value) if isinstance(value, Decimal) else repr(value)
+        if isinstance(value, Decimal):
+            text = str(value)
+        elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+            text = f"<int of about {value.bit_length() * 30103 // 100000 + 1} digits>"
+        elif type(value) in _CONTAINERS:
+            text = _REPR.repr(value)
+        else:
+            text = repr(value)
     except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real problem
         text = f"<{type(value).__name__} object>"
     if len(text) > _MAX_SHOWN:
@@ -171,7 +188,14 @@ def probability(value: object) -> str | None:
         return f"{show(value)} is {a_type(value)}; expected a Decimal in [0, 1]"
     if not value.is_finite() or not Decimal(0) <= value <= Decimal(1):
         return f"{show(value)} is outside [0, 1]; a probability must lie in [0, 1]"
+    exponent = value.as_tuple().exponent
+    if value and isinstance(exponent, int) and exponent < -MAX_PROBABILITY_PLACES:
+        return f"{show(value)} has more than {MAX_PROBABILITY_PLACES} decimal places; a probability has at most {MAX_PROBABILITY_PLACES}"
     return None
+
+
+#: Probabilities have at most this many decimal places (far below any meaningful difference).
+MAX_PROBABILITY_PLACES = 20
 
 
 def require(value: object, cls: type[T], what: str, path: str) -> T:
@@ -326,6 +350,8 @@ def to_enum(enum_cls: type[E], value: E | str) -> E:
     """
     if isinstance(value, enum_cls):
         return value
+    if not isinstance(value, str):
+        return value  # the check reports it; looking it up could hash or print anything
     try:
         return enum_cls(value)
     except (ValueError, TypeError):
@@ -353,7 +379,9 @@ def to_decimal(value: Decimal | float | str) -> Decimal:
     return value
 
 
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,6})?")
+# At most three exponent digits: no funnelkit number needs more, and '1e999999999'
+# must not build a number with a billion digits.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 
 
 def parse_decimal(text: str) -> Decimal | None:
@@ -476,7 +504,7 @@ def id_items(items: Iterable[Any], cls: type, prefix: str, twice: str) -> list[P
                 )
             )
         elif (ident := getattr(item, "id", None)) in seen:
-            problems.append(Problem(path=f"{prefix}[{i}].id", message=f"{ident!r} appears twice; {twice}"))
+            problems.append(Problem(path=f"{prefix}[{i}].id", message=f"{show(ident)} appears twice; {twice}"))
         else:
             seen.add(str(ident))
     return problems

@@ -136,7 +136,7 @@ def currency_minor_units(code: str) -> int:
     >>> currency_minor_units("JPY"), currency_minor_units("USD"), currency_minor_units("KWD")
     (0, 2, 3)
     """
-    units = _minor_units.get(code)
+    units = _minor_units.get(code) if isinstance(code, str) else None
     if units is None:
         raise ValidationError.single("currency", currency_problem(code) or "")
     return units
@@ -259,6 +259,11 @@ class Money:
         if isinstance(minor, bool) or not isinstance(minor, int):
             raise ValidationError.single("minor", f"{show(minor)} is {a_type(minor)}; expected an int")
         units = currency_minor_units(currency)
+        if minor.bit_length() > 4 * (MAX_INTEGER_DIGITS + units):  # cheap first test: about 1.2 digits a bit
+            limit = 10 ** (MAX_INTEGER_DIGITS + units)
+            if not -limit < minor < limit:
+                msg = f"{show(minor)} minor units of {currency} has more than {MAX_INTEGER_DIGITS} digits before the decimal point"
+                raise ValidationError.single("minor", msg)
         return cls(amount=Decimal(minor).scaleb(-units, context=_CONTEXT), currency=currency)
 
     @classmethod
@@ -270,11 +275,14 @@ class Money:
         Money('3.10', 'EUR')
         """
         acc = cls.zero(currency).amount
+        if not isinstance(amounts, Iterable) or isinstance(amounts, str | bytes | Mapping):
+            msg = f"{show(amounts)} is {a_type(amounts)}; expected an iterable of Money"
+            raise ValidationError.single("amounts", msg)
         for i, m in enumerate(amounts):
             if not isinstance(m, Money):
-                raise ValidationError.single(f"[{i}]", f"{show(m)} is {a_type(m)}; expected Money")
+                raise ValidationError.single(f"amounts[{i}]", f"{show(m)} is {a_type(m)}; expected Money")
             if m.currency != currency:
-                raise CurrencyMismatchError("add", currency, m.currency)
+                raise CurrencyMismatchError("add", currency, m.currency, path=f"amounts[{i}].currency")
             acc = _add(acc, m.amount)
         return _make(_in_range(acc), currency)
 
@@ -303,7 +311,7 @@ class Money:
         >>> Money.of("1234.5", "JPY").round()
         Money('1234', 'JPY')
         """
-        if rounding not in ROUNDING_MODES:
+        if not isinstance(rounding, str) or rounding not in ROUNDING_MODES:
             allowed = ", ".join(sorted(ROUNDING_MODES))
             raise ValidationError.single(
                 "rounding", f"{show(rounding)} is not a rounding mode; allowed: {allowed}"
@@ -340,6 +348,9 @@ class Money:
         >>> Money.of("100.00", "USD").allocate([1, 1, 1])
         (Money('33.34', 'USD'), Money('33.33', 'USD'), Money('33.33', 'USD'))
         """
+        if not isinstance(weights, list | tuple):
+            msg = f"{show(weights)} is {a_type(weights)}; expected a list or tuple of weights"
+            raise ValidationError.single("weights", msg)
         total_minor = self.to_minor()
         problems = []
         if not weights:
@@ -430,6 +441,8 @@ class Money:
         >>> Money.of(30, "USD").ratio(Money.of(120, "USD"))
         Decimal('0.25')
         """
+        if not isinstance(other, Money):
+            raise ValidationError.single("other", f"{show(other)} is {a_type(other)}; expected Money")
         self._same(other, "divide")
         if not other.amount:
             raise ValidationError.single("other", f"{other!r} is zero; cannot divide by it")

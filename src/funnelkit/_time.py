@@ -142,10 +142,14 @@ class FixedClock:
         A new clock *delta* later (or earlier, when negative).
         """
         if not isinstance(delta, dt.timedelta):
-            msg = f"{delta!r} is {a_type(delta)}; expected a datetime.timedelta"
+            msg = f"{show(delta)} is {a_type(delta)}; expected a datetime.timedelta"
             raise ValidationError.single("delta", msg)
         # Elapsed time, not wall time: shift the instant, keep the zone.
-        return FixedClock(at=(canonical(self.at) + delta).astimezone(self.at.tzinfo))
+        try:
+            return FixedClock(at=(canonical(self.at) + delta).astimezone(self.at.tzinfo))
+        except OverflowError:
+            msg = f"{show(delta)} moves the clock ({self.at.isoformat()}) past the range of datetime"
+            raise ValidationError.single("delta", msg) from None
 
 
 def now_from(clock: Clock, *, field: str = "clock") -> dt.datetime:
@@ -154,7 +158,7 @@ def now_from(clock: Clock, *, field: str = "clock") -> dt.datetime:
     """
     reader = getattr(clock, "now", None)
     if not callable(reader):
-        msg = f"{clock!r} has no now() method; pass a Clock such as FixedClock(at=...)"
+        msg = f"{show(clock)} has no now() method; pass a Clock such as FixedClock(at=...)"
         raise ValidationError.single(field, msg)
     value = reader()
     problem = aware_datetime(value)

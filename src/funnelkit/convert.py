@@ -181,7 +181,7 @@ def _sorted_list(value: frozenset[Any] | set[Any], converter: cattrs.Converter) 
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter()
     conv.register_unstructure_hook(Money, lambda m: {"amount": format(m.amount, "f"), "currency": m.currency})
-    conv.register_unstructure_hook(Decimal, lambda d: format(d, "f"))
+    conv.register_unstructure_hook(Decimal, _format_decimal)
     conv.register_unstructure_hook(dt.datetime, format_datetime)
     conv.register_unstructure_hook(dt.date, dt.date.isoformat)
     conv.register_unstructure_hook(dt.timedelta, format_duration)
@@ -208,6 +208,17 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook_factory(_is_mapping, lambda t: _mapping_hook(t, conv))
     conv.register_structure_hook_factory(attrs.has, lambda t: _attrs_hook(t, conv))
     return conv
+
+
+def _format_decimal(value: Decimal) -> str:
+    """
+    A decimal in plain digits, or in scientific notation when plain digits
+    would be absurdly long (``Decimal('1e999999')``): exact either way.
+    """
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and -60 <= exponent and value.adjusted() < 60:
+        return format(value, "f")
+    return str(value)
 
 
 # --- structuring (JSON-safe data to objects), strict ------------------------
@@ -541,8 +552,13 @@ def to_dict(obj: Any) -> Any:
     Turn an entity, a ``Money`` or a collection of them into JSON-safe data.
 
     The result holds only dicts, lists, strings, ints, bools and ``None``.
+    Collections nested deeper than Python's recursion limit are refused.
     """
-    return _converter.unstructure(obj)
+    try:
+        return _converter.unstructure(obj)
+    except RecursionError:
+        msg = f"{show(obj)} is nested too deeply to write"
+        raise ValidationError.single("obj", msg) from None
 
 
 def from_dict(cls: type[T] | Any, data: Any) -> T:
@@ -555,14 +571,19 @@ def from_dict(cls: type[T] | Any, data: Any) -> T:
     with their paths; nothing else escapes.
     """
     try:
+        if not isinstance(cls, type) and typing.get_origin(cls) is None:
+            raise _UnsupportedTypeError("not a type")
         try:
             hook = _converter.get_structure_hook(cls)
-        except TypeError as e:  # not a type at all, e.g. [Customer]
-            raise _UnsupportedTypeError(str(e)) from None
+        except (TypeError, ValueError, RecursionError) as e:  # not a type at all, e.g. [Customer]
+            raise _UnsupportedTypeError(type(e).__name__) from None
         return typing.cast("T", hook(data, cls))
     except (cattrs.errors.StructureHandlerNotFoundError, _UnsupportedTypeError) as e:
         msg = (
-            f"funnelkit cannot read {cls!r} ({e}); ask for an entity class, Money, "
+            f"funnelkit cannot read {show(cls)} ({show(str(e))[1:-1]}); ask for an entity class, Money, "
             "or a list, tuple, set or dict of them"
         )
         raise ValidationError.single("cls", msg) from None
+    except RecursionError:
+        msg = f"{show(data)} is nested too deeply to read"
+        raise ValidationError.single("data", msg) from None

@@ -203,7 +203,7 @@ class Customer(c.Checked):
 
     def _relations(self) -> list[Problem]:
         if self.purchasing_power is not None and self.purchasing_power.amount < 0:
-            return [Problem(path="purchasing_power", message=f"{self.purchasing_power!r} is negative")]
+            return [Problem(path="purchasing_power", message=f"{c.show(self.purchasing_power)} is negative")]
         return []
 
 
@@ -287,12 +287,12 @@ class Opportunity(c.Checked):
                 )
             )
         if self.amount is not None and self.amount.amount < 0:
-            problems.append(Problem(path="amount", message=f"{self.amount!r} is negative"))
+            problems.append(Problem(path="amount", message=f"{c.show(self.amount)} is negative"))
         if self.lost_reason is not None and self.status is not OpportunityStatus.LOST:
             problems.append(
                 Problem(
                     path="lost_reason",
-                    message=f"{self.lost_reason!r} is set but status is {self.status.value!r}; "
+                    message=f"{c.show(self.lost_reason)} is set but status is {self.status.value!r}; "
                     "only a lost opportunity has a lost reason",
                 )
             )
@@ -401,7 +401,7 @@ class Lead(c.Checked):
 
     def _relations(self) -> list[Problem]:
         if self.estimated_value is not None and self.estimated_value.amount < 0:
-            return [Problem(path="estimated_value", message=f"{self.estimated_value!r} is negative")]
+            return [Problem(path="estimated_value", message=f"{c.show(self.estimated_value)} is negative")]
         return []
 
     @property

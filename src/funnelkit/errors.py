@@ -70,6 +70,9 @@ class Problem:
 
         An index prefix such as ``"[3]"`` is joined without a dot.
         """
+        if not isinstance(prefix, str):
+            msg = f"the prefix must be a str, not {type(prefix).__name__}"
+            raise ValidationError.single("prefix", msg)
         if not prefix:
             return self
         if not self.path:
@@ -130,17 +133,20 @@ class CurrencyMismatchError(FunnelkitError, ValueError):
     funnelkit never sums two currencies silently; convert one of them first.
     """
 
-    def __init__(self, operation: str, left: str, right: str) -> None:
+    def __init__(self, operation: str, left: str, right: str, *, path: str = "") -> None:
         self.operation = operation
         self.left = left
         self.right = right
+        #: Where the second amount is, when it came from a collection: ``"deals[3].amount"``.
+        self.path = path
+        where = f"{path}: " if path else ""
         super().__init__(
-            f"cannot {operation} {left} and {right}: amounts are in different "
+            f"{where}cannot {operation} {left} and {right}: amounts are in different "
             "currencies; convert one of them first"
         )
 
-    def __reduce__(self) -> tuple[type[CurrencyMismatchError], tuple[str, str, str]]:
-        return (type(self), (self.operation, self.left, self.right))
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (self.operation, self.left, self.right), {"path": self.path}))
 
 
 class PipelineDefinitionError(ValidationError):

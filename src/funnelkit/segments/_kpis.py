@@ -15,12 +15,14 @@ from typing import Any
 import attrs
 
 from .. import _checks as c
-from .._money import Money
+from .._money import _CONTEXT, Money
+from .._time import instant
 from .._time import zone as zone_of
 from ..entities import Activity, ActivityKind, Customer, Opportunity
 from ..errors import Problem, ValidationError
 from ..stages import MoveKind, StageChanged
 from ._abc import _SHARE
+from ._args import MAX_PROBLEMS, function_of_one, items_of, mapping, member, wrong_item
 
 
 class Period(enum.StrEnum):
@@ -34,8 +36,8 @@ class Period(enum.StrEnum):
 
 
 def _period(period: Period | str) -> Period:
-    kind = c.to_enum(Period, period)
-    if not isinstance(kind, Period):
+    kind = member(Period, period)
+    if kind is None:
         allowed = ", ".join(repr(p.value) for p in Period)
         raise ValidationError.single("period", f"{c.show(period)} is not a period; allowed: {allowed}")
     return kind
@@ -43,10 +45,12 @@ def _period(period: Period | str) -> Period:
 
 def period_start(at: dt.datetime, period: Period | str, tz: dt.tzinfo) -> dt.date:
     """
-    The first local day of the period that holds instant *at* in zone *tz*.
+    The first local day of the period that holds instant *at* (an aware
+    datetime; a naive one is refused, not read as local time) in zone *tz*
+    (a ``tzinfo`` or an IANA zone name).
 
     Days are local calendar days, so a day with a DST change has 23 or 25
-    hours and still counts as one day.
+    hours and still counts as one day.  Cost: O(1).
 
     >>> import zoneinfo
     >>> ny = zoneinfo.ZoneInfo("America/New_York")
@@ -54,12 +58,28 @@ def period_start(at: dt.datetime, period: Period | str, tz: dt.tzinfo) -> dt.dat
     >>> period_start(late, "day", ny), period_start(late, "week", ny), period_start(late, "month", ny)
     (datetime.date(2026, 3, 8), datetime.date(2026, 3, 2), datetime.date(2026, 3, 1))
     """
+    when = instant(at, field="at")
     kind = _period(period)
-    day = at.astimezone(tz).date()
+    start = _start(when, kind, zone_of(tz))
+    if start is None:
+        msg = f"{c.show(at)} is too close to the limits of datetime to fall in a period of {c.show(tz)}"
+        raise ValidationError.single("at", msg)
+    return start
+
+
+def _start(at: dt.datetime, kind: Period, tz: dt.tzinfo) -> dt.date | None:
+    """
+    :func:`period_start` of checked arguments; ``None`` when the local day
+    (or the start of its week) lies beyond the range of ``datetime``.
+    """
+    try:
+        day = at.astimezone(tz).date()
+        if kind is Period.WEEK:
+            return day - dt.timedelta(days=day.weekday())
+    except OverflowError:
+        return None
     if kind is Period.DAY:
         return day
-    if kind is Period.WEEK:
-        return day - dt.timedelta(days=day.weekday())
     return day.replace(day=1)
 
 
@@ -68,7 +88,10 @@ def default_effective(activity: Activity) -> bool:
     """
     The default effective-visit rule: a visit or meeting whose purpose and
     feedback are both filled (the behaviour control table of the sources).
+    Cost: O(1).
     """
+    if not isinstance(activity, Activity):
+        c.require(activity, Activity, "an Activity", "activity")
     return (
         activity.kind in (ActivityKind.VISIT, ActivityKind.MEETING)
         and bool((activity.purpose or "").strip())
@@ -94,16 +117,28 @@ class RepPeriod:
     def attainment(self, targets: Mapping[str, int]) -> dict[str, Decimal]:
         """
         Each count against its target: ``{"calls": Decimal("0.8")}`` for 40 of 50.
+
+        *targets* maps KPI names (``visits``, ``calls`` ...) to positive ints.
+        Cost: O(t) in the number of targets.
         """
+        mapping(targets, "KPI name to target", "targets")
         out = {}
+        problems = []
         for name, target in targets.items():
-            if name not in _COUNTS:
-                raise ValidationError.single(
-                    "targets", f"{c.show(name)} is not a KPI; allowed: {', '.join(_COUNTS)}"
+            if not isinstance(name, str) or name not in _COUNTS:
+                problems.append(
+                    Problem(path="targets", message=f"{c.show(name)} is not a KPI; allowed: {', '.join(_COUNTS)}")
                 )
-            if isinstance(target, bool) or not isinstance(target, int) or target <= 0:
-                raise ValidationError.single(f"targets[{name!r}]", f"{c.show(target)} is not a positive int")
-            out[name] = _SHARE.divide(Decimal(getattr(self, name)), Decimal(target))
+            elif isinstance(target, bool) or not isinstance(target, int) or target <= 0:
+                problems.append(
+                    Problem(path=f"targets[{name!r}]", message=f"{c.show(target)} is not a positive int")
+                )
+            else:
+                out[name] = _SHARE.divide(Decimal(getattr(self, name)), Decimal(target))
+            if len(problems) >= MAX_PROBLEMS:
+                break
+        if problems:
+            raise ValidationError(problems)
         return out
 
 
@@ -125,10 +160,13 @@ def activity_kpis(
     memory used grows with the number of (rep, period) pairs, not with the
     number of activities.  *effective* decides what counts as an effective
     visit (by default :func:`default_effective`).  Rows come sorted by rep,
-    then period.
+    then period.  Cost: O(n + p log p) for n activities and p (rep, period) rows.
     """
+    c.require_iterable(activities, "Activity", "activities")
     zone = zone_of(tz)
     kind = _period(period)
+    function_of_one(effective, "an Activity (True when it is an effective visit)", "effective")
+    problems: list[Problem] = []
     counts: dict[tuple[str, dt.date], list[int]] = {}
     visit, call, email, meeting = (
         ActivityKind.VISIT,
@@ -139,8 +177,17 @@ def activity_kpis(
     minute = dt.timedelta(minutes=1)
     for i, a in enumerate(activities):
         if not isinstance(a, Activity):
-            c.require(a, Activity, "an Activity", f"activities[{i}]")
-        key = (a.rep_id, period_start(a.at, kind, zone))
+            problems.append(wrong_item(a, Activity, f"activities[{i}]"))
+            if len(problems) >= MAX_PROBLEMS:
+                break
+            continue
+        start = _start(a.at, kind, zone)
+        if start is None:
+            problems.append(_beyond(a.at, f"activities[{i}].at"))
+            continue
+        if problems:
+            continue  # only look for more problems
+        key = (a.rep_id, start)
         row = counts.get(key)
         if row is None:
             row = counts[key] = [0, 0, 0, 0, 0, 0]
@@ -157,6 +204,8 @@ def activity_kpis(
             row[4] += 1
         if a.duration is not None:
             row[5] += a.duration // minute
+    if problems:
+        raise ValidationError(problems)
     return tuple(
         RepPeriod(rep_id=rep, start=start, **dict(zip(_COUNTS, row, strict=True)))
         for (rep, start), row in sorted(counts.items())
@@ -204,9 +253,15 @@ def quartiles(scores: Mapping[str, Decimal | int | Money]) -> dict[str, int]:
 
 def kpi_records(kpis: Iterable[RepPeriod]) -> list[dict[str, Any]]:
     """
-    Flat dicts for ``pandas.DataFrame``.
+    Flat dicts for ``pandas.DataFrame``, one per :class:`RepPeriod`.
+    Cost: O(n) in the number of rows.
     """
-    return [attrs.asdict(k) for k in kpis]
+    return [attrs.asdict(k) for k in items_of(kpis, RepPeriod, "kpis")]
+
+
+def _beyond(at: dt.datetime, path: str) -> Problem:
+    msg = f"{at.isoformat()} is too close to the limits of datetime to fall in a local period"
+    return Problem(path=path, message=msg)
 
 
 @attrs.frozen(kw_only=True)

@@ -1,0 +1,120 @@
+"""
+Argument checks shared by the segment functions: collections of entities,
+mappings, the caller's functions, tiers and periods.
+
+Every check names the parameter (and the item) in its path, shows values
+through :func:`~funnelkit._checks.show`, and stops collecting after
+:data:`MAX_PROBLEMS` problems so that an endless or huge input of junk is
+refused quickly.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from .. import _checks as c
+from ..entities import Tier
+from ..errors import MAX_LISTED, Problem, ValidationError
+
+T = TypeVar("T")
+E = TypeVar("E", bound=enum.Enum)
+
+#: Checks stop after this many problems: enough to fix a batch, and an
+#: endless generator of junk is refused instead of read forever.
+MAX_PROBLEMS = MAX_LISTED
+
+
+def wrong_item(item: object, cls: type, path: str) -> Problem:
+    """
+    The problem of an *item* at *path* that is not a *cls*.
+    """
+    return Problem(path=path, message=f"{c.show(item)} is {c.a_type(item)}; expected {c.article(cls.__name__)}")
+
+
+def items_of(values: object, cls: type[T], path: str) -> list[T]:
+    """
+    *values*, an iterable of *cls* (not a str or mapping), as a list; every
+    item of another type is reported at ``path[i]``.
+    """
+    c.require_iterable(values, cls.__name__, path)
+    out: list[T] = []
+    problems: list[Problem] = []
+    for i, item in enumerate(values):  # type: ignore[attr-defined]  # checked just above
+        if isinstance(item, cls):
+            out.append(item)
+        else:
+            problems.append(wrong_item(item, cls, f"{path}[{i}]"))
+            if len(problems) >= MAX_PROBLEMS:
+                break
+    if problems:
+        raise ValidationError(problems)
+    return out
+
+
+def mapping(value: object, what: str, path: str) -> Mapping[Any, Any]:
+    """
+    *value*, checked to be a mapping (of *what*).
+    """
+    if not isinstance(value, Mapping):
+        raise ValidationError.single(path, f"{c.show(value)} is {c.a_type(value)}; expected a mapping of {what}")
+    return value
+
+
+def function_of_one(fn: object, what: str, path: str) -> Callable[[Any], Any]:
+    """
+    *fn*, checked to be callable with one positional argument (*what*).
+
+    A function whose signature cannot be read (some builtins) is trusted.
+    """
+    if not callable(fn):
+        raise ValidationError.single(path, f"{c.show(fn)} is {c.a_type(fn)}; expected a function of {what}")
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return fn
+    try:
+        signature.bind(None)
+    except TypeError:
+        msg = f"{c.show(fn)} cannot be called with one argument; expected a function of {what}"
+        raise ValidationError.single(path, msg) from None
+    return fn
+
+
+def member(enum_cls: type[E], value: object) -> E | None:
+    """
+    *value* as a member of *enum_cls* (a member, or the str value of one), or
+    ``None`` for anything else.  Never hashes or formats a foreign value, so
+    unhashable or deeply nested junk cannot break it.
+    """
+    if isinstance(value, enum_cls):
+        return value
+    if isinstance(value, str):
+        try:
+            return enum_cls(value)
+        except ValueError:
+            return None
+    return None
+
+
+def tier_or_none(value: object, path: str) -> Tier | None:
+    """
+    A tier (``Tier`` or ``'A'``, ``'B'``, ``'C'``) or ``None`` (not graded).
+    """
+    if value is None:
+        return None
+    tier = member(Tier, value)
+    if tier is None:
+        raise ValidationError.single(path, f"{c.show(value)} is not a tier; allowed: 'A', 'B', 'C' or None")
+    return tier
+
+
+def count_limit(value: object, low: int, high: int, path: str) -> int:
+    """
+    An int in ``[low, high]`` (not a bool).
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError.single(path, f"{c.show(value)} is not an int from {low} to {high:,}")
+    return value
