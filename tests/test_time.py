@@ -209,3 +209,42 @@ class TestDurationFormat:
     def test_round_trip(self, delta):
         """Every timedelta survives the round trip exactly."""
         assert parse_duration(format_duration(delta)) == delta
+
+
+class TestDaylightSavingGaps:
+    """The rule: a wall time the clocks skip is refused; a repeated one is kept with its fold."""
+
+    NY = zoneinfo.ZoneInfo("America/New_York")
+
+    def test_a_skipped_time_is_refused_with_the_field(self):
+        """02:30 on 8 March 2026 does not exist in New York: refused, naming the field and the zone."""
+        with pytest.raises(ValidationError) as exc:
+            ensure_aware(dt.datetime(2026, 3, 8, 2, 30, tzinfo=self.NY), field="created_at")
+        assert str(exc.value) == (
+            "created_at: datetime.datetime(2026, 3, 8, 2, 30, tzinfo=zoneinfo.ZoneInfo(key='America/Ne... "
+            "does not exist: the clocks in America/New_York skip that hour (daylight saving); "
+            "give the time in UTC or with a fixed offset"
+        )
+
+    def test_an_entity_refuses_a_skipped_time(self):
+        """Entities apply the same rule to every time field."""
+        with pytest.raises(ValidationError) as exc:
+            FixedClock(at=dt.datetime(2026, 3, 29, 1, 30, tzinfo=zoneinfo.ZoneInfo("Europe/London")))
+        assert exc.value.problems[0].path == "at"
+
+    @pytest.mark.parametrize("fold", [0, 1])
+    def test_a_repeated_time_is_accepted_with_its_fold(self, fold):
+        """01:30 on 1 November 2026 happens twice in New York; fold picks which, 5 or 4 hours from UTC."""
+        at = dt.datetime(2026, 11, 1, 1, 30, tzinfo=self.NY, fold=fold)
+        assert ensure_aware(at).utcoffset() == dt.timedelta(hours=-4 - fold)
+
+    def test_the_times_around_the_gap_are_fine(self):
+        """01:59 and 03:00 exist on either side of the skipped hour; a fixed offset never has a gap."""
+        for wall in (dt.datetime(2026, 3, 8, 1, 59), dt.datetime(2026, 3, 8, 3, 0)):
+            ensure_aware(wall.replace(tzinfo=self.NY))
+        ensure_aware(dt.datetime(2026, 3, 8, 2, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5))))
+
+    def test_pendulum_moves_a_skipped_time_forward_itself(self):
+        """pendulum normalises 02:30 to 03:30 when it builds the time, so what arrives exists."""
+        at = pendulum.datetime(2026, 3, 8, 2, 30, tz="America/New_York")
+        assert ensure_aware(at).hour == 3

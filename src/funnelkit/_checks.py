@@ -157,7 +157,24 @@ def aware_datetime(value: object) -> str | None:
             "(attach a tzinfo, e.g. datetime.timezone.utc or "
             "zoneinfo.ZoneInfo('Asia/Shanghai'))"
         )
+    if type(value.tzinfo) is not dt.timezone and _skipped(value):
+        return (
+            f"{show(value)} does not exist: the clocks in {value.tzinfo} skip that hour "
+            "(daylight saving); give the time in UTC or with a fixed offset"
+        )
     return None
+
+
+def _skipped(value: dt.datetime) -> bool:
+    """
+    Whether the wall time of *value* falls in a gap of its zone (the hour the
+    clocks skip in spring), where zoneinfo would silently pick an offset.
+    """
+    try:
+        back = value.astimezone(dt.UTC).astimezone(value.tzinfo)
+    except Exception:  # noqa: BLE001 - a broken tzinfo: reported elsewhere or not at all
+        return False
+    return back.replace(tzinfo=None, fold=0) != value.replace(tzinfo=None, fold=0)
 
 
 def calendar_date(value: object) -> str | None:

@@ -94,13 +94,19 @@ def aware_datetimes(
     zones: Sequence[dt.tzinfo] = ZONES,
 ) -> st.SearchStrategy[dt.datetime]:
     """
-    Timezone-aware datetimes in *zones*, including the repeated and skipped
-    hours of DST changes.  *min_value* and *max_value* are naive wall times, as
-    in :func:`hypothesis.strategies.datetimes`.
+    Timezone-aware datetimes in *zones*, including the repeated hours of DST
+    changes (with either fold); never a skipped hour, which funnelkit refuses.
+    *min_value* and *max_value* are naive wall times, as in
+    :func:`hypothesis.strategies.datetimes`.
     """
     if not zones:
         raise ValidationError.single("zones", "() is empty; give at least one tzinfo")
-    return st.datetimes(min_value=min_value, max_value=max_value, timezones=st.sampled_from(tuple(zones)))
+    return st.datetimes(
+        min_value=min_value,
+        max_value=max_value,
+        timezones=st.sampled_from(tuple(zones)),
+        allow_imaginary=False,
+    )
 
 
 def currencies() -> st.SearchStrategy[str]:

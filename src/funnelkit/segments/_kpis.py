@@ -43,7 +43,7 @@ def _period(period: Period | str) -> Period:
     return kind
 
 
-def period_start(at: dt.datetime, period: Period | str, tz: dt.tzinfo) -> dt.date:
+def period_start(at: dt.datetime, period: Period | str, tz: dt.tzinfo | str) -> dt.date:
     """
     The first local day of the period that holds instant *at* (an aware
     datetime; a naive one is refused, not read as local time) in zone *tz*
@@ -218,7 +218,8 @@ def quartiles(scores: Mapping[str, Decimal | int | Money]) -> dict[str, int]:
 
     A rep's quartile is ``1 + 4 * (reps strictly better) // reps``: tied reps
     share a quartile, the best rep is always in quartile 1, and with fewer
-    than four reps some quartiles stay empty.
+    than four reps some quartiles stay empty.  Cost: O(n log n) in the
+    number of reps.
 
     >>> quartiles({"ann": 90, "bob": 70, "cat": 70, "dan": 10})
     {'ann': 1, 'bob': 2, 'cat': 2, 'dan': 4}
@@ -318,18 +319,25 @@ def outcome_kpis(
     at most one is a single-meeting win), new customers (by *customers*'
     creation and owner) and repeat purchases (a customer with a win in the
     period who had won deals before).
+
+    Cost: O(n log n) in the number of events, plus O(m) for the opportunities,
+    activities and customers.
     """
+    for value, cls, path in (
+        (opportunities, Opportunity, "opportunities"),
+        (events, StageChanged, "events"),
+        (activities, Activity, "activities"),
+        (customers, Customer, "customers"),
+    ):
+        c.require_iterable(value, cls.__name__, path)
     zone = zone_of(tz)
     kind = _period(period)
-    opps = {}
-    for i, o in enumerate(opportunities):
-        if not isinstance(o, Opportunity):
-            c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
-        opps[o.id] = o
+    opps = {o.id: o for o in items_of(opportunities, Opportunity, "opportunities")}
     meetings: dict[str, list[dt.datetime]] = {}
-    for a in activities:
+    for a in items_of(activities, Activity, "activities"):
         if a.opportunity_id is not None and a.kind in (ActivityKind.VISIT, ActivityKind.MEETING):
             meetings.setdefault(a.opportunity_id, []).append(a.at)
+    people = items_of(customers, Customer, "customers")
     rows: dict[tuple[str, dt.date], dict[str, Any]] = {}
 
     def row(rep: str, start: dt.date) -> dict[str, Any]:
@@ -348,27 +356,49 @@ def outcome_kpis(
         )
 
     closing = []
+    problems: list[Problem] = []
     for i, e in enumerate(events):
         if not isinstance(e, StageChanged):
-            c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
-        if e.kind in (MoveKind.WIN, MoveKind.LOSE):
+            problems.append(wrong_item(e, StageChanged, f"events[{i}]"))
+        elif e.kind in (MoveKind.WIN, MoveKind.LOSE):
             if e.opportunity_id not in opps:
-                raise ValidationError.single(
-                    f"events[{i}].opportunity_id", f"{e.opportunity_id!r} is not among the opportunities"
+                problems.append(
+                    Problem(
+                        path=f"events[{i}].opportunity_id",
+                        message=f"{c.show(e.opportunity_id)} is not among the opportunities",
+                    )
                 )
-            closing.append(e)
-    closing.sort(key=lambda e: (e.at, e.opportunity_id))
+                continue
+            start = _start(e.at, kind, zone)
+            if start is None:
+                problems.append(_beyond(e.at, f"events[{i}].at"))
+                continue
+            closing.append((e, start))
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    new: list[tuple[str, dt.date]] = []
+    for i, cust in enumerate(people):
+        if cust.owner is not None:
+            start = _start(cust.created_at, kind, zone)
+            if start is None:
+                problems.append(_beyond(cust.created_at, f"customers[{i}].created_at"))
+            else:
+                new.append((cust.owner, start))
+    if problems:
+        raise ValidationError(problems[:MAX_PROBLEMS])
+    closing.sort(key=lambda es: (es[0].at, es[0].opportunity_id))
     bought_before: set[str] = set()
-    for e in closing:
+    add = _CONTEXT.add
+    for e, start in closing:
         opp = opps[e.opportunity_id]
-        r = row(opp.owner, period_start(e.at, kind, zone))
+        r = row(opp.owner, start)
         if e.kind is MoveKind.LOSE:
             r["lost"] += 1
             continue
         r["won"] += 1
         if opp.amount is not None:
-            r["revenue"][opp.amount.currency] = (
-                r["revenue"].get(opp.amount.currency, Decimal(0)) + opp.amount.amount
+            r["revenue"][opp.amount.currency] = add(
+                r["revenue"].get(opp.amount.currency, Decimal(0)), opp.amount.amount
             )
         held = sum(1 for at in meetings.get(opp.id, ()) if at <= e.at)
         r["single" if held <= 1 else "multi"] += 1
@@ -376,9 +406,8 @@ def outcome_kpis(
         if opp.customer_id in bought_before:
             r["repeat"].add(opp.customer_id)
         bought_before.add(opp.customer_id)
-    for cust in customers:
-        if cust.owner is not None:
-            row(cust.owner, period_start(cust.created_at, kind, zone))["new"] += 1
+    for owner, start in new:
+        row(owner, start)["new"] += 1
     return tuple(
         RepOutcomes(
             rep_id=rep,

@@ -16,12 +16,21 @@ from .._money import Money
 from .._time import canonical
 from ..entities import Activity, Customer, Lead, LeadStatus, Opportunity, Tier
 from ..errors import CurrencyMismatchError, Problem, ValidationError
+from ._args import MAX_PROBLEMS, function_of_one, items_of, member, wrong_item
 
 _DAY = dt.timedelta(days=1)
 _WORKABLE = frozenset({LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED})
 
 
+#: A profit the host's function returns has at most this many digits before the point.
+_MAX_DIGITS = 30
+
+
 def _amount(value: Money | Decimal | int | None, currency: list[str]) -> Decimal | None:
+    """
+    *value* as a number to sort by; a plain number is first checked by
+    :func:`_plain`.
+    """
     if value is None:
         return None
     if isinstance(value, Money):
@@ -31,6 +40,20 @@ def _amount(value: Money | Decimal | int | None, currency: list[str]) -> Decimal
             raise CurrencyMismatchError("compare", currency[0], value.currency)
         return value.amount
     return Decimal(value)
+
+
+def _plain(value: object) -> bool:
+    """
+    Whether *value* is None, Money, or a finite Decimal or int of at most
+    :data:`_MAX_DIGITS` integer digits.
+    """
+    if value is None or isinstance(value, Money):
+        return True
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        return False
+    if isinstance(value, int):
+        return -(10**_MAX_DIGITS) < value < 10**_MAX_DIGITS
+    return value.is_finite() and (not value or value.adjusted() < _MAX_DIGITS)
 
 
 def work_queue(
@@ -47,7 +70,12 @@ def work_queue(
     of the lead the host supplies, optional), highest first; prospect value
     (estimated value x intent), highest first; then the oldest lead first and
     finally by id, so the order is total and the same on every run.  A lead
-    missing a measure sorts after every lead that has it.
+    missing a measure sorts after every lead that has it.  *profit* returns
+    ``Money`` (one currency for all leads), a ``Decimal`` or an int, or
+    ``None`` when unknown.
+
+    Cost: O(n log n) in the number of leads, plus one call of *profit* per
+    workable lead.
 
     >>> import datetime as dt
     >>> from funnelkit import Lead, Money
@@ -59,21 +87,33 @@ def work_queue(
     >>> " ".join(lead.id for lead in work_queue(leads))
     'l2 l1 l3'
     """
+    checked = items_of(leads, Lead, "leads")
+    if profit is not None:
+        function_of_one(profit, "a Lead (its profit, or None)", "profit")
     currency: list[str] = []
     keyed = []
-    for i, lead in enumerate(leads):
-        if not isinstance(lead, Lead):
-            c.require(lead, Lead, "a Lead", f"leads[{i}]")
+    zero = Decimal(0)
+    for i, lead in enumerate(checked):
         if lead.status not in _WORKABLE:
             continue
-        gain = _amount(profit(lead), currency) if profit is not None else None
+        gain = None
+        if profit is not None:
+            raw = profit(lead)
+            if not _plain(raw):
+                msg = (
+                    f"{c.show(raw)} is {c.a_type(raw)}; profit must return Money, a finite Decimal "
+                    f"or int of at most {_MAX_DIGITS} digits, or None"
+                )
+                raise ValidationError.single(f"profit(leads[{i}])", msg)
+            gain = _amount(raw, currency)
         value = lead.prospect_value
         worth = _amount(value, currency)
+        # copy_negate is exact: unary minus would round in the caller's decimal context.
         keyed.append(
             (
-                (lead.intent_score is None, -(lead.intent_score or 0)),
-                (gain is None, -(gain or 0)),
-                (worth is None, -(worth or 0)),
+                (lead.intent_score is None, (lead.intent_score or zero).copy_negate()),
+                (gain is None, (gain or zero).copy_negate()),
+                (worth is None, (worth or zero).copy_negate()),
                 lead.created_at,
                 lead.id,
                 lead,
@@ -84,6 +124,9 @@ def work_queue(
 
 
 def _interval(value: object, where: str) -> dt.timedelta:
+    """
+    A positive timedelta, else an error at *where*.
+    """
     if not isinstance(value, dt.timedelta) or value <= dt.timedelta(0):
         raise ValidationError.single(where, f"{c.show(value)} is not a positive timedelta")
     return value
