@@ -100,9 +100,10 @@ class Service:
             (moved.version, json.dumps(to_dict(moved)), deal_id, seen_version),
         ).rowcount
         if updated != 1:  # someone else wrote in between: the same rule as funnelkit's
+            (stored,) = self.db.execute("select version from deal where id = ?", (deal_id,)).fetchone()
             self.db.execute("rollback")
             raise ConcurrencyConflict(
-                opportunity_id=deal_id, expected_version=seen_version, actual_version=-1
+                opportunity_id=deal_id, expected_version=seen_version, actual_version=stored
             )
         self.db.execute(
             "insert into event values (?, ?, ?)", (deal_id, event.version, json.dumps(to_dict(event)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from .. import _checks as c
@@ -31,7 +31,9 @@ def wrong_item(item: object, cls: type, path: str) -> Problem:
     """
     The problem of an *item* at *path* that is not a *cls*.
     """
-    return Problem(path=path, message=f"{c.show(item)} is {c.a_type(item)}; expected {c.article(cls.__name__)}")
+    return Problem(
+        path=path, message=f"{c.show(item)} is {c.a_type(item)}; expected {c.article(cls.__name__)}"
+    )
 
 
 def items_of(values: object, cls: type[T], path: str) -> list[T]:
@@ -59,7 +61,9 @@ def mapping(value: object, what: str, path: str) -> Mapping[Any, Any]:
     *value*, checked to be a mapping (of *what*).
     """
     if not isinstance(value, Mapping):
-        raise ValidationError.single(path, f"{c.show(value)} is {c.a_type(value)}; expected a mapping of {what}")
+        raise ValidationError.single(
+            path, f"{c.show(value)} is {c.a_type(value)}; expected a mapping of {what}"
+        )
     return value
 
 

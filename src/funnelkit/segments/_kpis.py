@@ -127,7 +127,9 @@ class RepPeriod:
         for name, target in targets.items():
             if not isinstance(name, str) or name not in _COUNTS:
                 problems.append(
-                    Problem(path="targets", message=f"{c.show(name)} is not a KPI; allowed: {', '.join(_COUNTS)}")
+                    Problem(
+                        path="targets", message=f"{c.show(name)} is not a KPI; allowed: {', '.join(_COUNTS)}"
+                    )
                 )
             elif isinstance(target, bool) or not isinstance(target, int) or target <= 0:
                 problems.append(

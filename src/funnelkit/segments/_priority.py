@@ -16,7 +16,7 @@ from .._money import Money
 from .._time import canonical
 from ..entities import Activity, Customer, Lead, LeadStatus, Opportunity, Tier
 from ..errors import CurrencyMismatchError, Problem, ValidationError
-from ._args import MAX_PROBLEMS, function_of_one, items_of, member, wrong_item
+from ._args import function_of_one, items_of, member
 
 _DAY = dt.timedelta(days=1)
 _WORKABLE = frozenset({LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED})
@@ -139,8 +139,8 @@ def _tier_map(value: Mapping[Tier | str | None, dt.timedelta]) -> Mapping[Tier |
         )
     out: dict[Tier | None, dt.timedelta] = {}
     for k, v in value.items():
-        tier = None if k is None else c.to_enum(Tier, k)
-        if tier is not None and not isinstance(tier, Tier):
+        tier = None if k is None else member(Tier, k)
+        if k is not None and tier is None:
             raise ValidationError.single(
                 "by_tier", f"{c.show(k)} is not a tier; allowed: 'A', 'B', 'C', None"
             )
@@ -153,7 +153,7 @@ def _stage_map(value: Mapping[str, dt.timedelta]) -> Mapping[str, dt.timedelta]:
         raise ValidationError.single(
             "by_stage", f"{c.show(value)} is not a mapping of stage key to timedelta"
         )
-    return MappingProxyType({k: _interval(v, f"by_stage[{k!r}]") for k, v in value.items()})
+    return MappingProxyType({k: _interval(v, f"by_stage[{c.show(k)}]") for k, v in value.items()})
 
 
 def _name(tier: Tier | None) -> str:
@@ -178,12 +178,43 @@ class FollowUpPolicy:
     by_stage: Mapping[str, dt.timedelta] = attrs.field(factory=dict, converter=_stage_map)
 
     def interval(self, *, tier: Tier | str | None, stages: Iterable[str]) -> dt.timedelta:
-        key = None if tier is None else c.to_enum(Tier, tier)
-        options = [self.by_tier[key]] if key in self.by_tier else []
-        options += [self.by_stage[s] for s in stages if s in self.by_stage]
-        if not options:
-            raise ValidationError.single("tier", f"{c.show(tier)} has no follow-up interval in the policy")
-        return min(options)
+        """
+        The interval for a customer of *tier* (``None``: ungraded) with open
+        deals in *stages* (stage keys): the shortest that applies.
+        Cost: O(s) in the number of stages.
+        """
+        key = None if tier is None else member(Tier, tier)
+        if tier is not None and key is None:
+            raise ValidationError.single(
+                "tier", f"{c.show(tier)} is not a tier; allowed: 'A', 'B', 'C', None"
+            )
+        return _pick(self, key, items_of(stages, str, "stages"))
+
+
+_NEVER = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def _later(at: dt.datetime, interval: dt.timedelta) -> dt.datetime:
+    """
+    *at* + *interval*, or the last representable instant (never due) when
+    that lies beyond the range of ``datetime``.
+    """
+    try:
+        return at + interval
+    except OverflowError:
+        return _NEVER
+
+
+def _pick(policy: FollowUpPolicy, tier: Tier | None, stages: Iterable[str]) -> dt.timedelta:
+    """
+    :meth:`FollowUpPolicy.interval` of checked arguments.
+    """
+    options = [policy.by_tier[tier]] if tier in policy.by_tier else []
+    options += [policy.by_stage[s] for s in stages if s in policy.by_stage]
+    if not options:
+        shown = "None" if tier is None else repr(tier.value)
+        raise ValidationError.single("tier", f"{shown} has no follow-up interval in the policy")
+    return min(options)
 
 
 @attrs.frozen(kw_only=True)
@@ -219,6 +250,9 @@ def due_followups(
     from its last activity in that stage (or from entering it).  Each is due
     once its time has come; *days_overdue* counts whole days past due (0 on
     the day it falls due).
+
+    Cost: O((c + a + o) + d log d) for c customers, a activities, o
+    opportunities and d follow-ups due.
     """
     problems: list[Problem] = []
     msg = c.aware_datetime(now)
@@ -226,22 +260,27 @@ def due_followups(
         problems.append(Problem(path="now", message=msg))
     if not isinstance(policy, FollowUpPolicy):
         problems.append(Problem(path="policy", message=f"{c.show(policy)} is not a FollowUpPolicy"))
+    for value, cls, path in (
+        (customers, Customer, "customers"),
+        (activities, Activity, "activities"),
+        (opportunities, Opportunity, "opportunities"),
+    ):
+        if not c.is_iterable(value):
+            problems.append(
+                Problem(path=path, message=f"{c.show(value)} is not an iterable of {cls.__name__}")
+            )
     if problems:
         raise ValidationError(problems)
     now = canonical(now)
     last: dict[str, dt.datetime] = {}
-    acts = list(activities)
-    for i, a in enumerate(acts):
-        if not isinstance(a, Activity):
-            c.require(a, Activity, "an Activity", f"activities[{i}]")
+    acts = items_of(activities, Activity, "activities")
+    for a in acts:
         if a.at <= now and (a.customer_id not in last or a.at > last[a.customer_id]):
             last[a.customer_id] = a.at
     stages: dict[str, list[str]] = {}
     last_on_deal: dict[str, dt.datetime] = {}
     open_deals = []
-    for i, o in enumerate(opportunities):
-        if not isinstance(o, Opportunity):
-            c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
+    for o in items_of(opportunities, Opportunity, "opportunities"):
         if o.is_open:
             stages.setdefault(o.customer_id, []).append(o.stage)
             open_deals.append(o)
@@ -256,7 +295,7 @@ def due_followups(
         if interval is None:
             continue
         start = last_on_deal.get(o.id)
-        due_at = max(start or o.stage_entered_at, o.stage_entered_at) + interval
+        due_at = _later(max(start or o.stage_entered_at, o.stage_entered_at), interval)
         if due_at <= now:
             due.append(
                 FollowUp(
@@ -268,11 +307,13 @@ def due_followups(
                     days_overdue=(now - due_at) // _DAY,
                 )
             )
-    for i, cust in enumerate(customers):
-        if not isinstance(cust, Customer):
-            c.require(cust, Customer, "a Customer", f"customers[{i}]")
+    for i, cust in enumerate(items_of(customers, Customer, "customers")):
         start = last.get(cust.id)
-        due_at = (start or cust.created_at) + policy.interval(tier=cust.tier, stages=stages.get(cust.id, ()))
+        try:
+            interval = _pick(policy, cust.tier, stages.get(cust.id, ()))
+        except ValidationError as e:
+            raise e.prefixed(f"customers[{i}]") from None
+        due_at = _later(start or cust.created_at, interval)
         if due_at <= now:
             due.append(
                 FollowUp(
