@@ -72,8 +72,14 @@ def soak(session: nox.Session) -> None:
 
 @nox.session
 def fuzz(session: nox.Session) -> None:
-    """Coverage-guided fuzzing of the entry points that read outside data (atheris), for a set time."""
-    session.install("-e", ".[hypothesis]", "atheris")
+    """
+    The long hostile profile: the introspective battery with 30 more random values per parameter,
+    then coverage-guided fuzzing of the entry points that read outside data (atheris), for a set time.
+    """
+    session.install("-e", ".[tests]", "atheris")
+    session.run(
+        "pytest", "-p", "no:doctest", "tests/hostile", env={"FUNNELKIT_HOSTILE_GENERATED": "30"}
+    )
     seconds = session.posargs[0] if session.posargs else "300"
     session.run(
         "python", "-W", "ignore", str(ROOT / "fuzz" / "entry_points.py"), f"-max_total_time={seconds}"

@@ -87,13 +87,15 @@ def _greedy(team, n):
 
 @st.composite
 def teams(draw, max_reps=8):
-    """A team with random capacities (some unlimited), activity and loads."""
+    """A team with random capacities (some unlimited), activity and loads; one rep at least is active
+    (a team with none is refused, see test_a_team_with_no_active_rep_is_refused)."""
     n = draw(st.integers(1, max_reps))
     reps = []
     load = {}
     for i in range(n):
         cap = draw(st.one_of(st.none(), st.integers(0, 6)))
-        reps.append(rep(f"r{i}", cap, active=draw(st.booleans() | st.just(True))))
+        active = (i == n - 1 and not any(r.active for r in reps)) or draw(st.booleans() | st.just(True))
+        reps.append(rep(f"r{i}", cap, active=active))
         load[f"r{i}"] = draw(st.integers(0, 7))
     return Team(reps=reps, load=load)
 

@@ -258,7 +258,7 @@ def test_a_move_as_a_record():
             ],
         ),
         ({"rep_id": " leaver"}, ["rep_id: ' leaver' has surrounding whitespace; an id must be stripped"]),
-        ({"leads": 5}, ["leads: 5 is an int; expected an iterable of Lead"]),
+        ({"leads": 5}, ["leads: 5 is not an iterable of Lead"]),
         (
             {"opportunities": [deal("o", "x", "a"), deal("o", "y", "b")]},
             ["opportunities[1].id: 'o' appears twice; each record once"],

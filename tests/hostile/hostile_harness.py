@@ -300,11 +300,18 @@ class Case:
     make: Callable[[], object]
 
 
+#: The long profile (nox -s fuzz) adds this many random values per parameter.
+GENERATED = int(os.environ.get("FUNNELKIT_HOSTILE_GENERATED", "0"))
+
+
 def cases(call: Call) -> list[Case]:
     """Every hostile variant of *call*: each parameter in turn, with each value aimed at its kind."""
     out = []
-    for param in call.args:
-        for label, make in hv.for_parameter(param).items():
+    for param, base in call.args.items():
+        table = {**hv.for_parameter(param), **hv.derived_for(param, base)}
+        if GENERATED:
+            table.update(hv.generated(f"{call.target.name}.{param}", 0, GENERATED))
+        for label, make in table.items():
             out.append(Case(param, label, make))
     return out
 

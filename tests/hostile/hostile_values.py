@@ -9,6 +9,7 @@ import datetime as dt
 import decimal
 import itertools
 import math
+import random
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -184,6 +185,23 @@ SEED: dict[str, Callable[[], object]] = {
     "float seed": lambda: 1.5,
 }
 
+#: Aimed at a parameter with its working value in hand: order, repetition and size.
+DERIVED_SEQUENCE: dict[str, Callable[[object], object]] = {
+    "reversed": lambda base: list(reversed(list(base))),
+    "every item twice": lambda base: [x for x in base for _ in (0, 1)],
+    "100,000 items": lambda base: (list(base) * (100_000 // max(1, len(list(base))) + 1))[:100_000],
+    "one-shot generator": lambda base: (x for x in list(base)),
+}
+DERIVED_TIME: dict[str, Callable[[object], object]] = {
+    "a year earlier": lambda base: base - dt.timedelta(days=365) if isinstance(base, dt.datetime) else base,
+    "a microsecond earlier": lambda base: (
+        base - dt.timedelta(microseconds=1) if isinstance(base, dt.datetime) else base
+    ),
+    "in Shanghai": lambda base: (
+        base.astimezone(ZoneInfo("Asia/Shanghai")) if isinstance(base, dt.datetime) else base
+    ),
+}
+
 CONTEXTS: dict[str, decimal.Context] = {
     "prec=1, every trap": decimal.Context(prec=1, traps=list(decimal.Context().flags)),
     "prec=3, ROUND_DOWN, Emax=3": decimal.Context(
@@ -346,6 +364,46 @@ _MAPPING_NAMES = {
 _CALLABLE_NAMES = {"forecast", "effective", "profit", "value", "test"}
 _SEED_NAMES = {"seed", "rng"}
 _DOCUMENT_NAMES = {"data", "obj"}
+
+
+def derived_for(name: str, base: object) -> dict[str, Callable[[], object]]:
+    """Hostile values made from the parameter's working value *base*: reordered, repeated, huge, earlier."""
+    table: dict[str, Callable[[], object]] = {}
+    if name in _SEQUENCE_NAMES and isinstance(base, list | tuple) and base:
+        table.update({label: (lambda f=f: f(base)) for label, f in DERIVED_SEQUENCE.items()})
+    if name in _TIME_NAMES and isinstance(base, dt.datetime):
+        table.update({label: (lambda f=f: f(base)) for label, f in DERIVED_TIME.items()})
+    return table
+
+
+def generated(name: str, seed: int, count: int) -> dict[str, Callable[[], object]]:
+    """*count* random structure-aware junk values for the long profile (nox -s fuzz)."""
+    rng = random.Random(f"{name}:{seed}")
+    pools = [
+        v
+        for table in (UNIVERSAL, TIME, DURATION, ZONE, NUMBER, COUNT, IDENT, MAPPING)
+        for v in table.values()
+    ]
+    table: dict[str, Callable[[], object]] = {}
+    for i in range(count):
+        shape = rng.randrange(5)
+        if shape == 0:
+            digits = "".join(rng.choice("0123456789") for _ in range(rng.randrange(1, 40)))
+            text = f"{rng.choice(['', '-', '+'])}{digits}e{rng.choice(['', '-'])}{rng.randrange(10 ** rng.randrange(1, 9))}"
+            table[f"random number {i}: {text[:30]}"] = lambda text=text: text
+        elif shape == 1:
+            depth = rng.randrange(1, 3000)
+            table[f"random nesting {i}: {depth} deep"] = lambda depth=depth: _deep_list(depth)
+        elif shape == 2:
+            size = rng.randrange(1, 200_000)
+            table[f"random list {i}: {size} junk items"] = lambda size=size: [None] * size
+        elif shape == 3:
+            make = rng.choice(pools)
+            table[f"random pick {i}: list of one"] = lambda make=make: [make()]
+        else:
+            make = rng.choice(pools)
+            table[f"random pick {i}: dict value"] = lambda make=make: {"id": make(), "type": make()}
+    return table
 
 
 def for_parameter(name: str) -> dict[str, Callable[[], object]]:

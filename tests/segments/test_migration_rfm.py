@@ -104,7 +104,7 @@ class TestRfm:
             ([("a", dt.datetime(2026, 1, 1), 1)], {}, "is naive"),
             ([("a", NOW, 1.5)], {}, "1.5 is not a finite Decimal, int or Money"),
             (["a"], {}, "'a' is not an Activity or (id, at, value)"),
-            ([("a", NOW, 1)], {"bins": 0}, "bins: 0 is not an int >= 1"),
+            ([("a", NOW, 1)], {"bins": 0}, "bins: 0 is not an int from 1 to 1,000"),
         ],
     )
     def test_bad_input(self, events, kwargs, fragment):

@@ -19,6 +19,7 @@ from .._money import Money
 from .._time import canonical
 from ..entities import Lead, LeadStatus
 from ..errors import Problem, ValidationError
+from ._args import batch_of, bounded, items_of
 from ._policies import Policy, Skip, _Context, _Item, lead_item
 from ._team import Assigned, AssignmentState, Team
 
@@ -43,7 +44,9 @@ class Decision(c.Checked):
         default=None, metadata=c.check(c.optional(c.instance_of(Money, "Money")))
     )
     skipped: tuple[Skip, ...] = attrs.field(
-        default=(), converter=c.to_tuple, metadata=c.check(c.items(c.instance_of(Skip, "a Skip"), tuple))
+        default=(),
+        converter=lambda v: bounded(v, lambda x: isinstance(x, Skip)),
+        metadata=c.check(c.items(c.instance_of(Skip, "a Skip"), tuple)),
     )
 
     @property
@@ -202,6 +205,14 @@ def check_common(
                 message=f"{c.show(rng)} is {c.a_type(rng)}; expected an int seed or a random.Random",
             )
         )
+    if not problems and isinstance(state, AssignmentState) and state.recent:
+        last = max(a.at for a in state.recent)
+        if canonical(cast("dt.datetime", now)) < last:
+            msg = (
+                f"{canonical(cast('dt.datetime', now)).isoformat()} is before the last recorded "
+                f"assignment ({last.isoformat()}); route in time order"
+            )
+            problems.append(Problem(path="now", message=msg))
     if isinstance(team, Team) and isinstance(policy, Policy):
         problems.extend(p.prefixed("policy") for p in policy.problems(team))
         if rng is None and policy._needs_rng():
@@ -220,6 +231,31 @@ def check_common(
         cast("AssignmentState", state),
         cast("random.Random | None", generator),
     )
+
+
+def require_reps(team: Team, *, leaving: str | None = None) -> None:
+    """
+    Refuse a *team* with no rep to route to: no reps at all, or none active
+    (besides *leaving*, the rep whose book is being moved).
+    """
+    if not team.reps:
+        msg = "the team has no reps; add at least one SalesRep to route to"
+        raise ValidationError.single("team", msg)
+    if any(r.active and r.id != leaving for r in team.reps):
+        return
+    names = [r.id for r in team.reps if r.id != leaving]
+    listed = ", ".join(repr(n) for n in names[:10])
+    if len(names) > 10:
+        listed += f" and {len(names) - 10} more"
+    if not names:
+        msg = f"the team has no rep besides {leaving!r}, who is leaving; add a SalesRep to route to"
+    elif leaving is None:
+        msg = f"no rep of the team is active (inactive: {listed}); activate one to route to"
+    else:
+        msg = (
+            f"no rep of the team besides {leaving!r} is active (inactive: {listed}); activate one to route to"
+        )
+    raise ValidationError.single("team", msg)
 
 
 def next_state(ctx: _Context, state: AssignmentState) -> AssignmentState:
@@ -267,7 +303,9 @@ def assign(
     Deterministic: the same leads, team, policy, state, *now* and seed give
     the same decisions.  A lead that cannot be placed (already owned,
     converted, every rep full) comes back with the reason, never dropped.
-    Pass the returned ``state`` to the next call.
+    Pass the returned ``state`` to the next call.  A team with no active
+    rep is refused.  Cost: O(n log m) for n leads and m reps (a weighted
+    random draw or a round robin skipping full reps may take O(m) per lead).
 
     >>> import datetime as dt
     >>> from funnelkit import Lead, SalesRep
@@ -285,14 +323,8 @@ def assign(
     (Skip(rep_id='bob', reason='full: 1 of 1 open'),)
     """
     team, _, now, state, generator = check_common(team, policy, now, state, rng)
-    if not c.is_iterable(leads):
-        raise ValidationError.single(
-            "leads", f"{c.show(leads)} is {c.a_type(leads)}; expected an iterable of Lead"
-        )
-    batch = list(leads)
-    problems = c.id_items(batch, Lead, "leads", "each lead is routed once")
-    if problems:
-        raise ValidationError(problems)
+    batch = batch_of(leads, Lead, "leads", "each lead is routed once")
+    require_reps(team)
     ctx = _Context(team, state, now, generator)
     decisions = [_decide(lead, policy, ctx) for lead in batch]
     return AssignmentResult(decisions=tuple(decisions), state=next_state(ctx, state))
@@ -343,13 +375,22 @@ def record(state: AssignmentState, decisions: Iterable[Decision]) -> AssignmentS
     *state* with the assigned *decisions* added to its recent assignments,
     for decisions made outside :func:`assign` (roulette claims, a manager's
     hand) that must count against a windowed capacity.  The next routing call
-    drops what falls out of the team's window.
+    drops what falls out of the team's window.  Decisions are recorded in
+    time order: one older than the last recorded assignment is refused.
+    Cost: O(n) for n decisions.
     """
     c.require(state, AssignmentState, "an AssignmentState", "state")
-    c.require_iterable(decisions, "Decision", "decisions")
     added = []
-    for i, d in enumerate(decisions):
-        c.require(d, Decision, "a Decision", f"decisions[{i}]")
-        if d.rep_id is not None:
-            added.append(Assigned(lead_id=d.lead_id, rep_id=d.rep_id, at=d.at))
+    last = max((a.at for a in state.recent), default=None)
+    for i, d in enumerate(items_of(decisions, Decision, "decisions")):
+        if d.rep_id is None:
+            continue
+        if last is not None and d.at < last:
+            msg = (
+                f"{d.at.isoformat()} is before the last recorded assignment ({last.isoformat()}); "
+                "record in time order"
+            )
+            raise ValidationError.single(f"decisions[{i}].at", msg)
+        last = d.at
+        added.append(Assigned(lead_id=d.lead_id, rep_id=d.rep_id, at=d.at))
     return AssignmentState(pointers=state.pointers, recent=(*state.recent, *added))

@@ -16,6 +16,7 @@ import itertools
 import random
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, ClassVar, TypeVar, cast
 
 import attrs
@@ -26,6 +27,7 @@ from .._frozenmap import FrozenMap
 from .._money import Money
 from ..entities import CompanySize, Customer, Lead, Tier
 from ..errors import Problem, ValidationError
+from ._args import bounded, is_str
 from ._team import WINDOW_WORDS, AssignmentState, Team
 
 E = TypeVar("E", bound=enum.Enum)
@@ -78,6 +80,18 @@ def customer_item(customer: Customer, weight: int) -> _Item:
         customer.tier,
         weight,
     )
+
+
+def item_of(item: object) -> _Item:
+    """
+    What routing reads of *item*, a Lead or a Customer; else an error naming ``item``.
+    """
+    if isinstance(item, Lead):
+        return lead_item(item)
+    if isinstance(item, Customer):
+        return customer_item(item, 1)
+    msg = f"{c.show(item)} is {c.a_type(item)}; expected a Lead or a Customer"
+    raise ValidationError.single("item", msg)
 
 
 @attrs.frozen
@@ -207,7 +221,7 @@ Choice = tuple[str | None, str, str]
 
 
 def _opt_ids(value: Iterable[str] | None) -> tuple[str, ...] | None:
-    return None if value is None else c.to_tuple(value)
+    return None if value is None else bounded(value, is_str)
 
 
 _ids_check = c.optional(c.items(c.identifier, tuple, unique=True))
@@ -260,6 +274,7 @@ class Policy(c.Checked):
         What is wrong with this policy for *team*: reps it names that are not
         in the team.
         """
+        c.require(team, Team, "a Team", "team")
         return [
             Problem(path=path, message=f"{rep!r} is not a rep of the team")
             for path, rep in self._rep_refs()
@@ -454,8 +469,9 @@ class WeightedRandom(Policy):
         if self.weights is None:
             pairs = [(r, float(ctx.limit[r] or ctx.unlimited)) for r in ctx.team.ids]
         else:  # in team order, whatever order the mapping has; scaled so that the largest is 1
-            top = max(self.weights.values())
-            pairs = [(r, float(self.weights[r] / top)) for r in ctx.team.ids if r in self.weights]
+            # exact ratios, whatever the caller's decimal context
+            top = Fraction(max(self.weights.values()))
+            pairs = [(r, float(Fraction(self.weights[r]) / top)) for r in ctx.team.ids if r in self.weights]
         reps = [r for r, w in pairs if w > 0 and not ctx.never(r)]
         cum = list(itertools.accumulate(w for r, w in pairs if w > 0 and not ctx.never(r)))
         return reps, cum
@@ -511,7 +527,7 @@ _PICKS = ("load_balance", "round_robin")
 
 
 def _opt_strings(value: Iterable[str] | None) -> frozenset[str] | None:
-    return None if value is None else c.to_frozenset(value)
+    return None if value is None else c.to_frozenset(bounded(value, is_str))
 
 
 def _opt_enum_set(enum_cls: type[E], value: Iterable[E | str] | None) -> frozenset[E] | None:
@@ -521,7 +537,9 @@ def _opt_enum_set(enum_cls: type[E], value: Iterable[E | str] | None) -> frozens
     """
     if value is None:
         return None
-    items = c.to_frozenset(value)
+    if not c.is_iterable(value):
+        return value  # type: ignore[return-value]  # the check reports it
+    items = c.to_frozenset(bounded(value, lambda x: isinstance(x, enum_cls | str)))
     try:
         return frozenset(c.to_enum(enum_cls, v) for v in items)
     except (ValidationError, TypeError):
@@ -614,10 +632,14 @@ class Rule(c.Checked):
                 return [Problem(path="max_value", message=f"{hi!r} is not above min_value {lo!r}")]
         return []
 
-    def match(self, item: _Item) -> str | None:
+    def match(self, item: Lead | Customer) -> str | None:
         """
-        The conditions that matched, spelled out, or ``None`` when one fails.
+        The conditions that *item* (a Lead, or a Customer being reassigned)
+        meets, spelled out, or ``None`` when one fails.  Cost: O(conditions).
         """
+        return self._match(item_of(item))
+
+    def _match(self, item: _Item) -> str | None:
         for field, allowed in self._conds:
             if getattr(item, field) not in allowed:
                 return None
@@ -651,7 +673,7 @@ class Rule(c.Checked):
 
 
 def _rules(value: Iterable[Rule]) -> tuple[Rule, ...]:
-    return c.to_tuple(value)
+    return bounded(value, lambda x: isinstance(x, Rule))  # type: ignore[no-any-return]
 
 
 def _rules_check(value: object) -> c.Result:
@@ -696,7 +718,7 @@ class Rules(Policy):
     def _choose(self, item: _Item, ctx: _Context, skips: list[Skip]) -> Choice:
         notes: list[str] = []
         for rule, inner in zip(self.rules, self._inner, strict=True):
-            matched = rule.match(item)
+            matched = rule._match(item)
             if matched is None:
                 continue
             rep, why, _ = inner._choose(item, ctx, skips)
@@ -845,7 +867,7 @@ class TierMatch(Policy):
         ]
         if bad:
             raise ValidationError(bad)
-        trainee_ids = c.to_tuple(trainees) if c.is_iterable(trainees) else trainees
+        trainee_ids = bounded(trainees, is_str)
         bad = [
             Problem(path=f"quartiles[{c.show(r)}]", message=m)
             for r in quartiles
@@ -868,7 +890,15 @@ class TierMatch(Policy):
                 groups[tier] = tuple(reps)
         return cls(groups=groups, a_from=a_from, b_from=b_from, pick=pick, name=name)
 
-    def tier_of(self, item: _Item) -> Tier | None:
+    def tier_of(self, item: Lead | Customer) -> Tier | None:
+        """
+        The tier *item* is routed by: a customer's own tier, or a lead's
+        value against *a_from* and *b_from*; ``None`` when it cannot be told.
+        Cost: O(1).
+        """
+        return self._tier_of(item_of(item))
+
+    def _tier_of(self, item: _Item) -> Tier | None:
         if item.tier is not None:
             return item.tier
         a, b, value = self.a_from, self.b_from, item.value
@@ -879,7 +909,7 @@ class TierMatch(Policy):
         return Tier.B if value.amount >= b.amount else Tier.C
 
     def _choose(self, item: _Item, ctx: _Context, skips: list[Skip]) -> Choice:
-        tier = self.tier_of(item)
+        tier = self._tier_of(item)
         if tier is None:
             if self.a_from is None:
                 return (
@@ -923,7 +953,7 @@ class TierMatch(Policy):
 
 
 def _policies(value: Iterable[Policy]) -> tuple[Policy, ...]:
-    return c.to_tuple(value)
+    return bounded(value, lambda x: isinstance(x, Policy))  # type: ignore[no-any-return]
 
 
 def _policies_check(value: object) -> c.Result:

@@ -17,6 +17,7 @@ from .._frozenmap import FrozenMap
 from .._time import canonical, instant
 from ..entities import Activity
 from ..errors import AssignmentError, ClaimConflict, Problem, ValidationError
+from ._args import bounded, window_duration
 from ._team import Team
 
 
@@ -47,23 +48,20 @@ class Claim(c.Checked):
 
     def active(self, now: dt.datetime) -> bool:
         """
-        Whether the claim protects the customer at *now*.
+        Whether the claim protects the customer at *now*.  Cost: O(1).
         """
-        return self.claimed_at <= now < self.expires_at
+        return self.claimed_at <= instant(now) < self.expires_at
 
 
 def _positive_duration(value: object) -> str | None:
-    msg = c.duration(value)
-    if msg is None and value == dt.timedelta(0):
-        return "0:00:00 is zero; a claim must protect for some time"
-    return msg
+    return window_duration(value, "a claim must protect for some time")
 
 
 def _claims(value: Mapping[str, Claim] | Iterable[Claim]) -> Mapping[str, Claim]:
     if isinstance(value, Mapping):
         return FrozenMap(dict(value))
     if c.is_iterable(value):
-        items = list(value)
+        items = list(bounded(value, lambda x: isinstance(x, Claim)))
         if all(isinstance(x, Claim) for x in items) and len({x.customer_id for x in items}) == len(items):
             return FrozenMap({x.customer_id: x for x in items})
         return items  # type: ignore[return-value]  # the check reports it
@@ -106,6 +104,7 @@ class Pool(c.Checked):
     A claim protects the customer for *protect_for* from the last time the
     holder worked it; after that it lapses back to the pool (at once: a
     lapsed claim is ignored; :meth:`expire` drops it from the value).
+    *protect_for* is at most ten years (3,650 days).
     *max_claims* caps how many customers a rep may hold at once.  Every
     method returns a new pool; nothing is changed in place, and a refused
     call changes nothing.
@@ -133,7 +132,7 @@ class Pool(c.Checked):
 
     def holder(self, customer_id: str, *, now: dt.datetime) -> Claim | None:
         """
-        The claim protecting *customer_id* at *now*, or ``None``.
+        The claim protecting *customer_id* at *now*, or ``None``.  Cost: O(1).
         """
         now = instant(now)
         msg = c.identifier(customer_id)
@@ -144,9 +143,11 @@ class Pool(c.Checked):
 
     def held_by(self, rep_id: str, *, now: dt.datetime) -> tuple[Claim, ...]:
         """
-        The claims *rep_id* holds at *now*, oldest first.
+        The claims *rep_id* holds at *now*, oldest first.  Cost: O(n log n)
+        for n claims in the pool.
         """
         now = instant(now)
+        _ids(rep_id=rep_id)
         mine = [k for k in self.claims.values() if k.rep_id == rep_id and k.active(now)]
         return tuple(sorted(mine, key=lambda k: (k.claimed_at, k.customer_id)))
 
@@ -169,10 +170,14 @@ class Pool(c.Checked):
         what one already holds renews the protection.  Pass the customer's
         current *owner* (``Customer.owner``) when it is an account already:
         an account owned by another rep is refused too, so that the pool and
-        the accounts never give one customer two owners.
+        the accounts never give one customer two owners.  A claim older than
+        the customer's last record is refused: time only moves forward.
+        Cost: O(1), or O(n) for n claims with *max_claims*.
         """
         now = instant(now)
         _ids(customer_id=customer_id, rep_id=rep_id)
+        if owner is not None:
+            _ids(owner=owner)
         if team is not None:
             c.require(team, Team, "a Team", "team")
             rep = team.rep(rep_id)
@@ -181,11 +186,7 @@ class Pool(c.Checked):
                 raise AssignmentError(msg)
         if owner is not None and owner != rep_id:
             raise ClaimConflict(key=customer_id, holder=owner, expires_at=None, requested_by=rep_id)
-        latest = self.claims.get(customer_id)
-        if latest is not None and now < latest.worked_at:
-            last = latest.worked_at.isoformat()
-            msg = f"{now.isoformat()} is before the last record of {customer_id!r} ({last}); keep time order"
-            raise ValidationError.single("now", msg)
+        self._in_order(customer_id, now)
         current = self.holder(customer_id, now=now)
         if current is not None and current.rep_id != rep_id:
             raise ClaimConflict(
@@ -205,7 +206,7 @@ class Pool(c.Checked):
             rep_id=rep_id,
             claimed_at=claimed_at,
             worked_at=now,
-            expires_at=now + self.protect_for,
+            expires_at=self._expiry(now, "now"),
         )
         return self._with({customer_id: new}), new
 
@@ -213,21 +214,24 @@ class Pool(c.Checked):
         """
         Record that the holder worked the customer at *now*: the protection
         runs again from *now*.  Only the holder can; a lapsed claim cannot be
-        renewed this way (claim it again).
+        renewed this way (claim it again).  Refused when older than the
+        customer's last record.  Cost: O(1).
         """
         now = instant(now)
         _ids(customer_id=customer_id, rep_id=rep_id)
+        self._in_order(customer_id, now)
         current = self._held(customer_id, rep_id, now)
         if now <= current.worked_at:
             return self
-        new = attrs.evolve(current, worked_at=now, expires_at=now + self.protect_for)
+        new = attrs.evolve(current, worked_at=now, expires_at=self._expiry(now, "now"))
         return self._with({customer_id: new})
 
     def worked_from(self, activities: Iterable[Activity], *, now: dt.datetime) -> Pool:
         """
         Renew every claim whose holder logged an activity with the customer
         while the claim protected it, up to *now*; other activities are
-        ignored.  Activities may come in any order.
+        ignored.  Activities may come in any order.  Cost: O(n log n) for n
+        activities.
         """
         now = instant(now)
         c.require_iterable(activities, "Activity", "activities")
@@ -243,16 +247,19 @@ class Pool(c.Checked):
                 continue
             if claim.worked_at < a.at < claim.expires_at:
                 changed[a.customer_id] = attrs.evolve(
-                    claim, worked_at=a.at, expires_at=a.at + self.protect_for
+                    claim, worked_at=a.at, expires_at=self._expiry(a.at, "activities")
                 )
         return self._with(changed) if changed else self
 
     def release(self, customer_id: str, rep_id: str, *, now: dt.datetime) -> Pool:
         """
-        The holder gives the customer back to the pool.
+        The holder gives the customer back to the pool.  Refused when older
+        than the customer's last record (before it was claimed, say).
+        Cost: O(n) for n claims (the new pool is a copy).
         """
         now = instant(now)
         _ids(customer_id=customer_id, rep_id=rep_id)
+        self._in_order(customer_id, now)
         self._held(customer_id, rep_id, now)
         claims = dict(self.claims)
         del claims[customer_id]
@@ -261,7 +268,8 @@ class Pool(c.Checked):
     def expire(self, *, now: dt.datetime) -> tuple[Pool, tuple[Claim, ...]]:
         """
         Drop the claims lapsed at *now*: the new pool and the lapsed claims
-        (for the host to show "back in the pool" or to notify).
+        (for the host to show "back in the pool" or to notify).  Cost: O(n)
+        for n claims.
         """
         now = instant(now)
         lapsed = tuple(k for k in self.claims.values() if k.expires_at <= now)
@@ -269,6 +277,29 @@ class Pool(c.Checked):
             return self, ()
         kept = {k: v for k, v in self.claims.items() if now < v.expires_at}
         return attrs.evolve(self, claims=kept), lapsed
+
+    def _in_order(self, customer_id: str, now: dt.datetime) -> None:
+        """
+        Refuse *now* when it comes before the last record of *customer_id*.
+        """
+        latest = self.claims.get(customer_id)
+        if latest is not None and now < latest.worked_at:
+            what = "claimed" if latest.worked_at == latest.claimed_at else "last worked"
+            msg = (
+                f"{now.isoformat()} is before the last record of {customer_id!r} "
+                f"({what} by {latest.rep_id!r} at {latest.worked_at.isoformat()}); keep time order"
+            )
+            raise ValidationError.single("now", msg)
+
+    def _expiry(self, at: dt.datetime, path: str) -> dt.datetime:
+        """
+        When a claim worked at *at* lapses; an error at *path* past the range of datetime.
+        """
+        try:
+            return at + self.protect_for
+        except OverflowError:
+            msg = f"{at.isoformat()} + protect_for ({self.protect_for}) is past the range of datetime"
+            raise ValidationError.single(path, msg) from None
 
     def _held(self, customer_id: str, rep_id: str, now: dt.datetime) -> Claim:
         current = self.holder(customer_id, now=now)

@@ -22,6 +22,7 @@ from .._money import Money
 from .._time import canonical, instant
 from ..entities import Lead, LeadStatus
 from ..errors import AssignmentError, ClaimConflict, Problem, ValidationError
+from ._args import bounded, is_str, window_duration
 from ._assign import AssignmentResult, Decision, assign, check_common
 from ._policies import Policy, Skip, _Context
 from ._team import AssignmentState, Team
@@ -70,10 +71,19 @@ class OfferStatus:
 
 
 def _positive(value: object) -> str | None:
-    msg = c.duration(value)
-    if msg is None and value == dt.timedelta(0):
-        return "0:00:00 is zero; each rep needs a window of some length"
-    return msg
+    return window_duration(value, "each rep needs a window of some length")
+
+
+def _ids(value: object) -> Any:
+    return bounded(value, is_str)
+
+
+def _skips(value: object) -> Any:
+    return bounded(value, lambda x: isinstance(x, Skip))
+
+
+def _declines(value: object) -> Any:
+    return bounded(value, lambda x: isinstance(x, Declined))
 
 
 _declined_check = c.items(c.instance_of(Declined, "a Declined"), tuple)
@@ -84,8 +94,9 @@ _skips_check = c.items(c.instance_of(Skip, "a Skip"), tuple)
 class Offer(c.Checked):
     """
     One lead offered round the reps of *queue*, in that order, each for
-    *window*; *skipped* lists the reps passed over when it was made (full,
-    inactive) with the reason.  A rep who declines ends their window early.
+    *window* (at most ten years); *skipped* lists the reps passed over when
+    it was made (full, inactive) with the reason.  A rep who declines ends
+    their window early.  Declines and the claim are recorded in time order.
 
     >>> import datetime as dt
     >>> nine = dt.datetime(2026, 11, 25, 9, tzinfo=dt.UTC)
@@ -101,11 +112,11 @@ class Offer(c.Checked):
     offered_at: dt.datetime = attrs.field(metadata=c.check(c.aware_datetime), converter=canonical)
     window: dt.timedelta = attrs.field(metadata=c.check(_positive))
     queue: tuple[str, ...] = attrs.field(
-        converter=c.to_tuple, metadata=c.check(c.items(c.identifier, tuple, unique=True))
+        converter=_ids, metadata=c.check(c.items(c.identifier, tuple, unique=True))
     )
-    skipped: tuple[Skip, ...] = attrs.field(default=(), converter=c.to_tuple, metadata=c.check(_skips_check))
+    skipped: tuple[Skip, ...] = attrs.field(default=(), converter=_skips, metadata=c.check(_skips_check))
     declined: tuple[Declined, ...] = attrs.field(
-        default=(), converter=c.to_tuple, metadata=c.check(_declined_check)
+        default=(), converter=_declines, metadata=c.check(_declined_check)
     )
     claimed_by: str | None = attrs.field(default=None, metadata=c.check(c.optional(c.identifier)))
     claimed_at: dt.datetime | None = attrs.field(
@@ -125,6 +136,11 @@ class Offer(c.Checked):
                 )
         if self.claimed_by is not None and self.claimed_by not in self.queue:
             problems.append(Problem(path="claimed_by", message=f"{self.claimed_by!r} is not in the queue"))
+        try:
+            self.offered_at + self.window * max(1, len(self.queue))
+        except OverflowError:
+            msg = f"{len(self.queue)} windows of {self.window} from offered_at run past the range of datetime"
+            problems.append(Problem(path="window", message=msg))
         return problems
 
     def turns(self, *, now: dt.datetime) -> tuple[Turn, ...]:
@@ -133,7 +149,7 @@ class Offer(c.Checked):
 
         Only declines and a claim made at or before *now* count, so asking
         about a past instant gives the answer one would have had then.
-        O(len(queue)), whatever else has been offered before.
+        Cost: O(len(queue)), whatever else has been offered before.
         """
         now = self._since_offer(now)
         declined = {d.rep_id: d.at for d in self.declined if d.at <= now}
@@ -181,7 +197,7 @@ class Offer(c.Checked):
     def status(self, *, now: dt.datetime) -> OfferStatus:
         """
         Who holds the offer at *now*, until when; or that it was claimed, or
-        that it went round every rep.
+        that it went round every rep.  Cost: O(len(queue)).
         """
         turns = self.turns(now=now)
         for turn in turns:
@@ -203,6 +219,9 @@ class Offer(c.Checked):
         Then record the claim with :meth:`decision` and
         :func:`~funnelkit.assignment.record`, so that it counts against the
         rep's capacity and in :func:`~funnelkit.assignment.fairness`.
+        A claim older than the offer's last record is refused.  Cost:
+        O(len(queue)), plus O(m + r) for m reps and r recent assignments
+        with *team*.
         """
         self._turn_of(rep_id, now, "claim")
         at = instant(now)
@@ -225,6 +244,7 @@ class Offer(c.Checked):
         The claim as a :class:`~funnelkit.assignment.Decision`, dated when it
         was claimed, for :func:`~funnelkit.assignment.record` and
         :func:`~funnelkit.assignment.fairness`; *value* is the lead's value.
+        Cost: O(len(queue)).
         """
         if self.claimed_by is None or self.claimed_at is None:
             msg = f"the offer of lead {self.lead_id!r} has not been claimed"
@@ -242,7 +262,8 @@ class Offer(c.Checked):
 
     def decline(self, rep_id: str, *, now: dt.datetime) -> Offer:
         """
-        *rep_id* passes: the next rep's window starts at once.
+        *rep_id* passes: the next rep's window starts at once.  A decline
+        older than the offer's last record is refused.  Cost: O(len(queue)).
         """
         self._turn_of(rep_id, now, "decline")
         return attrs.evolve(self, declined=(*self.declined, Declined(rep_id, instant(now))))
@@ -252,10 +273,17 @@ class Offer(c.Checked):
         if msg is not None:
             raise ValidationError.single("rep_id", msg)
         now = self._since_offer(now)
-        latest = max([d.at for d in self.declined], default=self.offered_at)
-        if now < latest:
-            msg = f"{now.isoformat()} is before the last decline ({latest.isoformat()}); record in time order"
-            raise ValidationError.single("now", msg)
+        records = [(d.at, f"declined by {d.rep_id!r}") for d in self.declined]
+        if self.claimed_at is not None:
+            records.append((self.claimed_at, f"claimed by {self.claimed_by!r}"))
+        if records:
+            latest, what = max(records, key=lambda r: r[0])
+            if now < latest:
+                msg = (
+                    f"{now.isoformat()} is before the last record of the offer of lead {self.lead_id!r} "
+                    f"({what} at {latest.isoformat()}); record in time order"
+                )
+                raise ValidationError.single("now", msg)
         status = self.status(now=now)
         if status.state == "claimed":
             raise ClaimConflict(
@@ -289,7 +317,8 @@ class Offer(c.Checked):
     def outcomes(self, *, now: dt.datetime) -> dict[str, str]:
         """
         Each rep's part in this offer at *now*: the turn outcome, or
-        ``skipped`` for the reps passed over when it was made.
+        ``skipped`` for the reps passed over when it was made.  Cost:
+        O(len(queue) + len(skipped)).
         """
         out = {s.rep_id: "skipped" for s in self.skipped}
         out.update((t.rep_id, t.outcome) for t in self.turns(now=now))
@@ -326,7 +355,7 @@ class Roulette(c.Checked):
     rep gets to be first in turn.
     """
 
-    order: tuple[str, ...] = attrs.field(converter=c.to_tuple, metadata=c.check(_order_check))
+    order: tuple[str, ...] = attrs.field(converter=_ids, metadata=c.check(_order_check))
     window: dt.timedelta = attrs.field(metadata=c.check(_positive))
     then: Policy | None = attrs.field(
         default=None, metadata=c.check(c.optional(c.instance_of(Policy, "a Policy")))
@@ -338,7 +367,7 @@ class Roulette(c.Checked):
             return [
                 Problem(
                     path="start",
-                    message=f"{self.start} is not a position in order (0 to {len(self.order) - 1})",
+                    message=f"{c.show(self.start)} is not a position in order (0 to {len(self.order) - 1})",
                 )
             ]
         return []
@@ -352,7 +381,8 @@ class Roulette(c.Checked):
 
         Reps who are inactive, full (by the team's window; *state* gives the
         recent assignments for a windowed capacity) or not in *team* are
-        skipped, with the reason, and get no window.
+        skipped, with the reason, and get no window.  Cost: O(m + r) for m
+        reps and r recent assignments.
         """
         c.require(lead, Lead, "a Lead", "lead")
         c.require(team, Team, "a Team", "team")
@@ -363,6 +393,11 @@ class Roulette(c.Checked):
             msg = f"lead {lead.id!r} is {lead.status.value}; only an open lead is offered"
             raise AssignmentError(msg)
         now = instant(now)
+        try:
+            now + self.window * len(self.order)
+        except OverflowError:
+            msg = f"{now.isoformat()} leaves no room for {len(self.order)} windows of {self.window}"
+            raise ValidationError.single("now", msg) from None
         if state is not None:
             c.require(state, AssignmentState, "an AssignmentState", "state")
         ctx = _Context(team, state or AssignmentState(), now, None)
@@ -397,6 +432,7 @@ class Roulette(c.Checked):
 
         Without a fallback policy, the lead comes back unassigned with the
         reason.  Refused while the offer is still open or was claimed.
+        Cost: that of :func:`~funnelkit.assignment.assign` for one lead.
         """
         c.require(offer, Offer, "an Offer", "offer")
         c.require(lead, Lead, "a Lead", "lead")

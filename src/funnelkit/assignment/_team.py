@@ -18,6 +18,7 @@ from .._frozenmap import FrozenMap
 from .._time import canonical, instant, zone
 from ..entities import SalesRep
 from ..errors import Problem, ValidationError
+from ._args import bounded
 
 
 class Window(enum.StrEnum):
@@ -54,7 +55,7 @@ def _tz_check(value: object) -> str | None:
 
 
 def _reps(value: Iterable[SalesRep]) -> tuple[SalesRep, ...]:
-    return c.to_tuple(value)
+    return bounded(value, lambda x: isinstance(x, SalesRep))  # type: ignore[no-any-return]
 
 
 def _rep_tuple(value: object) -> c.Result:
@@ -156,17 +157,24 @@ class Team(c.Checked):
         now = instant(now)
         if self.window is Window.OPEN:
             return None
-        if self.window is Window.ROLLING_24H:
-            return now - dt.timedelta(hours=24)
-        local = now.astimezone(self.tz)
-        day = local.date() if self.window is Window.DAY else local.date().replace(day=1)
-        start = dt.datetime(day.year, day.month, day.day, tzinfo=self.tz)
-        return canonical(start)
+        try:
+            if self.window is Window.ROLLING_24H:
+                return now - dt.timedelta(hours=24)
+            local = now.astimezone(self.tz)
+            day = local.date() if self.window is Window.DAY else local.date().replace(day=1)
+            start = canonical(dt.datetime(day.year, day.month, day.day, tzinfo=self.tz))
+        except OverflowError:
+            msg = f"{now.isoformat()} is too close to the limits of datetime for a {self.window.value} window"
+            raise ValidationError.single("now", msg) from None
+        return start
 
     def describe_limit(self, rep_id: str, used: int) -> str:
         """
         Why *rep_id* is full with *used* counted: ``"full: 5 of 5 open"``.
         """
+        msg = c.non_negative_int(used)
+        if msg is not None:
+            raise ValidationError.single("used", msg)
         limit = self.rep(rep_id).capacity
         return f"full: {used} of {limit} {WINDOW_WORDS[self.window]}"
 
@@ -202,7 +210,7 @@ def _pointers_check(value: object) -> c.Result:
 
 
 def _assigned_tuple(value: Iterable[Assigned]) -> tuple[Assigned, ...]:
-    return c.to_tuple(value)
+    return bounded(value, lambda x: isinstance(x, Assigned))  # type: ignore[no-any-return]
 
 
 _recent_check = c.items(c.instance_of(Assigned, "an Assigned"), tuple)

@@ -14,18 +14,28 @@ from fractions import Fraction
 import attrs
 
 from .. import _checks as c
-from .._money import Money
+from .._money import _CONTEXT, Money
 from ..errors import CurrencyMismatchError, Problem, ValidationError
+from ._args import MAX_PROBLEMS
+
+#: :func:`win_count` is exact and O(n^2): at most this many probabilities
+#: (about 80 s of work at the limit).  Beyond, simulate with :func:`simulate_revenue`.
+MAX_WIN_COUNT = 20_000
+#: :func:`simulate_revenue` draws at most this many trials, and this many
+#: deal-trials (deals x trials) in all: about a minute of work at the limit.
+MAX_TRIALS = 10**6
+MAX_DEAL_TRIALS = 10**8
 
 
 def _level(q: object) -> float:
     """*q* checked to be a quantile level in (0, 1], as a float."""
     if isinstance(q, bool) or not isinstance(q, int | float | Decimal | Fraction):
         raise ValidationError.single("q", f"{c.show(q)} is not a number in (0, 1]")
-    level = float(q)
-    if not 0 < level <= 1:  # NaN fails too
+    if isinstance(q, Decimal) and not q.is_finite():
         raise ValidationError.single("q", f"{c.show(q)} is outside (0, 1]")
-    return level
+    if not 0 < q <= 1:  # exact comparison (no float of a huge int); NaN fails too
+        raise ValidationError.single("q", f"{c.show(q)} is outside (0, 1]")
+    return float(q)
 
 
 def _count(k: object) -> int:
@@ -105,7 +115,11 @@ def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
     """
     The exact Poisson-binomial distribution of the number of deals won, each
     deal won independently with its own probability (the usual
-    dynamic-programming recurrence, O(n^2): 5,000 deals take about a second).
+    dynamic-programming recurrence).
+
+    Cost: O(n^2) for n probabilities: 5,000 deals take about a second, so at
+    most 20,000 (``MAX_WIN_COUNT``) are accepted; for more, simulate the
+    outcomes with :func:`simulate_revenue` (Monte Carlo).
 
     >>> d = win_count(["0.5", "0.5"])
     >>> d.pmf, d.p50, d.at_least(1)
@@ -115,10 +129,18 @@ def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
     ps: list[float] = []
     problems = []
     for i, p in enumerate(probabilities):
+        if i >= MAX_WIN_COUNT:
+            msg = (
+                f"more than {MAX_WIN_COUNT:,} probabilities; the exact count is O(n^2), "
+                "so simulate this many deals with simulate_revenue (Monte Carlo) instead"
+            )
+            raise ValidationError.single("probabilities", msg)
         number = c.to_decimal(p)
         msg = c.probability(number)
         if msg is not None:
             problems.append(Problem(path=f"probabilities[{i}]", message=msg))
+            if len(problems) >= MAX_PROBLEMS:
+                break
         else:
             ps.append(float(number))
     if problems:
@@ -163,7 +185,9 @@ class RevenueDistribution:
 
     @property
     def mean(self) -> Money:
-        total = sum(self.outcomes, Decimal(0))
+        total = Decimal(0)
+        for x in self.outcomes:
+            total = _CONTEXT.add(total, x)
         return (Money(amount=total, currency=self.currency) / len(self.outcomes)).round()
 
     def probability_of_reaching(self, target: Money) -> float:
@@ -188,12 +212,16 @@ def simulate_revenue(
     amounts won.  *rng* is a ``random.Random`` or a seed: the same seed gives
     the same outcomes, and funnelkit never touches the global random state.
 
+    Cost: O(t n) for t trials and n deals; at most 10**6 trials
+    (``MAX_TRIALS``) and 10**8 deal-trials (``MAX_DEAL_TRIALS``, about a
+    minute) are accepted.
+
     >>> d = simulate_revenue([(Money.of(100, "USD"), "0.5"), (Money.of(50, "USD"), "1")], trials=1000, rng=7)
     >>> d.p10, d.p90
     (Money('50', 'USD'), Money('150', 'USD'))
     """
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-        raise ValidationError.single("trials", f"{c.show(trials)} is not an int >= 1")
+    if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= MAX_TRIALS:
+        raise ValidationError.single("trials", f"{c.show(trials)} is not an int from 1 to {MAX_TRIALS:,}")
     if isinstance(rng, int) and not isinstance(rng, bool):
         rng = random.Random(rng)  # noqa: S311 - a seeded simulation, not cryptography
     if not isinstance(rng, random.Random):
@@ -203,7 +231,16 @@ def simulate_revenue(
     ps: list[float] = []
     currency = None
     problems = []
+    most = MAX_DEAL_TRIALS // trials
     for i, pair in enumerate(deals):
+        if len(problems) >= MAX_PROBLEMS:
+            break
+        if i >= most:
+            msg = (
+                f"more than {most:,} deals for {trials:,} trials; at most {MAX_DEAL_TRIALS:,} "
+                "deal-trials are simulated: give fewer trials or fewer deals"
+            )
+            raise ValidationError.single("deals", msg)
         if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], Money)):
             problems.append(
                 Problem(path=f"deals[{i}]", message=f"{c.show(pair)} is not a (Money, probability) pair")
@@ -213,11 +250,11 @@ def simulate_revenue(
         if currency is None:
             currency = amount.currency
         elif amount.currency != currency:
-            raise CurrencyMismatchError("simulate", currency, amount.currency)
+            raise CurrencyMismatchError("simulate", currency, amount.currency, path=f"deals[{i}][0]")
         number = c.to_decimal(p)
         msg = c.probability(number)
         if msg is not None:
-            problems.append(Problem(path=f"deals[{i}]", message=msg))
+            problems.append(Problem(path=f"deals[{i}][1]", message=msg))
             continue
         amounts.append(amount.amount)
         ps.append(float(number))
@@ -226,12 +263,13 @@ def simulate_revenue(
     if currency is None:
         raise ValidationError.single("deals", "no deals to simulate")
     draw = rng.random
+    add = _CONTEXT.add  # exact sums, whatever the caller's decimal context
     outcomes = []
     for _ in range(trials):
         total = Decimal(0)
         for value, chance in zip(amounts, ps, strict=True):
             if draw() < chance:
-                total += value
+                total = add(total, value)
         outcomes.append(total)
     outcomes.sort()
     return RevenueDistribution(currency=currency, outcomes=tuple(outcomes))

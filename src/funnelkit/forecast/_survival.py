@@ -4,7 +4,10 @@ Time to close with Kaplan-Meier: open deals count as censored.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Iterable
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -12,6 +15,34 @@ import attrs
 
 from .. import _checks as c
 from ..errors import Problem, ValidationError
+from ._args import MAX_PROBLEMS
+
+_NUMBER = "a real number (int, Fraction, Decimal or finite float)"
+
+
+def _kind(time: object) -> str | None:
+    """
+    ``"number"`` or ``"timedelta"``: the kind of an acceptable *time*; ``None`` otherwise.
+    """
+    if isinstance(time, dt.timedelta):
+        return "timedelta"
+    if isinstance(time, bool):
+        return None
+    if isinstance(time, int | Fraction):
+        return "number"
+    if isinstance(time, float):
+        return "number" if math.isfinite(time) else None
+    if isinstance(time, Decimal):
+        return "number" if time.is_finite() else None
+    return None
+
+
+def _time_problem(time: object) -> str | None:
+    if _kind(time) is None:
+        return f"{c.show(time)} is {c.a_type(time)}; a time is {_NUMBER} or a timedelta"
+    if time < (dt.timedelta(0) if isinstance(time, dt.timedelta) else 0):  # type: ignore[operator]
+        return f"{c.show(time)} is negative"
+    return None
 
 
 @attrs.frozen(kw_only=True)
@@ -51,8 +82,16 @@ class KaplanMeier:
 
     def survival(self, time: Any) -> Fraction:
         """
-        S(time): the estimate after the last event time at or before *time*.
+        S(time): the estimate after the last event time at or before *time*,
+        which is of the kind of the observed times (a number or a
+        timedelta).  Cost: O(k) for k distinct times.
         """
+        kind = _kind(time)
+        want = _kind(self.steps[0].time) if self.steps else kind
+        if kind is None or kind != want:
+            what = "a timedelta" if want == "timedelta" else _NUMBER
+            msg = f"{c.show(time)} is {c.a_type(time)}; the observed times are {what}, so give one of those"
+            raise ValidationError.single("time", msg)
         value = Fraction(1)
         for s in self.steps:
             if s.time > time:
@@ -72,8 +111,10 @@ def kaplan_meier(observations: Iterable[tuple[Any, bool]]) -> KaplanMeier:
     """
     The Kaplan-Meier estimator over ``(time, closed)`` pairs, where *closed*
     is False for a censored observation (a deal still open when observed).
-    Times may be numbers or timedeltas, all of one kind.  At a tie, events
-    are counted before censorings (the usual convention).
+    Times are real numbers (int, Fraction, Decimal, finite float) or
+    timedeltas, all of one kind, and not negative.  At a tie, events are
+    counted before censorings (the usual convention).  Cost: O(n log n)
+    for n observations.
 
     >>> km = kaplan_meier([(6, True), (6, True), (7, False), (10, True)])
     >>> for s in km.steps:
@@ -85,24 +126,29 @@ def kaplan_meier(observations: Iterable[tuple[Any, bool]]) -> KaplanMeier:
     c.require_iterable(observations, "(time, closed) pairs", "observations")
     rows: list[tuple[Any, bool]] = []
     problems: list[Problem] = []
+    first: str | None = None
     for i, obs in enumerate(observations):
+        if len(problems) >= MAX_PROBLEMS:
+            break
         if not (isinstance(obs, tuple) and len(obs) == 2 and isinstance(obs[1], bool)):
             problems.append(
                 Problem(path=f"observations[{i}]", message=f"{c.show(obs)} is not a (time, closed) pair")
             )
+            continue
+        msg = _time_problem(obs[0])
+        if msg is None:
+            first = first or _kind(obs[0])
+            if _kind(obs[0]) != first:
+                msg = f"{c.show(obs[0])} is {c.a_type(obs[0])}; the times before it are {first}s"
+        if msg is not None:
+            problems.append(Problem(path=f"observations[{i}][0]", message=msg))
             continue
         rows.append(obs)
     if problems:
         raise ValidationError(problems)
     if not rows:
         raise ValidationError.single("observations", "no observations")
-    try:
-        rows.sort(key=lambda r: (r[0], not r[1]))
-        negative = rows[0][0] < type(rows[0][0])()  # the kind's zero: 0, timedelta(0), Decimal(0)
-    except TypeError:
-        raise ValidationError.single("observations", "times are not all of one comparable kind") from None
-    if negative:
-        raise ValidationError.single("observations", f"{c.show(rows[0][0])} is negative")
+    rows.sort(key=lambda r: (r[0], not r[1]))
     steps = []
     at_risk = len(rows)
     surv = Fraction(1)

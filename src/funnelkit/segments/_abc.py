@@ -17,9 +17,12 @@ from .. import _checks as c
 from .._money import Money
 from ..entities import Customer, Tier
 from ..errors import CurrencyMismatchError, Problem, ValidationError
+from ._args import MAX_PROBLEMS, function_of_one, wrong_item
 
+#: Values must be below 10 ** MAX_DIGITS.
+MAX_DIGITS = 50
 # Exact enough for every comparison of cumulative values with a threshold
-# times the total (values have at most 50 significant digits).
+# times the total (values are below 10 ** MAX_DIGITS).
 _EXACT = decimal.Context(prec=120, traps=[decimal.InvalidOperation, decimal.Overflow])
 # Shares for people: the usual 28 significant digits.
 _SHARE = decimal.Context(prec=28)
@@ -191,6 +194,8 @@ def _amounts(
     seen: set[str] = set()
     problems: list[Problem] = []
     for i, pair in enumerate(items):
+        if len(problems) >= MAX_PROBLEMS:
+            break
         if not (isinstance(pair, tuple) and len(pair) == 2):
             problems.append(
                 Problem(path=f"{name}[{i}]", message=f"{c.show(pair)} is not an (id, value) pair")
@@ -226,6 +231,9 @@ def _amounts(
             problems.append(
                 Problem(path=value_path, message=f"{c.show(value)} is negative; values must be >= 0")
             )
+        elif number and number.adjusted() >= MAX_DIGITS:
+            msg = f"{c.show(value)} is too large; values must be below 1e{MAX_DIGITS}"
+            problems.append(Problem(path=value_path, message=msg))
         else:
             ids.append(cid)  # type: ignore[arg-type]
             values.append(number)
@@ -261,6 +269,8 @@ def abc(
       C:       3 customers (  30.0%) hold 40 (4.0%)
     >>> r.tier_of("c4")
     <Tier.B: 'B'>
+
+    Values must be below ``1e50``.  Cost: O(n log n) in the number of customers.
     """
     return _grade(values, a=a, b=b, name="values")
 
@@ -347,6 +357,9 @@ def _grade(
     )
 
 
+_CUSTOMER_FIELDS = frozenset(f.name for f in attrs.fields(Customer))
+
+
 def abc_customers(
     customers: Iterable[Customer],
     *,
@@ -362,35 +375,39 @@ def abc_customers(
 
     Returns the result; ``attrs.evolve(customer, tier=result.tier_of(customer.id))``
     records a tier on a customer.
+
+    Cost: O(n log n) in the number of customers, plus one call of *value*
+    per customer.
     """
+    c.require_iterable(customers, "Customer", "customers")
     measure: Callable[[Customer], Measure | None]
     if isinstance(value, str):
-        if value not in {f.name for f in attrs.fields(Customer)}:
-            raise ValidationError.single("value", f"{value!r} is not a Customer field")
+        if value not in _CUSTOMER_FIELDS:
+            raise ValidationError.single("value", f"{c.show(value)} is not a Customer field")
         field = value
 
         def measure(cust: Customer) -> Measure | None:
             return getattr(cust, field)  # type: ignore[no-any-return]
 
     elif callable(value):
-        measure = value
+        measure = function_of_one(value, "a Customer (its value)", "value")
     else:
         raise ValidationError.single("value", f"{c.show(value)} is neither a field name nor a function")
     pairs = []
     problems = []
     for i, cust in enumerate(customers):
         if not isinstance(cust, Customer):
-            problems.append(
-                Problem(
-                    path=f"customers[{i}]", message=f"{c.show(cust)} is {c.a_type(cust)}; expected a Customer"
+            problems.append(wrong_item(cust, Customer, f"customers[{i}]"))
+        else:
+            v = measure(cust)
+            if v is None:
+                problems.append(
+                    Problem(path=f"customers[{i}]", message=f"{cust.id!r} has no value to grade by")
                 )
-            )
-            continue
-        v = measure(cust)
-        if v is None:
-            problems.append(Problem(path=f"customers[{i}]", message=f"{cust.id!r} has no value to grade by"))
-            continue
-        pairs.append((cust.id, v))
+            else:
+                pairs.append((cust.id, v))
+        if len(problems) >= MAX_PROBLEMS:
+            break
     if problems:
         raise ValidationError(problems)
     return _grade(pairs, a=a, b=b, name="customers", value_field=value if isinstance(value, str) else "value")

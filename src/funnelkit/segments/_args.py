@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import enum
 import inspect
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar, cast
 
 from .. import _checks as c
+from .._money import MAX_INTEGER_DIGITS
 from ..entities import Tier
 from ..errors import MAX_LISTED, Problem, ValidationError
 
@@ -44,7 +46,7 @@ def items_of(values: object, cls: type[T], path: str) -> list[T]:
     c.require_iterable(values, cls.__name__, path)
     out: list[T] = []
     problems: list[Problem] = []
-    for i, item in enumerate(values):  # type: ignore[attr-defined]  # checked just above
+    for i, item in enumerate(cast("Iterable[object]", values)):  # checked just above
         if isinstance(item, cls):
             out.append(item)
         else:
@@ -54,6 +56,40 @@ def items_of(values: object, cls: type[T], path: str) -> list[T]:
     if problems:
         raise ValidationError(problems)
     return out
+
+
+def each_of(values: object, cls: type[T], path: str) -> Iterator[T]:
+    """
+    The items of *values*, an iterable of *cls*, one at a time: a streaming
+    :func:`items_of` for a single pass over a long input.  Once an item of
+    another type is met, no more items are yielded; the problems are raised
+    when the input ends (or :data:`MAX_PROBLEMS` are found).
+    """
+    c.require_iterable(values, cls.__name__, path)
+    problems: list[Problem] = []
+    for i, item in enumerate(cast("Iterable[object]", values)):
+        if isinstance(item, cls):
+            if not problems:
+                yield item
+        else:
+            problems.append(wrong_item(item, cls, f"{path}[{i}]"))
+            if len(problems) >= MAX_PROBLEMS:
+                break
+    if problems:
+        raise ValidationError(problems)
+
+
+def not_iterable(*arguments: tuple[object, type, str]) -> list[Problem]:
+    """
+    A problem for each ``(value, item class, path)`` whose value is not an
+    iterable of items (a str or a mapping is not): the same message as
+    :func:`~funnelkit._checks.require_iterable`, for every argument at once.
+    """
+    return [
+        Problem(path=path, message=f"{c.show(value)} is not an iterable of {cls.__name__}")
+        for value, cls, path in arguments
+        if not c.is_iterable(value)
+    ]
 
 
 def mapping(value: object, what: str, path: str) -> Mapping[Any, Any]:
@@ -115,10 +151,17 @@ def tier_or_none(value: object, path: str) -> Tier | None:
     return tier
 
 
-def count_limit(value: object, low: int, high: int, path: str) -> int:
+_LIMIT: int = 10**MAX_INTEGER_DIGITS
+
+
+def plain_number(value: object) -> bool:
     """
-    An int in ``[low, high]`` (not a bool).
+    Whether *value* is a finite Decimal or int (not a bool) with at most
+    :data:`~funnelkit._money.MAX_INTEGER_DIGITS` digits before the point,
+    like an amount of money.
     """
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValidationError.single(path, f"{c.show(value)} is not an int from {low} to {high:,}")
-    return value
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        return False
+    if isinstance(value, int):
+        return -_LIMIT < value < _LIMIT
+    return value.is_finite() and (value.is_zero() or value.adjusted() < MAX_INTEGER_DIGITS)

@@ -17,6 +17,8 @@ from .. import _checks as c
 from .._time import canonical
 from ..entities import Activity, Customer, KeyPerson, Role, Stance, Tier
 from ..errors import Problem, ValidationError
+from ._abc import _SHARE
+from ._args import MAX_PROBLEMS, each_of, items_of, mapping, member, not_iterable
 
 #: Which rep quartiles may cover each tier by default (DOMAIN.md, 002): top reps
 #: on A customers, the middle grown by all but the bottom quartile, C customers
@@ -80,28 +82,40 @@ def coverage(
     Moves that free room on the top reps come first (C before B before A
     customers); each customer goes to the eligible rep with the most room
     left, ties by rep id.  Customers without a tier are left alone.
+
+    *quartiles* maps rep ids to quartiles 1-4 (see :func:`quartiles`),
+    *capacities* rep ids to ints >= 0, and *policy* each tier to the set of
+    quartiles allowed to cover it.
+
+    Cost: O(n + m * r) for n customers, m misaligned ones and r reps.
     """
-    problems = []
+    c.require_iterable(customers, "Customer", "customers")
+    mapping(quartiles, "rep id to quartile 1-4", "quartiles")
+    mapping(capacities, "rep id to capacity (an int >= 0)", "capacities")
+    problems: list[Problem] = []
     for rep, q in quartiles.items():
-        if q not in (1, 2, 3, 4):
+        if not _rep_id(rep, "quartiles", problems) and (
+            isinstance(q, bool) or not isinstance(q, int) or q not in (1, 2, 3, 4)
+        ):
             problems.append(Problem(path=f"quartiles[{rep!r}]", message=f"{c.show(q)} is not a quartile 1-4"))
     for rep, cap in capacities.items():
-        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
+        if not _rep_id(rep, "capacities", problems) and (
+            isinstance(cap, bool) or not isinstance(cap, int) or cap < 0
+        ):
             problems.append(Problem(path=f"capacities[{rep!r}]", message=f"{c.show(cap)} is not an int >= 0"))
+    allowed_by_tier = _policy(policy, problems)
     if problems:
-        raise ValidationError(problems)
+        raise ValidationError(problems[:MAX_PROBLEMS])
     graded: list[tuple[Customer, Tier]] = []
     load: dict[str, int] = dict.fromkeys(capacities, 0)
-    for i, cust in enumerate(customers):
-        if not isinstance(cust, Customer):
-            c.require(cust, Customer, "a Customer", f"customers[{i}]")
+    for cust in items_of(customers, Customer, "customers"):
         if cust.owner is not None:
             load[cust.owner] = load.get(cust.owner, 0) + 1
         if cust.tier is not None:
             graded.append((cust, cust.tier))
     misaligned = []
     for cust, tier in graded:
-        allowed = policy[tier]
+        allowed = allowed_by_tier[tier]
         owner_q = quartiles.get(cust.owner) if cust.owner is not None else None
         if owner_q not in allowed:
             misaligned.append(
@@ -134,6 +148,50 @@ def coverage(
     )
 
 
+def _rep_id(rep: object, where: str, problems: list[Problem]) -> bool:
+    """
+    Whether the key *rep* of mapping *where* is a bad rep id (then reported).
+    """
+    msg = c.identifier(rep)
+    if msg is None:
+        return False
+    problems.append(Problem(path=f"{where}[{c.show(rep)}] (key)", message=msg))
+    return True
+
+
+def _policy(policy: object, problems: list[Problem]) -> dict[Tier, frozenset[int]]:
+    """
+    The quartiles allowed per tier (every tier present), checked; problems
+    are added to *problems*.
+    """
+    out: dict[Tier, frozenset[int]] = {}
+    if not isinstance(policy, Mapping):
+        msg = f"{c.show(policy)} is {c.a_type(policy)}; expected a mapping of tier to a set of quartiles 1-4"
+        problems.append(Problem(path="policy", message=msg))
+        return out
+    before = len(problems)
+    for key, quarts in policy.items():
+        tier = member(Tier, key)
+        if tier is None:
+            msg = f"{c.show(key)} is not a tier; allowed: 'A', 'B', 'C'"
+            problems.append(Problem(path=f"policy[{c.show(key)}] (key)", message=msg))
+        elif not isinstance(quarts, set | frozenset | list | tuple) or not all(
+            type(q) is int and 1 <= q <= 4 for q in quarts
+        ):
+            msg = f"{c.show(quarts)} is not a set of quartiles 1-4"
+            problems.append(Problem(path=f"policy[{tier.value!r}]", message=msg))
+        else:
+            out[tier] = frozenset(quarts)
+    if len(problems) == before:
+        missing = [t.value for t in Tier if t not in out]
+        if missing:
+            msg = (
+                f"no quartiles for tier {', '.join(map(repr, missing))}; every tier needs a set of quartiles"
+            )
+            problems.append(Problem(path="policy", message=msg))
+    return out
+
+
 class Recommendation(enum.StrEnum):
     """
     What to do with a customer, from the relationship model (DOMAIN.md, 000):
@@ -163,6 +221,18 @@ class Relationship:
 
 
 _TWO = Decimal("0.01")
+_MICROSECOND = dt.timedelta(microseconds=1)
+#: The most contacts *contacts_for_full_marks* may ask for.
+MAX_CONTACTS = 1_000_000
+
+
+def _two_places(value: Decimal) -> Decimal:
+    """
+    *value* rounded half-even to two places, whatever the caller's decimal context.
+    """
+    return value.quantize(_TWO, context=_SHARE)
+
+
 _FAVOURABLE = frozenset({Stance.SUPPORTER, Stance.CHAMPION})
 
 
@@ -190,43 +260,65 @@ def relationships(
     weak: invest to strengthen it); B and C customers with a strong
     relationship (at least *strong*) are maintained; the rest get reduced
     investment.  Ungraded customers are treated as C.
+
+    *contacts_for_full_marks* is an int from 1 to 1,000,000.  All arithmetic
+    runs in funnelkit's own decimal context.  Cost: O(c + a + k) for c
+    customers, a activities and k key persons.
     """
+    problems: list[Problem] = []
     msg = c.aware_datetime(now)
     if msg is not None:
-        raise ValidationError.single("now", msg)
+        problems.append(Problem(path="now", message=msg))
     if not isinstance(window, dt.timedelta) or window <= dt.timedelta(0):
-        raise ValidationError.single("window", f"{c.show(window)} is not a positive timedelta")
+        problems.append(Problem(path="window", message=f"{c.show(window)} is not a positive timedelta"))
+    full = contacts_for_full_marks
+    if isinstance(full, bool) or not isinstance(full, int) or not 1 <= full <= MAX_CONTACTS:
+        msg = f"{c.show(full)} is not an int from 1 to {MAX_CONTACTS:,}"
+        problems.append(Problem(path="contacts_for_full_marks", message=msg))
     threshold = c.to_decimal(strong)
-    if not isinstance(threshold, Decimal) or not Decimal(0) <= threshold <= Decimal(1):
-        raise ValidationError.single("strong", f"{c.show(strong)} is not a share in [0, 1]")
+    if not isinstance(threshold, Decimal) or not threshold.is_finite() or not 0 <= threshold <= 1:
+        problems.append(Problem(path="strong", message=f"{c.show(strong)} is not a share in [0, 1]"))
+    problems += not_iterable(
+        (customers, Customer, "customers"),
+        (activities, Activity, "activities"),
+        (key_persons, KeyPerson, "key_persons"),
+    )
+    if problems:
+        raise ValidationError(problems)
     now = canonical(now)
-    since = now - window
+    try:
+        since = now - window
+    except OverflowError:  # the window reaches back past the first datetime: every contact counts
+        since = dt.datetime.min.replace(tzinfo=dt.UTC)
+    span = Decimal(window // _MICROSECOND)
+    ctx = _SHARE
     last: dict[str, dt.datetime] = {}
     count: dict[str, int] = {}
-    for a in activities:
+    for a in each_of(activities, Activity, "activities"):
         if since <= a.at <= now:
             count[a.customer_id] = count.get(a.customer_id, 0) + 1
             if a.customer_id not in last or a.at > last[a.customer_id]:
                 last[a.customer_id] = a.at
     people: dict[str, list[KeyPerson]] = {}
-    for kp in key_persons:
+    for kp in each_of(key_persons, KeyPerson, "key_persons"):
         people.setdefault(kp.customer_id, []).append(kp)
     out = []
-    for cust in customers:
-        recency = Decimal(0)
+    zero, one, half, three = Decimal(0), Decimal(1), Decimal("0.5"), Decimal(3)
+    for cust in each_of(customers, Customer, "customers"):
+        recency = zero
         if cust.id in last:
-            age = (now - last[cust.id]) / window
-            recency = max(Decimal(0), Decimal(1) - Decimal(str(age)))
-        frequency = min(Decimal(1), Decimal(count.get(cust.id, 0)) / Decimal(contacts_for_full_marks))
+            age = ctx.divide(Decimal((now - last[cust.id]) // _MICROSECOND), span)
+            recency = max(zero, ctx.subtract(one, age))
+        frequency = min(one, ctx.divide(Decimal(count.get(cust.id, 0)), Decimal(full)))
         kps = people.get(cust.id, [])
         dms = [k for k in kps if k.role is Role.DECISION_MAKER]
         if any(k.stance is Stance.OPPONENT for k in dms):
-            warmth = Decimal(0)
+            warmth = zero
         else:
-            warmth = (Decimal("0.5") if dms else Decimal(0)) + (
-                Decimal("0.5") if any(k.stance in _FAVOURABLE for k in kps) else Decimal(0)
+            warmth = ctx.add(
+                half if dms else zero, half if any(k.stance in _FAVOURABLE for k in kps) else zero
             )
-        strength = ((recency + frequency + warmth) / 3).quantize(_TWO)
+        strength = _two_places(ctx.divide(ctx.add(ctx.add(recency, frequency), warmth), three))
         tier = cust.tier
         if tier is Tier.A:
             rec = Recommendation.GROW
@@ -249,8 +341,8 @@ def relationships(
                 customer_id=cust.id,
                 tier=tier,
                 strength=strength,
-                recency=recency.quantize(_TWO),
-                frequency=frequency.quantize(_TWO),
+                recency=_two_places(recency),
+                frequency=_two_places(frequency),
                 people=warmth,
                 recommendation=rec,
                 reason=why,

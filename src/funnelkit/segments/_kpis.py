@@ -22,7 +22,7 @@ from ..entities import Activity, ActivityKind, Customer, Opportunity
 from ..errors import Problem, ValidationError
 from ..stages import MoveKind, StageChanged
 from ._abc import _SHARE
-from ._args import MAX_PROBLEMS, function_of_one, items_of, mapping, member, wrong_item
+from ._args import MAX_PROBLEMS, each_of, function_of_one, items_of, mapping, member, not_iterable, wrong_item
 
 
 class Period(enum.StrEnum):
@@ -62,7 +62,7 @@ def period_start(at: dt.datetime, period: Period | str, tz: dt.tzinfo | str) -> 
     kind = _period(period)
     start = _start(when, kind, zone_of(tz))
     if start is None:
-        msg = f"{c.show(at)} is too close to the limits of datetime to fall in a period of {c.show(tz)}"
+        msg = f"{when.isoformat()} is too close to the limits of datetime to fall in a period of {c.show(tz)}"
         raise ValidationError.single("at", msg)
     return start
 
@@ -325,18 +325,19 @@ def outcome_kpis(
     Cost: O(n log n) in the number of events, plus O(m) for the opportunities,
     activities and customers.
     """
-    for value, cls, path in (
+    problems = not_iterable(
         (opportunities, Opportunity, "opportunities"),
         (events, StageChanged, "events"),
         (activities, Activity, "activities"),
         (customers, Customer, "customers"),
-    ):
-        c.require_iterable(value, cls.__name__, path)
+    )
+    if problems:
+        raise ValidationError(problems)
     zone = zone_of(tz)
     kind = _period(period)
     opps = {o.id: o for o in items_of(opportunities, Opportunity, "opportunities")}
     meetings: dict[str, list[dt.datetime]] = {}
-    for a in items_of(activities, Activity, "activities"):
+    for a in each_of(activities, Activity, "activities"):
         if a.opportunity_id is not None and a.kind in (ActivityKind.VISIT, ActivityKind.MEETING):
             meetings.setdefault(a.opportunity_id, []).append(a.at)
     people = items_of(customers, Customer, "customers")
@@ -358,7 +359,6 @@ def outcome_kpis(
         )
 
     closing = []
-    problems: list[Problem] = []
     for i, e in enumerate(events):
         if not isinstance(e, StageChanged):
             problems.append(wrong_item(e, StageChanged, f"events[{i}]"))

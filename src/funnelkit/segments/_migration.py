@@ -14,6 +14,7 @@ from .. import _checks as c
 from ..entities import Tier
 from ..errors import Problem, ValidationError
 from ._abc import _SHARE, AbcResult
+from ._args import MAX_PROBLEMS, tier_or_none
 
 #: Row and column labels of the matrix: the tiers, then ``None`` for "not graded in that period".
 STATES: tuple[Tier | None, ...] = (Tier.A, Tier.B, Tier.C, None)
@@ -40,9 +41,16 @@ class Migration:
     conversion_to_a: Decimal | None
 
     def cell(self, before: Tier | str | None, after: Tier | str | None) -> tuple[str, ...]:
-        return self.cells.get((_state(before, "before"), _state(after, "after")), ())
+        """
+        The ids of the customers in tier *before*, then *after* (``'A'``,
+        ``'B'``, ``'C'`` or ``None``: not graded).  Cost: O(1).
+        """
+        return self.cells.get((tier_or_none(before, "before"), tier_or_none(after, "after")), ())
 
     def count(self, before: Tier | str | None, after: Tier | str | None) -> int:
+        """
+        How many customers moved from tier *before* to *after*.  Cost: O(1).
+        """
         return len(self.cell(before, after))
 
     def matrix(self) -> list[list[int]]:
@@ -88,15 +96,6 @@ class Migration:
         return f"<table>{head}{body}</table>"
 
 
-def _state(value: object, where: str) -> Tier | None:
-    if value is None or isinstance(value, Tier):
-        return value
-    tier = c.to_enum(Tier, value)  # type: ignore[arg-type]
-    if not isinstance(tier, Tier):
-        raise ValidationError.single(where, f"{c.show(value)} is not a tier; allowed: 'A', 'B', 'C' or None")
-    return tier
-
-
 def _tiers(grading: AbcResult | Mapping[str, Tier | str | None], where: str) -> dict[str, Tier | None]:
     if isinstance(grading, AbcResult):
         return dict(grading.tiers)
@@ -105,14 +104,16 @@ def _tiers(grading: AbcResult | Mapping[str, Tier | str | None], where: str) -> 
             where, f"{c.show(grading)} is not an AbcResult or a mapping of id to tier"
         )
     out: dict[str, Tier | None] = {}
-    problems = []
+    problems: list[Problem] = []
     for cid, tier in grading.items():
+        if len(problems) >= MAX_PROBLEMS:
+            break
         msg = c.identifier(cid)
         if msg is not None:
             problems.append(Problem(path=f"{where}[{c.show(cid)}]", message=msg))
             continue
         try:
-            out[cid] = _state(tier, f"{where}[{cid!r}]")
+            out[cid] = tier_or_none(tier, f"{where}[{cid!r}]")
         except ValidationError as e:
             problems.extend(e.problems)
     if problems:
@@ -136,6 +137,8 @@ def migration(
     (('c2',), ('c4',), ('c5',))
     >>> m.conversion_to_a  # 1 of the 3 B/C customers became A
     Decimal('0.3333333333333333333333333333')
+
+    Cost: O(n log n) in the number of customers graded in either period.
     """
     first, second = _tiers(before, "before"), _tiers(after, "after")
     cells: dict[tuple[Tier | None, Tier | None], list[str]] = {}

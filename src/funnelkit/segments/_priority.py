@@ -12,24 +12,20 @@ from types import MappingProxyType
 import attrs
 
 from .. import _checks as c
-from .._money import Money
+from .._money import MAX_INTEGER_DIGITS, Money
 from .._time import canonical
 from ..entities import Activity, Customer, Lead, LeadStatus, Opportunity, Tier
 from ..errors import CurrencyMismatchError, Problem, ValidationError
-from ._args import function_of_one, items_of, member
+from ._args import function_of_one, items_of, member, not_iterable, plain_number
 
 _DAY = dt.timedelta(days=1)
 _WORKABLE = frozenset({LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED})
 
 
-#: A profit the host's function returns has at most this many digits before the point.
-_MAX_DIGITS = 30
-
-
 def _amount(value: Money | Decimal | int | None, currency: list[str]) -> Decimal | None:
     """
-    *value* as a number to sort by; a plain number is first checked by
-    :func:`_plain`.
+    *value* as a number to sort by; a plain number is first checked with
+    :func:`~funnelkit.segments._args.plain_number`.
     """
     if value is None:
         return None
@@ -40,20 +36,6 @@ def _amount(value: Money | Decimal | int | None, currency: list[str]) -> Decimal
             raise CurrencyMismatchError("compare", currency[0], value.currency)
         return value.amount
     return Decimal(value)
-
-
-def _plain(value: object) -> bool:
-    """
-    Whether *value* is None, Money, or a finite Decimal or int of at most
-    :data:`_MAX_DIGITS` integer digits.
-    """
-    if value is None or isinstance(value, Money):
-        return True
-    if isinstance(value, bool) or not isinstance(value, Decimal | int):
-        return False
-    if isinstance(value, int):
-        return -(10**_MAX_DIGITS) < value < 10**_MAX_DIGITS
-    return value.is_finite() and (not value or value.adjusted() < _MAX_DIGITS)
 
 
 def work_queue(
@@ -99,10 +81,10 @@ def work_queue(
         gain = None
         if profit is not None:
             raw = profit(lead)
-            if not _plain(raw):
+            if raw is not None and not isinstance(raw, Money) and not plain_number(raw):
                 msg = (
                     f"{c.show(raw)} is {c.a_type(raw)}; profit must return Money, a finite Decimal "
-                    f"or int of at most {_MAX_DIGITS} digits, or None"
+                    f"or int of at most {MAX_INTEGER_DIGITS} digits, or None"
                 )
                 raise ValidationError.single(f"profit(leads[{i}])", msg)
             gain = _amount(raw, currency)
@@ -260,15 +242,11 @@ def due_followups(
         problems.append(Problem(path="now", message=msg))
     if not isinstance(policy, FollowUpPolicy):
         problems.append(Problem(path="policy", message=f"{c.show(policy)} is not a FollowUpPolicy"))
-    for value, cls, path in (
+    problems += not_iterable(
         (customers, Customer, "customers"),
         (activities, Activity, "activities"),
         (opportunities, Opportunity, "opportunities"),
-    ):
-        if not c.is_iterable(value):
-            problems.append(
-                Problem(path=path, message=f"{c.show(value)} is not an iterable of {cls.__name__}")
-            )
+    )
     if problems:
         raise ValidationError(problems)
     now = canonical(now)

@@ -20,7 +20,8 @@ import attrs
 from .. import _checks as c
 from .._checks import check
 from ..errors import PipelineDefinitionError, PipelineWarning, Problem, ValidationError
-from ._requirements import Predicate, Requirement, requirement_from_dict
+from . import _limits as lim
+from ._requirements import Predicate, Requirement, check_days, requirement_from_dict
 
 if TYPE_CHECKING:
     from statemachine import StateMachine
@@ -72,11 +73,11 @@ class ProbabilityCheck(enum.StrEnum):
 
 
 def _outcome(value: StageOutcome | str) -> StageOutcome:
-    return c.to_enum(StageOutcome, value)
+    return lim.member(StageOutcome, value)
 
 
 def _category(value: ForecastCategory | str) -> ForecastCategory:
-    return c.to_enum(ForecastCategory, value)
+    return lim.member(ForecastCategory, value)
 
 
 def _default_category(self: Stage) -> ForecastCategory:
@@ -90,12 +91,28 @@ def _probability(value: Decimal | float | str) -> Decimal:
     return c.to_decimal(value)
 
 
+def _check_probability(value: object) -> str | None:
+    """
+    A probability in [0, 1], in plain digits with at most 20 decimal places,
+    so that it is written and read back as it is.
+    """
+    msg = c.probability(value)
+    if msg is None:
+        exponent = value.as_tuple().exponent  # type: ignore[union-attr]
+        if not isinstance(exponent, int) or not -lim.MAX_PLACES <= exponent <= 0:
+            return (
+                f"{c.show(value)} is not in plain digits with at most {lim.MAX_PLACES} decimal places; "
+                "write a probability such as '0.25'"
+            )
+    return msg
+
+
 def _requirements(value: Iterable[Requirement]) -> tuple[Requirement, ...]:
-    return c.to_tuple(value)
+    return lim.to_tuple(value)  # type: ignore[no-any-return]
 
 
 def _positive_days(value: object) -> str | None:
-    msg = c.non_negative_int(value)
+    msg = check_days(value)
     if msg is None and value == 0:
         return "0 is not positive; expected a number of days >= 1"
     return msg
@@ -106,17 +123,18 @@ class Stage(c.Checked):
     """
     One step of a pipeline.
 
-    *probability* is the chance of winning a deal at this stage, in [0, 1];
+    *probability* is the chance of winning a deal at this stage, in [0, 1]
+    with at most 20 decimal places;
     *category* defaults to ``pipeline`` for open stages, ``closed`` for won
     and ``omitted`` for lost.  A deal is stalled once it has spent more than
-    *stall_after_days* in the stage; leaving before *min_dwell* makes the move
+    *stall_after_days* (at most 36,500) in the stage; leaving before *min_dwell* makes the move
     hasty.  *requirements* must all be met before a deal may leave the stage
     forward (backward moves and losing need none).
     """
 
     key: str = attrs.field(metadata=check(c.identifier))
     label: str = attrs.field(metadata=check(c.name))
-    probability: Decimal = attrs.field(metadata=check(c.probability), converter=_probability)
+    probability: Decimal = attrs.field(metadata=check(_check_probability), converter=_probability)
     outcome: StageOutcome = attrs.field(
         default=StageOutcome.OPEN, metadata=check(c.member_of(StageOutcome)), converter=_outcome
     )
@@ -129,7 +147,7 @@ class Stage(c.Checked):
     min_dwell: dt.timedelta | None = attrs.field(default=None, metadata=check(c.optional(c.duration)))
     requirements: tuple[Requirement, ...] = attrs.field(
         default=(),
-        metadata=check(c.items(c.instance_of(Requirement, "a Requirement"), tuple)),
+        metadata=check(lim.limited(c.items(c.instance_of(Requirement, "a Requirement"), tuple))),
         converter=_requirements,
     )
     description: str | None = attrs.field(default=None, metadata=check(c.optional(c.text)))
@@ -186,6 +204,8 @@ class Stage(c.Checked):
     def to_dict(self) -> dict[str, Any]:
         """
         A JSON-safe dict that :meth:`Pipeline.from_dict` reads back.
+
+        Cost: O(size of its requirements).
         """
         from ..convert import format_duration
 
@@ -217,14 +237,18 @@ class Plan:
 
 
 def _pairs(value: Iterable[Iterable[str]] | None) -> tuple[tuple[str, ...], ...] | None:
-    if value is None or not c.is_iterable(value):
-        return value  # type: ignore[return-value]
-    return tuple(c.to_tuple(p) if c.is_iterable(p) else p for p in value)  # type: ignore[misc]
+    value = lim.bounded(value, lim.MAX_TRANSITIONS)
+    if value is None or isinstance(value, lim.TooMany) or not c.is_iterable(value):
+        return value  # type: ignore[no-any-return]
+    # A pair longer than 3 items is refused anyway: read no more of it.
+    return tuple(lim.to_tuple(p, 3) if c.is_iterable(p) else p for p in value)
 
 
 def _check_pairs(value: object) -> c.Result:
     if value is None:
         return None
+    if isinstance(value, lim.TooMany):
+        return value.message
     if not isinstance(value, tuple):
         return f"{c.show(value)} is {c.a_type(value)}; expected a list of [from, to] pairs"
     problems = [
@@ -236,22 +260,22 @@ def _check_pairs(value: object) -> c.Result:
 
 
 def _check_stages(value: object) -> c.Result:
-    msg = c.items(c.instance_of(Stage, "a Stage"), tuple)(value)
+    msg = lim.limited(c.items(c.instance_of(Stage, "a Stage"), tuple))(value)
     if msg is None and not value:
         return "() is empty; a pipeline needs stages"
     return msg
 
 
 def _probability_check(value: ProbabilityCheck | str) -> ProbabilityCheck:
-    return c.to_enum(ProbabilityCheck, value)
+    return lim.member(ProbabilityCheck, value)
 
 
 def _stages(value: Iterable[Stage]) -> tuple[Stage, ...]:
-    return c.to_tuple(value)
+    return lim.to_tuple(value, lim.MAX_STAGES)  # type: ignore[no-any-return]
 
 
 def _names(value: Iterable[str]) -> tuple[str, ...]:
-    return c.to_tuple(value)
+    return lim.to_tuple(value)  # type: ignore[no-any-return]
 
 
 # Where a warning should point: the first frame outside funnelkit, attrs and attrs' generated code.
@@ -319,7 +343,7 @@ class Pipeline:
         default=None, metadata=check(_check_pairs), converter=_pairs
     )
     lost_reasons: tuple[str, ...] = attrs.field(
-        default=(), metadata=check(c.items(c.name, tuple, unique=True)), converter=_names
+        default=(), metadata=check(lim.limited(c.items(c.name, tuple, unique=True))), converter=_names
     )
     probability_check: ProbabilityCheck = attrs.field(
         default=ProbabilityCheck.ERROR,
@@ -329,85 +353,101 @@ class Pipeline:
     # Derived once, for the engine.
     _by_key: Mapping[str, Stage] = attrs.field(init=False, eq=False, repr=False)
     _moves: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, repr=False)
-    _plans: Mapping[tuple[str, str], Plan] = attrs.field(init=False, eq=False, repr=False)
+    _targets: Mapping[str, frozenset[str]] = attrs.field(init=False, eq=False, repr=False)
+    _position: Mapping[str, int] = attrs.field(init=False, eq=False, repr=False)
     _next: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
     _single_won: str | None = attrs.field(init=False, eq=False, repr=False)
     _lose_to: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
     _reopen_to: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
+    # Plans are worked out on first use: a pipeline that allows every skip has
+    # O(stages²) moves, each of whose plan lists O(stages) requirements.
+    _plan_cache: dict[tuple[str, str], Plan] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         problems = c.field_problems(type(self), {f.name: getattr(self, f.name) for f in _INIT_FIELDS})
+        unread = {_field_of(p.path) for p in problems}
+        stages = self.stages if isinstance(self.stages, tuple) else ()
+        nodes = [_Node.of(s) if isinstance(s, Stage) else None for s in stages]
+        more, moves, falling = _analyse(
+            nodes,
+            flags={f: _UNREAD if f in unread else getattr(self, f) for f in _FLAGS},
+            transitions=_UNREAD if "transitions" in unread else self.transitions,
+            probability_check=None if "probability_check" in unread else self.probability_check,
+        )
+        problems.extend(more)
         if problems:
             raise PipelineDefinitionError(problems)
-        problems, moves = _build_moves(self)
-        if not problems:
-            problems = _graph_problems(self, moves)
-        by_key = {s.key: s for s in self.stages}
-        forward = [s.key for s in self.stages if s.outcome is not StageOutcome.LOST]
-        falling = self._falling([s for s in self.stages if s.outcome is not StageOutcome.LOST])
-        if falling and self.probability_check is ProbabilityCheck.ERROR:
-            problems.append(
-                Problem(path="stages", message=falling + " (set probability_check='warn' to allow)")
-            )
-        if problems:
-            raise PipelineDefinitionError(problems)
+        assert moves is not None  # noqa: S101 - no problems means the moves were worked out
         if falling and self.probability_check is ProbabilityCheck.WARN:
             _warn_outside(f"pipeline {self.key!r}: {falling}", PipelineWarning)
+        by_key = {s.key: s for s in self.stages}
+        forward = [s.key for s in self.stages if s.outcome is not StageOutcome.LOST]
         position = {k: i for i, k in enumerate(forward)}
-        plans = {}
-        for src, targets in moves.items():
-            for dst in targets:
-                plans[src, dst] = _plan(by_key, forward, position, src, dst)
 
         def first(src: str, kinds: tuple[MoveKind, ...]) -> str | None:
-            return next((dst for dst in moves[src] if plans[src, dst].kind in kinds), None)
+            a = by_key[src]
+            return next((dst for dst in moves[src] if _kind(a, by_key[dst], position) in kinds), None)
 
         # The default targets come from the allowed moves, in pipeline order.
         nxt = {k: t for k in moves if (t := first(k, (MoveKind.ADVANCE, MoveKind.WIN))) is not None}
         lose_to = {k: t for k in moves if (t := first(k, (MoveKind.LOSE,))) is not None}
         start = self.stages[0].key
+        targets = {k: frozenset(v) for k, v in moves.items()}
         reopen_to = {
-            k: start if (k, start) in plans else t for k in moves if (t := first(k, (MoveKind.REOPEN,)))
+            k: start if start in targets[k] else t for k in moves if (t := first(k, (MoveKind.REOPEN,)))
         }
         setter = object.__setattr__
         setter(self, "_by_key", MappingProxyType(by_key))
         setter(self, "_moves", MappingProxyType({k: tuple(v) for k, v in moves.items()}))
-        setter(self, "_plans", MappingProxyType(plans))
+        setter(self, "_targets", MappingProxyType(targets))
+        setter(self, "_position", MappingProxyType(position))
         setter(self, "_next", MappingProxyType(nxt))
         setter(self, "_lose_to", MappingProxyType(lose_to))
         setter(self, "_reopen_to", MappingProxyType(reopen_to))
         won = [s.key for s in self.stages if s.outcome is StageOutcome.WON]
         setter(self, "_single_won", won[0] if len(won) == 1 else None)
+        setter(self, "_plan_cache", {})
 
-    def _falling(self, forward: list[Stage]) -> str | None:
+    def _plan(self, src: str, dst: str) -> Plan | None:
         """
-        What falls along the forward path; None when nothing does or it is not checked.
+        The plan of *src* → *dst*, or None when the move is not allowed; for
+        the engine, which has checked that both are str.
         """
-        if self.probability_check is ProbabilityCheck.OFF:
-            return None
-        falling = [(a, b) for a, b in itertools.pairwise(forward) if b.probability < a.probability]
-        if not falling:
-            return None
-        text = "; ".join(f"{a.key!r} {a.probability} > {b.key!r} {b.probability}" for a, b in falling)
-        return f"probabilities fall along the forward path: {text}"
+        plan = self._plan_cache.get((src, dst))
+        if plan is None:
+            targets = self._targets.get(src)
+            if targets is None or dst not in targets:
+                return None
+            plan = _plan(self._by_key, self._position, self.stages, src, dst)
+            # Two threads may both work it out; they store equal values.
+            self._plan_cache[src, dst] = plan
+        return plan
 
     # --- queries ------------------------------------------------------------
 
     def stage(self, key: str) -> Stage:
         """
         The stage with *key*; a clear error when there is none.
+
+        Cost: O(1) (O(stages) to build the error).
         """
-        try:
-            return self._by_key[key]
-        except (KeyError, TypeError):
-            raise ValidationError.single("stage", self._unknown(key)) from None
+        return self._stage(key, "key")
+
+    def _stage(self, key: object, path: str) -> Stage:
+        if type(key) is str:
+            found = self._by_key.get(key)
+            if found is not None:
+                return found
+        raise ValidationError.single(path, self._unknown(key))
 
     def _unknown(self, key: object) -> str:
-        known = ", ".join(repr(s.key) for s in self.stages)
+        known = ", ".join(repr(s.key) for s in self.stages[:_LISTED])
+        if len(self.stages) > _LISTED:
+            known += f", ... ({len(self.stages):,} in all)"
         return f"{c.show(key)} is not a stage of pipeline {self.key!r}; stages: {known}"
 
     def __contains__(self, key: object) -> bool:
-        return key in self._by_key
+        return type(key) is str and key in self._by_key
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -435,26 +475,43 @@ class Pipeline:
     def moves_from(self, key: str) -> tuple[str, ...]:
         """
         The stages a deal at *key* may move to, in pipeline order.
+
+        Cost: O(1).
         """
-        self.stage(key)
+        self._stage(key, "key")
         return self._moves.get(key, ())
 
     def allows(self, from_stage: str, to_stage: str) -> bool:
-        return (from_stage, to_stage) in self._plans
+        """
+        Whether the pipeline allows a move *from_stage* → *to_stage* (False
+        when either is not one of its stages).
+
+        Cost: O(1).
+        """
+        _check_key(from_stage, "from_stage")
+        _check_key(to_stage, "to_stage")
+        targets = self._targets.get(from_stage)
+        return targets is not None and to_stage in targets
 
     def next_stage(self, key: str) -> str | None:
         """
         The stage one step forward from *key* (the first forward move allowed,
         in pipeline order), or ``None`` where there is none.
+
+        Cost: O(1).
         """
-        self.stage(key)
+        self._stage(key, "key")
         return self._next.get(key)
 
     def plan(self, from_stage: str, to_stage: str) -> Plan | None:
         """
         What moving *from_stage* → *to_stage* takes, or ``None`` if not allowed.
+
+        Cost: O(stages) the first time for a move, O(1) after.
         """
-        return self._plans.get((from_stage, to_stage))
+        _check_key(from_stage, "from_stage")
+        _check_key(to_stage, "to_stage")
+        return self._plan(from_stage, to_stage)
 
     # --- exports ------------------------------------------------------------
 

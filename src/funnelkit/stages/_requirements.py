@@ -17,6 +17,7 @@ from .. import _checks as c
 from .._checks import check
 from ..entities import Activity, ActivityKind, KeyPerson, Opportunity, Role, Stance
 from ..errors import Problem, ValidationError
+from . import _limits as lim
 
 #: Activity text fields a quality filter may require to be filled.
 ACTIVITY_TEXT_FIELDS: tuple[str, ...] = ("purpose", "dialogue", "needs_found", "feedback", "next_step")
@@ -56,10 +57,22 @@ class Outcome:
     parts: tuple[Outcome, ...] = ()
 
     def lines(self, indent: int = 0) -> list[str]:
-        mark = "[ok]" if self.met else "[--]"
-        out = [f"{'  ' * indent}{mark} {self.name}: {self.detail}"]
-        for part in self.parts:
-            out.extend(part.lines(indent + 1))
+        """
+        This outcome and its parts, one line each, indented two spaces per
+        level from *indent* (an int from 0 to 64).
+
+        Cost: O(parts, at every depth).
+        """
+        if type(indent) is not int or not 0 <= indent <= _MAX_INDENT:
+            msg = f"{c.show(indent)} is {c.a_type(indent)}; expected an int from 0 to {_MAX_INDENT}"
+            raise ValidationError.single("indent", msg)
+        out = []
+        todo: list[tuple[Outcome, int]] = [(self, indent)]
+        while todo:  # depth first, without recursion
+            o, level = todo.pop()
+            mark = "[ok]" if o.met else "[--]"
+            out.append(f"{'  ' * level}{mark} {o.name}: {o.detail}")
+            todo.extend((part, level + 1) for part in reversed(o.parts))
         return out
 
     def unmet(self) -> list[str]:
@@ -69,31 +82,74 @@ class Outcome:
         return [] if self.met else [f"{self.name}: {self.detail}"]
 
 
+_MAX_INDENT = 64
+
+
+def _not_a_context(ctx: object) -> ValidationError:
+    msg = f"{c.show(ctx)} is {c.a_type(ctx)}; expected a Context"
+    return ValidationError.single("ctx", msg)
+
+
 class Requirement(c.Checked):
     """
     Base class of milestone requirements.
 
     A subclass is a frozen attrs class with a ``name`` field; it implements
-    :meth:`evaluate` and :meth:`to_dict` (with a ``"type"`` key naming it in
-    :data:`REQUIREMENT_TYPES`).
+    ``_evaluate(ctx)`` (and, when a verdict alone is cheaper, ``_met(ctx)``)
+    and :meth:`to_dict` (with a ``"type"`` key naming it in
+    :data:`REQUIREMENT_TYPES`).  The public :meth:`evaluate` and :meth:`met`
+    check their argument once and call them; the engine, whose contexts are
+    its own, calls them directly.  (A subclass written against the older
+    protocol, overriding ``evaluate`` or ``met`` itself, keeps working.)
     """
 
     __slots__ = ()
     type_name: ClassVar[str] = ""
     name: str
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        # The older protocol: evaluate / met overridden instead of _evaluate / _met.
+        if "evaluate" in own and "_evaluate" not in own:
+            cls._evaluate = own["evaluate"]  # type: ignore[method-assign]
+        if "met" in own and "_met" not in own:
+            cls._met = own["met"]  # type: ignore[method-assign]
+
     def evaluate(self, ctx: Context) -> Outcome:
         """
         The verdict with its explanation.
+
+        Cost: one pass over the activities or key persons it reads, and over
+        its parts.
         """
-        raise NotImplementedError
+        if type(ctx) is not Context and not isinstance(ctx, Context):
+            raise _not_a_context(ctx)
+        return self._evaluate(ctx)
 
     def met(self, ctx: Context) -> bool:
         """
-        Just the verdict: the engine's fast path, which builds no explanation.
-        Subclasses may override it; it must agree with ``evaluate(ctx).met``.
+        Just the verdict, with no explanation built: always equal to
+        ``evaluate(ctx).met``.
+
+        Cost: at most that of :meth:`evaluate`; it stops as soon as the verdict is known.
         """
-        return self.evaluate(ctx).met
+        if type(ctx) is not Context and not isinstance(ctx, Context):
+            raise _not_a_context(ctx)
+        return self._met(ctx)
+
+    def _evaluate(self, ctx: Context) -> Outcome:
+        """
+        :meth:`evaluate` without the check of *ctx*: what a subclass implements.
+        """
+        raise NotImplementedError
+
+    def _met(self, ctx: Context) -> bool:
+        """
+        :meth:`met` without the check of *ctx*; by default the verdict of
+        ``_evaluate``.  Subclasses override it when the verdict alone is cheaper.
+        """
+        return self._evaluate(ctx).met
 
     def reads_activities(self) -> bool:
         """
@@ -104,11 +160,18 @@ class Requirement(c.Checked):
         return True
 
     def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe dict that :func:`requirement_from_dict` reads back.
+
+        Cost: O(size of the requirement, parts included).
+        """
         raise NotImplementedError
 
     def walk(self) -> Iterable[Requirement]:
         """
         This requirement and every one nested in it.
+
+        Cost: O(size of the requirement, parts included).
         """
         yield self
 
@@ -139,9 +202,7 @@ def _filled(value: str | None) -> bool:
 
 
 def _kinds(value: ActivityKind | str | Iterable[ActivityKind | str]) -> frozenset[ActivityKind]:
-    if isinstance(value, str):
-        value = (value,)
-    return c.to_frozenset(c.to_enum(ActivityKind, v) for v in value) if c.is_iterable(value) else value  # type: ignore[return-value]
+    return lim.members(ActivityKind, value)  # type: ignore[no-any-return]
 
 
 def _plural(kind: ActivityKind, n: int) -> str:
@@ -175,7 +236,9 @@ def _activity_name(self: ActivityCount) -> str:
 
 
 def _check_kinds(value: object) -> str | None:
-    if not isinstance(value, frozenset) or not value:
+    if isinstance(value, lim.TooMany):
+        return value.message
+    if not isinstance(value, frozenset | tuple) or not value:
         return f"{c.show(value)} is not a non-empty set of activity kinds"
     allowed = ", ".join(repr(k.value) for k in ActivityKind)
     for k in value:
@@ -184,7 +247,9 @@ def _check_kinds(value: object) -> str | None:
     return None
 
 
-_check_text_fields = c.items(c.one_of(ACTIVITY_TEXT_FIELDS, "an activity text field"), tuple, unique=True)
+_check_text_fields = lim.limited(
+    c.items(c.one_of(ACTIVITY_TEXT_FIELDS, "an activity text field"), tuple, unique=True)
+)
 
 
 def _check_positive(value: object) -> str | None:
@@ -195,7 +260,7 @@ def _check_positive(value: object) -> str | None:
 
 
 def _to_names(value: Iterable[str]) -> tuple[str, ...]:
-    return c.to_tuple(value)
+    return lim.to_tuple(value)  # type: ignore[no-any-return]
 
 
 @attrs.frozen(kw_only=True)
@@ -231,7 +296,15 @@ class ActivityCount(Requirement):
     def counts(self, activity: Activity) -> bool:
         """
         Whether *activity* passes this requirement's kind and quality filter.
+
+        Cost: O(filled fields).
         """
+        if type(activity) is not Activity and not isinstance(activity, Activity):
+            msg = f"{c.show(activity)} is {c.a_type(activity)}; expected an Activity"
+            raise ValidationError.single("activity", msg)
+        return self._counts(activity)
+
+    def _counts(self, activity: Activity) -> bool:
         if activity.kind not in self.kinds:
             return False
         if self.min_duration is not None and (
@@ -244,12 +317,13 @@ class ActivityCount(Requirement):
             return False
         return all(_filled(getattr(activity, f)) for f in self.filled)
 
-    def evaluate(self, ctx: Context) -> Outcome:
-        n = sum(1 for a in ctx.activities if self.counts(a))
+    def _evaluate(self, ctx: Context) -> Outcome:
+        counts = self._counts
+        n = sum(1 for a in ctx.activities if counts(a))
         return Outcome(name=self.name, met=n >= self.at_least, detail=f"{n} of {self.at_least}")
 
-    def met(self, ctx: Context) -> bool:
-        need, kinds, counts = self.at_least, self.kinds, self.counts
+    def _met(self, ctx: Context) -> bool:
+        need, kinds, counts = self.at_least, self.kinds, self._counts
         for a in ctx.activities:
             if a.kind in kinds and counts(a):
                 need -= 1
@@ -308,14 +382,14 @@ class RequiredFields(Requirement):
     fields: tuple[str, ...] = attrs.field(metadata=check(_check_opp_fields), converter=_to_names)
     name: str = attrs.field(default=attrs.Factory(_fields_name, takes_self=True), metadata=check(c.name))
 
-    def evaluate(self, ctx: Context) -> Outcome:
+    def _evaluate(self, ctx: Context) -> Outcome:
         opp = ctx.opportunity
         missing = [f for f in self.fields if getattr(opp, f) in _EMPTY]
         if missing:
             return Outcome(name=self.name, met=False, detail="missing " + ", ".join(missing))
         return Outcome(name=self.name, met=True, detail="all recorded")
 
-    def met(self, ctx: Context) -> bool:
+    def _met(self, ctx: Context) -> bool:
         opp = ctx.opportunity
         return not any(getattr(opp, f) in _EMPTY for f in self.fields)
 
@@ -336,14 +410,14 @@ class NoOpenGaps(Requirement):
 
     name: str = attrs.field(default="no open gaps", metadata=check(c.name))
 
-    def evaluate(self, ctx: Context) -> Outcome:
+    def _evaluate(self, ctx: Context) -> Outcome:
         open_gaps = ctx.opportunity.open_gaps
         if open_gaps:
             listed = ", ".join(g.description for g in open_gaps[:3]) + (", ..." if len(open_gaps) > 3 else "")
             return Outcome(name=self.name, met=False, detail=f"{len(open_gaps)} open: {listed}")
         return Outcome(name=self.name, met=True, detail="none open")
 
-    def met(self, ctx: Context) -> bool:
+    def _met(self, ctx: Context) -> bool:
         return all(g.closed for g in ctx.opportunity.gaps)
 
     def reads_activities(self) -> bool:
@@ -354,13 +428,11 @@ class NoOpenGaps(Requirement):
 
 
 def _role(value: Role | str) -> Role:
-    return c.to_enum(Role, value)
+    return lim.member(Role, value)
 
 
 def _stances(value: Iterable[Stance | str]) -> frozenset[Stance]:
-    if isinstance(value, str):
-        value = (value,)
-    return c.to_frozenset(c.to_enum(Stance, v) for v in value) if c.is_iterable(value) else value  # type: ignore[return-value]
+    return lim.members(Stance, value)  # type: ignore[no-any-return]
 
 
 _STANCE_ORDER = {s: i for i, s in enumerate(Stance)}
@@ -392,7 +464,9 @@ class KeyPersonCoverage(Requirement):
 
     role: Role = attrs.field(metadata=check(c.member_of(Role)), converter=_role)
     stances: frozenset[Stance] = attrs.field(
-        default=frozenset(), metadata=check(c.items(c.member_of(Stance), frozenset)), converter=_stances
+        default=frozenset(),
+        metadata=check(lim.limited(c.items(c.member_of(Stance), frozenset))),
+        converter=_stances,
     )
     at_least: int = attrs.field(default=1, metadata=check(_check_positive))
     name: str = attrs.field(default=attrs.Factory(_coverage_name, takes_self=True), metadata=check(c.name))
@@ -400,7 +474,7 @@ class KeyPersonCoverage(Requirement):
     def _covers(self, kp: KeyPerson | None) -> bool:
         return kp is not None and kp.role is self.role and (not self.stances or kp.stance in self.stances)
 
-    def met(self, ctx: Context) -> bool:
+    def _met(self, ctx: Context) -> bool:
         people, role, stances = ctx.key_persons, self.role, self.stances
         need = self.at_least
         for k in ctx.opportunity.key_person_ids:
@@ -411,7 +485,7 @@ class KeyPersonCoverage(Requirement):
                     return True
         return False
 
-    def evaluate(self, ctx: Context) -> Outcome:
+    def _evaluate(self, ctx: Context) -> Outcome:
         found = []
         for kp_id in ctx.opportunity.key_person_ids:
             kp = ctx.key_persons.get(kp_id)
@@ -459,12 +533,12 @@ class EvidenceRecorded(Requirement):
     key: str = attrs.field(metadata=check(c.name))
     name: str = attrs.field(default=attrs.Factory(_evidence_name, takes_self=True), metadata=check(c.name))
 
-    def evaluate(self, ctx: Context) -> Outcome:
+    def _evaluate(self, ctx: Context) -> Outcome:
         if self.key in ctx.opportunity.evidence:
             return Outcome(name=self.name, met=True, detail="recorded")
         return Outcome(name=self.name, met=False, detail=f"no {self.key!r} in the evidence")
 
-    def met(self, ctx: Context) -> bool:
+    def _met(self, ctx: Context) -> bool:
         return self.key in ctx.opportunity.evidence
 
     def reads_activities(self) -> bool:
@@ -478,25 +552,36 @@ def _time_name(self: TimeInStage) -> str:
     return f"at least {self.days} day{'s' if self.days != 1 else ''} in stage"
 
 
+def check_days(value: object) -> str | None:
+    """
+    A number of days: an int from 0 to :data:`~._limits.MAX_DAYS` (a hundred years).
+    """
+    msg = c.non_negative_int(value)
+    if msg is None and value > lim.MAX_DAYS:  # type: ignore[operator]
+        return f"{c.show(value)} is more than {lim.MAX_DAYS:,} days; expected at most a hundred years"
+    return msg
+
+
 @attrs.frozen(kw_only=True)
 class TimeInStage(Requirement):
     """
-    The opportunity has been in its stage at least *days* days.
+    The opportunity has been in its stage at least *days* days (at most
+    36,500: a hundred years).
     """
 
     type_name: ClassVar[str] = "time_in_stage"
 
-    days: int = attrs.field(metadata=check(c.non_negative_int))
+    days: int = attrs.field(metadata=check(check_days))
     name: str = attrs.field(default=attrs.Factory(_time_name, takes_self=True), metadata=check(c.name))
 
-    def evaluate(self, ctx: Context) -> Outcome:
+    def _evaluate(self, ctx: Context) -> Outcome:
         elapsed = ctx.now - ctx.opportunity.stage_entered_at
         days = elapsed // dt.timedelta(days=1)
         return Outcome(
             name=self.name, met=elapsed >= dt.timedelta(days=self.days), detail=f"{days} of {self.days} days"
         )
 
-    def met(self, ctx: Context) -> bool:
+    def _met(self, ctx: Context) -> bool:
         return ctx.now - ctx.opportunity.stage_entered_at >= dt.timedelta(days=self.days)
 
     def reads_activities(self) -> bool:
@@ -526,7 +611,7 @@ class Predicate(Requirement):
     description: str = attrs.field(metadata=check(c.name))
     test: Callable[[Context], bool | tuple[bool, str]] = attrs.field(metadata=check(_callable), eq=False)
 
-    def evaluate(self, ctx: Context) -> Outcome:
+    def _evaluate(self, ctx: Context) -> Outcome:
         result = self.test(ctx)
         if isinstance(result, bool):
             return Outcome(name=self.description, met=result, detail="yes" if result else "no")
@@ -545,14 +630,21 @@ class Predicate(Requirement):
 
 
 def _check_parts(value: object) -> c.Result:
-    msg = c.items(c.instance_of(Requirement, "a Requirement"), tuple)(value)
+    msg = lim.limited(c.items(c.instance_of(Requirement, "a Requirement"), tuple))(value)
     if msg is None and not value:
         return "() is empty; combine at least one requirement"
     return msg
 
 
+def _depth(req: Requirement) -> int:
+    """
+    How many levels *req* nests: 1 for a single requirement.
+    """
+    return getattr(req, "_depth", 1)
+
+
 def _to_parts(value: Iterable[Requirement]) -> tuple[Requirement, ...]:
-    return c.to_tuple(value)
+    return lim.to_tuple(value)  # type: ignore[no-any-return]
 
 
 def _parts_name(prefix: str, parts: object) -> str:
@@ -580,8 +672,15 @@ class _Combination(Requirement):
     def _verdict(self, n_met: int, n_parts: int) -> bool:
         raise NotImplementedError
 
-    def evaluate(self, ctx: Context) -> Outcome:
-        outcomes = tuple(p.evaluate(ctx) for p in self.parts)
+    def _relations(self) -> list[Problem]:
+        depth = 1 + max(map(_depth, self.parts))
+        object.__setattr__(self, "_depth", depth)
+        if depth > lim.MAX_DEPTH:
+            return [Problem(path="parts", message=lim.depth_message())]
+        return []
+
+    def _evaluate(self, ctx: Context) -> Outcome:
+        outcomes = tuple(p._evaluate(ctx) for p in self.parts)  # noqa: SLF001
         n = sum(o.met for o in outcomes)
         met = self._verdict(n, len(outcomes))
         return Outcome(name=self.name, met=met, detail=f"{n} of {len(outcomes)} met", parts=outcomes)
@@ -608,12 +707,14 @@ class AllOf(_Combination):
 
     parts: tuple[Requirement, ...] = attrs.field(metadata=check(_check_parts), converter=_to_parts)
     name: str = attrs.field(default=attrs.Factory(_all_name, takes_self=True), metadata=check(c.name))
+    #: How many levels the requirement nests (set by the checks).
+    _depth: int = attrs.field(init=False, default=1, eq=False, repr=False)
 
     def _verdict(self, n_met: int, n_parts: int) -> bool:
         return n_met == n_parts
 
-    def met(self, ctx: Context) -> bool:
-        return all(p.met(ctx) for p in self.parts)
+    def _met(self, ctx: Context) -> bool:
+        return all(p._met(ctx) for p in self.parts)  # noqa: SLF001
 
 
 @attrs.frozen(kw_only=True)
@@ -626,24 +727,32 @@ class AnyOf(_Combination):
 
     parts: tuple[Requirement, ...] = attrs.field(metadata=check(_check_parts), converter=_to_parts)
     name: str = attrs.field(default=attrs.Factory(_any_name, takes_self=True), metadata=check(c.name))
+    #: How many levels the requirement nests (set by the checks).
+    _depth: int = attrs.field(init=False, default=1, eq=False, repr=False)
 
     def _verdict(self, n_met: int, n_parts: int) -> bool:  # noqa: ARG002 - one signature for both rules
         return n_met >= 1
 
-    def met(self, ctx: Context) -> bool:
-        return any(p.met(ctx) for p in self.parts)
+    def _met(self, ctx: Context) -> bool:
+        return any(p._met(ctx) for p in self.parts)  # noqa: SLF001
 
 
 def all_of(*parts: Requirement, name: str | None = None) -> AllOf:
     """
-    A requirement met when all *parts* are.
+    A requirement met when all *parts* are (at most 1,000 parts, nested at
+    most 32 levels deep).
+
+    Cost: O(parts).
     """
     return AllOf(parts=parts) if name is None else AllOf(parts=parts, name=name)
 
 
 def any_of(*parts: Requirement, name: str | None = None) -> AnyOf:
     """
-    A requirement met when any of *parts* is.
+    A requirement met when any of *parts* is (at most 1,000 parts, nested at
+    most 32 levels deep).
+
+    Cost: O(parts).
     """
     return AnyOf(parts=parts) if name is None else AnyOf(parts=parts, name=name)
 
@@ -681,8 +790,18 @@ def requirement_from_dict(data: object, *, predicates: Mapping[str, Predicate] |
     Read a requirement written by its ``to_dict()``.
 
     A ``"predicate"`` is looked up by name in *predicates*.  Every problem,
-    at any depth, is reported in one :class:`~funnelkit.errors.ValidationError`.
+    at any depth, is reported in one :class:`~funnelkit.errors.ValidationError`;
+    a document that nests more than 32 levels deep, or lists more than 1,000
+    parts, is refused.
+
+    Cost: O(size of the document).
     """
+    return _requirement_from_dict(data, predicates, 1)
+
+
+def _requirement_from_dict(
+    data: object, predicates: Mapping[str, Predicate] | None, depth: int
+) -> Requirement:
     from ..convert import from_dict
 
     data = c.require(data, Mapping, "an object with a 'type'", "")  # type: ignore[type-abstract]
@@ -698,13 +817,13 @@ def requirement_from_dict(data: object, *, predicates: Mapping[str, Predicate] |
         if not isinstance(known, Mapping) or not all(isinstance(p, Predicate) for p in known.values()):
             msg = f"{c.show(predicates)} is not a mapping of name to Predicate"
             raise ValidationError.single("predicates", msg)
-        extra = sorted(map(str, set(fields) - {"name"}))
+        extra = sorted(c.show(k) if not isinstance(k, str) else k for k in fields if k != "name")
         if extra:
             raise ValidationError(
                 [Problem(path=k, message="unknown field; allowed: type, name") for k in extra]
             )
         if not isinstance(name, str) or name not in known:
-            names = ", ".join(sorted(known)) or "none were given"
+            names = ", ".join(sorted(k if isinstance(k, str) else c.show(k) for k in known)) or "none were given"
             msg = (
                 f"{c.show(name)} is not a known predicate; "
                 f"pass predicates={{name: Predicate}} (known: {names})"
@@ -717,14 +836,18 @@ def requirement_from_dict(data: object, *, predicates: Mapping[str, Predicate] |
             )
         return found
     if cls in (AllOf, AnyOf):
+        if depth >= lim.MAX_DEPTH:  # its parts would be one level deeper still
+            raise ValidationError.single("parts", lim.depth_message())
         parts = fields.get("parts")
         parts = c.require(parts, list, "a list", "parts")
+        if len(parts) > lim.MAX_ITEMS:
+            raise ValidationError.single("parts", lim.TooMany(lim.MAX_ITEMS, len(parts)).message)
         built, problems = c.build_each(
-            parts, lambda part: requirement_from_dict(part, predicates=predicates), "parts"
+            parts, lambda part: _requirement_from_dict(part, predicates, depth + 1), "parts"
         )
         problems.extend(
             Problem(path=k, message="unknown field; allowed: type, parts, name")
-            for k in sorted(map(str, fields))
+            for k in sorted(k if isinstance(k, str) else c.show(k) for k in fields)
             if k not in ("parts", "name")
         )
         if problems:
