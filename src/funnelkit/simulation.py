@@ -31,7 +31,7 @@ from typing import Any
 import attrs
 
 from . import _checks as c
-from ._money import Money
+from ._money import _CONTEXT, Money
 from ._time import instant
 from .assignment import AssignmentState as _State
 from .assignment import LoadBalance, Team, assign, convert_lead, reassign
@@ -126,9 +126,18 @@ class SimulationResult:
         return out
 
 
-def _positive(name: str, value: object, problems: list[Problem]) -> None:
+#: The largest company :func:`simulate` plays: reps, leads and days.
+MAX_REPS = 1_000
+MAX_LEADS = 1_000_000
+MAX_DAYS = 3_650
+
+
+def _positive(name: str, value: object, problems: list[Problem], most: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         problems.append(Problem(path=name, message=f"{c.show(value)} is not an int >= 1"))
+    elif most is not None and value > most:
+        msg = f"{c.show(value)} is more than {most:,}, the most allowed"
+        problems.append(Problem(path=name, message=msg))
 
 
 def simulate(
@@ -160,10 +169,20 @@ def simulate(
     - amounts per currency are conserved (no money appears or disappears);
     - no deal sits in a stage its pipeline lacks;
     - a move refused for a missing milestone changes nothing.
+
+    At most 1,000 reps, 1,000,000 leads and 3,650 days (``MAX_REPS``,
+    ``MAX_LEADS``, ``MAX_DAYS``).  Cost: O(d (l + o)) for d days, l leads
+    and o deals, plus O(o e) for each check of the invariants (e events
+    per deal); a year with 2,000 leads takes a few seconds.
     """
     problems: list[Problem] = []
-    for name, value in (("reps", reps), ("leads", leads), ("days", days), ("check_every", check_every)):
-        _positive(name, value, problems)
+    for name, value, most in (
+        ("reps", reps, MAX_REPS),
+        ("leads", leads, MAX_LEADS),
+        ("days", days, MAX_DAYS),
+        ("check_every", check_every, None),
+    ):
+        _positive(name, value, problems, most)
     if isinstance(seed, bool) or not isinstance(seed, int):
         problems.append(Problem(path="seed", message=f"{c.show(seed)} is not an int"))
     ok = isinstance(capacity, tuple) and len(capacity) == 2
@@ -178,6 +197,12 @@ def simulate(
     if problems:
         raise ValidationError(problems)
     begin = instant(start, field="start") if start is not None else dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+    try:
+        begin + (days + 200) * _DAY  # the last day, and the close dates drawn past it
+        begin - _DAY
+    except OverflowError:
+        msg = f"{begin.isoformat()} leaves no room for {days:,} days within the range of datetime"
+        raise ValidationError.single("start", msg) from None
     company = _Company(
         reps=reps,
         leads=leads,
@@ -299,7 +324,7 @@ class _Company:
                     created_at=now,
                     territory=self.rng.choice(_TERRITORIES),
                     estimated_value=value,
-                    intent_score=Decimal(self.rng.randrange(1, 100)) / 100,
+                    intent_score=Decimal(self.rng.randrange(1, 100)).scaleb(-2, context=_CONTEXT),
                 )
             )
         if not batch:
@@ -352,7 +377,8 @@ class _Company:
                 self.activities[deal.id] = []
                 if deal.amount is not None:
                     cur = deal.amount.currency
-                    self.created_amounts[cur] = self.created_amounts.get(cur, Decimal(0)) + deal.amount.amount
+                    before = self.created_amounts.get(cur, Decimal(0))
+                    self.created_amounts[cur] = _CONTEXT.add(before, deal.amount.amount)
                 self.counts["converted"] += 1
 
     def work_deals(self, day: int, now: dt.datetime) -> None:
@@ -551,7 +577,7 @@ class _Company:
                 )
             if deal.amount is not None:
                 cur = deal.amount.currency
-                totals[cur] = totals.get(cur, Decimal(0)) + deal.amount.amount
+                totals[cur] = _CONTEXT.add(totals.get(cur, Decimal(0)), deal.amount.amount)
         if totals != self.created_amounts:
             raise SimulationError(
                 day, f"amounts per currency changed: {dict(totals)} != {dict(self.created_amounts)}"
@@ -565,8 +591,8 @@ class _Company:
         won_by_customer: dict[str, Decimal] = {}
         for d in deals:
             if d.status is OpportunityStatus.WON and d.amount is not None:
-                won_by_customer[d.customer_id] = (
-                    won_by_customer.get(d.customer_id, Decimal(0)) + d.amount.amount
+                won_by_customer[d.customer_id] = _CONTEXT.add(
+                    won_by_customer.get(d.customer_id, Decimal(0)), d.amount.amount
                 )
         abc_counts: dict[str, int] = {}
         if won_by_customer:

@@ -26,6 +26,7 @@ from typing import TypeVar
 import attrs
 from hypothesis import strategies as st
 
+from ._checks import a_type, identifier, show
 from ._money import Money, currency_minor_units, known_currencies
 from ._time import canonical
 from .entities import (
@@ -76,6 +77,34 @@ T = TypeVar("T")
 _COMMON_CURRENCIES = ("USD", "EUR", "CNY", "JPY", "GBP", "KWD", "CLF")
 
 
+def _check_strategy(name: str, value: object) -> None:
+    """
+    Refuse *value* unless it is ``None`` or a hypothesis strategy.
+    """
+    if value is not None and not isinstance(value, st.SearchStrategy):
+        msg = f"{show(value)} is {a_type(value)}; expected a hypothesis strategy or None"
+        raise ValidationError.single(name, msg)
+
+
+def _check_keys(name: str, value: object, *, empty_ok: bool) -> tuple[str, ...]:
+    """
+    *value* as a tuple of stage keys (non-empty strs), or a ValidationError at *name*.
+    """
+    if not isinstance(value, list | tuple) or not all(isinstance(k, str) and k for k in value):
+        msg = f"{show(value)} is not a list or tuple of stage keys"
+        raise ValidationError.single(name, msg)
+    if not value and not empty_ok:
+        raise ValidationError.single(name, "() is empty; give at least one stage key")
+    return tuple(value)
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        msg = f"{show(value)} is not an int in [{low}, {high}]"
+        raise ValidationError.single(name, msg)
+    return value
+
+
 def _check_range(name: str, low: int, high: int) -> None:
     if low < 0 or high < low:
         msg = f"min_{name}={low}, max_{name}={high}; need 0 <= min <= max"
@@ -99,6 +128,16 @@ def aware_datetimes(
     *min_value* and *max_value* are naive wall times, as in
     :func:`hypothesis.strategies.datetimes`.
     """
+    for bound, value in (("min_value", min_value), ("max_value", max_value)):
+        if not isinstance(value, dt.datetime) or value.tzinfo is not None:
+            msg = f"{show(value)} is not a naive datetime; the bounds are wall times, as in hypothesis"
+            raise ValidationError.single(bound, msg)
+    if min_value > max_value:
+        msg = f"{min_value.isoformat()} is after max_value {max_value.isoformat()}"
+        raise ValidationError.single("min_value", msg)
+    if not isinstance(zones, list | tuple) or not all(isinstance(z, dt.tzinfo) for z in zones):
+        msg = f"{show(zones)} is not a list or tuple of tzinfo objects"
+        raise ValidationError.single("zones", msg)
     if not zones:
         raise ValidationError.single("zones", "() is empty; give at least one tzinfo")
     return st.datetimes(
@@ -127,6 +166,10 @@ def money(
     Amounts that are whole numbers of minor units, from *min_minor* to
     *max_minor* minor units (cents), in *currency* or any known one.
     """
+    # Whole amounts of at most 30 digits in any currency (4 minor units at most here).
+    limit = 10**30
+    _check_int("min_minor", min_minor, -limit, limit)
+    _check_int("max_minor", max_minor, -limit, limit)
     if min_minor > max_minor:
         msg = f"min_minor={min_minor} > max_minor={max_minor}"
         raise ValidationError.single("max_minor", msg)
@@ -196,6 +239,8 @@ def customers(
     """
     Customers; *ids* and *owners* (rep ids, or ``None``) narrow the draw.
     """
+    _check_strategy("ids", ids)
+    _check_strategy("owners", owners)
     return st.builds(
         Customer,
         id=ids if ids is not None else identifiers(),
@@ -216,6 +261,8 @@ def key_persons(
     ids: st.SearchStrategy[str] | None = None,
     customer_ids: st.SearchStrategy[str] | None = None,
 ) -> st.SearchStrategy[KeyPerson]:
+    _check_strategy("ids", ids)
+    _check_strategy("customer_ids", customer_ids)
     return st.builds(
         KeyPerson,
         id=ids if ids is not None else identifiers(),
@@ -274,6 +321,15 @@ def _draw_opportunity(
     )
 
 
+def _check_pipeline(pipeline: object, stages: object, won: object, lost: object) -> None:
+    problem = identifier(pipeline)
+    if problem is not None:
+        raise ValidationError.single("pipeline", problem)
+    _check_keys("stages", stages, empty_ok=False)
+    _check_keys("won_stages", won, empty_ok=True)
+    _check_keys("lost_stages", lost, empty_ok=True)
+
+
 def opportunities(
     *,
     pipeline: str = "default",
@@ -285,8 +341,7 @@ def opportunities(
     Opportunities in *pipeline*, at one of *stages*; the status agrees with the
     stage (won in a won stage, lost in a lost one, open elsewhere).
     """
-    if not stages:
-        raise ValidationError.single("stages", "() is empty; give at least one stage key")
+    _check_pipeline(pipeline, stages, won_stages, lost_stages)
     won, lost = frozenset(won_stages), frozenset(lost_stages)
 
     @st.composite
@@ -358,6 +413,7 @@ def _activities(draw: st.DrawFn) -> Activity:
 
 
 def sales_reps(*, ids: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[SalesRep]:
+    _check_strategy("ids", ids)
     return st.builds(
         SalesRep,
         id=ids if ids is not None else identifiers(),
@@ -370,6 +426,7 @@ def sales_reps(*, ids: st.SearchStrategy[str] | None = None) -> st.SearchStrateg
 
 
 def leads(*, ids: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[Lead]:
+    _check_strategy("ids", ids)
     return st.builds(
         Lead,
         id=ids if ids is not None else identifiers(),
@@ -418,9 +475,7 @@ class SalesData:
     leads: tuple[Lead, ...]
 
 
-@st.composite
 def sales_data(
-    draw: st.DrawFn,
     *,
     max_reps: int = 4,
     max_customers: int = 6,
@@ -431,7 +486,7 @@ def sales_data(
     stages: Sequence[str] = DEFAULT_STAGE_KEYS,
     won_stages: Sequence[str] = ("won",),
     lost_stages: Sequence[str] = ("lost",),
-) -> SalesData:
+) -> st.SearchStrategy[SalesData]:
     """
     Reps, customers, key persons, opportunities, activities and leads that
     refer to each other consistently: every customer's owner is one of the
@@ -447,10 +502,38 @@ def sales_data(
         ("activities", max_activities),
         ("leads", max_leads),
     ):
+        _check_int(f"max_{name}", high, 0, 1000)
         _check_range(name, 0, high)
     if max_reps < 1:
         raise ValidationError.single("max_reps", "0 reps; need at least 1 to own the deals")
+    _check_pipeline(pipeline, stages, won_stages, lost_stages)
+    return _sales_data(
+        max_reps=max_reps,
+        max_customers=max_customers,
+        max_opportunities=max_opportunities,
+        max_activities=max_activities,
+        max_leads=max_leads,
+        pipeline=pipeline,
+        stages=tuple(stages),
+        won_stages=tuple(won_stages),
+        lost_stages=tuple(lost_stages),
+    )
 
+
+@st.composite
+def _sales_data(
+    draw: st.DrawFn,
+    *,
+    max_reps: int = 4,
+    max_customers: int = 6,
+    max_opportunities: int = 6,
+    max_activities: int = 8,
+    max_leads: int = 4,
+    pipeline: str = "default",
+    stages: Sequence[str] = DEFAULT_STAGE_KEYS,
+    won_stages: Sequence[str] = ("won",),
+    lost_stages: Sequence[str] = ("lost",),
+) -> SalesData:
     reps = tuple(attrs.evolve(draw(_REPS), id=f"rep-{i}") for i in range(draw(st.integers(1, max_reps))))
     rep_ids = st.sampled_from(tuple(r.id for r in reps))
     customers_ = tuple(

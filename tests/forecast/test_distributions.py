@@ -40,9 +40,9 @@ def test_bad_probabilities():
         win_count([0.5]).quantile(0)
 
 
-@given(st.lists(st.floats(0, 1), max_size=60))
+@given(st.lists(st.floats(0, 1).map(lambda p: round(p, 20)), max_size=60))
 def test_properties(ps):
-    """Probabilities sum to 1, the mean is the sum of p, quantiles are ordered."""
+    """Probabilities sum to 1, the mean is the sum of p, quantiles are ordered (at most 20 places each)."""
     d = win_count(ps)
     assert len(d.pmf) == len(ps) + 1
     assert sum(d.pmf) == pytest.approx(1.0)
@@ -75,11 +75,11 @@ class TestMonteCarlo:
 
         with pytest.raises(CurrencyMismatchError):
             simulate_revenue([(Money.of(1, "USD"), 1), (Money.of(1, "EUR"), 1)], rng=1)
-        with pytest.raises(ValidationError, match="trials: 0 is not an int >= 1"):
+        with pytest.raises(ValidationError, match="trials: 0 is not an int from 1 to 1,000,000"):
             simulate_revenue([(Money.of(1, "USD"), 1)], trials=0, rng=1)
         with pytest.raises(ValidationError, match=r"rng: 'x' is not a random\.Random"):
             simulate_revenue([(Money.of(1, "USD"), 1)], rng="x")  # type: ignore[arg-type]
-        with pytest.raises(ValidationError, match=r"\[0\]: 2 is outside \[0, 1\]"):
+        with pytest.raises(ValidationError, match=r"deals\[0\]\[1\]: 2 is outside \[0, 1\]"):
             simulate_revenue([(Money.of(1, "USD"), 2)], rng=1)
         with pytest.raises(ValidationError, match="no deals to simulate"):
             simulate_revenue([], rng=1)

@@ -681,7 +681,7 @@ def test_targets_edges():
     with pytest.raises(CurrencyMismatchError) as e:
         against_targets([won], pipe, targets={"ann": Money.of("1", "EUR")}, **_YEAR)
     assert str(e.value) == (
-        "cannot compare a target with a deal EUR and USD: "
+        "opportunities[0].amount: cannot compare a target and a deal in EUR and USD: "
         "amounts are in different currencies; convert one of them first"
     )
 

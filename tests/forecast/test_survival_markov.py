@@ -50,7 +50,7 @@ def test_kaplan_meier_with_timedeltas():
     [
         ([], "no observations"),
         ([(1, "yes")], "is not a (time, closed) pair"),
-        ([(1, True), ("a", True)], "comparable"),
+        ([(1, True), ("a", True)], "observations[1][0]: 'a' is a str; a time is a real number"),
     ],
 )
 def test_kaplan_meier_bad_input(obs, fragment):

@@ -16,12 +16,14 @@ import select
 import signal
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import attrs
 import hostile_values as hv
 import hostile_world as world
+from hypothesis.strategies import SearchStrategy
 
 import funnelkit
 from funnelkit.errors import FunnelkitError, ValidationError
@@ -33,6 +35,8 @@ MODULES = (
     "funnelkit.assignment",
     "funnelkit.forecast",
     "funnelkit.simulation",
+    "funnelkit.strategies",
+    "funnelkit.errors",
 )
 #: Base classes and protocols: their methods are covered through the concrete classes.
 ABSTRACT = {"Clock", "Requirement", "Policy"}
@@ -148,6 +152,10 @@ class Call:
         result = self.fn(*pos, **values)
         if self.target.kind == "property":
             return result
+        if isinstance(result, SearchStrategy):
+            with warnings.catch_warnings():  # .example() is meant for the console; here it is the point
+                warnings.simplefilter("ignore")
+                return result.example()
         if isinstance(result, Iterator):
             return list(result)
         return result

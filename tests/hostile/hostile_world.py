@@ -399,6 +399,8 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.forecast.RevenueDistribution.probability_of_reaching": {"target": Money.of("200", "USD")},
     "funnelkit.forecast.shrink": {"won": 4, "closed": 10},
     "funnelkit.forecast.simulate_revenue": {"trials": 200},
+    "funnelkit.strategies.opportunities": {"pipeline": "default"},
+    "funnelkit.strategies.sales_data": {"pipeline": "default"},
     "funnelkit.simulation.simulate": {"reps": 3, "leads": 20, "days": 10, "seed": 1, "capacity": (2, 4)},
     "funnelkit.assignment.FairnessReport.row": {"rep_id": "r1"},
 }

@@ -355,13 +355,13 @@ class TestEventConsistency:
                 ["lost_reason: a lose event needs a lost reason, and only it"],
             ),
             ({"override_reason": "why"}, ["override_by: override reason and override by go together"]),
-            ({"override_by": "mgr"}, ["override_by: override reason and override by go together"]),
+            ({"override_by": "mgr"}, ["override_reason: override reason and override by go together"]),
             ({"bypassed": ["a visit"]}, ["bypassed: only an override can bypass requirements"]),
             ({"version": 0}, ["version: 0 cannot follow a move; versions start at 1 after one"]),
             (
                 {"override_by": "mgr", "bypassed": ["a visit"], "version": 0},
                 [
-                    "override_by: override reason and override by go together",
+                    "override_reason: override reason and override by go together",
                     "bypassed: only an override can bypass requirements",
                     "version: 0 cannot follow a move; versions start at 1 after one",
                 ],

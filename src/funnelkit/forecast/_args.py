@@ -6,6 +6,7 @@ building huge ones, iterables read with a bound, the caller's functions.
 from __future__ import annotations
 
 import inspect
+import math
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -31,7 +32,8 @@ _RATIO = re.compile(r"[+-]?[0-9]{1,60}/[0-9]{1,60}")
 def exact(value: object) -> Fraction | None:
     """
     *value* as an exact ``Fraction``: an int, a ``Fraction``, a finite
-    ``Decimal``, or a str in decimal (``"0.25"``, ``"1e-3"``) or ratio
+    ``Decimal``, a finite float (read as its shortest repr, the number the
+    user typed: ``0.1`` is 1/10), or a str in decimal (``"0.25"``, ``"1e-3"``) or ratio
     (``"1/4"``) notation; ``None`` for anything else, for a zero
     denominator, and for a number too long or too far from 1 to be
     meant (more than :data:`MAX_DIGITS` digits, an exponent beyond
@@ -44,6 +46,8 @@ def exact(value: object) -> Fraction | None:
     if isinstance(value, Fraction):
         big = max(value.numerator.bit_length(), value.denominator.bit_length())
         return value if big <= 4 * MAX_DIGITS else None
+    if isinstance(value, float):
+        return exact(Decimal(repr(value))) if math.isfinite(value) else None
     if isinstance(value, str):
         if _RATIO.fullmatch(value):
             numerator, denominator = value.split("/")
@@ -53,7 +57,7 @@ def exact(value: object) -> Fraction | None:
     if isinstance(value, Decimal):
         if not value.is_finite():
             return None
-        sign, digits, exponent = value.as_tuple()
+        _, digits, exponent = value.as_tuple()
         if len(digits) > MAX_DIGITS or not isinstance(exponent, int) or abs(exponent) > MAX_EXPONENT:
             return None
         return Fraction(value)

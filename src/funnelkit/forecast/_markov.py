@@ -12,6 +12,13 @@ import attrs
 from .. import _checks as c
 from ..errors import Problem, ValidationError
 from ..stages import Pipeline, StageChanged
+from ._args import MAX_PROBLEMS, exact
+
+#: :func:`absorbing_chain` inverts an exact matrix in O(n^3) operations on
+#: fractions whose size grows with n: at most this many transient states.
+MAX_TRANSIENT = 40
+#: The largest smoothing pseudo-count :func:`chain_from_events` accepts.
+MAX_SMOOTHING = 10**6
 
 
 @attrs.frozen(kw_only=True)
@@ -36,7 +43,8 @@ class AbsorbingChain:
 
     def expected_steps(self, state: str) -> Fraction:
         """
-        Expected number of steps from *state* until absorption.
+        Expected number of steps from *state* until absorption.  Cost: O(n)
+        for n transient states.
         """
         i = self._index(state)
         return sum(self.fundamental[i], Fraction(0))
@@ -44,17 +52,24 @@ class AbsorbingChain:
     def probability(self, state: str, absorbed_in: str) -> Fraction:
         """
         Probability that a walk from transient *state* ends in *absorbed_in*.
+        Cost: O(n) for n states.
         """
         i = self._index(state)
-        if absorbed_in not in self.absorbing:
-            raise ValidationError.single("absorbed_in", f"{absorbed_in!r} is not an absorbing state")
+        if not isinstance(absorbed_in, str) or absorbed_in not in self.absorbing:
+            msg = f"{c.show(absorbed_in)} is not an absorbing state; allowed: {_listed(self.absorbing)}"
+            raise ValidationError.single("absorbed_in", msg)
         return self.absorption[i][self.absorbing.index(absorbed_in)]
 
     def _index(self, state: str) -> int:
-        try:
+        if isinstance(state, str) and state in self.transient:
             return self.transient.index(state)
-        except ValueError:
-            raise ValidationError.single("state", f"{state!r} is not a transient state") from None
+        msg = f"{c.show(state)} is not a transient state; allowed: {_listed(self.transient)}"
+        raise ValidationError.single("state", msg)
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    shown = ", ".join(c.show(n) for n in names[:10])
+    return shown + (f" and {len(names) - 10} more" if len(names) > 10 else "")
 
 
 def _invert(m: list[list[Fraction]]) -> list[list[Fraction]]:
@@ -84,7 +99,12 @@ def absorbing_chain(
     absorbing: Sequence[str],
 ) -> AbsorbingChain:
     """
-    Build the chain from transition probabilities of the transient states.
+    Build the chain from transition probabilities of the transient states:
+    ``Fraction``, int, finite ``Decimal`` or float, or a str such as ``"1/3"`` or
+    ``"0.25"``.
+
+    Cost: O(n^3) exact operations for n transient states (Gauss-Jordan on
+    fractions), so at most 40 (``MAX_TRANSIENT``) are accepted.
 
     >>> from fractions import Fraction as F
     >>> walk = absorbing_chain(  # the drunkard's walk of Grinstead & Snell, Example 11.13
@@ -97,35 +117,47 @@ def absorbing_chain(
     """
     if not isinstance(matrix, Mapping) or not matrix:
         raise ValidationError.single("matrix", f"{c.show(matrix)} is not a non-empty mapping of state to row")
+    if len(matrix) > MAX_TRANSIENT:
+        msg = (
+            f"{len(matrix):,} transient states; at most {MAX_TRANSIENT} are solved exactly "
+            "(the exact inverse is O(n^3) on growing fractions): merge states first"
+        )
+        raise ValidationError.single("matrix", msg)
     transient = tuple(matrix)
-    if not c.is_iterable(absorbing) or not all(isinstance(a, str) for a in absorbing):
-        raise ValidationError.single("absorbing", f"{c.show(absorbing)} is not a sequence of state names")
-    absorbed = tuple(absorbing)
+    absorbed = _names(absorbing)
     problems = []
+    for i, s in enumerate(transient):
+        if not isinstance(s, str):
+            problems.append(Problem(path=f"matrix[{i}]", message=f"{c.show(s)} is not a state name (a str)"))
+    if problems:
+        raise ValidationError(problems)
     overlap = set(transient) & set(absorbed)
     if overlap:
-        problems.append(Problem(path="absorbing", message=f"{sorted(overlap)} are also transient"))
+        problems.append(Problem(path="absorbing", message=f"{c.show(sorted(overlap))} are also transient"))
     states = set(transient) | set(absorbed)
     rows: dict[str, dict[str, Fraction]] = {}
     for s, row in matrix.items():
+        if len(problems) >= MAX_PROBLEMS:
+            break
         if not isinstance(row, Mapping):
             problems.append(Problem(path=f"matrix[{s!r}]", message=f"{c.show(row)} is not a mapping"))
             continue
         converted = {}
         found = len(problems)
         for t, p in row.items():
-            try:
-                q = Fraction(p)
-            except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-                problems.append(
-                    Problem(path=f"matrix[{s!r}][{t!r}]", message=f"{c.show(p)} is not a probability")
-                )
-                continue
-            if t not in states:
-                problems.append(Problem(path=f"matrix[{s!r}][{t!r}]", message=f"{t!r} is not a state"))
+            where = f"matrix[{s!r}][{c.show(t)}]"
+            q = exact(p)
+            if q is None:
+                msg = f"{c.show(p)} is not a probability (a Fraction, int, Decimal, float or str such as '1/3')"
+                problems.append(Problem(path=where, message=msg))
+            elif not isinstance(t, str) or t not in states:
+                problems.append(Problem(path=where, message=f"{c.show(t)} is not a state"))
             elif not 0 <= q <= 1:
-                problems.append(Problem(path=f"matrix[{s!r}][{t!r}]", message=f"{q} is outside [0, 1]"))
-            converted[t] = q
+                problems.append(Problem(path=where, message=f"{q} is outside [0, 1]"))
+            else:
+                converted[t] = q
+            if len(problems) >= MAX_PROBLEMS:
+                break
         if len(problems) == found and sum(converted.values()) != 1:
             problems.append(
                 Problem(path=f"matrix[{s!r}]", message=f"sums to {sum(converted.values())}, not 1")
@@ -152,6 +184,21 @@ def absorbing_chain(
     )
 
 
+def _names(absorbing: object) -> tuple[str, ...]:
+    """
+    *absorbing*, checked to be a sequence of state names (read with a bound).
+    """
+    msg = f"{c.show(absorbing)} is not a sequence of state names"
+    if not c.is_iterable(absorbing):
+        raise ValidationError.single("absorbing", msg)
+    out = []
+    for i, name in enumerate(absorbing):  # type: ignore[attr-defined]  # checked just above
+        if not isinstance(name, str):
+            raise ValidationError.single(f"absorbing[{i}]", f"{c.show(name)} is not a state name (a str)")
+        out.append(name)
+    return tuple(out)
+
+
 def chain_from_events(
     events: Iterable[StageChanged],
     pipeline: Pipeline,
@@ -171,15 +218,17 @@ def chain_from_events(
 
     ``chain.probability(stage, won)`` is the chance of winning from *stage*;
     ``chain.expected_steps(stage)`` the expected number of moves to close.
+    *smoothing* is a ``Fraction``, int, finite ``Decimal`` or str from 0 to
+    10**6.
+
+    Cost: O(e) for e events, plus :func:`absorbing_chain` on the open stages.
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     c.require_iterable(events, "StageChanged", "events")
-    try:
-        alpha = Fraction(smoothing)
-    except (TypeError, ValueError, OverflowError):
-        alpha = Fraction(-1)
-    if alpha < 0:
-        raise ValidationError.single("smoothing", f"{c.show(smoothing)} is not a number >= 0")
+    alpha = exact(smoothing)
+    if alpha is None or not 0 <= alpha <= MAX_SMOOTHING:
+        msg = f"{c.show(smoothing)} is not a number from 0 to {MAX_SMOOTHING:,}"
+        raise ValidationError.single("smoothing", msg)
     transient = [s.key for s in pipeline.open_stages]
     counts: dict[str, dict[str, int]] = {k: dict.fromkeys(pipeline.moves_from(k), 0) for k in transient}
     for i, e in enumerate(events):

@@ -344,6 +344,9 @@ def shrink(won: int, closed: int, *, toward: Fraction | Decimal, strength: int) 
     average, a rep with 200 barely moves.  Use it on per-rep or per-segment
     rows of :func:`calibration` or close rates before comparing them.
 
+    *toward* is a ``Fraction``, or a ``Decimal`` of at most 20 decimal
+    places, in [0, 1].  Cost: O(1).
+
     >>> shrink(2, 2, toward=Fraction(1, 4), strength=6)   # 2 of 2 won, team 25 %
     Fraction(7, 16)
     """
@@ -353,9 +356,12 @@ def shrink(won: int, closed: int, *, toward: Fraction | Decimal, strength: int) 
         if msg is not None:
             problems.append(Problem(path=name, message=msg))
     if not problems and won > closed:
-        problems.append(Problem(path="won", message=f"{won} is more than closed ({closed})"))
-    finite = isinstance(toward, Fraction) or (isinstance(toward, Decimal) and toward.is_finite())
-    rate = Fraction(toward) if finite else None
+        problems.append(Problem(path="won", message=f"{c.show(won)} is more than closed ({c.show(closed)})"))
+    rate = None
+    if isinstance(toward, Fraction):
+        rate = toward
+    elif isinstance(toward, Decimal) and c.probability(toward) is None:  # at most 20 places: no huge Fraction
+        rate = Fraction(toward)
     if rate is None or not 0 <= rate <= 1:
         problems.append(Problem(path="toward", message=f"{c.show(toward)} is not a rate in [0, 1]"))
     if problems:

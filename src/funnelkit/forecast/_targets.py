@@ -161,7 +161,8 @@ def against_targets(
 
     Deals of owners without a target are left out; deals in another currency
     than their owner's target raise :class:`~funnelkit.errors.CurrencyMismatchError`
-    (convert them first).
+    (convert them first), naming the deal.  Cost: O(n + t) for n deals and
+    t targets.
 
     >>> import datetime as dt
     >>> from funnelkit.stages import default_pipeline
@@ -188,7 +189,7 @@ def against_targets(
         for owner, money in targets.items():
             if not isinstance(money, Money) or money.amount < 0:
                 problems.append(
-                    Problem(path=f"targets[{owner!r}]", message=f"{c.show(money)} is not Money >= 0")
+                    Problem(path=f"targets[{c.show(owner)}]", message=f"{c.show(money)} is not Money >= 0")
                 )
     for name, day in (("start", start), ("end", end)):
         msg = c.calendar_date(day)
@@ -208,7 +209,12 @@ def against_targets(
             continue
         currency = targets[opp.owner].currency
         if opp.amount.currency != currency:
-            raise CurrencyMismatchError("compare a target with a deal", currency, opp.amount.currency)
+            raise CurrencyMismatchError(
+                "compare a target and a deal in",
+                currency,
+                opp.amount.currency,
+                path=f"opportunities[{i}].amount",
+            )
         if opp.status is OpportunityStatus.WON:
             if start <= opp.stage_entered_at.astimezone(zone).date() < end:
                 acc[0] += opp.amount

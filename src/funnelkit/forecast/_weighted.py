@@ -19,6 +19,7 @@ from .._time import zone as zone_of
 from ..entities import Opportunity, OpportunityStatus, Tier
 from ..errors import Problem, ValidationError
 from ..stages import ForecastCategory, Pipeline
+from ._args import MAX_PROBLEMS
 
 #: The dimensions a forecast can be grouped by.
 DIMENSIONS = ("owner", "stage", "category", "pipeline", "month", "quarter", "customer", "tier")
@@ -146,15 +147,17 @@ def weighted_forecast(
         raise ValidationError.single(
             "by", f"{c.show(by)} is not a list of dimensions; allowed: {', '.join(DIMENSIONS)}"
         )
-    dims = tuple(by)
+    dims_read: list[str] = []
     problems = []
-    for d in dims:
-        if d not in DIMENSIONS:
-            problems.append(
-                Problem(
-                    path="by", message=f"{c.show(d)} is not a dimension; allowed: {', '.join(DIMENSIONS)}"
-                )
-            )
+    for i, d in enumerate(by):
+        if not isinstance(d, str) or d not in DIMENSIONS:
+            msg = f"{c.show(d)} is not a dimension; allowed: {', '.join(DIMENSIONS)}"
+            problems.append(Problem(path=f"by[{i}]", message=msg))
+            if len(problems) >= MAX_PROBLEMS:
+                break
+        else:
+            dims_read.append(d)
+    dims = tuple(dims_read)
     if (rates is None) != (to_currency is None):
         problems.append(Problem(path="rates", message="rates and to_currency go together"))
     table_rates: dict[str, Decimal] = {}
@@ -175,7 +178,7 @@ def weighted_forecast(
                 )
                 if not isinstance(number, Decimal) or not number.is_finite() or number <= 0:
                     problems.append(
-                        Problem(path=f"rates[{code!r}]", message=f"{c.show(rate)} is not a rate > 0")
+                        Problem(path=f"rates[{c.show(code)}]", message=f"{c.show(rate)} is not a rate > 0")
                     )
                 else:
                     table_rates[code] = number

@@ -87,6 +87,7 @@ class AbcResult:
     def tier_of(self, customer_id: str) -> Tier:
         """
         The tier of *customer_id*; a clear error for an id that was not graded.
+        Cost: O(1).
         """
         try:
             return self.tiers[customer_id]
@@ -95,7 +96,7 @@ class AbcResult:
 
     def rows(self) -> Iterator[AbcRow]:
         """
-        The ranking, most valuable first.
+        The ranking, most valuable first.  Cost: O(n) in the number of customers.
         """
         total = self.total
         for rank, (cid, value, before) in enumerate(
@@ -112,7 +113,7 @@ class AbcResult:
 
     def to_records(self) -> list[dict[str, Any]]:
         """
-        One flat dict per customer, in rank order.
+        One flat dict per customer, in rank order.  Cost: O(n) in the number of customers.
         """
         return [
             {
@@ -129,6 +130,7 @@ class AbcResult:
     def to_dict(self) -> dict[str, Any]:
         """
         A JSON-safe summary: thresholds, total, and per tier count and shares.
+        Cost: O(1).
         """
         return {
             "a": str(self.a),

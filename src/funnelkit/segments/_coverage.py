@@ -10,6 +10,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
 import attrs
 
@@ -302,24 +303,27 @@ def relationships(
     people: dict[str, list[KeyPerson]] = {}
     for kp in each_of(key_persons, KeyPerson, "key_persons"):
         people.setdefault(kp.customer_id, []).append(kp)
-    out = []
     zero, one, half, three = Decimal(0), Decimal(1), Decimal("0.5"), Decimal(3)
-    for cust in each_of(customers, Customer, "customers"):
-        recency = zero
-        if cust.id in last:
-            age = ctx.divide(Decimal((now - last[cust.id]) // _MICROSECOND), span)
-            recency = max(zero, ctx.subtract(one, age))
-        frequency = min(one, ctx.divide(Decimal(count.get(cust.id, 0)), Decimal(full)))
-        kps = people.get(cust.id, [])
+    warmth_of: dict[str, Decimal] = {}
+    for cid, kps in people.items():
         dms = [k for k in kps if k.role is Role.DECISION_MAKER]
         if any(k.stance is Stance.OPPONENT for k in dms):
-            warmth = zero
+            warmth_of[cid] = zero
         else:
-            warmth = ctx.add(
+            warmth_of[cid] = ctx.add(
                 half if dms else zero, half if any(k.stance in _FAVOURABLE for k in kps) else zero
             )
+
+    def score(at: dt.datetime | None, n: int, warmth: Decimal, tier: Tier | None) -> tuple[Any, ...]:
+        """
+        The fields of a relationship from its measures (many customers share them).
+        """
+        recency = zero
+        if at is not None:
+            age = ctx.divide(Decimal((now - at) // _MICROSECOND), span)
+            recency = max(zero, ctx.subtract(one, age))
+        frequency = min(one, ctx.divide(Decimal(n), Decimal(full)))
         strength = _two_places(ctx.divide(ctx.add(ctx.add(recency, frequency), warmth), three))
-        tier = cust.tier
         if tier is Tier.A:
             rec = Recommendation.GROW
             why = (
@@ -336,13 +340,24 @@ def relationships(
                 )
             else:
                 rec, why = Recommendation.REDUCE, f"{label} customer, weak relationship: reduce investment"
+        return strength, _two_places(recency), _two_places(frequency), warmth, rec, why
+
+    out = []
+    scored: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for cust in each_of(customers, Customer, "customers"):
+        cid, tier = cust.id, cust.tier
+        key = (last.get(cid), count.get(cid, 0), warmth_of.get(cid, zero), tier)
+        fields = scored.get(key)
+        if fields is None:
+            fields = scored[key] = score(*key)
+        strength, recency, frequency, warmth, rec, why = fields
         out.append(
             Relationship(
-                customer_id=cust.id,
+                customer_id=cid,
                 tier=tier,
                 strength=strength,
-                recency=_two_places(recency),
-                frequency=_two_places(frequency),
+                recency=recency,
+                frequency=frequency,
                 people=warmth,
                 recommendation=rec,
                 reason=why,

@@ -56,12 +56,13 @@ class Migration:
     def matrix(self) -> list[list[int]]:
         """
         Counts, rows = tier before (A, B, C, none), columns = tier after.
+        Cost: O(1).
         """
         return [[len(self.cells.get((b, a), ())) for a in STATES] for b in STATES]
 
     def to_records(self) -> list[dict[str, Any]]:
         """
-        One row per customer: before, after.
+        One row per customer: before, after.  Cost: O(n) in the number of customers.
         """
         return [
             {"customer_id": cid, "before": _label(b), "after": _label(a)}
@@ -72,6 +73,10 @@ class Migration:
         ]
 
     def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe summary: the states, the matrix of counts and the
+        conversion rate.  Cost: O(1).
+        """
         return {
             "states": [_label(s) for s in STATES],
             "matrix": self.matrix(),

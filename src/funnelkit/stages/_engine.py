@@ -22,6 +22,7 @@ from .._checks import check
 from .._time import canonical
 from ..entities import Activity, KeyPerson, Opportunity, OpportunityStatus
 from ..errors import ConcurrencyConflict, MilestoneNotMet, Problem, TransitionNotAllowed, ValidationError
+from . import _limits as lim
 from ._pipeline import MoveKind, Pipeline, Plan, StageOutcome
 from ._requirements import Context, Outcome, span
 
@@ -41,7 +42,7 @@ class Override(c.Checked):
 
 
 def _move_kind(value: MoveKind | str) -> MoveKind:
-    return c.to_enum(MoveKind, value)
+    return lim.member(MoveKind, value)
 
 
 def _names(value: Iterable[str]) -> tuple[str, ...]:
@@ -83,9 +84,8 @@ class StageChanged(c.Checked):
                 Problem(path="lost_reason", message="a lose event needs a lost reason, and only it")
             )
         if (self.override_reason is None) != (self.override_by is None):
-            problems.append(
-                Problem(path="override_by", message="override reason and override by go together")
-            )
+            missing = "override_reason" if self.override_reason is None else "override_by"
+            problems.append(Problem(path=missing, message="override reason and override by go together"))
         if self.bypassed and self.override_reason is None:
             problems.append(Problem(path="bypassed", message="only an override can bypass requirements"))
         if self.version < 1:
@@ -136,11 +136,17 @@ class Readiness:
     targets: tuple[TargetReadiness, ...]
 
     def target(self, key: str) -> TargetReadiness:
-        for t in self.targets:
-            if t.to == key:
-                return t
+        """
+        The readiness for the move to stage *key*.
+
+        Cost: O(targets).
+        """
+        if isinstance(key, str):
+            for t in self.targets:
+                if t.to == key:
+                    return t
         known = ", ".join(repr(t.to) for t in self.targets)
-        raise ValidationError.single("key", f"{key!r} is not in this report; it covers {known}")
+        raise ValidationError.single("key", f"{c.show(key)} is not in this report; it covers {known}")
 
     @property
     def ready(self) -> tuple[str, ...]:
@@ -150,6 +156,11 @@ class Readiness:
         return tuple(t.to for t in self.targets if t.ready)
 
     def to_dict(self) -> dict[str, Any]:
+        """
+        The report as JSON-safe data.
+
+        Cost: O(size of the report).
+        """
         from ..convert import to_dict
 
         return to_dict(self)  # type: ignore[no-any-return]
@@ -158,6 +169,8 @@ class Readiness:
         """
         One flat row per (target, requirement), nested requirements included
         with their depth.
+
+        Cost: O(size of the report).
         """
         rows: list[dict[str, Any]] = []
 
@@ -277,7 +290,10 @@ def _check_common(
         and type(now) is dt.datetime
         and now.tzinfo is dt.UTC
         and (actor is None or (type(actor) is str and _is_id(actor)))
-        and (expected_version is None or (type(expected_version) is int and expected_version >= 0))
+        and (
+            expected_version is None
+            or (type(expected_version) is int and 0 <= expected_version <= _MAX_VERSION)
+        )
         and opp.pipeline == pipeline.key
         and opp.stage in pipeline._by_key  # noqa: SLF001
         and now >= opp.stage_entered_at
@@ -303,6 +319,8 @@ def _check_common(
             problems.append(Problem(path="actor", message=msg))
     if expected_version is not None:
         msg = c.non_negative_int(expected_version)
+        if msg is None and expected_version > _MAX_VERSION:  # type: ignore[operator]
+            msg = f"{c.show(expected_version)} is more than {_MAX_VERSION:,}; no opportunity gets that far"
         if msg is not None:
             problems.append(Problem(path="expected_version", message=msg))
     if problems:
@@ -333,6 +351,10 @@ def _check_common(
     if problems:
         raise ValidationError(problems)
     return now
+
+
+#: The largest version an engine call may expect (2**63 - 1).
+_MAX_VERSION = 2**63 - 1
 
 
 def _check_version(opp: Opportunity, expected_version: int | None) -> None:
@@ -409,7 +431,7 @@ def _context(
 
 
 def _evaluate(plan: Plan, ctx: Context) -> tuple[Outcome, ...]:
-    outcomes = tuple(r.evaluate(ctx) for r in plan.requirements)
+    outcomes = tuple(r._evaluate(ctx) for r in plan.requirements)  # noqa: SLF001 - ctx is the engine's own
     if plan.min_dwell is not None:
         elapsed = ctx.now - ctx.opportunity.stage_entered_at
         need = plan.min_dwell
@@ -441,6 +463,8 @@ def readiness(
 
     *activities* may be all of the host's activities: only this opportunity's,
     from the moment it entered its stage up to *now*, count.
+
+    Cost: O(activities + key persons + targets * their requirements).
     """
     now = _check_common(opp, pipeline, now, None, None)
     if to is not None and (type(to) is not str or to not in pipeline):
@@ -497,7 +521,7 @@ def _move(
             "override", f"{c.show(override)} is {c.a_type(override)}; expected Override(reason=..., by=...)"
         )
     _check_version(opp, expected_version)
-    plan = pipeline._plans.get((opp.stage, to))  # noqa: SLF001
+    plan = pipeline._plan(opp.stage, to)  # noqa: SLF001
     if plan is None:
         if to not in pipeline:
             raise ValidationError.single("to", pipeline._unknown(to))  # noqa: SLF001
@@ -514,7 +538,7 @@ def _move(
         # Fast path: the verdicts alone; explanations only when one fails.
         dwell = plan.min_dwell
         if not (
-            all(r.met(ctx) for r in plan.requirements)
+            all(r._met(ctx) for r in plan.requirements)  # noqa: SLF001 - ctx is the engine's own
             and (dwell is None or now - opp.stage_entered_at >= dwell)
         ):
             outcomes = _evaluate(plan, ctx)
@@ -666,6 +690,9 @@ def advance(
     allow the move, and :class:`~funnelkit.errors.MilestoneNotMet` (carrying
     the readiness report) when the stage's requirements or minimum dwell are
     not met and no *override* was given.  Backward moves need no milestones.
+
+    Cost: O(activities + key persons + the move's requirements); O(1) for a
+    move with no requirements.
     """
     now = _check_common(opp, pipeline, now, actor, expected_version)
     if to is None:
@@ -702,6 +729,8 @@ def win(
     """
     Move *opp* to the won stage (or the won stage *to*, when there are
     several); the current stage's milestones apply as for :func:`advance`.
+
+    Cost: as :func:`advance`.
     """
     now = _check_common(opp, pipeline, now, actor, expected_version)
     if to is None and pipeline._single_won is not None:  # noqa: SLF001
@@ -741,6 +770,8 @@ def lose(
     """
     Mark *opp* lost for *reason* (one of the pipeline's ``lost_reasons`` when
     it lists them).  Losing needs no milestones.
+
+    Cost: O(lost reasons).
     """
     now = _check_common(opp, pipeline, now, actor, expected_version)
     msg = c.name(reason)
@@ -749,7 +780,7 @@ def lose(
     if pipeline.lost_reasons and reason not in pipeline.lost_reasons:
         allowed = ", ".join(repr(r) for r in pipeline.lost_reasons)
         raise ValidationError.single(
-            "reason", f"{reason!r} is not a lost reason of {pipeline.key!r}; allowed: {allowed}"
+            "reason", f"{c.show(reason)} is not a lost reason of {pipeline.key!r}; allowed: {allowed}"
         )
     if to is None:
         to = pipeline._lose_to.get(opp.stage)  # noqa: SLF001
@@ -782,6 +813,8 @@ def reopen(
     """
     Bring a lost *opp* back to the open stage *to* (by default the first
     stage), where the pipeline allows it.
+
+    Cost: O(1).
     """
     now = _check_common(opp, pipeline, now, actor, expected_version)
     if to is None:
@@ -826,6 +859,8 @@ def apply(opp: Opportunity, event: StageChanged) -> Opportunity:
     not later, a time before it entered its stage).  A gap in versions is
     allowed: changes made outside the stage engine, such as a reassignment
     (:func:`funnelkit.assignment.reassign`), also count a version.
+
+    Cost: O(1).
     """
     problems = []
     c.require(opp, Opportunity, "an Opportunity", "opp")
@@ -875,6 +910,8 @@ def replay(
     With *pipeline*, each event must also be a move that pipeline allows, of
     the kind it allows it as (so an imported history cannot smuggle in a move
     out of a won stage).
+
+    Cost: O(events).
     """
     if pipeline is not None and not isinstance(pipeline, Pipeline):
         raise ValidationError.single(
@@ -901,6 +938,8 @@ def stalled(opps: Iterable[Opportunity], pipeline: Pipeline, *, now: dt.datetime
     """
     The open deals that have been in their stage longer than its
     ``stall_after_days``, the most overdue first (ties by id).
+
+    Cost: O(n log n) for n opportunities.
     """
     msg = c.aware_datetime(now)
     if msg is not None:
@@ -945,6 +984,8 @@ def hasty(events: Iterable[StageChanged]) -> tuple[StageChanged, ...]:
     """
     The moves that left a stage by override: before its milestones were met
     or its minimum dwell had passed (the "hasty" projects of the sources).
+
+    Cost: O(events).
     """
     _check_collection(events, "events")
     out = []

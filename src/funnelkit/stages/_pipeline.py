@@ -5,10 +5,12 @@ moves allowed between them.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import enum
 import inspect
 import itertools
+import typing
 import warnings
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -384,18 +386,27 @@ class Pipeline:
         forward = [s.key for s in self.stages if s.outcome is not StageOutcome.LOST]
         position = {k: i for i, k in enumerate(forward)}
 
-        def first(src: str, kinds: tuple[MoveKind, ...]) -> str | None:
-            a = by_key[src]
-            return next((dst for dst in moves[src] if _kind(a, by_key[dst], position) in kinds), None)
-
-        # The default targets come from the allowed moves, in pipeline order.
-        nxt = {k: t for k in moves if (t := first(k, (MoveKind.ADVANCE, MoveKind.WIN))) is not None}
-        lose_to = {k: t for k in moves if (t := first(k, (MoveKind.LOSE,))) is not None}
+        # The default targets come from the allowed moves, in pipeline order:
+        # the first forward (to a stage later in the list, not lost), the first
+        # lost, and for a lost stage the first stage (or else the first open one).
+        index = {s.key: i for i, s in enumerate(self.stages)}
+        lost = {s.key for s in self.stages if s.outcome is StageOutcome.LOST}
+        nxt: dict[str, str] = {}
+        lose_to: dict[str, str] = {}
+        reopen_to: dict[str, str] = {}
         start = self.stages[0].key
         targets = {k: frozenset(v) for k, v in moves.items()}
-        reopen_to = {
-            k: start if start in targets[k] else t for k in moves if (t := first(k, (MoveKind.REOPEN,)))
-        }
+        for k, ts in moves.items():
+            if not ts:
+                continue
+            if k in lost:
+                reopen_to[k] = start if start in targets[k] else ts[0]
+                continue
+            later = itertools.islice(ts, bisect.bisect_right(ts, index[k], key=index.__getitem__), None)
+            if (t := next((d for d in later if d not in lost), None)) is not None:
+                nxt[k] = t
+            if (t := next((d for d in ts if d in lost), None)) is not None:
+                lose_to[k] = t
         setter = object.__setattr__
         setter(self, "_by_key", MappingProxyType(by_key))
         setter(self, "_moves", MappingProxyType({k: tuple(v) for k, v in moves.items()}))
@@ -578,7 +589,11 @@ class Pipeline:
         or a database row).  Custom :class:`Predicate` requirements are found
         by name in *predicates*.  Raises one
         :class:`~funnelkit.errors.PipelineDefinitionError` listing every
-        problem, with its path.
+        problem, with its path: those of each stage and those of the pipeline
+        as a whole (duplicate keys, missing outcomes, moves, reachability),
+        checked on every stage whose key and outcome could be read.
+
+        Cost: O(size of the document + stages + moves).
         """
         from ..convert import from_dict
 
@@ -589,11 +604,24 @@ class Pipeline:
             raise PipelineDefinitionError([Problem(path="", message=msg)])
         problems: list[Problem] = []
         stages: list[Stage] = []
+        nodes: list[_Node | None] | None = None
         raw_stages = data.get("stages")
-        if isinstance(raw_stages, list):
-            stages, problems = c.build_each(
-                raw_stages, lambda raw: _stage_from_dict(raw, predicates), "stages"
+        if isinstance(raw_stages, list) and len(raw_stages) > lim.MAX_STAGES:
+            problems.append(
+                Problem(path="stages", message=lim.TooMany(lim.MAX_STAGES, len(raw_stages)).message)
             )
+            raw_stages = []
+        elif isinstance(raw_stages, list):
+            nodes = []
+            for i, raw in enumerate(raw_stages):
+                try:
+                    built = _stage_from_dict(raw, predicates)
+                except ValidationError as e:
+                    problems.extend(p.prefixed(f"stages[{i}]") for p in e.problems)
+                    nodes.append(_Node.read(raw))
+                else:
+                    stages.append(built)
+                    nodes.append(_Node.of(built))
         rest = {k: v for k, v in data.items() if k != "stages"}
         if "stages" in data:
             rest["stages"] = stages if isinstance(raw_stages, list) else raw_stages
@@ -604,6 +632,16 @@ class Pipeline:
             problems.extend(e.problems)
             fields = None
         if problems:
+            if nodes:
+                # The checks of the pipeline as a whole, on what could be read.
+                check = data.get("probability_check", ProbabilityCheck.ERROR)
+                more, _, _ = _analyse(
+                    nodes,
+                    flags={f: _read_flag(data, f) for f in _FLAGS},
+                    transitions=_read_transitions(data.get("transitions")),
+                    probability_check=check if isinstance(check, ProbabilityCheck) else None,
+                )
+                problems.extend(more)
             raise PipelineDefinitionError(sorted(problems, key=lambda p: p.path))
         assert fields is not None  # noqa: S101 - no problems means it was built
         return cls(**attrs.asdict(fields, recurse=False))
@@ -632,7 +670,7 @@ class _PipelineFields:
 def _register() -> None:
     from .. import convert
 
-    convert.register(Requirement, unstructure=Requirement.to_dict, structure=requirement_from_dict)
+    convert.register(Requirement, unstructure=lambda r: r.to_dict(), structure=requirement_from_dict)
     convert.register(Stage, unstructure=Stage.to_dict, structure=lambda d: _stage_from_dict(d, None))
     convert.register(Pipeline, unstructure=Pipeline.to_dict, structure=Pipeline.from_dict)
 
@@ -642,6 +680,13 @@ def _stage_from_dict(raw: object, predicates: Mapping[str, Predicate] | None) ->
 
     raw = c.require(raw, Mapping, "a stage object", "")  # type: ignore[type-abstract]
     reqs = raw.get("requirements")
+    if isinstance(reqs, list) and len(reqs) > lim.MAX_ITEMS:
+        problems = [Problem(path="requirements", message=lim.TooMany(lim.MAX_ITEMS, len(reqs)).message)]
+        try:
+            structure_fields(Stage, {**raw, "requirements": []})
+        except ValidationError as e:
+            problems.extend(e.problems)
+        raise ValidationError(sorted(problems, key=lambda p: p.path))
     if not isinstance(reqs, list):
         return structure_fields(Stage, raw)
     built, problems = c.build_each(
@@ -659,63 +704,214 @@ def _stage_from_dict(raw: object, predicates: Mapping[str, Predicate] | None) ->
     return stage
 
 
-def _build_moves(p: Pipeline) -> tuple[list[Problem], dict[str, list[str]]]:
+_LISTED = 20  # stages named in an "unknown stage" message
+
+_FLAGS = ("allow_skip", "allow_backward", "allow_reopen")
+
+
+class _Unread:
     """
-    The allowed moves, from the flags or the explicit transitions.
+    A field that could not be read: the checks that need it are skipped.
+    """
+
+    def __repr__(self) -> str:
+        return "<unread>"
+
+
+_UNREAD: Any = _Unread()
+
+
+def _field_of(path: str) -> str:
+    """
+    The field a problem's *path* starts with: ``stages`` for ``stages[3].key``.
+    """
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
+def _check_key(key: object, path: str) -> None:
+    if type(key) is not str and not isinstance(key, str):
+        raise ValidationError.single(path, f"{c.show(key)} is {c.a_type(key)}; expected a stage key")
+
+
+@attrs.frozen
+class _Node:
+    """
+    What the checks of a pipeline as a whole need of a stage: its key,
+    outcome and probability, each ``None`` when it could not be read.
+    """
+
+    key: str | None
+    outcome: StageOutcome | None
+    probability: Decimal | None
+
+    @classmethod
+    def of(cls, stage: Stage) -> _Node:
+        return cls(stage.key, stage.outcome, stage.probability)
+
+    @classmethod
+    def read(cls, raw: object) -> _Node | None:
+        """
+        The parts of a stage document that read well, though the stage as a whole does not.
+        """
+        if not isinstance(raw, Mapping):
+            return None
+        key = raw.get("key")
+        outcome = lim.member(StageOutcome, raw.get("outcome", StageOutcome.OPEN))
+        probability = raw.get("probability")
+        probability = c.to_decimal(probability) if isinstance(probability, str | int | float) else None
+        return cls(
+            key if c.identifier(key) is None else None,
+            outcome if isinstance(outcome, StageOutcome) else None,
+            probability if _check_probability(probability) is None else None,
+        )
+
+
+def _read_flag(data: Mapping[str, object], name: str) -> object:
+    value = data.get(name, False)
+    return value if isinstance(value, bool) else _UNREAD
+
+
+def _read_transitions(value: object) -> object:
+    if value is None:
+        return None
+    if (
+        isinstance(value, list)
+        and len(value) <= lim.MAX_TRANSITIONS
+        and all(
+            isinstance(p, list | tuple) and len(p) == 2 and all(isinstance(k, str) for k in p) for p in value
+        )
+    ):
+        return tuple(tuple(p) for p in value)
+    return _UNREAD
+
+
+def _analyse(
+    nodes: list[_Node | None],
+    *,
+    flags: Mapping[str, object],
+    transitions: object,
+    probability_check: ProbabilityCheck | None,
+) -> tuple[list[Problem], dict[str, list[str]] | None, str | None]:
+    """
+    The problems of a pipeline as a whole, its moves, and what falls along
+    its forward path.  Every check whose inputs could be read runs (a stage
+    that is ``None``, a flag or *transitions* that is ``_UNREAD``, a
+    *probability_check* that is ``None`` could not be), so that one error
+    lists every problem.  The moves are ``None`` when they could not be
+    worked out.
+
+    Cost: O(stages + moves).
     """
     problems: list[Problem] = []
-    keys = [s.key for s in p.stages]
     seen: set[str] = set()
-    for i, k in enumerate(keys):
-        if k in seen:
+    duplicates = False
+    for i, n in enumerate(nodes):
+        if n is None or n.key is None:
+            continue
+        if n.key in seen:
+            duplicates = True
             problems.append(
                 Problem(
-                    path=f"stages[{i}].key", message=f"{k!r} is used by an earlier stage; keys must be unique"
+                    path=f"stages[{i}].key",
+                    message=f"{n.key!r} is used by an earlier stage; keys must be unique",
                 )
             )
-        seen.add(k)
-    by_key = {s.key: s for s in p.stages}
-    for outcome in StageOutcome:
-        if not any(s.outcome is outcome for s in p.stages):
-            problems.append(
-                Problem(path="stages", message=f"no {outcome.value} stage; a pipeline needs at least one")
-            )
-    if p.stages and not p.stages[0].is_open:
+        seen.add(n.key)
+    complete = bool(nodes) and all(
+        n is not None and n.key is not None and n.outcome is not None for n in nodes
+    )
+    if nodes and all(n is not None and n.outcome is not None for n in nodes):
+        for outcome in StageOutcome:
+            if not any(n.outcome is outcome for n in nodes):  # type: ignore[union-attr]
+                problems.append(
+                    Problem(path="stages", message=f"no {outcome.value} stage; a pipeline needs at least one")
+                )
+    head = nodes[0] if nodes else None
+    if head is not None and head.outcome is not None and head.outcome is not StageOutcome.OPEN:
         problems.append(
             Problem(
                 path="stages[0]",
-                message=f"{p.stages[0].key!r} is {p.stages[0].outcome.value}; the first stage must be open",
+                message=f"{c.show(head.key)} is {head.outcome.value}; the first stage must be open",
             )
         )
-    moves: dict[str, list[str]] = {k: [] for k in by_key}
-    if p.transitions is not None:
-        for flag in ("allow_skip", "allow_backward", "allow_reopen"):
-            if getattr(p, flag):
+    moves = None
+    if complete and not duplicates:
+        sure = typing.cast("list[_Node]", nodes)
+        more, moves = _moves(sure, flags, transitions)
+        problems.extend(more)
+        if moves is not None:
+            problems.extend(_graph_problems(sure, moves))
+    falling = None
+    if probability_check is not None and probability_check is not ProbabilityCheck.OFF:
+        falling = _falling(nodes)
+        if falling and probability_check is ProbabilityCheck.ERROR:
+            problems.append(
+                Problem(path="stages", message=falling + " (set probability_check='warn' to allow)")
+            )
+    return problems, moves, falling
+
+
+def _falling(nodes: list[_Node | None]) -> str | None:
+    """
+    What falls along the forward path (the stages that are not lost, in
+    order, those of unknown outcome or probability left out); None when nothing does.
+    """
+    forward = [
+        n
+        for n in nodes
+        if n is not None and n.outcome not in (None, StageOutcome.LOST) and n.probability is not None
+    ]
+    falling = [(a, b) for a, b in itertools.pairwise(forward) if b.probability < a.probability]  # type: ignore[operator]
+    if not falling:
+        return None
+    text = "; ".join(f"{c.show(a.key)} {a.probability} > {c.show(b.key)} {b.probability}" for a, b in falling)
+    return f"probabilities fall along the forward path: {text}"
+
+
+def _moves(
+    nodes: list[_Node], flags: Mapping[str, object], transitions: object
+) -> tuple[list[Problem], dict[str, list[str]] | None]:
+    """
+    The allowed moves, from the flags or the explicit transitions; None
+    when those could not be read.
+    """
+    problems: list[Problem] = []
+    keys = [typing.cast("str", n.key) for n in nodes]
+    by_key = {n.key: n for n in nodes}
+    order = {k: i for i, k in enumerate(keys)}
+    moves: dict[str, list[str]] = {k: [] for k in keys}
+    if transitions is _UNREAD:
+        return problems, None
+    if transitions is not None:
+        for flag in _FLAGS:
+            if flags[flag] is True:
                 problems.append(
                     Problem(
                         path=flag, message="has no effect when transitions are listed; list the moves instead"
                     )
                 )
         pairs: set[tuple[str, ...]] = set()
-        for i, pair in enumerate(p.transitions):
+        listed = ", ".join(map(repr, keys[:_LISTED])) + (
+            f", ... ({len(keys):,} in all)" if len(keys) > _LISTED else ""
+        )
+        for i, pair in enumerate(typing.cast("tuple[tuple[str, str], ...]", transitions)):
             src, dst = pair
             where = f"transitions[{i}]"
             for k in (src, dst):
                 if k not in by_key:
                     problems.append(
-                        Problem(
-                            path=where, message=f"{k!r} is not a stage; stages: {', '.join(map(repr, keys))}"
-                        )
+                        Problem(path=where, message=f"{c.show(k)} is not a stage; stages: {listed}")
                     )
             if src not in by_key or dst not in by_key:
                 continue
+            a, b = by_key[src], by_key[dst]
             if src == dst:
                 problems.append(Problem(path=where, message=f"{src!r} -> {dst!r} goes nowhere"))
             elif pair in pairs:
                 problems.append(Problem(path=where, message=f"{src!r} -> {dst!r} is listed twice"))
-            elif by_key[src].outcome is StageOutcome.WON:
+            elif a.outcome is StageOutcome.WON:
                 problems.append(Problem(path=where, message=f"{src!r} is a won stage; won is final"))
-            elif by_key[src].outcome is StageOutcome.LOST and not by_key[dst].is_open:
+            elif a.outcome is StageOutcome.LOST and b.outcome is not StageOutcome.OPEN:
                 problems.append(
                     Problem(
                         path=where,
@@ -725,26 +921,23 @@ def _build_moves(p: Pipeline) -> tuple[list[Problem], dict[str, list[str]]]:
             else:
                 moves[src].append(dst)
             pairs.add(pair)
-        order = {k: i for i, k in enumerate(keys)}
-        for targets in moves.values():
-            targets.sort(key=order.__getitem__)
-        return problems, moves
-    if problems:
-        return problems, moves
-    forward = [s.key for s in p.stages if s.outcome is not StageOutcome.LOST]
-    lost = [s.key for s in p.stages if s.outcome is StageOutcome.LOST]
-    open_keys = [s.key for s in p.stages if s.is_open]
-    for i, k in enumerate(forward):
-        if not by_key[k].is_open:
-            continue
-        targets = forward[i + 1 :] if p.allow_skip else forward[i + 1 : i + 2]
-        if p.allow_backward:
-            targets = [b for b in forward[:i] if by_key[b].is_open] + targets
-        moves[k] = targets + lost
-    if p.allow_reopen:
-        for k in lost:
-            moves[k] = list(open_keys)
-    order = {k: i for i, k in enumerate(keys)}
+    elif any(flags[f] is _UNREAD for f in _FLAGS):
+        return problems, None
+    else:
+        forward = [n.key for n in nodes if n.outcome is not StageOutcome.LOST]
+        is_open = {n.key for n in nodes if n.outcome is StageOutcome.OPEN}
+        lost = [typing.cast("str", n.key) for n in nodes if n.outcome is StageOutcome.LOST]
+        opened = [k for k in keys if k in is_open]
+        for i, k in enumerate(forward):
+            if k not in is_open:
+                continue
+            targets = forward[i + 1 :] if flags["allow_skip"] else forward[i + 1 : i + 2]
+            if flags["allow_backward"]:
+                targets = [b for b in forward[:i] if b in is_open] + targets
+            moves[typing.cast("str", k)] = typing.cast("list[str]", targets) + lost
+        if flags["allow_reopen"]:
+            for k in lost:
+                moves[k] = list(opened)
     for targets in moves.values():
         targets.sort(key=order.__getitem__)
     return problems, moves
@@ -764,42 +957,58 @@ def _closure(start: Iterable[str], edges: Mapping[str, list[str]]) -> set[str]:
     return reached
 
 
-def _graph_problems(p: Pipeline, moves: Mapping[str, list[str]]) -> list[Problem]:
+def _graph_problems(nodes: list[_Node], moves: Mapping[str, list[str]]) -> list[Problem]:
     problems = []
-    start = p.stages[0].key
+    start = typing.cast("str", nodes[0].key)
     reached = _closure([start], moves)
-    for i, s in enumerate(p.stages):
-        if s.key not in reached:
+    for i, n in enumerate(nodes):
+        if n.key not in reached:
             problems.append(
                 Problem(
-                    path=f"stages[{i}]", message=f"{s.key!r} cannot be reached from the first stage {start!r}"
+                    path=f"stages[{i}]", message=f"{n.key!r} cannot be reached from the first stage {start!r}"
                 )
             )
+    won = [typing.cast("str", n.key) for n in nodes if n.outcome is StageOutcome.WON]
+    if not won:  # reported already: every open stage would be a dead end
+        return problems
     # Open stages must lead to a win: walk the moves backwards from the won stages.
     into: dict[str, list[str]] = {k: [] for k in moves}
     for src, targets in moves.items():
         for dst in targets:
             into[dst].append(src)
-    winning = _closure((s.key for s in p.stages if s.outcome is StageOutcome.WON), into)
-    for i, s in enumerate(p.stages):
-        if s.is_open and s.key not in winning:
-            problems.append(Problem(path=f"stages[{i}]", message=f"{s.key!r} has no path to a won stage"))
+    winning = _closure(won, into)
+    for i, n in enumerate(nodes):
+        if n.outcome is StageOutcome.OPEN and n.key not in winning:
+            problems.append(Problem(path=f"stages[{i}]", message=f"{n.key!r} has no path to a won stage"))
     return problems
 
 
-def _plan(
-    by_key: Mapping[str, Stage], forward: list[str], position: Mapping[str, int], src: str, dst: str
-) -> Plan:
-    a, b = by_key[src], by_key[dst]
+def _kind(a: Stage, b: Stage, position: Mapping[str, int]) -> MoveKind:
+    """
+    The kind of an allowed move from *a* to *b*.
+    """
     if b.outcome is StageOutcome.LOST:
-        return Plan(kind=MoveKind.LOSE, requirements=(), min_dwell=None)
+        return MoveKind.LOSE
     if a.outcome is StageOutcome.LOST:
-        return Plan(kind=MoveKind.REOPEN, requirements=(), min_dwell=None)
-    if position[dst] < position[src]:
-        return Plan(kind=MoveKind.BACK, requirements=(), min_dwell=None)
-    skipped = [by_key[k] for k in forward[position[src] + 1 : position[dst]] if by_key[k].is_open]
+        return MoveKind.REOPEN
+    if position[b.key] < position[a.key]:
+        return MoveKind.BACK
+    return MoveKind.WIN if b.outcome is StageOutcome.WON else MoveKind.ADVANCE
+
+
+def _plan(
+    by_key: Mapping[str, Stage], position: Mapping[str, int], stages: tuple[Stage, ...], src: str, dst: str
+) -> Plan:
+    """
+    The plan of an allowed move.  Cost: O(stages) for a forward move.
+    """
+    a, b = by_key[src], by_key[dst]
+    kind = _kind(a, b, position)
+    if kind not in (MoveKind.ADVANCE, MoveKind.WIN):
+        return Plan(kind=kind, requirements=(), min_dwell=None)
+    lo, hi = position[src], position[dst]
+    skipped = [s for s in stages if s.is_open and lo < position[s.key] < hi]
     reqs = tuple(r for s in (a, *skipped) for r in s.requirements)
-    kind = MoveKind.WIN if b.outcome is StageOutcome.WON else MoveKind.ADVANCE
     reads = any(r.reads_activities() for r in reqs)
     return Plan(kind=kind, requirements=reqs, min_dwell=a.min_dwell, reads_activities=reads)
 

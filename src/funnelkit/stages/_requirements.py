@@ -823,7 +823,9 @@ def _requirement_from_dict(
                 [Problem(path=k, message="unknown field; allowed: type, name") for k in extra]
             )
         if not isinstance(name, str) or name not in known:
-            names = ", ".join(sorted(k if isinstance(k, str) else c.show(k) for k in known)) or "none were given"
+            names = (
+                ", ".join(sorted(k if isinstance(k, str) else c.show(k) for k in known)) or "none were given"
+            )
             msg = (
                 f"{c.show(name)} is not a known predicate; "
                 f"pass predicates={{name: Predicate}} (known: {names})"

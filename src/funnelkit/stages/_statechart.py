@@ -4,6 +4,7 @@ Export a pipeline to python-statemachine and to Mermaid.
 
 from __future__ import annotations
 
+import decimal
 import keyword
 import re
 from types import MappingProxyType
@@ -11,7 +12,16 @@ from typing import Any
 
 from statemachine import State, StateMachine
 
+from .. import _checks as c
 from ._pipeline import Pipeline, StageOutcome
+
+#: Exact for any probability (at most 20 decimal places), whatever the caller's decimal context.
+_CONTEXT = decimal.Context(prec=50, rounding=decimal.ROUND_HALF_EVEN, traps=[decimal.InvalidOperation])
+
+
+def _pipeline(value: object) -> Pipeline:
+    return c.require(value, Pipeline, "a Pipeline", "pipeline")
+
 
 _NOT_IDENT = re.compile(r"\W")
 
@@ -41,7 +51,10 @@ def chart_names(pipeline: Pipeline) -> tuple[dict[str, str], dict[str, str]]:
     would clash with each other or with ``StateMachine``'s own attributes
     (``send``, ``states``, ...) get a trailing ``_``.  The event that moves a
     machine to stage *k* is ``to_<state id of k>`` unless that clashes too.
+
+    Cost: O(stages).
     """
+    _pipeline(pipeline)
     taken: set[str] = set()
     states = {s.key: _free(_ident(s.key), taken) for s in pipeline.stages}
     events = {key: _free(f"to_{state}", taken) for key, state in states.items()}
@@ -66,6 +79,8 @@ def to_statechart(pipeline: Pipeline) -> type[StateMachine]:
     >>> deal.send("to_needs_confirmed")
     >>> deal.current_state_value
     'needs_confirmed'
+
+    Cost: O(stages + moves), plus python-statemachine's own.
     """
     names, events = chart_names(pipeline)
     first = pipeline.first.key
@@ -79,8 +94,11 @@ def to_statechart(pipeline: Pipeline) -> type[StateMachine]:
             final=final and s.outcome is not StageOutcome.OPEN,
         )
     body: dict[str, Any] = {names[k]: st for k, st in states.items()}
-    for target in pipeline.keys:
-        sources = [src for src in pipeline.keys if pipeline.allows(src, target)]
+    into: dict[str, list[str]] = {k: [] for k in pipeline.keys}
+    for src in pipeline.keys:
+        for dst in pipeline._moves.get(src, ()):  # noqa: SLF001
+            into[dst].append(src)
+    for target, sources in into.items():
         if not sources:
             continue
         transitions = states[sources[0]].to(states[target])
@@ -103,11 +121,13 @@ def to_mermaid(pipeline: Pipeline) -> str:
     >>> from funnelkit.stages import default_pipeline
     >>> print(default_pipeline().to_mermaid().splitlines()[1])
         state "Establish contact (10%)" as contact
+
+    Cost: O(stages + moves).
     """
     names, _ = chart_names(pipeline)
     lines = ["stateDiagram-v2"]
     for s in pipeline.stages:
-        pct = (s.probability * 100).normalize()
+        pct = s.probability.scaleb(2, _CONTEXT).normalize(_CONTEXT)
         label = s.label.replace('"', "'")
         lines.append(f'    state "{label} ({pct:f}%)" as {names[s.key]}')
     lines.append(f"    [*] --> {names[pipeline.first.key]}")
