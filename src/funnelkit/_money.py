@@ -349,8 +349,9 @@ class Money:
         (Money('33.34', 'USD'), Money('33.33', 'USD'), Money('33.33', 'USD'))
         """
         if not isinstance(weights, list | tuple):
-            msg = f"{show(weights)} is {a_type(weights)}; expected a list or tuple of weights"
-            raise ValidationError.single("weights", msg)
+            raise ValidationError.single(
+                "weights", f"{show(weights)} is {a_type(weights)}; expected a list or tuple of weights"
+            )
         total_minor = self.to_minor()
         problems = []
         if not weights:

@@ -38,6 +38,14 @@ def _shorten(text: str, limit: int) -> str:
     return f"{text[: limit - 40]}... ({len(text):,} characters in all)"
 
 
+def _bounded_path(value: str) -> str:
+    return _shorten(value, MAX_PATH) if isinstance(value, str) else value
+
+
+def _bounded_message(value: str) -> str:
+    return _shorten(value, MAX_MESSAGE) if isinstance(value, str) else value
+
+
 class FunnelkitError(Exception):
     """
     Base class of every error that funnelkit raises on purpose.
@@ -61,8 +69,8 @@ class Problem:
     input as a whole.  *message* says what was found and what is allowed.
     """
 
-    path: str = attrs.field(converter=lambda p: _shorten(p, MAX_PATH) if isinstance(p, str) else p)
-    message: str = attrs.field(converter=lambda m: _shorten(m, MAX_MESSAGE) if isinstance(m, str) else m)
+    path: str = attrs.field(converter=_bounded_path)
+    message: str = attrs.field(converter=_bounded_message)
 
     def prefixed(self, prefix: str) -> Problem:
         """

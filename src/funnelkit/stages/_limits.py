@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import enum
 import itertools
-from collections.abc import Sized
+import typing
+from collections.abc import Iterable, Sized
 from typing import Any, TypeVar
 
 import attrs
@@ -109,7 +110,7 @@ def members(enum_cls: type[E], value: object, limit: int = MAX_ITEMS) -> Any:
     value = bounded(value, limit)
     if isinstance(value, TooMany) or not c.is_iterable(value):
         return value
-    items = tuple(member(enum_cls, v) for v in value)
+    items = tuple(member(enum_cls, v) for v in typing.cast("Iterable[object]", value))
     try:
         return frozenset(items)
     except TypeError:

@@ -99,8 +99,8 @@ def _check_probability(value: object) -> str | None:
     so that it is written and read back as it is.
     """
     msg = c.probability(value)
-    if msg is None:
-        exponent = value.as_tuple().exponent  # type: ignore[union-attr]
+    if msg is None and isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
         if not isinstance(exponent, int) or not -lim.MAX_PLACES <= exponent <= 0:
             return (
                 f"{c.show(value)} is not in plain digits with at most {lim.MAX_PLACES} decimal places; "
@@ -239,11 +239,11 @@ class Plan:
 
 
 def _pairs(value: Iterable[Iterable[str]] | None) -> tuple[tuple[str, ...], ...] | None:
-    value = lim.bounded(value, lim.MAX_TRANSITIONS)
-    if value is None or isinstance(value, lim.TooMany) or not c.is_iterable(value):
-        return value  # type: ignore[no-any-return]
+    read: Any = lim.bounded(value, lim.MAX_TRANSITIONS)
+    if read is None or isinstance(read, lim.TooMany) or not c.is_iterable(read):
+        return read  # type: ignore[no-any-return]
     # A pair longer than 3 items is refused anyway: read no more of it.
-    return tuple(lim.to_tuple(p, 3) if c.is_iterable(p) else p for p in value)
+    return tuple(lim.to_tuple(p, 3) if c.is_iterable(p) else p for p in read)
 
 
 def _check_pairs(value: object) -> c.Result:
@@ -369,7 +369,7 @@ class Pipeline:
         problems = c.field_problems(type(self), {f.name: getattr(self, f.name) for f in _INIT_FIELDS})
         unread = {_field_of(p.path) for p in problems}
         stages = self.stages if isinstance(self.stages, tuple) else ()
-        nodes = [_Node.of(s) if isinstance(s, Stage) else None for s in stages]
+        nodes: list[_Node | None] = [_Node.of(s) if isinstance(s, Stage) else None for s in stages]
         more, moves, falling = _analyse(
             nodes,
             flags={f: _UNREAD if f in unread else getattr(self, f) for f in _FLAGS},
@@ -924,9 +924,10 @@ def _moves(
     elif any(flags[f] is _UNREAD for f in _FLAGS):
         return problems, None
     else:
-        forward = [n.key for n in nodes if n.outcome is not StageOutcome.LOST]
-        is_open = {n.key for n in nodes if n.outcome is StageOutcome.OPEN}
-        lost = [typing.cast("str", n.key) for n in nodes if n.outcome is StageOutcome.LOST]
+        outcome = {n.key: n.outcome for n in nodes}
+        forward = [k for k in keys if outcome[k] is not StageOutcome.LOST]
+        is_open = {k for k in keys if outcome[k] is StageOutcome.OPEN}
+        lost = [k for k in keys if outcome[k] is StageOutcome.LOST]
         opened = [k for k in keys if k in is_open]
         for i, k in enumerate(forward):
             if k not in is_open:
@@ -934,7 +935,7 @@ def _moves(
             targets = forward[i + 1 :] if flags["allow_skip"] else forward[i + 1 : i + 2]
             if flags["allow_backward"]:
                 targets = [b for b in forward[:i] if b in is_open] + targets
-            moves[typing.cast("str", k)] = typing.cast("list[str]", targets) + lost
+            moves[k] = targets + lost
         if flags["allow_reopen"]:
             for k in lost:
                 moves[k] = list(opened)
