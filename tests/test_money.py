@@ -412,3 +412,48 @@ class TestAllocate:
         for p, w in zip(parts, weights, strict=True):
             exact = Decimal(m.to_minor()) * w / total_w
             assert abs(Decimal(p.to_minor()) - exact) < 1
+
+
+class TestSecondaryEntryPoints:
+    """The helpers around Money check their arguments like the constructor does, naming each one."""
+
+    @pytest.mark.parametrize(
+        ("call", "path"),
+        [
+            (lambda: Money.total(None, currency="USD"), "amounts"),
+            (lambda: Money.total("abc", currency="USD"), "amounts"),
+            (lambda: Money.total([usd(1), 5], currency="USD"), "amounts[1]"),
+            (lambda: usd(1).allocate(None), "weights"),
+            (lambda: usd(1).allocate(x for x in [1, 2]), "weights"),
+            (lambda: usd(1).ratio(None), "other"),
+            (lambda: usd(1).round([]), "rounding"),
+            (lambda: Money.from_minor(10**5000, "USD"), "minor"),
+            (lambda: Money.from_minor(1, []), "currency"),
+            (lambda: currency_minor_units({}), "currency"),
+        ],
+    )
+    def test_bad_arguments_are_named(self, call, path):
+        """Each bad argument is a ValidationError at its own path, never a TypeError."""
+        with pytest.raises(ValidationError) as exc:
+            call()
+        assert exc.value.problems[0].path == path
+
+    def test_a_total_in_two_currencies_says_which_item(self):
+        """The mismatch names the amount's index and field, and stays a CurrencyMismatchError."""
+        with pytest.raises(CurrencyMismatchError) as exc:
+            Money.total([usd(1), usd(2), Money.of(3, "EUR")], currency="USD")
+        assert exc.value.path == "amounts[2].currency"
+        assert str(exc.value) == (
+            "amounts[2].currency: cannot add USD and EUR: amounts are in different currencies; "
+            "convert one of them first"
+        )
+
+    def test_from_minor_at_the_limit(self):
+        """30 digits before the point are the most an amount holds: 10**32 - 1 cents is fine, 10**32 is not."""
+        assert Money.from_minor(10**32 - 1, "USD").amount.adjusted() == 29
+        with pytest.raises(ValidationError) as exc:
+            Money.from_minor(10**32, "USD")
+        assert str(exc.value) == (
+            "minor: 100000000000000000000000000000000 minor units of USD has more than 30 digits "
+            "before the decimal point"
+        )

@@ -49,6 +49,8 @@ MAX_INTEGER_DIGITS: Final = 30
 #: (half-even) to this many places: far below any currency's minor unit.
 MAX_DECIMAL_PLACES: Final = 20
 _PLACES: Final = Decimal(1).scaleb(-MAX_DECIMAL_PLACES)
+# The largest count of minor units, by the number of minor units (register_currency allows 0-18).
+_MINOR_LIMITS: Final = tuple(10 ** (MAX_INTEGER_DIGITS + units) for units in range(19))
 
 # Money arithmetic runs in its own context, whatever the caller's decimal
 # context is: wide enough that sums and products of valid values are exact
@@ -259,11 +261,13 @@ class Money:
         if isinstance(minor, bool) or not isinstance(minor, int):
             raise ValidationError.single("minor", f"{show(minor)} is {a_type(minor)}; expected an int")
         units = currency_minor_units(currency)
-        if minor.bit_length() > 4 * (MAX_INTEGER_DIGITS + units):  # cheap first test: about 1.2 digits a bit
-            limit = 10 ** (MAX_INTEGER_DIGITS + units)
-            if not -limit < minor < limit:
-                msg = f"{show(minor)} minor units of {currency} has more than {MAX_INTEGER_DIGITS} digits before the decimal point"
-                raise ValidationError.single("minor", msg)
+        limit = _MINOR_LIMITS[units]
+        if not -limit < minor < limit:
+            msg = (
+                f"{show(minor)} minor units of {currency} has more than {MAX_INTEGER_DIGITS} "
+                "digits before the decimal point"
+            )
+            raise ValidationError.single("minor", msg)
         return cls(amount=Decimal(minor).scaleb(-units, context=_CONTEXT), currency=currency)
 
     @classmethod

@@ -180,8 +180,8 @@ def test_assignment_error_messages():
     with pytest.raises(ValidationError) as e:
         pool.claim("acme", "a", now=NINE - HOUR)
     assert message(e) == (
-        "now: 2026-11-25T08:00:00+00:00 is before the last record of 'acme' (claimed by 'a' at 2026-11-25T09:00:00+00:00); "
-        "keep time order"
+        "now: 2026-11-25T08:00:00+00:00 is before the last record of 'acme' "
+        "(claimed by 'a' at 2026-11-25T09:00:00+00:00); keep time order"
     )
     with pytest.raises(AssignmentError) as e:
         Pool(protect_for=HOUR).release("acme", "a", now=NINE)

@@ -47,7 +47,7 @@ def convert_lead(
     expected_close: dt.date | None = None,
 ) -> Conversion:
     """
-    Convert *lead* into a customer, key persons and an opportunity.
+    Convert *lead* into a customer, key persons and an opportunity.  Cost: O(1).
 
     The lead must be owned (assign it first), still open, and have its
     *needs* written down: a lead becomes an opportunity once its needs are
@@ -102,9 +102,8 @@ def convert_lead(
         if isinstance(msg, str):
             problems.append(Problem(path=name, message=msg))
     if contact_id is not None and lead.contact_name is None:
-        problems.append(
-            Problem(path="contact_id", message=f"{contact_id!r} given, but the lead has no contact_name")
-        )
+        msg = f"{c.show(contact_id)} given, but the lead has no contact_name"
+        problems.append(Problem(path="contact_id", message=msg))
     if isinstance(amount, Money) and amount.amount < 0:
         problems.append(Problem(path="amount", message=f"{amount!r} is negative"))
     if amount is None:

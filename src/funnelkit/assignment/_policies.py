@@ -250,7 +250,7 @@ class Policy(c.Checked):
 
     def or_else(self, other: Policy) -> Fallback:
         """
-        This policy, then *other* for what this one could not place.
+        This policy, then *other* for what this one could not place.  Cost: O(p) for p policies in the chains.
         """
         c.require(other, Policy, "a Policy", "other")
         mine = self.policies if isinstance(self, Fallback) else (self,)
@@ -272,7 +272,7 @@ class Policy(c.Checked):
     def problems(self, team: Team) -> list[Problem]:
         """
         What is wrong with this policy for *team*: reps it names that are not
-        in the team.
+        in the team.  Cost: O(r) for r reps the policy names.
         """
         c.require(team, Team, "a Team", "team")
         return [
@@ -854,7 +854,7 @@ class TierMatch(Policy):
         """
         Groups from KPI quartiles (:func:`funnelkit.segments.quartiles`):
         A-tier leads to quartile 1, B to quartiles 1-3, C to quartiles 3-4
-        and the *trainees*.  Tiers left without reps are left out.
+        and the *trainees*.  Tiers left without reps are left out.  Cost: O(m) for m reps.
         """
         if not isinstance(quartiles, Mapping):
             raise ValidationError.single(
@@ -1053,7 +1053,7 @@ def _known_keys(raw: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> 
 def policy_from_dict(data: Mapping[str, Any], *, path: str = "") -> Policy:
     """
     Build a policy from a dict written by its ``to_dict()`` (what a host
-    stores in its database or YAML); a clear error naming the path otherwise.
+    stores in its database or YAML); a clear error naming the path otherwise.  Cost: O(size of data).
 
     >>> policy_from_dict({"kind": "round_robin", "reps": ["ann", "bob"]})
     RoundRobin(name='round_robin', reps=('ann', 'bob'))

@@ -14,7 +14,7 @@ from typing import Any, Literal, cast
 import attrs
 
 from .. import _checks as c
-from .._money import Money
+from .._money import Money, currency_problem
 from .._time import instant
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import CurrencyMismatchError, Problem, ValidationError
@@ -26,6 +26,8 @@ _CTX = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
 
 #: :func:`wape`, :func:`bias` and :func:`pinball` score at most this many pairs.
 MAX_SCORED = 1_000_000
+#: :func:`backtest` replays the history once per cut-off: at most this many.
+MAX_CUTOFFS = 1_000
 
 
 def as_of(
@@ -38,7 +40,8 @@ def as_of(
     A deal's first change says where it started; a deal with no change at
     all is taken as it is now.  Amounts, close dates and other fields are
     today's: funnelkit has only the stage history.  An inconsistent history
-    is refused with the path of the bad event.
+    is refused with the path of the bad event, and a deal given twice with
+    its index.  Cost: O(n + e log e) for n deals and e events.
     """
     when = instant(when, field="when")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
@@ -46,9 +49,14 @@ def as_of(
     for e in _unique(events):
         per.setdefault(e.opportunity_id, []).append(e)
     out = []
+    seen: set[str] = set()
     for i, o in enumerate(opportunities):
         if not isinstance(o, Opportunity):
             c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
+        if o.id in seen:
+            msg = f"{o.id!r} appears twice; give each deal once"
+            raise ValidationError.single(f"opportunities[{i}].id", msg)
+        seen.add(o.id)
         if o.created_at > when:
             continue
         history = sorted(per.get(o.id, ()), key=lambda e: (e.version, e.at))
@@ -79,6 +87,7 @@ def won_between(
     """
     The deals won in ``(start, end]`` and when, by their win events (a deal
     reopened and lost again later still counts as won in the window).
+    Cost: O(n + e) for n deals and e events.
     """
     start = instant(start, field="start")
     end = instant(end, field="end")
@@ -196,8 +205,8 @@ def wape(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Decimal:
     denominator = Decimal(0)
     errors = Decimal(0)
     for x, y in zip(a, f, strict=True):
-        denominator = add(denominator, abs(x))
-        errors = add(errors, abs(sub(x, y)))
+        denominator = add(denominator, x.copy_abs())  # abs() would round in the caller's context
+        errors = add(errors, sub(x, y).copy_abs())
     if not denominator:
         raise ValidationError.single("actuals", "all zero; WAPE is undefined")
     return _CTX.divide(errors, denominator)
@@ -279,13 +288,16 @@ def backtest(
     looks more accurate than it was; prefer forecasters that read stages and
     amounts only, or keep snapshots of those fields.
 
-    Cost: O(k (n + e log e)) for k cut-offs, n deals and e events, plus the
-    forecaster's own.
+    Cost: O(k (n + e log e)) for k cut-offs (at most 1,000, ``MAX_CUTOFFS``),
+    n deals and e events, plus the forecaster's own.
     """
     if actual not in ("pipeline", "bookings"):
         raise ValidationError.single("actual", f"{c.show(actual)} is not 'pipeline' or 'bookings'")
     if not c.is_iterable(cutoffs):
         raise ValidationError.single("cutoffs", f"{c.show(cutoffs)} is not a list of (as_of, until) pairs")
+    money_problem = currency_problem(currency)
+    if money_problem is not None:
+        raise ValidationError.single("currency", money_problem)
     function_of_one(forecast, "the open deals", "forecast")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
     opps = []
@@ -296,6 +308,9 @@ def backtest(
     evs = _unique(events)
     rows = []
     for n, pair in enumerate(cutoffs):
+        if n >= MAX_CUTOFFS:
+            msg = f"more than {MAX_CUTOFFS:,} cut-offs; each replays the history, so give at most that many"
+            raise ValidationError.single("cutoffs", msg)
         if not (isinstance(pair, tuple) and len(pair) == 2):
             raise ValidationError.single(f"cutoffs[{n}]", f"{c.show(pair)} is not an (as_of, until) pair")
         start = instant(pair[0], field=f"cutoffs[{n}][0]")

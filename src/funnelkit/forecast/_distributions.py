@@ -19,12 +19,12 @@ from ..errors import CurrencyMismatchError, Problem, ValidationError
 from ._args import MAX_PROBLEMS
 
 #: :func:`win_count` is exact and O(n^2): at most this many probabilities
-#: (about 80 s of work at the limit).  Beyond, simulate with :func:`simulate_revenue`.
+#: (some 20-40 s of work at the limit).  Beyond, simulate with :func:`simulate_revenue`.
 MAX_WIN_COUNT = 20_000
 #: :func:`simulate_revenue` draws at most this many trials, and this many
-#: deal-trials (deals x trials) in all: about a minute of work at the limit.
+#: deal-trials (deals x trials) in all: a few seconds of work at the limit.
 MAX_TRIALS = 10**6
-MAX_DEAL_TRIALS = 10**8
+MAX_DEAL_TRIALS = 10**7
 
 
 def _level(q: object) -> float:
@@ -63,7 +63,7 @@ class WinCount:
     def merge(self, other: WinCount) -> WinCount:
         """
         The distribution over the deals of both (independent deals): the
-        convolution of the two.  Equal to one pass up to float rounding.
+        convolution of the two.  Equal to one pass up to float rounding.  Cost: O(n m) for n and m deals.
         """
         c.require(other, WinCount, "a WinCount", "other")
         a, b = (self.pmf, other.pmf) if len(self.pmf) >= len(other.pmf) else (other.pmf, self.pmf)
@@ -76,19 +76,19 @@ class WinCount:
 
     def cdf(self, k: int) -> float:
         """
-        P(X <= k).
+        P(X <= k).  Cost: O(n) for n deals.
         """
         return sum(self.pmf[: max(0, _count(k) + 1)])
 
     def at_least(self, k: int) -> float:
         """
-        P(X >= k): the probability of winning at least *k* deals.
+        P(X >= k): the probability of winning at least *k* deals.  Cost: O(n) for n deals.
         """
         return sum(self.pmf[max(0, _count(k)) :])
 
     def quantile(self, q: float) -> int:
         """
-        The smallest k with P(X <= k) >= *q* (q in (0, 1]).
+        The smallest k with P(X <= k) >= *q* (q in (0, 1]).  Cost: O(n) for n deals.
         """
         level = _level(q)
         total = 0.0
@@ -166,7 +166,7 @@ class RevenueDistribution:
 
     def quantile(self, q: float) -> Money:
         """
-        The smallest simulated revenue with at least *q* of outcomes at or below it.
+        The smallest simulated revenue with at least *q* of outcomes at or below it.  Cost: O(1).
         """
         index = max(0, math.ceil(_level(q) * len(self.outcomes)) - 1)
         return Money(amount=self.outcomes[index], currency=self.currency)
@@ -192,7 +192,7 @@ class RevenueDistribution:
 
     def probability_of_reaching(self, target: Money) -> float:
         """
-        The share of simulated outcomes at or above *target*.
+        The share of simulated outcomes at or above *target*.  Cost: O(log t) for t trials.
         """
         if not isinstance(target, Money) or target.currency != self.currency:
             raise ValidationError.single("target", f"{c.show(target)} is not Money in {self.currency}")
@@ -213,8 +213,8 @@ def simulate_revenue(
     the same outcomes, and funnelkit never touches the global random state.
 
     Cost: O(t n) for t trials and n deals; at most 10**6 trials
-    (``MAX_TRIALS``) and 10**8 deal-trials (``MAX_DEAL_TRIALS``, about a
-    minute) are accepted.
+    (``MAX_TRIALS``) and 10**7 deal-trials (``MAX_DEAL_TRIALS``, a few
+    seconds) are accepted.
 
     >>> d = simulate_revenue([(Money.of(100, "USD"), "0.5"), (Money.of(50, "USD"), "1")], trials=1000, rng=7)
     >>> d.p10, d.p90

@@ -87,6 +87,7 @@ class FunnelReport:
         """
         The report over the deals and events of both (split by deal, or
         overlapping: an event present in both counts once).
+        Cost: that of funnel() over the deals and events of both.
         """
         c.require(other, FunnelReport, "a FunnelReport", "other")
         if self._pipeline is None or other._pipeline is None:

@@ -148,7 +148,7 @@ def absorbing_chain(
             where = f"matrix[{s!r}][{c.show(t)}]"
             q = exact(p)
             if q is None:
-                msg = f"{c.show(p)} is not a probability (a Fraction, int, Decimal, float or str such as '1/3')"
+                msg = f"{c.show(p)} is not a probability (a Fraction, int, Decimal, float or str like '1/3')"
                 problems.append(Problem(path=where, message=msg))
             elif not isinstance(t, str) or t not in states:
                 problems.append(Problem(path=where, message=f"{c.show(t)} is not a state"))

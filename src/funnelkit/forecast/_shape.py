@@ -131,6 +131,7 @@ def diagnose(
 ) -> ShapeReport:
     """
     Compare the open deals per stage with the shape the history predicts.
+    Cost: O(n + s) for n deals and s stages.
 
     In a steady funnel the deals in a stage are proportional to how many
     enter it times how long they stay (Little's law, L = lambda W): stage k
@@ -290,7 +291,7 @@ def calibration(
     close (after a reopen); deals still open are left out.  With *strength*,
     each stage's rate is also shrunk (:func:`shrink`) toward the pipeline's
     overall win rate, in ``shrunk``: use it for a rep's or a segment's few
-    deals.
+    deals.  Cost: O(e log e + s d) for e events, s stages and d closed deals.
 
     >>> import datetime as dt
     >>> from funnelkit.stages import StageChanged, default_pipeline
@@ -397,7 +398,7 @@ def flow(
     """
     Inflow and outflow per local period: deals created, won and lost (each
     close event counts in the period it happened), periods in order; a
-    period with nothing happening is left out.
+    period with nothing happening is left out.  Cost: O(n + e + p log p) for n deals, e events and p periods.
     """
     if period not in ("day", "week", "month"):
         raise ValidationError.single("period", f"{c.show(period)} is not a period; allowed: day, week, month")
@@ -428,7 +429,7 @@ def close_rates(
     """
     Per owner with at least one closed deal: deals won, deals lost, and the
     close rate won / (won + lost), each deal counted by its last close;
-    owners as the opportunities give them now.
+    owners as the opportunities give them now.  Cost: O(n + e log e) for n deals and e events.
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     c.require_iterable(opportunities, "Opportunity", "opportunities")

@@ -72,7 +72,7 @@ class KaplanMeier:
         """
         The estimate over the observations of both: exactly what one pass over
         all of them gives (each step keeps its events and censorings, so the
-        table can be rebuilt).  For partitions computed apart.
+        table can be rebuilt).  For partitions computed apart.  Cost: O(n log n) for n observations in both.
         """
         c.require(other, KaplanMeier, "a KaplanMeier", "other")
         rows: list[tuple[Any, bool]] = []

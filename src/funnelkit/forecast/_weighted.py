@@ -66,7 +66,7 @@ class WeightedForecast:
         This forecast and *other*, computed over different deals, as one:
         exactly what one pass over all the deals gives (each deal is rounded
         on its own, so sums of parts are sums of the whole).  For partitions
-        computed in other processes, with Dask or Spark.
+        computed in other processes, with Dask or Spark.  Cost: O(g log g) for g lines.
         """
         c.require(other, WeightedForecast, "a WeightedForecast", "other")
         if other.by != self.by:
@@ -85,7 +85,7 @@ class WeightedForecast:
 
     def total(self, currency: str) -> Money:
         """
-        The weighted total in *currency* over every line.
+        The weighted total in *currency* over every line.  Cost: O(g) for g lines.
         """
         return Money.total((ln.weighted for ln in self.lines if ln.currency == currency), currency=currency)
 
@@ -118,7 +118,7 @@ def weighted_forecast(
     """
     Expected revenue = amount x stage probability, per deal rounded to the
     currency's minor unit (half-even, once, from the exact product), then
-    summed per group (DOMAIN.md).
+    summed per group (DOMAIN.md).  Cost: O(n + g log g) for n deals and g groups.
 
     Open deals count at their stage's probability and are dated by their
     expected close; won deals count in full, dated when they were won; lost
@@ -352,7 +352,7 @@ def category_rollup(forecast: WeightedForecast) -> Mapping[tuple[str, str], Mone
     """
     Cumulative totals per forecast category and currency, from a forecast
     grouped by ``category``: closed; commit = commit + closed; best case =
-    best case + commit + closed; pipeline = all of them.
+    best case + commit + closed; pipeline = all of them.  Cost: O(g c) for g lines and c currencies.
     """
     c.require(forecast, WeightedForecast, "a WeightedForecast", "forecast")
     if "category" not in forecast.by:
