@@ -449,7 +449,7 @@ class TestSecondaryEntryPoints:
         )
 
     def test_from_minor_at_the_limit(self):
-        """30 digits before the point are the most an amount holds: 10**32 - 1 cents is fine, 10**32 is not."""
+        """30 digits before the point at most: 10**32 - 1 cents is fine, 10**32 is not."""
         assert Money.from_minor(10**32 - 1, "USD").amount.adjusted() == 29
         with pytest.raises(ValidationError) as exc:
             Money.from_minor(10**32, "USD")
