@@ -31,6 +31,8 @@ def ensure_aware(value: dt.datetime, *, field: str = "value") -> pendulum.DateTi
     funnelkit.errors.ValidationError: created_at: datetime.datetime(2026, 3, 1, 9, 30) is naive; ...
     >>> ensure_aware(dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.timezone.utc))
     DateTime(2026, 3, 1, 9, 30, 0, tzinfo=Timezone('UTC'))
+
+    Cost: O(1).
     """
     msg = aware_datetime(value)
     if msg is not None:
@@ -135,11 +137,16 @@ class FixedClock:
     at: dt.datetime = attrs.field(validator=_check_at)
 
     def now(self) -> dt.datetime:
+        """
+        The time this clock was set to.  Cost: O(1).
+        """
         return self.at
 
     def shifted(self, delta: dt.timedelta) -> FixedClock:
         """
         A new clock *delta* later (or earlier, when negative).
+
+        Cost: O(1).
         """
         if not isinstance(delta, dt.timedelta):
             msg = f"{show(delta)} is {a_type(delta)}; expected a datetime.timedelta"

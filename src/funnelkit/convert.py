@@ -553,6 +553,8 @@ def to_dict(obj: Any) -> Any:
 
     The result holds only dicts, lists, strings, ints, bools and ``None``.
     Collections nested deeper than Python's recursion limit are refused.
+
+    Cost: O(size of obj).
     """
     try:
         return _converter.unstructure(obj)
@@ -569,6 +571,8 @@ def from_dict(cls: type[T] | Any, data: Any) -> T:
     ``list[Opportunity]`` or ``dict[str, Customer]``.  Any problem, anywhere,
     raises one :class:`~funnelkit.errors.ValidationError` that lists them all
     with their paths; nothing else escapes.
+
+    Cost: O(size of data).
     """
     try:
         if not isinstance(cls, type) and typing.get_origin(cls) is None:

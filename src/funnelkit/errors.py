@@ -77,6 +77,8 @@ class Problem:
         Return the same problem located under *prefix*.
 
         An index prefix such as ``"[3]"`` is joined without a dot.
+
+        Cost: O(length of the path).
         """
         if not isinstance(prefix, str):
             msg = f"the prefix must be a str, not {type(prefix).__name__}"

@@ -114,6 +114,8 @@ class SimulationResult:
     def to_dict(self) -> dict[str, Any]:
         """
         The counts and reports as a JSON-safe dict (without the entities).
+
+        Cost: O(1).
         """
         skip = {"customers", "opportunities", "events"}
         out: dict[str, Any] = {}

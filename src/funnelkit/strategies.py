@@ -127,6 +127,8 @@ def aware_datetimes(
     changes (with either fold); never a skipped hour, which funnelkit refuses.
     *min_value* and *max_value* are naive wall times, as in
     :func:`hypothesis.strategies.datetimes`.
+
+    Cost: O(1) to build; each draw is bounded by hypothesis's own limits.
     """
     for bound, value in (("min_value", min_value), ("max_value", max_value)):
         if not isinstance(value, dt.datetime) or value.tzinfo is not None:
@@ -151,6 +153,8 @@ def aware_datetimes(
 def currencies() -> st.SearchStrategy[str]:
     """
     Known currency codes, with the common ones (0, 2, 3 and 4 minor units) first.
+
+    Cost: O(1) to build; each draw is bounded by hypothesis's own limits.
     """
     others = sorted(known_currencies() - set(_COMMON_CURRENCIES))
     return st.sampled_from(_COMMON_CURRENCIES) | st.sampled_from(others)
@@ -165,6 +169,8 @@ def money(
     """
     Amounts that are whole numbers of minor units, from *min_minor* to
     *max_minor* minor units (cents), in *currency* or any known one.
+
+    Cost: O(1) to build; each draw is bounded by hypothesis's own limits.
     """
     # Whole amounts of at most 30 digits in any currency (4 minor units at most here).
     limit = 10**30
@@ -193,6 +199,8 @@ _ID_ALPHABET = st.characters(categories=("L", "N", "P", "S"))
 def identifiers() -> st.SearchStrategy[str]:
     """
     Ids: non-empty printable strings without surrounding whitespace, any script.
+
+    Cost: O(1) to build; each draw is bounded by hypothesis's own limits.
     """
     return st.text(alphabet=_ID_ALPHABET, min_size=1, max_size=12)
 
@@ -200,6 +208,8 @@ def identifiers() -> st.SearchStrategy[str]:
 def names() -> st.SearchStrategy[str]:
     """
     Human-readable names: strings with at least one non-blank character.
+
+    Cost: O(1) to build; each draw is bounded by hypothesis's own limits.
     """
     return st.text(min_size=1, max_size=16).filter(lambda s: s.strip() != "")
 
@@ -221,6 +231,9 @@ def _probabilities() -> st.SearchStrategy[Decimal]:
 
 
 def gaps() -> st.SearchStrategy[Gap]:
+    """
+    Cost: O(1) to build; each draw is bounded by hypothesis's own limits.
+    """
     return st.builds(
         Gap,
         description=names(),
@@ -238,6 +251,8 @@ def customers(
 ) -> st.SearchStrategy[Customer]:
     """
     Customers; *ids* and *owners* (rep ids, or ``None``) narrow the draw.
+
+    Cost: O(1) to build; each draw is bounded by hypothesis's own limits.
     """
     _check_strategy("ids", ids)
     _check_strategy("owners", owners)
@@ -261,6 +276,11 @@ def key_persons(
     ids: st.SearchStrategy[str] | None = None,
     customer_ids: st.SearchStrategy[str] | None = None,
 ) -> st.SearchStrategy[KeyPerson]:
+    """
+    Key persons; *ids* and *customer_ids* narrow the draw.
+
+    Cost: O(1) to build; each draw is bounded by hypothesis's own limits.
+    """
     _check_strategy("ids", ids)
     _check_strategy("customer_ids", customer_ids)
     return st.builds(
@@ -340,6 +360,8 @@ def opportunities(
     """
     Opportunities in *pipeline*, at one of *stages*; the status agrees with the
     stage (won in a won stage, lost in a lost one, open elsewhere).
+
+    Cost: O(1) to build; each draw is bounded by hypothesis's own limits.
     """
     _check_pipeline(pipeline, stages, won_stages, lost_stages)
     won, lost = frozenset(won_stages), frozenset(lost_stages)
@@ -397,6 +419,9 @@ def _draw_activity(
 
 
 def activities() -> st.SearchStrategy[Activity]:
+    """
+    Cost: O(1) to build; each draw is bounded by hypothesis's own limits.
+    """
     return _ACTIVITIES
 
 
@@ -413,6 +438,11 @@ def _activities(draw: st.DrawFn) -> Activity:
 
 
 def sales_reps(*, ids: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[SalesRep]:
+    """
+    Sales reps; *ids* narrows the draw.
+
+    Cost: O(1) to build; each draw is bounded by hypothesis's own limits.
+    """
     _check_strategy("ids", ids)
     return st.builds(
         SalesRep,
@@ -426,6 +456,11 @@ def sales_reps(*, ids: st.SearchStrategy[str] | None = None) -> st.SearchStrateg
 
 
 def leads(*, ids: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[Lead]:
+    """
+    Leads from any source, with or without an owner; *ids* narrows the draw.
+
+    Cost: O(1) to build; each draw is bounded by hypothesis's own limits.
+    """
     _check_strategy("ids", ids)
     return st.builds(
         Lead,
@@ -494,6 +529,8 @@ def sales_data(
     key persons belong to its customer, every activity points at an existing
     rep, customer, and (if any) one of that customer's opportunities.
     Ids are unique per entity type.
+
+    Cost: O(1) to build; a draw is O(the max_* sizes).
     """
     for name, high in (
         ("reps", max_reps),
