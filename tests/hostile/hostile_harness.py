@@ -128,6 +128,13 @@ def _function(target: Target) -> Callable[..., object]:
     return target.owner
 
 
+def function_of(target: Target) -> object:
+    """The function, method or class behind *target*, for its docstring."""
+    if target.attr is None:
+        return _function(target)
+    return inspect.getattr_static(target.owner, target.attr)
+
+
 class NoSample(Exception):
     """A parameter that neither the world nor the callable's overrides give a value for."""
 

@@ -347,7 +347,10 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.stages.any_of": {"parts": (ActivityCount(kinds="visit"), ActivityCount(kinds="call"))},
     "funnelkit.stages.ActivityCount.counts": {"activity": ACTIVITIES[0]},
     "funnelkit.segments.period_start": {"at": NOW, "period": "month", "tz": dt.UTC},
-    "funnelkit.segments.coverage": {"capacities": {"r1": 3, "r2": 3, "r3": 3, "r4": 3}},
+    "funnelkit.segments.coverage": {
+        "capacities": {"r1": 3, "r2": 3, "r3": 3, "r4": 3},
+        "policy": DEFAULT_COVERAGE,
+    },
     "funnelkit.segments.RepPeriod.attainment": {"targets": {"visits": 4, "calls": 10}},
     "funnelkit.segments.AbcResult.tier_of": {"customer_id": "c0"},
     "funnelkit.segments.Migration.cell": {"before": "B", "after": "A"},

@@ -9,9 +9,10 @@ length that names the parameter, or lets the caller's own callable's error throu
 """
 
 import collections
+import inspect
 
 import pytest
-from hostile_harness import CASE_SECONDS, World, cases, in_context, outcome, run_cases
+from hostile_harness import CASE_SECONDS, World, cases, function_of, in_context, outcome, run_cases
 from hostile_values import CONTEXTS
 
 WORLD = World()
@@ -28,6 +29,17 @@ def test_the_battery_is_broad():
     assert len(WORLD.calls) >= 350
     modules = collections.Counter(name.split(".")[1] for name in WORLD.calls if name.count(".") > 1)
     assert {"stages", "segments", "assignment", "forecast", "simulation"} <= set(modules)
+
+
+def test_every_public_function_states_its_cost():
+    """Every public function and method says what it costs, in a line starting 'Cost:'."""
+    silent = [
+        t.name
+        for t in WORLD.targets
+        if t.kind in {"function", "method", "classmethod"}
+        and "Cost" not in (inspect.getdoc(function_of(t)) or "")
+    ]
+    assert silent == []
 
 
 @pytest.mark.parametrize("name", NAMES)
