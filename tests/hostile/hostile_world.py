@@ -42,6 +42,7 @@ from funnelkit.forecast import (
     win_count,
 )
 from funnelkit.segments import (
+    DEFAULT_COVERAGE,
     FollowUpPolicy,
     Misalignment,
     Move,

@@ -104,7 +104,8 @@ def absorbing_chain(
     ``"0.25"``.
 
     Cost: O(n^3) exact operations for n transient states (Gauss-Jordan on
-    fractions), so at most 40 (``MAX_TRANSIENT``) are accepted.
+    fractions), so at most 40 (``MAX_TRANSIENT``) are accepted, and as many
+    absorbing states.
 
     >>> from fractions import Fraction as F
     >>> walk = absorbing_chain(  # the drunkard's walk of Grinstead & Snell, Example 11.13
@@ -191,10 +192,15 @@ def _names(absorbing: object) -> tuple[str, ...]:
     msg = f"{c.show(absorbing)} is not a sequence of state names"
     if not c.is_iterable(absorbing):
         raise ValidationError.single("absorbing", msg)
-    out = []
+    out: list[str] = []
     for i, name in enumerate(absorbing):  # type: ignore[attr-defined]  # checked just above
         if not isinstance(name, str):
             raise ValidationError.single(f"absorbing[{i}]", f"{c.show(name)} is not a state name (a str)")
+        if name in out:
+            raise ValidationError.single(f"absorbing[{i}]", f"{c.show(name)} appears twice")
+        if len(out) == MAX_TRANSIENT:
+            msg = f"more than {MAX_TRANSIENT} absorbing states; merge some first"
+            raise ValidationError.single("absorbing", msg)
         out.append(name)
     return tuple(out)
 
