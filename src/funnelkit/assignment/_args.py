@@ -9,8 +9,8 @@ bad items, so that it is refused at once instead of read forever.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, cast
 
 from .. import _checks as c
 from ..errors import MAX_LISTED, Problem, ValidationError
@@ -63,7 +63,7 @@ def items_of(values: object, cls: type[T], path: str) -> list[T]:
     c.require_iterable(values, cls.__name__, path)
     out: list[T] = []
     problems: list[Problem] = []
-    for i, item in enumerate(values):  # type: ignore[attr-defined]  # checked just above
+    for i, item in enumerate(cast("Iterable[Any]", values)):  # checked just above
         if isinstance(item, cls):
             out.append(item)
             continue
@@ -86,7 +86,7 @@ def batch_of(values: object, cls: type[T], path: str, twice: str) -> list[T]:
     out: list[T] = []
     problems: list[Problem] = []
     seen: set[str] = set()
-    for i, item in enumerate(values):  # type: ignore[attr-defined]  # checked just above
+    for i, item in enumerate(cast("Iterable[Any]", values)):  # checked just above
         if not isinstance(item, cls):
             msg = f"{c.show(item)} is {c.a_type(item)}; expected {c.article(cls.__name__)}"
             problems.append(Problem(path=f"{path}[{i}]", message=msg))

@@ -24,6 +24,10 @@ from ._policies import Policy, Skip, _Context, _Item, lead_item
 from ._team import Assigned, AssignmentState, Team
 
 
+def _skips(value: Iterable[Skip]) -> tuple[Skip, ...]:
+    return bounded(value, lambda x: isinstance(x, Skip))  # type: ignore[no-any-return]
+
+
 @attrs.frozen(kw_only=True)
 class Decision(c.Checked):
     """
@@ -45,7 +49,7 @@ class Decision(c.Checked):
     )
     skipped: tuple[Skip, ...] = attrs.field(
         default=(),
-        converter=lambda v: bounded(v, lambda x: isinstance(x, Skip)),
+        converter=_skips,
         metadata=c.check(c.items(c.instance_of(Skip, "a Skip"), tuple)),
     )
 

@@ -117,7 +117,7 @@ def _numbers(values: object, name: str) -> list[Decimal]:
     if not c.is_iterable(values):
         raise ValidationError.single(name, f"{c.show(values)} is not a sequence of amounts")
     out = []
-    problems = []
+    problems: list[Problem] = []
     for i, v in enumerate(cast("Iterable[object]", values)):
         if i >= MAX_SCORED:
             raise ValidationError.single(name, f"more than {MAX_SCORED:,} amounts; score at most that many")

@@ -127,14 +127,14 @@ def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
     """
     c.require_iterable(probabilities, "probabilities", "probabilities")
     ps: list[float] = []
-    problems = []
+    problems: list[Problem] = []
     for i, p in enumerate(probabilities):
         if i >= MAX_WIN_COUNT:
-            msg = (
+            too_many = (
                 f"more than {MAX_WIN_COUNT:,} probabilities; the exact count is O(n^2), "
                 "so simulate this many deals with simulate_revenue (Monte Carlo) instead"
             )
-            raise ValidationError.single("probabilities", msg)
+            raise ValidationError.single("probabilities", too_many)
         number = c.to_decimal(p)
         msg = c.probability(number)
         if msg is not None:
@@ -230,17 +230,17 @@ def simulate_revenue(
     amounts: list[Decimal] = []
     ps: list[float] = []
     currency = None
-    problems = []
+    problems: list[Problem] = []
     most = MAX_DEAL_TRIALS // trials
     for i, pair in enumerate(deals):
         if len(problems) >= MAX_PROBLEMS:
             break
         if i >= most:
-            msg = (
+            too_many = (
                 f"more than {most:,} deals for {trials:,} trials; at most {MAX_DEAL_TRIALS:,} "
                 "deal-trials are simulated: give fewer trials or fewer deals"
             )
-            raise ValidationError.single("deals", msg)
+            raise ValidationError.single("deals", too_many)
         if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], Money)):
             problems.append(
                 Problem(path=f"deals[{i}]", message=f"{c.show(pair)} is not a (Money, probability) pair")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
+from typing import cast
 
 import attrs
 
@@ -126,7 +127,7 @@ def absorbing_chain(
         raise ValidationError.single("matrix", msg)
     transient = tuple(matrix)
     absorbed = _names(absorbing)
-    problems = []
+    problems: list[Problem] = []
     for i, s in enumerate(transient):
         if not isinstance(s, str):
             problems.append(Problem(path=f"matrix[{i}]", message=f"{c.show(s)} is not a state name (a str)"))
@@ -193,7 +194,7 @@ def _names(absorbing: object) -> tuple[str, ...]:
     if not c.is_iterable(absorbing):
         raise ValidationError.single("absorbing", msg)
     out: list[str] = []
-    for i, name in enumerate(absorbing):  # type: ignore[attr-defined]  # checked just above
+    for i, name in enumerate(cast("Iterable[object]", absorbing)):  # checked just above
         if not isinstance(name, str):
             raise ValidationError.single(f"absorbing[{i}]", f"{c.show(name)} is not a state name (a str)")
         if name in out:

@@ -151,8 +151,8 @@ def weighted_forecast(
     problems = []
     for i, d in enumerate(by):
         if not isinstance(d, str) or d not in DIMENSIONS:
-            msg = f"{c.show(d)} is not a dimension; allowed: {', '.join(DIMENSIONS)}"
-            problems.append(Problem(path=f"by[{i}]", message=msg))
+            wrong = f"{c.show(d)} is not a dimension; allowed: {', '.join(DIMENSIONS)}"
+            problems.append(Problem(path=f"by[{i}]", message=wrong))
             if len(problems) >= MAX_PROBLEMS:
                 break
         else:
