@@ -69,3 +69,20 @@ def test_work_rate_drives_the_activity_volume():
     busy = simulate(reps=5, leads=200, days=120, seed=5, work_rate=0.9)
     assert busy.activities > 3 * slow.activities > 0
     assert busy.leads == slow.leads == 200
+
+
+@pytest.mark.parametrize(("name", "value"), [("reps", 10**12), ("leads", 2**63), ("days", 10**6)])
+def test_sizes_past_the_limits_are_refused(name, value):
+    """Reps, leads and days have documented ceilings; past them the call is refused at once, by name."""
+    with pytest.raises(ValidationError) as e:
+        simulate(**{name: value})
+    assert [p.path for p in e.value.problems] == [name]
+    if name == "reps":
+        assert str(e.value) == "reps: 1000000000000 is more than 1,000, the most allowed"
+
+
+def test_a_start_at_the_end_of_time_is_refused():
+    """A start with no room for the days is refused naming start, not an OverflowError."""
+    with pytest.raises(ValidationError) as e:
+        simulate(reps=2, leads=5, days=5, start=dt.datetime.max.replace(tzinfo=dt.UTC))
+    assert [p.path for p in e.value.problems] == ["start"]

@@ -206,7 +206,7 @@ def probability(value: object) -> str | None:
     if not value.is_finite() or not Decimal(0) <= value <= Decimal(1):
         return f"{show(value)} is outside [0, 1]; a probability must lie in [0, 1]"
     exponent = value.as_tuple().exponent
-    if value and isinstance(exponent, int) and exponent < -MAX_PROBABILITY_PLACES:
+    if isinstance(exponent, int) and exponent < -MAX_PROBABILITY_PLACES:
         return f"{show(value)} has more than {MAX_PROBABILITY_PLACES} decimal places; a probability has at most {MAX_PROBABILITY_PLACES}"
     return None
 

@@ -226,8 +226,8 @@ class ConcurrencyConflict(FunnelkitError):
             "actual_version": actual_version,
         }
         super().__init__(
-            f"opportunity {opportunity_id!r} is at version {actual_version}, not the expected "
-            f"{expected_version}: someone else changed it; reload and try again"
+            f"opportunity {opportunity_id!r} is at version {_number(actual_version)}, not the expected "
+            f"{_number(expected_version)}: someone else changed it; reload and try again"
         )
 
     def __reduce__(self) -> tuple[object, ...]:
@@ -274,6 +274,15 @@ class ClaimConflict(AssignmentError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild, (type(self), (), self._kwargs))
+
+
+def _number(value: object) -> str:
+    """
+    An int as text, or its size when it is too long to print.
+    """
+    if isinstance(value, int) and value.bit_length() > 256:
+        return f"<int of about {value.bit_length() * 30103 // 100000 + 1} digits>"
+    return str(value)
 
 
 def _instant(value: object) -> str:

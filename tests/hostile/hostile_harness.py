@@ -155,7 +155,10 @@ class Call:
             values[replace[0]] = replace[1]
         pos = [values.pop(n) for n in self.positional]
         if self.varargs is not None:
-            pos.extend(values.pop(self.varargs))
+            if replace is not None and replace[0] == self.varargs:
+                pos.append(values.pop(self.varargs))  # the hostile value as one more positional argument
+            else:
+                pos.extend(values.pop(self.varargs))
         result = self.fn(*pos, **values)
         if self.target.kind == "property":
             return result

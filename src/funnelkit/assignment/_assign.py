@@ -61,6 +61,7 @@ class Decision(c.Checked):
         """
         A flat dict for ``pandas.DataFrame``: the value split into amount and
         currency, the skipped reps joined into one string.
+        Cost: O(s) for s reps skipped.
         """
         return {
             "lead_id": self.lead_id,
@@ -77,6 +78,7 @@ class Decision(c.Checked):
         """
         A JSON-safe dict; :meth:`from_dict` reads it back (a host stores
         decisions for :func:`~funnelkit.assignment.fairness` and audits).
+        Cost: O(size of the value).
         """
         return cast("dict[str, Any]", convert.to_dict(self))
 
@@ -84,6 +86,7 @@ class Decision(c.Checked):
     def from_dict(cls, data: Mapping[str, Any]) -> Decision:
         """
         Read a dict written by :meth:`to_dict`; one error listing every problem.
+        Cost: O(size of data).
         """
         return cast("Decision", convert.from_dict(cls, data))
 
@@ -151,12 +154,14 @@ class AssignmentResult:
     def to_records(self) -> list[dict[str, Any]]:
         """
         One flat dict per decision, for ``pandas.DataFrame``.
+        Cost: O(n) for n rows.
         """
         return [d.to_record() for d in self.decisions]
 
     def to_dict(self) -> dict[str, Any]:
         """
         A JSON-safe dict of the decisions and the state.
+        Cost: O(size of the value).
         """
         return {"decisions": [d.to_dict() for d in self.decisions], "state": self.state.to_dict()}
 

@@ -115,6 +115,10 @@ class FairnessReport:
     rows: tuple[RepFairness, ...]
 
     def row(self, rep_id: str) -> RepFairness:
+        """
+        The row of one rep.
+        Cost: O(m) for m rows.
+        """
         for r in self.rows:
             if r.rep_id == rep_id:
                 return r
@@ -123,6 +127,7 @@ class FairnessReport:
     def to_records(self) -> list[dict[str, Any]]:
         """
         One flat dict per rep, for ``pandas.DataFrame``.
+        Cost: O(n) for n rows.
         """
         return [
             {
@@ -145,6 +150,10 @@ class FairnessReport:
         ]
 
     def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe dict.
+        Cost: O(size of the value).
+        """
         records = self.to_records()
         for rec in records:
             for key in ("value", "expected", "ratio", "expected_value", "value_ratio"):

@@ -284,6 +284,7 @@ class Policy(c.Checked):
     def to_dict(self) -> dict[str, Any]:
         """
         A JSON-safe dict; :func:`policy_from_dict` reads it back.
+        Cost: O(size of the value).
         """
         raise NotImplementedError
 
@@ -363,6 +364,10 @@ class LoadBalance(Policy):
         return ((f"reps[{i}]", r) for i, r in enumerate(self.reps or ()))
 
     def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe dict; :func:`policy_from_dict` reads it back.
+        Cost: O(size of the value).
+        """
         return {"kind": self.kind, "name": self.name, "reps": None if self.reps is None else list(self.reps)}
 
 
@@ -413,6 +418,10 @@ class RoundRobin(Policy):
         return ((f"reps[{i}]", r) for i, r in enumerate(self.reps or ()))
 
     def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe dict; :func:`policy_from_dict` reads it back.
+        Cost: O(size of the value).
+        """
         return {"kind": self.kind, "name": self.name, "reps": None if self.reps is None else list(self.reps)}
 
 
@@ -517,6 +526,10 @@ class WeightedRandom(Policy):
         return ((f"weights[{r!r}]", r) for r in (self.weights or {}))
 
     def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe dict; :func:`policy_from_dict` reads it back.
+        Cost: O(size of the value).
+        """
         weights = None if self.weights is None else {r: str(w) for r, w in self.weights.items()}
         return {"kind": self.kind, "name": self.name, "weights": weights}
 
@@ -659,6 +672,10 @@ class Rule(c.Checked):
         return ", ".join(said) or "matches anything"
 
     def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe dict; :func:`policy_from_dict` reads it back.
+        Cost: O(size of the value).
+        """
         out: dict[str, Any] = {"name": self.name, "to": list(self.to)}
         for field in ("territory", "industry", "source", "size", "tier"):
             value = getattr(self, field)
@@ -744,6 +761,10 @@ class Rules(Policy):
             yield "default", self.default
 
     def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe dict; :func:`policy_from_dict` reads it back.
+        Cost: O(size of the value).
+        """
         return {
             "kind": self.kind,
             "name": self.name,
@@ -936,6 +957,11 @@ class TierMatch(Policy):
                 yield f"groups[{tier.value!r}][{j}]", rep
 
     def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe dict; :func:`policy_from_dict` reads it back.
+        Cost: O(size of the value).
+        """
+
         def money(m: Money | None) -> dict[str, str] | None:
             return None if m is None else {"amount": str(m.amount), "currency": m.currency}
 
@@ -1005,6 +1031,10 @@ class Fallback(Policy):
                 yield f"policies[{i}].{path}", rep
 
     def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe dict; :func:`policy_from_dict` reads it back.
+        Cost: O(size of the value).
+        """
         return {"kind": self.kind, "name": self.name, "policies": [p.to_dict() for p in self.policies]}
 
 

@@ -321,6 +321,7 @@ class Pool(c.Checked):
         """
         A JSON-safe dict (times ISO 8601, durations ISO 8601); :meth:`from_dict`
         reads it back.
+        Cost: O(size of the value).
         """
         return cast("dict[str, Any]", convert.to_dict(self))
 
@@ -328,6 +329,7 @@ class Pool(c.Checked):
     def from_dict(cls, data: Mapping[str, Any]) -> Pool:
         """
         Read a dict written by :meth:`to_dict`; one error listing every problem.
+        Cost: O(size of data).
         """
         return cast("Pool", convert.from_dict(cls, data))
 

@@ -49,6 +49,10 @@ class OwnerChanged:
     version: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """
+        A JSON-safe dict.
+        Cost: O(size of the value).
+        """
         return {
             "kind": self.kind,
             "id": self.id,
@@ -101,6 +105,7 @@ class Reassignment:
     def to_records(self) -> list[dict[str, Any]]:
         """
         One flat dict per move, for ``pandas.DataFrame``.
+        Cost: O(n) for n rows.
         """
         return [m.to_dict() for m in self.moves]
 

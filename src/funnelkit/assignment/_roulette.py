@@ -328,6 +328,7 @@ class Offer(c.Checked):
         """
         A JSON-safe dict (times ISO 8601, the window an ISO duration);
         :meth:`from_dict` reads it back.
+        Cost: O(size of the value).
         """
         return cast("dict[str, Any]", convert.to_dict(self))
 
@@ -335,6 +336,7 @@ class Offer(c.Checked):
     def from_dict(cls, data: Mapping[str, Any]) -> Offer:
         """
         Read a dict written by :meth:`to_dict`; one error listing every problem.
+        Cost: O(size of data).
         """
         return cast("Offer", convert.from_dict(cls, data))
 
@@ -462,6 +464,7 @@ class Roulette(c.Checked):
         """
         A JSON-safe dict, the fallback policy included; :meth:`from_dict`
         reads it back.
+        Cost: O(size of the value).
         """
         return cast("dict[str, Any]", convert.to_dict(self))
 
@@ -469,6 +472,7 @@ class Roulette(c.Checked):
     def from_dict(cls, data: Mapping[str, Any]) -> Roulette:
         """
         Read a dict written by :meth:`to_dict`; one error listing every problem.
+        Cost: O(size of data).
         """
         return cast("Roulette", convert.from_dict(cls, data))
 

@@ -236,6 +236,7 @@ class AssignmentState(c.Checked):
     def to_dict(self) -> dict[str, Any]:
         """
         A JSON-safe dict; :meth:`from_dict` reads it back.
+        Cost: O(size of the value).
         """
         return cast("dict[str, Any]", convert.to_dict(self))
 
@@ -243,5 +244,6 @@ class AssignmentState(c.Checked):
     def from_dict(cls, data: Mapping[str, Any]) -> AssignmentState:
         """
         Read a dict written by :meth:`to_dict`; one error listing every problem.
+        Cost: O(size of data).
         """
         return cast("AssignmentState", convert.from_dict(cls, data))

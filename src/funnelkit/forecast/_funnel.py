@@ -102,6 +102,7 @@ class FunnelReport:
         """
         How many deals left each open stage, forward or lost: the funnel's
         throughput, stage by stage.
+        Cost: O(s) for s stages.
         """
         return tuple((s.stage, s.advanced + s.lost) for s in self.stages)
 
@@ -110,6 +111,7 @@ class FunnelReport:
         The funnel as an inline SVG chart (no plotting dependency): one bar
         per open stage, as wide as the deals that left it, labelled with the
         count and the conversion.
+        Cost: O(s) for s stages.
         """
         bars = [
             (

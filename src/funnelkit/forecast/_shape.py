@@ -82,6 +82,10 @@ class ShapeReport:
         return "\n".join(["ShapeReport", *lines])
 
     def to_records(self) -> list[dict[str, Any]]:
+        """
+        One flat dict per row, for ``pandas.DataFrame``.
+        Cost: O(n) for n rows.
+        """
         return [
             {"stage": s.stage, "observed": s.observed, "expected": s.expected, "ratio": s.ratio}
             for s in self.stages
@@ -91,6 +95,7 @@ class ShapeReport:
         """
         Open deals per stage as an inline SVG funnel, each bar labelled with
         the observed and the expected count.
+        Cost: O(s) for s stages.
         """
         bars = [
             (s.stage, float(s.observed), f"{s.observed} (expected {float(s.expected):.1f})")

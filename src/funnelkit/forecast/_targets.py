@@ -50,6 +50,7 @@ class TargetLine:
     def to_dict(self) -> dict[str, Any]:
         """
         A flat, JSON-safe dict (amounts as strings, in the target's currency).
+        Cost: O(size of the value).
         """
         return {
             "owner": self.owner,
@@ -95,6 +96,10 @@ class TargetReport:
         return TargetReport(start=self.start, end=self.end, lines=lines, total=total)
 
     def line(self, owner: str) -> TargetLine:
+        """
+        The line of one owner.
+        Cost: O(t) for t lines.
+        """
         for ln in self.lines:
             if ln.owner == owner:
                 return ln
@@ -103,6 +108,7 @@ class TargetReport:
     def to_records(self) -> list[dict[str, Any]]:
         """
         One flat dict per owner, then the total, for ``pandas.DataFrame``.
+        Cost: O(n) for n rows.
         """
         return [ln.to_dict() for ln in (*self.lines, *([self.total] if self.total else []))]
 

@@ -92,6 +92,7 @@ class WeightedForecast:
     def to_records(self) -> list[dict[str, Any]]:
         """
         One flat dict per line, for ``pandas.DataFrame``.
+        Cost: O(n) for n rows.
         """
         return [
             {

@@ -83,10 +83,11 @@ def _category(value: ForecastCategory | str) -> ForecastCategory:
 
 
 def _default_category(self: Stage) -> ForecastCategory:
-    return {
-        StageOutcome.WON: ForecastCategory.CLOSED,
-        StageOutcome.LOST: ForecastCategory.OMITTED,
-    }.get(self.outcome, ForecastCategory.PIPELINE)
+    if self.outcome is StageOutcome.WON:
+        return ForecastCategory.CLOSED
+    if self.outcome is StageOutcome.LOST:
+        return ForecastCategory.OMITTED
+    return ForecastCategory.PIPELINE
 
 
 def _probability(value: Decimal | float | str) -> Decimal:
@@ -445,7 +446,7 @@ class Pipeline:
         return self._stage(key, "key")
 
     def _stage(self, key: object, path: str) -> Stage:
-        if type(key) is str:
+        if isinstance(key, str):
             found = self._by_key.get(key)
             if found is not None:
                 return found
@@ -458,7 +459,7 @@ class Pipeline:
         return f"{c.show(key)} is not a stage of pipeline {self.key!r}; stages: {known}"
 
     def __contains__(self, key: object) -> bool:
-        return type(key) is str and key in self._by_key
+        return isinstance(key, str) and key in self._by_key
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -529,6 +530,8 @@ class Pipeline:
     def to_statechart(self) -> type[StateMachine]:
         """
         A python-statemachine class of this pipeline (see :func:`to_statechart`).
+
+        Cost: O(stages + moves), plus python-statemachine's own.
         """
         from ._statechart import to_statechart
 
@@ -537,6 +540,8 @@ class Pipeline:
     def to_mermaid(self) -> str:
         """
         A Mermaid state diagram of this pipeline (see :func:`to_mermaid`).
+
+        Cost: O(stages + moves).
         """
         from ._statechart import to_mermaid
 
@@ -569,6 +574,8 @@ class Pipeline:
     def to_dict(self) -> dict[str, Any]:
         """
         A JSON-safe dict that :meth:`from_dict` reads back to an equal pipeline.
+
+        Cost: O(stages + their requirements + transitions).
         """
         return {
             "key": self.key,
@@ -634,7 +641,7 @@ class Pipeline:
         if problems:
             if nodes:
                 # The checks of the pipeline as a whole, on what could be read.
-                check = data.get("probability_check", ProbabilityCheck.ERROR)
+                check = lim.member(ProbabilityCheck, data.get("probability_check", ProbabilityCheck.ERROR))
                 more, _, _ = _analyse(
                     nodes,
                     flags={f: _read_flag(data, f) for f in _FLAGS},

@@ -78,6 +78,8 @@ class Outcome:
     def unmet(self) -> list[str]:
         """
         ``"name: detail"`` of this outcome if unmet (its parts are in the detail).
+
+        Cost: O(1).
         """
         return [] if self.met else [f"{self.name}: {self.detail}"]
 
@@ -156,6 +158,8 @@ class Requirement(c.Checked):
         Whether the verdict depends on ``ctx.activities`` (the engine skips
         gathering them when no requirement reads them).  True unless a
         subclass knows better.
+
+        Cost: O(parts).
         """
         return True
 
@@ -197,6 +201,18 @@ def span(delta: dt.timedelta) -> str:
     return " ".join(parts)
 
 
+def _words(value: object) -> str:
+    """
+    *value* as words in a generated name: a key's underscores become spaces.
+    Names are built before the checks run, so a bad value is shown shortened.
+    """
+    if isinstance(value, str):
+        return value.replace("_", " ")
+    if type(value) is int and abs(value) < 10**18:
+        return str(value)
+    return c.show(value)
+
+
 def _filled(value: str | None) -> bool:
     return value is not None and value.strip() != ""
 
@@ -217,15 +233,15 @@ _ORDER = {k: i for i, k in enumerate(ActivityKind)}
 def _activity_name(self: ActivityCount) -> str:
     # Names are built before the checks run: tolerate bad values here.
     kinds = (
-        sorted((k for k in self.kinds if k in _ORDER), key=_ORDER.__getitem__)
+        sorted((k for k in self.kinds if isinstance(k, ActivityKind)), key=_ORDER.__getitem__)
         if c.is_iterable(self.kinds)
         else []
     )
     noun = " or ".join(_plural(k, self.at_least if isinstance(self.at_least, int) else 2) for k in kinds)
-    text = f"{self.at_least} {noun}"
+    text = f"{_words(self.at_least)} {noun}"
     quals = []
     if self.filled and isinstance(self.filled, tuple):
-        quals.append(f"with {' and '.join(str(f).replace('_', ' ') for f in self.filled)} filled")
+        quals.append(f"with {' and '.join(_words(f) for f in self.filled)} filled")
     if isinstance(self.min_duration, dt.timedelta) and self.min_duration:
         quals.append(f"of at least {span(self.min_duration)}")
     if self.replied:
@@ -352,7 +368,7 @@ class ActivityCount(Requirement):
 
 def _fields_name(self: RequiredFields) -> str:
     fields = self.fields if isinstance(self.fields, tuple) else ()
-    return ", ".join(str(f).replace("_", " ") for f in fields) + " recorded"
+    return ", ".join(_words(f) for f in fields) + " recorded"
 
 
 def _check_opp_fields(value: object) -> c.Result:
@@ -439,12 +455,12 @@ _STANCE_ORDER = {s: i for i, s in enumerate(Stance)}
 
 
 def _coverage_name(self: KeyPersonCoverage) -> str:
-    role = self.role.value.replace("_", " ") if isinstance(self.role, Role) else str(self.role)
-    who = f"a {role}" if self.at_least == 1 else f"{self.at_least} {role}s"
+    role = _words(self.role.value if isinstance(self.role, Role) else self.role)
+    who = f"a {role}" if self.at_least == 1 else f"{_words(self.at_least)} {role}s"
     if isinstance(self.stances, frozenset) and self.stances:
         stances = sorted(self.stances, key=lambda s: _STANCE_ORDER.get(s, 99))
         verb = "is" if self.at_least == 1 else "are"
-        return f"{who} who {verb} {' or '.join(str(getattr(s, 'value', s)) for s in stances)}"
+        return f"{who} who {verb} {' or '.join(_words(getattr(s, 'value', s)) for s in stances)}"
     return f"{who} identified"
 
 
@@ -515,7 +531,7 @@ class KeyPersonCoverage(Requirement):
 
 
 def _evidence_name(self: EvidenceRecorded) -> str:
-    return f"{str(self.key).replace('_', ' ')} recorded"
+    return f"{_words(self.key)} recorded"
 
 
 @attrs.frozen(kw_only=True)
@@ -549,7 +565,7 @@ class EvidenceRecorded(Requirement):
 
 
 def _time_name(self: TimeInStage) -> str:
-    return f"at least {self.days} day{'s' if self.days != 1 else ''} in stage"
+    return f"at least {_words(self.days)} day{'s' if self.days != 1 else ''} in stage"
 
 
 def check_days(value: object) -> str | None:
@@ -650,7 +666,7 @@ def _to_parts(value: Iterable[Requirement]) -> tuple[Requirement, ...]:
 def _parts_name(prefix: str, parts: object) -> str:
     if not isinstance(parts, tuple) or not parts:
         return prefix
-    return f"{prefix}: " + "; ".join(str(getattr(p, "name", p)) for p in parts)
+    return f"{prefix}: " + "; ".join(_words(getattr(p, "name", p)) for p in parts)
 
 
 def _all_name(self: AllOf) -> str:
