@@ -207,7 +207,8 @@ def probability(value: object) -> str | None:
         return f"{show(value)} is outside [0, 1]; a probability must lie in [0, 1]"
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_PROBABILITY_PLACES:
-        return f"{show(value)} has more than {MAX_PROBABILITY_PLACES} decimal places; a probability has at most {MAX_PROBABILITY_PLACES}"
+        places = MAX_PROBABILITY_PLACES
+        return f"{show(value)} has more than {places} decimal places; a probability has at most {places}"
     return None
 
 
@@ -521,7 +522,9 @@ def id_items(items: Iterable[Any], cls: type, prefix: str, twice: str) -> list[P
                 )
             )
         elif (ident := getattr(item, "id", None)) in seen:
-            problems.append(Problem(path=f"{prefix}[{i}].id", message=f"{show(ident)} appears twice; {twice}"))
+            problems.append(
+                Problem(path=f"{prefix}[{i}].id", message=f"{show(ident)} appears twice; {twice}")
+            )
         else:
             seen.add(str(ident))
     return problems

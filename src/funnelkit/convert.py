@@ -216,7 +216,7 @@ def _format_decimal(value: Decimal) -> str:
     would be absurdly long (``Decimal('1e999999')``): exact either way.
     """
     exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and -60 <= exponent and value.adjusted() < 60:
+    if isinstance(exponent, int) and exponent >= -60 and value.adjusted() < 60:
         return format(value, "f")
     return str(value)
 
@@ -576,7 +576,7 @@ def from_dict(cls: type[T] | Any, data: Any) -> T:
     """
     try:
         if not isinstance(cls, type) and typing.get_origin(cls) is None:
-            raise _UnsupportedTypeError("not a type")
+            raise _UnsupportedTypeError("not a type")  # noqa: TRY301 - reported with the others below
         try:
             hook = _converter.get_structure_hook(cls)
         except (TypeError, ValueError, RecursionError) as e:  # not a type at all, e.g. [Customer]

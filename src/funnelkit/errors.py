@@ -21,7 +21,6 @@ from collections.abc import Iterable
 
 import attrs
 
-
 #: The longest message (or path) a problem keeps, and the most problems an error's text lists.
 MAX_MESSAGE: int = 1_000
 MAX_PATH: int = 300
