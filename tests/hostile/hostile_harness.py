@@ -41,7 +41,7 @@ MODULES = (
 #: Base classes and protocols: their methods are covered through the concrete classes.
 ABSTRACT = {"Clock", "Requirement", "Policy"}
 #: Seconds a single case may run, and memory (bytes) a child may add to what it starts with.
-CASE_SECONDS = 3.0
+CASE_SECONDS = 6.0
 MEMORY_BYTES = 2 << 30
 #: A funnelkit error's message may be no longer than this, whatever the input.
 MAX_MESSAGE = 10_000
