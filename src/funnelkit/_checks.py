@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import inspect
 import math
 import re
 import reprlib
@@ -528,3 +529,24 @@ def id_items(items: Iterable[Any], cls: type, prefix: str, twice: str) -> list[P
         else:
             seen.add(str(ident))
     return problems
+
+
+def function_of_one(fn: object, what: str, path: str) -> Callable[[Any], Any]:
+    """
+    *fn*, checked to be callable with one positional argument (*what*);
+    else a ValidationError at *path*.
+
+    A function whose signature cannot be read (some builtins) is trusted.
+    """
+    if not callable(fn):
+        raise ValidationError.single(path, f"{show(fn)} is {a_type(fn)}; expected a function of {what}")
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return fn
+    try:
+        signature.bind(None)
+    except TypeError:
+        msg = f"{show(fn)} cannot be called with one argument; expected a function of {what}"
+        raise ValidationError.single(path, msg) from None
+    return fn

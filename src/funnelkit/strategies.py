@@ -21,7 +21,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import attrs
 from hypothesis import strategies as st
@@ -544,33 +544,28 @@ def sales_data(
     if max_reps < 1:
         raise ValidationError.single("max_reps", "0 reps; need at least 1 to own the deals")
     _check_pipeline(pipeline, stages, won_stages, lost_stages)
-    return _sales_data(
-        max_reps=max_reps,
-        max_customers=max_customers,
-        max_opportunities=max_opportunities,
-        max_activities=max_activities,
-        max_leads=max_leads,
-        pipeline=pipeline,
-        stages=tuple(stages),
-        won_stages=tuple(won_stages),
-        lost_stages=tuple(lost_stages),
-    )
+    sizes = _Sizes(max_reps, max_customers, max_opportunities, max_activities, max_leads)
+    return _sales_data(sizes, pipeline, tuple(stages), tuple(won_stages), tuple(lost_stages))
+
+
+class _Sizes(NamedTuple):
+    reps: int
+    customers: int
+    opportunities: int
+    activities: int
+    leads: int
 
 
 @st.composite
-def _sales_data(
+def _sales_data(  # noqa: PLR0917 - private, called once with everything checked
     draw: st.DrawFn,
-    *,
-    max_reps: int = 4,
-    max_customers: int = 6,
-    max_opportunities: int = 6,
-    max_activities: int = 8,
-    max_leads: int = 4,
-    pipeline: str = "default",
-    stages: Sequence[str] = DEFAULT_STAGE_KEYS,
-    won_stages: Sequence[str] = ("won",),
-    lost_stages: Sequence[str] = ("lost",),
+    sizes: _Sizes,
+    pipeline: str,
+    stages: tuple[str, ...],
+    won_stages: tuple[str, ...],
+    lost_stages: tuple[str, ...],
 ) -> SalesData:
+    max_reps, max_customers, max_opportunities, max_activities, max_leads = sizes
     reps = tuple(attrs.evolve(draw(_REPS), id=f"rep-{i}") for i in range(draw(st.integers(1, max_reps))))
     rep_ids = st.sampled_from(tuple(r.id for r in reps))
     customers_ = tuple(

@@ -5,16 +5,13 @@ building huge ones, iterables read with a bound, the caller's functions.
 
 from __future__ import annotations
 
-import inspect
 import math
 import re
-from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
 
 from .. import _checks as c
-from ..errors import MAX_LISTED, ValidationError
+from ..errors import MAX_LISTED
 
 #: Reading stops after this many bad items, so that an endless generator of
 #: junk is refused at once instead of read forever.
@@ -64,21 +61,4 @@ def exact(value: object) -> Fraction | None:
     return None
 
 
-def function_of_one(fn: object, what: str, path: str) -> Callable[[Any], Any]:
-    """
-    *fn*, checked to be callable with one positional argument (*what*).
-
-    A function whose signature cannot be read (some builtins) is trusted.
-    """
-    if not callable(fn):
-        raise ValidationError.single(path, f"{c.show(fn)} is {c.a_type(fn)}; expected a function of {what}")
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return fn
-    try:
-        signature.bind(None)
-    except TypeError:
-        msg = f"{c.show(fn)} cannot be called with one argument; expected a function of {what}"
-        raise ValidationError.single(path, msg) from None
-    return fn
+function_of_one = c.function_of_one

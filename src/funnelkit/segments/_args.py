@@ -11,8 +11,7 @@ refused quickly.
 from __future__ import annotations
 
 import enum
-import inspect
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
@@ -103,24 +102,7 @@ def mapping(value: object, what: str, path: str) -> Mapping[Any, Any]:
     return value
 
 
-def function_of_one(fn: object, what: str, path: str) -> Callable[[Any], Any]:
-    """
-    *fn*, checked to be callable with one positional argument (*what*).
-
-    A function whose signature cannot be read (some builtins) is trusted.
-    """
-    if not callable(fn):
-        raise ValidationError.single(path, f"{c.show(fn)} is {c.a_type(fn)}; expected a function of {what}")
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return fn
-    try:
-        signature.bind(None)
-    except TypeError:
-        msg = f"{c.show(fn)} cannot be called with one argument; expected a function of {what}"
-        raise ValidationError.single(path, msg) from None
-    return fn
+function_of_one = c.function_of_one
 
 
 def member(enum_cls: type[E], value: object) -> E | None:
