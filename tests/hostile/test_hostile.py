@@ -58,6 +58,8 @@ def test_results_ignore_the_callers_decimal_context(context):
     """Every working call gives the same answer under a hostile decimal context as under the default one."""
     differ = {}
     for name, call in WORLD.calls.items():
+        if name.startswith("funnelkit.strategies."):
+            continue  # a strategy's example is a random draw, different every time by design
         expected = outcome(call)
         got = in_context(call, CONTEXTS[context])
         if got != expected:
