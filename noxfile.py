@@ -77,9 +77,7 @@ def fuzz(session: nox.Session) -> None:
     then coverage-guided fuzzing of the entry points that read outside data (atheris), for a set time.
     """
     session.install("-e", ".[tests]", "atheris")
-    session.run(
-        "pytest", "-p", "no:doctest", "tests/hostile", env={"FUNNELKIT_HOSTILE_GENERATED": "30"}
-    )
+    session.run("pytest", "-p", "no:doctest", "tests/hostile", env={"FUNNELKIT_HOSTILE_GENERATED": "30"})
     seconds = session.posargs[0] if session.posargs else "300"
     session.run(
         "python", "-W", "ignore", str(ROOT / "fuzz" / "entry_points.py"), f"-max_total_time={seconds}"
