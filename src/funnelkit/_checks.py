@@ -18,13 +18,13 @@ import math
 import re
 import reprlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
-from .errors import Problem, ValidationError
+from .errors import MAX_LISTED, Problem, ValidationError
 
 #: A check returns None (fine), a message, or problems located inside the value.
 Result = str | list[Problem] | None
@@ -550,3 +550,38 @@ def function_of_one(fn: object, what: str, path: str) -> Callable[[Any], Any]:
         msg = f"{show(fn)} cannot be called with one argument; expected a function of {what}"
         raise ValidationError.single(path, msg) from None
     return fn
+
+
+def wrong_item(item: object, cls: type, path: str) -> Problem:
+    """
+    The problem of an *item* at *path* that is not a *cls*.
+    """
+    return Problem(path=path, message=f"{show(item)} is {a_type(item)}; expected {article(cls.__name__)}")
+
+
+def each_of(values: object, cls: type[T], path: str) -> Iterator[T]:
+    """
+    The items of *values*, an iterable of *cls* (not a str or mapping), one
+    at a time.  Once an item of another type is met, no more items are
+    yielded; the problems, each at ``path[i]``, are raised when the input
+    ends or 50 of them are found (so an endless input of junk ends too).
+    """
+    require_iterable(values, cls.__name__, path)
+    problems: list[Problem] = []
+    for i, item in enumerate(cast("Iterable[object]", values)):
+        if isinstance(item, cls):
+            if not problems:
+                yield item
+        else:
+            problems.append(wrong_item(item, cls, f"{path}[{i}]"))
+            if len(problems) >= MAX_LISTED:
+                break
+    if problems:
+        raise ValidationError(problems)
+
+
+def items_of(values: object, cls: type[T], path: str) -> list[T]:
+    """
+    *values*, an iterable of *cls*, as a list: :func:`each_of` read to the end.
+    """
+    return list(each_of(values, cls, path))

@@ -54,26 +54,7 @@ def is_str(value: object) -> bool:
     return isinstance(value, str)
 
 
-def items_of(values: object, cls: type[T], path: str) -> list[T]:
-    """
-    *values*, an iterable of *cls* (not a str or mapping), as a list; every
-    item of another type is reported at ``path[i]`` (at most
-    :data:`MAX_PROBLEMS` of them).
-    """
-    c.require_iterable(values, cls.__name__, path)
-    out: list[T] = []
-    problems: list[Problem] = []
-    for i, item in enumerate(cast("Iterable[Any]", values)):  # checked just above
-        if isinstance(item, cls):
-            out.append(item)
-            continue
-        msg = f"{c.show(item)} is {c.a_type(item)}; expected {c.article(cls.__name__)}"
-        problems.append(Problem(path=f"{path}[{i}]", message=msg))
-        if len(problems) >= MAX_PROBLEMS:
-            break
-    if problems:
-        raise ValidationError(problems)
-    return out
+items_of = c.items_of
 
 
 def batch_of(values: object, cls: type[T], path: str, twice: str) -> list[T]:

@@ -11,9 +11,9 @@ refused quickly.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from .. import _checks as c
 from .._money import MAX_INTEGER_DIGITS
@@ -28,54 +28,13 @@ E = TypeVar("E", bound=enum.Enum)
 MAX_PROBLEMS = MAX_LISTED
 
 
-def wrong_item(item: object, cls: type, path: str) -> Problem:
-    """
-    The problem of an *item* at *path* that is not a *cls*.
-    """
-    return Problem(
-        path=path, message=f"{c.show(item)} is {c.a_type(item)}; expected {c.article(cls.__name__)}"
-    )
+wrong_item = c.wrong_item
 
 
-def items_of(values: object, cls: type[T], path: str) -> list[T]:
-    """
-    *values*, an iterable of *cls* (not a str or mapping), as a list; every
-    item of another type is reported at ``path[i]``.
-    """
-    c.require_iterable(values, cls.__name__, path)
-    out: list[T] = []
-    problems: list[Problem] = []
-    for i, item in enumerate(cast("Iterable[object]", values)):  # checked just above
-        if isinstance(item, cls):
-            out.append(item)
-        else:
-            problems.append(wrong_item(item, cls, f"{path}[{i}]"))
-            if len(problems) >= MAX_PROBLEMS:
-                break
-    if problems:
-        raise ValidationError(problems)
-    return out
+items_of = c.items_of
 
 
-def each_of(values: object, cls: type[T], path: str) -> Iterator[T]:
-    """
-    The items of *values*, an iterable of *cls*, one at a time: a streaming
-    :func:`items_of` for a single pass over a long input.  Once an item of
-    another type is met, no more items are yielded; the problems are raised
-    when the input ends (or :data:`MAX_PROBLEMS` are found).
-    """
-    c.require_iterable(values, cls.__name__, path)
-    problems: list[Problem] = []
-    for i, item in enumerate(cast("Iterable[object]", values)):
-        if isinstance(item, cls):
-            if not problems:
-                yield item
-        else:
-            problems.append(wrong_item(item, cls, f"{path}[{i}]"))
-            if len(problems) >= MAX_PROBLEMS:
-                break
-    if problems:
-        raise ValidationError(problems)
+each_of = c.each_of
 
 
 def not_iterable(*arguments: tuple[object, type, str]) -> list[Problem]:
