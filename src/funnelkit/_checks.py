@@ -1,9 +1,11 @@
 """
 Field checks shared by every validated value.
 
-A check takes a value and returns ``None`` when it is acceptable, or a message
-that shows the value and says what is allowed.  Checks never raise: the caller
-collects every message and raises one :class:`~funnelkit.errors.ValidationError`.
+A check takes a value and returns ``None`` when it is acceptable, or a
+:class:`~funnelkit.errors.Problem` located relative to the value (path ``""``,
+see :func:`bad`) whose code says what kind of problem it is and whose message
+shows the value and says what is allowed.  Checks never raise: the caller
+collects every problem and raises one :class:`~funnelkit.errors.ValidationError`.
 
 Entities declare their checks in attrs field metadata (see :func:`checked`), and
 :func:`validate` runs them all, then the class's cross-field checks.
@@ -14,20 +16,22 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import inspect
+import itertools
 import math
+import operator
 import re
 import reprlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import Any, SupportsIndex, TypeVar, cast
 
 import attrs
 
 from .errors import MAX_LISTED, Problem, ValidationError
 
-#: A check returns None (fine), a message, or problems located inside the value.
-Result = str | list[Problem] | None
+#: A check returns None (fine), a problem with the value itself, or problems located inside it.
+Result = Problem | list[Problem] | None
 Check = Callable[[Any], Result]
 E = TypeVar("E", bound=enum.Enum)
 T = TypeVar("T")
@@ -40,6 +44,21 @@ _REPR = reprlib.Repr()
 _REPR.maxlevel = 2
 _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 4
 _REPR.maxstring = _REPR.maxlong = _REPR.maxother = _MAX_SHOWN
+
+
+def bad(code: str, message: str) -> Problem:
+    """
+    A check's answer: the value itself (path ``""``) has the problem *code*,
+    explained by *message*.  The caller locates it with ``.prefixed(path)``.
+    """
+    return Problem(path="", code=code, message=message)
+
+
+def at(path: str, problem: Problem) -> ValidationError:
+    """
+    The error to raise for a check's *problem* with the value at *path*.
+    """
+    return ValidationError([problem.prefixed(path)])
 
 
 def show(value: object) -> str:
@@ -85,83 +104,92 @@ def a_type(value: object) -> str:
 MAX_ID_LENGTH = 256
 
 
-def identifier(value: object) -> str | None:
+def wrong_type(value: object, expected: str) -> Problem:
+    """
+    The problem of a *value* that is not what was *expected* ("a Team").
+    """
+    return bad("type", f"{show(value)} is {a_type(value)}; expected {expected}")
+
+
+def identifier(value: object) -> Problem | None:
     """
     An id: a non-empty, printable string of at most 256 characters, without
     surrounding whitespace.
     """
     if not isinstance(value, str):
-        return f"{show(value)} is {a_type(value)}; an id must be a non-empty str"
+        return wrong_type(value, "an id (a non-empty str)")
     if not value:
-        return "'' is empty; an id must be a non-empty str"
+        return bad("empty", "'' is empty; an id must be a non-empty str")
     if value != value.strip():
-        return f"{show(value)} has surrounding whitespace; an id must be stripped"
+        return bad("format", f"{show(value)} has surrounding whitespace; an id must be stripped")
     if len(value) > MAX_ID_LENGTH:
-        return f"{show(value)} has {len(value)} characters; an id has at most {MAX_ID_LENGTH}"
+        return bad("limit", f"{show(value)} has {len(value)} characters; an id has at most {MAX_ID_LENGTH}")
     if not value.isprintable():
-        return f"{show(value)} has control characters; an id must be printable"
+        return bad("format", f"{show(value)} has control characters; an id must be printable")
     return None
 
 
-def name(value: object) -> str | None:
+def name(value: object) -> Problem | None:
     """
     A human-readable name: a str with at least one non-blank character.
     """
     if not isinstance(value, str):
-        return f"{show(value)} is {a_type(value)}; expected a non-empty str"
+        return wrong_type(value, "a non-empty str")
     if not value.strip():
-        return f"{show(value)} is blank; expected a non-empty str"
+        return bad("empty", f"{show(value)} is blank; expected a non-empty str")
     return None
 
 
-def text(value: object) -> str | None:
+def text(value: object) -> Problem | None:
     """
     Free text: any str.
     """
     if not isinstance(value, str):
-        return f"{show(value)} is {a_type(value)}; expected a str"
+        return wrong_type(value, "a str")
     return None
 
 
-def boolean(value: object) -> str | None:
+def boolean(value: object) -> Problem | None:
     if not isinstance(value, bool):
-        return f"{show(value)} is {a_type(value)}; expected True or False"
+        return wrong_type(value, "True or False")
     return None
 
 
-def non_negative_int(value: object) -> str | None:
+def non_negative_int(value: object) -> Problem | None:
     if isinstance(value, bool) or not isinstance(value, int):
-        return f"{show(value)} is {a_type(value)}; expected an int >= 0"
+        return wrong_type(value, "an int >= 0")
     if value < 0:
-        return f"{value} is negative; expected an int >= 0"
+        return bad("range", f"{value} is negative; expected an int >= 0")
     return None
 
 
-def aware_datetime(value: object) -> str | None:
+def aware_datetime(value: object) -> Problem | None:
     """
     A timezone-aware ``datetime`` (stdlib or pendulum).
     """
     if not isinstance(value, dt.datetime):
-        return f"{show(value)} is {a_type(value)}; expected a timezone-aware datetime"
+        return wrong_type(value, "a timezone-aware datetime")
     try:
         offset = value.utcoffset()
     except Exception as e:  # noqa: BLE001 - a broken tzinfo is the caller's input
-        return f"{show(value)} has a tzinfo whose utcoffset() fails ({type(e).__name__}: {e})"
+        return bad("timezone", f"{show(value)} has a tzinfo whose utcoffset() fails ({type(e).__name__}: {e})")
     if offset is not None:
         try:
             value.replace(tzinfo=None) - offset
         except OverflowError:
-            return f"{show(value)} is too close to the limits of datetime to convert to UTC"
+            return bad("range", f"{show(value)} is too close to the limits of datetime to convert to UTC")
     if offset is None:
-        return (
+        return bad(
+            "timezone",
             f"{show(value)} is naive; expected a timezone-aware datetime "
             "(attach a tzinfo, e.g. datetime.timezone.utc or "
-            "zoneinfo.ZoneInfo('Asia/Shanghai'))"
+            "zoneinfo.ZoneInfo('Asia/Shanghai'))",
         )
     if type(value.tzinfo) is not dt.timezone and _skipped(value):
-        return (
+        return bad(
+            "timezone",
             f"{show(value)} does not exist: the clocks in {value.tzinfo} skip that hour "
-            "(daylight saving); give the time in UTC or with a fixed offset"
+            "(daylight saving); give the time in UTC or with a fixed offset",
         )
     return None
 
@@ -178,38 +206,40 @@ def _skipped(value: dt.datetime) -> bool:
     return back.replace(tzinfo=None, fold=0) != value.replace(tzinfo=None, fold=0)
 
 
-def calendar_date(value: object) -> str | None:
+def calendar_date(value: object) -> Problem | None:
     """
     A calendar ``date`` (not a ``datetime``).
     """
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-        return f"{show(value)} is {a_type(value)}; expected a datetime.date"
+        return wrong_type(value, "a datetime.date")
     return None
 
 
-def duration(value: object) -> str | None:
+def duration(value: object) -> Problem | None:
     """
     A non-negative ``timedelta``.
     """
     if not isinstance(value, dt.timedelta):
-        return f"{show(value)} is {a_type(value)}; expected a datetime.timedelta"
+        return wrong_type(value, "a datetime.timedelta")
     if value < dt.timedelta(0):
-        return f"{show(value)} is negative; expected a duration >= 0"
+        return bad("range", f"{show(value)} is negative; expected a duration >= 0")
     return None
 
 
-def probability(value: object) -> str | None:
+def probability(value: object) -> Problem | None:
     """
     A probability: a ``Decimal`` in [0, 1] (see :func:`to_decimal`).
     """
     if not isinstance(value, Decimal):
-        return f"{show(value)} is {a_type(value)}; expected a Decimal in [0, 1]"
+        return wrong_type(value, "a Decimal in [0, 1]")
     if not value.is_finite() or not Decimal(0) <= value <= Decimal(1):
-        return f"{show(value)} is outside [0, 1]; a probability must lie in [0, 1]"
+        return bad("range", f"{show(value)} is outside [0, 1]; a probability must lie in [0, 1]")
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_PROBABILITY_PLACES:
         places = MAX_PROBABILITY_PLACES
-        return f"{show(value)} has more than {places} decimal places; a probability has at most {places}"
+        return bad(
+            "precision", f"{show(value)} has more than {places} decimal places; a probability has at most {places}"
+        )
     return None
 
 
@@ -225,14 +255,14 @@ def require(value: object, cls: type[T], what: str, path: str) -> T:
     built for a bad item.
     """
     if not isinstance(value, cls):
-        raise ValidationError.single(path, f"{show(value)} is {a_type(value)}; expected {what}")
+        raise at(path, wrong_type(value, what))
     return value
 
 
 def instance_of(cls: type, what: str) -> Check:
-    def check(value: object) -> str | None:
+    def check(value: object) -> Problem | None:
         if not isinstance(value, cls):
-            return f"{show(value)} is {a_type(value)}; expected {what}"
+            return wrong_type(value, what)
         return None
 
     return check
@@ -241,9 +271,9 @@ def instance_of(cls: type, what: str) -> Check:
 def member_of(enum_cls: type[enum.Enum]) -> Check:
     allowed = ", ".join(repr(m.value) for m in enum_cls)
 
-    def check(value: object) -> str | None:
+    def check(value: object) -> Problem | None:
         if not isinstance(value, enum_cls):
-            return f"{show(value)} is not {article(enum_cls.__name__)}; allowed: {allowed}"
+            return bad("choice", f"{show(value)} is not {article(enum_cls.__name__)}; allowed: {allowed}")
         return None
 
     return check
@@ -255,9 +285,9 @@ def one_of(allowed: tuple[str, ...], what: str) -> Check:
     """
     listed = ", ".join(allowed)
 
-    def check(value: object) -> str | None:
+    def check(value: object) -> Problem | None:
         if value not in allowed:
-            return f"{show(value)} is not {what}; allowed: {listed}"
+            return bad("choice", f"{show(value)} is not {what}; allowed: {listed}")
         return None
 
     return check
@@ -277,36 +307,36 @@ def items(check: Check, kind: type, *, unique: bool = False) -> Check:
     """
     expected = "a list or tuple (order matters)" if kind is tuple else "a list or set"
 
-    def check_items(value: object) -> str | list[Problem] | None:
+    def check_items(value: object) -> Result:
         if not isinstance(value, list | tuple | set | frozenset):
-            return f"{show(value)} is {a_type(value)}; expected {expected}"
+            return wrong_type(value, expected)
         problems = []
         for i, item in enumerate(value):
             msg = check(item)
             if msg is not None:
                 where = f"[{i}]" if isinstance(value, list | tuple) else ""
-                problems.extend(_as_problems(msg, where))
+                problems.extend(as_problems(msg, where))
         if problems:
             return problems
         if not isinstance(value, kind):
             if kind is tuple and isinstance(value, set | frozenset):
-                return f"{show(value)} is {a_type(value)}; expected {expected}, so that the order is kept"
-            return f"{show(value)} cannot be made {expected}: its items must be hashable"
+                return wrong_type(value, f"{expected}, so that the order is kept")
+            return bad("type", f"{show(value)} cannot be made {expected}: its items must be hashable")
         if unique:
             dupes = sorted(x for x, n in Counter(value).items() if n > 1)
             if dupes:
-                return f"duplicate items {show(dupes)}; each may appear once"
+                return bad("duplicate", f"duplicate items {show(dupes)}; each may appear once")
         return None
 
     return check_items
 
 
-def _as_problems(result: str | list[Problem], where: str) -> list[Problem]:
+def as_problems(result: Problem | list[Problem], where: str) -> list[Problem]:
     """
     A check's result as problems located at *where* (relative to the field).
     """
-    if isinstance(result, str):
-        return [Problem(path=where, message=result)]
+    if isinstance(result, Problem):
+        return [result.prefixed(where)]
     return [p.prefixed(where) if where else p for p in result]
 
 
@@ -382,16 +412,19 @@ def to_decimal(value: Decimal | float | str) -> Decimal:
     Convert an int, str or float (a probability, a score) to ``Decimal``.
 
     A float becomes the ``Decimal`` of its shortest repr (``0.3`` → ``0.3``), the
-    number the user typed.  Anything unconvertible is left for the check.
+    number the user typed; a ``numpy.float64`` is a float.  An integer of
+    another library (``numpy.int64``, see :func:`as_int`) is read exactly.
+    Anything unconvertible is left for the check.
     """
     if isinstance(value, bool):
         return value  # type: ignore[return-value]
     if isinstance(value, float):
         if not math.isfinite(value):
             return value  # type: ignore[return-value]
-        return Decimal(repr(value))
-    if isinstance(value, int):
-        return Decimal(value)
+        return Decimal(float.__repr__(value))  # numpy.float64's repr is 'np.float64(0.3)'
+    integer = as_int(value)
+    if integer is not None:
+        return Decimal(integer)
     if isinstance(value, str):
         number = parse_decimal(value)
         return value if number is None else number  # type: ignore[return-value]
@@ -412,6 +445,145 @@ def parse_decimal(text: str) -> Decimal | None:
     if len(text) > 200 or not _DECIMAL.fullmatch(text):
         return None
     return Decimal(text)
+
+
+# --- numbers and mappings of other libraries (numpy, pandas) --------------
+#
+# Read by duck typing; funnelkit never imports numpy or pandas.
+#
+# * An integer is an ``int`` that is not a ``bool``, or an object whose type
+#   has ``__index__`` (``numpy.int64``, ``numpy.uint8``, a 0-d integer array)
+#   and is not a bool (below); it is read with ``operator.index`` into an
+#   ``int``.  A bool is never an integer.
+# * A bool is a ``bool`` or numpy's bool (its type is named ``bool`` or
+#   ``bool_`` and lives in the ``numpy`` module).  Nothing else: every object
+#   has a truth value, so ``__bool__`` cannot tell a flag from a number.
+# * A float subclass (``numpy.float64``) is a float; ``numpy.float32`` is not.
+# * A mapping is a ``Mapping``, or an object whose type has ``keys()`` and
+#   ``items()`` methods and a length and that is not a table (``ndim``, when
+#   it has one, is 1): a pandas ``Series``, read once through ``items()`` into
+#   a dict; a key met twice is refused, never dropped.  A ``DataFrame`` is not
+#   a mapping: its ``items()`` are its columns, and a table read by columns
+#   where rows were meant would be silently transposed.
+
+
+def is_numpy_bool(value: object) -> bool:
+    """
+    Whether *value* is numpy's bool (``numpy.bool`` / ``numpy.bool_``),
+    recognised by its type's name and module.
+    """
+    kind = type(value)
+    return kind.__name__ in {"bool", "bool_"} and kind.__module__ == "numpy"
+
+
+def as_int(value: object) -> int | None:
+    """
+    *value* as an ``int`` when it is an integer (an int, or another library's
+    integer such as ``numpy.int64``; never a bool); ``None`` otherwise.
+    """
+    if isinstance(value, int):
+        return None if isinstance(value, bool) else value
+    if getattr(type(value), "__index__", None) is None or is_numpy_bool(value):
+        return None
+    try:
+        return operator.index(value)  # type: ignore[arg-type]  # has __index__, checked above
+    except Exception:  # noqa: BLE001 - a broken __index__ makes it no integer
+        return None
+
+
+def as_bool(value: object) -> bool | None:
+    """
+    *value* as a ``bool`` when it is one (a bool or numpy's bool); ``None``
+    otherwise.
+    """
+    if isinstance(value, bool):
+        return value
+    if is_numpy_bool(value):
+        return bool(value)
+    return None
+
+
+def to_int(value: SupportsIndex) -> int:
+    """
+    A converter: *value* as an ``int`` when it is an integer of another
+    library (``numpy.int64``); anything else unchanged, for the check.
+    """
+    if type(value) is int:
+        return value
+    number = as_int(value)
+    return value if number is None else number  # type: ignore[return-value]
+
+
+def to_optional_int(value: SupportsIndex | None) -> int | None:
+    """
+    :func:`to_int` for a field that may be ``None``.
+    """
+    return None if value is None else to_int(value)
+
+
+def to_bool(value: bool) -> bool:
+    """
+    A converter: numpy's bool as a ``bool``; anything else unchanged, for the check.
+    """
+    return bool(value) if is_numpy_bool(value) else value
+
+
+def plain(value: T) -> T:
+    """
+    An argument with another library's integer made an ``int`` and numpy's
+    bool a ``bool``; anything else unchanged, for the check.  (To a type
+    checker, the value keeps its type.)
+    """
+    if type(value) is int or type(value) is bool:
+        return value
+    if is_numpy_bool(value):
+        return bool(value)  # type: ignore[return-value]
+    number = as_int(value)
+    return value if number is None else number  # type: ignore[return-value]
+
+
+def is_mapping_like(value: object) -> bool:
+    """
+    Whether *value* is a mapping that is not a ``Mapping``: its type has
+    ``keys()`` and ``items()`` methods and a length, and it is not a table
+    (a pandas ``Series``, not a ``DataFrame``).
+    """
+    kind = type(value)
+    if isinstance(value, Mapping) or not all(
+        callable(getattr(kind, method, None)) for method in ("keys", "items", "__len__")
+    ):
+        return False
+    try:
+        return getattr(value, "ndim", 1) == 1
+    except Exception:  # noqa: BLE001 - a broken attribute: not a mapping
+        return False
+
+
+def to_mapping(value: object, path: str) -> Any:
+    """
+    *value* as a mapping: itself when it is a ``Mapping``, a dict of its
+    ``items()`` when it is mapping-like (a pandas ``Series``, see
+    :func:`is_mapping_like`), anything else unchanged for the check.  A key
+    met twice (a ``Series`` whose index repeats a label) is refused at *path*.
+    """
+    if not is_mapping_like(value):
+        return value
+    try:
+        size = len(value)  # type: ignore[arg-type]  # has __len__, checked above
+        pairs = list(itertools.islice(value.items(), size + 1))  # type: ignore[attr-defined]
+        out = dict(pairs)
+    except Exception:  # noqa: BLE001 - not readable as a mapping: the check reports the value
+        return value
+    if len(pairs) != size:
+        return value  # items() disagrees with len(): not a mapping after all
+    if len(out) != size:
+        seen: set[object] = set()
+        for key, _ in pairs:
+            if key in seen:
+                msg = f"{show(key)} appears twice in {a_type(value)}; each key may appear once"
+                raise ValidationError.single(path, msg, code="duplicate")
+            seen.add(key)
+    return out
 
 
 # --- running the checks ---------------------------------------------------
@@ -462,10 +634,7 @@ def _run_checks(cls: type, get: Callable[[str], object]) -> list[Problem]:
         result = check(value)
         if result is None:
             continue
-        if isinstance(result, str):
-            problems.append(Problem(path=field_name, message=result))
-        else:
-            problems.extend(p.prefixed(field_name) for p in result)
+        problems.extend(as_problems(result, field_name))
     return problems
 
 
@@ -503,7 +672,7 @@ def require_iterable(value: object, what: str, path: str) -> None:
     the message names *path* and the *what* expected.
     """
     if not is_iterable(value):
-        raise ValidationError.single(path, f"{show(value)} is not an iterable of {what}")
+        raise at(path, wrong_type(value, f"an iterable of {what}"))
 
 
 def id_items(items: Iterable[Any], cls: type, prefix: str, twice: str) -> list[Problem]:
@@ -516,15 +685,10 @@ def id_items(items: Iterable[Any], cls: type, prefix: str, twice: str) -> list[P
     seen: set[str] = set()
     for i, item in enumerate(items):
         if not isinstance(item, cls):
-            problems.append(
-                Problem(
-                    path=f"{prefix}[{i}]",
-                    message=f"{show(item)} is {a_type(item)}; expected {article(cls.__name__)}",
-                )
-            )
+            problems.append(wrong_item(item, cls, f"{prefix}[{i}]"))
         elif (ident := getattr(item, "id", None)) in seen:
             problems.append(
-                Problem(path=f"{prefix}[{i}].id", message=f"{show(ident)} appears twice; {twice}")
+                Problem(path=f"{prefix}[{i}].id", code="duplicate", message=f"{show(ident)} appears twice; {twice}")
             )
         else:
             seen.add(str(ident))
@@ -539,7 +703,7 @@ def function_of_one(fn: object, what: str, path: str) -> Callable[[Any], Any]:
     A function whose signature cannot be read (some builtins) is trusted.
     """
     if not callable(fn):
-        raise ValidationError.single(path, f"{show(fn)} is {a_type(fn)}; expected a function of {what}")
+        raise at(path, wrong_type(fn, f"a function of {what}"))
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
@@ -548,7 +712,7 @@ def function_of_one(fn: object, what: str, path: str) -> Callable[[Any], Any]:
         signature.bind(None)
     except TypeError:
         msg = f"{show(fn)} cannot be called with one argument; expected a function of {what}"
-        raise ValidationError.single(path, msg) from None
+        raise ValidationError.single(path, msg, code="callable") from None
     return fn
 
 
@@ -556,7 +720,7 @@ def wrong_item(item: object, cls: type, path: str) -> Problem:
     """
     The problem of an *item* at *path* that is not a *cls*.
     """
-    return Problem(path=path, message=f"{show(item)} is {a_type(item)}; expected {article(cls.__name__)}")
+    return wrong_type(item, article(cls.__name__)).prefixed(path)
 
 
 def each_of(values: object, cls: type[T], path: str) -> Iterator[T]:

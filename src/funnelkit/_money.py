@@ -14,7 +14,7 @@ from typing import Final
 
 import attrs
 
-from ._checks import a_type, parse_decimal, show
+from ._checks import a_type, as_int, bad, parse_decimal, show, to_int, wrong_type
 from .errors import CurrencyMismatchError, Problem, ValidationError
 
 # ISO 4217 minor units (the number of digits after the decimal point) of the
@@ -78,19 +78,20 @@ ROUNDING_MODES: Final = frozenset(
 )
 
 
-def currency_problem(code: object) -> str | None:
+def currency_problem(code: object) -> Problem | None:
     """
     ``None`` if *code* is a known currency, else what is wrong with it.
     """
     if not isinstance(code, str):
-        return f"{show(code)} is {a_type(code)}; expected an ISO 4217 code such as 'USD'"
+        return wrong_type(code, "an ISO 4217 code such as 'USD'")
     if code in _minor_units:
         return None
     if not _CODE.fullmatch(code):
-        return f"{show(code)} is not an ISO 4217 code (three upper-case letters, e.g. 'USD')"
-    return (
+        return bad("format", f"{show(code)} is not an ISO 4217 code (three upper-case letters, e.g. 'USD')")
+    return bad(
+        "currency",
         f"{show(code)} is not a known currency; register it first with "
-        f"funnelkit.register_currency({code!r}, minor_units=...)"
+        f"funnelkit.register_currency({code!r}, minor_units=...)",
     )
 
 
@@ -110,12 +111,15 @@ def register_currency(code: str, *, minor_units: int) -> None:
     """
     global _minor_units  # noqa: PLW0603 - copy-on-write table, swapped under a lock
     problems = []
+    minor_units = to_int(minor_units)
     if not isinstance(code, str) or not _CODE.fullmatch(code):
-        problems.append(("code", f"{show(code)} is not three upper-case letters, e.g. 'XBT'"))
-    if isinstance(minor_units, bool) or not isinstance(minor_units, int) or not 0 <= minor_units <= 18:
-        problems.append(("minor_units", f"{show(minor_units)} is not an int in [0, 18]"))
+        problems.append(bad("format", f"{show(code)} is not three upper-case letters, e.g. 'XBT'").prefixed("code"))
+    if isinstance(minor_units, bool) or not isinstance(minor_units, int):
+        problems.append(wrong_type(minor_units, "an int in [0, 18]").prefixed("minor_units"))
+    elif not 0 <= minor_units <= 18:
+        problems.append(bad("range", f"{show(minor_units)} is outside [0, 18]").prefixed("minor_units"))
     if problems:
-        raise _many(problems)
+        raise ValidationError(problems)
     with _lock:
         known = _minor_units.get(code)
         if known == minor_units:
@@ -125,12 +129,8 @@ def register_currency(code: str, *, minor_units: int) -> None:
                 f"{code!r} is already registered with {known} minor units; "
                 f"refusing to change it to {minor_units}"
             )
-            raise ValidationError.single("minor_units", msg)
+            raise ValidationError.single("minor_units", msg, code="conflict")
         _minor_units = MappingProxyType({**_minor_units, code: minor_units})
-
-
-def _many(problems: Sequence[tuple[str, str]]) -> ValidationError:
-    return ValidationError(Problem(path=p, message=m) for p, m in problems)
 
 
 def currency_minor_units(code: str) -> int:
@@ -144,7 +144,7 @@ def currency_minor_units(code: str) -> int:
     """
     units = _minor_units.get(code) if isinstance(code, str) else None
     if units is None:
-        raise ValidationError.single("currency", currency_problem(code) or "")
+        raise ValidationError([(currency_problem(code) or bad("currency", "")).prefixed("currency")])
     return units
 
 
@@ -163,38 +163,40 @@ def to_amount(value: Decimal | int | str) -> Decimal:
     """
     if isinstance(value, Decimal | bool):
         return value  # type: ignore[return-value]
-    if isinstance(value, int):
-        return Decimal(value)
+    integer = as_int(value)  # an int, or numpy's
+    if integer is not None:
+        return Decimal(integer)
     if isinstance(value, str):
         number = parse_decimal(value)
         return value if number is None else number  # type: ignore[return-value]
-    return value
+    return value  # type: ignore[return-value]  # not an amount: the check reports it
 
 
-def amount_problem(value: object) -> str | None:
+def amount_problem(value: object) -> Problem | None:
     """
     ``None`` if *value* is an acceptable amount, else what is wrong with it.
     """
     if isinstance(value, float):
-        return (
+        return bad(
+            "type",
             f"{value!r} is a float; money refuses floats because they are inexact: "
-            "pass a str, int or Decimal, e.g. Money.of('12.30', 'USD')"
+            "pass a str, int or Decimal, e.g. Money.of('12.30', 'USD')",
         )
     if isinstance(value, str):
-        return f"{show(value)} is not a decimal number in plain digits, such as '12.30'"
+        return bad("format", f"{show(value)} is not a decimal number in plain digits, such as '12.30'")
     if not isinstance(value, Decimal):
-        return f"{show(value)} is {a_type(value)}; expected a Decimal, int or str"
+        return wrong_type(value, "a Decimal, int or str")
     if not value.is_finite():
-        return f"{show(value)} is not a finite number"
+        return bad("range", f"{show(value)} is not a finite number")
     return _range_problem(value)
 
 
-def _range_problem(value: Decimal) -> str | None:
+def _range_problem(value: Decimal) -> Problem | None:
     if value and value.adjusted() >= MAX_INTEGER_DIGITS:
-        return f"{show(value)} has more than {MAX_INTEGER_DIGITS} digits before the decimal point"
+        return bad("limit", f"{show(value)} has more than {MAX_INTEGER_DIGITS} digits before the decimal point")
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES:
-        return f"{show(value)} has more than {MAX_DECIMAL_PLACES} decimal places"
+        return bad("precision", f"{show(value)} has more than {MAX_DECIMAL_PLACES} decimal places")
     return None
 
 
@@ -231,14 +233,14 @@ class Money:
 
     def __attrs_post_init__(self) -> None:
         problems = []
-        msg = amount_problem(self.amount)
-        if msg is not None:
-            problems.append(("amount", msg))
-        msg = currency_problem(self.currency)
-        if msg is not None:
-            problems.append(("currency", msg))
+        problem = amount_problem(self.amount)
+        if problem is not None:
+            problems.append(problem.prefixed("amount"))
+        problem = currency_problem(self.currency)
+        if problem is not None:
+            problems.append(problem.prefixed("currency"))
         if problems:
-            raise _many(problems)
+            raise ValidationError(problems)
 
     # --- construction -----------------------------------------------------
 
@@ -270,8 +272,9 @@ class Money:
 
         Cost: O(1).
         """
+        minor = to_int(minor)
         if isinstance(minor, bool) or not isinstance(minor, int):
-            raise ValidationError.single("minor", f"{show(minor)} is {a_type(minor)}; expected an int")
+            raise ValidationError.single("minor", f"{show(minor)} is {a_type(minor)}; expected an int", code="type")
         units = currency_minor_units(currency)
         limit = _MINOR_LIMITS[units]
         if not -limit < minor < limit:
@@ -279,7 +282,7 @@ class Money:
                 f"{show(minor)} minor units of {currency} has more than {MAX_INTEGER_DIGITS} "
                 "digits before the decimal point"
             )
-            raise ValidationError.single("minor", msg)
+            raise ValidationError.single("minor", msg, code="limit")
         return cls(amount=Decimal(minor).scaleb(-units, context=_CONTEXT), currency=currency)
 
     @classmethod
@@ -295,10 +298,10 @@ class Money:
         acc = cls.zero(currency).amount
         if not isinstance(amounts, Iterable) or isinstance(amounts, str | bytes | Mapping):
             msg = f"{show(amounts)} is {a_type(amounts)}; expected an iterable of Money"
-            raise ValidationError.single("amounts", msg)
+            raise ValidationError.single("amounts", msg, code="type")
         for i, m in enumerate(amounts):
             if not isinstance(m, Money):
-                raise ValidationError.single(f"amounts[{i}]", f"{show(m)} is {a_type(m)}; expected Money")
+                raise ValidationError.single(f"amounts[{i}]", f"{show(m)} is {a_type(m)}; expected Money", code="type")
             if m.currency != currency:
                 raise CurrencyMismatchError("add", currency, m.currency, path=f"amounts[{i}].currency")
             acc = _add(acc, m.amount)
@@ -334,7 +337,7 @@ class Money:
         if not isinstance(rounding, str) or rounding not in ROUNDING_MODES:
             allowed = ", ".join(sorted(ROUNDING_MODES))
             raise ValidationError.single(
-                "rounding", f"{show(rounding)} is not a rounding mode; allowed: {allowed}"
+                "rounding", f"{show(rounding)} is not a rounding mode; allowed: {allowed}", code="choice"
             )
         exp = Decimal(1).scaleb(-_minor_units[self.currency])
         return _make(_in_range(self.amount.quantize(exp, rounding=rounding, context=_CONTEXT)), self.currency)
@@ -352,7 +355,7 @@ class Money:
         scaled = self.amount.scaleb(self.minor_units, context=_CONTEXT)
         if scaled != scaled.to_integral_value():
             msg = f"{self.amount} {self.currency} is finer than the minor unit; call .round() first"
-            raise ValidationError.single("amount", msg)
+            raise ValidationError.single("amount", msg, code="precision")
         return int(scaled)
 
     def is_zero(self) -> bool:
@@ -377,24 +380,26 @@ class Money:
         """
         if not isinstance(weights, list | tuple):
             raise ValidationError.single(
-                "weights", f"{show(weights)} is {a_type(weights)}; expected a list or tuple of weights"
+                "weights", f"{show(weights)} is {a_type(weights)}; expected a list or tuple of weights", code="type"
             )
         total_minor = self.to_minor()
         problems = []
         if not weights:
-            problems.append(("weights", "[] is empty; give at least one weight"))
+            problems.append(Problem(path="weights", code="empty", message="[] is empty; give at least one weight"))
         numbers = []
         for i, w in enumerate(weights):
-            number, msg = _number(w)
-            if msg is not None:
-                problems.append((f"weights[{i}]", msg))
+            number, problem = _number(w)
+            if problem is not None:
+                problems.append(problem.prefixed(f"weights[{i}]"))
             elif number < 0:
-                problems.append((f"weights[{i}]", f"{show(number)} is negative; weights must be >= 0"))
+                msg = f"{show(number)} is negative; weights must be >= 0"
+                problems.append(Problem(path=f"weights[{i}]", code="range", message=msg))
             numbers.append(number)
         if not problems and not any(numbers):
-            problems.append(("weights", "all weights are zero; at least one must be positive"))
+            msg = "all weights are zero; at least one must be positive"
+            problems.append(Problem(path="weights", code="range", message=msg))
         if problems:
-            raise _many(problems)
+            raise ValidationError(problems)
         wsum = Decimal(0)
         for w in numbers:
             wsum = _CONTEXT.add(wsum, w)
@@ -433,7 +438,7 @@ class Money:
             f"sum() starts from 0, which has no currency; use Money.total(amounts, "
             f"currency={self.currency!r}) or sum(amounts, Money.zero({self.currency!r}))"
         )
-        raise ValidationError.single("start", msg)
+        raise ValidationError.single("start", msg, code="type")
 
     def __sub__(self, other: Money) -> Money:
         if not isinstance(other, Money):
@@ -443,23 +448,23 @@ class Money:
         return _make(_in_range(_subtract(self.amount, other.amount)), self.currency)
 
     def __mul__(self, factor: Decimal | int) -> Money:
-        number, msg = _number(factor)
-        if msg is not None:
-            if not isinstance(factor, float | Decimal | int):
+        number, problem = _number(factor)
+        if problem is not None:
+            if not isinstance(factor, float | Decimal | int) and as_int(factor) is None:
                 return NotImplemented
-            raise ValidationError.single("factor", msg)
+            raise ValidationError([problem.prefixed("factor")])
         return _make(_in_range(_places(_CONTEXT.multiply(self.amount, number))), self.currency)
 
     __rmul__ = __mul__
 
     def __truediv__(self, divisor: Decimal | int) -> Money:
-        number, msg = _number(divisor)
-        if msg is not None:
-            if not isinstance(divisor, float | Decimal | int):
+        number, problem = _number(divisor)
+        if problem is not None:
+            if not isinstance(divisor, float | Decimal | int) and as_int(divisor) is None:
                 return NotImplemented
-            raise ValidationError.single("divisor", msg)
+            raise ValidationError([problem.prefixed("divisor")])
         if not number:
-            raise ValidationError.single("divisor", "0 would divide by zero")
+            raise ValidationError.single("divisor", "0 would divide by zero", code="range")
         return _make(_in_range(_places(_CONTEXT.divide(self.amount, number))), self.currency)
 
     def ratio(self, other: Money) -> Decimal:
@@ -472,10 +477,10 @@ class Money:
         Cost: O(1).
         """
         if not isinstance(other, Money):
-            raise ValidationError.single("other", f"{show(other)} is {a_type(other)}; expected Money")
+            raise ValidationError.single("other", f"{show(other)} is {a_type(other)}; expected Money", code="type")
         self._same(other, "divide")
         if not other.amount:
-            raise ValidationError.single("other", f"{other!r} is zero; cannot divide by it")
+            raise ValidationError.single("other", f"{other!r} is zero; cannot divide by it", code="range")
         return _RATIO_CONTEXT.divide(self.amount, other.amount)
 
     def __neg__(self) -> Money:
@@ -535,26 +540,26 @@ def _places(value: Decimal) -> Decimal:
 _FACTOR_DIGITS: Final = MAX_INTEGER_DIGITS + MAX_DECIMAL_PLACES
 
 
-def _number(value: object) -> tuple[Decimal, str | None]:
+def _number(value: object) -> tuple[Decimal, Problem | None]:
     """
     *value* as a factor or weight for money: a finite int or Decimal of at
     most 50 significant digits, between 1e-50 and 1e50 in size (so that every
     product and quotient stays exact before its one rounding).  Returns the
     number and ``None``, or zero and what is wrong.
     """
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = Decimal(value)
+    integer = as_int(value)  # an int, or numpy's
+    if integer is not None:
+        value = Decimal(integer)
     if isinstance(value, Decimal) and value.is_finite():
         if len(value.as_tuple().digits) > _FACTOR_DIGITS or (
             value and abs(value.adjusted()) > _FACTOR_DIGITS
         ):
-            return Decimal(
-                0
-            ), f"{show(value)} is out of range: at most {_FACTOR_DIGITS} digits, within 1e±{_FACTOR_DIGITS}"
+            msg = f"{show(value)} is out of range: at most {_FACTOR_DIGITS} digits, within 1e±{_FACTOR_DIGITS}"
+            return Decimal(0), bad("limit", msg)
         return value, None
     if isinstance(value, float):
-        return Decimal(0), f"{value!r} is a float; money refuses floats: pass a Decimal or int"
-    return Decimal(0), f"{show(value)} is {a_type(value)}; expected a finite Decimal or an int"
+        return Decimal(0), bad("type", f"{value!r} is a float; money refuses floats: pass a Decimal or int")
+    return Decimal(0), wrong_type(value, "a finite Decimal or an int")
 
 
 _add = _CONTEXT.add
@@ -580,5 +585,5 @@ def _in_range(amount: Decimal) -> Decimal:
     """
     if amount.adjusted() >= MAX_INTEGER_DIGITS:
         msg = f"{amount} has more than {MAX_INTEGER_DIGITS} digits before the decimal point"
-        raise ValidationError.single("amount", msg)
+        raise ValidationError.single("amount", msg, code="limit")
     return amount

@@ -1,19 +1,26 @@
 """
-Time: aware datetimes only, and clocks that are passed in, never read.
+Time: aware datetimes only, clocks that are passed in, never read, and the
+calendar periods (day, ISO week, month) that reports group by.
+
+Periods are plain standard-library arithmetic on the local date; pendulum is
+imported only by :func:`ensure_aware`, for callers who want its ``DateTime``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import re
 import zoneinfo
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
-import pendulum
 
-from ._checks import a_type, aware_datetime, show
+from ._checks import a_type, at, aware_datetime, show
 from .errors import ValidationError
+
+if TYPE_CHECKING:
+    import pendulum
 
 
 def ensure_aware(value: dt.datetime, *, field: str = "value") -> pendulum.DateTime:
@@ -34,9 +41,11 @@ def ensure_aware(value: dt.datetime, *, field: str = "value") -> pendulum.DateTi
 
     Cost: O(1).
     """
-    msg = aware_datetime(value)
-    if msg is not None:
-        raise ValidationError.single(field, msg)
+    problem = aware_datetime(value)
+    if problem is not None:
+        raise at(field, problem)
+    import pendulum  # only this function needs it
+
     if isinstance(value, pendulum.DateTime):
         return value
     return pendulum.instance(value, tz=value.tzinfo)
@@ -91,7 +100,8 @@ def zone(tz: dt.tzinfo | str) -> dt.tzinfo:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
             # OSError: a name that is a directory of the zone database ('America')
             pass
-    raise ValidationError.single("tz", f"{show(tz)} is not a tzinfo or a known IANA zone name")
+    code = "format" if isinstance(tz, str) else "type"
+    raise ValidationError.single("tz", f"{show(tz)} is not a tzinfo or a known IANA zone name", code=code)
 
 
 # IANA names: letters, digits and - + _ in up to four parts, none of them '.' or '..'.
@@ -116,9 +126,9 @@ class Clock(Protocol):
 
 
 def _check_at(_instance: FixedClock, attribute: attrs.Attribute[dt.datetime], value: dt.datetime) -> None:
-    msg = aware_datetime(value)
-    if msg is not None:
-        raise ValidationError.single(attribute.name, msg)
+    problem = aware_datetime(value)
+    if problem is not None:
+        raise at(attribute.name, problem)
 
 
 @attrs.frozen(kw_only=True)
@@ -150,13 +160,13 @@ class FixedClock:
         """
         if not isinstance(delta, dt.timedelta):
             msg = f"{show(delta)} is {a_type(delta)}; expected a datetime.timedelta"
-            raise ValidationError.single("delta", msg)
+            raise ValidationError.single("delta", msg, code="type")
         # Elapsed time, not wall time: shift the instant, keep the zone.
         try:
             return FixedClock(at=(canonical(self.at) + delta).astimezone(self.at.tzinfo))
         except OverflowError:
             msg = f"{show(delta)} moves the clock ({self.at.isoformat()}) past the range of datetime"
-            raise ValidationError.single("delta", msg) from None
+            raise ValidationError.single("delta", msg, code="range") from None
 
 
 def now_from(clock: Clock, *, field: str = "clock") -> dt.datetime:
@@ -166,11 +176,11 @@ def now_from(clock: Clock, *, field: str = "clock") -> dt.datetime:
     reader = getattr(clock, "now", None)
     if not callable(reader):
         msg = f"{show(clock)} has no now() method; pass a Clock such as FixedClock(at=...)"
-        raise ValidationError.single(field, msg)
+        raise ValidationError.single(field, msg, code="type")
     value = reader()
     problem = aware_datetime(value)
     if problem is not None:
-        raise ValidationError.single(f"{field}.now()", problem)
+        raise at(f"{field}.now()", problem)
     return value  # type: ignore[no-any-return]
 
 
@@ -179,9 +189,9 @@ def instant(value: object, *, field: str = "now") -> dt.datetime:
     *value* checked to be an aware datetime, as a UTC instant
     (:func:`canonical`); else a ValidationError at *field*.
     """
-    msg = aware_datetime(value)
-    if msg is not None:
-        raise ValidationError.single(field, msg)
+    problem = aware_datetime(value)
+    if problem is not None:
+        raise at(field, problem)
     return canonical(value)  # type: ignore[arg-type]  # checked just above
 
 
@@ -196,3 +206,74 @@ def parse_instant(text: object) -> object:
         return dt.datetime.fromisoformat(text)
     except ValueError:
         return text
+
+
+# --- calendar periods -------------------------------------------------------
+
+
+class Period(enum.StrEnum):
+    """
+    The length of a reporting period, in the local calendar of a time zone.
+    """
+
+    DAY = "day"
+    WEEK = "week"  # ISO weeks: Monday to Sunday
+    MONTH = "month"
+
+
+def period_of(period: Period | str) -> Period:
+    """
+    *period* as a :class:`Period` (a member or its value); else a
+    ValidationError at ``period``.  Never hashes or formats a foreign value
+    beyond its shortened repr.
+    """
+    if isinstance(period, Period):
+        return period
+    if isinstance(period, str):
+        try:
+            return Period(period)
+        except ValueError:
+            pass
+    allowed = ", ".join(repr(p.value) for p in Period)
+    msg = f"{show(period)} is not a period; allowed: {allowed}"
+    raise ValidationError.single("period", msg, code="choice")
+
+
+def period_start(at: dt.datetime, period: Period | str, tz: dt.tzinfo | str) -> dt.date:
+    """
+    The first local day of the period that holds instant *at* (an aware
+    datetime; a naive one is refused, not read as local time) in zone *tz*
+    (a ``tzinfo`` or an IANA zone name).
+
+    Days are local calendar days, so a day with a DST change has 23 or 25
+    hours and still counts as one day.  Cost: O(1).
+
+    >>> import zoneinfo
+    >>> ny = zoneinfo.ZoneInfo("America/New_York")
+    >>> late = dt.datetime(2026, 3, 9, 3, 30, tzinfo=dt.timezone.utc)  # Sunday 23:30 EDT
+    >>> period_start(late, "day", ny), period_start(late, "week", ny), period_start(late, "month", ny)
+    (datetime.date(2026, 3, 8), datetime.date(2026, 3, 2), datetime.date(2026, 3, 1))
+    """
+    when = instant(at, field="at")
+    kind = period_of(period)
+    start = start_of(when, kind, zone(tz))
+    if start is None:
+        msg = f"{when.isoformat()} is too close to the limits of datetime to fall in a period of {show(tz)}"
+        raise ValidationError.single("at", msg, code="range")
+    return start
+
+
+def start_of(at: dt.datetime, kind: Period, tz: dt.tzinfo) -> dt.date | None:
+    """
+    :func:`period_start` of checked arguments; ``None`` when the local day
+    (or the start of its week) lies beyond the range of ``datetime``.
+    """
+    try:
+        day = at.astimezone(tz).date()
+        if kind is Period.WEEK:
+            return day - dt.timedelta(days=day.weekday())
+    except OverflowError:
+        return None
+    if kind is Period.DAY:
+        return day
+    return day.replace(day=1)

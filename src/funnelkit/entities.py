@@ -203,7 +203,7 @@ class Customer(c.Checked):
 
     def _relations(self) -> list[Problem]:
         if self.purchasing_power is not None and self.purchasing_power.amount < 0:
-            return [Problem(path="purchasing_power", message=f"{c.show(self.purchasing_power)} is negative")]
+            return [Problem(path="purchasing_power", code="range", message=f"{c.show(self.purchasing_power)} is negative")]
         return []
 
 
@@ -237,7 +237,7 @@ class Gap(c.Checked):
     owner: str | None = attrs.field(metadata=check(_opt_id), default=None)
     action: str | None = attrs.field(metadata=check(_opt_text), default=None)
     due: dt.date | None = attrs.field(metadata=check(_opt_date), default=None)
-    closed: bool = attrs.field(metadata=check(c.boolean), default=False)
+    closed: bool = attrs.field(metadata=check(c.boolean), default=False, converter=c.to_bool)
 
 
 @attrs.frozen(kw_only=True)
@@ -273,7 +273,7 @@ class Opportunity(c.Checked):
     )
     evidence: frozenset[str] = attrs.field(metadata=check(_tags), default=frozenset(), converter=_strings)
     lost_reason: str | None = attrs.field(metadata=check(_opt_name), default=None)
-    version: int = attrs.field(metadata=check(c.non_negative_int), default=0)
+    version: int = attrs.field(metadata=check(c.non_negative_int), default=0, converter=c.to_int)
     lead_id: str | None = attrs.field(metadata=check(_opt_id), default=None)
 
     def _relations(self) -> list[Problem]:
@@ -282,16 +282,18 @@ class Opportunity(c.Checked):
             problems.append(
                 Problem(
                     path="stage_entered_at",
+                    code="order",
                     message=f"{self.stage_entered_at.isoformat()} is before created_at "
                     f"{self.created_at.isoformat()}",
                 )
             )
         if self.amount is not None and self.amount.amount < 0:
-            problems.append(Problem(path="amount", message=f"{c.show(self.amount)} is negative"))
+            problems.append(Problem(path="amount", code="range", message=f"{c.show(self.amount)} is negative"))
         if self.lost_reason is not None and self.status is not OpportunityStatus.LOST:
             problems.append(
                 Problem(
                     path="lost_reason",
+                    code="conflict",
                     message=f"{c.show(self.lost_reason)} is set but status is {self.status.value!r}; "
                     "only a lost opportunity has a lost reason",
                 )
@@ -335,13 +337,14 @@ class Activity(c.Checked):
     feedback: str | None = attrs.field(metadata=check(_opt_text), default=None)
     next_step: str | None = attrs.field(metadata=check(_opt_text), default=None)
     next_step_due: dt.date | None = attrs.field(metadata=check(_opt_date), default=None)
-    replied: bool = attrs.field(metadata=check(c.boolean), default=False)
+    replied: bool = attrs.field(metadata=check(c.boolean), default=False, converter=c.to_bool)
 
     def _relations(self) -> list[Problem]:
         if self.next_step_due is not None and not (self.next_step or "").strip():
             return [
                 Problem(
                     path="next_step_due",
+                    code="conflict",
                     message=f"{self.next_step_due.isoformat()} is set but next_step is empty; "
                     "say what the next step is",
                 )
@@ -361,8 +364,10 @@ class SalesRep(c.Checked):
 
     id: str = attrs.field(metadata=check(c.identifier))
     name: str = attrs.field(metadata=check(c.name))
-    active: bool = attrs.field(metadata=check(c.boolean), default=True)
-    capacity: int | None = attrs.field(metadata=check(c.optional(c.non_negative_int)), default=None)
+    active: bool = attrs.field(metadata=check(c.boolean), default=True, converter=c.to_bool)
+    capacity: int | None = attrs.field(
+        metadata=check(c.optional(c.non_negative_int)), default=None, converter=c.to_optional_int
+    )
     territories: frozenset[str] = attrs.field(metadata=check(_tags), default=frozenset(), converter=_strings)
     skills: frozenset[str] = attrs.field(metadata=check(_tags), default=frozenset(), converter=_strings)
 
@@ -401,7 +406,7 @@ class Lead(c.Checked):
 
     def _relations(self) -> list[Problem]:
         if self.estimated_value is not None and self.estimated_value.amount < 0:
-            return [Problem(path="estimated_value", message=f"{c.show(self.estimated_value)} is negative")]
+            return [Problem(path="estimated_value", code="range", message=f"{c.show(self.estimated_value)} is negative")]
         return []
 
     @property

@@ -6,18 +6,31 @@ family in one ``except`` clause.  Errors about bad input also derive from
 :class:`ValueError`, so code that already guards against ``ValueError`` keeps
 working.
 
+Each :class:`Problem` of a :class:`ValidationError` says where it is
+(``path``), what kind of problem it is (``code``, a word from :data:`CODES`)
+and what was found and what is allowed (``message``, for people).  Programs
+branch on the code, never on the message, whose wording may improve:
+
 >>> from funnelkit import Money
 >>> from funnelkit.errors import ValidationError
 >>> try:
 ...     Money.of(0.1, "USD")
 ... except ValidationError as e:
-...     print(e.problems[0].path, "|", e.problems[0].message)
-amount | 0.1 is a float; money refuses floats because they are inexact: ...
+...     print(e.problems[0].path, "|", e.problems[0].code, "|", e.problems[0].message)
+amount | type | 0.1 is a float; money refuses floats because they are inexact: ...
+
+The codes, a closed vocabulary (a new code is a new feature, listed in the
+changelog):
+
+| code | meaning |
+| --- | --- |
+CODES_TABLE
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
 import attrs
 
@@ -25,6 +38,32 @@ import attrs
 MAX_MESSAGE: int = 1_000
 MAX_PATH: int = 300
 MAX_LISTED: int = 50
+
+
+#: Every code a :class:`Problem` can carry, with its meaning.  Read-only.
+CODES: Mapping[str, str] = MappingProxyType(
+    {
+        "missing": "a required field, argument or part is absent",
+        "unknown_field": "a key that is not a field of the value being read",
+        "type": "a value of the wrong type",
+        "empty": "empty or blank where something is needed",
+        "format": "text that does not parse: a number, datetime, duration, id, currency or zone name",
+        "timezone": "a naive datetime, or a local time that its zone skips or does not use",
+        "choice": "not one of the allowed values: an enum value, a tag, a kind, a name",
+        "range": "a number, time or duration outside its allowed bounds",
+        "limit": "beyond one of funnelkit's documented size limits (the MAX_* constants)",
+        "precision": "more decimal places than allowed",
+        "order": "times or items out of order",
+        "duplicate": "an id, key or item that appears more than once",
+        "reference": "names something that does not exist: a stage, a rep, a customer",
+        "currency": "an unknown currency, or amounts in different currencies",
+        "conflict": "values that contradict each other",
+        "graph": "a pipeline whose moves cannot work: a stage out of reach, a dead end, a move out of a won stage",
+        "state": "not allowed in the current state: a closed deal, a move the pipeline lacks",
+        "callable": "a function that cannot be called as documented, or that returned something unusable",
+        "nested": "nested too deeply to read or write",
+    }
+)
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -58,17 +97,27 @@ class FunnelkitError(Exception):
         super().__init__(*args)
 
 
+def _known_code(_instance: object, _attribute: object, value: object) -> None:
+    if value not in CODES:
+        msg = f"{value!r} is not a problem code; the codes are: {', '.join(CODES)}"
+        raise ValueError(msg)
+
+
 @attrs.frozen(kw_only=True)
 class Problem:
     """
-    One thing wrong with an input: where it is and what is wrong.
+    One thing wrong with an input: where it is, what kind of problem it is,
+    and what is wrong.
 
     *path* locates the value inside the input (``"amount.currency"``,
     ``"opportunities[3].stage"``), or is empty when the problem concerns the
-    input as a whole.  *message* says what was found and what is allowed.
+    input as a whole.  *code* is one of :data:`CODES` (``"type"``,
+    ``"range"``, ...): match on it.  *message* says, for a person, what was
+    found and what is allowed.
     """
 
     path: str = attrs.field(converter=_bounded_path)
+    code: str = attrs.field(validator=_known_code)
     message: str = attrs.field(converter=_bounded_message)
 
     def prefixed(self, prefix: str) -> Problem:
@@ -81,13 +130,13 @@ class Problem:
         """
         if not isinstance(prefix, str):
             msg = f"the prefix must be a str, not {type(prefix).__name__}"
-            raise ValidationError.single("prefix", msg)
+            raise ValidationError.single("prefix", msg, code="type")
         if not prefix:
             return self
         if not self.path:
-            return Problem(path=prefix, message=self.message)
+            return Problem(path=prefix, code=self.code, message=self.message)
         sep = "" if self.path.startswith("[") else "."
-        return Problem(path=f"{prefix}{sep}{self.path}", message=self.message)
+        return Problem(path=f"{prefix}{sep}{self.path}", code=self.code, message=self.message)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
@@ -122,11 +171,11 @@ class ValidationError(FunnelkitError, ValueError):
         return (type(self), (self.problems,))
 
     @classmethod
-    def single(cls, path: str, message: str) -> ValidationError:
+    def single(cls, path: str, message: str, *, code: str) -> ValidationError:
         """
         Build an error that carries exactly one problem.
         """
-        return cls([Problem(path=path, message=message)])
+        return cls([Problem(path=path, code=code, message=message)])
 
     def prefixed(self, prefix: str) -> ValidationError:
         """
@@ -311,6 +360,7 @@ class PipelineWarning(FunnelkitWarning):
 
 
 __all__ = [
+    "CODES",
     "AssignmentError",
     "ClaimConflict",
     "ConcurrencyConflict",

@@ -177,6 +177,10 @@ def simulate(
     and o deals, plus O(o e) for each check of the invariants (e events
     per deal); a year with 2,000 leads takes a few seconds.
     """
+    reps, leads, days = c.plain(reps), c.plain(leads), c.plain(days)  # numpy ints as ints
+    seed, check_every, work_rate = c.plain(seed), c.plain(check_every), c.plain(work_rate)
+    if isinstance(capacity, tuple):
+        capacity = tuple(map(c.plain, capacity))  # type: ignore[assignment]  # checked below
     problems: list[Problem] = []
     for name, value, most in (
         ("reps", reps, MAX_REPS),

@@ -84,7 +84,7 @@ def message(excinfo):
             "trainees: 5 is an int; expected a list or tuple (order matters)",
         ),
         (
-            lambda: policy_from_dict({"kind": ["x"]}),
+            lambda: policy_from_dict({"type": ["x"]}),
             (
                 "kind: ['x'] is not a policy kind; allowed: load_balance, round_robin, "
                 "weighted_random, rules, tier_match, fallback"

@@ -479,7 +479,7 @@ def test_fallback_chains_flatten():
     """or_else builds one flat chain."""
     chain = LoadBalance(reps=["a"]).or_else(RoundRobin()).or_else(LoadBalance())
     assert isinstance(chain, Fallback)
-    assert [p.kind for p in chain.policies] == ["load_balance", "round_robin", "load_balance"]
+    assert [p.type_name for p in chain.policies] == ["load_balance", "round_robin", "load_balance"]
     nested = LoadBalance(reps=["a"]).or_else(RoundRobin().or_else(LoadBalance()))
     assert nested == chain  # a chain given to or_else is spliced in, not nested
     with pytest.raises(ValidationError) as e:
@@ -665,7 +665,7 @@ EVERY_KIND = [
 ]
 
 
-@pytest.mark.parametrize("policy", EVERY_KIND, ids=lambda p: p.kind)
+@pytest.mark.parametrize("policy", EVERY_KIND, ids=lambda p: p.type_name)
 def test_policies_round_trip_through_json(policy):
     """Every kind of policy survives to_dict -> JSON -> policy_from_dict, and pickle."""
     data = json.loads(json.dumps(policy.to_dict()))
@@ -678,12 +678,12 @@ def test_policy_from_dict_errors_name_the_path():
     with pytest.raises(
         ValidationError, match=r"policies\[0\].kind: 'nope' is not a policy kind; allowed: load_balance"
     ):
-        policy_from_dict({"kind": "fallback", "policies": [{"kind": "nope"}]})
+        policy_from_dict({"type": "fallback", "policies": [{"type": "nope"}]})
     with pytest.raises(ValidationError, match=r"rules\[0\].colour: unknown key"):
-        policy_from_dict({"kind": "rules", "rules": [{"name": "x", "to": ["a"], "colour": "red"}]})
+        policy_from_dict({"type": "rules", "rules": [{"name": "x", "to": ["a"], "colour": "red"}]})
     with pytest.raises(
         ValidationError, match=r"rules\[0\].min_value: .* is not a dict with amount and currency"
     ):
-        policy_from_dict({"kind": "rules", "rules": [{"name": "x", "to": ["a"], "min_value": 5}]})
+        policy_from_dict({"type": "rules", "rules": [{"name": "x", "to": ["a"], "min_value": 5}]})
     with pytest.raises(ValidationError, match=r"rules\[0\].to: \(\) is empty; give at least one rep id"):
-        policy_from_dict({"kind": "rules", "rules": [{"name": "x", "to": []}]})
+        policy_from_dict({"type": "rules", "rules": [{"name": "x", "to": []}]})

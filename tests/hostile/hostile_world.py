@@ -183,7 +183,7 @@ def _forecast_total(opps: tuple[Opportunity, ...]) -> Money:
 
 NEGOTIATION = replay(STARTS[4], EVENTS[6:12])
 GAP = Gap(description="who signs?", owner="r1", due=dt.date(2026, 12, 1))
-PROBLEM = Problem(path="items[0].id", message="bad")
+PROBLEM = Problem(path="items[0].id", code="type", message="bad")
 CLAIM = POOL.holder("c5", now=T0)
 CHAIN_OF_POLICIES = RULES.or_else(LoadBalance())
 ROUND_ROBIN = RoundRobin(reps=["r1", "r2"])

@@ -69,10 +69,10 @@ def batch_of(values: object, cls: type[T], path: str, twice: str) -> list[T]:
     seen: set[str] = set()
     for i, item in enumerate(cast("Iterable[Any]", values)):  # checked just above
         if not isinstance(item, cls):
-            msg = f"{c.show(item)} is {c.a_type(item)}; expected {c.article(cls.__name__)}"
-            problems.append(Problem(path=f"{path}[{i}]", message=msg))
+            problems.append(c.wrong_item(item, cls, f"{path}[{i}]"))
         elif (ident := item.id) in seen:  # type: ignore[attr-defined]  # every batch entity has an id
-            problems.append(Problem(path=f"{path}[{i}].id", message=f"{ident!r} appears twice; {twice}"))
+            msg = f"{ident!r} appears twice; {twice}"
+            problems.append(Problem(path=f"{path}[{i}].id", code="duplicate", message=msg))
         else:
             seen.add(ident)
             out.append(item)
@@ -83,16 +83,16 @@ def batch_of(values: object, cls: type[T], path: str, twice: str) -> list[T]:
     return out
 
 
-def window_duration(value: object, what: str) -> str | None:
+def window_duration(value: object, what: str) -> Problem | None:
     """
     A positive ``timedelta`` of at most :data:`MAX_DURATION`; *what* says
     what it is for, in the message of a zero duration.
     """
-    msg = c.duration(value)
-    if msg is not None:
-        return msg
+    problem = c.duration(value)
+    if problem is not None:
+        return problem
     if value == dt.timedelta(0):
-        return f"0:00:00 is zero; {what}"
+        return c.bad("range", f"0:00:00 is zero; {what}")
     if value > MAX_DURATION:  # type: ignore[operator]  # a timedelta, checked above
-        return f"{c.show(value)} is longer than {MAX_DURATION.days:,} days, the most allowed"
+        return c.bad("limit", f"{c.show(value)} is longer than {MAX_DURATION.days:,} days, the most allowed")
     return None

@@ -9,7 +9,7 @@ import html
 import random
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import attrs
 
@@ -38,6 +38,9 @@ class Decision(c.Checked):
     passed over (inactive, full) with their reason, *value* is the lead's
     estimated value for fairness reports.
     """
+
+    #: Its tag in documents (an event log mixes kinds of events).
+    type_name: ClassVar[str] = "decision"
 
     lead_id: str = attrs.field(metadata=c.check(c.identifier))
     rep_id: str | None = attrs.field(metadata=c.check(c.optional(c.identifier)))
@@ -189,31 +192,21 @@ def check_common(
     The arguments every routing call shares, checked; one error for all.
     Without *need_policy*, a *policy* of ``None`` passes (a call that routes nothing).
     """
+    rng = c.plain(rng)  # a numpy int seed
     problems: list[Problem] = []
     if not isinstance(team, Team):
-        problems.append(Problem(path="team", message=f"{c.show(team)} is {c.a_type(team)}; expected a Team"))
+        problems.append(c.wrong_type(team, "a Team").prefixed("team"))
     if (need_policy or policy is not None) and not isinstance(policy, Policy):
-        problems.append(
-            Problem(path="policy", message=f"{c.show(policy)} is {c.a_type(policy)}; expected a Policy")
-        )
-    msg = c.aware_datetime(now)
-    if msg is not None:
-        problems.append(Problem(path="now", message=msg))
+        problems.append(c.wrong_type(policy, "a Policy").prefixed("policy"))
+    problem = c.aware_datetime(now)
+    if problem is not None:
+        problems.append(problem.prefixed("now"))
     if state is None:
         state = AssignmentState()
     elif not isinstance(state, AssignmentState):
-        problems.append(
-            Problem(
-                path="state", message=f"{c.show(state)} is {c.a_type(state)}; expected an AssignmentState"
-            )
-        )
+        problems.append(c.wrong_type(state, "an AssignmentState").prefixed("state"))
     if rng is not None and (isinstance(rng, bool) or not isinstance(rng, int | random.Random)):
-        problems.append(
-            Problem(
-                path="rng",
-                message=f"{c.show(rng)} is {c.a_type(rng)}; expected an int seed or a random.Random",
-            )
-        )
+        problems.append(c.wrong_type(rng, "an int seed or a random.Random").prefixed("rng"))
     if not problems and isinstance(state, AssignmentState) and state.recent:
         last = max(a.at for a in state.recent)
         if canonical(cast("dt.datetime", now)) < last:
@@ -221,13 +214,15 @@ def check_common(
                 f"{canonical(cast('dt.datetime', now)).isoformat()} is before the last recorded "
                 f"assignment ({last.isoformat()}); route in time order"
             )
-            problems.append(Problem(path="now", message=msg))
+            problems.append(Problem(path="now", code="order", message=msg))
     if isinstance(team, Team) and isinstance(policy, Policy):
         problems.extend(p.prefixed("policy") for p in policy.problems(team))
         if rng is None and policy._needs_rng():
             problems.append(
                 Problem(
-                    path="rng", message="None; this policy draws at random, so pass a seed or a random.Random"
+                    path="rng",
+                    code="missing",
+                    message="None; this policy draws at random, so pass a seed or a random.Random",
                 )
             )
     if problems:
@@ -249,7 +244,7 @@ def require_reps(team: Team, *, leaving: str | None = None) -> None:
     """
     if not team.reps:
         msg = "the team has no reps; add at least one SalesRep to route to"
-        raise ValidationError.single("team", msg)
+        raise ValidationError.single("team", msg, code="empty")
     if any(r.active and r.id != leaving for r in team.reps):
         return
     names = [r.id for r in team.reps if r.id != leaving]
@@ -264,7 +259,7 @@ def require_reps(team: Team, *, leaving: str | None = None) -> None:
         msg = (
             f"no rep of the team besides {leaving!r} is active (inactive: {listed}); activate one to route to"
         )
-    raise ValidationError.single("team", msg)
+    raise ValidationError.single("team", msg, code="state")
 
 
 def next_state(ctx: _Context, state: AssignmentState) -> AssignmentState:
@@ -399,7 +394,7 @@ def record(state: AssignmentState, decisions: Iterable[Decision]) -> AssignmentS
                 f"{d.at.isoformat()} is before the last recorded assignment ({last.isoformat()}); "
                 "record in time order"
             )
-            raise ValidationError.single(f"decisions[{i}].at", msg)
+            raise ValidationError.single(f"decisions[{i}].at", msg, code="order")
         last = d.at
         added.append(Assigned(lead_id=d.lead_id, rep_id=d.rep_id, at=d.at))
     return AssignmentState(pointers=state.pointers, recent=(*state.recent, *added))

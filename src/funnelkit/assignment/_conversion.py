@@ -66,29 +66,29 @@ def convert_lead(
     problems: list[Problem] = []
     if lead.owner is None:
         problems.append(
-            Problem(path="lead.owner", message="None; assign the lead to a rep before converting it")
+            Problem(path="lead.owner", code="missing", message="None; assign the lead to a rep before converting it")
         )
     if lead.status in (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED):
         problems.append(
-            Problem(path="lead.status", message=f"{lead.status.value!r}; only an open lead converts")
+            Problem(path="lead.status", code="state", message=f"{lead.status.value!r}; only an open lead converts")
         )
     if not (lead.needs or "").strip():
         problems.append(
-            Problem(path="lead.needs", message=f"{lead.needs!r}; a lead converts once its needs are known")
+            Problem(path="lead.needs", code="missing", message=f"{lead.needs!r}; a lead converts once its needs are known")
         )
     if (customer is None) == (customer_id is None):
         problems.append(
-            Problem(path="customer_id", message="give either customer_id (a new customer) or customer")
-        )
-    if customer is not None and not isinstance(customer, Customer):
-        problems.append(
             Problem(
-                path="customer", message=f"{c.show(customer)} is {c.a_type(customer)}; expected a Customer"
+                path="customer_id",
+                code="missing" if customer is None else "conflict",
+                message="give either customer_id (a new customer) or customer",
             )
         )
+    if customer is not None and not isinstance(customer, Customer):
+        problems.append(c.wrong_type(customer, "a Customer").prefixed("customer"))
     if customer is None and customer_id is not None and lead.company is None:
         problems.append(
-            Problem(path="lead.company", message="None; a new customer needs the lead's company name")
+            Problem(path="lead.company", code="missing", message="None; a new customer needs the lead's company name")
         )
     for name, value, check in (
         ("opportunity_id", opportunity_id, c.identifier),
@@ -98,14 +98,14 @@ def convert_lead(
         ("amount", amount, c.optional(c.instance_of(Money, "Money"))),
         ("expected_close", expected_close, c.optional(c.calendar_date)),
     ):
-        msg = check(c.to_enum(Role, value) if name == "contact_role" else value)  # type: ignore[arg-type]
-        if isinstance(msg, str):
-            problems.append(Problem(path=name, message=msg))
+        result = check(c.to_enum(Role, value) if name == "contact_role" else value)  # type: ignore[arg-type]
+        if result:
+            problems.extend(c.as_problems(result, name))
     if contact_id is not None and lead.contact_name is None:
         msg = f"{c.show(contact_id)} given, but the lead has no contact_name"
-        problems.append(Problem(path="contact_id", message=msg))
+        problems.append(Problem(path="contact_id", code="conflict", message=msg))
     if isinstance(amount, Money) and amount.amount < 0:
-        problems.append(Problem(path="amount", message=f"{amount!r} is negative"))
+        problems.append(Problem(path="amount", code="range", message=f"{amount!r} is negative"))
     if amount is None:
         amount = lead.estimated_value
     if problems:

@@ -49,19 +49,24 @@ def gini(values: Sequence[int | Decimal | Fraction]) -> Decimal:
     Decimal('0.2666666666666666666666666667')
     """
     if not c.is_iterable(values):
-        raise ValidationError.single("values", f"{c.show(values)} is not a sequence of numbers")
+        raise c.at("values", c.wrong_type(values, "an iterable of numbers"))
     xs = []
     problems = []
     for i, v in enumerate(values):
+        v = c.plain(v)  # noqa: PLW2901 - a numpy int read as an int
         ok = isinstance(v, int | Decimal | Fraction) and not isinstance(v, bool)
         if ok and isinstance(v, Decimal) and not v.is_finite():
             ok = False
         if not ok:
             problems.append(
-                Problem(path=f"values[{i}]", message=f"{c.show(v)} is not a finite int, Decimal or Fraction")
+                Problem(
+                    path=f"values[{i}]",
+                    code="range" if isinstance(v, Decimal) else "type",
+                    message=f"{c.show(v)} is not a finite int, Decimal or Fraction",
+                )
             )
         elif v < 0:
-            problems.append(Problem(path=f"values[{i}]", message=f"{v} is negative; Gini needs values >= 0"))
+            problems.append(Problem(path=f"values[{i}]", code="range", message=f"{v} is negative; Gini needs values >= 0"))
         else:
             xs.append(Fraction(v))
     if problems:
@@ -122,7 +127,7 @@ class FairnessReport:
         for r in self.rows:
             if r.rep_id == rep_id:
                 return r
-        raise ValidationError.single("rep_id", f"{c.show(rep_id)} is not in this report")
+        raise ValidationError.single("rep_id", f"{c.show(rep_id)} is not in this report", code="reference")
 
     def to_records(self) -> list[dict[str, Any]]:
         """
@@ -214,10 +219,9 @@ def fairness(
     start = instant(start, field="start")
     end = instant(end, field="end")
     if end <= start:
-        raise ValidationError.single("end", f"{end.isoformat()} is not after start {start.isoformat()}")
-    for name, given in (("decisions", decisions), ("offers", offers)):
-        if not c.is_iterable(given):
-            raise ValidationError.single(name, f"{c.show(given)} is not an iterable")
+        raise ValidationError.single("end", f"{end.isoformat()} is not after start {start.isoformat()}", code="order")
+    c.require_iterable(decisions, "Decision", "decisions")
+    c.require_iterable(offers, "Offer", "offers")
     latest: dict[str, Decision] = {}  # a lead routed twice counts by its latest decision
     for i, d in enumerate(decisions):
         if not isinstance(d, Decision):

@@ -22,7 +22,6 @@ from typing import Any, ClassVar, TypeVar, cast
 import attrs
 
 from .. import _checks as c
-from .. import convert
 from .._frozenmap import FrozenMap
 from .._money import Money
 from ..entities import CompanySize, Customer, Lead, Tier
@@ -90,8 +89,7 @@ def item_of(item: object) -> _Item:
         return lead_item(item)
     if isinstance(item, Customer):
         return customer_item(item, 1)
-    msg = f"{c.show(item)} is {c.a_type(item)}; expected a Lead or a Customer"
-    raise ValidationError.single("item", msg)
+    raise c.at("item", c.wrong_type(item, "a Lead or a Customer"))
 
 
 @attrs.frozen
@@ -229,7 +227,7 @@ _ids_check = c.optional(c.items(c.identifier, tuple, unique=True))
 
 def _nonempty_ids(value: object) -> c.Result:
     if isinstance(value, tuple) and not value:
-        return "() is empty; give at least one rep id"
+        return c.bad("empty", "() is empty; give at least one rep id")
     return c.items(c.identifier, tuple, unique=True)(value)
 
 
@@ -245,7 +243,7 @@ class Policy(c.Checked):
     """
 
     __slots__ = ()
-    kind: ClassVar[str] = ""
+    type_name: ClassVar[str] = ""
     name: str
 
     def or_else(self, other: Policy) -> Fallback:
@@ -276,17 +274,20 @@ class Policy(c.Checked):
         """
         c.require(team, Team, "a Team", "team")
         return [
-            Problem(path=path, message=f"{rep!r} is not a rep of the team")
+            Problem(path=path, code="reference", message=f"{rep!r} is not a rep of the team")
             for path, rep in self._rep_refs()
             if rep not in team
         ]
 
     def to_dict(self) -> dict[str, Any]:
         """
-        A JSON-safe dict; :func:`policy_from_dict` reads it back.
-        Cost: O(size of the value).
+        The policy as a JSON-safe document, tagged with its ``"type"``: the
+        same as ``funnelkit.to_dict(self)``; ``from_dict(Policy, data)``
+        reads it back.  Cost: O(size of the value).
         """
-        raise NotImplementedError
+        from ..convert import to_dict
+
+        return to_dict(self)  # type: ignore[no-any-return]
 
 
 def _heap_choose(
@@ -344,7 +345,7 @@ class LoadBalance(Policy):
     restricts the choice to some reps, in team order.  O(log m) per lead.
     """
 
-    kind: ClassVar[str] = "load_balance"
+    type_name: ClassVar[str] = "load_balance"
     name: str = attrs.field(default="load_balance", metadata=c.check(c.name))
     reps: tuple[str, ...] | None = attrs.field(
         default=None, converter=_opt_ids, metadata=c.check(_opt_nonempty_ids)
@@ -363,13 +364,6 @@ class LoadBalance(Policy):
     def _rep_refs(self) -> Iterable[tuple[str, str]]:
         return ((f"reps[{i}]", r) for i, r in enumerate(self.reps or ()))
 
-    def to_dict(self) -> dict[str, Any]:
-        """
-        A JSON-safe dict; :func:`policy_from_dict` reads it back.
-        Cost: O(size of the value).
-        """
-        return {"kind": self.kind, "name": self.name, "reps": None if self.reps is None else list(self.reps)}
-
 
 @attrs.frozen(kw_only=True)
 class RoundRobin(Policy):
@@ -379,7 +373,7 @@ class RoundRobin(Policy):
     this policy's *name*.  Give two round robins different names.
     """
 
-    kind: ClassVar[str] = "round_robin"
+    type_name: ClassVar[str] = "round_robin"
     name: str = attrs.field(default="round_robin", metadata=c.check(c.name))
     reps: tuple[str, ...] | None = attrs.field(
         default=None, converter=_opt_ids, metadata=c.check(_opt_nonempty_ids)
@@ -417,15 +411,9 @@ class RoundRobin(Policy):
     def _rep_refs(self) -> Iterable[tuple[str, str]]:
         return ((f"reps[{i}]", r) for i, r in enumerate(self.reps or ()))
 
-    def to_dict(self) -> dict[str, Any]:
-        """
-        A JSON-safe dict; :func:`policy_from_dict` reads it back.
-        Cost: O(size of the value).
-        """
-        return {"kind": self.kind, "name": self.name, "reps": None if self.reps is None else list(self.reps)}
-
 
 def _weights(value: Mapping[str, int | Decimal] | None) -> Mapping[str, Decimal] | None:
+    value = c.to_mapping(value, "weights")  # a pandas Series
     if value is None or not isinstance(value, Mapping):
         return value
     out: dict[str, Any] = {}
@@ -441,16 +429,18 @@ def _weights_check(value: object) -> c.Result:
     if value is None:
         return None
     if not isinstance(value, Mapping) or not value:
-        return f"{c.show(value)} is not a non-empty mapping of rep id to weight"
+        code = "empty" if isinstance(value, Mapping) else "type"
+        return c.bad(code, f"{c.show(value)} is not a non-empty mapping of rep id to weight")
     problems = []
     for rep, w in value.items():
-        msg = c.identifier(rep)
-        if msg is None and not (isinstance(w, Decimal) and w.is_finite() and w >= 0):
-            msg = f"{c.show(w)} is not a weight; expected a finite number >= 0"
-        if msg is not None:
-            problems.append(Problem(path=f"[{rep!r}]", message=msg))
+        problem = c.identifier(rep)
+        if problem is None and not (isinstance(w, Decimal) and w.is_finite() and w >= 0):
+            code = "range" if isinstance(w, Decimal) else "type"
+            problem = c.bad(code, f"{c.show(w)} is not a weight; expected a finite number >= 0")
+        if problem is not None:
+            problems.append(problem.prefixed(f"[{rep!r}]"))
     if not problems and not any(value.values()):
-        return "every weight is 0; at least one must be positive"
+        return c.bad("range", "every weight is 0; at least one must be positive")
     return problems or None
 
 
@@ -465,7 +455,7 @@ class WeightedRandom(Policy):
     lead.
     """
 
-    kind: ClassVar[str] = "weighted_random"
+    type_name: ClassVar[str] = "weighted_random"
     name: str = attrs.field(default="weighted_random", metadata=c.check(c.name))
     weights: Mapping[str, Decimal] | None = attrs.field(
         default=None, converter=_weights, metadata=c.check(_weights_check)
@@ -525,14 +515,6 @@ class WeightedRandom(Policy):
     def _rep_refs(self) -> Iterable[tuple[str, str]]:
         return ((f"weights[{r!r}]", r) for r in (self.weights or {}))
 
-    def to_dict(self) -> dict[str, Any]:
-        """
-        A JSON-safe dict; :func:`policy_from_dict` reads it back.
-        Cost: O(size of the value).
-        """
-        weights = None if self.weights is None else {r: str(w) for r, w in self.weights.items()}
-        return {"kind": self.kind, "name": self.name, "weights": weights}
-
 
 # --- rules ----------------------------------------------------------------------
 
@@ -575,7 +557,7 @@ def _nonempty(check: c.Check) -> c.Check:
         if value is None:
             return None
         if isinstance(value, frozenset) and not value:
-            return "empty; leave it out (None) to match anything"
+            return c.bad("empty", "empty; leave it out (None) to match anything")
         return inner(value)
 
     return run
@@ -638,11 +620,13 @@ class Rule(c.Checked):
             if lo.currency != hi.currency:
                 return [
                     Problem(
-                        path="max_value", message=f"{hi!r} is not in {lo.currency}, the currency of min_value"
+                        path="max_value",
+                        code="currency",
+                        message=f"{hi!r} is not in {lo.currency}, the currency of min_value",
                     )
                 ]
             if hi.amount <= lo.amount:
-                return [Problem(path="max_value", message=f"{hi!r} is not above min_value {lo!r}")]
+                return [Problem(path="max_value", code="order", message=f"{hi!r} is not above min_value {lo!r}")]
         return []
 
     def match(self, item: Lead | Customer) -> str | None:
@@ -671,23 +655,6 @@ class Rule(c.Checked):
             said.append(f"value {item.value}")
         return ", ".join(said) or "matches anything"
 
-    def to_dict(self) -> dict[str, Any]:
-        """
-        A JSON-safe dict; :func:`policy_from_dict` reads it back.
-        Cost: O(size of the value).
-        """
-        out: dict[str, Any] = {"name": self.name, "to": list(self.to)}
-        for field in ("territory", "industry", "source", "size", "tier"):
-            value = getattr(self, field)
-            if value is not None:
-                out[field] = sorted(str(v) for v in value)
-        for field in ("min_value", "max_value"):
-            money = getattr(self, field)
-            if money is not None:
-                out[field] = {"amount": str(money.amount), "currency": money.currency}
-        out["pick"] = self.pick
-        return out
-
 
 def _rules(value: Iterable[Rule]) -> tuple[Rule, ...]:
     return bounded(value, lambda x: isinstance(x, Rule))  # type: ignore[no-any-return]
@@ -702,7 +669,11 @@ def _rules_check(value: object) -> c.Result:
     for i, rule in enumerate(cast("tuple[Rule, ...]", value)):
         if rule.name in seen:
             out.append(
-                Problem(path=f"[{i}].name", message=f"{rule.name!r} appears twice; rule names must be unique")
+                Problem(
+                    path=f"[{i}].name",
+                    code="duplicate",
+                    message=f"{rule.name!r} appears twice; rule names must be unique",
+                )
             )
         seen.add(rule.name)
     return out or None
@@ -719,7 +690,7 @@ class Rules(Policy):
     rep has room.
     """
 
-    kind: ClassVar[str] = "rules"
+    type_name: ClassVar[str] = "rules"
     rules: tuple[Rule, ...] = attrs.field(converter=_rules, metadata=c.check(_rules_check))
     default: str | None = attrs.field(default=None, metadata=c.check(c.optional(c.identifier)))
     name: str = attrs.field(default="rules", metadata=c.check(c.name))
@@ -760,18 +731,6 @@ class Rules(Policy):
         if self.default is not None:
             yield "default", self.default
 
-    def to_dict(self) -> dict[str, Any]:
-        """
-        A JSON-safe dict; :func:`policy_from_dict` reads it back.
-        Cost: O(size of the value).
-        """
-        return {
-            "kind": self.kind,
-            "name": self.name,
-            "rules": [r.to_dict() for r in self.rules],
-            "default": self.default,
-        }
-
 
 # --- tiers ----------------------------------------------------------------------
 
@@ -779,6 +738,7 @@ class Rules(Policy):
 def _groups(
     value: Mapping[Tier, Iterable[str]] | Mapping[str, Iterable[str]],
 ) -> Mapping[Tier, tuple[str, ...]]:
+    value = c.to_mapping(value, "groups")  # a pandas Series
     if not isinstance(value, Mapping):
         return value
     out: dict[Any, Any] = {}
@@ -796,22 +756,23 @@ def _groups(
 
 def _groups_check(value: object) -> c.Result:
     if not isinstance(value, Mapping) or not value:
-        return f"{c.show(value)} is not a non-empty mapping of tier to rep ids"
+        code = "empty" if isinstance(value, Mapping) else "type"
+        return c.bad(code, f"{c.show(value)} is not a non-empty mapping of tier to rep ids")
     problems = []
     tier_ok = c.member_of(Tier)
     for tier, reps in value.items():
         if tier_ok(tier) is not None:
             problems.append(
                 Problem(
-                    path=f"[{c.show(tier)}]", message=f"{c.show(tier)} is not a tier; allowed: 'A', 'B', 'C'"
+                    path=f"[{c.show(tier)}]",
+                    code="choice",
+                    message=f"{c.show(tier)} is not a tier; allowed: 'A', 'B', 'C'",
                 )
             )
             continue
         result = _nonempty_ids(reps)
-        if isinstance(result, str):
-            problems.append(Problem(path=f"[{tier.value!r}]", message=result))
-        elif result:
-            problems.extend(p.prefixed(f"[{tier.value!r}]") for p in result)
+        if result:
+            problems.extend(c.as_problems(result, f"[{tier.value!r}]"))
     return problems or None
 
 
@@ -830,7 +791,7 @@ class TierMatch(Policy):
     groups from reps' KPI quartiles.
     """
 
-    kind: ClassVar[str] = "tier_match"
+    type_name: ClassVar[str] = "tier_match"
     groups: Mapping[Tier, tuple[str, ...]] = attrs.field(converter=_groups, metadata=c.check(_groups_check))
     a_from: Money | None = attrs.field(default=None, metadata=c.check(_opt_money))
     b_from: Money | None = attrs.field(default=None, metadata=c.check(_opt_money))
@@ -849,16 +810,17 @@ class TierMatch(Policy):
             return [
                 Problem(
                     path="b_from" if b is None else "a_from",
+                    code="missing",
                     message="give both a_from and b_from, or neither",
                 )
             ]
         if a is not None and b is not None:
             if a.currency != b.currency:
                 return [
-                    Problem(path="b_from", message=f"{b!r} is not in {a.currency}, the currency of a_from")
+                    Problem(path="b_from", code="currency", message=f"{b!r} is not in {a.currency}, the currency of a_from")
                 ]
             if b.amount > a.amount:
-                return [Problem(path="b_from", message=f"{b!r} is above a_from {a!r}")]
+                return [Problem(path="b_from", code="order", message=f"{b!r} is above a_from {a!r}")]
         return []
 
     @classmethod
@@ -877,28 +839,25 @@ class TierMatch(Policy):
         A-tier leads to quartile 1, B to quartiles 1-3, C to quartiles 3-4
         and the *trainees*.  Tiers left without reps are left out.  Cost: O(m) for m reps.
         """
+        quartiles = c.to_mapping(quartiles, "quartiles")  # a pandas Series
         if not isinstance(quartiles, Mapping):
-            raise ValidationError.single(
-                "quartiles", f"{c.show(quartiles)} is not a mapping of rep id to quartile"
-            )
+            raise c.at("quartiles", c.wrong_type(quartiles, "a mapping of rep id to quartile"))
         bad = [
-            Problem(path=f"quartiles[{r!r}]", message=f"{c.show(q)} is not a quartile; expected 1, 2, 3 or 4")
+            Problem(
+                path=f"quartiles[{r!r}]",
+                code="type" if c.as_int(q) is None else "range",
+                message=f"{c.show(q)} is not a quartile; expected 1, 2, 3 or 4",
+            )
             for r, q in quartiles.items()
-            if isinstance(q, bool) or q not in (1, 2, 3, 4)
+            if c.as_int(q) not in (1, 2, 3, 4)  # never a bool
         ]
         if bad:
             raise ValidationError(bad)
         trainee_ids = bounded(trainees, is_str)
-        bad = [
-            Problem(path=f"quartiles[{c.show(r)}]", message=m)
-            for r in quartiles
-            if (m := c.identifier(r)) is not None
-        ]
-        msg = c.items(c.identifier, tuple)(trainee_ids)
-        if isinstance(msg, str):
-            bad.append(Problem(path="trainees", message=msg))
-        elif msg:
-            bad.extend(p.prefixed("trainees") for p in msg)
+        bad = [p.prefixed(f"quartiles[{c.show(r)}]") for r in quartiles if (p := c.identifier(r)) is not None]
+        result = c.items(c.identifier, tuple)(trainee_ids)
+        if result:
+            bad.extend(c.as_problems(result, "trainees"))
         if bad:
             raise ValidationError(bad)
         spans = {Tier.A: (1,), Tier.B: (1, 2, 3), Tier.C: (3, 4)}
@@ -956,24 +915,6 @@ class TierMatch(Policy):
             for j, rep in enumerate(reps):
                 yield f"groups[{tier.value!r}][{j}]", rep
 
-    def to_dict(self) -> dict[str, Any]:
-        """
-        A JSON-safe dict; :func:`policy_from_dict` reads it back.
-        Cost: O(size of the value).
-        """
-
-        def money(m: Money | None) -> dict[str, str] | None:
-            return None if m is None else {"amount": str(m.amount), "currency": m.currency}
-
-        return {
-            "kind": self.kind,
-            "name": self.name,
-            "groups": {t.value: list(r) for t, r in sorted(self.groups.items())},
-            "a_from": money(self.a_from),
-            "b_from": money(self.b_from),
-            "pick": self.pick,
-        }
-
 
 # --- chains -----------------------------------------------------------------------
 
@@ -984,7 +925,7 @@ def _policies(value: Iterable[Policy]) -> tuple[Policy, ...]:
 
 def _policies_check(value: object) -> c.Result:
     if isinstance(value, tuple) and not value:
-        return "() is empty; give at least one policy"
+        return c.bad("empty", "() is empty; give at least one policy")
     return c.items(c.instance_of(Policy, "a Policy"), tuple)(value)
 
 
@@ -995,7 +936,7 @@ class Fallback(Policy):
     earlier one could not.
     """
 
-    kind: ClassVar[str] = "fallback"
+    type_name: ClassVar[str] = "fallback"
     policies: tuple[Policy, ...] = attrs.field(converter=_policies, metadata=c.check(_policies_check))
     name: str = attrs.field(default="fallback", metadata=c.check(c.name))
 
@@ -1007,7 +948,7 @@ class Fallback(Policy):
                 continue
             if policy.name in seen:
                 msg = f"{policy.name!r} names two round robins; name each apart (it keys its pointer)"
-                problems.append(Problem(path=f"policies[{i}].name", message=msg))
+                problems.append(Problem(path=f"policies[{i}].name", code="duplicate", message=msg))
             seen.add(policy.name)
         return problems
 
@@ -1030,124 +971,23 @@ class Fallback(Policy):
             for path, rep in policy._rep_refs():
                 yield f"policies[{i}].{path}", rep
 
-    def to_dict(self) -> dict[str, Any]:
-        """
-        A JSON-safe dict; :func:`policy_from_dict` reads it back.
-        Cost: O(size of the value).
-        """
-        return {"kind": self.kind, "name": self.name, "policies": [p.to_dict() for p in self.policies]}
-
 
 # --- reading policies back ------------------------------------------------------------
-
-_KEYS: dict[str, tuple[str, ...]] = {
-    "load_balance": ("kind", "name", "reps"),
-    "round_robin": ("kind", "name", "reps"),
-    "weighted_random": ("kind", "name", "weights"),
-    "rules": ("kind", "name", "rules", "default"),
-    "tier_match": ("kind", "name", "groups", "a_from", "b_from", "pick"),
-    "fallback": ("kind", "name", "policies"),
-}
-_RULE_KEYS = (
-    "name",
-    "to",
-    "territory",
-    "industry",
-    "source",
-    "size",
-    "tier",
-    "min_value",
-    "max_value",
-    "pick",
-)
-
-
-def _money_from(raw: object, path: str) -> Money | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, Mapping) or set(raw) != {"amount", "currency"}:
-        raise ValidationError.single(path, f"{c.show(raw)} is not a dict with amount and currency")
-    try:
-        return Money.of(raw["amount"], raw["currency"])
-    except ValidationError as e:
-        raise e.prefixed(path) from None
-
-
-def _known_keys(raw: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> list[Problem]:
-    return [
-        Problem(path=f"{path}.{k}" if path else str(k), message=f"unknown key; allowed: {', '.join(allowed)}")
-        for k in sorted(set(raw) - set(allowed), key=str)
-    ]
 
 
 def policy_from_dict(data: Mapping[str, Any], *, path: str = "") -> Policy:
     """
-    Build a policy from a dict written by its ``to_dict()`` (what a host
-    stores in its database or YAML); a clear error naming the path otherwise.  Cost: O(size of data).
+    Build a policy from a document written by its ``to_dict()`` (what a host
+    stores in its database or YAML): the same as ``from_dict(Policy, data)``,
+    with every problem located under *path*.  Cost: O(size of data).
 
-    >>> policy_from_dict({"kind": "round_robin", "reps": ["ann", "bob"]})
+    >>> policy_from_dict({"type": "round_robin", "reps": ["ann", "bob"]})
     RoundRobin(name='round_robin', reps=('ann', 'bob'))
     """
-    if not isinstance(data, Mapping):
-        raise ValidationError.single(
-            path, f"{c.show(data)} is {c.a_type(data)}; expected a dict with a 'kind'"
-        )
-    kind = data.get("kind")
-    if not isinstance(kind, str) or kind not in _KEYS:
-        msg = f"{c.show(kind)} is not a policy kind; allowed: {', '.join(_KEYS)}"
-        raise ValidationError.single(f"{path}.kind" if path else "kind", msg)
-    problems = _known_keys(data, _KEYS[kind], path)
-    if problems:
-        raise ValidationError(problems)
-    args = {k: v for k, v in data.items() if k != "kind"}
+    from ..convert import from_dict
+
+    c.require(path, str, "a str", "path")
     try:
-        if kind == "fallback":
-            raw = args.get("policies")
-            if not isinstance(raw, list):
-                raise ValidationError.single("policies", f"{c.show(raw)} is not a list of policies")
-            args["policies"] = [policy_from_dict(p, path=f"policies[{i}]") for i, p in enumerate(raw)]
-        elif kind == "rules":
-            raw = args.get("rules")
-            if not isinstance(raw, list):
-                raise ValidationError.single("rules", f"{c.show(raw)} is not a list of rules")
-            args["rules"] = [_rule_from_dict(r, f"rules[{i}]") for i, r in enumerate(raw)]
-        elif kind == "tier_match":
-            for key in ("a_from", "b_from"):
-                args[key] = _money_from(args.get(key), key)
-        cls: type[Policy] = {
-            "load_balance": LoadBalance,
-            "round_robin": RoundRobin,
-            "weighted_random": WeightedRandom,
-            "rules": Rules,
-            "tier_match": TierMatch,
-            "fallback": Fallback,
-        }[kind]
-        return cls(**args)
+        return from_dict(Policy, data)  # type: ignore[no-any-return]
     except ValidationError as e:
         raise e.prefixed(path) from None
-    except TypeError as e:  # a required key missing
-        raise ValidationError.single(path, f"{kind}: {e}") from None
-
-
-def _rule_from_dict(raw: object, path: str) -> Rule:
-    if not isinstance(raw, Mapping):
-        raise ValidationError.single(path, f"{c.show(raw)} is not a dict")
-    problems = _known_keys(raw, _RULE_KEYS, path)
-    if problems:
-        raise ValidationError(problems)
-    args = dict(raw)
-    for key in ("min_value", "max_value"):
-        args[key] = _money_from(args.get(key), f"{path}.{key}")
-    try:
-        return Rule(**args)
-    except ValidationError as e:
-        raise e.prefixed(path) from None
-    except TypeError as e:
-        raise ValidationError.single(path, f"rule: {e}") from None
-
-
-def _register() -> None:
-    convert.register(Policy, unstructure=lambda p: p.to_dict(), structure=policy_from_dict)
-
-
-_register()

@@ -39,6 +39,7 @@ class Claim(c.Checked):
             return [
                 Problem(
                     path="expires_at",
+                    code="order",
                     message=f"claimed_at {self.claimed_at.isoformat()} <= "
                     f"worked_at {self.worked_at.isoformat()} "
                     f"< expires_at {self.expires_at.isoformat()} does not hold",
@@ -53,7 +54,7 @@ class Claim(c.Checked):
         return self.claimed_at <= instant(now) < self.expires_at
 
 
-def _positive_duration(value: object) -> str | None:
+def _positive_duration(value: object) -> Problem | None:
     return window_duration(value, "a claim must protect for some time")
 
 
@@ -74,25 +75,21 @@ def _claims_check(value: object) -> c.Result:
         seen: set[str] = set()
         for i, claim in enumerate(value):
             if not isinstance(claim, Claim):
-                problems.append(
-                    Problem(path=f"[{i}]", message=f"{c.show(claim)} is {c.a_type(claim)}; expected a Claim")
-                )
+                problems.append(c.wrong_item(claim, Claim, f"[{i}]"))
             elif claim.customer_id in seen:
                 msg = f"{claim.customer_id!r} appears twice; a customer has one holder at most"
-                problems.append(Problem(path=f"[{i}].customer_id", message=msg))
+                problems.append(Problem(path=f"[{i}].customer_id", code="duplicate", message=msg))
             else:
                 seen.add(claim.customer_id)
         return problems or None
     if not isinstance(value, Mapping):
-        return f"{c.show(value)} is {c.a_type(value)}; expected claims"
+        return c.wrong_type(value, "claims")
     problems = []
     for key, claim in value.items():
         if not isinstance(claim, Claim):
-            problems.append(
-                Problem(path=f"[{key!r}]", message=f"{c.show(claim)} is {c.a_type(claim)}; expected a Claim")
-            )
+            problems.append(c.wrong_item(claim, Claim, f"[{key!r}]"))
         elif claim.customer_id != key:
-            problems.append(Problem(path=f"[{key!r}]", message=f"holds a claim on {claim.customer_id!r}"))
+            problems.append(Problem(path=f"[{key!r}]", code="conflict", message=f"holds a claim on {claim.customer_id!r}"))
     return problems or None
 
 
@@ -125,7 +122,9 @@ class Pool(c.Checked):
     """
 
     protect_for: dt.timedelta = attrs.field(metadata=c.check(_positive_duration))
-    max_claims: int | None = attrs.field(default=None, metadata=c.check(c.optional(c.non_negative_int)))
+    max_claims: int | None = attrs.field(
+        default=None, metadata=c.check(c.optional(c.non_negative_int)), converter=c.to_optional_int
+    )
     claims: Mapping[str, Claim] = attrs.field(
         factory=dict, converter=_claims, metadata=c.check(_claims_check)
     )
@@ -135,9 +134,9 @@ class Pool(c.Checked):
         The claim protecting *customer_id* at *now*, or ``None``.  Cost: O(1).
         """
         now = instant(now)
-        msg = c.identifier(customer_id)
-        if msg is not None:
-            raise ValidationError.single("customer_id", msg)
+        problem = c.identifier(customer_id)
+        if problem is not None:
+            raise c.at("customer_id", problem)
         claim = self.claims.get(customer_id)
         return claim if claim is not None and claim.active(now) else None
 
@@ -289,7 +288,7 @@ class Pool(c.Checked):
                 f"{now.isoformat()} is before the last record of {customer_id!r} "
                 f"({what} by {latest.rep_id!r} at {latest.worked_at.isoformat()}); keep time order"
             )
-            raise ValidationError.single("now", msg)
+            raise ValidationError.single("now", msg, code="order")
 
     def _expiry(self, at: dt.datetime, path: str) -> dt.datetime:
         """
@@ -299,7 +298,7 @@ class Pool(c.Checked):
             return at + self.protect_for
         except OverflowError:
             msg = f"{at.isoformat()} + protect_for ({self.protect_for}) is past the range of datetime"
-            raise ValidationError.single(path, msg) from None
+            raise ValidationError.single(path, msg, code="range") from None
 
     def _held(self, customer_id: str, rep_id: str, now: dt.datetime) -> Claim:
         current = self.holder(customer_id, now=now)
@@ -335,6 +334,6 @@ class Pool(c.Checked):
 
 
 def _ids(**ids: object) -> None:
-    problems = [Problem(path=k, message=msg) for k, v in ids.items() if (msg := c.identifier(v)) is not None]
+    problems = [p.prefixed(k) for k, v in ids.items() if (p := c.identifier(v)) is not None]
     if problems:
         raise ValidationError(problems)

@@ -10,7 +10,7 @@ import datetime as dt
 import html
 import random
 from collections.abc import Iterable
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import attrs
 
@@ -37,6 +37,9 @@ class OwnerChanged:
     customers and leads carry no version (``None``).
     """
 
+    #: Its tag in documents (an event log mixes kinds of events).
+    type_name: ClassVar[str] = "owner_changed"
+
     kind: Literal["customer", "opportunity", "lead"]
     id: str
     from_rep: str
@@ -50,21 +53,13 @@ class OwnerChanged:
 
     def to_dict(self) -> dict[str, Any]:
         """
-        A JSON-safe dict.
+        The event as a JSON-safe document, tagged with its ``"type"``: the
+        same as ``funnelkit.to_dict(self)``.
         Cost: O(size of the value).
         """
-        return {
-            "kind": self.kind,
-            "id": self.id,
-            "from_rep": self.from_rep,
-            "to_rep": self.to_rep,
-            "at": self.at.isoformat(),
-            "actor": self.actor,
-            "reason": self.reason,
-            "why": self.why,
-            "skipped": "; ".join(f"{k.rep_id}: {k.reason}" for k in self.skipped),
-            "version": self.version,
-        }
+        from ..convert import to_dict
+
+        return to_dict(self)  # type: ignore[no-any-return]
 
 
 @attrs.frozen(kw_only=True)
@@ -160,14 +155,12 @@ def reassign(
 
     Cost: O((c + o + l) log m) for c customers, o opportunities, l leads and m reps.
     """
-    msg = c.identifier(rep_id)
-    if msg is not None:
-        raise ValidationError.single("rep_id", msg)
+    problem = c.identifier(rep_id)
+    if problem is not None:
+        raise c.at("rep_id", problem)
     team, _, now, state, generator = check_common(team, policy, now, state, rng)
-    problems = [
-        Problem(path=k, message=m) for k, v in (("actor", actor),) if (m := c.identifier(v)) is not None
-    ]
-    problems += [Problem(path="reason", message=m) for m in [c.name(reason)] if m is not None]
+    checked = (("actor", c.identifier(actor)), ("reason", c.name(reason)))
+    problems = [p.prefixed(path) for path, p in checked if p is not None]
     if problems:
         raise ValidationError(problems)
     all_customers = _batch(customers, Customer, "customers")

@@ -70,7 +70,7 @@ class OfferStatus:
     turns: tuple[Turn, ...]
 
 
-def _positive(value: object) -> str | None:
+def _positive(value: object) -> Problem | None:
     return window_duration(value, "each rep needs a window of some length")
 
 
@@ -128,19 +128,19 @@ class Offer(c.Checked):
     def _relations(self) -> list[Problem]:
         problems = []
         if (self.claimed_by is None) != (self.claimed_at is None):
-            problems.append(Problem(path="claimed_at", message="claimed_by and claimed_at go together"))
+            problems.append(Problem(path="claimed_at", code="conflict", message="claimed_by and claimed_at go together"))
         for i, d in enumerate(self.declined):
             if d.rep_id not in self.queue:
                 problems.append(
-                    Problem(path=f"declined[{i}].rep_id", message=f"{d.rep_id!r} is not in the queue")
+                    Problem(path=f"declined[{i}].rep_id", code="reference", message=f"{d.rep_id!r} is not in the queue")
                 )
         if self.claimed_by is not None and self.claimed_by not in self.queue:
-            problems.append(Problem(path="claimed_by", message=f"{self.claimed_by!r} is not in the queue"))
+            problems.append(Problem(path="claimed_by", code="reference", message=f"{self.claimed_by!r} is not in the queue"))
         try:
             self.offered_at + self.window * max(1, len(self.queue))
         except OverflowError:
             msg = f"{len(self.queue)} windows of {self.window} from offered_at run past the range of datetime"
-            problems.append(Problem(path="window", message=msg))
+            problems.append(Problem(path="window", code="range", message=msg))
         return problems
 
     def turns(self, *, now: dt.datetime) -> tuple[Turn, ...]:
@@ -191,7 +191,7 @@ class Offer(c.Checked):
         if now < self.offered_at:
             made = self.offered_at.isoformat()
             msg = f"{now.isoformat()} is before the offer of lead {self.lead_id!r} was made ({made})"
-            raise ValidationError.single("now", msg)
+            raise ValidationError.single("now", msg, code="order")
         return now
 
     def status(self, *, now: dt.datetime) -> OfferStatus:
@@ -269,9 +269,9 @@ class Offer(c.Checked):
         return attrs.evolve(self, declined=(*self.declined, Declined(rep_id, instant(now))))
 
     def _turn_of(self, rep_id: str, now: dt.datetime, verb: str) -> OfferStatus:
-        msg = c.identifier(rep_id)
-        if msg is not None:
-            raise ValidationError.single("rep_id", msg)
+        problem = c.identifier(rep_id)
+        if problem is not None:
+            raise c.at("rep_id", problem)
         now = self._since_offer(now)
         records = [(d.at, f"declined by {d.rep_id!r}") for d in self.declined]
         if self.claimed_at is not None:
@@ -283,7 +283,7 @@ class Offer(c.Checked):
                     f"{now.isoformat()} is before the last record of the offer of lead {self.lead_id!r} "
                     f"({what} at {latest.isoformat()}); record in time order"
                 )
-                raise ValidationError.single("now", msg)
+                raise ValidationError.single("now", msg, code="order")
         status = self.status(now=now)
         if status.state == "claimed":
             raise ClaimConflict(
@@ -343,7 +343,7 @@ class Offer(c.Checked):
 
 def _order_check(value: object) -> c.Result:
     if isinstance(value, tuple) and not value:
-        return "() is empty; give at least one rep id"
+        return c.bad("empty", "() is empty; give at least one rep id")
     return c.items(c.identifier, tuple, unique=True)(value)
 
 
@@ -362,13 +362,14 @@ class Roulette(c.Checked):
     then: Policy | None = attrs.field(
         default=None, metadata=c.check(c.optional(c.instance_of(Policy, "a Policy")))
     )
-    start: int = attrs.field(default=0, metadata=c.check(c.non_negative_int))
+    start: int = attrs.field(default=0, metadata=c.check(c.non_negative_int), converter=c.to_int)
 
     def _relations(self) -> list[Problem]:
         if self.start >= len(self.order):
             return [
                 Problem(
                     path="start",
+                    code="range",
                     message=f"{c.show(self.start)} is not a position in order (0 to {len(self.order) - 1})",
                 )
             ]
@@ -399,7 +400,7 @@ class Roulette(c.Checked):
             now + self.window * len(self.order)
         except OverflowError:
             msg = f"{now.isoformat()} leaves no room for {len(self.order)} windows of {self.window}"
-            raise ValidationError.single("now", msg) from None
+            raise ValidationError.single("now", msg, code="range") from None
         if state is not None:
             c.require(state, AssignmentState, "an AssignmentState", "state")
         ctx = _Context(team, state or AssignmentState(), now, None)
@@ -440,7 +441,7 @@ class Roulette(c.Checked):
         c.require(lead, Lead, "a Lead", "lead")
         if lead.id != offer.lead_id:
             msg = f"{lead.id!r} is not the lead of this offer ({offer.lead_id!r})"
-            raise ValidationError.single("lead.id", msg)
+            raise ValidationError.single("lead.id", msg, code="conflict")
         c.require(team, Team, "a Team", "team")
         status = offer.status(now=now)
         if status.state != "exhausted":

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any, SupportsIndex, cast
 
 import attrs
 
@@ -48,9 +48,10 @@ def _tz(value: dt.tzinfo | str) -> dt.tzinfo:
         return value  # type: ignore[return-value]  # the field check reports it
 
 
-def _tz_check(value: object) -> str | None:
+def _tz_check(value: object) -> Problem | None:
     if not isinstance(value, dt.tzinfo):
-        return f"{c.show(value)} is not a tzinfo or a known IANA zone name"
+        code = "format" if isinstance(value, str) else "type"
+        return c.bad(code, f"{c.show(value)} is not a tzinfo or a known IANA zone name")
     return None
 
 
@@ -60,7 +61,7 @@ def _reps(value: Iterable[SalesRep]) -> tuple[SalesRep, ...]:
 
 def _rep_tuple(value: object) -> c.Result:
     if not isinstance(value, tuple):
-        return f"{c.show(value)} is {c.a_type(value)}; expected a sequence of SalesRep"
+        return c.wrong_type(value, "a sequence of SalesRep")
     return c.id_items(value, SalesRep, "", "rep ids must be unique") or None
 
 
@@ -72,14 +73,25 @@ def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return value  # the field check reports it
 
 
+def _load(value: Mapping[str, SupportsIndex] | None) -> Mapping[str, int]:
+    """
+    The open counts as a frozen mapping: a pandas ``Series`` is read through
+    ``items()``, numpy ints become ints.
+    """
+    value = c.to_mapping(value, "load")
+    if isinstance(value, Mapping):
+        return FrozenMap({rep: c.to_int(count) for rep, count in value.items()})
+    return _frozen_mapping(value)
+
+
 def _load_check(value: object) -> c.Result:
     if not isinstance(value, Mapping):
-        return f"{c.show(value)} is {c.a_type(value)}; expected a mapping of rep id to open count"
+        return c.wrong_type(value, "a mapping of rep id to open count")
     problems = []
     for rep, count in value.items():
-        msg = c.identifier(rep) or c.non_negative_int(count)
-        if msg is not None:
-            problems.append(Problem(path=f"[{rep!r}]", message=msg))
+        problem = c.identifier(rep) or c.non_negative_int(count)
+        if problem is not None:
+            problems.append(problem.prefixed(f"[{rep!r}]"))
     return problems or None
 
 
@@ -106,7 +118,7 @@ class Team(c.Checked):
 
     reps: tuple[SalesRep, ...] = attrs.field(metadata=c.check(_rep_tuple), converter=_reps)
     load: Mapping[str, int] = attrs.field(
-        metadata=c.check(_load_check), factory=dict, converter=_frozen_mapping
+        metadata=c.check(_load_check), factory=dict, converter=_load
     )
     window: Window = attrs.field(
         metadata=c.check(c.member_of(Window)), default=Window.OPEN, converter=_window
@@ -123,7 +135,7 @@ class Team(c.Checked):
     def _relations(self) -> list[Problem]:
         ids = {r.id for r in self.reps}
         return [
-            Problem(path=f"load[{rep!r}]", message=f"{rep!r} is not a rep of this team")
+            Problem(path=f"load[{rep!r}]", code="reference", message=f"{rep!r} is not a rep of this team")
             for rep in self.load
             if rep not in ids
         ]
@@ -144,7 +156,7 @@ class Team(c.Checked):
         except (KeyError, TypeError):
             known = ", ".join(repr(i) for i in self.ids[:10])
             msg = f"{c.show(rep_id)} is not a rep of this team (reps: {known or 'none'})"
-            raise ValidationError.single("rep_id", msg) from None
+            raise ValidationError.single("rep_id", msg, code="reference") from None
 
     def __contains__(self, rep_id: object) -> bool:
         return rep_id in self._by_id
@@ -165,16 +177,17 @@ class Team(c.Checked):
             start = canonical(dt.datetime(day.year, day.month, day.day, tzinfo=self.tz))
         except OverflowError:
             msg = f"{now.isoformat()} is too close to the limits of datetime for a {self.window.value} window"
-            raise ValidationError.single("now", msg) from None
+            raise ValidationError.single("now", msg, code="range") from None
         return start
 
     def describe_limit(self, rep_id: str, used: int) -> str:
         """
         Why *rep_id* is full with *used* counted: ``"full: 5 of 5 open"``.  Cost: O(1).
         """
-        msg = c.non_negative_int(used)
-        if msg is not None:
-            raise ValidationError.single("used", msg)
+        used = c.to_int(used)
+        problem = c.non_negative_int(used)
+        if problem is not None:
+            raise c.at("used", problem)
         limit = self.rep(rep_id).capacity
         return f"full: {c.show(used)} of {limit} {WINDOW_WORDS[self.window]}"
 
@@ -200,12 +213,12 @@ class Assigned(c.Checked):
 
 def _pointers_check(value: object) -> c.Result:
     if not isinstance(value, Mapping):
-        return f"{c.show(value)} is {c.a_type(value)}; expected a mapping of policy name to rep id"
+        return c.wrong_type(value, "a mapping of policy name to rep id")
     problems = []
     for key, rep in value.items():
-        msg = c.name(key) or c.identifier(rep)
-        if msg is not None:
-            problems.append(Problem(path=f"[{key!r}]", message=msg))
+        problem = c.name(key) or c.identifier(rep)
+        if problem is not None:
+            problems.append(problem.prefixed(f"[{key!r}]"))
     return problems or None
 
 

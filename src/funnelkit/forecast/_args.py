@@ -28,7 +28,7 @@ _RATIO = re.compile(r"[+-]?[0-9]{1,60}/[0-9]{1,60}")
 
 def exact(value: object) -> Fraction | None:
     """
-    *value* as an exact ``Fraction``: an int, a ``Fraction``, a finite
+    *value* as an exact ``Fraction``: an int (or numpy's), a ``Fraction``, a finite
     ``Decimal``, a finite float (read as its shortest repr, the number the
     user typed: ``0.1`` is 1/10), or a str in decimal (``"0.25"``, ``"1e-3"``) or ratio
     (``"1/4"``) notation; ``None`` for anything else, for a zero
@@ -38,13 +38,14 @@ def exact(value: object) -> Fraction | None:
     """
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return Fraction(value) if value.bit_length() <= 4 * MAX_DIGITS else None
+    integer = c.as_int(value)  # an int, or numpy's
+    if integer is not None:
+        return Fraction(integer) if integer.bit_length() <= 4 * MAX_DIGITS else None
     if isinstance(value, Fraction):
         big = max(value.numerator.bit_length(), value.denominator.bit_length())
         return value if big <= 4 * MAX_DIGITS else None
     if isinstance(value, float):
-        return exact(Decimal(repr(value))) if math.isfinite(value) else None
+        return exact(Decimal(float.__repr__(value))) if math.isfinite(value) else None  # numpy.float64 too
     if isinstance(value, str):
         if _RATIO.fullmatch(value):
             numerator, denominator = value.split("/")

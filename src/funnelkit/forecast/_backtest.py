@@ -55,7 +55,7 @@ def as_of(
             c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
         if o.id in seen:
             msg = f"{o.id!r} appears twice; give each deal once"
-            raise ValidationError.single(f"opportunities[{i}].id", msg)
+            raise ValidationError.single(f"opportunities[{i}].id", msg, code="duplicate")
         seen.add(o.id)
         if o.created_at > when:
             continue
@@ -115,20 +115,24 @@ def _numbers(values: object, name: str) -> list[Decimal]:
     *values* as Decimals: each a finite Decimal, an int or Money; else an error naming it.
     """
     if not c.is_iterable(values):
-        raise ValidationError.single(name, f"{c.show(values)} is not a sequence of amounts")
+        raise c.at(name, c.wrong_type(values, "an iterable of amounts"))
     out = []
     problems: list[Problem] = []
     for i, v in enumerate(cast("Iterable[object]", values)):
         if i >= MAX_SCORED:
-            raise ValidationError.single(name, f"more than {MAX_SCORED:,} amounts; score at most that many")
+            raise ValidationError.single(name, f"more than {MAX_SCORED:,} amounts; score at most that many", code="limit")
         if len(problems) >= MAX_PROBLEMS:
             break
-        number = v.amount if isinstance(v, Money) else v
+        number = v.amount if isinstance(v, Money) else c.plain(v)  # a numpy int as an int
         if isinstance(number, int) and not isinstance(number, bool):
             number = Decimal(number)
         if not isinstance(number, Decimal) or not number.is_finite():
             problems.append(
-                Problem(path=f"{name}[{i}]", message=f"{c.show(v)} is not a finite Decimal, int or Money")
+                Problem(
+                    path=f"{name}[{i}]",
+                    code="range" if isinstance(number, Decimal) else "type",
+                    message=f"{c.show(v)} is not a finite Decimal, int or Money",
+                )
             )
         else:
             out.append(number)
@@ -191,7 +195,7 @@ def _pairs(actuals: object, forecasts: object) -> tuple[list[Decimal], list[Deci
     f = _numbers(forecasts, "forecasts")
     if len(a) != len(f) or not a:
         msg = f"{len(a)} actuals and {len(f)} forecasts; give as many of each, at least one"
-        raise ValidationError.single("forecasts", msg)
+        raise ValidationError.single("forecasts", msg, code="conflict" if len(a) != len(f) else "empty")
     return a, f
 
 
@@ -212,7 +216,7 @@ def wape(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Decimal:
         denominator = add(denominator, x.copy_abs())  # abs() would round in the caller's context
         errors = add(errors, sub(x, y).copy_abs())
     if not denominator:
-        raise ValidationError.single("actuals", "all zero; WAPE is undefined")
+        raise ValidationError.single("actuals", "all zero; WAPE is undefined", code="range")
     return _CTX.divide(errors, denominator)
 
 
@@ -232,7 +236,7 @@ def bias(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Decimal:
         denominator = add(denominator, x)
         errors = add(errors, sub(y, x))
     if not denominator:
-        raise ValidationError.single("actuals", "sum to zero; the relative bias is undefined")
+        raise ValidationError.single("actuals", "sum to zero; the relative bias is undefined", code="range")
     return _CTX.divide(errors, denominator)
 
 
@@ -249,7 +253,8 @@ def pinball(level: float, actuals: Sequence[Decimal], forecasts: Sequence[Decima
     Decimal('10.5')
     """
     if isinstance(level, bool) or not isinstance(level, float | int) or not 0 < level < 1:
-        raise ValidationError.single("level", f"{c.show(level)} is not a quantile level in (0, 1)")
+        code = "type" if isinstance(level, bool) or not isinstance(level, float | int) else "range"
+        raise ValidationError.single("level", f"{c.show(level)} is not a quantile level in (0, 1)", code=code)
     a, f = _pairs(actuals, forecasts)
     q = Decimal(str(level))
     total = Decimal(0)
@@ -296,12 +301,12 @@ def backtest(
     n deals and e events, plus the forecaster's own.
     """
     if actual not in ("pipeline", "bookings"):
-        raise ValidationError.single("actual", f"{c.show(actual)} is not 'pipeline' or 'bookings'")
+        raise ValidationError.single("actual", f"{c.show(actual)} is not 'pipeline' or 'bookings'", code="choice")
     if not c.is_iterable(cutoffs):
-        raise ValidationError.single("cutoffs", f"{c.show(cutoffs)} is not a list of (as_of, until) pairs")
+        raise c.at("cutoffs", c.wrong_type(cutoffs, "an iterable of (as_of, until) pairs"))
     money_problem = currency_problem(currency)
     if money_problem is not None:
-        raise ValidationError.single("currency", money_problem)
+        raise c.at("currency", money_problem)
     function_of_one(forecast, "the open deals", "forecast")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
     opps = []
@@ -314,13 +319,13 @@ def backtest(
     for n, pair in enumerate(cutoffs):
         if n >= MAX_CUTOFFS:
             msg = f"more than {MAX_CUTOFFS:,} cut-offs; each replays the history, so give at most that many"
-            raise ValidationError.single("cutoffs", msg)
+            raise ValidationError.single("cutoffs", msg, code="limit")
         if not (isinstance(pair, tuple) and len(pair) == 2):
-            raise ValidationError.single(f"cutoffs[{n}]", f"{c.show(pair)} is not an (as_of, until) pair")
+            raise ValidationError.single(f"cutoffs[{n}]", f"{c.show(pair)} is not an (as_of, until) pair", code="type")
         start = instant(pair[0], field=f"cutoffs[{n}][0]")
         end = instant(pair[1], field=f"cutoffs[{n}][1]")
         if end <= start:
-            raise ValidationError.single(f"cutoffs[{n}]", f"until {end.isoformat()} is not after as_of")
+            raise ValidationError.single(f"cutoffs[{n}]", f"until {end.isoformat()} is not after as_of", code="order")
         open_then = tuple(o for o in as_of(opps, evs, start) if o.status is OpportunityStatus.OPEN)
         pool = open_then if actual == "pipeline" else as_of(opps, evs, end)
         won = won_between(pool, evs, start, end)
@@ -338,7 +343,7 @@ def backtest(
             )
         )
     if not rows:
-        raise ValidationError.single("cutoffs", "empty; give at least one (as_of, until) pair")
+        raise ValidationError.single("cutoffs", "empty; give at least one (as_of, until) pair", code="empty")
     actuals = [r.actual.amount for r in rows]
     points = [r.forecast.amount for r in rows if r.forecast is not None]
     scored = len(points) == len(rows) and any(actuals)
@@ -346,7 +351,7 @@ def backtest(
     for n, r in enumerate(rows):
         if set(r.quantiles) != levels:
             msg = f"quantile levels {sorted(r.quantiles)} differ from the first cut-off's {sorted(levels)}"
-            raise ValidationError.single(f"forecast(cutoffs[{n}])", msg)
+            raise ValidationError.single(f"forecast(cutoffs[{n}])", msg, code="callable")
     losses = {q: pinball(q, actuals, [r.quantiles[q].amount for r in rows]) for q in sorted(levels)}
     return Backtest(
         rows=tuple(rows),
@@ -386,20 +391,21 @@ def _read(made: object, currency: str, n: int) -> tuple[Money | None, Mapping[fl
         if made.currency != currency:
             raise CurrencyMismatchError("score", currency, made.currency, path=where)
         return made, {}
+    made = c.to_mapping(made, where)  # a pandas Series of quantile level to Money
     if isinstance(made, Mapping) and made:
         problems = []
         for q, v in made.items():
             if isinstance(q, bool) or not isinstance(q, float | int) or not 0 < q < 1:
                 problems.append(
-                    Problem(path=f"{where}[{q!r}]", message="the key is not a quantile level in (0, 1)")
+                    Problem(path=f"{where}[{q!r}]", code="callable", message="the key is not a quantile level in (0, 1)")
                 )
             elif not isinstance(v, Money):
-                problems.append(Problem(path=f"{where}[{q!r}]", message=f"{c.show(v)} is not Money"))
+                problems.append(Problem(path=f"{where}[{q!r}]", code="callable", message=f"{c.show(v)} is not Money"))
             elif v.currency != currency:
                 raise CurrencyMismatchError("score", currency, v.currency, path=f"{where}[{q!r}]")
         if problems:
             raise ValidationError(problems)
         return None, dict(made)
     raise ValidationError.single(
-        where, f"{c.show(made)} is neither Money nor a mapping of quantile level to Money"
+        where, f"{c.show(made)} is neither Money nor a mapping of quantile level to Money", code="callable"
     )

@@ -29,6 +29,7 @@ MAX_DEAL_TRIALS = 10**7
 
 def _level(q: object) -> float:
     """*q* checked to be a quantile level in (0, 1], as a float."""
+    q = c.plain(q)  # a numpy int as an int (numpy.float64 is a float)
     if isinstance(q, bool) or not isinstance(q, int | float | Decimal | Fraction):
         raise ValidationError.single("q", f"{c.show(q)} is not a number in (0, 1]")
     if isinstance(q, Decimal) and not q.is_finite():
@@ -40,6 +41,7 @@ def _level(q: object) -> float:
 
 def _count(k: object) -> int:
     """*k* checked to be a number of deals (any int; below 0 and above n are allowed)."""
+    k = c.plain(k)  # a numpy int as an int
     if isinstance(k, bool) or not isinstance(k, int):
         raise ValidationError.single("k", f"{c.show(k)} is not an int")
     return k
@@ -220,6 +222,7 @@ def simulate_revenue(
     >>> d.p10, d.p90
     (Money('50', 'USD'), Money('150', 'USD'))
     """
+    trials, rng = c.plain(trials), c.plain(rng)  # numpy ints as ints
     if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= MAX_TRIALS:
         raise ValidationError.single("trials", f"{c.show(trials)} is not an int from 1 to {MAX_TRIALS:,}")
     if isinstance(rng, int) and not isinstance(rng, bool):

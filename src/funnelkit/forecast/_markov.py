@@ -117,6 +117,7 @@ def absorbing_chain(
     >>> walk.expected_steps("2"), walk.probability("1", "4")
     (Fraction(4, 1), Fraction(1, 4))
     """
+    matrix = c.to_mapping(matrix, "matrix")  # a pandas Series of rows
     if not isinstance(matrix, Mapping) or not matrix:
         raise ValidationError.single("matrix", f"{c.show(matrix)} is not a non-empty mapping of state to row")
     if len(matrix) > MAX_TRANSIENT:
@@ -138,9 +139,10 @@ def absorbing_chain(
         problems.append(Problem(path="absorbing", message=f"{c.show(sorted(overlap))} are also transient"))
     states = set(transient) | set(absorbed)
     rows: dict[str, dict[str, Fraction]] = {}
-    for s, row in matrix.items():
+    for s, raw in matrix.items():
         if len(problems) >= MAX_PROBLEMS:
             break
+        row = c.to_mapping(raw, f"matrix[{s!r}]")  # a pandas Series
         if not isinstance(row, Mapping):
             problems.append(Problem(path=f"matrix[{s!r}]", message=f"{c.show(row)} is not a mapping"))
             continue

@@ -18,10 +18,10 @@ import attrs
 
 from .. import _checks as c
 from .._repr import funnel_svg
+from .._time import period_start
 from .._time import zone as zone_of
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import Problem, ValidationError
-from ..segments import period_start
 from ..stages import MoveKind, Pipeline, StageChanged
 from ._funnel import FunnelReport, unique_events
 
@@ -116,6 +116,7 @@ class ShapeReport:
 
 
 def _positive(value: object, name: str) -> Decimal:
+    value = c.plain(value)  # a numpy int as an int
     number = (
         c.to_decimal(value)
         if isinstance(value, str | int | Decimal) and not isinstance(value, bool)
@@ -313,6 +314,7 @@ def calibration(
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     if strength is not None:
+        strength = c.plain(strength)  # a numpy int as an int
         msg = c.non_negative_int(strength)
         if msg is not None:
             raise ValidationError.single("strength", msg)
@@ -356,6 +358,7 @@ def shrink(won: int, closed: int, *, toward: Fraction | Decimal, strength: int) 
     >>> shrink(2, 2, toward=Fraction(1, 4), strength=6)   # 2 of 2 won, team 25 %
     Fraction(7, 16)
     """
+    won, closed, strength = c.plain(won), c.plain(closed), c.plain(strength)  # numpy ints as ints
     problems = []
     for name, value in (("won", won), ("closed", closed), ("strength", strength)):
         msg = c.non_negative_int(value)

@@ -130,6 +130,8 @@ def kaplan_meier(observations: Iterable[tuple[Any, bool]]) -> KaplanMeier:
     for i, obs in enumerate(observations):
         if len(problems) >= MAX_PROBLEMS:
             break
+        if isinstance(obs, tuple) and len(obs) == 2:
+            obs = (c.plain(obs[0]), c.plain(obs[1]))  # noqa: PLW2901 - numpy ints and bools as Python's
         if not (isinstance(obs, tuple) and len(obs) == 2 and isinstance(obs[1], bool)):
             problems.append(
                 Problem(path=f"observations[{i}]", message=f"{c.show(obs)} is not a (time, closed) pair")

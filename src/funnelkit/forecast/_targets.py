@@ -187,6 +187,7 @@ def against_targets(
     table = pipeline_table(pipelines)
     c.require_iterable(opportunities, "Opportunity", "opportunities")
     problems = []
+    targets = c.to_mapping(targets, "targets")  # a pandas Series
     if not isinstance(targets, Mapping) or not targets:
         problems.append(
             Problem(path="targets", message=f"{c.show(targets)} is not a non-empty mapping of owner to Money")

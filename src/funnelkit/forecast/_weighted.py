@@ -166,12 +166,14 @@ def weighted_forecast(
         msg = currency_problem(to_currency)
         if msg is not None:
             problems.append(Problem(path="to_currency", message=msg))
+        rates = c.to_mapping(rates, "rates")  # a pandas Series
         if not isinstance(rates, Mapping):
             problems.append(
                 Problem(path="rates", message=f"{c.show(rates)} is not a mapping of currency to rate")
             )
         else:
-            for code, rate in rates.items():
+            for code, raw in rates.items():
+                rate = c.plain(raw)  # a numpy int as an int
                 number = (
                     c.to_decimal(rate)
                     if isinstance(rate, str | int | Decimal) and not isinstance(rate, bool)
@@ -299,6 +301,7 @@ def _forecast(
 
 
 def _tiers(tiers: Mapping[str, Tier | str]) -> Mapping[str, Tier]:
+    tiers = c.to_mapping(tiers, "tiers")  # a pandas Series
     if not isinstance(tiers, Mapping):
         raise ValidationError.single("tiers", f"{c.show(tiers)} is not a mapping of customer id to tier")
     out: dict[str, Tier] = {}

@@ -6,6 +6,7 @@ Pure functions over entities; "now" and periods are arguments.
 
 from __future__ import annotations
 
+from .._time import Period, period_start  # the time module's; re-exported where they were first
 from ._abc import AbcResult, AbcRow, TierSummary, abc, abc_customers
 from ._coverage import (
     DEFAULT_COVERAGE,
@@ -18,14 +19,12 @@ from ._coverage import (
     relationships,
 )
 from ._kpis import (
-    Period,
     RepOutcomes,
     RepPeriod,
     activity_kpis,
     default_effective,
     kpi_records,
     outcome_kpis,
-    period_start,
     quartiles,
 )
 from ._migration import Migration, migration

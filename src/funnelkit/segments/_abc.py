@@ -92,7 +92,7 @@ class AbcResult:
         try:
             return self.tiers[customer_id]
         except (KeyError, TypeError):
-            raise ValidationError.single("customer_id", f"{c.show(customer_id)} was not graded") from None
+            raise ValidationError.single("customer_id", f"{c.show(customer_id)} was not graded", code="reference") from None
 
     def rows(self) -> Iterator[AbcRow]:
         """
@@ -177,7 +177,8 @@ class AbcResult:
 def _threshold(name: str, value: object) -> tuple[Decimal | None, Problem | None]:
     number = c.to_decimal(value)  # type: ignore[arg-type]
     if not isinstance(number, Decimal) or not number.is_finite() or not Decimal(0) < number <= Decimal(1):
-        return None, Problem(path=name, message=f"{c.show(value)} is not a share in (0, 1]")
+        code = "range" if isinstance(number, Decimal) else "type"
+        return None, Problem(path=name, code=code, message=f"{c.show(value)} is not a share in (0, 1]")
     return number, None
 
 
@@ -200,19 +201,20 @@ def _amounts(
             break
         if not (isinstance(pair, tuple) and len(pair) == 2):
             problems.append(
-                Problem(path=f"{name}[{i}]", message=f"{c.show(pair)} is not an (id, value) pair")
+                Problem(path=f"{name}[{i}]", code="type", message=f"{c.show(pair)} is not an (id, value) pair")
             )
             continue
         cid, value = pair
+        value = c.plain(value)  # a numpy int as an int
         where = f"{name}[{c.show(cid)}]" if keyed else f"{name}[{i}]"
         id_path, value_path = (
             (f"{where} (key)", where) if keyed else (f"{where}.id", f"{where}.{value_field}")
         )
-        msg = c.identifier(cid)
-        if msg is not None:
-            problems.append(Problem(path=id_path, message=msg))
+        problem = c.identifier(cid)
+        if problem is not None:
+            problems.append(problem.prefixed(id_path))
         elif cid in seen:
-            problems.append(Problem(path=id_path, message=f"{cid!r} appears twice; each customer once"))
+            problems.append(Problem(path=id_path, code="duplicate", message=f"{cid!r} appears twice; each customer once"))
         if isinstance(value, Money):
             if currency is None:
                 currency = value.currency
@@ -227,15 +229,19 @@ def _amounts(
             number = value
         if not isinstance(number, Decimal) or not number.is_finite():
             problems.append(
-                Problem(path=value_path, message=f"{c.show(value)} is not a finite number or Money")
+                Problem(
+                    path=value_path,
+                    code="range" if isinstance(number, Decimal) else "type",
+                    message=f"{c.show(value)} is not a finite number or Money",
+                )
             )
         elif number < 0:
             problems.append(
-                Problem(path=value_path, message=f"{c.show(value)} is negative; values must be >= 0")
+                Problem(path=value_path, code="range", message=f"{c.show(value)} is negative; values must be >= 0")
             )
         elif number and number.adjusted() >= MAX_DIGITS:
             msg = f"{c.show(value)} is too large; values must be below 1e{MAX_DIGITS}"
-            problems.append(Problem(path=value_path, message=msg))
+            problems.append(Problem(path=value_path, code="limit", message=msg))
         else:
             ids.append(cid)  # type: ignore[arg-type]
             values.append(number)
@@ -296,26 +302,27 @@ def _grade(
     if p:
         problems.append(p)
     if a_value is not None and b_value is not None and a_value > b_value:
-        problems.append(Problem(path="b", message=f"{b_value} is below a={a_value}; need a <= b"))
+        problems.append(Problem(path="b", code="order", message=f"{b_value} is below a={a_value}; need a <= b"))
     if problems:
         raise ValidationError(problems)
     assert a_value is not None  # noqa: S101 - checked above
     assert b_value is not None  # noqa: S101
+    values = c.to_mapping(values, name)  # a pandas Series
     pairs = values.items() if isinstance(values, Mapping) else values
     if isinstance(pairs, str | bytes) or not isinstance(pairs, Iterable):
-        raise ValidationError.single(name, f"{c.show(values)} is not a mapping or (id, value) pairs")
+        raise ValidationError.single(name, f"{c.show(values)} is not a mapping or (id, value) pairs", code="type")
     ids, amounts, currency = _amounts(
         pairs, name=name, keyed=isinstance(values, Mapping), value_field=value_field
     )
     if not ids:
-        raise ValidationError.single(name, "no customers to grade")
+        raise ValidationError.single(name, "no customers to grade", code="empty")
     order = sorted(range(len(ids)), key=lambda i: ids[i])  # ties by id ...
     order.sort(key=lambda i: amounts[i], reverse=True)  # ... under value, highest first (stable)
     total = Decimal(0)
     for v in amounts:
         total = _EXACT.add(total, v)
     if not total:
-        raise ValidationError.single(name, "every value is 0; there is no share to grade by")
+        raise ValidationError.single(name, "every value is 0; there is no share to grade by", code="range")
     a_cut = _EXACT.multiply(a_value, total)
     b_cut = _EXACT.multiply(b_value, total)
     tiers: dict[str, Tier] = {}
@@ -385,7 +392,7 @@ def abc_customers(
     measure: Callable[[Customer], Measure | None]
     if isinstance(value, str):
         if value not in _CUSTOMER_FIELDS:
-            raise ValidationError.single("value", f"{c.show(value)} is not a Customer field")
+            raise ValidationError.single("value", f"{c.show(value)} is not a Customer field", code="choice")
         field = value
 
         def measure(cust: Customer) -> Measure | None:
@@ -394,7 +401,7 @@ def abc_customers(
     elif callable(value):
         measure = function_of_one(value, "a Customer (its value)", "value")
     else:
-        raise ValidationError.single("value", f"{c.show(value)} is neither a field name nor a function")
+        raise ValidationError.single("value", f"{c.show(value)} is neither a field name nor a function", code="type")
     pairs = []
     problems = []
     for i, cust in enumerate(customers):
@@ -404,7 +411,7 @@ def abc_customers(
             v = measure(cust)
             if v is None:
                 problems.append(
-                    Problem(path=f"customers[{i}]", message=f"{cust.id!r} has no value to grade by")
+                    Problem(path=f"customers[{i}]", code="missing", message=f"{cust.id!r} has no value to grade by")
                 )
             else:
                 pairs.append((cust.id, v))

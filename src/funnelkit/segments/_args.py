@@ -44,7 +44,7 @@ def not_iterable(*arguments: tuple[object, type, str]) -> list[Problem]:
     :func:`~funnelkit._checks.require_iterable`, for every argument at once.
     """
     return [
-        Problem(path=path, message=f"{c.show(value)} is not an iterable of {cls.__name__}")
+        c.wrong_type(value, f"an iterable of {cls.__name__}").prefixed(path)
         for value, cls, path in arguments
         if not c.is_iterable(value)
     ]
@@ -52,13 +52,21 @@ def not_iterable(*arguments: tuple[object, type, str]) -> list[Problem]:
 
 def mapping(value: object, what: str, path: str) -> Mapping[Any, Any]:
     """
-    *value*, checked to be a mapping (of *what*).
+    *value*, checked to be a mapping (of *what*); a pandas ``Series`` is read
+    through ``items()`` into a dict (see :func:`~funnelkit._checks.to_mapping`).
     """
+    value = c.to_mapping(value, path)
     if not isinstance(value, Mapping):
-        raise ValidationError.single(
-            path, f"{c.show(value)} is {c.a_type(value)}; expected a mapping of {what}"
-        )
+        raise c.at(path, c.wrong_type(value, f"a mapping of {what}"))
     return value
+
+
+def plain_mapping(value: object, what: str, path: str) -> dict[Any, Any]:
+    """
+    *value*, checked to be a mapping (of *what*), as a dict whose numpy ints
+    and bools are Python's (see :func:`~funnelkit._checks.plain`).
+    """
+    return {key: c.plain(item) for key, item in mapping(value, what, path).items()}
 
 
 function_of_one = c.function_of_one
@@ -88,7 +96,7 @@ def tier_or_none(value: object, path: str) -> Tier | None:
         return None
     tier = member(Tier, value)
     if tier is None:
-        raise ValidationError.single(path, f"{c.show(value)} is not a tier; allowed: 'A', 'B', 'C' or None")
+        raise ValidationError.single(path, f"{c.show(value)} is not a tier; allowed: 'A', 'B', 'C' or None", code="choice")
     return tier
 
 
@@ -99,7 +107,8 @@ def plain_number(value: object) -> bool:
     """
     Whether *value* is a finite Decimal or int (not a bool) with at most
     :data:`~funnelkit._money.MAX_INTEGER_DIGITS` digits before the point,
-    like an amount of money.
+    like an amount of money.  Read another library's integer
+    (``numpy.int64``) with :func:`~funnelkit._checks.plain` first.
     """
     if isinstance(value, bool) or not isinstance(value, Decimal | int):
         return False

@@ -19,7 +19,7 @@ from .._time import canonical
 from ..entities import Activity, Customer, KeyPerson, Role, Stance, Tier
 from ..errors import Problem, ValidationError
 from ._abc import _SHARE
-from ._args import MAX_PROBLEMS, each_of, items_of, mapping, member, not_iterable
+from ._args import MAX_PROBLEMS, each_of, items_of, member, not_iterable, plain_mapping
 
 #: Which rep quartiles may cover each tier by default (DOMAIN.md, 002): top reps
 #: on A customers, the middle grown by all but the bottom quartile, C customers
@@ -91,19 +91,21 @@ def coverage(
     Cost: O(n + m * r) for n customers, m misaligned ones and r reps.
     """
     c.require_iterable(customers, "Customer", "customers")
-    mapping(quartiles, "rep id to quartile 1-4", "quartiles")
-    mapping(capacities, "rep id to capacity (an int >= 0)", "capacities")
+    quartiles = plain_mapping(quartiles, "rep id to quartile 1-4", "quartiles")
+    capacities = plain_mapping(capacities, "rep id to capacity (an int >= 0)", "capacities")
     problems: list[Problem] = []
     for rep, q in quartiles.items():
         if not _rep_id(rep, "quartiles", problems) and (
             isinstance(q, bool) or not isinstance(q, int) or q not in (1, 2, 3, 4)
         ):
-            problems.append(Problem(path=f"quartiles[{rep!r}]", message=f"{c.show(q)} is not a quartile 1-4"))
+            code = "type" if isinstance(q, bool) or not isinstance(q, int) else "range"
+            problems.append(Problem(path=f"quartiles[{rep!r}]", code=code, message=f"{c.show(q)} is not a quartile 1-4"))
     for rep, cap in capacities.items():
         if not _rep_id(rep, "capacities", problems) and (
             isinstance(cap, bool) or not isinstance(cap, int) or cap < 0
         ):
-            problems.append(Problem(path=f"capacities[{rep!r}]", message=f"{c.show(cap)} is not an int >= 0"))
+            code = "type" if isinstance(cap, bool) or not isinstance(cap, int) else "range"
+            problems.append(Problem(path=f"capacities[{rep!r}]", code=code, message=f"{c.show(cap)} is not an int >= 0"))
     allowed_by_tier = _policy(policy, problems)
     if problems:
         raise ValidationError(problems[:MAX_PROBLEMS])
@@ -153,10 +155,10 @@ def _rep_id(rep: object, where: str, problems: list[Problem]) -> bool:
     """
     Whether the key *rep* of mapping *where* is a bad rep id (then reported).
     """
-    msg = c.identifier(rep)
-    if msg is None:
+    problem = c.identifier(rep)
+    if problem is None:
         return False
-    problems.append(Problem(path=f"{where}[{c.show(rep)}] (key)", message=msg))
+    problems.append(problem.prefixed(f"{where}[{c.show(rep)}] (key)"))
     return True
 
 
@@ -167,20 +169,20 @@ def _policy(policy: object, problems: list[Problem]) -> dict[Tier, frozenset[int
     """
     out: dict[Tier, frozenset[int]] = {}
     if not isinstance(policy, Mapping):
-        msg = f"{c.show(policy)} is {c.a_type(policy)}; expected a mapping of tier to a set of quartiles 1-4"
-        problems.append(Problem(path="policy", message=msg))
+        problems.append(c.wrong_type(policy, "a mapping of tier to a set of quartiles 1-4").prefixed("policy"))
         return out
     before = len(problems)
     for key, quarts in policy.items():
         tier = member(Tier, key)
         if tier is None:
             msg = f"{c.show(key)} is not a tier; allowed: 'A', 'B', 'C'"
-            problems.append(Problem(path=f"policy[{c.show(key)}] (key)", message=msg))
+            problems.append(Problem(path=f"policy[{c.show(key)}] (key)", code="choice", message=msg))
         elif not isinstance(quarts, set | frozenset | list | tuple) or not all(
             type(q) is int and 1 <= q <= 4 for q in quarts
         ):
             msg = f"{c.show(quarts)} is not a set of quartiles 1-4"
-            problems.append(Problem(path=f"policy[{tier.value!r}]", message=msg))
+            code = "type" if not isinstance(quarts, set | frozenset | list | tuple) else "range"
+            problems.append(Problem(path=f"policy[{tier.value!r}]", code=code, message=msg))
         else:
             out[tier] = frozenset(quarts)
     if len(problems) == before:
@@ -189,7 +191,7 @@ def _policy(policy: object, problems: list[Problem]) -> dict[Tier, frozenset[int
             msg = (
                 f"no quartiles for tier {', '.join(map(repr, missing))}; every tier needs a set of quartiles"
             )
-            problems.append(Problem(path="policy", message=msg))
+            problems.append(Problem(path="policy", code="missing", message=msg))
     return out
 
 
@@ -267,18 +269,21 @@ def relationships(
     customers, a activities and k key persons.
     """
     problems: list[Problem] = []
-    msg = c.aware_datetime(now)
-    if msg is not None:
-        problems.append(Problem(path="now", message=msg))
+    problem = c.aware_datetime(now)
+    if problem is not None:
+        problems.append(problem.prefixed("now"))
     if not isinstance(window, dt.timedelta) or window <= dt.timedelta(0):
-        problems.append(Problem(path="window", message=f"{c.show(window)} is not a positive timedelta"))
-    full = contacts_for_full_marks
+        code = "range" if isinstance(window, dt.timedelta) else "type"
+        problems.append(Problem(path="window", code=code, message=f"{c.show(window)} is not a positive timedelta"))
+    full = c.plain(contacts_for_full_marks)
     if isinstance(full, bool) or not isinstance(full, int) or not 1 <= full <= MAX_CONTACTS:
         msg = f"{c.show(full)} is not an int from 1 to {MAX_CONTACTS:,}"
-        problems.append(Problem(path="contacts_for_full_marks", message=msg))
+        code = "type" if isinstance(full, bool) or not isinstance(full, int) else "range"
+        problems.append(Problem(path="contacts_for_full_marks", code=code, message=msg))
     threshold = c.to_decimal(strong)
     if not isinstance(threshold, Decimal) or not threshold.is_finite() or not 0 <= threshold <= 1:
-        problems.append(Problem(path="strong", message=f"{c.show(strong)} is not a share in [0, 1]"))
+        code = "range" if isinstance(threshold, Decimal) else "type"
+        problems.append(Problem(path="strong", code=code, message=f"{c.show(strong)} is not a share in [0, 1]"))
     problems += not_iterable(
         (customers, Customer, "customers"),
         (activities, Activity, "activities"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import enum
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -16,71 +15,23 @@ import attrs
 
 from .. import _checks as c
 from .._money import _CONTEXT, Money
-from .._time import instant
+from .._time import Period
+from .._time import period_of as _period
+from .._time import start_of as _start
 from .._time import zone as zone_of
 from ..entities import Activity, ActivityKind, Customer, Opportunity
 from ..errors import Problem, ValidationError
 from ..stages import MoveKind, StageChanged
 from ._abc import _SHARE
-from ._args import MAX_PROBLEMS, each_of, function_of_one, items_of, mapping, member, not_iterable, wrong_item
-
-
-class Period(enum.StrEnum):
-    """
-    The length of a KPI period, in the local calendar of a time zone.
-    """
-
-    DAY = "day"
-    WEEK = "week"  # ISO weeks: Monday to Sunday
-    MONTH = "month"
-
-
-def _period(period: Period | str) -> Period:
-    kind = member(Period, period)
-    if kind is None:
-        allowed = ", ".join(repr(p.value) for p in Period)
-        raise ValidationError.single("period", f"{c.show(period)} is not a period; allowed: {allowed}")
-    return kind
-
-
-def period_start(at: dt.datetime, period: Period | str, tz: dt.tzinfo | str) -> dt.date:
-    """
-    The first local day of the period that holds instant *at* (an aware
-    datetime; a naive one is refused, not read as local time) in zone *tz*
-    (a ``tzinfo`` or an IANA zone name).
-
-    Days are local calendar days, so a day with a DST change has 23 or 25
-    hours and still counts as one day.  Cost: O(1).
-
-    >>> import zoneinfo
-    >>> ny = zoneinfo.ZoneInfo("America/New_York")
-    >>> late = dt.datetime(2026, 3, 9, 3, 30, tzinfo=dt.timezone.utc)  # Sunday 23:30 EDT
-    >>> period_start(late, "day", ny), period_start(late, "week", ny), period_start(late, "month", ny)
-    (datetime.date(2026, 3, 8), datetime.date(2026, 3, 2), datetime.date(2026, 3, 1))
-    """
-    when = instant(at, field="at")
-    kind = _period(period)
-    start = _start(when, kind, zone_of(tz))
-    if start is None:
-        msg = f"{when.isoformat()} is too close to the limits of datetime to fall in a period of {c.show(tz)}"
-        raise ValidationError.single("at", msg)
-    return start
-
-
-def _start(at: dt.datetime, kind: Period, tz: dt.tzinfo) -> dt.date | None:
-    """
-    :func:`period_start` of checked arguments; ``None`` when the local day
-    (or the start of its week) lies beyond the range of ``datetime``.
-    """
-    try:
-        day = at.astimezone(tz).date()
-        if kind is Period.WEEK:
-            return day - dt.timedelta(days=day.weekday())
-    except OverflowError:
-        return None
-    if kind is Period.DAY:
-        return day
-    return day.replace(day=1)
+from ._args import (
+    MAX_PROBLEMS,
+    each_of,
+    function_of_one,
+    items_of,
+    not_iterable,
+    plain_mapping,
+    wrong_item,
+)
 
 
 #: What makes a visit "effective" by default: a purpose and feedback recorded.
@@ -121,19 +72,25 @@ class RepPeriod:
         *targets* maps KPI names (``visits``, ``calls`` ...) to positive ints.
         Cost: O(t) in the number of targets.
         """
-        mapping(targets, "KPI name to target", "targets")
+        targets = plain_mapping(targets, "KPI name to target", "targets")
         out = {}
         problems = []
         for name, target in targets.items():
             if not isinstance(name, str) or name not in _COUNTS:
                 problems.append(
                     Problem(
-                        path="targets", message=f"{c.show(name)} is not a KPI; allowed: {', '.join(_COUNTS)}"
+                        path="targets",
+                        code="choice",
+                        message=f"{c.show(name)} is not a KPI; allowed: {', '.join(_COUNTS)}",
                     )
                 )
             elif isinstance(target, bool) or not isinstance(target, int) or target <= 0:
                 problems.append(
-                    Problem(path=f"targets[{name!r}]", message=f"{c.show(target)} is not a positive int")
+                    Problem(
+                        path=f"targets[{name!r}]",
+                        code="type" if isinstance(target, bool) or not isinstance(target, int) else "range",
+                        message=f"{c.show(target)} is not a positive int",
+                    )
                 )
             else:
                 out[name] = _SHARE.divide(Decimal(getattr(self, name)), Decimal(target))
@@ -226,17 +183,21 @@ def quartiles(scores: Mapping[str, Decimal | int | Money]) -> dict[str, int]:
     >>> quartiles({"ann": 90, "bob": 70, "cat": 70, "dan": 10})
     {'ann': 1, 'bob': 2, 'cat': 2, 'dan': 4}
     """
+    scores = c.to_mapping(scores, "scores")  # a pandas Series
     if not isinstance(scores, Mapping) or not scores:
         raise ValidationError.single(
-            "scores", f"{c.show(scores)} is not a non-empty mapping of rep id to score"
+            "scores",
+            f"{c.show(scores)} is not a non-empty mapping of rep id to score",
+            code="type" if not isinstance(scores, Mapping) else "empty",
         )
     values: dict[str, Decimal] = {}
     problems = []
     currency = None
-    for rep, score in scores.items():
+    for rep, raw in scores.items():
+        score = c.plain(raw)  # a numpy int as an int
         if isinstance(score, Money):
             if currency not in (None, score.currency):
-                problems.append(Problem(path=f"scores[{rep!r}]", message=f"{score!r} is not in {currency}"))
+                problems.append(Problem(path=f"scores[{rep!r}]", code="currency", message=f"{score!r} is not in {currency}"))
                 continue
             currency = score.currency
             values[rep] = score.amount
@@ -244,7 +205,7 @@ def quartiles(scores: Mapping[str, Decimal | int | Money]) -> dict[str, int]:
             values[rep] = Decimal(score)
         else:
             problems.append(
-                Problem(path=f"scores[{rep!r}]", message=f"{c.show(score)} is not a number or Money")
+                Problem(path=f"scores[{rep!r}]", code="range" if isinstance(score, Decimal) else "type", message=f"{c.show(score)} is not a number or Money")
             )
     if problems:
         raise ValidationError(problems)
@@ -264,7 +225,7 @@ def kpi_records(kpis: Iterable[RepPeriod]) -> list[dict[str, Any]]:
 
 def _beyond(at: dt.datetime, path: str) -> Problem:
     msg = f"{at.isoformat()} is too close to the limits of datetime to fall in a local period"
-    return Problem(path=path, message=msg)
+    return Problem(path=path, code="range", message=msg)
 
 
 @attrs.frozen(kw_only=True)
@@ -367,6 +328,7 @@ def outcome_kpis(
                 problems.append(
                     Problem(
                         path=f"events[{i}].opportunity_id",
+                        code="reference",
                         message=f"{c.show(e.opportunity_id)} is not among the opportunities",
                     )
                 )

@@ -104,18 +104,19 @@ class Migration:
 def _tiers(grading: AbcResult | Mapping[str, Tier | str | None], where: str) -> dict[str, Tier | None]:
     if isinstance(grading, AbcResult):
         return dict(grading.tiers)
+    grading = c.to_mapping(grading, where)  # a pandas Series
     if not isinstance(grading, Mapping):
         raise ValidationError.single(
-            where, f"{c.show(grading)} is not an AbcResult or a mapping of id to tier"
+            where, f"{c.show(grading)} is not an AbcResult or a mapping of id to tier", code="type"
         )
     out: dict[str, Tier | None] = {}
     problems: list[Problem] = []
     for cid, tier in grading.items():
         if len(problems) >= MAX_PROBLEMS:
             break
-        msg = c.identifier(cid)
-        if msg is not None:
-            problems.append(Problem(path=f"{where}[{c.show(cid)}]", message=msg))
+        problem = c.identifier(cid)
+        if problem is not None:
+            problems.append(problem.prefixed(f"{where}[{c.show(cid)}]"))
             continue
         try:
             out[cid] = tier_or_none(tier, f"{where}[{cid!r}]")

@@ -80,13 +80,13 @@ def work_queue(
             continue
         gain = None
         if profit is not None:
-            raw = profit(lead)
+            raw = c.plain(profit(lead))  # a numpy int as an int
             if raw is not None and not isinstance(raw, Money) and not plain_number(raw):
                 msg = (
                     f"{c.show(raw)} is {c.a_type(raw)}; profit must return Money, a finite Decimal "
                     f"or int of at most {MAX_INTEGER_DIGITS} digits, or None"
                 )
-                raise ValidationError.single(f"profit(leads[{i}])", msg)
+                raise ValidationError.single(f"profit(leads[{i}])", msg, code="callable")
             gain = _amount(raw, currency)
         value = lead.prospect_value
         worth = _amount(value, currency)
@@ -110,31 +110,34 @@ def _interval(value: object, where: str) -> dt.timedelta:
     A positive timedelta, else an error at *where*.
     """
     if not isinstance(value, dt.timedelta) or value <= dt.timedelta(0):
-        raise ValidationError.single(where, f"{c.show(value)} is not a positive timedelta")
+        code = "range" if isinstance(value, dt.timedelta) else "type"
+        raise ValidationError.single(where, f"{c.show(value)} is not a positive timedelta", code=code)
     return value
 
 
 def _tier_map(value: Mapping[Tier | str | None, dt.timedelta]) -> Mapping[Tier | None, dt.timedelta]:
+    value = c.to_mapping(value, "by_tier")  # a pandas Series
     if not isinstance(value, Mapping) or not value:
         raise ValidationError.single(
-            "by_tier", f"{c.show(value)} is not a non-empty mapping of tier to timedelta"
+            "by_tier",
+            f"{c.show(value)} is not a non-empty mapping of tier to timedelta",
+            code="empty" if isinstance(value, Mapping) else "type",
         )
     out: dict[Tier | None, dt.timedelta] = {}
     for k, v in value.items():
         tier = None if k is None else member(Tier, k)
         if k is not None and tier is None:
             raise ValidationError.single(
-                "by_tier", f"{c.show(k)} is not a tier; allowed: 'A', 'B', 'C', None"
+                "by_tier", f"{c.show(k)} is not a tier; allowed: 'A', 'B', 'C' or None", code="choice"
             )
         out[tier] = _interval(v, f"by_tier[{_name(tier)}]")
     return MappingProxyType(out)
 
 
 def _stage_map(value: Mapping[str, dt.timedelta]) -> Mapping[str, dt.timedelta]:
+    value = c.to_mapping(value, "by_stage")  # a pandas Series
     if not isinstance(value, Mapping):
-        raise ValidationError.single(
-            "by_stage", f"{c.show(value)} is not a mapping of stage key to timedelta"
-        )
+        raise c.at("by_stage", c.wrong_type(value, "a mapping of stage key to timedelta"))
     return MappingProxyType({k: _interval(v, f"by_stage[{c.show(k)}]") for k, v in value.items()})
 
 
@@ -168,7 +171,7 @@ class FollowUpPolicy:
         key = None if tier is None else member(Tier, tier)
         if tier is not None and key is None:
             raise ValidationError.single(
-                "tier", f"{c.show(tier)} is not a tier; allowed: 'A', 'B', 'C', None"
+                "tier", f"{c.show(tier)} is not a tier; allowed: 'A', 'B', 'C' or None", code="choice"
             )
         return _pick(self, key, items_of(stages, str, "stages"))
 
@@ -195,7 +198,7 @@ def _pick(policy: FollowUpPolicy, tier: Tier | None, stages: Iterable[str]) -> d
     options += [policy.by_stage[s] for s in stages if s in policy.by_stage]
     if not options:
         shown = "None" if tier is None else repr(tier.value)
-        raise ValidationError.single("tier", f"{shown} has no follow-up interval in the policy")
+        raise ValidationError.single("tier", f"{shown} has no follow-up interval in the policy", code="missing")
     return min(options)
 
 
@@ -237,11 +240,11 @@ def due_followups(
     opportunities and d follow-ups due.
     """
     problems: list[Problem] = []
-    msg = c.aware_datetime(now)
-    if msg is not None:
-        problems.append(Problem(path="now", message=msg))
+    problem = c.aware_datetime(now)
+    if problem is not None:
+        problems.append(problem.prefixed("now"))
     if not isinstance(policy, FollowUpPolicy):
-        problems.append(Problem(path="policy", message=f"{c.show(policy)} is not a FollowUpPolicy"))
+        problems.append(c.wrong_type(policy, "a FollowUpPolicy").prefixed("policy"))
     problems += not_iterable(
         (customers, Customer, "customers"),
         (activities, Activity, "activities"),

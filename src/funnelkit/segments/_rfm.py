@@ -86,12 +86,14 @@ def rfm(
     >>> {s.customer_id: s.code for s in rfm(orders, now=now, bins=3)}
     {'a': '332', 'b': '113', 'c': '211'}
     """
+    bins = c.plain(bins)
     problems: list[Problem] = []
-    msg = c.aware_datetime(now)
-    if msg is not None:
-        problems.append(Problem(path="now", message=msg))
+    problem = c.aware_datetime(now)
+    if problem is not None:
+        problems.append(problem.prefixed("now"))
     if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= MAX_BINS:
-        problems.append(Problem(path="bins", message=f"{c.show(bins)} is not an int from 1 to {MAX_BINS:,}"))
+        code = "type" if isinstance(bins, bool) or not isinstance(bins, int) else "range"
+        problems.append(Problem(path="bins", code=code, message=f"{c.show(bins)} is not an int from 1 to {MAX_BINS:,}"))
     c.require_iterable(events, "Activity or (id, at, value)", "events")
     if problems:
         raise ValidationError(problems)
@@ -109,13 +111,14 @@ def rfm(
             cid, at, value = event.customer_id, event.at, zero
         elif isinstance(event, tuple) and len(event) == 3:
             cid, at, raw = event
+            raw = c.plain(raw)  # a numpy int as an int
             bad = len(problems)
-            msg = c.identifier(cid)
-            if msg is not None:
-                problems.append(Problem(path=f"events[{i}][0]", message=msg))
-            msg = c.aware_datetime(at)
-            if msg is not None:
-                problems.append(Problem(path=f"events[{i}][1]", message=msg))
+            problem = c.identifier(cid)
+            if problem is not None:
+                problems.append(problem.prefixed(f"events[{i}][0]"))
+            problem = c.aware_datetime(at)
+            if problem is not None:
+                problems.append(problem.prefixed(f"events[{i}][1]"))
             if isinstance(raw, Money):
                 if currency is None:
                     currency = raw.currency
@@ -129,17 +132,18 @@ def rfm(
                     f"{c.show(raw)} is not a finite Decimal, int or Money "
                     f"(with at most {MAX_INTEGER_DIGITS} digits before the point)"
                 )
-                problems.append(Problem(path=f"events[{i}][2]", message=msg))
+                code = "type" if isinstance(raw, bool) or not isinstance(raw, Decimal | int) else "range"
+                problems.append(Problem(path=f"events[{i}][2]", code=code, message=msg))
             if len(problems) > bad:
                 continue
             at = canonical(at)
         else:
             msg = f"{c.show(event)} is not an Activity or (id, at, value)"
-            problems.append(Problem(path=f"events[{i}]", message=msg))
+            problems.append(Problem(path=f"events[{i}]", code="type", message=msg))
             continue
         if at > now:
             msg = f"{at.isoformat()} is after now ({now.isoformat()})"
-            problems.append(Problem(path=f"events[{i}]", message=msg))
+            problems.append(Problem(path=f"events[{i}]", code="order", message=msg))
             continue
         if problems:
             continue  # only look for more problems
@@ -150,7 +154,7 @@ def rfm(
     if problems:
         raise ValidationError(problems)
     if not last:
-        raise ValidationError.single("events", "no events to score")
+        raise ValidationError.single("events", "no events to score", code="empty")
     n = len(last)
     recency = {cid: (now - at) // _DAY for cid, at in last.items()}
     # Worst first: most days since the last event, fewest events, least value.

@@ -13,7 +13,7 @@ import functools
 import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import attrs
 
@@ -61,6 +61,9 @@ class StageChanged(c.Checked):
     through (unmet requirements, the minimum dwell).
     """
 
+    #: Its tag in documents (an event log mixes kinds of events).
+    type_name: ClassVar[str] = "stage_changed"
+
     opportunity_id: str = attrs.field(metadata=check(c.identifier))
     pipeline: str = attrs.field(metadata=check(c.identifier))
     kind: MoveKind = attrs.field(metadata=check(c.member_of(MoveKind)), converter=_move_kind)
@@ -68,7 +71,7 @@ class StageChanged(c.Checked):
     to_stage: str = attrs.field(metadata=check(c.identifier))
     at: dt.datetime = attrs.field(metadata=check(c.aware_datetime), converter=canonical)
     actor: str = attrs.field(metadata=check(c.identifier))
-    version: int = attrs.field(metadata=check(c.non_negative_int))
+    version: int = attrs.field(metadata=check(c.non_negative_int), converter=c.to_int)
     time_in_stage: dt.timedelta = attrs.field(metadata=check(c.duration))
     lost_reason: str | None = attrs.field(default=None, metadata=check(c.optional(c.name)))
     override_reason: str | None = attrs.field(default=None, metadata=check(c.optional(c.name)))
@@ -81,16 +84,20 @@ class StageChanged(c.Checked):
         problems = []
         if (self.lost_reason is None) == (self.kind is MoveKind.LOSE):
             problems.append(
-                Problem(path="lost_reason", message="a lose event needs a lost reason, and only it")
+                Problem(path="lost_reason", code="conflict", message="a lose event needs a lost reason, and only it")
             )
         if (self.override_reason is None) != (self.override_by is None):
             missing = "override_reason" if self.override_reason is None else "override_by"
-            problems.append(Problem(path=missing, message="override reason and override by go together"))
+            problems.append(
+                Problem(path=missing, code="conflict", message="override reason and override by go together")
+            )
         if self.bypassed and self.override_reason is None:
-            problems.append(Problem(path="bypassed", message="only an override can bypass requirements"))
+            problems.append(
+                Problem(path="bypassed", code="conflict", message="only an override can bypass requirements")
+            )
         if self.version < 1:
             problems.append(
-                Problem(path="version", message="0 cannot follow a move; versions start at 1 after one")
+                Problem(path="version", code="range", message="0 cannot follow a move; versions start at 1 after one")
             )
         return problems
 
@@ -146,7 +153,7 @@ class Readiness:
                 if t.to == key:
                     return t
         known = ", ".join(repr(t.to) for t in self.targets)
-        raise ValidationError.single("key", f"{c.show(key)} is not in this report; it covers {known}")
+        raise ValidationError.single("key", f"{c.show(key)} is not in this report; it covers {known}", code="reference")
 
     @property
     def ready(self) -> tuple[str, ...]:
@@ -301,28 +308,23 @@ def _check_common(
         return now
     problems = []
     if not isinstance(opp, Opportunity):
-        problems.append(
-            Problem(path="opp", message=f"{c.show(opp)} is {c.a_type(opp)}; expected an Opportunity")
-        )
+        problems.append(c.wrong_type(opp, "an Opportunity").prefixed("opp"))
     if not isinstance(pipeline, Pipeline):
-        problems.append(
-            Problem(
-                path="pipeline", message=f"{c.show(pipeline)} is {c.a_type(pipeline)}; expected a Pipeline"
-            )
-        )
-    msg = c.aware_datetime(now)
-    if msg is not None:
-        problems.append(Problem(path="now", message=msg))
+        problems.append(c.wrong_type(pipeline, "a Pipeline").prefixed("pipeline"))
+    problem = c.aware_datetime(now)
+    if problem is not None:
+        problems.append(problem.prefixed("now"))
     if actor is not None:
-        msg = c.identifier(actor)
-        if msg is not None:
-            problems.append(Problem(path="actor", message=msg))
+        problem = c.identifier(actor)
+        if problem is not None:
+            problems.append(problem.prefixed("actor"))
     if expected_version is not None:
-        msg = c.non_negative_int(expected_version)
-        if msg is None and expected_version > _MAX_VERSION:  # type: ignore[operator]
+        problem = c.non_negative_int(c.to_int(expected_version))  # type: ignore[arg-type]  # checked here
+        if problem is None and expected_version > _MAX_VERSION:  # type: ignore[operator]
             msg = f"{c.show(expected_version)} is more than {_MAX_VERSION:,}; no opportunity gets that far"
-        if msg is not None:
-            problems.append(Problem(path="expected_version", message=msg))
+            problem = c.bad("range", msg)
+        if problem is not None:
+            problems.append(problem.prefixed("expected_version"))
     if problems:
         raise ValidationError(problems)
     assert isinstance(opp, Opportunity)  # noqa: S101 - narrowed above
@@ -330,20 +332,22 @@ def _check_common(
     assert isinstance(now, dt.datetime)  # noqa: S101
     now = canonical(now)
     # a stale read comes first: the caller must reload, whatever else is off
-    _check_version(opp, cast("int | None", expected_version))
+    _check_version(opp, c.to_optional_int(cast("int | None", expected_version)))
     if opp.pipeline != pipeline.key:
         problems.append(
             Problem(
                 path="pipeline",
+                code="conflict",
                 message=f"{pipeline.key!r} is not the opportunity's pipeline {opp.pipeline!r}",
             )
         )
     elif opp.stage not in pipeline:
-        problems.append(Problem(path="opp.stage", message=pipeline._unknown(opp.stage)))  # noqa: SLF001
+        problems.append(Problem(path="opp.stage", code="reference", message=pipeline._unknown(opp.stage)))  # noqa: SLF001
     if now < opp.stage_entered_at:
         problems.append(
             Problem(
                 path="now",
+                code="order",
                 message=f"{now.isoformat()} is before the opportunity entered its stage "
                 f"({opp.stage_entered_at.isoformat()})",
             )
@@ -377,7 +381,7 @@ def _check_collection(value: object, name: str, items: str | None = None) -> Non
         return
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         what = items or name
-        raise ValidationError.single(name, f"{c.show(value)} is {c.a_type(value)}; expected a list of {what}")
+        raise c.at(name, c.wrong_type(value, f"an iterable of {what}"))
 
 
 def _context(
@@ -468,7 +472,7 @@ def readiness(
     """
     now = _check_common(opp, pipeline, now, None, None)
     if to is not None and (type(to) is not str or to not in pipeline):
-        raise ValidationError.single("to", pipeline._unknown(to))  # noqa: SLF001
+        raise ValidationError.single("to", pipeline._unknown(to), code="reference")  # noqa: SLF001
     ctx = _context(opp, activities, key_persons, now)
     if to is not None:
         targets = [to]
@@ -515,22 +519,20 @@ def _move(
 ) -> tuple[Opportunity, StageChanged]:
     # *now* is in UTC here (see _check_common).
     if type(to) is not str:
-        raise ValidationError.single("to", f"{c.show(to)} is {c.a_type(to)}; expected a stage key")
+        raise c.at("to", c.wrong_type(to, "a stage key"))
     if override is not None and not isinstance(override, Override):
-        raise ValidationError.single(
-            "override", f"{c.show(override)} is {c.a_type(override)}; expected Override(reason=..., by=...)"
-        )
+        raise c.at("override", c.wrong_type(override, "Override(reason=..., by=...)"))
     _check_version(opp, expected_version)
     plan = pipeline._plan(opp.stage, to)  # noqa: SLF001
     if plan is None:
         if to not in pipeline:
-            raise ValidationError.single("to", pipeline._unknown(to))  # noqa: SLF001
+            raise ValidationError.single("to", pipeline._unknown(to), code="reference")  # noqa: SLF001
         raise _refuse(pipeline, opp, to)
     if plan.kind not in kinds:
         use = {MoveKind.LOSE: "lose()", MoveKind.REOPEN: "reopen()", MoveKind.WIN: "win() or advance()"}
         hint = use.get(plan.kind, "advance()")
         raise ValidationError.single(
-            "to", f"{opp.stage!r} -> {to!r} is {c.article(plan.kind.value)} move; use {hint}"
+            "to", f"{opp.stage!r} -> {to!r} is {c.article(plan.kind.value)} move; use {hint}", code="conflict"
         )
     bypassed: tuple[str, ...] = ()
     if plan.requirements or plan.min_dwell is not None:
@@ -740,7 +742,7 @@ def win(
         if len(won) > 1:
             keys = ", ".join(repr(s.key) for s in won)
             raise ValidationError.single(
-                "to", f"None; pipeline {pipeline.key!r} has several won stages: pick one of {keys}"
+                "to", f"None; pipeline {pipeline.key!r} has several won stages: pick one of {keys}", code="missing"
             )
         to = won[0].key
     return _move(
@@ -774,13 +776,13 @@ def lose(
     Cost: O(lost reasons).
     """
     now = _check_common(opp, pipeline, now, actor, expected_version)
-    msg = c.name(reason)
-    if msg is not None:
-        raise ValidationError.single("reason", msg)
+    problem = c.name(reason)
+    if problem is not None:
+        raise c.at("reason", problem)
     if pipeline.lost_reasons and reason not in pipeline.lost_reasons:
         allowed = ", ".join(repr(r) for r in pipeline.lost_reasons)
         raise ValidationError.single(
-            "reason", f"{c.show(reason)} is not a lost reason of {pipeline.key!r}; allowed: {allowed}"
+            "reason", f"{c.show(reason)} is not a lost reason of {pipeline.key!r}; allowed: {allowed}", code="choice"
         )
     if to is None:
         to = pipeline._lose_to.get(opp.stage)  # noqa: SLF001
@@ -868,33 +870,41 @@ def apply(opp: Opportunity, event: StageChanged) -> Opportunity:
     if event.opportunity_id != opp.id:
         problems.append(
             Problem(
-                path="opportunity_id", message=f"{event.opportunity_id!r} is not the opportunity {opp.id!r}"
+                path="opportunity_id",
+                code="conflict",
+                message=f"{event.opportunity_id!r} is not the opportunity {opp.id!r}",
             )
         )
     if event.pipeline != opp.pipeline:
         problems.append(
             Problem(
                 path="pipeline",
+                code="conflict",
                 message=f"{event.pipeline!r} is not the opportunity's pipeline {opp.pipeline!r}",
             )
         )
     if event.from_stage != opp.stage:
         problems.append(
             Problem(
-                path="from_stage", message=f"{event.from_stage!r} but the opportunity is at {opp.stage!r}"
+                path="from_stage",
+                code="conflict",
+                message=f"{event.from_stage!r} but the opportunity is at {opp.stage!r}",
             )
         )
     if event.version <= opp.version:
         problems.append(
             Problem(
                 path="version",
+                code="order",
                 message=f"{event.version} is not after the opportunity's version {opp.version}; "
                 "versions only grow",
             )
         )
     if event.at < opp.stage_entered_at:
         problems.append(
-            Problem(path="at", message=f"{event.at.isoformat()} is before the opportunity entered its stage")
+            Problem(
+                path="at", code="order", message=f"{event.at.isoformat()} is before the opportunity entered its stage"
+            )
         )
     if problems:
         raise ValidationError(problems)
@@ -914,9 +924,7 @@ def replay(
     Cost: O(events).
     """
     if pipeline is not None and not isinstance(pipeline, Pipeline):
-        raise ValidationError.single(
-            "pipeline", f"{c.show(pipeline)} is {c.a_type(pipeline)}; expected a Pipeline"
-        )
+        raise c.at("pipeline", c.wrong_type(pipeline, "a Pipeline"))
     c.require(opp, Opportunity, "an Opportunity", "opp")
     _check_collection(events, "events")
     for i, event in enumerate(events):
@@ -930,7 +938,7 @@ def replay(
             if plan is None or plan.kind is not event.kind:
                 allowed = "not allowed" if plan is None else f"{plan.kind.value}, not {event.kind.value}"
                 msg = f"{event.from_stage!r} -> {event.to_stage!r} in pipeline {pipeline.key!r}: {allowed}"
-                raise ValidationError.single(f"events[{i}]", msg)
+                raise ValidationError.single(f"events[{i}]", msg, code="state")
     return opp
 
 
@@ -941,9 +949,9 @@ def stalled(opps: Iterable[Opportunity], pipeline: Pipeline, *, now: dt.datetime
 
     Cost: O(n log n) for n opportunities.
     """
-    msg = c.aware_datetime(now)
-    if msg is not None:
-        raise ValidationError.single("now", msg)
+    problem = c.aware_datetime(now)
+    if problem is not None:
+        raise c.at("now", problem)
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     _check_collection(opps, "opps", "opportunities")
     now = canonical(now)
@@ -952,11 +960,11 @@ def stalled(opps: Iterable[Opportunity], pipeline: Pipeline, *, now: dt.datetime
         if not isinstance(opp, Opportunity):
             c.require(opp, Opportunity, "an Opportunity", f"opps[{i}]")
         if opp.pipeline != pipeline.key:
-            raise ValidationError.single(f"opps[{i}].pipeline", f"{opp.pipeline!r} is not {pipeline.key!r}")
+            raise ValidationError.single(f"opps[{i}].pipeline", f"{opp.pipeline!r} is not {pipeline.key!r}", code="conflict")
         if opp.status is not OpportunityStatus.OPEN:
             continue
         if opp.stage not in pipeline:
-            raise ValidationError.single(f"opps[{i}].stage", pipeline._unknown(opp.stage))  # noqa: SLF001
+            raise ValidationError.single(f"opps[{i}].stage", pipeline._unknown(opp.stage), code="reference")  # noqa: SLF001
         stage = pipeline.stage(opp.stage)
         limit = stage.stall_after_days
         if limit is None or stage.outcome is not StageOutcome.OPEN:

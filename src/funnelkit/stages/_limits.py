@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import attrs
 
 from .. import _checks as c
+from ..errors import Problem
 
 MAX_STAGES = 1_000
 MAX_TRANSITIONS = 100_000
@@ -51,10 +52,13 @@ class TooMany:
     count: int | None  # None: an iterator, of unknown length
 
     @property
-    def message(self) -> str:
+    def problem(self) -> Problem:
+        """
+        The problem to report (code ``limit``), located at the collection.
+        """
         if self.count is None:
-            return f"an iterator of more than {self.limit:,} items; at most {self.limit:,} are allowed"
-        return f"{self.count:,} items; at most {self.limit:,} are allowed"
+            return c.bad("limit", f"an iterator of more than {self.limit:,} items; at most {self.limit:,} are allowed")
+        return c.bad("limit", f"{self.count:,} items; at most {self.limit:,} are allowed")
 
 
 def bounded(value: Any, limit: int) -> Any:
@@ -80,7 +84,7 @@ def limited(check: c.Check) -> c.Check:
 
     def run(value: object) -> c.Result:
         if isinstance(value, TooMany):
-            return value.message
+            return value.problem
         return check(value)
 
     return run

@@ -23,7 +23,7 @@ from .. import _checks as c
 from .._checks import check
 from ..errors import PipelineDefinitionError, PipelineWarning, Problem, ValidationError
 from . import _limits as lim
-from ._requirements import Predicate, Requirement, check_days, requirement_from_dict
+from ._requirements import Predicate, Requirement, check_days
 
 if TYPE_CHECKING:
     from statemachine import StateMachine
@@ -94,31 +94,32 @@ def _probability(value: Decimal | float | str) -> Decimal:
     return c.to_decimal(value)
 
 
-def _check_probability(value: object) -> str | None:
+def _check_probability(value: object) -> Problem | None:
     """
     A probability in [0, 1], in plain digits with at most 20 decimal places,
     so that it is written and read back as it is.
     """
-    msg = c.probability(value)
-    if msg is None and isinstance(value, Decimal):
+    problem = c.probability(value)
+    if problem is None and isinstance(value, Decimal):
         exponent = value.as_tuple().exponent
         if not isinstance(exponent, int) or not -lim.MAX_PLACES <= exponent <= 0:
-            return (
+            return c.bad(
+                "format",
                 f"{c.show(value)} is not in plain digits with at most {lim.MAX_PLACES} decimal places; "
-                "write a probability such as '0.25'"
+                "write a probability such as '0.25'",
             )
-    return msg
+    return problem
 
 
 def _requirements(value: Iterable[Requirement]) -> tuple[Requirement, ...]:
     return lim.to_tuple(value)  # type: ignore[no-any-return]
 
 
-def _positive_days(value: object) -> str | None:
-    msg = check_days(value)
-    if msg is None and value == 0:
-        return "0 is not positive; expected a number of days >= 1"
-    return msg
+def _positive_days(value: object) -> Problem | None:
+    problem = check_days(value)
+    if problem is None and value == 0:
+        return c.bad("range", "0 is not positive; expected a number of days >= 1")
+    return problem
 
 
 @attrs.frozen(kw_only=True)
@@ -146,7 +147,9 @@ class Stage(c.Checked):
         metadata=check(c.member_of(ForecastCategory)),
         converter=_category,
     )
-    stall_after_days: int | None = attrs.field(default=None, metadata=check(c.optional(_positive_days)))
+    stall_after_days: int | None = attrs.field(
+        default=None, metadata=check(c.optional(_positive_days)), converter=c.to_optional_int
+    )
     min_dwell: dt.timedelta | None = attrs.field(default=None, metadata=check(c.optional(c.duration)))
     requirements: tuple[Requirement, ...] = attrs.field(
         default=(),
@@ -160,41 +163,56 @@ class Stage(c.Checked):
         if self.outcome is StageOutcome.WON:
             if self.probability != 1:
                 problems.append(
-                    Problem(path="probability", message=f"{self.probability} on a won stage; it must be 1")
+                    Problem(
+                        path="probability",
+                        code="conflict",
+                        message=f"{self.probability} on a won stage; it must be 1",
+                    )
                 )
             if self.category is not ForecastCategory.CLOSED:
                 problems.append(
                     Problem(
                         path="category",
+                        code="conflict",
                         message=f"{self.category.value!r} on a won stage; it must be 'closed'",
                     )
                 )
         if self.outcome is StageOutcome.LOST:
             if self.probability != 0:
                 problems.append(
-                    Problem(path="probability", message=f"{self.probability} on a lost stage; it must be 0")
+                    Problem(
+                        path="probability",
+                        code="conflict",
+                        message=f"{self.probability} on a lost stage; it must be 0",
+                    )
                 )
             if self.category is not ForecastCategory.OMITTED:
                 problems.append(
                     Problem(
                         path="category",
+                        code="conflict",
                         message=f"{self.category.value!r} on a lost stage; it must be 'omitted'",
                     )
                 )
         if self.outcome is not StageOutcome.WON and self.category is ForecastCategory.CLOSED:
-            problems.append(Problem(path="category", message="'closed' is only for won stages"))
+            problems.append(
+                Problem(path="category", code="conflict", message="'closed' is only for won stages")
+            )
         if self.outcome is not StageOutcome.OPEN:
             for name in ("stall_after_days", "min_dwell"):
                 if getattr(self, name) is not None:
                     problems.append(
                         Problem(
-                            path=name, message=f"set on a {self.outcome.value} stage; deals do not stay there"
+                            path=name,
+                            code="conflict",
+                            message=f"set on a {self.outcome.value} stage; deals do not stay there",
                         )
                     )
             if self.requirements:
                 problems.append(
                     Problem(
                         path="requirements",
+                        code="conflict",
                         message=f"set on a {self.outcome.value} stage; only open stages have exits",
                     )
                 )
@@ -206,23 +224,13 @@ class Stage(c.Checked):
 
     def to_dict(self) -> dict[str, Any]:
         """
-        A JSON-safe dict that :meth:`Pipeline.from_dict` reads back.
+        The stage as a JSON-safe document: the same as ``funnelkit.to_dict(self)``.
 
         Cost: O(size of its requirements).
         """
-        from ..convert import format_duration
+        from ..convert import to_dict
 
-        return {
-            "key": self.key,
-            "label": self.label,
-            "probability": str(self.probability),
-            "outcome": self.outcome.value,
-            "category": self.category.value,
-            "stall_after_days": self.stall_after_days,
-            "min_dwell": None if self.min_dwell is None else format_duration(self.min_dwell),
-            "requirements": [r.to_dict() for r in self.requirements],
-            "description": self.description,
-        }
+        return to_dict(self)  # type: ignore[no-any-return]
 
 
 @attrs.frozen(kw_only=True)
@@ -251,11 +259,11 @@ def _check_pairs(value: object) -> c.Result:
     if value is None:
         return None
     if isinstance(value, lim.TooMany):
-        return value.message
+        return value.problem
     if not isinstance(value, tuple):
-        return f"{c.show(value)} is {c.a_type(value)}; expected a list of [from, to] pairs"
+        return c.wrong_type(value, "a list of [from, to] pairs")
     problems = [
-        Problem(path=f"[{i}]", message=f"{c.show(pair)} is not a [from, to] pair of stage keys")
+        Problem(path=f"[{i}]", code="type", message=f"{c.show(pair)} is not a [from, to] pair of stage keys")
         for i, pair in enumerate(value)
         if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(k, str) for k in pair))
     ]
@@ -263,10 +271,10 @@ def _check_pairs(value: object) -> c.Result:
 
 
 def _check_stages(value: object) -> c.Result:
-    msg = lim.limited(c.items(c.instance_of(Stage, "a Stage"), tuple))(value)
-    if msg is None and not value:
-        return "() is empty; a pipeline needs stages"
-    return msg
+    result = lim.limited(c.items(c.instance_of(Stage, "a Stage"), tuple))(value)
+    if result is None and not value:
+        return c.bad("empty", "() is empty; a pipeline needs stages")
+    return result
 
 
 def _probability_check(value: ProbabilityCheck | str) -> ProbabilityCheck:
@@ -339,9 +347,9 @@ class Pipeline:
     key: str = attrs.field(metadata=check(c.identifier))
     label: str = attrs.field(metadata=check(c.name))
     stages: tuple[Stage, ...] = attrs.field(metadata=check(_check_stages), converter=_stages)
-    allow_skip: bool = attrs.field(default=False, metadata=check(c.boolean))
-    allow_backward: bool = attrs.field(default=False, metadata=check(c.boolean))
-    allow_reopen: bool = attrs.field(default=False, metadata=check(c.boolean))
+    allow_skip: bool = attrs.field(default=False, metadata=check(c.boolean), converter=c.to_bool)
+    allow_backward: bool = attrs.field(default=False, metadata=check(c.boolean), converter=c.to_bool)
+    allow_reopen: bool = attrs.field(default=False, metadata=check(c.boolean), converter=c.to_bool)
     transitions: tuple[tuple[str, ...], ...] | None = attrs.field(
         default=None, metadata=check(_check_pairs), converter=_pairs
     )
@@ -450,7 +458,7 @@ class Pipeline:
             found = self._by_key.get(key)
             if found is not None:
                 return found
-        raise ValidationError.single(path, self._unknown(key))
+        raise ValidationError.single(path, self._unknown(key), code="reference")
 
     def _unknown(self, key: object) -> str:
         known = ", ".join(repr(s.key) for s in self.stages[:_LISTED])
@@ -573,21 +581,14 @@ class Pipeline:
 
     def to_dict(self) -> dict[str, Any]:
         """
-        A JSON-safe dict that :meth:`from_dict` reads back to an equal pipeline.
+        A JSON-safe document that :meth:`from_dict` reads back to an equal
+        pipeline: the same as ``funnelkit.to_dict(self)``.
 
         Cost: O(stages + their requirements + transitions).
         """
-        return {
-            "key": self.key,
-            "label": self.label,
-            "stages": [s.to_dict() for s in self.stages],
-            "allow_skip": self.allow_skip,
-            "allow_backward": self.allow_backward,
-            "allow_reopen": self.allow_reopen,
-            "transitions": None if self.transitions is None else [list(p) for p in self.transitions],
-            "lost_reasons": list(self.lost_reasons),
-            "probability_check": self.probability_check.value,
-        }
+        from ..convert import to_dict
+
+        return to_dict(self)  # type: ignore[no-any-return]
 
     @classmethod
     def from_dict(cls, data: object, *, predicates: Mapping[str, Predicate] | None = None) -> Pipeline:
@@ -602,27 +603,32 @@ class Pipeline:
 
         Cost: O(size of the document + stages + moves).
         """
-        from ..convert import from_dict
+        from ..convert import _predicates_in_scope
 
         if isinstance(data, Pipeline):
             return data
+        with _predicates_in_scope(predicates):
+            return cls._read(data)
+
+    @classmethod
+    def _read(cls, data: object) -> Pipeline:
+        from ..convert import _structure_fields
+
         if not isinstance(data, Mapping):
             msg = f"{c.show(data)} is {c.a_type(data)}; expected an object with key, label and stages"
-            raise PipelineDefinitionError([Problem(path="", message=msg)])
+            raise PipelineDefinitionError([Problem(path="", code="type", message=msg)])
         problems: list[Problem] = []
         stages: list[Stage] = []
         nodes: list[_Node | None] | None = None
         raw_stages = data.get("stages")
         if isinstance(raw_stages, list) and len(raw_stages) > lim.MAX_STAGES:
-            problems.append(
-                Problem(path="stages", message=lim.TooMany(lim.MAX_STAGES, len(raw_stages)).message)
-            )
+            problems.append(lim.TooMany(lim.MAX_STAGES, len(raw_stages)).problem.prefixed("stages"))
             raw_stages = []
         elif isinstance(raw_stages, list):
             nodes = []
             for i, raw in enumerate(raw_stages):
                 try:
-                    built = _stage_from_dict(raw, predicates)
+                    built = _stage_from_dict(raw)
                 except ValidationError as e:
                     problems.extend(p.prefixed(f"stages[{i}]") for p in e.problems)
                     nodes.append(_Node.read(raw))
@@ -634,7 +640,7 @@ class Pipeline:
             rest["stages"] = stages if isinstance(raw_stages, list) else raw_stages
         fields: _PipelineFields | None
         try:
-            fields = from_dict(_PipelineFields, rest)
+            fields = _structure_fields(_PipelineFields, rest)
         except ValidationError as e:
             problems.extend(e.problems)
             fields = None
@@ -674,41 +680,21 @@ class _PipelineFields:
     probability_check: ProbabilityCheck = ProbabilityCheck.ERROR
 
 
-def _register() -> None:
-    from .. import convert
-
-    convert.register(Requirement, unstructure=lambda r: r.to_dict(), structure=requirement_from_dict)
-    convert.register(Stage, unstructure=Stage.to_dict, structure=lambda d: _stage_from_dict(d, None))
-    convert.register(Pipeline, unstructure=Pipeline.to_dict, structure=Pipeline.from_dict)
-
-
-def _stage_from_dict(raw: object, predicates: Mapping[str, Predicate] | None) -> Stage:
-    from ..convert import structure_fields
+def _stage_from_dict(raw: object) -> Stage:
+    from ..convert import _structure_fields
 
     raw = c.require(raw, Mapping, "a stage object", "")  # type: ignore[type-abstract]
     reqs = raw.get("requirements")
-    if isinstance(reqs, list) and len(reqs) > lim.MAX_ITEMS:
-        problems = [Problem(path="requirements", message=lim.TooMany(lim.MAX_ITEMS, len(reqs)).message)]
+    if isinstance(reqs, list) and len(reqs) > lim.MAX_ITEMS:  # refused before reading them
+        problems = [
+            Problem(path="requirements", code="limit", message=lim.TooMany(lim.MAX_ITEMS, len(reqs)).message)
+        ]
         try:
-            structure_fields(Stage, {**raw, "requirements": []})
+            _structure_fields(Stage, {**raw, "requirements": []})
         except ValidationError as e:
             problems.extend(e.problems)
         raise ValidationError(sorted(problems, key=lambda p: p.path))
-    if not isinstance(reqs, list):
-        return structure_fields(Stage, raw)
-    built, problems = c.build_each(
-        reqs, lambda r: requirement_from_dict(r, predicates=predicates), "requirements"
-    )
-    try:
-        stage = structure_fields(Stage, {**raw, "requirements": built})
-    except ValidationError as e:
-        # The requirements passed on are all built, so the stage's problems are
-        # its own (such as requirements on a won stage): keep them all.
-        problems.extend(e.problems)
-        raise ValidationError(sorted(problems, key=lambda p: p.path)) from None
-    if problems:
-        raise ValidationError(problems)
-    return stage
+    return _structure_fields(Stage, raw)
 
 
 _LISTED = 20  # stages named in an "unknown stage" message
@@ -737,7 +723,7 @@ def _field_of(path: str) -> str:
 
 def _check_key(key: object, path: str) -> None:
     if type(key) is not str and not isinstance(key, str):
-        raise ValidationError.single(path, f"{c.show(key)} is {c.a_type(key)}; expected a stage key")
+        raise c.at(path, c.wrong_type(key, "a stage key"))
 
 
 @attrs.frozen
@@ -820,6 +806,7 @@ def _analyse(
             problems.append(
                 Problem(
                     path=f"stages[{i}].key",
+                    code="duplicate",
                     message=f"{n.key!r} is used by an earlier stage; keys must be unique",
                 )
             )
@@ -831,13 +818,18 @@ def _analyse(
         for outcome in StageOutcome:
             if not any(n.outcome is outcome for n in nodes):  # type: ignore[union-attr]
                 problems.append(
-                    Problem(path="stages", message=f"no {outcome.value} stage; a pipeline needs at least one")
+                    Problem(
+                        path="stages",
+                        code="missing",
+                        message=f"no {outcome.value} stage; a pipeline needs at least one",
+                    )
                 )
     head = nodes[0] if nodes else None
     if head is not None and head.outcome is not None and head.outcome is not StageOutcome.OPEN:
         problems.append(
             Problem(
                 path="stages[0]",
+                code="graph",
                 message=f"{c.show(head.key)} is {head.outcome.value}; the first stage must be open",
             )
         )
@@ -853,7 +845,9 @@ def _analyse(
         falling = _falling(nodes)
         if falling and probability_check is ProbabilityCheck.ERROR:
             problems.append(
-                Problem(path="stages", message=falling + " (set probability_check='warn' to allow)")
+                Problem(
+                    path="stages", code="order", message=falling + " (set probability_check='warn' to allow)"
+                )
             )
     return problems, moves, falling
 
@@ -894,7 +888,9 @@ def _moves(
             if flags[flag] is True:
                 problems.append(
                     Problem(
-                        path=flag, message="has no effect when transitions are listed; list the moves instead"
+                        path=flag,
+                        code="conflict",
+                        message="has no effect when transitions are listed; list the moves instead",
                     )
                 )
         pairs: set[tuple[str, ...]] = set()
@@ -907,21 +903,30 @@ def _moves(
             for k in (src, dst):
                 if k not in by_key:
                     problems.append(
-                        Problem(path=where, message=f"{c.show(k)} is not a stage; stages: {listed}")
+                        Problem(
+                            path=where,
+                            code="reference",
+                            message=f"{c.show(k)} is not a stage; stages: {listed}",
+                        )
                     )
             if src not in by_key or dst not in by_key:
                 continue
             a, b = by_key[src], by_key[dst]
             if src == dst:
-                problems.append(Problem(path=where, message=f"{src!r} -> {dst!r} goes nowhere"))
+                problems.append(Problem(path=where, code="graph", message=f"{src!r} -> {dst!r} goes nowhere"))
             elif pair in pairs:
-                problems.append(Problem(path=where, message=f"{src!r} -> {dst!r} is listed twice"))
+                problems.append(
+                    Problem(path=where, code="duplicate", message=f"{src!r} -> {dst!r} is listed twice")
+                )
             elif a.outcome is StageOutcome.WON:
-                problems.append(Problem(path=where, message=f"{src!r} is a won stage; won is final"))
+                problems.append(
+                    Problem(path=where, code="graph", message=f"{src!r} is a won stage; won is final")
+                )
             elif a.outcome is StageOutcome.LOST and b.outcome is not StageOutcome.OPEN:
                 problems.append(
                     Problem(
                         path=where,
+                        code="graph",
                         message=f"{src!r} -> {dst!r}: a lost deal can only reopen to an open stage",
                     )
                 )
@@ -973,7 +978,9 @@ def _graph_problems(nodes: list[_Node], moves: Mapping[str, list[str]]) -> list[
         if n.key not in reached:
             problems.append(
                 Problem(
-                    path=f"stages[{i}]", message=f"{n.key!r} cannot be reached from the first stage {start!r}"
+                    path=f"stages[{i}]",
+                    code="graph",
+                    message=f"{n.key!r} cannot be reached from the first stage {start!r}",
                 )
             )
     won = [typing.cast("str", n.key) for n in nodes if n.outcome is StageOutcome.WON]
@@ -987,7 +994,9 @@ def _graph_problems(nodes: list[_Node], moves: Mapping[str, list[str]]) -> list[
     winning = _closure(won, into)
     for i, n in enumerate(nodes):
         if n.outcome is StageOutcome.OPEN and n.key not in winning:
-            problems.append(Problem(path=f"stages[{i}]", message=f"{n.key!r} has no path to a won stage"))
+            problems.append(
+                Problem(path=f"stages[{i}]", code="graph", message=f"{n.key!r} has no path to a won stage")
+            )
     return problems
 
 
@@ -1019,6 +1028,3 @@ def _plan(
     reqs = tuple(r for s in (a, *skipped) for r in s.requirements)
     reads = any(r.reads_activities() for r in reqs)
     return Plan(kind=kind, requirements=reqs, min_dwell=a.min_dwell, reads_activities=reads)
-
-
-_register()

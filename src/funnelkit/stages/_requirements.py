@@ -7,7 +7,6 @@ opportunity and explain the result in words.
 from __future__ import annotations
 
 import datetime as dt
-import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -65,7 +64,7 @@ class Outcome:
         """
         if type(indent) is not int or not 0 <= indent <= _MAX_INDENT:
             msg = f"{c.show(indent)} is {c.a_type(indent)}; expected an int from 0 to {_MAX_INDENT}"
-            raise ValidationError.single("indent", msg)
+            raise ValidationError.single("indent", msg, code="type" if type(indent) is not int else "range")
         out = []
         todo: list[tuple[Outcome, int]] = [(self, indent)]
         while todo:  # depth first, without recursion
@@ -89,20 +88,22 @@ _MAX_INDENT = 64
 
 def _not_a_context(ctx: object) -> ValidationError:
     msg = f"{c.show(ctx)} is {c.a_type(ctx)}; expected a Context"
-    return ValidationError.single("ctx", msg)
+    return ValidationError.single("ctx", msg, code="type")
 
 
 class Requirement(c.Checked):
     """
     Base class of milestone requirements.
 
-    A subclass is a frozen attrs class with a ``name`` field; it implements
-    ``_evaluate(ctx)`` (and, when a verdict alone is cheaper, ``_met(ctx)``)
-    and :meth:`to_dict` (with a ``"type"`` key naming it in
-    :data:`REQUIREMENT_TYPES`).  The public :meth:`evaluate` and :meth:`met`
-    check their argument once and call them; the engine, whose contexts are
-    its own, calls them directly.  (A subclass written against the older
-    protocol, overriding ``evaluate`` or ``met`` itself, keeps working.)
+    A subclass is a frozen attrs class with a ``name`` field and a
+    ``type_name`` (its tag in documents, unique among requirements); it
+    implements ``_evaluate(ctx)`` (and, when a verdict alone is cheaper,
+    ``_met(ctx)``).  That is all: :func:`~funnelkit.to_dict` and
+    :func:`~funnelkit.from_dict` read and write it from its fields.  The
+    public :meth:`evaluate` and :meth:`met` check their argument once and
+    call them; the engine, whose contexts are its own, calls them directly.
+    (A subclass written against the older protocol, overriding ``evaluate``
+    or ``met`` itself, keeps working.)
     """
 
     __slots__ = ()
@@ -165,11 +166,14 @@ class Requirement(c.Checked):
 
     def to_dict(self) -> dict[str, Any]:
         """
-        A JSON-safe dict that :func:`requirement_from_dict` reads back.
+        The requirement as a JSON-safe document, tagged with its ``"type"``:
+        the same as ``funnelkit.to_dict(self)``.
 
         Cost: O(size of the requirement, parts included).
         """
-        raise NotImplementedError
+        from ..convert import to_dict
+
+        return to_dict(self)  # type: ignore[no-any-return]
 
     def walk(self) -> Iterable[Requirement]:
         """
@@ -251,15 +255,16 @@ def _activity_name(self: ActivityCount) -> str:
     return " ".join([text, *quals])
 
 
-def _check_kinds(value: object) -> str | None:
+def _check_kinds(value: object) -> Problem | None:
     if isinstance(value, lim.TooMany):
-        return value.message
+        return value.problem
     if not isinstance(value, frozenset | tuple) or not value:
-        return f"{c.show(value)} is not a non-empty set of activity kinds"
+        code = "empty" if isinstance(value, frozenset | tuple) else "type"
+        return c.bad(code, f"{c.show(value)} is not a non-empty set of activity kinds")
     allowed = ", ".join(repr(k.value) for k in ActivityKind)
     for k in value:
         if not isinstance(k, ActivityKind):
-            return f"{c.show(k)} is not an activity kind; allowed: {allowed}"
+            return c.bad("choice", f"{c.show(k)} is not an activity kind; allowed: {allowed}")
     return None
 
 
@@ -268,11 +273,11 @@ _check_text_fields = lim.limited(
 )
 
 
-def _check_positive(value: object) -> str | None:
-    msg = c.non_negative_int(value)
-    if msg is None and value == 0:
-        return "0 is not positive; expected an int >= 1"
-    return msg
+def _check_positive(value: object) -> Problem | None:
+    problem = c.non_negative_int(value)
+    if problem is None and value == 0:
+        return c.bad("range", "0 is not positive; expected an int >= 1")
+    return problem
 
 
 def _to_names(value: Iterable[str]) -> tuple[str, ...]:
@@ -302,11 +307,11 @@ class ActivityCount(Requirement):
     type_name: ClassVar[str] = "activities"
 
     kinds: frozenset[ActivityKind] = attrs.field(metadata=check(_check_kinds), converter=_kinds)
-    at_least: int = attrs.field(default=1, metadata=check(_check_positive))
+    at_least: int = attrs.field(default=1, metadata=check(_check_positive), converter=c.to_int)
     filled: tuple[str, ...] = attrs.field(default=(), metadata=check(_check_text_fields), converter=_to_names)
     min_duration: dt.timedelta | None = attrs.field(default=None, metadata=check(c.optional(c.duration)))
-    replied: bool = attrs.field(default=False, metadata=check(c.boolean))
-    with_key_person: bool = attrs.field(default=False, metadata=check(c.boolean))
+    replied: bool = attrs.field(default=False, metadata=check(c.boolean), converter=c.to_bool)
+    with_key_person: bool = attrs.field(default=False, metadata=check(c.boolean), converter=c.to_bool)
     name: str = attrs.field(default=attrs.Factory(_activity_name, takes_self=True), metadata=check(c.name))
 
     def counts(self, activity: Activity) -> bool:
@@ -317,7 +322,7 @@ class ActivityCount(Requirement):
         """
         if type(activity) is not Activity and not isinstance(activity, Activity):
             msg = f"{c.show(activity)} is {c.a_type(activity)}; expected an Activity"
-            raise ValidationError.single("activity", msg)
+            raise ValidationError.single("activity", msg, code="type")
         return self._counts(activity)
 
     def _counts(self, activity: Activity) -> bool:
@@ -347,24 +352,6 @@ class ActivityCount(Requirement):
                     return True
         return False
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "type": self.type_name,
-            "kinds": sorted(k.value for k in self.kinds),
-            "at_least": self.at_least,
-        }
-        if self.filled:
-            out["filled"] = list(self.filled)
-        if self.min_duration is not None:
-            from ..convert import format_duration
-
-            out["min_duration"] = format_duration(self.min_duration)
-        if self.replied:
-            out["replied"] = True
-        if self.with_key_person:
-            out["with_key_person"] = True
-        return _with_name(self, out)
-
 
 def _fields_name(self: RequiredFields) -> str:
     fields = self.fields if isinstance(self.fields, tuple) else ()
@@ -373,7 +360,7 @@ def _fields_name(self: RequiredFields) -> str:
 
 def _check_opp_fields(value: object) -> c.Result:
     if value == ():
-        return "() is empty; name at least one field"
+        return c.bad("empty", "() is empty; name at least one field")
     return _opp_fields(value)
 
 
@@ -412,9 +399,6 @@ class RequiredFields(Requirement):
     def reads_activities(self) -> bool:
         return False
 
-    def to_dict(self) -> dict[str, Any]:
-        return _with_name(self, {"type": self.type_name, "fields": list(self.fields)})
-
 
 @attrs.frozen(kw_only=True)
 class NoOpenGaps(Requirement):
@@ -438,9 +422,6 @@ class NoOpenGaps(Requirement):
 
     def reads_activities(self) -> bool:
         return False
-
-    def to_dict(self) -> dict[str, Any]:
-        return _with_name(self, {"type": self.type_name})
 
 
 def _role(value: Role | str) -> Role:
@@ -484,7 +465,7 @@ class KeyPersonCoverage(Requirement):
         metadata=check(lim.limited(c.items(c.member_of(Stance), frozenset))),
         converter=_stances,
     )
-    at_least: int = attrs.field(default=1, metadata=check(_check_positive))
+    at_least: int = attrs.field(default=1, metadata=check(_check_positive), converter=c.to_int)
     name: str = attrs.field(default=attrs.Factory(_coverage_name, takes_self=True), metadata=check(c.name))
 
     def _covers(self, kp: KeyPerson | None) -> bool:
@@ -521,14 +502,6 @@ class KeyPersonCoverage(Requirement):
     def reads_activities(self) -> bool:
         return False
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.type_name, "role": self.role.value}
-        if self.stances:
-            out["stances"] = sorted(s.value for s in self.stances)
-        if self.at_least != 1:
-            out["at_least"] = self.at_least
-        return _with_name(self, out)
-
 
 def _evidence_name(self: EvidenceRecorded) -> str:
     return f"{_words(self.key)} recorded"
@@ -560,22 +533,21 @@ class EvidenceRecorded(Requirement):
     def reads_activities(self) -> bool:
         return False
 
-    def to_dict(self) -> dict[str, Any]:
-        return _with_name(self, {"type": self.type_name, "key": self.key})
-
 
 def _time_name(self: TimeInStage) -> str:
     return f"at least {_words(self.days)} day{'s' if self.days != 1 else ''} in stage"
 
 
-def check_days(value: object) -> str | None:
+def check_days(value: object) -> Problem | None:
     """
     A number of days: an int from 0 to :data:`~._limits.MAX_DAYS` (a hundred years).
     """
-    msg = c.non_negative_int(value)
-    if msg is None and value > lim.MAX_DAYS:  # type: ignore[operator]
-        return f"{c.show(value)} is more than {lim.MAX_DAYS:,} days; expected at most a hundred years"
-    return msg
+    problem = c.non_negative_int(value)
+    if problem is None and value > lim.MAX_DAYS:  # type: ignore[operator]
+        return c.bad(
+            "limit", f"{c.show(value)} is more than {lim.MAX_DAYS:,} days; expected at most a hundred years"
+        )
+    return problem
 
 
 @attrs.frozen(kw_only=True)
@@ -587,7 +559,7 @@ class TimeInStage(Requirement):
 
     type_name: ClassVar[str] = "time_in_stage"
 
-    days: int = attrs.field(metadata=check(check_days))
+    days: int = attrs.field(metadata=check(check_days), converter=c.to_int)
     name: str = attrs.field(default=attrs.Factory(_time_name, takes_self=True), metadata=check(c.name))
 
     def _evaluate(self, ctx: Context) -> Outcome:
@@ -603,13 +575,10 @@ class TimeInStage(Requirement):
     def reads_activities(self) -> bool:
         return False
 
-    def to_dict(self) -> dict[str, Any]:
-        return _with_name(self, {"type": self.type_name, "days": self.days})
 
-
-def _callable(value: object) -> str | None:
+def _callable(value: object) -> Problem | None:
     if not callable(value):
-        return f"{c.show(value)} is not callable; expected a function of a Context returning bool"
+        return c.wrong_type(value, "a function of a Context returning bool")
     return None
 
 
@@ -639,17 +608,14 @@ class Predicate(Requirement):
         ):
             return Outcome(name=self.description, met=result[0], detail=result[1])
         msg = f"predicate {self.name!r} returned {c.show(result)}; expected a bool or (bool, str)"
-        raise ValidationError.single(self.name, msg)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type_name, "name": self.name}
+        raise ValidationError.single(self.name, msg, code="callable")
 
 
 def _check_parts(value: object) -> c.Result:
-    msg = lim.limited(c.items(c.instance_of(Requirement, "a Requirement"), tuple))(value)
-    if msg is None and not value:
-        return "() is empty; combine at least one requirement"
-    return msg
+    result = lim.limited(c.items(c.instance_of(Requirement, "a Requirement"), tuple))(value)
+    if result is None and not value:
+        return c.bad("empty", "() is empty; combine at least one requirement")
+    return result
 
 
 def _depth(req: Requirement) -> int:
@@ -692,7 +658,7 @@ class _Combination(Requirement):
         depth = 1 + max(map(_depth, self.parts))
         object.__setattr__(self, "_depth", depth)
         if depth > lim.MAX_DEPTH:
-            return [Problem(path="parts", message=lim.depth_message())]
+            return [Problem(path="parts", code="nested", message=lim.depth_message())]
         return []
 
     def _evaluate(self, ctx: Context) -> Outcome:
@@ -703,9 +669,6 @@ class _Combination(Requirement):
 
     def reads_activities(self) -> bool:
         return any(p.reads_activities() for p in self.parts)
-
-    def to_dict(self) -> dict[str, Any]:
-        return _with_name(self, {"type": self.type_name, "parts": [p.to_dict() for p in self.parts]})
 
     def walk(self) -> Iterable[Requirement]:
         yield self
@@ -773,37 +736,10 @@ def any_of(*parts: Requirement, name: str | None = None) -> AnyOf:
     return AnyOf(parts=parts) if name is None else AnyOf(parts=parts, name=name)
 
 
-def _with_name(req: Requirement, out: dict[str, Any]) -> dict[str, Any]:
-    """
-    Add the name to *out* only when it is not the one generated from the fields.
-    """
-    default = attrs.fields(typing.cast("Any", type(req))).name.default
-    auto = default.factory(req) if isinstance(default, attrs.Factory) else default  # type: ignore[arg-type]
-    if req.name != auto:
-        out["name"] = req.name
-    return out
-
-
-#: The requirement classes by their ``"type"`` in dicts.
-REQUIREMENT_TYPES: Mapping[str, type[Requirement]] = {
-    cls.type_name: cls
-    for cls in (
-        ActivityCount,
-        RequiredFields,
-        NoOpenGaps,
-        KeyPersonCoverage,
-        EvidenceRecorded,
-        TimeInStage,
-        Predicate,
-        AllOf,
-        AnyOf,
-    )
-}
-
-
 def requirement_from_dict(data: object, *, predicates: Mapping[str, Predicate] | None = None) -> Requirement:
     """
-    Read a requirement written by its ``to_dict()``.
+    Read a requirement written by :meth:`Requirement.to_dict`: the same as
+    ``from_dict(Requirement, data, predicates=predicates)``.
 
     A ``"predicate"`` is looked up by name in *predicates*.  Every problem,
     at any depth, is reported in one :class:`~funnelkit.errors.ValidationError`;
@@ -812,63 +748,6 @@ def requirement_from_dict(data: object, *, predicates: Mapping[str, Predicate] |
 
     Cost: O(size of the document).
     """
-    return _requirement_from_dict(data, predicates, 1)
-
-
-def _requirement_from_dict(
-    data: object, predicates: Mapping[str, Predicate] | None, depth: int
-) -> Requirement:
     from ..convert import from_dict
 
-    data = c.require(data, Mapping, "an object with a 'type'", "")  # type: ignore[type-abstract]
-    kind = data.get("type")
-    cls = REQUIREMENT_TYPES.get(kind) if isinstance(kind, str) else None
-    if cls is None:
-        allowed = ", ".join(REQUIREMENT_TYPES)
-        raise ValidationError.single("type", f"{c.show(kind)} is not a requirement type; allowed: {allowed}")
-    fields = {k: v for k, v in data.items() if k != "type"}
-    if cls is Predicate:
-        name = fields.get("name")
-        known = predicates or {}
-        if not isinstance(known, Mapping) or not all(isinstance(p, Predicate) for p in known.values()):
-            msg = f"{c.show(predicates)} is not a mapping of name to Predicate"
-            raise ValidationError.single("predicates", msg)
-        extra = sorted(c.show(k) if not isinstance(k, str) else k for k in fields if k != "name")
-        if extra:
-            raise ValidationError(
-                [Problem(path=k, message="unknown field; allowed: type, name") for k in extra]
-            )
-        if not isinstance(name, str) or name not in known:
-            names = (
-                ", ".join(sorted(k if isinstance(k, str) else c.show(k) for k in known)) or "none were given"
-            )
-            msg = (
-                f"{c.show(name)} is not a known predicate; "
-                f"pass predicates={{name: Predicate}} (known: {names})"
-            )
-            raise ValidationError.single("name", msg)
-        found = known[name]
-        if found.name != name:
-            raise ValidationError.single(
-                "name", f"predicates[{name!r}] is named {found.name!r}; the names must agree"
-            )
-        return found
-    if cls in (AllOf, AnyOf):
-        if depth >= lim.MAX_DEPTH:  # its parts would be one level deeper still
-            raise ValidationError.single("parts", lim.depth_message())
-        parts = fields.get("parts")
-        parts = c.require(parts, list, "a list", "parts")
-        if len(parts) > lim.MAX_ITEMS:
-            raise ValidationError.single("parts", lim.TooMany(lim.MAX_ITEMS, len(parts)).message)
-        built, problems = c.build_each(
-            parts, lambda part: _requirement_from_dict(part, predicates, depth + 1), "parts"
-        )
-        problems.extend(
-            Problem(path=k, message="unknown field; allowed: type, parts, name")
-            for k in sorted(k if isinstance(k, str) else c.show(k) for k in fields)
-            if k not in ("parts", "name")
-        )
-        if problems:
-            raise ValidationError(problems)
-        return cls(parts=built, **({"name": fields["name"]} if "name" in fields else {}))
-    return from_dict(cls, fields)
+    return from_dict(Requirement, data, predicates=predicates)  # type: ignore[no-any-return]

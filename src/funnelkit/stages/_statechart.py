@@ -1,19 +1,25 @@
 """
 Export a pipeline to python-statemachine and to Mermaid.
+
+python-statemachine is imported when a chart's names are first needed (by
+:func:`to_statechart`, :func:`chart_names` and :func:`to_mermaid`, whose ids
+are the chart's), never when :mod:`funnelkit.stages` is imported.
 """
 
 from __future__ import annotations
 
 import decimal
+import functools
 import keyword
 import re
 from types import MappingProxyType
-from typing import Any
-
-from statemachine import State, StateMachine
+from typing import TYPE_CHECKING, Any
 
 from .. import _checks as c
 from ._pipeline import Pipeline, StageOutcome
+
+if TYPE_CHECKING:
+    from statemachine import StateMachine
 
 #: Exact for any probability (at most 20 decimal places), whatever the caller's decimal context.
 _CONTEXT = decimal.Context(prec=50, rounding=decimal.ROUND_HALF_EVEN, traps=[decimal.InvalidOperation])
@@ -33,11 +39,20 @@ def _ident(key: str) -> str:
     return name
 
 
-_RESERVED = frozenset(dir(StateMachine)) | frozenset(keyword.kwlist)
+@functools.cache
+def _reserved() -> frozenset[str]:
+    """
+    Names a state or event may not take: ``StateMachine``'s own attributes
+    and Python's keywords.
+    """
+    from statemachine import StateMachine  # only the chart exports need it
+
+    return frozenset(dir(StateMachine)) | frozenset(keyword.kwlist)
 
 
 def _free(name: str, taken: set[str]) -> str:
-    while name in taken or name in _RESERVED or name.startswith("_"):
+    reserved = _reserved()
+    while name in taken or name in reserved or name.startswith("_"):
         name = name + "_" if not name.startswith("_") else "s" + name
     taken.add(name)
     return name
@@ -82,6 +97,8 @@ def to_statechart(pipeline: Pipeline) -> type[StateMachine]:
 
     Cost: O(stages + moves), plus python-statemachine's own.
     """
+    from statemachine import State, StateMachine  # only this export needs it
+
     names, events = chart_names(pipeline)
     first = pipeline.first.key
     states: dict[str, State] = {}

@@ -1,0 +1,40 @@
+"""
+The events funnelkit's engines emit, as one type for an event log.
+
+An engine takes a state, an input and "now", and returns a new state plus
+events: a :class:`~funnelkit.stages.StageChanged` when a deal moves, a
+:class:`~funnelkit.assignment.Decision` when a lead is routed, an
+:class:`~funnelkit.assignment.OwnerChanged` when a record changes hands.  A
+host appends them to one log; each event's document carries its ``"type"``,
+so the whole log reads back in one call:
+
+>>> import datetime as dt, json
+>>> from funnelkit import from_dict, to_dict
+>>> from funnelkit.assignment import Decision
+>>> from funnelkit.stages import MoveKind, StageChanged
+>>> at = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+>>> log = [
+...     Decision(lead_id="l-1", rep_id="ann", by="round_robin", reason="next in turn", at=at),
+...     StageChanged(
+...         opportunity_id="o-1", pipeline="b2b", kind=MoveKind.ADVANCE, from_stage="lead",
+...         to_stage="qualified", at=at, actor="ann", version=1, time_in_stage=dt.timedelta(days=2),
+...     ),
+... ]
+>>> text = json.dumps(to_dict(log))
+>>> [event["type"] for event in json.loads(text)]
+['decision', 'stage_changed']
+>>> from_dict(list[Event], json.loads(text)) == log
+True
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+from .assignment import Decision, OwnerChanged
+from .stages import StageChanged
+
+__all__ = ["Event"]
+
+#: Any event an engine emits; ``from_dict(list[Event], data)`` reads a mixed log.
+Event: TypeAlias = StageChanged | Decision | OwnerChanged
