@@ -42,10 +42,11 @@ def examples(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Run every code sample in docs/, then build the site with warnings as errors."""
+    """Run every code sample in docs/, build the site with warnings as errors, check its HTML."""
     session.install("-e", ".[tests,docs]")
     session.run("pytest", "docs", *session.posargs)
     session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"))
+    session.run("python", str(ROOT / "docs" / "check_site.py"), str(ROOT / "site"))
 
 
 @nox.session

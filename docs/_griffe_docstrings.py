@@ -77,23 +77,10 @@ def fence_examples(text: str) -> str:
     block (an indented block after a paragraph ending in ``::``) as ``python``.
     Text already inside a fence is left alone.
 
-    >>> print(fence_examples("Add:\\n\\n>>> 1 + 1  # doctest: +SKIP\\n2\\n\\nDone."))
-    Add:
-    <BLANKLINE>
-    ```pycon
-    >>> 1 + 1
-    2
-    ```
-    <BLANKLINE>
-    Done.
-    >>> print(fence_examples("Like this::\\n\\n    x = 1\\n\\nDone."))
-    Like this:
-    <BLANKLINE>
-    ```python
-    x = 1
-    ```
-    <BLANKLINE>
-    Done.
+    >>> fence_examples("Add:\\n\\n>>> 1 + 1  # doctest: +ELLIPSIS\\n2\\n\\nDone.").split("\\n")
+    ['Add:', '', '```pycon', '>>> 1 + 1', '2', '```', '', 'Done.']
+    >>> fence_examples("Like this::\\n\\n    x = 1\\n\\nDone.").split("\\n")
+    ['Like this:', '', '```python', 'x = 1', '```', '', 'Done.']
     """
     lines = text.split("\n")
     out: list[str] = []
@@ -114,8 +101,6 @@ def fence_examples(text: str) -> str:
                 body.append(example)
                 i += 1
             _fenced(indent, "pycon", body, out)
-            if i < len(lines):
-                out.append("")
             continue
         elif not fenced and line.rstrip().endswith("::"):
             indent = _indent_of(line)
@@ -364,8 +349,9 @@ class FunnelkitDocstrings(Extension):
     """Prepare funnelkit's docstrings for the site once the whole package is loaded."""
 
     def on_package(self, *, pkg: Module, loader: GriffeLoader, **kwargs: Any) -> None:  # noqa: ARG002
-        if pkg.name != "funnelkit":
+        if pkg.name != "funnelkit" or pkg.extra["funnelkit_docs"].get("prepared"):
             return
+        pkg.extra["funnelkit_docs"]["prepared"] = True
         style = pkg.docstring.parser if pkg.docstring else None
         options = pkg.docstring.parser_options if pkg.docstring else None
 

@@ -238,7 +238,7 @@ result = assign(batch, team=team, policy=routing.or_else(LoadBalance()), now=now
 for d in result:
     print(f"  {d.lead_id}: {d.rep_id or '-':5} {d.reason}")
 print(" ", result)
-# The roulette of the sources: sun is saturated and skipped; wang holds the first window.
+# The timed roulette: sun is saturated and skipped; wang holds the first window.
 roulette = Roulette(order=["sun", "wang", "zhao"], window=dt.timedelta(minutes=30))
 roulette, offer = roulette.offer(Lead(id="trial-7", source="trial", created_at=now), team=team, now=now)
 status = offer.status(now=now + dt.timedelta(minutes=10))

@@ -19,6 +19,8 @@ from funnelkit import (
 )
 from funnelkit.strategies import money
 
+from _problems import assert_problems, raises_problems
+
 
 def usd(amount):
     return Money.of(amount, "USD")
@@ -46,57 +48,45 @@ class TestConstruction:
 
     def test_refuses_float_with_advice(self):
         """A float amount is refused, and the message says what to pass instead."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("amount", "type")) as exc:
             Money.of(0.1, "USD")
-        (problem,) = exc.value.problems
-        assert problem.path == "amount"
-        assert "0.1 is a float" in problem.message
-        assert "Money.of('12.30', 'USD')" in problem.message
+        assert "Money.of('12.30', 'USD')" in exc.value.problems[0].message
 
     @pytest.mark.parametrize(
-        ("amount", "fragment"),
+        ("amount", "code"),
         [
-            (True, "True is a bool"),
-            (None, "None is a NoneType"),
-            ("twelve", "'twelve' is not a decimal number in plain digits"),
-            (" 7 ", "' 7 ' is not a decimal number in plain digits"),
-            ("1_000", "'1_000' is not a decimal number in plain digits"),
-            ("\u0661\u0662", "is not a decimal number in plain digits"),
-            ("NaN", "'NaN' is not a decimal number in plain digits"),
-            (Decimal("0E-2000000"), "more than 20 decimal places"),
-            (Decimal("NaN"), "NaN is not a finite number"),
-            (Decimal("Infinity"), "Infinity is not a finite number"),
-            (Decimal("1E+30"), "more than 30 digits before the decimal point"),
-            (Decimal("1E-21"), "more than 20 decimal places"),
+            (True, "type"),
+            (None, "type"),
+            ("twelve", "format"),
+            (" 7 ", "format"),
+            ("1_000", "format"),
+            ("\u0661\u0662", "format"),
+            ("NaN", "format"),
+            (Decimal("0E-2000000"), "precision"),
+            (Decimal("NaN"), "range"),
+            (Decimal("Infinity"), "range"),
+            (Decimal("1E+30"), "limit"),
+            (Decimal("1E-21"), "precision"),
         ],
     )
-    def test_refuses_bad_amounts(self, amount, fragment):
-        """Every bad amount gets a message naming the value and the limit."""
-        with pytest.raises(ValidationError, match="amount") as exc:
+    def test_refuses_bad_amounts(self, amount, code):
+        """Every bad amount is refused at ``amount``, with the kind of problem."""
+        with raises_problems(("amount", code)):
             Money(amount=amount, currency="USD")
-        assert fragment in str(exc.value)
 
     @pytest.mark.parametrize(
-        ("code", "fragment"),
-        [
-            ("usd", "'usd' is not an ISO 4217 code (three upper-case letters, e.g. 'USD')"),
-            ("US", "'US' is not an ISO 4217 code"),
-            ("ABC", "'ABC' is not a known currency; register it first with funnelkit.register_currency"),
-            (840, "840 is an int; expected an ISO 4217 code"),
-        ],
+        ("currency", "code"),
+        [("usd", "format"), ("US", "format"), ("ABC", "currency"), (840, "type")],
     )
-    def test_refuses_bad_currencies(self, code, fragment):
+    def test_refuses_bad_currencies(self, currency, code):
         """Lower-case, malformed, unknown and non-string codes are refused."""
-        with pytest.raises(ValidationError) as exc:
-            Money.of(1, code)
-        assert exc.value.problems[0].path == "currency"
-        assert fragment in str(exc.value)
+        with raises_problems(("currency", code)):
+            Money.of(1, currency)
 
     def test_reports_amount_and_currency_together(self):
         """Both bad fields are reported in one error."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("amount", "type"), ("currency", "format")):
             Money.of(1.5, "usd")
-        assert [p.path for p in exc.value.problems] == ["amount", "currency"]
 
     def test_is_immutable_and_hashable(self):
         """Money is a frozen value usable as a dict key; equal amounts hash alike."""
@@ -129,7 +119,7 @@ class TestCurrencyTable:
 
     def test_unknown_code(self):
         """Asking for an unknown currency names it."""
-        with pytest.raises(ValidationError, match="'QQQ' is not a known currency"):
+        with raises_problems(("currency", "currency")):
             currency_minor_units("QQQ")
 
     def test_register_new_currency(self):
@@ -146,15 +136,14 @@ class TestCurrencyTable:
 
     def test_register_refuses_redefinition(self):
         """A known code cannot change its minor units while the program runs."""
-        with pytest.raises(ValidationError, match="'USD' is already registered with 2 minor units"):
+        with raises_problems(("minor_units", "conflict")):
             register_currency("USD", minor_units=3)
         assert currency_minor_units("USD") == 2
 
     def test_register_validates_arguments(self):
         """Bad code and bad minor units are both reported."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("code", "format"), ("minor_units", "range")):
             register_currency("xx", minor_units=-1)
-        assert [p.path for p in exc.value.problems] == ["code", "minor_units"]
 
     def test_register_from_threads(self):
         """Concurrent registrations of distinct codes all land."""
@@ -187,9 +176,9 @@ class TestArithmetic:
     )
     def test_two_currencies_never_mix(self, op, verb):
         """Arithmetic and ordering across currencies raise CurrencyMismatchError."""
-        with pytest.raises(CurrencyMismatchError, match=f"cannot {verb} USD and EUR") as exc:
+        with pytest.raises(CurrencyMismatchError) as exc:
             op(usd(1), Money.of(1, "EUR"))
-        assert (exc.value.left, exc.value.right) == ("USD", "EUR")
+        assert (exc.value.operation, exc.value.left, exc.value.right) == (verb, "USD", "EUR")
 
     def test_equality_across_currencies_is_false_not_an_error(self):
         """== never raises, so Money works in sets and dicts."""
@@ -209,7 +198,7 @@ class TestArithmetic:
 
     def test_multiply_by_float_refused(self):
         """A float factor is refused like a float amount."""
-        with pytest.raises(ValidationError, match=r"factor: 0\.3 is a float"):
+        with raises_problems(("factor", "type")):
             usd(100) * 0.3  # type: ignore[operator]
 
     def test_divide(self):
@@ -220,13 +209,13 @@ class TestArithmetic:
 
     def test_divide_by_zero(self):
         """Dividing by zero is a ValidationError, not a decimal trap."""
-        with pytest.raises(ValidationError, match="divisor: 0 would divide by zero"):
+        with raises_problems(("divisor", "range")):
             usd(1) / 0
 
     def test_ratio(self):
         """ratio gives a plain Decimal; a zero denominator is refused."""
         assert usd(30).ratio(usd(120)) == Decimal("0.25")
-        with pytest.raises(ValidationError, match="is zero"):
+        with raises_problems(("other", "range")):
             usd(1).ratio(usd(0))
 
     def test_negation_and_abs(self):
@@ -252,19 +241,18 @@ class TestArithmetic:
             assert Money.total([usd("12345.67"), usd("0.01")], currency="USD").amount == Decimal("12345.68")
 
     @pytest.mark.parametrize(
-        ("op", "fragment"),
+        ("op", "path"),
         [
-            (lambda: usd(10) * Decimal("9E+999999"), "factor: 9E+999999 is out of range"),
-            (lambda: usd(10) / Decimal("1E-999999"), "divisor: 1E-999999 is out of range"),
-            (lambda: Money.of("9" * 30 + ".995", "USD").round(), "more than 30 digits"),
-            (lambda: Money.from_minor(10**32, "USD"), "more than 30 digits"),
+            (lambda: usd(10) * Decimal("9E+999999"), "factor"),
+            (lambda: usd(10) / Decimal("1E-999999"), "divisor"),
+            (lambda: Money.of("9" * 30 + ".995", "USD").round(), "amount"),
+            (lambda: Money.from_minor(10**32, "USD"), "minor"),
         ],
     )
-    def test_out_of_range_is_a_validation_error(self, op, fragment):
+    def test_out_of_range_is_a_validation_error(self, op, path):
         """Results past the amount range are refused with a ValidationError, never a decimal trap."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems((path, "limit")):
             op()
-        assert fragment in str(exc.value)
 
     def test_non_numbers_are_type_errors(self):
         """Multiplying by a str or adding an int is Python's TypeError, as for any number."""
@@ -285,12 +273,12 @@ class TestArithmetic:
     def test_overflow_is_an_error(self):
         """A sum past the amount range is refused, not rounded."""
         big = Money.of("9" * 30, "USD")
-        with pytest.raises(ValidationError, match="more than 30 digits"):
+        with raises_problems(("amount", "limit")):
             big + usd(1)
 
     def test_builtin_sum_points_to_total(self):
         """sum() without a start value is refused with the two spellings that work."""
-        with pytest.raises(ValidationError, match=r"start: sum\(\) starts from 0.*Money.total\(amounts"):
+        with raises_problems(("start", "type")):
             sum([usd(1), usd(2)])
         assert sum([usd(1), usd(2)], Money.zero("USD")) == usd(3)
 
@@ -300,7 +288,7 @@ class TestArithmetic:
         assert Money.total([], currency="USD") == Money.zero("USD")
         with pytest.raises(CurrencyMismatchError):
             Money.total([usd(1), Money.of(1, "EUR")], currency="USD")
-        with pytest.raises(ValidationError, match=r"\[1\]: 5 is an int; expected Money"):
+        with raises_problems(("amounts[1]", "type")):
             Money.total([usd(1), 5], currency="USD")  # type: ignore[list-item]
 
     @given(st.lists(money(currency="USD", max_minor=10**8), max_size=20))
@@ -342,9 +330,7 @@ class TestRounding:
 
     def test_unknown_mode(self):
         """A made-up rounding mode is refused with the allowed list."""
-        with pytest.raises(
-            ValidationError, match="'ROUND_NEAREST' is not a rounding mode; allowed: ROUND_05UP"
-        ):
+        with raises_problems(("rounding", "choice")):
             usd(1).round("ROUND_NEAREST")
 
     @given(money(currency="USD"))
@@ -361,12 +347,12 @@ class TestMinorUnits:
 
     def test_to_minor_refuses_fractions_of_a_cent(self):
         """to_minor will not drop a fraction of a cent silently."""
-        with pytest.raises(ValidationError, match=r"finer than the minor unit; call .round\(\) first"):
+        with raises_problems(("amount", "precision")):
             usd("0.125").to_minor()
 
     def test_from_minor_refuses_non_int(self):
         """from_minor takes an int count."""
-        with pytest.raises(ValidationError, match="minor: '12' is a str; expected an int"):
+        with raises_problems(("minor", "type")):
             Money.from_minor("12", "USD")  # type: ignore[arg-type]
 
 
@@ -385,18 +371,18 @@ class TestAllocate:
         assert Money.total(parts, currency="USD") == usd("-1.00")
 
     @pytest.mark.parametrize(
-        ("weights", "fragment"),
+        ("weights", "problem"),
         [
-            ([], r"weights: \[\] is empty"),
-            ([0, 0], "all weights are zero"),
-            ([1, -1], r"weights\[1\]: -1 is negative"),
-            ([1, 0.5], r"weights\[1\]: 0.5 is a float"),
-            ([Decimal("9E+999999")], r"weights\[0\]: 9E\+999999 is out of range"),
+            ([], ("weights", "empty")),
+            ([0, 0], ("weights", "range")),
+            ([1, -1], ("weights[1]", "range")),
+            ([1, 0.5], ("weights[1]", "type")),
+            ([Decimal("9E+999999")], ("weights[0]", "limit")),
         ],
     )
-    def test_bad_weights(self, weights, fragment):
+    def test_bad_weights(self, weights, problem):
         """Bad weights are refused with their position."""
-        with pytest.raises(ValidationError, match=fragment):
+        with raises_problems(problem):
             usd(1).allocate(weights)
 
     @given(
@@ -418,25 +404,24 @@ class TestSecondaryEntryPoints:
     """The helpers around Money check their arguments like the constructor does, naming each one."""
 
     @pytest.mark.parametrize(
-        ("call", "path"),
+        ("call", "problem"),
         [
-            (lambda: Money.total(None, currency="USD"), "amounts"),
-            (lambda: Money.total("abc", currency="USD"), "amounts"),
-            (lambda: Money.total([usd(1), 5], currency="USD"), "amounts[1]"),
-            (lambda: usd(1).allocate(None), "weights"),
-            (lambda: usd(1).allocate(x for x in [1, 2]), "weights"),
-            (lambda: usd(1).ratio(None), "other"),
-            (lambda: usd(1).round([]), "rounding"),
-            (lambda: Money.from_minor(10**5000, "USD"), "minor"),
-            (lambda: Money.from_minor(1, []), "currency"),
-            (lambda: currency_minor_units({}), "currency"),
+            (lambda: Money.total(None, currency="USD"), ("amounts", "type")),
+            (lambda: Money.total("abc", currency="USD"), ("amounts", "type")),
+            (lambda: Money.total([usd(1), 5], currency="USD"), ("amounts[1]", "type")),
+            (lambda: usd(1).allocate(None), ("weights", "type")),
+            (lambda: usd(1).allocate(x for x in [1, 2]), ("weights", "type")),
+            (lambda: usd(1).ratio(None), ("other", "type")),
+            (lambda: usd(1).round([]), ("rounding", "choice")),
+            (lambda: Money.from_minor(10**5000, "USD"), ("minor", "limit")),
+            (lambda: Money.from_minor(1, []), ("currency", "type")),
+            (lambda: currency_minor_units({}), ("currency", "type")),
         ],
     )
-    def test_bad_arguments_are_named(self, call, path):
+    def test_bad_arguments_are_named(self, call, problem):
         """Each bad argument is a ValidationError at its own path, never a TypeError."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(problem):
             call()
-        assert exc.value.problems[0].path == path
 
     def test_a_total_in_two_currencies_says_which_item(self):
         """The mismatch names the amount's index and field, and stays a CurrencyMismatchError."""
@@ -451,9 +436,5 @@ class TestSecondaryEntryPoints:
     def test_from_minor_at_the_limit(self):
         """30 digits before the point at most: 10**32 - 1 cents is fine, 10**32 is not."""
         assert Money.from_minor(10**32 - 1, "USD").amount.adjusted() == 29
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("minor", "limit")):
             Money.from_minor(10**32, "USD")
-        assert str(exc.value) == (
-            "minor: 100000000000000000000000000000000 minor units of USD has more than 30 digits "
-            "before the decimal point"
-        )

@@ -13,6 +13,8 @@ from funnelkit._time import canonical, now_from
 from funnelkit.convert import format_datetime, format_duration, parse_datetime, parse_duration
 from funnelkit.strategies import aware_datetimes
 
+from _problems import raises_problems
+
 UTC = dt.UTC
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 
@@ -20,15 +22,12 @@ NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 class TestEnsureAware:
     def test_naive_refused_with_field_name(self):
         """A naive datetime is refused; pendulum alone would have assumed UTC."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("now", "timezone")):
             ensure_aware(dt.datetime(2026, 3, 1, 9, 30), field="now")
-        (problem,) = exc.value.problems
-        assert problem.path == "now"
-        assert problem.message.startswith("datetime.datetime(2026, 3, 1, 9, 30) is naive")
 
     def test_date_refused(self):
         """A date is not a moment in time."""
-        with pytest.raises(ValidationError, match="is a date; expected a timezone-aware datetime"):
+        with raises_problems(("value", "type")):
             ensure_aware(dt.date(2026, 3, 1))  # type: ignore[arg-type]
 
     def test_stdlib_and_pendulum_accepted(self):
@@ -52,7 +51,7 @@ class TestClocks:
 
     def test_fixed_clock_refuses_naive(self):
         """A clock cannot be set to a naive time."""
-        with pytest.raises(ValidationError, match=r"at: .* is naive"):
+        with raises_problems(("at", "timezone")):
             FixedClock(at=dt.datetime(2026, 1, 5))
 
     def test_shifted_counts_elapsed_time(self):
@@ -64,7 +63,7 @@ class TestClocks:
 
     def test_shifted_refuses_non_timedelta(self):
         """shifted takes a timedelta."""
-        with pytest.raises(ValidationError, match=r"delta: 3 is an int; expected a datetime\.timedelta"):
+        with raises_problems(("delta", "type")):
             FixedClock(at=dt.datetime(2026, 1, 5, tzinfo=UTC)).shifted(3)  # type: ignore[arg-type]
 
     def test_now_from_checks_the_clock(self):
@@ -74,9 +73,9 @@ class TestClocks:
             def now(self) -> dt.datetime:
                 return dt.datetime(2026, 1, 1)
 
-        with pytest.raises(ValidationError, match=r"clock.now\(\): .* is naive"):
+        with raises_problems(("clock.now()", "timezone")):
             now_from(NaiveClock())
-        with pytest.raises(ValidationError, match="has no now"):
+        with raises_problems(("clock", "type")):
             now_from(object())  # type: ignore[arg-type]
         at = dt.datetime(2026, 1, 5, tzinfo=UTC)
         assert now_from(FixedClock(at=at)) == at
@@ -119,7 +118,7 @@ class TestCanonical:
 
         x = dt.datetime(2026, 1, 1, tzinfo=Broken())
         assert canonical(x) is x
-        with pytest.raises(ValidationError, match="has a tzinfo whose utcoffset"):
+        with raises_problems(("value", "timezone")):
             ensure_aware(x)
 
 
@@ -149,20 +148,19 @@ class TestDatetimeFormat:
         assert parse_datetime("2026-03-02T01:30:00Z") == dt.datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
 
     @pytest.mark.parametrize(
-        ("text", "fragment"),
+        ("text", "code"),
         [
-            ("2026-03-02T09:30:00", "has no UTC offset; funnelkit refuses to guess one"),
-            ("yesterday", "'yesterday' is not an ISO 8601 datetime"),
-            ("2026-03-02T09:30:00+08:00[Mars/Olympus]", "'Mars/Olympus' is not a known IANA time zone"),
-            ("2026-03-02T09:30:00+08:00[../../etc/passwd]", "is not a known IANA time zone"),
-            ("2026-07-01T09:30:00+00:00[America/New_York]", "offset +0000 is not used by America/New_York"),
+            ("2026-03-02T09:30:00", "timezone"),  # no UTC offset: funnelkit refuses to guess one
+            ("yesterday", "format"),
+            ("2026-03-02T09:30:00+08:00[Mars/Olympus]", "format"),
+            ("2026-03-02T09:30:00+08:00[../../etc/passwd]", "format"),
+            ("2026-07-01T09:30:00+00:00[America/New_York]", "timezone"),  # an offset the zone does not use
         ],
     )
-    def test_bad_datetimes(self, text, fragment):
-        """Bad datetime strings are refused with the reason."""
-        with pytest.raises(ValidationError) as exc:
+    def test_bad_datetimes(self, text, code):
+        """Bad datetime strings are refused with the kind of problem."""
+        with raises_problems(("text", code)):
             parse_datetime(text)
-        assert fragment in str(exc.value)
 
     @given(aware_datetimes())
     def test_round_trip(self, x):
@@ -197,12 +195,12 @@ class TestDurationFormat:
     )
     def test_bad_durations(self, text):
         """Malformed durations are refused with an example of a good one."""
-        with pytest.raises(ValidationError, match="is not an ISO 8601 duration such as 'PT5M'"):
+        with raises_problems(("text", "format")):
             parse_duration(text)
 
     def test_too_long(self):
         """A duration past timedelta's range is refused, not an OverflowError."""
-        with pytest.raises(ValidationError, match="longer than a timedelta can hold"):
+        with raises_problems(("text", "range")):
             parse_duration("P9999999999D")
 
     @given(st.timedeltas())
@@ -218,19 +216,14 @@ class TestDaylightSavingGaps:
 
     def test_a_skipped_time_is_refused_with_the_field(self):
         """02:30 on 8 March 2026 does not exist in New York: refused, naming the field and the zone."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("created_at", "timezone")) as exc:
             ensure_aware(dt.datetime(2026, 3, 8, 2, 30, tzinfo=self.NY), field="created_at")
-        assert str(exc.value) == (
-            "created_at: datetime.datetime(2026, 3, 8, 2, 30, tzinfo=zoneinfo.ZoneInfo(key='America/Ne... "
-            "does not exist: the clocks in America/New_York skip that hour (daylight saving); "
-            "give the time in UTC or with a fixed offset"
-        )
+        assert "America/New_York skip that hour" in str(exc.value)
 
     def test_an_entity_refuses_a_skipped_time(self):
         """Entities apply the same rule to every time field."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("at", "timezone")):
             FixedClock(at=dt.datetime(2026, 3, 29, 1, 30, tzinfo=zoneinfo.ZoneInfo("Europe/London")))
-        assert exc.value.problems[0].path == "at"
 
     @pytest.mark.parametrize("fold", [0, 1])
     def test_a_repeated_time_is_accepted_with_its_fold(self, fold):

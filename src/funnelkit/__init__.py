@@ -9,6 +9,7 @@ of its own: "now" and randomness are always arguments.
 from __future__ import annotations
 
 from ._money import Money, currency_minor_units, known_currencies, register_currency
+from ._report import Report
 from ._time import Clock, FixedClock, ensure_aware
 from .convert import from_dict, to_dict
 from .entities import (
@@ -53,6 +54,7 @@ __all__ = [
     "Opportunity",
     "OpportunityStatus",
     "Problem",
+    "Report",
     "Role",
     "SalesRep",
     "Stance",

@@ -107,13 +107,9 @@ _DURATION = re.compile(
 _MICROS_PER = {"days": 86_400_000_000, "hours": 3_600_000_000, "minutes": 60_000_000, "seconds": 1_000_000}
 
 
-def format_datetime(value: dt.datetime) -> str:
+def _format_datetime(value: dt.datetime) -> str:
     """
-    ISO 8601 with the offset; the IANA zone in brackets when there is one.
-
-    >>> import zoneinfo
-    >>> format_datetime(dt.datetime(2026, 11, 1, 1, 30, tzinfo=zoneinfo.ZoneInfo("America/New_York"), fold=1))
-    '2026-11-01T01:30:00-05:00[America/New_York]'
+    :func:`format_datetime` without the check of its argument.
     """
     text = dt.datetime.isoformat(value)
     key = getattr(value.tzinfo, "key", None)
@@ -122,7 +118,7 @@ def format_datetime(value: dt.datetime) -> str:
     return text
 
 
-def parse_datetime(text: str) -> dt.datetime:
+def _parse_datetime(text: str) -> dt.datetime:
     """
     Read what :func:`format_datetime` writes; refuse a time with no offset.
 
@@ -158,12 +154,10 @@ def parse_datetime(text: str) -> dt.datetime:
     raise ValidationError.single("", msg, code="timezone")
 
 
-def format_duration(value: dt.timedelta) -> str:
+def _format_duration(value: dt.timedelta) -> str:
     """
     ISO 8601 duration in days, hours, minutes and seconds.
 
-    >>> format_duration(dt.timedelta(minutes=5)), format_duration(dt.timedelta(days=1, seconds=1.5))
-    ('PT5M', 'P1DT1.5S')
     """
     micros = value // dt.timedelta(microseconds=1)
     sign = "-" if micros < 0 else ""
@@ -184,7 +178,7 @@ def format_duration(value: dt.timedelta) -> str:
     return f"{sign}P" + (f"{days}D" if days else "") + (f"T{time}" if time else "")
 
 
-def parse_duration(text: str) -> dt.timedelta:
+def _parse_duration(text: str) -> dt.timedelta:
     """
     Read what :func:`format_duration` writes.
     """
@@ -200,6 +194,88 @@ def parse_duration(text: str) -> dt.timedelta:
         msg = f"{show(text)} is longer than a timedelta can hold"
         raise ValidationError.single("", msg, code="range") from None
     return -value if match["sign"] else value
+
+
+def format_datetime(value: dt.datetime) -> str:
+    """
+    An aware datetime as funnelkit writes it: ISO 8601 with the offset, and
+    the IANA zone in brackets when it has one (RFC 9557).
+
+    >>> import zoneinfo
+    >>> format_datetime(dt.datetime(2026, 11, 1, 1, 30, tzinfo=zoneinfo.ZoneInfo("America/New_York"), fold=1))
+    '2026-11-01T01:30:00-05:00[America/New_York]'
+
+    Cost: O(1).
+    """
+    if not isinstance(value, dt.datetime):
+        raise _wrong_type(value, "an aware datetime").prefixed("value")
+    problem = aware_datetime(value)
+    if problem is not None:
+        raise ValidationError([problem.prefixed("value")])
+    return _format_datetime(value)
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    """
+    Read what :func:`format_datetime` writes; refuse a time with no offset.
+    With a zone in brackets, the result carries that zone, and the offset
+    picks the right side of a repeated hour (``fold``).
+
+    Cost: O(length of text).
+    """
+    if not isinstance(text, str):
+        raise _wrong_type(text, "an ISO 8601 datetime string").prefixed("text")
+    try:
+        return _parse_datetime(text)
+    except ValidationError as e:
+        raise e.prefixed("text") from None
+
+
+def format_duration(value: dt.timedelta) -> str:
+    """
+    A duration as funnelkit writes it: ISO 8601 in days, hours, minutes and
+    seconds.
+
+    >>> format_duration(dt.timedelta(minutes=5)), format_duration(dt.timedelta(days=1, seconds=1.5))
+    ('PT5M', 'P1DT1.5S')
+
+    Cost: O(1).
+    """
+    if not isinstance(value, dt.timedelta):
+        raise _wrong_type(value, "a timedelta").prefixed("value")
+    return _format_duration(value)
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """
+    Read what :func:`format_duration` writes.
+
+    Cost: O(length of text).
+    """
+    if not isinstance(text, str):
+        raise _wrong_type(text, "an ISO 8601 duration string").prefixed("text")
+    try:
+        return _parse_duration(text)
+    except ValidationError as e:
+        raise e.prefixed("text") from None
+
+
+def format_zone(value: dt.tzinfo) -> str:
+    """
+    A time zone as funnelkit writes it: its IANA name (``"Asia/Shanghai"``),
+    ``"UTC"``, or a fixed offset (``"+08:00"``).
+
+    >>> format_zone(dt.timezone(dt.timedelta(hours=8))), format_zone(dt.UTC)
+    ('+08:00', 'UTC')
+
+    Cost: O(1).
+    """
+    if not isinstance(value, dt.tzinfo):
+        raise _wrong_type(value, "a tzinfo").prefixed("value")
+    try:
+        return _format_zone(value)
+    except ValidationError as e:
+        raise e.prefixed("value") from None
 
 
 # --- tagged families ---------------------------------------------------------
@@ -298,13 +374,11 @@ def _format_decimal(value: Decimal) -> str:
 _OFFSET = re.compile(r"(?P<sign>[+-])(?P<hours>[01][0-9]|2[0-3]):(?P<minutes>[0-5][0-9])")
 
 
-def format_zone(value: dt.tzinfo) -> str:
+def _format_zone(value: dt.tzinfo) -> str:
     """
     A time zone as its IANA name (``"Asia/Shanghai"``), ``"UTC"``, or a fixed
     offset (``"+08:00"``).
 
-    >>> format_zone(dt.timezone(dt.timedelta(hours=8))), format_zone(dt.UTC)
-    ('+08:00', 'UTC')
     """
     key = getattr(value, "key", None)
     if isinstance(key, str):
@@ -471,13 +545,13 @@ def _structure_fraction(value: object, _t: type) -> Fraction:
 
 def _structure_datetime(value: object, _t: type) -> dt.datetime:
     if isinstance(value, dt.datetime):
-        msg = aware_datetime(value)
-        if msg is not None:
-            raise ValidationError.single("", msg, code="timezone")
+        problem = aware_datetime(value)
+        if problem is not None:
+            raise ValidationError([problem])
         return value
     if not isinstance(value, str):
         raise _wrong_type(value, "an ISO 8601 datetime string with a UTC offset")
-    return parse_datetime(value)
+    return _parse_datetime(value)
 
 
 def _structure_date(value: object, _t: type) -> dt.date:
@@ -500,7 +574,7 @@ def _structure_timedelta(value: object, _t: type) -> dt.timedelta:
         return value
     if not isinstance(value, str):
         raise _wrong_type(value, "an ISO 8601 duration string, e.g. 'PT5M'")
-    return parse_duration(value)
+    return _parse_duration(value)
 
 
 def _structure_money(value: object, _t: type) -> Money:
@@ -519,13 +593,14 @@ def _structure_money(value: object, _t: type) -> Money:
         elif isinstance(amount, bool) or not isinstance(amount, str | int):
             msg = f"{show(amount)} is {a_type(amount)}; expected the amount as a string, e.g. '12.30'"
         else:
-            msg, code = amount_problem(to_amount(amount)), "format"
+            found = amount_problem(to_amount(amount))
+            msg, code = (None, code) if found is None else (found.message, found.code)
         if msg is not None:
             problems.append(Problem(path="amount", code=code, message=msg))
     if "currency" in value:
         problem = currency_problem(value["currency"])
         if problem is not None:
-            problems.append(Problem(path="currency", code="currency", message=problem))
+            problems.append(problem.prefixed("currency"))
     if problems:
         raise ValidationError(problems)
     return Money(amount=value["amount"], currency=value["currency"])
@@ -920,10 +995,10 @@ def configure_converter(converter: cattrs.BaseConverter, *, unknown_fields: Unkn
     conv.register_unstructure_hook(Decimal, _format_decimal)
     conv.register_unstructure_hook(Fraction, str)
     conv.register_unstructure_hook(float, _format_float)
-    conv.register_unstructure_hook(dt.datetime, format_datetime)
+    conv.register_unstructure_hook(dt.datetime, _format_datetime)
     conv.register_unstructure_hook(dt.date, dt.date.isoformat)
-    conv.register_unstructure_hook(dt.timedelta, format_duration)
-    conv.register_unstructure_hook(dt.tzinfo, format_zone)
+    conv.register_unstructure_hook(dt.timedelta, _format_duration)
+    conv.register_unstructure_hook(dt.tzinfo, _format_zone)
     conv.register_unstructure_hook(enum.Enum, _enum_value)
     conv.register_unstructure_hook(enum.StrEnum, _enum_value)  # before str in the MRO
     conv.register_unstructure_hook_factory(

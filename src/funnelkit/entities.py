@@ -210,7 +210,7 @@ class Customer(c.Checked):
 @attrs.frozen(kw_only=True)
 class KeyPerson(c.Checked):
     """
-    A person at a customer who matters to the decision (the strategy table's KP).
+    A person at a customer who matters to the decision (a key person, KP).
 
     *wants* records what this person wants from the deal, in their own terms.
     """
@@ -229,7 +229,7 @@ class KeyPerson(c.Checked):
 @attrs.frozen(kw_only=True)
 class Gap(c.Checked):
     """
-    A piece of missing information in a deal (the strategy table): what is
+    A piece of missing information in a deal: what is
     missing, who closes it and how, and by when.
     """
 
@@ -315,7 +315,7 @@ class Opportunity(c.Checked):
 @attrs.frozen(kw_only=True)
 class Activity(c.Checked):
     """
-    One contact with a customer: a row of the sales-behaviour control table.
+    One contact with a customer: a row of the rep's activity log.
 
     *purpose*, *dialogue* (the talk track), *needs_found*, *feedback* (the
     impression left) and *next_step* are what the company's standard asks each

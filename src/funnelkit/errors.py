@@ -58,7 +58,7 @@ CODES: Mapping[str, str] = MappingProxyType(
         "reference": "names something that does not exist: a stage, a rep, a customer",
         "currency": "an unknown currency, or amounts in different currencies",
         "conflict": "values that contradict each other",
-        "graph": "a pipeline whose moves cannot work: a stage out of reach, a dead end, a move out of a won stage",
+        "graph": "moves that cannot work: a stage or state out of reach, a dead end, a move out of a won stage",
         "state": "not allowed in the current state: a closed deal, a move the pipeline lacks",
         "callable": "a function that cannot be called as documented, or that returned something unusable",
         "nested": "nested too deeply to read or write",
@@ -97,10 +97,16 @@ class FunnelkitError(Exception):
         super().__init__(*args)
 
 
-def _known_code(_instance: object, _attribute: object, value: object) -> None:
-    if value not in CODES:
+def _known_code(_instance: object, _attribute: object, value: str) -> None:
+    if not isinstance(value, str) or value not in CODES:
         msg = f"{value!r} is not a problem code; the codes are: {', '.join(CODES)}"
         raise ValueError(msg)
+
+
+def _text(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str):
+        msg = f"a problem's {attribute.name} must be a str, not {type(value).__name__}"
+        raise TypeError(msg)
 
 
 @attrs.frozen(kw_only=True)
@@ -116,9 +122,9 @@ class Problem:
     found and what is allowed.
     """
 
-    path: str = attrs.field(converter=_bounded_path)
+    path: str = attrs.field(converter=_bounded_path, validator=_text)
     code: str = attrs.field(validator=_known_code)
-    message: str = attrs.field(converter=_bounded_message)
+    message: str = attrs.field(converter=_bounded_message, validator=_text)
 
     def prefixed(self, prefix: str) -> Problem:
         """
@@ -324,6 +330,13 @@ class ClaimConflict(AssignmentError):
         return (_rebuild, (type(self), (), self._kwargs))
 
 
+class MissingDependencyError(FunnelkitError, ImportError):
+    """
+    A call needs an optional extra that is not installed (``to_frame()``
+    needs pandas); the message says what to install.
+    """
+
+
 def _number(value: object) -> str:
     """
     An int as text, or its size when it is too long to print.
@@ -368,6 +381,7 @@ __all__ = [
     "FunnelkitError",
     "FunnelkitWarning",
     "MilestoneNotMet",
+    "MissingDependencyError",
     "PipelineDefinitionError",
     "PipelineWarning",
     "Problem",

@@ -136,10 +136,11 @@ MAX_DAYS = 3_650
 
 def _positive(name: str, value: object, problems: list[Problem], most: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        problems.append(Problem(path=name, message=f"{c.show(value)} is not an int >= 1"))
+        code = "type" if isinstance(value, bool) or not isinstance(value, int) else "range"
+        problems.append(Problem(path=name, code=code, message=f"{c.show(value)} is not an int >= 1"))
     elif most is not None and value > most:
         msg = f"{c.show(value)} is more than {most:,}, the most allowed"
-        problems.append(Problem(path=name, message=msg))
+        problems.append(Problem(path=name, code="limit", message=msg))
 
 
 def simulate(
@@ -190,16 +191,21 @@ def simulate(
     ):
         _positive(name, value, problems, most)
     if isinstance(seed, bool) or not isinstance(seed, int):
-        problems.append(Problem(path="seed", message=f"{c.show(seed)} is not an int"))
+        problems.append(Problem(path="seed", code="type", message=f"{c.show(seed)} is not an int"))
     ok = isinstance(capacity, tuple) and len(capacity) == 2
     ok = ok and all(isinstance(x, int) and not isinstance(x, bool) for x in capacity)
     if not ok or not 0 < capacity[0] <= capacity[1]:
         problems.append(
-            Problem(path="capacity", message=f"{c.show(capacity)} is not a (low, high) pair, 0 < low <= high")
+            Problem(
+                path="capacity",
+                code="range" if ok else "type",
+                message=f"{c.show(capacity)} is not a (low, high) pair, 0 < low <= high",
+            )
         )
     rate_ok = isinstance(work_rate, float | int) and not isinstance(work_rate, bool)
     if not rate_ok or not 0 < work_rate <= 1:
-        problems.append(Problem(path="work_rate", message=f"{c.show(work_rate)} is not a number in (0, 1]"))
+        code = "range" if rate_ok else "type"
+        problems.append(Problem(path="work_rate", code=code, message=f"{c.show(work_rate)} is not a number in (0, 1]"))
     if problems:
         raise ValidationError(problems)
     begin = instant(start, field="start") if start is not None else dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
@@ -208,7 +214,7 @@ def simulate(
         begin - _DAY
     except OverflowError:
         msg = f"{begin.isoformat()} leaves no room for {days:,} days within the range of datetime"
-        raise ValidationError.single("start", msg) from None
+        raise ValidationError.single("start", msg, code="range") from None
     company = _Company(
         reps=reps,
         leads=leads,

@@ -1,7 +1,7 @@
 """
 Hypothesis strategies for funnelkit's values, for testing your own rules.
 
-Needs the ``hypothesis`` extra (``pip install funnelkit[hypothesis]``).  Every
+Needs the ``hypothesis`` extra (``pip install -e '.[hypothesis]'`` in a clone).  Every
 strategy draws values that are valid by construction; :func:`sales_data` draws
 a whole, consistent book of business (activities point at existing customers,
 opportunities at their customer's key persons, and so on).
@@ -26,9 +26,10 @@ from typing import NamedTuple, TypeVar
 import attrs
 from hypothesis import strategies as st
 
-from ._checks import a_type, identifier, show
+from ._checks import a_type, at, identifier, plain, show
 from ._money import Money, currency_minor_units, known_currencies
 from ._time import canonical
+from .assignment import Team, Window
 from .entities import (
     Activity,
     ActivityKind,
@@ -45,7 +46,24 @@ from .entities import (
     Stance,
     Tier,
 )
-from .errors import ValidationError
+from .errors import MilestoneNotMet, ValidationError
+from .stages import (
+    ActivityCount,
+    EvidenceRecorded,
+    ForecastCategory,
+    MoveKind,
+    NoOpenGaps,
+    Override,
+    Pipeline,
+    Requirement,
+    Stage,
+    StageChanged,
+    StageOutcome,
+    TimeInStage,
+    advance,
+    lose,
+    reopen,
+)
 
 #: The stage keys of funnelkit's default eight-step pipeline.
 DEFAULT_STAGE_KEYS: tuple[str, ...] = (
@@ -83,7 +101,7 @@ def _check_strategy(name: str, value: object) -> None:
     """
     if value is not None and not isinstance(value, st.SearchStrategy):
         msg = f"{show(value)} is {a_type(value)}; expected a hypothesis strategy or None"
-        raise ValidationError.single(name, msg)
+        raise ValidationError.single(name, msg, code="type")
 
 
 def _check_keys(name: str, value: object, *, empty_ok: bool) -> tuple[str, ...]:
@@ -92,23 +110,19 @@ def _check_keys(name: str, value: object, *, empty_ok: bool) -> tuple[str, ...]:
     """
     if not isinstance(value, list | tuple) or not all(isinstance(k, str) and k for k in value):
         msg = f"{show(value)} is not a list or tuple of stage keys"
-        raise ValidationError.single(name, msg)
+        raise ValidationError.single(name, msg, code="type")
     if not value and not empty_ok:
-        raise ValidationError.single(name, "() is empty; give at least one stage key")
+        raise ValidationError.single(name, "() is empty; give at least one stage key", code="empty")
     return tuple(value)
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> int:
+    value = plain(value)  # a numpy int as an int
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         msg = f"{show(value)} is not an int in [{low}, {high}]"
-        raise ValidationError.single(name, msg)
+        code = "type" if isinstance(value, bool) or not isinstance(value, int) else "range"
+        raise ValidationError.single(name, msg, code=code)
     return value
-
-
-def _check_range(name: str, low: int, high: int) -> None:
-    if low < 0 or high < low:
-        msg = f"min_{name}={low}, max_{name}={high}; need 0 <= min <= max"
-        raise ValidationError.single(f"max_{name}", msg)
 
 
 # Hypothesis takes naive wall-time bounds for aware datetimes.
@@ -133,15 +147,15 @@ def aware_datetimes(
     for bound, value in (("min_value", min_value), ("max_value", max_value)):
         if not isinstance(value, dt.datetime) or value.tzinfo is not None:
             msg = f"{show(value)} is not a naive datetime; the bounds are wall times, as in hypothesis"
-            raise ValidationError.single(bound, msg)
+            raise ValidationError.single(bound, msg, code="type" if not isinstance(value, dt.datetime) else "timezone")
     if min_value > max_value:
         msg = f"{min_value.isoformat()} is after max_value {max_value.isoformat()}"
-        raise ValidationError.single("min_value", msg)
+        raise ValidationError.single("min_value", msg, code="order")
     if not isinstance(zones, list | tuple) or not all(isinstance(z, dt.tzinfo) for z in zones):
         msg = f"{show(zones)} is not a list or tuple of tzinfo objects"
-        raise ValidationError.single("zones", msg)
+        raise ValidationError.single("zones", msg, code="type")
     if not zones:
-        raise ValidationError.single("zones", "() is empty; give at least one tzinfo")
+        raise ValidationError.single("zones", "() is empty; give at least one tzinfo", code="empty")
     return st.datetimes(
         min_value=min_value,
         max_value=max_value,
@@ -178,7 +192,7 @@ def money(
     _check_int("max_minor", max_minor, -limit, limit)
     if min_minor > max_minor:
         msg = f"min_minor={min_minor} > max_minor={max_minor}"
-        raise ValidationError.single("max_minor", msg)
+        raise ValidationError.single("max_minor", msg, code="order")
     if currency is not None:
         currency_minor_units(currency)  # raises on an unknown code
     codes = st.just(currency) if currency is not None else currencies()
@@ -341,30 +355,75 @@ def _draw_opportunity(
     )
 
 
-def _check_pipeline(pipeline: object, stages: object, won: object, lost: object) -> None:
+class _StagePlan(NamedTuple):
+    """
+    Where drawn opportunities stand: the pipeline's key, the stages to draw
+    from, and which of them are won and lost.
+    """
+
+    key: str
+    stages: tuple[str, ...]
+    won: frozenset[str]
+    lost: frozenset[str]
+
+
+def _stage_plan(
+    pipeline: object, stages: object, won_stages: object, lost_stages: object
+) -> _StagePlan:
+    """
+    The checked stage arguments of :func:`opportunities` and :func:`sales_data`.
+    """
+    if isinstance(pipeline, Pipeline):
+        for name, value in (("won_stages", won_stages), ("lost_stages", lost_stages)):
+            if value is not None:
+                msg = (
+                    f"{show(value)} given with a Pipeline, whose stages say which are won and lost; "
+                    f"leave {name} out"
+                )
+                raise ValidationError.single(name, msg, code="conflict")
+        keys = pipeline.keys
+        if stages is not None:
+            keys = _check_keys("stages", stages, empty_ok=False)
+            unknown = [k for k in keys if k not in pipeline]
+            if unknown:
+                known = show(pipeline.keys)
+                msg = f"{show(unknown)} are not stages of pipeline {pipeline.key!r}; give some of {known}"
+                raise ValidationError.single("stages", msg, code="reference")
+        won = frozenset(s.key for s in pipeline.won_stages)
+        lost = frozenset(s.key for s in pipeline.lost_stages)
+        return _StagePlan(pipeline.key, keys, won, lost)
+    if not isinstance(pipeline, str):
+        msg = f"{show(pipeline)} is {a_type(pipeline)}; expected a Pipeline or a pipeline key (a str)"
+        raise ValidationError.single("pipeline", msg, code="type")
     problem = identifier(pipeline)
     if problem is not None:
-        raise ValidationError.single("pipeline", problem)
-    _check_keys("stages", stages, empty_ok=False)
-    _check_keys("won_stages", won, empty_ok=True)
-    _check_keys("lost_stages", lost, empty_ok=True)
+        raise at("pipeline", problem)
+    keys = _check_keys("stages", DEFAULT_STAGE_KEYS if stages is None else stages, empty_ok=False)
+    won_keys = _check_keys("won_stages", ("won",) if won_stages is None else won_stages, empty_ok=True)
+    lost_keys = _check_keys("lost_stages", ("lost",) if lost_stages is None else lost_stages, empty_ok=True)
+    return _StagePlan(pipeline, keys, frozenset(won_keys), frozenset(lost_keys))
 
 
 def opportunities(
     *,
-    pipeline: str = "default",
-    stages: Sequence[str] = DEFAULT_STAGE_KEYS,
-    won_stages: Sequence[str] = ("won",),
-    lost_stages: Sequence[str] = ("lost",),
+    pipeline: Pipeline | str = "default",
+    stages: Sequence[str] | None = None,
+    won_stages: Sequence[str] | None = None,
+    lost_stages: Sequence[str] | None = None,
 ) -> st.SearchStrategy[Opportunity]:
     """
     Opportunities in *pipeline*, at one of *stages*; the status agrees with the
     stage (won in a won stage, lost in a lost one, open elsewhere).
 
+    *pipeline* is a :class:`~funnelkit.stages.Pipeline`, whose stages the
+    opportunities stand at (*stages*, when given, narrows them; which are won
+    and lost is the pipeline's to say), or a pipeline key: then *stages*
+    (by default :data:`DEFAULT_STAGE_KEYS`), *won_stages* (``("won",)``) and
+    *lost_stages* (``("lost",)``) say what the stages are.
+
     Cost: O(1) to build; each draw is bounded by hypothesis's own limits.
     """
-    _check_pipeline(pipeline, stages, won_stages, lost_stages)
-    won, lost = frozenset(won_stages), frozenset(lost_stages)
+    plan = _stage_plan(pipeline, stages, won_stages, lost_stages)
 
     @st.composite
     def build(draw: st.DrawFn) -> Opportunity:
@@ -374,10 +433,10 @@ def opportunities(
             customer_id=draw(identifiers()),
             owner=draw(identifiers()),
             key_person_ids=(),
-            pipeline=pipeline,
-            stages=tuple(stages),
-            won_stages=won,
-            lost_stages=lost,
+            pipeline=plan.key,
+            stages=plan.stages,
+            won_stages=plan.won,
+            lost_stages=plan.lost,
         )
 
     return build()
@@ -517,10 +576,10 @@ def sales_data(
     max_opportunities: int = 6,
     max_activities: int = 8,
     max_leads: int = 4,
-    pipeline: str = "default",
-    stages: Sequence[str] = DEFAULT_STAGE_KEYS,
-    won_stages: Sequence[str] = ("won",),
-    lost_stages: Sequence[str] = ("lost",),
+    pipeline: Pipeline | str = "default",
+    stages: Sequence[str] | None = None,
+    won_stages: Sequence[str] | None = None,
+    lost_stages: Sequence[str] | None = None,
 ) -> st.SearchStrategy[SalesData]:
     """
     Reps, customers, key persons, opportunities, activities and leads that
@@ -528,24 +587,28 @@ def sales_data(
     reps, every key person belongs to a drawn customer, every opportunity's
     key persons belong to its customer, every activity points at an existing
     rep, customer, and (if any) one of that customer's opportunities.
-    Ids are unique per entity type.
+    Ids are unique per entity type.  *pipeline*, *stages*, *won_stages* and
+    *lost_stages* say where the opportunities stand, as for :func:`opportunities`.
 
     Cost: O(1) to build; a draw is O(the max_* sizes).
     """
-    for name, high in (
-        ("reps", max_reps),
-        ("customers", max_customers),
-        ("opportunities", max_opportunities),
-        ("activities", max_activities),
-        ("leads", max_leads),
-    ):
-        _check_int(f"max_{name}", high, 0, 1000)
-        _check_range(name, 0, high)
+    sizes = _Sizes(
+        *(
+            _check_int(f"max_{name}", high, 0, 1000)
+            for name, high in (
+                ("reps", max_reps),
+                ("customers", max_customers),
+                ("opportunities", max_opportunities),
+                ("activities", max_activities),
+                ("leads", max_leads),
+            )
+        )
+    )
+    max_reps = sizes.reps
     if max_reps < 1:
-        raise ValidationError.single("max_reps", "0 reps; need at least 1 to own the deals")
-    _check_pipeline(pipeline, stages, won_stages, lost_stages)
-    sizes = _Sizes(max_reps, max_customers, max_opportunities, max_activities, max_leads)
-    return _sales_data(sizes, pipeline, tuple(stages), tuple(won_stages), tuple(lost_stages))
+        raise ValidationError.single("max_reps", "0 reps; need at least 1 to own the deals", code="range")
+    plan = _stage_plan(pipeline, stages, won_stages, lost_stages)
+    return _sales_data(sizes, plan.key, plan.stages, tuple(plan.won), tuple(plan.lost))
 
 
 class _Sizes(NamedTuple):
@@ -622,14 +685,216 @@ def _sales_data(  # noqa: PLR0917 - private, called once with everything checked
     )
 
 
+# --- pipelines, event histories, teams ---------------------------------------
+
+#: The most open stages :func:`pipelines` may be asked for, and the most events
+#: :func:`event_histories` and reps :func:`teams` may be asked for.
+MAX_DRAWN_STAGES = 50
+MAX_DRAWN_EVENTS = 1_000
+MAX_DRAWN_REPS = 1_000
+
+
+def _check_flag(name: str, value: object) -> bool:
+    value = plain(value)  # numpy's bool as a bool
+    if not isinstance(value, bool):
+        msg = f"{show(value)} is {a_type(value)}; expected True or False"
+        raise ValidationError.single(name, msg, code="type")
+    return value
+
+
+def _requirements() -> st.SearchStrategy[Requirement]:
+    return st.one_of(
+        st.builds(TimeInStage, days=st.integers(0, 30)),
+        st.builds(
+            ActivityCount,
+            kinds=st.frozensets(st.sampled_from(ActivityKind), min_size=1, max_size=2),
+            at_least=st.integers(1, 3),
+        ),
+        st.builds(NoOpenGaps),
+        st.builds(EvidenceRecorded, key=names()),
+    )
+
+
+_OPEN_CATEGORIES = tuple(c for c in ForecastCategory if c is not ForecastCategory.CLOSED)
+
+
+@st.composite
+def _pipelines(draw: st.DrawFn, max_open: int, with_requirements: bool) -> Pipeline:
+    allow_skip, allow_backward, allow_reopen = (draw(st.booleans()) for _ in range(3))
+    n_open = draw(st.integers(1, max_open))
+    n_won = draw(st.integers(1, 2)) if allow_skip else 1  # a second won stage is reached by a skip
+    n_lost = draw(st.integers(1, 2))
+    size = n_open + n_won + n_lost
+    keys = draw(st.lists(identifiers(), min_size=size, max_size=size, unique=True))
+    chances = sorted(draw(st.lists(st.integers(0, 1000), min_size=n_open, max_size=n_open)))
+    reqs = st.lists(_requirements(), max_size=2) if with_requirements else st.just([])
+    opens = [
+        Stage(
+            key=keys[i],
+            label=draw(names()),
+            probability=Decimal(chances[i]).scaleb(-3),
+            category=draw(st.sampled_from(_OPEN_CATEGORIES)),
+            stall_after_days=draw(_opt(st.integers(1, 365))),
+            min_dwell=draw(_opt(st.timedeltas(dt.timedelta(0), dt.timedelta(days=3)))),
+            requirements=draw(reqs),
+        )
+        for i in range(n_open)
+    ]
+    won = [
+        Stage(key=keys[n_open + i], label=draw(names()), probability=Decimal(1), outcome=StageOutcome.WON)
+        for i in range(n_won)
+    ]
+    stages = opens + won  # the forward path: open stages, then the won ones
+    for i in range(n_lost):  # lost stages stand anywhere after the first
+        key = keys[n_open + n_won + i]
+        lost = Stage(key=key, label=draw(names()), probability=0, outcome=StageOutcome.LOST)
+        stages.insert(draw(st.integers(1, len(stages))), lost)
+    return Pipeline(
+        key=draw(identifiers()),
+        label=draw(names()),
+        stages=stages,
+        allow_skip=allow_skip,
+        allow_backward=allow_backward,
+        allow_reopen=allow_reopen,
+        lost_reasons=draw(st.lists(names(), max_size=3, unique=True)),
+    )
+
+
+def pipelines(*, max_open_stages: int = 6, with_requirements: bool = True) -> st.SearchStrategy[Pipeline]:
+    """
+    Valid pipelines: 1 to *max_open_stages* open stages (at most 50) with
+    probabilities that never fall, then one won stage (two when skips are
+    allowed), and one or two lost stages anywhere after the first; any
+    forecast categories, stall limits and minimum dwells; any mix of
+    ``allow_skip``, ``allow_backward`` and ``allow_reopen``; sometimes a list
+    of lost reasons.  With *with_requirements*, open stages carry up to two
+    simple milestones (time in stage, activity counts, no open gaps,
+    evidence recorded), which a deal rarely meets without an override.
+
+    Cost: O(1) to build; a draw is O(max_open_stages).
+    """
+    max_open = _check_int("max_open_stages", max_open_stages, 1, MAX_DRAWN_STAGES)
+    return _pipelines(max_open, _check_flag("with_requirements", with_requirements))
+
+
+@attrs.frozen(kw_only=True)
+class EventHistory:
+    """
+    The life of one deal, as :func:`event_histories` draws it: *start* in
+    the first stage of *pipeline*, the *events* the engine made as it moved,
+    and where it ended; ``replay(start, events, pipeline=pipeline) == end``.
+    """
+
+    pipeline: Pipeline
+    start: Opportunity
+    events: tuple[StageChanged, ...]
+    end: Opportunity
+
+
+_STEP = st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=60))
+_OVERRIDES = st.builds(Override, reason=names(), by=identifiers())
+
+
+def _move(
+    draw: st.DrawFn, opp: Opportunity, pipeline: Pipeline, to: str, now: dt.datetime
+) -> tuple[Opportunity, StageChanged]:
+    """
+    One move of *opp* to *to* (a move the pipeline allows), as the engine makes it.
+    """
+    actor = draw(identifiers())
+    plan = pipeline.plan(opp.stage, to)
+    kind = plan.kind if plan is not None else None
+    if kind is MoveKind.LOSE:
+        reasons = pipeline.lost_reasons
+        reason = draw(st.sampled_from(reasons) if reasons else names())
+        return lose(opp, pipeline, reason=reason, now=now, actor=actor, to=to)
+    if kind is MoveKind.REOPEN:
+        return reopen(opp, pipeline, now=now, actor=actor, to=to)
+    override = draw(_opt(_OVERRIDES))
+    try:
+        return advance(opp, pipeline, now=now, actor=actor, to=to, override=override)
+    except MilestoneNotMet:  # no work was logged: a manager lets it through
+        return advance(opp, pipeline, now=now, actor=actor, to=to, override=draw(_OVERRIDES))
+
+
+@st.composite
+def _histories(draw: st.DrawFn, pipeline: st.SearchStrategy[Pipeline], max_events: int) -> EventHistory:
+    chosen = draw(pipeline)
+    created = draw(_CREATED)
+    start = Opportunity(
+        id=draw(identifiers()),
+        customer_id=draw(identifiers()),
+        owner=draw(identifiers()),
+        pipeline=chosen.key,
+        stage=chosen.first.key,
+        created_at=created,
+        stage_entered_at=created,
+        amount=draw(_opt(_ANY_MONEY)),
+    )
+    opp, events, now = start, [], canonical(created)
+    for _ in range(draw(st.integers(0, max_events))):
+        targets = chosen.moves_from(opp.stage)
+        if not targets:  # won, or lost for good
+            break
+        now += draw(_STEP)
+        opp, event = _move(draw, opp, chosen, draw(st.sampled_from(targets)), now)
+        events.append(event)
+    return EventHistory(pipeline=chosen, start=start, events=tuple(events), end=opp)
+
+
+def event_histories(
+    *, pipeline: Pipeline | None = None, max_events: int = 8
+) -> st.SearchStrategy[EventHistory]:
+    """
+    Histories of one deal that the stage engine accepts: a new opportunity in
+    the first stage of *pipeline* (by default one drawn by :func:`pipelines`)
+    and up to *max_events* moves (at most 1,000), each drawn among those the
+    pipeline allows and made by :func:`~funnelkit.stages.advance`,
+    :func:`~funnelkit.stages.lose` or :func:`~funnelkit.stages.reopen`, days
+    apart; an unmet milestone is passed by an override, so some moves are
+    hasty.  The history stops early at a final stage.
+
+    Cost: O(1) to build; a draw is O(max_events) engine moves.
+    """
+    if pipeline is not None and not isinstance(pipeline, Pipeline):
+        msg = f"{show(pipeline)} is {a_type(pipeline)}; expected a Pipeline, or None to draw one"
+        raise ValidationError.single("pipeline", msg, code="type")
+    most = _check_int("max_events", max_events, 0, MAX_DRAWN_EVENTS)
+    return _histories(pipelines() if pipeline is None else st.just(pipeline), most)
+
+
+def teams(*, max_reps: int = 5) -> st.SearchStrategy[Team]:
+    """
+    Teams of 1 to *max_reps* reps (at most 1,000) with unique ids, what some
+    of them have open (within their capacity or beyond it), any capacity
+    window and any of :data:`ZONES`.
+
+    Cost: O(1) to build; a draw is O(max_reps).
+    """
+    most = _check_int("max_reps", max_reps, 1, MAX_DRAWN_REPS)
+    return _teams(most)
+
+
+@st.composite
+def _teams(draw: st.DrawFn, max_reps: int) -> Team:
+    reps = draw(st.lists(_REPS, min_size=1, max_size=max_reps, unique_by=lambda r: r.id))
+    load = {r.id: draw(st.integers(0, (r.capacity or 10) + 2)) for r in reps if draw(st.booleans())}
+    return Team(reps=reps, load=load, window=draw(st.sampled_from(Window)), tz=draw(st.sampled_from(ZONES)))
+
+
 __all__ = [
     "DEFAULT_STAGE_KEYS",
+    "MAX_DRAWN_EVENTS",
+    "MAX_DRAWN_REPS",
+    "MAX_DRAWN_STAGES",
     "ZONES",
+    "EventHistory",
     "SalesData",
     "activities",
     "aware_datetimes",
     "currencies",
     "customers",
+    "event_histories",
     "gaps",
     "identifiers",
     "key_persons",
@@ -637,6 +902,8 @@ __all__ = [
     "money",
     "names",
     "opportunities",
+    "pipelines",
     "sales_data",
     "sales_reps",
+    "teams",
 ]

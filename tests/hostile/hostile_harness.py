@@ -37,6 +37,7 @@ MODULES = (
     "funnelkit.simulation",
     "funnelkit.strategies",
     "funnelkit.errors",
+    "funnelkit.convert",
 )
 #: Base classes and protocols: their methods are covered through the concrete classes.
 ABSTRACT = {"Clock", "Requirement", "Policy"}

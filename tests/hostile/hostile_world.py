@@ -13,6 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import attrs
+import cattrs
 
 from funnelkit import Activity, Customer, Gap, KeyPerson, Lead, Money, Opportunity, Problem, SalesRep
 from funnelkit.assignment import (
@@ -245,6 +246,8 @@ BY_NAME: dict[str, object] = {
     "customers": CUSTOMERS,
     "cutoffs": CUTOFFS,
     "data": None,  # filled per class: its own to_dict()
+    "unknown_fields": "refuse",
+    "predicates": None,
     "days": 5,
     "deals": ((Money.of("100", "USD"), "0.5"), (Money.of("300", "USD"), "0.25")),
     "decisions": DECISIONS,
@@ -331,6 +334,14 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.ensure_aware": {"value": NOW},
     "funnelkit.from_dict": {"cls": Money, "data": {"amount": "1.50", "currency": "USD"}},
     "funnelkit.to_dict": {"obj": OPP},
+    "funnelkit.convert.from_dict": {"cls": Money, "data": {"amount": "1.50", "currency": "USD"}},
+    "funnelkit.convert.to_dict": {"obj": OPP},
+    "funnelkit.convert.configure_converter": {"converter": cattrs.Converter()},
+    "funnelkit.convert.format_datetime": {"value": NOW},
+    "funnelkit.convert.format_duration": {"value": DAY},
+    "funnelkit.convert.format_zone": {"value": dt.UTC},
+    "funnelkit.convert.parse_datetime": {"text": "2026-03-02T09:30:00+08:00"},
+    "funnelkit.convert.parse_duration": {"text": "P1DT2H"},
     "funnelkit.Problem.prefixed": {"prefix": "items[0]"},
     "funnelkit.stages.Pipeline.allows": {"from_stage": "contact", "to_stage": "needs_confirmed"},
     "funnelkit.stages.Pipeline.plan": {"from_stage": "contact", "to_stage": "needs_confirmed"},

@@ -1,6 +1,6 @@
 """
 Lead conversion: once a lead's needs are known it becomes an account
-(customer, key persons) and an opportunity (source 004).
+(customer, key persons) and an opportunity.
 """
 
 from __future__ import annotations

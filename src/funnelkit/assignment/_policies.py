@@ -779,8 +779,8 @@ def _groups_check(value: object) -> c.Result:
 @attrs.frozen(kw_only=True)
 class TierMatch(Policy):
     """
-    A-tier leads to the strongest reps, C-tier to trainees (DOMAIN.md,
-    "segment coverage"): *groups* maps each tier to its reps, and the rep
+    A-tier leads to the strongest reps, C-tier to trainees (segment
+    coverage): *groups* maps each tier to its reps, and the rep
     within the group is picked by load balance (or round robin).
 
     A lead's tier is its value against *a_from* (A at or above) and *b_from*

@@ -1,7 +1,7 @@
 """
 Reassignment: when a rep leaves or is deactivated, their customers, open deals
-and leads move to the remaining reps, with their history intact (DOMAIN.md:
-customer data belongs to the company, not the rep).
+and leads move to the remaining reps, with their history intact (customer
+data belongs to the company, not the rep).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import attrs
 from .. import _checks as c
 from .._money import Money
 from ..entities import Customer, Lead, LeadStatus, Opportunity
-from ..errors import Problem, ValidationError
+from ..errors import ValidationError
 from ._args import batch_of
 from ._assign import check_common, next_state, require_reps, route
 from ._policies import Policy, Skip, _Context, _Item, customer_item, lead_item

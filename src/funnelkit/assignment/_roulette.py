@@ -1,6 +1,6 @@
 """
-Timed roulette (轮盘机制, source 004): a quality lead is offered to the reps in
-turn, each with an exclusive window to claim it.
+Timed roulette (轮盘机制, "roulette mechanism"): a quality lead is offered to
+the reps in turn, each with an exclusive window to claim it.
 
 funnelkit runs no timers.  An :class:`Offer` records when it was made, to whom
 in what order, and who declined or claimed when; who holds it at any instant
@@ -128,7 +128,7 @@ class Offer(c.Checked):
     def _relations(self) -> list[Problem]:
         problems = []
         if (self.claimed_by is None) != (self.claimed_at is None):
-            problems.append(Problem(path="claimed_at", code="conflict", message="claimed_by and claimed_at go together"))
+            problems.append(Problem(path="claimed_at", code="missing", message="claimed_by and claimed_at go together"))
         for i, d in enumerate(self.declined):
             if d.rep_id not in self.queue:
                 problems.append(

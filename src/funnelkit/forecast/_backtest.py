@@ -283,7 +283,7 @@ def backtest(
     forecast (``Money``) or quantiles (a mapping of level to ``Money``, such
     as ``{0.1: d.p10, 0.5: d.p50, 0.9: d.p90}`` from
     :func:`simulate_revenue`).  All amounts must be in *currency*.  This is
-    how to check the sources' "90-95 % accurate" claim on one's own data:
+    how to check a "90-95 % accurate" claim on one's own data:
     accuracy = 1 - WAPE.
 
     *actual* is ``"pipeline"`` (the default: what the deals open at the

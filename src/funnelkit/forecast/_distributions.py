@@ -31,11 +31,11 @@ def _level(q: object) -> float:
     """*q* checked to be a quantile level in (0, 1], as a float."""
     q = c.plain(q)  # a numpy int as an int (numpy.float64 is a float)
     if isinstance(q, bool) or not isinstance(q, int | float | Decimal | Fraction):
-        raise ValidationError.single("q", f"{c.show(q)} is not a number in (0, 1]")
+        raise ValidationError.single("q", f"{c.show(q)} is not a number in (0, 1]", code="type")
     if isinstance(q, Decimal) and not q.is_finite():
-        raise ValidationError.single("q", f"{c.show(q)} is outside (0, 1]")
+        raise ValidationError.single("q", f"{c.show(q)} is outside (0, 1]", code="range")
     if not 0 < q <= 1:  # exact comparison (no float of a huge int); NaN fails too
-        raise ValidationError.single("q", f"{c.show(q)} is outside (0, 1]")
+        raise ValidationError.single("q", f"{c.show(q)} is outside (0, 1]", code="range")
     return float(q)
 
 
@@ -43,7 +43,7 @@ def _count(k: object) -> int:
     """*k* checked to be a number of deals (any int; below 0 and above n are allowed)."""
     k = c.plain(k)  # a numpy int as an int
     if isinstance(k, bool) or not isinstance(k, int):
-        raise ValidationError.single("k", f"{c.show(k)} is not an int")
+        raise ValidationError.single("k", f"{c.show(k)} is not an int", code="type")
     return k
 
 
@@ -52,7 +52,7 @@ class WinCount:
     """
     P(exactly k deals are won) for k = 0..n, with independent deals.
 
-    Quantiles follow DOMAIN.md: ``p90`` is the count that 90 % of outcomes
+    Quantiles by nearest rank: ``p90`` is the count that 90 % of outcomes
     stay at or below (the smallest k with P(X <= k) >= 0.9).
     """
 
@@ -136,11 +136,11 @@ def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
                 f"more than {MAX_WIN_COUNT:,} probabilities; the exact count is O(n^2), "
                 "so simulate this many deals with simulate_revenue (Monte Carlo) instead"
             )
-            raise ValidationError.single("probabilities", too_many)
+            raise ValidationError.single("probabilities", too_many, code="limit")
         number = c.to_decimal(p)
-        msg = c.probability(number)
-        if msg is not None:
-            problems.append(Problem(path=f"probabilities[{i}]", message=msg))
+        problem = c.probability(number)
+        if problem is not None:
+            problems.append(problem.prefixed(f"probabilities[{i}]"))
             if len(problems) >= MAX_PROBLEMS:
                 break
         else:
@@ -159,7 +159,7 @@ class RevenueDistribution:
     """
     Simulated revenue outcomes (one currency), sorted, from :func:`simulate_revenue`.
 
-    Quantiles follow DOMAIN.md: ``p90`` is the revenue that 90 % of the
+    Quantiles by nearest rank: ``p90`` is the revenue that 90 % of the
     simulated outcomes stay at or below.
     """
 
@@ -197,7 +197,8 @@ class RevenueDistribution:
         The share of simulated outcomes at or above *target*.  Cost: O(log t) for t trials.
         """
         if not isinstance(target, Money) or target.currency != self.currency:
-            raise ValidationError.single("target", f"{c.show(target)} is not Money in {self.currency}")
+            code = "currency" if isinstance(target, Money) else "type"
+            raise ValidationError.single("target", f"{c.show(target)} is not Money in {self.currency}", code=code)
         first = bisect.bisect_left(self.outcomes, target.amount)
         return (len(self.outcomes) - first) / len(self.outcomes)
 
@@ -224,11 +225,12 @@ def simulate_revenue(
     """
     trials, rng = c.plain(trials), c.plain(rng)  # numpy ints as ints
     if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= MAX_TRIALS:
-        raise ValidationError.single("trials", f"{c.show(trials)} is not an int from 1 to {MAX_TRIALS:,}")
+        code = "type" if isinstance(trials, bool) or not isinstance(trials, int) else "range"
+        raise ValidationError.single("trials", f"{c.show(trials)} is not an int from 1 to {MAX_TRIALS:,}", code=code)
     if isinstance(rng, int) and not isinstance(rng, bool):
         rng = random.Random(rng)  # noqa: S311 - a seeded simulation, not cryptography
     if not isinstance(rng, random.Random):
-        raise ValidationError.single("rng", f"{c.show(rng)} is not a random.Random or an int seed")
+        raise ValidationError.single("rng", f"{c.show(rng)} is not a random.Random or an int seed", code="type")
     c.require_iterable(deals, "(Money, probability) pairs", "deals")
     amounts: list[Decimal] = []
     ps: list[float] = []
@@ -243,10 +245,10 @@ def simulate_revenue(
                 f"more than {most:,} deals for {trials:,} trials; at most {MAX_DEAL_TRIALS:,} "
                 "deal-trials are simulated: give fewer trials or fewer deals"
             )
-            raise ValidationError.single("deals", too_many)
+            raise ValidationError.single("deals", too_many, code="limit")
         if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], Money)):
             problems.append(
-                Problem(path=f"deals[{i}]", message=f"{c.show(pair)} is not a (Money, probability) pair")
+                Problem(path=f"deals[{i}]", code="type", message=f"{c.show(pair)} is not a (Money, probability) pair")
             )
             continue
         amount, p = pair
@@ -255,16 +257,16 @@ def simulate_revenue(
         elif amount.currency != currency:
             raise CurrencyMismatchError("simulate", currency, amount.currency, path=f"deals[{i}][0]")
         number = c.to_decimal(p)
-        msg = c.probability(number)
-        if msg is not None:
-            problems.append(Problem(path=f"deals[{i}][1]", message=msg))
+        problem = c.probability(number)
+        if problem is not None:
+            problems.append(problem.prefixed(f"deals[{i}][1]"))
             continue
         amounts.append(amount.amount)
         ps.append(float(number))
     if problems:
         raise ValidationError(problems)
     if currency is None:
-        raise ValidationError.single("deals", "no deals to simulate")
+        raise ValidationError.single("deals", "no deals to simulate", code="empty")
     draw = rng.random
     add = _CONTEXT.add  # exact sums, whatever the caller's decimal context
     outcomes = []

@@ -15,7 +15,8 @@ import attrs
 
 from .. import _checks as c
 from .._money import _RATIO_CONTEXT, Money
-from .._repr import funnel_svg, html_table
+from .._report import Report
+from .._repr import funnel_svg
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import CurrencyMismatchError, ValidationError
 from ..stages import MoveKind, Pipeline, StageChanged
@@ -27,7 +28,7 @@ _FORWARD = (MoveKind.ADVANCE, MoveKind.WIN)
 def _nearest_rank(values: list[dt.timedelta], q: float) -> dt.timedelta:
     """
     The q-quantile by nearest rank: the smallest value with at least q of the
-    values at or below it (DOMAIN.md's definition of p10/p50/p90).
+    values at or below it (how funnelkit defines p10, p50 and p90).
     """
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
@@ -56,8 +57,8 @@ class StageStats:
     entered: int = 0
 
 
-@attrs.frozen(kw_only=True)
-class FunnelReport:
+@attrs.frozen(kw_only=True, repr=False)
+class FunnelReport(Report):
     """
     Funnel analytics of one pipeline.
 
@@ -91,10 +92,10 @@ class FunnelReport:
         """
         c.require(other, FunnelReport, "a FunnelReport", "other")
         if self._pipeline is None or other._pipeline is None:
-            raise ValidationError.single("other", "only reports made by funnel() can be merged")
+            raise ValidationError.single("other", "only reports made by funnel() can be merged", code="state")
         if other._pipeline != self._pipeline:
             msg = f"{other._pipeline.key!r} is not the pipeline of this report ({self._pipeline.key!r})"
-            raise ValidationError.single("other", msg)
+            raise ValidationError.single("other", msg, code="conflict")
         deals = {o.id: o for o in (*self._deals, *other._deals)}
         return funnel(deals.values(), (*self._events, *other._events), self._pipeline)
 
@@ -124,21 +125,19 @@ class FunnelReport:
         ]
         return funnel_svg(bars, title="deals through each stage")
 
-    def _repr_html_(self) -> str:
-        rows = [
-            (
-                s.stage,
-                s.advanced,
-                s.lost,
-                None if s.conversion is None else f"{float(s.conversion):.0%}",
-                s.median_time,
-            )
-            for s in self.stages
-        ]
-        table = html_table(("stage", "advanced", "lost", "conversion", "median time"), rows)
+    def _summary(self) -> str:
         rate = "-" if self.win_rate is None else f"{float(self.win_rate):.0%}"
-        velocity = self.velocity or "-"
-        return f"<div>{self.to_svg()}{table}<p>win rate {rate}, velocity {velocity} per day</p></div>"
+        velocity = "-" if self.velocity is None else f"{self.velocity} per day"
+        return (
+            f"{len(self.stages)} stages, {self.won} won, {self.lost} lost, {self.open_deals} open; "
+            f"win rate {rate}, velocity {velocity}"
+        )
+
+    def _rows(self) -> Iterable[dict[str, object]]:
+        """
+        One row per open stage: its counts, conversion, loss rate and times.
+        """
+        return (attrs.asdict(s, recurse=False) for s in self.stages)
 
 
 def funnel(

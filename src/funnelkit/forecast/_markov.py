@@ -58,14 +58,14 @@ class AbsorbingChain:
         i = self._index(state)
         if not isinstance(absorbed_in, str) or absorbed_in not in self.absorbing:
             msg = f"{c.show(absorbed_in)} is not an absorbing state; allowed: {_listed(self.absorbing)}"
-            raise ValidationError.single("absorbed_in", msg)
+            raise ValidationError.single("absorbed_in", msg, code="reference")
         return self.absorption[i][self.absorbing.index(absorbed_in)]
 
     def _index(self, state: str) -> int:
         if isinstance(state, str) and state in self.transient:
             return self.transient.index(state)
         msg = f"{c.show(state)} is not a transient state; allowed: {_listed(self.transient)}"
-        raise ValidationError.single("state", msg)
+        raise ValidationError.single("state", msg, code="reference")
 
 
 def _listed(names: tuple[str, ...]) -> str:
@@ -83,7 +83,7 @@ def _invert(m: list[list[Fraction]]) -> list[list[Fraction]]:
         pivot = next((r for r in range(col, n) if a[r][col] != 0), None)
         if pivot is None:
             msg = "I - Q is singular: some transient state never reaches an absorbing one"
-            raise ValidationError.single("matrix", msg)
+            raise ValidationError.single("matrix", msg, code="graph")
         a[col], a[pivot] = a[pivot], a[col]
         p = a[col][col]
         a[col] = [x / p for x in a[col]]
@@ -119,24 +119,25 @@ def absorbing_chain(
     """
     matrix = c.to_mapping(matrix, "matrix")  # a pandas Series of rows
     if not isinstance(matrix, Mapping) or not matrix:
-        raise ValidationError.single("matrix", f"{c.show(matrix)} is not a non-empty mapping of state to row")
+        code = "empty" if isinstance(matrix, Mapping) else "type"
+        raise ValidationError.single("matrix", f"{c.show(matrix)} is not a non-empty mapping of state to row", code=code)
     if len(matrix) > MAX_TRANSIENT:
         msg = (
             f"{len(matrix):,} transient states; at most {MAX_TRANSIENT} are solved exactly "
             "(the exact inverse is O(n^3) on growing fractions): merge states first"
         )
-        raise ValidationError.single("matrix", msg)
+        raise ValidationError.single("matrix", msg, code="limit")
     transient = tuple(matrix)
     absorbed = _names(absorbing)
     problems: list[Problem] = []
     for i, s in enumerate(transient):
         if not isinstance(s, str):
-            problems.append(Problem(path=f"matrix[{i}]", message=f"{c.show(s)} is not a state name (a str)"))
+            problems.append(Problem(path=f"matrix[{i}]", code="type", message=f"{c.show(s)} is not a state name (a str)"))
     if problems:
         raise ValidationError(problems)
     overlap = set(transient) & set(absorbed)
     if overlap:
-        problems.append(Problem(path="absorbing", message=f"{c.show(sorted(overlap))} are also transient"))
+        problems.append(Problem(path="absorbing", code="conflict", message=f"{c.show(sorted(overlap))} are also transient"))
     states = set(transient) | set(absorbed)
     rows: dict[str, dict[str, Fraction]] = {}
     for s, raw in matrix.items():
@@ -144,7 +145,7 @@ def absorbing_chain(
             break
         row = c.to_mapping(raw, f"matrix[{s!r}]")  # a pandas Series
         if not isinstance(row, Mapping):
-            problems.append(Problem(path=f"matrix[{s!r}]", message=f"{c.show(row)} is not a mapping"))
+            problems.append(c.wrong_type(row, "a mapping").prefixed(f"matrix[{s!r}]"))
             continue
         converted = {}
         found = len(problems)
@@ -153,18 +154,18 @@ def absorbing_chain(
             q = exact(p)
             if q is None:
                 msg = f"{c.show(p)} is not a probability (a Fraction, int, Decimal, float or str like '1/3')"
-                problems.append(Problem(path=where, message=msg))
+                problems.append(Problem(path=where, code="format" if isinstance(p, str) else "type", message=msg))
             elif not isinstance(t, str) or t not in states:
-                problems.append(Problem(path=where, message=f"{c.show(t)} is not a state"))
+                problems.append(Problem(path=where, code="reference", message=f"{c.show(t)} is not a state"))
             elif not 0 <= q <= 1:
-                problems.append(Problem(path=where, message=f"{q} is outside [0, 1]"))
+                problems.append(Problem(path=where, code="range", message=f"{q} is outside [0, 1]"))
             else:
                 converted[t] = q
             if len(problems) >= MAX_PROBLEMS:
                 break
         if len(problems) == found and sum(converted.values()) != 1:
             problems.append(
-                Problem(path=f"matrix[{s!r}]", message=f"sums to {sum(converted.values())}, not 1")
+                Problem(path=f"matrix[{s!r}]", code="range", message=f"sums to {sum(converted.values())}, not 1")
             )
         rows[s] = converted
     if problems:
@@ -192,18 +193,17 @@ def _names(absorbing: object) -> tuple[str, ...]:
     """
     *absorbing*, checked to be a sequence of state names (read with a bound).
     """
-    msg = f"{c.show(absorbing)} is not a sequence of state names"
     if not c.is_iterable(absorbing):
-        raise ValidationError.single("absorbing", msg)
+        raise c.at("absorbing", c.wrong_type(absorbing, "an iterable of state names"))
     out: list[str] = []
     for i, name in enumerate(cast("Iterable[object]", absorbing)):  # checked just above
         if not isinstance(name, str):
-            raise ValidationError.single(f"absorbing[{i}]", f"{c.show(name)} is not a state name (a str)")
+            raise ValidationError.single(f"absorbing[{i}]", f"{c.show(name)} is not a state name (a str)", code="type")
         if name in out:
-            raise ValidationError.single(f"absorbing[{i}]", f"{c.show(name)} appears twice")
+            raise ValidationError.single(f"absorbing[{i}]", f"{c.show(name)} appears twice", code="duplicate")
         if len(out) == MAX_TRANSIENT:
             msg = f"more than {MAX_TRANSIENT} absorbing states; merge some first"
-            raise ValidationError.single("absorbing", msg)
+            raise ValidationError.single("absorbing", msg, code="limit")
         out.append(name)
     return tuple(out)
 
@@ -237,7 +237,7 @@ def chain_from_events(
     alpha = exact(smoothing)
     if alpha is None or not 0 <= alpha <= MAX_SMOOTHING:
         msg = f"{c.show(smoothing)} is not a number from 0 to {MAX_SMOOTHING:,}"
-        raise ValidationError.single("smoothing", msg)
+        raise ValidationError.single("smoothing", msg, code="type" if alpha is None else "range")
     transient = [s.key for s in pipeline.open_stages]
     counts: dict[str, dict[str, int]] = {k: dict.fromkeys(pipeline.moves_from(k), 0) for k in transient}
     for i, e in enumerate(events):
@@ -247,13 +247,13 @@ def chain_from_events(
             continue
         if e.to_stage not in counts[e.from_stage]:
             msg = f"{e.from_stage!r} -> {e.to_stage!r} is not a move of pipeline {pipeline.key!r}"
-            raise ValidationError.single(f"events[{i}]", msg)
+            raise ValidationError.single(f"events[{i}]", msg, code="state")
         counts[e.from_stage][e.to_stage] += 1
     matrix: dict[str, dict[str, Fraction]] = {}
     for src, moves in counts.items():
         total = sum(moves.values()) + alpha * len(moves)
         if total == 0:
-            raise ValidationError.single("events", f"no move out of {src!r} was observed; use smoothing > 0")
+            raise ValidationError.single("events", f"no move out of {src!r} was observed; use smoothing > 0", code="empty")
         matrix[src] = {dst: (n + alpha) / total for dst, n in moves.items()}
     absorbing = [s.key for s in pipeline.stages if not s.is_open]
     return absorbing_chain(matrix, absorbing=absorbing)

@@ -54,7 +54,7 @@ class Finding:
     One thing wrong with the funnel's shape, with the numbers behind it.
 
     *kind* is ``bulge`` (deals piling up in a middle stage: the "pregnant
-    funnel" of the sources), ``thin_top`` (too few new deals) or
+    funnel"), ``thin_top`` (too few new deals) or
     ``thin_bottom`` (too few deals reaching the close).
     """
 
@@ -123,7 +123,8 @@ def _positive(value: object, name: str) -> Decimal:
         else value
     )
     if not isinstance(number, Decimal) or not number.is_finite() or number <= 0:
-        raise ValidationError.single(name, f"{c.show(value)} is not a positive number")
+        code = "range" if isinstance(number, Decimal) else "type"
+        raise ValidationError.single(name, f"{c.show(value)} is not a positive number", code=code)
     return number
 
 
@@ -165,14 +166,14 @@ def diagnose(
         s = stats.get(k)
         if s is None:
             missing.append(
-                Problem(path=f"history.stages[{k!r}]", message="not in the history; build it with funnel()")
+                Problem(path=f"history.stages[{k!r}]", code="missing", message="not in the history; build it with funnel()")
             )
         elif s.entered and s.mean_time is None:
             who = "1 deal" if s.entered == 1 else f"{s.entered} deals"
             msg = f"{who} entered but none has left yet; the time in it cannot be estimated"
-            missing.append(Problem(path=f"history.stages[{k!r}]", message=msg))
+            missing.append(Problem(path=f"history.stages[{k!r}]", code="missing", message=msg))
     if not missing and not any(stats[k].entered for k in keys):
-        missing.append(Problem(path="history", message="no deal entered any stage; build it with funnel()"))
+        missing.append(Problem(path="history", code="empty", message="no deal entered any stage; build it with funnel()"))
     if missing:
         raise ValidationError(missing)
     counts = dict.fromkeys(keys, 0)
@@ -315,9 +316,9 @@ def calibration(
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     if strength is not None:
         strength = c.plain(strength)  # a numpy int as an int
-        msg = c.non_negative_int(strength)
-        if msg is not None:
-            raise ValidationError.single("strength", msg)
+        problem = c.non_negative_int(strength)
+        if problem is not None:
+            raise c.at("strength", problem)
     paths = _closed_paths(events, pipeline)
     wins = sum(1 for _, w in paths.values() if w)
     average = Fraction(wins, len(paths)) if paths else None
@@ -361,18 +362,20 @@ def shrink(won: int, closed: int, *, toward: Fraction | Decimal, strength: int) 
     won, closed, strength = c.plain(won), c.plain(closed), c.plain(strength)  # numpy ints as ints
     problems = []
     for name, value in (("won", won), ("closed", closed), ("strength", strength)):
-        msg = c.non_negative_int(value)
-        if msg is not None:
-            problems.append(Problem(path=name, message=msg))
+        problem = c.non_negative_int(value)
+        if problem is not None:
+            problems.append(problem.prefixed(name))
     if not problems and won > closed:
-        problems.append(Problem(path="won", message=f"{c.show(won)} is more than closed ({c.show(closed)})"))
+        msg = f"{c.show(won)} is more than closed ({c.show(closed)})"
+        problems.append(Problem(path="won", code="conflict", message=msg))
     rate = None
     if isinstance(toward, Fraction):
         rate = toward
     elif isinstance(toward, Decimal) and c.probability(toward) is None:  # at most 20 places: no huge Fraction
         rate = Fraction(toward)
     if rate is None or not 0 <= rate <= 1:
-        problems.append(Problem(path="toward", message=f"{c.show(toward)} is not a rate in [0, 1]"))
+        code = "range" if isinstance(toward, Fraction | Decimal) else "type"
+        problems.append(Problem(path="toward", code=code, message=f"{c.show(toward)} is not a rate in [0, 1]"))
     if problems:
         raise ValidationError(problems)
     assert rate is not None  # noqa: S101 - checked above
@@ -409,7 +412,8 @@ def flow(
     period with nothing happening is left out.  Cost: O(n + e + p log p) for n deals, e events and p periods.
     """
     if period not in ("day", "week", "month"):
-        raise ValidationError.single("period", f"{c.show(period)} is not a period; allowed: day, week, month")
+        msg = f"{c.show(period)} is not a period; allowed: 'day', 'week', 'month'"
+        raise ValidationError.single("period", msg, code="choice")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
     zone = zone_of(tz)
     created: dict[dt.date, int] = {}

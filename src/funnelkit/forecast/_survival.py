@@ -37,11 +37,11 @@ def _kind(time: object) -> str | None:
     return None
 
 
-def _time_problem(time: object) -> str | None:
+def _time_problem(time: object) -> Problem | None:
     if _kind(time) is None:
-        return f"{c.show(time)} is {c.a_type(time)}; a time is {_NUMBER} or a timedelta"
+        return c.bad("type", f"{c.show(time)} is {c.a_type(time)}; a time is {_NUMBER} or a timedelta")
     if time < (dt.timedelta(0) if isinstance(time, dt.timedelta) else 0):  # type: ignore[operator]
-        return f"{c.show(time)} is negative"
+        return c.bad("range", f"{c.show(time)} is negative")
     return None
 
 
@@ -91,7 +91,7 @@ class KaplanMeier:
         if kind is None or kind != want:
             what = "a timedelta" if want == "timedelta" else _NUMBER
             msg = f"{c.show(time)} is {c.a_type(time)}; the observed times are {what}, so give one of those"
-            raise ValidationError.single("time", msg)
+            raise ValidationError.single("time", msg, code="type")
         value = Fraction(1)
         for s in self.steps:
             if s.time > time:
@@ -134,22 +134,23 @@ def kaplan_meier(observations: Iterable[tuple[Any, bool]]) -> KaplanMeier:
             obs = (c.plain(obs[0]), c.plain(obs[1]))  # noqa: PLW2901 - numpy ints and bools as Python's
         if not (isinstance(obs, tuple) and len(obs) == 2 and isinstance(obs[1], bool)):
             problems.append(
-                Problem(path=f"observations[{i}]", message=f"{c.show(obs)} is not a (time, closed) pair")
+                Problem(path=f"observations[{i}]", code="type", message=f"{c.show(obs)} is not a (time, closed) pair")
             )
             continue
-        msg = _time_problem(obs[0])
-        if msg is None:
+        problem = _time_problem(obs[0])
+        if problem is None:
             first = first or _kind(obs[0])
             if _kind(obs[0]) != first:
                 msg = f"{c.show(obs[0])} is {c.a_type(obs[0])}; the times before it are {first}s"
-        if msg is not None:
-            problems.append(Problem(path=f"observations[{i}][0]", message=msg))
+                problem = c.bad("conflict", msg)
+        if problem is not None:
+            problems.append(problem.prefixed(f"observations[{i}][0]"))
             continue
         rows.append(obs)
     if problems:
         raise ValidationError(problems)
     if not rows:
-        raise ValidationError.single("observations", "no observations")
+        raise ValidationError.single("observations", "no observations", code="empty")
     rows.sort(key=lambda r: (r[0], not r[1]))
     steps = []
     at_risk = len(rows)

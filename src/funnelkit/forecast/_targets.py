@@ -88,7 +88,7 @@ class TargetReport:
         theirs = {ln.owner: ln for ln in other.lines}
         same_targets = {o: ln.target for o, ln in mine.items()} == {o: ln.target for o, ln in theirs.items()}
         if (self.start, self.end) != (other.start, other.end) or not same_targets:
-            raise ValidationError.single("other", "a report over another period or other targets")
+            raise ValidationError.single("other", "a report over another period or other targets", code="conflict")
         lines = tuple(_sum(ln, theirs[owner]) for owner, ln in mine.items())
         total = None
         if self.total is not None and other.total is not None:
@@ -103,7 +103,7 @@ class TargetReport:
         for ln in self.lines:
             if ln.owner == owner:
                 return ln
-        raise ValidationError.single("owner", f"{c.show(owner)} has no target in this report")
+        raise ValidationError.single("owner", f"{c.show(owner)} has no target in this report", code="reference")
 
     def to_records(self) -> list[dict[str, Any]]:
         """
@@ -190,20 +190,28 @@ def against_targets(
     targets = c.to_mapping(targets, "targets")  # a pandas Series
     if not isinstance(targets, Mapping) or not targets:
         problems.append(
-            Problem(path="targets", message=f"{c.show(targets)} is not a non-empty mapping of owner to Money")
+            Problem(
+                path="targets",
+                code="empty" if isinstance(targets, Mapping) else "type",
+                message=f"{c.show(targets)} is not a non-empty mapping of owner to Money",
+            )
         )
     else:
         for owner, money in targets.items():
             if not isinstance(money, Money) or money.amount < 0:
                 problems.append(
-                    Problem(path=f"targets[{c.show(owner)}]", message=f"{c.show(money)} is not Money >= 0")
+                    Problem(
+                        path=f"targets[{c.show(owner)}]",
+                        code="range" if isinstance(money, Money) else "type",
+                        message=f"{c.show(money)} is not Money >= 0",
+                    )
                 )
     for name, day in (("start", start), ("end", end)):
-        msg = c.calendar_date(day)
-        if msg is not None:
-            problems.append(Problem(path=name, message=msg))
+        problem = c.calendar_date(day)
+        if problem is not None:
+            problems.append(problem.prefixed(name))
     if not problems and end <= start:
-        problems.append(Problem(path="end", message=f"{end} is not after start {start}"))
+        problems.append(Problem(path="end", code="order", message=f"{end} is not after start {start}"))
     if problems:
         raise ValidationError(problems)
     zone = zone_of(tz)
@@ -231,7 +239,7 @@ def against_targets(
         pipeline = table.get(opp.pipeline)
         if pipeline is None or opp.stage not in pipeline:
             msg = f"{opp.pipeline!r}/{opp.stage!r} is not a stage of the pipelines given"
-            raise ValidationError.single(f"opportunities[{i}].stage", msg)
+            raise ValidationError.single(f"opportunities[{i}].stage", msg, code="reference")
         acc[1] += opp.amount
         acc[2] += (opp.amount * pipeline.stage(opp.stage).probability).round()
     lines = tuple(_line(owner, targets[owner], sums[owner]) for owner in targets)

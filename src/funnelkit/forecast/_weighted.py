@@ -71,7 +71,7 @@ class WeightedForecast:
         c.require(other, WeightedForecast, "a WeightedForecast", "other")
         if other.by != self.by:
             msg = f"{list(other.by)} is not the grouping of this forecast ({list(self.by)})"
-            raise ValidationError.single("other.by", msg)
+            raise ValidationError.single("other.by", msg, code="conflict")
         acc: dict[tuple[tuple[Any, ...], str], list[Any]] = {}
         for ln in (*self.lines, *other.lines):
             got = acc.get((ln.key, ln.currency))
@@ -119,7 +119,7 @@ def weighted_forecast(
     """
     Expected revenue = amount x stage probability, per deal rounded to the
     currency's minor unit (half-even, once, from the exact product), then
-    summed per group (DOMAIN.md).  Cost: O(n + g log g) for n deals and g groups.
+    summed per group.  Cost: O(n + g log g) for n deals and g groups.
 
     Open deals count at their stage's probability and are dated by their
     expected close; won deals count in full, dated when they were won; lost
@@ -146,30 +146,30 @@ def weighted_forecast(
     c.require_iterable(opportunities, "Opportunity", "opportunities")
     if not c.is_iterable(by):
         raise ValidationError.single(
-            "by", f"{c.show(by)} is not a list of dimensions; allowed: {', '.join(DIMENSIONS)}"
+            "by", f"{c.show(by)} is not a list of dimensions; allowed: {', '.join(DIMENSIONS)}", code="type"
         )
     dims_read: list[str] = []
     problems = []
     for i, d in enumerate(by):
         if not isinstance(d, str) or d not in DIMENSIONS:
             wrong = f"{c.show(d)} is not a dimension; allowed: {', '.join(DIMENSIONS)}"
-            problems.append(Problem(path=f"by[{i}]", message=wrong))
+            problems.append(Problem(path=f"by[{i}]", code="choice", message=wrong))
             if len(problems) >= MAX_PROBLEMS:
                 break
         else:
             dims_read.append(d)
     dims = tuple(dims_read)
     if (rates is None) != (to_currency is None):
-        problems.append(Problem(path="rates", message="rates and to_currency go together"))
+        problems.append(Problem(path="rates", code="missing", message="rates and to_currency go together"))
     table_rates: dict[str, Decimal] = {}
     if rates is not None and to_currency is not None:
-        msg = currency_problem(to_currency)
-        if msg is not None:
-            problems.append(Problem(path="to_currency", message=msg))
+        problem = currency_problem(to_currency)
+        if problem is not None:
+            problems.append(problem.prefixed("to_currency"))
         rates = c.to_mapping(rates, "rates")  # a pandas Series
         if not isinstance(rates, Mapping):
             problems.append(
-                Problem(path="rates", message=f"{c.show(rates)} is not a mapping of currency to rate")
+                Problem(path="rates", code="type", message=f"{c.show(rates)} is not a mapping of currency to rate")
             )
         else:
             for code, raw in rates.items():
@@ -181,7 +181,11 @@ def weighted_forecast(
                 )
                 if not isinstance(number, Decimal) or not number.is_finite() or number <= 0:
                     problems.append(
-                        Problem(path=f"rates[{c.show(code)}]", message=f"{c.show(rate)} is not a rate > 0")
+                        Problem(
+                            path=f"rates[{c.show(code)}]",
+                            code="range" if isinstance(number, Decimal) else "type",
+                            message=f"{c.show(rate)} is not a rate > 0",
+                        )
                     )
                 else:
                     table_rates[code] = number
@@ -194,7 +198,7 @@ def weighted_forecast(
     if "tier" in dims:
         if tiers is None:
             raise ValidationError.single(
-                "tiers", "None; grouping by 'tier' needs tiers= (customer id -> tier)"
+                "tiers", "None; grouping by 'tier' needs tiers= (customer id -> tier)", code="missing"
             )
         tier_of = _tiers(tiers)
     elif tiers is not None:
@@ -222,7 +226,7 @@ def weighted_forecast(
         if table_rates:
             if currency not in table_rates:
                 msg = f"no rate for {currency} (opportunities[{i}]); every currency needs a rate"
-                raise ValidationError.single("rates", msg)
+                raise ValidationError.single("rates", msg, code="missing")
             exact = multiply(exact, table_rates[currency])
             currency = cast("str", to_currency)
         exp = quantizers.get(currency)
@@ -260,10 +264,10 @@ def pipeline_table(pipelines: object) -> Mapping[str, Pipeline]:
         return {pipelines.key: pipelines}
     if not isinstance(pipelines, Mapping):
         raise ValidationError.single(
-            "pipelines", f"{c.show(pipelines)} is not a Pipeline or a mapping of key to Pipeline"
+            "pipelines", f"{c.show(pipelines)} is not a Pipeline or a mapping of key to Pipeline", code="type"
         )
     problems = [
-        Problem(path=f"pipelines[{k!r}]", message=f"{c.show(v)} is {c.a_type(v)}; expected a Pipeline")
+        c.wrong_type(v, "a Pipeline").prefixed(f"pipelines[{k!r}]")
         for k, v in pipelines.items()
         if not isinstance(v, Pipeline)
     ]
@@ -276,10 +280,10 @@ def _stage_of(table: Mapping[str, Pipeline], opp: Opportunity, i: int) -> tuple[
     pipeline = table.get(opp.pipeline)
     if pipeline is None:
         raise ValidationError.single(
-            f"opportunities[{i}].pipeline", f"{opp.pipeline!r} is not among the pipelines given"
+            f"opportunities[{i}].pipeline", f"{opp.pipeline!r} is not among the pipelines given", code="reference"
         )
     if opp.stage not in pipeline:
-        raise ValidationError.single(f"opportunities[{i}].stage", pipeline._unknown(opp.stage))  # noqa: SLF001
+        raise ValidationError.single(f"opportunities[{i}].stage", pipeline._unknown(opp.stage), code="reference")  # noqa: SLF001
     stage = pipeline.stage(opp.stage)
     return stage.probability, stage.category
 
@@ -303,14 +307,14 @@ def _forecast(
 def _tiers(tiers: Mapping[str, Tier | str]) -> Mapping[str, Tier]:
     tiers = c.to_mapping(tiers, "tiers")  # a pandas Series
     if not isinstance(tiers, Mapping):
-        raise ValidationError.single("tiers", f"{c.show(tiers)} is not a mapping of customer id to tier")
+        raise ValidationError.single("tiers", f"{c.show(tiers)} is not a mapping of customer id to tier", code="type")
     out: dict[str, Tier] = {}
     problems: list[Problem] = []
     for cid, tier in tiers.items():
         value = c.to_enum(Tier, tier)
         if not isinstance(value, Tier):
             problems.append(
-                Problem(path=f"tiers[{cid!r}]", message=f"{c.show(tier)} is not a tier; allowed: A, B, C")
+                Problem(path=f"tiers[{cid!r}]", code="choice", message=f"{c.show(tier)} is not a tier; allowed: 'A', 'B', 'C'")
             )
         else:
             out[cid] = value
@@ -360,7 +364,7 @@ def category_rollup(forecast: WeightedForecast) -> Mapping[tuple[str, str], Mone
     """
     c.require(forecast, WeightedForecast, "a WeightedForecast", "forecast")
     if "category" not in forecast.by:
-        raise ValidationError.single("forecast", "group the forecast by 'category' first")
+        raise ValidationError.single("forecast", "group the forecast by 'category' first", code="state")
     at = forecast.by.index("category")
     out: dict[tuple[str, str], Money] = {}
     currencies = sorted({ln.currency for ln in forecast.lines})

@@ -21,7 +21,7 @@ from ..errors import Problem, ValidationError
 from ._abc import _SHARE
 from ._args import MAX_PROBLEMS, each_of, items_of, member, not_iterable, plain_mapping
 
-#: Which rep quartiles may cover each tier by default (DOMAIN.md, 002): top reps
+#: Which rep quartiles may cover each tier by default: top reps
 #: on A customers, the middle grown by all but the bottom quartile, C customers
 #: left to the lower half (or trainees).
 DEFAULT_COVERAGE: Mapping[Tier, frozenset[int]] = MappingProxyType(
@@ -197,8 +197,9 @@ def _policy(policy: object, problems: list[Problem]) -> dict[Tier, frozenset[int
 
 class Recommendation(enum.StrEnum):
     """
-    What to do with a customer, from the relationship model (DOMAIN.md, 000):
-    not every customer should be kept or invested in.
+    What to do with a customer, from its value and the strength of the
+    relationship (:class:`Relationship`): not every customer should be kept
+    or invested in.
     """
 
     GROW = "keep_and_grow"

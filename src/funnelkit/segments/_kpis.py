@@ -38,7 +38,7 @@ from ._args import (
 def default_effective(activity: Activity) -> bool:
     """
     The default effective-visit rule: a visit or meeting whose purpose and
-    feedback are both filled (the behaviour control table of the sources).
+    feedback are both filled.
     Cost: O(1).
     """
     if not isinstance(activity, Activity):

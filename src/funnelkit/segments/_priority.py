@@ -44,8 +44,8 @@ def work_queue(
     profit: Callable[[Lead], Money | Decimal | int | None] | None = None,
 ) -> tuple[Lead, ...]:
     """
-    The order to work leads in (DOMAIN.md, 002: strong intent first, then
-    profit, then value).
+    The order to work leads in: strong intent first, then profit, then
+    value.
 
     Leads that are converted or disqualified are left out.  The rest are
     sorted by, in turn: *intent_score*, highest first; *profit* (a function
@@ -150,7 +150,7 @@ class FollowUpPolicy:
     """
     How often each customer must be contacted: an interval per tier (``None``
     for ungraded customers) and, overriding it, per stage of their open deals
-    (the shortest applies).  Every customer has a timer (DOMAIN.md, 001).
+    (the shortest applies).  Every customer has a timer.
 
     >>> import datetime as dt
     >>> policy = FollowUpPolicy(by_tier={"A": dt.timedelta(days=7), "B": dt.timedelta(days=14),

@@ -19,6 +19,7 @@ import attrs
 
 from .. import _checks as c
 from .._checks import check
+from .._report import Report
 from .._time import canonical
 from ..entities import Activity, KeyPerson, Opportunity, OpportunityStatus
 from ..errors import ConcurrencyConflict, MilestoneNotMet, Problem, TransitionNotAllowed, ValidationError
@@ -89,7 +90,7 @@ class StageChanged(c.Checked):
         if (self.override_reason is None) != (self.override_by is None):
             missing = "override_reason" if self.override_reason is None else "override_by"
             problems.append(
-                Problem(path=missing, code="conflict", message="override reason and override by go together")
+                Problem(path=missing, code="missing", message="override reason and override by go together")
             )
         if self.bypassed and self.override_reason is None:
             problems.append(
@@ -126,14 +127,16 @@ class TargetReadiness:
         return tuple(u for o in self.outcomes for u in o.unmet())
 
 
-@attrs.frozen(kw_only=True)
-class Readiness:
+@attrs.frozen(kw_only=True, repr=False)
+class Readiness(Report):
     """
     The readiness report: for each stage the opportunity could move to, each
     requirement met or not, with the detail.
 
-    Has a readable ``repr``, an HTML table in notebooks, ``to_dict()`` and
-    ``to_records()`` (flat rows for ``pandas.DataFrame``).
+    ``str(report)`` explains it line by line; it is a
+    :class:`~funnelkit.Report`, with a short ``repr``, an HTML table in
+    notebooks, ``to_dict()``, ``to_records()`` (one row per target and
+    requirement) and ``to_frame()``.
     """
 
     opportunity_id: str
@@ -162,22 +165,14 @@ class Readiness:
         """
         return tuple(t.to for t in self.targets if t.ready)
 
-    def to_dict(self) -> dict[str, Any]:
-        """
-        The report as JSON-safe data.
+    def _summary(self) -> str:
+        ready = ", ".join(self.ready) or "no stage"
+        return f"{self.opportunity_id!r} at {self.stage!r}: ready for {ready} ({len(self.targets)} targets)"
 
-        Cost: O(size of the report).
-        """
-        from ..convert import to_dict
-
-        return to_dict(self)  # type: ignore[no-any-return]
-
-    def to_records(self) -> list[dict[str, Any]]:
+    def _rows(self) -> list[dict[str, Any]]:
         """
         One flat row per (target, requirement), nested requirements included
         with their depth.
-
-        Cost: O(size of the report).
         """
         rows: list[dict[str, Any]] = []
 
@@ -217,7 +212,7 @@ class Readiness:
                 add(t, o, 0)
         return rows
 
-    def __repr__(self) -> str:
+    def __str__(self) -> str:
         lines = [
             (
                 f"Readiness of {self.opportunity_id!r} at {self.stage!r} ({self.pipeline}), "
@@ -991,7 +986,7 @@ def stalled(opps: Iterable[Opportunity], pipeline: Pipeline, *, now: dt.datetime
 def hasty(events: Iterable[StageChanged]) -> tuple[StageChanged, ...]:
     """
     The moves that left a stage by override: before its milestones were met
-    or its minimum dwell had passed (the "hasty" projects of the sources).
+    or its minimum dwell had passed ("hasty" deals, rushed through a stage).
 
     Cost: O(events).
     """

@@ -686,9 +686,7 @@ def _stage_from_dict(raw: object) -> Stage:
     raw = c.require(raw, Mapping, "a stage object", "")  # type: ignore[type-abstract]
     reqs = raw.get("requirements")
     if isinstance(reqs, list) and len(reqs) > lim.MAX_ITEMS:  # refused before reading them
-        problems = [
-            Problem(path="requirements", code="limit", message=lim.TooMany(lim.MAX_ITEMS, len(reqs)).message)
-        ]
+        problems = [lim.TooMany(lim.MAX_ITEMS, len(reqs)).problem.prefixed("requirements")]
         try:
             _structure_fields(Stage, {**raw, "requirements": []})
         except ValidationError as e:

@@ -403,7 +403,7 @@ class RequiredFields(Requirement):
 @attrs.frozen(kw_only=True)
 class NoOpenGaps(Requirement):
     """
-    Every gap in the strategy table is closed.
+    Every gap recorded on the deal is closed.
     """
 
     type_name: ClassVar[str] = "no_open_gaps"

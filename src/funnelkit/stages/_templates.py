@@ -31,9 +31,9 @@ _FAVOURABLE = frozenset({Stance.SUPPORTER, Stance.CHAMPION})
 
 def default_pipeline() -> Pipeline:
     """
-    The eight-step sales process of the source documents (001), with the
-    probabilities chosen in DOMAIN.md (30 / 60 / 90 % from 004, the rest
-    interpolated) and these exit requirements, each the evidence that the
+    A common eight-step B2B sales process, with the probabilities sales
+    teams often use (30 / 60 / 90 % at the second, fifth and seventh step,
+    the rest interpolated) and these exit requirements, each the evidence that the
     customer has really moved on:
 
     1. ``contact`` (10 %) - establish contact and find the opportunity.
@@ -55,7 +55,7 @@ def default_pipeline() -> Pipeline:
        **selected recorded** and **a decision maker who is champion or
        supporter**.
     6. ``selected`` (75 %) - the customer chose us (选中).  Leave with: **no
-       open gaps** in the strategy table.
+       open gaps** (missing information) on the deal.
     7. ``negotiation`` (90 %) - commercial terms.  Leave (to won) with:
        **contract signed recorded**.
     8. ``won`` (100 %) or ``lost`` (0 %).
