@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import importlib
+import inspect
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -274,6 +275,13 @@ def comment_above(obj: Object) -> str:
     return " ".join(found)
 
 
+def _import(path: str) -> Any:
+    try:
+        return importlib.import_module(path)
+    except Exception:  # noqa: BLE001 - the docs describe what they can import
+        return None
+
+
 def _runtime(cls: Class) -> Any:
     try:
         value: Any = importlib.import_module(cls.module.path)
@@ -361,6 +369,13 @@ class FunnelkitDocstrings(Extension):
             return obj.docstring
 
         objects = list(_walk(pkg))
+        for module in objects:
+            if isinstance(module, Module) and module.docstring is not None:
+                runtime_doc = getattr(_import(module.path), "__doc__", None)
+                if runtime_doc and inspect.cleandoc(runtime_doc) != module.docstring.value:
+                    # The module completes its docstring at import (a table built from data):
+                    # show what help() shows.
+                    module.docstring.value = inspect.cleandoc(runtime_doc)
         tabled: set[str] = set()
         for obj in objects:
             if not isinstance(obj, Class) or obj.name.startswith("_"):

@@ -530,12 +530,15 @@ def to_bool(value: bool) -> bool:
 
 def plain(value: T) -> T:
     """
-    An argument with another library's integer made an ``int`` and numpy's
-    bool a ``bool``; anything else unchanged, for the check.  (To a type
-    checker, the value keeps its type.)
+    An argument with another library's integer made an ``int``, numpy's bool
+    a ``bool`` and a float subclass (``numpy.float64``) a ``float``; anything
+    else unchanged, for the check.  (To a type checker, the value keeps its
+    type.)
     """
-    if type(value) is int or type(value) is bool:
+    if type(value) is int or type(value) is bool or type(value) is float:
         return value
+    if isinstance(value, float):
+        return float(value)  # type: ignore[return-value]
     if is_numpy_bool(value):
         return bool(value)  # type: ignore[return-value]
     number = as_int(value)

@@ -639,6 +639,12 @@ def _lazy_hook(conv: cattrs.BaseConverter, t: Any) -> Callable[[Any, Any], Any]:
     return hook
 
 
+#: The deepest tagged values nest in one document (an all-of inside an all-of ...).
+MAX_NESTING: int = 32
+
+_DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("funnelkit_nesting", default=0)
+
+
 def _tag_dispatch(
     value: object, table: Callable[[], dict[str, type]], what: str, conv: cattrs.BaseConverter
 ) -> object:
@@ -656,7 +662,15 @@ def _tag_dispatch(
             raise ValidationError.single(TAG, msg, code="missing")
         msg = f"{show(tag)} is not {what}; allowed: {', '.join(sorted(known))}"
         raise ValidationError.single(TAG, msg, code="choice")
-    return conv.get_structure_hook(cls)(value, cls)
+    depth = _DEPTH.get()
+    if depth >= MAX_NESTING:
+        msg = f"tagged values nest more than {MAX_NESTING} levels deep; at most {MAX_NESTING} are read"
+        raise ValidationError.single("", msg, code="nested")
+    token = _DEPTH.set(depth + 1)
+    try:
+        return conv.get_structure_hook(cls)(value, cls)
+    finally:
+        _DEPTH.reset(token)
 
 
 def _family_hook(base: type, conv: cattrs.BaseConverter) -> Callable[[object, type], object]:

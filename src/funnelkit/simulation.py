@@ -32,6 +32,7 @@ import attrs
 
 from . import _checks as c
 from ._money import _CONTEXT, Money
+from ._report import Report
 from ._time import instant
 from .assignment import AssignmentState as _State
 from .assignment import LoadBalance, Team, assign, convert_lead, reassign
@@ -45,6 +46,7 @@ from .entities import (
     Opportunity,
     OpportunityStatus,
     SalesRep,
+    Tier,
 )
 from .errors import FunnelkitError, MilestoneNotMet, Problem, ValidationError
 from .forecast import backtest, weighted_forecast
@@ -78,14 +80,18 @@ class SimulationError(FunnelkitError):
         return (type(self), (self.day, self.message))
 
 
-@attrs.frozen(kw_only=True)
-class SimulationResult:
+@attrs.frozen(kw_only=True, repr=False)
+class SimulationResult(Report):
     """
     What happened: counts, the final entities and events, and the reports.
 
     *stalled* counts the open deals past their stage's ``stall_after_days``
     at the end (:func:`funnelkit.stages.stalled`): deals whose customer went
     quiet for a few weeks, or that wait on a milestone nobody works on.
+
+    ``to_records()`` and ``to_frame()`` give one row of counts (without the
+    entities), so the frames of several seeds concatenate into one table;
+    ``to_dict()`` writes everything, entities and events included.
     """
 
     seed: int
@@ -111,21 +117,27 @@ class SimulationResult:
     wape: Decimal | None
     abc_counts: Mapping[str, int]
 
-    def to_dict(self) -> dict[str, Any]:
-        """
-        The counts and reports as a JSON-safe dict (without the entities).
+    def _summary(self) -> str:
+        return (
+            f"seed {self.seed}, {self.days} days: {self.leads} leads, {self.assigned} assigned; "
+            f"{self.converted} deals: {self.won} won, {self.lost} lost, {self.open} open; "
+            f"{self.checks} checks held"
+        )
 
-        Cost: O(1).
+    def _rows(self) -> list[dict[str, object]]:
         """
-        skip = {"customers", "opportunities", "events"}
-        out: dict[str, Any] = {}
+        One row: every count, the forecast, its WAPE and the customers per
+        tier (a frame per seed concatenates into a table of runs).
+        """
+        row: dict[str, object] = {}
         for f in attrs.fields(SimulationResult):
-            if f.name in skip:
-                continue
-            value = getattr(self, f.name)
-            out[f.name] = str(value) if isinstance(value, Money | Decimal) else value
-        out["abc_counts"] = dict(self.abc_counts)
-        return out
+            if f.name == "abc_counts":
+                row.update((f"abc_{t.value}", self.abc_counts.get(t.value, 0)) for t in Tier)
+            elif f.name == "forecast_total" and self.forecast_total is None:
+                row.update(forecast_total=None, forecast_total_currency=None)  # the columns of money
+            elif f.name not in {"customers", "opportunities", "events"}:
+                row[f.name] = getattr(self, f.name)
+        return [row]
 
 
 #: The largest company :func:`simulate` plays: reps, leads and days.

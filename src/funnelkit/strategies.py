@@ -818,7 +818,9 @@ def _move(
 
 
 @st.composite
-def _histories(draw: st.DrawFn, pipeline: st.SearchStrategy[Pipeline], max_events: int) -> EventHistory:
+def _histories(
+    draw: st.DrawFn, pipeline: st.SearchStrategy[Pipeline], max_events: int, min_events: int = 0
+) -> EventHistory:
     chosen = draw(pipeline)
     created = draw(_CREATED)
     start = Opportunity(
@@ -832,7 +834,7 @@ def _histories(draw: st.DrawFn, pipeline: st.SearchStrategy[Pipeline], max_event
         amount=draw(_opt(_ANY_MONEY)),
     )
     opp, events, now = start, [], canonical(created)
-    for _ in range(draw(st.integers(0, max_events))):
+    for _ in range(draw(st.integers(min_events, max_events))):  # a first stage is open: it has moves
         targets = chosen.moves_from(opp.stage)
         if not targets:  # won, or lost for good
             break
@@ -865,9 +867,9 @@ def event_histories(
 
 def teams(*, max_reps: int = 5) -> st.SearchStrategy[Team]:
     """
-    Teams of 1 to *max_reps* reps (at most 1,000) with unique ids, what some
-    of them have open (within their capacity or beyond it), any capacity
-    window and any of :data:`ZONES`.
+    Teams of 1 to *max_reps* reps (at most 1,000) with unique ids, the first
+    of them active, what some of them have open (within their capacity or
+    beyond it), any capacity window and any of :data:`ZONES`.
 
     Cost: O(1) to build; a draw is O(max_reps).
     """
@@ -878,8 +880,30 @@ def teams(*, max_reps: int = 5) -> st.SearchStrategy[Team]:
 @st.composite
 def _teams(draw: st.DrawFn, max_reps: int) -> Team:
     reps = draw(st.lists(_REPS, min_size=1, max_size=max_reps, unique_by=lambda r: r.id))
+    reps[0] = attrs.evolve(reps[0], active=True)  # a team routes to its active reps: one at least
     load = {r.id: draw(st.integers(0, (r.capacity or 10) + 2)) for r in reps if draw(st.booleans())}
     return Team(reps=reps, load=load, window=draw(st.sampled_from(Window)), tz=draw(st.sampled_from(ZONES)))
+
+
+def _stage_events() -> st.SearchStrategy[StageChanged]:
+    """
+    Single stage events, each from a history the engine made (for ``st.from_type(StageChanged)``).
+    """
+    return _histories(pipelines(), 8, 1).flatmap(lambda h: st.sampled_from(h.events))
+
+
+def _stages() -> st.SearchStrategy[Stage]:
+    """
+    Single stages, each of a valid pipeline (for ``st.from_type(Stage)``).
+    """
+    return pipelines().flatmap(lambda p: st.sampled_from(p.stages))
+
+
+# The classes defined here exist only once this module is imported: register
+# them now.  Every other type is registered by funnelkit's hypothesis entry
+# point (funnelkit._hypothesis), when hypothesis is imported.
+st.register_type_strategy(SalesData, st.deferred(sales_data))
+st.register_type_strategy(EventHistory, st.deferred(event_histories))
 
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""Every assignment error message, word for word, and the properties that span several calls."""
+"""Every assignment refusal: problems by path and code, AssignmentError texts word for word; and the
+properties that span several calls."""
 
 import datetime as dt
 import pickle
@@ -11,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from roster import NINE, lead, rep, six_reps
 
-from funnelkit import Customer, Money, ValidationError
+from _problems import raises_problems
+from funnelkit import Customer, Money
 from funnelkit.assignment import (
     AssignmentState,
     Claim,
@@ -43,67 +45,58 @@ HOUR = dt.timedelta(hours=1)
 WINDOW = dt.timedelta(minutes=30)
 
 
-def message(excinfo):
-    """The single problem of a ValidationError, as 'path: message'."""
-    (problem,) = excinfo.value.problems
-    return str(problem)
-
-
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
         (
             lambda: WeightedRandom(weights={"a": 0}),
-            "weights: every weight is 0; at least one must be positive",
+            ("weights", "range"),
         ),
         (
             lambda: WeightedRandom(weights={"a": -1}),
-            "weights['a']: -1 is not a weight; expected a finite number >= 0",
+            ("weights['a']", "range"),
         ),
         (
             lambda: Rules(rules=[], default=" x"),
-            "default: ' x' has surrounding whitespace; an id must be stripped",
+            ("default", "format"),
         ),
-        (lambda: LoadBalance(reps=[]), "reps: () is empty; give at least one rep id"),
-        (lambda: Fallback(policies=[]), "policies: () is empty; give at least one policy"),
+        (lambda: LoadBalance(reps=[]), ("reps", "empty")),
+        (lambda: Fallback(policies=[]), ("policies", "empty")),
         (
             lambda: Fallback(policies=[RoundRobin(), RoundRobin()]),
-            "policies[1].name: 'round_robin' names two round robins; name each apart (it keys its pointer)",
+            ("policies[1].name", "duplicate"),
         ),
         (
             lambda: Rule(name="r", to=["a"], pick="random"),
-            "pick: 'random' is not a pick; allowed: load_balance, round_robin",
+            ("pick", "choice"),
         ),
         (
             lambda: Rule(name="r", to=["a"], territory=[]),
-            "territory: empty; leave it out (None) to match anything",
+            ("territory", "empty"),
         ),
-        (lambda: TierMatch(groups={}), "groups: {} is not a non-empty mapping of tier to rep ids"),
+        (lambda: TierMatch(groups={}), ("groups", "empty")),
         (
             lambda: TierMatch.from_quartiles({"a": 1}, trainees=5),
-            "trainees: 5 is an int; expected a list or tuple (order matters)",
+            ("trainees", "type"),
         ),
         (
             lambda: policy_from_dict({"type": ["x"]}),
-            (
-                "kind: ['x'] is not a policy kind; allowed: load_balance, round_robin, "
-                "weighted_random, rules, tier_match, fallback"
-            ),
+            (("type", "choice")),
         ),
-        (lambda: policy_from_dict(5), "5 is an int; expected a dict with a 'kind'"),
+        (lambda: policy_from_dict(5), ("", "type")),
         (
             lambda: Roulette(order=["a"], window=WINDOW, start=1),
-            "start: 1 is not a position in order (0 to 0)",
+            ("start", "range"),
         ),
         (
             lambda: Offer(lead_id="q", offered_at=NINE, window=WINDOW, queue=("a",), claimed_by="a"),
-            "claimed_at: claimed_by and claimed_at go together",
+            ("claimed_at", "missing"),
         ),
         (
             lambda: Offer(
                 lead_id="q", offered_at=NINE, window=WINDOW, queue=("a",), claimed_by="b", claimed_at=NINE
             ),
-            "claimed_by: 'b' is not in the queue",
+            ("claimed_by", "reference"),
         ),
         (
             lambda: Pool(
@@ -114,7 +107,7 @@ def message(excinfo):
                     )
                 },
             ),
-            "claims['x']: holds a claim on 'y'",
+            ("claims['x']", "conflict"),
         ),
         (
             lambda: Pool(
@@ -124,34 +117,30 @@ def message(excinfo):
                     for r in "ab"
                 ],
             ),
-            "claims[1].customer_id: 'y' appears twice; a customer has one holder at most",
+            ("claims[1].customer_id", "duplicate"),
         ),
         (
             lambda: Decision(lead_id="l", rep_id=None, by=None, reason=" ", at=NINE),
-            "reason: ' ' is blank; expected a non-empty str",
+            ("reason", "empty"),
         ),
-        (lambda: Skip("a", 5), "reason: 5 is an int; expected a non-empty str"),
-        (lambda: gini(["x"]), "values[0]: 'x' is not a finite int, Decimal or Fraction"),
-        (lambda: gini([Decimal("NaN")]), "values[0]: NaN is not a finite int, Decimal or Fraction"),
-        (lambda: gini(None), "values: None is not a sequence of numbers"),
+        (lambda: Skip("a", 5), ("reason", "type")),
+        (lambda: gini(["x"]), ("values[0]", "type")),
+        (lambda: gini([Decimal("NaN")]), ("values[0]", "range")),
+        (lambda: gini(None), ("values", "type")),
         (
             lambda: six_reps().describe_limit("zz", 1),
-            "rep_id: 'zz' is not a rep of this team (reps: 'a', 'b', 'c', 'd', 'e', 'f')",
+            ("rep_id", "reference"),
         ),
         (
             lambda: six_reps().window_start(dt.datetime(2026, 1, 1)),
-            (
-                "now: datetime.datetime(2026, 1, 1, 0, 0) is naive; expected a timezone-aware datetime "
-                "(attach a tzinfo, e.g. datetime.timezone.utc or zoneinfo.ZoneInfo('Asia/Shanghai'))"
-            ),
+            (("now", "timezone")),
         ),
     ],
 )
-def test_validation_messages(make, expected):
-    """Each bad value is refused with its path and a message that says what is allowed."""
-    with pytest.raises(ValidationError) as e:
+def test_validation_problems(make, expected):
+    """Each bad value is refused with its path and the kind of problem."""
+    with raises_problems(expected):
         make()
-    assert message(e) == expected
 
 
 def test_assignment_error_messages():
@@ -171,18 +160,11 @@ def test_assignment_error_messages():
     with pytest.raises(AssignmentError) as e:
         roulette.fall_back(offer, lead("q"), team=six, now=NINE)
     assert str(e.value) == "the offer of lead 'q' is open ('a'); no fallback yet"
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("now", "order")):
         offer.status(now=NINE - HOUR)
-    assert message(e) == (
-        "now: 2026-11-25T08:00:00+00:00 is before the offer of lead 'q' was made (2026-11-25T09:00:00+00:00)"
-    )
     pool, _ = Pool(protect_for=HOUR).claim("acme", "a", now=NINE)
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("now", "order")):
         pool.claim("acme", "a", now=NINE - HOUR)
-    assert message(e) == (
-        "now: 2026-11-25T08:00:00+00:00 is before the last record of 'acme' "
-        "(claimed by 'a' at 2026-11-25T09:00:00+00:00); keep time order"
-    )
     with pytest.raises(AssignmentError) as e:
         Pool(protect_for=HOUR).release("acme", "a", now=NINE)
     assert (
@@ -192,7 +174,14 @@ def test_assignment_error_messages():
 
 def test_conversion_messages_name_each_argument():
     """Each bad argument of convert_lead is named, all in one error."""
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(
+        ("lead.status", "state"),
+        ("opportunity_id", "empty"),
+        ("customer_id", "format"),
+        ("contact_role", "choice"),
+        ("contact_id", "conflict"),
+        ("amount", "range"),
+    ):
         convert_lead(
             lead("l", owner="a", needs="x", company="Acme", status="converted"),
             pipeline=default_pipeline(),
@@ -203,18 +192,7 @@ def test_conversion_messages_name_each_argument():
             contact_role="boss",
             amount=Money.of("-1", "USD"),
         )
-    assert [str(p) for p in e.value.problems] == [
-        "lead.status: 'converted'; only an open lead converts",
-        "opportunity_id: '' is empty; an id must be a non-empty str",
-        "customer_id: ' c' has surrounding whitespace; an id must be stripped",
-        (
-            "contact_role: 'boss' is not a Role; allowed: 'decision_maker', 'recommender', 'facilitator', "
-            "'user', 'influencer'"
-        ),
-        "contact_id: 'kp' given, but the lead has no contact_name",
-        "amount: Money('-1', 'USD') is negative",
-    ]
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("lead.company", "missing")):
         convert_lead(
             lead("l", owner="a", needs="x"),
             pipeline=default_pipeline(),
@@ -222,7 +200,6 @@ def test_conversion_messages_name_each_argument():
             opportunity_id="o",
             customer_id="c",
         )
-    assert message(e) == "lead.company: None; a new customer needs the lead's company name"
 
 
 # --- roulette claims count --------------------------------------------------------------
@@ -285,9 +262,8 @@ def test_fairness_counts_a_lead_once_by_its_latest_decision():
     )
     # value per unit of capacity: 90/4 and 0: Gini of two values, one holding all = 1/2
     assert report.value_gini == Decimal("0.5")
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("offers", "type")):
         fairness([], team=team, start=NINE, end=NINE + HOUR, offers=5)
-    assert message(e) == "offers: 5 is not an iterable"
 
 
 # --- round trips -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from roster import NINE, lead, rep, six_reps
 
+from _problems import raises_problems
 from funnelkit import Money, ValidationError
 from funnelkit.assignment import (
     Assigned,
@@ -185,7 +186,7 @@ def test_weighted_random_by_capacity_skips_full():
 
 def test_weighted_random_needs_a_seed():
     """Without rng the call is refused, and the message says what to pass."""
-    with pytest.raises(ValidationError, match="rng: None; this policy draws at random"):
+    with raises_problems(("rng", "missing")):
         assign([], team=Team(reps=[rep("a")]), policy=WeightedRandom(), now=NINE)
 
 
@@ -264,9 +265,9 @@ def test_rule_validation_lists_every_problem():
         Rule(name=" ", to=[], size=["huge"], min_value=Money.of("5", "CNY"), max_value=Money.of("1", "CNY"))
     paths = {p.path for p in e.value.problems}
     assert {"name", "to", "size"} <= paths
-    with pytest.raises(ValidationError, match="is not above min_value"):
+    with raises_problems(("max_value", "order")):
         Rule(name="x", to=["a"], min_value=Money.of("5", "CNY"), max_value=Money.of("1", "CNY"))
-    with pytest.raises(ValidationError, match="'x' appears twice; rule names must be unique"):
+    with raises_problems(("rules[1].name", "duplicate")):
         Rules(rules=[Rule(name="x", to=["a"]), Rule(name="x", to=["b"])])
 
 
@@ -465,13 +466,13 @@ def test_tier_unknown_comes_back_and_fallback_places_it():
 
 def test_tier_match_validation():
     """Thresholds must come in pairs, share a currency, and be ordered; tiers must be A, B or C."""
-    with pytest.raises(ValidationError, match="give both a_from and b_from"):
+    with raises_problems(("b_from", "missing")):
         TierMatch(groups={"A": ["a"]}, a_from=Money.of("1", "CNY"))
-    with pytest.raises(ValidationError, match="is above a_from"):
+    with raises_problems(("b_from", "order")):
         TierMatch(groups={"A": ["a"]}, a_from=Money.of("1", "CNY"), b_from=Money.of("2", "CNY"))
-    with pytest.raises(ValidationError, match="'D' is not a tier"):
+    with raises_problems(("groups['D']", "choice")):
         TierMatch(groups={"D": ["a"]})
-    with pytest.raises(ValidationError, match="is not a quartile"):
+    with raises_problems(("quartiles['a']", "range")):
         TierMatch.from_quartiles({"a": 5})
 
 
@@ -622,9 +623,9 @@ def test_team_validation():
     with pytest.raises(ValidationError) as e:
         Team(reps=[rep("a"), rep("a")], load={"a": -1})
     assert {p.path for p in e.value.problems} == {"reps[1].id", "load['a']"}
-    with pytest.raises(ValidationError, match="'zed' is not a rep of this team"):
+    with raises_problems(("load['zed']", "reference")):
         Team(reps=[rep("a")], load={"zed": 1})
-    with pytest.raises(ValidationError, match="not a tzinfo or a known IANA zone"):
+    with raises_problems(("tz", "format")):
         Team(reps=[rep("a")], tz="Mars/Olympus")
     assert Team(reps=[rep("a")], tz=SHANGHAI).tz is SHANGHAI
 
@@ -675,15 +676,11 @@ def test_policies_round_trip_through_json(policy):
 
 def test_policy_from_dict_errors_name_the_path():
     """Unknown kinds, unknown keys and bad values are reported where they are."""
-    with pytest.raises(
-        ValidationError, match=r"policies\[0\].kind: 'nope' is not a policy kind; allowed: load_balance"
-    ):
+    with raises_problems(("policies[0].type", "choice")):
         policy_from_dict({"type": "fallback", "policies": [{"type": "nope"}]})
-    with pytest.raises(ValidationError, match=r"rules\[0\].colour: unknown key"):
+    with raises_problems(("rules[0].colour", "unknown_field")):
         policy_from_dict({"type": "rules", "rules": [{"name": "x", "to": ["a"], "colour": "red"}]})
-    with pytest.raises(
-        ValidationError, match=r"rules\[0\].min_value: .* is not a dict with amount and currency"
-    ):
+    with raises_problems(("rules[0].min_value", "type")):
         policy_from_dict({"type": "rules", "rules": [{"name": "x", "to": ["a"], "min_value": 5}]})
-    with pytest.raises(ValidationError, match=r"rules\[0\].to: \(\) is empty; give at least one rep id"):
+    with raises_problems(("rules[0].to", "empty")):
         policy_from_dict({"type": "rules", "rules": [{"name": "x", "to": []}]})

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from roster import NINE, rep
 
+from _problems import raises_problems
 from funnelkit import Activity, ValidationError
 from funnelkit.assignment import Claim, Pool, Team
 from funnelkit.errors import AssignmentError, ClaimConflict
@@ -123,21 +124,21 @@ def test_team_check_refuses_inactive_and_unknown_reps():
     pool = Pool(protect_for=DAY)
     with pytest.raises(AssignmentError, match="rep 'old' is inactive"):
         pool.claim("acme", "old", now=NINE, team=team)
-    with pytest.raises(ValidationError, match="'zed' is not a rep of this team"):
+    with raises_problems(("rep_id", "reference")):
         pool.claim("acme", "zed", now=NINE, team=team)
 
 
 def test_bad_arguments():
     """Zero protection, bad ids and naive times are refused with the field named."""
-    with pytest.raises(ValidationError, match="protect_for: 0:00:00 is zero"):
+    with raises_problems(("protect_for", "range")):
         Pool(protect_for=dt.timedelta(0))
     pool = Pool(protect_for=DAY)
     with pytest.raises(ValidationError) as e:
         pool.claim("", " bob", now=NINE)
     assert [p.path for p in e.value.problems] == ["customer_id", "rep_id"]
-    with pytest.raises(ValidationError, match=r"now: .* is naive"):
+    with raises_problems(("now", "timezone")):
         pool.claim("acme", "bob", now=dt.datetime(2026, 1, 1))
-    with pytest.raises(ValidationError, match="does not hold"):
+    with raises_problems(("expires_at", "order")):
         Claim(customer_id="a", rep_id="b", claimed_at=NINE, worked_at=NINE, expires_at=NINE)
 
 

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from roster import MIN, NINE, lead, rep, six_reps
 
+from _problems import raises_problems
 from funnelkit import ValidationError
 from funnelkit.assignment import Declined, LoadBalance, Offer, Roulette, Skip, Team, Turn, fairness
 from funnelkit.errors import AssignmentError, ClaimConflict
@@ -136,11 +137,10 @@ def test_exhausted_offer_refuses_claims():
 def test_records_must_come_in_time_order():
     """A decline before the offer, or before the last decline, is refused with the times."""
     offer = Offer(lead_id="q", offered_at=at(10), window=WINDOW, queue=("a", "b", "c"))
-    with pytest.raises(ValidationError, match="is before the offer of lead 'q' was made"):
+    with raises_problems(("now", "order")):
         offer.claim("a", now=at(9))
     later = offer.decline("a", now=at(10, 20))
-    expected = r"last record of the offer of lead .q. \(declined by .a. at 2026-11-25T10:20:00\+00:00\)"
-    with pytest.raises(ValidationError, match=expected):
+    with raises_problems(("now", "order")):
         later.claim("b", now=at(10, 10))
 
 
@@ -155,7 +155,7 @@ def test_fall_back_refused_while_open_and_without_policy_returns_reason(six):
     assert decision.reason == (
         "went round every rep unclaimed by 2026-11-25T11:00:00+00:00; the roulette has no fallback policy"
     )
-    with pytest.raises(ValidationError, match="'other' is not the lead of this offer"):
+    with raises_problems(("lead.id", "conflict")):
         roulette.fall_back(offer, lead("other"), team=six, now=at(11))
 
 
@@ -181,9 +181,9 @@ def test_roulette_and_offer_validate_their_fields():
     with pytest.raises(ValidationError) as e:
         Roulette(order=[], window=dt.timedelta(0))
     assert {p.path for p in e.value.problems} == {"order", "window"}
-    with pytest.raises(ValidationError, match="3 is not a position in order"):
+    with raises_problems(("start", "range")):
         Roulette(order=["a", "b"], window=WINDOW, start=3)
-    with pytest.raises(ValidationError, match="'x' is not in the queue"):
+    with raises_problems(("declined[0].rep_id", "reference")):
         Offer(lead_id="q", offered_at=at(9), window=WINDOW, queue=("a",), declined=[Declined("x", at(9))])
 
 

@@ -279,6 +279,9 @@ _COUNT_NAMES = {
     "capacity",
     "start_index",
     "seed",
+    "max_events",
+    "max_open_stages",
+    "max_reps",
 }
 _IDENT_NAMES = {
     "rep_id",

@@ -204,7 +204,12 @@ PREDICATE = Predicate(
 )
 FOLLOW_UP_POLICY = FollowUpPolicy(by_tier={"A": dt.timedelta(days=7), None: dt.timedelta(days=30)})
 FOLLOW_UPS = due_followups(CUSTOMERS, activities=ACTIVITIES, policy=FOLLOW_UP_POLICY, now=NOW)
-COVERAGE = coverage(CUSTOMERS, quartiles={"r1": 1, "r2": 2, "r3": 4}, capacities={"r1": 3, "r2": 3, "r3": 3})
+# Graded customers, some misaligned: a plan with moves and an unresolved customer.
+COVERAGE = coverage(
+    [attrs.evolve(c, tier=ABC.tier_of(c.id)) for c in CUSTOMERS],
+    quartiles={"r1": 1, "r2": 2, "r3": 4},
+    capacities={"r1": 3, "r2": 3, "r3": 3},
+)
 CONTEXT = Context(
     opportunity=OPPORTUNITIES[0], activities=ACTIVITIES, key_persons={k.id: k for k in KEY_PERSONS}, now=NOW
 )
@@ -267,6 +272,9 @@ BY_NAME: dict[str, object] = {
     "lead": LEADS[0],
     "leads": LEADS,
     "level": 0.9,
+    "max_events": 4,
+    "max_open_stages": 3,
+    "max_reps": 3,
     "matrix": {"a": {"a": "1/4", "b": "1/2", "won": "1/4"}, "b": {"a": "1/4", "won": "1/2", "lost": "1/4"}},
     "minor": 1230,
     "minor_units": 2,
@@ -321,6 +329,7 @@ BY_NAME: dict[str, object] = {
     "weights": (1, 2, 1),
     "when": NOW,
     "window": dt.timedelta(days=90),
+    "with_requirements": True,
     "won": 4,
     "work_rate": 0.3,
 }

@@ -4,7 +4,8 @@ import datetime as dt
 
 import pytest
 
-from funnelkit import Activity, Customer, Lead, Money, Opportunity, ValidationError
+from _problems import raises_problems
+from funnelkit import Activity, Customer, Lead, Money, Opportunity
 from funnelkit.segments import FollowUpPolicy, due_followups, work_queue
 
 NOW = dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC)
@@ -44,7 +45,7 @@ class TestWorkQueue:
 
     def test_bad_input(self):
         """Non-leads are named; values in two currencies are refused."""
-        with pytest.raises(ValidationError, match=r"leads\[0\]: 'x' is a str; expected a Lead"):
+        with raises_problems(("leads[0]", "type")):
             work_queue(["x"])
         dollars = Lead(
             id="b", source="w", created_at=NOW, intent_score="0.5", estimated_value=Money.of(1, "USD")
@@ -96,14 +97,14 @@ class TestFollowUps:
 
     def test_policy_checks(self):
         """Intervals must be positive timedeltas and tiers real tiers."""
-        with pytest.raises(ValidationError, match=r"by_tier\['A'\]: .* is not a positive timedelta"):
+        with raises_problems(("by_tier['A']", "range")):
             FollowUpPolicy(by_tier={"A": dt.timedelta(0)})
-        with pytest.raises(ValidationError, match="'D' is not a tier"):
+        with raises_problems(("by_tier", "choice")):
             FollowUpPolicy(by_tier={"D": DAY})
-        with pytest.raises(ValidationError, match="None has no follow-up interval"):
+        with raises_problems(("tier", "missing")):
             FollowUpPolicy(by_tier={"A": DAY}).interval(tier=None, stages=())
 
     def test_now_must_be_aware(self):
         """A naive now is refused."""
-        with pytest.raises(ValidationError, match=r"now: .* is naive"):
+        with raises_problems(("now", "timezone")):
             due_followups([], activities=[], policy=POLICY, now=dt.datetime(2026, 3, 1))

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from _problems import problems_of, raises_problems
 from funnelkit import Activity, Customer, KeyPerson, Lead, Money, Opportunity, ValidationError
 from funnelkit.errors import MAX_LISTED
 from funnelkit.segments import (
@@ -66,37 +67,26 @@ def lead(lid, intent, value):
     )
 
 
-def problem(exc_info):
-    """The only problem of a raised ValidationError."""
-    (only,) = exc_info.value.problems
-    return only
-
-
 class TestCollections:
     def test_not_an_iterable_names_the_parameter(self):
         """A collection argument that is not an iterable is refused at its own name."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("activities", "type")):
             activity_kpis(None, period="day", tz="UTC")
-        assert str(problem(e)) == "activities: None is not an iterable of Activity"
 
     def test_a_str_is_not_a_collection(self):
         """A str is not taken for a collection of its characters."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("leads", "type")):
             work_queue("x" * 1_000_000)
-        assert problem(e).path == "leads"
 
     def test_every_missing_collection_at_once(self):
         """due_followups reports every argument that is not an iterable."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("customers", "type"), ("activities", "type"), ("opportunities", "type")):
             due_followups(1, activities=None, opportunities=2.5, policy=POLICY, now=NOW)
-        assert [p.path for p in e.value.problems] == ["customers", "activities", "opportunities"]
 
     def test_a_wrong_item_names_its_index(self):
         """An item of the wrong type is named by its index, with what was expected."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("kpis[0]", "type"), ("kpis[1]", "type")):
             kpi_records([object, 3])
-        assert [p.path for p in e.value.problems] == ["kpis[0]", "kpis[1]"]
-        assert e.value.problems[1].message == "3 is an int; expected a RepPeriod"
 
     @pytest.mark.parametrize(
         ("call", "path"),
@@ -122,49 +112,33 @@ class TestCollections:
         with pytest.raises(ValidationError) as e:
             call(itertools.count())
         assert time.monotonic() - start < 1
-        assert e.value.problems[0].path == path
+        assert problems_of(e)[0] == (path, "type")
         assert len(e.value.problems) <= MAX_LISTED
 
 
 class TestFunctions:
     def test_not_a_function(self):
         """A profit that is not callable is refused before any lead is read."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("profit", "type")):
             work_queue([], profit=5)
-        assert str(problem(e)) == "profit: 5 is an int; expected a function of a Lead (its profit, or None)"
 
     def test_a_function_of_no_argument(self):
         """A function that cannot take the item is refused by name, not left to fail with a TypeError."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("effective", "callable")):
             activity_kpis([], period="day", tz="UTC", effective=NoArgs())
-        assert str(problem(e)) == (
-            "effective: NoArgs() cannot be called with one argument; "
-            "expected a function of an Activity (True when it is an effective visit)"
-        )
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("value", "callable")):
             abc_customers([customer("c1")], value=NoArgs())
-        assert problem(e).path == "value"
 
     @pytest.mark.parametrize("junk", [object(), float("nan"), Decimal("NaN"), 10**40, True, "3"])
     def test_a_profit_that_returns_junk(self, junk):
         """A profit function's result is checked and named by the lead it was called with."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("profit(leads[0])", "callable")):
             work_queue([lead("l1", "0.5", 10)], profit=lambda _lead: junk)
-        assert problem(e).path == "profit(leads[0])"
-
-    def test_a_profit_message(self):
-        """The message says what a profit function may return."""
-        with pytest.raises(ValidationError) as e:
-            work_queue([lead("l1", "0.5", 10)], profit=lambda _lead: 1.5)
-        assert problem(e).message == (
-            "1.5 is a float; profit must return Money, a finite Decimal or int of at most 30 digits, or None"
-        )
 
     def test_default_effective_needs_an_activity(self):
         """The default rule refuses anything but an Activity by name."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("activity", "type")):
             default_effective(None)
-        assert str(problem(e)) == "activity: None is a NoneType; expected an Activity"
 
 
 class TestMappings:
@@ -174,11 +148,8 @@ class TestMappings:
             rep_id="ann", start=dt.date(2026, 3, 1), visits=4, effective_visits=2, calls=0, emails=0, meetings=0,
             minutes=0,
         )  # fmt: skip
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("targets", "type")):
             row.attainment([("visits", 4)])
-        assert (
-            str(problem(e)) == "targets: [('visits', 4)] is a list; expected a mapping of KPI name to target"
-        )
 
     def test_every_bad_target_at_once(self):
         """attainment reports every bad KPI name and target together."""
@@ -186,93 +157,75 @@ class TestMappings:
             rep_id="ann", start=dt.date(2026, 3, 1), visits=4, effective_visits=2, calls=0, emails=0, meetings=0,
             minutes=0,
         )  # fmt: skip
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("targets", "choice"), ("targets['calls']", "range")):
             row.attainment({object(): 1, "calls": 0, "visits": 4})
-        assert [p.path for p in e.value.problems] == ["targets", "targets['calls']"]
 
     def test_coverage_mappings(self):
         """quartiles and capacities must be mappings keyed by rep id."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("quartiles", "type")):
             coverage([], quartiles=None, capacities={})
-        assert problem(e).path == "quartiles"
         with pytest.raises(ValidationError) as e:
             coverage([], quartiles={"r1": 1}, capacities={object(): 1})
-        assert problem(e).path.startswith("capacities[")
-        with pytest.raises(ValidationError) as e:
+        ((path, code),) = problems_of(e)
+        assert (path.startswith("capacities[<object object"), code) == (True, "type")
+        with raises_problems(("quartiles['r1']", "type")):
             coverage([], quartiles={"r1": True}, capacities={})
-        assert problem(e).path == "quartiles['r1']"
 
     def test_coverage_policy(self):
         """A policy must give every tier a set of quartiles 1-4."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("policy", "missing")):
             coverage([], quartiles={}, capacities={}, policy={"A": {1}})
-        assert (
-            str(problem(e)) == "policy: no quartiles for tier 'B', 'C'; every tier needs a set of quartiles"
-        )
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("policy['B']", "range")):
             coverage([], quartiles={}, capacities={}, policy={"A": {1}, "B": {5}, "C": {4}})
-        assert problem(e).path == "policy['B']"
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("policy", "type")):
             coverage([], quartiles={}, capacities={}, policy=None)
-        assert problem(e).path == "policy"
 
 
 class TestTiersAndPeriods:
     @pytest.mark.parametrize("junk", [_deep(10_000), [1], {"a": 1}, Decimal("sNaN"), "D"])
     def test_a_tier_that_is_not_one(self, junk):
         """Unhashable, deeply nested and unknown tiers are refused at the parameter."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("tier", "choice")):
             POLICY.interval(tier=junk, stages=())
-        assert problem(e).path == "tier"
         m = migration({"c1": "B"}, {"c1": "A"})
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("before", "choice")):
             m.cell(junk, "A")
-        assert problem(e).path == "before"
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("after", "choice")):
             m.count("A", junk)
-        assert problem(e).path == "after"
 
     def test_a_deep_tier_in_a_grading(self):
         """A deeply nested value in a grading is refused, not a RecursionError."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("before['c1']", "choice")):
             migration({"c1": _deep(10_000)}, {})
-        assert problem(e).path == "before['c1']"
 
     def test_stages_must_be_strs(self):
         """interval's stages are an iterable of stage keys."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("stages", "type")):
             POLICY.interval(tier="A", stages=None)
-        assert problem(e).path == "stages"
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("stages[0]", "type")):
             POLICY.interval(tier="A", stages=[[1]])
-        assert problem(e).path == "stages[0]"
 
     def test_a_deep_period(self):
         """A deeply nested period is refused by name."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("period", "choice")):
             period_start(NOW, _deep(10_000), "UTC")
-        assert problem(e).path == "period"
 
     def test_period_start_refuses_a_naive_time(self):
         """A naive datetime is refused, not read as local time."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("at", "timezone")):
             period_start(dt.datetime(2026, 3, 1, 9), "day", "UTC")
-        assert problem(e).path == "at"
-        assert "is naive" in problem(e).message
 
     @pytest.mark.parametrize("junk", [None, 1.7e9, "2026-01-01T00:00:00+00:00", dt.date(2026, 1, 1)])
     def test_period_start_needs_a_datetime(self, junk):
         """Anything but an aware datetime is refused at 'at'."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("at", "type")):
             period_start(junk, "day", "UTC")
-        assert problem(e).path == "at"
 
     @pytest.mark.parametrize("tz", [None, "America", "Mars/Olympus_Mons", "UTC\x00", 5])
     def test_period_start_needs_a_zone(self, tz):
         """A bad zone is refused at 'tz'."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("tz", "format" if isinstance(tz, str) else "type")):
             period_start(NOW, "day", tz)
-        assert problem(e).path == "tz"
 
     def test_period_start_takes_a_zone_name(self):
         """A zone may be given by its IANA name."""
@@ -281,55 +234,46 @@ class TestTiersAndPeriods:
 
     def test_period_start_at_the_end_of_time(self):
         """An instant whose local day lies past datetime.max is refused, not an OverflowError."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("at", "range")):
             period_start(dt.datetime.max.replace(tzinfo=dt.UTC), "day", "Asia/Shanghai")
-        assert str(problem(e)) == (
-            "at: 9999-12-31T23:59:59.999999+00:00 is too close to the limits of datetime to fall in a period of 'Asia/Shanghai'"
-        )
 
 
 class TestNumbers:
     def test_rfm_bins_are_bounded(self):
         """bins has an upper limit."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("bins", "range")):
             rfm([("a", NOW, 1)], now=NOW, bins=10**12)
-        assert str(problem(e)) == "bins: 1000000000000 is not an int from 1 to 1,000"
 
     def test_rfm_reports_every_bad_event(self):
         """Each part of an (id, at, value) event is named, for every event at once."""
         events = [("", NOW, 1), ("a", dt.datetime(2026, 1, 1), 1), ("b", NOW, Decimal("1e999999999"))]
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(
+            ("events[0][0]", "empty"), ("events[1][1]", "timezone"), ("events[2][2]", "range")
+        ):
             rfm(events, now=NOW)
-        assert [p.path for p in e.value.problems] == ["events[0][0]", "events[1][1]", "events[2][2]"]
-        assert e.value.problems[2].message == (
-            "1E+999999999 is not a finite Decimal, int or Money (with at most 30 digits before the point)"
-        )
 
     def test_abc_values_are_bounded(self):
         """A value of 50 or more integer digits is refused, not a decimal Overflow."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("values['a']", "limit")):
             abc({"a": Decimal("1e999999999"), "b": 1})
-        assert str(problem(e)) == "values['a']: 1E+999999999 is too large; values must be below 1e50"
 
     @pytest.mark.parametrize("full", [0, -1, 10**7, 1.5, "3", None, True])
     def test_contacts_for_full_marks(self, full):
         """contacts_for_full_marks is an int from 1 to 1,000,000."""
-        with pytest.raises(ValidationError) as e:
+        code = "range" if type(full) is int else "type"
+        with raises_problems(("contacts_for_full_marks", code)):
             relationships([], activities=[], key_persons=[], now=NOW, contacts_for_full_marks=full)
-        assert problem(e).path == "contacts_for_full_marks"
 
     def test_contacts_for_full_marks_message(self):
         """The message gives the allowed range."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("contacts_for_full_marks", "range")):
             relationships([], activities=[], key_persons=[], now=NOW, contacts_for_full_marks=0)
-        assert str(problem(e)) == "contacts_for_full_marks: 0 is not an int from 1 to 1,000,000"
 
     @pytest.mark.parametrize("strong", [Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity")])
     def test_strong_not_a_number(self, strong):
         """A NaN or infinite threshold is refused by name, not a decimal error."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("strong", "range")):
             relationships([], activities=[], key_persons=[], now=NOW, strong=strong)
-        assert problem(e).path == "strong"
 
 
 class TestEdgesOfTime:
@@ -348,9 +292,8 @@ class TestEdgesOfTime:
 
     def test_a_customer_without_an_interval_is_named(self):
         """A customer whose tier the policy lacks is named by its index."""
-        with pytest.raises(ValidationError) as e:
+        with raises_problems(("customers[0].tier", "missing")):
             due_followups([customer("c1", tier="B")], activities=[], policy=POLICY, now=NOW)
-        assert str(problem(e)) == "customers[0].tier: 'B' has no follow-up interval in the policy"
 
 
 class TestDecimalContext:

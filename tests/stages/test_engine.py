@@ -569,7 +569,8 @@ class TestReadiness:
         assert report.ready == ()
         assert [t.to for t in report.targets] == ["needs_confirmed"]
         assert report.target("needs_confirmed").unmet == ("a decision maker identified: no decision maker",)
-        assert repr(report).splitlines() == [
+        assert repr(report) == "<Readiness: 'o-1' at 'contact': ready for no stage (1 targets)>"
+        assert str(report).splitlines() == [
             "Readiness of 'o-1' at 'contact' (default), 2026-03-03T09:00:00+00:00",
             "  -> needs_confirmed: not ready",
             "    [ok] 1 visit with purpose and needs found filled: 1 of 1",
@@ -747,7 +748,7 @@ class TestReadiness:
             False,
             (),
         )
-        assert "-> won: not allowed" in repr(report)
+        assert "-> won: not allowed" in str(report)
 
 
 class TestFastBuilders:

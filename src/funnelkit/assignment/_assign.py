@@ -5,7 +5,6 @@ assign(): route a batch of leads with a policy, and the decisions it returns.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import random
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -16,6 +15,7 @@ import attrs
 from .. import _checks as c
 from .. import convert
 from .._money import Money
+from .._report import Report
 from .._time import canonical
 from ..entities import Lead, LeadStatus
 from ..errors import Problem, ValidationError
@@ -95,21 +95,18 @@ class Decision(c.Checked):
 
 
 @attrs.frozen(kw_only=True, repr=False)
-class AssignmentResult:
+class AssignmentResult(Report):
     """
     The decisions of one :func:`assign` call, in the order of the leads, and
     the state to pass to the next call.
 
-    Every lead given has exactly one decision.
+    Every lead given has exactly one decision.  ``to_records()`` and
+    ``to_frame()`` give one row per decision: the lead's value split into
+    amount and currency, the reps skipped joined into one string.
     """
 
     decisions: tuple[Decision, ...]
     state: AssignmentState
-
-    def __repr__(self) -> str:
-        placed = sum(1 for d in self.decisions if d.rep_id is not None)
-        reps = len({d.rep_id for d in self.decisions if d.rep_id is not None})
-        return f"AssignmentResult(assigned={placed}, unassigned={len(self.decisions) - placed}, reps={reps})"
 
     def __len__(self) -> int:
         return len(self.decisions)
@@ -154,35 +151,37 @@ class AssignmentResult:
             out.append(lead if rep is None else attrs.evolve(lead, owner=rep))
         return tuple(out)
 
-    def to_records(self) -> list[dict[str, Any]]:
-        """
-        One flat dict per decision, for ``pandas.DataFrame``.
-        Cost: O(n) for n rows.
-        """
-        return [d.to_record() for d in self.decisions]
+    def _summary(self) -> str:
+        placed = sum(1 for d in self.decisions if d.rep_id is not None)
+        reps = len({d.rep_id for d in self.decisions if d.rep_id is not None})
+        unplaced = len(self.decisions) - placed
+        return f"{len(self.decisions)} leads: {placed} assigned to {reps} reps, {unplaced} unassigned"
 
-    def to_dict(self) -> dict[str, Any]:
+    def _rows(self) -> Iterator[dict[str, object]]:
         """
-        A JSON-safe dict of the decisions and the state.
-        Cost: O(size of the value).
+        One row per decision, in the order of the leads.
         """
-        return {"decisions": [d.to_dict() for d in self.decisions], "state": self.state.to_dict()}
+        for d in self.decisions:
+            yield {
+                "lead_id": d.lead_id,
+                "rep_id": d.rep_id,
+                "by": d.by,
+                "reason": d.reason,
+                "at": d.at,
+                **money_cells("value", d.value),
+                "skipped": "; ".join(f"{s.rep_id}: {s.reason}" for s in d.skipped),
+            }
 
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            "<tr>"
-            + "".join(
-                f"<td>{html.escape(str(v if v is not None else ''))}</td>"
-                for v in (d.lead_id, d.rep_id, d.reason)
-            )
-            + "</tr>"
-            for d in self.decisions[:50]
-        )
-        more = f"<p>… and {len(self.decisions) - 50} more</p>" if len(self.decisions) > 50 else ""
-        return (
-            f"<p>{html.escape(repr(self))}</p><table><thead><tr><th>lead</th><th>rep</th><th>reason</th></tr>"
-            f"</thead><tbody>{rows}</tbody></table>{more}"
-        )
+
+def money_cells(name: str, value: Money | None) -> dict[str, object]:
+    """
+    A record's cells for money that may be missing: *value* under *name*
+    (the report splits it into amount and ``_currency``), or both cells
+    empty, so that every row has the same columns.
+    """
+    if value is None:
+        return {name: None, f"{name}_currency": None}
+    return {name: value}
 
 
 def check_common(

@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
 
 import attrs
 
 from .. import _checks as c
 from .._money import Money, currency_minor_units
+from .._report import Report
 from .._time import instant
 from ..errors import CurrencyMismatchError, Problem, ValidationError
-from ._assign import Decision
+from ._assign import Decision, money_cells
 from ._roulette import Offer
 from ._team import Team
 
@@ -105,10 +104,13 @@ class RepFairness:
     skipped: int = 0
 
 
-@attrs.frozen(kw_only=True)
-class FairnessReport:
+@attrs.frozen(kw_only=True, repr=False)
+class FairnessReport(Report):
     """
     Lead distribution over ``[start, end)``; see :func:`fairness`.
+
+    ``to_records()`` and ``to_frame()`` give one row per rep, money split
+    into amount and currency.
     """
 
     start: dt.datetime
@@ -129,67 +131,33 @@ class FairnessReport:
                 return r
         raise ValidationError.single("rep_id", f"{c.show(rep_id)} is not in this report", code="reference")
 
-    def to_records(self) -> list[dict[str, Any]]:
+    def _summary(self) -> str:
+        value_gini = "" if self.value_gini is None else f", value Gini {self.value_gini:.4f}"
+        return (
+            f"{self.leads} leads to {len(self.rows)} reps ({self.unassigned} unassigned), "
+            f"{self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}; Gini {self.gini:.4f}{value_gini}"
+        )
+
+    def _rows(self) -> Iterator[dict[str, object]]:
         """
-        One flat dict per rep, for ``pandas.DataFrame``.
-        Cost: O(n) for n rows.
+        One row per rep: what they got against what their weight entitles them to.
         """
-        return [
-            {
+        for r in self.rows:
+            yield {
                 "rep_id": r.rep_id,
                 "in_team": r.in_team,
                 "weight": r.weight,
                 "leads": r.leads,
-                "value": None if r.value is None else r.value.amount,
-                "currency": None if r.value is None else r.value.currency,
+                **money_cells("value", r.value),
                 "expected": r.expected,
                 "ratio": r.ratio,
-                "expected_value": None if r.expected_value is None else r.expected_value.amount,
+                **money_cells("expected_value", r.expected_value),
                 "value_ratio": r.value_ratio,
                 "claimed": r.claimed,
                 "declined": r.declined,
                 "lapsed": r.lapsed,
                 "skipped": r.skipped,
             }
-            for r in self.rows
-        ]
-
-    def to_dict(self) -> dict[str, Any]:
-        """
-        A JSON-safe dict.
-        Cost: O(size of the value).
-        """
-        records = self.to_records()
-        for rec in records:
-            for key in ("value", "expected", "ratio", "expected_value", "value_ratio"):
-                if rec[key] is not None:
-                    rec[key] = str(rec[key])
-        return {
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "leads": self.leads,
-            "unassigned": self.unassigned,
-            "gini": str(self.gini),
-            "value_gini": None if self.value_gini is None else str(self.value_gini),
-            "reps": records,
-        }
-
-    def __repr__(self) -> str:
-        return (
-            f"FairnessReport(leads={self.leads}, unassigned={self.unassigned}, "
-            f"gini={self.gini.quantize(Decimal('0.0001'), context=_CTX)}, reps={len(self.rows)})"
-        )
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<th>{h}</th>" for h in ("rep", "leads", "expected", "ratio", "declined", "lapsed"))
-        rows = "".join(
-            f"<tr><td>{html.escape(r.rep_id)}</td><td>{r.leads}</td><td>{r.expected:.2f}</td>"
-            f"<td>{'' if r.ratio is None else f'{r.ratio:.2f}'}</td>"
-            f"<td>{r.declined}</td><td>{r.lapsed}</td></tr>"
-            for r in self.rows
-        )
-        table = f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-        return f"<p>{html.escape(repr(self))}</p>{table}"
 
 
 def fairness(

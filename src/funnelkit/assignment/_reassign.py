@@ -7,15 +7,15 @@ data belongs to the company, not the rep).
 from __future__ import annotations
 
 import datetime as dt
-import html
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar, Literal, TypeVar
 
 import attrs
 
 from .. import _checks as c
 from .._money import Money
+from .._report import Report
 from ..entities import Customer, Lead, LeadStatus, Opportunity
 from ..errors import ValidationError
 from ._args import batch_of
@@ -75,12 +75,15 @@ class Unmoved:
 
 
 @attrs.frozen(kw_only=True, repr=False)
-class Reassignment:
+class Reassignment(Report):
     """
     The result of :func:`reassign`: every customer, opportunity and lead
     given, in the order given, with new owners where they moved; the list of
     moves; what could not be placed (each with its reason, left unchanged);
     and the routing state for the next call.
+
+    ``to_records()`` and ``to_frame()`` give one row per move, then one per
+    record left unmoved.
     """
 
     customers: tuple[Customer, ...]
@@ -90,30 +93,46 @@ class Reassignment:
     unmoved: tuple[Unmoved, ...]
     state: AssignmentState
 
-    def __repr__(self) -> str:
+    def _summary(self) -> str:
         kinds = {k: sum(1 for m in self.moves if m.kind == k) for k in ("customer", "opportunity", "lead")}
         return (
-            f"Reassignment(customers={kinds['customer']}, opportunities={kinds['opportunity']}, "
-            f"leads={kinds['lead']}, unmoved={len(self.unmoved)})"
+            f"{len(self.moves)} moved ({kinds['customer']} customers, {kinds['opportunity']} opportunities, "
+            f"{kinds['lead']} leads), {len(self.unmoved)} unmoved"
         )
 
-    def to_records(self) -> list[dict[str, Any]]:
+    def _rows(self) -> Iterator[dict[str, object]]:
         """
-        One flat dict per move, for ``pandas.DataFrame``.
-        Cost: O(n) for n rows.
+        One row per move, then one per record left unmoved (*moved* false,
+        *why* the reason it stayed).
         """
-        return [m.to_dict() for m in self.moves]
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{m.kind}</td><td>{html.escape(m.id)}</td><td>{html.escape(m.to_rep)}</td>"
-            f"<td>{html.escape(m.why)}</td></tr>"
-            for m in self.moves[:50]
-        )
-        return (
-            f"<p>{html.escape(repr(self))}</p><table><thead><tr><th>kind</th><th>id</th><th>to</th>"
-            f"<th>why</th></tr></thead><tbody>{rows}</tbody></table>"
-        )
+        for m in self.moves:
+            yield {
+                "kind": m.kind,
+                "id": m.id,
+                "moved": True,
+                "from_rep": m.from_rep,
+                "to_rep": m.to_rep,
+                "why": m.why,
+                "skipped": "; ".join(f"{s.rep_id}: {s.reason}" for s in m.skipped),
+                "version": m.version,
+                "at": m.at,
+                "actor": m.actor,
+                "reason": m.reason,
+            }
+        for u in self.unmoved:
+            yield {
+                "kind": u.kind,
+                "id": u.id,
+                "moved": False,
+                "from_rep": None,
+                "to_rep": None,
+                "why": u.reason,
+                "skipped": "; ".join(f"{s.rep_id}: {s.reason}" for s in u.skipped),
+                "version": None,
+                "at": None,
+                "actor": None,
+                "reason": None,
+            }
 
 
 def _batch(values: object, cls: type[T], name: str) -> list[T]:

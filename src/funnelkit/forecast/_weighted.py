@@ -14,7 +14,7 @@ import attrs
 
 from .. import _checks as c
 from .._money import _CONTEXT, Money, currency_minor_units, currency_problem
-from .._repr import html_table
+from .._report import Report
 from .._time import zone as zone_of
 from ..entities import Opportunity, OpportunityStatus, Tier
 from ..errors import Problem, ValidationError
@@ -48,18 +48,42 @@ class ForecastLine:
     weighted: Money
 
 
-@attrs.frozen(kw_only=True)
-class WeightedForecast:
+@attrs.frozen(kw_only=True, repr=False)
+class WeightedForecast(Report):
     """
     The forecast lines, grouped by *by*; a line per group and currency.
+
+    A :class:`~funnelkit.Report`: its table has one row per line, the
+    grouping columns first, then ``deals``, ``amount`` and ``weighted``
+    (each amount with its ``_currency`` column).
     """
 
     by: tuple[str, ...]
     lines: tuple[ForecastLine, ...]
 
-    def _repr_html_(self) -> str:
-        rows = [(*ln.key, ln.currency, ln.deals, ln.amount.amount, ln.weighted.amount) for ln in self.lines]
-        return html_table((*self.by, "currency", "deals", "amount", "weighted"), rows)
+    def _summary(self) -> str:
+        deals = sum(ln.deals for ln in self.lines)
+        currencies = sorted({ln.currency for ln in self.lines})
+        totals = ", ".join(
+            f"{self.total(cur)} of {Money.total((ln.amount for ln in self.lines if ln.currency == cur), currency=cur)}"
+            for cur in currencies
+        )
+        grouping = ", ".join(self.by) or "nothing"
+        return f"{len(self.lines)} lines by {grouping}, {deals} deals; weighted {totals or 'nothing'}"
+
+    def _rows(self) -> list[dict[str, object]]:
+        """
+        One row per line: the group's key by dimension, the deals, the amount and the weighted amount.
+        """
+        return [
+            {
+                **dict(zip(self.by, ln.key, strict=True)),
+                "deals": ln.deals,
+                "amount": ln.amount,
+                "weighted": ln.weighted,
+            }
+            for ln in self.lines
+        ]
 
     def merge(self, other: WeightedForecast) -> WeightedForecast:
         """
@@ -88,22 +112,6 @@ class WeightedForecast:
         The weighted total in *currency* over every line.  Cost: O(g) for g lines.
         """
         return Money.total((ln.weighted for ln in self.lines if ln.currency == currency), currency=currency)
-
-    def to_records(self) -> list[dict[str, Any]]:
-        """
-        One flat dict per line, for ``pandas.DataFrame``.
-        Cost: O(n) for n rows.
-        """
-        return [
-            {
-                **dict(zip(self.by, ln.key, strict=True)),
-                "currency": ln.currency,
-                "deals": ln.deals,
-                "amount": ln.amount.amount,
-                "weighted": ln.weighted.amount,
-            }
-            for ln in self.lines
-        ]
 
 
 def weighted_forecast(
@@ -283,7 +291,7 @@ def _stage_of(table: Mapping[str, Pipeline], opp: Opportunity, i: int) -> tuple[
             f"opportunities[{i}].pipeline", f"{opp.pipeline!r} is not among the pipelines given", code="reference"
         )
     if opp.stage not in pipeline:
-        raise ValidationError.single(f"opportunities[{i}].stage", pipeline._unknown(opp.stage), code="reference")  # noqa: SLF001
+        raise ValidationError.single(f"opportunities[{i}].stage", pipeline.routes.unknown(opp.stage), code="reference")
     stage = pipeline.stage(opp.stage)
     return stage.probability, stage.category
 

@@ -5,16 +5,15 @@ A/B/C segmentation by the Pareto (80/20) rule.
 from __future__ import annotations
 
 import decimal
-import html
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
 
 import attrs
 
 from .. import _checks as c
 from .._money import Money
+from .._report import Report
 from ..entities import Customer, Tier
 from ..errors import CurrencyMismatchError, Problem, ValidationError
 from ._args import MAX_PROBLEMS, function_of_one, wrong_item
@@ -60,14 +59,16 @@ class TierSummary:
     share_of_customers: Decimal
 
 
-@attrs.frozen(kw_only=True)
-class AbcResult:
+@attrs.frozen(kw_only=True, repr=False)
+class AbcResult(Report):
     """
     Every customer's tier, the ranking behind it, and a summary per tier.
 
     *currency* is set when the values were money.  ``result.tiers`` maps
-    customer id to tier; ``rows()`` yields the ranking; ``to_records()`` gives
-    flat dicts for ``pandas.DataFrame``.
+    customer id to tier; ``rows()`` yields the ranking; ``str(result)`` is
+    the summary per tier.  It is a :class:`~funnelkit.Report`:
+    ``to_records()`` and ``to_frame()`` give one row per customer, in rank
+    order (the value as money with its currency when the values were money).
     """
 
     a: Decimal
@@ -75,11 +76,11 @@ class AbcResult:
     total: Decimal
     currency: str | None
     summary: tuple[TierSummary, ...]
-    tiers: Mapping[str, Tier] = attrs.field(eq=False, repr=False)
+    tiers: Mapping[str, Tier] = attrs.field(eq=False)
     # The ranking, as parallel tuples (cheap for a million customers).
-    _ids: tuple[str, ...] = attrs.field(repr=False)
-    _values: tuple[Decimal, ...] = attrs.field(repr=False)
-    _befores: tuple[Decimal, ...] = attrs.field(repr=False)
+    _ids: tuple[str, ...]
+    _values: tuple[Decimal, ...]
+    _befores: tuple[Decimal, ...]
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -111,46 +112,28 @@ class AbcResult:
                 tier=self.tiers[cid],
             )
 
-    def to_records(self) -> list[dict[str, Any]]:
+    def _summary(self) -> str:
+        unit = f" {self.currency}" if self.currency else ""
+        tiers = ", ".join(f"{s.tier.value} {s.count} ({s.share_of_value:.1%} of value)" for s in self.summary)
+        return f"{len(self)} customers, total {self.total:f}{unit}; {tiers}"
+
+    def _rows(self) -> Iterator[dict[str, object]]:
         """
-        One flat dict per customer, in rank order.  Cost: O(n) in the number of customers.
+        One row per customer, in rank order; the value as money when the
+        values were money.
         """
-        return [
-            {
+        currency = self.currency
+        for r in self.rows():
+            yield {
                 "id": r.id,
                 "rank": r.rank,
-                "value": r.value,
+                "value": r.value if currency is None else Money(amount=r.value, currency=currency),
                 "share": r.share,
                 "cumulative_before": r.cumulative_before,
                 "tier": r.tier.value,
             }
-            for r in self.rows()
-        ]
 
-    def to_dict(self) -> dict[str, Any]:
-        """
-        A JSON-safe summary: thresholds, total, and per tier count and shares.
-        Cost: O(1).
-        """
-        return {
-            "a": str(self.a),
-            "b": str(self.b),
-            "total": format(self.total, "f"),
-            "currency": self.currency,
-            "customers": len(self),
-            "summary": [
-                {
-                    "tier": s.tier.value,
-                    "count": s.count,
-                    "value": format(s.value, "f"),
-                    "share_of_value": str(s.share_of_value),
-                    "share_of_customers": str(s.share_of_customers),
-                }
-                for s in self.summary
-            ],
-        }
-
-    def __repr__(self) -> str:
+    def __str__(self) -> str:
         unit = f" {self.currency}" if self.currency else ""
         lines = [
             f"A/B/C of {len(self)} customers, total {self.total:f}{unit} (A < {self.a:%}, B < {self.b:%})"
@@ -161,17 +144,6 @@ class AbcResult:
                 f"hold {s.value:f}{unit} ({s.share_of_value:.1%})"
             )
         return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        e = html.escape
-        unit = f" {e(self.currency)}" if self.currency else ""
-        rows = "".join(
-            f"<tr><td>{s.tier.value}</td><td>{s.count}</td><td>{s.share_of_customers:.1%}</td>"
-            f"<td>{s.value:f}{unit}</td><td>{s.share_of_value:.1%}</td></tr>"
-            for s in self.summary
-        )
-        head = "<tr><th>tier</th><th>customers</th><th>share</th><th>value</th><th>share of value</th></tr>"
-        return f"<table>{head}{rows}</table>"
 
 
 def _threshold(name: str, value: object) -> tuple[Decimal | None, Problem | None]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from .. import _checks as c
+from .._report import Report
 from .._time import canonical
 from ..entities import Activity, Customer, KeyPerson, Role, Stance, Tier
 from ..errors import Problem, ValidationError
@@ -54,17 +55,46 @@ class Move:
     reason: str
 
 
-@attrs.frozen(kw_only=True)
-class CoveragePlan:
+@attrs.frozen(kw_only=True, repr=False)
+class CoveragePlan(Report):
     """
     The misalignments found, the moves proposed to fix them, and those that
     could not be fixed (no eligible rep with room), with the reason.
+
+    ``to_records()`` and ``to_frame()`` give one row per misaligned
+    customer: its tier, owner and the quartiles allowed, and the rep it moves
+    to (``None`` when unresolved) with the reason.
     """
 
     misaligned: tuple[Misalignment, ...]
     moves: tuple[Move, ...]
     unresolved: tuple[tuple[str, str], ...]
     load_after: Mapping[str, int]
+
+    def _summary(self) -> str:
+        return (
+            f"{len(self.misaligned)} misaligned customers: {len(self.moves)} moves proposed, "
+            f"{len(self.unresolved)} unresolved; {len(self.load_after)} reps cover "
+            f"{sum(self.load_after.values())} customers after the moves"
+        )
+
+    def _rows(self) -> Iterator[dict[str, object]]:
+        """
+        One row per misaligned customer, with its move or why there is none.
+        """
+        moves = {m.customer_id: m for m in self.moves}
+        unresolved = dict(self.unresolved)
+        for m in self.misaligned:
+            move = moves.get(m.customer_id)
+            yield {
+                "customer_id": m.customer_id,
+                "tier": m.tier.value,
+                "owner": m.owner,
+                "owner_quartile": m.owner_quartile,
+                "allowed": ", ".join(str(q) for q in sorted(m.allowed)),
+                "to_rep": None if move is None else move.to_rep,
+                "reason": move.reason if move is not None else unresolved.get(m.customer_id),
+            }
 
 
 def coverage(

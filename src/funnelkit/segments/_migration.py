@@ -4,13 +4,14 @@ Tier migration between two periods, and the B/C -> A conversion rate.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from typing import Any
 
 import attrs
 
 from .. import _checks as c
+from .._report import Report
+from .._repr import html_table
 from ..entities import Tier
 from ..errors import Problem, ValidationError
 from ._abc import _SHARE, AbcResult
@@ -24,8 +25,8 @@ def _label(state: Tier | None) -> str:
     return "-" if state is None else state.value
 
 
-@attrs.frozen(kw_only=True)
-class Migration:
+@attrs.frozen(kw_only=True, repr=False)
+class Migration(Report):
     """
     Who moved between tiers from one period to the next.
 
@@ -35,9 +36,13 @@ class Migration:
     of the customers graded B or C in the first period who are A in the
     second (customers no longer graded count as not converted), or ``None``
     when there were no B or C customers.
+
+    ``str(migration)`` is the matrix of counts; in a notebook it shows as a
+    table.  ``to_records()`` and ``to_frame()`` give one row per customer:
+    its tier before and after (``None``: not graded in that period).
     """
 
-    cells: Mapping[tuple[Tier | None, Tier | None], tuple[str, ...]] = attrs.field(repr=False)
+    cells: Mapping[tuple[Tier | None, Tier | None], tuple[str, ...]]
     conversion_to_a: Decimal | None
 
     def cell(self, before: Tier | str | None, after: Tier | str | None) -> tuple[str, ...]:
@@ -60,30 +65,29 @@ class Migration:
         """
         return [[len(self.cells.get((b, a), ())) for a in STATES] for b in STATES]
 
-    def to_records(self) -> list[dict[str, Any]]:
-        """
-        One row per customer: before, after.  Cost: O(n) in the number of customers.
-        """
-        return [
-            {"customer_id": cid, "before": _label(b), "after": _label(a)}
-            for (b, a), ids in sorted(
-                self.cells.items(), key=lambda kv: (STATES.index(kv[0][0]), STATES.index(kv[0][1]))
-            )
-            for cid in ids
-        ]
+    def _summary(self) -> str:
+        customers = sum(len(ids) for ids in self.cells.values())
+        moved = sum(len(ids) for (b, a), ids in self.cells.items() if b != a and None not in (b, a))
+        new = sum(len(ids) for (b, a), ids in self.cells.items() if b is None and a is not None)
+        lost = sum(len(ids) for (b, a), ids in self.cells.items() if b is not None and a is None)
+        rate = "n/a" if self.conversion_to_a is None else f"{self.conversion_to_a:.1%}"
+        return f"{customers} customers: {moved} changed tier, {new} new, {lost} lost; B/C -> A {rate}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def _rows(self) -> Iterator[dict[str, object]]:
         """
-        A JSON-safe summary: the states, the matrix of counts and the
-        conversion rate.  Cost: O(1).
+        One row per customer: the tier before and after (``None``: not graded).
         """
-        return {
-            "states": [_label(s) for s in STATES],
-            "matrix": self.matrix(),
-            "conversion_to_a": None if self.conversion_to_a is None else str(self.conversion_to_a),
-        }
+        for (b, a), ids in sorted(
+            self.cells.items(), key=lambda kv: (STATES.index(kv[0][0]), STATES.index(kv[0][1]))
+        ):
+            for cid in ids:
+                yield {
+                    "customer_id": cid,
+                    "before": None if b is None else b.value,
+                    "after": None if a is None else a.value,
+                }
 
-    def __repr__(self) -> str:
+    def __str__(self) -> str:
         head = "before \\ after " + "".join(f"{_label(s):>6}" for s in STATES)
         rows = [
             f"{_label(b):>14} " + "".join(f"{n:>6}" for n in row)
@@ -93,12 +97,12 @@ class Migration:
         return "\n".join(["Tier migration", head, *rows, f"B/C -> A conversion: {rate}"])
 
     def _repr_html_(self) -> str:
-        head = "<tr><th>before \\ after</th>" + "".join(f"<th>{_label(s)}</th>" for s in STATES) + "</tr>"
-        body = "".join(
-            f"<tr><th>{_label(b)}</th>" + "".join(f"<td>{n}</td>" for n in row) + "</tr>"
-            for b, row in zip(STATES, self.matrix(), strict=True)
-        )
-        return f"<table>{head}{body}</table>"
+        """
+        The matrix of counts (a per-customer list says less at a glance).
+        """
+        headers = ("before \\ after", *(_label(s) for s in STATES))
+        rows = [(_label(b), *row) for b, row in zip(STATES, self.matrix(), strict=True)]
+        return f"<div>{html_table(headers, rows, caption=f'Migration: {self._summary()}')}</div>"
 
 
 def _tiers(grading: AbcResult | Mapping[str, Tier | str | None], where: str) -> dict[str, Tier | None]:

@@ -38,7 +38,7 @@ from ._engine import (
     stalled,
     win,
 )
-from ._pipeline import ForecastCategory, MoveKind, Pipeline, Plan, ProbabilityCheck, Stage, StageOutcome
+from ._pipeline import Pipeline
 from ._requirements import (
     ActivityCount,
     AllOf,
@@ -55,6 +55,8 @@ from ._requirements import (
     all_of,
     any_of,
 )
+from ._routes import Plan, Routes
+from ._stage import ForecastCategory, MoveKind, ProbabilityCheck, Stage, StageOutcome
 from ._statechart import to_mermaid, to_statechart
 from ._templates import DEFAULT_LOST_REASONS, default_pipeline
 
@@ -78,6 +80,7 @@ __all__ = [
     "Readiness",
     "RequiredFields",
     "Requirement",
+    "Routes",
     "Stage",
     "StageChanged",
     "StageOutcome",

@@ -24,8 +24,10 @@ from .._time import canonical
 from ..entities import Activity, KeyPerson, Opportunity, OpportunityStatus
 from ..errors import ConcurrencyConflict, MilestoneNotMet, Problem, TransitionNotAllowed, ValidationError
 from . import _limits as lim
-from ._pipeline import MoveKind, Pipeline, Plan, StageOutcome
+from ._pipeline import Pipeline
 from ._requirements import Context, Outcome, span
+from ._routes import Plan
+from ._stage import MoveKind, StageOutcome
 
 _DAY = dt.timedelta(days=1)
 
@@ -297,7 +299,7 @@ def _check_common(
             or (type(expected_version) is int and 0 <= expected_version <= _MAX_VERSION)
         )
         and opp.pipeline == pipeline.key
-        and opp.stage in pipeline._by_key  # noqa: SLF001
+        and opp.stage in pipeline.routes.stages
         and now >= opp.stage_entered_at
     ):
         return now
@@ -337,7 +339,7 @@ def _check_common(
             )
         )
     elif opp.stage not in pipeline:
-        problems.append(Problem(path="opp.stage", code="reference", message=pipeline._unknown(opp.stage)))  # noqa: SLF001
+        problems.append(Problem(path="opp.stage", code="reference", message=pipeline.routes.unknown(opp.stage)))
     if now < opp.stage_entered_at:
         problems.append(
             Problem(
@@ -467,7 +469,7 @@ def readiness(
     """
     now = _check_common(opp, pipeline, now, None, None)
     if to is not None and (type(to) is not str or to not in pipeline):
-        raise ValidationError.single("to", pipeline._unknown(to), code="reference")  # noqa: SLF001
+        raise ValidationError.single("to", pipeline.routes.unknown(to), code="reference")
     ctx = _context(opp, activities, key_persons, now)
     if to is not None:
         targets = [to]
@@ -518,10 +520,10 @@ def _move(
     if override is not None and not isinstance(override, Override):
         raise c.at("override", c.wrong_type(override, "Override(reason=..., by=...)"))
     _check_version(opp, expected_version)
-    plan = pipeline._plan(opp.stage, to)  # noqa: SLF001
+    plan = pipeline.routes.plan(opp.stage, to)
     if plan is None:
         if to not in pipeline:
-            raise ValidationError.single("to", pipeline._unknown(to), code="reference")  # noqa: SLF001
+            raise ValidationError.single("to", pipeline.routes.unknown(to), code="reference")
         raise _refuse(pipeline, opp, to)
     if plan.kind not in kinds:
         use = {MoveKind.LOSE: "lose()", MoveKind.REOPEN: "reopen()", MoveKind.WIN: "win() or advance()"}
@@ -693,7 +695,7 @@ def advance(
     """
     now = _check_common(opp, pipeline, now, actor, expected_version)
     if to is None:
-        nxt = pipeline._next.get(opp.stage)  # noqa: SLF001 - the stage is known (checked above)
+        nxt = pipeline.routes.next.get(opp.stage)
         if nxt is None:
             raise _refuse(pipeline, opp, "<next>")
         to = nxt
@@ -730,8 +732,8 @@ def win(
     Cost: as :func:`advance`.
     """
     now = _check_common(opp, pipeline, now, actor, expected_version)
-    if to is None and pipeline._single_won is not None:  # noqa: SLF001
-        to = pipeline._single_won  # noqa: SLF001
+    if to is None and pipeline.routes.won is not None:
+        to = pipeline.routes.won
     if to is None:
         won = pipeline.won_stages
         if len(won) > 1:
@@ -780,7 +782,7 @@ def lose(
             "reason", f"{c.show(reason)} is not a lost reason of {pipeline.key!r}; allowed: {allowed}", code="choice"
         )
     if to is None:
-        to = pipeline._lose_to.get(opp.stage)  # noqa: SLF001
+        to = pipeline.routes.lose_to.get(opp.stage)
         if to is None:
             raise _refuse(pipeline, opp, "<lost>")
     return _move(
@@ -815,7 +817,7 @@ def reopen(
     """
     now = _check_common(opp, pipeline, now, actor, expected_version)
     if to is None:
-        to = pipeline._reopen_to.get(opp.stage)  # noqa: SLF001
+        to = pipeline.routes.reopen_to.get(opp.stage)
         if to is None:
             raise _refuse(pipeline, opp, "<open>")
     return _move(
@@ -959,7 +961,7 @@ def stalled(opps: Iterable[Opportunity], pipeline: Pipeline, *, now: dt.datetime
         if opp.status is not OpportunityStatus.OPEN:
             continue
         if opp.stage not in pipeline:
-            raise ValidationError.single(f"opps[{i}].stage", pipeline._unknown(opp.stage), code="reference")  # noqa: SLF001
+            raise ValidationError.single(f"opps[{i}].stage", pipeline.routes.unknown(opp.stage), code="reference")
         stage = pipeline.stage(opp.stage)
         limit = stage.stall_after_days
         if limit is None or stage.outcome is not StageOutcome.OPEN:

@@ -1,19 +1,15 @@
 """
-Pipelines: ordered stages, their probabilities and exit requirements, and the
-moves allowed between them.
+Pipelines: ordered stages, the moves allowed between them, and reading a
+pipeline from a document with every problem reported at once.
 """
 
 from __future__ import annotations
 
 import bisect
-import datetime as dt
-import enum
 import inspect
 import itertools
-import typing
 import warnings
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -23,228 +19,23 @@ from .. import _checks as c
 from .._checks import check
 from ..errors import PipelineDefinitionError, PipelineWarning, Problem, ValidationError
 from . import _limits as lim
-from ._requirements import Predicate, Requirement, check_days
+from ._requirements import Predicate
+from ._routes import (
+    _FLAGS,
+    _UNREAD,
+    Plan,
+    Routes,
+    _analyse,
+    _field_of,
+    _Node,
+    _read_flag,
+    _read_transitions,
+)
+from ._stage import ProbabilityCheck, Stage, StageOutcome
 
 if TYPE_CHECKING:
     from statemachine import StateMachine
 
-
-class StageOutcome(enum.StrEnum):
-    """
-    Whether a stage is still in play, or where a deal ends.
-    """
-
-    OPEN = "open"
-    WON = "won"
-    LOST = "lost"
-
-
-class ForecastCategory(enum.StrEnum):
-    """
-    The forecast bucket of a stage, rolled up cumulatively by forecasts:
-    commit includes closed; best case includes commit and closed.
-    """
-
-    PIPELINE = "pipeline"
-    BEST_CASE = "best_case"
-    COMMIT = "commit"
-    CLOSED = "closed"
-    OMITTED = "omitted"
-
-
-class MoveKind(enum.StrEnum):
-    """
-    The kind of a stage change.
-    """
-
-    ADVANCE = "advance"
-    BACK = "back"
-    WIN = "win"
-    LOSE = "lose"
-    REOPEN = "reopen"
-
-
-class ProbabilityCheck(enum.StrEnum):
-    """
-    What to do when probabilities fall along the forward path.
-    """
-
-    ERROR = "error"
-    WARN = "warn"
-    OFF = "off"
-
-
-def _outcome(value: StageOutcome | str) -> StageOutcome:
-    return lim.member(StageOutcome, value)
-
-
-def _category(value: ForecastCategory | str) -> ForecastCategory:
-    return lim.member(ForecastCategory, value)
-
-
-def _default_category(self: Stage) -> ForecastCategory:
-    if self.outcome is StageOutcome.WON:
-        return ForecastCategory.CLOSED
-    if self.outcome is StageOutcome.LOST:
-        return ForecastCategory.OMITTED
-    return ForecastCategory.PIPELINE
-
-
-def _probability(value: Decimal | float | str) -> Decimal:
-    return c.to_decimal(value)
-
-
-def _check_probability(value: object) -> Problem | None:
-    """
-    A probability in [0, 1], in plain digits with at most 20 decimal places,
-    so that it is written and read back as it is.
-    """
-    problem = c.probability(value)
-    if problem is None and isinstance(value, Decimal):
-        exponent = value.as_tuple().exponent
-        if not isinstance(exponent, int) or not -lim.MAX_PLACES <= exponent <= 0:
-            return c.bad(
-                "format",
-                f"{c.show(value)} is not in plain digits with at most {lim.MAX_PLACES} decimal places; "
-                "write a probability such as '0.25'",
-            )
-    return problem
-
-
-def _requirements(value: Iterable[Requirement]) -> tuple[Requirement, ...]:
-    return lim.to_tuple(value)  # type: ignore[no-any-return]
-
-
-def _positive_days(value: object) -> Problem | None:
-    problem = check_days(value)
-    if problem is None and value == 0:
-        return c.bad("range", "0 is not positive; expected a number of days >= 1")
-    return problem
-
-
-@attrs.frozen(kw_only=True)
-class Stage(c.Checked):
-    """
-    One step of a pipeline.
-
-    *probability* is the chance of winning a deal at this stage, in [0, 1]
-    with at most 20 decimal places;
-    *category* defaults to ``pipeline`` for open stages, ``closed`` for won
-    and ``omitted`` for lost.  A deal is stalled once it has spent more than
-    *stall_after_days* (at most 36,500) in the stage; leaving before *min_dwell* makes the move
-    hasty.  *requirements* must all be met before a deal may leave the stage
-    forward (backward moves and losing need none).
-    """
-
-    key: str = attrs.field(metadata=check(c.identifier))
-    label: str = attrs.field(metadata=check(c.name))
-    probability: Decimal = attrs.field(metadata=check(_check_probability), converter=_probability)
-    outcome: StageOutcome = attrs.field(
-        default=StageOutcome.OPEN, metadata=check(c.member_of(StageOutcome)), converter=_outcome
-    )
-    category: ForecastCategory = attrs.field(
-        default=attrs.Factory(_default_category, takes_self=True),
-        metadata=check(c.member_of(ForecastCategory)),
-        converter=_category,
-    )
-    stall_after_days: int | None = attrs.field(
-        default=None, metadata=check(c.optional(_positive_days)), converter=c.to_optional_int
-    )
-    min_dwell: dt.timedelta | None = attrs.field(default=None, metadata=check(c.optional(c.duration)))
-    requirements: tuple[Requirement, ...] = attrs.field(
-        default=(),
-        metadata=check(lim.limited(c.items(c.instance_of(Requirement, "a Requirement"), tuple))),
-        converter=_requirements,
-    )
-    description: str | None = attrs.field(default=None, metadata=check(c.optional(c.text)))
-
-    def _relations(self) -> list[Problem]:
-        problems = []
-        if self.outcome is StageOutcome.WON:
-            if self.probability != 1:
-                problems.append(
-                    Problem(
-                        path="probability",
-                        code="conflict",
-                        message=f"{self.probability} on a won stage; it must be 1",
-                    )
-                )
-            if self.category is not ForecastCategory.CLOSED:
-                problems.append(
-                    Problem(
-                        path="category",
-                        code="conflict",
-                        message=f"{self.category.value!r} on a won stage; it must be 'closed'",
-                    )
-                )
-        if self.outcome is StageOutcome.LOST:
-            if self.probability != 0:
-                problems.append(
-                    Problem(
-                        path="probability",
-                        code="conflict",
-                        message=f"{self.probability} on a lost stage; it must be 0",
-                    )
-                )
-            if self.category is not ForecastCategory.OMITTED:
-                problems.append(
-                    Problem(
-                        path="category",
-                        code="conflict",
-                        message=f"{self.category.value!r} on a lost stage; it must be 'omitted'",
-                    )
-                )
-        if self.outcome is not StageOutcome.WON and self.category is ForecastCategory.CLOSED:
-            problems.append(
-                Problem(path="category", code="conflict", message="'closed' is only for won stages")
-            )
-        if self.outcome is not StageOutcome.OPEN:
-            for name in ("stall_after_days", "min_dwell"):
-                if getattr(self, name) is not None:
-                    problems.append(
-                        Problem(
-                            path=name,
-                            code="conflict",
-                            message=f"set on a {self.outcome.value} stage; deals do not stay there",
-                        )
-                    )
-            if self.requirements:
-                problems.append(
-                    Problem(
-                        path="requirements",
-                        code="conflict",
-                        message=f"set on a {self.outcome.value} stage; only open stages have exits",
-                    )
-                )
-        return problems
-
-    @property
-    def is_open(self) -> bool:
-        return self.outcome is StageOutcome.OPEN
-
-    def to_dict(self) -> dict[str, Any]:
-        """
-        The stage as a JSON-safe document: the same as ``funnelkit.to_dict(self)``.
-
-        Cost: O(size of its requirements).
-        """
-        from ..convert import to_dict
-
-        return to_dict(self)  # type: ignore[no-any-return]
-
-
-@attrs.frozen(kw_only=True)
-class Plan:
-    """
-    What a move from one stage to another takes: its kind, the requirements to
-    meet (the current stage's, and those of every stage skipped), and the
-    minimum dwell of the stage being left.
-    """
-
-    kind: MoveKind
-    requirements: tuple[Requirement, ...]
-    min_dwell: dt.timedelta | None
-    reads_activities: bool = False
 
 
 def _pairs(value: Iterable[Iterable[str]] | None) -> tuple[tuple[str, ...], ...] | None:
@@ -361,18 +152,8 @@ class Pipeline:
         metadata=check(c.member_of(ProbabilityCheck)),
         converter=_probability_check,
     )
-    # Derived once, for the engine.
-    _by_key: Mapping[str, Stage] = attrs.field(init=False, eq=False, repr=False)
-    _moves: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, repr=False)
-    _targets: Mapping[str, frozenset[str]] = attrs.field(init=False, eq=False, repr=False)
-    _position: Mapping[str, int] = attrs.field(init=False, eq=False, repr=False)
-    _next: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
-    _single_won: str | None = attrs.field(init=False, eq=False, repr=False)
-    _lose_to: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
-    _reopen_to: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
-    # Plans are worked out on first use: a pipeline that allows every skip has
-    # O(stages²) moves, each of whose plan lists O(stages) requirements.
-    _plan_cache: dict[tuple[str, str], Plan] = attrs.field(init=False, eq=False, repr=False)
+    #: The moves allowed, worked out once when the pipeline is built: what the engine reads.
+    routes: Routes = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         problems = c.field_problems(type(self), {f.name: getattr(self, f.name) for f in _INIT_FIELDS})
@@ -392,9 +173,6 @@ class Pipeline:
         if falling and self.probability_check is ProbabilityCheck.WARN:
             _warn_outside(f"pipeline {self.key!r}: {falling}", PipelineWarning)
         by_key = {s.key: s for s in self.stages}
-        forward = [s.key for s in self.stages if s.outcome is not StageOutcome.LOST]
-        position = {k: i for i, k in enumerate(forward)}
-
         # The default targets come from the allowed moves, in pipeline order:
         # the first forward (to a stage later in the list, not lost), the first
         # lost, and for a lost stage the first stage (or else the first open one).
@@ -404,44 +182,29 @@ class Pipeline:
         lose_to: dict[str, str] = {}
         reopen_to: dict[str, str] = {}
         start = self.stages[0].key
-        targets = {k: frozenset(v) for k, v in moves.items()}
         for k, ts in moves.items():
             if not ts:
                 continue
             if k in lost:
-                reopen_to[k] = start if start in targets[k] else ts[0]
+                reopen_to[k] = start if start in ts else ts[0]
                 continue
             later = itertools.islice(ts, bisect.bisect_right(ts, index[k], key=index.__getitem__), None)
             if (t := next((d for d in later if d not in lost), None)) is not None:
                 nxt[k] = t
             if (t := next((d for d in ts if d in lost), None)) is not None:
                 lose_to[k] = t
-        setter = object.__setattr__
-        setter(self, "_by_key", MappingProxyType(by_key))
-        setter(self, "_moves", MappingProxyType({k: tuple(v) for k, v in moves.items()}))
-        setter(self, "_targets", MappingProxyType(targets))
-        setter(self, "_position", MappingProxyType(position))
-        setter(self, "_next", MappingProxyType(nxt))
-        setter(self, "_lose_to", MappingProxyType(lose_to))
-        setter(self, "_reopen_to", MappingProxyType(reopen_to))
         won = [s.key for s in self.stages if s.outcome is StageOutcome.WON]
-        setter(self, "_single_won", won[0] if len(won) == 1 else None)
-        setter(self, "_plan_cache", {})
-
-    def _plan(self, src: str, dst: str) -> Plan | None:
-        """
-        The plan of *src* → *dst*, or None when the move is not allowed; for
-        the engine, which has checked that both are str.
-        """
-        plan = self._plan_cache.get((src, dst))
-        if plan is None:
-            targets = self._targets.get(src)
-            if targets is None or dst not in targets:
-                return None
-            plan = _plan(self._by_key, self._position, self.stages, src, dst)
-            # Two threads may both work it out; they store equal values.
-            self._plan_cache[src, dst] = plan
-        return plan
+        routes = Routes(
+            pipeline=self.key,
+            order=tuple(by_key),
+            stages=MappingProxyType(by_key),
+            moves=MappingProxyType({k: tuple(v) for k, v in moves.items()}),
+            next=MappingProxyType(nxt),
+            lose_to=MappingProxyType(lose_to),
+            reopen_to=MappingProxyType(reopen_to),
+            won=won[0] if len(won) == 1 else None,
+        )
+        object.__setattr__(self, "routes", routes)
 
     # --- queries ------------------------------------------------------------
 
@@ -455,19 +218,13 @@ class Pipeline:
 
     def _stage(self, key: object, path: str) -> Stage:
         if isinstance(key, str):
-            found = self._by_key.get(key)
+            found = self.routes.stages.get(key)
             if found is not None:
                 return found
-        raise ValidationError.single(path, self._unknown(key), code="reference")
-
-    def _unknown(self, key: object) -> str:
-        known = ", ".join(repr(s.key) for s in self.stages[:_LISTED])
-        if len(self.stages) > _LISTED:
-            known += f", ... ({len(self.stages):,} in all)"
-        return f"{c.show(key)} is not a stage of pipeline {self.key!r}; stages: {known}"
+        raise ValidationError.single(path, self.routes.unknown(key), code="reference")
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key in self._by_key
+        return isinstance(key, str) and key in self.routes.stages
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -499,7 +256,7 @@ class Pipeline:
         Cost: O(1).
         """
         self._stage(key, "key")
-        return self._moves.get(key, ())
+        return self.routes.moves.get(key, ())
 
     def allows(self, from_stage: str, to_stage: str) -> bool:
         """
@@ -508,10 +265,7 @@ class Pipeline:
 
         Cost: O(1).
         """
-        _check_key(from_stage, "from_stage")
-        _check_key(to_stage, "to_stage")
-        targets = self._targets.get(from_stage)
-        return targets is not None and to_stage in targets
+        return self.routes.allows(from_stage, to_stage)
 
     def next_stage(self, key: str) -> str | None:
         """
@@ -521,7 +275,7 @@ class Pipeline:
         Cost: O(1).
         """
         self._stage(key, "key")
-        return self._next.get(key)
+        return self.routes.next.get(key)
 
     def plan(self, from_stage: str, to_stage: str) -> Plan | None:
         """
@@ -529,9 +283,7 @@ class Pipeline:
 
         Cost: O(stages) the first time for a move, O(1) after.
         """
-        _check_key(from_stage, "from_stage")
-        _check_key(to_stage, "to_stage")
-        return self._plan(from_stage, to_stage)
+        return self.routes.plan(from_stage, to_stage)
 
     # --- exports ------------------------------------------------------------
 
@@ -693,336 +445,3 @@ def _stage_from_dict(raw: object) -> Stage:
             problems.extend(e.problems)
         raise ValidationError(sorted(problems, key=lambda p: p.path))
     return _structure_fields(Stage, raw)
-
-
-_LISTED = 20  # stages named in an "unknown stage" message
-
-_FLAGS = ("allow_skip", "allow_backward", "allow_reopen")
-
-
-class _Unread:
-    """
-    A field that could not be read: the checks that need it are skipped.
-    """
-
-    def __repr__(self) -> str:
-        return "<unread>"
-
-
-_UNREAD: Any = _Unread()
-
-
-def _field_of(path: str) -> str:
-    """
-    The field a problem's *path* starts with: ``stages`` for ``stages[3].key``.
-    """
-    return path.split(".", 1)[0].split("[", 1)[0]
-
-
-def _check_key(key: object, path: str) -> None:
-    if type(key) is not str and not isinstance(key, str):
-        raise c.at(path, c.wrong_type(key, "a stage key"))
-
-
-@attrs.frozen
-class _Node:
-    """
-    What the checks of a pipeline as a whole need of a stage: its key,
-    outcome and probability, each ``None`` when it could not be read.
-    """
-
-    key: str | None
-    outcome: StageOutcome | None
-    probability: Decimal | None
-
-    @classmethod
-    def of(cls, stage: Stage) -> _Node:
-        return cls(stage.key, stage.outcome, stage.probability)
-
-    @classmethod
-    def read(cls, raw: object) -> _Node | None:
-        """
-        The parts of a stage document that read well, though the stage as a whole does not.
-        """
-        if not isinstance(raw, Mapping):
-            return None
-        key = raw.get("key")
-        outcome = lim.member(StageOutcome, raw.get("outcome", StageOutcome.OPEN))
-        probability = raw.get("probability")
-        probability = c.to_decimal(probability) if isinstance(probability, str | int | float) else None
-        return cls(
-            key if c.identifier(key) is None else None,
-            outcome if isinstance(outcome, StageOutcome) else None,
-            probability if _check_probability(probability) is None else None,
-        )
-
-
-def _read_flag(data: Mapping[str, object], name: str) -> object:
-    value = data.get(name, False)
-    return value if isinstance(value, bool) else _UNREAD
-
-
-def _read_transitions(value: object) -> object:
-    if value is None:
-        return None
-    if (
-        isinstance(value, list)
-        and len(value) <= lim.MAX_TRANSITIONS
-        and all(
-            isinstance(p, list | tuple) and len(p) == 2 and all(isinstance(k, str) for k in p) for p in value
-        )
-    ):
-        return tuple(tuple(p) for p in value)
-    return _UNREAD
-
-
-def _analyse(
-    nodes: list[_Node | None],
-    *,
-    flags: Mapping[str, object],
-    transitions: object,
-    probability_check: ProbabilityCheck | None,
-) -> tuple[list[Problem], dict[str, list[str]] | None, str | None]:
-    """
-    The problems of a pipeline as a whole, its moves, and what falls along
-    its forward path.  Every check whose inputs could be read runs (a stage
-    that is ``None``, a flag or *transitions* that is ``_UNREAD``, a
-    *probability_check* that is ``None`` could not be), so that one error
-    lists every problem.  The moves are ``None`` when they could not be
-    worked out.
-
-    Cost: O(stages + moves).
-    """
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    duplicates = False
-    for i, n in enumerate(nodes):
-        if n is None or n.key is None:
-            continue
-        if n.key in seen:
-            duplicates = True
-            problems.append(
-                Problem(
-                    path=f"stages[{i}].key",
-                    code="duplicate",
-                    message=f"{n.key!r} is used by an earlier stage; keys must be unique",
-                )
-            )
-        seen.add(n.key)
-    complete = bool(nodes) and all(
-        n is not None and n.key is not None and n.outcome is not None for n in nodes
-    )
-    if nodes and all(n is not None and n.outcome is not None for n in nodes):
-        for outcome in StageOutcome:
-            if not any(n.outcome is outcome for n in nodes):  # type: ignore[union-attr]
-                problems.append(
-                    Problem(
-                        path="stages",
-                        code="missing",
-                        message=f"no {outcome.value} stage; a pipeline needs at least one",
-                    )
-                )
-    head = nodes[0] if nodes else None
-    if head is not None and head.outcome is not None and head.outcome is not StageOutcome.OPEN:
-        problems.append(
-            Problem(
-                path="stages[0]",
-                code="graph",
-                message=f"{c.show(head.key)} is {head.outcome.value}; the first stage must be open",
-            )
-        )
-    moves = None
-    if complete and not duplicates:
-        sure = typing.cast("list[_Node]", nodes)
-        more, moves = _moves(sure, flags, transitions)
-        problems.extend(more)
-        if moves is not None:
-            problems.extend(_graph_problems(sure, moves))
-    falling = None
-    if probability_check is not None and probability_check is not ProbabilityCheck.OFF:
-        falling = _falling(nodes)
-        if falling and probability_check is ProbabilityCheck.ERROR:
-            problems.append(
-                Problem(
-                    path="stages", code="order", message=falling + " (set probability_check='warn' to allow)"
-                )
-            )
-    return problems, moves, falling
-
-
-def _falling(nodes: list[_Node | None]) -> str | None:
-    """
-    What falls along the forward path (the stages that are not lost, in
-    order, those of unknown outcome or probability left out); None when nothing does.
-    """
-    forward = [
-        n
-        for n in nodes
-        if n is not None and n.outcome not in (None, StageOutcome.LOST) and n.probability is not None
-    ]
-    falling = [(a, b) for a, b in itertools.pairwise(forward) if b.probability < a.probability]  # type: ignore[operator]
-    if not falling:
-        return None
-    text = "; ".join(f"{c.show(a.key)} {a.probability} > {c.show(b.key)} {b.probability}" for a, b in falling)
-    return f"probabilities fall along the forward path: {text}"
-
-
-def _moves(
-    nodes: list[_Node], flags: Mapping[str, object], transitions: object
-) -> tuple[list[Problem], dict[str, list[str]] | None]:
-    """
-    The allowed moves, from the flags or the explicit transitions; None
-    when those could not be read.
-    """
-    problems: list[Problem] = []
-    keys = [typing.cast("str", n.key) for n in nodes]
-    by_key = {n.key: n for n in nodes}
-    order = {k: i for i, k in enumerate(keys)}
-    moves: dict[str, list[str]] = {k: [] for k in keys}
-    if transitions is _UNREAD:
-        return problems, None
-    if transitions is not None:
-        for flag in _FLAGS:
-            if flags[flag] is True:
-                problems.append(
-                    Problem(
-                        path=flag,
-                        code="conflict",
-                        message="has no effect when transitions are listed; list the moves instead",
-                    )
-                )
-        pairs: set[tuple[str, ...]] = set()
-        listed = ", ".join(map(repr, keys[:_LISTED])) + (
-            f", ... ({len(keys):,} in all)" if len(keys) > _LISTED else ""
-        )
-        for i, pair in enumerate(typing.cast("tuple[tuple[str, str], ...]", transitions)):
-            src, dst = pair
-            where = f"transitions[{i}]"
-            for k in (src, dst):
-                if k not in by_key:
-                    problems.append(
-                        Problem(
-                            path=where,
-                            code="reference",
-                            message=f"{c.show(k)} is not a stage; stages: {listed}",
-                        )
-                    )
-            if src not in by_key or dst not in by_key:
-                continue
-            a, b = by_key[src], by_key[dst]
-            if src == dst:
-                problems.append(Problem(path=where, code="graph", message=f"{src!r} -> {dst!r} goes nowhere"))
-            elif pair in pairs:
-                problems.append(
-                    Problem(path=where, code="duplicate", message=f"{src!r} -> {dst!r} is listed twice")
-                )
-            elif a.outcome is StageOutcome.WON:
-                problems.append(
-                    Problem(path=where, code="graph", message=f"{src!r} is a won stage; won is final")
-                )
-            elif a.outcome is StageOutcome.LOST and b.outcome is not StageOutcome.OPEN:
-                problems.append(
-                    Problem(
-                        path=where,
-                        code="graph",
-                        message=f"{src!r} -> {dst!r}: a lost deal can only reopen to an open stage",
-                    )
-                )
-            else:
-                moves[src].append(dst)
-            pairs.add(pair)
-    elif any(flags[f] is _UNREAD for f in _FLAGS):
-        return problems, None
-    else:
-        outcome = {n.key: n.outcome for n in nodes}
-        forward = [k for k in keys if outcome[k] is not StageOutcome.LOST]
-        is_open = {k for k in keys if outcome[k] is StageOutcome.OPEN}
-        lost = [k for k in keys if outcome[k] is StageOutcome.LOST]
-        opened = [k for k in keys if k in is_open]
-        for i, k in enumerate(forward):
-            if k not in is_open:
-                continue
-            targets = forward[i + 1 :] if flags["allow_skip"] else forward[i + 1 : i + 2]
-            if flags["allow_backward"]:
-                targets = [b for b in forward[:i] if b in is_open] + targets
-            moves[k] = targets + lost
-        if flags["allow_reopen"]:
-            for k in lost:
-                moves[k] = list(opened)
-    for targets in moves.values():
-        targets.sort(key=order.__getitem__)
-    return problems, moves
-
-
-def _closure(start: Iterable[str], edges: Mapping[str, list[str]]) -> set[str]:
-    """
-    Every node reachable from *start* along *edges*, *start* included.
-    """
-    reached = set(start)
-    frontier = list(reached)
-    while frontier:
-        for nxt in edges[frontier.pop()]:
-            if nxt not in reached:
-                reached.add(nxt)
-                frontier.append(nxt)
-    return reached
-
-
-def _graph_problems(nodes: list[_Node], moves: Mapping[str, list[str]]) -> list[Problem]:
-    problems = []
-    start = typing.cast("str", nodes[0].key)
-    reached = _closure([start], moves)
-    for i, n in enumerate(nodes):
-        if n.key not in reached:
-            problems.append(
-                Problem(
-                    path=f"stages[{i}]",
-                    code="graph",
-                    message=f"{n.key!r} cannot be reached from the first stage {start!r}",
-                )
-            )
-    won = [typing.cast("str", n.key) for n in nodes if n.outcome is StageOutcome.WON]
-    if not won:  # reported already: every open stage would be a dead end
-        return problems
-    # Open stages must lead to a win: walk the moves backwards from the won stages.
-    into: dict[str, list[str]] = {k: [] for k in moves}
-    for src, targets in moves.items():
-        for dst in targets:
-            into[dst].append(src)
-    winning = _closure(won, into)
-    for i, n in enumerate(nodes):
-        if n.outcome is StageOutcome.OPEN and n.key not in winning:
-            problems.append(
-                Problem(path=f"stages[{i}]", code="graph", message=f"{n.key!r} has no path to a won stage")
-            )
-    return problems
-
-
-def _kind(a: Stage, b: Stage, position: Mapping[str, int]) -> MoveKind:
-    """
-    The kind of an allowed move from *a* to *b*.
-    """
-    if b.outcome is StageOutcome.LOST:
-        return MoveKind.LOSE
-    if a.outcome is StageOutcome.LOST:
-        return MoveKind.REOPEN
-    if position[b.key] < position[a.key]:
-        return MoveKind.BACK
-    return MoveKind.WIN if b.outcome is StageOutcome.WON else MoveKind.ADVANCE
-
-
-def _plan(
-    by_key: Mapping[str, Stage], position: Mapping[str, int], stages: tuple[Stage, ...], src: str, dst: str
-) -> Plan:
-    """
-    The plan of an allowed move.  Cost: O(stages) for a forward move.
-    """
-    a, b = by_key[src], by_key[dst]
-    kind = _kind(a, b, position)
-    if kind not in (MoveKind.ADVANCE, MoveKind.WIN):
-        return Plan(kind=kind, requirements=(), min_dwell=None)
-    lo, hi = position[src], position[dst]
-    skipped = [s for s in stages if s.is_open and lo < position[s.key] < hi]
-    reqs = tuple(r for s in (a, *skipped) for r in s.requirements)
-    reads = any(r.reads_activities() for r in reqs)
-    return Plan(kind=kind, requirements=reqs, min_dwell=a.min_dwell, reads_activities=reads)

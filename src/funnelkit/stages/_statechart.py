@@ -16,7 +16,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from .. import _checks as c
-from ._pipeline import Pipeline, StageOutcome
+from ._pipeline import Pipeline
+from ._stage import StageOutcome
 
 if TYPE_CHECKING:
     from statemachine import StateMachine
@@ -103,7 +104,7 @@ def to_statechart(pipeline: Pipeline) -> type[StateMachine]:
     first = pipeline.first.key
     states: dict[str, State] = {}
     for s in pipeline.stages:
-        final = not pipeline._moves.get(s.key)  # noqa: SLF001
+        final = not pipeline.routes.moves.get(s.key)
         states[s.key] = State(
             s.label,
             value=s.key,
@@ -113,7 +114,7 @@ def to_statechart(pipeline: Pipeline) -> type[StateMachine]:
     body: dict[str, Any] = {names[k]: st for k, st in states.items()}
     into: dict[str, list[str]] = {k: [] for k in pipeline.keys}
     for src in pipeline.keys:
-        for dst in pipeline._moves.get(src, ()):  # noqa: SLF001
+        for dst in pipeline.routes.moves.get(src, ()):
             into[dst].append(src)
     for target, sources in into.items():
         if not sources:
@@ -149,9 +150,9 @@ def to_mermaid(pipeline: Pipeline) -> str:
         lines.append(f'    state "{label} ({pct:f}%)" as {names[s.key]}')
     lines.append(f"    [*] --> {names[pipeline.first.key]}")
     for src in pipeline.keys:
-        for dst in pipeline._moves.get(src, ()):  # noqa: SLF001
+        for dst in pipeline.routes.moves.get(src, ()):
             lines.append(f"    {names[src]} --> {names[dst]}")
     for s in pipeline.stages:
-        if s.outcome is not StageOutcome.OPEN and not pipeline._moves.get(s.key):  # noqa: SLF001
+        if s.outcome is not StageOutcome.OPEN and not pipeline.routes.moves.get(s.key):
             lines.append(f"    {names[s.key]} --> [*]")
     return "\n".join(lines)

@@ -5,7 +5,7 @@ Ready-made pipelines.
 from __future__ import annotations
 
 from ..entities import ActivityKind, Role, Stance
-from ._pipeline import Pipeline, Stage, StageOutcome
+from ._pipeline import Pipeline
 from ._requirements import (
     ActivityCount,
     EvidenceRecorded,
@@ -13,6 +13,7 @@ from ._requirements import (
     NoOpenGaps,
     RequiredFields,
 )
+from ._stage import Stage, StageOutcome
 
 #: Lost reasons of the default pipeline.
 DEFAULT_LOST_REASONS: tuple[str, ...] = (

@@ -1,0 +1,450 @@
+"""
+Routes: the moves a pipeline allows between its stages, the checks of a
+pipeline as a whole (keys, outcomes, reachability, probabilities), and what
+each move takes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import typing
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from .. import _checks as c
+from ..errors import Problem
+from . import _limits as lim
+from ._requirements import Requirement
+from ._stage import MoveKind, ProbabilityCheck, Stage, StageOutcome, _check_probability
+
+
+@attrs.frozen(kw_only=True)
+class Plan:
+    """
+    What a move from one stage to another takes: its kind, the requirements to
+    meet (the current stage's, and those of every stage skipped), and the
+    minimum dwell of the stage being left.
+    """
+
+    kind: MoveKind
+    requirements: tuple[Requirement, ...]
+    min_dwell: dt.timedelta | None
+    reads_activities: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class Routes:
+    """
+    The moves a pipeline allows, worked out once when it is built: what the
+    stage engine reads.  A pipeline's is ``pipeline.routes``.
+
+    *order* lists the stage keys in pipeline order and *stages* maps each key
+    to its stage; *moves* lists the stages each may move to, in pipeline
+    order; *next*, *lose_to* and *reopen_to* give the default target of
+    ``advance``, ``lose`` and ``reopen`` from each stage (absent where there
+    is none); *won* is the won stage when there is exactly one.
+    """
+
+    pipeline: str
+    order: tuple[str, ...]
+    stages: Mapping[str, Stage]
+    moves: Mapping[str, tuple[str, ...]]
+    next: Mapping[str, str]
+    lose_to: Mapping[str, str]
+    reopen_to: Mapping[str, str]
+    won: str | None = None
+    # Worked out on first use: a pipeline that allows every skip has O(stages²)
+    # moves, each of whose plans lists O(stages) requirements.
+    _plans: dict[tuple[str, str], Plan] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+    _targets: dict[str, frozenset[str]] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+    _position: dict[str, int] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+
+    def allows(self, from_stage: str, to_stage: str) -> bool:
+        """
+        Whether a move *from_stage* → *to_stage* is allowed (False for keys
+        that are not stages).
+
+        Cost: O(1) after the first call.
+        """
+        _check_key(from_stage, "from_stage")
+        _check_key(to_stage, "to_stage")
+        return self._allows(from_stage, to_stage)
+
+    def _allows(self, src: str, dst: str) -> bool:
+        targets = self._targets.get(src)
+        if targets is None:
+            moves = self.moves.get(src)
+            if moves is None:
+                return False
+            targets = self._targets[src] = frozenset(moves)
+        return dst in targets
+
+    def plan(self, from_stage: str, to_stage: str) -> Plan | None:
+        """
+        What moving *from_stage* → *to_stage* takes, or ``None`` if the move is
+        not allowed (or either key is not a stage).
+
+        Cost: O(stages) the first time for a move, O(1) after.
+        """
+        _check_key(from_stage, "from_stage")
+        _check_key(to_stage, "to_stage")
+        plan = self._plans.get((from_stage, to_stage))
+        if plan is None:
+            if not self._allows(from_stage, to_stage):
+                return None
+            if not self._position:
+                forward = [k for k in self.order if self.stages[k].outcome is not StageOutcome.LOST]
+                self._position.update((k, i) for i, k in enumerate(forward))
+            stages = tuple(self.stages[k] for k in self.order)
+            plan = _plan(self.stages, self._position, stages, from_stage, to_stage)
+            # Two threads may both work it out; they store equal values.
+            self._plans[from_stage, to_stage] = plan
+        return plan
+
+    def unknown(self, key: object) -> str:
+        """
+        The message for *key*, which is not one of the stages: it lists them.
+
+        Cost: O(1): at most 20 stages are listed.
+        """
+        known = ", ".join(repr(k) for k in self.order[:_LISTED])
+        if len(self.order) > _LISTED:
+            known += f", ... ({len(self.order):,} in all)"
+        return f"{c.show(key)} is not a stage of pipeline {self.pipeline!r}; stages: {known}"
+
+
+_LISTED = 20  # stages named in an "unknown stage" message
+
+_FLAGS = ("allow_skip", "allow_backward", "allow_reopen")
+
+
+class _Unread:
+    """
+    A field that could not be read: the checks that need it are skipped.
+    """
+
+    def __repr__(self) -> str:
+        return "<unread>"
+
+
+_UNREAD: Any = _Unread()
+
+
+def _field_of(path: str) -> str:
+    """
+    The field a problem's *path* starts with: ``stages`` for ``stages[3].key``.
+    """
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
+def _check_key(key: object, path: str) -> None:
+    if type(key) is not str and not isinstance(key, str):
+        raise c.at(path, c.wrong_type(key, "a stage key"))
+
+
+@attrs.frozen
+class _Node:
+    """
+    What the checks of a pipeline as a whole need of a stage: its key,
+    outcome and probability, each ``None`` when it could not be read.
+    """
+
+    key: str | None
+    outcome: StageOutcome | None
+    probability: Decimal | None
+
+    @classmethod
+    def of(cls, stage: Stage) -> _Node:
+        return cls(stage.key, stage.outcome, stage.probability)
+
+    @classmethod
+    def read(cls, raw: object) -> _Node | None:
+        """
+        The parts of a stage document that read well, though the stage as a whole does not.
+        """
+        if not isinstance(raw, Mapping):
+            return None
+        key = raw.get("key")
+        outcome = lim.member(StageOutcome, raw.get("outcome", StageOutcome.OPEN))
+        probability = raw.get("probability")
+        probability = c.to_decimal(probability) if isinstance(probability, str | int | float) else None
+        return cls(
+            key if c.identifier(key) is None else None,
+            outcome if isinstance(outcome, StageOutcome) else None,
+            probability if _check_probability(probability) is None else None,
+        )
+
+
+def _read_flag(data: Mapping[str, object], name: str) -> object:
+    value = data.get(name, False)
+    return value if isinstance(value, bool) else _UNREAD
+
+
+def _read_transitions(value: object) -> object:
+    if value is None:
+        return None
+    if (
+        isinstance(value, list)
+        and len(value) <= lim.MAX_TRANSITIONS
+        and all(
+            isinstance(p, list | tuple) and len(p) == 2 and all(isinstance(k, str) for k in p) for p in value
+        )
+    ):
+        return tuple(tuple(p) for p in value)
+    return _UNREAD
+
+
+def _analyse(
+    nodes: list[_Node | None],
+    *,
+    flags: Mapping[str, object],
+    transitions: object,
+    probability_check: ProbabilityCheck | None,
+) -> tuple[list[Problem], dict[str, list[str]] | None, str | None]:
+    """
+    The problems of a pipeline as a whole, its moves, and what falls along
+    its forward path.  Every check whose inputs could be read runs (a stage
+    that is ``None``, a flag or *transitions* that is ``_UNREAD``, a
+    *probability_check* that is ``None`` could not be), so that one error
+    lists every problem.  The moves are ``None`` when they could not be
+    worked out.
+
+    Cost: O(stages + moves).
+    """
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    duplicates = False
+    for i, n in enumerate(nodes):
+        if n is None or n.key is None:
+            continue
+        if n.key in seen:
+            duplicates = True
+            problems.append(
+                Problem(
+                    path=f"stages[{i}].key",
+                    code="duplicate",
+                    message=f"{n.key!r} is used by an earlier stage; keys must be unique",
+                )
+            )
+        seen.add(n.key)
+    complete = bool(nodes) and all(
+        n is not None and n.key is not None and n.outcome is not None for n in nodes
+    )
+    if nodes and all(n is not None and n.outcome is not None for n in nodes):
+        for outcome in StageOutcome:
+            if not any(n.outcome is outcome for n in nodes):  # type: ignore[union-attr]
+                problems.append(
+                    Problem(
+                        path="stages",
+                        code="missing",
+                        message=f"no {outcome.value} stage; a pipeline needs at least one",
+                    )
+                )
+    head = nodes[0] if nodes else None
+    if head is not None and head.outcome is not None and head.outcome is not StageOutcome.OPEN:
+        problems.append(
+            Problem(
+                path="stages[0]",
+                code="graph",
+                message=f"{c.show(head.key)} is {head.outcome.value}; the first stage must be open",
+            )
+        )
+    moves = None
+    if complete and not duplicates:
+        sure = typing.cast("list[_Node]", nodes)
+        more, moves = _moves(sure, flags, transitions)
+        problems.extend(more)
+        if moves is not None:
+            problems.extend(_graph_problems(sure, moves))
+    falling = None
+    if probability_check is not None and probability_check is not ProbabilityCheck.OFF:
+        falling = _falling(nodes)
+        if falling and probability_check is ProbabilityCheck.ERROR:
+            problems.append(
+                Problem(
+                    path="stages", code="order", message=falling + " (set probability_check='warn' to allow)"
+                )
+            )
+    return problems, moves, falling
+
+
+def _falling(nodes: list[_Node | None]) -> str | None:
+    """
+    What falls along the forward path (the stages that are not lost, in
+    order, those of unknown outcome or probability left out); None when nothing does.
+    """
+    forward = [
+        n
+        for n in nodes
+        if n is not None and n.outcome not in (None, StageOutcome.LOST) and n.probability is not None
+    ]
+    falling = [(a, b) for a, b in itertools.pairwise(forward) if b.probability < a.probability]  # type: ignore[operator]
+    if not falling:
+        return None
+    text = "; ".join(f"{c.show(a.key)} {a.probability} > {c.show(b.key)} {b.probability}" for a, b in falling)
+    return f"probabilities fall along the forward path: {text}"
+
+
+def _moves(
+    nodes: list[_Node], flags: Mapping[str, object], transitions: object
+) -> tuple[list[Problem], dict[str, list[str]] | None]:
+    """
+    The allowed moves, from the flags or the explicit transitions; None
+    when those could not be read.
+    """
+    problems: list[Problem] = []
+    keys = [typing.cast("str", n.key) for n in nodes]
+    by_key = {n.key: n for n in nodes}
+    order = {k: i for i, k in enumerate(keys)}
+    moves: dict[str, list[str]] = {k: [] for k in keys}
+    if transitions is _UNREAD:
+        return problems, None
+    if transitions is not None:
+        for flag in _FLAGS:
+            if flags[flag] is True:
+                problems.append(
+                    Problem(
+                        path=flag,
+                        code="conflict",
+                        message="has no effect when transitions are listed; list the moves instead",
+                    )
+                )
+        pairs: set[tuple[str, ...]] = set()
+        listed = ", ".join(map(repr, keys[:_LISTED])) + (
+            f", ... ({len(keys):,} in all)" if len(keys) > _LISTED else ""
+        )
+        for i, pair in enumerate(typing.cast("tuple[tuple[str, str], ...]", transitions)):
+            src, dst = pair
+            where = f"transitions[{i}]"
+            for k in (src, dst):
+                if k not in by_key:
+                    problems.append(
+                        Problem(
+                            path=where,
+                            code="reference",
+                            message=f"{c.show(k)} is not a stage; stages: {listed}",
+                        )
+                    )
+            if src not in by_key or dst not in by_key:
+                continue
+            a, b = by_key[src], by_key[dst]
+            if src == dst:
+                problems.append(Problem(path=where, code="graph", message=f"{src!r} -> {dst!r} goes nowhere"))
+            elif pair in pairs:
+                problems.append(
+                    Problem(path=where, code="duplicate", message=f"{src!r} -> {dst!r} is listed twice")
+                )
+            elif a.outcome is StageOutcome.WON:
+                problems.append(
+                    Problem(path=where, code="graph", message=f"{src!r} is a won stage; won is final")
+                )
+            elif a.outcome is StageOutcome.LOST and b.outcome is not StageOutcome.OPEN:
+                problems.append(
+                    Problem(
+                        path=where,
+                        code="graph",
+                        message=f"{src!r} -> {dst!r}: a lost deal can only reopen to an open stage",
+                    )
+                )
+            else:
+                moves[src].append(dst)
+            pairs.add(pair)
+    elif any(flags[f] is _UNREAD for f in _FLAGS):
+        return problems, None
+    else:
+        outcome = {n.key: n.outcome for n in nodes}
+        forward = [k for k in keys if outcome[k] is not StageOutcome.LOST]
+        is_open = {k for k in keys if outcome[k] is StageOutcome.OPEN}
+        lost = [k for k in keys if outcome[k] is StageOutcome.LOST]
+        opened = [k for k in keys if k in is_open]
+        for i, k in enumerate(forward):
+            if k not in is_open:
+                continue
+            targets = forward[i + 1 :] if flags["allow_skip"] else forward[i + 1 : i + 2]
+            if flags["allow_backward"]:
+                targets = [b for b in forward[:i] if b in is_open] + targets
+            moves[k] = targets + lost
+        if flags["allow_reopen"]:
+            for k in lost:
+                moves[k] = list(opened)
+    for targets in moves.values():
+        targets.sort(key=order.__getitem__)
+    return problems, moves
+
+
+def _closure(start: Iterable[str], edges: Mapping[str, list[str]]) -> set[str]:
+    """
+    Every node reachable from *start* along *edges*, *start* included.
+    """
+    reached = set(start)
+    frontier = list(reached)
+    while frontier:
+        for nxt in edges[frontier.pop()]:
+            if nxt not in reached:
+                reached.add(nxt)
+                frontier.append(nxt)
+    return reached
+
+
+def _graph_problems(nodes: list[_Node], moves: Mapping[str, list[str]]) -> list[Problem]:
+    problems = []
+    start = typing.cast("str", nodes[0].key)
+    reached = _closure([start], moves)
+    for i, n in enumerate(nodes):
+        if n.key not in reached:
+            problems.append(
+                Problem(
+                    path=f"stages[{i}]",
+                    code="graph",
+                    message=f"{n.key!r} cannot be reached from the first stage {start!r}",
+                )
+            )
+    won = [typing.cast("str", n.key) for n in nodes if n.outcome is StageOutcome.WON]
+    if not won:  # reported already: every open stage would be a dead end
+        return problems
+    # Open stages must lead to a win: walk the moves backwards from the won stages.
+    into: dict[str, list[str]] = {k: [] for k in moves}
+    for src, targets in moves.items():
+        for dst in targets:
+            into[dst].append(src)
+    winning = _closure(won, into)
+    for i, n in enumerate(nodes):
+        if n.outcome is StageOutcome.OPEN and n.key not in winning:
+            problems.append(
+                Problem(path=f"stages[{i}]", code="graph", message=f"{n.key!r} has no path to a won stage")
+            )
+    return problems
+
+
+def _kind(a: Stage, b: Stage, position: Mapping[str, int]) -> MoveKind:
+    """
+    The kind of an allowed move from *a* to *b*.
+    """
+    if b.outcome is StageOutcome.LOST:
+        return MoveKind.LOSE
+    if a.outcome is StageOutcome.LOST:
+        return MoveKind.REOPEN
+    if position[b.key] < position[a.key]:
+        return MoveKind.BACK
+    return MoveKind.WIN if b.outcome is StageOutcome.WON else MoveKind.ADVANCE
+
+
+def _plan(
+    by_key: Mapping[str, Stage], position: Mapping[str, int], stages: tuple[Stage, ...], src: str, dst: str
+) -> Plan:
+    """
+    The plan of an allowed move.  Cost: O(stages) for a forward move.
+    """
+    a, b = by_key[src], by_key[dst]
+    kind = _kind(a, b, position)
+    if kind not in (MoveKind.ADVANCE, MoveKind.WIN):
+        return Plan(kind=kind, requirements=(), min_dwell=None)
+    lo, hi = position[src], position[dst]
+    skipped = [s for s in stages if s.is_open and lo < position[s.key] < hi]
+    reqs = tuple(r for s in (a, *skipped) for r in s.requirements)
+    reads = any(r.reads_activities() for r in reqs)
+    return Plan(kind=kind, requirements=reqs, min_dwell=a.min_dwell, reads_activities=reads)
