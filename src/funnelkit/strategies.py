@@ -4,7 +4,13 @@ Hypothesis strategies for funnelkit's values, for testing your own rules.
 Needs the ``hypothesis`` extra (``pip install -e '.[hypothesis]'`` in a clone).  Every
 strategy draws values that are valid by construction; :func:`sales_data` draws
 a whole, consistent book of business (activities point at existing customers,
-opportunities at their customer's key persons, and so on).
+opportunities at their customer's key persons, and so on); :func:`pipelines`,
+:func:`event_histories` and :func:`teams` draw pipelines, histories the stage
+engine made, and teams.
+
+funnelkit registers these strategies through hypothesis' entry point, so
+``st.from_type(Opportunity)``, ``st.from_type(Pipeline)`` and
+``st.builds(f)`` of a function taking funnelkit values draw valid ones too.
 
 >>> from hypothesis import given
 >>> from funnelkit.strategies import sales_data

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from roster import NINE, rep
 
 from _problems import raises_problems
-from funnelkit import Activity, ValidationError
+from funnelkit import Activity
 from funnelkit.assignment import Claim, Pool, Team
 from funnelkit.errors import AssignmentError, ClaimConflict
 
@@ -133,9 +133,8 @@ def test_bad_arguments():
     with raises_problems(("protect_for", "range")):
         Pool(protect_for=dt.timedelta(0))
     pool = Pool(protect_for=DAY)
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("customer_id", "empty"), ("rep_id", "format")):
         pool.claim("", " bob", now=NINE)
-    assert [p.path for p in e.value.problems] == ["customer_id", "rep_id"]
     with raises_problems(("now", "timezone")):
         pool.claim("acme", "bob", now=dt.datetime(2026, 1, 1))
     with raises_problems(("expires_at", "order")):
@@ -148,10 +147,8 @@ def test_round_trip_through_dict_and_pickle():
     pool = pool.worked("acme", "ann", now=NINE + HOUR)
     assert Pool.from_dict(pool.to_dict()) == pool
     assert pickle.loads(pickle.dumps(pool)) == pool
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("claims[0]", "type"), ("junk", "unknown_field"), ("protect_for", "format")):
         Pool.from_dict({"protect_for": "a day", "claims": [{"customer_id": "x"}], "junk": 1})
-    assert [p.path for p in e.value.problems] == ["claims", "junk", "protect_for"]
-    assert "'a day' is not an ISO 8601 duration" in str(e.value)
 
 
 # A random sequence of operations against a plain model: a dict of holder and expiry.

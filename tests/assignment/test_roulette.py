@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from roster import MIN, NINE, lead, rep, six_reps
 
 from _problems import raises_problems
-from funnelkit import ValidationError
 from funnelkit.assignment import Declined, LoadBalance, Offer, Roulette, Skip, Team, Turn, fairness
 from funnelkit.errors import AssignmentError, ClaimConflict
 
@@ -178,9 +177,8 @@ def test_offer_refuses_owned_and_converted_leads(six):
 
 def test_roulette_and_offer_validate_their_fields():
     """Empty order, zero window, a start off the end and a stray decline are all reported."""
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("order", "empty"), ("window", "range")):
         Roulette(order=[], window=dt.timedelta(0))
-    assert {p.path for p in e.value.problems} == {"order", "window"}
     with raises_problems(("start", "range")):
         Roulette(order=["a", "b"], window=WINDOW, start=3)
     with raises_problems(("declined[0].rep_id", "reference")):

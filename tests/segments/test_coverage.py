@@ -1,14 +1,15 @@
 """Tests for coverage alignment and the relationship model."""
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from _problems import raises_problems
-from funnelkit import Activity, Customer, KeyPerson
-from funnelkit.segments import Recommendation, coverage, relationships
+from funnelkit import Activity, Customer, KeyPerson, from_dict
+from funnelkit.segments import CoveragePlan, Recommendation, coverage, relationships
 
 NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -47,6 +48,37 @@ class TestCoverage:
         )
         assert plan.moves == ()
         assert plan.unresolved == (("a1", "no rep of quartile [1] has room"),)
+
+    def test_report(self):
+        """A short repr; one record per misaligned customer, with its move or why there is none."""
+        customers = [cust("a1", "A", "mid"), cust("c1", "C", "top"), cust("b1", "B", "mid")]
+        plan = coverage(customers, quartiles={"top": 1, "mid": 2, "low": 4}, capacities={"top": 0, "low": 5})
+        assert repr(plan) == (
+            "<CoveragePlan: 2 misaligned customers: 1 moves proposed, 1 unresolved; "
+            "3 reps cover 3 customers after the moves>"
+        )
+        assert plan.to_records() == [
+            {
+                "customer_id": "a1",
+                "tier": "A",
+                "owner": "mid",
+                "owner_quartile": 2,
+                "allowed": "1",
+                "to_rep": None,
+                "reason": "no rep of quartile [1] has room",
+            },
+            {
+                "customer_id": "c1",
+                "tier": "C",
+                "owner": "top",
+                "owner_quartile": 1,
+                "allowed": "3, 4",
+                "to_rep": "low",
+                "reason": "tier C calls for quartile [3, 4], owner is in 1",
+            },
+        ]
+        assert "<td>c1</td><td>C</td><td>top</td><td>1</td><td>3, 4</td><td>low</td>" in plan._repr_html_()
+        assert from_dict(CoveragePlan, json.loads(json.dumps(plan.to_dict()))) == plan
 
     def test_bad_input(self):
         """Quartiles and capacities are checked."""

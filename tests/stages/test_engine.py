@@ -754,7 +754,7 @@ class TestReadiness:
 class TestFastBuilders:
     def test_moved_copies_every_field(self, opp):
         """The engine's slot-setting copy equals attrs.evolve for a deal with every field set."""
-        from funnelkit.stages._engine import _moved
+        from funnelkit.entities import moved_opportunity
 
         full = attrs.evolve(
             opp,
@@ -766,7 +766,7 @@ class TestFastBuilders:
             evidence={"selected"},
             version=4,
         )
-        moved = _moved(full, "lost", at(days=3), 5, OpportunityStatus.LOST, "price")
+        moved = moved_opportunity(full, "lost", at(days=3), 5, OpportunityStatus.LOST, "price")
         expected = attrs.evolve(
             full, stage="lost", stage_entered_at=at(days=3), version=5, status="lost", lost_reason="price"
         )

@@ -5,6 +5,7 @@ The distribution of the number of deals won: Poisson-binomial, exact.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import random
 from collections.abc import Iterable
@@ -15,6 +16,8 @@ import attrs
 
 from .. import _checks as c
 from .._money import _CONTEXT, Money
+from .._report import Report
+from .._repr import Axis, Bar, Mark, chart_svg, finite, nice_axis, percent
 from ..errors import CurrencyMismatchError, Problem, ValidationError
 from ._args import MAX_PROBLEMS
 
@@ -47,16 +50,86 @@ def _count(k: object) -> int:
     return k
 
 
-@attrs.frozen(kw_only=True)
-class WinCount:
+#: The most bars a distribution's picture draws; more outcomes are grouped.
+MAX_BARS = 60
+
+
+def _marks(p10: object, p50: object, p90: object, at: list[float]) -> list[Mark]:
+    """p10, p50 and p90 as marks at the xs *at*, labelled with their values."""
+    named = zip(("p10", "p50", "p90"), (p10, p50, p90), at, strict=True)
+    return [Mark(x, f"{name} = {value}") for name, value, x in named]
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class WinCount(Report):
     """
     P(exactly k deals are won) for k = 0..n, with independent deals.
 
     Quantiles by nearest rank: ``p90`` is the count that 90 % of outcomes
     stay at or below (the smallest k with P(X <= k) >= 0.9).
+
+    A :class:`~funnelkit.Report`: its table has one row per count k, with
+    P(X = k), P(X <= k) and P(X >= k); :meth:`to_svg` draws the distribution
+    with p10, p50 and p90 marked.
     """
 
     pmf: tuple[float, ...]
+
+    def _summary(self) -> str:
+        if not self.pmf:
+            return "no outcomes"
+        n = len(self.pmf) - 1
+        return (
+            f"{n:,} deal{'' if n == 1 else 's'}: {self.mean:,.2f} won on average, "
+            f"p10/p50/p90 {self.p10:,}/{self.p50:,}/{self.p90:,}"
+        )
+
+    def _rows(self) -> list[dict[str, object]]:
+        """
+        One row per count k = 0..n: P(X = k), P(X <= k) and P(X >= k).
+        """
+        rows: list[dict[str, object]] = []
+        below = 0.0
+        total = sum(self.pmf)
+        for k, p in enumerate(self.pmf):
+            rows.append({"won": k, "probability": p, "at_most": below + p, "at_least": total - below})
+            below += p
+        return rows
+
+    def to_svg(self) -> str:
+        """
+        The distribution as an inline SVG bar chart (no plotting dependency):
+        one bar per count of deals won, its height the probability, with
+        p10, p50 and p90 marked.  Counts beyond the 0.05 % tails are left out
+        and, past 60 counts, neighbours share a bar.
+
+        Cost: O(n) for n deals.
+        """
+        if not self.pmf:
+            return chart_svg(title="deals won: no outcomes", x=nice_axis(0, 1), y=nice_axis(0, 1))
+        low, high = 0, len(self.pmf) - 1
+        if high + 1 > MAX_BARS:
+            low = min(self.quantile(0.0005), self.p10)
+            high = max(self.quantile(0.9995), self.p90)
+        width = math.ceil((high - low + 1) / MAX_BARS)
+        bars = []
+        for first in range(low, high + 1, width):
+            last = min(high, first + width - 1)
+            p = math.fsum(self.pmf[first : last + 1])
+            what = f"{first:,}" if first == last else f"{first:,} to {last:,}"
+            inset = 0.4 if width == 1 else 0.5
+            bars.append(Bar(first - inset, last + inset, p, f"{what} won: {p:.2%}"))
+        x = nice_axis(low - 0.5, high + 0.5, integers=True)
+        top = max((b.value for b in bars), default=0.0)
+        return chart_svg(
+            title="deals won: the chance of each count",
+            x=Axis(low - 0.5, high + 0.5, tuple(t for t in x.ticks if low - 0.5 <= t[0] <= high + 0.5)),
+            y=nice_axis(0, top or 1, label=percent),
+            x_label="deals won",
+            y_label="probability",
+            bars=bars,
+            marks=_marks(self.p10, self.p50, self.p90, [self.p10, self.p50, self.p90]),
+        )
 
     @property
     def mean(self) -> float:
@@ -154,17 +227,94 @@ def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
     return WinCount(pmf=tuple(dist))
 
 
-@attrs.frozen(kw_only=True)
-class RevenueDistribution:
+#: The quantile levels in a revenue distribution's table (0 is the lowest outcome).
+LEVELS = (0.0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0)
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class RevenueDistribution(Report):
     """
     Simulated revenue outcomes (one currency), sorted, from :func:`simulate_revenue`.
 
     Quantiles by nearest rank: ``p90`` is the revenue that 90 % of the
     simulated outcomes stay at or below.
+
+    A :class:`~funnelkit.Report`: its table holds the quantiles at the
+    levels 0 (the lowest outcome), 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95
+    and 1 (the highest); every outcome is in ``outcomes`` and in
+    ``to_dict()``.  :meth:`to_svg` draws the distribution with p10, p50
+    and p90 marked.
     """
 
     currency: str
     outcomes: tuple[Decimal, ...] = attrs.field(repr=False)
+
+    def _summary(self) -> str:
+        if not self.outcomes:
+            return f"no outcomes in {self.currency}"
+        return (
+            f"{len(self.outcomes):,} trials: p10 {self.p10}, p50 {self.p50}, p90 {self.p90}; mean {self.mean}"
+        )
+
+    def _rows(self) -> list[dict[str, object]]:
+        """
+        One row per level of LEVELS: the level and the revenue at it.
+        """
+        if not self.outcomes:
+            return []
+        lowest = Money(amount=self.outcomes[0], currency=self.currency)
+        return [{"quantile": q, "revenue": self.quantile(q) if q else lowest} for q in LEVELS]
+
+    def to_svg(self) -> str:
+        """
+        The distribution as an inline SVG histogram (no plotting dependency),
+        with p10, p50 and p90 marked: one bar per distinct revenue when there
+        are at most 60 of them, else 60 bars of equal width from the lowest
+        outcome to the highest; a bar's height is the share of trials.
+
+        Cost: O(t) for t trials.
+        """
+        title = f"simulated revenue ({self.currency})"
+        if not self.outcomes:
+            return chart_svg(title=f"{title}: no outcomes", x=nice_axis(0, 1), y=nice_axis(0, 1))
+        values = [float(v) for v in self.outcomes]  # a Decimal beyond floats is infinite, not an error
+        if not (math.isfinite(values[0]) and math.isfinite(values[-1])):
+            values = [finite(v) for v in values]
+        n = len(values)
+        distinct: list[float] = []
+        i = 0
+        while i < n and len(distinct) <= MAX_BARS:
+            distinct.append(values[i])
+            i = bisect.bisect_right(values, values[i], i)
+        low, high = values[0], values[-1]
+        bars = []
+        if len(distinct) <= MAX_BARS:
+            gaps = [b - a for a, b in itertools.pairwise(distinct)]
+            half = 0.4 * min(gaps) if gaps else max(abs(low), 1.0) * 0.05
+            for v in distinct:
+                count = bisect.bisect_right(values, v) - bisect.bisect_left(values, v)
+                bars.append(Bar(v - half, v + half, count / n, f"{v:,.2f} {self.currency}: {count / n:.2%}"))
+            low, high = low - half, high + half
+        else:
+            step = (high - low) / MAX_BARS
+            edges = [low + j * step for j in range(MAX_BARS)] + [high]
+            start = 0
+            for j in range(MAX_BARS):
+                end = n if j == MAX_BARS - 1 else bisect.bisect_left(values, edges[j + 1], start)
+                share = (end - start) / n
+                note = f"{edges[j]:,.2f} to {edges[j + 1]:,.2f} {self.currency}: {share:.2%}"
+                bars.append(Bar(edges[j], edges[j + 1], share, note))
+                start = end
+        at = [finite(m.amount) for m in (self.p10, self.p50, self.p90)]
+        return chart_svg(
+            title=title,
+            x=nice_axis(low, high),
+            y=nice_axis(0, max(b.value for b in bars), label=percent),
+            x_label=f"revenue ({self.currency})",
+            y_label="share of trials",
+            bars=bars,
+            marks=_marks(self.p10, self.p50, self.p90, at),
+        )
 
     def quantile(self, q: float) -> Money:
         """

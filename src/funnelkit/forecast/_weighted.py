@@ -63,13 +63,13 @@ class WeightedForecast(Report):
 
     def _summary(self) -> str:
         deals = sum(ln.deals for ln in self.lines)
-        currencies = sorted({ln.currency for ln in self.lines})
-        totals = ", ".join(
-            f"{self.total(cur)} of {Money.total((ln.amount for ln in self.lines if ln.currency == cur), currency=cur)}"
-            for cur in currencies
-        )
+        totals = []
+        for cur in sorted({ln.currency for ln in self.lines}):
+            amount = Money.total((ln.amount for ln in self.lines if ln.currency == cur), currency=cur)
+            totals.append(f"{self.total(cur)} of {amount}")
         grouping = ", ".join(self.by) or "nothing"
-        return f"{len(self.lines)} lines by {grouping}, {deals} deals; weighted {totals or 'nothing'}"
+        weighted = ", ".join(totals) or "nothing"
+        return f"{len(self.lines)} lines by {grouping}, {deals} deals; weighted {weighted}"
 
     def _rows(self) -> list[dict[str, object]]:
         """

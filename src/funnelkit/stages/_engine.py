@@ -21,11 +21,11 @@ from .. import _checks as c
 from .._checks import check
 from .._report import Report
 from .._time import canonical
-from ..entities import Activity, KeyPerson, Opportunity, OpportunityStatus
+from ..entities import Activity, KeyPerson, Opportunity, OpportunityStatus, moved_opportunity
 from ..errors import ConcurrencyConflict, MilestoneNotMet, Problem, TransitionNotAllowed, ValidationError
 from . import _limits as lim
 from ._pipeline import Pipeline
-from ._requirements import Context, Outcome, span
+from ._requirements import Context, Outcome, span, trusted_context
 from ._routes import Plan
 from ._stage import MoveKind, StageOutcome
 
@@ -87,7 +87,11 @@ class StageChanged(c.Checked):
         problems = []
         if (self.lost_reason is None) == (self.kind is MoveKind.LOSE):
             problems.append(
-                Problem(path="lost_reason", code="conflict", message="a lose event needs a lost reason, and only it")
+                Problem(
+                    path="lost_reason",
+                    code="conflict",
+                    message="a lose event needs a lost reason, and only it",
+                )
             )
         if (self.override_reason is None) != (self.override_by is None):
             missing = "override_reason" if self.override_reason is None else "override_by"
@@ -100,7 +104,11 @@ class StageChanged(c.Checked):
             )
         if self.version < 1:
             problems.append(
-                Problem(path="version", code="range", message="0 cannot follow a move; versions start at 1 after one")
+                Problem(
+                    path="version",
+                    code="range",
+                    message="0 cannot follow a move; versions start at 1 after one",
+                )
             )
         return problems
 
@@ -158,7 +166,9 @@ class Readiness(Report):
                 if t.to == key:
                     return t
         known = ", ".join(repr(t.to) for t in self.targets)
-        raise ValidationError.single("key", f"{c.show(key)} is not in this report; it covers {known}", code="reference")
+        raise ValidationError.single(
+            "key", f"{c.show(key)} is not in this report; it covers {known}", code="reference"
+        )
 
     @property
     def ready(self) -> tuple[str, ...]:
@@ -339,7 +349,9 @@ def _check_common(
             )
         )
     elif opp.stage not in pipeline:
-        problems.append(Problem(path="opp.stage", code="reference", message=pipeline.routes.unknown(opp.stage)))
+        problems.append(
+            Problem(path="opp.stage", code="reference", message=pipeline.routes.unknown(opp.stage))
+        )
     if now < opp.stage_entered_at:
         problems.append(
             Problem(
@@ -363,11 +375,6 @@ def _check_version(opp: Opportunity, expected_version: int | None) -> None:
         raise ConcurrencyConflict(
             opportunity_id=opp.id, expected_version=expected_version, actual_version=opp.version
         )
-
-
-_c_opp, _c_acts, _c_people, _c_now = (
-    Context.__dict__[n].__set__ for n in ("opportunity", "activities", "key_persons", "now")
-)
 
 
 _PLAIN_COLLECTIONS = frozenset({tuple, list, dict, set, frozenset, MappingProxyType})
@@ -423,12 +430,7 @@ def _context(
             if not isinstance(kp, KeyPerson):
                 c.require(kp, KeyPerson, "a KeyPerson", f"key_persons[{i}]")
             people[kp.id] = kp
-    ctx = _new(Context)
-    _c_opp(ctx, opp)
-    _c_acts(ctx, tuple(mine))
-    _c_people(ctx, people)
-    _c_now(ctx, now)
-    return ctx
+    return trusted_context(opp, tuple(mine), people, now)
 
 
 def _evaluate(plan: Plan, ctx: Context) -> tuple[Outcome, ...]:
@@ -574,8 +576,10 @@ def _move(
 #
 # The engine builds a new opportunity and an event on every move from values
 # that are already checked.  These builders set the slots directly: no
-# converters, no checks, about a third of attrs' __init__.  test_engine.py
-# checks that they set every field, so a new field cannot be forgotten.
+# converters, no checks, about a third of attrs' __init__.  Each lives beside
+# its class (the opportunity's in entities, the context's in requirements);
+# test_engine.py checks that they set every field, so a new field cannot be
+# forgotten.
 
 
 def _slot_setter(cls: type, name: str) -> Callable[[object, object], None]:
@@ -583,48 +587,6 @@ def _slot_setter(cls: type, name: str) -> Callable[[object, object], None]:
 
 
 _new = object.__new__
-_o_id, _o_customer, _o_owner, _o_pipeline, _o_stage = (
-    _slot_setter(Opportunity, n) for n in ("id", "customer_id", "owner", "pipeline", "stage")
-)
-_o_created, _o_entered, _o_status, _o_amount, _o_close = (
-    _slot_setter(Opportunity, n)
-    for n in ("created_at", "stage_entered_at", "status", "amount", "expected_close")
-)
-_o_kps, _o_competitors, _o_gaps, _o_evidence, _o_lost, _o_version, _o_lead = (
-    _slot_setter(Opportunity, n)
-    for n in ("key_person_ids", "competitors", "gaps", "evidence", "lost_reason", "version", "lead_id")
-)
-
-
-def _moved(  # noqa: PLR0917 - positional on purpose: the engine's hot path
-    opp: Opportunity,
-    stage: str,
-    entered: dt.datetime,
-    version: int,
-    status: OpportunityStatus,
-    lost_reason: str | None,
-) -> Opportunity:
-    new = _new(Opportunity)
-    _o_id(new, opp.id)
-    _o_customer(new, opp.customer_id)
-    _o_owner(new, opp.owner)
-    _o_pipeline(new, opp.pipeline)
-    _o_stage(new, stage)
-    _o_created(new, opp.created_at)
-    _o_entered(new, entered)
-    _o_status(new, status)
-    _o_amount(new, opp.amount)
-    _o_close(new, opp.expected_close)
-    _o_kps(new, opp.key_person_ids)
-    _o_competitors(new, opp.competitors)
-    _o_gaps(new, opp.gaps)
-    _o_evidence(new, opp.evidence)
-    _o_lost(new, lost_reason)
-    _o_version(new, version)
-    _o_lead(new, opp.lead_id)
-    return new
-
-
 (
     _e_opp, _e_pipeline, _e_kind, _e_from, _e_to, _e_at, _e_actor,
     _e_version, _e_time, _e_lost, _e_reason, _e_by, _e_bypassed,
@@ -739,7 +701,9 @@ def win(
         if len(won) > 1:
             keys = ", ".join(repr(s.key) for s in won)
             raise ValidationError.single(
-                "to", f"None; pipeline {pipeline.key!r} has several won stages: pick one of {keys}", code="missing"
+                "to",
+                f"None; pipeline {pipeline.key!r} has several won stages: pick one of {keys}",
+                code="missing",
             )
         to = won[0].key
     return _move(
@@ -779,7 +743,9 @@ def lose(
     if pipeline.lost_reasons and reason not in pipeline.lost_reasons:
         allowed = ", ".join(repr(r) for r in pipeline.lost_reasons)
         raise ValidationError.single(
-            "reason", f"{c.show(reason)} is not a lost reason of {pipeline.key!r}; allowed: {allowed}", code="choice"
+            "reason",
+            f"{c.show(reason)} is not a lost reason of {pipeline.key!r}; allowed: {allowed}",
+            code="choice",
         )
     if to is None:
         to = pipeline.routes.lose_to.get(opp.stage)
@@ -841,7 +807,7 @@ _STATUS = {
 
 
 def _apply(opp: Opportunity, event: StageChanged) -> Opportunity:
-    return _moved(
+    return moved_opportunity(
         opp,
         event.to_stage,
         event.at,
@@ -900,7 +866,9 @@ def apply(opp: Opportunity, event: StageChanged) -> Opportunity:
     if event.at < opp.stage_entered_at:
         problems.append(
             Problem(
-                path="at", code="order", message=f"{event.at.isoformat()} is before the opportunity entered its stage"
+                path="at",
+                code="order",
+                message=f"{event.at.isoformat()} is before the opportunity entered its stage",
             )
         )
     if problems:
@@ -957,11 +925,15 @@ def stalled(opps: Iterable[Opportunity], pipeline: Pipeline, *, now: dt.datetime
         if not isinstance(opp, Opportunity):
             c.require(opp, Opportunity, "an Opportunity", f"opps[{i}]")
         if opp.pipeline != pipeline.key:
-            raise ValidationError.single(f"opps[{i}].pipeline", f"{opp.pipeline!r} is not {pipeline.key!r}", code="conflict")
+            raise ValidationError.single(
+                f"opps[{i}].pipeline", f"{opp.pipeline!r} is not {pipeline.key!r}", code="conflict"
+            )
         if opp.status is not OpportunityStatus.OPEN:
             continue
         if opp.stage not in pipeline:
-            raise ValidationError.single(f"opps[{i}].stage", pipeline.routes.unknown(opp.stage), code="reference")
+            raise ValidationError.single(
+                f"opps[{i}].stage", pipeline.routes.unknown(opp.stage), code="reference"
+            )
         stage = pipeline.stage(opp.stage)
         limit = stage.stall_after_days
         if limit is None or stage.outcome is not StageOutcome.OPEN:

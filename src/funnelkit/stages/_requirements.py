@@ -44,6 +44,29 @@ class Context:
     now: dt.datetime
 
 
+_c_opp, _c_acts, _c_people, _c_now = (
+    Context.__dict__[n].__set__ for n in ("opportunity", "activities", "key_persons", "now")
+)
+
+
+def trusted_context(
+    opportunity: Opportunity,
+    activities: tuple[Activity, ...],
+    key_persons: Mapping[str, KeyPerson],
+    now: dt.datetime,
+) -> Context:
+    """
+    A Context the stage engine vouches for, built from values it has checked,
+    without attrs' ``__init__``.  Not for callers: build a ``Context``.
+    """
+    ctx = object.__new__(Context)
+    _c_opp(ctx, opportunity)
+    _c_acts(ctx, activities)
+    _c_people(ctx, key_persons)
+    _c_now(ctx, now)
+    return ctx
+
+
 @attrs.frozen(kw_only=True)
 class Outcome:
     """
