@@ -1,12 +1,13 @@
 """Tests for the simulated company: a short year through the public API, invariants checked."""
 
 import datetime as dt
+import json
 import pickle
 
 import pytest
 
-from funnelkit import ValidationError
-from funnelkit.simulation import SimulationError, simulate
+from funnelkit import ValidationError, from_dict
+from funnelkit.simulation import SimulationError, SimulationResult, simulate
 
 
 def test_a_short_year_keeps_every_invariant():
@@ -37,6 +38,30 @@ def test_same_seed_same_company():
     assert one.to_dict() == two.to_dict()
     assert one.events == two.events
     assert one.to_dict() != other.to_dict()
+
+
+def test_the_result_is_a_report():
+    """A short repr, one row of counts (the frames of several seeds stack), the whole run as a document."""
+    result = simulate(reps=4, leads=60, days=45, seed=7)
+    text = repr(result)
+    assert text.startswith(f"<SimulationResult: seed 7, 45 days: 60 leads, {result.assigned} assigned; ")
+    assert text.endswith(f"; {result.checks} checks held>")
+    (row,) = result.to_records()
+    assert row["leads"] == 60
+    assert (row["won"], row["lost"], row["open"]) == (result.won, result.lost, result.open)
+    assert row["wape"] == result.wape
+    if result.forecast_total is None:
+        assert (row["forecast_total"], row["forecast_total_currency"]) == (None, None)
+    else:
+        assert (row["forecast_total"], row["forecast_total_currency"]) == (
+            result.forecast_total.amount,
+            result.forecast_total.currency,
+        )
+    assert {t: row[f"abc_{t}"] for t in "ABC"} == {t: result.abc_counts.get(t, 0) for t in "ABC"}
+    assert "customers" not in row
+    data = json.loads(json.dumps(result.to_dict()))
+    assert len(data["opportunities"]) == len(result.opportunities)
+    assert from_dict(SimulationResult, data) == result
 
 
 def test_bad_arguments_are_named():

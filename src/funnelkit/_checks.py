@@ -752,3 +752,14 @@ def items_of(values: object, cls: type[T], path: str) -> list[T]:
     *values*, an iterable of *cls*, as a list: :func:`each_of` read to the end.
     """
     return list(each_of(values, cls, path))
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """
+    *n* and *noun*, the noun in the plural unless *n* is 1: ``1 lead``,
+    ``3 leads``, ``0 opportunities`` (with *plural* ``"opportunities"``).
+
+    >>> counted(1, "lead"), counted(2, "rep"), counted(0, "opportunity", "opportunities")
+    ('1 lead', '2 reps', '0 opportunities')
+    """
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

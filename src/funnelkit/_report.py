@@ -39,7 +39,7 @@ def _numbers(value: object) -> Numbers:
     if value not in ("exact", "float"):
         msg = f"{show(value)} is not a kind of numbers; allowed: 'exact', 'float'"
         raise ValidationError.single("numbers", msg, code="choice")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _as_float(value: object) -> object:
@@ -159,4 +159,5 @@ class Report:
             raise MissingDependencyError(msg) from None
         rows = self.to_records(numbers=mode)
         columns = list(dict.fromkeys(k for row in rows for k in row))
-        return pandas.DataFrame.from_records(rows, columns=columns)
+        frame: pd.DataFrame = pandas.DataFrame.from_records(rows, columns=columns)
+        return frame

@@ -242,10 +242,14 @@ class Bar:
 
 @dataclass(frozen=True)
 class Mark:
-    """A dashed vertical line at *x* with its *label* (a quantile, a target)."""
+    """
+    A dashed vertical line at *x*, with a short *label* at its top (``p90``)
+    and a longer *note* in the legend and its tooltip (``p90 = 150 USD``).
+    """
 
     x: float
     label: str
+    note: str = ""
     color: str = RED
 
 
@@ -288,6 +292,8 @@ def _legend(entries: Sequence[tuple[str, str, str]]) -> str:
     left = float(PLOT_LEFT)
     for label, color, kind in entries:
         paint = f'stroke="{color}" stroke-width="2"'
+        if kind == "mark":
+            paint += ' stroke-dasharray="4 3"'
         if kind == "band":
             swatch = f'<rect x="{left:.1f}" y="31" width="14" height="10" fill="{color}" {_FAINT}/>'
         elif kind == "tick":
@@ -385,8 +391,9 @@ def chart_svg(
         anchor, tx = ("start", px + 4) if px <= middle else ("end", px - 4)
         parts.append(
             f'<line x1="{px:.2f}" y1="{PLOT_TOP}" x2="{px:.2f}" y2="{PLOT_BOTTOM}" stroke="{mark.color}" '
-            f'stroke-width="1.5" stroke-dasharray="4 3"><title>{e(mark.label)}</title></line>'
-            f'<text x="{tx:.2f}" y="{ty}" text-anchor="{anchor}" fill="{mark.color}">{e(mark.label)}</text>'
+            f'stroke-width="1.5" stroke-dasharray="4 3"><title>{e(mark.note or mark.label)}</title></line>'
+            f'<text x="{tx:.2f}" y="{ty}" text-anchor="{anchor}" fill="{mark.color}" stroke="#fff" '
+            f'stroke-width="3" paint-order="stroke">{e(mark.label)}</text>'
         )
     parts.append(
         f'<line x1="{PLOT_LEFT}" y1="{PLOT_BOTTOM}" x2="{PLOT_RIGHT}" y2="{PLOT_BOTTOM}" stroke="{INK}"/>'
@@ -407,6 +414,7 @@ def chart_svg(
         for ln in lines
         if ln.label and (ln.path or ln.markers)
     ]
+    entries += [(m.note, m.color, "mark") for m in marks if m.note]
     parts.append(_legend(entries))
     parts.append("</svg>")
     return "".join(parts)

@@ -305,7 +305,8 @@ def _members(base: type) -> Iterator[type]:
     todo = [base]
     while todo:
         cls = todo.pop()
-        for sub in cls.__subclasses__():
+        subclasses: list[type] = cls.__subclasses__()
+        for sub in subclasses:
             if sub not in seen:
                 seen.add(sub)
                 todo.append(sub)
@@ -767,7 +768,8 @@ def _fixed_tuple_hook(args: tuple[Any, ...], conv: cattrs.BaseConverter) -> Call
         if len(items) != len(hooks):
             msg = f"{show(value)} has {len(items)} items; expected {len(hooks)}"
             raise ValidationError.single("", msg, code="type")
-        out, problems = [], []
+        out: list[object] = []
+        problems: list[Problem] = []
         for i, (item, (hook, a)) in enumerate(zip(items, hooks, strict=True)):
             try:
                 out.append(hook(item, a))
@@ -1122,7 +1124,7 @@ def from_dict(cls: type[T] | Any, data: Any, *, predicates: Mapping[str, Any] | 
     Cost: O(size of data).
     """
     with _predicates_in_scope(predicates):
-        return _read(cls, data)
+        return typing.cast("T", _read(cls, data))
 
 
 def _read(cls: Any, data: Any) -> Any:

@@ -119,9 +119,9 @@ class SimulationResult(Report):
 
     def _summary(self) -> str:
         return (
-            f"seed {self.seed}, {self.days} days: {self.leads} leads, {self.assigned} assigned; "
-            f"{self.converted} deals: {self.won} won, {self.lost} lost, {self.open} open; "
-            f"{self.checks} checks held"
+            f"seed {self.seed}, {c.counted(self.days, 'day')}: {c.counted(self.leads, 'lead')}, "
+            f"{self.assigned:,} assigned; {c.counted(self.converted, 'deal')}: {self.won:,} won, "
+            f"{self.lost:,} lost, {self.open:,} open; {c.counted(self.checks, 'check')} held"
         )
 
     def _rows(self) -> list[dict[str, object]]:

@@ -218,7 +218,7 @@ def test_conversion_onto_the_reps_own_customer_keeps_it_as_is():
 def test_conversion_with_both_customer_choices_is_refused():
     """customer_id and customer together are as wrong as neither."""
     mine = Customer(id="acme", name="Acme", created_at=NINE, owner="ann")
-    with raises_problems(("customer_id", "conflict")) as e:
+    with raises_problems(("customer_id", "conflict")):
         convert_lead(
             lead("l1", owner="ann", needs="x", company="Acme"),
             pipeline=default_pipeline(),
@@ -227,9 +227,6 @@ def test_conversion_with_both_customer_choices_is_refused():
             customer=mine,
             customer_id="acme2",
         )
-    assert [str(p) for p in e.value.problems] == [
-        "customer_id: give either customer_id (a new customer) or customer"
-    ]
     with raises_problems(("lead.owner", "missing")):
         convert_lead(
             lead("l1", needs="x"), pipeline=default_pipeline(), now=NINE, opportunity_id="o", customer=mine

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from roster import NINE, lead, rep
 
 from _problems import raises_problems
-from funnelkit import Customer, Money, Opportunity, ValidationError
+from funnelkit import Customer, Money, Opportunity, from_dict
 from funnelkit.assignment import (
     Decision,
     LoadBalance,
@@ -116,7 +116,19 @@ def test_leaver_accounts_move_with_their_open_deals_by_hand():
         ("l1", None),
         ("l2", None),
     ]
-    assert result.to_records()[2]["version"] == 1
+    assert result.to_records()[2] == {
+        "kind": "opportunity",
+        "id": "x1",
+        "moved": True,
+        "from_rep": "leaver",
+        "to_rep": "bob",
+        "why": result.moves[2].why,
+        "skipped": "",
+        "version": 1,
+        "at": result.moves[2].at,
+        "actor": "manager",
+        "reason": "left the company",
+    }
     assert [(m.kind, m.id, m.to_rep) for m in result.moves] == [
         ("customer", "x", "bob"),
         ("customer", "y", "cat"),
@@ -132,15 +144,15 @@ def test_leaver_accounts_move_with_their_open_deals_by_hand():
         (m.from_rep, m.actor, m.reason) == ("leaver", "manager", "left the company") for m in result.moves
     )
     assert result.unmoved == ()
-    assert repr(result) == "Reassignment(customers=2, opportunities=3, leads=2, unmoved=0)"
+    assert repr(result) == "<Reassignment: 7 moved (2 customers, 3 opportunities, 2 leads), 0 unmoved>"
     page = result._repr_html_()
     assert page.startswith(
-        "<p>Reassignment(customers=2, opportunities=3, leads=2, unmoved=0)</p><table><thead><tr><th>kind</th>"
-        "<th>id</th><th>to</th><th>why</th></tr></thead><tbody><tr><td>customer</td><td>x</td><td>bob</td>"
+        "<div><table><caption>Reassignment: 7 moved (2 customers, 3 opportunities, 2 leads), 0 unmoved</caption>"
+        "<thead><tr><th>kind</th><th>id</th><th>moved</th><th>from_rep</th><th>to_rep</th><th>why</th>"
     )
     assert (
-        "<tr><td>opportunity</td><td>z1</td><td>cat</td>"
-        "<td>follows the owner of customer &#x27;z&#x27;</td></tr>" in page
+        "<tr><td>opportunity</td><td>z1</td><td>True</td><td>leaver</td><td>cat</td>"
+        "<td>follows the owner of customer &#x27;z&#x27;</td>" in page
     )
     assert page.count("<tr>") == 1 + 7
 
@@ -220,8 +232,8 @@ def test_deals_on_an_unowned_account_are_routed_as_one_by_their_total():
     assert [to for _, to, _ in moved(["600 CNY", "300 CNY"])] == ["cat", "cat"]
 
 
-def test_a_move_as_a_record():
-    """A move is one flat record: every field by name, the reps skipped joined with '; '."""
+def test_a_move_as_a_document():
+    """A move is an event: its document is tagged 'owner_changed', every field by name, and reads back."""
     move = OwnerChanged(
         kind="opportunity",
         id="o1",
@@ -235,6 +247,7 @@ def test_a_move_as_a_record():
         version=3,
     )
     assert move.to_dict() == {
+        "type": "owner_changed",
         "kind": "opportunity",
         "id": "o1",
         "from_rep": "leaver",
@@ -243,9 +256,10 @@ def test_a_move_as_a_record():
         "actor": "manager",
         "reason": "left the company",
         "why": "least loaded: 1 of 5 open",
-        "skipped": "ann: inactive; bob: full: 5 of 5 open",
+        "skipped": [{"rep_id": "ann", "reason": "inactive"}, {"rep_id": "bob", "reason": "full: 5 of 5 open"}],
         "version": 3,
     }
+    assert from_dict(OwnerChanged, move.to_dict()) == move
 
 
 @pytest.mark.parametrize(
@@ -461,22 +475,26 @@ def test_fairness_against_capacity_by_hand():
     assert bob.ratio.quantize(Decimal("0.0001")) == Decimal("1.3333")
     assert ann.value == Money.of("500", "CNY")
     assert report.gini.quantize(Decimal("1e-7")) == Decimal("0.1153846")
-    assert repr(report) == "FairnessReport(leads=9, unassigned=0, gini=0.1154, reps=2)"
-    assert report.to_dict()["reps"][1]["expected"] == "3"
-    assert report.row("bob") is bob
-    with pytest.raises(ValidationError) as e:
-        report.row("cat")
-    assert [str(p) for p in e.value.problems] == ["rep_id: 'cat' is not in this report"]
-    assert report._repr_html_() == (
-        "<p>FairnessReport(leads=9, unassigned=0, gini=0.1154, reps=2)</p><table><thead><tr><th>rep</th>"
-        "<th>leads</th><th>expected</th><th>ratio</th><th>declined</th><th>lapsed</th></tr></thead><tbody>"
-        "<tr><td>ann</td><td>5</td><td>6.00</td><td>0.83</td><td>0</td><td>0</td></tr>"
-        "<tr><td>bob</td><td>4</td><td>3.00</td><td>1.33</td><td>0</td><td>0</td></tr></tbody></table>"
+    assert repr(report) == (
+        "<FairnessReport: 9 leads to 2 reps (0 unassigned), 2026-11-25 09:00 to 2026-11-26 09:00; "
+        "Gini 0.1154, value Gini 0.1154>"
     )
+    assert report.to_dict()["rows"][1]["expected"] == "3"
+    assert report.to_records()[1]["expected"] == Decimal(3)
+    assert report.row("bob") is bob
+    with raises_problems(("rep_id", "reference")):
+        report.row("cat")
+    page = report._repr_html_()
+    assert page.startswith("<div><table><caption>FairnessReport: 9 leads to 2 reps")
+    assert (
+        "<tr><td>ann</td><td>True</td><td>8</td><td>5</td><td>500</td><td>CNY</td><td>6</td>"
+        "<td>0.8333333333333333333333333333</td>"
+    ) in page
     # The whole result as JSON-safe data: every decision with its reason, and the state to resume from.
     data = json.loads(json.dumps(result.to_dict()))
     assert data["state"] == {"pointers": {"round_robin": "ann"}, "recent": []}
     assert data["decisions"][1] == {
+        "type": "decision",
         "lead_id": "l1",
         "rep_id": "bob",
         "by": "round_robin",

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from three_stages import DAY, PIPE, T0
 
-from funnelkit import Money, Opportunity, ValidationError
+from _problems import raises_problems
+from funnelkit import Money, Opportunity
 from funnelkit.errors import CurrencyMismatchError
 from funnelkit.forecast import as_of, backtest, bias, pinball, wape, weighted_forecast, won_between
 from funnelkit.stages import StageChanged
@@ -146,19 +147,19 @@ def test_perfect_forecasts_score_zero(actuals, level):
 
 def test_bad_input_is_named():
     """Mismatched lengths, levels, cut-offs and currencies are refused with the field."""
-    with pytest.raises(ValidationError, match="1 actuals and 2 forecasts"):
+    with raises_problems(("forecasts", "conflict")):
         wape([Decimal(1)], [Decimal(1), Decimal(2)])
-    with pytest.raises(ValidationError, match=r"level: 1\.5 is not a quantile level"):
+    with raises_problems(("level", "range")):
         pinball(1.5, [Decimal(1)], [Decimal(1)])
-    with pytest.raises(ValidationError, match=r"cutoffs\[0\]: until .* is not after as_of"):
+    with raises_problems(("cutoffs[0]", "order")):
         backtest(DEALS, EVENTS, cutoffs=[(T0, T0)], forecast=point, currency="USD")
-    with pytest.raises(ValidationError, match="cutoffs: empty"):
+    with raises_problems(("cutoffs", "empty")):
         backtest(DEALS, EVENTS, cutoffs=[], forecast=point, currency="USD")
     with pytest.raises(CurrencyMismatchError):
         backtest(
             DEALS, EVENTS, cutoffs=[(T0, T0 + DAY)], forecast=lambda d: Money.of("1", "EUR"), currency="USD"
         )
-    with pytest.raises(ValidationError, match=r"when: .* is naive"):
+    with raises_problems(("when", "timezone")):
         as_of(DEALS, EVENTS, dt.datetime(2026, 1, 1))
 
 
@@ -217,20 +218,17 @@ def test_duplicate_events_count_once():
 def test_metrics_take_ints_and_money_and_refuse_floats_and_nan():
     """Amounts may be ints, Decimals or Money; floats and NaN are named by index."""
     assert wape([100, Money.of("200", "USD")], [Decimal(110), 170]) == Decimal(40) / Decimal(300)
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("actuals[0]", "type"), ("actuals[1]", "range")):
         wape([1.0, Decimal("NaN")], [1, 2])
-    assert [p.path for p in e.value.problems] == ["actuals[0]", "actuals[1]"]
-    with pytest.raises(ValidationError, match=r"forecasts: None is not a sequence of amounts"):
+    with raises_problems(("forecasts", "type")):
         bias([1], None)
 
 
 def test_won_between_checks_its_arguments():
     """Naive instants and non-deals are refused with the field named."""
-    with pytest.raises(ValidationError, match=r"start: .* is naive"):
+    with raises_problems(("start", "timezone")):
         won_between(DEALS, EVENTS, dt.datetime(2026, 1, 1), T0)
-    with pytest.raises(
-        ValidationError, match=r"opportunities\[0\]: None is a NoneType; expected an Opportunity"
-    ):
+    with raises_problems(("opportunities[0]", "type")):
         won_between([None], EVENTS, T0, T0 + DAY)
     assert won_between(DEALS, EVENTS, T0, T0 + 30 * DAY) == {"d1": T0 + 20 * DAY}
 
@@ -239,7 +237,7 @@ def test_mixed_quantile_levels_are_refused():
     """Cut-offs must forecast the same quantile levels, or the pinball loss would be silently dropped."""
     calls = iter([{0.5: Money.of("1", "USD")}, {0.9: Money.of("1", "USD")}])
     cutoffs = [(T0 + 10 * DAY, T0 + 30 * DAY), (T0 + 21 * DAY, T0 + 40 * DAY)]
-    with pytest.raises(ValidationError, match=r"forecast\(cutoffs\[1\]\): quantile levels \[0.9\] differ"):
+    with raises_problems(("forecast(cutoffs[1])", "callable")):
         backtest(DEALS, EVENTS, cutoffs=cutoffs, forecast=lambda _: next(calls), currency="USD")
 
 
@@ -273,11 +271,8 @@ def test_a_history_starting_with_a_reopen_says_why_it_was_lost():
 def test_as_of_names_the_deal_with_a_broken_history():
     """A history that does not fit the deal is refused with the deal's index in the path."""
     wrong = move("d1", "c", "won", 20, 2, 5)  # d1 was in b, not c
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("opportunities[0].events[1].from_stage", "conflict")):
         as_of(DEALS, [EVENTS[0], wrong], T0 + 30 * DAY)
-    assert [str(p) for p in e.value.problems] == [
-        "opportunities[0].events[1].from_stage: 'c' but the opportunity is at 'b'"
-    ]
 
 
 def test_won_between_is_open_at_the_start_and_closed_at_the_end():

@@ -8,7 +8,8 @@ from fractions import Fraction
 
 import pytest
 
-from funnelkit import Money, ValidationError
+from _problems import raises_problems
+from funnelkit import Money
 from funnelkit.errors import CurrencyMismatchError
 from funnelkit.forecast import (
     RevenueDistribution,
@@ -22,35 +23,21 @@ from funnelkit.forecast import (
 from funnelkit.stages import default_pipeline
 
 
-def paths(e):
-    """The paths of an error's problems."""
-    return [p.path for p in e.value.problems]
-
-
 def test_win_count_refuses_more_than_its_limit_and_names_monte_carlo():
     """Past 20,000 probabilities the exact O(n^2) count is refused, pointing at simulate_revenue."""
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("probabilities", "limit")):
         win_count(["0.5"] * 20_001)
-    assert str(e.value) == (
-        "probabilities: more than 20,000 probabilities; the exact count is O(n^2), "
-        "so simulate this many deals with simulate_revenue (Monte Carlo) instead"
-    )
 
 
 def test_simulate_revenue_limits_trials_and_deal_trials():
     """At most 10**6 trials and 10**7 deal-trials: 100,000 deals x 200 trials is refused at once."""
     deal = (Money.of("10", "USD"), "0.5")
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("trials", "range")):
         simulate_revenue([deal], trials=10**12, rng=1)
-    assert paths(e) == ["trials"]
     started = time.monotonic()
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("deals", "limit")):
         simulate_revenue([deal] * 100_000, trials=200, rng=1)
     assert time.monotonic() - started < 1
-    assert str(e.value) == (
-        "deals: more than 50,000 deals for 200 trials; at most 10,000,000 deal-trials are simulated: "
-        "give fewer trials or fewer deals"
-    )
 
 
 def test_simulate_revenue_currency_mismatch_names_the_deal():
@@ -64,38 +51,30 @@ def test_simulate_revenue_currency_mismatch_names_the_deal():
 def test_absorbing_chain_limits_the_transient_states():
     """The exact inverse is O(n^3) on fractions: more than 40 transient states are refused."""
     matrix = {f"s{i}": {"won": 1} for i in range(41)}
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("matrix", "limit")):
         absorbing_chain(matrix, absorbing=["won"])
-    assert str(e.value) == (
-        "matrix: 41 transient states; at most 40 are solved exactly "
-        "(the exact inverse is O(n^3) on growing fractions): merge states first"
-    )
 
 
 @pytest.mark.parametrize("huge", ["1e999999999", "1e-999999999", Decimal("1e999999999"), "9" * 5000, "1/0"])
 def test_huge_numbers_are_refused_before_they_are_built(huge):
     """A probability or smoothing like '1e999999999' is refused fast, never turned into a huge Fraction."""
     started = time.monotonic()
-    with pytest.raises(ValidationError) as e:
+    code = "format" if isinstance(huge, str) else "type"
+    with raises_problems(("smoothing", code)):
         chain_from_events([], default_pipeline(), smoothing=huge)
-    assert paths(e) == ["smoothing"]
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("matrix['a']['won']", code)):
         absorbing_chain({"a": {"won": huge}}, absorbing=["won"])
-    assert paths(e) == ["matrix['a']['won']"]
     assert time.monotonic() - started < 1
 
 
 def test_kaplan_meier_times_are_real_numbers_or_timedeltas():
     """A NaN time no longer loops forever; strings and mixed kinds are refused naming the observation."""
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("observations[1][0]", "type")):
         kaplan_meier([(1, True), (float("nan"), True)])
-    assert paths(e) == ["observations[1][0]"]
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("observations[0][0]", "type"), ("observations[1][0]", "type")):
         kaplan_meier([("10", True), ("9", True)])
-    assert paths(e) == ["observations[0][0]", "observations[1][0]"]
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("observations[1][0]", "conflict")):
         kaplan_meier([(dt.timedelta(days=1), True), (2, True)])
-    assert str(e.value) == "observations[1][0]: 2 is an int; the times before it are timedeltas"
     km = kaplan_meier([(1, True), (Fraction(3, 2), False), (Decimal("2.5"), True), (3.0, False)])
     assert km.survival(2) == Fraction(3, 4)
 
@@ -103,13 +82,9 @@ def test_kaplan_meier_times_are_real_numbers_or_timedeltas():
 def test_survival_time_must_be_of_the_observed_kind():
     """survival('x') is a ValidationError naming time, not a TypeError."""
     km = kaplan_meier([(1, True), (2, False)])
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("time", "type")):
         km.survival("x")
-    assert str(e.value) == (
-        "time: 'x' is a str; the observed times are a real number (int, Fraction, Decimal or finite float), "
-        "so give one of those"
-    )
-    with pytest.raises(ValidationError):
+    with raises_problems(("time", "type")):
         km.survival(dt.timedelta(days=1))
 
 

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from three_stages import DAY, PIPE, T0, TWO_STAGES
 
-from funnelkit import Money, Opportunity, ValidationError
+from _problems import raises_problems
+from funnelkit import Money, Opportunity
 from funnelkit.errors import CurrencyMismatchError
 from funnelkit.forecast import (
     FunnelReport,
@@ -167,13 +168,11 @@ def test_a_stage_the_history_never_filled_is_a_bulge_when_it_fills():
 
 def test_missing_history_is_named():
     """A stage that no deal ever left cannot be estimated; the error names it."""
-    with pytest.raises(
-        ValidationError, match=r"history.stages\['c'\]: 4 deals entered but none has left yet"
-    ):
+    with raises_problems(("history.stages['c']", "missing")):
         diagnose([], PIPE, history=history([10, 5, 4], [1, 1, None]))
-    with pytest.raises(ValidationError, match="history: no deal entered any stage"):
+    with raises_problems(("history", "empty")):
         diagnose([], PIPE, history=history([0, 0, 0], [None, None, None]))
-    with pytest.raises(ValidationError, match="bulge: 'x' is not a positive number"):
+    with raises_problems(("bulge", "type")):
         diagnose([], PIPE, history=history([1, 1, 1], [1, 1, 1]), bulge="x")
 
 
@@ -241,9 +240,8 @@ def test_shrink_by_hand():
     assert shrink(2, 2, toward=Fraction(1, 4), strength=6) == Fraction(7, 16)
     assert shrink(100, 200, toward=Decimal("0.25"), strength=6) == Fraction(203, 412)
     assert shrink(0, 0, toward=Fraction(1, 4), strength=0) == Fraction(1, 4)
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("strength", "range"), ("toward", "range")):
         shrink(3, 2, toward=Decimal(2), strength=-1)
-    assert [p.path for p in e.value.problems] == ["strength", "toward"]
 
 
 @given(st.integers(0, 50), st.integers(0, 50), st.fractions(0, 1), st.integers(0, 50))
@@ -412,7 +410,7 @@ def test_targets_refuse_bad_input():
             start=dt.date(2026, 1, 1),
             end=dt.date(2026, 2, 1),
         )
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("targets['ann']", "type"), ("end", "type")):
         against_targets(
             [],
             pipe,
@@ -420,7 +418,6 @@ def test_targets_refuse_bad_input():
             start=dt.date(2026, 2, 1),
             end=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
         )
-    assert [p.path for p in e.value.problems] == ["targets['ann']", "end"]
 
 
 def test_calibration_can_shrink_toward_the_pipeline_average():
@@ -444,13 +441,13 @@ def test_duplicate_events_count_once_in_flow_and_calibration():
 
 def test_shape_helpers_refuse_bad_arguments():
     """Periods, pipelines, NaN rates and non-iterables are named."""
-    with pytest.raises(ValidationError, match="period: 'year' is not a period"):
+    with raises_problems(("period", "choice")):
         flow([], [], period="year")
-    with pytest.raises(ValidationError, match="pipeline: None is a NoneType; expected a Pipeline"):
+    with raises_problems(("pipeline", "type")):
         close_rates([], [], None)
-    with pytest.raises(ValidationError, match=r"toward: NaN is not a rate in \[0, 1\]"):
+    with raises_problems(("toward", "range")):
         shrink(1, 2, toward=Decimal("NaN"), strength=1)
-    with pytest.raises(ValidationError, match="events: None is not an iterable of StageChanged"):
+    with raises_problems(("events", "type")):
         calibration(None, PIPE)
 
 
@@ -598,11 +595,8 @@ def test_shape_with_no_time_in_any_stage_expects_nothing():
 def test_shape_names_a_stage_missing_from_the_history():
     """A history built for fewer stages is refused, stage by stage."""
     partial = attrs_evolve_stages(history([1, 1, 1], [1, 1, 1]), 2)
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("history.stages['c']", "missing")):
         diagnose([], PIPE, history=partial)
-    assert [str(p) for p in e.value.problems] == [
-        "history.stages['c']: not in the history; build it with funnel()"
-    ]
 
 
 def attrs_evolve_stages(report, keep):
@@ -660,7 +654,7 @@ def test_targets_edges():
     )
     assert two.total is None
     assert [ln["owner"] for ln in two.to_records()] == ["ann", "bob"]
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("end", "order")):
         against_targets(
             [],
             pipe,
@@ -668,16 +662,11 @@ def test_targets_edges():
             start=dt.date(2026, 1, 1),
             end=dt.date(2026, 1, 1),
         )
-    assert [str(p) for p in e.value.problems] == ["end: 2026-01-01 is not after start 2026-01-01"]
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("opportunities[1]", "type")):
         against_targets([won, "x"], pipe, targets={"ann": Money.of("1", "USD")}, **_YEAR)
-    assert [str(p) for p in e.value.problems] == ["opportunities[1]: 'x' is a str; expected an Opportunity"]
     stray = opp("s", "nowhere", close=dt.date(2026, 6, 1), pipeline="default")
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("opportunities[0].stage", "reference")):
         against_targets([stray], pipe, targets={"ann": Money.of("1", "USD")}, **_YEAR)
-    assert [str(p) for p in e.value.problems] == [
-        "opportunities[0].stage: 'default'/'nowhere' is not a stage of the pipelines given"
-    ]
     with pytest.raises(CurrencyMismatchError) as e:
         against_targets([won], pipe, targets={"ann": Money.of("1", "EUR")}, **_YEAR)
     assert str(e.value) == (

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from three_stages import PIPE, T0, TWO_STAGES
 
-from funnelkit import ValidationError
+from _problems import raises_problems
 from funnelkit.forecast import absorbing_chain, chain_from_events, kaplan_meier
 from funnelkit.stages import StageChanged
 
@@ -46,18 +46,17 @@ def test_kaplan_meier_with_timedeltas():
 
 
 @pytest.mark.parametrize(
-    ("obs", "fragment"),
+    ("obs", "problem"),
     [
-        ([], "no observations"),
-        ([(1, "yes")], "is not a (time, closed) pair"),
-        ([(1, True), ("a", True)], "observations[1][0]: 'a' is a str; a time is a real number"),
+        ([], ("observations", "empty")),
+        ([(1, "yes")], ("observations[0]", "type")),
+        ([(1, True), ("a", True)], ("observations[1][0]", "type")),
     ],
 )
-def test_kaplan_meier_bad_input(obs, fragment):
+def test_kaplan_meier_bad_input(obs, problem):
     """Bad observations are named."""
-    with pytest.raises(ValidationError) as exc:
+    with raises_problems(problem):
         kaplan_meier(obs)
-    assert fragment in str(exc.value)
 
 
 def test_drunkards_walk():
@@ -80,17 +79,17 @@ def test_drunkards_walk():
 
 def test_chain_bad_input():
     """Rows that do not sum to 1, unknown states and stuck chains are refused."""
-    with pytest.raises(ValidationError, match="sums to 1/2, not 1"):
+    with raises_problems(("matrix['a']", "range")):
         absorbing_chain({"a": {"won": F(1, 2)}}, absorbing=["won"])
-    with pytest.raises(ValidationError, match="'zz' is not a state"):
+    with raises_problems(("matrix['a']['zz']", "reference")):
         absorbing_chain({"a": {"zz": 1}}, absorbing=["won"])
-    with pytest.raises(ValidationError, match="singular"):
+    with raises_problems(("matrix", "graph")):
         absorbing_chain({"a": {"b": 1}, "b": {"a": 1}}, absorbing=["won"])
 
 
 def test_negative_time_refused():
     """A negative duration is refused."""
-    with pytest.raises(ValidationError, match="-1 is negative"):
+    with raises_problems(("observations[0][0]", "range")):
         kaplan_meier([(-1, True)])
 
 
@@ -114,7 +113,7 @@ def test_chain_from_events_by_hand():
     smooth = chain_from_events(events, p)
     assert smooth.probability("a", "won") == F(1, 3)
     assert chain_from_events([], p).probability("b", "won") == F(1, 2)
-    with pytest.raises(ValidationError, match="no move out of 'a' was observed"):
+    with raises_problems(("events", "empty")):
         chain_from_events([], p, smoothing=0)
 
 
@@ -144,9 +143,8 @@ def test_chain_from_events_ignores_other_pipelines_and_reopens():
     assert raw.absorbing == ("won", "lost")
     assert raw.probability("a", "won") == 1
     assert raw.expected_steps("a") == 3  # a, b, c: one step each
-    with pytest.raises(ValidationError) as e:
+    with raises_problems(("events[0]", "state")):
         chain_from_events([ev("a", "a")], PIPE)
-    assert [str(p) for p in e.value.problems] == ["events[0]: 'a' -> 'a' is not a move of pipeline 'p'"]
 
 
 def test_smoothing_spreads_over_the_allowed_moves():

@@ -155,7 +155,10 @@ class AssignmentResult(Report):
         placed = sum(1 for d in self.decisions if d.rep_id is not None)
         reps = len({d.rep_id for d in self.decisions if d.rep_id is not None})
         unplaced = len(self.decisions) - placed
-        return f"{len(self.decisions)} leads: {placed} assigned to {reps} reps, {unplaced} unassigned"
+        return (
+            f"{c.counted(len(self.decisions), 'lead')}: {placed:,} assigned to {c.counted(reps, 'rep')}, "
+            f"{unplaced:,} unassigned"
+        )
 
     def _rows(self) -> Iterator[dict[str, object]]:
         """

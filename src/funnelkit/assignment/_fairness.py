@@ -134,8 +134,9 @@ class FairnessReport(Report):
     def _summary(self) -> str:
         value_gini = "" if self.value_gini is None else f", value Gini {self.value_gini:.4f}"
         return (
-            f"{self.leads} leads to {len(self.rows)} reps ({self.unassigned} unassigned), "
-            f"{self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}; Gini {self.gini:.4f}{value_gini}"
+            f"{c.counted(self.leads, 'lead')} to {c.counted(len(self.rows), 'rep')} "
+            f"({self.unassigned:,} unassigned), {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}; "
+            f"Gini {self.gini:.4f}{value_gini}"
         )
 
     def _rows(self) -> Iterator[dict[str, object]]:

@@ -988,6 +988,6 @@ def policy_from_dict(data: Mapping[str, Any], *, path: str = "") -> Policy:
 
     c.require(path, str, "a str", "path")
     try:
-        return from_dict(Policy, data)  # type: ignore[no-any-return]
+        return from_dict(Policy, data)
     except ValidationError as e:
         raise e.prefixed(path) from None

@@ -96,8 +96,9 @@ class Reassignment(Report):
     def _summary(self) -> str:
         kinds = {k: sum(1 for m in self.moves if m.kind == k) for k in ("customer", "opportunity", "lead")}
         return (
-            f"{len(self.moves)} moved ({kinds['customer']} customers, {kinds['opportunity']} opportunities, "
-            f"{kinds['lead']} leads), {len(self.unmoved)} unmoved"
+            f"{len(self.moves):,} moved ({c.counted(kinds['customer'], 'customer')}, "
+            f"{c.counted(kinds['opportunity'], 'opportunity', 'opportunities')}, "
+            f"{c.counted(kinds['lead'], 'lead')}), {len(self.unmoved):,} unmoved"
         )
 
     def _rows(self) -> Iterator[dict[str, object]]:

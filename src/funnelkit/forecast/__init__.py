@@ -13,7 +13,9 @@ from ._funnel import FunnelReport, StageStats, funnel
 from ._markov import AbsorbingChain, absorbing_chain, chain_from_events
 from ._shape import (
     Calibration,
+    CloseRates,
     Finding,
+    FlowReport,
     FlowRow,
     ShapeReport,
     StageShape,
@@ -33,7 +35,9 @@ __all__ = [
     "Backtest",
     "BacktestRow",
     "Calibration",
+    "CloseRates",
     "Finding",
+    "FlowReport",
     "FlowRow",
     "ForecastLine",
     "FunnelReport",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal, cast
@@ -15,6 +16,8 @@ import attrs
 
 from .. import _checks as c
 from .._money import Money, currency_problem
+from .._report import Report
+from .._repr import INK, Axis, Band, Line, chart_svg, finite, nice_axis
 from .._time import instant
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import CurrencyMismatchError, Problem, ValidationError
@@ -160,11 +163,20 @@ class BacktestRow:
     actual: Money
 
 
-@attrs.frozen(kw_only=True)
-class Backtest:
+#: At most this many cut-offs are named under a backtest's picture.
+_DATE_TICKS = 6
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class Backtest(Report):
     """
     Every cut-off and the scores over all of them (``None`` where the
     forecaster gave no point forecast, or no quantiles).
+
+    A :class:`~funnelkit.Report`: its table has one row per cut-off (the
+    window, the open deals, the forecast or its quantiles ``q0.1``, ...,
+    the actual and the error, forecast - actual); :meth:`to_svg` draws the
+    forecast against the actual.
     """
 
     rows: tuple[BacktestRow, ...]
@@ -172,22 +184,83 @@ class Backtest:
     bias: Decimal | None
     pinball: Mapping[float, Decimal]
 
-    def to_records(self) -> list[dict[str, Any]]:
+    def _summary(self) -> str:
+        if not self.rows:
+            return "no cut-offs"
+        first, last = self.rows[0].as_of.date(), self.rows[-1].as_of.date()
+        scores = [
+            "WAPE -" if self.wape is None else f"WAPE {float(self.wape):.1%}",
+            "bias -" if self.bias is None else f"bias {float(self.bias):+.1%}",
+        ]
+        scores += [f"pinball({q:g}) {float(loss):,.2f}" for q, loss in sorted(self.pinball.items())]
+        return f"{len(self.rows)} cut-offs from {first} to {last}; {', '.join(scores)}"
+
+    def _rows(self) -> list[dict[str, object]]:
         """
-        One flat dict per row, for ``pandas.DataFrame``.
-        Cost: O(n) for n rows.
+        One row per cut-off: its window, open deals, forecast, quantiles, actual and error.
         """
         return [
             {
-                "as_of": r.as_of.isoformat(),
-                "until": r.until.isoformat(),
+                "as_of": r.as_of,
+                "until": r.until,
                 "open_deals": r.open_deals,
-                "forecast": None if r.forecast is None else r.forecast.amount,
-                **{f"q{q:g}": v.amount for q, v in sorted(r.quantiles.items())},
-                "actual": r.actual.amount,
+                "forecast": r.forecast,
+                **{f"q{q:g}": v for q, v in sorted(r.quantiles.items())},
+                "actual": r.actual,
+                "error": None if r.forecast is None else r.forecast - r.actual,
             }
             for r in self.rows
         ]
+
+    def to_svg(self) -> str:
+        """
+        The forecast against the actual at each cut-off, as an inline SVG
+        chart (no plotting dependency): the actual and the point forecast
+        as lines with a dot per cut-off, and for quantile forecasts the band
+        from the lowest to the highest level, with the median dashed.  Cut-offs
+        are placed by their date; up to six of them are named under the chart.
+
+        Cost: O(k) for k cut-offs.
+        """
+        currency = self.rows[0].actual.currency if self.rows else ""
+        title = "backtest: forecast against actual"
+        if not self.rows:
+            return chart_svg(title=f"{title}: no cut-offs", x=nice_axis(0, 1), y=nice_axis(0, 1))
+        start = self.rows[0].as_of
+        xs = [(r.as_of - start) / dt.timedelta(days=1) for r in self.rows]
+        pad = max(0.5, (max(xs) - min(xs)) * 0.08)
+        every = max(1, math.ceil(len(self.rows) / _DATE_TICKS))
+        ticks = tuple((xs[i], self.rows[i].as_of.date().isoformat()) for i in range(0, len(self.rows), every))
+        x = Axis(min(xs) - pad, max(xs) + pad, ticks)
+
+        def money(values: Sequence[Money | None]) -> list[tuple[float, float]]:
+            return [(t, finite(v.amount)) for t, v in zip(xs, values, strict=True) if v is not None]
+
+        actual = money([r.actual for r in self.rows])
+        lines = [Line("actual", actual, color=INK, markers="dot")]
+        bands = []
+        levels = sorted(self.rows[0].quantiles)
+        if all(r.forecast is not None for r in self.rows):
+            lines.append(Line("forecast", money([r.forecast for r in self.rows]), markers="dot"))
+        if levels and all(sorted(r.quantiles) == levels for r in self.rows):
+            low, high = levels[0], levels[-1]
+            upper = money([r.quantiles[high] for r in self.rows])
+            lower = money([r.quantiles[low] for r in self.rows])
+            bands.append(Band(f"q{low:g} to q{high:g}", upper, lower))
+            if 0.5 in levels:
+                median = money([r.quantiles[0.5] for r in self.rows])
+                lines.append(Line("median forecast", median, dashed=True))
+        values = [v for line in lines for _, v in line.points]
+        values += [v for b in bands for _, v in (*b.upper, *b.lower)]
+        return chart_svg(
+            title=title,
+            x=x,
+            y=nice_axis(min(0.0, *values), max(values)),
+            x_label="cut-off (as of)",
+            y_label=f"won in the window ({currency})",
+            bands=bands,
+            lines=lines,
+        )
 
 
 def _pairs(actuals: object, forecasts: object) -> tuple[list[Decimal], list[Decimal]]:

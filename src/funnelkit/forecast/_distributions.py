@@ -57,7 +57,7 @@ MAX_BARS = 60
 def _marks(p10: object, p50: object, p90: object, at: list[float]) -> list[Mark]:
     """p10, p50 and p90 as marks at the xs *at*, labelled with their values."""
     named = zip(("p10", "p50", "p90"), (p10, p50, p90), at, strict=True)
-    return [Mark(x, f"{name} = {value}") for name, value, x in named]
+    return [Mark(x, name, f"{name} = {value}") for name, value, x in named]
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -88,12 +88,14 @@ class WinCount(Report):
         """
         One row per count k = 0..n: P(X = k), P(X <= k) and P(X >= k).
         """
+        tail = [0.0] * (len(self.pmf) + 1)
+        for k in range(len(self.pmf) - 1, -1, -1):
+            tail[k] = self.pmf[k] + tail[k + 1]
         rows: list[dict[str, object]] = []
         below = 0.0
-        total = sum(self.pmf)
         for k, p in enumerate(self.pmf):
-            rows.append({"won": k, "probability": p, "at_most": below + p, "at_least": total - below})
             below += p
+            rows.append({"won": k, "probability": p, "at_most": below, "at_least": tail[k]})
         return rows
 
     def to_svg(self) -> str:

@@ -237,7 +237,8 @@ def chain_from_events(
     alpha = exact(smoothing)
     if alpha is None or not 0 <= alpha <= MAX_SMOOTHING:
         msg = f"{c.show(smoothing)} is not a number from 0 to {MAX_SMOOTHING:,}"
-        raise ValidationError.single("smoothing", msg, code="type" if alpha is None else "range")
+        code = "range" if alpha is not None else "format" if isinstance(smoothing, str) else "type"
+        raise ValidationError.single("smoothing", msg, code=code)
     transient = [s.key for s in pipeline.open_stages]
     counts: dict[str, dict[str, int]] = {k: dict.fromkeys(pipeline.moves_from(k), 0) for k in transient}
     for i, e in enumerate(events):

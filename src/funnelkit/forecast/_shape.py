@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Literal, overload
 
 import attrs
 
 from .. import _checks as c
+from .._report import Report
 from .._repr import funnel_svg
 from .._time import period_start
 from .._time import zone as zone_of
@@ -67,27 +67,48 @@ class Finding:
     message: str
 
 
-@attrs.frozen(kw_only=True)
-class ShapeReport:
+@attrs.frozen(kw_only=True, repr=False)
+class ShapeReport(Report):
     """
     Observed and expected open deals per stage, and what stands out.
+
+    ``str(report)`` explains it line by line.  A :class:`~funnelkit.Report`:
+    its table has one row per stage (observed, expected, their ratio, and
+    the finding about the stage, if any); :meth:`to_svg` draws the funnel.
     """
 
     stages: tuple[StageShape, ...]
     findings: tuple[Finding, ...]
 
-    def __repr__(self) -> str:
-        lines = [f"{s.stage:>16}: {s.observed:5d} open, {s.expected:8.1f} expected" for s in self.stages]
+    def __str__(self) -> str:
+        lines = [
+            f"{s.stage:>16}: {s.observed:5d} open, {s.expected:8.1f} expected" for s in self.stages
+        ]
         lines += [f"  ! {f.message}" for f in self.findings] or ["  the shape matches the history"]
         return "\n".join(["ShapeReport", *lines])
 
-    def to_records(self) -> list[dict[str, Any]]:
+    def _summary(self) -> str:
+        open_deals = sum(s.observed for s in self.stages)
+        head = f"{len(self.stages)} stages, {open_deals} open deals; "
+        if not self.findings:
+            return head + "the shape matches the history"
+        more = f" (and {len(self.findings) - 1} more)" if len(self.findings) > 1 else ""
+        return head + self.findings[0].message + more
+
+    def _rows(self) -> list[dict[str, object]]:
         """
-        One flat dict per row, for ``pandas.DataFrame``.
-        Cost: O(n) for n rows.
+        One row per stage: observed, expected, ratio, and the kind and text of its finding.
         """
+        found = {f.stage: f for f in self.findings}
         return [
-            {"stage": s.stage, "observed": s.observed, "expected": s.expected, "ratio": s.ratio}
+            {
+                "stage": s.stage,
+                "observed": s.observed,
+                "expected": s.expected,
+                "ratio": s.ratio,
+                "finding": found[s.stage].kind if s.stage in found else None,
+                "message": found[s.stage].message if s.stage in found else None,
+            }
             for s in self.stages
         ]
 
@@ -102,17 +123,6 @@ class ShapeReport:
             for s in self.stages
         ]
         return funnel_svg(bars, title="open deals per stage")
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(s.stage)}</td><td>{s.observed}</td><td>{s.expected:.1f}</td></tr>"
-            for s in self.stages
-        )
-        notes = "".join(f"<li>{html.escape(f.message)}</li>" for f in self.findings)
-        return self.to_svg() + (
-            "<table><thead><tr><th>stage</th><th>open</th><th>expected</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table><ul>{notes}</ul>"
-        )
 
 
 def _positive(value: object, name: str) -> Decimal:
@@ -246,11 +256,14 @@ def diagnose(
 # --- calibration ---------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
-class Calibration:
+@attrs.frozen(kw_only=True, repr=False)
+class Calibration(Report):
     """
     One stage: its configured win probability against the observed win rate
     of the closed deals that passed through it.
+
+    A :class:`~funnelkit.Report` of one row (:func:`calibration` returns one
+    per open stage).
     """
 
     stage: str
@@ -259,6 +272,20 @@ class Calibration:
     lost: int
     observed: Fraction | None
     shrunk: Fraction | None = None
+
+    def _summary(self) -> str:
+        observed = "-" if self.observed is None else f"{float(self.observed):.1%}"
+        shrunk = "" if self.shrunk is None else f", shrunk {float(self.shrunk):.1%}"
+        return (
+            f"{self.stage!r}: configured {float(self.configured):.1%}, observed {observed} "
+            f"({self.won} won, {self.lost} lost){shrunk}"
+        )
+
+    def _rows(self) -> list[dict[str, object]]:
+        """
+        The stage's one row: configured, won, lost, observed, shrunk and their difference.
+        """
+        return [{**attrs.asdict(self, recurse=False), "difference": self.difference}]
 
     @property
     def difference(self) -> Fraction | None:
@@ -399,17 +426,97 @@ class FlowRow:
     lost: int
 
 
+@attrs.frozen(kw_only=True, repr=False)
+class FlowReport(Report, Sequence[FlowRow]):
+    """
+    Deals created, won and lost per period, periods in order, from :func:`flow`.
+
+    A sequence of :class:`FlowRow` (iterate it, index it, take its ``len``)
+    and a :class:`~funnelkit.Report` whose table has one row per period.
+    """
+
+    rows: tuple[FlowRow, ...]
+
+    @overload
+    def __getitem__(self, index: int) -> FlowRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[FlowRow, ...]: ...
+    def __getitem__(self, index: int | slice) -> FlowRow | tuple[FlowRow, ...]:
+        return self.rows[index]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[FlowRow]:
+        return iter(self.rows)
+
+    def _summary(self) -> str:
+        if not self.rows:
+            return "no deal created, won or lost"
+        created = sum(r.created for r in self.rows)
+        won = sum(r.won for r in self.rows)
+        lost = sum(r.lost for r in self.rows)
+        span = f"{self.rows[0].period} to {self.rows[-1].period}"
+        return f"{len(self.rows)} periods from {span}: {created} created, {won} won, {lost} lost"
+
+    def _rows(self) -> list[dict[str, object]]:
+        """
+        One row per period: its first day, and the deals created, won and lost in it.
+        """
+        return [attrs.asdict(r, recurse=False) for r in self.rows]
+
+
+#: One owner's closed deals: won, lost, and the close rate won / (won + lost).
+CloseRate = tuple[int, int, Fraction]
+
+
+@attrs.frozen(kw_only=True, repr=False, eq=False)
+class CloseRates(Report, Mapping[str, CloseRate]):
+    """
+    Each owner's deals won, deals lost and close rate, from :func:`close_rates`.
+
+    A mapping of owner to ``(won, lost, rate)`` (``report["ann"]``, ``in``,
+    iteration over the owners, ``==`` with a plain mapping) and a
+    :class:`~funnelkit.Report` whose table has one row per owner.
+    """
+
+    rates: Mapping[str, CloseRate]
+
+    def __getitem__(self, owner: str) -> CloseRate:
+        return self.rates[owner]
+
+    def __len__(self) -> int:
+        return len(self.rates)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rates)
+
+    def _summary(self) -> str:
+        if not self.rates:
+            return "no owner has closed a deal"
+        won = sum(w for w, _, _ in self.rates.values())
+        lost = sum(lo for _, lo, _ in self.rates.values())
+        return f"{len(self.rates)} owners: {won} won, {lost} lost, close rate {won / (won + lost):.1%} in all"
+
+    def _rows(self) -> list[dict[str, object]]:
+        """
+        One row per owner: deals won, deals lost and the close rate.
+        """
+        return [{"owner": o, "won": w, "lost": lo, "close_rate": r} for o, (w, lo, r) in self.rates.items()]
+
+
 def flow(
     opportunities: Iterable[Opportunity],
     events: Iterable[StageChanged],
     *,
     period: Literal["day", "week", "month"] = "month",
     tz: dt.tzinfo | str = "UTC",
-) -> tuple[FlowRow, ...]:
+) -> FlowReport:
     """
     Inflow and outflow per local period: deals created, won and lost (each
     close event counts in the period it happened), periods in order; a
-    period with nothing happening is left out.  Cost: O(n + e + p log p) for n deals, e events and p periods.
+    period with nothing happening is left out.  The :class:`FlowReport` is a
+    sequence of :class:`FlowRow`.  Cost: O(n + e + p log p) for n deals, e events and p periods.
     """
     if period not in ("day", "week", "month"):
         msg = f"{c.show(period)} is not a period; allowed: 'day', 'week', 'month'"
@@ -430,18 +537,22 @@ def flow(
             key = period_start(e.at, period, zone)
             target[key] = target.get(key, 0) + 1
     keys = sorted(set(created) | set(won) | set(lost))
-    return tuple(
-        FlowRow(period=k, created=created.get(k, 0), won=won.get(k, 0), lost=lost.get(k, 0)) for k in keys
+    return FlowReport(
+        rows=tuple(
+            FlowRow(period=k, created=created.get(k, 0), won=won.get(k, 0), lost=lost.get(k, 0)) for k in keys
+        )
     )
 
 
 def close_rates(
     opportunities: Iterable[Opportunity], events: Iterable[StageChanged], pipeline: Pipeline
-) -> Mapping[str, tuple[int, int, Fraction]]:
+) -> CloseRates:
     """
     Per owner with at least one closed deal: deals won, deals lost, and the
     close rate won / (won + lost), each deal counted by its last close;
-    owners as the opportunities give them now.  Cost: O(n + e log e) for n deals and e events.
+    owners as the opportunities give them now, in order.  The
+    :class:`CloseRates` is a mapping of owner to ``(won, lost, rate)``.
+    Cost: O(n + e log e) for n deals and e events.
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
@@ -457,4 +568,4 @@ def close_rates(
             continue
         row = tally.setdefault(owner, [0, 0])
         row[0 if was_won else 1] += 1
-    return {owner: (w, lo, Fraction(w, w + lo)) for owner, (w, lo) in sorted(tally.items())}
+    return CloseRates(rates={owner: (w, lo, Fraction(w, w + lo)) for owner, (w, lo) in sorted(tally.items())})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import statistics
 from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
@@ -14,6 +15,8 @@ from typing import Any
 import attrs
 
 from .. import _checks as c
+from .._report import Report
+from .._repr import ORANGE, Axis, Band, Line, chart_svg, finite, nice_axis, percent
 from ..errors import Problem, ValidationError
 from ._args import MAX_PROBLEMS
 
@@ -59,14 +62,124 @@ class KmStep:
     survival: Fraction
 
 
-@attrs.frozen(kw_only=True)
-class KaplanMeier:
+def _level_of(level: object) -> float:
+    """*level* checked to be a confidence level in (0, 1), as a float."""
+    level = c.plain(level)  # a numpy float as a float
+    if isinstance(level, bool) or not isinstance(level, int | float | Decimal | Fraction):
+        msg = f"{c.show(level)} is not a confidence level in (0, 1)"
+        raise ValidationError.single("level", msg, code="type")
+    if (isinstance(level, Decimal) and not level.is_finite()) or not 0 < level < 1:  # NaN fails too
+        raise ValidationError.single("level", f"{c.show(level)} is outside (0, 1)", code="range")
+    return float(level)
+
+
+def _days(time: Any) -> float:
+    """A step's time as a number to draw: days for a timedelta."""
+    return time / dt.timedelta(days=1) if isinstance(time, dt.timedelta) else finite(time)
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class KaplanMeier(Report):
     """
     The Kaplan-Meier estimate S(t): the probability that a deal is still not
     closed after time t.  Exact (``Fraction``).
+
+    A :class:`~funnelkit.Report`: its table has one row per distinct time
+    (at risk, closed, censored, S(t)) with the 95 % confidence band of
+    :meth:`confidence_band`; :meth:`to_svg` draws the curve with its band.
     """
 
     steps: tuple[KmStep, ...]
+
+    def _summary(self) -> str:
+        if not self.steps:
+            return "no observations"
+        events = sum(s.events for s in self.steps)
+        censored = sum(s.censored for s in self.steps)
+        median = self.median
+        return (
+            f"{events + censored:,} observations ({events:,} closed, {censored:,} censored) at "
+            f"{len(self.steps):,} times; S = {float(self.steps[-1].survival):.3g} at the last, "
+            f"median {'not reached' if median is None else median}"
+        )
+
+    def _rows(self) -> list[dict[str, object]]:
+        """
+        One row per step: its time, counts and S(t), with the 95 % band around S(t).
+        """
+        band = self.confidence_band()
+        return [
+            {
+                "time": s.time,
+                "at_risk": s.at_risk,
+                "events": s.events,
+                "censored": s.censored,
+                "survival": s.survival,
+                "lower_95": lower,
+                "upper_95": upper,
+            }
+            for s, (lower, upper) in zip(self.steps, band, strict=True)
+        ]
+
+    def confidence_band(self, level: float = 0.95) -> tuple[tuple[float, float], ...]:
+        """
+        The pointwise confidence interval ``(lower, upper)`` of S(t) at each
+        step, at *level* (in (0, 1)): Greenwood's variance on the log(-log)
+        scale (Kalbfleisch & Prentice 2002, 4.3; lifelines' default), which
+        keeps the band inside [0, 1].  Before the first close the band is
+        ``(1, 1)``; once S(t) reaches 0 it is ``(0, 0)``.  Floats.
+
+        >>> km = kaplan_meier([(1, True), (2, True), (3, False), (4, False)])
+        >>> [tuple(round(b, 3) for b in band) for band in km.confidence_band()]
+        [(0.128, 0.961), (0.058, 0.845), (0.058, 0.845), (0.058, 0.845)]
+
+        Cost: O(k) for k distinct times.
+        """
+        z = statistics.NormalDist().inv_cdf(0.5 + _level_of(level) / 2)
+        greenwood = 0.0
+        out = []
+        for s in self.steps:
+            if s.events and s.at_risk > s.events:
+                greenwood += s.events / (s.at_risk * (s.at_risk - s.events))
+            survival = float(s.survival)
+            if survival >= 1 or survival <= 0:
+                out.append((survival, survival))
+                continue
+            log_s = math.log(survival)
+            spread = z * math.sqrt(greenwood) / log_s  # negative: log S < 0
+            lower = math.exp(-math.exp(math.log(-log_s) - spread))
+            upper = math.exp(-math.exp(math.log(-log_s) + spread))
+            out.append((lower, upper))
+        return tuple(out)
+
+    def to_svg(self) -> str:
+        """
+        The survival curve as an inline SVG chart (no plotting dependency):
+        S(t) as steps from 1 at time 0, its 95 % confidence band
+        (:meth:`confidence_band`) shaded, and a tick where observations were
+        censored.  Times in days for timedeltas.
+
+        Cost: O(k) for k distinct times.
+        """
+        timed = bool(self.steps) and isinstance(self.steps[0].time, dt.timedelta)
+        xs = [_days(s.time) for s in self.steps]
+        band = self.confidence_band()
+        curve = [(0.0, 1.0), *((x, float(s.survival)) for x, s in zip(xs, self.steps, strict=True))]
+        upper = [(0.0, 1.0), *((x, b[1]) for x, b in zip(xs, band, strict=True))]
+        lower = [(0.0, 1.0), *((x, b[0]) for x, b in zip(xs, band, strict=True))]
+        censored = [(x, float(s.survival)) for x, s in zip(xs, self.steps, strict=True) if s.censored]
+        return chart_svg(
+            title="time to close (Kaplan-Meier)",
+            x=nice_axis(min(0.0, *xs), max(xs, default=1.0)),
+            y=Axis(0.0, 1.0, tuple((v, percent(v)) for v in (0.0, 0.25, 0.5, 0.75, 1.0))),
+            x_label="days" if timed else "time",
+            y_label="still open, S(t)",
+            bands=[Band("95% band", upper, lower, steps=True)],
+            lines=[
+                Line("S(t)", curve, steps=True),
+                Line("censored", censored, color=ORANGE, markers="tick", path=False),
+            ],
+        )
 
     def merge(self, other: KaplanMeier) -> KaplanMeier:
         """

@@ -29,7 +29,7 @@ from ._kpis import (
 )
 from ._migration import Migration, migration
 from ._priority import FollowUp, FollowUpPolicy, due_followups, work_queue
-from ._rfm import RfmScore, rfm
+from ._rfm import RfmResult, RfmScore, rfm
 
 __all__ = [
     "DEFAULT_COVERAGE",
@@ -46,6 +46,7 @@ __all__ = [
     "Relationship",
     "RepOutcomes",
     "RepPeriod",
+    "RfmResult",
     "RfmScore",
     "TierSummary",
     "abc",

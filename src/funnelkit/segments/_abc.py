@@ -114,8 +114,8 @@ class AbcResult(Report):
 
     def _summary(self) -> str:
         unit = f" {self.currency}" if self.currency else ""
-        tiers = ", ".join(f"{s.tier.value} {s.count} ({s.share_of_value:.1%} of value)" for s in self.summary)
-        return f"{len(self)} customers, total {self.total:f}{unit}; {tiers}"
+        tiers = ", ".join(f"{s.tier.value} {s.count:,} ({s.share_of_value:.1%} of value)" for s in self.summary)
+        return f"{c.counted(len(self), 'customer')}, total {self.total:f}{unit}; {tiers}"
 
     def _rows(self) -> Iterator[dict[str, object]]:
         """

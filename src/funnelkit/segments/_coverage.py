@@ -73,9 +73,10 @@ class CoveragePlan(Report):
 
     def _summary(self) -> str:
         return (
-            f"{len(self.misaligned)} misaligned customers: {len(self.moves)} moves proposed, "
-            f"{len(self.unresolved)} unresolved; {len(self.load_after)} reps cover "
-            f"{sum(self.load_after.values())} customers after the moves"
+            f"{c.counted(len(self.misaligned), 'misaligned customer')}: "
+            f"{c.counted(len(self.moves), 'move')} proposed, {len(self.unresolved):,} unresolved; "
+            f"{c.counted(len(self.load_after), 'rep')} cover "
+            f"{c.counted(sum(self.load_after.values()), 'customer')} after the moves"
         )
 
     def _rows(self) -> Iterator[dict[str, object]]:

@@ -71,7 +71,10 @@ class Migration(Report):
         new = sum(len(ids) for (b, a), ids in self.cells.items() if b is None and a is not None)
         lost = sum(len(ids) for (b, a), ids in self.cells.items() if b is not None and a is None)
         rate = "n/a" if self.conversion_to_a is None else f"{self.conversion_to_a:.1%}"
-        return f"{customers} customers: {moved} changed tier, {new} new, {lost} lost; B/C -> A {rate}"
+        return (
+            f"{c.counted(customers, 'customer')}: {moved:,} changed tier, {new:,} new, {lost:,} lost; "
+            f"B/C -> A {rate}"
+        )
 
     def _rows(self) -> Iterator[dict[str, object]]:
         """

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 import attrs
 
 from .. import _checks as c
 from .._money import _CONTEXT, MAX_INTEGER_DIGITS, Money
+from .._report import Report
 from .._time import canonical
 from ..entities import Activity
 from ..errors import CurrencyMismatchError, Problem, ValidationError
@@ -44,6 +45,80 @@ class RfmScore:
         return f"{self.r}{self.f}{self.m}"
 
 
+@attrs.frozen(kw_only=True, repr=False)
+class RfmResult(Report, Sequence[RfmScore]):
+    """
+    Every customer's RFM score, sorted by customer id; see :func:`rfm`.
+
+    It reads like the tuple of :class:`RfmScore` it holds (``len``,
+    iteration, indexing, slicing, ``in``); :meth:`score_of` finds one
+    customer.  *currency* is set when the values were money.  It is a
+    :class:`~funnelkit.Report`: ``to_records()`` and ``to_frame()`` give one
+    row per customer with the measures, the three scores and the code.
+    """
+
+    now: dt.datetime
+    bins: int
+    currency: str | None
+    scores: tuple[RfmScore, ...]
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def __iter__(self) -> Iterator[RfmScore]:
+        return iter(self.scores)
+
+    @overload
+    def __getitem__(self, index: int) -> RfmScore: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[RfmScore, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> RfmScore | tuple[RfmScore, ...]:
+        return self.scores[index]
+
+    def score_of(self, customer_id: str) -> RfmScore:
+        """
+        The score of *customer_id*; a clear error for a customer that was not scored.
+        Cost: O(log n) for n customers.
+        """
+        if not isinstance(customer_id, str):
+            raise c.at("customer_id", c.wrong_type(customer_id, "a customer id (a str)"))
+        i = bisect.bisect_left(self.scores, customer_id, key=lambda s: s.customer_id)
+        if i < len(self.scores) and self.scores[i].customer_id == customer_id:
+            return self.scores[i]
+        raise ValidationError.single("customer_id", f"{c.show(customer_id)} was not scored", code="reference")
+
+    def _summary(self) -> str:
+        top = "".join(str(self.bins) for _ in range(3))
+        best = sum(1 for s in self.scores if s.r == s.f == s.m == self.bins)
+        total = Decimal(0)
+        for s in self.scores:
+            total = _CONTEXT.add(total, s.monetary)  # exact, whatever the caller's context
+        unit = f" {self.currency}" if self.currency else ""
+        return (
+            f"{c.counted(len(self.scores), 'customer')} on a scale of 1-{self.bins} as of "
+            f"{self.now:%Y-%m-%d %H:%M}; {best:,} scored {top}; monetary total {total:f}{unit}"
+        )
+
+    def _rows(self) -> Iterator[dict[str, object]]:
+        """
+        One row per customer: the measures (money when the values were money), the scores and the code.
+        """
+        currency = self.currency
+        for s in self.scores:
+            yield {
+                "customer_id": s.customer_id,
+                "recency_days": s.recency_days,
+                "frequency": s.frequency,
+                "monetary": s.monetary if currency is None else Money(amount=s.monetary, currency=currency),
+                "r": s.r,
+                "f": s.f,
+                "m": s.m,
+                "code": s.code,
+            }
+
+
 def _score(value: Any, ordered: list[Any], n: int, bins: int) -> int:
     """
     1 + how many customers are strictly worse, scaled to 1..bins.
@@ -62,7 +137,7 @@ def rfm(
     *,
     now: dt.datetime,
     bins: int = 5,
-) -> tuple[RfmScore, ...]:
+) -> RfmResult:
     """
     Score every customer on **r**ecency (days since the last event; fewer is
     better), **f**requency (number of events) and **m**onetary value (sum of
@@ -76,6 +151,9 @@ def rfm(
     *bins* is an int from 1 to 1,000; a plain value has at most 30 digits
     before the point, like money.
 
+    Returns an :class:`RfmResult`: the scores sorted by customer id, read
+    like a tuple, with records and a frame for pandas.
+
     Cost: O(n + c log c) for n events and c customers.
 
     >>> import datetime as dt
@@ -83,8 +161,13 @@ def rfm(
     >>> day = dt.timedelta(days=1)
     >>> orders = [("a", now - 2 * day, 100), ("a", now - 40 * day, 50), ("b", now - 90 * day, 500),
     ...           ("c", now - 10 * day, 20)]
-    >>> {s.customer_id: s.code for s in rfm(orders, now=now, bins=3)}
+    >>> scores = rfm(orders, now=now, bins=3)
+    >>> scores
+    <RfmResult: 3 customers on a scale of 1-3 as of 2026-03-01 00:00; 0 scored 333; monetary total 670>
+    >>> {s.customer_id: s.code for s in scores}
     {'a': '332', 'b': '113', 'c': '211'}
+    >>> scores.score_of("b").monetary
+    Decimal('500')
     """
     bins = c.plain(bins)
     problems: list[Problem] = []
@@ -161,7 +244,7 @@ def rfm(
     by_recency = sorted(-d for d in recency.values())
     by_frequency = sorted(count.values())
     by_monetary = sorted(total.values())
-    return tuple(
+    scores = tuple(
         RfmScore(
             customer_id=cid,
             recency_days=recency[cid],
@@ -173,3 +256,4 @@ def rfm(
         )
         for cid in sorted(last)
     )
+    return RfmResult(now=now, bins=bins, currency=currency, scores=scores)

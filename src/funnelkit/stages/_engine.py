@@ -241,7 +241,7 @@ class Readiness(Report):
     def _repr_html_(self) -> str:
         e = html.escape
         rows = []
-        records = self.to_records()
+        records = self._rows()
         for t in self.targets:
             state = "ready" if t.ready else ("not allowed" if not t.allowed else "not ready")
             rows.append(f"<tr><th colspan='3' style='text-align:left'>&rarr; {e(t.to)}: {e(state)}</th></tr>")
@@ -313,6 +313,27 @@ def _check_common(
         and now >= opp.stage_entered_at
     ):
         return now
+    problems = _argument_problems(opp, pipeline, now, actor, expected_version)
+    if problems:
+        raise ValidationError(problems)
+    assert isinstance(opp, Opportunity)  # noqa: S101 - narrowed above
+    assert isinstance(pipeline, Pipeline)  # noqa: S101
+    assert isinstance(now, dt.datetime)  # noqa: S101
+    now = canonical(now)
+    # a stale read comes first: the caller must reload, whatever else is off
+    _check_version(opp, c.to_optional_int(cast("int | None", expected_version)))
+    problems = _relation_problems(opp, pipeline, now)
+    if problems:
+        raise ValidationError(problems)
+    return now
+
+
+def _argument_problems(
+    opp: object, pipeline: object, now: object, actor: object, expected_version: object
+) -> list[Problem]:
+    """
+    What is wrong with each argument an engine call shares, on its own.
+    """
     problems = []
     if not isinstance(opp, Opportunity):
         problems.append(c.wrong_type(opp, "an Opportunity").prefixed("opp"))
@@ -332,14 +353,15 @@ def _check_common(
             problem = c.bad("range", msg)
         if problem is not None:
             problems.append(problem.prefixed("expected_version"))
-    if problems:
-        raise ValidationError(problems)
-    assert isinstance(opp, Opportunity)  # noqa: S101 - narrowed above
-    assert isinstance(pipeline, Pipeline)  # noqa: S101
-    assert isinstance(now, dt.datetime)  # noqa: S101
-    now = canonical(now)
-    # a stale read comes first: the caller must reload, whatever else is off
-    _check_version(opp, c.to_optional_int(cast("int | None", expected_version)))
+    return problems
+
+
+def _relation_problems(opp: Opportunity, pipeline: Pipeline, now: dt.datetime) -> list[Problem]:
+    """
+    What is wrong between an engine call's checked arguments: another
+    pipeline, an unknown stage, a time before the deal entered its stage.
+    """
+    problems = []
     if opp.pipeline != pipeline.key:
         problems.append(
             Problem(
@@ -361,9 +383,7 @@ def _check_common(
                 f"({opp.stage_entered_at.isoformat()})",
             )
         )
-    if problems:
-        raise ValidationError(problems)
-    return now
+    return problems
 
 
 #: The largest version an engine call may expect (2**63 - 1).

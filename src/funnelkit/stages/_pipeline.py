@@ -5,12 +5,9 @@ pipeline from a document with every problem reported at once.
 
 from __future__ import annotations
 
-import bisect
 import inspect
-import itertools
 import warnings
 from collections.abc import Iterable, Mapping
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -30,6 +27,7 @@ from ._routes import (
     _Node,
     _read_flag,
     _read_transitions,
+    compile_routes,
 )
 from ._stage import ProbabilityCheck, Stage, StageOutcome
 
@@ -172,38 +170,7 @@ class Pipeline:
         assert moves is not None  # noqa: S101 - no problems means the moves were worked out
         if falling and self.probability_check is ProbabilityCheck.WARN:
             _warn_outside(f"pipeline {self.key!r}: {falling}", PipelineWarning)
-        by_key = {s.key: s for s in self.stages}
-        # The default targets come from the allowed moves, in pipeline order:
-        # the first forward (to a stage later in the list, not lost), the first
-        # lost, and for a lost stage the first stage (or else the first open one).
-        index = {s.key: i for i, s in enumerate(self.stages)}
-        lost = {s.key for s in self.stages if s.outcome is StageOutcome.LOST}
-        nxt: dict[str, str] = {}
-        lose_to: dict[str, str] = {}
-        reopen_to: dict[str, str] = {}
-        start = self.stages[0].key
-        for k, ts in moves.items():
-            if not ts:
-                continue
-            if k in lost:
-                reopen_to[k] = start if start in ts else ts[0]
-                continue
-            later = itertools.islice(ts, bisect.bisect_right(ts, index[k], key=index.__getitem__), None)
-            if (t := next((d for d in later if d not in lost), None)) is not None:
-                nxt[k] = t
-            if (t := next((d for d in ts if d in lost), None)) is not None:
-                lose_to[k] = t
-        won = [s.key for s in self.stages if s.outcome is StageOutcome.WON]
-        routes = Routes(
-            pipeline=self.key,
-            order=tuple(by_key),
-            stages=MappingProxyType(by_key),
-            moves=MappingProxyType({k: tuple(v) for k, v in moves.items()}),
-            next=MappingProxyType(nxt),
-            lose_to=MappingProxyType(lose_to),
-            reopen_to=MappingProxyType(reopen_to),
-            won=won[0] if len(won) == 1 else None,
-        )
+        routes = compile_routes(self.key, self.stages, moves)
         object.__setattr__(self, "routes", routes)
 
     # --- queries ------------------------------------------------------------

@@ -773,4 +773,4 @@ def requirement_from_dict(data: object, *, predicates: Mapping[str, Predicate] |
     """
     from ..convert import from_dict
 
-    return from_dict(Requirement, data, predicates=predicates)  # type: ignore[no-any-return]
+    return from_dict(Requirement, data, predicates=predicates)

@@ -6,11 +6,13 @@ each move takes.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 import typing
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -117,6 +119,45 @@ class Routes:
         return f"{c.show(key)} is not a stage of pipeline {self.pipeline!r}; stages: {known}"
 
 
+def compile_routes(key: str, stages: tuple[Stage, ...], moves: Mapping[str, list[str]]) -> Routes:
+    """
+    The routes of a pipeline whose stages and allowed *moves* are checked.
+
+    The default targets come from the allowed moves, in pipeline order: the
+    first forward (to a stage later in the list, not lost), the first lost,
+    and for a lost stage the first stage (or else the first open one).
+    """
+    by_key = {s.key: s for s in stages}
+    index = {s.key: i for i, s in enumerate(stages)}
+    lost = {s.key for s in stages if s.outcome is StageOutcome.LOST}
+    nxt: dict[str, str] = {}
+    lose_to: dict[str, str] = {}
+    reopen_to: dict[str, str] = {}
+    start = stages[0].key
+    for k, ts in moves.items():
+        if not ts:
+            continue
+        if k in lost:
+            reopen_to[k] = start if start in ts else ts[0]
+            continue
+        later = itertools.islice(ts, bisect.bisect_right(ts, index[k], key=index.__getitem__), None)
+        if (t := next((d for d in later if d not in lost), None)) is not None:
+            nxt[k] = t
+        if (t := next((d for d in ts if d in lost), None)) is not None:
+            lose_to[k] = t
+    won = [s.key for s in stages if s.outcome is StageOutcome.WON]
+    return Routes(
+        pipeline=key,
+        order=tuple(by_key),
+        stages=MappingProxyType(by_key),
+        moves=MappingProxyType({k: tuple(v) for k, v in moves.items()}),
+        next=MappingProxyType(nxt),
+        lose_to=MappingProxyType(lose_to),
+        reopen_to=MappingProxyType(reopen_to),
+        won=won[0] if len(won) == 1 else None,
+    )
+
+
 _LISTED = 20  # stages named in an "unknown stage" message
 
 _FLAGS = ("allow_skip", "allow_backward", "allow_reopen")
@@ -215,44 +256,12 @@ def _analyse(
 
     Cost: O(stages + moves).
     """
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    duplicates = False
-    for i, n in enumerate(nodes):
-        if n is None or n.key is None:
-            continue
-        if n.key in seen:
-            duplicates = True
-            problems.append(
-                Problem(
-                    path=f"stages[{i}].key",
-                    code="duplicate",
-                    message=f"{n.key!r} is used by an earlier stage; keys must be unique",
-                )
-            )
-        seen.add(n.key)
+    problems = _key_problems(nodes)
+    duplicates = bool(problems)
     complete = bool(nodes) and all(
         n is not None and n.key is not None and n.outcome is not None for n in nodes
     )
-    if nodes and all(n is not None and n.outcome is not None for n in nodes):
-        for outcome in StageOutcome:
-            if not any(n.outcome is outcome for n in nodes):  # type: ignore[union-attr]
-                problems.append(
-                    Problem(
-                        path="stages",
-                        code="missing",
-                        message=f"no {outcome.value} stage; a pipeline needs at least one",
-                    )
-                )
-    head = nodes[0] if nodes else None
-    if head is not None and head.outcome is not None and head.outcome is not StageOutcome.OPEN:
-        problems.append(
-            Problem(
-                path="stages[0]",
-                code="graph",
-                message=f"{c.show(head.key)} is {head.outcome.value}; the first stage must be open",
-            )
-        )
+    problems.extend(_outcome_problems(nodes))
     moves = None
     if complete and not duplicates:
         sure = typing.cast("list[_Node]", nodes)
@@ -270,6 +279,39 @@ def _analyse(
                 )
             )
     return problems, moves, falling
+
+
+def _key_problems(nodes: list[_Node | None]) -> list[Problem]:
+    """
+    A key used by an earlier stage.
+    """
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, n in enumerate(nodes):
+        if n is None or n.key is None:
+            continue
+        if n.key in seen:
+            message = f"{n.key!r} is used by an earlier stage; keys must be unique"
+            problems.append(Problem(path=f"stages[{i}].key", code="duplicate", message=message))
+        seen.add(n.key)
+    return problems
+
+
+def _outcome_problems(nodes: list[_Node | None]) -> list[Problem]:
+    """
+    An outcome no stage has, and a first stage that is not open.
+    """
+    problems: list[Problem] = []
+    if nodes and all(n is not None and n.outcome is not None for n in nodes):
+        for outcome in StageOutcome:
+            if not any(n.outcome is outcome for n in nodes):  # type: ignore[union-attr]
+                message = f"no {outcome.value} stage; a pipeline needs at least one"
+                problems.append(Problem(path="stages", code="missing", message=message))
+    head = nodes[0] if nodes else None
+    if head is not None and head.outcome is not None and head.outcome is not StageOutcome.OPEN:
+        message = f"{c.show(head.key)} is {head.outcome.value}; the first stage must be open"
+        problems.append(Problem(path="stages[0]", code="graph", message=message))
+    return problems
 
 
 def _falling(nodes: list[_Node | None]) -> str | None:
@@ -296,84 +338,99 @@ def _moves(
     The allowed moves, from the flags or the explicit transitions; None
     when those could not be read.
     """
-    problems: list[Problem] = []
     keys = [typing.cast("str", n.key) for n in nodes]
-    by_key = {n.key: n for n in nodes}
-    order = {k: i for i, k in enumerate(keys)}
-    moves: dict[str, list[str]] = {k: [] for k in keys}
     if transitions is _UNREAD:
-        return problems, None
+        return [], None
     if transitions is not None:
-        for flag in _FLAGS:
-            if flags[flag] is True:
-                problems.append(
-                    Problem(
-                        path=flag,
-                        code="conflict",
-                        message="has no effect when transitions are listed; list the moves instead",
-                    )
-                )
-        pairs: set[tuple[str, ...]] = set()
-        listed = ", ".join(map(repr, keys[:_LISTED])) + (
-            f", ... ({len(keys):,} in all)" if len(keys) > _LISTED else ""
-        )
-        for i, pair in enumerate(typing.cast("tuple[tuple[str, str], ...]", transitions)):
-            src, dst = pair
-            where = f"transitions[{i}]"
-            for k in (src, dst):
-                if k not in by_key:
-                    problems.append(
-                        Problem(
-                            path=where,
-                            code="reference",
-                            message=f"{c.show(k)} is not a stage; stages: {listed}",
-                        )
-                    )
-            if src not in by_key or dst not in by_key:
-                continue
-            a, b = by_key[src], by_key[dst]
-            if src == dst:
-                problems.append(Problem(path=where, code="graph", message=f"{src!r} -> {dst!r} goes nowhere"))
-            elif pair in pairs:
-                problems.append(
-                    Problem(path=where, code="duplicate", message=f"{src!r} -> {dst!r} is listed twice")
-                )
-            elif a.outcome is StageOutcome.WON:
-                problems.append(
-                    Problem(path=where, code="graph", message=f"{src!r} is a won stage; won is final")
-                )
-            elif a.outcome is StageOutcome.LOST and b.outcome is not StageOutcome.OPEN:
-                problems.append(
-                    Problem(
-                        path=where,
-                        code="graph",
-                        message=f"{src!r} -> {dst!r}: a lost deal can only reopen to an open stage",
-                    )
-                )
-            else:
-                moves[src].append(dst)
-            pairs.add(pair)
+        problems = [
+            Problem(
+                path=flag,
+                code="conflict",
+                message="has no effect when transitions are listed; list the moves instead",
+            )
+            for flag in _FLAGS
+            if flags[flag] is True
+        ]
+        moves = _listed_moves(nodes, typing.cast("tuple[tuple[str, str], ...]", transitions), problems)
     elif any(flags[f] is _UNREAD for f in _FLAGS):
-        return problems, None
+        return [], None
     else:
-        outcome = {n.key: n.outcome for n in nodes}
-        forward = [k for k in keys if outcome[k] is not StageOutcome.LOST]
-        is_open = {k for k in keys if outcome[k] is StageOutcome.OPEN}
-        lost = [k for k in keys if outcome[k] is StageOutcome.LOST]
-        opened = [k for k in keys if k in is_open]
-        for i, k in enumerate(forward):
-            if k not in is_open:
-                continue
-            targets = forward[i + 1 :] if flags["allow_skip"] else forward[i + 1 : i + 2]
-            if flags["allow_backward"]:
-                targets = [b for b in forward[:i] if b in is_open] + targets
-            moves[k] = targets + lost
-        if flags["allow_reopen"]:
-            for k in lost:
-                moves[k] = list(opened)
+        problems, moves = [], _flag_moves(nodes, flags)
+    order = {k: i for i, k in enumerate(keys)}
     for targets in moves.values():
         targets.sort(key=order.__getitem__)
     return problems, moves
+
+
+def _listed_moves(
+    nodes: list[_Node], transitions: tuple[tuple[str, str], ...], problems: list[Problem]
+) -> dict[str, list[str]]:
+    """
+    The moves an explicit list of transitions allows; what is wrong with a pair goes to *problems*.
+    """
+    keys = [typing.cast("str", n.key) for n in nodes]
+    by_key = {n.key: n for n in nodes}
+    moves: dict[str, list[str]] = {k: [] for k in keys}
+    listed = ", ".join(map(repr, keys[:_LISTED])) + (
+        f", ... ({len(keys):,} in all)" if len(keys) > _LISTED else ""
+    )
+    pairs: set[tuple[str, ...]] = set()
+    for i, pair in enumerate(transitions):
+        where = f"transitions[{i}]"
+        unknown = [k for k in pair if k not in by_key]
+        problems.extend(
+            Problem(path=where, code="reference", message=f"{c.show(k)} is not a stage; stages: {listed}")
+            for k in unknown
+        )
+        if unknown:
+            continue
+        problem = _pair_problem(by_key[pair[0]], by_key[pair[1]], seen=pair in pairs)
+        if problem is None:
+            moves[pair[0]].append(pair[1])
+        else:
+            problems.append(Problem(path=where, code=problem[0], message=problem[1]))
+        pairs.add(pair)
+    return moves
+
+
+def _pair_problem(a: _Node, b: _Node, *, seen: bool) -> tuple[str, str] | None:
+    """
+    The code and message of what is wrong with the transition *a* -> *b*, or None.
+    """
+    src, dst = a.key, b.key
+    if src == dst:
+        return "graph", f"{src!r} -> {dst!r} goes nowhere"
+    if seen:
+        return "duplicate", f"{src!r} -> {dst!r} is listed twice"
+    if a.outcome is StageOutcome.WON:
+        return "graph", f"{src!r} is a won stage; won is final"
+    if a.outcome is StageOutcome.LOST and b.outcome is not StageOutcome.OPEN:
+        return "graph", f"{src!r} -> {dst!r}: a lost deal can only reopen to an open stage"
+    return None
+
+
+def _flag_moves(nodes: list[_Node], flags: Mapping[str, object]) -> dict[str, list[str]]:
+    """
+    The moves the flags allow: one step forward (any with skip, back with
+    backward), lose from any open stage, reopen from a lost one.
+    """
+    keys = [typing.cast("str", n.key) for n in nodes]
+    moves: dict[str, list[str]] = {k: [] for k in keys}
+    outcome = {n.key: n.outcome for n in nodes}
+    forward = [k for k in keys if outcome[k] is not StageOutcome.LOST]
+    is_open = {k for k in keys if outcome[k] is StageOutcome.OPEN}
+    lost = [k for k in keys if outcome[k] is StageOutcome.LOST]
+    for i, k in enumerate(forward):
+        if k not in is_open:
+            continue
+        targets = forward[i + 1 :] if flags["allow_skip"] else forward[i + 1 : i + 2]
+        if flags["allow_backward"]:
+            targets = [b for b in forward[:i] if b in is_open] + targets
+        moves[k] = targets + lost
+    if flags["allow_reopen"]:
+        for k in lost:
+            moves[k] = [k2 for k2 in keys if k2 in is_open]
+    return moves
 
 
 def _closure(start: Iterable[str], edges: Mapping[str, list[str]]) -> set[str]:
