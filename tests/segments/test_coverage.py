@@ -54,7 +54,7 @@ class TestCoverage:
         customers = [cust("a1", "A", "mid"), cust("c1", "C", "top"), cust("b1", "B", "mid")]
         plan = coverage(customers, quartiles={"top": 1, "mid": 2, "low": 4}, capacities={"top": 0, "low": 5})
         assert repr(plan) == (
-            "<CoveragePlan: 2 misaligned customers: 1 moves proposed, 1 unresolved; "
+            "<CoveragePlan: 2 misaligned customers: 1 move proposed, 1 unresolved; "
             "3 reps cover 3 customers after the moves>"
         )
         assert plan.to_records() == [

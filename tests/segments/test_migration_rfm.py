@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from _problems import raises_problems
 from funnelkit import Activity, CurrencyMismatchError, Money, Tier, ValidationError, from_dict, to_dict
-from funnelkit.segments import Migration, abc, migration, rfm
+from funnelkit.segments import Migration, RfmResult, abc, migration, rfm
 
 NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -132,6 +132,49 @@ class TestRfm:
         with pytest.raises(ValidationError) as exc:
             rfm(events, now=NOW, **kwargs)
         assert fragment in str(exc.value)
+
+    def test_a_report_that_reads_like_the_tuple_it_was(self):
+        """len, iteration, indexing, slicing and `in` work as on a tuple; score_of finds one customer."""
+        orders = [("b", NOW - 3 * DAY, Money.of("20.50", "EUR")), ("a", NOW - DAY, Money.of(100, "EUR"))]
+        scores = rfm(orders, now=NOW, bins=2)
+        assert isinstance(scores, RfmResult)
+        assert len(scores) == 2
+        assert [s.customer_id for s in scores] == ["a", "b"]
+        assert scores[0].customer_id == "a"
+        assert scores[-1:] == (scores[1],)
+        assert scores[1] in scores
+        assert scores.index(scores[1]) == 1
+        assert scores.score_of("b").code == "111"
+        assert (scores.now, scores.bins, scores.currency) == (NOW, 2, "EUR")
+        with raises_problems(("customer_id", "reference")):
+            scores.score_of("zed")
+        with raises_problems(("customer_id", "type")):
+            scores.score_of(5)
+
+    def test_report(self):
+        """A short repr, one record per customer with the money split, a document that reads back."""
+        orders = [("b", NOW - 3 * DAY, Money.of("20.50", "EUR")), ("a", NOW - DAY, Money.of(100, "EUR"))]
+        scores = rfm(orders, now=NOW, bins=2)
+        assert repr(scores) == (
+            "<RfmResult: 2 customers on a scale of 1-2 as of 2026-03-01 00:00; 1 scored 222; "
+            "monetary total 120.50 EUR>"
+        )
+        assert scores.to_records()[1] == {
+            "customer_id": "b",
+            "recency_days": 3,
+            "frequency": 1,
+            "monetary": Decimal("20.50"),
+            "monetary_currency": "EUR",
+            "r": 1,
+            "f": 1,
+            "m": 1,
+            "code": "111",
+        }
+        assert scores.to_records(numbers="float")[1]["monetary"] == 20.5
+        assert "<td>a</td><td>1</td><td>1</td><td>100</td><td>EUR</td><td>2</td>" in scores._repr_html_()
+        data = json.loads(json.dumps(scores.to_dict()))
+        assert data["currency"] == "EUR"
+        assert from_dict(RfmResult, data) == scores
 
     def test_currencies_do_not_mix(self):
         """Order values in two currencies are refused."""

@@ -20,7 +20,8 @@ from .._time import canonical
 from ..entities import Lead, LeadStatus
 from ..errors import Problem, ValidationError
 from ._args import batch_of, bounded, items_of
-from ._policies import Policy, Skip, _Context, _Item, lead_item
+from ._policies import Policy
+from ._routing import Skip, _Context, _Item, lead_item
 from ._team import Assigned, AssignmentState, Team
 
 

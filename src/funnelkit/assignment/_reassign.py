@@ -20,7 +20,8 @@ from ..entities import Customer, Lead, LeadStatus, Opportunity
 from ..errors import ValidationError
 from ._args import batch_of
 from ._assign import check_common, next_state, require_reps, route
-from ._policies import Policy, Skip, _Context, _Item, customer_item, lead_item
+from ._policies import Policy
+from ._routing import Skip, _Context, _Item, customer_item, lead_item
 from ._team import AssignmentState, Team
 
 T = TypeVar("T", Customer, Opportunity, Lead)

@@ -24,7 +24,8 @@ from ..entities import Lead, LeadStatus
 from ..errors import AssignmentError, ClaimConflict, Problem, ValidationError
 from ._args import bounded, is_str, window_duration
 from ._assign import AssignmentResult, Decision, assign, check_common
-from ._policies import Policy, Skip, _Context
+from ._policies import Policy
+from ._routing import Skip, _Context
 from ._team import AssignmentState, Team
 
 TurnOutcome = Literal["claimed", "declined", "lapsed", "holding", "waiting"]

@@ -11,6 +11,7 @@ from typing import cast
 import attrs
 
 from .. import _checks as c
+from .._report import Report
 from ..errors import Problem, ValidationError
 from ..stages import Pipeline, StageChanged
 from ._args import MAX_PROBLEMS, exact
@@ -22,8 +23,8 @@ MAX_TRANSIENT = 40
 MAX_SMOOTHING = 10**6
 
 
-@attrs.frozen(kw_only=True)
-class AbsorbingChain:
+@attrs.frozen(kw_only=True, repr=False)
+class AbsorbingChain(Report):
     """
     An absorbing Markov chain over named states.
 
@@ -35,12 +36,41 @@ class AbsorbingChain:
     transient state; t = N 1 the expected steps before absorption; B = N R
     the probability of ending in each absorbing state (Grinstead & Snell,
     *Introduction to Probability*, ch. 11, Theorems 11.4-11.6).
+
+    A :class:`~funnelkit.Report`: its table has one row per transient
+    state: the expected steps to absorption, ``p_<state>`` the probability
+    of ending in each absorbing state, and ``visits_<state>`` the expected
+    visits to each transient state (a row of N).
     """
 
     transient: tuple[str, ...]
     absorbing: tuple[str, ...]
     fundamental: tuple[tuple[Fraction, ...], ...]
     absorption: tuple[tuple[Fraction, ...], ...]
+
+    def _summary(self) -> str:
+        head = f"{len(self.transient)} transient, {len(self.absorbing)} absorbing states"
+        if not (self.transient and self.absorption and self.fundamental):
+            return head
+        first = self.transient[0]
+        ends = ", ".join(
+            f"{name} {float(p):.1%}" for name, p in zip(self.absorbing, self.absorption[0], strict=False)
+        )
+        return f"{head}; from {first!r}: {ends}, {float(sum(self.fundamental[0], Fraction(0))):.3g} steps"
+
+    def _rows(self) -> list[dict[str, object]]:
+        """
+        One row per transient state: expected steps, absorption probabilities, expected visits.
+        """
+        return [
+            {
+                "state": state,
+                "expected_steps": sum(visits, Fraction(0)),
+                **{f"p_{a}": p for a, p in zip(self.absorbing, ends, strict=False)},
+                **{f"visits_{t}": v for t, v in zip(self.transient, visits, strict=False)},
+            }
+            for state, visits, ends in zip(self.transient, self.fundamental, self.absorption, strict=False)
+        ]
 
     def expected_steps(self, state: str) -> Fraction:
         """

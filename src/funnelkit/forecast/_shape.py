@@ -496,7 +496,8 @@ class CloseRates(Report, Mapping[str, CloseRate]):
             return "no owner has closed a deal"
         won = sum(w for w, _, _ in self.rates.values())
         lost = sum(lo for _, lo, _ in self.rates.values())
-        return f"{len(self.rates)} owners: {won} won, {lost} lost, close rate {won / (won + lost):.1%} in all"
+        rate = f"{won / (won + lost):.1%}" if won + lost else "-"
+        return f"{len(self.rates)} owners: {won} won, {lost} lost, close rate {rate} in all"
 
     def _rows(self) -> list[dict[str, object]]:
         """

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import html
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
 
 import attrs
 
 from .. import _checks as c
 from .._money import Money
+from .._report import Report
 from .._time import zone as zone_of
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import CurrencyMismatchError, Problem, ValidationError
@@ -47,36 +46,36 @@ class TargetLine:
     coverage: Decimal | None
     forecast: Money
 
-    def to_dict(self) -> dict[str, Any]:
-        """
-        A flat, JSON-safe dict (amounts as strings, in the target's currency).
-        Cost: O(size of the value).
-        """
-        return {
-            "owner": self.owner,
-            "currency": self.target.currency,
-            "target": str(self.target.amount),
-            "won": str(self.won.amount),
-            "open_pipeline": str(self.open_pipeline.amount),
-            "weighted_open": str(self.weighted_open.amount),
-            "attainment": None if self.attainment is None else str(self.attainment),
-            "remaining": str(self.remaining.amount),
-            "coverage": None if self.coverage is None else str(self.coverage),
-            "forecast": str(self.forecast.amount),
-        }
 
-
-@attrs.frozen(kw_only=True)
-class TargetReport:
+@attrs.frozen(kw_only=True, repr=False)
+class TargetReport(Report):
     """
     Every owner with a target, and the team total (when all targets share a
     currency), for the local dates ``[start, end)``.
+
+    A :class:`~funnelkit.Report`: its table has one row per owner, then the
+    team's (``owner`` ``None``), with every field of :class:`TargetLine`.
     """
 
     start: dt.date
     end: dt.date
     lines: tuple[TargetLine, ...]
     total: TargetLine | None
+
+    def _summary(self) -> str:
+        head = f"{len(self.lines)} owners, {self.start} to {self.end} (exclusive)"
+        team = self.total
+        if team is None:
+            return f"{head}; targets in several currencies, no team total"
+        attained = "-" if team.attainment is None else f"{float(team.attainment):.1%}"
+        return f"{head}; team won {team.won} of {team.target} ({attained}), forecast {team.forecast}"
+
+    def _rows(self) -> list[dict[str, object]]:
+        """
+        One row per owner, then the team's: every field of the line, amounts as Money.
+        """
+        every = (*self.lines, *([self.total] if self.total else []))
+        return [attrs.asdict(ln, recurse=False) for ln in every]
 
     def merge(self, other: TargetReport) -> TargetReport:
         """
@@ -105,24 +104,6 @@ class TargetReport:
                 return ln
         raise ValidationError.single("owner", f"{c.show(owner)} has no target in this report", code="reference")
 
-    def to_records(self) -> list[dict[str, Any]]:
-        """
-        One flat dict per owner, then the total, for ``pandas.DataFrame``.
-        Cost: O(n) for n rows.
-        """
-        return [ln.to_dict() for ln in (*self.lines, *([self.total] if self.total else []))]
-
-    def _repr_html_(self) -> str:
-        head = "".join(
-            f"<th>{h}</th>" for h in ("owner", "target", "won", "attainment", "coverage", "forecast")
-        )
-        rows = "".join(
-            f"<tr><td>{html.escape(ln.owner or 'team')}</td><td>{ln.target}</td><td>{ln.won}</td>"
-            f"<td>{'' if ln.attainment is None else f'{ln.attainment:.1%}'}</td>"
-            f"<td>{'' if ln.coverage is None else f'{ln.coverage:.2f}x'}</td><td>{ln.forecast}</td></tr>"
-            for ln in (*self.lines, *([self.total] if self.total else []))
-        )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 def _sum(a: TargetLine, b: TargetLine) -> TargetLine:
