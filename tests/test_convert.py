@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from _problems import problems_of, raises_problems
 from funnelkit import (
     Activity,
     Customer,
@@ -122,21 +123,13 @@ def valid_opportunity_dict(**changes):
     return base
 
 
-def problems(excinfo):
-    return {p.path: p.message for p in excinfo.value.problems}
-
-
 class TestErrors:
     def test_path_inside_a_collection(self):
         """The issue's own example: the path reaches into lists and nested values."""
         opps = [valid_opportunity_dict(id=f"o-{i}") for i in range(5)]
         opps[3]["amount"] = {"amount": "10", "currency": "usd"}
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("opportunities[3].amount.currency", "format")):
             from_dict(dict[str, list[Opportunity]], {"opportunities": opps})
-        assert str(exc.value) == (
-            "opportunities[3].amount.currency: 'usd' is not an ISO 4217 code "
-            "(three upper-case letters, e.g. 'USD')"
-        )
 
     def test_every_problem_is_listed(self):
         """Type errors, value errors, missing and unknown fields all come back together."""
@@ -154,67 +147,59 @@ class TestErrors:
         del data["stage"]
         with pytest.raises(ValidationError) as exc:
             from_dict(Opportunity, data)
-        found = problems(exc)
-        assert found == {
-            "id": "'' is empty; an id must be a non-empty str",
-            "owner": "5 is an int; expected a string",
-            "created_at": (
-                "'2026-01-05T09:00:00' has no UTC offset; funnelkit refuses to guess one (add e.g. '+00:00')"
-            ),
-            "status": "'pending' is not an OpportunityStatus; allowed: 'open', 'won', 'lost'",
-            "amount.amount": (
-                "10.5 is a number; send money amounts as strings, e.g. '12.30', so nothing is lost"
-            ),
-            "expected_close": "'next week' is not an ISO 8601 date such as '2026-03-31'",
-            "competitors": "'Rival Inc' is a str; expected a list",
-            "gaps[0].due": "'2026-13-01' is not an ISO 8601 date such as '2026-03-31'",
-            "gaps[1].description": "missing; this field is required",
-            "gaps[1].closed": "'no' is a str; expected true or false",
-            "colour": found["colour"],
-            "stage": "missing; this field is required",
+        assert set(problems_of(exc)) == {
+            ("id", "empty"),
+            ("owner", "type"),
+            ("created_at", "timezone"),
+            ("status", "choice"),
+            ("amount.amount", "type"),
+            ("expected_close", "format"),
+            ("competitors", "type"),
+            ("gaps[0].due", "format"),
+            ("gaps[1].description", "missing"),
+            ("gaps[1].closed", "type"),
+            ("colour", "unknown_field"),
+            ("stage", "missing"),
         }
-        assert found["colour"].startswith("unknown field; allowed: id, customer_id, owner")
         assert str(exc.value).startswith("12 problems:\n")
 
     def test_cross_field_errors_after_types(self):
         """Once the types are right, the entity's own rules report."""
         data = valid_opportunity_dict(stage_entered_at="2026-01-01T00:00:00+00:00")
-        with pytest.raises(
-            ValidationError, match="stage_entered_at: 2026-01-01T00:00:00\\+00:00 is before created_at"
-        ):
+        with raises_problems(("stage_entered_at", "order")):
             from_dict(Opportunity, data)
 
     @pytest.mark.parametrize(
-        ("cls", "data", "path", "fragment"),
+        ("cls", "data", "path", "code"),
         [
-            (Opportunity, None, "", "None is a NoneType; expected an object with the fields of Opportunity"),
-            (Opportunity, [], "", "[] is a list; expected an object with the fields of Opportunity"),
-            (Money, "12.30 USD", "", "'12.30 USD' is a str; expected an object with 'amount' and 'currency'"),
-            (Money, {"amount": "1"}, "currency", "missing; this field is required"),
+            (Opportunity, None, "", "type"),
+            (Opportunity, [], "", "type"),
+            (Money, "12.30 USD", "", "type"),
+            (Money, {"amount": "1"}, "currency", "missing"),
             (
                 Money,
                 {"amount": True, "currency": "USD"},
                 "amount",
-                "True is a bool; expected the amount as a string",
+                "type",
             ),
-            (Money, {"amount": "abc", "currency": "USD"}, "amount", "'abc' is not a decimal number"),
+            (Money, {"amount": "abc", "currency": "USD"}, "amount", "format"),
             (
                 Money,
                 {"amount": "1", "currency": "USD", "fx": 1},
                 "fx",
-                "unknown field; allowed: amount, currency",
+                "unknown_field",
             ),
             (
                 Lead,
                 {"id": "l", "source": "web", "created_at": "2026-01-01T00:00:00Z", "intent_score": "NaN"},
                 "intent_score",
-                "'NaN' is not a finite decimal number",
+                "format",
             ),
             (
                 Lead,
                 {"id": "l", "source": "web", "created_at": "2026-01-01T00:00:00Z", "intent_score": 1.2},
                 "intent_score",
-                "1.2 is outside [0, 1]",
+                "range",
             ),
             (
                 Activity,
@@ -227,41 +212,39 @@ class TestErrors:
                     "duration": 300,
                 },
                 "duration",
-                "300 is an int; expected an ISO 8601 duration string",
+                "type",
             ),
             (
                 SalesRep,
                 {"id": "r", "name": "Li", "capacity": "10"},
                 "capacity",
-                "'10' is a str; expected an integer",
+                "type",
             ),
             (
                 SalesRep,
                 {"id": "r", "name": "Li", "capacity": 1.0},
                 "capacity",
-                "1.0 is a float; expected an integer",
+                "type",
             ),
             (
                 SalesRep,
                 {"id": "r", "name": "Li", "active": 1},
                 "active",
-                "1 is an int; expected true or false",
+                "type",
             ),
-            (SalesRep, {"id": "r", "name": "Li", 3: "x"}, "[3]", "unknown field"),
-            (list[SalesRep], {"id": "r"}, "", "is a dict; expected a list"),
+            (SalesRep, {"id": "r", "name": "Li", 3: "x"}, "[3]", "unknown_field"),
+            (list[SalesRep], {"id": "r"}, "", "type"),
         ],
     )
-    def test_bad_input(self, cls, data, path, fragment):
-        """Each kind of bad input is named with its path and value."""
+    def test_bad_input(self, cls, data, path, code):
+        """Each kind of bad input is named with its path and the kind of problem."""
         with pytest.raises(ValidationError) as exc:
             from_dict(cls, data)
-        found = problems(exc)
-        assert path in found, found
-        assert fragment in found[path]
+        assert (path, code) in problems_of(exc)
 
     def test_money_refuses_floats_from_json(self):
         """A JSON number amount is refused: floats lose cents."""
-        with pytest.raises(ValidationError, match=r"amount: 0\.1 is a number; send money amounts as strings"):
+        with raises_problems(("amount", "type")):
             from_dict(Money, {"amount": 0.1, "currency": "USD"})
 
     def test_int_amounts_are_fine(self):
@@ -280,9 +263,9 @@ class TestErrors:
         deep: object = "x"
         for _ in range(5000):
             deep = [deep]
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("[0][0]", "type")) as exc:
             from_dict(list[list[str]], deep)
-        assert str(exc.value) == "[0][0]: [[[...]]] is a list; expected a string"
+        assert str(exc.value) == "[0][0]: [[[...]]] is a list; expected a string"  # shown briefly
 
     def test_already_built_values_pass_through(self):
         """A host may mix built values into the dict it passes."""
@@ -314,21 +297,19 @@ class TestErrors:
 
     def test_money_lists_amount_and_currency_problems(self):
         """A bad amount and a bad currency are both reported."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("amount", "format"), ("currency", "currency")):
             from_dict(Money, {"amount": "NaN", "currency": "XXQ"})
-        assert [p.path for p in exc.value.problems] == ["amount", "currency"]
 
     @pytest.mark.parametrize("text", ["PT" + "9" * 5000 + "S", "PT\u0665M", "P\uff11D"])
     def test_durations_in_odd_digits_or_huge(self, text):
         """Huge and non-ASCII durations are a ValidationError, not a ValueError."""
-        with pytest.raises(ValidationError, match="is not an ISO 8601 duration"):
+        with raises_problems(("", "format")):
             from_dict(dt.timedelta, text)
 
     def test_non_identifier_keys_are_quoted_in_paths(self):
         """A mapping key that is not a name appears quoted in the path."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("['rep-1'].name", "missing")):
             from_dict(dict[str, SalesRep], {"rep-1": {"id": "r"}})
-        assert exc.value.problems[0].path == "['rep-1'].name"
 
     def test_datetime_object_with_a_broken_tzinfo(self):
         """A datetime object whose tzinfo fails is reported, not raised."""
@@ -338,7 +319,7 @@ class TestErrors:
                 return dt.timedelta(hours=30)
 
         data = {"id": "r", "name": "Li", "created_at": dt.datetime(2026, 1, 1, tzinfo=Broken())}
-        with pytest.raises(ValidationError, match=r"created_at: .* has a tzinfo whose utcoffset"):
+        with raises_problems(("created_at", "timezone")):
             from_dict(Customer, data)
 
 

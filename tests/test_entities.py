@@ -9,6 +9,7 @@ import pendulum
 import pytest
 from hypothesis import given
 
+from _problems import problems_of, raises_problems
 from funnelkit import (
     Activity,
     ActivityKind,
@@ -54,10 +55,6 @@ MINIMAL = {
 
 def build(cls, **changes):
     return cls(**{**MINIMAL[cls], **changes})
-
-
-def problems_of(excinfo):
-    return {p.path: p.message for p in excinfo.value.problems}
 
 
 class TestConstruction:
@@ -116,7 +113,7 @@ class TestConstruction:
         second = dt.datetime(2026, 11, 1, 1, 30, tzinfo=ny, fold=1)
         opp = build(Opportunity, created_at=first, stage_entered_at=second)
         assert opp.stage_entered_at - opp.created_at == dt.timedelta(minutes=45)
-        with pytest.raises(ValidationError, match="stage_entered_at"):
+        with raises_problems(("stage_entered_at", "order")):
             build(Opportunity, created_at=second, stage_entered_at=first)
         assert build(Opportunity, created_at=first, stage_entered_at=first) != build(
             Opportunity, created_at=second, stage_entered_at=second
@@ -207,35 +204,38 @@ BAD_FIELDS = [
 ]
 
 
-@pytest.mark.parametrize(("cls", "field", "value", "fragment"), BAD_FIELDS)
-def test_bad_field_is_named_with_its_value(cls, field, value, fragment):
-    """Every bad field raises ValidationError naming the field and showing the value."""
+@pytest.mark.parametrize(("cls", "field", "value", "code"), BAD_FIELDS)
+def test_bad_field_is_named_with_its_code(cls, field, value, code):
+    """Every bad field raises ValidationError naming the field and the kind of problem."""
     with pytest.raises(ValidationError) as exc:
         build(cls, **{field.split("[")[0]: value})
-    found = problems_of(exc)
-    assert field in found, found
-    assert fragment in found[field]
+    assert (field, code) in problems_of(exc)
 
 
 def test_every_problem_is_reported_at_once():
     """One error lists every bad field, not just the first."""
-    with pytest.raises(ValidationError) as exc:
+    with raises_problems(
+        ("id", "empty"),
+        ("owner", "type"),
+        ("created_at", "timezone"),
+        ("status", "choice"),
+        ("version", "range"),
+    ) as exc:
         build(Opportunity, id="", owner=3, created_at=dt.datetime(2026, 1, 1), status="nope", version=-2)
-    assert set(problems_of(exc)) == {"id", "owner", "created_at", "status", "version"}
     assert str(exc.value).startswith("5 problems:\n  - id: ")
 
 
 def test_cross_field_rules_wait_for_valid_fields():
     """Cross-field rules run only once every field is valid on its own."""
-    with pytest.raises(ValidationError) as exc:
+    with raises_problems(("id", "empty")):
         build(Opportunity, id="", stage_entered_at=dt.datetime(2026, 1, 1, tzinfo=UTC))
-    assert set(problems_of(exc)) == {"id"}
 
 
 def test_validation_error_is_a_value_error():
     """Hosts that catch ValueError catch funnelkit's input errors too."""
-    with pytest.raises(ValueError, match="is empty"):
+    with pytest.raises(ValueError) as exc:
         build(SalesRep, id="")
+    assert problems_of(exc) == [("id", "empty")]
 
 
 class TestValues:
@@ -250,7 +250,7 @@ class TestValues:
         opp = build(Opportunity)
         moved = attrs.evolve(opp, stage="needs_confirmed", stage_entered_at=T1, version=1)
         assert (opp.stage, moved.stage, moved.version) == ("contact", "needs_confirmed", 1)
-        with pytest.raises(ValidationError, match="version: -1 is negative"):
+        with raises_problems(("version", "range")):
             attrs.evolve(opp, version=-1)
 
     def test_equality_is_by_value(self):

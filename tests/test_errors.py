@@ -11,21 +11,21 @@ from funnelkit.errors import MAX_LISTED, MAX_MESSAGE, MAX_PATH, ClaimConflict
 
 def test_a_problem_cuts_a_huge_message_and_says_how_long_it_was():
     """A 1 MB message keeps its head and ends with its full length."""
-    problem = Problem(path="x", message="m" * 1_000_000)
+    problem = Problem(path="x", code="type", message="m" * 1_000_000)
     assert len(problem.message) == MAX_MESSAGE - 40 + len("... (1,000,000 characters in all)")
     assert problem.message.endswith("m... (1,000,000 characters in all)")
 
 
 def test_a_problem_cuts_a_huge_path():
     """A path built from a huge dict key is cut the same way."""
-    problem = Problem(path="values['" + "k" * 10_000 + "']", message="bad")
+    problem = Problem(path="values['" + "k" * 10_000 + "']", code="type", message="bad")
     assert len(problem.path) <= MAX_PATH
     assert problem.path.startswith("values['kkk")
 
 
 def test_an_error_lists_its_first_50_problems_and_counts_the_rest():
     """10,000 bad items: the text lists 50 and says how many more; .problems keeps all."""
-    error = ValidationError(Problem(path=f"items[{i}]", message="bad") for i in range(10_000))
+    error = ValidationError(Problem(path=f"items[{i}]", code="type", message="bad") for i in range(10_000))
     lines = str(error).splitlines()
     assert lines[0] == "10000 problems:"
     assert lines[1:3] == ["  - items[0]: bad", "  - items[1]: bad"]

@@ -168,7 +168,9 @@ def test_errors_survive_pickling():
     )
 
     cases = [
-        ValidationError([Problem(path="a", message="bad"), Problem(path="b", message="worse")]),
+        ValidationError(
+            [Problem(path="a", code="type", message="bad"), Problem(path="b", code="range", message="worse")]
+        ),
         CurrencyMismatchError("add", "USD", "EUR"),
         TransitionNotAllowed(pipeline="p", from_stage="a", to_stage="c", allowed=("b",)),
         ConcurrencyConflict(opportunity_id="o", expected_version=1, actual_version=2),

@@ -51,19 +51,32 @@ from .entities import (
 from .errors import FunnelkitError, MilestoneNotMet, Problem, ValidationError
 from .forecast import backtest, weighted_forecast
 from .segments import abc
-from .stages import StageChanged, advance, default_pipeline, lose, readiness, replay, stalled, win
+from .stages import (
+    ActivityCount,
+    AllOf,
+    AnyOf,
+    EvidenceRecorded,
+    KeyPersonCoverage,
+    NoOpenGaps,
+    Pipeline,
+    RequiredFields,
+    Requirement,
+    StageChanged,
+    advance,
+    default_pipeline,
+    lose,
+    readiness,
+    replay,
+    stalled,
+    win,
+)
+from .stages._requirements import Outcome
 
 __all__ = ["SimulationError", "SimulationResult", "simulate"]
 
 _DAY = dt.timedelta(days=1)
 _SOURCES = ("web", "trial", "referral", "trade fair", "cold call")
 _TERRITORIES = ("north", "south", "east", "west")
-_EVIDENCE = {
-    "proposal": "project_approved",
-    "approved": "shortlisted",
-    "shortlisted": "selected",
-    "negotiation": "contract_signed",
-}
 
 
 class SimulationError(FunnelkitError):
@@ -165,6 +178,7 @@ def simulate(
     check_every: int = 1,
     capacity: tuple[int, int] = (4, 16),
     work_rate: float = 0.3,
+    pipeline: Pipeline | None = None,
 ) -> SimulationResult:
     """
     Play a company of *reps* over *days* days while *leads* leads arrive,
@@ -173,7 +187,10 @@ def simulate(
     deals (drawn per rep); small capacities make bursts overflow, so some
     leads come back unassigned, as they should.  Each day, an open deal is
     worked with probability *work_rate*: its owner logs one activity (the
-    stage's own work, or a follow-up call or email), good or sloppy.
+    stage's own work, or a follow-up call or email), good or sloppy.  The
+    work is what the deal's next move still lacks, as :func:`readiness`
+    reports it for *pipeline* (by default :func:`default_pipeline`), so any
+    pipeline built from funnelkit's requirements can be simulated.
     The invariants:
 
     - every lead is assigned once or returned with a reason;
@@ -217,7 +234,11 @@ def simulate(
     rate_ok = isinstance(work_rate, float | int) and not isinstance(work_rate, bool)
     if not rate_ok or not 0 < work_rate <= 1:
         code = "range" if rate_ok else "type"
-        problems.append(Problem(path="work_rate", code=code, message=f"{c.show(work_rate)} is not a number in (0, 1]"))
+        problems.append(
+            Problem(path="work_rate", code=code, message=f"{c.show(work_rate)} is not a number in (0, 1]")
+        )
+    if pipeline is not None and not isinstance(pipeline, Pipeline):
+        problems.append(c.wrong_type(pipeline, "a Pipeline").prefixed("pipeline"))
     if problems:
         raise ValidationError(problems)
     begin = instant(start, field="start") if start is not None else dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
@@ -228,6 +249,7 @@ def simulate(
         msg = f"{begin.isoformat()} leaves no room for {days:,} days within the range of datetime"
         raise ValidationError.single("start", msg, code="range") from None
     company = _Company(
+        pipeline=default_pipeline() if pipeline is None else pipeline,
         reps=reps,
         leads=leads,
         days=days,
@@ -238,6 +260,38 @@ def simulate(
     )
     company.hire(reps, capacity)
     return company.run()
+
+
+def _unmet(requirements: tuple[Requirement, ...], outcomes: tuple[Outcome, ...]) -> list[Requirement]:
+    """
+    The simple requirements behind the unmet *outcomes* (which readiness lists
+    in the order of *requirements*, parts in the order of parts): all unmet
+    parts of an all-of, the first unmet part of an any-of.
+    """
+    found: list[Requirement] = []
+    for requirement, outcome in zip(requirements, outcomes, strict=True):
+        if outcome.met:
+            continue
+        if isinstance(requirement, AllOf | AnyOf):
+            parts = _unmet(requirement.parts, outcome.parts)
+            found.extend(parts if isinstance(requirement, AllOf) else parts[:1])
+        else:
+            found.append(requirement)
+    return found
+
+
+_SAMPLE_TEXT = "noted"
+
+
+def _sample_field(name: str, deal: Opportunity, when: dt.datetime, rng: random.Random) -> Any:
+    """A value the work finds out for the opportunity field *name*, or None for one it cannot."""
+    if name == "amount":
+        return deal.amount or Money.of(rng.randrange(20, 500) * 1000, "CNY")
+    if name == "expected_close":
+        return deal.expected_close or (when + dt.timedelta(days=rng.randint(30, 150))).date()
+    if name == "competitors":
+        return deal.competitors or ("Rival",)
+    return None
 
 
 def _activity(deal: Opportunity, n: int, kind: str, when: dt.datetime, **fields: Any) -> Activity:
@@ -266,6 +320,7 @@ class _Company:
         start: dt.datetime,
         check_every: int,
         work_rate: float,
+        pipeline: Pipeline,
     ) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - a seeded simulation, not cryptography
         self.seed = seed
@@ -274,7 +329,7 @@ class _Company:
         self.start = start
         self.check_every = check_every
         self.work_rate = work_rate
-        self.pipeline = default_pipeline()
+        self.pipeline = pipeline
         self.reps: dict[str, SalesRep] = {}
         self.next_rep = reps
         self.state = _State()
@@ -411,7 +466,7 @@ class _Company:
             if not deal.is_open:
                 continue
             if self.rng.random() < 0.006:
-                reason = self.rng.choice(self.pipeline.lost_reasons)
+                reason = self.rng.choice(self.pipeline.lost_reasons or ("other",))
                 self.record(
                     *lose(
                         deal,
@@ -436,58 +491,73 @@ class _Company:
                 self.try_move(day, deal, now)
 
     def do_work(self, deal: Opportunity, now: dt.datetime) -> Opportunity:
-        """The work of the deal's current stage, good or sloppy."""
-        rng, stage = self.rng, deal.stage
-        good = rng.random() < 0.75
-        people = self.people[deal.customer_id]
+        """
+        One piece of work on *deal*, good or sloppy: whatever the move ahead
+        still lacks, as the pipeline's readiness report says, whatever the
+        pipeline (the default one or the caller's own).
+        """
+        good = self.rng.random() < 0.75
         acts = self.activities[deal.id]
-        n = len(acts)
+        people = self.people[deal.customer_id]
+        report = readiness(deal, self.pipeline, now=now, activities=acts, key_persons=people)
+        target = next((t for t in report.targets if t.allowed), None)
+        plan = None if target is None else self.pipeline.routes.plan(deal.stage, target.to)
+        unmet = [] if plan is None or target is None else _unmet(plan.requirements, target.outcomes)
         when = now - dt.timedelta(hours=1) if now - dt.timedelta(hours=1) > deal.stage_entered_at else now
-        # One activity: the stage's own work, or a follow-up (a sloppy one names no next step).
-        if stage == "contact":
-            fields: dict[str, Any] = {"purpose": "intro", "needs_found": "file sharing" if good else None}
-            acts.append(_activity(deal, n, "visit", when, **fields))
-        elif stage == "proposal":
-            acts.append(_activity(deal, n, "demo", when, feedback="liked it" if good else None))
-        else:
-            kind = "call" if rng.random() < 0.6 else "email"
+        if not unmet:  # nothing lacking: a follow-up (a sloppy one names no next step)
+            kind = "call" if self.rng.random() < 0.6 else "email"
             fields = {"purpose": "follow-up", "next_step": "send the agenda" if good else None}
-            acts.append(_activity(deal, n, kind, when, replied=kind == "email" and good, **fields))
-        # What the work found out.
-        if stage == "contact" and good and not any(p.role.value == "decision_maker" for p in people.values()):
-            dm = KeyPerson(
-                id=f"{deal.id}-dm",
-                customer_id=deal.customer_id,
-                name="Decision Maker",
-                role="decision_maker",
-            )
-            people[dm.id] = dm
-            deal = attrs.evolve(deal, key_person_ids=(*deal.key_person_ids, dm.id))
-        elif stage == "needs_confirmed" and good and deal.expected_close is None:
-            close = (now + dt.timedelta(days=rng.randint(30, 150))).date()
-            deal = attrs.evolve(deal, expected_close=close, competitors=deal.competitors or ("Rival",))
-        elif stage == "proposal" and good and not any(p.role.value == "recommender" for p in people.values()):
-            rec = KeyPerson(
-                id=f"{deal.id}-rec",
-                customer_id=deal.customer_id,
-                name="Recommender",
-                role="recommender",
-                stance="champion",
-            )
-            people[rec.id] = rec
-            deal = attrs.evolve(deal, key_person_ids=(*deal.key_person_ids, rec.id))
-        elif stage == "selected" and good and not deal.gaps:
-            deal = attrs.evolve(deal, gaps=(Gap(description="who signs", closed=rng.random() < 0.7),))
-        elif stage == "selected" and good:
-            deal = attrs.evolve(deal, gaps=tuple(attrs.evolve(g, closed=True) for g in deal.gaps))
-        if stage == "shortlisted" and good:
-            for pid, p in people.items():
-                if p.role.value == "decision_maker":
-                    people[pid] = attrs.evolve(p, stance="supporter")
-        evidence = _EVIDENCE.get(stage)
-        if evidence is not None and good and rng.random() < 0.6:
-            deal = attrs.evolve(deal, evidence=deal.evidence | {evidence})
+            acts.append(_activity(deal, len(acts), kind, when, replied=kind == "email" and good, **fields))
+        for requirement in unmet[:1]:  # one thing at a time
+            deal = self.meet(requirement, deal, when, good=good)
         self.deals[deal.id] = deal
+        return deal
+
+    def meet(
+        self, requirement: Requirement, deal: Opportunity, when: dt.datetime, *, good: bool
+    ) -> Opportunity:
+        """Work towards one unmet requirement: well when *good*, sloppily (leaving it unmet) when not."""
+        rng, people, acts = self.rng, self.people[deal.customer_id], self.activities[deal.id]
+        if isinstance(requirement, ActivityCount):
+            fields: dict[str, Any] = dict.fromkeys(requirement.filled, _SAMPLE_TEXT if good else None)
+            if requirement.replied:
+                fields["replied"] = good
+            if requirement.with_key_person and good and deal.key_person_ids:
+                fields["key_person_ids"] = deal.key_person_ids[:1]
+            if requirement.min_duration is not None and good:
+                fields["duration"] = requirement.min_duration
+            kind = min(k.value for k in requirement.kinds)
+            acts.append(_activity(deal, len(acts), kind, when, **fields))
+        elif isinstance(requirement, KeyPersonCoverage) and good:
+            stance = min((s.value for s in requirement.stances), default="neutral")
+            mine = [people[k] for k in deal.key_person_ids if k in people]
+            found = next(
+                (p for p in mine if p.role is requirement.role and p.stance not in requirement.stances), None
+            )
+            if found is not None and requirement.stances:  # won over
+                people[found.id] = attrs.evolve(found, stance=stance)
+            else:  # one more person found in that role
+                role = requirement.role.value
+                person = KeyPerson(
+                    id=f"{deal.id}-{role}-{len(mine)}",
+                    customer_id=deal.customer_id,
+                    name=role.replace("_", " ").title(),
+                    role=role,
+                    stance=stance,
+                )
+                people[person.id] = person
+                deal = attrs.evolve(deal, key_person_ids=(*deal.key_person_ids, person.id))
+        elif isinstance(requirement, RequiredFields) and good:
+            values = {
+                f: v for f in requirement.fields if (v := _sample_field(f, deal, when, rng)) is not None
+            }
+            deal = attrs.evolve(deal, **values)
+        elif isinstance(requirement, EvidenceRecorded) and good and rng.random() < 0.6:
+            deal = attrs.evolve(deal, evidence=deal.evidence | {requirement.key})
+        elif isinstance(requirement, NoOpenGaps) and good:
+            deal = attrs.evolve(deal, gaps=tuple(attrs.evolve(g, closed=True) for g in deal.gaps))
+        elif isinstance(requirement, NoOpenGaps) and not deal.gaps:
+            deal = attrs.evolve(deal, gaps=(Gap(description="who signs", closed=False),))  # found a question
         return deal
 
     def try_move(self, day: int, deal: Opportunity, now: dt.datetime) -> None:

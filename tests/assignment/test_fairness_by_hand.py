@@ -260,7 +260,7 @@ def test_assignment_result_html_shows_fifty_rows_and_counts_the_rest():
     result = assign(batch, team=team, policy=LoadBalance(), now=NINE)
     page = result._repr_html_()
     assert page.startswith(
-        "<div><table><caption>AssignmentResult: 53 leads: 52 assigned to 1 reps, 1 unassigned "
+        "<div><table><caption>AssignmentResult: 53 leads: 52 assigned to 1 rep, 1 unassigned "
         "(first 50 of 53 rows)</caption><thead><tr><th>lead_id</th><th>rep_id</th><th>by</th><th>reason</th>"
         "<th>at</th><th>value</th><th>value_currency</th><th>skipped</th></tr>"
     )

@@ -88,6 +88,15 @@ def test_backtest_by_hand():
         (1, Money.of("120.00", "USD"), Money.of("0", "USD")),
     ]
     assert (result.wape, result.bias) == (Decimal("1.6"), Decimal("1.6"))
+    first = result.to_records()[0]
+    assert (first["forecast"], first["actual"], first["error"], first["error_currency"]) == (
+        Decimal("140.00"),
+        Decimal(100),
+        Decimal("40.00"),
+        "USD",
+    )
+    assert result.to_records(numbers="float")[1]["error"] == 120.0
+    assert repr(result) == "<Backtest: 2 cut-offs from 2026-01-15 to 2026-01-26; WAPE 160.0%, bias +160.0%>"
 
 
 def test_quantile_backtest_by_hand():
@@ -104,26 +113,39 @@ def test_quantile_backtest_by_hand():
     result = backtest(DEALS, EVENTS, cutoffs=cutoffs, forecast=quantiles, currency="USD")
     assert result.pinball == {0.5: Decimal(40), 0.9: Decimal(40)}
     assert result.wape is None
+    usd = {"q0.5_currency": "USD", "q0.9_currency": "USD", "actual_currency": "USD"}
     assert result.to_records() == [
         {
-            "as_of": "2026-01-15T00:00:00+00:00",
-            "until": "2026-02-04T00:00:00+00:00",
+            "as_of": T0 + 10 * DAY,
+            "until": T0 + 30 * DAY,
             "open_deals": 3,
             "forecast": None,
             "q0.5": Decimal("140.00"),
             "q0.9": Decimal(600),
             "actual": Decimal(100),
+            "error": None,
+            **usd,
         },
         {
-            "as_of": "2026-01-26T00:00:00+00:00",
-            "until": "2026-02-14T00:00:00+00:00",
+            "as_of": T0 + 21 * DAY,
+            "until": T0 + 40 * DAY,
             "open_deals": 1,
             "forecast": None,
             "q0.5": Decimal("120.00"),
             "q0.9": Decimal(300),
             "actual": Decimal(0),
+            "error": None,
+            **usd,
         },
     ]
+    assert list(result.to_records()[0]) == [
+        "as_of", "until", "open_deals", "forecast", "q0.5", "q0.5_currency", "q0.9", "q0.9_currency",
+        "actual", "actual_currency", "error",
+    ]  # fmt: skip
+    assert repr(result) == (
+        "<Backtest: 2 cut-offs from 2026-01-15 to 2026-01-26; WAPE -, bias -, "
+        "pinball(0.5) 40.00, pinball(0.9) 40.00>"
+    )
 
 
 def test_metric_known_values():

@@ -31,18 +31,23 @@ EVENTS = [
 def test_weighted_forecast_records_and_html():
     """400.00 = 40 % of 1000, 40.00 = 20 % of 200, the win in full; the lost deal is left out."""
     forecast = weighted_forecast(BOOK, PIPE, by=["owner", "stage"])
+    usd = {"amount_currency": "USD", "weighted_currency": "USD"}
     assert forecast.to_records() == [
-        {"owner": "ann", "stage": "b", "currency": "USD", "deals": 1, "amount": Decimal(1000), "weighted": Decimal("400.00")},
-        {"owner": "ann", "stage": "won", "currency": "USD", "deals": 1, "amount": Decimal(300), "weighted": Decimal("300.00")},
-        {"owner": "bob", "stage": "a", "currency": "USD", "deals": 1, "amount": Decimal(200), "weighted": Decimal("40.00")},
+        {"owner": "ann", "stage": "b", "deals": 1, "amount": Decimal(1000), "weighted": Decimal("400.00"), **usd},
+        {"owner": "ann", "stage": "won", "deals": 1, "amount": Decimal(300), "weighted": Decimal("300.00"), **usd},
+        {"owner": "bob", "stage": "a", "deals": 1, "amount": Decimal(200), "weighted": Decimal("40.00"), **usd},
     ]  # fmt: skip
+    assert forecast.to_records(numbers="float")[0]["weighted"] == 400.0
+    summary = "3 lines by owner, stage, 3 deals; weighted 740.00 USD of 1500.00 USD"
+    assert repr(forecast) == f"<WeightedForecast: {summary}>"
     assert forecast._repr_html_() == (
-        "<table><thead><tr><th>owner</th><th>stage</th><th>currency</th><th>deals</th><th>amount</th>"
-        "<th>weighted</th></tr></thead><tbody>"
-        "<tr><td>ann</td><td>b</td><td>USD</td><td>1</td><td>1000</td><td>400.00</td></tr>"
-        "<tr><td>ann</td><td>won</td><td>USD</td><td>1</td><td>300.00</td><td>300.00</td></tr>"
-        "<tr><td>bob</td><td>a</td><td>USD</td><td>1</td><td>200</td><td>40.00</td></tr>"
-        "</tbody></table>"
+        f"<div><table><caption>WeightedForecast: {summary}</caption><thead><tr><th>owner</th><th>stage</th>"
+        "<th>deals</th><th>amount</th><th>amount_currency</th><th>weighted</th><th>weighted_currency</th>"
+        "</tr></thead><tbody>"
+        "<tr><td>ann</td><td>b</td><td>1</td><td>1000</td><td>USD</td><td>400.00</td><td>USD</td></tr>"
+        "<tr><td>ann</td><td>won</td><td>1</td><td>300.00</td><td>USD</td><td>300.00</td><td>USD</td></tr>"
+        "<tr><td>bob</td><td>a</td><td>1</td><td>200</td><td>USD</td><td>40.00</td><td>USD</td></tr>"
+        "</tbody></table></div>"
     )
 
 
@@ -58,24 +63,36 @@ def test_target_report_records_and_html():
         start=dt.date(2026, 1, 1),
         end=dt.date(2026, 3, 1),
     )
+    amounts = ("target", "won", "open_pipeline", "weighted_open", "remaining", "forecast")
+    usd = {f"{name}_currency": "USD" for name in amounts}
     assert report.to_records() == [
-        {"owner": "ann", "currency": "USD", "target": "1000", "won": "300", "open_pipeline": "1000",
-         "weighted_open": "400.00", "attainment": "0.3", "remaining": "700",
-         "coverage": "1.428571428571428571428571429", "forecast": "700.00"},
-        {"owner": "bob", "currency": "USD", "target": "100", "won": "0", "open_pipeline": "200",
-         "weighted_open": "40.00", "attainment": "0", "remaining": "100", "coverage": "2",
-         "forecast": "40.00"},
-        {"owner": None, "currency": "USD", "target": "1100", "won": "300", "open_pipeline": "1200",
-         "weighted_open": "440.00", "attainment": "0.2727272727272727272727272727", "remaining": "800",
-         "coverage": "1.5", "forecast": "740.00"},
+        {"owner": "ann", "target": Decimal(1000), "won": Decimal(300), "open_pipeline": Decimal(1000),
+         "weighted_open": Decimal("400.00"), "attainment": Decimal("0.3"), "remaining": Decimal(700),
+         "coverage": Decimal("1.428571428571428571428571429"), "forecast": Decimal("700.00"), **usd},
+        {"owner": "bob", "target": Decimal(100), "won": Decimal(0), "open_pipeline": Decimal(200),
+         "weighted_open": Decimal("40.00"), "attainment": Decimal(0), "remaining": Decimal(100),
+         "coverage": Decimal(2), "forecast": Decimal("40.00"), **usd},
+        {"owner": None, "target": Decimal(1100), "won": Decimal(300), "open_pipeline": Decimal(1200),
+         "weighted_open": Decimal("440.00"), "attainment": Decimal("0.2727272727272727272727272727"),
+         "remaining": Decimal(800), "coverage": Decimal("1.5"), "forecast": Decimal("740.00"), **usd},
     ]  # fmt: skip
+    assert report.to_records(numbers="float")[2]["coverage"] == 1.5
+    summary = (
+        "2 owners, 2026-01-01 to 2026-03-01 (exclusive); team won 300 USD of 1100 USD (27.3%), "
+        "forecast 740.00 USD"
+    )
+    assert repr(report) == f"<TargetReport: {summary}>"
     assert report._repr_html_() == (
-        "<table><thead><tr><th>owner</th><th>target</th><th>won</th><th>attainment</th><th>coverage</th>"
+        f"<div><table><caption>TargetReport: {summary}</caption><thead><tr><th>owner</th><th>target</th>"
+        "<th>won</th><th>attainment</th><th>coverage</th><th>open pipeline</th><th>remaining</th>"
         "<th>forecast</th></tr></thead><tbody>"
-        "<tr><td>ann</td><td>1000 USD</td><td>300 USD</td><td>30.0%</td><td>1.43x</td><td>700.00 USD</td></tr>"
-        "<tr><td>bob</td><td>100 USD</td><td>0 USD</td><td>0.0%</td><td>2.00x</td><td>40.00 USD</td></tr>"
-        "<tr><td>team</td><td>1100 USD</td><td>300 USD</td><td>27.3%</td><td>1.50x</td><td>740.00 USD</td></tr>"
-        "</tbody></table>"
+        "<tr><td>ann</td><td>1000 USD</td><td>300 USD</td><td>30.0%</td><td>1.43x</td><td>1000 USD</td>"
+        "<td>700 USD</td><td>700.00 USD</td></tr>"
+        "<tr><td>bob</td><td>100 USD</td><td>0 USD</td><td>0.0%</td><td>2.00x</td><td>200 USD</td>"
+        "<td>100 USD</td><td>40.00 USD</td></tr>"
+        "<tr><td>team</td><td>1100 USD</td><td>300 USD</td><td>27.3%</td><td>1.50x</td><td>1200 USD</td>"
+        "<td>800 USD</td><td>740.00 USD</td></tr>"
+        "</tbody></table></div>"
     )
 
 
@@ -89,7 +106,7 @@ def test_a_met_target_shows_no_coverage():
         end=dt.date(2026, 3, 1),
     )
     (line,) = report.to_records()[:1]
-    assert (line["attainment"], line["remaining"], line["coverage"]) == ("1.5", "-100", None)
+    assert (line["attainment"], line["remaining"], line["coverage"]) == (Decimal("1.5"), Decimal(-100), None)
     assert "<td>150.0%</td><td></td>" in report._repr_html_()
 
 
@@ -120,13 +137,17 @@ def test_funnel_report_html_and_chart():
     assert "<title>b: 1 (100% on)</title>" in svg
     assert '<rect x="389.5" y="100" width="1.0" height="34"' in svg
     assert "<title>c: 0</title>" in svg
+    summary = "3 stages, 1 won, 1 lost, 2 open; win rate 50%, velocity 100.00 USD per day"
+    assert repr(report) == f"<FunnelReport: {summary}>"
+    day = "<td>1 day, 0:00:00</td>" * 3
     assert report._repr_html_() == (
-        f"<div>{svg}<table><thead><tr><th>stage</th><th>advanced</th><th>lost</th><th>conversion</th>"
-        "<th>median time</th></tr></thead><tbody>"
-        "<tr><td>a</td><td>2</td><td>1</td><td>67%</td><td>1 day, 0:00:00</td></tr>"
-        "<tr><td>b</td><td>1</td><td>0</td><td>100%</td><td>1 day, 0:00:00</td></tr>"
-        "<tr><td>c</td><td>0</td><td>0</td><td></td><td></td></tr>"
-        "</tbody></table><p>win rate 50%, velocity 100.00 USD per day</p></div>"
+        f"<div>{svg}<table><caption>FunnelReport: {summary}</caption><thead><tr><th>stage</th>"
+        "<th>advanced</th><th>lost</th><th>conversion</th><th>loss_rate</th><th>median_time</th>"
+        "<th>mean_time</th><th>p90_time</th><th>entered</th></tr></thead><tbody>"
+        f"<tr><td>a</td><td>2</td><td>1</td><td>2/3</td><td>1/3</td>{day}<td>4</td></tr>"
+        f"<tr><td>b</td><td>1</td><td>0</td><td>1</td><td>0</td>{day}<td>2</td></tr>"
+        "<tr><td>c</td><td>0</td><td>0</td>" + "<td></td>" * 5 + "<td>0</td></tr>"
+        "</tbody></table></div>"
     )
 
 
@@ -134,7 +155,8 @@ def test_funnel_report_without_closed_deals_says_so():
     """No win and no loss yet: the win rate and the velocity are shown as '-'."""
     report = funnel([opp("x", "a")], [], PIPE)
     assert (report.win_rate, report.velocity) == (None, None)
-    assert report._repr_html_().endswith("<p>win rate -, velocity - per day</p></div>")
+    assert repr(report) == "<FunnelReport: 3 stages, 0 won, 0 lost, 1 open; win rate -, velocity ->"
+    assert "win rate -, velocity -</caption>" in report._repr_html_()
 
 
 def test_shape_report_text_records_and_html():
@@ -146,7 +168,8 @@ def test_shape_report_text_records_and_html():
     deals += [opp(f"c{i}", "c") for i in range(5)]
     report = diagnose(deals, PIPE, history=history([100, 50, 25], [10, 10, 10]))
     message = "bulge at 'b': 20 open deals where the history predicts 12.9 (1.56x, threshold 1.5x)"
-    assert repr(report) == "\n".join(
+    assert repr(report) == f"<ShapeReport: 3 stages, 45 open deals; {message}>"
+    assert str(report) == "\n".join(
         [
             "ShapeReport",
             "               a:    20 open,     25.7 expected",
@@ -155,25 +178,27 @@ def test_shape_report_text_records_and_html():
             f"  ! {message}",
         ]
     )
+    none = {"finding": None, "message": None}
     assert report.to_records() == [
         {"stage": "a", "observed": 20, "expected": Decimal("25.71428571428571428571428571"),
-         "ratio": Decimal("0.7777777777777777777777777778")},
+         "ratio": Decimal("0.7777777777777777777777777778"), **none},
         {"stage": "b", "observed": 20, "expected": Decimal("12.85714285714285714285714286"),
-         "ratio": Decimal("1.555555555555555555555555556")},
+         "ratio": Decimal("1.555555555555555555555555556"), "finding": "bulge", "message": message},
         {"stage": "c", "observed": 5, "expected": Decimal("6.428571428571428571428571429"),
-         "ratio": Decimal("0.7777777777777777777777777778")},
+         "ratio": Decimal("0.7777777777777777777777777778"), **none},
     ]  # fmt: skip
     svg = report.to_svg()
     assert "open deals per stage" in svg
     assert '<rect x="150.0" y="24" width="480.0" height="34"' in svg  # a, 20: the widest
     assert '<rect x="330.0" y="100" width="120.0" height="34"' in svg  # c, 5: a quarter
     assert "<title>b: 20 (expected 12.9)</title>" in svg
-    assert report._repr_html_() == (
-        f"{svg}<table><thead><tr><th>stage</th><th>open</th><th>expected</th></tr></thead><tbody>"
-        "<tr><td>a</td><td>20</td><td>25.7</td></tr><tr><td>b</td><td>20</td><td>12.9</td></tr>"
-        "<tr><td>c</td><td>5</td><td>6.4</td></tr></tbody></table>"
-        "<ul><li>bulge at &#x27;b&#x27;: 20 open deals where the history predicts 12.9 (1.56x, threshold 1.5x)</li></ul>"
-    )
+    html = report._repr_html_()
+    assert html.startswith(f"<div>{svg}<table><caption>ShapeReport: 3 stages, 45 open deals; bulge at &#x27;b&#x27;")
+    assert (
+        "<tr><td>b</td><td>20</td><td>12.85714285714285714285714286</td><td>1.555555555555555555555555556</td>"
+        "<td>bulge</td><td>bulge at &#x27;b&#x27;: 20 open deals where the history predicts 12.9 (1.56x, "
+        "threshold 1.5x)</td></tr>"
+    ) in html
 
 
 def test_a_matching_shape_says_so():
@@ -181,5 +206,6 @@ def test_a_matching_shape_says_so():
     deals = [opp(f"a{i}", "a") for i in range(4)] + [opp(f"b{i}", "b") for i in range(2)] + [opp("c", "c")]
     report = diagnose(deals, PIPE, history=history([100, 50, 25], [10, 10, 10]))
     assert report.findings == ()
-    assert repr(report).endswith("\n  the shape matches the history")
-    assert report._repr_html_().endswith("<ul></ul>")
+    assert str(report).endswith("\n  the shape matches the history")
+    assert repr(report) == "<ShapeReport: 3 stages, 7 open deals; the shape matches the history>"
+    assert "<td>a</td><td>4</td>" in report._repr_html_()

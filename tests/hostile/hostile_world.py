@@ -354,6 +354,8 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.Problem.prefixed": {"prefix": "items[0]"},
     "funnelkit.stages.Pipeline.allows": {"from_stage": "contact", "to_stage": "needs_confirmed"},
     "funnelkit.stages.Pipeline.plan": {"from_stage": "contact", "to_stage": "needs_confirmed"},
+    "funnelkit.stages.Routes.allows": {"from_stage": "contact", "to_stage": "needs_confirmed"},
+    "funnelkit.stages.Routes.plan": {"from_stage": "contact", "to_stage": "needs_confirmed"},
     "funnelkit.stages.Pipeline.moves_from": {"key": "contact"},
     "funnelkit.stages.Pipeline.next_stage": {"key": "contact"},
     "funnelkit.stages.Pipeline.stage": {"key": "contact"},

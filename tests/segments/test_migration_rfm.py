@@ -153,7 +153,11 @@ class TestRfm:
 
     def test_report(self):
         """A short repr, one record per customer with the money split, a document that reads back."""
-        orders = [("b", NOW - 3 * DAY, Money.of("20.50", "EUR")), ("a", NOW - DAY, Money.of(100, "EUR"))]
+        orders = [
+            ("b", NOW - 3 * DAY, Money.of("20.50", "EUR")),
+            ("a", NOW - DAY, Money.of(100, "EUR")),
+            ("a", NOW - 2 * DAY, Money.of(0, "EUR")),
+        ]
         scores = rfm(orders, now=NOW, bins=2)
         assert repr(scores) == (
             "<RfmResult: 2 customers on a scale of 1-2 as of 2026-03-01 00:00; 1 scored 222; "
@@ -171,7 +175,7 @@ class TestRfm:
             "code": "111",
         }
         assert scores.to_records(numbers="float")[1]["monetary"] == 20.5
-        assert "<td>a</td><td>1</td><td>1</td><td>100</td><td>EUR</td><td>2</td>" in scores._repr_html_()
+        assert "<td>a</td><td>1</td><td>2</td><td>100</td><td>EUR</td><td>2</td>" in scores._repr_html_()
         data = json.loads(json.dumps(scores.to_dict()))
         assert data["currency"] == "EUR"
         assert from_dict(RfmResult, data) == scores

@@ -138,35 +138,33 @@ class TestRefusals:
         assert moved.version == 1
 
     @pytest.mark.parametrize(
-        ("kwargs", "path", "fragment"),
+        ("kwargs", "path", "code"),
         [
-            ({"now": dt.datetime(2026, 3, 3)}, "now", "is naive"),
-            ({"now": T0 - dt.timedelta(days=1)}, "now", "is before the opportunity entered its stage"),
-            ({"actor": ""}, "actor", "'' is empty"),
-            ({"expected_version": -1}, "expected_version", "-1 is negative"),
-            ({"to": "nowhere"}, "to", "'nowhere' is not a stage of pipeline 'default'"),
-            ({"to": "lost"}, "to", "'contact' -> 'lost' is a lose move; use lose()"),
-            ({"override": "please"}, "override", "'please' is a str; expected Override(reason=..., by=...)"),
-            ({"activities": ["a visit"]}, "activities[0]", "'a visit' is a str; expected an Activity"),
+            ({"now": dt.datetime(2026, 3, 3)}, "now", "timezone"),
+            ({"now": T0 - dt.timedelta(days=1)}, "now", "order"),
+            ({"actor": ""}, "actor", "empty"),
+            ({"expected_version": -1}, "expected_version", "range"),
+            ({"to": "nowhere"}, "to", "reference"),
+            ({"to": "lost"}, "to", "conflict"),
+            ({"override": "please"}, "override", "type"),
+            ({"activities": ["a visit"]}, "activities[0]", "type"),
         ],
     )
-    def test_bad_arguments(self, pipeline, opp, kwargs, path, fragment):
-        """Each bad argument is named with its value; nothing moves."""
+    def test_bad_arguments(self, pipeline, opp, kwargs, path, code):
+        """Each bad argument is named with the kind of problem; nothing moves."""
         args = {"now": at(days=1), "actor": "rep-1", "override": Override(reason="test", by="mgr"), **kwargs}
         with pytest.raises(ValidationError) as exc:
             advance(opp, pipeline, **args)
-        found = {p.path: p.message for p in exc.value.problems}
-        assert path in found, found
-        assert fragment in found[path]
+        assert (path, code) in problems_of(exc)
 
     def test_wrong_pipeline(self, pipeline, opp):
         """An opportunity of another pipeline is refused."""
-        with pytest.raises(ValidationError, match="'default' is not the opportunity's pipeline 'enterprise'"):
+        with raises_problems(("pipeline", "conflict")):
             advance(attrs.evolve(opp, pipeline="enterprise"), pipeline, now=at(days=1), actor="rep-1")
 
     def test_stage_unknown_to_the_pipeline(self, pipeline, opp):
         """An opportunity at a stage its pipeline lacks is refused by name."""
-        with pytest.raises(ValidationError, match=r"opp\.stage: 'prospecting' is not a stage of pipeline"):
+        with raises_problems(("opp.stage", "reference")):
             advance(attrs.evolve(opp, stage="prospecting"), pipeline, now=at(days=1), actor="rep-1")
 
 
@@ -226,11 +224,9 @@ class TestOverrideAndDwell:
 class TestLoseAndReopen:
     def test_lose_needs_a_known_reason(self, pipeline, opp):
         """The reason must be one of the pipeline's lost reasons."""
-        with pytest.raises(
-            ValidationError, match="'too expensive' is not a lost reason of 'default'; allowed: 'price'"
-        ):
+        with raises_problems(("reason", "choice")):
             lose(opp, pipeline, reason="too expensive", now=at(days=1), actor="rep-1")
-        with pytest.raises(ValidationError, match="reason: '' is blank"):
+        with raises_problems(("reason", "empty")):
             lose(opp, pipeline, reason="", now=at(days=1), actor="rep-1")
         lost, event = lose(opp, pipeline, reason="price", now=at(days=1), actor="rep-1")
         assert (lost.status, lost.lost_reason, event.kind, event.lost_reason) == (
@@ -301,9 +297,8 @@ class TestEvents:
             "time_in_stage": "PT1H",
             "override_reason": "why",
         }
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("lost_reason", "conflict"), ("override_by", "missing")) as exc:
             from_dict(StageChanged, base)
-        assert {p.path for p in exc.value.problems} == {"lost_reason", "override_by"}
 
     def test_replay_against_the_pipeline(self, pipeline, opp):
         """With the pipeline, a replayed move must be one it allows, of the kind it allows."""
@@ -313,22 +308,17 @@ class TestEvents:
             at=at(days=1), actor="r", version=1, time_in_stage=dt.timedelta(days=1),
         )  # fmt: skip
         assert replay(won, [forged]).stage == "proposal"  # the events alone cannot tell
-        with pytest.raises(
-            ValidationError, match=r"events\[0\]: 'won' -> 'proposal' in pipeline 'default': not allowed"
-        ):
+        with raises_problems(("events[0]", "state")):
             replay(won, [forged], pipeline=pipeline)
 
     def test_apply_refuses_events_that_do_not_follow(self, pipeline, opp):
         """Replaying someone else's event, or one out of order, is refused with the reason."""
         moved, event = lose(opp, pipeline, reason="price", now=at(days=1), actor="rep-1")
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("from_stage", "conflict"), ("version", "order")) as exc:
             apply(moved, event)
-        assert {p.path for p in exc.value.problems} == {"from_stage", "version"}
-        with pytest.raises(
-            ValidationError, match=r"events\[1\].from_stage: 'contact' but the opportunity is at 'lost'"
-        ):
+        with raises_problems(("events[1].from_stage", "conflict"), ("events[1].version", "order")):
             replay(opp, [event, event])
-        with pytest.raises(ValidationError, match="opportunity_id: 'o-1' is not the opportunity 'o-9'"):
+        with raises_problems(("opportunity_id", "conflict")):
             apply(attrs.evolve(opp, id="o-9"), event)
 
 
@@ -349,30 +339,25 @@ class TestEventConsistency:
     @pytest.mark.parametrize(
         ("changes", "expected"),
         [
-            ({"lost_reason": "price"}, ["lost_reason: a lose event needs a lost reason, and only it"]),
+            ({"lost_reason": "price"}, [("lost_reason", "conflict")]),
             (
                 {"kind": "lose", "to_stage": "lost"},
-                ["lost_reason: a lose event needs a lost reason, and only it"],
+                [("lost_reason", "conflict")],
             ),
-            ({"override_reason": "why"}, ["override_by: override reason and override by go together"]),
-            ({"override_by": "mgr"}, ["override_reason: override reason and override by go together"]),
-            ({"bypassed": ["a visit"]}, ["bypassed: only an override can bypass requirements"]),
-            ({"version": 0}, ["version: 0 cannot follow a move; versions start at 1 after one"]),
+            ({"override_reason": "why"}, [("override_by", "missing")]),
+            ({"override_by": "mgr"}, [("override_reason", "missing")]),
+            ({"bypassed": ["a visit"]}, [("bypassed", "conflict")]),
+            ({"version": 0}, [("version", "range")]),
             (
                 {"override_by": "mgr", "bypassed": ["a visit"], "version": 0},
-                [
-                    "override_reason: override reason and override by go together",
-                    "bypassed: only an override can bypass requirements",
-                    "version: 0 cannot follow a move; versions start at 1 after one",
-                ],
+                [("override_reason", "missing"), ("bypassed", "conflict"), ("version", "range")],
             ),
         ],
     )
     def test_fields_that_go_together(self, changes, expected):
         """An event whose fields contradict each other is refused with every contradiction, in order."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(*expected):
             StageChanged(**{**EVENT, **changes})
-        assert [str(p) for p in exc.value.problems] == expected
 
     def test_a_consistent_override_event_is_hasty(self):
         """Reason, by and bypassed together make a valid, hasty event."""
@@ -386,15 +371,8 @@ class TestEventConsistency:
             **{**EVENT, "opportunity_id": "o-2", "pipeline": "x", "from_stage": "proposal", "version": 3}
         )
         later = attrs.evolve(opp, version=3, stage_entered_at=at(days=1))
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("opportunity_id", "conflict"), ("pipeline", "conflict"), ("from_stage", "conflict"), ("version", "order"), ("at", "order")) as exc:
             apply(later, event)
-        assert [str(p) for p in exc.value.problems] == [
-            "opportunity_id: 'o-2' is not the opportunity 'o-1'",
-            "pipeline: 'x' is not the opportunity's pipeline 'default'",
-            "from_stage: 'proposal' but the opportunity is at 'contact'",
-            "version: 3 is not after the opportunity's version 3; versions only grow",
-            "at: 2026-03-02T09:00:00+00:00 is before the opportunity entered its stage",
-        ]
         moved = apply(opp, StageChanged(**{**EVENT, "version": 4}))
         assert (moved.stage, moved.version, moved.stage_entered_at) == ("needs_confirmed", 4, T0)
 
@@ -416,11 +394,8 @@ class TestWinTarget:
 
     def test_several_won_stages_need_a_target(self, two_wins, opp):
         """With two won stages, win() without to= names them; with to= it goes there."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("to", "missing")) as exc:
             win(opp, two_wins, now=at(days=1), actor="r")
-        assert [str(p) for p in exc.value.problems] == [
-            "to: None; pipeline 'default' has several won stages: pick one of 'won_new', 'won_renewal'"
-        ]
         second, event = win(opp, two_wins, now=at(days=1), actor="r", to="won_renewal")
         assert (second.stage, second.status, event.to_stage) == (
             "won_renewal",
@@ -433,7 +408,7 @@ class TestWinTarget:
     def test_win_checks_actor_and_version(self, pipeline, opp):
         """win() refuses a bad actor and a stale expected version like every move, and records the actor."""
         ready = attrs.evolve(opp, stage="negotiation", evidence={"contract_signed"})
-        with pytest.raises(ValidationError, match="actor: '' is empty"):
+        with raises_problems(("actor", "empty")):
             win(ready, pipeline, now=at(days=1), actor="")
         with pytest.raises(ConcurrencyConflict):
             win(ready, pipeline, now=at(days=1), actor="r", expected_version=4)
@@ -444,7 +419,7 @@ class TestWinTarget:
 class TestLoseAndReopenArguments:
     def test_actor_and_version_are_checked_and_recorded(self, pipeline, opp):
         """lose() and reopen() refuse a bad actor or a stale version, and record the actor and the version."""
-        with pytest.raises(ValidationError, match="actor: ' x' has surrounding whitespace"):
+        with raises_problems(("actor", "format")):
             lose(opp, pipeline, reason="price", now=at(days=1), actor=" x")
         with pytest.raises(ConcurrencyConflict, match="is at version 0, not the expected 2"):
             lose(opp, pipeline, reason="price", now=at(days=1), actor="r", expected_version=2)
@@ -455,7 +430,7 @@ class TestLoseAndReopenArguments:
             "timing",
             "timing",
         )
-        with pytest.raises(ValidationError, match="actor: '' is empty"):
+        with raises_problems(("actor", "empty")):
             reopen(lost, pipeline, now=at(days=2), actor="")
         with pytest.raises(ConcurrencyConflict, match="is at version 1, not the expected 0"):
             reopen(lost, pipeline, now=at(days=2), actor="r", expected_version=0)
@@ -488,13 +463,10 @@ class TestLoseAndReopenArguments:
     def test_replay_names_a_move_of_the_wrong_kind(self, pipeline, opp):
         """An event calling a forward step a 'win' is refused with the kind the pipeline gives that move."""
         forged = StageChanged(**{**EVENT, "kind": "win"})
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("events[0]", "state")) as exc:
             replay(opp, [forged], pipeline=pipeline)
-        assert [str(p) for p in exc.value.problems] == [
-            "events[0]: 'contact' -> 'needs_confirmed' in pipeline 'default': advance, not win"
-        ]
         assert replay(opp, [StageChanged(**EVENT)], pipeline=pipeline).stage == "needs_confirmed"
-        with pytest.raises(ValidationError, match="opp: 'o' is a str; expected an Opportunity"):
+        with raises_problems(("opp", "type")):
             replay("o", [])
 
 
@@ -556,7 +528,7 @@ class TestStalled:
 
     def test_other_pipelines_are_refused(self, pipeline, opp):
         """Mixing pipelines is an error, not a silent skip."""
-        with pytest.raises(ValidationError, match=r"opps\[0\].pipeline: 'x' is not 'default'"):
+        with raises_problems(("opps[0].pipeline", "conflict")):
             stalled([attrs.evolve(opp, pipeline="x")], pipeline, now=at(days=1))
 
 
@@ -707,11 +679,8 @@ class TestReadiness:
     def test_target_not_in_the_report(self, pipeline, opp):
         """Asking a report for a stage it does not cover names the stages it does."""
         report = readiness(opp, pipeline, now=at(days=1))
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("key", "reference")) as exc:
             report.target("won")
-        assert [str(p) for p in exc.value.problems] == [
-            "key: 'won' is not in this report; it covers 'needs_confirmed'"
-        ]
 
     def test_html_of_a_move_not_allowed(self, pipeline, opp):
         """A forbidden target shows as 'not allowed' with no requirement rows."""
@@ -800,24 +769,23 @@ class TestFastBuilders:
 
 class TestReviewedEdges:
     @pytest.mark.parametrize(
-        ("call", "path"),
+        ("call", "problem"),
         [
-            (lambda p, o: advance(o, p, now=at(days=1), actor="r", to=["x"]), "to"),
-            (lambda p, o: readiness(o, p, now=at(days=1), to=["x"]), "to"),
-            (lambda p, o: advance(o, p, now=at(days=1), actor="r", activities=None), "activities"),
-            (lambda p, o: advance(o, p, now=at(days=1), actor="r", key_persons=None), "key_persons"),
-            (lambda p, o: advance(o, p, now=at(days=1), actor="r", key_persons={"k": 1}), "key_persons['k']"),
-            (lambda p, o: stalled(None, p, now=at(days=1)), "opps"),
-            (lambda p, o: replay(o, None), "events"),
-            (lambda p, o: replay(None, []), "opp"),
-            (lambda p, o: hasty(None), "events"),
+            (lambda p, o: advance(o, p, now=at(days=1), actor="r", to=["x"]), ("to", "type")),
+            (lambda p, o: readiness(o, p, now=at(days=1), to=["x"]), ("to", "type")),
+            (lambda p, o: advance(o, p, now=at(days=1), actor="r", activities=None), ("activities", "type")),
+            (lambda p, o: advance(o, p, now=at(days=1), actor="r", key_persons=None), ("key_persons", "type")),
+            (lambda p, o: advance(o, p, now=at(days=1), actor="r", key_persons={"k": 1}), ("key_persons['k']", "type")),
+            (lambda p, o: stalled(None, p, now=at(days=1)), ("opps", "type")),
+            (lambda p, o: replay(o, None), ("events", "type")),
+            (lambda p, o: replay(None, []), ("opp", "type")),
+            (lambda p, o: hasty(None), ("events", "type")),
         ],
     )
-    def test_bad_containers_are_validation_errors(self, pipeline, opp, call, path):
+    def test_bad_containers_are_validation_errors(self, pipeline, opp, call, problem):
         """Wrong types for arguments are ValidationErrors that name the argument."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(problem):
             call(pipeline, opp)
-        assert exc.value.problems[0].path == path
 
     def test_activity_at_the_moment_of_a_move_counts_once(self, opp):
         """A call at the instant of a move counts for the stage left, not again for the stage entered."""

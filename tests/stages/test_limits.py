@@ -70,13 +70,13 @@ class TestRequirementArguments:
     @pytest.mark.parametrize("method", ["met", "evaluate"])
     def test_a_context_is_checked(self, req, method):
         """met and evaluate refuse anything but a Context, naming ctx."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("ctx", "type")) as exc:
             getattr(req, method)(None)
         assert only(exc) == "ctx: None is a NoneType; expected a Context"
 
     def test_counts_takes_an_activity(self):
         """ActivityCount.counts refuses a non-Activity, naming activity."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("activity", "type")) as exc:
             ActivityCount(kinds="visit").counts({"kind": "visit"})
         assert only(exc) == "activity: {'kind': 'visit'} is a dict; expected an Activity"
 
@@ -113,7 +113,7 @@ class TestRequirementArguments:
 
     def test_lines_indent_message(self):
         """The indent message names the value and the range."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("indent", "range")) as exc:
             Outcome(name="n", met=True, detail="d").lines(-1)
         assert only(exc) == "indent: -1 is an int; expected an int from 0 to 64"
 
@@ -122,13 +122,13 @@ class TestRequirementLimits:
     def test_days_at_most_a_hundred_years(self):
         """TimeInStage refuses more than 36,500 days, so that advance cannot overflow."""
         assert TimeInStage(days=36_500).days == 36_500
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("days", "limit")) as exc:
             TimeInStage(days=10**10)
         assert only(exc) == "days: 10000000000 is more than 36,500 days; expected at most a hundred years"
 
     def test_too_many_parts(self):
         """More than 1,000 parts are refused without checking each one."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("parts", "limit")) as exc:
             all_of(*[NoOpenGaps()] * 1_001)
         assert only(exc) == "parts: 1,001 items; at most 1,000 are allowed"
 
@@ -150,7 +150,7 @@ class TestRequirementLimits:
 
     def test_endless_iterator_message(self):
         """The message says an iterator was cut short."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("parts", "limit")) as exc:
             AllOf(parts=itertools.count())
         assert only(exc) == "parts: an iterator of more than 1,000 items; at most 1,000 are allowed"
 
@@ -178,7 +178,7 @@ class TestRequirementLimits:
         req = NoOpenGaps()
         for _ in range(31):
             req = all_of(req)
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("parts", "nested")) as exc:
             any_of(req)
         assert only(exc) == "parts: requirements nest more than 32 levels deep; at most 32 are allowed"
 
@@ -187,7 +187,7 @@ class TestRequirementLimits:
         doc = {"type": "no_open_gaps"}
         for _ in range(DEEP):
             doc = {"type": "all_of", "parts": [doc]}
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems((".".join(["parts[0]"] * 32), "nested")) as exc:
             requirement_from_dict(doc)
         (problem,) = exc.value.problems
         assert problem.path == ".".join(["parts[0]"] * 32)
@@ -227,14 +227,13 @@ class TestPipelineQueries:
     )
     def test_a_bad_key_is_named(self, method, make):
         """stage, moves_from and next_stage name their key parameter."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("key", "reference")) as exc:
             getattr(default_pipeline(), method)(make())
-        assert exc.value.problems[0].path == "key"
         assert len(str(exc.value)) < 2_000
 
     def test_unknown_key_message(self):
         """The unknown-key message lists the stages."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("key", "reference")) as exc:
             default_pipeline().stage("zz")
         assert only(exc) == (
             "key: 'zz' is not a stage of pipeline 'default'; stages: 'contact', 'needs_confirmed', "
@@ -255,7 +254,7 @@ class TestPipelineQueries:
 
     def test_plan_and_allows_message(self):
         """A key that is not a str is shown with its type."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("from_stage", "type")) as exc:
             default_pipeline().plan([1], "won")
         assert only(exc) == "from_stage: [1] is a list; expected a stage key"
 
@@ -268,7 +267,7 @@ class TestPipelineQueries:
     @pytest.mark.parametrize("export", [to_mermaid, to_statechart])
     def test_exports_take_a_pipeline(self, export):
         """to_mermaid and to_statechart name their pipeline parameter."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("pipeline", "type")) as exc:
             export(5)
         assert only(exc) == "pipeline: 5 is an int; expected a Pipeline"
 
@@ -304,7 +303,7 @@ class TestPipelineLimits:
 
     def test_too_many_stages(self):
         """More than 1,000 stages are refused with one problem."""
-        with pytest.raises(PipelineDefinitionError) as exc:
+        with raises_problems(("stages", "limit"), error=PipelineDefinitionError) as exc:
             Pipeline(key="p", label="P", stages=[object()] * 1_001)
         assert only(exc) == "stages: 1,001 items; at most 1,000 are allowed"
 
@@ -327,7 +326,7 @@ class TestPipelineLimits:
 
     def test_plain_probability_message(self):
         """The message says how to write a probability."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("probability", "format")) as exc:
             Stage(key="a", label="A", probability=Decimal("0E+5"))
         assert only(exc) == (
             "probability: 0E+5 is not in plain digits with at most 20 decimal places; "
@@ -350,9 +349,8 @@ class TestPipelineLimits:
 
     def test_stall_after_days_at_most_a_hundred_years(self):
         """stall_after_days has the same limit as TimeInStage, so stalled() cannot overflow."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("stall_after_days", "limit")) as exc:
             Stage(key="a", label="A", probability="0.1", stall_after_days=10**12)
-        assert exc.value.problems[0].path == "stall_after_days"
 
 
 class TestEveryProblemAtOnce:
@@ -368,13 +366,8 @@ class TestEveryProblemAtOnce:
                 stage_doc("won", "1", "won"),
             ],
         }
-        with pytest.raises(PipelineDefinitionError) as exc:
+        with raises_problems(("stages", "missing"), ("stages[0].probability", "range"), ("stages[2].key", "duplicate"), error=PipelineDefinitionError) as exc:
             Pipeline.from_dict(doc)
-        assert [str(p) for p in exc.value.problems] == [
-            "stages: no lost stage; a pipeline needs at least one",
-            "stages[0].probability: 1.5 is outside [0, 1]; a probability must lie in [0, 1]",
-            "stages[2].key: 'b' is used by an earlier stage; keys must be unique",
-        ]
 
     def test_unknown_transition_and_unreachable_stage(self):
         """A transition to an unknown stage comes with the stages that the listed moves leave unreachable."""
@@ -389,14 +382,9 @@ class TestEveryProblemAtOnce:
             ],
             "transitions": [["a", "zz"], ["a", "won"], ["a", "lost"]],
         }
-        with pytest.raises(PipelineDefinitionError) as exc:
+        with raises_problems(("transitions[0]", "reference"), ("stages[1]", "graph"), ("stages[1]", "graph"), error=PipelineDefinitionError) as exc:
             Pipeline.from_dict(doc)
-        assert {str(p) for p in exc.value.problems} == {
-            "transitions[0]: 'zz' is not a stage; stages: 'a', 'b', 'won', 'lost'",
-            "stages[1]: 'b' cannot be reached from the first stage 'a'",
-            "stages[1]: 'b' has no path to a won stage",
-        }
-        with pytest.raises(PipelineDefinitionError) as exc:
+        with raises_problems(("transitions[0]", "reference"), ("stages[1]", "graph"), ("stages[1]", "graph"), error=PipelineDefinitionError) as exc:
             Pipeline(
                 key="p",
                 label="P",
@@ -410,9 +398,8 @@ class TestEveryProblemAtOnce:
         data = default_pipeline().to_dict()
         data["stages"][0]["requirements"] = [{"type": "nope"}]
         data["stages"][2]["key"] = "contact"
-        with pytest.raises(PipelineDefinitionError) as exc:
+        with raises_problems(("stages[0].requirements[0].type", "choice"), ("stages[2].key", "duplicate"), error=PipelineDefinitionError) as exc:
             Pipeline.from_dict(data)
-        assert {p.path for p in exc.value.problems} == {"stages[0].requirements[0].type", "stages[2].key"}
 
     def test_deeply_nested_pipeline_document(self):
         """A pipeline document with a requirement 10,000 levels deep is refused with its path."""
@@ -421,47 +408,40 @@ class TestEveryProblemAtOnce:
             doc = {"type": "any_of", "parts": [doc]}
         data = default_pipeline().to_dict()
         data["stages"][0]["requirements"] = [doc]
-        with pytest.raises(PipelineDefinitionError) as exc:
+        with raises_problems(("stages[0].requirements[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].p... (303 characters in all)", "nested"), error=PipelineDefinitionError) as exc:
             Pipeline.from_dict(data)
-        assert exc.value.problems[0].path.startswith("stages[0].requirements[0].parts[0]")
 
     def test_too_many_requirements_in_a_document(self):
         """A stage document listing more than 1,000 requirements is refused without reading them."""
         data = default_pipeline().to_dict()
         data["stages"][0]["requirements"] = [{"type": "no_open_gaps"}] * 1_001
-        with pytest.raises(PipelineDefinitionError) as exc:
+        with raises_problems(("stages[0].requirements", "limit"), error=PipelineDefinitionError) as exc:
             Pipeline.from_dict(data)
-        assert [str(p) for p in exc.value.problems] == [
-            "stages[0].requirements: 1,001 items; at most 1,000 are allowed"
-        ]
 
 
 class TestEngineArguments:
     def test_a_huge_expected_version_is_refused(self, opp):
         """expected_version beyond 2**63 - 1 is refused, naming it (no int-to-str overflow)."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("expected_version", "range")) as exc:
             advance(opp, default_pipeline(), now=at(days=1), actor="r", expected_version=10**5000)
-        assert exc.value.problems[0].path == "expected_version"
         assert len(str(exc.value)) < 1_000
 
     def test_a_huge_lost_reason_is_not_echoed(self, opp):
         """lose with a 10 MB reason names it in a short message."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("reason", "choice")) as exc:
             lose(opp, default_pipeline(), reason="x" * 10_000_000, now=at(days=1), actor="r")
-        assert exc.value.problems[0].path == "reason"
         assert len(str(exc.value)) < 1_000
 
     def test_target_of_a_report_names_the_key(self, opp):
         """Readiness.target refuses a key it does not cover, however odd, naming key."""
         report = readiness(opp, default_pipeline(), now=at(days=1))
         for key in (10**5000, [[1]], "won"):
-            with pytest.raises(ValidationError) as exc:
+            with raises_problems(("key", "reference")) as exc:
                 report.target(key)
-            assert exc.value.problems[0].path == "key"
 
     def test_the_missing_override_field_is_named(self):
         """An event with override_by but no override_reason names override_reason."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("override_reason", "missing")) as exc:
             StageChanged(
                 opportunity_id="o",
                 pipeline="default",
@@ -490,9 +470,8 @@ def test_falling_probabilities_come_with_a_bad_stage():
             stage_doc("lost", "0", "lost"),
         ],
     }
-    with pytest.raises(PipelineDefinitionError) as exc:
+    with raises_problems(("stages", "order"), ("stages[2].probability", "range"), error=PipelineDefinitionError) as exc:
         Pipeline.from_dict(doc)
-    assert [p.path for p in exc.value.problems] == ["stages", "stages[2].probability"]
 
 
 def test_cached_plans_do_not_change_equality():

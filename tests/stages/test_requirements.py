@@ -201,19 +201,18 @@ class TestPredicate:
     def test_answers_of_the_wrong_shape(self, opp, answer):
         """Only a bool or a (bool, str) pair is an answer; anything else is refused by name."""
         bad = Predicate(name="odd", description="odd", test=lambda c: answer)  # type: ignore[arg-type,return-value]
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("odd", "callable")) as exc:
             bad.evaluate(ctx(opp))
-        assert str(exc.value.problems[0]).startswith("odd: predicate 'odd' returned ")
 
     def test_bad_answer(self, opp):
         """A predicate that answers something else is refused by name."""
         bad = Predicate(name="bad", description="bad", test=lambda c: "yes")  # type: ignore[arg-type,return-value]
-        with pytest.raises(ValidationError, match="predicate 'bad' returned 'yes'; expected a bool or"):
+        with raises_problems(("bad", "callable")):
             bad.evaluate(ctx(opp))
 
     def test_not_callable(self):
         """The test must be callable."""
-        with pytest.raises(ValidationError, match="test: 3 is not callable"):
+        with raises_problems(("test", "type")):
             Predicate(name="x", description="x", test=3)  # type: ignore[arg-type]
 
 
@@ -236,7 +235,7 @@ class TestCombinations:
 
     def test_empty_combination_refused(self):
         """Combining nothing is refused."""
-        with pytest.raises(ValidationError, match=r"parts: \(\) is empty"):
+        with raises_problems(("parts", "empty")):
             all_of()
 
     def test_custom_name(self):
@@ -270,17 +269,8 @@ def test_dict_errors_are_listed_with_paths():
         "parts": [{"type": "activities", "kinds": ["visit"], "at_least": 0}, {"type": "x"}],
         "colour": 1,
     }
-    with pytest.raises(ValidationError) as exc:
+    with raises_problems(("colour", "unknown_field"), ("parts[0].at_least", "range"), ("parts[1].type", "choice")) as exc:
         requirement_from_dict(data)
-    assert [(p.path, p.code) for p in exc.value.problems] == [
-        ("colour", "unknown_field"),
-        ("parts[0].at_least", "range"),
-        ("parts[1].type", "choice"),
-    ]
-    assert str(exc.value.problems[2]) == (
-        "parts[1].type: 'x' is not a Requirement; allowed: activities, all_of, any_of, evidence, fields, "
-        "key_person, no_open_gaps, predicate, time_in_stage"
-    )
 
 
 def test_named_combination_with_a_nested_predicate_round_trips():
@@ -329,12 +319,8 @@ def test_dict_reader_problems(data, predicates, expected):
 def test_dict_reader_names_the_known_predicates():
     """An unknown predicate's message says how to pass predicates and lists the known names, sorted."""
     known = {k: Predicate(name=k, description=k, test=lambda c: True) for k in ("b", "a")}
-    with pytest.raises(ValidationError) as exc:
+    with raises_problems(("name", "reference")) as exc:
         requirement_from_dict({"type": "predicate", "name": "zz"}, predicates=known)
-    assert (
-        str(exc.value)
-        == "name: 'zz' is not a known predicate; pass predicates={name: Predicate} (known: a, b)"
-    )
 
 
 def test_requirements_are_hashable_values():

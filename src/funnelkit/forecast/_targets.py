@@ -14,6 +14,7 @@ import attrs
 from .. import _checks as c
 from .._money import Money
 from .._report import Report
+from .._repr import html_table
 from .._time import zone as zone_of
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import CurrencyMismatchError, Problem, ValidationError
@@ -76,6 +77,29 @@ class TargetReport(Report):
         """
         every = (*self.lines, *([self.total] if self.total else []))
         return [attrs.asdict(ln, recurse=False) for ln in every]
+
+    def _repr_html_(self) -> str:
+        """
+        The summary, then one row per owner and the team's: amounts with
+        their currency, attainment as a percentage, coverage as a multiple
+        (a narrower table than the records, which split every amount).
+        """
+        headers = ("owner", "target", "won", "attainment", "coverage", "open pipeline", "remaining")
+        headers += ("forecast",)
+        rows = [
+            (
+                ln.owner or "team",
+                ln.target,
+                ln.won,
+                None if ln.attainment is None else f"{float(ln.attainment):.1%}",
+                None if ln.coverage is None else f"{float(ln.coverage):.2f}x",
+                ln.open_pipeline,
+                ln.remaining,
+                ln.forecast,
+            )
+            for ln in (*self.lines, *([self.total] if self.total else []))
+        ]
+        return f"<div>{html_table(headers, rows, caption=f'TargetReport: {self._summary()}')}</div>"
 
     def merge(self, other: TargetReport) -> TargetReport:
         """

@@ -491,7 +491,8 @@ def readiness(
     """
     now = _check_common(opp, pipeline, now, None, None)
     if to is not None and (type(to) is not str or to not in pipeline):
-        raise ValidationError.single("to", pipeline.routes.unknown(to), code="reference")
+        code = "reference" if type(to) is str else "type"
+        raise ValidationError.single("to", pipeline.routes.unknown(to), code=code)
     ctx = _context(opp, activities, key_persons, now)
     if to is not None:
         targets = [to]

@@ -387,7 +387,7 @@ def _check_opp_fields(value: object) -> c.Result:
     return _opp_fields(value)
 
 
-_opp_fields = c.items(c.one_of(OPPORTUNITY_FIELDS, "an opportunity field"), tuple, unique=True)
+_opp_fields = lim.limited(c.items(c.one_of(OPPORTUNITY_FIELDS, "an opportunity field"), tuple, unique=True))
 
 
 _EMPTY: tuple[object, ...] = (None, (), frozenset())
