@@ -517,48 +517,59 @@ class _Company:
         self, requirement: Requirement, deal: Opportunity, when: dt.datetime, *, good: bool
     ) -> Opportunity:
         """Work towards one unmet requirement: well when *good*, sloppily (leaving it unmet) when not."""
-        rng, people, acts = self.rng, self.people[deal.customer_id], self.activities[deal.id]
         if isinstance(requirement, ActivityCount):
-            fields: dict[str, Any] = dict.fromkeys(requirement.filled, _SAMPLE_TEXT if good else None)
-            if requirement.replied:
-                fields["replied"] = good
-            if requirement.with_key_person and good and deal.key_person_ids:
-                fields["key_person_ids"] = deal.key_person_ids[:1]
-            if requirement.min_duration is not None and good:
-                fields["duration"] = requirement.min_duration
-            kind = min(k.value for k in requirement.kinds)
-            acts.append(_activity(deal, len(acts), kind, when, **fields))
-        elif isinstance(requirement, KeyPersonCoverage) and good:
-            stance = min((s.value for s in requirement.stances), default="neutral")
-            mine = [people[k] for k in deal.key_person_ids if k in people]
-            found = next(
-                (p for p in mine if p.role is requirement.role and p.stance not in requirement.stances), None
-            )
-            if found is not None and requirement.stances:  # won over
-                people[found.id] = attrs.evolve(found, stance=stance)
-            else:  # one more person found in that role
-                role = requirement.role.value
-                person = KeyPerson(
-                    id=f"{deal.id}-{role}-{len(mine)}",
-                    customer_id=deal.customer_id,
-                    name=role.replace("_", " ").title(),
-                    role=role,
-                    stance=stance,
-                )
-                people[person.id] = person
-                deal = attrs.evolve(deal, key_person_ids=(*deal.key_person_ids, person.id))
-        elif isinstance(requirement, RequiredFields) and good:
+            self.log_activity(requirement, deal, when, good=good)
+            return deal
+        if isinstance(requirement, KeyPersonCoverage):
+            return self.find_person(requirement, deal) if good else deal
+        if isinstance(requirement, RequiredFields) and good:
             values = {
-                f: v for f in requirement.fields if (v := _sample_field(f, deal, when, rng)) is not None
+                f: v for f in requirement.fields if (v := _sample_field(f, deal, when, self.rng)) is not None
             }
-            deal = attrs.evolve(deal, **values)
-        elif isinstance(requirement, EvidenceRecorded) and good and rng.random() < 0.6:
-            deal = attrs.evolve(deal, evidence=deal.evidence | {requirement.key})
-        elif isinstance(requirement, NoOpenGaps) and good:
-            deal = attrs.evolve(deal, gaps=tuple(attrs.evolve(g, closed=True) for g in deal.gaps))
-        elif isinstance(requirement, NoOpenGaps) and not deal.gaps:
-            deal = attrs.evolve(deal, gaps=(Gap(description="who signs", closed=False),))  # found a question
-        return deal
+            return attrs.evolve(deal, **values)
+        if isinstance(requirement, EvidenceRecorded) and good and self.rng.random() < 0.6:
+            return attrs.evolve(deal, evidence=deal.evidence | {requirement.key})
+        if isinstance(requirement, NoOpenGaps) and good:
+            return attrs.evolve(deal, gaps=tuple(attrs.evolve(g, closed=True) for g in deal.gaps))
+        if isinstance(requirement, NoOpenGaps) and not deal.gaps:  # the work found a question
+            return attrs.evolve(deal, gaps=(Gap(description="who signs", closed=False),))
+        return deal  # time in stage, custom predicates: nothing to do but wait
+
+    def log_activity(
+        self, requirement: ActivityCount, deal: Opportunity, when: dt.datetime, *, good: bool
+    ) -> None:
+        """An activity of the kind *requirement* counts, its fields filled only when *good*."""
+        fields: dict[str, Any] = dict.fromkeys(requirement.filled, _SAMPLE_TEXT if good else None)
+        if requirement.replied:
+            fields["replied"] = good
+        if requirement.with_key_person and good and deal.key_person_ids:
+            fields["key_person_ids"] = deal.key_person_ids[:1]
+        if requirement.min_duration is not None and good:
+            fields["duration"] = requirement.min_duration
+        acts = self.activities[deal.id]
+        acts.append(_activity(deal, len(acts), min(k.value for k in requirement.kinds), when, **fields))
+
+    def find_person(self, requirement: KeyPersonCoverage, deal: Opportunity) -> Opportunity:
+        """Win over a person of the role *requirement* names, or find one more."""
+        people = self.people[deal.customer_id]
+        stance = min((s.value for s in requirement.stances), default="neutral")
+        mine = [people[k] for k in deal.key_person_ids if k in people]
+        found = next(
+            (p for p in mine if p.role is requirement.role and p.stance not in requirement.stances), None
+        )
+        if found is not None and requirement.stances:
+            people[found.id] = attrs.evolve(found, stance=stance)
+            return deal
+        role = requirement.role.value
+        person = KeyPerson(
+            id=f"{deal.id}-{role}-{len(mine)}",
+            customer_id=deal.customer_id,
+            name=role.replace("_", " ").title(),
+            role=role,
+            stance=stance,
+        )
+        people[person.id] = person
+        return attrs.evolve(deal, key_person_ids=(*deal.key_person_ids, person.id))
 
     def try_move(self, day: int, deal: Opportunity, now: dt.datetime) -> None:
         acts = self.activities[deal.id]

@@ -9,8 +9,9 @@ from decimal import Decimal
 import attrs
 import pytest
 
+from _problems import raises_problems
 from conftest import T0, at, visit
-from funnelkit import ValidationError, from_dict, to_dict
+from funnelkit import from_dict, to_dict
 from funnelkit.errors import PipelineDefinitionError
 from funnelkit.stages import (
     ActivityCount,
@@ -70,15 +71,13 @@ class TestRequirementArguments:
     @pytest.mark.parametrize("method", ["met", "evaluate"])
     def test_a_context_is_checked(self, req, method):
         """met and evaluate refuse anything but a Context, naming ctx."""
-        with raises_problems(("ctx", "type")) as exc:
+        with raises_problems(("ctx", "type")):
             getattr(req, method)(None)
-        assert only(exc) == "ctx: None is a NoneType; expected a Context"
 
     def test_counts_takes_an_activity(self):
         """ActivityCount.counts refuses a non-Activity, naming activity."""
-        with raises_problems(("activity", "type")) as exc:
+        with raises_problems(("activity", "type")):
             ActivityCount(kinds="visit").counts({"kind": "visit"})
-        assert only(exc) == "activity: {'kind': 'visit'} is a dict; expected an Activity"
 
     def test_counts_and_met_agree_on_good_input(self, opp):
         """The checked public methods give the verdicts of the engine's unchecked ones."""
@@ -107,30 +106,21 @@ class TestRequirementArguments:
     @pytest.mark.parametrize("indent", [None, -1, 65, 10**12, 1.5, "3"])
     def test_lines_indent_is_checked(self, indent):
         """Outcome.lines takes an int from 0 to 64."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("indent", "range" if type(indent) is int else "type")):
             Outcome(name="n", met=True, detail="d").lines(indent)
-        assert exc.value.problems[0].path == "indent"
-
-    def test_lines_indent_message(self):
-        """The indent message names the value and the range."""
-        with raises_problems(("indent", "range")) as exc:
-            Outcome(name="n", met=True, detail="d").lines(-1)
-        assert only(exc) == "indent: -1 is an int; expected an int from 0 to 64"
 
 
 class TestRequirementLimits:
     def test_days_at_most_a_hundred_years(self):
         """TimeInStage refuses more than 36,500 days, so that advance cannot overflow."""
         assert TimeInStage(days=36_500).days == 36_500
-        with raises_problems(("days", "limit")) as exc:
+        with raises_problems(("days", "limit")):
             TimeInStage(days=10**10)
-        assert only(exc) == "days: 10000000000 is more than 36,500 days; expected at most a hundred years"
 
     def test_too_many_parts(self):
         """More than 1,000 parts are refused without checking each one."""
-        with raises_problems(("parts", "limit")) as exc:
+        with raises_problems(("parts", "limit")):
             all_of(*[NoOpenGaps()] * 1_001)
-        assert only(exc) == "parts: 1,001 items; at most 1,000 are allowed"
 
     @pytest.mark.parametrize(
         ("build", "path"),
@@ -144,22 +134,15 @@ class TestRequirementLimits:
     )
     def test_an_endless_iterator_is_refused(self, build, path):
         """An endless iterator is read only up to the limit, then refused."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems((path, "limit")):
             build()
-        assert exc.value.problems[0].path == path
-
-    def test_endless_iterator_message(self):
-        """The message says an iterator was cut short."""
-        with raises_problems(("parts", "limit")) as exc:
-            AllOf(parts=itertools.count())
-        assert only(exc) == "parts: an iterator of more than 1,000 items; at most 1,000 are allowed"
 
     @pytest.mark.parametrize(
         ("build", "path"),
         [
             (lambda v: ActivityCount(kinds=v), "kinds"),
             (lambda v: KeyPersonCoverage(role=v), "role"),
-            (lambda v: KeyPersonCoverage(role="decision_maker", stances=v), "stances"),
+            (lambda v: KeyPersonCoverage(role="decision_maker", stances=v), "stances[0]"),
             (lambda v: Stage(key="a", label="A", probability="0.1", outcome=v), "outcome"),
             (lambda v: Stage(key="a", label="A", probability="0.1", category=v), "category"),
         ],
@@ -169,18 +152,16 @@ class TestRequirementLimits:
         value: list = []
         for _ in range(DEEP):
             value = [value]
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems((path, "choice")):
             build(value)
-        assert exc.value.problems[0].path.startswith(path)
 
     def test_nesting_in_code_is_limited(self):
         """A requirement may nest 32 levels deep, not 33."""
         req = NoOpenGaps()
         for _ in range(31):
             req = all_of(req)
-        with raises_problems(("parts", "nested")) as exc:
+        with raises_problems(("parts", "nested")):
             any_of(req)
-        assert only(exc) == "parts: requirements nest more than 32 levels deep; at most 32 are allowed"
 
     def test_nesting_in_documents_is_limited(self):
         """A requirement document 10,000 levels deep is refused at the level past the limit."""
@@ -227,18 +208,10 @@ class TestPipelineQueries:
     )
     def test_a_bad_key_is_named(self, method, make):
         """stage, moves_from and next_stage name their key parameter."""
-        with raises_problems(("key", "reference")) as exc:
-            getattr(default_pipeline(), method)(make())
+        key = make()
+        with raises_problems(("key", "reference" if isinstance(key, str) else "type")) as exc:
+            getattr(default_pipeline(), method)(key)
         assert len(str(exc.value)) < 2_000
-
-    def test_unknown_key_message(self):
-        """The unknown-key message lists the stages."""
-        with raises_problems(("key", "reference")) as exc:
-            default_pipeline().stage("zz")
-        assert only(exc) == (
-            "key: 'zz' is not a stage of pipeline 'default'; stages: 'contact', 'needs_confirmed', "
-            "'proposal', 'approved', 'shortlisted', 'selected', 'negotiation', 'won', 'lost'"
-        )
 
     @pytest.mark.parametrize("method", ["plan", "allows"])
     @pytest.mark.parametrize("param", ["from_stage", "to_stage"])
@@ -248,15 +221,8 @@ class TestPipelineQueries:
     def test_plan_and_allows_name_the_bad_stage(self, method, param, key):
         """plan and allows refuse a key that is not a str, naming the parameter."""
         args = {"from_stage": "contact", "to_stage": "needs_confirmed", param: key}
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems((param, "type")):
             getattr(default_pipeline(), method)(**args)
-        assert exc.value.problems[0].path == param
-
-    def test_plan_and_allows_message(self):
-        """A key that is not a str is shown with its type."""
-        with raises_problems(("from_stage", "type")) as exc:
-            default_pipeline().plan([1], "won")
-        assert only(exc) == "from_stage: [1] is a list; expected a stage key"
 
     def test_unknown_str_keys_are_simply_not_allowed(self):
         """A str that is no stage is a move the pipeline does not allow."""
@@ -267,9 +233,8 @@ class TestPipelineQueries:
     @pytest.mark.parametrize("export", [to_mermaid, to_statechart])
     def test_exports_take_a_pipeline(self, export):
         """to_mermaid and to_statechart name their pipeline parameter."""
-        with raises_problems(("pipeline", "type")) as exc:
+        with raises_problems(("pipeline", "type")):
             export(5)
-        assert only(exc) == "pipeline: 5 is an int; expected a Pipeline"
 
     def test_mermaid_ignores_the_decimal_context(self):
         """The diagram is the same under a one-digit, trap-everything decimal context."""
@@ -303,42 +268,34 @@ class TestPipelineLimits:
 
     def test_too_many_stages(self):
         """More than 1,000 stages are refused with one problem."""
-        with raises_problems(("stages", "limit"), error=PipelineDefinitionError) as exc:
+        with raises_problems(("stages", "limit"), error=PipelineDefinitionError):
             Pipeline(key="p", label="P", stages=[object()] * 1_001)
-        assert only(exc) == "stages: 1,001 items; at most 1,000 are allowed"
 
     @pytest.mark.parametrize("field", ["stages", "transitions", "lost_reasons"])
     def test_an_endless_iterator_field_is_refused(self, field):
         """An endless iterator for a pipeline collection is refused, naming the field."""
         args = {"key": "p", "label": "P", "stages": default_pipeline().stages, field: itertools.count()}
-        with pytest.raises(PipelineDefinitionError) as exc:
+        with raises_problems((field, "limit"), error=PipelineDefinitionError):
             Pipeline(**args)
-        assert [p.path for p in exc.value.problems] == [field]
 
     @pytest.mark.parametrize(
-        "probability", [Decimal("1e-999999999"), Decimal("0E-999999999"), Decimal("0E+5")]
+        ("probability", "code"),
+        [
+            (Decimal("1e-999999999"), "precision"),
+            (Decimal("0E-999999999"), "precision"),
+            (Decimal("0E+5"), "format"),
+        ],
     )
-    def test_probabilities_are_plain_with_at_most_20_places(self, probability):
+    def test_probabilities_are_plain_with_at_most_20_places(self, probability, code):
         """A probability that could not be written and read back is refused at the boundary."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("probability", code)):
             Stage(key="a", label="A", probability=probability)
-        assert exc.value.problems[0].path == "probability"
-
-    def test_plain_probability_message(self):
-        """The message says how to write a probability."""
-        with raises_problems(("probability", "format")) as exc:
-            Stage(key="a", label="A", probability=Decimal("0E+5"))
-        assert only(exc) == (
-            "probability: 0E+5 is not in plain digits with at most 20 decimal places; "
-            "write a probability such as '0.25'"
-        )
 
     @pytest.mark.parametrize("probability", ["1e-999999999", "9" * 5000, "1e-21"])
     def test_huge_probability_strings_are_refused(self, probability):
         """A probability string with a huge exponent or too many digits is refused."""
-        with pytest.raises(ValidationError) as exc:
+        with raises_problems(("probability", "precision" if probability == "1e-21" else "type")):
             Stage(key="a", label="A", probability=probability)
-        assert exc.value.problems[0].path == "probability"
 
     def test_twenty_places_round_trip(self):
         """A probability with 20 decimal places survives to_dict and from_dict."""
@@ -349,7 +306,7 @@ class TestPipelineLimits:
 
     def test_stall_after_days_at_most_a_hundred_years(self):
         """stall_after_days has the same limit as TimeInStage, so stalled() cannot overflow."""
-        with raises_problems(("stall_after_days", "limit")) as exc:
+        with raises_problems(("stall_after_days", "limit")):
             Stage(key="a", label="A", probability="0.1", stall_after_days=10**12)
 
 
@@ -366,7 +323,12 @@ class TestEveryProblemAtOnce:
                 stage_doc("won", "1", "won"),
             ],
         }
-        with raises_problems(("stages", "missing"), ("stages[0].probability", "range"), ("stages[2].key", "duplicate"), error=PipelineDefinitionError) as exc:
+        with raises_problems(
+            ("stages", "missing"),
+            ("stages[0].probability", "range"),
+            ("stages[2].key", "duplicate"),
+            error=PipelineDefinitionError,
+        ):
             Pipeline.from_dict(doc)
 
     def test_unknown_transition_and_unreachable_stage(self):
@@ -382,9 +344,19 @@ class TestEveryProblemAtOnce:
             ],
             "transitions": [["a", "zz"], ["a", "won"], ["a", "lost"]],
         }
-        with raises_problems(("transitions[0]", "reference"), ("stages[1]", "graph"), ("stages[1]", "graph"), error=PipelineDefinitionError) as exc:
+        with raises_problems(
+            ("transitions[0]", "reference"),
+            ("stages[1]", "graph"),
+            ("stages[1]", "graph"),
+            error=PipelineDefinitionError,
+        ):
             Pipeline.from_dict(doc)
-        with raises_problems(("transitions[0]", "reference"), ("stages[1]", "graph"), ("stages[1]", "graph"), error=PipelineDefinitionError) as exc:
+        with raises_problems(
+            ("transitions[0]", "reference"),
+            ("stages[1]", "graph"),
+            ("stages[1]", "graph"),
+            error=PipelineDefinitionError,
+        ) as exc:
             Pipeline(
                 key="p",
                 label="P",
@@ -398,7 +370,11 @@ class TestEveryProblemAtOnce:
         data = default_pipeline().to_dict()
         data["stages"][0]["requirements"] = [{"type": "nope"}]
         data["stages"][2]["key"] = "contact"
-        with raises_problems(("stages[0].requirements[0].type", "choice"), ("stages[2].key", "duplicate"), error=PipelineDefinitionError) as exc:
+        with raises_problems(
+            ("stages[0].requirements[0].type", "choice"),
+            ("stages[2].key", "duplicate"),
+            error=PipelineDefinitionError,
+        ):
             Pipeline.from_dict(data)
 
     def test_deeply_nested_pipeline_document(self):
@@ -408,14 +384,20 @@ class TestEveryProblemAtOnce:
             doc = {"type": "any_of", "parts": [doc]}
         data = default_pipeline().to_dict()
         data["stages"][0]["requirements"] = [doc]
-        with raises_problems(("stages[0].requirements[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].p... (303 characters in all)", "nested"), error=PipelineDefinitionError) as exc:
+        with raises_problems(
+            (
+                "stages[0].requirements[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].parts[0].p... (303 characters in all)",
+                "nested",
+            ),
+            error=PipelineDefinitionError,
+        ):
             Pipeline.from_dict(data)
 
     def test_too_many_requirements_in_a_document(self):
         """A stage document listing more than 1,000 requirements is refused without reading them."""
         data = default_pipeline().to_dict()
         data["stages"][0]["requirements"] = [{"type": "no_open_gaps"}] * 1_001
-        with raises_problems(("stages[0].requirements", "limit"), error=PipelineDefinitionError) as exc:
+        with raises_problems(("stages[0].requirements", "limit"), error=PipelineDefinitionError):
             Pipeline.from_dict(data)
 
 
@@ -436,12 +418,12 @@ class TestEngineArguments:
         """Readiness.target refuses a key it does not cover, however odd, naming key."""
         report = readiness(opp, default_pipeline(), now=at(days=1))
         for key in (10**5000, [[1]], "won"):
-            with raises_problems(("key", "reference")) as exc:
+            with raises_problems(("key", "reference")):
                 report.target(key)
 
     def test_the_missing_override_field_is_named(self):
         """An event with override_by but no override_reason names override_reason."""
-        with raises_problems(("override_reason", "missing")) as exc:
+        with raises_problems(("override_reason", "missing")):
             StageChanged(
                 opportunity_id="o",
                 pipeline="default",
@@ -454,7 +436,6 @@ class TestEngineArguments:
                 time_in_stage=dt.timedelta(hours=1),
                 override_by="mgr",
             )
-        assert only(exc) == "override_reason: override reason and override by go together"
 
 
 def test_falling_probabilities_come_with_a_bad_stage():
@@ -470,7 +451,9 @@ def test_falling_probabilities_come_with_a_bad_stage():
             stage_doc("lost", "0", "lost"),
         ],
     }
-    with raises_problems(("stages", "order"), ("stages[2].probability", "range"), error=PipelineDefinitionError) as exc:
+    with raises_problems(
+        ("stages", "order"), ("stages[2].probability", "range"), error=PipelineDefinitionError
+    ):
         Pipeline.from_dict(doc)
 
 

@@ -9,6 +9,7 @@ import warnings
 import attrs
 import pytest
 
+from _problems import raises_problems
 from funnelkit import from_dict, to_dict
 from funnelkit.errors import PipelineDefinitionError, PipelineWarning, ValidationError
 from funnelkit.stages import (
@@ -101,7 +102,12 @@ class TestStage:
 class TestDefinitionChecks:
     def test_every_problem_at_once(self):
         """Duplicates, missing won/lost and an open first stage are all reported together."""
-        with raises_problems(("stages[2].key", "duplicate"), ("stages", "missing"), ("stages[0]", "graph"), error=PipelineDefinitionError) as exc:
+        with raises_problems(
+            ("stages[2].key", "duplicate"),
+            ("stages", "missing"),
+            ("stages[0]", "graph"),
+            error=PipelineDefinitionError,
+        ) as exc:
             simple(stages=[stage("x", 0, "lost"), stage("a", "0.1"), stage("a", "0.2")])
         found = [str(p) for p in exc.value.problems]
         assert "stages[2].key: 'a' is used by an earlier stage; keys must be unique" in found
@@ -117,7 +123,9 @@ class TestDefinitionChecks:
         """A stage nothing leads to, and an open stage that cannot lead to a win, are named."""
         stages = [stage("a", "0.1"), stage("b", "0.5"), stage("won", 1, "won"), stage("lost", 0, "lost")]
         transitions = [("a", "won"), ("a", "lost"), ("b", "lost")]
-        with raises_problems(("stages[1]", "graph"), ("stages[1]", "graph"), error=PipelineDefinitionError) as exc:
+        with raises_problems(
+            ("stages[1]", "graph"), ("stages[1]", "graph"), error=PipelineDefinitionError
+        ) as exc:
             simple(stages=stages, transitions=transitions)
         found = [str(p) for p in exc.value.problems]
         assert found == [
@@ -127,17 +135,33 @@ class TestDefinitionChecks:
 
     def test_malformed_stages_and_pairs_are_each_named(self):
         """Every item that is not a Stage, and every pair that is not two stage keys, is named by index."""
-        with raises_problems(("stages[0]", "type"), ("stages[1]", "type"), error=PipelineDefinitionError) as exc:
+        with raises_problems(("stages[0]", "type"), ("stages[1]", "type"), error=PipelineDefinitionError):
             Pipeline(key="p", label="P", stages=[5, "x"])
-        with raises_problems(("transitions[1]", "type"), ("transitions[2]", "type"), error=PipelineDefinitionError) as exc:
+        with raises_problems(
+            ("transitions[1]", "type"), ("transitions[2]", "type"), error=PipelineDefinitionError
+        ):
             simple(transitions=[("a", "b"), ("a",), ("a", 5)])
-        with raises_problems(("transitions", "type"), error=PipelineDefinitionError) as exc:
+        with raises_problems(("transitions", "type"), error=PipelineDefinitionError):
             simple(transitions=5)
 
     def test_explicit_transitions_are_checked(self):
         """Unknown stages, self-loops, duplicates, moves out of won and flags with transitions."""
         bad = [("a", "zz"), ("a", "a"), ("a", "b"), ("a", "b"), ("won", "a"), ("lost", "won")]
-        with raises_problems(("allow_skip", "conflict"), ("transitions[0]", "reference"), ("transitions[1]", "graph"), ("transitions[3]", "duplicate"), ("transitions[4]", "graph"), ("transitions[5]", "graph"), ("stages[2]", "graph"), ("stages[3]", "graph"), ("stages[4]", "graph"), ("stages[0]", "graph"), ("stages[1]", "graph"), ("stages[2]", "graph"), error=PipelineDefinitionError) as exc:
+        with raises_problems(
+            ("allow_skip", "conflict"),
+            ("transitions[0]", "reference"),
+            ("transitions[1]", "graph"),
+            ("transitions[3]", "duplicate"),
+            ("transitions[4]", "graph"),
+            ("transitions[5]", "graph"),
+            ("stages[2]", "graph"),
+            ("stages[3]", "graph"),
+            ("stages[4]", "graph"),
+            ("stages[0]", "graph"),
+            ("stages[1]", "graph"),
+            ("stages[2]", "graph"),
+            error=PipelineDefinitionError,
+        ) as exc:
             simple(transitions=bad, allow_skip=True)
         found = [str(p) for p in exc.value.problems]
         assert "allow_skip: has no effect when transitions are listed; list the moves instead" in found
@@ -189,7 +213,9 @@ class TestDefinitionChecks:
 
     def test_bad_flags_and_names(self):
         """Field-level problems of the pipeline itself are PipelineDefinitionErrors too."""
-        with raises_problems(("key", "empty"), ("stages", "empty"), ("allow_skip", "type"), error=PipelineDefinitionError) as exc:
+        with raises_problems(
+            ("key", "empty"), ("stages", "empty"), ("allow_skip", "type"), error=PipelineDefinitionError
+        ) as exc:
             Pipeline(key="", label="P", stages=[], allow_skip="yes")  # type: ignore[arg-type]
         assert messages(exc) == {
             "key": "'' is empty; an id must be a non-empty str",
@@ -275,7 +301,14 @@ class TestDicts:
         ]
         data["stages"][2]["requirements"][0]["kinds"] = ["fax"]
         data["colour"] = "red"
-        with raises_problems(("colour", "unknown_field"), ("stages[0].probability", "range"), ("stages[1].requirements[0].fields[1]", "choice"), ("stages[1].requirements[1].type", "choice"), ("stages[2].requirements[0].kinds[0]", "choice"), error=PipelineDefinitionError) as exc:
+        with raises_problems(
+            ("colour", "unknown_field"),
+            ("stages[0].probability", "range"),
+            ("stages[1].requirements[0].fields[1]", "choice"),
+            ("stages[1].requirements[1].type", "choice"),
+            ("stages[2].requirements[0].kinds[0]", "choice"),
+            error=PipelineDefinitionError,
+        ) as exc:
             Pipeline.from_dict(data)
         found = messages(exc)
         assert set(found) == {
@@ -325,7 +358,7 @@ def test_requirements_on_a_won_stage_from_a_dict():
 def test_probability_problems_come_with_the_others():
     """A falling probability is reported together with a duplicate key."""
     stages = [stage("a", "0.5"), stage("a", "0.3"), stage("won", 1, "won"), stage("lost", 0, "lost")]
-    with raises_problems(("stages[1].key", "duplicate"), ("stages", "order"), error=PipelineDefinitionError) as exc:
+    with raises_problems(("stages[1].key", "duplicate"), ("stages", "order"), error=PipelineDefinitionError):
         simple(stages=stages)
 
 

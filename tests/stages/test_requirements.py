@@ -5,6 +5,7 @@ import datetime as dt
 import attrs
 import pytest
 
+from _problems import raises_problems
 from conftest import at, gap, visit
 from funnelkit import Money, ValidationError
 from funnelkit.stages import (
@@ -201,7 +202,7 @@ class TestPredicate:
     def test_answers_of_the_wrong_shape(self, opp, answer):
         """Only a bool or a (bool, str) pair is an answer; anything else is refused by name."""
         bad = Predicate(name="odd", description="odd", test=lambda c: answer)  # type: ignore[arg-type,return-value]
-        with raises_problems(("odd", "callable")) as exc:
+        with raises_problems(("odd", "callable")):
             bad.evaluate(ctx(opp))
 
     def test_bad_answer(self, opp):
@@ -269,7 +270,9 @@ def test_dict_errors_are_listed_with_paths():
         "parts": [{"type": "activities", "kinds": ["visit"], "at_least": 0}, {"type": "x"}],
         "colour": 1,
     }
-    with raises_problems(("colour", "unknown_field"), ("parts[0].at_least", "range"), ("parts[1].type", "choice")) as exc:
+    with raises_problems(
+        ("colour", "unknown_field"), ("parts[0].at_least", "range"), ("parts[1].type", "choice")
+    ):
         requirement_from_dict(data)
 
 
@@ -319,7 +322,7 @@ def test_dict_reader_problems(data, predicates, expected):
 def test_dict_reader_names_the_known_predicates():
     """An unknown predicate's message says how to pass predicates and lists the known names, sorted."""
     known = {k: Predicate(name=k, description=k, test=lambda c: True) for k in ("b", "a")}
-    with raises_problems(("name", "reference")) as exc:
+    with raises_problems(("name", "reference")):
         requirement_from_dict({"type": "predicate", "name": "zz"}, predicates=known)
 
 

@@ -84,8 +84,10 @@ class TargetReport(Report):
         their currency, attainment as a percentage, coverage as a multiple
         (a narrower table than the records, which split every amount).
         """
-        headers = ("owner", "target", "won", "attainment", "coverage", "open pipeline", "remaining")
-        headers += ("forecast",)
+        headers = [
+            *("owner", "target", "won", "attainment", "coverage"),
+            *("open pipeline", "remaining", "forecast"),
+        ]
         rows = [
             (
                 ln.owner or "team",

@@ -188,7 +188,8 @@ class Pipeline:
             found = self.routes.stages.get(key)
             if found is not None:
                 return found
-        raise ValidationError.single(path, self.routes.unknown(key), code="reference")
+        code = "reference" if isinstance(key, str) else "type"
+        raise ValidationError.single(path, self.routes.unknown(key), code=code)
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key in self.routes.stages
