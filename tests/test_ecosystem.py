@@ -61,6 +61,26 @@ from funnelkit.strategies import (
     teams,
 )
 
+try:  # optional: the tests that need numpy or pandas skip themselves without it
+    import numpy as np
+except ImportError:
+    np = None
+try:
+    import pandas as pd
+except ImportError:
+    pd = None
+
+
+@pytest.fixture
+def needs_numpy():
+    pytest.importorskip("numpy")
+
+
+@pytest.fixture
+def needs_pandas():
+    pytest.importorskip("pandas")
+
+
 T0 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 NOW = T0 + dt.timedelta(days=40)
 PIPELINE = default_pipeline()
@@ -138,8 +158,6 @@ def test_importing_hypothesis_registers_funnelkit_without_numpy():
 
 
 # --- numbers and mappings from numpy and pandas ----------------------------------------------
-
-np = pytest.importorskip("numpy")
 
 
 def _same(python, numpy):
@@ -367,12 +385,14 @@ NUMPY_CALLS = [
 ]
 
 
+@pytest.mark.usefixtures("needs_numpy")
 @pytest.mark.parametrize(("label", "python", "numpy"), NUMPY_CALLS, ids=[c[0] for c in NUMPY_CALLS])
 def test_numpy_numbers_are_read_as_python_numbers(label, python, numpy):
     """numpy ints, bools and float64s give the same result as the Python numbers they stand for."""
     _same(python, numpy)
 
 
+@pytest.mark.usefixtures("needs_numpy")
 def test_numpy_ints_are_stored_as_ints():
     """A numpy int or bool is converted on the way in: the value holds Python's, which to_dict can write."""
     rep = SalesRep(id="r", name="R", capacity=np.int64(3), active=np.True_)
@@ -383,6 +403,7 @@ def test_numpy_ints_are_stored_as_ints():
     assert type(kaplan_meier([(np.float64(3.5), np.True_)]).steps[0].time) is float
 
 
+@pytest.mark.usefixtures("needs_numpy")
 @pytest.mark.parametrize(
     ("build", "path", "code"),
     [
@@ -403,8 +424,6 @@ def test_a_bool_is_no_int_and_no_float_is_money(build, path, code):
 
 
 # --- pandas Series where a mapping is taken --------------------------------------------------
-
-pd = pytest.importorskip("pandas")
 
 
 def _series(data):
@@ -455,12 +474,14 @@ def _kpis():
     return activity_kpis(ACTS, period="month", tz="UTC")[0]
 
 
+@pytest.mark.usefixtures("needs_pandas")
 @pytest.mark.parametrize(("label", "call", "data"), SERIES_CALLS, ids=[c[0] for c in SERIES_CALLS])
 def test_a_series_is_read_like_a_dict(label, call, data):
     """A pandas Series is read through .items(), with the same result as the dict it holds."""
     _same(lambda: call(dict(data)), lambda: call(_series(data)))
 
 
+@pytest.mark.usefixtures("needs_pandas")
 def test_a_series_with_a_repeated_label_is_refused():
     """A key met twice is refused at the argument, never silently dropped."""
     with pytest.raises(ValidationError) as e:
@@ -469,6 +490,7 @@ def test_a_series_with_a_repeated_label_is_refused():
     assert "'r1' appears twice in a Series" in e.value.problems[0].message
 
 
+@pytest.mark.usefixtures("needs_pandas")
 def test_a_data_frame_is_not_a_mapping():
     """A DataFrame's items() are its columns: read as a mapping, a table would be transposed."""
     frame = pd.DataFrame({"won": [0.5], "a": [0.5]}, index=["a"])
@@ -477,6 +499,7 @@ def test_a_data_frame_is_not_a_mapping():
     assert e.value.problems[0].path == "matrix"
 
 
+@pytest.mark.usefixtures("needs_pandas")
 def test_series_of_numpy_values_in_a_dict():
     """A dict of Series (rows of a transition matrix) reads like a dict of dicts."""
     rows = {"a": pd.Series({"a": Fraction(1, 2), "won": Fraction(1, 2)})}
@@ -628,5 +651,6 @@ def test_strategies_check_their_arguments_up_front(make, path, code):
 @given(data=st.data())
 def test_strategies_take_numpy_ints(data):
     """The sizes of a strategy may be numpy ints too."""
+    pytest.importorskip("numpy")
     assert isinstance(data.draw(teams(max_reps=np.int64(2))), Team)
     assert isinstance(data.draw(event_histories(pipeline=PIPELINE, max_events=np.int64(2))), EventHistory)

@@ -12,7 +12,6 @@ provides ``to_svg()``.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import importlib
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -71,6 +70,17 @@ def flat(row: Mapping[str, object], numbers: Numbers = "exact") -> dict[str, obj
     return out
 
 
+def money_cells(name: str, value: Money | None) -> dict[str, object]:
+    """
+    A row's cells for money that may be missing: *value* under *name* (the
+    report splits it into amount and ``_currency``), or both cells empty, so
+    that every row has the same columns.
+    """
+    if value is None:
+        return {name: None, f"{name}_currency": None}
+    return {name: value}
+
+
 class Report:
     """
     Base of every report funnelkit returns.
@@ -119,8 +129,9 @@ class Report:
         if more > 0:
             caption += f" (first {len(shown)} of {len(rows):,} rows)"
         svg = self.to_svg() if hasattr(self, "to_svg") else ""
-        table = html_table(headers, shown, caption=caption) if headers else f"<p>{html.escape(caption)}</p>"
-        return f"<div>{svg}{table}</div>"
+        if not headers:  # an empty report: its caption over an empty table
+            headers, shown = ("rows",), [["none"]]
+        return f"<div>{svg}{html_table(headers, shown, caption=caption)}</div>"
 
     def to_dict(self) -> Any:
         """

@@ -26,7 +26,7 @@ import hostile_world as world
 from hypothesis.strategies import SearchStrategy
 
 import funnelkit
-from funnelkit.errors import FunnelkitError, ValidationError
+from funnelkit.errors import CODES, FunnelkitError, ValidationError
 
 MODULES = (
     "funnelkit",
@@ -40,7 +40,7 @@ MODULES = (
     "funnelkit.convert",
 )
 #: Base classes and protocols: their methods are covered through the concrete classes.
-ABSTRACT = {"Clock", "Requirement", "Policy"}
+ABSTRACT = {"Clock", "Requirement", "Policy", "Report"}
 #: Seconds a single case may run, and memory (bytes) a child may add to what it starts with.
 CASE_SECONDS = 6.0
 MEMORY_BYTES = 2 << 30
@@ -278,6 +278,10 @@ def judge(call: Call, param: str, exc: BaseException | None) -> str | None:
     text = str(exc)
     if len(text) > MAX_MESSAGE:
         return f"{type(exc).__name__} message of {len(text):,} characters"
+    if isinstance(exc, ValidationError):
+        uncoded = [p for p in exc.problems if p.code not in CODES]
+        if uncoded:
+            return f"{type(exc).__name__} problem without a known code: {uncoded[0]!r:.150}"
     if isinstance(exc, ValidationError) and call.target.kind not in {"property"}:
         names = {param, *_ALIASES.get(param, ())}
         paths = [p.path for p in exc.problems]

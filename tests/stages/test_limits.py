@@ -46,12 +46,6 @@ def stage_doc(key, probability, outcome="open", **kw):
     return {"key": key, "label": key.title(), "probability": probability, "outcome": outcome, **kw}
 
 
-def only(excinfo):
-    """The single problem of an error, as 'path: message'."""
-    assert len(excinfo.value.problems) == 1, excinfo.value.problems
-    return str(excinfo.value.problems[0])
-
-
 def every_requirement():
     big = Predicate(name="big", description="big deal", test=lambda ctx: True)
     return [

@@ -9,7 +9,7 @@ import warnings
 import attrs
 import pytest
 
-from _problems import raises_problems
+from _problems import problems_of, raises_problems
 from funnelkit import from_dict, to_dict
 from funnelkit.errors import PipelineDefinitionError, PipelineWarning, ValidationError
 from funnelkit.stages import (
@@ -44,10 +44,6 @@ def simple(**kw):
     return Pipeline(key="p", label="P", stages=stages, **kw)
 
 
-def messages(excinfo):
-    return {p.path: p.message for p in excinfo.value.problems}
-
-
 class TestStage:
     def test_defaults_follow_the_outcome(self):
         """Forecast category defaults: open -> pipeline, won -> closed, lost -> omitted."""
@@ -60,43 +56,41 @@ class TestStage:
         assert str(stage("a", 0.3).probability) == "0.3"
 
     @pytest.mark.parametrize(
-        ("kwargs", "path", "fragment"),
+        ("kwargs", "path", "code"),
         [
-            ({"probability": 1.5}, "probability", "1.5 is outside [0, 1]"),
-            ({"probability": "0.9", "outcome": "won"}, "probability", "0.9 on a won stage; it must be 1"),
-            ({"probability": "0.1", "outcome": "lost"}, "probability", "0.1 on a lost stage; it must be 0"),
+            ({"probability": 1.5}, "probability", "range"),
+            ({"probability": "0.9", "outcome": "won"}, "probability", "conflict"),
+            ({"probability": "0.1", "outcome": "lost"}, "probability", "conflict"),
             (
                 {"probability": 1, "outcome": "won", "category": "commit"},
                 "category",
-                "'commit' on a won stage",
+                "conflict",
             ),
-            ({"probability": "0.5", "category": "closed"}, "category", "'closed' is only for won stages"),
+            ({"probability": "0.5", "category": "closed"}, "category", "conflict"),
             (
                 {"probability": 0, "outcome": "lost", "stall_after_days": 3},
                 "stall_after_days",
-                "set on a lost stage",
+                "conflict",
             ),
-            ({"probability": "0.5", "stall_after_days": 0}, "stall_after_days", "0 is not positive"),
-            ({"probability": "0.5", "outcome": "maybe"}, "outcome", "'maybe' is not a StageOutcome"),
+            ({"probability": "0.5", "stall_after_days": 0}, "stall_after_days", "range"),
+            ({"probability": "0.5", "outcome": "maybe"}, "outcome", "choice"),
             (
                 {"probability": "0.5", "requirements": ["visit"]},
                 "requirements[0]",
-                "'visit' is a str; expected a Requirement",
+                "type",
             ),
             (
                 {"probability": 1, "outcome": "won", "requirements": [ActivityCount(kinds="visit")]},
                 "requirements",
-                "set on a won stage; only open stages have exits",
+                "conflict",
             ),
         ],
     )
-    def test_bad_stage(self, kwargs, path, fragment):
-        """Each bad stage field is named with its value."""
+    def test_bad_stage(self, kwargs, path, code):
+        """Each bad stage field is named with the kind of problem."""
         with pytest.raises(ValidationError) as exc:
             Stage(key="s", label="S", **kwargs)
-        found = messages(exc)
-        assert path in found, found
-        assert fragment in found[path]
+        assert (path, code) in problems_of(exc)
 
 
 class TestDefinitionChecks:
@@ -107,12 +101,8 @@ class TestDefinitionChecks:
             ("stages", "missing"),
             ("stages[0]", "graph"),
             error=PipelineDefinitionError,
-        ) as exc:
+        ):
             simple(stages=[stage("x", 0, "lost"), stage("a", "0.1"), stage("a", "0.2")])
-        found = [str(p) for p in exc.value.problems]
-        assert "stages[2].key: 'a' is used by an earlier stage; keys must be unique" in found
-        assert "stages: no won stage; a pipeline needs at least one" in found
-        assert "stages[0]: 'x' is lost; the first stage must be open" in found
 
     def test_is_a_validation_error(self):
         """PipelineDefinitionError is a ValidationError (and a ValueError)."""
@@ -123,15 +113,8 @@ class TestDefinitionChecks:
         """A stage nothing leads to, and an open stage that cannot lead to a win, are named."""
         stages = [stage("a", "0.1"), stage("b", "0.5"), stage("won", 1, "won"), stage("lost", 0, "lost")]
         transitions = [("a", "won"), ("a", "lost"), ("b", "lost")]
-        with raises_problems(
-            ("stages[1]", "graph"), ("stages[1]", "graph"), error=PipelineDefinitionError
-        ) as exc:
+        with raises_problems(("stages[1]", "graph"), ("stages[1]", "graph"), error=PipelineDefinitionError):
             simple(stages=stages, transitions=transitions)
-        found = [str(p) for p in exc.value.problems]
-        assert found == [
-            "stages[1]: 'b' cannot be reached from the first stage 'a'",
-            "stages[1]: 'b' has no path to a won stage",
-        ]
 
     def test_malformed_stages_and_pairs_are_each_named(self):
         """Every item that is not a Stage, and every pair that is not two stage keys, is named by index."""
@@ -161,15 +144,8 @@ class TestDefinitionChecks:
             ("stages[1]", "graph"),
             ("stages[2]", "graph"),
             error=PipelineDefinitionError,
-        ) as exc:
+        ):
             simple(transitions=bad, allow_skip=True)
-        found = [str(p) for p in exc.value.problems]
-        assert "allow_skip: has no effect when transitions are listed; list the moves instead" in found
-        assert "transitions[0]: 'zz' is not a stage; stages: 'a', 'b', 'c', 'won', 'lost'" in found
-        assert "transitions[1]: 'a' -> 'a' goes nowhere" in found
-        assert "transitions[3]: 'a' -> 'b' is listed twice" in found
-        assert "transitions[4]: 'won' is a won stage; won is final" in found
-        assert "transitions[5]: 'lost' -> 'won': a lost deal can only reopen to an open stage" in found
 
     def test_falling_probability_is_an_error_by_default(self):
         """0.3 then 0.2 along the forward path is refused, with the advice to set 'warn'."""
@@ -215,13 +191,8 @@ class TestDefinitionChecks:
         """Field-level problems of the pipeline itself are PipelineDefinitionErrors too."""
         with raises_problems(
             ("key", "empty"), ("stages", "empty"), ("allow_skip", "type"), error=PipelineDefinitionError
-        ) as exc:
+        ):
             Pipeline(key="", label="P", stages=[], allow_skip="yes")  # type: ignore[arg-type]
-        assert messages(exc) == {
-            "key": "'' is empty; an id must be a non-empty str",
-            "stages": "() is empty; a pipeline needs stages",
-            "allow_skip": "'yes' is a str; expected True or False",
-        }
 
 
 class TestMoves:
@@ -308,21 +279,8 @@ class TestDicts:
             ("stages[1].requirements[1].type", "choice"),
             ("stages[2].requirements[0].kinds[0]", "choice"),
             error=PipelineDefinitionError,
-        ) as exc:
+        ):
             Pipeline.from_dict(data)
-        found = messages(exc)
-        assert set(found) == {
-            "colour",
-            "stages[0].probability",
-            "stages[1].requirements[0].fields[1]",
-            "stages[1].requirements[1].type",
-            "stages[2].requirements[0].kinds[0]",
-        }
-        assert (
-            "'colour' is not an opportunity field; allowed: amount, expected_close"
-            in found["stages[1].requirements[0].fields[1]"]
-        )
-        assert "'fax' is not an ActivityKind; allowed: 'visit'" in found["stages[2].requirements[0].kinds[0]"]
 
     def test_not_a_dict(self):
         """A non-mapping is refused at the root."""

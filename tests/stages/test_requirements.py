@@ -5,7 +5,7 @@ import datetime as dt
 import attrs
 import pytest
 
-from _problems import raises_problems
+from _problems import problems_of, raises_problems
 from conftest import at, gap, visit
 from funnelkit import Money, ValidationError
 from funnelkit.stages import (
@@ -81,26 +81,24 @@ class TestActivityCount:
         assert req.name == "2 meetings or demos"
 
     @pytest.mark.parametrize(
-        ("kwargs", "path", "fragment"),
+        ("kwargs", "path", "code"),
         [
-            ({"kinds": []}, "kinds", "is not a non-empty set of activity kinds"),
-            ({"kinds": ["fax"]}, "kinds", "'fax' is not an activity kind"),
-            ({"kinds": "visit", "at_least": 0}, "at_least", "0 is not positive"),
-            ({"kinds": "visit", "filled": ["mood"]}, "filled[0]", "'mood' is not an activity text field"),
+            ({"kinds": []}, "kinds", "empty"),
+            ({"kinds": ["fax"]}, "kinds", "choice"),
+            ({"kinds": "visit", "at_least": 0}, "at_least", "range"),
+            ({"kinds": "visit", "filled": ["mood"]}, "filled[0]", "choice"),
             (
                 {"kinds": "visit", "min_duration": 5},
                 "min_duration",
-                "5 is an int; expected a datetime.timedelta",
+                "type",
             ),
         ],
     )
-    def test_bad_definitions(self, kwargs, path, fragment):
-        """Bad requirement fields are named with their value."""
+    def test_bad_definitions(self, kwargs, path, code):
+        """Bad requirement fields are named with the kind of problem."""
         with pytest.raises(ValidationError) as exc:
             ActivityCount(**kwargs)
-        found = {p.path: p.message for p in exc.value.problems}
-        assert path in found, found
-        assert fragment in found[path]
+        assert (path, code) in problems_of(exc)
 
 
 class TestFieldRules:
@@ -314,9 +312,8 @@ def test_dict_reader_problems(data, predicates, expected):
     """Each way a requirement dict can be wrong is located with its path and code."""
     if isinstance(predicates, dict):
         predicates = {k: Predicate(name=v, description=v, test=lambda c: True) for k, v in predicates.items()}
-    with pytest.raises(ValidationError) as exc:
+    with raises_problems(*expected):
         requirement_from_dict(data, predicates=predicates)
-    assert [(p.path, p.code) for p in exc.value.problems] == expected
 
 
 def test_dict_reader_names_the_known_predicates():

@@ -1,21 +1,18 @@
-"""Every argument of the stage engine refuses a wrong value with its own path and message."""
+"""Every argument of the stage engine refuses a wrong value with its own path and code."""
 
 import datetime as dt
 
 import attrs
 import pytest
 
-from funnelkit import Opportunity, ValidationError
+from _problems import raises_problems
+from funnelkit import Opportunity
 from funnelkit.errors import MilestoneNotMet
 from funnelkit.stages import advance, apply, default_pipeline, hasty, lose, readiness, replay, stalled, win
 
 P = default_pipeline()
 T = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 NAIVE = dt.datetime(2026, 1, 1)
-IS_NAIVE = (
-    "datetime.datetime(2026, 1, 1, 0, 0) is naive; expected a timezone-aware datetime (attach a tzinfo, "
-    "e.g. datetime.timezone.utc or zoneinfo.ZoneInfo('Asia/Shanghai'))"
-)
 DEAL = Opportunity(
     id="o", customer_id="c", owner="r", pipeline="default", stage="contact", created_at=T, stage_entered_at=T
 )
@@ -61,10 +58,9 @@ CASES = [
 
 @pytest.mark.parametrize(("call", "expected"), CASES, ids=[str(i) for i in range(len(CASES))])
 def test_each_argument_names_itself(call, expected):
-    """The one problem names the argument, the value and what is allowed."""
-    with pytest.raises(ValidationError) as e:
+    """The one problem names the argument and the kind of problem."""
+    with raises_problems(expected):
         call()
-    assert [str(p) for p in e.value.problems] == [expected]
 
 
 def test_a_refusal_carries_the_report_of_the_move_asked_for():

@@ -15,7 +15,7 @@ import attrs
 from .. import _checks as c
 from .. import convert
 from .._money import Money
-from .._report import Report
+from .._report import Report, money_cells
 from .._time import canonical
 from ..entities import Lead, LeadStatus
 from ..errors import Problem, ValidationError
@@ -175,17 +175,6 @@ class AssignmentResult(Report):
                 **money_cells("value", d.value),
                 "skipped": "; ".join(f"{s.rep_id}: {s.reason}" for s in d.skipped),
             }
-
-
-def money_cells(name: str, value: Money | None) -> dict[str, object]:
-    """
-    A record's cells for money that may be missing: *value* under *name*
-    (the report splits it into amount and ``_currency``), or both cells
-    empty, so that every row has the same columns.
-    """
-    if value is None:
-        return {name: None, f"{name}_currency": None}
-    return {name: value}
 
 
 def check_common(

@@ -15,10 +15,10 @@ import attrs
 
 from .. import _checks as c
 from .._money import Money, currency_minor_units
-from .._report import Report
+from .._report import Report, money_cells
 from .._time import instant
 from ..errors import CurrencyMismatchError, Problem, ValidationError
-from ._assign import Decision, money_cells
+from ._assign import Decision
 from ._roulette import Offer
 from ._team import Team
 
