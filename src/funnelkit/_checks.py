@@ -491,18 +491,6 @@ def as_int(value: object) -> int | None:
         return None
 
 
-def as_bool(value: object) -> bool | None:
-    """
-    *value* as a ``bool`` when it is one (a bool or numpy's bool); ``None``
-    otherwise.
-    """
-    if isinstance(value, bool):
-        return value
-    if is_numpy_bool(value):
-        return bool(value)
-    return None
-
-
 def to_int(value: SupportsIndex) -> int:
     """
     A converter: *value* as an ``int`` when it is an integer of another

@@ -19,18 +19,44 @@ branch on the code, never on the message, whose wording may improve:
 ...     print(e.problems[0].path, "|", e.problems[0].code, "|", e.problems[0].message)
 amount | type | 0.1 is a float; money refuses floats because they are inexact: ...
 
-The codes, a closed vocabulary (a new code is a new feature, listed in the
-changelog):
+The errors that are not about one value carry the code of their kind in
+``code`` too: ``"currency"`` for :class:`CurrencyMismatchError`, ``"state"``
+for :class:`TransitionNotAllowed`, :class:`MilestoneNotMet` and
+:class:`AssignmentError`, ``"conflict"`` for :class:`ConcurrencyConflict` and
+:class:`ClaimConflict`.
+
+The codes form a closed vocabulary: adding one is a new feature, listed in
+the changelog.  A message says which value was wrong and what is allowed; the
+code says which of these kinds of problem it is:
 
 | code | meaning |
 | --- | --- |
-CODES_TABLE
+| `missing` | a required field, argument or part is absent |
+| `unknown_field` | a key that is not a field of the value being read |
+| `type` | a value of the wrong type |
+| `empty` | empty or blank where something is needed |
+| `format` | text that does not parse: a number, datetime, duration, id, currency or zone name |
+| `timezone` | a naive datetime, or a local time that its zone skips or does not use |
+| `choice` | not one of the allowed values: an enum value, a tag, a kind, a name |
+| `range` | a number, time or duration outside its allowed bounds |
+| `limit` | beyond one of funnelkit's documented size limits (the MAX_* constants) |
+| `precision` | more decimal places than allowed |
+| `order` | times or items out of order |
+| `duplicate` | an id, key or item that appears more than once |
+| `reference` | names something that does not exist: a stage, a rep, a customer |
+| `currency` | an unknown currency, or amounts in different currencies |
+| `conflict` | values that contradict each other |
+| `graph` | moves that cannot work: a stage or state out of reach, a dead end, a move out of a won stage |
+| `state` | not allowed in the current state: a closed deal, a move the pipeline lacks |
+| `callable` | a function that cannot be called as documented, or that returned something unusable |
+| `nested` | nested too deeply to read or write |
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
+from typing import ClassVar
 
 import attrs
 
@@ -197,6 +223,8 @@ class CurrencyMismatchError(FunnelkitError, ValueError):
     funnelkit never sums two currencies silently; convert one of them first.
     """
 
+    code: ClassVar[str] = "currency"
+
     def __init__(self, operation: str, left: str, right: str, *, path: str = "") -> None:
         self.operation = operation
         self.left = left
@@ -225,6 +253,8 @@ class TransitionNotAllowed(FunnelkitError):
 
     *allowed* lists the stages the opportunity may move to from where it is.
     """
+
+    code: ClassVar[str] = "state"
 
     def __init__(self, *, pipeline: str, from_stage: str, to_stage: str, allowed: tuple[str, ...]) -> None:
         self.pipeline = pipeline
@@ -255,6 +285,8 @@ class MilestoneNotMet(FunnelkitError):
     requirement failed and why; pass an ``Override`` to move anyway.
     """
 
+    code: ClassVar[str] = "state"
+
     def __init__(self, report: object, *, to_stage: str, unmet: tuple[str, ...]) -> None:
         self.report = report
         self.to_stage = to_stage
@@ -269,6 +301,8 @@ class ConcurrencyConflict(FunnelkitError):
     """
     The opportunity changed since the caller read it (optimistic concurrency).
     """
+
+    code: ClassVar[str] = "conflict"
 
     def __init__(self, *, opportunity_id: str, expected_version: int, actual_version: int) -> None:
         self.opportunity_id = opportunity_id
@@ -293,6 +327,8 @@ class AssignmentError(FunnelkitError):
     A lead, claim or offer operation that the assignment rules refuse.
     """
 
+    code: ClassVar[str] = "state"
+
     def __init__(self, message: str) -> None:
         self.message = message
         super().__init__(message)
@@ -306,6 +342,8 @@ class ClaimConflict(AssignmentError):
     A customer or lead that another rep holds: *holder* has it until
     *expires_at* (``None`` when the hold does not expire, as a claimed offer).
     """
+
+    code: ClassVar[str] = "conflict"
 
     def __init__(
         self, *, key: str, holder: str, expires_at: object, requested_by: str, what: str = "customer"

@@ -153,9 +153,7 @@ def weighted_forecast(
     table = pipeline_table(pipelines)
     c.require_iterable(opportunities, "Opportunity", "opportunities")
     if not c.is_iterable(by):
-        raise ValidationError.single(
-            "by", f"{c.show(by)} is not a list of dimensions; allowed: {', '.join(DIMENSIONS)}", code="type"
-        )
+        raise c.at("by", c.wrong_type(by, f"an iterable of dimensions ({', '.join(DIMENSIONS)})"))
     dims_read: list[str] = []
     problems = []
     for i, d in enumerate(by):
