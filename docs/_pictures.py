@@ -83,7 +83,11 @@ def _open_deals(deals: tuple[Opportunity, ...]) -> list[tuple[Money, str]]:
 def time_to_close() -> KaplanMeier:
     """Days from creation to the last close of every deal; deals still open are censored at the end."""
     end = max(e.at for e in company().events)
-    closes = {e.opportunity_id: e.at for e in sorted(company().events, key=lambda e: e.at) if e.to_stage in ("won", "lost")}
+    closes = {
+        e.opportunity_id: e.at
+        for e in sorted(company().events, key=lambda e: e.at)
+        if e.to_stage in ("won", "lost")
+    }
     return kaplan_meier(
         (closes.get(o.id, end) - o.created_at, o.status.value != "open") for o in company().opportunities
     )
@@ -107,9 +111,10 @@ def _quantiles(deals: tuple[Opportunity, ...]) -> dict[float, Money]:
 
 
 def backtested() -> Backtest:
-    """Every two weeks from February to May: the revenue quantiles against what was won in the next 30 days."""
+    """Every two weeks from February to May: revenue quantiles against what was won in the next 30 days."""
     first = dt.datetime(2026, 2, 2, tzinfo=dt.UTC)
-    cutoffs = [(first + k * dt.timedelta(weeks=2), first + k * dt.timedelta(weeks=2) + dt.timedelta(days=30)) for k in range(9)]
+    starts = [first + k * dt.timedelta(weeks=2) for k in range(9)]
+    cutoffs = [(start, start + dt.timedelta(days=30)) for start in starts]
     return backtest(
         company().opportunities, company().events, cutoffs=cutoffs, forecast=_quantiles, currency="CNY"
     )

@@ -33,7 +33,9 @@ def problems_of(error: BaseException | pytest.ExceptionInfo[BaseException]) -> l
     return found
 
 
-def assert_problems(error: BaseException | pytest.ExceptionInfo[BaseException], *expected: tuple[str, str]) -> None:
+def assert_problems(
+    error: BaseException | pytest.ExceptionInfo[BaseException], *expected: tuple[str, str]
+) -> None:
     """
     *error* has exactly the problems *expected*, as ``(path, code)`` pairs, in order.
     """

@@ -239,7 +239,7 @@ def period_of(period: Period | str) -> Period:
     raise ValidationError.single("period", msg, code="choice")
 
 
-def period_start(at: dt.datetime, period: Period | str, tz: dt.tzinfo | str) -> dt.date:
+def period_start(*, at: dt.datetime, period: Period | str, tz: dt.tzinfo | str) -> dt.date:
     """
     The first local day of the period that holds instant *at* (an aware
     datetime; a naive one is refused, not read as local time) in zone *tz*
@@ -251,8 +251,8 @@ def period_start(at: dt.datetime, period: Period | str, tz: dt.tzinfo | str) -> 
     >>> import zoneinfo
     >>> ny = zoneinfo.ZoneInfo("America/New_York")
     >>> late = dt.datetime(2026, 3, 9, 3, 30, tzinfo=dt.timezone.utc)  # Sunday 23:30 EDT
-    >>> period_start(late, "day", ny), period_start(late, "week", ny), period_start(late, "month", ny)
-    (datetime.date(2026, 3, 8), datetime.date(2026, 3, 2), datetime.date(2026, 3, 1))
+    >>> [period_start(at=late, period=p, tz=ny) for p in ("day", "week", "month")]
+    [datetime.date(2026, 3, 8), datetime.date(2026, 3, 2), datetime.date(2026, 3, 1)]
     """
     when = instant(at, field="at")
     kind = period_of(period)

@@ -126,7 +126,7 @@ def test_claim_active_checks_now():
     """Claim.active refuses what is not an aware datetime, naming now."""
     claim = Claim(customer_id="c", rep_id="a", claimed_at=NINE, worked_at=NINE, expires_at=NINE + HOUR)
     with raises_problems(("now", "type")):
-        claim.active(None)
+        claim.active(now=None)
 
 
 # --- draws, items, endless input ----------------------------------------------------------------

@@ -132,7 +132,7 @@ WINDOW = dt.timedelta(minutes=30)
             ("rep_id", "reference"),
         ),
         (
-            lambda: six_reps().window_start(dt.datetime(2026, 1, 1)),
+            lambda: six_reps().window_start(now=dt.datetime(2026, 1, 1)),
             (("now", "timezone")),
         ),
     ],
@@ -316,7 +316,7 @@ def test_windowed_capacity_holds_across_calls(calls, window, kind):
         state = result.state
         history += [(d.rep_id, now) for d in result.assigned]
         for r in team.reps:
-            start = team.window_start(now)
+            start = team.window_start(now=now)
             used = sum(1 for who, at in history if who == r.id and at >= start)
             assert used <= (r.capacity if r.active else 0)
 

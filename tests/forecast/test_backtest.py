@@ -55,15 +55,15 @@ EVENTS = [
 
 def test_as_of_rebuilds_stage_status_and_version():
     """On day 10 d1 is in b (since day 5, v1), d2 and d3 in a; on day 9 d3 did not exist."""
-    then = {o.id: o for o in as_of(DEALS, EVENTS, T0 + 10 * DAY)}
+    then = {o.id: o for o in as_of(DEALS, EVENTS, now=T0 + 10 * DAY)}
     assert {k: (o.stage, o.status.value, o.version) for k, o in then.items()} == {
         "d1": ("b", "open", 1),
         "d2": ("a", "open", 0),
         "d3": ("a", "open", 0),
     }
     assert then["d1"].stage_entered_at == T0 + 5 * DAY
-    assert {o.id for o in as_of(DEALS, EVENTS, T0 + 9 * DAY)} == {"d1", "d2"}
-    assert {o.id: o.stage for o in as_of(DEALS, EVENTS, T0 + 30 * DAY)} == {
+    assert {o.id for o in as_of(DEALS, EVENTS, now=T0 + 9 * DAY)} == {"d1", "d2"}
+    assert {o.id: o.stage for o in as_of(DEALS, EVENTS, now=T0 + 30 * DAY)} == {
         "d1": "won",
         "d2": "lost",
         "d3": "c",
@@ -181,8 +181,8 @@ def test_bad_input_is_named():
         backtest(
             DEALS, EVENTS, cutoffs=[(T0, T0 + DAY)], forecast=lambda d: Money.of("1", "EUR"), currency="USD"
         )
-    with raises_problems(("when", "timezone")):
-        as_of(DEALS, EVENTS, dt.datetime(2026, 1, 1))
+    with raises_problems(("now", "timezone")):
+        as_of(DEALS, EVENTS, now=dt.datetime(2026, 1, 1))
 
 
 def test_bookings_count_deals_created_after_the_cutoff():
@@ -223,9 +223,9 @@ def reopened_deal():
 def test_history_starting_with_a_reopen_starts_lost():
     """A deal whose first recorded move reopens it was lost before: before that move it is not open."""
     back, reopen = reopened_deal()
-    (before,) = as_of([back], [reopen], T0 + DAY)
+    (before,) = as_of([back], [reopen], now=T0 + DAY)
     assert (before.stage, before.status.value) == ("lost", "lost")
-    (after,) = as_of([back], [reopen], T0 + 6 * DAY)
+    (after,) = as_of([back], [reopen], now=T0 + 6 * DAY)
     assert (after.stage, after.status.value, after.version) == ("a", "open", 3)
 
 
@@ -249,10 +249,10 @@ def test_metrics_take_ints_and_money_and_refuse_floats_and_nan():
 def test_won_between_checks_its_arguments():
     """Naive instants and non-deals are refused with the field named."""
     with raises_problems(("start", "timezone")):
-        won_between(DEALS, EVENTS, dt.datetime(2026, 1, 1), T0)
+        won_between(DEALS, EVENTS, start=dt.datetime(2026, 1, 1), end=T0)
     with raises_problems(("opportunities[0]", "type")):
-        won_between([None], EVENTS, T0, T0 + DAY)
-    assert won_between(DEALS, EVENTS, T0, T0 + 30 * DAY) == {"d1": T0 + 20 * DAY}
+        won_between([None], EVENTS, start=T0, end=T0 + DAY)
+    assert won_between(DEALS, EVENTS, start=T0, end=T0 + 30 * DAY) == {"d1": T0 + 20 * DAY}
 
 
 def test_mixed_quantile_levels_are_refused():
@@ -270,23 +270,23 @@ def test_as_of_keeps_going_past_skipped_deals():
         stage_entered_at=T0, amount=Money.of("5", "USD"),
     )  # fmt: skip
     order = [DEALS[2], quiet, DEALS[0], DEALS[1]]
-    then = as_of(order, EVENTS, T0 + 9 * DAY)
+    then = as_of(order, EVENTS, now=T0 + 9 * DAY)
     assert [(o.id, o.stage) for o in then] == [("q", "b"), ("d1", "b"), ("d2", "a")]
     assert then[0] is quiet  # no history: taken as it is now
 
 
 def test_as_of_counts_a_move_made_at_the_instant():
     """A move at exactly *when* has happened; one a microsecond later has not."""
-    (d1,) = as_of(DEALS[:1], EVENTS, T0 + 5 * DAY)
+    (d1,) = as_of(DEALS[:1], EVENTS, now=T0 + 5 * DAY)
     assert (d1.stage, d1.version) == ("b", 1)
-    (d1,) = as_of(DEALS[:1], EVENTS, T0 + 5 * DAY - dt.timedelta(microseconds=1))
+    (d1,) = as_of(DEALS[:1], EVENTS, now=T0 + 5 * DAY - dt.timedelta(microseconds=1))
     assert (d1.stage, d1.version) == ("a", 0)
 
 
 def test_a_history_starting_with_a_reopen_says_why_it_was_lost():
     """Before its first recorded move (a reopen, version 3) the deal was lost at version 2, reason unknown."""
     back, reopen = reopened_deal()
-    (before,) = as_of([back], [reopen], T0 + DAY)
+    (before,) = as_of([back], [reopen], now=T0 + DAY)
     assert (before.version, before.lost_reason) == (2, "unknown (before the recorded history)")
 
 
@@ -294,11 +294,11 @@ def test_as_of_names_the_deal_with_a_broken_history():
     """A history that does not fit the deal is refused with the deal's index in the path."""
     wrong = move("d1", "c", "won", 20, 2, 5)  # d1 was in b, not c
     with raises_problems(("opportunities[0].events[1].from_stage", "conflict")):
-        as_of(DEALS, [EVENTS[0], wrong], T0 + 30 * DAY)
+        as_of(DEALS, [EVENTS[0], wrong], now=T0 + 30 * DAY)
 
 
 def test_won_between_is_open_at_the_start_and_closed_at_the_end():
     """d1 was won at day 20: in (19, 20] but not in (20, 21]."""
-    assert won_between(DEALS, EVENTS, T0 + 19 * DAY, T0 + 20 * DAY) == {"d1": T0 + 20 * DAY}
-    assert won_between(DEALS, EVENTS, T0 + 20 * DAY, T0 + 21 * DAY) == {}
-    assert won_between(DEALS[1:], EVENTS, T0, T0 + 30 * DAY) == {}  # only the deals given
+    assert won_between(DEALS, EVENTS, start=T0 + 19 * DAY, end=T0 + 20 * DAY) == {"d1": T0 + 20 * DAY}
+    assert won_between(DEALS, EVENTS, start=T0 + 20 * DAY, end=T0 + 21 * DAY) == {}
+    assert won_between(DEALS[1:], EVENTS, start=T0, end=T0 + 30 * DAY) == {}  # only the deals given

@@ -64,7 +64,7 @@ def test_months_and_period_start():
         ("bob", "2026-03-01", 1),
     ]
     utc = dt.datetime(2026, 3, 9, 3, 59, tzinfo=dt.UTC)  # 23:59 EDT on Sunday 8 March
-    assert period_start(utc, "day", NY) == dt.date(2026, 3, 8)
+    assert period_start(at=utc, period="day", tz=NY) == dt.date(2026, 3, 8)
 
 
 def test_custom_effective_rule_and_targets():

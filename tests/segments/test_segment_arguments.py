@@ -208,34 +208,34 @@ class TestTiersAndPeriods:
     def test_a_deep_period(self):
         """A deeply nested period is refused by name."""
         with raises_problems(("period", "choice")):
-            period_start(NOW, _deep(10_000), "UTC")
+            period_start(at=NOW, period=_deep(10_000), tz="UTC")
 
     def test_period_start_refuses_a_naive_time(self):
         """A naive datetime is refused, not read as local time."""
         with raises_problems(("at", "timezone")):
-            period_start(dt.datetime(2026, 3, 1, 9), "day", "UTC")
+            period_start(at=dt.datetime(2026, 3, 1, 9), period="day", tz="UTC")
 
     @pytest.mark.parametrize("junk", [None, 1.7e9, "2026-01-01T00:00:00+00:00", dt.date(2026, 1, 1)])
     def test_period_start_needs_a_datetime(self, junk):
         """Anything but an aware datetime is refused at 'at'."""
         with raises_problems(("at", "type")):
-            period_start(junk, "day", "UTC")
+            period_start(at=junk, period="day", tz="UTC")
 
     @pytest.mark.parametrize("tz", [None, "America", "Mars/Olympus_Mons", "UTC\x00", 5])
     def test_period_start_needs_a_zone(self, tz):
         """A bad zone is refused at 'tz'."""
         with raises_problems(("tz", "format" if isinstance(tz, str) else "type")):
-            period_start(NOW, "day", tz)
+            period_start(at=NOW, period="day", tz=tz)
 
     def test_period_start_takes_a_zone_name(self):
         """A zone may be given by its IANA name."""
         late = dt.datetime(2026, 3, 9, 3, 30, tzinfo=dt.UTC)
-        assert period_start(late, "day", "America/New_York") == dt.date(2026, 3, 8)
+        assert period_start(at=late, period="day", tz="America/New_York") == dt.date(2026, 3, 8)
 
     def test_period_start_at_the_end_of_time(self):
         """An instant whose local day lies past datetime.max is refused, not an OverflowError."""
         with raises_problems(("at", "range")):
-            period_start(dt.datetime.max.replace(tzinfo=dt.UTC), "day", "Asia/Shanghai")
+            period_start(at=dt.datetime.max.replace(tzinfo=dt.UTC), period="day", tz="Asia/Shanghai")
 
 
 class TestNumbers:

@@ -47,7 +47,7 @@ class Claim(c.Checked):
             ]
         return []
 
-    def active(self, now: dt.datetime) -> bool:
+    def active(self, *, now: dt.datetime) -> bool:
         """
         Whether the claim protects the customer at *now*.  Cost: O(1).
         """
@@ -138,7 +138,7 @@ class Pool(c.Checked):
         if problem is not None:
             raise c.at("customer_id", problem)
         claim = self.claims.get(customer_id)
-        return claim if claim is not None and claim.active(now) else None
+        return claim if claim is not None and claim.active(now=now) else None
 
     def held_by(self, rep_id: str, *, now: dt.datetime) -> tuple[Claim, ...]:
         """
@@ -147,7 +147,7 @@ class Pool(c.Checked):
         """
         now = instant(now)
         _ids(rep_id=rep_id)
-        mine = [k for k in self.claims.values() if k.rep_id == rep_id and k.active(now)]
+        mine = [k for k in self.claims.values() if k.rep_id == rep_id and k.active(now=now)]
         return tuple(sorted(mine, key=lambda k: (k.claimed_at, k.customer_id)))
 
     def claim(

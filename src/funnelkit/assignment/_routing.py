@@ -115,7 +115,7 @@ class _Context:
         for rep_id in exclude:
             if rep_id in self.index:
                 self.inactive[rep_id] = "leaving"
-        self.window_start = team.window_start(now)
+        self.window_start = team.window_start(now=now)
         if self.window_start is None:
             self.used = {r.id: team.load.get(r.id, 0) for r in team.reps}
         else:

@@ -161,7 +161,7 @@ class Team(c.Checked):
     def __contains__(self, rep_id: object) -> bool:
         return rep_id in self._by_id
 
-    def window_start(self, now: dt.datetime) -> dt.datetime | None:
+    def window_start(self, *, now: dt.datetime) -> dt.datetime | None:
         """
         The instant from which assignments count against capacity, or
         ``None`` for the ``open`` window (which counts :attr:`load` instead).  Cost: O(1).

@@ -34,11 +34,11 @@ MAX_CUTOFFS = 1_000
 
 
 def as_of(
-    opportunities: Iterable[Opportunity], events: Iterable[StageChanged], when: dt.datetime
+    opportunities: Iterable[Opportunity], events: Iterable[StageChanged], *, now: dt.datetime
 ) -> tuple[Opportunity, ...]:
     """
-    The deals as they stood at *when*: those created by then, each in the
-    stage, status and version its stage changes up to *when* give.
+    The deals as they stood at *now*: those created by then, each in the
+    stage, status and version its stage changes up to *now* give.
 
     A deal's first change says where it started; a deal with no change at
     all is taken as it is now.  Amounts, close dates and other fields are
@@ -46,7 +46,7 @@ def as_of(
     is refused with the path of the bad event, and a deal given twice with
     its index.  Cost: O(n + e log e) for n deals and e events.
     """
-    when = instant(when, field="when")
+    now = instant(now, field="now")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
     per: dict[str, list[StageChanged]] = {}
     for e in _unique(events):
@@ -60,7 +60,7 @@ def as_of(
             msg = f"{o.id!r} appears twice; give each deal once"
             raise ValidationError.single(f"opportunities[{i}].id", msg, code="duplicate")
         seen.add(o.id)
-        if o.created_at > when:
+        if o.created_at > now:
             continue
         history = sorted(per.get(o.id, ()), key=lambda e: (e.version, e.at))
         if not history:
@@ -78,14 +78,18 @@ def as_of(
             version=max(0, first.version - 1),
         )
         try:
-            out.append(replay(start, [e for e in history if e.at <= when]))
+            out.append(replay(start, [e for e in history if e.at <= now]))
         except ValidationError as err:
             raise err.prefixed(f"opportunities[{i}]") from None
     return tuple(out)
 
 
 def won_between(
-    opportunities: Iterable[Opportunity], events: Iterable[StageChanged], start: dt.datetime, end: dt.datetime
+    opportunities: Iterable[Opportunity],
+    events: Iterable[StageChanged],
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
 ) -> dict[str, dt.datetime]:
     """
     The deals won in ``(start, end]`` and when, by their win events (a deal
@@ -123,7 +127,9 @@ def _numbers(values: object, name: str) -> list[Decimal]:
     problems: list[Problem] = []
     for i, v in enumerate(cast("Iterable[object]", values)):
         if i >= MAX_SCORED:
-            raise ValidationError.single(name, f"more than {MAX_SCORED:,} amounts; score at most that many", code="limit")
+            raise ValidationError.single(
+                name, f"more than {MAX_SCORED:,} amounts; score at most that many", code="limit"
+            )
         if len(problems) >= MAX_PROBLEMS:
             break
         number = v.amount if isinstance(v, Money) else c.plain(v)  # a numpy int as an int
@@ -374,7 +380,9 @@ def backtest(
     n deals and e events, plus the forecaster's own.
     """
     if actual not in ("pipeline", "bookings"):
-        raise ValidationError.single("actual", f"{c.show(actual)} is not 'pipeline' or 'bookings'", code="choice")
+        raise ValidationError.single(
+            "actual", f"{c.show(actual)} is not 'pipeline' or 'bookings'", code="choice"
+        )
     if not c.is_iterable(cutoffs):
         raise c.at("cutoffs", c.wrong_type(cutoffs, "an iterable of (as_of, until) pairs"))
     money_problem = currency_problem(currency)
@@ -394,14 +402,18 @@ def backtest(
             msg = f"more than {MAX_CUTOFFS:,} cut-offs; each replays the history, so give at most that many"
             raise ValidationError.single("cutoffs", msg, code="limit")
         if not (isinstance(pair, tuple) and len(pair) == 2):
-            raise ValidationError.single(f"cutoffs[{n}]", f"{c.show(pair)} is not an (as_of, until) pair", code="type")
+            raise ValidationError.single(
+                f"cutoffs[{n}]", f"{c.show(pair)} is not an (as_of, until) pair", code="type"
+            )
         start = instant(pair[0], field=f"cutoffs[{n}][0]")
         end = instant(pair[1], field=f"cutoffs[{n}][1]")
         if end <= start:
-            raise ValidationError.single(f"cutoffs[{n}]", f"until {end.isoformat()} is not after as_of", code="order")
-        open_then = tuple(o for o in as_of(opps, evs, start) if o.status is OpportunityStatus.OPEN)
-        pool = open_then if actual == "pipeline" else as_of(opps, evs, end)
-        won = won_between(pool, evs, start, end)
+            raise ValidationError.single(
+                f"cutoffs[{n}]", f"until {end.isoformat()} is not after as_of", code="order"
+            )
+        open_then = tuple(o for o in as_of(opps, evs, now=start) if o.status is OpportunityStatus.OPEN)
+        pool = open_then if actual == "pipeline" else as_of(opps, evs, now=end)
+        won = won_between(pool, evs, start=start, end=end)
         got = _won_total(pool, won, currency, n)
         made = forecast(open_then)
         point, quantiles = _read(made, currency, n)
@@ -470,10 +482,16 @@ def _read(made: object, currency: str, n: int) -> tuple[Money | None, Mapping[fl
         for q, v in made.items():
             if isinstance(q, bool) or not isinstance(q, float | int) or not 0 < q < 1:
                 problems.append(
-                    Problem(path=f"{where}[{q!r}]", code="callable", message="the key is not a quantile level in (0, 1)")
+                    Problem(
+                        path=f"{where}[{q!r}]",
+                        code="callable",
+                        message="the key is not a quantile level in (0, 1)",
+                    )
                 )
             elif not isinstance(v, Money):
-                problems.append(Problem(path=f"{where}[{q!r}]", code="callable", message=f"{c.show(v)} is not Money"))
+                problems.append(
+                    Problem(path=f"{where}[{q!r}]", code="callable", message=f"{c.show(v)} is not Money")
+                )
             elif v.currency != currency:
                 raise CurrencyMismatchError("score", currency, v.currency, path=f"{where}[{q!r}]")
         if problems:

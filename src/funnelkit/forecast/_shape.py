@@ -530,12 +530,12 @@ def flow(
     for i, o in enumerate(opportunities):
         if not isinstance(o, Opportunity):
             c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
-        key = period_start(o.created_at, period, zone)
+        key = period_start(at=o.created_at, period=period, tz=zone)
         created[key] = created.get(key, 0) + 1
     for e in unique_events(events, None):
         target = won if e.kind is MoveKind.WIN else lost if e.kind is MoveKind.LOSE else None
         if target is not None:
-            key = period_start(e.at, period, zone)
+            key = period_start(at=e.at, period=period, tz=zone)
             target[key] = target.get(key, 0) + 1
     keys = sorted(set(created) | set(won) | set(lost))
     return FlowReport(
