@@ -107,7 +107,7 @@ CUSTOMERS = tuple(
 _SUBPACKAGES = (
     "funnelkit",
     "funnelkit.errors",
-    "funnelkit.convert",
+    "funnelkit.documents",
     "funnelkit.entities",
     "funnelkit.stages",
     "funnelkit.segments",

@@ -46,7 +46,7 @@ from funnelkit.assignment import (
     policy_from_dict,
     record,
 )
-from funnelkit.convert import parse_datetime, parse_duration
+from funnelkit.documents import parse_datetime, parse_duration
 from funnelkit.errors import (
     CODES,
     AssignmentError,
@@ -115,19 +115,31 @@ TEMPLATES = {
     # type
     "wrong type": (
         lambda: fairness([], team=5, start=NINE, end=NINE + dt.timedelta(days=1)),
-        [("team", "type", "5 is an int; expected a Team")],
+        [
+            ("team", "type", "5 is an int; expected a Team"),
+        ],
     ),
     "wrong item": (
         lambda: record(AssignmentState(), ["x"]),
-        [("decisions[0]", "type", "'x' is a str; expected a Decision")],
+        [
+            ("decisions[0]", "type", "'x' is a str; expected a Decision"),
+        ],
     ),
     "not an iterable": (
         lambda: record(AssignmentState(), 5),
-        [("decisions", "type", "5 is an int; expected an iterable of Decision")],
+        [
+            ("decisions", "type", "5 is an int; expected an iterable of Decision"),
+        ],
     ),
     "a set where order matters": (
         lambda: opp(key_person_ids={"a"}),
-        [("key_person_ids", "type", "{'a'} is a set; expected a list or tuple (order matters), so that the order is kept")],
+        [
+            (
+                "key_person_ids",
+                "type",
+                "{'a'} is a set; expected a list or tuple (order matters), so that the order is kept",
+            ),
+        ],
     ),
     "float money": (
         lambda: Money.of(0.1, "USD"),
@@ -135,9 +147,11 @@ TEMPLATES = {
             (
                 "amount",
                 "type",
-                "0.1 is a float; money refuses floats because they are inexact: pass a str, int or Decimal, "
-                "e.g. Money.of('12.30', 'USD')",
-            )
+                (
+                    "0.1 is a float; money refuses floats because they are inexact: pass a str, int or "
+                    "Decimal, e.g. Money.of('12.30', 'USD')"
+                ),
+            ),
         ],
     ),
     # timezone
@@ -147,9 +161,11 @@ TEMPLATES = {
             (
                 "now",
                 "timezone",
-                "datetime.datetime(2026, 3, 1, 9, 30) is naive; expected a timezone-aware datetime "
-                "(attach a tzinfo, e.g. datetime.timezone.utc or zoneinfo.ZoneInfo('Asia/Shanghai'))",
-            )
+                (
+                    "datetime.datetime(2026, 3, 1, 9, 30) is naive; expected a timezone-aware datetime "
+                    "(attach a tzinfo, e.g. datetime.timezone.utc or zoneinfo.ZoneInfo('Asia/Shanghai'))"
+                ),
+            ),
         ],
     ),
     "skipped hour": (
@@ -158,10 +174,12 @@ TEMPLATES = {
             (
                 "at",
                 "timezone",
-                "datetime.datetime(2026, 3, 8, 2, 30, tzinfo=zoneinfo.ZoneInfo(key='America/Ne... does not exist: "
-                "the clocks in America/New_York skip that hour (daylight saving); give the time in UTC or with a "
-                "fixed offset",
-            )
+                (
+                    "datetime.datetime(2026, 3, 8, 2, 30, tzinfo=zoneinfo.ZoneInfo(key='America/Ne... does "
+                    "not exist: the clocks in America/New_York skip that hour (daylight saving); give the "
+                    "time in UTC or with a fixed offset"
+                ),
+            ),
         ],
     ),
     "broken tzinfo": (
@@ -170,14 +188,25 @@ TEMPLATES = {
             (
                 "at",
                 "timezone",
-                "datetime.datetime(2026, 1, 1, 0, 0, tzinfo=BrokenZone()) has a tzinfo whose utcoffset() fails "
-                "(RuntimeError: no offset)",
-            )
+                (
+                    "datetime.datetime(2026, 1, 1, 0, 0, tzinfo=BrokenZone()) has a tzinfo whose "
+                    "utcoffset() fails (RuntimeError: no offset)"
+                ),
+            ),
         ],
     ),
     "text without an offset": (
         lambda: parse_datetime("2026-03-02T09:30:00"),
-        [("text", "timezone", "'2026-03-02T09:30:00' has no UTC offset; funnelkit refuses to guess one (add e.g. '+00:00')")],
+        [
+            (
+                "text",
+                "timezone",
+                (
+                    "'2026-03-02T09:30:00' has no UTC offset; funnelkit refuses to guess one (add e.g. "
+                    "'+00:00')"
+                ),
+            ),
+        ],
     ),
     "offset the zone does not use": (
         lambda: parse_datetime("2026-07-01T09:30:00+00:00[America/New_York]"),
@@ -185,49 +214,87 @@ TEMPLATES = {
             (
                 "text",
                 "timezone",
-                "'2026-07-01T09:30:00+00:00[America/New_York]': offset +0000 is not used by America/New_York "
-                "at that time",
-            )
+                (
+                    "'2026-07-01T09:30:00+00:00[America/New_York]': offset +0000 is not used by "
+                    "America/New_York at that time"
+                ),
+            ),
         ],
     ),
     # empty
-    "empty id": (lambda: customer(id=""), [("id", "empty", "'' is empty; an id must be a non-empty str")]),
-    "blank name": (lambda: customer(name="   "), [("name", "empty", "'   ' is blank; expected a non-empty str")]),
-    "empty collection": (lambda: LoadBalance(reps=[]), [("reps", "empty", "() is empty; give at least one rep id")]),
+    "empty id": (
+        lambda: customer(id=""),
+        [
+            ("id", "empty", "'' is empty; an id must be a non-empty str"),
+        ],
+    ),
+    "blank name": (
+        lambda: customer(name="   "),
+        [
+            ("name", "empty", "'   ' is blank; expected a non-empty str"),
+        ],
+    ),
+    "empty collection": (
+        lambda: LoadBalance(reps=[]),
+        [
+            ("reps", "empty", "() is empty; give at least one rep id"),
+        ],
+    ),
     # format
     "id with whitespace": (
         lambda: customer(id=" c"),
-        [("id", "format", "' c' has surrounding whitespace; an id must be stripped")],
+        [
+            ("id", "format", "' c' has surrounding whitespace; an id must be stripped"),
+        ],
     ),
     "id with control characters": (
         lambda: customer(id="c\n1"),
-        [("id", "format", "'c\\n1' has control characters; an id must be printable")],
+        [
+            ("id", "format", "'c\\n1' has control characters; an id must be printable"),
+        ],
     ),
     "decimal text": (
         lambda: Money.of("twelve", "USD"),
-        [("amount", "format", "'twelve' is not a decimal number in plain digits, such as '12.30'")],
+        [
+            ("amount", "format", "'twelve' is not a decimal number in plain digits, such as '12.30'"),
+        ],
     ),
     "currency code": (
         lambda: Money.of(1, "usd"),
-        [("currency", "format", "'usd' is not an ISO 4217 code (three upper-case letters, e.g. 'USD')")],
+        [
+            ("currency", "format", "'usd' is not an ISO 4217 code (three upper-case letters, e.g. 'USD')"),
+        ],
     ),
     "zone name": (
         lambda: zone("Mars/Olympus"),
-        [("tz", "format", "'Mars/Olympus' is not a tzinfo or a known IANA zone name")],
+        [
+            ("tz", "format", "'Mars/Olympus' is not a tzinfo or a known IANA zone name"),
+        ],
     ),
     "duration text": (
         lambda: parse_duration("5 minutes"),
-        [("text", "format", "'5 minutes' is not an ISO 8601 duration such as 'PT5M' or 'P1DT2H'")],
+        [
+            ("text", "format", "'5 minutes' is not an ISO 8601 duration such as 'PT5M' or 'P1DT2H'"),
+        ],
     ),
     "datetime text": (
         lambda: parse_datetime("yesterday"),
-        [("text", "format", "'yesterday' is not an ISO 8601 datetime such as '2026-03-02T09:30:00+08:00'")],
+        [
+            ("text", "format", "'yesterday' is not an ISO 8601 datetime such as '2026-03-02T09:30:00+08:00'"),
+        ],
     ),
     # choice
-    "enum value": (lambda: customer(tier="D"), [("tier", "choice", "'D' is not a Tier; allowed: 'A', 'B', 'C'")]),
+    "enum value": (
+        lambda: customer(tier="D"),
+        [
+            ("tier", "choice", "'D' is not a Tier; allowed: 'A', 'B', 'C'"),
+        ],
+    ),
     "one of a few words": (
         lambda: Rule(name="r", to=["a"], pick="random"),
-        [("pick", "choice", "'random' is not a pick; allowed: load_balance, round_robin")],
+        [
+            ("pick", "choice", "'random' is not a pick; allowed: load_balance, round_robin"),
+        ],
     ),
     "type tag": (
         lambda: policy_from_dict({"type": "nope"}),
@@ -235,67 +302,118 @@ TEMPLATES = {
             (
                 "type",
                 "choice",
-                "'nope' is not a Policy; allowed: fallback, load_balance, round_robin, rules, tier_match, "
-                "weighted_random",
-            )
+                (
+                    "'nope' is not a Policy; allowed: fallback, load_balance, round_robin, rules, "
+                    "tier_match, weighted_random"
+                ),
+            ),
         ],
     ),
     # range
-    "negative int": (lambda: opp(version=-1), [("version", "range", "-1 is negative; expected an int >= 0")]),
+    "negative int": (
+        lambda: opp(version=-1),
+        [
+            ("version", "range", "-1 is negative; expected an int >= 0"),
+        ],
+    ),
     "probability outside [0, 1]": (
         lambda: Lead(id="l", source="web", created_at=T0, intent_score="1.5"),
-        [("intent_score", "range", "1.5 is outside [0, 1]; a probability must lie in [0, 1]")],
+        [
+            ("intent_score", "range", "1.5 is outside [0, 1]; a probability must lie in [0, 1]"),
+        ],
     ),
     "negative duration": (
-        lambda: Activity(id="a", kind="call", at=T0, rep_id="r", customer_id="c", duration=dt.timedelta(seconds=-1)),
-        [("duration", "range", "datetime.timedelta(days=-1, seconds=86399) is negative; expected a duration >= 0")],
+        lambda: Activity(
+            id="a", kind="call", at=T0, rep_id="r", customer_id="c", duration=dt.timedelta(seconds=-1)
+        ),
+        [
+            (
+                "duration",
+                "range",
+                "datetime.timedelta(days=-1, seconds=86399) is negative; expected a duration >= 0",
+            ),
+        ],
     ),
     "negative money": (
         lambda: opp(amount=Money.of("-0.01", "USD")),
-        [("amount", "range", "Money('-0.01', 'USD') is negative")],
+        [
+            ("amount", "range", "Money('-0.01', 'USD') is negative"),
+        ],
     ),
     # limit
     "long id": (
         lambda: customer(id="c" * 257),
-        [("id", "limit", "'" + "c" * 76 + "... has 257 characters; an id has at most 256")],
+        [
+            ("id", "limit", "'" + "c" * 76 + "... has 257 characters; an id has at most 256"),
+        ],
     ),
     "too many digits": (
         lambda: Money.of("1E+30", "USD"),
-        [("amount", "limit", "1E+30 has more than 30 digits before the decimal point")],
+        [
+            ("amount", "limit", "1E+30 has more than 30 digits before the decimal point"),
+        ],
     ),
     "too many items": (
         lambda: all_of(*[NoOpenGaps()] * 1_001),
-        [("parts", "limit", "1,001 items; at most 1,000 are allowed")],
+        [
+            ("parts", "limit", "1,001 items; at most 1,000 are allowed"),
+        ],
     ),
     "endless iterator": (
         lambda: AllOf(parts=itertools.count()),
-        [("parts", "limit", "an iterator of more than 1,000 items; at most 1,000 are allowed")],
+        [
+            ("parts", "limit", "an iterator of more than 1,000 items; at most 1,000 are allowed"),
+        ],
     ),
     "too many days": (
         lambda: TimeInStage(days=10**10),
-        [("days", "limit", "10000000000 is more than 36,500 days; expected at most a hundred years")],
+        [
+            ("days", "limit", "10000000000 is more than 36,500 days; expected at most a hundred years"),
+        ],
     ),
     "too long a duration": (
         lambda: Pool(protect_for=dt.timedelta(days=4000)),
-        [("protect_for", "limit", "datetime.timedelta(days=4000) is longer than 3,650 days, the most allowed")],
+        [
+            (
+                "protect_for",
+                "limit",
+                "datetime.timedelta(days=4000) is longer than 3,650 days, the most allowed",
+            ),
+        ],
     ),
     # precision
     "decimal places of money": (
         lambda: Money.of(Decimal("1E-21"), "USD"),
-        [("amount", "precision", "1E-21 has more than 20 decimal places")],
+        [
+            ("amount", "precision", "1E-21 has more than 20 decimal places"),
+        ],
     ),
     "decimal places of a probability": (
         lambda: Lead(id="l", source="web", created_at=T0, intent_score=Decimal("1E-21")),
-        [("intent_score", "precision", "1E-21 has more than 20 decimal places; a probability has at most 20")],
+        [
+            (
+                "intent_score",
+                "precision",
+                "1E-21 has more than 20 decimal places; a probability has at most 20",
+            ),
+        ],
     ),
     "finer than the minor unit": (
         lambda: Money.of("0.125", "USD").to_minor(),
-        [("amount", "precision", "0.125 USD is finer than the minor unit; call .round() first")],
+        [
+            ("amount", "precision", "0.125 USD is finer than the minor unit; call .round() first"),
+        ],
     ),
     # order
     "times out of order": (
         lambda: opp(stage_entered_at=dt.datetime(2026, 1, 1, tzinfo=UTC)),
-        [("stage_entered_at", "order", "2026-01-01T00:00:00+00:00 is before created_at 2026-01-05T09:00:00+00:00")],
+        [
+            (
+                "stage_entered_at",
+                "order",
+                "2026-01-01T00:00:00+00:00 is before created_at 2026-01-05T09:00:00+00:00",
+            ),
+        ],
     ),
     "records out of time order": (
         lambda: Offer(lead_id="q", offered_at=NINE, window=dt.timedelta(minutes=30), queue=("a",)).claim(
@@ -305,8 +423,11 @@ TEMPLATES = {
             (
                 "now",
                 "order",
-                "2026-11-25T08:00:00+00:00 is before the offer of lead 'q' was made (2026-11-25T09:00:00+00:00)",
-            )
+                (
+                    "2026-11-25T08:00:00+00:00 is before the offer of lead 'q' was made "
+                    "(2026-11-25T09:00:00+00:00)"
+                ),
+            ),
         ],
     ),
     "falling probabilities": (
@@ -315,22 +436,31 @@ TEMPLATES = {
             (
                 "stages",
                 "order",
-                "probabilities fall along the forward path: 'a' 0.3 > 'b' 0.2 (set probability_check='warn' to allow)",
-            )
+                (
+                    "probabilities fall along the forward path: 'a' 0.3 > 'b' 0.2 (set "
+                    "probability_check='warn' to allow)"
+                ),
+            ),
         ],
     ),
     # duplicate
     "repeated items": (
         lambda: opp(key_person_ids=["k", "k"]),
-        [("key_person_ids", "duplicate", "duplicate items ['k']; each may appear once")],
+        [
+            ("key_person_ids", "duplicate", "duplicate items ['k']; each may appear once"),
+        ],
     ),
     "repeated id": (
         lambda: Team(reps=[SalesRep(id="a", name="A"), SalesRep(id="a", name="A")]),
-        [("reps[1].id", "duplicate", "'a' appears twice; rep ids must be unique")],
+        [
+            ("reps[1].id", "duplicate", "'a' appears twice; rep ids must be unique"),
+        ],
     ),
     "repeated stage key": (
         lambda: pipeline(stage("a", "0.1"), stage("a", "0.2"), *CLOSED),
-        [("stages[1].key", "duplicate", "'a' is used by an earlier stage; keys must be unique")],
+        [
+            ("stages[1].key", "duplicate", "'a' is used by an earlier stage; keys must be unique"),
+        ],
     ),
     # reference
     "unknown stage": (
@@ -339,14 +469,18 @@ TEMPLATES = {
             (
                 "key",
                 "reference",
-                "'zz' is not a stage of pipeline 'default'; stages: 'contact', 'needs_confirmed', 'proposal', "
-                "'approved', 'shortlisted', 'selected', 'negotiation', 'won', 'lost'",
-            )
+                (
+                    "'zz' is not a stage of pipeline 'default'; stages: 'contact', 'needs_confirmed', "
+                    "'proposal', 'approved', 'shortlisted', 'selected', 'negotiation', 'won', 'lost'"
+                ),
+            ),
         ],
     ),
     "unknown rep": (
         lambda: Team(reps=[SalesRep(id="a", name="A")]).rep("zz"),
-        [("rep_id", "reference", "'zz' is not a rep of this team (reps: 'a')")],
+        [
+            ("rep_id", "reference", "'zz' is not a rep of this team (reps: 'a')"),
+        ],
     ),
     # currency
     "unknown currency": (
@@ -355,14 +489,18 @@ TEMPLATES = {
             (
                 "currency",
                 "currency",
-                "'ABC' is not a known currency; register it first with "
-                "funnelkit.register_currency('ABC', minor_units=...)",
-            )
+                (
+                    "'ABC' is not a known currency; register it first with "
+                    "funnelkit.register_currency('ABC', minor_units=...)"
+                ),
+            ),
         ],
     ),
     "two currencies in one setting": (
         lambda: TierMatch(groups={"A": ["a"]}, a_from=Money.of("1", "CNY"), b_from=Money.of("1", "USD")),
-        [("b_from", "currency", "Money('1', 'USD') is not in CNY, the currency of a_from")],
+        [
+            ("b_from", "currency", "Money('1', 'USD') is not in CNY, the currency of a_from"),
+        ],
     ),
     # conflict
     "fields that contradict": (
@@ -372,17 +510,22 @@ TEMPLATES = {
                 "lost_reason",
                 "conflict",
                 "'price' is set but status is 'open'; only a lost opportunity has a lost reason",
-            )
+            ),
         ],
     ),
     "closed stage settings": (
         lambda: Stage(key="w", label="W", probability="0.5", outcome="won"),
-        [("probability", "conflict", "0.5 on a won stage; it must be 1")],
+        [
+            ("probability", "conflict", "0.5 on a won stage; it must be 1"),
+        ],
     ),
     # graph
     "unreachable stage and dead end": (
         lambda: pipeline(
-            stage("a", "0.1"), stage("b", "0.5"), *CLOSED, transitions=[("a", "won"), ("a", "lost"), ("b", "lost")]
+            stage("a", "0.1"),
+            stage("b", "0.5"),
+            *CLOSED,
+            transitions=[("a", "won"), ("a", "lost"), ("b", "lost")],
         ),
         [
             ("stages[1]", "graph", "'b' cannot be reached from the first stage 'a'"),
@@ -411,18 +554,26 @@ TEMPLATES = {
     ),
     # state
     "no active rep": (
-        lambda: assign([], team=Team(reps=[SalesRep(id="a", name="A", active=False)]), policy=LoadBalance(), now=NINE),
-        [("team", "state", "no rep of the team is active (inactive: 'a'); activate one to route to")],
+        lambda: assign(
+            [], team=Team(reps=[SalesRep(id="a", name="A", active=False)]), policy=LoadBalance(), now=NINE
+        ),
+        [
+            ("team", "state", "no rep of the team is active (inactive: 'a'); activate one to route to"),
+        ],
     ),
     "a lead that cannot convert": (
         lambda: convert_lead(
-            Lead(id="l", source="web", created_at=T0, owner="a", needs="x", company="Acme", status="converted"),
+            Lead(
+                id="l", source="web", created_at=T0, owner="a", needs="x", company="Acme", status="converted"
+            ),
             pipeline=default_pipeline(),
             now=NINE,
             opportunity_id="o",
             customer_id="c",
         ),
-        [("lead.status", "state", "'converted'; only an open lead converts")],
+        [
+            ("lead.status", "state", "'converted'; only an open lead converts"),
+        ],
     ),
     # callable
     "a function of the wrong shape": (
@@ -431,8 +582,11 @@ TEMPLATES = {
             (
                 "value",
                 "callable",
-                "TwoArguments() cannot be called with one argument; expected a function of a Customer (its value)",
-            )
+                (
+                    "TwoArguments() cannot be called with one argument; expected a function of a Customer "
+                    "(its value)"
+                ),
+            ),
         ],
     ),
     "a function that returns junk": (
@@ -441,29 +595,40 @@ TEMPLATES = {
             (
                 "profit(leads[0])",
                 "callable",
-                "1.5 is a float; profit must return Money, a finite Decimal or int of at most 30 digits, or None",
-            )
+                (
+                    "1.5 is a float; profit must return Money, a finite Decimal or int of at most 30 "
+                    "digits, or None"
+                ),
+            ),
         ],
     ),
     # nested
     "nested too deeply": (
         lambda: any_of(functools.reduce(lambda r, _: all_of(r), range(31), NoOpenGaps())),
-        [("parts", "nested", "requirements nest more than 32 levels deep; at most 32 are allowed")],
+        [
+            ("parts", "nested", "requirements nest more than 32 levels deep; at most 32 are allowed"),
+        ],
     ),
     # missing, unknown_field
     "missing field": (
         lambda: from_dict(SalesRep, {"id": "r"}),
-        [("name", "missing", "missing; this field is required")],
+        [
+            ("name", "missing", "missing; this field is required"),
+        ],
     ),
     "fields that go together": (
         lambda: TierMatch(groups={"A": ["a"]}, a_from=Money.of("1", "CNY")),
-        [("b_from", "missing", "give both a_from and b_from, or neither")],
+        [
+            ("b_from", "missing", "give both a_from and b_from, or neither"),
+        ],
     ),
     "unknown field": (
         lambda: from_dict(Money, {"amount": "1", "currency": "USD", "fx": 1}),
-        [("fx", "unknown_field", "unknown field; allowed: amount, currency")],
+        [
+            ("fx", "unknown_field", "unknown field; allowed: amount, currency"),
+        ],
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("kind", list(TEMPLATES))
@@ -532,7 +697,9 @@ def test_codes_are_short_snake_case_words_with_one_line_meanings():
     """Codes are stable identifiers; meanings fit on one line."""
     for code, meaning in CODES.items():
         assert re.fullmatch(r"[a-z]+(_[a-z]+)*", code), code
-        assert meaning and "\n" not in meaning and len(meaning) <= 100, code
+        assert meaning, code
+        assert "\n" not in meaning, code
+        assert len(meaning) <= 100, code
 
 
 def test_codes_are_read_only():
@@ -544,10 +711,15 @@ def test_codes_are_read_only():
 # --- Problem and ValidationError --------------------------------------------------------------
 
 
-def test_a_problem_refuses_an_unknown_code():
-    """A code outside the vocabulary is a programming error inside funnelkit."""
-    with pytest.raises(ValueError, match="'oops' is not a problem code"):
+def test_a_problem_refuses_an_unknown_code_and_text_that_is_not_a_str():
+    """A code outside the vocabulary, or a path or message that is not text, is refused by name."""
+    with pytest.raises(ValidationError) as exc:
         Problem(path="x", code="oops", message="m")
+    assert problems_of(exc) == [("code", "choice")]
+    assert exc.value.problems[0].message.startswith("'oops' is not a problem code; allowed: missing, ")
+    with pytest.raises(ValidationError) as exc:
+        Problem(path=None, code="type", message=b"m")  # type: ignore[arg-type]
+    assert problems_of(exc) == [("path", "type")]
 
 
 def test_a_single_problem_error_needs_its_code():

@@ -56,4 +56,5 @@ def test_pipeline_funnel_and_forecast_render_in_notebooks():
     assert report.to_svg().count("<rect") == len(pipeline.open_stages)
     assert report.reached()[0] == ("contact", 4)
     assert "<svg" in report._repr_html_()
-    assert "<th>weighted</th>" in weighted_forecast([], pipeline, by=["owner"])._repr_html_()
+    empty = weighted_forecast([], pipeline, by=["owner"])._repr_html_()
+    assert "<caption>WeightedForecast: 0 lines by owner, 0 deals; weighted nothing</caption>" in empty

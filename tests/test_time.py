@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from funnelkit import Clock, FixedClock, ValidationError, ensure_aware
 from funnelkit._time import canonical, now_from
-from funnelkit.convert import format_datetime, format_duration, parse_datetime, parse_duration
+from funnelkit.documents import format_datetime, format_duration, parse_datetime, parse_duration
 from funnelkit.strategies import aware_datetimes
 
 from _problems import raises_problems

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ._money import Money, currency_minor_units, known_currencies, register_currency
 from ._report import Report
 from ._time import Clock, FixedClock, ensure_aware
-from .convert import from_dict, to_dict
+from .documents import from_dict, to_dict
 from .entities import (
     Activity,
     ActivityKind,

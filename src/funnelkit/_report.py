@@ -139,7 +139,7 @@ class Report:
 
         Cost: O(size of the report).
         """
-        from .convert import to_dict
+        from .documents import to_dict
 
         return to_dict(self)
 

@@ -58,6 +58,7 @@ def funnel_svg(bars: Sequence[tuple[str, float, str]], *, title: str = "") -> st
     ]
     y = 4
     if title:
+        parts.append(f"<title>{e(title)}</title>")
         parts.append(
             f'<text x="{width / 2:.0f}" y="15" text-anchor="middle" font-weight="bold">{e(title)}</text>'
         )

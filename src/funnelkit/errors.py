@@ -123,16 +123,28 @@ class FunnelkitError(Exception):
         super().__init__(*args)
 
 
+def _shown(value: object) -> str:
+    """
+    A short ``repr`` of *value* that cannot fail (``_checks.show`` imports this module).
+    """
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken or huge value must not hide the real problem
+        text = f"<{type(value).__name__} object>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _known_code(_instance: object, _attribute: object, value: str) -> None:
     if not isinstance(value, str) or value not in CODES:
-        msg = f"{value!r} is not a problem code; the codes are: {', '.join(CODES)}"
-        raise ValueError(msg)
+        msg = f"{_shown(value)} is not a problem code; allowed: {', '.join(CODES)}"
+        raise ValidationError.single("code", msg, code="choice")
 
 
 def _text(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
     if not isinstance(value, str):
-        msg = f"a problem's {attribute.name} must be a str, not {type(value).__name__}"
-        raise TypeError(msg)
+        kind = type(value).__name__
+        msg = f"{_shown(value)} is {'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}; expected a str"
+        raise ValidationError.single(attribute.name, msg, code="type")
 
 
 @attrs.frozen(kw_only=True)

@@ -114,6 +114,7 @@ def test_quantile_backtest_by_hand():
     assert result.pinball == {0.5: Decimal(40), 0.9: Decimal(40)}
     assert result.wape is None
     usd = {"q0.5_currency": "USD", "q0.9_currency": "USD", "actual_currency": "USD"}
+    usd |= {"forecast_currency": None, "error_currency": None}  # no point forecast: no error either
     assert result.to_records() == [
         {
             "as_of": T0 + 10 * DAY,
@@ -139,8 +140,8 @@ def test_quantile_backtest_by_hand():
         },
     ]
     assert list(result.to_records()[0]) == [
-        "as_of", "until", "open_deals", "forecast", "q0.5", "q0.5_currency", "q0.9", "q0.9_currency",
-        "actual", "actual_currency", "error",
+        "as_of", "until", "open_deals", "forecast", "forecast_currency", "q0.5", "q0.5_currency", "q0.9",
+        "q0.9_currency", "actual", "actual_currency", "error", "error_currency",
     ]  # fmt: skip
     assert repr(result) == (
         "<Backtest: 2 cut-offs from 2026-01-15 to 2026-01-26; WAPE -, bias -, "

@@ -37,7 +37,7 @@ MODULES = (
     "funnelkit.simulation",
     "funnelkit.strategies",
     "funnelkit.errors",
-    "funnelkit.convert",
+    "funnelkit.documents",
 )
 #: Base classes and protocols: their methods are covered through the concrete classes.
 ABSTRACT = {"Clock", "Requirement", "Policy", "Report"}

@@ -164,6 +164,7 @@ def test_pictures_are_svg_that_parses(name):
     root = ET.fromstring(svg)
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     assert root.get("role") == "img"
+    assert root.findtext("{http://www.w3.org/2000/svg}title")
     assert float(root.get("width")) > 0
     assert float(root.get("height")) > 0
     assert svg in reports()[name]._repr_html_()

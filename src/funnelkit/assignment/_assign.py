@@ -13,7 +13,7 @@ from typing import Any, ClassVar, cast
 import attrs
 
 from .. import _checks as c
-from .. import convert
+from .. import documents
 from .._money import Money
 from .._report import Report, money_cells
 from .._time import canonical
@@ -84,7 +84,7 @@ class Decision(c.Checked):
         decisions for :func:`~funnelkit.assignment.fairness` and audits).
         Cost: O(size of the value).
         """
-        return cast("dict[str, Any]", convert.to_dict(self))
+        return cast("dict[str, Any]", documents.to_dict(self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Decision:
@@ -92,7 +92,7 @@ class Decision(c.Checked):
         Read a dict written by :meth:`to_dict`; one error listing every problem.
         Cost: O(size of data).
         """
-        return cast("Decision", convert.from_dict(cls, data))
+        return cast("Decision", documents.from_dict(cls, data))
 
 
 @attrs.frozen(kw_only=True, repr=False)

@@ -100,7 +100,7 @@ class Policy(c.Checked):
         same as ``funnelkit.to_dict(self)``; ``from_dict(Policy, data)``
         reads it back.  Cost: O(size of the value).
         """
-        from ..convert import to_dict
+        from ..documents import to_dict
 
         return to_dict(self)  # type: ignore[no-any-return]
 
@@ -410,7 +410,7 @@ def policy_from_dict(data: Mapping[str, Any], *, path: str = "") -> Policy:
     >>> policy_from_dict({"type": "round_robin", "reps": ["ann", "bob"]})
     RoundRobin(name='round_robin', reps=('ann', 'bob'))
     """
-    from ..convert import from_dict
+    from ..documents import from_dict
 
     c.require(path, str, "a str", "path")
     try:

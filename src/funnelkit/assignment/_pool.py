@@ -12,7 +12,7 @@ from typing import Any, cast
 import attrs
 
 from .. import _checks as c
-from .. import convert
+from .. import documents
 from .._frozenmap import FrozenMap
 from .._time import canonical, instant
 from ..entities import Activity
@@ -322,7 +322,7 @@ class Pool(c.Checked):
         reads it back.
         Cost: O(size of the value).
         """
-        return cast("dict[str, Any]", convert.to_dict(self))
+        return cast("dict[str, Any]", documents.to_dict(self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Pool:
@@ -330,7 +330,7 @@ class Pool(c.Checked):
         Read a dict written by :meth:`to_dict`; one error listing every problem.
         Cost: O(size of data).
         """
-        return cast("Pool", convert.from_dict(cls, data))
+        return cast("Pool", documents.from_dict(cls, data))
 
 
 def _ids(**ids: object) -> None:

@@ -58,7 +58,7 @@ class OwnerChanged:
         same as ``funnelkit.to_dict(self)``.
         Cost: O(size of the value).
         """
-        from ..convert import to_dict
+        from ..documents import to_dict
 
         return to_dict(self)  # type: ignore[no-any-return]
 

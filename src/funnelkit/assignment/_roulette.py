@@ -17,7 +17,7 @@ from typing import Any, Literal, cast
 import attrs
 
 from .. import _checks as c
-from .. import convert
+from .. import documents
 from .._money import Money
 from .._time import canonical, instant
 from ..entities import Lead, LeadStatus
@@ -331,7 +331,7 @@ class Offer(c.Checked):
         :meth:`from_dict` reads it back.
         Cost: O(size of the value).
         """
-        return cast("dict[str, Any]", convert.to_dict(self))
+        return cast("dict[str, Any]", documents.to_dict(self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Offer:
@@ -339,7 +339,7 @@ class Offer(c.Checked):
         Read a dict written by :meth:`to_dict`; one error listing every problem.
         Cost: O(size of data).
         """
-        return cast("Offer", convert.from_dict(cls, data))
+        return cast("Offer", documents.from_dict(cls, data))
 
 
 def _order_check(value: object) -> c.Result:
@@ -468,7 +468,7 @@ class Roulette(c.Checked):
         reads it back.
         Cost: O(size of the value).
         """
-        return cast("dict[str, Any]", convert.to_dict(self))
+        return cast("dict[str, Any]", documents.to_dict(self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Roulette:
@@ -476,7 +476,7 @@ class Roulette(c.Checked):
         Read a dict written by :meth:`to_dict`; one error listing every problem.
         Cost: O(size of data).
         """
-        return cast("Roulette", convert.from_dict(cls, data))
+        return cast("Roulette", documents.from_dict(cls, data))
 
 
 def _iso(at: dt.datetime | None) -> str:

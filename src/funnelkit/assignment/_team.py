@@ -13,7 +13,7 @@ from typing import Any, SupportsIndex, cast
 import attrs
 
 from .. import _checks as c
-from .. import convert
+from .. import documents
 from .._frozenmap import FrozenMap
 from .._time import canonical, instant, zone
 from ..entities import SalesRep
@@ -251,7 +251,7 @@ class AssignmentState(c.Checked):
         A JSON-safe dict; :meth:`from_dict` reads it back.
         Cost: O(size of the value).
         """
-        return cast("dict[str, Any]", convert.to_dict(self))
+        return cast("dict[str, Any]", documents.to_dict(self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AssignmentState:
@@ -259,4 +259,4 @@ class AssignmentState(c.Checked):
         Read a dict written by :meth:`to_dict`; one error listing every problem.
         Cost: O(size of data).
         """
-        return cast("AssignmentState", convert.from_dict(cls, data))
+        return cast("AssignmentState", documents.from_dict(cls, data))

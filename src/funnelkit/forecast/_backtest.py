@@ -16,7 +16,7 @@ import attrs
 
 from .. import _checks as c
 from .._money import Money, currency_problem
-from .._report import Report
+from .._report import Report, money_cells
 from .._repr import INK, Axis, Band, Line, chart_svg, finite, nice_axis
 from .._time import instant
 from ..entities import Opportunity, OpportunityStatus
@@ -210,10 +210,10 @@ class Backtest(Report):
                 "as_of": r.as_of,
                 "until": r.until,
                 "open_deals": r.open_deals,
-                "forecast": r.forecast,
+                **money_cells("forecast", r.forecast),
                 **{f"q{q:g}": v for q, v in sorted(r.quantiles.items())},
                 "actual": r.actual,
-                "error": None if r.forecast is None else r.forecast - r.actual,
+                **money_cells("error", None if r.forecast is None else r.forecast - r.actual),
             }
             for r in self.rows
         ]

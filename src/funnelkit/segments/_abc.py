@@ -203,7 +203,7 @@ def _amounts(
             problems.append(
                 Problem(
                     path=value_path,
-                    code="range" if isinstance(number, Decimal) else "type",
+                    code="range" if isinstance(number, Decimal | float) else "type",
                     message=f"{c.show(value)} is not a finite number or Money",
                 )
             )

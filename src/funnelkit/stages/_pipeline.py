@@ -306,7 +306,7 @@ class Pipeline:
 
         Cost: O(stages + their requirements + transitions).
         """
-        from ..convert import to_dict
+        from ..documents import to_dict
 
         return to_dict(self)  # type: ignore[no-any-return]
 
@@ -323,7 +323,7 @@ class Pipeline:
 
         Cost: O(size of the document + stages + moves).
         """
-        from ..convert import _predicates_in_scope
+        from ..documents import _predicates_in_scope
 
         if isinstance(data, Pipeline):
             return data
@@ -332,7 +332,7 @@ class Pipeline:
 
     @classmethod
     def _read(cls, data: object) -> Pipeline:
-        from ..convert import _structure_fields
+        from ..documents import _structure_fields
 
         if not isinstance(data, Mapping):
             msg = f"{c.show(data)} is {c.a_type(data)}; expected an object with key, label and stages"
@@ -401,7 +401,7 @@ class _PipelineFields:
 
 
 def _stage_from_dict(raw: object) -> Stage:
-    from ..convert import _structure_fields
+    from ..documents import _structure_fields
 
     raw = c.require(raw, Mapping, "a stage object", "")  # type: ignore[type-abstract]
     reqs = raw.get("requirements")

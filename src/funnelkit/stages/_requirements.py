@@ -194,7 +194,7 @@ class Requirement(c.Checked):
 
         Cost: O(size of the requirement, parts included).
         """
-        from ..convert import to_dict
+        from ..documents import to_dict
 
         return to_dict(self)  # type: ignore[no-any-return]
 
@@ -771,6 +771,6 @@ def requirement_from_dict(data: object, *, predicates: Mapping[str, Predicate] |
 
     Cost: O(size of the document).
     """
-    from ..convert import from_dict
+    from ..documents import from_dict
 
     return from_dict(Requirement, data, predicates=predicates)

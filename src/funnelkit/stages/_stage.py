@@ -219,6 +219,6 @@ class Stage(c.Checked):
 
         Cost: O(size of its requirements).
         """
-        from ..convert import to_dict
+        from ..documents import to_dict
 
         return to_dict(self)  # type: ignore[no-any-return]

@@ -14,7 +14,7 @@ import pytest
 
 from funnelkit import Money, from_dict, to_dict
 from funnelkit.assignment import Decision, LoadBalance, Policy, RoundRobin, Rule, Rules, TierMatch
-from funnelkit.convert import TAG, configure_converter, format_zone, make_converter
+from funnelkit.documents import TAG, configure_converter, format_zone, make_converter
 from funnelkit.errors import ValidationError
 from funnelkit.events import Event
 from funnelkit.stages import (
