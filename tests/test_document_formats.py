@@ -27,7 +27,7 @@ from funnelkit.stages import (
     TimeInStage,
     default_pipeline,
 )
-from funnelkit.stages._requirements import Outcome
+from funnelkit.stages._requirements import Verdict
 
 AT = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
@@ -135,7 +135,7 @@ def test_a_requirement_of_the_callers_own_reads_back_without_registration():
         name: str = "has notes"
 
         def _evaluate(self, ctx):  # pragma: no cover - not evaluated here
-            return Outcome(name=self.name, met=True, detail="")
+            return Verdict(name=self.name, met=True, detail="")
 
     req = AllOf(parts=[HasNotes(minimum=3), TimeInStage(days=1)])
     data = to_dict(req)

@@ -464,7 +464,7 @@ SERIES_CALLS = [
         lambda m: absorbing_chain({"a": m}, absorbing=["won", "lost"]),
         {"won": "1/2", "lost": "1/2"},
     ),
-    ("RepPeriod.attainment", lambda m: _kpis().attainment(m), {"visits": 4}),
+    ("RepActivity.attainment", lambda m: _kpis().attainment(m), {"visits": 4}),
 ]
 
 

@@ -9,17 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from _problems import raises_problems
 from funnelkit import (
     CurrencyMismatchError,
     Money,
-    ValidationError,
     currency_minor_units,
     known_currencies,
     register_currency,
 )
 from funnelkit.strategies import money
-
-from _problems import assert_problems, raises_problems
 
 
 def usd(amount):
@@ -47,10 +45,9 @@ class TestConstruction:
         assert str(Money.of("12.30", "USD").amount) == "12.30"
 
     def test_refuses_float_with_advice(self):
-        """A float amount is refused, and the message says what to pass instead."""
-        with raises_problems(("amount", "type")) as exc:
+        """A float amount is refused (the message, pinned in test_error_codes, says what to pass)."""
+        with raises_problems(("amount", "type")):
             Money.of(0.1, "USD")
-        assert "Money.of('12.30', 'USD')" in exc.value.problems[0].message
 
     @pytest.mark.parametrize(
         ("amount", "code"),

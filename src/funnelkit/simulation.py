@@ -70,7 +70,7 @@ from .stages import (
     stalled,
     win,
 )
-from .stages._requirements import Outcome
+from .stages._requirements import Verdict
 
 __all__ = ["SimulationError", "SimulationResult", "simulate"]
 
@@ -262,18 +262,18 @@ def simulate(
     return company.run()
 
 
-def _unmet(requirements: tuple[Requirement, ...], outcomes: tuple[Outcome, ...]) -> list[Requirement]:
+def _unmet(requirements: tuple[Requirement, ...], verdicts: tuple[Verdict, ...]) -> list[Requirement]:
     """
-    The simple requirements behind the unmet *outcomes* (which readiness lists
+    The simple requirements behind the unmet *verdicts* (which readiness lists
     in the order of *requirements*, parts in the order of parts): all unmet
     parts of an all-of, the first unmet part of an any-of.
     """
     found: list[Requirement] = []
-    for requirement, outcome in zip(requirements, outcomes, strict=True):
-        if outcome.met:
+    for requirement, verdict in zip(requirements, verdicts, strict=True):
+        if verdict.met:
             continue
         if isinstance(requirement, AllOf | AnyOf):
-            parts = _unmet(requirement.parts, outcome.parts)
+            parts = _unmet(requirement.parts, verdict.parts)
             found.extend(parts if isinstance(requirement, AllOf) else parts[:1])
         else:
             found.append(requirement)
@@ -502,7 +502,7 @@ class _Company:
         report = readiness(deal, self.pipeline, now=now, activities=acts, key_persons=people)
         target = next((t for t in report.targets if t.allowed), None)
         plan = None if target is None else self.pipeline.routes.plan(deal.stage, target.to)
-        unmet = [] if plan is None or target is None else _unmet(plan.requirements, target.outcomes)
+        unmet = [] if plan is None or target is None else _unmet(plan.requirements, target.verdicts)
         when = now - dt.timedelta(hours=1) if now - dt.timedelta(hours=1) > deal.stage_entered_at else now
         if not unmet:  # nothing lacking: a follow-up (a sloppy one names no next step)
             kind = "call" if self.rng.random() < 0.6 else "email"

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from _problems import raises_problems
-from funnelkit import CurrencyMismatchError, Customer, Money, Tier, ValidationError, from_dict, to_dict
+from funnelkit import CurrencyMismatchError, Customer, Money, Tier, from_dict, to_dict
 from funnelkit.segments import AbcResult, abc, abc_customers
 
 T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
@@ -98,28 +98,27 @@ def test_customers_by_field_or_function():
 
 
 @pytest.mark.parametrize(
-    ("values", "kwargs", "fragment"),
+    ("values", "kwargs", "problem"),
     [
-        ({}, {}, "values: no customers to grade"),
-        ({"a": -1}, {}, "values['a']: -1 is negative"),
-        ({"a": "lots"}, {}, "values['a']: 'lots' is not a finite number or Money"),
-        ({"a": float("nan")}, {}, "is not a finite number"),
-        ({"": 1}, {}, "values[''] (key): '' is empty"),
-        ({1: 1}, {}, "values[1] (key): 1 is an int"),
-        ({"a": 0, "b": 0}, {}, "every value is 0"),
-        ({"a": 1}, {"a": "1.2"}, "a: '1.2' is not a share in (0, 1]"),
-        ({"a": 1}, {"a": "0.9", "b": "0.5"}, "b: 0.5 is below a=0.9; need a <= b"),
-        ([("a", 1), ("a", 2)], {}, "values[1].id: 'a' appears twice"),
-        ([("a", 1), ("b", -2)], {}, "values[1].value: -2 is negative"),
-        ([("a", 1, 2)], {}, "values[0]: ('a', 1, 2) is not an (id, value) pair"),
-        (42, {}, "values: 42 is not a mapping or (id, value) pairs"),
+        ({}, {}, ("values", "empty")),
+        ({"a": -1}, {}, ("values['a']", "range")),
+        ({"a": "lots"}, {}, ("values['a']", "type")),
+        ({"a": float("nan")}, {}, ("values['a']", "range")),
+        ({"": 1}, {}, ("values[''] (key)", "empty")),
+        ({1: 1}, {}, ("values[1] (key)", "type")),
+        ({"a": 0, "b": 0}, {}, ("values", "range")),
+        ({"a": 1}, {"a": "1.2"}, ("a", "range")),
+        ({"a": 1}, {"a": "0.9", "b": "0.5"}, ("b", "order")),
+        ([("a", 1), ("a", 2)], {}, ("values[1].id", "duplicate")),
+        ([("a", 1), ("b", -2)], {}, ("values[1].value", "range")),
+        ([("a", 1, 2)], {}, ("values[0]", "type")),
+        (42, {}, ("values", "type")),
     ],
 )
-def test_bad_input(values, kwargs, fragment):
+def test_bad_input(values, kwargs, problem):
     """Empty input, negative values, bad ids and bad thresholds are named."""
-    with pytest.raises(ValidationError) as exc:
+    with raises_problems(problem):
         abc(values, **kwargs)
-    assert fragment in str(exc.value)
 
 
 def test_unknown_customer_and_missing_value():
@@ -135,21 +134,16 @@ def test_unknown_customer_and_missing_value():
 def test_customer_problems_name_the_customer_and_field():
     """abc_customers reports a bad value under customers[i] and the field it read, not 'values'."""
     good = Customer(id="g", name="G", created_at=T0, purchasing_power=Money.of("5", "CNY"))
-    with pytest.raises(ValidationError) as exc:
+    with raises_problems(("customers[0].name", "type")):
         abc_customers([good], value="name")
-    assert str(exc.value).endswith("customers[0].name: 'G' is not a finite number or Money")
-    with pytest.raises(ValidationError) as exc:
+    with raises_problems(("customers[1].value", "range")):
         abc_customers([good, attrs.evolve(good, id="b")], value=lambda cust: -1 if cust.id == "b" else 1)
-    assert str(exc.value).endswith("customers[1].value: -1 is negative; values must be >= 0")
-    with pytest.raises(ValidationError) as exc:
+    with raises_problems(("customers[1].id", "duplicate")):
         abc_customers([good, good])
-    assert "customers[1].id: 'g' appears twice" in str(exc.value)
-    with pytest.raises(ValidationError) as exc:
+    with raises_problems(("customers[0].value", "range")):
         abc_customers([good], value=lambda cust: float("inf"))
-    assert "customers[0].value: inf is not a finite number or Money" in str(exc.value)
-    with pytest.raises(ValidationError) as exc:
+    with raises_problems(("customers", "empty")):
         abc_customers([])
-    assert "customers: no customers to grade" in str(exc.value)
 
 
 def test_reports():

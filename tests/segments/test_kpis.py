@@ -148,7 +148,7 @@ class TestOutcomes:
     def test_by_hand(self):
         """Two wins and a loss in March for ann: close rate 2/3, one single-meeting win, one repeat buyer."""
         from funnelkit import Customer, Opportunity
-        from funnelkit.segments import outcome_kpis
+        from funnelkit.segments import result_kpis
         from funnelkit.stages import StageChanged
 
         t0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
@@ -194,7 +194,7 @@ class TestOutcomes:
         customers = [
             Customer(id="bolt", name="Bolt", created_at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC), owner="ann")
         ]
-        rows = outcome_kpis(opps, events, period="month", tz="UTC", activities=meetings, customers=customers)
+        rows = result_kpis(opps, events, period="month", tz="UTC", activities=meetings, customers=customers)
         feb, mar = rows
         assert (str(feb.start), feb.won, feb.repeat_customers) == ("2026-02-01", 1, 0)
         assert (mar.won, mar.lost, mar.close_rate) == (2, 1, Decimal(2) / Decimal(3))

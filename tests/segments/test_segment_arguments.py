@@ -13,7 +13,7 @@ from funnelkit import Activity, Customer, KeyPerson, Lead, Money, Opportunity, V
 from funnelkit.errors import MAX_LISTED
 from funnelkit.segments import (
     FollowUpPolicy,
-    RepPeriod,
+    RepActivity,
     abc,
     abc_customers,
     activity_kpis,
@@ -22,7 +22,7 @@ from funnelkit.segments import (
     due_followups,
     kpi_records,
     migration,
-    outcome_kpis,
+    result_kpis,
     period_start,
     relationships,
     rfm,
@@ -94,10 +94,10 @@ class TestCollections:
             (lambda junk: relationships([], activities=junk, key_persons=[], now=NOW), "activities[0]"),
             (lambda junk: relationships([], activities=[], key_persons=junk, now=NOW), "key_persons[0]"),
             (lambda junk: relationships(junk, activities=[], key_persons=[], now=NOW), "customers[0]"),
-            (lambda junk: outcome_kpis([], [], period="day", tz="UTC", activities=junk), "activities[0]"),
-            (lambda junk: outcome_kpis([], [], period="day", tz="UTC", customers=junk), "customers[0]"),
-            (lambda junk: outcome_kpis(junk, [], period="day", tz="UTC"), "opportunities[0]"),
-            (lambda junk: outcome_kpis([], junk, period="day", tz="UTC"), "events[0]"),
+            (lambda junk: result_kpis([], [], period="day", tz="UTC", activities=junk), "activities[0]"),
+            (lambda junk: result_kpis([], [], period="day", tz="UTC", customers=junk), "customers[0]"),
+            (lambda junk: result_kpis(junk, [], period="day", tz="UTC"), "opportunities[0]"),
+            (lambda junk: result_kpis([], junk, period="day", tz="UTC"), "events[0]"),
             (lambda junk: coverage(junk, quartiles={}, capacities={}), "customers[0]"),
             (abc_customers, "customers[0]"),
             (lambda junk: activity_kpis(junk, period="day", tz="UTC"), "activities[0]"),
@@ -144,7 +144,7 @@ class TestFunctions:
 class TestMappings:
     def test_targets_must_be_a_mapping(self):
         """attainment refuses targets that are not a mapping."""
-        row = RepPeriod(
+        row = RepActivity(
             rep_id="ann", start=dt.date(2026, 3, 1), visits=4, effective_visits=2, calls=0, emails=0, meetings=0,
             minutes=0,
         )  # fmt: skip
@@ -153,7 +153,7 @@ class TestMappings:
 
     def test_every_bad_target_at_once(self):
         """attainment reports every bad KPI name and target together."""
-        row = RepPeriod(
+        row = RepActivity(
             rep_id="ann", start=dt.date(2026, 3, 1), visits=4, effective_visits=2, calls=0, emails=0, meetings=0,
             minutes=0,
         )  # fmt: skip
@@ -336,9 +336,9 @@ class TestDecimalContext:
             )
             for o in opps
         ]  # fmt: skip
-        plain = outcome_kpis(opps, events, period="month", tz="UTC")
+        plain = result_kpis(opps, events, period="month", tz="UTC")
         with decimal.localcontext(HOSTILE):
-            assert outcome_kpis(opps, events, period="month", tz="UTC") == plain
+            assert result_kpis(opps, events, period="month", tz="UTC") == plain
         assert plain[0].revenue["USD"] == Decimal("1234.57")
 
     def test_work_queue_ignores_the_callers_context(self):

@@ -90,7 +90,7 @@ class TestLifecycle:
         assert err.to_stage == "needs_confirmed"
         assert err.unmet == ("a decision maker identified: no decision maker",)
         target = err.report.target("needs_confirmed")
-        assert [(o.name, o.met, o.detail) for o in target.outcomes] == [
+        assert [(o.name, o.met, o.detail) for o in target.verdicts] == [
             ("1 visit with purpose and needs found filled", True, "1 of 1"),
             ("a decision maker identified", False, "no decision maker"),
         ]
@@ -719,7 +719,7 @@ class TestReadiness:
     def test_a_move_that_is_not_allowed(self, pipeline, opp):
         """Asking about a forbidden target says so instead of evaluating it."""
         report = readiness(opp, pipeline, now=at(days=1), to="won")
-        assert (report.targets[0].allowed, report.targets[0].ready, report.targets[0].outcomes) == (
+        assert (report.targets[0].allowed, report.targets[0].ready, report.targets[0].verdicts) == (
             False,
             False,
             (),
@@ -822,7 +822,7 @@ class TestReviewedEdges:
         """The visit that created the deal, logged at the same instant, counts in its first stage."""
         acts = [visit("v", T0)]
         report = readiness(opp, default_pipeline_for_tests(), now=at(days=1), activities=acts)
-        assert report.targets[0].outcomes[0].met
+        assert report.targets[0].verdicts[0].met
 
     def test_defaults_follow_explicit_transitions(self, opp):
         """next, lose and reopen defaults come from the listed moves, not the list order."""

@@ -20,7 +20,7 @@ from funnelkit.stages import (
     EvidenceRecorded,
     KeyPersonCoverage,
     NoOpenGaps,
-    Outcome,
+    Verdict,
     Pipeline,
     Predicate,
     RequiredFields,
@@ -88,7 +88,7 @@ class TestRequirementArguments:
             name: str = "always"
 
             def evaluate(self, ctx):
-                return Outcome(name=self.name, met=True, detail="yes")
+                return Verdict(name=self.name, met=True, detail="yes")
 
             def to_dict(self):
                 return {"type": "always"}
@@ -99,9 +99,9 @@ class TestRequirementArguments:
 
     @pytest.mark.parametrize("indent", [None, -1, 65, 10**12, 1.5, "3"])
     def test_lines_indent_is_checked(self, indent):
-        """Outcome.lines takes an int from 0 to 64."""
+        """Verdict.lines takes an int from 0 to 64."""
         with raises_problems(("indent", "range" if type(indent) is int else "type")):
-            Outcome(name="n", met=True, detail="d").lines(indent)
+            Verdict(name="n", met=True, detail="d").lines(indent)
 
 
 class TestRequirementLimits:

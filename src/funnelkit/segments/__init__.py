@@ -19,13 +19,13 @@ from ._coverage import (
     relationships,
 )
 from ._kpis import (
-    RepOutcomes,
-    RepPeriod,
+    RepActivity,
+    RepResults,
     activity_kpis,
     default_effective,
     kpi_records,
-    outcome_kpis,
     quartiles,
+    result_kpis,
 )
 from ._migration import Migration, migration
 from ._priority import FollowUp, FollowUpPolicy, due_followups, work_queue
@@ -44,8 +44,8 @@ __all__ = [
     "Period",
     "Recommendation",
     "Relationship",
-    "RepOutcomes",
-    "RepPeriod",
+    "RepActivity",
+    "RepResults",
     "RfmResult",
     "RfmScore",
     "TierSummary",
@@ -57,10 +57,10 @@ __all__ = [
     "due_followups",
     "kpi_records",
     "migration",
-    "outcome_kpis",
     "period_start",
     "quartiles",
     "relationships",
+    "result_kpis",
     "rfm",
     "work_queue",
 ]

@@ -51,7 +51,7 @@ def default_effective(activity: Activity) -> bool:
 
 
 @attrs.frozen(kw_only=True)
-class RepPeriod:
+class RepActivity:
     """
     One rep's activity counts in one period (starting on *start*, local).
     """
@@ -110,7 +110,7 @@ def activity_kpis(
     period: Period | str,
     tz: dt.tzinfo | str,
     effective: Callable[[Activity], bool] = default_effective,
-) -> tuple[RepPeriod, ...]:
+) -> tuple[RepActivity, ...]:
     """
     Count each rep's visits (effective ones apart), calls, emails, meetings
     and minutes of contact per day, ISO week or month in zone *tz*.
@@ -166,7 +166,7 @@ def activity_kpis(
     if problems:
         raise ValidationError(problems)
     return tuple(
-        RepPeriod(rep_id=rep, start=start, **dict(zip(_COUNTS, row, strict=True)))
+        RepActivity(rep_id=rep, start=start, **dict(zip(_COUNTS, row, strict=True)))
         for (rep, start), row in sorted(counts.items())
     )
 
@@ -215,12 +215,12 @@ def quartiles(scores: Mapping[str, Decimal | int | Money]) -> dict[str, int]:
     return {rep: 1 + (4 * (n - bisect.bisect_right(ascending, v))) // n for rep, v in values.items()}
 
 
-def kpi_records(kpis: Iterable[RepPeriod]) -> list[dict[str, Any]]:
+def kpi_records(kpis: Iterable[RepActivity]) -> list[dict[str, Any]]:
     """
-    Flat dicts for ``pandas.DataFrame``, one per :class:`RepPeriod`.
+    Flat dicts for ``pandas.DataFrame``, one per :class:`RepActivity`.
     Cost: O(n) in the number of rows.
     """
-    return [attrs.asdict(k) for k in items_of(kpis, RepPeriod, "kpis")]
+    return [attrs.asdict(k) for k in items_of(kpis, RepActivity, "kpis")]
 
 
 def _beyond(at: dt.datetime, path: str) -> Problem:
@@ -229,7 +229,7 @@ def _beyond(at: dt.datetime, path: str) -> Problem:
 
 
 @attrs.frozen(kw_only=True)
-class RepOutcomes:
+class RepResults:
     """
     One rep's outcomes in one period (starting on *start*, local): deals won
     and lost, revenue per currency, wins after one meeting or several, new
@@ -265,7 +265,7 @@ class RepOutcomes:
         return _SHARE.divide(Decimal(self.repeat_customers), Decimal(self.buying_customers))
 
 
-def outcome_kpis(
+def result_kpis(
     opportunities: Iterable[Opportunity],
     events: Iterable[StageChanged],
     *,
@@ -273,9 +273,9 @@ def outcome_kpis(
     tz: dt.tzinfo | str,
     activities: Iterable[Activity] = (),
     customers: Iterable[Customer] = (),
-) -> tuple[RepOutcomes, ...]:
+) -> tuple[RepResults, ...]:
     """
-    Outcome KPIs per rep (the opportunity's owner) and period, from the
+    Result KPIs per rep (the opportunity's owner) and period, from the
     stage-change events: deals won and lost (by the period of the win or
     loss), close rate, revenue of the won deals per currency, single-meeting
     vs multi-meeting wins (visits and meetings of the deal up to its win:
@@ -373,7 +373,7 @@ def outcome_kpis(
     for owner, start in new:
         row(owner, start)["new"] += 1
     return tuple(
-        RepOutcomes(
+        RepResults(
             rep_id=rep,
             start=start,
             won=r["won"],

@@ -25,7 +25,7 @@ from ..entities import Activity, KeyPerson, Opportunity, OpportunityStatus, move
 from ..errors import ConcurrencyConflict, MilestoneNotMet, Problem, TransitionNotAllowed, ValidationError
 from . import _limits as lim
 from ._pipeline import Pipeline
-from ._requirements import Context, Outcome, span, trusted_context
+from ._requirements import Context, Verdict, span, trusted_context
 from ._routes import Plan
 from ._stage import MoveKind, StageOutcome
 
@@ -130,11 +130,11 @@ class TargetReadiness:
     to: str
     allowed: bool
     ready: bool
-    outcomes: tuple[Outcome, ...] = ()
+    verdicts: tuple[Verdict, ...] = ()
 
     @property
     def unmet(self) -> tuple[str, ...]:
-        return tuple(u for o in self.outcomes for u in o.unmet())
+        return tuple(u for o in self.verdicts for u in o.unmet())
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -188,7 +188,7 @@ class Readiness(Report):
         """
         rows: list[dict[str, Any]] = []
 
-        def add(t: TargetReadiness, o: Outcome, depth: int) -> None:
+        def add(t: TargetReadiness, o: Verdict, depth: int) -> None:
             rows.append(
                 {
                     "opportunity_id": self.opportunity_id,
@@ -206,7 +206,7 @@ class Readiness(Report):
                 add(t, part, depth + 1)
 
         for t in self.targets:
-            if not t.outcomes:
+            if not t.verdicts:
                 rows.append(
                     {
                         "opportunity_id": self.opportunity_id,
@@ -220,7 +220,7 @@ class Readiness(Report):
                         "detail": None,
                     }
                 )
-            for o in t.outcomes:
+            for o in t.verdicts:
                 add(t, o, 0)
         return rows
 
@@ -234,7 +234,7 @@ class Readiness(Report):
         for t in self.targets:
             state = "ready" if t.ready else ("not allowed" if not t.allowed else "not ready")
             lines.append(f"  -> {t.to}: {state}")
-            for o in t.outcomes:
+            for o in t.verdicts:
                 lines.extend(o.lines(indent=2))
         return "\n".join(lines)
 
@@ -453,19 +453,19 @@ def _context(
     return trusted_context(opp, tuple(mine), people, now)
 
 
-def _evaluate(plan: Plan, ctx: Context) -> tuple[Outcome, ...]:
-    outcomes = tuple(r._evaluate(ctx) for r in plan.requirements)  # noqa: SLF001 - ctx is the engine's own
+def _evaluate(plan: Plan, ctx: Context) -> tuple[Verdict, ...]:
+    verdicts = tuple(r._evaluate(ctx) for r in plan.requirements)  # noqa: SLF001 - ctx is the engine's own
     if plan.min_dwell is not None:
         elapsed = ctx.now - ctx.opportunity.stage_entered_at
         need = plan.min_dwell
-        outcomes += (
-            Outcome(
+        verdicts += (
+            Verdict(
                 name=f"minimum dwell of {span(need)}",
                 met=elapsed >= need,
                 detail=f"{span(elapsed)} in stage",
             ),
         )
-    return outcomes
+    return verdicts
 
 
 # --- the engine --------------------------------------------------------------
@@ -508,9 +508,9 @@ def readiness(
         if plan is None:
             out.append(TargetReadiness(to=key, allowed=False, ready=False))
             continue
-        outcomes = _evaluate(plan, ctx)
+        verdicts = _evaluate(plan, ctx)
         out.append(
-            TargetReadiness(to=key, allowed=True, ready=all(o.met for o in outcomes), outcomes=outcomes)
+            TargetReadiness(to=key, allowed=True, ready=all(o.met for o in verdicts), verdicts=verdicts)
         )
     return Readiness(
         opportunity_id=opp.id, pipeline=pipeline.key, stage=opp.stage, now=canonical(now), targets=tuple(out)
@@ -563,18 +563,18 @@ def _move(
             all(r._met(ctx) for r in plan.requirements)  # noqa: SLF001 - ctx is the engine's own
             and (dwell is None or now - opp.stage_entered_at >= dwell)
         ):
-            outcomes = _evaluate(plan, ctx)
-            unmet = tuple(u for o in outcomes for u in o.unmet())
+            verdicts = _evaluate(plan, ctx)
+            unmet = tuple(u for o in verdicts for u in o.unmet())
             if override is None:
                 report = Readiness(
                     opportunity_id=opp.id,
                     pipeline=pipeline.key,
                     stage=opp.stage,
                     now=now,
-                    targets=(TargetReadiness(to=to, allowed=True, ready=False, outcomes=outcomes),),
+                    targets=(TargetReadiness(to=to, allowed=True, ready=False, verdicts=verdicts),),
                 )
                 raise MilestoneNotMet(report, to_stage=to, unmet=unmet)
-            bypassed = tuple(o.name for o in outcomes if not o.met)
+            bypassed = tuple(o.name for o in verdicts if not o.met)
     event = _event(
         opp.id,
         pipeline.key,

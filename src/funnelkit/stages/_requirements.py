@@ -68,7 +68,7 @@ def trusted_context(
 
 
 @attrs.frozen(kw_only=True)
-class Outcome:
+class Verdict:
     """
     One requirement's verdict: met or not, and why, in words.
     """
@@ -76,7 +76,7 @@ class Outcome:
     name: str
     met: bool
     detail: str
-    parts: tuple[Outcome, ...] = ()
+    parts: tuple[Verdict, ...] = ()
 
     def lines(self, indent: int = 0) -> list[str]:
         """
@@ -89,7 +89,7 @@ class Outcome:
             msg = f"{c.show(indent)} is {c.a_type(indent)}; expected an int from 0 to {_MAX_INDENT}"
             raise ValidationError.single("indent", msg, code="type" if type(indent) is not int else "range")
         out = []
-        todo: list[tuple[Outcome, int]] = [(self, indent)]
+        todo: list[tuple[Verdict, int]] = [(self, indent)]
         while todo:  # depth first, without recursion
             o, level = todo.pop()
             mark = "[ok]" if o.met else "[--]"
@@ -142,7 +142,7 @@ class Requirement(c.Checked):
         if "met" in own and "_met" not in own:
             cls._met = own["met"]  # type: ignore[method-assign]
 
-    def evaluate(self, ctx: Context) -> Outcome:
+    def evaluate(self, ctx: Context) -> Verdict:
         """
         The verdict with its explanation.
 
@@ -164,7 +164,7 @@ class Requirement(c.Checked):
             raise _not_a_context(ctx)
         return self._met(ctx)
 
-    def _evaluate(self, ctx: Context) -> Outcome:
+    def _evaluate(self, ctx: Context) -> Verdict:
         """
         :meth:`evaluate` without the check of *ctx*: what a subclass implements.
         """
@@ -361,10 +361,10 @@ class ActivityCount(Requirement):
             return False
         return all(_filled(getattr(activity, f)) for f in self.filled)
 
-    def _evaluate(self, ctx: Context) -> Outcome:
+    def _evaluate(self, ctx: Context) -> Verdict:
         counts = self._counts
         n = sum(1 for a in ctx.activities if counts(a))
-        return Outcome(name=self.name, met=n >= self.at_least, detail=f"{n} of {self.at_least}")
+        return Verdict(name=self.name, met=n >= self.at_least, detail=f"{n} of {self.at_least}")
 
     def _met(self, ctx: Context) -> bool:
         need, kinds, counts = self.at_least, self.kinds, self._counts
@@ -408,12 +408,12 @@ class RequiredFields(Requirement):
     fields: tuple[str, ...] = attrs.field(metadata=check(_check_opp_fields), converter=_to_names)
     name: str = attrs.field(default=attrs.Factory(_fields_name, takes_self=True), metadata=check(c.name))
 
-    def _evaluate(self, ctx: Context) -> Outcome:
+    def _evaluate(self, ctx: Context) -> Verdict:
         opp = ctx.opportunity
         missing = [f for f in self.fields if getattr(opp, f) in _EMPTY]
         if missing:
-            return Outcome(name=self.name, met=False, detail="missing " + ", ".join(missing))
-        return Outcome(name=self.name, met=True, detail="all recorded")
+            return Verdict(name=self.name, met=False, detail="missing " + ", ".join(missing))
+        return Verdict(name=self.name, met=True, detail="all recorded")
 
     def _met(self, ctx: Context) -> bool:
         opp = ctx.opportunity
@@ -433,12 +433,12 @@ class NoOpenGaps(Requirement):
 
     name: str = attrs.field(default="no open gaps", metadata=check(c.name))
 
-    def _evaluate(self, ctx: Context) -> Outcome:
+    def _evaluate(self, ctx: Context) -> Verdict:
         open_gaps = ctx.opportunity.open_gaps
         if open_gaps:
             listed = ", ".join(g.description for g in open_gaps[:3]) + (", ..." if len(open_gaps) > 3 else "")
-            return Outcome(name=self.name, met=False, detail=f"{len(open_gaps)} open: {listed}")
-        return Outcome(name=self.name, met=True, detail="none open")
+            return Verdict(name=self.name, met=False, detail=f"{len(open_gaps)} open: {listed}")
+        return Verdict(name=self.name, met=True, detail="none open")
 
     def _met(self, ctx: Context) -> bool:
         return all(g.closed for g in ctx.opportunity.gaps)
@@ -505,20 +505,20 @@ class KeyPersonCoverage(Requirement):
                     return True
         return False
 
-    def _evaluate(self, ctx: Context) -> Outcome:
+    def _evaluate(self, ctx: Context) -> Verdict:
         found = []
         for kp_id in ctx.opportunity.key_person_ids:
             kp = ctx.key_persons.get(kp_id)
             if kp is not None and self._covers(kp):
                 found.append(kp.name)
         if len(found) >= self.at_least:
-            return Outcome(name=self.name, met=True, detail=", ".join(found))
+            return Verdict(name=self.name, met=True, detail=", ".join(found))
         role = self.role.value.replace("_", " ")
         if not found:
-            return Outcome(
+            return Verdict(
                 name=self.name, met=False, detail=f"no {role}" + (" with that stance" if self.stances else "")
             )
-        return Outcome(
+        return Verdict(
             name=self.name, met=False, detail=f"{len(found)} of {self.at_least}: {', '.join(found)}"
         )
 
@@ -545,10 +545,10 @@ class EvidenceRecorded(Requirement):
     key: str = attrs.field(metadata=check(c.name))
     name: str = attrs.field(default=attrs.Factory(_evidence_name, takes_self=True), metadata=check(c.name))
 
-    def _evaluate(self, ctx: Context) -> Outcome:
+    def _evaluate(self, ctx: Context) -> Verdict:
         if self.key in ctx.opportunity.evidence:
-            return Outcome(name=self.name, met=True, detail="recorded")
-        return Outcome(name=self.name, met=False, detail=f"no {self.key!r} in the evidence")
+            return Verdict(name=self.name, met=True, detail="recorded")
+        return Verdict(name=self.name, met=False, detail=f"no {self.key!r} in the evidence")
 
     def _met(self, ctx: Context) -> bool:
         return self.key in ctx.opportunity.evidence
@@ -585,10 +585,10 @@ class TimeInStage(Requirement):
     days: int = attrs.field(metadata=check(check_days), converter=c.to_int)
     name: str = attrs.field(default=attrs.Factory(_time_name, takes_self=True), metadata=check(c.name))
 
-    def _evaluate(self, ctx: Context) -> Outcome:
+    def _evaluate(self, ctx: Context) -> Verdict:
         elapsed = ctx.now - ctx.opportunity.stage_entered_at
         days = elapsed // dt.timedelta(days=1)
-        return Outcome(
+        return Verdict(
             name=self.name, met=elapsed >= dt.timedelta(days=self.days), detail=f"{days} of {self.days} days"
         )
 
@@ -619,17 +619,17 @@ class Predicate(Requirement):
     description: str = attrs.field(metadata=check(c.name))
     test: Callable[[Context], bool | tuple[bool, str]] = attrs.field(metadata=check(_callable), eq=False)
 
-    def _evaluate(self, ctx: Context) -> Outcome:
+    def _evaluate(self, ctx: Context) -> Verdict:
         result = self.test(ctx)
         if isinstance(result, bool):
-            return Outcome(name=self.description, met=result, detail="yes" if result else "no")
+            return Verdict(name=self.description, met=result, detail="yes" if result else "no")
         if (
             isinstance(result, tuple)
             and len(result) == 2
             and isinstance(result[0], bool)
             and isinstance(result[1], str)
         ):
-            return Outcome(name=self.description, met=result[0], detail=result[1])
+            return Verdict(name=self.description, met=result[0], detail=result[1])
         msg = f"predicate {self.name!r} returned {c.show(result)}; expected a bool or (bool, str)"
         raise ValidationError.single(self.name, msg, code="callable")
 
@@ -684,11 +684,11 @@ class _Combination(Requirement):
             return [Problem(path="parts", code="nested", message=lim.depth_message())]
         return []
 
-    def _evaluate(self, ctx: Context) -> Outcome:
-        outcomes = tuple(p._evaluate(ctx) for p in self.parts)  # noqa: SLF001
-        n = sum(o.met for o in outcomes)
-        met = self._verdict(n, len(outcomes))
-        return Outcome(name=self.name, met=met, detail=f"{n} of {len(outcomes)} met", parts=outcomes)
+    def _evaluate(self, ctx: Context) -> Verdict:
+        verdicts = tuple(p._evaluate(ctx) for p in self.parts)  # noqa: SLF001
+        n = sum(o.met for o in verdicts)
+        met = self._verdict(n, len(verdicts))
+        return Verdict(name=self.name, met=met, detail=f"{n} of {len(verdicts)} met", parts=verdicts)
 
     def reads_activities(self) -> bool:
         return any(p.reads_activities() for p in self.parts)
