@@ -172,7 +172,9 @@ def aware_datetime(value: object) -> Problem | None:
     try:
         offset = value.utcoffset()
     except Exception as e:  # noqa: BLE001 - a broken tzinfo is the caller's input
-        return bad("timezone", f"{show(value)} has a tzinfo whose utcoffset() fails ({type(e).__name__}: {e})")
+        return bad(
+            "timezone", f"{show(value)} has a tzinfo whose utcoffset() fails ({type(e).__name__}: {e})"
+        )
     if offset is not None:
         try:
             value.replace(tzinfo=None) - offset
@@ -238,7 +240,8 @@ def probability(value: object) -> Problem | None:
     if isinstance(exponent, int) and exponent < -MAX_PROBABILITY_PLACES:
         places = MAX_PROBABILITY_PLACES
         return bad(
-            "precision", f"{show(value)} has more than {places} decimal places; a probability has at most {places}"
+            "precision",
+            f"{show(value)} has more than {places} decimal places; a probability has at most {places}",
         )
     return None
 
@@ -679,7 +682,11 @@ def id_items(items: Iterable[Any], cls: type, prefix: str, twice: str) -> list[P
             problems.append(wrong_item(item, cls, f"{prefix}[{i}]"))
         elif (ident := getattr(item, "id", None)) in seen:
             problems.append(
-                Problem(path=f"{prefix}[{i}].id", code="duplicate", message=f"{show(ident)} appears twice; {twice}")
+                Problem(
+                    path=f"{prefix}[{i}].id",
+                    code="duplicate",
+                    message=f"{show(ident)} appears twice; {twice}",
+                )
             )
         else:
             seen.add(str(ident))

@@ -113,7 +113,9 @@ def register_currency(code: str, *, minor_units: int) -> None:
     problems = []
     minor_units = to_int(minor_units)
     if not isinstance(code, str) or not _CODE.fullmatch(code):
-        problems.append(bad("format", f"{show(code)} is not three upper-case letters, e.g. 'XBT'").prefixed("code"))
+        problems.append(
+            bad("format", f"{show(code)} is not three upper-case letters, e.g. 'XBT'").prefixed("code")
+        )
     if isinstance(minor_units, bool) or not isinstance(minor_units, int):
         problems.append(wrong_type(minor_units, "an int in [0, 18]").prefixed("minor_units"))
     elif not 0 <= minor_units <= 18:
@@ -193,7 +195,9 @@ def amount_problem(value: object) -> Problem | None:
 
 def _range_problem(value: Decimal) -> Problem | None:
     if value and value.adjusted() >= MAX_INTEGER_DIGITS:
-        return bad("limit", f"{show(value)} has more than {MAX_INTEGER_DIGITS} digits before the decimal point")
+        return bad(
+            "limit", f"{show(value)} has more than {MAX_INTEGER_DIGITS} digits before the decimal point"
+        )
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES:
         return bad("precision", f"{show(value)} has more than {MAX_DECIMAL_PLACES} decimal places")
@@ -274,7 +278,9 @@ class Money:
         """
         minor = to_int(minor)
         if isinstance(minor, bool) or not isinstance(minor, int):
-            raise ValidationError.single("minor", f"{show(minor)} is {a_type(minor)}; expected an int", code="type")
+            raise ValidationError.single(
+                "minor", f"{show(minor)} is {a_type(minor)}; expected an int", code="type"
+            )
         units = currency_minor_units(currency)
         limit = _MINOR_LIMITS[units]
         if not -limit < minor < limit:
@@ -301,7 +307,9 @@ class Money:
             raise ValidationError.single("amounts", msg, code="type")
         for i, m in enumerate(amounts):
             if not isinstance(m, Money):
-                raise ValidationError.single(f"amounts[{i}]", f"{show(m)} is {a_type(m)}; expected Money", code="type")
+                raise ValidationError.single(
+                    f"amounts[{i}]", f"{show(m)} is {a_type(m)}; expected Money", code="type"
+                )
             if m.currency != currency:
                 raise CurrencyMismatchError("add", currency, m.currency, path=f"amounts[{i}].currency")
             acc = _add(acc, m.amount)
@@ -380,12 +388,16 @@ class Money:
         """
         if not isinstance(weights, list | tuple):
             raise ValidationError.single(
-                "weights", f"{show(weights)} is {a_type(weights)}; expected a list or tuple of weights", code="type"
+                "weights",
+                f"{show(weights)} is {a_type(weights)}; expected a list or tuple of weights",
+                code="type",
             )
         total_minor = self.to_minor()
         problems = []
         if not weights:
-            problems.append(Problem(path="weights", code="empty", message="[] is empty; give at least one weight"))
+            problems.append(
+                Problem(path="weights", code="empty", message="[] is empty; give at least one weight")
+            )
         numbers = []
         for i, w in enumerate(weights):
             number, problem = _number(w)
@@ -477,7 +489,9 @@ class Money:
         Cost: O(1).
         """
         if not isinstance(other, Money):
-            raise ValidationError.single("other", f"{show(other)} is {a_type(other)}; expected Money", code="type")
+            raise ValidationError.single(
+                "other", f"{show(other)} is {a_type(other)}; expected Money", code="type"
+            )
         self._same(other, "divide")
         if not other.amount:
             raise ValidationError.single("other", f"{other!r} is zero; cannot divide by it", code="range")
@@ -554,7 +568,9 @@ def _number(value: object) -> tuple[Decimal, Problem | None]:
         if len(value.as_tuple().digits) > _FACTOR_DIGITS or (
             value and abs(value.adjusted()) > _FACTOR_DIGITS
         ):
-            msg = f"{show(value)} is out of range: at most {_FACTOR_DIGITS} digits, within 1e±{_FACTOR_DIGITS}"
+            msg = (
+                f"{show(value)} is out of range: at most {_FACTOR_DIGITS} digits, within 1e±{_FACTOR_DIGITS}"
+            )
             return Decimal(0), bad("limit", msg)
         return value, None
     if isinstance(value, float):

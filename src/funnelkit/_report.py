@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ._checks import show
 from ._money import Money
 from ._repr import html_table
+from ._time import span
 from .errors import MissingDependencyError, ValidationError
 
 if TYPE_CHECKING:
@@ -81,6 +82,23 @@ def money_cells(name: str, value: Money | None) -> dict[str, object]:
     return {name: value}
 
 
+def _cell(value: object) -> object:
+    """
+    A table cell as a person reads it: ratios and long decimals to four
+    significant digits, times in ISO 8601, durations in words; records keep
+    the exact values.
+    """
+    if isinstance(value, Fraction):
+        return f"{float(value):.4g}"
+    if isinstance(value, Decimal) and len(value.as_tuple().digits) > 8:
+        return f"{float(value):.4g}"
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return span(value)
+    return value
+
+
 class Report:
     """
     Base of every report funnelkit returns.
@@ -121,9 +139,10 @@ class Report:
         """
         The summary, the picture (if any) and the first rows of the table.
         """
-        rows = self.to_records()
-        headers = tuple(dict.fromkeys(k for row in rows for k in row))
-        shown = [[row.get(h) for h in headers] for row in rows[:MAX_HTML_ROWS]]
+        rows = [dict(row) for row in self._rows()]  # money whole: "12.30 USD" reads better than two cells
+        keys = dict.fromkeys(k for row in rows for k in row)
+        headers = tuple(k for k in keys if not (k.endswith("_currency") and k.removesuffix("_currency") in keys))
+        shown = [[_cell(row.get(h)) for h in headers] for row in rows[:MAX_HTML_ROWS]]
         more = len(rows) - len(shown)
         caption = f"{type(self).__name__}: {self._summary()}"
         if more > 0:

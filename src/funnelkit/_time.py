@@ -277,3 +277,24 @@ def start_of(at: dt.datetime, kind: Period, tz: dt.tzinfo) -> dt.date | None:
     if kind is Period.DAY:
         return day
     return day.replace(day=1)
+
+
+def span(delta: dt.timedelta) -> str:
+    """
+    A duration in words, exact to the second: ``90 minutes`` reads
+    ``1 hour 30 minutes``, ``1.5 s`` reads ``1.5 seconds``.
+    """
+    if delta < dt.timedelta(0):
+        return "-" + span(-delta)
+    parts = []
+    days, rest = divmod(delta, dt.timedelta(days=1))
+    hours, rest = divmod(rest, dt.timedelta(hours=1))
+    minutes, rest = divmod(rest, dt.timedelta(minutes=1))
+    seconds = rest.total_seconds()
+    for n, unit in ((days, "day"), (hours, "hour"), (minutes, "minute")):
+        if n:
+            parts.append(f"{n} {unit}{'s' if n != 1 else ''}")
+    if seconds or not parts:
+        text = f"{seconds:g}"
+        parts.append(f"{text} second{'s' if text != '1' else ''}")
+    return " ".join(parts)

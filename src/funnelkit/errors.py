@@ -46,7 +46,7 @@ code says which of these kinds of problem it is:
 | `reference` | names something that does not exist: a stage, a rep, a customer |
 | `currency` | an unknown currency, or amounts in different currencies |
 | `conflict` | values that contradict each other |
-| `graph` | moves that cannot work: a stage or state out of reach, a dead end, a move out of a won stage |
+| `graph` | moves that cannot work: a stage out of reach, a dead end, a move out of a won stage |
 | `state` | not allowed in the current state: a closed deal, a move the pipeline lacks |
 | `callable` | a function that cannot be called as documented, or that returned something unusable |
 | `nested` | nested too deeply to read or write |
@@ -84,7 +84,7 @@ CODES: Mapping[str, str] = MappingProxyType(
         "reference": "names something that does not exist: a stage, a rep, a customer",
         "currency": "an unknown currency, or amounts in different currencies",
         "conflict": "values that contradict each other",
-        "graph": "moves that cannot work: a stage or state out of reach, a dead end, a move out of a won stage",
+        "graph": "moves that cannot work: a stage out of reach, a dead end, a move out of a won stage",
         "state": "not allowed in the current state: a closed deal, a move the pipeline lacks",
         "callable": "a function that cannot be called as documented, or that returned something unusable",
         "nested": "nested too deeply to read or write",

@@ -153,7 +153,9 @@ def aware_datetimes(
     for bound, value in (("min_value", min_value), ("max_value", max_value)):
         if not isinstance(value, dt.datetime) or value.tzinfo is not None:
             msg = f"{show(value)} is not a naive datetime; the bounds are wall times, as in hypothesis"
-            raise ValidationError.single(bound, msg, code="type" if not isinstance(value, dt.datetime) else "timezone")
+            raise ValidationError.single(
+                bound, msg, code="type" if not isinstance(value, dt.datetime) else "timezone"
+            )
     if min_value > max_value:
         msg = f"{min_value.isoformat()} is after max_value {max_value.isoformat()}"
         raise ValidationError.single("min_value", msg, code="order")
@@ -373,9 +375,7 @@ class _StagePlan(NamedTuple):
     lost: frozenset[str]
 
 
-def _stage_plan(
-    pipeline: object, stages: object, won_stages: object, lost_stages: object
-) -> _StagePlan:
+def _stage_plan(pipeline: object, stages: object, won_stages: object, lost_stages: object) -> _StagePlan:
     """
     The checked stage arguments of :func:`opportunities` and :func:`sales_data`.
     """

@@ -42,11 +42,11 @@ def test_weighted_forecast_records_and_html():
     assert repr(forecast) == f"<WeightedForecast: {summary}>"
     assert forecast._repr_html_() == (
         f"<div><table><caption>WeightedForecast: {summary}</caption><thead><tr><th>owner</th><th>stage</th>"
-        "<th>deals</th><th>amount</th><th>amount_currency</th><th>weighted</th><th>weighted_currency</th>"
+        "<th>deals</th><th>amount</th><th>weighted</th>"
         "</tr></thead><tbody>"
-        "<tr><td>ann</td><td>b</td><td>1</td><td>1000</td><td>USD</td><td>400.00</td><td>USD</td></tr>"
-        "<tr><td>ann</td><td>won</td><td>1</td><td>300.00</td><td>USD</td><td>300.00</td><td>USD</td></tr>"
-        "<tr><td>bob</td><td>a</td><td>1</td><td>200</td><td>USD</td><td>40.00</td><td>USD</td></tr>"
+        "<tr><td>ann</td><td>b</td><td>1</td><td>1000 USD</td><td>400.00 USD</td></tr>"
+        "<tr><td>ann</td><td>won</td><td>1</td><td>300.00 USD</td><td>300.00 USD</td></tr>"
+        "<tr><td>bob</td><td>a</td><td>1</td><td>200 USD</td><td>40.00 USD</td></tr>"
         "</tbody></table></div>"
     )
 
@@ -139,12 +139,12 @@ def test_funnel_report_html_and_chart():
     assert "<title>c: 0</title>" in svg
     summary = "3 stages, 1 won, 1 lost, 2 open; win rate 50%, velocity 100.00 USD per day"
     assert repr(report) == f"<FunnelReport: {summary}>"
-    day = "<td>1 day, 0:00:00</td>" * 3
+    day = "<td>1 day</td>" * 3
     assert report._repr_html_() == (
         f"<div>{svg}<table><caption>FunnelReport: {summary}</caption><thead><tr><th>stage</th>"
         "<th>advanced</th><th>lost</th><th>conversion</th><th>loss_rate</th><th>median_time</th>"
         "<th>mean_time</th><th>p90_time</th><th>entered</th></tr></thead><tbody>"
-        f"<tr><td>a</td><td>2</td><td>1</td><td>2/3</td><td>1/3</td>{day}<td>4</td></tr>"
+        f"<tr><td>a</td><td>2</td><td>1</td><td>0.6667</td><td>0.3333</td>{day}<td>4</td></tr>"
         f"<tr><td>b</td><td>1</td><td>0</td><td>1</td><td>0</td>{day}<td>2</td></tr>"
         "<tr><td>c</td><td>0</td><td>0</td>" + "<td></td>" * 5 + "<td>0</td></tr>"
         "</tbody></table></div>"
@@ -195,7 +195,7 @@ def test_shape_report_text_records_and_html():
     html = report._repr_html_()
     assert html.startswith(f"<div>{svg}<table><caption>ShapeReport: 3 stages, 45 open deals; bulge at &#x27;b&#x27;")
     assert (
-        "<tr><td>b</td><td>20</td><td>12.85714285714285714285714286</td><td>1.555555555555555555555555556</td>"
+        "<tr><td>b</td><td>20</td><td>12.86</td><td>1.556</td>"
         "<td>bulge</td><td>bulge at &#x27;b&#x27;: 20 open deals where the history predicts 12.9 (1.56x, "
         "threshold 1.5x)</td></tr>"
     ) in html

@@ -176,7 +176,7 @@ class TestRfm:
             "code": "111",
         }
         assert scores.to_records(numbers="float")[1]["monetary"] == 20.5
-        assert "<td>a</td><td>1</td><td>2</td><td>100</td><td>EUR</td><td>2</td>" in scores._repr_html_()
+        assert "<td>a</td><td>1</td><td>2</td><td>100 EUR</td><td>2</td>" in scores._repr_html_()
         data = json.loads(json.dumps(scores.to_dict()))
         assert data["currency"] == "EUR"
         assert from_dict(RfmResult, data) == scores

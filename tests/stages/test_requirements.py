@@ -8,6 +8,7 @@ import pytest
 from _problems import problems_of, raises_problems
 from conftest import at, gap, visit
 from funnelkit import Money, ValidationError
+from funnelkit._time import span
 from funnelkit.stages import (
     ActivityCount,
     AllOf,
@@ -22,7 +23,7 @@ from funnelkit.stages import (
     all_of,
     any_of,
 )
-from funnelkit.stages._requirements import requirement_from_dict, span
+from funnelkit.stages._requirements import requirement_from_dict
 
 
 def ctx(opp, activities=(), people=(), now=None):

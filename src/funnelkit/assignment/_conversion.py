@@ -66,15 +66,25 @@ def convert_lead(
     problems: list[Problem] = []
     if lead.owner is None:
         problems.append(
-            Problem(path="lead.owner", code="missing", message="None; assign the lead to a rep before converting it")
+            Problem(
+                path="lead.owner",
+                code="missing",
+                message="None; assign the lead to a rep before converting it",
+            )
         )
     if lead.status in (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED):
         problems.append(
-            Problem(path="lead.status", code="state", message=f"{lead.status.value!r}; only an open lead converts")
+            Problem(
+                path="lead.status", code="state", message=f"{lead.status.value!r}; only an open lead converts"
+            )
         )
     if not (lead.needs or "").strip():
         problems.append(
-            Problem(path="lead.needs", code="missing", message=f"{lead.needs!r}; a lead converts once its needs are known")
+            Problem(
+                path="lead.needs",
+                code="missing",
+                message=f"{lead.needs!r}; a lead converts once its needs are known",
+            )
         )
     if (customer is None) == (customer_id is None):
         problems.append(
@@ -88,7 +98,11 @@ def convert_lead(
         problems.append(c.wrong_type(customer, "a Customer").prefixed("customer"))
     if customer is None and customer_id is not None and lead.company is None:
         problems.append(
-            Problem(path="lead.company", code="missing", message="None; a new customer needs the lead's company name")
+            Problem(
+                path="lead.company",
+                code="missing",
+                message="None; a new customer needs the lead's company name",
+            )
         )
     for name, value, check in (
         ("opportunity_id", opportunity_id, c.identifier),

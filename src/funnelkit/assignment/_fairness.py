@@ -65,7 +65,9 @@ def gini(values: Sequence[int | Decimal | Fraction]) -> Decimal:
                 )
             )
         elif v < 0:
-            problems.append(Problem(path=f"values[{i}]", code="range", message=f"{v} is negative; Gini needs values >= 0"))
+            problems.append(
+                Problem(path=f"values[{i}]", code="range", message=f"{v} is negative; Gini needs values >= 0")
+            )
         else:
             xs.append(Fraction(v))
     if problems:
@@ -188,7 +190,9 @@ def fairness(
     start = instant(start, field="start")
     end = instant(end, field="end")
     if end <= start:
-        raise ValidationError.single("end", f"{end.isoformat()} is not after start {start.isoformat()}", code="order")
+        raise ValidationError.single(
+            "end", f"{end.isoformat()} is not after start {start.isoformat()}", code="order"
+        )
     c.require_iterable(decisions, "Decision", "decisions")
     c.require_iterable(offers, "Offer", "offers")
     latest: dict[str, Decision] = {}  # a lead routed twice counts by its latest decision

@@ -89,7 +89,9 @@ def _claims_check(value: object) -> c.Result:
         if not isinstance(claim, Claim):
             problems.append(c.wrong_item(claim, Claim, f"[{key!r}]"))
         elif claim.customer_id != key:
-            problems.append(Problem(path=f"[{key!r}]", code="conflict", message=f"holds a claim on {claim.customer_id!r}"))
+            problems.append(
+                Problem(path=f"[{key!r}]", code="conflict", message=f"holds a claim on {claim.customer_id!r}")
+            )
     return problems or None
 
 

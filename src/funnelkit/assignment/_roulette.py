@@ -129,14 +129,24 @@ class Offer(c.Checked):
     def _relations(self) -> list[Problem]:
         problems = []
         if (self.claimed_by is None) != (self.claimed_at is None):
-            problems.append(Problem(path="claimed_at", code="missing", message="claimed_by and claimed_at go together"))
+            problems.append(
+                Problem(path="claimed_at", code="missing", message="claimed_by and claimed_at go together")
+            )
         for i, d in enumerate(self.declined):
             if d.rep_id not in self.queue:
                 problems.append(
-                    Problem(path=f"declined[{i}].rep_id", code="reference", message=f"{d.rep_id!r} is not in the queue")
+                    Problem(
+                        path=f"declined[{i}].rep_id",
+                        code="reference",
+                        message=f"{d.rep_id!r} is not in the queue",
+                    )
                 )
         if self.claimed_by is not None and self.claimed_by not in self.queue:
-            problems.append(Problem(path="claimed_by", code="reference", message=f"{self.claimed_by!r} is not in the queue"))
+            problems.append(
+                Problem(
+                    path="claimed_by", code="reference", message=f"{self.claimed_by!r} is not in the queue"
+                )
+            )
         try:
             self.offered_at + self.window * max(1, len(self.queue))
         except OverflowError:

@@ -117,9 +117,7 @@ class Team(c.Checked):
     """
 
     reps: tuple[SalesRep, ...] = attrs.field(metadata=c.check(_rep_tuple), converter=_reps)
-    load: Mapping[str, int] = attrs.field(
-        metadata=c.check(_load_check), factory=dict, converter=_load
-    )
+    load: Mapping[str, int] = attrs.field(metadata=c.check(_load_check), factory=dict, converter=_load)
     window: Window = attrs.field(
         metadata=c.check(c.member_of(Window)), default=Window.OPEN, converter=_window
     )

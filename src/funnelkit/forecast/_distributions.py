@@ -350,7 +350,9 @@ class RevenueDistribution(Report):
         """
         if not isinstance(target, Money) or target.currency != self.currency:
             code = "currency" if isinstance(target, Money) else "type"
-            raise ValidationError.single("target", f"{c.show(target)} is not Money in {self.currency}", code=code)
+            raise ValidationError.single(
+                "target", f"{c.show(target)} is not Money in {self.currency}", code=code
+            )
         first = bisect.bisect_left(self.outcomes, target.amount)
         return (len(self.outcomes) - first) / len(self.outcomes)
 
@@ -378,11 +380,15 @@ def simulate_revenue(
     trials, rng = c.plain(trials), c.plain(rng)  # numpy ints as ints
     if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= MAX_TRIALS:
         code = "type" if isinstance(trials, bool) or not isinstance(trials, int) else "range"
-        raise ValidationError.single("trials", f"{c.show(trials)} is not an int from 1 to {MAX_TRIALS:,}", code=code)
+        raise ValidationError.single(
+            "trials", f"{c.show(trials)} is not an int from 1 to {MAX_TRIALS:,}", code=code
+        )
     if isinstance(rng, int) and not isinstance(rng, bool):
         rng = random.Random(rng)  # noqa: S311 - a seeded simulation, not cryptography
     if not isinstance(rng, random.Random):
-        raise ValidationError.single("rng", f"{c.show(rng)} is not a random.Random or an int seed", code="type")
+        raise ValidationError.single(
+            "rng", f"{c.show(rng)} is not a random.Random or an int seed", code="type"
+        )
     c.require_iterable(deals, "(Money, probability) pairs", "deals")
     amounts: list[Decimal] = []
     ps: list[float] = []
@@ -400,7 +406,11 @@ def simulate_revenue(
             raise ValidationError.single("deals", too_many, code="limit")
         if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], Money)):
             problems.append(
-                Problem(path=f"deals[{i}]", code="type", message=f"{c.show(pair)} is not a (Money, probability) pair")
+                Problem(
+                    path=f"deals[{i}]",
+                    code="type",
+                    message=f"{c.show(pair)} is not a (Money, probability) pair",
+                )
             )
             continue
         amount, p = pair

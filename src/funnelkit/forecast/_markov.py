@@ -150,7 +150,9 @@ def absorbing_chain(
     matrix = c.to_mapping(matrix, "matrix")  # a pandas Series of rows
     if not isinstance(matrix, Mapping) or not matrix:
         code = "empty" if isinstance(matrix, Mapping) else "type"
-        raise ValidationError.single("matrix", f"{c.show(matrix)} is not a non-empty mapping of state to row", code=code)
+        raise ValidationError.single(
+            "matrix", f"{c.show(matrix)} is not a non-empty mapping of state to row", code=code
+        )
     if len(matrix) > MAX_TRANSIENT:
         msg = (
             f"{len(matrix):,} transient states; at most {MAX_TRANSIENT} are solved exactly "
@@ -162,12 +164,18 @@ def absorbing_chain(
     problems: list[Problem] = []
     for i, s in enumerate(transient):
         if not isinstance(s, str):
-            problems.append(Problem(path=f"matrix[{i}]", code="type", message=f"{c.show(s)} is not a state name (a str)"))
+            problems.append(
+                Problem(path=f"matrix[{i}]", code="type", message=f"{c.show(s)} is not a state name (a str)")
+            )
     if problems:
         raise ValidationError(problems)
     overlap = set(transient) & set(absorbed)
     if overlap:
-        problems.append(Problem(path="absorbing", code="conflict", message=f"{c.show(sorted(overlap))} are also transient"))
+        problems.append(
+            Problem(
+                path="absorbing", code="conflict", message=f"{c.show(sorted(overlap))} are also transient"
+            )
+        )
     states = set(transient) | set(absorbed)
     rows: dict[str, dict[str, Fraction]] = {}
     for s, raw in matrix.items():
@@ -184,7 +192,9 @@ def absorbing_chain(
             q = exact(p)
             if q is None:
                 msg = f"{c.show(p)} is not a probability (a Fraction, int, Decimal, float or str like '1/3')"
-                problems.append(Problem(path=where, code="format" if isinstance(p, str) else "type", message=msg))
+                problems.append(
+                    Problem(path=where, code="format" if isinstance(p, str) else "type", message=msg)
+                )
             elif not isinstance(t, str) or t not in states:
                 problems.append(Problem(path=where, code="reference", message=f"{c.show(t)} is not a state"))
             elif not 0 <= q <= 1:
@@ -195,7 +205,9 @@ def absorbing_chain(
                 break
         if len(problems) == found and sum(converted.values()) != 1:
             problems.append(
-                Problem(path=f"matrix[{s!r}]", code="range", message=f"sums to {sum(converted.values())}, not 1")
+                Problem(
+                    path=f"matrix[{s!r}]", code="range", message=f"sums to {sum(converted.values())}, not 1"
+                )
             )
         rows[s] = converted
     if problems:
@@ -228,7 +240,9 @@ def _names(absorbing: object) -> tuple[str, ...]:
     out: list[str] = []
     for i, name in enumerate(cast("Iterable[object]", absorbing)):  # checked just above
         if not isinstance(name, str):
-            raise ValidationError.single(f"absorbing[{i}]", f"{c.show(name)} is not a state name (a str)", code="type")
+            raise ValidationError.single(
+                f"absorbing[{i}]", f"{c.show(name)} is not a state name (a str)", code="type"
+            )
         if name in out:
             raise ValidationError.single(f"absorbing[{i}]", f"{c.show(name)} appears twice", code="duplicate")
         if len(out) == MAX_TRANSIENT:
@@ -284,7 +298,9 @@ def chain_from_events(
     for src, moves in counts.items():
         total = sum(moves.values()) + alpha * len(moves)
         if total == 0:
-            raise ValidationError.single("events", f"no move out of {src!r} was observed; use smoothing > 0", code="empty")
+            raise ValidationError.single(
+                "events", f"no move out of {src!r} was observed; use smoothing > 0", code="empty"
+            )
         matrix[src] = {dst: (n + alpha) / total for dst, n in moves.items()}
     absorbing = [s.key for s in pipeline.stages if not s.is_open]
     return absorbing_chain(matrix, absorbing=absorbing)

@@ -81,9 +81,7 @@ class ShapeReport(Report):
     findings: tuple[Finding, ...]
 
     def __str__(self) -> str:
-        lines = [
-            f"{s.stage:>16}: {s.observed:5d} open, {s.expected:8.1f} expected" for s in self.stages
-        ]
+        lines = [f"{s.stage:>16}: {s.observed:5d} open, {s.expected:8.1f} expected" for s in self.stages]
         lines += [f"  ! {f.message}" for f in self.findings] or ["  the shape matches the history"]
         return "\n".join(["ShapeReport", *lines])
 
@@ -176,14 +174,20 @@ def diagnose(
         s = stats.get(k)
         if s is None:
             missing.append(
-                Problem(path=f"history.stages[{k!r}]", code="missing", message="not in the history; build it with funnel()")
+                Problem(
+                    path=f"history.stages[{k!r}]",
+                    code="missing",
+                    message="not in the history; build it with funnel()",
+                )
             )
         elif s.entered and s.mean_time is None:
             who = "1 deal" if s.entered == 1 else f"{s.entered} deals"
             msg = f"{who} entered but none has left yet; the time in it cannot be estimated"
             missing.append(Problem(path=f"history.stages[{k!r}]", code="missing", message=msg))
     if not missing and not any(stats[k].entered for k in keys):
-        missing.append(Problem(path="history", code="empty", message="no deal entered any stage; build it with funnel()"))
+        missing.append(
+            Problem(path="history", code="empty", message="no deal entered any stage; build it with funnel()")
+        )
     if missing:
         raise ValidationError(missing)
     counts = dict.fromkeys(keys, 0)
@@ -402,7 +406,9 @@ def shrink(won: int, closed: int, *, toward: Fraction | Decimal, strength: int) 
         rate = Fraction(toward)
     if rate is None or not 0 <= rate <= 1:
         code = "range" if isinstance(toward, Fraction | Decimal) else "type"
-        problems.append(Problem(path="toward", code=code, message=f"{c.show(toward)} is not a rate in [0, 1]"))
+        problems.append(
+            Problem(path="toward", code=code, message=f"{c.show(toward)} is not a rate in [0, 1]")
+        )
     if problems:
         raise ValidationError(problems)
     assert rate is not None  # noqa: S101 - checked above

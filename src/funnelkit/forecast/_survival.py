@@ -247,7 +247,11 @@ def kaplan_meier(observations: Iterable[tuple[Any, bool]]) -> KaplanMeier:
             obs = (c.plain(obs[0]), c.plain(obs[1]))  # noqa: PLW2901 - numpy ints and bools as Python's
         if not (isinstance(obs, tuple) and len(obs) == 2 and isinstance(obs[1], bool)):
             problems.append(
-                Problem(path=f"observations[{i}]", code="type", message=f"{c.show(obs)} is not a (time, closed) pair")
+                Problem(
+                    path=f"observations[{i}]",
+                    code="type",
+                    message=f"{c.show(obs)} is not a (time, closed) pair",
+                )
             )
             continue
         problem = _time_problem(obs[0])

@@ -113,7 +113,9 @@ class TargetReport(Report):
         theirs = {ln.owner: ln for ln in other.lines}
         same_targets = {o: ln.target for o, ln in mine.items()} == {o: ln.target for o, ln in theirs.items()}
         if (self.start, self.end) != (other.start, other.end) or not same_targets:
-            raise ValidationError.single("other", "a report over another period or other targets", code="conflict")
+            raise ValidationError.single(
+                "other", "a report over another period or other targets", code="conflict"
+            )
         lines = tuple(_sum(ln, theirs[owner]) for owner, ln in mine.items())
         total = None
         if self.total is not None and other.total is not None:
@@ -128,8 +130,9 @@ class TargetReport(Report):
         for ln in self.lines:
             if ln.owner == owner:
                 return ln
-        raise ValidationError.single("owner", f"{c.show(owner)} has no target in this report", code="reference")
-
+        raise ValidationError.single(
+            "owner", f"{c.show(owner)} has no target in this report", code="reference"
+        )
 
 
 def _sum(a: TargetLine, b: TargetLine) -> TargetLine:

@@ -175,7 +175,9 @@ def weighted_forecast(
         rates = c.to_mapping(rates, "rates")  # a pandas Series
         if not isinstance(rates, Mapping):
             problems.append(
-                Problem(path="rates", code="type", message=f"{c.show(rates)} is not a mapping of currency to rate")
+                Problem(
+                    path="rates", code="type", message=f"{c.show(rates)} is not a mapping of currency to rate"
+                )
             )
         else:
             for code, raw in rates.items():
@@ -286,10 +288,14 @@ def _stage_of(table: Mapping[str, Pipeline], opp: Opportunity, i: int) -> tuple[
     pipeline = table.get(opp.pipeline)
     if pipeline is None:
         raise ValidationError.single(
-            f"opportunities[{i}].pipeline", f"{opp.pipeline!r} is not among the pipelines given", code="reference"
+            f"opportunities[{i}].pipeline",
+            f"{opp.pipeline!r} is not among the pipelines given",
+            code="reference",
         )
     if opp.stage not in pipeline:
-        raise ValidationError.single(f"opportunities[{i}].stage", pipeline.routes.unknown(opp.stage), code="reference")
+        raise ValidationError.single(
+            f"opportunities[{i}].stage", pipeline.routes.unknown(opp.stage), code="reference"
+        )
     stage = pipeline.stage(opp.stage)
     return stage.probability, stage.category
 
@@ -313,14 +319,20 @@ def _forecast(
 def _tiers(tiers: Mapping[str, Tier | str]) -> Mapping[str, Tier]:
     tiers = c.to_mapping(tiers, "tiers")  # a pandas Series
     if not isinstance(tiers, Mapping):
-        raise ValidationError.single("tiers", f"{c.show(tiers)} is not a mapping of customer id to tier", code="type")
+        raise ValidationError.single(
+            "tiers", f"{c.show(tiers)} is not a mapping of customer id to tier", code="type"
+        )
     out: dict[str, Tier] = {}
     problems: list[Problem] = []
     for cid, tier in tiers.items():
         value = c.to_enum(Tier, tier)
         if not isinstance(value, Tier):
             problems.append(
-                Problem(path=f"tiers[{cid!r}]", code="choice", message=f"{c.show(tier)} is not a tier; allowed: 'A', 'B', 'C'")
+                Problem(
+                    path=f"tiers[{cid!r}]",
+                    code="choice",
+                    message=f"{c.show(tier)} is not a tier; allowed: 'A', 'B', 'C'",
+                )
             )
         else:
             out[cid] = value

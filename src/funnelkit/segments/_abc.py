@@ -93,7 +93,9 @@ class AbcResult(Report):
         try:
             return self.tiers[customer_id]
         except (KeyError, TypeError):
-            raise ValidationError.single("customer_id", f"{c.show(customer_id)} was not graded", code="reference") from None
+            raise ValidationError.single(
+                "customer_id", f"{c.show(customer_id)} was not graded", code="reference"
+            ) from None
 
     def rows(self) -> Iterator[AbcRow]:
         """
@@ -114,7 +116,9 @@ class AbcResult(Report):
 
     def _summary(self) -> str:
         unit = f" {self.currency}" if self.currency else ""
-        tiers = ", ".join(f"{s.tier.value} {s.count:,} ({s.share_of_value:.1%} of value)" for s in self.summary)
+        tiers = ", ".join(
+            f"{s.tier.value} {s.count:,} ({s.share_of_value:.1%} of value)" for s in self.summary
+        )
         return f"{c.counted(len(self), 'customer')}, total {self.total:f}{unit}; {tiers}"
 
     def _rows(self) -> Iterator[dict[str, object]]:
@@ -173,7 +177,9 @@ def _amounts(
             break
         if not (isinstance(pair, tuple) and len(pair) == 2):
             problems.append(
-                Problem(path=f"{name}[{i}]", code="type", message=f"{c.show(pair)} is not an (id, value) pair")
+                Problem(
+                    path=f"{name}[{i}]", code="type", message=f"{c.show(pair)} is not an (id, value) pair"
+                )
             )
             continue
         cid, value = pair
@@ -186,7 +192,9 @@ def _amounts(
         if problem is not None:
             problems.append(problem.prefixed(id_path))
         elif cid in seen:
-            problems.append(Problem(path=id_path, code="duplicate", message=f"{cid!r} appears twice; each customer once"))
+            problems.append(
+                Problem(path=id_path, code="duplicate", message=f"{cid!r} appears twice; each customer once")
+            )
         if isinstance(value, Money):
             if currency is None:
                 currency = value.currency
@@ -209,7 +217,9 @@ def _amounts(
             )
         elif number < 0:
             problems.append(
-                Problem(path=value_path, code="range", message=f"{c.show(value)} is negative; values must be >= 0")
+                Problem(
+                    path=value_path, code="range", message=f"{c.show(value)} is negative; values must be >= 0"
+                )
             )
         elif number and number.adjusted() >= MAX_DIGITS:
             msg = f"{c.show(value)} is too large; values must be below 1e{MAX_DIGITS}"
@@ -274,7 +284,9 @@ def _grade(
     if p:
         problems.append(p)
     if a_value is not None and b_value is not None and a_value > b_value:
-        problems.append(Problem(path="b", code="order", message=f"{b_value} is below a={a_value}; need a <= b"))
+        problems.append(
+            Problem(path="b", code="order", message=f"{b_value} is below a={a_value}; need a <= b")
+        )
     if problems:
         raise ValidationError(problems)
     assert a_value is not None  # noqa: S101 - checked above
@@ -282,7 +294,9 @@ def _grade(
     values = c.to_mapping(values, name)  # a pandas Series
     pairs = values.items() if isinstance(values, Mapping) else values
     if isinstance(pairs, str | bytes) or not isinstance(pairs, Iterable):
-        raise ValidationError.single(name, f"{c.show(values)} is not a mapping or (id, value) pairs", code="type")
+        raise ValidationError.single(
+            name, f"{c.show(values)} is not a mapping or (id, value) pairs", code="type"
+        )
     ids, amounts, currency = _amounts(
         pairs, name=name, keyed=isinstance(values, Mapping), value_field=value_field
     )
@@ -373,7 +387,9 @@ def abc_customers(
     elif callable(value):
         measure = function_of_one(value, "a Customer (its value)", "value")
     else:
-        raise ValidationError.single("value", f"{c.show(value)} is neither a field name nor a function", code="type")
+        raise ValidationError.single(
+            "value", f"{c.show(value)} is neither a field name nor a function", code="type"
+        )
     pairs = []
     problems = []
     for i, cust in enumerate(customers):
@@ -383,7 +399,11 @@ def abc_customers(
             v = measure(cust)
             if v is None:
                 problems.append(
-                    Problem(path=f"customers[{i}]", code="missing", message=f"{cust.id!r} has no value to grade by")
+                    Problem(
+                        path=f"customers[{i}]",
+                        code="missing",
+                        message=f"{cust.id!r} has no value to grade by",
+                    )
                 )
             else:
                 pairs.append((cust.id, v))

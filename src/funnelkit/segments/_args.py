@@ -96,7 +96,9 @@ def tier_or_none(value: object, path: str) -> Tier | None:
         return None
     tier = member(Tier, value)
     if tier is None:
-        raise ValidationError.single(path, f"{c.show(value)} is not a tier; allowed: 'A', 'B', 'C' or None", code="choice")
+        raise ValidationError.single(
+            path, f"{c.show(value)} is not a tier; allowed: 'A', 'B', 'C' or None", code="choice"
+        )
     return tier
 
 

@@ -130,13 +130,17 @@ def coverage(
             isinstance(q, bool) or not isinstance(q, int) or q not in (1, 2, 3, 4)
         ):
             code = "type" if isinstance(q, bool) or not isinstance(q, int) else "range"
-            problems.append(Problem(path=f"quartiles[{rep!r}]", code=code, message=f"{c.show(q)} is not a quartile 1-4"))
+            problems.append(
+                Problem(path=f"quartiles[{rep!r}]", code=code, message=f"{c.show(q)} is not a quartile 1-4")
+            )
     for rep, cap in capacities.items():
         if not _rep_id(rep, "capacities", problems) and (
             isinstance(cap, bool) or not isinstance(cap, int) or cap < 0
         ):
             code = "type" if isinstance(cap, bool) or not isinstance(cap, int) else "range"
-            problems.append(Problem(path=f"capacities[{rep!r}]", code=code, message=f"{c.show(cap)} is not an int >= 0"))
+            problems.append(
+                Problem(path=f"capacities[{rep!r}]", code=code, message=f"{c.show(cap)} is not an int >= 0")
+            )
     allowed_by_tier = _policy(policy, problems)
     if problems:
         raise ValidationError(problems[:MAX_PROBLEMS])
@@ -200,7 +204,9 @@ def _policy(policy: object, problems: list[Problem]) -> dict[Tier, frozenset[int
     """
     out: dict[Tier, frozenset[int]] = {}
     if not isinstance(policy, Mapping):
-        problems.append(c.wrong_type(policy, "a mapping of tier to a set of quartiles 1-4").prefixed("policy"))
+        problems.append(
+            c.wrong_type(policy, "a mapping of tier to a set of quartiles 1-4").prefixed("policy")
+        )
         return out
     before = len(problems)
     for key, quarts in policy.items():
@@ -306,7 +312,9 @@ def relationships(
         problems.append(problem.prefixed("now"))
     if not isinstance(window, dt.timedelta) or window <= dt.timedelta(0):
         code = "range" if isinstance(window, dt.timedelta) else "type"
-        problems.append(Problem(path="window", code=code, message=f"{c.show(window)} is not a positive timedelta"))
+        problems.append(
+            Problem(path="window", code=code, message=f"{c.show(window)} is not a positive timedelta")
+        )
     full = c.plain(contacts_for_full_marks)
     if isinstance(full, bool) or not isinstance(full, int) or not 1 <= full <= MAX_CONTACTS:
         msg = f"{c.show(full)} is not an int from 1 to {MAX_CONTACTS:,}"
@@ -315,7 +323,9 @@ def relationships(
     threshold = c.to_decimal(strong)
     if not isinstance(threshold, Decimal) or not threshold.is_finite() or not 0 <= threshold <= 1:
         code = "range" if isinstance(threshold, Decimal) else "type"
-        problems.append(Problem(path="strong", code=code, message=f"{c.show(strong)} is not a share in [0, 1]"))
+        problems.append(
+            Problem(path="strong", code=code, message=f"{c.show(strong)} is not a share in [0, 1]")
+        )
     problems += not_iterable(
         (customers, Customer, "customers"),
         (activities, Activity, "activities"),

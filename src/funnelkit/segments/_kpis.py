@@ -197,7 +197,11 @@ def quartiles(scores: Mapping[str, Decimal | int | Money]) -> dict[str, int]:
         score = c.plain(raw)  # a numpy int as an int
         if isinstance(score, Money):
             if currency not in (None, score.currency):
-                problems.append(Problem(path=f"scores[{rep!r}]", code="currency", message=f"{score!r} is not in {currency}"))
+                problems.append(
+                    Problem(
+                        path=f"scores[{rep!r}]", code="currency", message=f"{score!r} is not in {currency}"
+                    )
+                )
                 continue
             currency = score.currency
             values[rep] = score.amount
@@ -205,7 +209,11 @@ def quartiles(scores: Mapping[str, Decimal | int | Money]) -> dict[str, int]:
             values[rep] = Decimal(score)
         else:
             problems.append(
-                Problem(path=f"scores[{rep!r}]", code="range" if isinstance(score, Decimal) else "type", message=f"{c.show(score)} is not a number or Money")
+                Problem(
+                    path=f"scores[{rep!r}]",
+                    code="range" if isinstance(score, Decimal) else "type",
+                    message=f"{c.show(score)} is not a number or Money",
+                )
             )
     if problems:
         raise ValidationError(problems)

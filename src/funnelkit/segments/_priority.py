@@ -198,7 +198,9 @@ def _pick(policy: FollowUpPolicy, tier: Tier | None, stages: Iterable[str]) -> d
     options += [policy.by_stage[s] for s in stages if s in policy.by_stage]
     if not options:
         shown = "None" if tier is None else repr(tier.value)
-        raise ValidationError.single("tier", f"{shown} has no follow-up interval in the policy", code="missing")
+        raise ValidationError.single(
+            "tier", f"{shown} has no follow-up interval in the policy", code="missing"
+        )
     return min(options)
 
 

@@ -176,7 +176,9 @@ def rfm(
         problems.append(problem.prefixed("now"))
     if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= MAX_BINS:
         code = "type" if isinstance(bins, bool) or not isinstance(bins, int) else "range"
-        problems.append(Problem(path="bins", code=code, message=f"{c.show(bins)} is not an int from 1 to {MAX_BINS:,}"))
+        problems.append(
+            Problem(path="bins", code=code, message=f"{c.show(bins)} is not an int from 1 to {MAX_BINS:,}")
+        )
     c.require_iterable(events, "Activity or (id, at, value)", "events")
     if problems:
         raise ValidationError(problems)

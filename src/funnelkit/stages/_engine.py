@@ -20,12 +20,12 @@ import attrs
 from .. import _checks as c
 from .._checks import check
 from .._report import Report
-from .._time import canonical
+from .._time import canonical, span
 from ..entities import Activity, KeyPerson, Opportunity, OpportunityStatus, moved_opportunity
 from ..errors import ConcurrencyConflict, MilestoneNotMet, Problem, TransitionNotAllowed, ValidationError
 from . import _limits as lim
 from ._pipeline import Pipeline
-from ._requirements import Context, Verdict, span, trusted_context
+from ._requirements import Context, Verdict, trusted_context
 from ._routes import Plan
 from ._stage import MoveKind, StageOutcome
 

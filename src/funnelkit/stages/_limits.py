@@ -57,7 +57,9 @@ class TooMany:
         The problem to report (code ``limit``), located at the collection.
         """
         if self.count is None:
-            return c.bad("limit", f"an iterator of more than {self.limit:,} items; at most {self.limit:,} are allowed")
+            return c.bad(
+                "limit", f"an iterator of more than {self.limit:,} items; at most {self.limit:,} are allowed"
+            )
         return c.bad("limit", f"{self.count:,} items; at most {self.limit:,} are allowed")
 
 

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from statemachine import StateMachine
 
 
-
 def _pairs(value: Iterable[Iterable[str]] | None) -> tuple[tuple[str, ...], ...] | None:
     read: Any = lim.bounded(value, lim.MAX_TRANSITIONS)
     if read is None or isinstance(read, lim.TooMany) or not c.is_iterable(read):

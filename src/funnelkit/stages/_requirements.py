@@ -14,6 +14,7 @@ import attrs
 
 from .. import _checks as c
 from .._checks import check
+from .._time import span
 from ..entities import Activity, ActivityKind, KeyPerson, Opportunity, Role, Stance
 from ..errors import Problem, ValidationError
 from . import _limits as lim
@@ -205,27 +206,6 @@ class Requirement(c.Checked):
         Cost: O(size of the requirement, parts included).
         """
         yield self
-
-
-def span(delta: dt.timedelta) -> str:
-    """
-    A duration in words, exact to the second: ``90 minutes`` reads
-    ``1 hour 30 minutes``, ``1.5 s`` reads ``1.5 seconds``.
-    """
-    if delta < dt.timedelta(0):
-        return "-" + span(-delta)
-    parts = []
-    days, rest = divmod(delta, dt.timedelta(days=1))
-    hours, rest = divmod(rest, dt.timedelta(hours=1))
-    minutes, rest = divmod(rest, dt.timedelta(minutes=1))
-    seconds = rest.total_seconds()
-    for n, unit in ((days, "day"), (hours, "hour"), (minutes, "minute")):
-        if n:
-            parts.append(f"{n} {unit}{'s' if n != 1 else ''}")
-    if seconds or not parts:
-        text = f"{seconds:g}"
-        parts.append(f"{text} second{'s' if text != '1' else ''}")
-    return " ".join(parts)
 
 
 def _words(value: object) -> str:
