@@ -3,6 +3,7 @@
 import decimal
 import threading
 from decimal import Decimal
+from fractions import Fraction
 
 import attrs
 import pytest
@@ -263,9 +264,10 @@ class TestArithmetic:
         assert repr(Money.of(Decimal("1E+5"), "USD")) == "Money('100000', 'USD')"
         assert str(Money.of(Decimal("0E-20"), "USD")) == "0.00000000000000000000 USD"
 
-    def test_ratio_has_28_digits(self):
-        """A ratio of amounts has the usual 28 significant digits."""
-        assert usd(1).ratio(usd(3)) == Decimal("0.3333333333333333333333333333")
+    def test_ratio_is_exact(self):
+        """A ratio of amounts is an exact Fraction, like every ratio funnelkit computes."""
+        assert usd(1).ratio(usd(3)) == Fraction(1, 3)
+        assert usd("0.10").ratio(usd("0.30")) == Fraction(1, 3)
 
     def test_overflow_is_an_error(self):
         """A sum past the amount range is refused, not rounded."""

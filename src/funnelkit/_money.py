@@ -9,6 +9,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Final
 
@@ -479,12 +480,13 @@ class Money:
             raise ValidationError.single("divisor", "0 would divide by zero", code="range")
         return _make(_in_range(_places(_CONTEXT.divide(self.amount, number))), self.currency)
 
-    def ratio(self, other: Money) -> Decimal:
+    def ratio(self, other: Money) -> Fraction:
         """
-        ``self / other`` as a plain ``Decimal`` (both in one currency).
+        ``self / other``, exact, as a ``Fraction`` (both in one currency), the
+        type of every ratio funnelkit computes.
 
         >>> Money.of(30, "USD").ratio(Money.of(120, "USD"))
-        Decimal('0.25')
+        Fraction(1, 4)
 
         Cost: O(1).
         """
@@ -495,7 +497,7 @@ class Money:
         self._same(other, "divide")
         if not other.amount:
             raise ValidationError.single("other", f"{other!r} is zero; cannot divide by it", code="range")
-        return _RATIO_CONTEXT.divide(self.amount, other.amount)
+        return Fraction(self.amount) / Fraction(other.amount)
 
     def __neg__(self) -> Money:
         return _make(self.amount.copy_negate(), self.currency)

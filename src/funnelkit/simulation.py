@@ -26,6 +26,7 @@ import random
 from collections import Counter
 from collections.abc import Mapping
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import attrs
@@ -127,7 +128,7 @@ class SimulationResult(Report):
     events: tuple[StageChanged, ...] = attrs.field(repr=False)
     activities: int
     forecast_total: Money | None
-    wape: Decimal | None
+    wape: Fraction | None
     abc_counts: Mapping[str, int]
 
     def _summary(self) -> str:

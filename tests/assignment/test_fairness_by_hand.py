@@ -2,6 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal
+from fractions import Fraction
 
 from roster import NINE, lead, rep
 
@@ -80,7 +81,7 @@ def test_fairness_worked_by_hand():
     ]
     cny = lambda x: Money.of(x, "CNY")  # noqa: E731
     assert rows == [
-        ("ann", True, 4, 2, cny("150"), Decimal(2), Decimal(1), cny("84.00"), Decimal(25) / Decimal(14)),
+        ("ann", True, 4, 2, cny("150"), Decimal(2), Fraction(1), cny("84.00"), Fraction(25, 14)),
         (
             "bob",
             True,
@@ -88,15 +89,15 @@ def test_fairness_worked_by_hand():
             2,
             cny("50"),
             Decimal(3),
-            Decimal(2) / Decimal(3),
+            Fraction(2, 3),
             cny("126.00"),
-            Decimal(25) / Decimal(63),
+            Fraction(25, 63),
         ),
         ("cat", True, 0, 0, None, Decimal(0), None, cny("0.00"), None),
         ("dan", False, 0, 1, cny("10"), Decimal(0), None, cny("0.00"), None),
     ]
-    assert report.gini == Decimal("0.1")
-    assert report.value_gini == Decimal(7) / Decimal(22)
+    assert report.gini == Fraction(1, 10)
+    assert report.value_gini == Fraction(7, 22)
     # Decisions given in another order count the same (the latest of a lead wins; ties by order).
     assert fairness(decisions[::-1][1:], team=team, start=NINE, end=NINE + DAY).unassigned == 3
 
@@ -119,7 +120,7 @@ def test_fairness_without_values_or_limits():
         "value": None,
         "value_currency": None,
         "expected": Decimal("1.5"),
-        "ratio": Decimal(4) / Decimal(3),
+        "ratio": Fraction(4, 3),
         "expected_value": None,
         "expected_value_currency": None,
         "value_ratio": None,

@@ -67,14 +67,14 @@ def test_target_report_records_and_html():
     usd = {f"{name}_currency": "USD" for name in amounts}
     assert report.to_records() == [
         {"owner": "ann", "target": Decimal(1000), "won": Decimal(300), "open_pipeline": Decimal(1000),
-         "weighted_open": Decimal("400.00"), "attainment": Decimal("0.3"), "remaining": Decimal(700),
-         "coverage": Decimal("1.428571428571428571428571429"), "forecast": Decimal("700.00"), **usd},
+         "weighted_open": Decimal("400.00"), "attainment": Fraction(3, 10), "remaining": Decimal(700),
+         "coverage": Fraction(10, 7), "forecast": Decimal("700.00"), **usd},
         {"owner": "bob", "target": Decimal(100), "won": Decimal(0), "open_pipeline": Decimal(200),
-         "weighted_open": Decimal("40.00"), "attainment": Decimal(0), "remaining": Decimal(100),
-         "coverage": Decimal(2), "forecast": Decimal("40.00"), **usd},
+         "weighted_open": Decimal("40.00"), "attainment": Fraction(0), "remaining": Decimal(100),
+         "coverage": Fraction(2), "forecast": Decimal("40.00"), **usd},
         {"owner": None, "target": Decimal(1100), "won": Decimal(300), "open_pipeline": Decimal(1200),
-         "weighted_open": Decimal("440.00"), "attainment": Decimal("0.2727272727272727272727272727"),
-         "remaining": Decimal(800), "coverage": Decimal("1.5"), "forecast": Decimal("740.00"), **usd},
+         "weighted_open": Decimal("440.00"), "attainment": Fraction(3, 11),
+         "remaining": Decimal(800), "coverage": Fraction(3, 2), "forecast": Decimal("740.00"), **usd},
     ]  # fmt: skip
     assert report.to_records(numbers="float")[2]["coverage"] == 1.5
     summary = (
@@ -106,7 +106,7 @@ def test_a_met_target_shows_no_coverage():
         end=dt.date(2026, 3, 1),
     )
     (line,) = report.to_records()[:1]
-    assert (line["attainment"], line["remaining"], line["coverage"]) == (Decimal("1.5"), Decimal(-100), None)
+    assert (line["attainment"], line["remaining"], line["coverage"]) == (Fraction(3, 2), Decimal(-100), None)
     assert "<td>150.0%</td><td></td>" in report._repr_html_()
 
 
@@ -181,11 +181,11 @@ def test_shape_report_text_records_and_html():
     none = {"finding": None, "message": None}
     assert report.to_records() == [
         {"stage": "a", "observed": 20, "expected": Decimal("25.71428571428571428571428571"),
-         "ratio": Decimal("0.7777777777777777777777777778"), **none},
+         "ratio": Fraction(7, 9), **none},
         {"stage": "b", "observed": 20, "expected": Decimal("12.85714285714285714285714286"),
-         "ratio": Decimal("1.555555555555555555555555556"), "finding": "bulge", "message": message},
+         "ratio": Fraction(14, 9), "finding": "bulge", "message": message},
         {"stage": "c", "observed": 5, "expected": Decimal("6.428571428571428571428571429"),
-         "ratio": Decimal("0.7777777777777777777777777778"), **none},
+         "ratio": Fraction(7, 9), **none},
     ]  # fmt: skip
     svg = report.to_svg()
     assert "open deals per stage" in svg

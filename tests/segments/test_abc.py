@@ -4,6 +4,7 @@ import datetime as dt
 import itertools
 import json
 from decimal import Decimal
+from fractions import Fraction
 
 import attrs
 import pytest
@@ -176,8 +177,8 @@ def test_reports():
         "tier": "B",
         "count": 4,
         "value": "160",
-        "share_of_value": "0.16",
-        "share_of_customers": "0.4",
+        "share_of_value": "4/25",
+        "share_of_customers": "2/5",
     }
     assert data["total"] == "1000"
     assert from_dict(AbcResult, data) == r
@@ -199,7 +200,7 @@ def test_records_of_money_keep_the_currency():
         "rank": 1,
         "value": Decimal("300.50"),
         "value_currency": "EUR",
-        "share": Decimal("0.7503121098626716604244694132"),
+        "share": Fraction(601, 801),
         "cumulative_before": Decimal(0),
         "tier": "A",
     }

@@ -5,6 +5,7 @@ import itertools
 import tracemalloc
 import zoneinfo
 from decimal import Decimal
+from fractions import Fraction
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -72,7 +73,7 @@ def test_custom_effective_rule_and_targets():
     rows = activity_kpis(WEEK, period="week", tz=NY, effective=lambda a: a.kind == "visit")
     ann = next(r for r in rows if r.rep_id == "ann" and str(r.start) == "2026-03-02")
     assert ann.effective_visits == 2
-    assert ann.attainment({"calls": 5, "visits": 2}) == {"calls": Decimal("0.4"), "visits": Decimal(1)}
+    assert ann.attainment({"calls": 5, "visits": 2}) == {"calls": Fraction(2, 5), "visits": Fraction(1)}
     with raises_problems(("targets", "choice")):
         ann.attainment({"naps": 1})
     assert kpi_records([ann])[0]["calls"] == 2
@@ -197,7 +198,7 @@ class TestOutcomes:
         rows = result_kpis(opps, events, period="month", tz="UTC", activities=meetings, customers=customers)
         feb, mar = rows
         assert (str(feb.start), feb.won, feb.repeat_customers) == ("2026-02-01", 1, 0)
-        assert (mar.won, mar.lost, mar.close_rate) == (2, 1, Decimal(2) / Decimal(3))
+        assert (mar.won, mar.lost, mar.close_rate) == (2, 1, Fraction(2, 3))
         assert dict(mar.revenue) == {"CNY": Decimal("120.00")}
         assert (mar.single_meeting_wins, mar.multi_meeting_wins) == (1, 1)
         assert (mar.new_customers, mar.buying_customers, mar.repeat_customers) == (1, 2, 1)

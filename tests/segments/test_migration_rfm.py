@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
@@ -29,7 +30,7 @@ class TestMigration:
             [0, 0, 1, 0],  # new -> C (c5)
         ]
         assert m.cell(Tier.C, None) == ("c4",)
-        assert m.conversion_to_a == Decimal(1) / Decimal(3)
+        assert m.conversion_to_a == Fraction(1, 3)
         assert str(m).splitlines()[-1] == "B/C -> A conversion: 33.3%"
 
     def test_report(self):
@@ -49,7 +50,7 @@ class TestMigration:
         assert "<caption>Migration: 5 customers:" in page
         assert "<tr><td>C</td><td>0</td><td>1</td><td>0</td><td>1</td></tr>" in page
         data = to_dict(m)
-        assert data["conversion_to_a"] == "0.3333333333333333333333333333"
+        assert data["conversion_to_a"] == "1/3"
         assert from_dict(Migration, json.loads(json.dumps(data))) == m
 
     def test_from_abc_results(self):

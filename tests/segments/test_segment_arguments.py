@@ -22,9 +22,9 @@ from funnelkit.segments import (
     due_followups,
     kpi_records,
     migration,
-    result_kpis,
     period_start,
     relationships,
+    result_kpis,
     rfm,
     work_queue,
 )

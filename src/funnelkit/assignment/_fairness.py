@@ -37,7 +37,7 @@ def _money(value: Fraction, currency: str) -> Money:
     return Money(amount=_dec(value).quantize(exp, context=_CTX), currency=currency)
 
 
-def gini(values: Sequence[int | Decimal | Fraction]) -> Decimal:
+def gini(values: Sequence[int | Decimal | Fraction]) -> Fraction:
     """
     The Gini coefficient of non-negative *values*: the mean absolute
     difference over every ordered pair, divided by twice the mean,
@@ -45,7 +45,7 @@ def gini(values: Sequence[int | Decimal | Fraction]) -> Decimal:
     one value holds everything.  0 for no values or an all-zero list.  Cost: O(n log n) for n values.
 
     >>> gini([1, 2, 3, 4, 5])
-    Decimal('0.2666666666666666666666666667')
+    Fraction(4, 15)
     """
     if not c.is_iterable(values):
         raise c.at("values", c.wrong_type(values, "an iterable of numbers"))
@@ -76,10 +76,10 @@ def gini(values: Sequence[int | Decimal | Fraction]) -> Decimal:
     n = len(xs)
     total = sum(xs, Fraction(0))
     if n == 0 or total == 0:
-        return Decimal(0)
+        return Fraction(0)
     # sorted ascending: G = 2 * sum(i * x_i) / (n * sum x) - (n + 1) / n, i = 1..n
     weighted = sum((i * x for i, x in enumerate(xs, 1)), Fraction(0))
-    return _dec(Fraction(2) * weighted / (n * total) - Fraction(n + 1, n))
+    return Fraction(2) * weighted / (n * total) - Fraction(n + 1, n)
 
 
 @attrs.frozen(kw_only=True)
@@ -97,9 +97,9 @@ class RepFairness:
     leads: int
     value: Money | None
     expected: Decimal
-    ratio: Decimal | None
+    ratio: Fraction | None
     expected_value: Money | None = None
-    value_ratio: Decimal | None = None
+    value_ratio: Fraction | None = None
     claimed: int = 0
     declined: int = 0
     lapsed: int = 0
@@ -119,8 +119,8 @@ class FairnessReport(Report):
     end: dt.datetime
     leads: int
     unassigned: int
-    gini: Decimal
-    value_gini: Decimal | None
+    gini: Fraction
+    value_gini: Fraction | None
     rows: tuple[RepFairness, ...]
 
     def row(self, rep_id: str) -> RepFairness:
@@ -134,11 +134,11 @@ class FairnessReport(Report):
         raise ValidationError.single("rep_id", f"{c.show(rep_id)} is not in this report", code="reference")
 
     def _summary(self) -> str:
-        value_gini = "" if self.value_gini is None else f", value Gini {self.value_gini:.4f}"
+        value_gini = "" if self.value_gini is None else f", value Gini {float(self.value_gini):.4f}"
         return (
             f"{c.counted(self.leads, 'lead')} to {c.counted(len(self.rows), 'rep')} "
             f"({self.unassigned:,} unassigned), {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}; "
-            f"Gini {self.gini:.4f}{value_gini}"
+            f"Gini {float(self.gini):.4f}{value_gini}"
         )
 
     def _rows(self) -> Iterator[dict[str, object]]:
@@ -257,9 +257,9 @@ def fairness(
                 leads=got,
                 value=value,
                 expected=_dec(expected),
-                ratio=_dec(got / expected) if expected else None,
+                ratio=got / expected if expected else None,
                 expected_value=None if currency is None else _money(expected_value, currency),
-                value_ratio=_dec(amount / expected_value) if expected_value else None,
+                value_ratio=amount / expected_value if expected_value else None,
                 claimed=per.get("claimed", 0),
                 declined=per.get("declined", 0),
                 lapsed=per.get("lapsed", 0),

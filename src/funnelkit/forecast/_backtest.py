@@ -10,6 +10,7 @@ import decimal
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Literal, cast
 
 import attrs
@@ -26,6 +27,8 @@ from ._args import MAX_PROBLEMS, function_of_one
 from ._funnel import unique_events
 
 _CTX = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
+#: Sums of amounts, exact: a sum that would need rounding is refused (it cannot happen below 10**6 pairs).
+_SUM = decimal.Context(prec=1000, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
 
 #: :func:`wape`, :func:`bias` and :func:`pinball` score at most this many pairs.
 MAX_SCORED = 1_000_000
@@ -186,8 +189,8 @@ class Backtest(Report):
     """
 
     rows: tuple[BacktestRow, ...]
-    wape: Decimal | None
-    bias: Decimal | None
+    wape: Fraction | None
+    bias: Fraction | None
     pinball: Mapping[float, Decimal]
 
     def _summary(self) -> str:
@@ -278,17 +281,17 @@ def _pairs(actuals: object, forecasts: object) -> tuple[list[Decimal], list[Deci
     return a, f
 
 
-def wape(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Decimal:
+def wape(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Fraction:
     """
     Weighted absolute percentage error: ``sum |actual - forecast| / sum |actual|``
     (Kolassa & Schütz 2007, "Advantages of the MAD/MEAN ratio over the MAPE").
     Cost: O(n) for n pairs (at most 10**6, ``MAX_SCORED``).
 
     >>> wape([Decimal(100), Decimal(200)], [Decimal(110), Decimal(170)])
-    Decimal('0.1333333333333333333333333333')
+    Fraction(2, 15)
     """
     a, f = _pairs(actuals, forecasts)
-    add, sub = _CTX.add, _CTX.subtract
+    add, sub = _SUM.add, _SUM.subtract
     denominator = Decimal(0)
     errors = Decimal(0)
     for x, y in zip(a, f, strict=True):
@@ -296,19 +299,19 @@ def wape(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Decimal:
         errors = add(errors, sub(x, y).copy_abs())
     if not denominator:
         raise ValidationError.single("actuals", "all zero; WAPE is undefined", code="range")
-    return _CTX.divide(errors, denominator)
+    return Fraction(errors) / Fraction(denominator)
 
 
-def bias(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Decimal:
+def bias(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Fraction:
     """
     Relative bias: ``sum (forecast - actual) / sum actual``; positive means
     the forecasts ran high.  Cost: O(n) for n pairs (at most 10**6).
 
     >>> bias([Decimal(100), Decimal(200)], [Decimal(110), Decimal(170)])
-    Decimal('-0.06666666666666666666666666667')
+    Fraction(-1, 15)
     """
     a, f = _pairs(actuals, forecasts)
-    add, sub = _CTX.add, _CTX.subtract
+    add, sub = _SUM.add, _SUM.subtract
     denominator = Decimal(0)
     errors = Decimal(0)
     for x, y in zip(a, f, strict=True):
@@ -316,7 +319,7 @@ def bias(actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Decimal:
         errors = add(errors, sub(y, x))
     if not denominator:
         raise ValidationError.single("actuals", "sum to zero; the relative bias is undefined", code="range")
-    return _CTX.divide(errors, denominator)
+    return Fraction(errors) / Fraction(denominator)
 
 
 def pinball(level: float, actuals: Sequence[Decimal], forecasts: Sequence[Decimal]) -> Decimal:

@@ -45,7 +45,7 @@ class StageShape:
     stage: str
     observed: int
     expected: Decimal
-    ratio: Decimal | None
+    ratio: Fraction | None
 
 
 @attrs.frozen(kw_only=True)
@@ -62,7 +62,7 @@ class Finding:
     stage: str
     observed: int
     expected: Decimal
-    ratio: Decimal | None
+    ratio: Fraction | None
     threshold: Decimal
     message: str
 
@@ -215,7 +215,7 @@ def diagnose(
                 stage=k,
                 observed=counts[k],
                 expected=_dec(expected),
-                ratio=None if ratio is None else _dec(ratio),
+                ratio=ratio,
             )
         )
         if ratio is None:
@@ -249,7 +249,7 @@ def diagnose(
                     stage=k,
                     observed=counts[k],
                     expected=_dec(expected),
-                    ratio=_dec(ratio),
+                    ratio=ratio,
                     threshold=limit,
                     message=text,
                 )

@@ -5,9 +5,8 @@ Forecasts against targets: attainment, gap and pipeline coverage.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from fractions import Fraction
 
 import attrs
 
@@ -20,8 +19,6 @@ from ..entities import Opportunity, OpportunityStatus
 from ..errors import CurrencyMismatchError, Problem, ValidationError
 from ..stages import Pipeline
 from ._weighted import pipeline_table
-
-_RATIO = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
 
 
 @attrs.frozen(kw_only=True)
@@ -42,9 +39,9 @@ class TargetLine:
     won: Money
     open_pipeline: Money
     weighted_open: Money
-    attainment: Decimal | None
+    attainment: Fraction | None
     remaining: Money
-    coverage: Decimal | None
+    coverage: Fraction | None
     forecast: Money
 
 
@@ -152,9 +149,9 @@ def _line(owner: str | None, target: Money, sums: list[Money]) -> TargetLine:
         won=won,
         open_pipeline=pipeline,
         weighted_open=weighted,
-        attainment=None if target.is_zero() else _RATIO.divide(won.amount, target.amount),
+        attainment=None if target.is_zero() else Fraction(won.amount) / Fraction(target.amount),
         remaining=remaining,
-        coverage=_RATIO.divide(pipeline.amount, remaining.amount) if remaining.amount > 0 else None,
+        coverage=Fraction(pipeline.amount) / Fraction(remaining.amount) if remaining.amount > 0 else None,
         forecast=won + weighted,
     )
 
@@ -192,7 +189,7 @@ def against_targets(
     ...                          start=dt.date(2026, 4, 1), end=dt.date(2026, 7, 1))
     >>> ln = report.line("ann")
     >>> ln.attainment, ln.remaining, ln.coverage, ln.forecast
-    (Decimal('0.4'), Money('600', 'USD'), Decimal('2.5'), Money('1250.00', 'USD'))
+    (Fraction(2, 5), Money('600', 'USD'), Fraction(5, 2), Money('1250.00', 'USD'))
     """
     table = pipeline_table(pipelines)
     c.require_iterable(opportunities, "Opportunity", "opportunities")

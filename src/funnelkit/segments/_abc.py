@@ -7,6 +7,7 @@ from __future__ import annotations
 import decimal
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
+from fractions import Fraction
 from types import MappingProxyType
 
 import attrs
@@ -24,7 +25,6 @@ MAX_DIGITS = 50
 # times the total (values are below 10 ** MAX_DIGITS).
 _EXACT = decimal.Context(prec=120, traps=[decimal.InvalidOperation, decimal.Overflow])
 # Shares for people: the usual 28 significant digits.
-_SHARE = decimal.Context(prec=28)
 
 Measure = Money | Decimal | int | float
 
@@ -41,8 +41,8 @@ class AbcRow:
     id: str
     rank: int
     value: Decimal
-    share: Decimal
-    cumulative_before: Decimal
+    share: Fraction
+    cumulative_before: Fraction
     tier: Tier
 
 
@@ -55,8 +55,8 @@ class TierSummary:
     tier: Tier
     count: int
     value: Decimal
-    share_of_value: Decimal
-    share_of_customers: Decimal
+    share_of_value: Fraction
+    share_of_customers: Fraction
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -109,15 +109,15 @@ class AbcResult(Report):
                 id=cid,
                 rank=rank,
                 value=value,
-                share=_SHARE.divide(value, total),
-                cumulative_before=_SHARE.divide(before, total),
+                share=Fraction(value) / Fraction(total),
+                cumulative_before=Fraction(before) / Fraction(total),
                 tier=self.tiers[cid],
             )
 
     def _summary(self) -> str:
         unit = f" {self.currency}" if self.currency else ""
         tiers = ", ".join(
-            f"{s.tier.value} {s.count:,} ({s.share_of_value:.1%} of value)" for s in self.summary
+            f"{s.tier.value} {s.count:,} ({float(s.share_of_value):.1%} of value)" for s in self.summary
         )
         return f"{c.counted(len(self), 'customer')}, total {self.total:f}{unit}; {tiers}"
 
@@ -144,8 +144,8 @@ class AbcResult(Report):
         ]
         for s in self.summary:
             lines.append(
-                f"  {s.tier.value}: {s.count:>7} customers ({s.share_of_customers:>7.1%}) "
-                f"hold {s.value:f}{unit} ({s.share_of_value:.1%})"
+                f"  {s.tier.value}: {s.count:>7} customers ({float(s.share_of_customers):>7.1%}) "
+                f"hold {s.value:f}{unit} ({float(s.share_of_value):.1%})"
             )
         return "\n".join(lines)
 
@@ -334,8 +334,8 @@ def _grade(
             tier=t,
             count=counts[t],
             value=sums[t],
-            share_of_value=_SHARE.divide(sums[t], total),
-            share_of_customers=_SHARE.divide(Decimal(counts[t]), Decimal(n)),
+            share_of_value=Fraction(sums[t]) / Fraction(total),
+            share_of_customers=Fraction(counts[t], n),
         )
         for t in Tier
     )

@@ -6,6 +6,7 @@ relationship model that says which customers to grow, keep or let go.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import enum
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
@@ -19,8 +20,10 @@ from .._report import Report
 from .._time import canonical
 from ..entities import Activity, Customer, KeyPerson, Role, Stance, Tier
 from ..errors import Problem, ValidationError
-from ._abc import _SHARE
 from ._args import MAX_PROBLEMS, each_of, items_of, member, not_iterable, plain_mapping
+
+#: Scores are worked out in this context, whatever the caller's.
+_SCORE = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
 
 #: Which rep quartiles may cover each tier by default: top reps
 #: on A customers, the middle grown by all but the bottom quartile, C customers
@@ -271,7 +274,7 @@ def _two_places(value: Decimal) -> Decimal:
     """
     *value* rounded half-even to two places, whatever the caller's decimal context.
     """
-    return value.quantize(_TWO, context=_SHARE)
+    return value.quantize(_TWO, context=_SCORE)
 
 
 _FAVOURABLE = frozenset({Stance.SUPPORTER, Stance.CHAMPION})
@@ -339,7 +342,7 @@ def relationships(
     except OverflowError:  # the window reaches back past the first datetime: every contact counts
         since = dt.datetime.min.replace(tzinfo=dt.UTC)
     span = Decimal(window // _MICROSECOND)
-    ctx = _SHARE
+    ctx = _SCORE
     last: dict[str, dt.datetime] = {}
     count: dict[str, int] = {}
     for a in each_of(activities, Activity, "activities"):

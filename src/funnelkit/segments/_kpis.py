@@ -8,6 +8,7 @@ import bisect
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
@@ -22,7 +23,6 @@ from .._time import zone as zone_of
 from ..entities import Activity, ActivityKind, Customer, Opportunity
 from ..errors import Problem, ValidationError
 from ..stages import MoveKind, StageChanged
-from ._abc import _SHARE
 from ._args import (
     MAX_PROBLEMS,
     each_of,
@@ -65,15 +65,15 @@ class RepActivity:
     meetings: int
     minutes: int
 
-    def attainment(self, targets: Mapping[str, int]) -> dict[str, Decimal]:
+    def attainment(self, targets: Mapping[str, int]) -> dict[str, Fraction]:
         """
-        Each count against its target: ``{"calls": Decimal("0.8")}`` for 40 of 50.
+        Each count against its target: ``{"calls": Fraction(4, 5)}`` for 40 of 50.
 
         *targets* maps KPI names (``visits``, ``calls`` ...) to positive ints.
         Cost: O(t) in the number of targets.
         """
         targets = plain_mapping(targets, "KPI name to target", "targets")
-        out = {}
+        out: dict[str, Fraction] = {}
         problems = []
         for name, target in targets.items():
             if not isinstance(name, str) or name not in _COUNTS:
@@ -93,7 +93,7 @@ class RepActivity:
                     )
                 )
             else:
-                out[name] = _SHARE.divide(Decimal(getattr(self, name)), Decimal(target))
+                out[name] = Fraction(getattr(self, name), target)
             if len(problems) >= MAX_PROBLEMS:
                 break
         if problems:
@@ -256,21 +256,21 @@ class RepResults:
     repeat_customers: int
 
     @property
-    def close_rate(self) -> Decimal | None:
+    def close_rate(self) -> Fraction | None:
         """
         Won / (won + lost) in the period; ``None`` when nothing closed.
         """
         closed = self.won + self.lost
-        return None if not closed else _SHARE.divide(Decimal(self.won), Decimal(closed))
+        return None if not closed else Fraction(self.won, closed)
 
     @property
-    def repeat_purchase_rate(self) -> Decimal | None:
+    def repeat_purchase_rate(self) -> Fraction | None:
         """
         Of the customers who bought in the period, the share who had bought before.
         """
         if not self.buying_customers:
             return None
-        return _SHARE.divide(Decimal(self.repeat_customers), Decimal(self.buying_customers))
+        return Fraction(self.repeat_customers, self.buying_customers)
 
 
 def result_kpis(

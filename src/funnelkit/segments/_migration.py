@@ -5,7 +5,7 @@ Tier migration between two periods, and the B/C -> A conversion rate.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
+from fractions import Fraction
 
 import attrs
 
@@ -14,7 +14,7 @@ from .._report import Report
 from .._repr import html_table
 from ..entities import Tier
 from ..errors import Problem, ValidationError
-from ._abc import _SHARE, AbcResult
+from ._abc import AbcResult
 from ._args import MAX_PROBLEMS, tier_or_none
 
 #: Row and column labels of the matrix: the tiers, then ``None`` for "not graded in that period".
@@ -43,7 +43,7 @@ class Migration(Report):
     """
 
     cells: Mapping[tuple[Tier | None, Tier | None], tuple[str, ...]]
-    conversion_to_a: Decimal | None
+    conversion_to_a: Fraction | None
 
     def cell(self, before: Tier | str | None, after: Tier | str | None) -> tuple[str, ...]:
         """
@@ -70,7 +70,7 @@ class Migration(Report):
         moved = sum(len(ids) for (b, a), ids in self.cells.items() if b != a and None not in (b, a))
         new = sum(len(ids) for (b, a), ids in self.cells.items() if b is None and a is not None)
         lost = sum(len(ids) for (b, a), ids in self.cells.items() if b is not None and a is None)
-        rate = "n/a" if self.conversion_to_a is None else f"{self.conversion_to_a:.1%}"
+        rate = "n/a" if self.conversion_to_a is None else f"{float(self.conversion_to_a):.1%}"
         return (
             f"{c.counted(customers, 'customer')}: {moved:,} changed tier, {new:,} new, {lost:,} lost; "
             f"B/C -> A {rate}"
@@ -96,7 +96,7 @@ class Migration(Report):
             f"{_label(b):>14} " + "".join(f"{n:>6}" for n in row)
             for b, row in zip(STATES, self.matrix(), strict=True)
         ]
-        rate = "n/a" if self.conversion_to_a is None else f"{self.conversion_to_a:.1%}"
+        rate = "n/a" if self.conversion_to_a is None else f"{float(self.conversion_to_a):.1%}"
         return "\n".join(["Tier migration", head, *rows, f"B/C -> A conversion: {rate}"])
 
     def _repr_html_(self) -> str:
@@ -149,7 +149,7 @@ def migration(
     >>> m.cell("B", "A"), m.cell("C", None), m.cell(None, "C")
     (('c2',), ('c4',), ('c5',))
     >>> m.conversion_to_a  # 1 of the 3 B/C customers became A
-    Decimal('0.3333333333333333333333333333')
+    Fraction(1, 3)
 
     Cost: O(n log n) in the number of customers graded in either period.
     """
@@ -159,5 +159,5 @@ def migration(
         cells.setdefault((first.get(cid), second.get(cid)), []).append(cid)
     from_bc = [cid for cid, t in first.items() if t in (Tier.B, Tier.C)]
     converted = sum(1 for cid in from_bc if second.get(cid) is Tier.A)
-    rate = None if not from_bc else _SHARE.divide(Decimal(converted), Decimal(len(from_bc)))
+    rate = None if not from_bc else Fraction(converted, len(from_bc))
     return Migration(cells={k: tuple(v) for k, v in cells.items()}, conversion_to_a=rate)
