@@ -269,7 +269,10 @@ print(
 )
 print(f"  {year.refused_moves} moves refused for missing milestones; {year.reassigned} records reassigned")
 print(f"  A/B/C of the customers who bought: {dict(year.abc_counts)}")
-print(f"  open pipeline, weighted: {year.forecast_total}; backtested WAPE of that forecast: {float(year.wape):.2f}")
+print(
+    f"  open pipeline, weighted: {year.forecast_total}; "
+    f"backtested WAPE of that forecast: {float(year.wape):.2f}"
+)
 print(f"  {year.checks} invariant checks held (one owner per account, versions, replay, money)")
 
 section("Bad input is refused, with every problem named")

@@ -172,7 +172,7 @@ def test_unknown_fields_are_refused_or_ignored_as_the_converter_says():
 
 
 def test_a_hosts_converter_learns_funnelkit_values_and_keeps_its_own_hooks():
-    """configure_converter adds funnelkit's formats to a host's converter without dropping the host's hooks."""
+    """configure_converter adds funnelkit's formats to a host's converter and keeps the host's hooks."""
 
     @attrs.frozen
     class Row:

@@ -6,6 +6,7 @@ error; mypy's warn_unused_ignores turns a fixed one into a failure.
 
 import datetime as dt
 from decimal import Decimal
+from fractions import Fraction
 
 import attrs
 
@@ -42,7 +43,7 @@ UTC = dt.UTC
 T0 = dt.datetime(2026, 1, 5, 9, tzinfo=UTC)
 
 price: Money = Money.of("12.30", "USD") * 3 + Money.zero("USD")
-share: Decimal = price.ratio(Money.of(1, "USD"))
+share: Fraction = price.ratio(Money.of(1, "USD"))
 rounded: Money = (price / 7).round()
 parts: tuple[Money, ...] = price.allocate([1, 2])
 cents: int = rounded.to_minor()

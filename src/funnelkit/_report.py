@@ -141,7 +141,9 @@ class Report:
         """
         rows = [dict(row) for row in self._rows()]  # money whole: "12.30 USD" reads better than two cells
         keys = dict.fromkeys(k for row in rows for k in row)
-        headers = tuple(k for k in keys if not (k.endswith("_currency") and k.removesuffix("_currency") in keys))
+        headers = tuple(
+            k for k in keys if not (k.endswith("_currency") and k.removesuffix("_currency") in keys)
+        )
         shown = [[_cell(row.get(h)) for h in headers] for row in rows[:MAX_HTML_ROWS]]
         more = len(rows) - len(shown)
         caption = f"{type(self).__name__}: {self._summary()}"

@@ -131,7 +131,8 @@ def test_fairness_without_values_or_limits():
     }
     assert report.to_dict()["value_gini"] is None
     assert repr(report) == (
-        "<FairnessReport: 3 leads to 2 reps (0 unassigned), 2026-11-25 09:00 to 2026-11-25 10:00; Gini 0.1667>"
+        "<FairnessReport: 3 leads to 2 reps (0 unassigned), 2026-11-25 09:00 to 2026-11-25 10:00; "
+        "Gini 0.1667>"
     )
 
 

@@ -148,7 +148,8 @@ def test_leaver_accounts_move_with_their_open_deals_by_hand():
     assert repr(result) == "<Reassignment: 7 moved (2 customers, 3 opportunities, 2 leads), 0 unmoved>"
     page = result._repr_html_()
     assert page.startswith(
-        "<div><table><caption>Reassignment: 7 moved (2 customers, 3 opportunities, 2 leads), 0 unmoved</caption>"
+        "<div><table><caption>Reassignment: 7 moved (2 customers, 3 opportunities, 2 leads), "
+        "0 unmoved</caption>"
         "<thead><tr><th>kind</th><th>id</th><th>moved</th><th>from_rep</th><th>to_rep</th><th>why</th>"
     )
     assert (
@@ -257,7 +258,10 @@ def test_a_move_as_a_document():
         "actor": "manager",
         "reason": "left the company",
         "why": "least loaded: 1 of 5 open",
-        "skipped": [{"rep_id": "ann", "reason": "inactive"}, {"rep_id": "bob", "reason": "full: 5 of 5 open"}],
+        "skipped": [
+            {"rep_id": "ann", "reason": "inactive"},
+            {"rep_id": "bob", "reason": "full: 5 of 5 open"},
+        ],
         "version": 3,
     }
     assert from_dict(OwnerChanged, move.to_dict()) == move
@@ -487,8 +491,7 @@ def test_fairness_against_capacity_by_hand():
     page = report._repr_html_()
     assert page.startswith("<div><table><caption>FairnessReport: 9 leads to 2 reps")
     assert (
-        "<tr><td>ann</td><td>True</td><td>8</td><td>5</td><td>500 CNY</td><td>6</td>"
-        "<td>0.8333</td>"
+        "<tr><td>ann</td><td>True</td><td>8</td><td>5</td><td>500 CNY</td><td>6</td><td>0.8333</td>"
     ) in page
     # The whole result as JSON-safe data: every decision with its reason, and the state to resume from.
     data = json.loads(json.dumps(result.to_dict()))

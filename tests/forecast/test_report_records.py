@@ -193,7 +193,9 @@ def test_shape_report_text_records_and_html():
     assert '<rect x="330.0" y="100" width="120.0" height="34"' in svg  # c, 5: a quarter
     assert "<title>b: 20 (expected 12.9)</title>" in svg
     html = report._repr_html_()
-    assert html.startswith(f"<div>{svg}<table><caption>ShapeReport: 3 stages, 45 open deals; bulge at &#x27;b&#x27;")
+    assert html.startswith(
+        f"<div>{svg}<table><caption>ShapeReport: 3 stages, 45 open deals; bulge at &#x27;b&#x27;"
+    )
     assert (
         "<tr><td>b</td><td>20</td><td>12.86</td><td>1.556</td>"
         "<td>bulge</td><td>bulge at &#x27;b&#x27;: 20 open deals where the history predicts 12.9 (1.56x, "

@@ -151,7 +151,8 @@ def test_reports():
     """A short repr, str for people, records per customer, the converter's document, an HTML table."""
     r = abc(TEN)
     assert repr(r) == (
-        "<AbcResult: 10 customers, total 1000; A 3 (80.0% of value), B 4 (16.0% of value), C 3 (4.0% of value)>"
+        "<AbcResult: 10 customers, total 1000; "
+        "A 3 (80.0% of value), B 4 (16.0% of value), C 3 (4.0% of value)>"
     )
     assert str(r).splitlines()[1] == "  A:       3 customers (  30.0%) hold 800 (80.0%)"
     records = r.to_records()
