@@ -5,7 +5,6 @@ error; mypy's warn_unused_ignores turns a fixed one into a failure.
 """
 
 import datetime as dt
-from decimal import Decimal
 from fractions import Fraction
 
 import attrs
