@@ -221,6 +221,7 @@ KPIS = activity_kpis(ACTIVITIES, period="month", tz="UTC")
 
 #: A valid value for each parameter name, used wherever no override says otherwise.
 BY_NAME: dict[str, object] = {
+    "minimum": Money.of("50000", "USD"),
     "a": Decimal("0.8"),
     "a_from": Money.of("5000", "USD"),
     "absorbed_in": "won",

@@ -12,6 +12,7 @@ from funnelkit._time import span
 from funnelkit.stages import (
     ActivityCount,
     AllOf,
+    AmountAtLeast,
     AnyOf,
     Context,
     EvidenceRecorded,
@@ -164,6 +165,31 @@ class TestKeyPersons:
         assert (out.met, out.detail, req.name) == (False, "1 of 2: Chen Yu", "2 recommenders identified")
 
 
+@pytest.mark.parametrize(
+    ("amount", "met", "detail"),
+    [
+        (None, False, "no amount recorded"),
+        (Money.of("49999.99", "USD"), False, "49999.99 USD < 50000 USD"),
+        (Money.of("50000", "USD"), True, "50000 USD"),
+        (Money.of("90000", "EUR"), False, "90000 EUR is not in USD"),
+    ],
+)
+def test_amount_at_least(opp, amount, met, detail):
+    """The amount must be recorded, in the minimum's currency, and not below it: the boundary is met."""
+    req = AmountAtLeast(minimum=Money.of("50000", "USD"))
+    verdict = req.evaluate(ctx(attrs.evolve(opp, amount=amount)))
+    assert (verdict.name, verdict.met, verdict.detail) == ("amount of at least 50000 USD", met, detail)
+    assert req.met(ctx(attrs.evolve(opp, amount=amount))) is met
+    assert not req.reads_activities()
+
+
+@pytest.mark.parametrize(("minimum", "code"), [(50000, "type"), (Money.of("-1", "USD"), "range")])
+def test_amount_at_least_checks_its_minimum(minimum, code):
+    """The minimum is Money, not negative."""
+    with raises_problems(("minimum", code)):
+        AmountAtLeast(minimum=minimum)
+
+
 def test_time_in_stage(opp):
     """3 full days of 7 in stage."""
     req = TimeInStage(days=7)
@@ -252,6 +278,7 @@ REQUIREMENTS = [
     KeyPersonCoverage(role="recommender", stances=["supporter", "champion"], at_least=2),
     EvidenceRecorded(key="project_approved"),
     TimeInStage(days=3),
+    AmountAtLeast(minimum=Money.of("50000", "USD")),
     AllOf(parts=[NoOpenGaps(), AnyOf(parts=[EvidenceRecorded(key="a"), TimeInStage(days=1)])]),
 ]
 

@@ -155,101 +155,133 @@ def funnel(
     Cost: O(n + e log e) for n deals and e events.
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
-    c.require_iterable(opportunities, "Opportunity", "opportunities")
-    opps = {}
-    for i, o in enumerate(opportunities):
-        if not isinstance(o, Opportunity):
-            c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
-        if o.pipeline == pipeline.key:
-            opps[o.id] = o
-    left: dict[str, dict[str, list[dt.timedelta]]] = {
-        s.key: {"forward": [], "lost": []} for s in pipeline.open_stages
-    }
-    closes: dict[str, StageChanged] = {}
-    entered = dict.fromkeys(left, 0)
-    first: dict[str, StageChanged] = {}
+    opps = _deals_of(opportunities, pipeline.key)
     kept = unique_events(events, pipeline.key)
+    tally = _Tally(pipeline)
     for e in kept:
-        if e.to_stage in entered:
-            entered[e.to_stage] += 1
-        seen = first.get(e.opportunity_id)
-        if seen is None or e.version < seen.version:
-            first[e.opportunity_id] = e
-        if e.from_stage not in left:
-            continue
-        if e.kind in _FORWARD:
-            left[e.from_stage]["forward"].append(e.time_in_stage)
-        elif e.kind is MoveKind.LOSE:
-            left[e.from_stage]["lost"].append(e.time_in_stage)
-        if e.kind in (MoveKind.WIN, MoveKind.LOSE):
-            last = closes.get(e.opportunity_id)
-            if last is None or e.version > last.version:
-                closes[e.opportunity_id] = e  # the last close counts (after a reopen)
-    # where each deal started: its first move's origin, or where it still is
-    starts = {oid: e.from_stage for oid, e in first.items()}
-    starts.update((oid, o.stage) for oid, o in opps.items() if oid not in starts)
-    for stage in starts.values():
-        if stage in entered:
-            entered[stage] += 1
-    stats = []
-    for s in pipeline.open_stages:
-        fwd, lost = left[s.key]["forward"], left[s.key]["lost"]
-        times = fwd + lost
-        n = len(times)
-        stats.append(
-            StageStats(
-                stage=s.key,
-                advanced=len(fwd),
-                lost=len(lost),
-                conversion=Fraction(len(fwd), n) if n else None,
-                loss_rate=Fraction(len(lost), n) if n else None,
-                median_time=_nearest_rank(times, 0.5) if n else None,
-                mean_time=sum(times, dt.timedelta(0)) / n if n else None,
-                p90_time=_nearest_rank(times, 0.9) if n else None,
-                entered=entered[s.key],
-            )
-        )
-    won = [e for e in closes.values() if e.kind is MoveKind.WIN]
-    lost_events = [e for e in closes.values() if e.kind is MoveKind.LOSE]
-
-    def mean_days(es: list[StageChanged]) -> Fraction | None:
-        days = [
-            Fraction((e.at - opps[e.opportunity_id].created_at) / _DAY).limit_denominator(10**6)
-            for e in es
-            if e.opportunity_id in opps
-        ]
-        return sum(days, Fraction(0)) / len(days) if days else None
-
+        tally.add(e)
+    tally.count_starts(opps)
+    stats = [_stage_stats(s.key, tally) for s in pipeline.open_stages]
+    won = [e for e in tally.closes.values() if e.kind is MoveKind.WIN]
+    lost_events = [e for e in tally.closes.values() if e.kind is MoveKind.LOSE]
     closed = len(won) + len(lost_events)
     win_rate = Fraction(len(won), closed) if closed else None
-    to_win = mean_days(won)
+    to_win = _mean_days(won, opps)
     open_deals = sum(1 for o in opps.values() if o.status is OpportunityStatus.OPEN)
-    sizes = [opps[e.opportunity_id].amount for e in won if e.opportunity_id in opps]
-    amounts = [a for a in sizes if a is not None]
-    velocity = None
-    if amounts and win_rate is not None and to_win:
-        currency = amounts[0].currency
-        for a in amounts:
-            if a.currency != currency:
-                raise CurrencyMismatchError("average", currency, a.currency)
-        average = Money.total(amounts, currency=currency) / len(amounts)
-        # in funnelkit's own context, whatever the caller's
-        rate = _RATIO_CONTEXT.divide(Decimal(win_rate.numerator), Decimal(win_rate.denominator))
-        per_day = _RATIO_CONTEXT.divide(Decimal(to_win.numerator), Decimal(to_win.denominator))
-        velocity = (average * open_deals * rate / per_day).round()
     return FunnelReport(
         stages=tuple(stats),
         won=len(won),
         lost=len(lost_events),
         win_rate=win_rate,
         mean_days_to_win=to_win,
-        mean_days_to_lose=mean_days(lost_events),
+        mean_days_to_lose=_mean_days(lost_events, opps),
         open_deals=open_deals,
-        velocity=velocity,
+        velocity=_velocity(won, opps, win_rate, to_win, open_deals),
         _pipeline=pipeline,
         _deals=tuple(opps.values()),
         _events=tuple(kept),
     )
+
+
+def _deals_of(opportunities: Iterable[Opportunity], pipeline: str) -> dict[str, Opportunity]:
+    """The deals of *pipeline* by id, each checked to be an Opportunity."""
+    c.require_iterable(opportunities, "Opportunity", "opportunities")
+    opps = {}
+    for i, o in enumerate(opportunities):
+        if not isinstance(o, Opportunity):
+            c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
+        if o.pipeline == pipeline:
+            opps[o.id] = o
+    return opps
+
+
+class _Tally:
+    """What the events say per open stage: times of the deals that left it, entries, first moves, closes."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.left: dict[str, dict[str, list[dt.timedelta]]] = {
+            s.key: {"forward": [], "lost": []} for s in pipeline.open_stages
+        }
+        self.closes: dict[str, StageChanged] = {}
+        self.entered = dict.fromkeys(self.left, 0)
+        self.first: dict[str, StageChanged] = {}
+
+    def add(self, e: StageChanged) -> None:
+        """Count one event."""
+        if e.to_stage in self.entered:
+            self.entered[e.to_stage] += 1
+        seen = self.first.get(e.opportunity_id)
+        if seen is None or e.version < seen.version:
+            self.first[e.opportunity_id] = e
+        if e.from_stage not in self.left:
+            return
+        if e.kind in _FORWARD:
+            self.left[e.from_stage]["forward"].append(e.time_in_stage)
+        elif e.kind is MoveKind.LOSE:
+            self.left[e.from_stage]["lost"].append(e.time_in_stage)
+        if e.kind in (MoveKind.WIN, MoveKind.LOSE):
+            last = self.closes.get(e.opportunity_id)
+            if last is None or e.version > last.version:
+                self.closes[e.opportunity_id] = e  # the last close counts (after a reopen)
+
+    def count_starts(self, opps: dict[str, Opportunity]) -> None:
+        """Count where each deal started: its first move's origin, or where it still is."""
+        starts = {oid: e.from_stage for oid, e in self.first.items()}
+        starts.update((oid, o.stage) for oid, o in opps.items() if oid not in starts)
+        for stage in starts.values():
+            if stage in self.entered:
+                self.entered[stage] += 1
+
+
+def _stage_stats(stage: str, tally: _Tally) -> StageStats:
+    """The counts, rates and times of one open stage."""
+    fwd, lost = tally.left[stage]["forward"], tally.left[stage]["lost"]
+    times = fwd + lost
+    n = len(times)
+    return StageStats(
+        stage=stage,
+        advanced=len(fwd),
+        lost=len(lost),
+        conversion=Fraction(len(fwd), n) if n else None,
+        loss_rate=Fraction(len(lost), n) if n else None,
+        median_time=_nearest_rank(times, 0.5) if n else None,
+        mean_time=sum(times, dt.timedelta(0)) / n if n else None,
+        p90_time=_nearest_rank(times, 0.9) if n else None,
+        entered=tally.entered[stage],
+    )
+
+
+def _mean_days(es: list[StageChanged], opps: dict[str, Opportunity]) -> Fraction | None:
+    """The mean days from creation to the close *es* record (``None`` for none)."""
+    days = [
+        Fraction((e.at - opps[e.opportunity_id].created_at) / _DAY).limit_denominator(10**6)
+        for e in es
+        if e.opportunity_id in opps
+    ]
+    return sum(days, Fraction(0)) / len(days) if days else None
+
+
+def _velocity(
+    won: list[StageChanged],
+    opps: dict[str, Opportunity],
+    win_rate: Fraction | None,
+    to_win: Fraction | None,
+    open_deals: int,
+) -> Money | None:
+    """Open deals x average won deal size x win rate / average days to win (``None`` when unknown)."""
+    sizes = [opps[e.opportunity_id].amount for e in won if e.opportunity_id in opps]
+    amounts = [a for a in sizes if a is not None]
+    if not (amounts and win_rate is not None and to_win):
+        return None
+    currency = amounts[0].currency
+    for a in amounts:
+        if a.currency != currency:
+            raise CurrencyMismatchError("average", currency, a.currency)
+    average = Money.total(amounts, currency=currency) / len(amounts)
+    # in funnelkit's own context, whatever the caller's
+    rate = _RATIO_CONTEXT.divide(Decimal(win_rate.numerator), Decimal(win_rate.denominator))
+    per_day = _RATIO_CONTEXT.divide(Decimal(to_win.numerator), Decimal(to_win.denominator))
+    return (average * open_deals * rate / per_day).round()
 
 
 def unique_events(events: Iterable[StageChanged], pipeline: str | None) -> list[StageChanged]:

@@ -42,6 +42,7 @@ from ._pipeline import Pipeline
 from ._requirements import (
     ActivityCount,
     AllOf,
+    AmountAtLeast,
     AnyOf,
     Context,
     EvidenceRecorded,
@@ -64,6 +65,7 @@ __all__ = [
     "DEFAULT_LOST_REASONS",
     "ActivityCount",
     "AllOf",
+    "AmountAtLeast",
     "AnyOf",
     "Context",
     "EvidenceRecorded",

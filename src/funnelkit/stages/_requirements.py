@@ -14,6 +14,7 @@ import attrs
 
 from .. import _checks as c
 from .._checks import check
+from .._money import Money
 from .._time import span
 from ..entities import Activity, ActivityKind, KeyPerson, Opportunity, Role, Stance
 from ..errors import Problem, ValidationError
@@ -508,6 +509,48 @@ class KeyPersonCoverage(Requirement):
 
 def _evidence_name(self: EvidenceRecorded) -> str:
     return f"{_words(self.key)} recorded"
+
+
+def _minimum_check(value: object) -> c.Result:
+    if not isinstance(value, Money):
+        return c.wrong_type(value, "Money")
+    if value.amount < 0:
+        return c.bad("range", f"{c.show(value)} is negative; expected an amount of at least 0")
+    return None
+
+
+def _minimum_name(self: AmountAtLeast) -> str:
+    return f"amount of at least {self.minimum}" if isinstance(self.minimum, Money) else "amount"
+
+
+@attrs.frozen(kw_only=True)
+class AmountAtLeast(Requirement):
+    """
+    The deal's amount is recorded, in the currency of *minimum*, and is at
+    least *minimum*: a stage for large deals only, or a floor below which a
+    deal is not worth the next step.
+
+    >>> from funnelkit import Money
+    >>> AmountAtLeast(minimum=Money.of("50000", "USD")).name
+    'amount of at least 50000 USD'
+    """
+
+    type_name: ClassVar[str] = "amount_at_least"
+
+    minimum: Money = attrs.field(metadata=check(_minimum_check))
+    name: str = attrs.field(default=attrs.Factory(_minimum_name, takes_self=True), metadata=check(c.name))
+
+    def _evaluate(self, ctx: Context) -> Verdict:
+        amount = ctx.opportunity.amount
+        if amount is None:
+            return Verdict(name=self.name, met=False, detail="no amount recorded")
+        if amount.currency != self.minimum.currency:
+            return Verdict(name=self.name, met=False, detail=f"{amount} is not in {self.minimum.currency}")
+        met = amount.amount >= self.minimum.amount
+        return Verdict(name=self.name, met=met, detail=f"{amount}" + ("" if met else f" < {self.minimum}"))
+
+    def reads_activities(self) -> bool:
+        return False
 
 
 @attrs.frozen(kw_only=True)
