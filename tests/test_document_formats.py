@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 from decimal import Decimal
 from fractions import Fraction
@@ -11,8 +12,11 @@ from typing import ClassVar
 import attrs
 import cattrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from funnelkit import Money, from_dict, to_dict
+from funnelkit._hypothesis import TYPES as _REGISTERED
 from funnelkit.assignment import Decision, LoadBalance, Policy, RoundRobin, Rule, Rules, TierMatch
 from funnelkit.documents import TAG, configure_converter, format_zone, make_converter
 from funnelkit.errors import ValidationError
@@ -227,3 +231,15 @@ def test_bad_ratios_are_refused(text):
     with pytest.raises(ValidationError) as exc:
         from_dict(Fraction, text)
     assert _codes(exc) == {("", "format")}
+
+
+@pytest.mark.parametrize("name", [name for _, name, _ in _REGISTERED], ids=str)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_drawable_value_round_trips_through_json(name, data):
+    """Any value hypothesis draws for a registered funnelkit type reads back equal from its JSON document."""
+    module = importlib.import_module(next(m for m, n, _ in _REGISTERED if n == name))
+    cls = getattr(module, name)
+    value = data.draw(st.from_type(cls))
+    text = json.dumps(to_dict(value), allow_nan=False)
+    assert from_dict(cls, json.loads(text)) == value

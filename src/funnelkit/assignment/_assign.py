@@ -61,23 +61,6 @@ class Decision(c.Checked):
     def assigned(self) -> bool:
         return self.rep_id is not None
 
-    def to_record(self) -> dict[str, Any]:
-        """
-        A flat dict for ``pandas.DataFrame``: the value split into amount and
-        currency, the skipped reps joined into one string.
-        Cost: O(s) for s reps skipped.
-        """
-        return {
-            "lead_id": self.lead_id,
-            "rep_id": self.rep_id,
-            "by": self.by,
-            "reason": self.reason,
-            "at": self.at.isoformat(),
-            "value": None if self.value is None else self.value.amount,
-            "currency": None if self.value is None else self.value.currency,
-            "skipped": "; ".join(f"{s.rep_id}: {s.reason}" for s in self.skipped),
-        }
-
     def to_dict(self) -> dict[str, Any]:
         """
         A JSON-safe dict; :meth:`from_dict` reads it back (a host stores
