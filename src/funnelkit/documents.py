@@ -223,12 +223,7 @@ def parse_datetime(text: str) -> dt.datetime:
 
     Cost: O(length of text).
     """
-    if not isinstance(text, str):
-        raise _wrong_type(text, "an ISO 8601 datetime string").prefixed("text")
-    try:
-        return _parse_datetime(text)
-    except ValidationError as e:
-        raise e.prefixed("text") from None
+    return _parse_text(text, _parse_datetime, "an ISO 8601 datetime string")
 
 
 def format_duration(value: dt.timedelta) -> str:
@@ -252,10 +247,17 @@ def parse_duration(text: str) -> dt.timedelta:
 
     Cost: O(length of text).
     """
+    return _parse_text(text, _parse_duration, "an ISO 8601 duration string")
+
+
+def _parse_text(text: object, parse: Callable[[str], T], what: str) -> T:
+    """
+    *text* read by *parse*, every problem located at the argument ``text``.
+    """
     if not isinstance(text, str):
-        raise _wrong_type(text, "an ISO 8601 duration string").prefixed("text")
+        raise _wrong_type(text, what).prefixed("text")
     try:
-        return _parse_duration(text)
+        return parse(text)
     except ValidationError as e:
         raise e.prefixed("text") from None
 

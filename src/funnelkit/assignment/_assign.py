@@ -168,38 +168,13 @@ def check_common(
     Without *need_policy*, a *policy* of ``None`` passes (a call that routes nothing).
     """
     rng = c.plain(rng)  # a numpy int seed
-    problems: list[Problem] = []
-    if not isinstance(team, Team):
-        problems.append(c.wrong_type(team, "a Team").prefixed("team"))
-    if (need_policy or policy is not None) and not isinstance(policy, Policy):
-        problems.append(c.wrong_type(policy, "a Policy").prefixed("policy"))
-    problem = c.aware_datetime(now)
-    if problem is not None:
-        problems.append(problem.prefixed("now"))
     if state is None:
         state = AssignmentState()
-    elif not isinstance(state, AssignmentState):
-        problems.append(c.wrong_type(state, "an AssignmentState").prefixed("state"))
-    if rng is not None and (isinstance(rng, bool) or not isinstance(rng, int | random.Random)):
-        problems.append(c.wrong_type(rng, "an int seed or a random.Random").prefixed("rng"))
+    problems = _type_problems(team, policy, now, state, rng, need_policy=need_policy)
     if not problems and isinstance(state, AssignmentState) and state.recent:
-        last = max(a.at for a in state.recent)
-        if canonical(cast("dt.datetime", now)) < last:
-            msg = (
-                f"{canonical(cast('dt.datetime', now)).isoformat()} is before the last recorded "
-                f"assignment ({last.isoformat()}); route in time order"
-            )
-            problems.append(Problem(path="now", code="order", message=msg))
+        problems.extend(_order_problems(cast("dt.datetime", now), state))
     if isinstance(team, Team) and isinstance(policy, Policy):
-        problems.extend(p.prefixed("policy") for p in policy.problems(team))
-        if rng is None and policy._needs_rng():
-            problems.append(
-                Problem(
-                    path="rng",
-                    code="missing",
-                    message="None; this policy draws at random, so pass a seed or a random.Random",
-                )
-            )
+        problems.extend(_policy_problems(team, policy, rng))
     if problems:
         raise ValidationError(problems)
     generator = random.Random(rng) if isinstance(rng, int) else rng  # noqa: S311 - seeded routing, not crypto
@@ -210,6 +185,51 @@ def check_common(
         cast("AssignmentState", state),
         cast("random.Random | None", generator),
     )
+
+
+def _type_problems(
+    team: object, policy: object, now: object, state: object, rng: object, *, need_policy: bool
+) -> list[Problem]:
+    """What is wrong with each shared routing argument on its own."""
+    problems: list[Problem] = []
+    if not isinstance(team, Team):
+        problems.append(c.wrong_type(team, "a Team").prefixed("team"))
+    if (need_policy or policy is not None) and not isinstance(policy, Policy):
+        problems.append(c.wrong_type(policy, "a Policy").prefixed("policy"))
+    problem = c.aware_datetime(now)
+    if problem is not None:
+        problems.append(problem.prefixed("now"))
+    if not isinstance(state, AssignmentState):
+        problems.append(c.wrong_type(state, "an AssignmentState").prefixed("state"))
+    if rng is not None and (isinstance(rng, bool) or not isinstance(rng, int | random.Random)):
+        problems.append(c.wrong_type(rng, "an int seed or a random.Random").prefixed("rng"))
+    return problems
+
+
+def _order_problems(now: dt.datetime, state: AssignmentState) -> list[Problem]:
+    """A *now* before the last assignment *state* recorded (routing goes in time order)."""
+    last = max(a.at for a in state.recent)
+    if canonical(now) >= last:
+        return []
+    msg = (
+        f"{canonical(now).isoformat()} is before the last recorded "
+        f"assignment ({last.isoformat()}); route in time order"
+    )
+    return [Problem(path="now", code="order", message=msg)]
+
+
+def _policy_problems(team: Team, policy: Policy, rng: object) -> list[Problem]:
+    """What *policy* finds wrong with *team*, and a missing seed for a policy that draws at random."""
+    problems = [p.prefixed("policy") for p in policy.problems(team)]
+    if rng is None and policy._needs_rng():
+        problems.append(
+            Problem(
+                path="rng",
+                code="missing",
+                message="None; this policy draws at random, so pass a seed or a random.Random",
+            )
+        )
+    return problems
 
 
 def require_reps(team: Team, *, leaving: str | None = None) -> None:

@@ -195,37 +195,9 @@ def fairness(
         )
     c.require_iterable(decisions, "Decision", "decisions")
     c.require_iterable(offers, "Offer", "offers")
-    latest: dict[str, Decision] = {}  # a lead routed twice counts by its latest decision
-    for i, d in enumerate(decisions):
-        if not isinstance(d, Decision):
-            c.require(d, Decision, "a Decision", f"decisions[{i}]")
-        if start <= d.at < end:
-            seen = latest.get(d.lead_id)
-            if seen is None or seen.at <= d.at:
-                latest[d.lead_id] = d
-    counts: dict[str, int] = {}
-    values: dict[str, Money] = {}
-    currency: str | None = None
-    unassigned = 0
-    for d in latest.values():
-        if d.rep_id is None:
-            unassigned += 1
-            continue
-        counts[d.rep_id] = counts.get(d.rep_id, 0) + 1
-        if d.value is not None:
-            if currency is None:
-                currency = d.value.currency
-            elif d.value.currency != currency:
-                raise CurrencyMismatchError("sum lead values of", currency, d.value.currency)
-            values[d.rep_id] = values[d.rep_id] + d.value if d.rep_id in values else d.value
-    outcomes: dict[str, dict[str, int]] = {}
-    for i, offer in enumerate(offers):
-        c.require(offer, Offer, "an Offer", f"offers[{i}]")
-        if not start <= offer.offered_at < end:
-            continue
-        for rep, outcome in offer.outcomes(now=end).items():
-            per = outcomes.setdefault(rep, {})
-            per[outcome] = per.get(outcome, 0) + 1
+    latest = _latest(decisions, start, end)
+    counts, values, currency, unassigned = _counted(latest)
+    outcomes = _offer_outcomes(offers, start, end)
     limits = [r.capacity for r in team.reps if r.capacity]
     unlimited = max(limits, default=1)
     weights = {r.id: (unlimited if r.capacity is None else r.capacity) if r.active else 0 for r in team.reps}
@@ -275,3 +247,53 @@ def fairness(
         value_gini=None if currency is None else gini(value_shares),
         rows=tuple(rows),
     )
+
+
+def _latest(decisions: Iterable[Decision], start: dt.datetime, end: dt.datetime) -> dict[str, Decision]:
+    """The decisions in ``[start, end)``, each checked: per lead the latest (a lead routed twice counts once)."""
+    latest: dict[str, Decision] = {}
+    for i, d in enumerate(decisions):
+        if not isinstance(d, Decision):
+            c.require(d, Decision, "a Decision", f"decisions[{i}]")
+        if start <= d.at < end:
+            seen = latest.get(d.lead_id)
+            if seen is None or seen.at <= d.at:
+                latest[d.lead_id] = d
+    return latest
+
+
+def _counted(
+    latest: dict[str, Decision],
+) -> tuple[dict[str, int], dict[str, Money], str | None, int]:
+    """Leads and lead value per rep, the values' one currency, and the leads placed with no one."""
+    counts: dict[str, int] = {}
+    values: dict[str, Money] = {}
+    currency: str | None = None
+    unassigned = 0
+    for d in latest.values():
+        if d.rep_id is None:
+            unassigned += 1
+            continue
+        counts[d.rep_id] = counts.get(d.rep_id, 0) + 1
+        if d.value is not None:
+            if currency is None:
+                currency = d.value.currency
+            elif d.value.currency != currency:
+                raise CurrencyMismatchError("sum lead values of", currency, d.value.currency)
+            values[d.rep_id] = values[d.rep_id] + d.value if d.rep_id in values else d.value
+    return counts, values, currency, unassigned
+
+
+def _offer_outcomes(
+    offers: Iterable[Offer], start: dt.datetime, end: dt.datetime
+) -> dict[str, dict[str, int]]:
+    """Per rep, how the offers made in ``[start, end)`` ended for them as they stand at *end*."""
+    outcomes: dict[str, dict[str, int]] = {}
+    for i, offer in enumerate(offers):
+        c.require(offer, Offer, "an Offer", f"offers[{i}]")
+        if not start <= offer.offered_at < end:
+            continue
+        for rep, outcome in offer.outcomes(now=end).items():
+            per = outcomes.setdefault(rep, {})
+            per[outcome] = per.get(outcome, 0) + 1
+    return outcomes

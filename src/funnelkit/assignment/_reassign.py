@@ -190,94 +190,19 @@ def reassign(
     require_reps(team, leaving=rep_id)
 
     ctx = _Context(team, state, now, generator, exclude=frozenset({rep_id}))
-    by_customer = {cu.id: cu for cu in all_customers}
     mine = [cu for cu in all_customers if cu.owner == rep_id]
-    mine_ids = {cu.id for cu in mine}
-    deals: dict[str, list[Opportunity]] = {}
-    orphans: list[Opportunity] = []
-    for o in all_opps:
-        if o.owner == rep_id and o.is_open:
-            if o.customer_id in mine_ids:
-                deals.setdefault(o.customer_id, []).append(o)
-            else:
-                orphans.append(o)
-
-    new_owner: dict[
-        tuple[str, str], tuple[str, str, tuple[Skip, ...]]
-    ] = {}  # (kind, id) -> (rep, why, skipped)
-    unmoved: list[Unmoved] = []
-
-    order = sorted(range(len(mine)), key=lambda i: -len(deals.get(mine[i].id, ())))
-    for i in order:
-        cu = mine[i]
-        bundle = deals.get(cu.id, [])
-        decision = route(customer_item(cu, max(1, len(bundle))), policy, ctx, cu.purchasing_power)
-        if decision.rep_id is None:
-            unmoved.append(
-                Unmoved(kind="customer", id=cu.id, reason=decision.reason, skipped=decision.skipped)
-            )
-            unmoved.extend(
-                Unmoved(
-                    kind="opportunity",
-                    id=o.id,
-                    reason=f"follows customer {cu.id!r}, which could not be placed",
-                )
-                for o in bundle
-            )
-            continue
-        new_owner["customer", cu.id] = (decision.rep_id, decision.reason, decision.skipped)
-        for o in bundle:
-            new_owner["opportunity", o.id] = (decision.rep_id, f"follows customer {cu.id!r}", ())
-
-    # The leaver's open deals on customers they do not own: all the deals of one customer go
-    # to one rep, the customer's owner when there is one (one account, one owner).
-    by_account: dict[str, list[Opportunity]] = {}
-    for o in orphans:
-        by_account.setdefault(o.customer_id, []).append(o)
-    for cid, group in by_account.items():
-        account = by_customer.get(cid)
-        holder = None if account is None else account.owner
-        item = _deal_item(group, account)
-        if holder is not None and holder != rep_id and holder in team and team.rep(holder).active:
-            full = ctx.unavailable(holder, item.weight)
-            if full is None:
-                ctx.take(item, holder)
-                for o in group:
-                    new_owner["opportunity", o.id] = (holder, f"follows the owner of customer {cid!r}", ())
-            else:
-                said = f"follows the owner of customer {cid!r}, {holder!r}, who is {full}"
-                unmoved.extend(
-                    Unmoved(kind="opportunity", id=o.id, reason=said, skipped=(Skip(holder, full),))
-                    for o in group
-                )
-            continue
-        decision = route(item, policy, ctx, item.value)
-        for o in group:
-            if decision.rep_id is None:
-                unmoved.append(
-                    Unmoved(kind="opportunity", id=o.id, reason=decision.reason, skipped=decision.skipped)
-                )
-            else:
-                new_owner["opportunity", o.id] = (decision.rep_id, decision.reason, decision.skipped)
-
-    for lead in all_leads:
-        if lead.owner == rep_id and lead.status not in (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED):
-            decision = route(lead_item(lead), policy, ctx, lead.estimated_value)
-            if decision.rep_id is None:
-                unmoved.append(
-                    Unmoved(
-                        kind="lead", id=decision.lead_id, reason=decision.reason, skipped=decision.skipped
-                    )
-                )
-            else:
-                new_owner["lead", lead.id] = (decision.rep_id, decision.reason, decision.skipped)
+    deals, orphans = _open_deals(all_opps, rep_id, {cu.id for cu in mine})
+    plan = _Plan(rep_id, team, policy, ctx)
+    plan.place_customers(mine, deals)
+    plan.place_orphans(orphans, {cu.id: cu for cu in all_customers})
+    plan.place_leads(all_leads)
 
     moves: list[OwnerChanged] = []
 
     def move(
         kind: Literal["customer", "opportunity", "lead"], ident: str, version: int | None = None
     ) -> str | None:
-        got = new_owner.get((kind, ident))
+        got = plan.new_owner.get((kind, ident))
         if got is None:
             return None
         moves.append(
@@ -308,9 +233,122 @@ def reassign(
         opportunities=tuple(out_opps),
         leads=tuple(out_leads),
         moves=tuple(moves),
-        unmoved=tuple(unmoved),
+        unmoved=tuple(plan.unmoved),
         state=next_state(ctx, state),
     )
+
+
+def _open_deals(
+    opportunities: list[Opportunity], rep_id: str, mine: set[str]
+) -> tuple[dict[str, list[Opportunity]], list[Opportunity]]:
+    """
+    The open deals of *rep_id*: by customer for the customers they own (*mine*), and the
+    others (on customers someone else owns, or no one).
+    """
+    deals: dict[str, list[Opportunity]] = {}
+    orphans: list[Opportunity] = []
+    for o in opportunities:
+        if o.owner == rep_id and o.is_open:
+            if o.customer_id in mine:
+                deals.setdefault(o.customer_id, []).append(o)
+            else:
+                orphans.append(o)
+    return deals, orphans
+
+
+class _Plan:
+    """Where each record of the leaving rep goes: the new owners by (kind, id), and what stays."""
+
+    def __init__(self, rep_id: str, team: Team, policy: Policy, ctx: _Context) -> None:
+        self.rep_id = rep_id
+        self.team = team
+        self.policy = policy
+        self.ctx = ctx
+        # (kind, id) -> (rep, why, skipped)
+        self.new_owner: dict[tuple[str, str], tuple[str, str, tuple[Skip, ...]]] = {}
+        self.unmoved: list[Unmoved] = []
+
+    def place_customers(self, mine: list[Customer], deals: dict[str, list[Opportunity]]) -> None:
+        """Route each customer of the leaver with its open deals, those with more deals first."""
+        order = sorted(range(len(mine)), key=lambda i: -len(deals.get(mine[i].id, ())))
+        for i in order:
+            cu = mine[i]
+            bundle = deals.get(cu.id, [])
+            decision = route(
+                customer_item(cu, max(1, len(bundle))), self.policy, self.ctx, cu.purchasing_power
+            )
+            if decision.rep_id is None:
+                self.unmoved.append(
+                    Unmoved(kind="customer", id=cu.id, reason=decision.reason, skipped=decision.skipped)
+                )
+                self.unmoved.extend(
+                    Unmoved(
+                        kind="opportunity",
+                        id=o.id,
+                        reason=f"follows customer {cu.id!r}, which could not be placed",
+                    )
+                    for o in bundle
+                )
+                continue
+            self.new_owner["customer", cu.id] = (decision.rep_id, decision.reason, decision.skipped)
+            for o in bundle:
+                self.new_owner["opportunity", o.id] = (decision.rep_id, f"follows customer {cu.id!r}", ())
+
+    def place_orphans(self, orphans: list[Opportunity], by_customer: dict[str, Customer]) -> None:
+        """
+        Place the leaver's open deals on customers they do not own: all the deals of one customer go
+        to one rep, the customer's owner when there is one (one account, one owner).
+        """
+        by_account: dict[str, list[Opportunity]] = {}
+        for o in orphans:
+            by_account.setdefault(o.customer_id, []).append(o)
+        for cid, group in by_account.items():
+            account = by_customer.get(cid)
+            holder = None if account is None else account.owner
+            item = _deal_item(group, account)
+            team = self.team
+            if holder is not None and holder != self.rep_id and holder in team and team.rep(holder).active:
+                self._follow_owner(cid, group, item, holder)
+                continue
+            decision = route(item, self.policy, self.ctx, item.value)
+            for o in group:
+                if decision.rep_id is None:
+                    self.unmoved.append(
+                        Unmoved(kind="opportunity", id=o.id, reason=decision.reason, skipped=decision.skipped)
+                    )
+                else:
+                    self.new_owner["opportunity", o.id] = (decision.rep_id, decision.reason, decision.skipped)
+
+    def _follow_owner(self, cid: str, group: list[Opportunity], item: _Item, holder: str) -> None:
+        """Give the deals on customer *cid* to its owner *holder* when they have room."""
+        full = self.ctx.unavailable(holder, item.weight)
+        if full is None:
+            self.ctx.take(item, holder)
+            for o in group:
+                self.new_owner["opportunity", o.id] = (holder, f"follows the owner of customer {cid!r}", ())
+        else:
+            said = f"follows the owner of customer {cid!r}, {holder!r}, who is {full}"
+            self.unmoved.extend(
+                Unmoved(kind="opportunity", id=o.id, reason=said, skipped=(Skip(holder, full),))
+                for o in group
+            )
+
+    def place_leads(self, leads: list[Lead]) -> None:
+        """Route the leaver's open leads (not converted or disqualified) one by one."""
+        for lead in leads:
+            if lead.owner == self.rep_id and lead.status not in (
+                LeadStatus.CONVERTED,
+                LeadStatus.DISQUALIFIED,
+            ):
+                decision = route(lead_item(lead), self.policy, self.ctx, lead.estimated_value)
+                if decision.rep_id is None:
+                    self.unmoved.append(
+                        Unmoved(
+                            kind="lead", id=decision.lead_id, reason=decision.reason, skipped=decision.skipped
+                        )
+                    )
+                else:
+                    self.new_owner["lead", lead.id] = (decision.rep_id, decision.reason, decision.skipped)
 
 
 def _moved(entity: T, to: str | None) -> T:

@@ -382,38 +382,16 @@ def backtest(
     Cost: O(k (n + e log e)) for k cut-offs (at most 1,000, ``MAX_CUTOFFS``),
     n deals and e events, plus the forecaster's own.
     """
-    if actual not in ("pipeline", "bookings"):
-        raise ValidationError.single(
-            "actual", f"{c.show(actual)} is not 'pipeline' or 'bookings'", code="choice"
-        )
-    if not c.is_iterable(cutoffs):
-        raise c.at("cutoffs", c.wrong_type(cutoffs, "an iterable of (as_of, until) pairs"))
-    money_problem = currency_problem(currency)
-    if money_problem is not None:
-        raise c.at("currency", money_problem)
-    function_of_one(forecast, "the open deals", "forecast")
-    c.require_iterable(opportunities, "Opportunity", "opportunities")
-    opps = []
-    for i, o in enumerate(opportunities):
-        if not isinstance(o, Opportunity):
-            c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
-        opps.append(o)
+    opps = _check_backtest(
+        opportunities, cutoffs=cutoffs, forecast=forecast, currency=currency, actual=actual
+    )
     evs = _unique(events)
     rows = []
     for n, pair in enumerate(cutoffs):
         if n >= MAX_CUTOFFS:
             msg = f"more than {MAX_CUTOFFS:,} cut-offs; each replays the history, so give at most that many"
             raise ValidationError.single("cutoffs", msg, code="limit")
-        if not (isinstance(pair, tuple) and len(pair) == 2):
-            raise ValidationError.single(
-                f"cutoffs[{n}]", f"{c.show(pair)} is not an (as_of, until) pair", code="type"
-            )
-        start = instant(pair[0], field=f"cutoffs[{n}][0]")
-        end = instant(pair[1], field=f"cutoffs[{n}][1]")
-        if end <= start:
-            raise ValidationError.single(
-                f"cutoffs[{n}]", f"until {end.isoformat()} is not after as_of", code="order"
-            )
+        start, end = _cutoff(pair, n)
         open_then = tuple(o for o in as_of(opps, evs, now=start) if o.status is OpportunityStatus.OPEN)
         pool = open_then if actual == "pipeline" else as_of(opps, evs, now=end)
         won = won_between(pool, evs, start=start, end=end)
@@ -432,6 +410,54 @@ def backtest(
         )
     if not rows:
         raise ValidationError.single("cutoffs", "empty; give at least one (as_of, until) pair", code="empty")
+    return _scored(rows)
+
+
+def _check_backtest(
+    opportunities: Sequence[Opportunity],
+    *,
+    cutoffs: object,
+    forecast: object,
+    currency: str,
+    actual: object,
+) -> list[Opportunity]:
+    """The arguments of :func:`backtest` checked (the first problem raised), and the deals as a list."""
+    if actual not in ("pipeline", "bookings"):
+        raise ValidationError.single(
+            "actual", f"{c.show(actual)} is not 'pipeline' or 'bookings'", code="choice"
+        )
+    if not c.is_iterable(cutoffs):
+        raise c.at("cutoffs", c.wrong_type(cutoffs, "an iterable of (as_of, until) pairs"))
+    money_problem = currency_problem(currency)
+    if money_problem is not None:
+        raise c.at("currency", money_problem)
+    function_of_one(forecast, "the open deals", "forecast")
+    c.require_iterable(opportunities, "Opportunity", "opportunities")
+    opps = []
+    for i, o in enumerate(opportunities):
+        if not isinstance(o, Opportunity):
+            c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
+        opps.append(o)
+    return opps
+
+
+def _cutoff(pair: object, n: int) -> tuple[dt.datetime, dt.datetime]:
+    """Cut-off *n*, an ``(as_of, until)`` pair, checked: its two instants."""
+    if not (isinstance(pair, tuple) and len(pair) == 2):
+        raise ValidationError.single(
+            f"cutoffs[{n}]", f"{c.show(pair)} is not an (as_of, until) pair", code="type"
+        )
+    start = instant(pair[0], field=f"cutoffs[{n}][0]")
+    end = instant(pair[1], field=f"cutoffs[{n}][1]")
+    if end <= start:
+        raise ValidationError.single(
+            f"cutoffs[{n}]", f"until {end.isoformat()} is not after as_of", code="order"
+        )
+    return start, end
+
+
+def _scored(rows: list[BacktestRow]) -> Backtest:
+    """The backtest of *rows* (at least one), scored: WAPE, bias and pinball loss per quantile level."""
     actuals = [r.actual.amount for r in rows]
     points = [r.forecast.amount for r in rows if r.forecast is not None]
     scored = len(points) == len(rows) and any(actuals)

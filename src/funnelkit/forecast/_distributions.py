@@ -377,6 +377,23 @@ def simulate_revenue(
     >>> d.p10, d.p90
     (Money('50', 'USD'), Money('150', 'USD'))
     """
+    trials, rng = _trials_and_rng(trials, rng)
+    amounts, ps, currency = _read_deals(deals, trials)
+    draw = rng.random
+    add = _CONTEXT.add  # exact sums, whatever the caller's decimal context
+    outcomes = []
+    for _ in range(trials):
+        total = Decimal(0)
+        for value, chance in zip(amounts, ps, strict=True):
+            if draw() < chance:
+                total = add(total, value)
+        outcomes.append(total)
+    outcomes.sort()
+    return RevenueDistribution(currency=currency, outcomes=tuple(outcomes))
+
+
+def _trials_and_rng(trials: object, rng: object) -> tuple[int, random.Random]:
+    """*trials* checked, and *rng* as a ``random.Random`` (a seed makes one)."""
     trials, rng = c.plain(trials), c.plain(rng)  # numpy ints as ints
     if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= MAX_TRIALS:
         code = "type" if isinstance(trials, bool) or not isinstance(trials, int) else "range"
@@ -389,6 +406,13 @@ def simulate_revenue(
         raise ValidationError.single(
             "rng", f"{c.show(rng)} is not a random.Random or an int seed", code="type"
         )
+    return trials, rng
+
+
+def _read_deals(
+    deals: Iterable[tuple[Money, Decimal | float | str]], trials: int
+) -> tuple[list[Decimal], list[float], str]:
+    """The amounts, probabilities (as floats) and currency of *deals*, checked."""
     c.require_iterable(deals, "(Money, probability) pairs", "deals")
     amounts: list[Decimal] = []
     ps: list[float] = []
@@ -429,14 +453,4 @@ def simulate_revenue(
         raise ValidationError(problems)
     if currency is None:
         raise ValidationError.single("deals", "no deals to simulate", code="empty")
-    draw = rng.random
-    add = _CONTEXT.add  # exact sums, whatever the caller's decimal context
-    outcomes = []
-    for _ in range(trials):
-        total = Decimal(0)
-        for value, chance in zip(amounts, ps, strict=True):
-            if draw() < chance:
-                total = add(total, value)
-        outcomes.append(total)
-    outcomes.sort()
-    return RevenueDistribution(currency=currency, outcomes=tuple(outcomes))
+    return amounts, ps, currency

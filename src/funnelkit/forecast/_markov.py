@@ -147,26 +147,14 @@ def absorbing_chain(
     >>> walk.expected_steps("2"), walk.probability("1", "4")
     (Fraction(4, 1), Fraction(1, 4))
     """
-    matrix = c.to_mapping(matrix, "matrix")  # a pandas Series of rows
-    if not isinstance(matrix, Mapping) or not matrix:
-        code = "empty" if isinstance(matrix, Mapping) else "type"
-        raise ValidationError.single(
-            "matrix", f"{c.show(matrix)} is not a non-empty mapping of state to row", code=code
-        )
-    if len(matrix) > MAX_TRANSIENT:
-        msg = (
-            f"{len(matrix):,} transient states; at most {MAX_TRANSIENT} are solved exactly "
-            "(the exact inverse is O(n^3) on growing fractions): merge states first"
-        )
-        raise ValidationError.single("matrix", msg, code="limit")
-    transient = tuple(matrix)
+    table = _rows_of(matrix)
+    transient = tuple(table)
     absorbed = _names(absorbing)
-    problems: list[Problem] = []
-    for i, s in enumerate(transient):
-        if not isinstance(s, str):
-            problems.append(
-                Problem(path=f"matrix[{i}]", code="type", message=f"{c.show(s)} is not a state name (a str)")
-            )
+    problems: list[Problem] = [
+        Problem(path=f"matrix[{i}]", code="type", message=f"{c.show(s)} is not a state name (a str)")
+        for i, s in enumerate(transient)
+        if not isinstance(s, str)
+    ]
     if problems:
         raise ValidationError(problems)
     overlap = set(transient) & set(absorbed)
@@ -178,40 +166,21 @@ def absorbing_chain(
         )
     states = set(transient) | set(absorbed)
     rows: dict[str, dict[str, Fraction]] = {}
-    for s, raw in matrix.items():
+    for s, raw in table.items():
         if len(problems) >= MAX_PROBLEMS:
             break
-        row = c.to_mapping(raw, f"matrix[{s!r}]")  # a pandas Series
-        if not isinstance(row, Mapping):
-            problems.append(c.wrong_type(row, "a mapping").prefixed(f"matrix[{s!r}]"))
-            continue
-        converted = {}
-        found = len(problems)
-        for t, p in row.items():
-            where = f"matrix[{s!r}][{c.show(t)}]"
-            q = exact(p)
-            if q is None:
-                msg = f"{c.show(p)} is not a probability (a Fraction, int, Decimal, float or str like '1/3')"
-                problems.append(
-                    Problem(path=where, code="format" if isinstance(p, str) else "type", message=msg)
-                )
-            elif not isinstance(t, str) or t not in states:
-                problems.append(Problem(path=where, code="reference", message=f"{c.show(t)} is not a state"))
-            elif not 0 <= q <= 1:
-                problems.append(Problem(path=where, code="range", message=f"{q} is outside [0, 1]"))
-            else:
-                converted[t] = q
-            if len(problems) >= MAX_PROBLEMS:
-                break
-        if len(problems) == found and sum(converted.values()) != 1:
-            problems.append(
-                Problem(
-                    path=f"matrix[{s!r}]", code="range", message=f"sums to {sum(converted.values())}, not 1"
-                )
-            )
-        rows[s] = converted
+        row = _read_row(s, raw, states, problems)
+        if row is not None:
+            rows[s] = row
     if problems:
         raise ValidationError(problems)
+    return _solved(transient, absorbed, rows)
+
+
+def _solved(
+    transient: tuple[str, ...], absorbed: tuple[str, ...], rows: Mapping[str, Mapping[str, Fraction]]
+) -> AbsorbingChain:
+    """The chain of the checked *rows*: its fundamental matrix N = (I - Q)^-1 and absorption B = N R."""
     n = len(transient)
     i_minus_q = [
         [Fraction(int(i == j)) - rows[a].get(b, Fraction(0)) for j, b in enumerate(transient)]
@@ -229,6 +198,55 @@ def absorbing_chain(
         fundamental=tuple(tuple(row) for row in fundamental),
         absorption=tuple(tuple(row) for row in absorption),
     )
+
+
+def _rows_of(matrix: object) -> Mapping[str, object]:
+    """*matrix* as a non-empty mapping of state to row (a pandas Series read through), within the limit."""
+    matrix = c.to_mapping(matrix, "matrix")  # a pandas Series of rows
+    if not isinstance(matrix, Mapping) or not matrix:
+        code = "empty" if isinstance(matrix, Mapping) else "type"
+        raise ValidationError.single(
+            "matrix", f"{c.show(matrix)} is not a non-empty mapping of state to row", code=code
+        )
+    if len(matrix) > MAX_TRANSIENT:
+        msg = (
+            f"{len(matrix):,} transient states; at most {MAX_TRANSIENT} are solved exactly "
+            "(the exact inverse is O(n^3) on growing fractions): merge states first"
+        )
+        raise ValidationError.single("matrix", msg, code="limit")
+    return matrix
+
+
+def _read_row(s: str, raw: object, states: set[str], problems: list[Problem]) -> dict[str, Fraction] | None:
+    """
+    The row of state *s* as exact probabilities (``None`` when it is not a mapping),
+    its problems added to *problems* (up to MAX_PROBLEMS in all).
+    """
+    row = c.to_mapping(raw, f"matrix[{s!r}]")  # a pandas Series
+    if not isinstance(row, Mapping):
+        problems.append(c.wrong_type(row, "a mapping").prefixed(f"matrix[{s!r}]"))
+        return None
+    converted = {}
+    found = len(problems)
+    for t, p in row.items():
+        where = f"matrix[{s!r}][{c.show(t)}]"
+        q = exact(p)
+        if q is None:
+            msg = f"{c.show(p)} is not a probability (a Fraction, int, Decimal, float or str like '1/3')"
+            problems.append(Problem(path=where, code="format" if isinstance(p, str) else "type", message=msg))
+        elif not isinstance(t, str) or t not in states:
+            problems.append(Problem(path=where, code="reference", message=f"{c.show(t)} is not a state"))
+        elif not 0 <= q <= 1:
+            problems.append(Problem(path=where, code="range", message=f"{q} is outside [0, 1]"))
+        else:
+            converted[t] = q
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    if len(problems) == found and sum(converted.values()) != 1:
+        problems.append(
+            Problem(path=f"matrix[{s!r}]", code="range", message=f"sums to {sum(converted.values())}, not 1")
+        )
+    return converted
 
 
 def _names(absorbing: object) -> tuple[str, ...]:

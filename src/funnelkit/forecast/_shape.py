@@ -23,7 +23,7 @@ from .._time import zone as zone_of
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import Problem, ValidationError
 from ..stages import MoveKind, Pipeline, StageChanged
-from ._funnel import FunnelReport, unique_events
+from ._funnel import FunnelReport, StageStats, unique_events
 
 _DAY = dt.timedelta(days=1)
 _CTX = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
@@ -169,6 +169,42 @@ def diagnose(
     low = _positive(thin, "thin")
     stats = {s.stage: s for s in history.stages}
     keys = [s.key for s in pipeline.open_stages]
+    missing = _history_problems(stats, keys)
+    if missing:
+        raise ValidationError(missing)
+    counts = _open_counts(opportunities, pipeline.key, keys)
+    weights = []
+    for k in keys:
+        s = stats[k]
+        days = Fraction(0) if s.mean_time is None else Fraction(s.mean_time / _DAY).limit_denominator(10**9)
+        weights.append(s.entered * days)
+    total_weight = sum(weights, Fraction(0))
+    observed_total = sum(counts.values())
+    rows = []
+    findings = []
+    last = len(keys) - 1
+    for i, (k, w) in enumerate(zip(keys, weights, strict=True)):
+        expected = observed_total * w / total_weight if total_weight else Fraction(0)
+        ratio = Fraction(counts[k]) / expected if expected else None
+        rows.append(
+            StageShape(
+                stage=k,
+                observed=counts[k],
+                expected=_dec(expected),
+                ratio=ratio,
+            )
+        )
+        where: Literal["top", "middle", "bottom"] = (
+            "middle" if 0 < i < last else "top" if i == 0 else "bottom"
+        )
+        finding = _finding(where, k, counts[k], expected, ratio, high=high, low=low)
+        if finding is not None:
+            findings.append(finding)
+    return ShapeReport(stages=tuple(rows), findings=tuple(findings))
+
+
+def _history_problems(stats: Mapping[str, StageStats], keys: list[str]) -> list[Problem]:
+    """What *history* lacks to predict the shape of the open stages *keys*."""
     missing = []
     for k in keys:
         s = stats.get(k)
@@ -188,73 +224,65 @@ def diagnose(
         missing.append(
             Problem(path="history", code="empty", message="no deal entered any stage; build it with funnel()")
         )
-    if missing:
-        raise ValidationError(missing)
+    return missing
+
+
+def _open_counts(opportunities: Iterable[Opportunity], pipeline: str, keys: list[str]) -> dict[str, int]:
+    """The open deals of *pipeline* in each stage of *keys*, each deal checked."""
     counts = dict.fromkeys(keys, 0)
     for i, o in enumerate(opportunities):
         if not isinstance(o, Opportunity):
             c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
-        if o.pipeline == pipeline.key and o.status is OpportunityStatus.OPEN and o.stage in counts:
+        if o.pipeline == pipeline and o.status is OpportunityStatus.OPEN and o.stage in counts:
             counts[o.stage] += 1
-    weights = []
-    for k in keys:
-        s = stats[k]
-        days = Fraction(0) if s.mean_time is None else Fraction(s.mean_time / _DAY).limit_denominator(10**9)
-        weights.append(s.entered * days)
-    total_weight = sum(weights, Fraction(0))
-    observed_total = sum(counts.values())
-    rows = []
-    findings = []
-    last = len(keys) - 1
-    for i, (k, w) in enumerate(zip(keys, weights, strict=True)):
-        deals = f"{counts[k]} open deal{'' if counts[k] == 1 else 's'}"
-        expected = observed_total * w / total_weight if total_weight else Fraction(0)
-        ratio = Fraction(counts[k]) / expected if expected else None
-        rows.append(
-            StageShape(
-                stage=k,
-                observed=counts[k],
-                expected=_dec(expected),
-                ratio=ratio,
-            )
+    return counts
+
+
+def _finding(
+    where: Literal["top", "middle", "bottom"],
+    k: str,
+    count: int,
+    expected: Fraction,
+    ratio: Fraction | None,
+    *,
+    high: Decimal,
+    low: Decimal,
+) -> Finding | None:
+    """The finding for stage *k* (the first, a middle or the last open stage), if any."""
+    deals = f"{count} open deal{'' if count == 1 else 's'}"
+    if ratio is None:
+        if where == "middle" and count:
+            text = f"bulge at {k!r}: {deals} where the history predicts none"
+            return Finding(kind="bulge", stage=k, observed=count, expected=Decimal(0), ratio=None,
+                           threshold=high, message=text)  # fmt: skip
+        return None
+    said = f"{deals} where the history predicts {float(expected):.1f} ({float(ratio):.2f}x"
+    kind: Literal["bulge", "thin_top", "thin_bottom"]
+    if where == "middle" and ratio >= high:
+        kind, limit, text = "bulge", high, f"bulge at {k!r}: {said}, threshold {high}x)"
+    elif where == "top" and ratio <= low:
+        kind, limit, text = (
+            "thin_top",
+            low,
+            f"thin top at {k!r}: {said}, threshold {low}x): too few new deals",
         )
-        if ratio is None:
-            if 0 < i < last and counts[k]:
-                text = f"bulge at {k!r}: {deals} where the history predicts none"
-                findings.append(
-                    Finding(kind="bulge", stage=k, observed=counts[k], expected=Decimal(0), ratio=None,
-                            threshold=high, message=text)
-                )  # fmt: skip
-            continue
-        said = f"{deals} where the history predicts {float(expected):.1f} ({float(ratio):.2f}x"
-        kind: Literal["bulge", "thin_top", "thin_bottom"] | None = None
-        if 0 < i < last and ratio >= high:
-            kind, limit, text = "bulge", high, f"bulge at {k!r}: {said}, threshold {high}x)"
-        elif i == 0 and ratio <= low:
-            kind, limit, text = (
-                "thin_top",
-                low,
-                f"thin top at {k!r}: {said}, threshold {low}x): too few new deals",
-            )
-        elif i == last and i > 0 and ratio <= low:
-            kind, limit, text = (
-                "thin_bottom",
-                low,
-                f"thin bottom at {k!r}: {said}, threshold {low}x): poor closing",
-            )
-        if kind is not None:
-            findings.append(
-                Finding(
-                    kind=kind,
-                    stage=k,
-                    observed=counts[k],
-                    expected=_dec(expected),
-                    ratio=ratio,
-                    threshold=limit,
-                    message=text,
-                )
-            )
-    return ShapeReport(stages=tuple(rows), findings=tuple(findings))
+    elif where == "bottom" and ratio <= low:
+        kind, limit, text = (
+            "thin_bottom",
+            low,
+            f"thin bottom at {k!r}: {said}, threshold {low}x): poor closing",
+        )
+    else:
+        return None
+    return Finding(
+        kind=kind,
+        stage=k,
+        observed=count,
+        expected=_dec(expected),
+        ratio=ratio,
+        threshold=limit,
+        message=text,
+    )
 
 
 # --- calibration ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
+from typing import cast
 
 import attrs
 
@@ -193,6 +194,34 @@ def against_targets(
     """
     table = pipeline_table(pipelines)
     c.require_iterable(opportunities, "Opportunity", "opportunities")
+    targets, problems = _target_problems(targets, start, end)
+    if problems:
+        raise ValidationError(problems)
+    zone = zone_of(tz)
+    sums = {owner: [Money.zero(t.currency)] * 3 for owner, t in targets.items()}
+    for i, opp in enumerate(opportunities):
+        if not isinstance(opp, Opportunity):
+            c.require(opp, Opportunity, "an Opportunity", f"opportunities[{i}]")
+        acc = sums.get(opp.owner)
+        if acc is None or opp.amount is None or opp.status is OpportunityStatus.LOST:
+            continue
+        _add_deal(
+            acc, opp, i, currency=targets[opp.owner].currency, table=table, start=start, end=end, zone=zone
+        )
+    lines = tuple(_line(owner, targets[owner], sums[owner]) for owner in targets)
+    currencies = {t.currency for t in targets.values()}
+    total = None
+    if len(currencies) == 1:
+        (cur,) = currencies
+        team = [Money.total((s[k] for s in sums.values()), currency=cur) for k in range(3)]
+        total = _line(None, Money.total(targets.values(), currency=cur), team)
+    return TargetReport(start=start, end=end, lines=lines, total=total)
+
+
+def _target_problems(
+    targets: object, start: dt.date, end: dt.date
+) -> tuple[Mapping[str, Money], list[Problem]]:
+    """*targets* as a mapping (a pandas Series read through), and the problems of the arguments."""
     problems = []
     targets = c.to_mapping(targets, "targets")  # a pandas Series
     if not isinstance(targets, Mapping) or not targets:
@@ -219,41 +248,38 @@ def against_targets(
             problems.append(problem.prefixed(name))
     if not problems and end <= start:
         problems.append(Problem(path="end", code="order", message=f"{end} is not after start {start}"))
-    if problems:
-        raise ValidationError(problems)
-    zone = zone_of(tz)
-    sums = {owner: [Money.zero(t.currency)] * 3 for owner, t in targets.items()}
-    for i, opp in enumerate(opportunities):
-        if not isinstance(opp, Opportunity):
-            c.require(opp, Opportunity, "an Opportunity", f"opportunities[{i}]")
-        acc = sums.get(opp.owner)
-        if acc is None or opp.amount is None or opp.status is OpportunityStatus.LOST:
-            continue
-        currency = targets[opp.owner].currency
-        if opp.amount.currency != currency:
-            raise CurrencyMismatchError(
-                "compare a target and a deal in",
-                currency,
-                opp.amount.currency,
-                path=f"opportunities[{i}].amount",
-            )
-        if opp.status is OpportunityStatus.WON:
-            if start <= opp.stage_entered_at.astimezone(zone).date() < end:
-                acc[0] += opp.amount
-            continue
-        if opp.expected_close is None or not start <= opp.expected_close < end:
-            continue
-        pipeline = table.get(opp.pipeline)
-        if pipeline is None or opp.stage not in pipeline:
-            msg = f"{opp.pipeline!r}/{opp.stage!r} is not a stage of the pipelines given"
-            raise ValidationError.single(f"opportunities[{i}].stage", msg, code="reference")
-        acc[1] += opp.amount
-        acc[2] += (opp.amount * pipeline.stage(opp.stage).probability).round()
-    lines = tuple(_line(owner, targets[owner], sums[owner]) for owner in targets)
-    currencies = {t.currency for t in targets.values()}
-    total = None
-    if len(currencies) == 1:
-        (cur,) = currencies
-        team = [Money.total((s[k] for s in sums.values()), currency=cur) for k in range(3)]
-        total = _line(None, Money.total(targets.values(), currency=cur), team)
-    return TargetReport(start=start, end=end, lines=lines, total=total)
+    return cast("Mapping[str, Money]", targets), problems
+
+
+def _add_deal(
+    acc: list[Money],
+    opp: Opportunity,
+    i: int,
+    *,
+    currency: str,
+    table: Mapping[str, Pipeline],
+    start: dt.date,
+    end: dt.date,
+    zone: dt.tzinfo,
+) -> None:
+    """Add one deal (with an amount, not lost) to its owner's won, open and weighted open sums."""
+    amount = cast("Money", opp.amount)
+    if amount.currency != currency:
+        raise CurrencyMismatchError(
+            "compare a target and a deal in",
+            currency,
+            amount.currency,
+            path=f"opportunities[{i}].amount",
+        )
+    if opp.status is OpportunityStatus.WON:
+        if start <= opp.stage_entered_at.astimezone(zone).date() < end:
+            acc[0] += amount
+        return
+    if opp.expected_close is None or not start <= opp.expected_close < end:
+        return
+    pipeline = table.get(opp.pipeline)
+    if pipeline is None or opp.stage not in pipeline:
+        msg = f"{opp.pipeline!r}/{opp.stage!r} is not a stage of the pipelines given"
+        raise ValidationError.single(f"opportunities[{i}].stage", msg, code="reference")
+    acc[1] += amount
+    acc[2] += (amount * pipeline.stage(opp.stage).probability).round()

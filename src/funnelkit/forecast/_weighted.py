@@ -154,6 +154,34 @@ def weighted_forecast(
     c.require_iterable(opportunities, "Opportunity", "opportunities")
     if not c.is_iterable(by):
         raise c.at("by", c.wrong_type(by, f"an iterable of dimensions ({', '.join(DIMENSIONS)})"))
+    dims, problems = _read_dimensions(by)
+    if (rates is None) != (to_currency is None):
+        problems.append(Problem(path="rates", code="missing", message="rates and to_currency go together"))
+    table_rates: dict[str, Decimal] = {}
+    if rates is not None and to_currency is not None:
+        table_rates = _read_rates(rates, to_currency, problems)
+    if problems:
+        raise ValidationError(problems)
+    zone = zone_of(tz)
+    if "tier" in dims and tiers is None:
+        raise ValidationError.single(
+            "tiers", "None; grouping by 'tier' needs tiers= (customer id -> tier)", code="missing"
+        )
+    tier_of: Mapping[str, Any] = {} if tiers is None else _tiers(tiers)
+    acc = _accumulate(
+        opportunities,
+        table,
+        dims,
+        zone=zone,
+        table_rates=table_rates,
+        to_currency=to_currency,
+        tier_of=tier_of,
+    )
+    return _forecast(dims, acc)
+
+
+def _read_dimensions(by: Iterable[object]) -> tuple[tuple[str, ...], list[Problem]]:
+    """The dimensions of *by*, and a problem for each item that is not one (at most MAX_PROBLEMS)."""
     dims_read: list[str] = []
     problems = []
     for i, d in enumerate(by):
@@ -164,53 +192,56 @@ def weighted_forecast(
                 break
         else:
             dims_read.append(d)
-    dims = tuple(dims_read)
-    if (rates is None) != (to_currency is None):
-        problems.append(Problem(path="rates", code="missing", message="rates and to_currency go together"))
+    return tuple(dims_read), problems
+
+
+def _read_rates(rates: object, to_currency: str, problems: list[Problem]) -> dict[str, Decimal]:
+    """*rates* as currency -> rate (with *to_currency* at 1), each problem added to *problems*."""
     table_rates: dict[str, Decimal] = {}
-    if rates is not None and to_currency is not None:
-        problem = currency_problem(to_currency)
-        if problem is not None:
-            problems.append(problem.prefixed("to_currency"))
-        rates = c.to_mapping(rates, "rates")  # a pandas Series
-        if not isinstance(rates, Mapping):
+    problem = currency_problem(to_currency)
+    if problem is not None:
+        problems.append(problem.prefixed("to_currency"))
+    rates = c.to_mapping(rates, "rates")  # a pandas Series
+    if not isinstance(rates, Mapping):
+        problems.append(
+            Problem(
+                path="rates", code="type", message=f"{c.show(rates)} is not a mapping of currency to rate"
+            )
+        )
+        return table_rates
+    for code, raw in rates.items():
+        rate = c.plain(raw)  # a numpy int as an int
+        number = (
+            c.to_decimal(rate)
+            if isinstance(rate, str | int | Decimal) and not isinstance(rate, bool)
+            else rate
+        )
+        if not isinstance(number, Decimal) or not number.is_finite() or number <= 0:
             problems.append(
                 Problem(
-                    path="rates", code="type", message=f"{c.show(rates)} is not a mapping of currency to rate"
+                    path=f"rates[{c.show(code)}]",
+                    code="range" if isinstance(number, Decimal) else "type",
+                    message=f"{c.show(rate)} is not a rate > 0",
                 )
             )
         else:
-            for code, raw in rates.items():
-                rate = c.plain(raw)  # a numpy int as an int
-                number = (
-                    c.to_decimal(rate)
-                    if isinstance(rate, str | int | Decimal) and not isinstance(rate, bool)
-                    else rate
-                )
-                if not isinstance(number, Decimal) or not number.is_finite() or number <= 0:
-                    problems.append(
-                        Problem(
-                            path=f"rates[{c.show(code)}]",
-                            code="range" if isinstance(number, Decimal) else "type",
-                            message=f"{c.show(rate)} is not a rate > 0",
-                        )
-                    )
-                else:
-                    table_rates[code] = number
-            table_rates.setdefault(to_currency, Decimal(1))
-    if problems:
-        raise ValidationError(problems)
-    zone = zone_of(tz)
+            table_rates[code] = number
+    table_rates.setdefault(to_currency, Decimal(1))
+    return table_rates
+
+
+def _accumulate(
+    opportunities: Iterable[Opportunity],
+    table: Mapping[str, Pipeline],
+    dims: tuple[str, ...],
+    *,
+    zone: dt.tzinfo,
+    table_rates: Mapping[str, Decimal],
+    to_currency: str | None,
+    tier_of: Mapping[str, Any],
+) -> dict[tuple[tuple[Any, ...], str], list[Any]]:
+    """Deals, amount and weighted amount per (group key, currency): the hot loop, kept whole for speed."""
     dated = "month" in dims or "quarter" in dims
-    tier_of: Mapping[str, Any] = {}
-    if "tier" in dims:
-        if tiers is None:
-            raise ValidationError.single(
-                "tiers", "None; grouping by 'tier' needs tiers= (customer id -> tier)", code="missing"
-            )
-        tier_of = _tiers(tiers)
-    elif tiers is not None:
-        tier_of = _tiers(tiers)
     acc: dict[tuple[tuple[Any, ...], str], list[Any]] = {}
     getters = [_GETTERS[d] for d in dims]
     add = _ADD
@@ -256,7 +287,7 @@ def weighted_forecast(
             got[0] += 1
             got[1] = add(got[1], amount)
             got[2] = add(got[2], weighted)
-    return _forecast(dims, acc)
+    return acc
 
 
 _LOST = OpportunityStatus.LOST

@@ -113,6 +113,10 @@ def _positive_days(value: object) -> Problem | None:
     return problem
 
 
+#: What a closed stage's probability and forecast category must be.
+_CLOSED = {StageOutcome.WON: (1, ForecastCategory.CLOSED), StageOutcome.LOST: (0, ForecastCategory.OMITTED)}
+
+
 @attrs.frozen(kw_only=True)
 class Stage(c.Checked):
     """
@@ -151,40 +155,16 @@ class Stage(c.Checked):
 
     def _relations(self) -> list[Problem]:
         problems = []
-        if self.outcome is StageOutcome.WON:
-            if self.probability != 1:
-                problems.append(
-                    Problem(
-                        path="probability",
-                        code="conflict",
-                        message=f"{self.probability} on a won stage; it must be 1",
-                    )
-                )
-            if self.category is not ForecastCategory.CLOSED:
-                problems.append(
-                    Problem(
-                        path="category",
-                        code="conflict",
-                        message=f"{self.category.value!r} on a won stage; it must be 'closed'",
-                    )
-                )
-        if self.outcome is StageOutcome.LOST:
-            if self.probability != 0:
-                problems.append(
-                    Problem(
-                        path="probability",
-                        code="conflict",
-                        message=f"{self.probability} on a lost stage; it must be 0",
-                    )
-                )
-            if self.category is not ForecastCategory.OMITTED:
-                problems.append(
-                    Problem(
-                        path="category",
-                        code="conflict",
-                        message=f"{self.category.value!r} on a lost stage; it must be 'omitted'",
-                    )
-                )
+        closed = _CLOSED.get(self.outcome)
+        if closed is not None:
+            probability, category = closed
+            outcome = self.outcome.value
+            if self.probability != probability:
+                message = f"{self.probability} on a {outcome} stage; it must be {probability}"
+                problems.append(Problem(path="probability", code="conflict", message=message))
+            if self.category is not category:
+                message = f"{self.category.value!r} on a {outcome} stage; it must be {category.value!r}"
+                problems.append(Problem(path="category", code="conflict", message=message))
         if self.outcome is not StageOutcome.WON and self.category is ForecastCategory.CLOSED:
             problems.append(
                 Problem(path="category", code="conflict", message="'closed' is only for won stages")
