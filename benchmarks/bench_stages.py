@@ -171,7 +171,9 @@ def run_values_only(deals):
     no lookups and no checks (the engine's own unchecked builders).
     """
     from funnelkit import OpportunityStatus
-    from funnelkit.stages._engine import MoveKind, _event, _moved
+    from funnelkit.entities import moved_opportunity as _moved
+    from funnelkit.stages import MoveKind
+    from funnelkit.stages._engine import _event
 
     days = [T0 + dt.timedelta(days=d) for d in range(8)]
     zero = dt.timedelta(0)

@@ -340,67 +340,17 @@ def chart_svg(
             f"{e(title)}</text>"
         )
     ]
-    for value, text in y.ticks:
-        py = y.y(value)
-        parts.append(
-            f'<line x1="{PLOT_LEFT}" y1="{py:.2f}" x2="{PLOT_RIGHT}" y2="{py:.2f}" stroke="#ddd"/>'
-            f'<text x="{PLOT_LEFT - 6}" y="{py + 4:.2f}" text-anchor="end">{e(text)}</text>'
-        )
-    for value, text in x.ticks:
-        px = x.x(value)
-        parts.append(
-            f'<line x1="{px:.2f}" y1="{PLOT_BOTTOM}" x2="{px:.2f}" y2="{PLOT_BOTTOM + 4}" stroke="{INK}"/>'
-            f'<text x="{px:.2f}" y="{PLOT_BOTTOM + 16}" text-anchor="middle">{e(text)}</text>'
-        )
-    base = y.y(0.0 if y.low <= 0 <= y.high else y.low)
-    for bar in bars:
-        x0, x1 = sorted((x.x(bar.low), x.x(bar.high)))
-        top = y.y(bar.value)
-        parts.append(
-            f'<rect x="{x0:.2f}" y="{min(top, base):.2f}" width="{max(1.0, x1 - x0):.2f}" '
-            f'height="{abs(base - top):.2f}" fill="{BLUE}"><title>{e(bar.note)}</title></rect>'
-        )
-    for band in bands:
-        outline = _vertices(band.upper, x, y, band.steps) + _vertices(band.lower, x, y, band.steps)[::-1]
-        if outline:
-            parts.append(
-                f'<path d="{_path(outline)}Z" fill="{band.color}" {_FAINT} stroke="none">'
-                f"<title>{e(band.label)}</title></path>"
-            )
-    for line in lines:
-        vertices = _vertices(line.points, x, y, line.steps)
-        if line.path and vertices:
-            dash = ' stroke-dasharray="6 4"' if line.dashed else ""
-            parts.append(
-                f'<path d="{_path(vertices)}" fill="none" stroke="{line.color}" stroke-width="2"{dash}>'
-                f"<title>{e(line.label)}</title></path>"
-            )
-        if line.markers:
-            spots = dict.fromkeys((round(x.x(vx), 2), round(y.y(vy), 2)) for vx, vy in line.points)
-            shapes = [
-                f'<circle cx="{px:.2f}" cy="{py:.2f}" r="3" fill="{line.color}"/>'
-                if line.markers == "dot"
-                else f'<line x1="{px:.2f}" y1="{py - 5:.2f}" x2="{px:.2f}" y2="{py + 5:.2f}" '
-                f'stroke="{line.color}" stroke-width="1.5"/>'
-                for px, py in list(spots)[:_MOST_VERTICES]
-            ]
-            parts.append(f"<g><title>{e(line.label)}</title>{''.join(shapes)}</g>")
-    middle = (PLOT_LEFT + PLOT_RIGHT) / 2
-    for i, mark in enumerate(marks):
-        px = x.x(mark.x)
-        ty = PLOT_TOP + 12 + 13 * (i % 3)
-        anchor, tx = ("start", px + 4) if px <= middle else ("end", px - 4)
-        parts.append(
-            f'<line x1="{px:.2f}" y1="{PLOT_TOP}" x2="{px:.2f}" y2="{PLOT_BOTTOM}" stroke="{mark.color}" '
-            f'stroke-width="1.5" stroke-dasharray="4 3"><title>{e(mark.note or mark.label)}</title></line>'
-            f'<text x="{tx:.2f}" y="{ty}" text-anchor="{anchor}" fill="{mark.color}" stroke="#fff" '
-            f'stroke-width="3" paint-order="stroke">{e(mark.label)}</text>'
-        )
+    parts += _ticks_svg(x, y)
+    parts += _bars_svg(bars, x, y)
+    parts += _bands_svg(bands, x, y)
+    parts += _lines_svg(lines, x, y)
+    parts += _marks_svg(marks, x)
     parts.append(
         f'<line x1="{PLOT_LEFT}" y1="{PLOT_BOTTOM}" x2="{PLOT_RIGHT}" y2="{PLOT_BOTTOM}" stroke="{INK}"/>'
         f'<line x1="{PLOT_LEFT}" y1="{PLOT_TOP}" x2="{PLOT_LEFT}" y2="{PLOT_BOTTOM}" stroke="{INK}"/>'
     )
     if x_label:
+        middle = (PLOT_LEFT + PLOT_RIGHT) / 2
         parts.append(
             f'<text x="{middle:.0f}" y="{CHART_HEIGHT - 10}" text-anchor="middle">{e(x_label)}</text>'
         )
@@ -419,3 +369,94 @@ def chart_svg(
     parts.append(_legend(entries))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _ticks_svg(x: Axis, y: Axis) -> list[str]:
+    """The grid lines and labels of the y ticks, and the x ticks with their labels."""
+    e = html.escape
+    parts = []
+    for value, text in y.ticks:
+        py = y.y(value)
+        parts.append(
+            f'<line x1="{PLOT_LEFT}" y1="{py:.2f}" x2="{PLOT_RIGHT}" y2="{py:.2f}" stroke="#ddd"/>'
+            f'<text x="{PLOT_LEFT - 6}" y="{py + 4:.2f}" text-anchor="end">{e(text)}</text>'
+        )
+    for value, text in x.ticks:
+        px = x.x(value)
+        parts.append(
+            f'<line x1="{px:.2f}" y1="{PLOT_BOTTOM}" x2="{px:.2f}" y2="{PLOT_BOTTOM + 4}" stroke="{INK}"/>'
+            f'<text x="{px:.2f}" y="{PLOT_BOTTOM + 16}" text-anchor="middle">{e(text)}</text>'
+        )
+    return parts
+
+
+def _bars_svg(bars: Sequence[Bar], x: Axis, y: Axis) -> list[str]:
+    """One rectangle per bar, from the base line (0, or the bottom of the y axis) to its value."""
+    e = html.escape
+    base = y.y(0.0 if y.low <= 0 <= y.high else y.low)
+    parts = []
+    for bar in bars:
+        x0, x1 = sorted((x.x(bar.low), x.x(bar.high)))
+        top = y.y(bar.value)
+        parts.append(
+            f'<rect x="{x0:.2f}" y="{min(top, base):.2f}" width="{max(1.0, x1 - x0):.2f}" '
+            f'height="{abs(base - top):.2f}" fill="{BLUE}"><title>{e(bar.note)}</title></rect>'
+        )
+    return parts
+
+
+def _bands_svg(bands: Sequence[Band], x: Axis, y: Axis) -> list[str]:
+    """One shaded path per band, between its upper and lower edges."""
+    e = html.escape
+    parts = []
+    for band in bands:
+        outline = _vertices(band.upper, x, y, band.steps) + _vertices(band.lower, x, y, band.steps)[::-1]
+        if outline:
+            parts.append(
+                f'<path d="{_path(outline)}Z" fill="{band.color}" {_FAINT} stroke="none">'
+                f"<title>{e(band.label)}</title></path>"
+            )
+    return parts
+
+
+def _lines_svg(lines: Sequence[Line], x: Axis, y: Axis) -> list[str]:
+    """Each line's path (solid or dashed) and its markers (dots or ticks), as it asks."""
+    e = html.escape
+    parts = []
+    for line in lines:
+        vertices = _vertices(line.points, x, y, line.steps)
+        if line.path and vertices:
+            dash = ' stroke-dasharray="6 4"' if line.dashed else ""
+            parts.append(
+                f'<path d="{_path(vertices)}" fill="none" stroke="{line.color}" stroke-width="2"{dash}>'
+                f"<title>{e(line.label)}</title></path>"
+            )
+        if line.markers:
+            spots = dict.fromkeys((round(x.x(vx), 2), round(y.y(vy), 2)) for vx, vy in line.points)
+            shapes = [
+                f'<circle cx="{px:.2f}" cy="{py:.2f}" r="3" fill="{line.color}"/>'
+                if line.markers == "dot"
+                else f'<line x1="{px:.2f}" y1="{py - 5:.2f}" x2="{px:.2f}" y2="{py + 5:.2f}" '
+                f'stroke="{line.color}" stroke-width="1.5"/>'
+                for px, py in list(spots)[:_MOST_VERTICES]
+            ]
+            parts.append(f"<g><title>{e(line.label)}</title>{''.join(shapes)}</g>")
+    return parts
+
+
+def _marks_svg(marks: Sequence[Mark], x: Axis) -> list[str]:
+    """Each mark as a dashed vertical line with its label, on the side of the plot with room."""
+    e = html.escape
+    middle = (PLOT_LEFT + PLOT_RIGHT) / 2
+    parts = []
+    for i, mark in enumerate(marks):
+        px = x.x(mark.x)
+        ty = PLOT_TOP + 12 + 13 * (i % 3)
+        anchor, tx = ("start", px + 4) if px <= middle else ("end", px - 4)
+        parts.append(
+            f'<line x1="{px:.2f}" y1="{PLOT_TOP}" x2="{px:.2f}" y2="{PLOT_BOTTOM}" stroke="{mark.color}" '
+            f'stroke-width="1.5" stroke-dasharray="4 3"><title>{e(mark.note or mark.label)}</title></line>'
+            f'<text x="{tx:.2f}" y="{ty}" text-anchor="{anchor}" fill="{mark.color}" stroke="#fff" '
+            f'stroke-width="3" paint-order="stroke">{e(mark.label)}</text>'
+        )
+    return parts

@@ -212,6 +212,45 @@ def simulate(
     seed, check_every, work_rate = c.plain(seed), c.plain(check_every), c.plain(work_rate)
     if isinstance(capacity, tuple):
         capacity = tuple(map(c.plain, capacity))  # type: ignore[assignment]  # checked below
+    problems = _simulate_problems(
+        reps=reps,
+        leads=leads,
+        days=days,
+        seed=seed,
+        check_every=check_every,
+        capacity=capacity,
+        work_rate=work_rate,
+        pipeline=pipeline,
+    )
+    if problems:
+        raise ValidationError(problems)
+    begin = _first_day(start, days)
+    company = _Company(
+        pipeline=default_pipeline() if pipeline is None else pipeline,
+        reps=reps,
+        leads=leads,
+        days=days,
+        seed=seed,
+        start=begin,
+        check_every=check_every,
+        work_rate=float(work_rate),
+    )
+    company.hire(reps, capacity)
+    return company.run()
+
+
+def _simulate_problems(
+    *,
+    reps: Any,
+    leads: Any,
+    days: Any,
+    seed: Any,
+    check_every: Any,
+    capacity: Any,
+    work_rate: Any,
+    pipeline: object,
+) -> list[Problem]:
+    """The problems of :func:`simulate`'s arguments (numpy numbers already read as Python ones)."""
     problems: list[Problem] = []
     for name, value, most in (
         ("reps", reps, MAX_REPS),
@@ -240,8 +279,11 @@ def simulate(
         )
     if pipeline is not None and not isinstance(pipeline, Pipeline):
         problems.append(c.wrong_type(pipeline, "a Pipeline").prefixed("pipeline"))
-    if problems:
-        raise ValidationError(problems)
+    return problems
+
+
+def _first_day(start: dt.datetime | None, days: int) -> dt.datetime:
+    """The simulation's first day: *start* checked (with room for *days* days after it), or the default."""
     begin = instant(start, field="start") if start is not None else dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
     try:
         begin + (days + 200) * _DAY  # the last day, and the close dates drawn past it
@@ -249,18 +291,7 @@ def simulate(
     except OverflowError:
         msg = f"{begin.isoformat()} leaves no room for {days:,} days within the range of datetime"
         raise ValidationError.single("start", msg, code="range") from None
-    company = _Company(
-        pipeline=default_pipeline() if pipeline is None else pipeline,
-        reps=reps,
-        leads=leads,
-        days=days,
-        seed=seed,
-        start=begin,
-        check_every=check_every,
-        work_rate=float(work_rate),
-    )
-    company.hire(reps, capacity)
-    return company.run()
+    return begin
 
 
 def _unmet(requirements: tuple[Requirement, ...], verdicts: tuple[Verdict, ...]) -> list[Requirement]:
@@ -694,36 +725,11 @@ class _Company:
     def report(self) -> SimulationResult:
         deals = tuple(self.deals.values())
         events = tuple(e for es in self.events.values() for e in es)
-        won_by_customer: dict[str, Decimal] = {}
-        for d in deals:
-            if d.status is OpportunityStatus.WON and d.amount is not None:
-                won_by_customer[d.customer_id] = _CONTEXT.add(
-                    won_by_customer.get(d.customer_id, Decimal(0)), d.amount.amount
-                )
-        abc_counts: dict[str, int] = {}
-        if won_by_customer:
-            grading = abc(dict(won_by_customer))
-            abc_counts = {s.tier.value: s.count for s in grading.summary}
         open_deals = [d for d in deals if d.is_open]
         forecast_total = (
             weighted_forecast(open_deals, self.pipeline, by=[]).total("CNY") if open_deals else None
         )
-        wape = None
         end = self.start + self.days * _DAY
-        cutoffs = [(self.start + k * 30 * _DAY, self.start + (k + 3) * 30 * _DAY) for k in range(1, 12)]
-        cutoffs = [(a, b) for a, b in cutoffs if b <= end]
-        if cutoffs:
-            try:
-                result = backtest(
-                    deals,
-                    events,
-                    cutoffs=cutoffs,
-                    currency="CNY",
-                    forecast=lambda ds: weighted_forecast(ds, self.pipeline, by=[]).total("CNY"),
-                )
-                wape = result.wape
-            except ValidationError:  # nothing won in any window: WAPE is undefined
-                wape = None
         return SimulationResult(
             seed=self.seed,
             days=self.days,
@@ -745,6 +751,40 @@ class _Company:
             events=events,
             activities=sum(len(a) for a in self.activities.values()),
             forecast_total=forecast_total,
-            wape=wape,
-            abc_counts=abc_counts,
+            wape=self._wape(deals, events, end),
+            abc_counts=_abc_counts(deals),
         )
+
+    def _wape(
+        self, deals: tuple[Opportunity, ...], events: tuple[StageChanged, ...], end: dt.datetime
+    ) -> Fraction | None:
+        """The WAPE of the weighted forecast backtested over 90-day windows a month apart up to *end*."""
+        cutoffs = [(self.start + k * 30 * _DAY, self.start + (k + 3) * 30 * _DAY) for k in range(1, 12)]
+        cutoffs = [(a, b) for a, b in cutoffs if b <= end]
+        if not cutoffs:
+            return None
+        try:
+            result = backtest(
+                deals,
+                events,
+                cutoffs=cutoffs,
+                currency="CNY",
+                forecast=lambda ds: weighted_forecast(ds, self.pipeline, by=[]).total("CNY"),
+            )
+        except ValidationError:  # nothing won in any window: WAPE is undefined
+            return None
+        return result.wape
+
+
+def _abc_counts(deals: tuple[Opportunity, ...]) -> dict[str, int]:
+    """The customers per A/B/C tier, graded by the amounts they won."""
+    won_by_customer: dict[str, Decimal] = {}
+    for d in deals:
+        if d.status is OpportunityStatus.WON and d.amount is not None:
+            won_by_customer[d.customer_id] = _CONTEXT.add(
+                won_by_customer.get(d.customer_id, Decimal(0)), d.amount.amount
+            )
+    if not won_by_customer:
+        return {}
+    grading = abc(dict(won_by_customer))
+    return {s.tier.value: s.count for s in grading.summary}

@@ -239,3 +239,14 @@ def test_ranking_respects_value_and_the_rule(values):
     a_value = sum(row.value for row in a_rows)
     assert a_value >= Decimal("0.8") * r.total or len(a_rows) == len(rows)
     assert a_value - a_rows[-1].value < Decimal("0.8") * r.total
+
+
+def test_an_unhashable_id_is_reported_with_the_other_problems():
+    """A list as an id is a type problem at its place, and the rest of the row is still checked."""
+    with raises_problems(
+        ("values[0].id", "type"),
+        ("values[1].value", "type"),
+        ("values[2].id", "type"),
+        ("values[2].value", "type"),
+    ):
+        abc([(["x"], 5), ("a", "x"), (["y"], "z")])

@@ -250,7 +250,7 @@ def fairness(
 
 
 def _latest(decisions: Iterable[Decision], start: dt.datetime, end: dt.datetime) -> dict[str, Decision]:
-    """The decisions in ``[start, end)``, each checked: per lead the latest (a lead routed twice counts once)."""
+    """The checked decisions in ``[start, end)``: per lead the latest (a lead routed twice counts once)."""
     latest: dict[str, Decision] = {}
     for i, d in enumerate(decisions):
         if not isinstance(d, Decision):

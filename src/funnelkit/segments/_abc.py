@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from fractions import Fraction
 from types import MappingProxyType
+from typing import cast
 
 import attrs
 
@@ -188,49 +189,61 @@ def _amounts(
         id_path, value_path = (
             (f"{where} (key)", where) if keyed else (f"{where}.id", f"{where}.{value_field}")
         )
-        problem = c.identifier(cid)
-        if problem is not None:
-            problems.append(problem.prefixed(id_path))
+        id_problem = c.identifier(cid)
+        if id_problem is not None:
+            problems.append(id_problem.prefixed(id_path))
         elif cid in seen:
             problems.append(
                 Problem(path=id_path, code="duplicate", message=f"{cid!r} appears twice; each customer once")
             )
-        if isinstance(value, Money):
-            if currency is None:
-                currency = value.currency
-            elif value.currency != currency:
-                raise CurrencyMismatchError("rank", currency, value.currency)
-            number: object = value.amount
-        elif isinstance(value, Decimal | int | float) and not isinstance(value, bool):
-            if currency is not None:
-                raise CurrencyMismatchError("rank", currency, "a plain number")
-            number = c.to_decimal(value)
-        else:
-            number = value
-        if not isinstance(number, Decimal) or not number.is_finite():
-            problems.append(
-                Problem(
-                    path=value_path,
-                    code="range" if isinstance(number, Decimal | float) else "type",
-                    message=f"{c.show(value)} is not a finite number or Money",
-                )
-            )
-        elif number < 0:
-            problems.append(
-                Problem(
-                    path=value_path, code="range", message=f"{c.show(value)} is negative; values must be >= 0"
-                )
-            )
-        elif number and number.adjusted() >= MAX_DIGITS:
-            msg = f"{c.show(value)} is too large; values must be below 1e{MAX_DIGITS}"
-            problems.append(Problem(path=value_path, code="limit", message=msg))
+        number, currency = _number(value, currency)
+        problem = _value_problem(value, number, value_path)
+        if problem is not None:
+            problems.append(problem)
         else:
             ids.append(cid)  # type: ignore[arg-type]
-            values.append(number)
+            values.append(cast("Decimal", number))  # checked by _value_problem
+        if id_problem is None:  # a bad id may not even hash
             seen.add(cid)  # type: ignore[arg-type]
     if problems:
         raise ValidationError(problems)
     return ids, values, currency
+
+
+def _number(value: object, currency: str | None) -> tuple[object, str | None]:
+    """
+    *value* as a number to check (a Decimal when it reads as one), and the currency of the values
+    so far; Money and plain numbers do not mix.
+    """
+    if isinstance(value, Money):
+        if currency is None:
+            currency = value.currency
+        elif value.currency != currency:
+            raise CurrencyMismatchError("rank", currency, value.currency)
+        return value.amount, currency
+    if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+        if currency is not None:
+            raise CurrencyMismatchError("rank", currency, "a plain number")
+        return c.to_decimal(value), currency
+    return value, currency
+
+
+def _value_problem(value: object, number: object, value_path: str) -> Problem | None:
+    """Why *value* (read as *number*) cannot be ranked: not a finite number, negative or too large."""
+    if not isinstance(number, Decimal) or not number.is_finite():
+        return Problem(
+            path=value_path,
+            code="range" if isinstance(number, Decimal | float) else "type",
+            message=f"{c.show(value)} is not a finite number or Money",
+        )
+    if number < 0:
+        return Problem(
+            path=value_path, code="range", message=f"{c.show(value)} is negative; values must be >= 0"
+        )
+    if number and number.adjusted() >= MAX_DIGITS:
+        msg = f"{c.show(value)} is too large; values must be below 1e{MAX_DIGITS}"
+        return Problem(path=value_path, code="limit", message=msg)
+    return None
 
 
 def abc(

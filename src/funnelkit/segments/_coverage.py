@@ -127,23 +127,7 @@ def coverage(
     c.require_iterable(customers, "Customer", "customers")
     quartiles = plain_mapping(quartiles, "rep id to quartile 1-4", "quartiles")
     capacities = plain_mapping(capacities, "rep id to capacity (an int >= 0)", "capacities")
-    problems: list[Problem] = []
-    for rep, q in quartiles.items():
-        if not _rep_id(rep, "quartiles", problems) and (
-            isinstance(q, bool) or not isinstance(q, int) or q not in (1, 2, 3, 4)
-        ):
-            code = "type" if isinstance(q, bool) or not isinstance(q, int) else "range"
-            problems.append(
-                Problem(path=f"quartiles[{rep!r}]", code=code, message=f"{c.show(q)} is not a quartile 1-4")
-            )
-    for rep, cap in capacities.items():
-        if not _rep_id(rep, "capacities", problems) and (
-            isinstance(cap, bool) or not isinstance(cap, int) or cap < 0
-        ):
-            code = "type" if isinstance(cap, bool) or not isinstance(cap, int) else "range"
-            problems.append(
-                Problem(path=f"capacities[{rep!r}]", code=code, message=f"{c.show(cap)} is not an int >= 0")
-            )
+    problems = _assignment_problems(quartiles, capacities)
     allowed_by_tier = _policy(policy, problems)
     if problems:
         raise ValidationError(problems[:MAX_PROBLEMS])
@@ -164,6 +148,47 @@ def coverage(
                     customer_id=cust.id, tier=tier, owner=cust.owner, owner_quartile=owner_q, allowed=allowed
                 )
             )
+    moves, unresolved = _reallocate(misaligned, quartiles, capacities, load)
+    return CoveragePlan(
+        misaligned=tuple(misaligned),
+        moves=tuple(moves),
+        unresolved=tuple(unresolved),
+        load_after=MappingProxyType(load),
+    )
+
+
+def _assignment_problems(quartiles: Mapping[Any, object], capacities: Mapping[Any, object]) -> list[Problem]:
+    """The problems of the rep ids, quartiles and capacities given."""
+    problems: list[Problem] = []
+    for rep, q in quartiles.items():
+        if not _rep_id(rep, "quartiles", problems) and (
+            isinstance(q, bool) or not isinstance(q, int) or q not in (1, 2, 3, 4)
+        ):
+            code = "type" if isinstance(q, bool) or not isinstance(q, int) else "range"
+            problems.append(
+                Problem(path=f"quartiles[{rep!r}]", code=code, message=f"{c.show(q)} is not a quartile 1-4")
+            )
+    for rep, cap in capacities.items():
+        if not _rep_id(rep, "capacities", problems) and (
+            isinstance(cap, bool) or not isinstance(cap, int) or cap < 0
+        ):
+            code = "type" if isinstance(cap, bool) or not isinstance(cap, int) else "range"
+            problems.append(
+                Problem(path=f"capacities[{rep!r}]", code=code, message=f"{c.show(cap)} is not an int >= 0")
+            )
+    return problems
+
+
+def _reallocate(
+    misaligned: list[Misalignment],
+    quartiles: Mapping[str, int],
+    capacities: Mapping[str, int],
+    load: dict[str, int],
+) -> tuple[list[Move], list[tuple[str, str]]]:
+    """
+    Move each misaligned customer (C before B before A) to the eligible rep with the most room,
+    updating *load*: the moves, and the customers no rep had room for with the reason.
+    """
     order = {Tier.C: 0, Tier.B: 1, Tier.A: 2}
     moves, unresolved = [], []
     for m in sorted(misaligned, key=lambda m: (order[m.tier], m.customer_id)):
@@ -181,12 +206,7 @@ def coverage(
         load[best] = load.get(best, 0) + 1
         reason = f"tier {m.tier.value} calls for quartile {sorted(m.allowed)}, owner is in {m.owner_quartile}"
         moves.append(Move(customer_id=m.customer_id, from_rep=m.owner, to_rep=best, reason=reason))
-    return CoveragePlan(
-        misaligned=tuple(misaligned),
-        moves=tuple(moves),
-        unresolved=tuple(unresolved),
-        load_after=MappingProxyType(load),
-    )
+    return moves, unresolved
 
 
 def _rep_id(rep: object, where: str, problems: list[Problem]) -> bool:
@@ -309,26 +329,9 @@ def relationships(
     runs in funnelkit's own decimal context.  Cost: O(c + a + k) for c
     customers, a activities and k key persons.
     """
-    problems: list[Problem] = []
-    problem = c.aware_datetime(now)
-    if problem is not None:
-        problems.append(problem.prefixed("now"))
-    if not isinstance(window, dt.timedelta) or window <= dt.timedelta(0):
-        code = "range" if isinstance(window, dt.timedelta) else "type"
-        problems.append(
-            Problem(path="window", code=code, message=f"{c.show(window)} is not a positive timedelta")
-        )
     full = c.plain(contacts_for_full_marks)
-    if isinstance(full, bool) or not isinstance(full, int) or not 1 <= full <= MAX_CONTACTS:
-        msg = f"{c.show(full)} is not an int from 1 to {MAX_CONTACTS:,}"
-        code = "type" if isinstance(full, bool) or not isinstance(full, int) else "range"
-        problems.append(Problem(path="contacts_for_full_marks", code=code, message=msg))
     threshold = c.to_decimal(strong)
-    if not isinstance(threshold, Decimal) or not threshold.is_finite() or not 0 <= threshold <= 1:
-        code = "range" if isinstance(threshold, Decimal) else "type"
-        problems.append(
-            Problem(path="strong", code=code, message=f"{c.show(strong)} is not a share in [0, 1]")
-        )
+    problems = _relationship_problems(now, window, full, threshold, strong)
     problems += not_iterable(
         (customers, Customer, "customers"),
         (activities, Activity, "activities"),
@@ -341,65 +344,17 @@ def relationships(
         since = now - window
     except OverflowError:  # the window reaches back past the first datetime: every contact counts
         since = dt.datetime.min.replace(tzinfo=dt.UTC)
-    span = Decimal(window // _MICROSECOND)
-    ctx = _SCORE
-    last: dict[str, dt.datetime] = {}
-    count: dict[str, int] = {}
-    for a in each_of(activities, Activity, "activities"):
-        if since <= a.at <= now:
-            count[a.customer_id] = count.get(a.customer_id, 0) + 1
-            if a.customer_id not in last or a.at > last[a.customer_id]:
-                last[a.customer_id] = a.at
-    people: dict[str, list[KeyPerson]] = {}
-    for kp in each_of(key_persons, KeyPerson, "key_persons"):
-        people.setdefault(kp.customer_id, []).append(kp)
-    zero, one, half, three = Decimal(0), Decimal(1), Decimal("0.5"), Decimal(3)
-    warmth_of: dict[str, Decimal] = {}
-    for cid, kps in people.items():
-        dms = [k for k in kps if k.role is Role.DECISION_MAKER]
-        if any(k.stance is Stance.OPPONENT for k in dms):
-            warmth_of[cid] = zero
-        else:
-            warmth_of[cid] = ctx.add(
-                half if dms else zero, half if any(k.stance in _FAVOURABLE for k in kps) else zero
-            )
-
-    def score(at: dt.datetime | None, n: int, warmth: Decimal, tier: Tier | None) -> tuple[Any, ...]:
-        """
-        The fields of a relationship from its measures (many customers share them).
-        """
-        recency = zero
-        if at is not None:
-            age = ctx.divide(Decimal((now - at) // _MICROSECOND), span)
-            recency = max(zero, ctx.subtract(one, age))
-        frequency = min(one, ctx.divide(Decimal(n), Decimal(full)))
-        strength = _two_places(ctx.divide(ctx.add(ctx.add(recency, frequency), warmth), three))
-        if tier is Tier.A:
-            rec = Recommendation.GROW
-            why = (
-                "A customer: grow the account"
-                if strength >= threshold
-                else "A customer, weak relationship: invest to strengthen it"
-            )
-        else:
-            label = tier.value if tier else "ungraded"
-            if strength >= threshold:
-                rec, why = (
-                    Recommendation.MAINTAIN,
-                    f"{label} customer, strong relationship: maintain at low cost",
-                )
-            else:
-                rec, why = Recommendation.REDUCE, f"{label} customer, weak relationship: reduce investment"
-        return strength, _two_places(recency), _two_places(frequency), warmth, rec, why
-
+    last, count = _contacts(activities, since, now)
+    warmth_of = _warmth(key_persons)
+    scorer = _Scorer(now=now, span=Decimal(window // _MICROSECOND), full=full, threshold=threshold)
     out = []
     scored: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for cust in each_of(customers, Customer, "customers"):
         cid, tier = cust.id, cust.tier
-        key = (last.get(cid), count.get(cid, 0), warmth_of.get(cid, zero), tier)
+        key = (last.get(cid), count.get(cid, 0), warmth_of.get(cid, _ZERO), tier)
         fields = scored.get(key)
         if fields is None:
-            fields = scored[key] = score(*key)
+            fields = scored[key] = scorer.score(*key)
         strength, recency, frequency, warmth, rec, why = fields
         out.append(
             Relationship(
@@ -414,3 +369,102 @@ def relationships(
             )
         )
     return tuple(out)
+
+
+def _relationship_problems(
+    now: object, window: object, full: object, threshold: object, strong: object
+) -> list[Problem]:
+    """The problems of *now*, *window*, *full* (contacts_for_full_marks) and *threshold* (*strong* read)."""
+    problems: list[Problem] = []
+    problem = c.aware_datetime(now)
+    if problem is not None:
+        problems.append(problem.prefixed("now"))
+    if not isinstance(window, dt.timedelta) or window <= dt.timedelta(0):
+        code = "range" if isinstance(window, dt.timedelta) else "type"
+        problems.append(
+            Problem(path="window", code=code, message=f"{c.show(window)} is not a positive timedelta")
+        )
+    if isinstance(full, bool) or not isinstance(full, int) or not 1 <= full <= MAX_CONTACTS:
+        msg = f"{c.show(full)} is not an int from 1 to {MAX_CONTACTS:,}"
+        code = "type" if isinstance(full, bool) or not isinstance(full, int) else "range"
+        problems.append(Problem(path="contacts_for_full_marks", code=code, message=msg))
+    if not isinstance(threshold, Decimal) or not threshold.is_finite() or not 0 <= threshold <= 1:
+        code = "range" if isinstance(threshold, Decimal) else "type"
+        problems.append(
+            Problem(path="strong", code=code, message=f"{c.show(strong)} is not a share in [0, 1]")
+        )
+    return problems
+
+
+def _contacts(
+    activities: Iterable[Activity], since: dt.datetime, now: dt.datetime
+) -> tuple[dict[str, dt.datetime], dict[str, int]]:
+    """Per customer, the last contact in ``[since, now]`` and how many there were."""
+    last: dict[str, dt.datetime] = {}
+    count: dict[str, int] = {}
+    for a in each_of(activities, Activity, "activities"):
+        if since <= a.at <= now:
+            count[a.customer_id] = count.get(a.customer_id, 0) + 1
+            if a.customer_id not in last or a.at > last[a.customer_id]:
+                last[a.customer_id] = a.at
+    return last, count
+
+
+_ZERO, _ONE, _HALF, _THREE = Decimal(0), Decimal(1), Decimal("0.5"), Decimal(3)
+
+
+def _warmth(key_persons: Iterable[KeyPerson]) -> dict[str, Decimal]:
+    """
+    Per customer with key persons, the people part of the score: 0.5 for a known decision maker
+    plus 0.5 for a supporter or champion; 0 when a decision maker opposes us.
+    """
+    people: dict[str, list[KeyPerson]] = {}
+    for kp in each_of(key_persons, KeyPerson, "key_persons"):
+        people.setdefault(kp.customer_id, []).append(kp)
+    warmth_of: dict[str, Decimal] = {}
+    for cid, kps in people.items():
+        dms = [k for k in kps if k.role is Role.DECISION_MAKER]
+        if any(k.stance is Stance.OPPONENT for k in dms):
+            warmth_of[cid] = _ZERO
+        else:
+            warmth_of[cid] = _SCORE.add(
+                _HALF if dms else _ZERO, _HALF if any(k.stance in _FAVOURABLE for k in kps) else _ZERO
+            )
+    return warmth_of
+
+
+@attrs.frozen(kw_only=True)
+class _Scorer:
+    """Scores relationships as of *now* over a window of *span* microseconds."""
+
+    now: dt.datetime
+    span: Decimal
+    full: int
+    threshold: Decimal
+
+    def score(self, at: dt.datetime | None, n: int, warmth: Decimal, tier: Tier | None) -> tuple[Any, ...]:
+        """The fields of a relationship from its measures (many customers share them)."""
+        ctx = _SCORE
+        recency = _ZERO
+        if at is not None:
+            age = ctx.divide(Decimal((self.now - at) // _MICROSECOND), self.span)
+            recency = max(_ZERO, ctx.subtract(_ONE, age))
+        frequency = min(_ONE, ctx.divide(Decimal(n), Decimal(self.full)))
+        strength = _two_places(ctx.divide(ctx.add(ctx.add(recency, frequency), warmth), _THREE))
+        rec, why = _recommend(tier, strength, self.threshold)
+        return strength, _two_places(recency), _two_places(frequency), warmth, rec, why
+
+
+def _recommend(tier: Tier | None, strength: Decimal, threshold: Decimal) -> tuple[Recommendation, str]:
+    """What to do with a customer of *tier* whose relationship has *strength*, and why."""
+    if tier is Tier.A:
+        why = (
+            "A customer: grow the account"
+            if strength >= threshold
+            else "A customer, weak relationship: invest to strengthen it"
+        )
+        return Recommendation.GROW, why
+    label = tier.value if tier else "ungraded"
+    if strength >= threshold:
+        return Recommendation.MAINTAIN, f"{label} customer, strong relationship: maintain at low cost"
+    return Recommendation.REDUCE, f"{label} customer, weak relationship: reduce investment"

@@ -273,6 +273,79 @@ class RepResults:
         return Fraction(self.repeat_customers, self.buying_customers)
 
 
+def _row(rows: dict[tuple[str, dt.date], dict[str, Any]], rep: str, start: dt.date) -> dict[str, Any]:
+    """The counters of *rep* in the period starting *start* (made empty on first use)."""
+    return rows.setdefault(
+        (rep, start),
+        {
+            "won": 0,
+            "lost": 0,
+            "revenue": {},
+            "single": 0,
+            "multi": 0,
+            "new": 0,
+            "buyers": set(),
+            "repeat": set(),
+        },
+    )
+
+
+def _closing(
+    events: Iterable[StageChanged],
+    opps: Mapping[str, Opportunity],
+    kind: Period,
+    zone: dt.tzinfo,
+    problems: list[Problem],
+) -> list[tuple[StageChanged, dt.date]]:
+    """The wins and losses among *events*, each with the start of its period; problems go to *problems*."""
+    closing = []
+    for i, e in enumerate(events):
+        if not isinstance(e, StageChanged):
+            problems.append(wrong_item(e, StageChanged, f"events[{i}]"))
+        elif e.kind in (MoveKind.WIN, MoveKind.LOSE):
+            if e.opportunity_id not in opps:
+                problems.append(
+                    Problem(
+                        path=f"events[{i}].opportunity_id",
+                        code="reference",
+                        message=f"{c.show(e.opportunity_id)} is not among the opportunities",
+                    )
+                )
+                continue
+            start = _start(e.at, kind, zone)
+            if start is None:
+                problems.append(_beyond(e.at, f"events[{i}].at"))
+                continue
+            closing.append((e, start))
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    return closing
+
+
+def _count_close(
+    r: dict[str, Any],
+    e: StageChanged,
+    opp: Opportunity,
+    meetings: Mapping[str, list[dt.datetime]],
+    bought_before: set[str],
+) -> None:
+    """Count one win or loss *e* of *opp* in its rep's row *r* (in time order: *bought_before* grows)."""
+    if e.kind is MoveKind.LOSE:
+        r["lost"] += 1
+        return
+    r["won"] += 1
+    if opp.amount is not None:
+        r["revenue"][opp.amount.currency] = _CONTEXT.add(
+            r["revenue"].get(opp.amount.currency, Decimal(0)), opp.amount.amount
+        )
+    held = sum(1 for at in meetings.get(opp.id, ()) if at <= e.at)
+    r["single" if held <= 1 else "multi"] += 1
+    r["buyers"].add(opp.customer_id)
+    if opp.customer_id in bought_before:
+        r["repeat"].add(opp.customer_id)
+    bought_before.add(opp.customer_id)
+
+
 def result_kpis(
     opportunities: Iterable[Opportunity],
     events: Iterable[StageChanged],
@@ -310,44 +383,7 @@ def result_kpis(
         if a.opportunity_id is not None and a.kind in (ActivityKind.VISIT, ActivityKind.MEETING):
             meetings.setdefault(a.opportunity_id, []).append(a.at)
     people = items_of(customers, Customer, "customers")
-    rows: dict[tuple[str, dt.date], dict[str, Any]] = {}
-
-    def row(rep: str, start: dt.date) -> dict[str, Any]:
-        return rows.setdefault(
-            (rep, start),
-            {
-                "won": 0,
-                "lost": 0,
-                "revenue": {},
-                "single": 0,
-                "multi": 0,
-                "new": 0,
-                "buyers": set(),
-                "repeat": set(),
-            },
-        )
-
-    closing = []
-    for i, e in enumerate(events):
-        if not isinstance(e, StageChanged):
-            problems.append(wrong_item(e, StageChanged, f"events[{i}]"))
-        elif e.kind in (MoveKind.WIN, MoveKind.LOSE):
-            if e.opportunity_id not in opps:
-                problems.append(
-                    Problem(
-                        path=f"events[{i}].opportunity_id",
-                        code="reference",
-                        message=f"{c.show(e.opportunity_id)} is not among the opportunities",
-                    )
-                )
-                continue
-            start = _start(e.at, kind, zone)
-            if start is None:
-                problems.append(_beyond(e.at, f"events[{i}].at"))
-                continue
-            closing.append((e, start))
-        if len(problems) >= MAX_PROBLEMS:
-            break
+    closing = _closing(events, opps, kind, zone, problems)
     new: list[tuple[str, dt.date]] = []
     for i, cust in enumerate(people):
         if cust.owner is not None:
@@ -358,28 +394,14 @@ def result_kpis(
                 new.append((cust.owner, start))
     if problems:
         raise ValidationError(problems[:MAX_PROBLEMS])
+    rows: dict[tuple[str, dt.date], dict[str, Any]] = {}
     closing.sort(key=lambda es: (es[0].at, es[0].opportunity_id))
     bought_before: set[str] = set()
-    add = _CONTEXT.add
     for e, start in closing:
         opp = opps[e.opportunity_id]
-        r = row(opp.owner, start)
-        if e.kind is MoveKind.LOSE:
-            r["lost"] += 1
-            continue
-        r["won"] += 1
-        if opp.amount is not None:
-            r["revenue"][opp.amount.currency] = add(
-                r["revenue"].get(opp.amount.currency, Decimal(0)), opp.amount.amount
-            )
-        held = sum(1 for at in meetings.get(opp.id, ()) if at <= e.at)
-        r["single" if held <= 1 else "multi"] += 1
-        r["buyers"].add(opp.customer_id)
-        if opp.customer_id in bought_before:
-            r["repeat"].add(opp.customer_id)
-        bought_before.add(opp.customer_id)
+        _count_close(_row(rows, opp.owner, start), e, opp, meetings, bought_before)
     for owner, start in new:
-        row(owner, start)["new"] += 1
+        _row(rows, owner, start)["new"] += 1
     return tuple(
         RepResults(
             rep_id=rep,

@@ -255,41 +255,14 @@ def due_followups(
     if problems:
         raise ValidationError(problems)
     now = canonical(now)
-    last: dict[str, dt.datetime] = {}
-    acts = items_of(activities, Activity, "activities")
-    for a in acts:
-        if a.at <= now and (a.customer_id not in last or a.at > last[a.customer_id]):
-            last[a.customer_id] = a.at
+    last, last_on_deal = _last_contacts(items_of(activities, Activity, "activities"), now)
     stages: dict[str, list[str]] = {}
-    last_on_deal: dict[str, dt.datetime] = {}
     open_deals = []
     for o in items_of(opportunities, Opportunity, "opportunities"):
         if o.is_open:
             stages.setdefault(o.customer_id, []).append(o.stage)
             open_deals.append(o)
-    for a in acts:
-        if a.opportunity_id is not None and a.at <= now:
-            prev = last_on_deal.get(a.opportunity_id)
-            if prev is None or a.at > prev:
-                last_on_deal[a.opportunity_id] = a.at
-    due = []
-    for o in open_deals:
-        interval = policy.by_stage.get(o.stage)
-        if interval is None:
-            continue
-        start = last_on_deal.get(o.id)
-        due_at = _later(max(start or o.stage_entered_at, o.stage_entered_at), interval)
-        if due_at <= now:
-            due.append(
-                FollowUp(
-                    customer_id=o.customer_id,
-                    opportunity_id=o.id,
-                    owner=o.owner,
-                    last_contact=start,
-                    due_at=due_at,
-                    days_overdue=(now - due_at) // _DAY,
-                )
-            )
+    due = _deals_due(open_deals, policy, last_on_deal, now)
     for i, cust in enumerate(items_of(customers, Customer, "customers")):
         start = last.get(cust.id)
         try:
@@ -310,3 +283,48 @@ def due_followups(
             )
     due.sort(key=lambda f: (f.due_at, f.customer_id, f.opportunity_id or ""))
     return tuple(due)
+
+
+def _last_contacts(
+    acts: list[Activity], now: dt.datetime
+) -> tuple[dict[str, dt.datetime], dict[str, dt.datetime]]:
+    """The last activity up to *now* per customer, and per deal."""
+    last: dict[str, dt.datetime] = {}
+    for a in acts:
+        if a.at <= now and (a.customer_id not in last or a.at > last[a.customer_id]):
+            last[a.customer_id] = a.at
+    last_on_deal: dict[str, dt.datetime] = {}
+    for a in acts:
+        if a.opportunity_id is not None and a.at <= now:
+            prev = last_on_deal.get(a.opportunity_id)
+            if prev is None or a.at > prev:
+                last_on_deal[a.opportunity_id] = a.at
+    return last, last_on_deal
+
+
+def _deals_due(
+    open_deals: list[Opportunity],
+    policy: FollowUpPolicy,
+    last_on_deal: Mapping[str, dt.datetime],
+    now: dt.datetime,
+) -> list[FollowUp]:
+    """The open deals in a stage the policy times whose follow-up is due at *now*."""
+    due = []
+    for o in open_deals:
+        interval = policy.by_stage.get(o.stage)
+        if interval is None:
+            continue
+        start = last_on_deal.get(o.id)
+        due_at = _later(max(start or o.stage_entered_at, o.stage_entered_at), interval)
+        if due_at <= now:
+            due.append(
+                FollowUp(
+                    customer_id=o.customer_id,
+                    opportunity_id=o.id,
+                    owner=o.owner,
+                    last_contact=start,
+                    due_at=due_at,
+                    days_overdue=(now - due_at) // _DAY,
+                )
+            )
+    return due

@@ -170,15 +170,7 @@ def rfm(
     Decimal('500')
     """
     bins = c.plain(bins)
-    problems: list[Problem] = []
-    problem = c.aware_datetime(now)
-    if problem is not None:
-        problems.append(problem.prefixed("now"))
-    if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= MAX_BINS:
-        code = "type" if isinstance(bins, bool) or not isinstance(bins, int) else "range"
-        problems.append(
-            Problem(path="bins", code=code, message=f"{c.show(bins)} is not an int from 1 to {MAX_BINS:,}")
-        )
+    problems = _rfm_problems(now, bins)
     c.require_iterable(events, "Activity or (id, at, value)", "events")
     if problems:
         raise ValidationError(problems)
@@ -186,46 +178,16 @@ def rfm(
     last: dict[str, dt.datetime] = {}
     count: dict[str, int] = {}
     total: dict[str, Decimal] = {}
-    currency: str | None = None
+    reader = _EventReader(problems)
     add = _CONTEXT.add
     zero = Decimal(0)
     for i, event in enumerate(events):
         if len(problems) >= MAX_PROBLEMS:
             break
-        if isinstance(event, Activity):
-            cid, at, value = event.customer_id, event.at, zero
-        elif isinstance(event, tuple) and len(event) == 3:
-            cid, at, raw = event
-            raw = c.plain(raw)  # a numpy int as an int
-            bad = len(problems)
-            problem = c.identifier(cid)
-            if problem is not None:
-                problems.append(problem.prefixed(f"events[{i}][0]"))
-            problem = c.aware_datetime(at)
-            if problem is not None:
-                problems.append(problem.prefixed(f"events[{i}][1]"))
-            if isinstance(raw, Money):
-                if currency is None:
-                    currency = raw.currency
-                elif raw.currency != currency:
-                    raise CurrencyMismatchError("sum", currency, raw.currency)
-                value = raw.amount
-            elif plain_number(raw):
-                value = Decimal(raw)
-            else:
-                msg = (
-                    f"{c.show(raw)} is not a finite Decimal, int or Money "
-                    f"(with at most {MAX_INTEGER_DIGITS} digits before the point)"
-                )
-                code = "type" if isinstance(raw, bool) or not isinstance(raw, Decimal | int) else "range"
-                problems.append(Problem(path=f"events[{i}][2]", code=code, message=msg))
-            if len(problems) > bad:
-                continue
-            at = canonical(at)
-        else:
-            msg = f"{c.show(event)} is not an Activity or (id, at, value)"
-            problems.append(Problem(path=f"events[{i}]", code="type", message=msg))
+        read = reader.read(event, i)
+        if read is None:
             continue
+        cid, at, value = read
         if at > now:
             msg = f"{at.isoformat()} is after now ({now.isoformat()})"
             problems.append(Problem(path=f"events[{i}]", code="order", message=msg))
@@ -258,4 +220,65 @@ def rfm(
         )
         for cid in sorted(last)
     )
-    return RfmResult(now=now, bins=bins, currency=currency, scores=scores)
+    return RfmResult(now=now, bins=bins, currency=reader.currency, scores=scores)
+
+
+def _rfm_problems(now: object, bins: object) -> list[Problem]:
+    """The problems of *now* and *bins*."""
+    problems: list[Problem] = []
+    problem = c.aware_datetime(now)
+    if problem is not None:
+        problems.append(problem.prefixed("now"))
+    if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= MAX_BINS:
+        code = "type" if isinstance(bins, bool) or not isinstance(bins, int) else "range"
+        problems.append(
+            Problem(path="bins", code=code, message=f"{c.show(bins)} is not an int from 1 to {MAX_BINS:,}")
+        )
+    return problems
+
+
+class _EventReader:
+    """Reads events one by one: their problems go to *problems*; the values must share one currency."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        self.currency: str | None = None
+
+    def read(self, event: object, i: int) -> tuple[str, dt.datetime, Decimal] | None:
+        """Event *i* as (customer id, time, value), or ``None`` when it has problems (then recorded)."""
+        if isinstance(event, Activity):
+            return event.customer_id, event.at, Decimal(0)
+        if not (isinstance(event, tuple) and len(event) == 3):
+            msg = f"{c.show(event)} is not an Activity or (id, at, value)"
+            self.problems.append(Problem(path=f"events[{i}]", code="type", message=msg))
+            return None
+        cid, at, raw = event
+        bad = len(self.problems)
+        problem = c.identifier(cid)
+        if problem is not None:
+            self.problems.append(problem.prefixed(f"events[{i}][0]"))
+        problem = c.aware_datetime(at)
+        if problem is not None:
+            self.problems.append(problem.prefixed(f"events[{i}][1]"))
+        value = self._value(c.plain(raw), i)  # a numpy int as an int
+        if len(self.problems) > bad or value is None:
+            return None
+        return cid, canonical(at), value
+
+    def _value(self, raw: Any, i: int) -> Decimal | None:
+        """The value of event *i* as a Decimal, or ``None`` when it is not one (then recorded)."""
+        if isinstance(raw, Money):
+            if self.currency is None:
+                self.currency = raw.currency
+            elif raw.currency != self.currency:
+                raise CurrencyMismatchError("sum", self.currency, raw.currency)
+            return raw.amount
+        if plain_number(raw):
+            return Decimal(raw)
+        msg = (
+            f"{c.show(raw)} is not a finite Decimal, int or Money "
+            f"(with at most {MAX_INTEGER_DIGITS} digits before the point)"
+        )
+        code = "type" if isinstance(raw, bool) or not isinstance(raw, Decimal | int) else "range"
+        self.problems.append(Problem(path=f"events[{i}][2]", code=code, message=msg))
+        return None
