@@ -92,6 +92,10 @@ class Routes:
 
         Cost: O(stages) the first time for a move, O(1) after.
         """
+        if type(from_stage) is str and type(to_stage) is str:  # the engine's case: one lookup
+            plan = self._plans.get((from_stage, to_stage))
+            if plan is not None:
+                return plan
         _check_key(from_stage, "from_stage")
         _check_key(to_stage, "to_stage")
         plan = self._plans.get((from_stage, to_stage))
