@@ -71,6 +71,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
+import cattrs.gen
 
 from ._checks import a_type, article, aware_datetime, build_each, field_problems, show, to_decimal
 from ._money import Money, amount_problem, currency_problem, to_amount
@@ -444,6 +445,34 @@ def _unstructure_mapping(value: Mapping[Any, Any], conv: cattrs.BaseConverter) -
 
 
 def _attrs_unstructure(cls: type, conv: cattrs.BaseConverter) -> Callable[[Any], dict[str, Any]]:
+    fields = _document_fields(cls)
+    tag = _tag_of(cls)
+    try:
+        attrs.resolve_types(cls)  # the annotations are strings (PEP 563)
+    except Exception:  # noqa: BLE001 - a caller's class whose annotations do not resolve: the generic loop
+        return _attrs_unstructure_loop(cls, conv)
+    keep = {name for _, name in fields}
+    omit = {f.name: cattrs.gen.override(omit=True) for f in attrs.fields(cls) if f.name not in keep}
+    generated: Callable[[Any], dict[str, Any]] = cattrs.gen.make_dict_unstructure_fn(
+        cls,
+        conv,  # any cattrs converter
+        _cattrs_use_alias=True,
+        **omit,  # type: ignore[arg-type]  # field name -> override
+    )
+    if not tag:
+        return generated
+
+    def tagged(value: Any) -> dict[str, Any]:
+        return {TAG: tag, **generated(value)}
+
+    return tagged
+
+
+def _attrs_unstructure_loop(cls: type, conv: cattrs.BaseConverter) -> Callable[[Any], dict[str, Any]]:
+    """
+    The fields of *cls* one by one, each by its runtime type: for a class
+    whose annotations cannot be resolved, so no code can be generated for it.
+    """
     fields = _document_fields(cls)
     tag = _tag_of(cls)
     unstructure = conv.unstructure
@@ -1027,7 +1056,10 @@ def configure_converter(converter: cattrs.BaseConverter, *, unknown_fields: Unkn
     conv.register_unstructure_hook_factory(
         _is_mapping_class, lambda _t: lambda v: _unstructure_mapping(v, conv)
     )
+    conv.register_unstructure_hook_factory(_is_mapping, lambda _t: lambda v: _unstructure_mapping(v, conv))
     conv.register_unstructure_hook_factory(attrs.has, lambda t: _attrs_unstructure(t, conv))
+    # a field typed as a family's base holds some member: write it by its own class
+    conv.register_unstructure_hook_factory(_is_family, lambda _t: conv.unstructure)
     conv.register_unstructure_hook(Predicate, _unstructure_predicate)
 
     conv.register_structure_hook(str, _structure_str)
