@@ -243,3 +243,20 @@ def test_every_drawable_value_round_trips_through_json(name, data):
     value = data.draw(st.from_type(cls))
     text = json.dumps(to_dict(value), allow_nan=False)
     assert from_dict(cls, json.loads(text)) == value
+
+
+def test_a_policy_of_the_callers_own_reads_back_without_registration():
+    """A new policy is one class too: in a fallback chain it writes its tag and reads back through Policy."""
+
+    @attrs.frozen(kw_only=True)
+    class FirstRep(Policy):
+        type_name: ClassVar[str] = "test_first_rep"
+        name: str = "first rep"
+
+        def _choose(self, item, ctx, skips):  # pragma: no cover - not routed here
+            return None, "never", self.name
+
+    chain = FirstRep().or_else(LoadBalance(reps=["ann"]))
+    data = json.loads(json.dumps(to_dict(chain)))
+    assert data["policies"][0] == {"type": "test_first_rep", "name": "first rep"}
+    assert from_dict(Policy, data) == chain

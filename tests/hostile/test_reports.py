@@ -31,6 +31,7 @@ REPORTS = {
     "AssignmentResult",
     "Backtest",
     "Calibration",
+    "CalibrationReport",
     "CloseRates",
     "CoveragePlan",
     "FairnessReport",

@@ -13,6 +13,7 @@ from ._funnel import FunnelReport, StageStats, funnel
 from ._markov import AbsorbingChain, absorbing_chain, chain_from_events
 from ._shape import (
     Calibration,
+    CalibrationReport,
     CloseRates,
     Finding,
     FlowReport,
@@ -35,6 +36,7 @@ __all__ = [
     "Backtest",
     "BacktestRow",
     "Calibration",
+    "CalibrationReport",
     "CloseRates",
     "Finding",
     "FlowReport",

@@ -328,6 +328,47 @@ class Calibration(Report):
         return None if self.observed is None else self.observed - Fraction(self.configured)
 
 
+@attrs.frozen(kw_only=True, repr=False)
+class CalibrationReport(Report, Sequence[Calibration]):
+    """
+    Every open stage's configured probability against its observed win
+    rate, from :func:`calibration`.
+
+    A sequence of :class:`Calibration` rows (iterate it, index it, take its
+    ``len``) and a :class:`~funnelkit.Report` whose table has one row per
+    stage.
+    """
+
+    rows: tuple[Calibration, ...]
+
+    @overload
+    def __getitem__(self, index: int) -> Calibration: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Calibration, ...]: ...
+    def __getitem__(self, index: int | slice) -> Calibration | tuple[Calibration, ...]:
+        return self.rows[index]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[Calibration]:
+        return iter(self.rows)
+
+    def _summary(self) -> str:
+        closed = max((r.won + r.lost for r in self.rows), default=0)
+        apart = [r for r in self.rows if r.difference is not None and abs(r.difference) >= Fraction(1, 10)]
+        return (
+            f"{len(self.rows)} stages, up to {closed} closed deals each; "
+            f"{len(apart)} off by 10 points or more"
+        )
+
+    def _rows(self) -> list[dict[str, object]]:
+        """
+        One row per open stage: configured, won, lost, observed, shrunk and their difference.
+        """
+        return [row for r in self.rows for row in r._rows()]  # noqa: SLF001 - the rows' own
+
+
 def _closed_paths(events: Iterable[StageChanged], pipeline: Pipeline) -> dict[str, tuple[set[str], bool]]:
     """
     For each deal whose last move closed it: the open stages it passed
@@ -349,7 +390,7 @@ def _closed_paths(events: Iterable[StageChanged], pipeline: Pipeline) -> dict[st
 
 def calibration(
     events: Iterable[StageChanged], pipeline: Pipeline, *, strength: int | None = None
-) -> tuple[Calibration, ...]:
+) -> CalibrationReport:
     """
     Per open stage: of the closed deals that were in it at some point (a
     deal that skipped the stage was not), the share that was won, next to
@@ -398,7 +439,7 @@ def calibration(
                 shrunk=shrunk,
             )
         )
-    return tuple(rows)
+    return CalibrationReport(rows=tuple(rows))
 
 
 def shrink(won: int, closed: int, *, toward: Fraction | Decimal, strength: int) -> Fraction:
