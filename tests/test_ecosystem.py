@@ -21,7 +21,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from funnelkit import Activity, Customer, Gap, KeyPerson, Lead, Money, Opportunity, SalesRep, ValidationError
+from funnelkit import (
+    Activity,
+    Customer,
+    Gap,
+    KeyPerson,
+    Lead,
+    Money,
+    Opportunity,
+    SalesRep,
+    ValidationError,
+    from_dict,
+)
 from funnelkit.assignment import LoadBalance, Pool, Roulette, Team, TierMatch, WeightedRandom, assign, gini
 from funnelkit.forecast import (
     absorbing_chain,
@@ -654,3 +665,22 @@ def test_strategies_take_numpy_ints(data):
     pytest.importorskip("numpy")
     assert isinstance(data.draw(teams(max_reps=np.int64(2))), Team)
     assert isinstance(data.draw(event_histories(pipeline=PIPELINE, max_events=np.int64(2))), EventHistory)
+
+
+def test_records_of_a_pandas_table_read_as_documents():
+    """A CRM export read by pandas (int64 and bool columns) reads back as reps, exactly."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(
+        {"id": ["ann", "bob"], "name": ["Ann", "Bob"], "capacity": [12, 30], "active": [True, False]}
+    )
+    # cell by cell, as row-wise code reads a frame: numpy scalars (to_dict("records") may give Python ones)
+    records = [{column: frame[column].iloc[i] for column in frame.columns} for i in range(len(frame))]
+    assert type(records[0]["capacity"]).__module__ == "numpy"
+    assert type(records[0]["active"]).__module__ == "numpy"
+    reps = from_dict(list[SalesRep], records)
+    assert reps == [
+        SalesRep(id="ann", name="Ann", capacity=12, active=True),
+        SalesRep(id="bob", name="Bob", capacity=30, active=False),
+    ]
+    assert type(reps[0].capacity) is int
+    assert type(reps[1].active) is bool

@@ -73,7 +73,17 @@ import attrs
 import cattrs
 import cattrs.gen
 
-from ._checks import a_type, article, aware_datetime, build_each, field_problems, show, to_decimal
+from ._checks import (
+    a_type,
+    article,
+    as_int,
+    aware_datetime,
+    build_each,
+    field_problems,
+    plain,
+    show,
+    to_decimal,
+)
 from ._money import Money, amount_problem, currency_problem, to_amount
 from .errors import Problem, ValidationError
 
@@ -521,21 +531,24 @@ def _structure_str(value: object, _t: type) -> str:
 
 
 def _structure_bool(value: object, _t: type) -> bool:
+    value = plain(value)  # numpy's bool, as a table library's records hold it
     if not isinstance(value, bool):
         raise _wrong_type(value, "true or false")
     return value
 
 
 def _structure_int(value: object, _t: type) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    number = as_int(value)  # an int, or numpy's, as a table library's records hold it
+    if number is None:
         raise _wrong_type(value, "an integer")
-    return value
+    return number
 
 
 _FLOAT_WORDS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
 
 def _structure_float(value: object, _t: type) -> float:
+    value = plain(value)
     if isinstance(value, str) and value in _FLOAT_WORDS:
         return _FLOAT_WORDS[value]
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -550,6 +563,7 @@ def _structure_float(value: object, _t: type) -> float:
 def _structure_decimal(value: object, _t: type) -> Decimal:
     if isinstance(value, Decimal) and value.is_finite():
         return value
+    value = plain(value)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise _wrong_type(value, "a decimal number as a string, e.g. '0.25'")
     number = to_decimal(value)  # the one reading of int, float and str decimals
