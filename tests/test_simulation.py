@@ -7,10 +7,11 @@ import pickle
 import pytest
 
 from _problems import raises_problems
-from funnelkit import ValidationError, from_dict
+from funnelkit import Money, ValidationError, from_dict
 from funnelkit.simulation import SimulationError, SimulationResult, simulate
 from funnelkit.stages import (
     ActivityCount,
+    AmountAtLeast,
     EvidenceRecorded,
     KeyPersonCoverage,
     Pipeline,
@@ -153,3 +154,28 @@ def test_the_pipeline_must_be_a_pipeline():
     with pytest.raises(ValidationError) as exc:
         simulate(pipeline="default", days=0)
     assert {(p.path, p.code) for p in exc.value.problems} >= {("pipeline", "type"), ("days", "range")}
+
+
+def test_a_minimum_dwell_and_a_stage_without_a_lost_move_are_simulated():
+    """A minimum dwell adds a verdict that is no work; a stage that cannot be lost is never lost."""
+    pipeline = Pipeline(
+        key="short",
+        label="Short",
+        stages=[
+            Stage(key="a", label="A", probability="0.3", min_dwell=dt.timedelta(days=1)),
+            Stage(
+                key="b",
+                label="B",
+                probability="0.6",
+                requirements=[AmountAtLeast(minimum=Money.of("100000", "USD"))],
+            ),
+            Stage(key="won", label="Won", probability="1", outcome="won"),
+            Stage(key="lost", label="Lost", probability="0", outcome="lost"),
+        ],
+        transitions=[("a", "b"), ("b", "won"), ("a", "lost")],
+    )
+    result = simulate(reps=3, leads=200, days=365, seed=3, pipeline=pipeline)
+    row = result.to_records()[0]
+    assert row["won"] > 0  # b's floor in USD was met by the work, whatever the leads' currency
+    lost_from = {e.from_stage for e in result.events if e.to_stage == "lost"}
+    assert lost_from <= {"a"}

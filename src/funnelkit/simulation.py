@@ -55,14 +55,17 @@ from .segments import abc
 from .stages import (
     ActivityCount,
     AllOf,
+    AmountAtLeast,
     AnyOf,
     EvidenceRecorded,
     KeyPersonCoverage,
     NoOpenGaps,
     Pipeline,
+    Predicate,
     RequiredFields,
     Requirement,
     StageChanged,
+    TimeInStage,
     advance,
     default_pipeline,
     lose,
@@ -298,7 +301,8 @@ def _unmet(requirements: tuple[Requirement, ...], verdicts: tuple[Verdict, ...])
     """
     The simple requirements behind the unmet *verdicts* (which readiness lists
     in the order of *requirements*, parts in the order of parts): all unmet
-    parts of an all-of, the first unmet part of an any-of.
+    parts of an all-of; of an any-of, the first unmet part work can meet (not
+    a wait or a custom predicate), or else its first unmet part.
     """
     found: list[Requirement] = []
     for requirement, verdict in zip(requirements, verdicts, strict=True):
@@ -306,7 +310,10 @@ def _unmet(requirements: tuple[Requirement, ...], verdicts: tuple[Verdict, ...])
             continue
         if isinstance(requirement, AllOf | AnyOf):
             parts = _unmet(requirement.parts, verdict.parts)
-            found.extend(parts if isinstance(requirement, AllOf) else parts[:1])
+            if isinstance(requirement, AnyOf):
+                workable = [p for p in parts if not isinstance(p, TimeInStage | Predicate)]
+                parts = (workable or parts)[:1]
+            found.extend(parts)
         else:
             found.append(requirement)
     return found
@@ -497,7 +504,7 @@ class _Company:
             deal = self.deals[deal_id]
             if not deal.is_open:
                 continue
-            if self.rng.random() < 0.006:
+            if self.rng.random() < 0.006 and deal.stage in self.pipeline.routes.lose_to:
                 reason = self.rng.choice(self.pipeline.lost_reasons or ("other",))
                 self.record(
                     *lose(
@@ -534,7 +541,9 @@ class _Company:
         report = readiness(deal, self.pipeline, now=now, activities=acts, key_persons=people)
         target = next((t for t in report.targets if t.allowed), None)
         plan = None if target is None else self.pipeline.routes.plan(deal.stage, target.to)
-        unmet = [] if plan is None or target is None else _unmet(plan.requirements, target.verdicts)
+        unmet = []
+        if plan is not None and target is not None:  # readiness adds a verdict for a minimum dwell: not work
+            unmet = _unmet(plan.requirements, target.verdicts[: len(plan.requirements)])
         when = now - dt.timedelta(hours=1) if now - dt.timedelta(hours=1) > deal.stage_entered_at else now
         if not unmet:  # nothing lacking: a follow-up (a sloppy one names no next step)
             kind = "call" if self.rng.random() < 0.6 else "email"
@@ -558,7 +567,11 @@ class _Company:
             values = {
                 f: v for f in requirement.fields if (v := _sample_field(f, deal, when, self.rng)) is not None
             }
-            return attrs.evolve(deal, **values)
+            return self.priced(deal, attrs.evolve(deal, **values))
+        if isinstance(requirement, AmountAtLeast) and good:  # the deal is sized up to the floor
+            return self.priced(
+                deal, attrs.evolve(deal, amount=requirement.minimum * self.rng.choice((1, 2, 3)))
+            )
         if isinstance(requirement, EvidenceRecorded) and good and self.rng.random() < 0.6:
             return attrs.evolve(deal, evidence=deal.evidence | {requirement.key})
         if isinstance(requirement, NoOpenGaps) and good:
@@ -566,6 +579,16 @@ class _Company:
         if isinstance(requirement, NoOpenGaps) and not deal.gaps:  # the work found a question
             return attrs.evolve(deal, gaps=(Gap(description="who signs", closed=False),))
         return deal  # time in stage, custom predicates: nothing to do but wait
+
+    def priced(self, before: Opportunity, after: Opportunity) -> Opportunity:
+        """*after*, its change of amount (if any) entered in the ledger the conservation check reads."""
+        for amount, sign in ((before.amount, -1), (after.amount, 1)):
+            if amount is not None:
+                total = self.created_amounts.get(amount.currency, Decimal(0))
+                self.created_amounts[amount.currency] = _CONTEXT.add(total, sign * amount.amount)
+        for currency in [k for k, v in self.created_amounts.items() if not v]:
+            del self.created_amounts[currency]
+        return after
 
     def log_activity(
         self, requirement: ActivityCount, deal: Opportunity, when: dt.datetime, *, good: bool
@@ -726,9 +749,11 @@ class _Company:
         deals = tuple(self.deals.values())
         events = tuple(e for es in self.events.values() for e in es)
         open_deals = [d for d in deals if d.is_open]
-        forecast_total = (
-            weighted_forecast(open_deals, self.pipeline, by=[]).total("CNY") if open_deals else None
-        )
+        # The company's currency is CNY; a pipeline may ask for amounts in another (AmountAtLeast):
+        # forecasts and backtests add one currency, so they read the deals in CNY or without amount.
+        in_cny = tuple(d for d in deals if d.amount is None or d.amount.currency == "CNY")
+        open_cny = [d for d in in_cny if d.is_open]
+        forecast_total = weighted_forecast(open_cny, self.pipeline, by=[]).total("CNY") if open_cny else None
         end = self.start + self.days * _DAY
         return SimulationResult(
             seed=self.seed,
@@ -751,7 +776,7 @@ class _Company:
             events=events,
             activities=sum(len(a) for a in self.activities.values()),
             forecast_total=forecast_total,
-            wape=self._wape(deals, events, end),
+            wape=self._wape(in_cny, events, end),
             abc_counts=_abc_counts(deals),
         )
 
