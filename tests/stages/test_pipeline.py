@@ -5,6 +5,7 @@ import inspect
 import re
 import sys
 import warnings
+from decimal import Decimal
 
 import attrs
 import pytest
@@ -413,3 +414,48 @@ def test_default_pipeline_is_the_documented_process():
     assert actual == expected
     assert all(s.min_dwell is None for s in p.stages)
     assert default_pipeline() == p  # a fresh, equal value on every call
+
+
+def test_routes_read_from_a_document_are_checked_and_frozen():
+    """Routes naming a stage they do not hold are refused at that table and key; read ones are frozen."""
+    routes = default_pipeline().routes
+    data = to_dict(routes)
+    data["next"]["contact"] = "nowhere"
+    with raises_problems(("next['contact']", "reference")):
+        from_dict(type(routes), data)
+    back = from_dict(type(routes), to_dict(routes))
+    assert back == routes
+    with pytest.raises(TypeError):
+        back.next["contact"] = "won"  # type: ignore[index]
+
+
+def test_routes_plans_are_safe_to_work_out_from_many_threads():
+    """Threads asking for plans of a fresh 150-stage pipeline at once all get the one right plan."""
+    import sys
+    import threading
+
+    stages = [Stage(key=f"s{i}", label=f"S{i}", probability=Decimal(i) / 200) for i in range(150)]
+    stages += [Stage(key="won", label="Won", probability=1, outcome="won"),
+               Stage(key="lost", label="Lost", probability=0, outcome="lost")]  # fmt: skip
+    results, errors = [], []
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(5):
+            routes = Pipeline(key="p", label="P", stages=stages, allow_skip=True).routes
+
+            def ask(routes=routes):
+                try:
+                    results.append(routes.plan("s0", "s149"))
+                except Exception as e:  # noqa: BLE001 - collected and asserted below
+                    errors.append(e)
+
+            threads = [threading.Thread(target=ask) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert errors == []
+    assert len({(p.kind, len(p.requirements)) for p in results}) == 1

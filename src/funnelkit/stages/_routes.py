@@ -12,12 +12,13 @@ import itertools
 import typing
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any
 
 import attrs
 
 from .. import _checks as c
+from .._checks import check
+from .._frozenmap import FrozenMap
 from ..errors import Problem
 from . import _limits as lim
 from ._requirements import Requirement
@@ -38,8 +39,104 @@ class Plan:
     reads_activities: bool = False
 
 
+def _keys(value: Iterable[str]) -> tuple[str, ...]:
+    return lim.to_tuple(value, lim.MAX_STAGES)  # type: ignore[no-any-return]
+
+
+def _frozen(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return FrozenMap(value) if isinstance(value, Mapping) else value  # else the checks report it
+
+
+def _frozen_moves(value: Mapping[str, Iterable[str]]) -> Mapping[str, tuple[str, ...]]:
+    if not isinstance(value, Mapping) or len(value) > lim.MAX_STAGES:
+        return value  # type: ignore[return-value]  # the checks report it
+    return FrozenMap({k: lim.to_tuple(v, lim.MAX_STAGES) for k, v in value.items()})
+
+
+def _table(what: str, *, moves: bool = False) -> c.Check:
+    """
+    A check of a table keyed by stage key: a mapping of at most MAX_STAGES
+    entries, str keys, and str values (or tuples of str for *moves*).
+    """
+    item = lim.limited(c.items(c.identifier, tuple)) if moves else c.identifier
+
+    def run(value: object) -> c.Result:
+        if not isinstance(value, Mapping):
+            return c.wrong_type(value, f"a mapping of stage key to {what}")
+        if len(value) > lim.MAX_STAGES:
+            return lim.TooMany(lim.MAX_STAGES, len(value)).problem
+        problems: list[Problem] = []
+        for k, v in value.items():
+            for rule, found in ((c.identifier, k), (item, v)):
+                result = rule(found)
+                if result is not None:
+                    problems.extend(c.as_problems(result, f"[{c.show(k)}]"))
+        return problems or None
+
+    return run
+
+
+def _stage_table(value: object) -> c.Result:
+    if not isinstance(value, Mapping):
+        return c.wrong_type(value, "a mapping of stage key to Stage")
+    if len(value) > lim.MAX_STAGES:
+        return lim.TooMany(lim.MAX_STAGES, len(value)).problem
+    return [
+        c.wrong_type(v, "a Stage").prefixed(f"[{c.show(k)}]")
+        for k, v in value.items()
+        if not isinstance(v, Stage)
+    ] or None
+
+
+def _routes_problems(routes: Routes) -> list[Problem]:
+    """
+    What is inconsistent in routes read from a document or built by hand:
+    every key a table names must be a stage, each stage under its own key.
+    """
+    problems: list[Problem] = []
+    known = set(routes.order)
+    if len(known) != len(routes.order) or not routes.order:
+        problems.append(
+            Problem(
+                path="order",
+                code="duplicate" if routes.order else "empty",
+                message="the stage keys must be listed once each, at least one",
+            )
+        )
+    for key, stage in routes.stages.items():
+        if not isinstance(stage, Stage) or stage.key != key or key not in known:
+            problems.append(
+                Problem(
+                    path=f"stages[{c.show(key)}]",
+                    code="reference",
+                    message=f"{c.show(stage)} is not the stage {c.show(key)} of order",
+                )
+            )
+    if set(routes.stages) != known:
+        problems.append(
+            Problem(path="stages", code="reference", message="must hold exactly the stages of order")
+        )
+    for name in ("moves", "next", "lose_to", "reopen_to"):
+        table = getattr(routes, name)
+        for key, targets in table.items():
+            listed = targets if isinstance(targets, tuple) else (targets,)
+            if key not in known or not all(isinstance(t, str) and t in known for t in listed):
+                problems.append(
+                    Problem(
+                        path=f"{name}[{c.show(key)}]",
+                        code="reference",
+                        message=f"{c.show(targets)} names a stage that is not in order",
+                    )
+                )
+    if routes.won is not None and routes.won not in known:
+        problems.append(
+            Problem(path="won", code="reference", message=f"{c.show(routes.won)} is not in order")
+        )
+    return problems
+
+
 @attrs.frozen(kw_only=True)
-class Routes:
+class Routes(c.Checked):
     """
     The moves a pipeline allows, worked out once when it is built: what the
     stage engine reads.  A pipeline's is ``pipeline.routes``.
@@ -51,26 +148,41 @@ class Routes:
     is none); *won* is the won stage when there is exactly one.
     """
 
-    pipeline: str
-    order: tuple[str, ...]
-    stages: Mapping[str, Stage]
-    moves: Mapping[str, tuple[str, ...]]
-    next: Mapping[str, str]
-    lose_to: Mapping[str, str]
-    reopen_to: Mapping[str, str]
-    won: str | None = None
+    pipeline: str = attrs.field(metadata=check(c.identifier))
+    order: tuple[str, ...] = attrs.field(
+        converter=_keys, metadata=check(lim.limited(c.items(c.identifier, tuple, unique=True)))
+    )
+    stages: Mapping[str, Stage] = attrs.field(converter=_frozen, metadata=check(_stage_table))
+    moves: Mapping[str, tuple[str, ...]] = attrs.field(
+        converter=_frozen_moves, metadata=check(_table("stage keys", moves=True))
+    )
+    next: Mapping[str, str] = attrs.field(converter=_frozen, metadata=check(_table("a stage key")))
+    lose_to: Mapping[str, str] = attrs.field(converter=_frozen, metadata=check(_table("a stage key")))
+    reopen_to: Mapping[str, str] = attrs.field(converter=_frozen, metadata=check(_table("a stage key")))
+    won: str | None = attrs.field(default=None, metadata=check(c.optional(c.identifier)))
+    # Worked out when built: what each stage may move to, and the forward order.
+    _targets: Mapping[str, frozenset[str]] = attrs.field(init=False, eq=False, repr=False)
+    _position: Mapping[str, int] = attrs.field(init=False, eq=False, repr=False)
     # Worked out on first use: a pipeline that allows every skip has O(stages²)
-    # moves, each of whose plans lists O(stages) requirements.
+    # moves, each of whose plans lists O(stages) requirements.  Two threads may
+    # both work one out; they store equal values.
     _plans: dict[tuple[str, str], Plan] = attrs.field(init=False, factory=dict, eq=False, repr=False)
-    _targets: dict[str, frozenset[str]] = attrs.field(init=False, factory=dict, eq=False, repr=False)
-    _position: dict[str, int] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()  # the field checks, then _relations
+        forward = [k for k in self.order if self.stages[k].outcome is not StageOutcome.LOST]
+        object.__setattr__(self, "_targets", FrozenMap({k: frozenset(v) for k, v in self.moves.items()}))
+        object.__setattr__(self, "_position", FrozenMap({k: i for i, k in enumerate(forward)}))
+
+    def _relations(self) -> list[Problem]:
+        return _routes_problems(self)
 
     def allows(self, from_stage: str, to_stage: str) -> bool:
         """
         Whether a move *from_stage* → *to_stage* is allowed (False for keys
         that are not stages).
 
-        Cost: O(1) after the first call.
+        Cost: O(1).
         """
         _check_key(from_stage, "from_stage")
         _check_key(to_stage, "to_stage")
@@ -78,12 +190,7 @@ class Routes:
 
     def _allows(self, src: str, dst: str) -> bool:
         targets = self._targets.get(src)
-        if targets is None:
-            moves = self.moves.get(src)
-            if moves is None:
-                return False
-            targets = self._targets[src] = frozenset(moves)
-        return dst in targets
+        return targets is not None and dst in targets
 
     def plan(self, from_stage: str, to_stage: str) -> Plan | None:
         """
@@ -102,13 +209,10 @@ class Routes:
         if plan is None:
             if not self._allows(from_stage, to_stage):
                 return None
-            if not self._position:
-                forward = [k for k in self.order if self.stages[k].outcome is not StageOutcome.LOST]
-                self._position.update((k, i) for i, k in enumerate(forward))
             stages = tuple(self.stages[k] for k in self.order)
-            plan = _plan(self.stages, self._position, stages, from_stage, to_stage)
-            # Two threads may both work it out; they store equal values.
-            self._plans[from_stage, to_stage] = plan
+            plan = self._plans[from_stage, to_stage] = _plan(
+                self.stages, self._position, stages, from_stage, to_stage
+            )
         return plan
 
     def unknown(self, key: object) -> str:
@@ -152,12 +256,12 @@ def compile_routes(key: str, stages: tuple[Stage, ...], moves: Mapping[str, list
     won = [s.key for s in stages if s.outcome is StageOutcome.WON]
     return Routes(
         pipeline=key,
-        order=tuple(by_key),
-        stages=MappingProxyType(by_key),
-        moves=MappingProxyType({k: tuple(v) for k, v in moves.items()}),
-        next=MappingProxyType(nxt),
-        lose_to=MappingProxyType(lose_to),
-        reopen_to=MappingProxyType(reopen_to),
+        order=tuple(s.key for s in stages),
+        stages=by_key,
+        moves=moves,
+        next=nxt,
+        lose_to=lose_to,
+        reopen_to=reopen_to,
         won=won[0] if len(won) == 1 else None,
     )
 
