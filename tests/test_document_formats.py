@@ -21,6 +21,7 @@ from funnelkit.assignment import Decision, LoadBalance, Policy, RoundRobin, Rule
 from funnelkit.documents import TAG, configure_converter, format_zone, make_converter
 from funnelkit.errors import ValidationError
 from funnelkit.events import Event
+from funnelkit.forecast import KaplanMeier, kaplan_meier
 from funnelkit.stages import (
     ActivityCount,
     AllOf,
@@ -260,3 +261,56 @@ def test_a_policy_of_the_callers_own_reads_back_without_registration():
     data = json.loads(json.dumps(to_dict(chain)))
     assert data["policies"][0] == {"type": "test_first_rep", "name": "first rep"}
     assert from_dict(Policy, data) == chain
+
+
+@pytest.mark.parametrize("text", ["1/00", "1/000", "0/0"])
+def test_a_zero_denominator_in_any_spelling_is_a_format_problem(text):
+    """'1/00' is refused like '1/0', never a ZeroDivisionError."""
+    with pytest.raises(ValidationError) as exc:
+        from_dict(Fraction, text)
+    assert _codes(exc) == {("", "format")}
+
+
+def test_a_lenient_converter_reads_pipelines_leniently_too():
+    """unknown_fields='ignore' reaches the stages and requirements a pipeline reads with its own reader."""
+    pipeline = default_pipeline()
+    data = to_dict(pipeline)
+    data["note"] = 1
+    data["stages"][0]["note"] = 2
+    data["stages"][0]["requirements"][0]["note"] = 3
+    assert make_converter(unknown_fields="ignore").structure(data, type(pipeline)) == pipeline
+    with pytest.raises(ValidationError) as exc:
+        from_dict(type(pipeline), data)
+    assert _codes(exc) == {
+        ("note", "unknown_field"),
+        ("stages[0].note", "unknown_field"),
+        ("stages[0].requirements[0].note", "unknown_field"),
+    }
+
+
+def test_a_class_whose_annotations_do_not_resolve_is_named():
+    """A caller's class annotated with a name that exists only for type checkers is refused at cls."""
+
+    @attrs.frozen
+    class Odd:
+        value: NotDefinedAnywhere  # type: ignore[name-defined]  # noqa: F821
+
+    with pytest.raises(ValidationError) as exc:
+        from_dict(Odd, {"value": 1})
+    assert _codes(exc) == {("cls", "type")}
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        [dt.timedelta(days=3), dt.timedelta(days=5)],
+        [Fraction(1, 3), Decimal("1.5"), 2, 2.5],
+    ],
+    ids=["durations", "numbers"],
+)
+def test_kaplan_meier_times_of_every_kind_round_trip(times):
+    """A survival curve over durations or mixed numbers reads back equal, each time of its own type."""
+    km = kaplan_meier([(t, i % 2 == 0) for i, t in enumerate(times)])
+    back = from_dict(KaplanMeier, json.loads(json.dumps(to_dict(km))))
+    assert back == km
+    assert [type(s.time) for s in back.steps] == [type(s.time) for s in km.steps]

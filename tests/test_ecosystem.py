@@ -32,12 +32,14 @@ from funnelkit import (
     SalesRep,
     ValidationError,
     from_dict,
+    to_dict,
 )
 from funnelkit.assignment import LoadBalance, Pool, Roulette, Team, TierMatch, WeightedRandom, assign, gini
 from funnelkit.forecast import (
     absorbing_chain,
     against_targets,
     chain_from_events,
+    flow,
     kaplan_meier,
     shrink,
     simulate_revenue,
@@ -684,3 +686,35 @@ def test_records_of_a_pandas_table_read_as_documents():
     ]
     assert type(reps[0].capacity) is int
     assert type(reps[1].active) is bool
+
+
+def test_numpy_integers_in_money_and_ratio_documents():
+    """A money amount or a ratio given as numpy's int reads as the Python int would."""
+    np = pytest.importorskip("numpy")
+    assert from_dict(Money, {"amount": np.int64(5), "currency": "USD"}) == Money.of(5, "USD")
+    assert from_dict(Fraction, np.int64(3)) == Fraction(3)
+
+
+def test_a_team_in_utc_reads_back_equal():
+    """tz='UTC' is the one UTC documents read back, so a team's document round-trips."""
+    team = Team(reps=[SalesRep(id="ann", name="Ann")], tz="UTC")
+    assert from_dict(Team, json.loads(json.dumps(to_dict(team)))) == team
+
+
+def test_days_in_float_records_are_datetime64_columns():
+    """A report's calendar days come out of float records as midnight, which pandas reads as datetime64."""
+    pd = pytest.importorskip("pandas")
+    deals = [
+        Opportunity(
+            id=f"o{i}",
+            customer_id="c",
+            owner="ann",
+            pipeline="default",
+            stage="contact",
+            created_at=T0 + dt.timedelta(days=i),
+            stage_entered_at=T0 + dt.timedelta(days=i),
+        )
+        for i in range(3)
+    ]
+    frame = flow(deals, [], period="day", tz="UTC").to_frame()
+    assert pd.api.types.is_datetime64_any_dtype(frame["period"])

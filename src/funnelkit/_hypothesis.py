@@ -4,9 +4,12 @@ funnelkit's hypothesis entry point: ``st.from_type(Opportunity)`` and friends.
 Hypothesis calls :func:`_hypothesis_setup_hook` when it is imported (see
 ``[project.entry-points.hypothesis]`` in ``pyproject.toml``).  The hook only
 names the types; each strategy is looked up in :mod:`funnelkit.strategies`
-on first use, so that importing hypothesis stays cheap and the hook works
-even while :mod:`funnelkit.strategies` itself is being imported (it imports
-hypothesis).  :class:`~funnelkit.strategies.SalesData` and
+on first use, so that the hook works even while :mod:`funnelkit.strategies`
+itself is being imported (it imports hypothesis).  It does import funnelkit
+(and cattrs) wherever funnelkit is installed, about a tenth of a second; a
+failure to import funnelkit there is reported as a warning, not raised, so
+that it cannot break hypothesis for code that does not use funnelkit.
+:class:`~funnelkit.strategies.SalesData` and
 :class:`~funnelkit.strategies.EventHistory` are registered by
 :mod:`funnelkit.strategies`, where they are defined.
 """
@@ -14,6 +17,7 @@ hypothesis).  :class:`~funnelkit.strategies.SalesData` and
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import Any
 
 #: The type registered for each strategy of funnelkit.strategies, as
@@ -54,6 +58,10 @@ def _hypothesis_setup_hook() -> None:
     """
     from hypothesis import strategies as st  # hypothesis is importing us: it is there
 
-    for module, cls, name in TYPES:
-        kind = getattr(importlib.import_module(module), cls)
+    try:
+        kinds = [(getattr(importlib.import_module(module), cls), name) for module, cls, name in TYPES]
+    except Exception as e:  # noqa: BLE001 - never break hypothesis for code that does not use funnelkit
+        warnings.warn(f"funnelkit's hypothesis strategies are not registered: {e!r}", stacklevel=2)
+        return
+    for kind, name in kinds:
         st.register_type_strategy(kind, st.deferred(_strategy(name)))

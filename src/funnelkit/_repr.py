@@ -187,6 +187,8 @@ def nice_axis(
     if high == low:
         low, high = (low - abs(low) / 2, high + abs(high) / 2) if low else (0.0, 1.0)
     raw = (high - low) / 5
+    if not raw > 1e-300:  # too narrow for a float's powers of ten: draw it one unit wide
+        high, raw = low + 1.0, 0.2
     power = 10.0 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if raw <= m * power * (1 + 1e-9))
     if integers:

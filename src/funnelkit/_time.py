@@ -94,6 +94,8 @@ def zone(tz: dt.tzinfo | str) -> dt.tzinfo:
     """
     if isinstance(tz, dt.tzinfo):
         return tz
+    if tz == "UTC":  # one UTC: the one documents read back
+        return dt.UTC
     if isinstance(tz, str) and _ZONE_NAME.fullmatch(tz):
         try:
             return zoneinfo.ZoneInfo(tz)

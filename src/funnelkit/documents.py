@@ -88,7 +88,9 @@ from ._money import Money, amount_problem, currency_problem, to_amount
 from .errors import Problem, ValidationError
 
 __all__ = [
+    "MAX_NESTING",
     "TAG",
+    "UnknownFields",
     "configure_converter",
     "format_datetime",
     "format_duration",
@@ -105,6 +107,7 @@ T = TypeVar("T")
 #: The key that names a tagged value's class in its document.
 TAG: str = "type"
 
+#: What reading does with a key that is not a field: refuse it, or ignore it.
 UnknownFields = Literal["refuse", "ignore"]
 
 # --- time formats ---------------------------------------------------------
@@ -579,11 +582,12 @@ _FRACTION = re.compile(r"-?[0-9]{1,1000}(?:/[0-9]{1,1000})?")
 def _structure_fraction(value: object, _t: type) -> Fraction:
     if isinstance(value, Fraction):
         return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Fraction(value)
+    number = as_int(value)  # an int, or numpy's
+    if number is not None:
+        return Fraction(number)
     if not isinstance(value, str):
         raise _wrong_type(value, "a ratio as a string, e.g. '1/3'")
-    if _FRACTION.fullmatch(value) is None or (value.endswith("/0") and set(value.split("/")[1]) == {"0"}):
+    if _FRACTION.fullmatch(value) is None or ("/" in value and not value.split("/")[1].strip("0")):
         msg = f"{show(value)} is not a ratio such as '1/3' or '2'"
         raise ValidationError.single("", msg, code="format")
     return Fraction(value)
@@ -630,6 +634,8 @@ def _structure_money(value: object, _t: type) -> Money:
         raise _wrong_type(value, "an object with 'amount' and 'currency'")
     problems = _key_problems(value, required=("amount", "currency"), allowed=("amount", "currency"))
     amount = value.get("amount")
+    if as_int(amount) is not None:
+        amount = as_int(amount)  # numpy's int, as a table's cell holds it
     if "amount" in value:
         code = "type"
         if isinstance(amount, float):
@@ -649,7 +655,7 @@ def _structure_money(value: object, _t: type) -> Money:
             problems.append(problem.prefixed("currency"))
     if problems:
         raise ValidationError(problems)
-    return Money(amount=value["amount"], currency=value["currency"])
+    return Money(amount=amount, currency=value["currency"])  # type: ignore[arg-type]  # checked above
 
 
 @functools.cache
@@ -747,6 +753,42 @@ def _literal_hook(t: Any) -> Callable[[object, type], object]:
     return structure
 
 
+#: The types a union of plain values may hold (a time that is a number or a duration).
+_SCALARS = (int, float, Decimal, Fraction, dt.timedelta)
+
+
+def _scalar_union_hook(members: tuple[Any, ...], optional: bool) -> Callable[[object, type], object]:
+    """
+    Read a union of plain values by the form of the document's value: a JSON
+    number as an int or float, a string as a duration (``"P1D"``), a ratio
+    (``"1/3"``) or a decimal (``"1.5"``), whichever of them the union holds.
+    """
+    names = " or ".join(m.__name__ for m in members)
+
+    def structure(value: object, _t: type) -> object:
+        if value is None and optional:
+            return None
+        if isinstance(value, members) and not isinstance(value, bool):
+            return value
+        number = as_int(value)
+        if number is not None and int in members:
+            return number
+        if isinstance(value, str):
+            if dt.timedelta in members and value.lstrip("-").startswith("P"):
+                return _parse_duration(value)
+            if Fraction in members and "/" in value:
+                return _structure_fraction(value, Fraction)
+            if Decimal in members:
+                return _structure_decimal(value, Decimal)
+            if Fraction in members:
+                return _structure_fraction(value, Fraction)
+        if isinstance(value, float) and float in members:
+            return value
+        raise _wrong_type(value, names)
+
+    return structure
+
+
 def _is_union(t: Any) -> bool:
     return get_origin(t) in (typing.Union, types.UnionType)
 
@@ -764,6 +806,8 @@ def _union_hook(t: Any, conv: cattrs.BaseConverter) -> Callable[[object, type], 
             return member_hook(value, member)
 
         return structure_one
+    if all(m in _SCALARS for m in members):
+        return _scalar_union_hook(tuple(members), optional)
     if not all(_tag_of(m) or _is_family(m) for m in members if isinstance(m, type)) or not all(
         isinstance(m, type) for m in members
     ):
@@ -940,7 +984,11 @@ def _key_problems(
 def _attrs_hook(
     cls: type, conv: cattrs.BaseConverter, unknown_fields: UnknownFields
 ) -> Callable[[object, type], object]:
-    hints = typing.get_type_hints(cls)
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception as e:  # noqa: BLE001 - a caller's class whose annotations do not resolve
+        msg = f"the annotations of {cls.__qualname__} do not resolve ({type(e).__name__}: {e})"
+        raise _UnsupportedTypeError(msg) from None
     fields = _document_fields(cls)
     defaults = {f.name: f.default for f in attrs.fields(cls)}
     tag = _tag_of(cls)
@@ -1017,8 +1065,28 @@ def _predicates_in_scope(predicates: object) -> Iterator[None]:
         _PREDICATES.reset(token)
 
 
-def _structure_pipeline(value: object, t: type) -> object:
-    return t.from_dict(value, predicates=_PREDICATES.get())  # type: ignore[attr-defined]
+#: The converter reading a pipeline, and its policy for unknown fields, while Pipeline.from_dict runs.
+_READER: contextvars.ContextVar[tuple[cattrs.BaseConverter, UnknownFields] | None] = contextvars.ContextVar(
+    "funnelkit_reader", default=None
+)
+
+
+def _pipeline_hook(
+    conv: cattrs.BaseConverter, unknown_fields: UnknownFields
+) -> Callable[[object, type], object]:
+    """
+    The structure hook for pipelines: their own reader (it reports the
+    problems of the graph too), reading stages and requirements with *conv*.
+    """
+
+    def structure(value: object, t: type) -> object:
+        token = _READER.set((conv, unknown_fields))
+        try:
+            return t.from_dict(value, predicates=_PREDICATES.get())  # type: ignore[attr-defined]
+        finally:
+            _READER.reset(token)
+
+    return structure
 
 
 # --- the converter -------------------------------------------------------------
@@ -1099,7 +1167,7 @@ def configure_converter(converter: cattrs.BaseConverter, *, unknown_fields: Unkn
     conv.register_structure_hook_factory(attrs.has, lambda t: _attrs_hook(t, conv, unknown_fields))
     conv.register_structure_hook_factory(_is_family, lambda t: _family_hook(t, conv))
     conv.register_structure_hook_func(lambda t: t is Predicate, _structure_predicate)
-    conv.register_structure_hook_func(lambda t: t is Pipeline, _structure_pipeline)
+    conv.register_structure_hook_func(lambda t: t is Pipeline, _pipeline_hook(conv, unknown_fields))
 
 
 def make_converter(*, unknown_fields: UnknownFields = "refuse") -> cattrs.Converter:
@@ -1130,7 +1198,11 @@ def _structure_fields(cls: type[T], data: object) -> T:
     Read *data* as the fields of attrs class *cls* with the generic hook,
     even when *cls* has a hook of its own (which may then call this).
     """
-    return typing.cast("T", _fields_hook(typing.cast("type", cls))(data, cls))
+    reader = _READER.get()
+    if reader is None or reader[0] is _default():
+        return typing.cast("T", _fields_hook(typing.cast("type", cls))(data, cls))
+    conv, unknown_fields = reader  # a lenient converter, or a host's
+    return typing.cast("T", _attrs_hook(typing.cast("type", cls), conv, unknown_fields)(data, cls))
 
 
 @functools.cache

@@ -18,7 +18,7 @@ from three_stages import DAY, T0
 from funnelkit import Money
 from funnelkit._repr import Axis, Line, Mark, chart_svg, nice_axis
 from funnelkit.errors import ValidationError
-from funnelkit.forecast import RevenueDistribution, backtest, kaplan_meier, win_count
+from funnelkit.forecast import KaplanMeier, RevenueDistribution, backtest, kaplan_meier, win_count
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -279,3 +279,12 @@ def test_nice_axes():
     assert [v for v, _ in nice_axis(-0.5, 2.5, integers=True).ticks] == [-1, 0, 1, 2, 3]
     assert nice_axis(5, 5).ticks[0][0] <= 5 <= nice_axis(5, 5).ticks[-1][0]
     assert nice_axis(10**5000, 10**5000).high > 0  # held within the floats, not an overflow
+
+
+def test_an_empty_or_vanishingly_narrow_curve_still_draws():
+    """No steps, or times 1e-323 apart, give a picture and HTML instead of an error."""
+    empty = KaplanMeier(steps=())
+    assert empty.to_svg().startswith("<svg")
+    assert "<svg" in empty._repr_html_()
+    narrow = kaplan_meier([(Decimal("1E-323"), True), (Decimal("2E-323"), True)])
+    assert narrow.to_svg().startswith("<svg")

@@ -55,7 +55,7 @@ class KmStep:
     observation (censored) there, and the survival estimate just after it.
     """
 
-    time: Any
+    time: int | float | Fraction | Decimal | dt.timedelta
     at_risk: int
     events: int
     censored: int
@@ -170,7 +170,7 @@ class KaplanMeier(Report):
         censored = [(x, float(s.survival)) for x, s in zip(xs, self.steps, strict=True) if s.censored]
         return chart_svg(
             title="time to close (Kaplan-Meier)",
-            x=nice_axis(min(0.0, *xs), max(xs, default=1.0)),
+            x=nice_axis(min([0.0, *xs]), max(xs, default=1.0)),
             y=Axis(0.0, 1.0, tuple((v, percent(v)) for v in (0.0, 0.25, 0.5, 0.75, 1.0))),
             x_label="days" if timed else "time",
             y_label="still open, S(t)",
