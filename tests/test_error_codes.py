@@ -43,7 +43,6 @@ from funnelkit.assignment import (
     assign,
     convert_lead,
     fairness,
-    policy_from_dict,
     record,
 )
 from funnelkit.documents import parse_datetime, parse_duration
@@ -57,6 +56,7 @@ from funnelkit.errors import (
     Problem,
     TransitionNotAllowed,
 )
+from funnelkit.events import Event
 from funnelkit.segments import abc_customers, work_queue
 from funnelkit.stages import AllOf, NoOpenGaps, Pipeline, Stage, TimeInStage, all_of, any_of, default_pipeline
 
@@ -296,15 +296,16 @@ TEMPLATES = {
             ("pick", "choice", "'random' is not a pick; allowed: load_balance, round_robin"),
         ],
     ),
+    # (events: the tests add requirement and policy classes of their own, which join those families)
     "type tag": (
-        lambda: policy_from_dict({"type": "nope"}),
+        lambda: from_dict(Event, {"type": "nope"}),
         [
             (
                 "type",
                 "choice",
                 (
-                    "'nope' is not a Policy; allowed: fallback, load_balance, round_robin, rules, "
-                    "tier_match, weighted_random"
+                    "'nope' is not a StageChanged or a Decision or an OwnerChanged; "
+                    "allowed: decision, owner_changed, stage_changed"
                 ),
             ),
         ],

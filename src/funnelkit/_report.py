@@ -45,14 +45,14 @@ def _numbers(value: object) -> Numbers:
 def _as_float(value: object) -> object:
     """
     A cell as pandas reads it best: numbers as floats, times in UTC, days as
-    midnight.
+    their midnight in UTC.
     """
     if isinstance(value, Decimal | Fraction):
         return float(value)
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC)
     if isinstance(value, dt.date):  # a calendar day (a period's first): midnight, for datetime64
-        return dt.datetime(value.year, value.month, value.day)  # noqa: DTZ001 - a day has no zone
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
     return value
 
 

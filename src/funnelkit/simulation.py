@@ -582,10 +582,10 @@ class _Company:
 
     def priced(self, before: Opportunity, after: Opportunity) -> Opportunity:
         """*after*, its change of amount (if any) entered in the ledger the conservation check reads."""
-        for amount, sign in ((before.amount, -1), (after.amount, 1)):
+        for amount, add in ((before.amount, _CONTEXT.subtract), (after.amount, _CONTEXT.add)):
             if amount is not None:
                 total = self.created_amounts.get(amount.currency, Decimal(0))
-                self.created_amounts[amount.currency] = _CONTEXT.add(total, sign * amount.amount)
+                self.created_amounts[amount.currency] = add(total, amount.amount)
         for currency in [k for k, v in self.created_amounts.items() if not v]:
             del self.created_amounts[currency]
         return after

@@ -322,7 +322,7 @@ class Pipeline:
 
         Cost: O(size of the document + stages + moves).
         """
-        from ..documents import _predicates_in_scope
+        from .._reading import _predicates_in_scope
 
         if isinstance(data, Pipeline):
             return data
