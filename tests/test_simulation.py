@@ -179,3 +179,26 @@ def test_a_minimum_dwell_and_a_stage_without_a_lost_move_are_simulated():
     assert row["won"] > 0  # b's floor in USD was met by the work, whatever the leads' currency
     lost_from = {e.from_stage for e in result.events if e.to_stage == "lost"}
     assert lost_from <= {"a"}
+
+
+def test_progress_is_reported_after_every_day():
+    """progress(day, days) is called once per simulated day, in order, and a bad one is refused up front."""
+    seen = []
+    simulate(reps=2, leads=10, days=5, seed=1, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+    with raises_problems(("progress", "type")):
+        simulate(days=5, progress="a bar")
+
+
+def test_an_error_in_the_progress_callback_is_the_callers():
+    """A progress callback that raises stops the run with its own exception, untouched."""
+
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        if done == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        simulate(reps=2, leads=10, days=5, seed=1, progress=stop)

@@ -758,3 +758,17 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     ('1 lead', '2 reps', '0 opportunities')
     """
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+#: A caller's progress callback: called as ``progress(done, total)`` after each step of a long
+#: call (``total`` is ``None`` when the number of steps is not known in advance).
+Progress = Callable[[int, "int | None"], object]
+
+
+def progress_problem(value: object) -> Problem | None:
+    """
+    *value* is ``None`` or a callable of ``(done, total)``.
+    """
+    if value is None or callable(value):
+        return None
+    return wrong_type(value, "a function of (done, total), or None")

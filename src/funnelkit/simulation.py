@@ -183,6 +183,7 @@ def simulate(
     capacity: tuple[int, int] = (4, 16),
     work_rate: float = 0.3,
     pipeline: Pipeline | None = None,
+    progress: c.Progress | None = None,
 ) -> SimulationResult:
     """
     Play a company of *reps* over *days* days while *leads* leads arrive,
@@ -195,6 +196,8 @@ def simulate(
     work is what the deal's next move still lacks, as :func:`readiness`
     reports it for *pipeline* (by default :func:`default_pipeline`), so any
     pipeline built from funnelkit's requirements can be simulated.
+    *progress*, when given, is called as ``progress(day, days)`` after each
+    simulated day (funnelkit does no I/O: plug a progress bar in there).
     The invariants:
 
     - every lead is assigned once or returned with a reason;
@@ -225,6 +228,9 @@ def simulate(
         work_rate=work_rate,
         pipeline=pipeline,
     )
+    problem = c.progress_problem(progress)
+    if problem is not None:
+        problems.append(problem.prefixed("progress"))
     if problems:
         raise ValidationError(problems)
     begin = _first_day(start, days)
@@ -239,7 +245,7 @@ def simulate(
         work_rate=float(work_rate),
     )
     company.hire(reps, capacity)
-    return company.run()
+    return company.run(progress)
 
 
 def _simulate_problems(
@@ -395,7 +401,7 @@ class _Company:
 
     # --- the days ------------------------------------------------------------------
 
-    def run(self) -> SimulationResult:
+    def run(self, progress: c.Progress | None = None) -> SimulationResult:
         for day in range(self.days):
             now = self.start + day * _DAY
             self.arrivals(day, now)
@@ -405,6 +411,8 @@ class _Company:
                 self.rep_leaves(day, now)
             if day % self.check_every == 0:
                 self.check(day)
+            if progress is not None:
+                progress(day + 1, self.days)
         self.check(self.days)
         return self.report()
 

@@ -304,3 +304,27 @@ def test_won_between_is_open_at_the_start_and_closed_at_the_end():
     assert won_between(DEALS, EVENTS, start=T0 + 19 * DAY, end=T0 + 20 * DAY) == {"d1": T0 + 20 * DAY}
     assert won_between(DEALS, EVENTS, start=T0 + 20 * DAY, end=T0 + 21 * DAY) == {}
     assert won_between(DEALS[1:], EVENTS, start=T0, end=T0 + 30 * DAY) == {}  # only the deals given
+
+
+def test_backtest_reports_progress_per_cut_off():
+    """progress(done, total) after each cut-off; total is None when the cut-offs come from an iterator."""
+
+    def point(open_deals):
+        return Money.of(0, "USD")
+
+    cutoffs = [(T0 + 10 * DAY, T0 + 40 * DAY), (T0 + 20 * DAY, T0 + 50 * DAY)]
+    seen = []
+    backtest(
+        DEALS, EVENTS, cutoffs=cutoffs, forecast=point, currency="USD", progress=lambda *a: seen.append(a)
+    )
+    backtest(
+        DEALS,
+        EVENTS,
+        cutoffs=iter(cutoffs),
+        forecast=point,
+        currency="USD",
+        progress=lambda *a: seen.append(a),
+    )
+    assert seen == [(1, 2), (2, 2), (1, None), (2, None)]
+    with raises_problems(("progress", "type")):
+        backtest(DEALS, EVENTS, cutoffs=cutoffs, forecast=point, currency="USD", progress=3)

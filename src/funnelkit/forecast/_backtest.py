@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal, cast
@@ -354,6 +354,7 @@ def backtest(
     forecast: Callable[[tuple[Opportunity, ...]], Forecast],
     currency: str,
     actual: Literal["pipeline", "bookings"] = "pipeline",
+    progress: c.Progress | None = None,
 ) -> Backtest:
     """
     Run *forecast* on the open deals as they stood at each cut-off
@@ -379,12 +380,19 @@ def backtest(
     looks more accurate than it was; prefer forecasters that read stages and
     amounts only, or keep snapshots of those fields.
 
+    *progress*, when given, is called as ``progress(done, total)`` after
+    each cut-off (*total* is ``None`` when *cutoffs* is an iterator).
+
     Cost: O(k (n + e log e)) for k cut-offs (at most 1,000, ``MAX_CUTOFFS``),
     n deals and e events, plus the forecaster's own.
     """
     opps = _check_backtest(
         opportunities, cutoffs=cutoffs, forecast=forecast, currency=currency, actual=actual
     )
+    problem = c.progress_problem(progress)
+    if problem is not None:
+        raise c.at("progress", problem)
+    total = len(cutoffs) if isinstance(cutoffs, Sized) else None
     evs = _unique(events)
     rows = []
     for n, pair in enumerate(cutoffs):
@@ -408,6 +416,8 @@ def backtest(
                 actual=got,
             )
         )
+        if progress is not None:
+            progress(n + 1, total)
     if not rows:
         raise ValidationError.single("cutoffs", "empty; give at least one (as_of, until) pair", code="empty")
     return _scored(rows)
