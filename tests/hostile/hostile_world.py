@@ -357,6 +357,14 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.stages.Pipeline.plan": {"from_stage": "contact", "to_stage": "needs_confirmed"},
     "funnelkit.stages.Routes.allows": {"from_stage": "contact", "to_stage": "needs_confirmed"},
     "funnelkit.stages.Routes.plan": {"from_stage": "contact", "to_stage": "needs_confirmed"},
+    "funnelkit.stages.Routes.kind": {"from_stage": "contact", "to_stage": "needs_confirmed"},
+    "funnelkit.stages.events_from_history": {
+        "rows": [
+            {"opportunity_id": "o-1", "stage": "contact", "at": T0},
+            {"opportunity_id": "o-1", "stage": "needs_confirmed", "at": T0 + DAY},
+            {"opportunity_id": "o-1", "stage": "lost", "at": T0 + 2 * DAY, "lost_reason": "price"},
+        ],
+    },
     "funnelkit.stages.Pipeline.moves_from": {"key": "contact"},
     "funnelkit.stages.Pipeline.next_stage": {"key": "contact"},
     "funnelkit.stages.Pipeline.stage": {"key": "contact"},

@@ -38,6 +38,7 @@ from ._engine import (
     stalled,
     win,
 )
+from ._history import events_from_history
 from ._pipeline import Pipeline
 from ._requirements import (
     ActivityCount,
@@ -94,6 +95,7 @@ __all__ = [
     "any_of",
     "apply",
     "default_pipeline",
+    "events_from_history",
     "hasty",
     "lose",
     "readiness",

@@ -19,7 +19,7 @@ import attrs
 from .. import _checks as c
 from .._checks import check
 from .._frozenmap import FrozenMap
-from ..errors import Problem
+from ..errors import Problem, ValidationError
 from . import _limits as lim
 from ._requirements import Requirement
 from ._stage import MoveKind, ProbabilityCheck, Stage, StageOutcome, _check_probability
@@ -214,6 +214,22 @@ class Routes(c.Checked):
                 self.stages, self._position, stages, from_stage, to_stage
             )
         return plan
+
+    def kind(self, from_stage: str, to_stage: str) -> MoveKind:
+        """
+        The kind a move *from_stage* → *to_stage* would be (lose, reopen,
+        back, win or advance), allowed or not: how an imported history's
+        moves are named.  Cost: O(1).
+        """
+        a = self.stages.get(from_stage) if isinstance(from_stage, str) else None
+        b = self.stages.get(to_stage) if isinstance(to_stage, str) else None
+        if a is None or b is None:
+            path, key = ("from_stage", from_stage) if a is None else ("to_stage", to_stage)
+            raise ValidationError.single(path, self.unknown(key), code="reference")
+        if a.key == b.key or a.outcome is StageOutcome.WON:
+            why = "goes nowhere" if a.key == b.key else "leaves a won stage; won is final"
+            raise ValidationError.single("to_stage", f"{a.key!r} -> {b.key!r} {why}", code="state")
+        return _kind(a, b, self._position)
 
     def unknown(self, key: object) -> str:
         """
