@@ -5,7 +5,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from three_stages import DAY, PIPE, T0
 
@@ -13,7 +13,8 @@ from _problems import raises_problems
 from funnelkit import Money, Opportunity
 from funnelkit.errors import CurrencyMismatchError
 from funnelkit.forecast import as_of, backtest, bias, pinball, wape, weighted_forecast, won_between
-from funnelkit.stages import StageChanged
+from funnelkit.stages import MoveKind, StageChanged, default_pipeline
+from funnelkit.strategies import event_histories
 
 
 def deal(oid, stage, amount, *, created_day=0, entered_day=None):
@@ -307,7 +308,7 @@ def test_won_between_is_open_at_the_start_and_closed_at_the_end():
 
 
 def test_backtest_reports_progress_per_cut_off():
-    """progress(done, total) after each cut-off; total is None when the cut-offs come from an iterator."""
+    """progress(done, total) after each cut-off, also for an iterator of cut-offs."""
 
     def point(open_deals):
         return Money.of(0, "USD")
@@ -325,6 +326,28 @@ def test_backtest_reports_progress_per_cut_off():
         currency="USD",
         progress=lambda *a: seen.append(a),
     )
-    assert seen == [(1, 2), (2, 2), (1, None), (2, None)]
+    assert seen == [(1, 2), (2, 2), (1, 2), (2, 2)]
     with raises_problems(("progress", "type")):
         backtest(DEALS, EVENTS, cutoffs=cutoffs, forecast=point, currency="USD", progress=3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    histories=st.lists(event_histories(pipeline=default_pipeline(), max_events=6), max_size=5),
+    hours=st.lists(st.integers(-24, 24 * 200), min_size=1, max_size=6),
+)
+def test_one_sweep_reads_what_as_of_reads_at_every_instant(histories, hours):
+    """The backtest's one replay per deal and one list of wins read exactly what as_of and won_between do."""
+    from funnelkit.forecast._backtest import _as_of_all, _timelines, _unique, _won_in
+
+    deals = {h.end.id: h.end for h in histories}  # one history per id: the last drawn for a repeated id
+    events = [e for h in histories if deals[h.end.id] is h.end for e in h.events]
+    t0 = min((o.created_at for o in deals.values()), default=T0)
+    nows = [t0 + dt.timedelta(hours=h) for h in hours]
+    opps, evs = list(deals.values()), _unique(events)
+    lines = _timelines(opps, evs, max(nows))
+    wins = sorted((e.at, e.opportunity_id) for e in evs if e.kind is MoveKind.WIN)
+    for now in nows:
+        assert _as_of_all(opps, evs, lines, now) == as_of(opps, evs, now=now)
+        later = now + dt.timedelta(days=30)
+        assert _won_in(wins, {o.id for o in opps}, now, later) == won_between(opps, evs, start=now, end=later)

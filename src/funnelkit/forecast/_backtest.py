@@ -5,10 +5,12 @@ it, and score the forecast against what was won.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import decimal
+import itertools
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal, cast
@@ -22,11 +24,12 @@ from .._repr import INK, Axis, Band, Line, chart_svg, finite, nice_axis
 from .._time import instant
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import CurrencyMismatchError, Problem, ValidationError
-from ..stages import MoveKind, StageChanged, replay
+from ..stages import MoveKind, StageChanged, apply, replay
 from ._args import MAX_PROBLEMS, function_of_one
 from ._funnel import unique_events
 
 _CTX = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 #: Sums of amounts, exact: a sum that would need rounding is refused (it cannot happen below 10**6 pairs).
 _SUM = decimal.Context(prec=1000, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
 
@@ -69,22 +72,111 @@ def as_of(
         if not history:
             out.append(o)
             continue
-        first = history[0]
-        # where the history starts: a deal whose first recorded move is a reopen was lost then
-        status = OpportunityStatus.LOST if first.kind is MoveKind.REOPEN else OpportunityStatus.OPEN
-        start = attrs.evolve(
-            o,
-            stage=first.from_stage,
-            stage_entered_at=o.created_at,
-            status=status,
-            lost_reason="unknown (before the recorded history)" if status is OpportunityStatus.LOST else None,
-            version=max(0, first.version - 1),
-        )
+        start = _start_of(o, history[0])
         try:
             out.append(replay(start, [e for e in history if e.at <= now]))
         except ValidationError as err:
             raise err.prefixed(f"opportunities[{i}]") from None
     return tuple(out)
+
+
+def _start_of(o: Opportunity, first: StageChanged) -> Opportunity:
+    """
+    *o* where its recorded history starts: in the stage its first change
+    leaves, from its creation (a deal whose first change is a reopen was lost then).
+    """
+    status = OpportunityStatus.LOST if first.kind is MoveKind.REOPEN else OpportunityStatus.OPEN
+    return attrs.evolve(
+        o,
+        stage=first.from_stage,
+        stage_entered_at=o.created_at,
+        status=status,
+        lost_reason="unknown (before the recorded history)" if status is OpportunityStatus.LOST else None,
+        version=max(0, first.version - 1),
+    )
+
+
+@attrs.frozen
+class _Timeline:
+    """
+    One deal's states through its history, replayed once: *states[k]* is the
+    deal after its first k + 1 changes, made at *times[k]*; before them it is
+    *start*.  *error* is what replaying refused, for the instants from
+    *error_at* on.
+    """
+
+    start: Opportunity
+    times: list[dt.datetime] = attrs.Factory(list)
+    states: list[Opportunity] = attrs.Factory(list)
+    error: ValidationError | None = None
+    error_at: dt.datetime | None = None
+
+    def at(self, now: dt.datetime) -> Opportunity:
+        """The deal as it stood at *now* (created by then): what as_of gives."""
+        if self.error is not None and self.error_at is not None and self.error_at <= now:
+            raise self.error
+        k = bisect.bisect_right(self.times, now)
+        return self.states[k - 1] if k else self.start
+
+
+def _timelines(
+    opps: list[Opportunity], evs: list[StageChanged], until: dt.datetime
+) -> list[_Timeline | None]:
+    """
+    Every deal's timeline up to *until*, for as_of at many instants in one
+    pass; ``None`` for a deal whose history is not in time order (as_of reads
+    it the slow way).  A deal given twice is refused as as_of refuses it.
+    """
+    per: dict[str, list[StageChanged]] = {}
+    for e in evs:
+        per.setdefault(e.opportunity_id, []).append(e)
+    seen: set[str] = set()
+    out: list[_Timeline | None] = []
+    for i, o in enumerate(opps):
+        if o.id in seen:
+            msg = f"{o.id!r} appears twice; give each deal once"
+            raise ValidationError.single(f"opportunities[{i}].id", msg, code="duplicate")
+        seen.add(o.id)
+        history = sorted(per.get(o.id, ()), key=lambda e: (e.version, e.at))
+        if not history:
+            out.append(_Timeline(start=o))  # taken as it is now
+        elif any(b.at < a.at for a, b in itertools.pairwise(history)):
+            out.append(None)
+        else:
+            out.append(_replayed(i, _start_of(o, history[0]), history, until))
+    return out
+
+
+def _replayed(i: int, start: Opportunity, history: list[StageChanged], until: dt.datetime) -> _Timeline:
+    """Deal *i*'s timeline: its history (in version and time order) applied up to *until*."""
+    line = _Timeline(start=start)
+    state = start
+    for j, e in enumerate(history):
+        if e.at > until:
+            break
+        try:
+            state = apply(state, e)
+        except ValidationError as err:
+            error = err.prefixed(f"events[{j}]").prefixed(f"opportunities[{i}]")
+            return attrs.evolve(line, error=error, error_at=e.at)
+        line.times.append(e.at)
+        line.states.append(state)
+    return line
+
+
+def _as_of_all(
+    opps: list[Opportunity], evs: list[StageChanged], lines: list[_Timeline | None], now: dt.datetime
+) -> tuple[Opportunity, ...]:
+    """as_of(opps, evs, now=now), read from the timelines (the slow way for a deal out of time order)."""
+    deals: list[Opportunity] = []
+    for o, line in zip(opps, lines, strict=True):
+        if o.created_at > now:
+            continue
+        if line is None:
+            deals.extend(as_of([o], evs, now=now))
+        else:
+            deals.append(line.at(now))
+    return tuple(deals)
 
 
 def won_between(
@@ -111,6 +203,15 @@ def won_between(
         if e.kind is MoveKind.WIN and start < e.at <= end and e.opportunity_id in ids:
             out[e.opportunity_id] = e.at
     return out
+
+
+def _won_in(
+    wins: list[tuple[dt.datetime, str]], ids: set[str], start: dt.datetime, end: dt.datetime
+) -> dict[str, dt.datetime]:
+    """won_between read from the time-ordered wins: the deals of *ids* won in ``(start, end]``, and when."""
+    lo = bisect.bisect_right(wins, (start, chr(0x10FFFF)))
+    hi = bisect.bisect_right(wins, (end, chr(0x10FFFF)))
+    return {deal: at for at, deal in wins[lo:hi] if deal in ids}
 
 
 def _unique(events: Iterable[StageChanged]) -> list[StageChanged]:
@@ -381,10 +482,12 @@ def backtest(
     amounts only, or keep snapshots of those fields.
 
     *progress*, when given, is called as ``progress(done, total)`` after
-    each cut-off (*total* is ``None`` when *cutoffs* is an iterator).
+    each cut-off.
 
-    Cost: O(k (n + e log e)) for k cut-offs (at most 1,000, ``MAX_CUTOFFS``),
-    n deals and e events, plus the forecaster's own.
+    Each deal's history is replayed once, up to the last cut-off, and read
+    at every cut-off.  Cost: O(e log e + k n log e) for k cut-offs (at
+    most 1,000, ``MAX_CUTOFFS``), n deals and e events, plus the
+    forecaster's own.
     """
     opps = _check_backtest(
         opportunities, cutoffs=cutoffs, forecast=forecast, currency=currency, actual=actual
@@ -392,17 +495,25 @@ def backtest(
     problem = c.progress_problem(progress)
     if problem is not None:
         raise c.at("progress", problem)
-    total = len(cutoffs) if isinstance(cutoffs, Sized) else None
-    evs = _unique(events)
-    rows = []
+    pairs = []
     for n, pair in enumerate(cutoffs):
         if n >= MAX_CUTOFFS:
-            msg = f"more than {MAX_CUTOFFS:,} cut-offs; each replays the history, so give at most that many"
+            msg = (
+                f"more than {MAX_CUTOFFS:,} cut-offs; each forecasts the pipeline, so give at most that many"
+            )
             raise ValidationError.single("cutoffs", msg, code="limit")
-        start, end = _cutoff(pair, n)
-        open_then = tuple(o for o in as_of(opps, evs, now=start) if o.status is OpportunityStatus.OPEN)
-        pool = open_then if actual == "pipeline" else as_of(opps, evs, now=end)
-        won = won_between(pool, evs, start=start, end=end)
+        pairs.append(_cutoff(pair, n))
+    evs = _unique(events)
+    # each deal's history replayed once, up to the last instant asked: one sweep, not one per cut-off
+    lines = _timelines(opps, evs, max((end for _, end in pairs), default=_EPOCH))
+    wins = sorted((e.at, e.opportunity_id) for e in evs if e.kind is MoveKind.WIN)
+    rows = []
+    for n, (start, end) in enumerate(pairs):
+        open_then = tuple(
+            o for o in _as_of_all(opps, evs, lines, start) if o.status is OpportunityStatus.OPEN
+        )
+        pool = open_then if actual == "pipeline" else _as_of_all(opps, evs, lines, end)
+        won = _won_in(wins, {o.id for o in pool}, start, end)
         got = _won_total(pool, won, currency, n)
         made = forecast(open_then)
         point, quantiles = _read(made, currency, n)
@@ -417,7 +528,7 @@ def backtest(
             )
         )
         if progress is not None:
-            progress(n + 1, total)
+            progress(n + 1, len(pairs))
     if not rows:
         raise ValidationError.single("cutoffs", "empty; give at least one (as_of, until) pair", code="empty")
     return _scored(rows)
