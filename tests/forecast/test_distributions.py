@@ -1,9 +1,10 @@
 """Tests for the Poisson-binomial distribution of deals won."""
 
 import math
+import random
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _problems import raises_problems
@@ -142,3 +143,29 @@ def test_revenue_outcomes_conserve_money():
     assert set(d.outcomes) == {Decimal(5), Decimal("105.10")}
     assert list(d.outcomes) == sorted(d.outcomes)
     assert len(d.outcomes) == 500
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2_000, 2_600), certain=st.floats(0, 1))
+def test_the_fft_path_agrees_with_the_recurrence(seed, n, certain):
+    """From 2,000 deals numpy multiplies by FFT; every count agrees with the exact recurrence to 1e-12."""
+    pytest.importorskip("numpy")
+    from funnelkit.forecast._distributions import _pmf_exact
+
+    rng = random.Random(seed)  # a share *certain* of deals sure to be won or lost, the rest anywhere between
+    ps = [float(rng.random() < 0.5) if rng.random() < certain else rng.random() for _ in range(n)]
+
+    fast = win_count(ps).pmf
+    exact = _pmf_exact(ps)
+    assert len(fast) == len(exact) == len(ps) + 1
+    assert max(abs(a - b) for a, b in zip(fast, exact, strict=True)) < 1e-12
+    assert abs(sum(fast) - 1) < 1e-12
+
+
+def test_a_hundred_thousand_deals_with_numpy():
+    """With numpy the count reads 100,000 deals (more than the pure-Python limit) and its mean is sum(p)."""
+    pytest.importorskip("numpy")
+    ps = [(i % 10) / 10 for i in range(100_000)]
+    dist = win_count(ps)
+    assert len(dist.pmf) == 100_001
+    assert abs(dist.mean - sum(ps)) < 1e-6

@@ -5,12 +5,14 @@ The distribution of the number of deals won: Poisson-binomial, exact.
 from __future__ import annotations
 
 import bisect
+import importlib
 import itertools
 import math
 import random
 from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 import attrs
 
@@ -24,6 +26,10 @@ from ._args import MAX_PROBLEMS
 #: :func:`win_count` is exact and O(n^2): at most this many probabilities
 #: (some 20-40 s of work at the limit).  Beyond, simulate with :func:`simulate_revenue`.
 MAX_WIN_COUNT = 20_000
+#: The most probabilities :func:`win_count` reads when numpy is installed (its fast path).
+MAX_WIN_COUNT_NUMPY = 1_000_000
+#: From this many deals on, win_count multiplies with numpy's FFT when numpy is installed.
+_FFT_FROM = 2_000
 #: :func:`simulate_revenue` draws at most this many trials, and this many
 #: deal-trials (deals x trials) in all: a few seconds of work at the limit.
 MAX_TRIALS = 10**6
@@ -190,13 +196,19 @@ class WinCount(Report):
 
 def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
     """
-    The exact Poisson-binomial distribution of the number of deals won, each
-    deal won independently with its own probability (the usual
-    dynamic-programming recurrence).
+    The Poisson-binomial distribution of the number of deals won, each deal
+    won independently with its own probability.
 
-    Cost: O(n^2) for n probabilities: 5,000 deals take about a second, so at
-    most 20,000 (``MAX_WIN_COUNT``) are accepted; for more, simulate the
-    outcomes with :func:`simulate_revenue` (Monte Carlo).
+    Up to 2,000 deals, or without numpy, the usual dynamic-programming
+    recurrence in pure Python: O(n^2), about a second for 5,000 deals, at
+    most 20,000 (``MAX_WIN_COUNT``).  From 2,000 deals on, with numpy
+    installed (an optional extra), the product of the deals' polynomials by
+    FFT, pairwise: O(n log^2 n), 100,000 deals in about half a second, at
+    most 1,000,000 (``MAX_WIN_COUNT_NUMPY``); it agrees with the recurrence
+    to about 1e-16 per count (a property test holds it to 1e-12).  For more
+    deals, simulate the outcomes with :func:`simulate_revenue` (Monte Carlo).
+
+    Cost: O(n^2), or O(n log^2 n) with numpy, for n probabilities.
 
     >>> d = win_count(["0.5", "0.5"])
     >>> d.pmf, d.p50, d.at_least(1)
@@ -205,11 +217,14 @@ def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
     c.require_iterable(probabilities, "probabilities", "probabilities")
     ps: list[float] = []
     problems: list[Problem] = []
+    numpy = _numpy()
+    most = MAX_WIN_COUNT if numpy is None else MAX_WIN_COUNT_NUMPY
     for i, p in enumerate(probabilities):
-        if i >= MAX_WIN_COUNT:
+        if i >= most:
+            how = "install numpy (the fast path) or " if numpy is None else ""
             too_many = (
-                f"more than {MAX_WIN_COUNT:,} probabilities; the exact count is O(n^2), "
-                "so simulate this many deals with simulate_revenue (Monte Carlo) instead"
+                f"more than {most:,} probabilities; {how}simulate this many deals with "
+                "simulate_revenue (Monte Carlo) instead"
             )
             raise ValidationError.single("probabilities", too_many, code="limit")
         number = c.to_decimal(p)
@@ -222,11 +237,49 @@ def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
             ps.append(float(number))
     if problems:
         raise ValidationError(problems)
+    if numpy is not None and len(ps) >= _FFT_FROM:
+        return WinCount(pmf=_pmf_fft(ps, numpy))
+    return WinCount(pmf=_pmf_exact(ps))
+
+
+def _numpy() -> Any:
+    """numpy, when it is installed (an optional extra); None otherwise."""
+    try:
+        return importlib.import_module("numpy")
+    except ImportError:
+        return None
+
+
+def _pmf_exact(ps: list[float]) -> tuple[float, ...]:
+    """The Poisson-binomial pmf by the recurrence: each deal in turn, O(n^2)."""
     dist = [1.0]
     for p in ps:
         q = 1.0 - p
         dist = [a * q + b * p for a, b in zip([*dist, 0.0], [0.0, *dist], strict=True)]
-    return WinCount(pmf=tuple(dist))
+    return tuple(dist)
+
+
+def _pmf_fft(ps: list[float], np: Any) -> tuple[float, ...]:
+    """
+    The same pmf as the product of the deals' polynomials ``(1 - p) + p x``,
+    multiplied in pairs (small ones directly, large ones by FFT): O(n log^2 n).
+    FFT noise below zero is clipped, and the total put back to 1.
+    """
+    polys = [np.array((1.0 - p, p)) for p in ps]
+    while len(polys) > 1:
+        paired = []
+        for a, b in zip(polys[::2], polys[1::2], strict=False):
+            if min(len(a), len(b)) < 64:
+                paired.append(np.convolve(a, b))
+            else:
+                n = len(a) + len(b) - 1
+                size = 1 << (n - 1).bit_length()
+                paired.append(np.fft.irfft(np.fft.rfft(a, size) * np.fft.rfft(b, size), size)[:n])
+        if len(polys) % 2:
+            paired.append(polys[-1])
+        polys = paired
+    dist = np.clip(polys[0], 0.0, None)
+    return tuple(float(x) for x in (dist / dist.sum()).tolist())
 
 
 #: The quantile levels in a revenue distribution's table (0 is the lowest outcome).
