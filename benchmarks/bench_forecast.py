@@ -140,9 +140,8 @@ def main():
         times.append((n, t))
         print(f"Poisson-binomial of {n:>7,} deals: {t:6.3f} s; p10/p50/p90 {dist.p10}/{dist.p50}/{dist.p90}")
     (n1, t1), (n2, t2) = times[1], times[2]
-    print(
-        f"  growth: time ~ n^{math.log(t2 / t1) / math.log(n2 / n1):.2f} (the numpy path when numpy is installed)"
-    )
+    k = math.log(t2 / t1) / math.log(n2 / n1)
+    print(f"  growth: time ~ n^{k:.2f} (the numpy path when numpy is installed)")
     floats = [float(p) for p in probs[:5_000]]
     t, _ = timed(_pmf_exact, floats, repeat=1)
     print(f"  the pure-Python recurrence (no numpy) of 5,000 deals: {t:6.3f} s")
