@@ -23,10 +23,27 @@ from funnelkit.forecast import (
 from funnelkit.stages import default_pipeline
 
 
-def test_win_count_refuses_more_than_its_limit_and_names_monte_carlo():
-    """Past 20,000 probabilities the exact O(n^2) count is refused, pointing at simulate_revenue."""
-    with raises_problems(("probabilities", "limit")):
+def test_win_count_refuses_more_than_its_limit_and_names_monte_carlo(monkeypatch):
+    """Without numpy, past 20,000 probabilities the O(n^2) count is refused, naming numpy and Monte Carlo."""
+    from funnelkit.forecast import _distributions
+
+    monkeypatch.setattr(_distributions, "_numpy", lambda: None)
+    with raises_problems(("probabilities", "limit")) as exc:
         win_count(["0.5"] * 20_001)
+    assert "install numpy" in str(exc.value)
+    assert "simulate_revenue" in str(exc.value)
+
+
+def test_with_numpy_the_limit_is_the_fast_paths(monkeypatch):
+    """With numpy the limit is MAX_WIN_COUNT_NUMPY (lowered here so the test reads few items)."""
+    pytest.importorskip("numpy")
+    from funnelkit.forecast import _distributions
+
+    monkeypatch.setattr(_distributions, "MAX_WIN_COUNT_NUMPY", 25_000)
+    assert len(win_count(["0.5"] * 25_000).pmf) == 25_001
+    with raises_problems(("probabilities", "limit")) as exc:
+        win_count(["0.5"] * 25_001)
+    assert "install numpy" not in str(exc.value)
 
 
 def test_simulate_revenue_limits_trials_and_deal_trials():
