@@ -62,8 +62,17 @@ _CONTEXT: Final = decimal.Context(
     traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
 )
 
-# Ratios of two amounts: the usual 28 significant digits.
+# Ratios shown as decimals: the usual 28 significant digits.
 _RATIO_CONTEXT: Final = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
+
+
+def decimal_of(value: Fraction) -> Decimal:
+    """
+    *value* as a ``Decimal`` of 28 significant digits, rounded half-even in
+    funnelkit's own context, whatever the caller's.
+    """
+    return _RATIO_CONTEXT.divide(Decimal(value.numerator), Decimal(value.denominator))
+
 
 ROUNDING_MODES: Final = frozenset(
     {

@@ -52,8 +52,6 @@ def _structure_zone(value: object, _t: type) -> dt.tzinfo:
         return value
     if not isinstance(value, str):
         raise _wrong_type(value, "a time zone name such as 'Asia/Shanghai', 'UTC' or '+08:00'")
-    if value == "UTC":
-        return dt.UTC
     match = _OFFSET.fullmatch(value)
     if match is not None:
         offset = dt.timedelta(hours=int(match["hours"]), minutes=int(match["minutes"]))
@@ -61,7 +59,7 @@ def _structure_zone(value: object, _t: type) -> dt.tzinfo:
     from ._time import zone
 
     try:
-        return zone(value)
+        return zone(value)  # "UTC" is datetime.UTC
     except ValidationError:
         msg = f"{show(value)} is not a known IANA zone name, 'UTC' or an offset such as '+08:00'"
         raise ValidationError.single("", msg, code="format") from None
@@ -624,9 +622,9 @@ def _predicates_in_scope(predicates: object) -> Iterator[None]:
         _PREDICATES.reset(token)
 
 
-#: The converter reading a pipeline, and its policy for unknown fields, while Pipeline.from_dict runs.
-_READER: contextvars.ContextVar[tuple[cattrs.BaseConverter, UnknownFields] | None] = contextvars.ContextVar(
-    "funnelkit_reader", default=None
+#: While Pipeline.from_dict runs for a converter: that converter's hooks for the fields of a class.
+_READER: contextvars.ContextVar[Callable[[type], Callable[[object, type], object]] | None] = (
+    contextvars.ContextVar("funnelkit_reader", default=None)
 )
 
 
@@ -638,8 +636,16 @@ def _pipeline_hook(
     problems of the graph too), reading stages and requirements with *conv*.
     """
 
+    hooks: dict[type, Callable[[object, type], object]] = {}  # built once per class, per converter
+
+    def fields_hook(cls: type) -> Callable[[object, type], object]:
+        hook = hooks.get(cls)
+        if hook is None:
+            hook = hooks[cls] = _attrs_hook(cls, conv, unknown_fields)
+        return hook
+
     def structure(value: object, t: type) -> object:
-        token = _READER.set((conv, unknown_fields))
+        token = _READER.set(fields_hook)
         try:
             return t.from_dict(value, predicates=_PREDICATES.get())  # type: ignore[attr-defined]
         finally:

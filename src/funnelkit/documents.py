@@ -325,11 +325,8 @@ def _structure_fields(cls: type[T], data: object) -> T:
     Read *data* as the fields of attrs class *cls* with the generic hook,
     even when *cls* has a hook of its own (which may then call this).
     """
-    reader = _READER.get()
-    if reader is None or reader[0] is _default():
-        return typing.cast("T", _fields_hook(typing.cast("type", cls))(data, cls))
-    conv, unknown_fields = reader  # a lenient converter, or a host's
-    return typing.cast("T", _attrs_hook(typing.cast("type", cls), conv, unknown_fields)(data, cls))
+    fields_hook = _READER.get() or _fields_hook  # the reading converter's, or the default's
+    return typing.cast("T", fields_hook(typing.cast("type", cls))(data, cls))
 
 
 @functools.cache

@@ -6,7 +6,6 @@ their capacity entitles them to, and how unequal it was.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -14,7 +13,7 @@ from fractions import Fraction
 import attrs
 
 from .. import _checks as c
-from .._money import Money, currency_minor_units
+from .._money import _RATIO_CONTEXT, Money, currency_minor_units, decimal_of
 from .._report import Report, money_cells
 from .._time import instant
 from ..errors import CurrencyMismatchError, Problem, ValidationError
@@ -22,19 +21,13 @@ from ._assign import Decision
 from ._roulette import Offer
 from ._team import Team
 
-_CTX = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
-
-
-def _dec(value: Fraction) -> Decimal:
-    return _CTX.divide(Decimal(value.numerator), Decimal(value.denominator))
-
 
 def _money(value: Fraction, currency: str) -> Money:
     """
     *value* as Money, rounded half-even to the currency's minor unit.
     """
     exp = Decimal(1).scaleb(-currency_minor_units(currency))
-    return Money(amount=_dec(value).quantize(exp, context=_CTX), currency=currency)
+    return Money(amount=decimal_of(value).quantize(exp, context=_RATIO_CONTEXT), currency=currency)
 
 
 def gini(values: Sequence[int | Decimal | Fraction]) -> Fraction:
@@ -228,7 +221,7 @@ def fairness(
                 weight=weight,
                 leads=got,
                 value=value,
-                expected=_dec(expected),
+                expected=decimal_of(expected),
                 ratio=got / expected if expected else None,
                 expected_value=None if currency is None else _money(expected_value, currency),
                 value_ratio=amount / expected_value if expected_value else None,

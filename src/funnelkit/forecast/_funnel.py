@@ -8,13 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
-from decimal import Decimal
 from fractions import Fraction
 
 import attrs
 
 from .. import _checks as c
-from .._money import _RATIO_CONTEXT, Money
+from .._money import Money, decimal_of
 from .._report import Report
 from .._repr import funnel_svg
 from ..entities import Opportunity, OpportunityStatus
@@ -279,8 +278,7 @@ def _velocity(
             raise CurrencyMismatchError("average", currency, a.currency)
     average = Money.total(amounts, currency=currency) / len(amounts)
     # in funnelkit's own context, whatever the caller's
-    rate = _RATIO_CONTEXT.divide(Decimal(win_rate.numerator), Decimal(win_rate.denominator))
-    per_day = _RATIO_CONTEXT.divide(Decimal(to_win.numerator), Decimal(to_win.denominator))
+    rate, per_day = decimal_of(win_rate), decimal_of(to_win)
     return (average * open_deals * rate / per_day).round()
 
 

@@ -7,7 +7,6 @@ out per period.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -16,6 +15,7 @@ from typing import Literal, overload
 import attrs
 
 from .. import _checks as c
+from .._money import decimal_of
 from .._report import Report
 from .._repr import funnel_svg
 from .._time import period_start
@@ -26,11 +26,6 @@ from ..stages import MoveKind, Pipeline, StageChanged
 from ._funnel import FunnelReport, StageStats, unique_events
 
 _DAY = dt.timedelta(days=1)
-_CTX = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
-
-
-def _dec(value: Fraction) -> Decimal:
-    return _CTX.divide(Decimal(value.numerator), Decimal(value.denominator))
 
 
 # --- shape --------------------------------------------------------------------------
@@ -190,7 +185,7 @@ def diagnose(
             StageShape(
                 stage=k,
                 observed=counts[k],
-                expected=_dec(expected),
+                expected=decimal_of(expected),
                 ratio=ratio,
             )
         )
@@ -278,7 +273,7 @@ def _finding(
         kind=kind,
         stage=k,
         observed=count,
-        expected=_dec(expected),
+        expected=decimal_of(expected),
         ratio=ratio,
         threshold=limit,
         message=text,

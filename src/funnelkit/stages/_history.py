@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .. import _checks as c
+from .._reading import _key_problems
 from .._time import canonical
 from ..errors import Problem, ValidationError
 from ._engine import StageChanged
@@ -128,14 +129,7 @@ def _blank(value: object) -> bool:
 
 def _row_problems(raw: Mapping[Any, Any], pipeline: Pipeline) -> list[Problem]:
     """What is wrong with one row, by column."""
-    problems = [
-        Problem(path=str(k) if isinstance(k, str) else f"[{c.show(k)}]", code="unknown_field",
-                message=f"unknown column; allowed: {', '.join(COLUMNS)}")
-        for k in raw if k not in COLUMNS
-    ]  # fmt: skip
-    for column in COLUMNS[:3]:
-        if column not in raw:
-            problems.append(Problem(path=column, code="missing", message="missing; this column is required"))
+    problems = _key_problems(raw, required=COLUMNS[:3], allowed=COLUMNS)  # as any document's keys
     checks = {
         "opportunity_id": c.identifier,
         "at": c.aware_datetime,
