@@ -104,9 +104,16 @@ def offences_in(root):
     return sorted(found, key=lambda text: (text.split(":")[0], int(text.split(":")[1].split()[0])))
 
 
+#: The one exec: the stage engine's compiled moves, written from constants and closed field names
+#: (see stages/_compiled.py and tests/stages/test_compiled.py), as attrs writes its own methods.
+ALLOWED = {"_compiled.py exec()"}
+
+
 def test_source_does_no_io_and_reads_no_clock():
     """src/ opens no files, reads no clock, environment or global randomness, imports no I/O module."""
-    assert offences_in(SRC) == []
+    found = offences_in(SRC)
+    assert [f for f in found if f"{f.split(':')[0]} {f.split()[-1]}" not in ALLOWED] == []
+    assert len(found) == len(ALLOWED)  # each allowed offence occurs once
 
 
 def test_the_purity_check_catches_offences(tmp_path):

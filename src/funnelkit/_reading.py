@@ -394,7 +394,7 @@ def _is_sequence(t: Any) -> bool:
 
 
 def _items_of(value: object, expected: str) -> list[object]:
-    if not isinstance(value, list | tuple):
+    if not isinstance(value, list | tuple) or attrs.has(type(value)):  # a record is a value, not a list
         raise _wrong_type(value, expected)
     return list(value)
 

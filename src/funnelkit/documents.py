@@ -211,6 +211,10 @@ def _attrs_unstructure_loop(cls: type, conv: cattrs.BaseConverter) -> Callable[[
     return hook
 
 
+def _is_plain_sequence(t: Any) -> bool:
+    return t is tuple or t is list
+
+
 def _unstructure_predicate(value: Any) -> dict[str, Any]:
     # a predicate's test is code: the document names it, the reader supplies it
     return {TAG: value.type_name, "name": value.name}
@@ -260,8 +264,8 @@ def configure_converter(converter: cattrs.BaseConverter, *, unknown_fields: Unkn
     conv.register_unstructure_hook_factory(
         _is_set_type, lambda _t: lambda v: _sorted([conv.unstructure(x) for x in v])
     )
-    conv.register_unstructure_hook(tuple, lambda v: [conv.unstructure(x) for x in v])
-    conv.register_unstructure_hook(list, lambda v: [conv.unstructure(x) for x in v])
+    # by predicate, not by class: a record (an attrs value stored as a tuple) is not a sequence
+    conv.register_unstructure_hook_func(_is_plain_sequence, lambda v: [conv.unstructure(x) for x in v])
     conv.register_unstructure_hook_factory(
         _is_mapping_class, lambda _t: lambda v: _unstructure_mapping(v, conv)
     )

@@ -30,12 +30,14 @@ import datetime as dt
 import enum
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import cast
 
 import attrs
 
 from . import _checks as c
 from ._checks import check
 from ._money import Money
+from ._records import new_record, record
 from ._time import canonical
 from .errors import Problem
 
@@ -264,6 +266,7 @@ class Gap(c.Checked):
     closed: bool = attrs.field(metadata=check(c.boolean), default=False, converter=c.to_bool)
 
 
+@record
 @attrs.frozen(kw_only=True)
 class Opportunity(c.Checked):
     """
@@ -454,18 +457,6 @@ class Lead(c.Checked):
 
 # --- the stage engine's trusted copy ------------------------------------------------
 
-_o_id, _o_customer, _o_owner, _o_pipeline, _o_stage = (
-    Opportunity.__dict__[n].__set__ for n in ("id", "customer_id", "owner", "pipeline", "stage")
-)
-_o_created, _o_entered, _o_status, _o_amount, _o_close = (
-    Opportunity.__dict__[n].__set__
-    for n in ("created_at", "stage_entered_at", "status", "amount", "expected_close")
-)
-_o_kps, _o_competitors, _o_gaps, _o_evidence, _o_lost, _o_version, _o_lead = (
-    Opportunity.__dict__[n].__set__
-    for n in ("key_person_ids", "competitors", "gaps", "evidence", "lost_reason", "version", "lead_id")
-)
-
 
 def moved_opportunity(  # noqa: PLR0917 - positional on purpose: the engine's hot path
     opp: Opportunity,
@@ -477,28 +468,15 @@ def moved_opportunity(  # noqa: PLR0917 - positional on purpose: the engine's ho
 ) -> Opportunity:
     """
     *opp* in another stage: a copy the stage engine vouches for, built from
-    values it has checked, without the checks (a third of ``__init__``'s
-    cost).  Not for callers: use the engine's moves or ``attrs.evolve``.
+    values it has checked, without the checks (one tuple, in field order).
+    Not for callers: use the engine's moves or ``attrs.evolve``.
     """
-    new = object.__new__(Opportunity)
-    _o_id(new, opp.id)
-    _o_customer(new, opp.customer_id)
-    _o_owner(new, opp.owner)
-    _o_pipeline(new, opp.pipeline)
-    _o_stage(new, stage)
-    _o_created(new, opp.created_at)
-    _o_entered(new, entered)
-    _o_status(new, status)
-    _o_amount(new, opp.amount)
-    _o_close(new, opp.expected_close)
-    _o_kps(new, opp.key_person_ids)
-    _o_competitors(new, opp.competitors)
-    _o_gaps(new, opp.gaps)
-    _o_evidence(new, opp.evidence)
-    _o_lost(new, lost_reason)
-    _o_version(new, version)
-    _o_lead(new, opp.lead_id)
-    return new
+    values = (
+        opp.id, opp.customer_id, opp.owner, opp.pipeline, stage, opp.created_at, entered, status,
+        opp.amount, opp.expected_close, opp.key_person_ids, opp.competitors, opp.gaps, opp.evidence,
+        lost_reason, version, opp.lead_id,
+    )  # fmt: skip
+    return cast("Opportunity", new_record(Opportunity, values))
 
 
 #: Every entity class, for code that handles them generically.

@@ -25,7 +25,6 @@ from __future__ import annotations
 from ._engine import (
     Override,
     Readiness,
-    StageChanged,
     Stalled,
     TargetReadiness,
     advance,
@@ -38,6 +37,7 @@ from ._engine import (
     stalled,
     win,
 )
+from ._event import StageChanged
 from ._history import events_from_history
 from ._pipeline import Pipeline
 from ._requirements import (

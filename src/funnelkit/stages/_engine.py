@@ -11,19 +11,20 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import html
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 import attrs
 
 from .. import _checks as c
 from .._checks import check
+from .._records import new_record
 from .._report import Report
 from .._time import canonical, span
 from ..entities import Activity, KeyPerson, Opportunity, OpportunityStatus, moved_opportunity
 from ..errors import ConcurrencyConflict, MilestoneNotMet, Problem, TransitionNotAllowed, ValidationError
-from . import _limits as lim
+from ._event import StageChanged
 from ._pipeline import Pipeline
 from ._requirements import Context, Verdict, trusted_context
 from ._routes import Plan
@@ -42,83 +43,6 @@ class Override(c.Checked):
 
     reason: str = attrs.field(metadata=check(c.name))
     by: str = attrs.field(metadata=check(c.identifier))
-
-
-def _move_kind(value: MoveKind | str) -> MoveKind:
-    return lim.member(MoveKind, value)
-
-
-def _names(value: Iterable[str]) -> tuple[str, ...]:
-    return c.to_tuple(value)
-
-
-@attrs.frozen(kw_only=True)
-class StageChanged(c.Checked):
-    """
-    An opportunity moved from one stage to another: who, when, and on what
-    grounds.  Events are values a host persists; :func:`replay` turns the
-    initial opportunity and its events back into the current one.
-
-    *version* is the opportunity's version after the move; *time_in_stage* is
-    how long it spent in *from_stage*; *bypassed* lists what an override let
-    through (unmet requirements, the minimum dwell).
-    """
-
-    #: Its tag in documents (an event log mixes kinds of events).
-    type_name: ClassVar[str] = "stage_changed"
-
-    opportunity_id: str = attrs.field(metadata=check(c.identifier))
-    pipeline: str = attrs.field(metadata=check(c.identifier))
-    kind: MoveKind = attrs.field(metadata=check(c.member_of(MoveKind)), converter=_move_kind)
-    from_stage: str = attrs.field(metadata=check(c.identifier))
-    to_stage: str = attrs.field(metadata=check(c.identifier))
-    at: dt.datetime = attrs.field(metadata=check(c.aware_datetime), converter=canonical)
-    actor: str = attrs.field(metadata=check(c.identifier))
-    version: int = attrs.field(metadata=check(c.non_negative_int), converter=c.to_int)
-    time_in_stage: dt.timedelta = attrs.field(metadata=check(c.duration))
-    lost_reason: str | None = attrs.field(default=None, metadata=check(c.optional(c.name)))
-    override_reason: str | None = attrs.field(default=None, metadata=check(c.optional(c.name)))
-    override_by: str | None = attrs.field(default=None, metadata=check(c.optional(c.identifier)))
-    bypassed: tuple[str, ...] = attrs.field(
-        default=(), metadata=check(c.items(c.name, tuple)), converter=_names
-    )
-
-    def _relations(self) -> list[Problem]:
-        problems = []
-        if (self.lost_reason is None) == (self.kind is MoveKind.LOSE):
-            problems.append(
-                Problem(
-                    path="lost_reason",
-                    code="conflict",
-                    message="a lose event needs a lost reason, and only it",
-                )
-            )
-        if (self.override_reason is None) != (self.override_by is None):
-            missing = "override_reason" if self.override_reason is None else "override_by"
-            problems.append(
-                Problem(path=missing, code="missing", message="override reason and override by go together")
-            )
-        if self.bypassed and self.override_reason is None:
-            problems.append(
-                Problem(path="bypassed", code="conflict", message="only an override can bypass requirements")
-            )
-        if self.version < 1:
-            problems.append(
-                Problem(
-                    path="version",
-                    code="range",
-                    message="0 cannot follow a move; versions start at 1 after one",
-                )
-            )
-        return problems
-
-    @property
-    def hasty(self) -> bool:
-        """
-        Whether the deal left its stage by override, before its milestones
-        were met or its minimum dwell had passed.
-        """
-        return bool(self.bypassed)
 
 
 @attrs.frozen(kw_only=True)
@@ -596,22 +520,11 @@ def _move(
 # --- building values the engine vouches for -------------------------------------
 #
 # The engine builds a new opportunity and an event on every move from values
-# that are already checked.  These builders set the slots directly: no
-# converters, no checks, about a third of attrs' __init__.  Each lives beside
-# its class (the opportunity's in entities, the context's in requirements);
-# test_engine.py checks that they set every field, so a new field cannot be
-# forgotten.
-
-
-def _slot_setter(cls: type, name: str) -> Callable[[object, object], None]:
-    return cls.__dict__[name].__set__  # type: ignore[no-any-return]
-
-
-_new = object.__new__
-(
-    _e_opp, _e_pipeline, _e_kind, _e_from, _e_to, _e_at, _e_actor,
-    _e_version, _e_time, _e_lost, _e_reason, _e_by, _e_bypassed,
-) = (_slot_setter(StageChanged, f.name) for f in attrs.fields(StageChanged))  # fmt: skip
+# that are already checked.  The opportunity and the event are records (see
+# funnelkit._records): these builders make the tuple directly, in field order,
+# with no converters and no checks.  Each lives beside its class (the
+# opportunity's in entities, the context's in requirements); test_engine.py
+# checks that they set every field, so a new field cannot be forgotten.
 
 
 def _event(  # noqa: PLR0917 - positional on purpose: the engine's hot path
@@ -632,21 +545,11 @@ def _event(  # noqa: PLR0917 - positional on purpose: the engine's hot path
     """
     A StageChanged from its field values, in field order.
     """
-    new = _new(StageChanged)
-    _e_opp(new, opportunity_id)
-    _e_pipeline(new, pipeline)
-    _e_kind(new, kind)
-    _e_from(new, from_stage)
-    _e_to(new, to_stage)
-    _e_at(new, at)
-    _e_actor(new, actor)
-    _e_version(new, version)
-    _e_time(new, time_in_stage)
-    _e_lost(new, lost_reason)
-    _e_reason(new, override_reason)
-    _e_by(new, override_by)
-    _e_bypassed(new, bypassed)
-    return new
+    values = (
+        opportunity_id, pipeline, kind, from_stage, to_stage, at, actor, version, time_in_stage,
+        lost_reason, override_reason, override_by, bypassed,
+    )  # fmt: skip
+    return cast("StageChanged", new_record(StageChanged, values))
 
 
 def advance(
@@ -676,6 +579,18 @@ def advance(
     Cost: O(activities + key persons + the move's requirements); O(1) for a
     move with no requirements.
     """
+    if (
+        type(opp) is Opportunity
+        and type(pipeline) is Pipeline
+        and override is None
+        and (to is None or type(to) is str)
+    ):
+        # the common case: the move compiled for this pipeline (see _compiled) makes it, or says
+        # None and the general path below decides, explains or refuses
+        routes = pipeline.routes
+        move = routes._movers.get((opp.stage, to, False)) or routes._mover(opp.stage, to, False)  # noqa: SLF001
+        if move is not None and (moved := move(opp, now, actor, expected_version, activities, key_persons)):
+            return moved
     now = _check_common(opp, pipeline, now, actor, expected_version)
     if to is None:
         nxt = pipeline.routes.next.get(opp.stage)
@@ -714,6 +629,18 @@ def win(
 
     Cost: as :func:`advance`.
     """
+    if (
+        type(opp) is Opportunity
+        and type(pipeline) is Pipeline
+        and override is None
+        and (to is None or type(to) is str)
+    ):
+        # the common case: the move compiled for this pipeline (see _compiled) makes it, or says
+        # None and the general path below decides, explains or refuses
+        routes = pipeline.routes
+        move = routes._movers.get((opp.stage, to, True)) or routes._mover(opp.stage, to, True)  # noqa: SLF001
+        if move is not None and (moved := move(opp, now, actor, expected_version, activities, key_persons)):
+            return moved
     now = _check_common(opp, pipeline, now, actor, expected_version)
     if to is None and pipeline.routes.won is not None:
         to = pipeline.routes.won

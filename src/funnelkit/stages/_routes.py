@@ -21,8 +21,12 @@ from .._checks import check
 from .._frozenmap import FrozenMap
 from ..errors import Problem, ValidationError
 from . import _limits as lim
+from ._compiled import Met, Move, compile_met, compile_move
 from ._requirements import Requirement
 from ._stage import MoveKind, ProbabilityCheck, Stage, StageOutcome, _check_probability
+
+_FORWARD = frozenset({MoveKind.ADVANCE, MoveKind.WIN, MoveKind.BACK})
+_WIN_ONLY = frozenset({MoveKind.WIN})
 
 
 @attrs.frozen(kw_only=True)
@@ -37,6 +41,8 @@ class Plan:
     requirements: tuple[Requirement, ...]
     min_dwell: dt.timedelta | None
     reads_activities: bool = False
+    #: The compiled check of the requirements and the dwell (see ``_compiled``): true when surely met.
+    met: Met | None = attrs.field(default=None, eq=False, repr=False)
 
 
 def _keys(value: Iterable[str]) -> tuple[str, ...]:
@@ -167,12 +173,44 @@ class Routes(c.Checked):
     # moves, each of whose plans lists O(stages) requirements.  Two threads may
     # both work one out; they store equal values.
     _plans: dict[tuple[str, str], Plan] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+    # The compiled moves of advance and win (see _compiled), by (from, to or None, win): the
+    # engine's fast path.  Only allowed moves are kept, so at most 2 * (moves + stages).
+    _movers: dict[tuple[str, str | None, bool], Move] = attrs.field(
+        init=False, factory=dict, eq=False, repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()  # the field checks, then _relations
         forward = [k for k in self.order if self.stages[k].outcome is not StageOutcome.LOST]
         object.__setattr__(self, "_targets", FrozenMap({k: frozenset(v) for k, v in self.moves.items()}))
         object.__setattr__(self, "_position", FrozenMap({k: i for i, k in enumerate(forward)}))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the fields it was built from: the worked-out tables and compiled code are made again
+        return {f.name: getattr(self, f.name) for f in attrs.fields(type(self)) if f.init}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_plans", {})
+        object.__setattr__(self, "_movers", {})
+        self.__attrs_post_init__()
+
+    def _mover(self, stage: str, to: str | None, win: bool) -> Move | None:
+        """
+        The compiled move of ``advance`` (*win* false) or ``win`` from *stage*
+        to *to* (``None``: the next stage, or the one won stage), made and
+        kept on first use; ``None`` when the pipeline allows no such move.
+        """
+        dst = (self.won if win else self.next.get(stage)) if to is None else to
+        if type(stage) is not str or type(dst) is not str:
+            return None
+        plan = self.plan(stage, dst)
+        if plan is None or plan.kind not in (_WIN_ONLY if win else _FORWARD):
+            return None
+        move = compile_move(self.pipeline, plan.kind, stage, dst, plan.requirements, plan.min_dwell)
+        self._movers[stage, to, win] = move
+        return move
 
     def _relations(self) -> list[Problem]:
         return _routes_problems(self)
@@ -623,9 +661,10 @@ def _plan(
     a, b = by_key[src], by_key[dst]
     kind = _kind(a, b, position)
     if kind not in (MoveKind.ADVANCE, MoveKind.WIN):
-        return Plan(kind=kind, requirements=(), min_dwell=None)
+        return Plan(kind=kind, requirements=(), min_dwell=None, met=compile_met((), None))
     lo, hi = position[src], position[dst]
     skipped = [s for s in stages if s.is_open and lo < position[s.key] < hi]
     reqs = tuple(r for s in (a, *skipped) for r in s.requirements)
     reads = any(r.reads_activities() for r in reqs)
-    return Plan(kind=kind, requirements=reqs, min_dwell=a.min_dwell, reads_activities=reads)
+    met = compile_met(reqs, a.min_dwell)
+    return Plan(kind=kind, requirements=reqs, min_dwell=a.min_dwell, reads_activities=reads, met=met)

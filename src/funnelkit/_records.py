@@ -1,0 +1,128 @@
+"""
+Records: the attrs classes that a move of the stage engine builds, stored as
+tuples.
+
+The stage engine returns a new immutable opportunity and a new event on every
+move.  Filling an attrs slots class from Python costs one descriptor call per
+field (17 for an opportunity, 13 for an event); a tuple is filled by one C call.
+:func:`record` turns an ``@attrs.frozen`` class into a tuple subclass with the
+same fields, checks, defaults, converters, methods, ``repr``, equality and
+hash, that attrs and cattrs still recognise (``attrs.fields``, ``attrs.has``,
+``attrs.evolve`` and ``attrs.asdict`` work as before).  Nothing else about it is
+a tuple: it does not iterate, index, measure, add or order, as an attrs value
+does not.
+
+The checked constructor builds the attrs class first (so its checks and
+messages are attrs' own), then the tuple.  Code that has checked the values
+itself (the stage engine's moves) builds the tuple with ``tuple.__new__``, in
+field order.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import attrs
+
+try:  # the C accessor namedtuple uses; a property of itemgetter otherwise
+    from collections import _tuplegetter  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - other Pythons
+
+    def _tuplegetter(index: int, doc: str | None) -> property:
+        return property(operator.itemgetter(index), doc=doc)
+
+
+T = TypeVar("T")
+
+#: ``tuple.__new__`` as builders of records call it: (the record class, its field values in order).
+new_record: Callable[..., Any] = tuple.__new__
+_tuple_eq = tuple.__eq__
+_tuple_ne = tuple.__ne__
+_tuple_hash = tuple.__hash__
+_tuple_items = tuple.__getitem__
+_ALL = slice(None)
+
+#: What attrs generated for the slots class that the record does its own way.
+_NOT_COPIED = frozenset({
+    "__slots__", "__weakref__", "__dict__", "__init__", "__getstate__", "__setstate__",
+    "__eq__", "__ne__", "__hash__", "__lt__", "__le__", "__gt__", "__ge__",
+})  # fmt: skip
+
+
+def _rebuild(cls: type[T], values: tuple[Any, ...]) -> T:
+    """
+    A record from the field values a pickle or a copy holds.
+    """
+    return cast("T", new_record(cls, values))
+
+
+def _not_a_tuple(name: str) -> Callable[..., Any]:
+    def refuse(self: object, *args: object) -> Any:  # noqa: ARG001 - the tuple method's signature
+        msg = f"{type(self).__name__!r} object does not support {name}; it is a value, not a sequence"
+        raise TypeError(msg)
+
+    refuse.__name__ = name
+    return refuse
+
+
+def _unordered(self: object, other: object) -> Any:  # noqa: ARG001 - an operator's signature
+    return NotImplemented
+
+
+def record(cls: type[T]) -> type[T]:
+    """
+    The tuple-backed twin of the ``@attrs.frozen`` class *cls*, under the same
+    name: same fields, checks, methods and documents.
+    """
+    fields = attrs.fields(cast("type[attrs.AttrsInstance]", cls))
+    if any(not f.eq or not f.init for f in fields):  # pragma: no cover - a guard for the next record
+        msg = f"{cls.__name__}: a record needs every field in __init__ and in equality"
+        raise TypeError(msg)
+    names = tuple(f.name for f in fields)
+    read_all = operator.attrgetter(*names)
+    ns: dict[str, Any] = {k: v for k, v in cls.__dict__.items() if k not in _NOT_COPIED and k not in names}
+    for i, f in enumerate(fields):
+        ns[f.name] = _tuplegetter(i, f"The {f.name!r} field.")
+
+    def __new__(kind: type[T], /, **kwargs: Any) -> T:  # noqa: N807 - the constructor
+        checked = cls(**kwargs)  # attrs' converters, defaults and checks
+        return cast("T", new_record(kind, read_all(checked)))
+
+    # Only a record of the same class is equal; a tuple is answered here (False), or its own
+    # __eq__ would compare the items.
+    def __eq__(self: tuple[Any, ...], other: object) -> bool:  # noqa: N807
+        if other.__class__ is self.__class__:
+            return _tuple_eq(self, other)
+        return False if isinstance(other, tuple) else NotImplemented
+
+    def __ne__(self: tuple[Any, ...], other: object) -> bool:  # noqa: N807
+        if other.__class__ is self.__class__:
+            return _tuple_ne(self, other)
+        return True if isinstance(other, tuple) else NotImplemented
+
+    def __reduce__(self: tuple[Any, ...]) -> tuple[Any, ...]:  # noqa: N807
+        return _rebuild, (self.__class__, _tuple_items(self, _ALL))
+
+    __new__.__doc__ = cls.__init__.__doc__
+    ns.update(
+        __slots__=(),
+        __new__=__new__,
+        __eq__=__eq__,
+        __ne__=__ne__,
+        __hash__=_tuple_hash,
+        __reduce__=__reduce__,
+        __lt__=_unordered,
+        __le__=_unordered,
+        __gt__=_unordered,
+        __ge__=_unordered,
+        __bool__=lambda self: True,  # noqa: ARG005 - an attrs value is always true
+        __attrs_checked_class__=cls,
+    )
+    for name in ("__iter__", "__len__", "__getitem__", "__contains__", "__add__", "__mul__", "__rmul__"):
+        ns[name] = _not_a_tuple(name)
+    twin = type(cls.__name__, (tuple, *cls.__bases__), ns)
+    twin.__qualname__ = cls.__qualname__
+    twin.__module__ = cls.__module__
+    return twin

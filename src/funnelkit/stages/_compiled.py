@@ -1,0 +1,335 @@
+"""
+A move's milestone checks, compiled: one generated Python function per plan.
+
+The engine's first answer to "may this deal make this move now?" comes from a
+function written, once per plan, as Python source from the plan's
+requirements: one pass over the activities counts every activity requirement,
+the key persons are looked up once, and each requirement is a line of
+comparisons against constants, with no context object and no method calls.
+
+The function answers ``True`` only when it is sure: every input is of the
+plain shape the engine expects (a tuple or list of :class:`Activity`, a dict,
+tuple or list of :class:`KeyPerson`) and every requirement and the minimum
+dwell are met.  Anything else (a requirement unmet, an input of another shape,
+a value of the wrong type) answers ``False``, and the engine takes its general
+path, which gives the verdicts, the explanations and the refusals.  So a
+refusal is always the general path's; the compiled function can only make the
+common case fast.
+
+Requirements of other kinds (a :class:`Predicate`, :class:`AllOf`,
+:class:`AnyOf`, a caller's own class) are asked through their ``_met`` with a
+context built from the same pass.
+
+Nothing of the caller's reaches the source text: every value is a constant in
+the function's namespace, and the only names written into it are field names
+from closed lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from .. import _checks as c
+from ..entities import Activity, KeyPerson, Opportunity, OpportunityStatus
+from ._event import StageChanged
+from ._requirements import (
+    ActivityCount,
+    AmountAtLeast,
+    EvidenceRecorded,
+    KeyPersonCoverage,
+    NoOpenGaps,
+    RequiredFields,
+    Requirement,
+    TimeInStage,
+    trusted_context,
+)
+from ._stage import MoveKind
+
+#: A compiled check: (opportunity, activities, key persons, now) -> surely met.
+Met = Callable[[Opportunity, Any, Any, dt.datetime], bool]
+#: A compiled move: (opportunity, now, actor, expected version, activities, key persons) -> values or None.
+Move = Callable[[Opportunity, Any, Any, Any, Any, Any], tuple[Opportunity, StageChanged] | None]
+
+_ACTIVITY_TEXT = frozenset(f.name for f in attrs.fields(Activity) if f.name != "id")
+_OPPORTUNITY_FIELDS = frozenset(f.name for f in attrs.fields(Opportunity))
+#: The opportunity's fields that hold a collection (empty when "not recorded"); the others hold None then.
+_COLLECTION_FIELDS = frozenset({"key_person_ids", "competitors", "gaps", "evidence"})
+
+
+def _field(name: str, allowed: frozenset[str]) -> str:
+    if (
+        name not in allowed or not name.isidentifier()
+    ):  # pragma: no cover - the requirement's checks refuse it
+        msg = f"not a field: {name!r}"
+        raise AssertionError(msg)
+    return name
+
+
+class _Source:
+    """
+    The lines of one generated function and the constants they name.
+    """
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {"Activity": Activity, "KeyPerson": KeyPerson}
+
+    def const(self, value: object) -> str:
+        name = f"C{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def add(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
+
+
+def _activity_test(r: ActivityCount, src: _Source) -> str:
+    """
+    The condition under which one activity ``a`` counts for *r*.
+    """
+    parts = [f"a.kind in {src.const(r.kinds)}"]
+    if r.min_duration is not None:
+        parts.append(f"a.duration is not None and a.duration >= {src.const(r.min_duration)}")
+    if r.replied:
+        parts.append("a.replied")
+    if r.with_key_person:
+        parts.append("a.key_person_ids")
+    for i, f in enumerate(r.filled):
+        v = f"v{len(src.lines)}_{i}"
+        parts.append(f"({v} := a.{_field(f, _ACTIVITY_TEXT)}) is not None and {v}.strip() != ''")
+    return " and ".join(f"({p})" for p in parts)
+
+
+def _check_activities(reqs: tuple[Requirement, ...], fallback: bool, src: _Source) -> list[int]:
+    """
+    Type-check every activity; count those of this deal in its stage for each
+    activity requirement (and gather them for the fallback's context).
+    """
+    counted = [i for i, r in enumerate(reqs) if type(r) is ActivityCount]
+    src.add(1, "ta = type(activities)")
+    src.add(1, "if ta is not tuple and ta is not list:")
+    src.add(2, "return False")
+    if not counted and not fallback:
+        src.add(1, "for a in activities:")
+        src.add(2, "if type(a) is not Activity:")
+        src.add(3, "return False")
+        return counted
+    for i in counted:
+        src.add(1, f"n{i} = 0")
+    if fallback:
+        src.add(1, "mine = []")
+    src.add(1, "entered = opp.stage_entered_at")
+    src.add(1, "oid = opp.id")
+    src.add(1, "first = entered == opp.created_at")
+    src.add(1, "for a in activities:")
+    src.add(2, "if type(a) is not Activity:")
+    src.add(3, "return False")
+    # the window of _context: (entered, now], and the moment of creation in a first stage
+    src.add(2, "at = a.at")
+    src.add(2, "if a.opportunity_id == oid and at <= now and (entered < at or (first and entered == at)):")
+    if fallback:
+        src.add(3, "mine.append(a)")
+    for i in counted:
+        r = reqs[i]
+        assert isinstance(r, ActivityCount)  # noqa: S101 - chosen by type above
+        src.add(3, f"if {_activity_test(r, src)}:")
+        src.add(4, f"n{i} += 1")
+    return counted
+
+
+def _check_people(src: _Source) -> None:
+    src.add(1, "tk = type(key_persons)")
+    src.add(1, "if tk is dict:")
+    src.add(2, "people = key_persons")
+    src.add(2, "for kp in people.values():")
+    src.add(3, "if type(kp) is not KeyPerson:")
+    src.add(4, "return False")
+    src.add(1, "elif tk is tuple or tk is list:")
+    src.add(2, "people = {}")
+    src.add(2, "for kp in key_persons:")
+    src.add(3, "if type(kp) is not KeyPerson:")
+    src.add(4, "return False")
+    src.add(3, "people[kp.id] = kp")
+    src.add(1, "else:")
+    src.add(2, "return False")
+
+
+def _check_requirement(i: int, r: Requirement, src: _Source) -> None:
+    kind = type(r)
+    if kind is ActivityCount:
+        src.add(1, f"if n{i} < {r.at_least}:")  # type: ignore[attr-defined]
+        src.add(2, "return False")
+    elif kind is RequiredFields:
+        for f in r.fields:  # type: ignore[attr-defined]
+            # the opportunity's own checks fix each field's type: a collection is empty, anything else None
+            empty = "not opp.{}" if f in _COLLECTION_FIELDS else "opp.{} is None"
+            src.add(1, f"if {empty.format(_field(f, _OPPORTUNITY_FIELDS))}:")
+            src.add(2, "return False")
+    elif kind is NoOpenGaps:
+        src.add(1, "for g in opp.gaps:")
+        src.add(2, "if not g.closed:")
+        src.add(3, "return False")
+    elif kind is KeyPersonCoverage:
+        stances = r.stances  # type: ignore[attr-defined]
+        test = f"kp.role is {src.const(r.role)}"  # type: ignore[attr-defined]
+        if stances:
+            test += f" and kp.stance in {src.const(stances)}"
+        src.add(1, f"need = {r.at_least}")  # type: ignore[attr-defined]
+        src.add(1, "for k in opp.key_person_ids:")
+        src.add(2, "kp = people.get(k)")
+        src.add(2, f"if kp is not None and {test}:")
+        src.add(3, "need -= 1")
+        src.add(3, "if not need:")
+        src.add(4, "break")
+        src.add(1, "else:")
+        src.add(2, "return False")
+    elif kind is EvidenceRecorded:
+        src.add(1, f"if {src.const(r.key)} not in opp.evidence:")  # type: ignore[attr-defined]
+        src.add(2, "return False")
+    elif kind is TimeInStage:
+        src.add(1, f"if now - opp.stage_entered_at < {src.const(dt.timedelta(days=r.days))}:")  # type: ignore[attr-defined]
+        src.add(2, "return False")
+    elif kind is AmountAtLeast:
+        minimum = r.minimum  # type: ignore[attr-defined]
+        src.add(1, "amount = opp.amount")
+        src.add(
+            1,
+            f"if amount is None or amount.currency != {src.const(minimum.currency)} "
+            f"or amount.amount < {src.const(minimum.amount)}:",
+        )
+        src.add(2, "return False")
+    else:  # another kind: asked through its own verdict, with the context the engine would build
+        src.add(1, "if ctx is None:")
+        src.add(2, "ctx = trusted_context(opp, tuple(mine), people, now)")
+        src.add(1, f"if not {src.const(r)}._met(ctx):")
+        src.add(2, "return False")
+
+
+_COMPILED = frozenset({ActivityCount, RequiredFields, NoOpenGaps, KeyPersonCoverage, EvidenceRecorded,
+                       TimeInStage, AmountAtLeast})  # fmt: skip
+
+
+def _body(requirements: tuple[Requirement, ...], min_dwell: dt.timedelta | None, src: _Source) -> None:
+    """
+    The lines that return ``False`` unless every input has the plain shape
+    and every requirement and the dwell are met.
+    """
+    fallback = any(type(r) not in _COMPILED for r in requirements)
+    _check_activities(requirements, fallback, src)
+    _check_people(src)
+    if min_dwell is not None:
+        src.add(1, f"if now - opp.stage_entered_at < {src.const(min_dwell)}:")
+        src.add(2, "return False")
+    if fallback:
+        src.names["trusted_context"] = trusted_context
+        src.add(1, "ctx = None")
+    for i, r in enumerate(requirements):
+        _check_requirement(i, r, src)
+
+
+def _define(src: _Source, name: str) -> Any:
+    namespace = dict(src.names)
+    code = compile("\n".join(src.lines), f"<funnelkit compiled {name}>", "exec")
+    exec(code, namespace)  # noqa: S102 - source built here from constants and closed field names
+    return namespace[name]
+
+
+def compile_met(requirements: tuple[Requirement, ...], min_dwell: dt.timedelta | None) -> Met:
+    """
+    The compiled check of a move with these *requirements* and *min_dwell*:
+    true only when surely met.
+
+    Cost: O(requirements) once; the function it returns costs
+    O(activities + key persons + requirements) per call.
+    """
+    src = _Source()
+    src.add(0, "def met(opp, activities, key_persons, now):")
+    if requirements or min_dwell is not None:  # else the general path looks at neither input
+        _body(requirements, min_dwell, src)
+    src.add(1, "return True")
+    return _define(src, "met")  # type: ignore[no-any-return]
+
+
+#: Actors already found to be valid ids (the same few come back); at most 4,096 kept.
+_GOOD_IDS: set[str] = set()
+
+
+def good_id(value: str) -> bool:
+    """
+    Whether the str *value* is a valid id, remembered when it is.
+
+    Cost: O(len(value)) the first time, O(1) after.
+    """
+    if value in _GOOD_IDS:
+        return True
+    if c.identifier(value) is not None:
+        return False
+    if len(_GOOD_IDS) >= 4096:
+        _GOOD_IDS.clear()
+    _GOOD_IDS.add(value)
+    return True
+
+
+def compile_move(  # noqa: PLR0917 - what one move is
+    pipeline: str,
+    kind: MoveKind,
+    from_stage: str,
+    to_stage: str,
+    requirements: tuple[Requirement, ...],
+    min_dwell: dt.timedelta | None,
+) -> Move:
+    """
+    The compiled move *from_stage* → *to_stage* of *pipeline*: given
+    ``(opp, now, actor, expected_version, activities, key_persons)``, the
+    new opportunity and its event when every argument is of the plain kind
+    (an opportunity of this pipeline in *from_stage*, a UTC time no earlier
+    than it entered, a valid actor, the expected version or none) and the
+    check of :func:`compile_met` passes; ``None`` otherwise.  It builds both
+    values as records, in field order, changing what the move changes (stage,
+    time entered, status, version) and nothing else.
+
+    Cost: O(requirements) once; the function it returns costs
+    O(activities + key persons + requirements) per call.
+    """
+    src = _Source()
+    src.names.update(
+        Opportunity=Opportunity, StageChanged=StageChanged, new=tuple.__new__, datetime=dt.datetime,
+        UTC=dt.UTC, GOOD=_GOOD_IDS, good_id=good_id,
+    )  # fmt: skip
+    src.add(0, "def move(opp, now, actor, expected_version, activities, key_persons):")
+    src.add(1, "if not (")
+    src.add(2, "type(now) is datetime and now.tzinfo is UTC and type(actor) is str")
+    src.add(2, "and (actor in GOOD or good_id(actor))")
+    src.add(
+        2,
+        "and (expected_version is None"
+        " or (type(expected_version) is int and expected_version == opp.version))",
+    )
+    src.add(2, f"and opp.pipeline == {src.const(pipeline)} and opp.stage == {src.const(from_stage)}")
+    src.add(2, "and now >= opp.stage_entered_at")
+    src.add(1, "):")
+    src.add(2, "return None")
+    if requirements or min_dwell is not None:
+        _body(requirements, min_dwell, src)
+    src.lines = [line.replace("return False", "return None") for line in src.lines]
+    status = OpportunityStatus.WON if kind is MoveKind.WIN else OpportunityStatus.OPEN
+    to = src.const(to_stage)
+    changed = {
+        "stage": to, "stage_entered_at": "now", "status": src.const(status), "lost_reason": "None",
+        "version": "version",
+    }  # fmt: skip
+    opp_values = ", ".join(changed.get(f.name, f"opp.{f.name}") for f in attrs.fields(Opportunity))
+    event = {
+        "opportunity_id": "opp.id", "pipeline": src.const(pipeline), "kind": src.const(kind),
+        "from_stage": src.const(from_stage), "to_stage": to, "at": "now", "actor": "actor",
+        "version": "version", "time_in_stage": "now - opp.stage_entered_at", "lost_reason": "None",
+        "override_reason": "None", "override_by": "None", "bypassed": "()",
+    }  # fmt: skip
+    event_values = ", ".join(event[f.name] for f in attrs.fields(StageChanged))
+    src.add(1, "version = opp.version + 1")
+    src.add(1, f"return new(Opportunity, ({opp_values})), new(StageChanged, ({event_values}))")
+    return _define(src, "move")  # type: ignore[no-any-return]
