@@ -36,6 +36,44 @@ Check = Callable[[Any], Result]
 E = TypeVar("E", bound=enum.Enum)
 T = TypeVar("T")
 
+#: A check's fast test: given the source of a value and a way to name a constant, the source of a
+#: condition that holds only when the check passes (``True`` means nothing to report).  Fast tests
+#: look at exact types: anything unusual is left to the check itself.
+FastTest = Callable[[str, Callable[[object], str]], str]
+
+
+def with_fast_test(fn: Callable[..., T], test: FastTest) -> Callable[..., T]:
+    """
+    Attach the fast *test* to the check *fn* (see :data:`FastTest`); return *fn*.
+    """
+    fn.__dict__["funnelkit_fast_test"] = test
+    return fn
+
+
+def fast_test(check: object) -> FastTest | None:
+    """
+    The fast test attached to *check*, if any.
+    """
+    return cast("FastTest | None", getattr(check, "__dict__", {}).get("funnelkit_fast_test"))
+
+
+def keeps_checked(converter: Callable[[Any], T]) -> Callable[[Any], T]:
+    """
+    Mark *converter* as returning unchanged any value that passes its
+    field's fast test (values of the field's exact type): compiled
+    constructors may then skip it.
+    """
+    converter.__dict__["funnelkit_keeps_checked"] = True
+    return converter
+
+
+def keeps(converter: object) -> bool:
+    """
+    Whether *converter* is marked by :func:`keeps_checked`.
+    """
+    return bool(getattr(converter, "__dict__", {}).get("funnelkit_keeps_checked"))
+
+
 _MAX_SHOWN = 80
 _CONTAINERS = frozenset({list, tuple, dict, set, frozenset})
 
@@ -249,6 +287,39 @@ def probability(value: object) -> Problem | None:
 #: Probabilities have at most this many decimal places (far below any meaningful difference).
 MAX_PROBABILITY_PLACES = 20
 
+_GOOD_IDS: set[str] = set()
+
+
+def good_id(value: str) -> bool:
+    """
+    Whether the str *value* is a valid id (see :func:`identifier`),
+    remembered when it is: the same few owners, stages and actors come back.
+    At most 4,096 are remembered.
+    """
+    if value in _GOOD_IDS:
+        return True
+    if identifier(value) is not None:
+        return False
+    if len(_GOOD_IDS) >= 4096:
+        _GOOD_IDS.clear()
+    _GOOD_IDS.add(value)
+    return True
+
+
+# the fast tests of the checks above (see FastTest); each holds only where its check passes
+with_fast_test(identifier, lambda v, const: f"(type({v}) is str and {const(good_id)}({v}))")
+with_fast_test(name, lambda v, _: f"(type({v}) is str and {v} != '' and not {v}.isspace())")
+with_fast_test(text, lambda v, _: f"type({v}) is str")
+with_fast_test(boolean, lambda v, _: f"type({v}) is bool")
+with_fast_test(non_negative_int, lambda v, _: f"(type({v}) is int and {v} >= 0)")
+with_fast_test(
+    aware_datetime, lambda v, const: f"(type({v}) is {const(dt.datetime)} and {v}.tzinfo is {const(dt.UTC)})"
+)
+with_fast_test(calendar_date, lambda v, const: f"type({v}) is {const(dt.date)}")
+with_fast_test(
+    duration, lambda v, const: f"(type({v}) is {const(dt.timedelta)} and {v} >= {const(dt.timedelta(0))})"
+)
+
 
 def require(value: object, cls: type[T], what: str, path: str) -> T:
     """
@@ -268,7 +339,7 @@ def instance_of(cls: type, what: str) -> Check:
             return wrong_type(value, what)
         return None
 
-    return check
+    return with_fast_test(check, lambda v, const: f"type({v}) is {const(cls)}")
 
 
 def member_of(enum_cls: type[enum.Enum]) -> Check:
@@ -279,7 +350,7 @@ def member_of(enum_cls: type[enum.Enum]) -> Check:
             return bad("choice", f"{show(value)} is not {article(enum_cls.__name__)}; allowed: {allowed}")
         return None
 
-    return check
+    return with_fast_test(check, lambda v, const: f"type({v}) is {const(enum_cls)}")
 
 
 def one_of(allowed: tuple[str, ...], what: str) -> Check:
@@ -293,13 +364,17 @@ def one_of(allowed: tuple[str, ...], what: str) -> Check:
             return bad("choice", f"{show(value)} is not {what}; allowed: {listed}")
         return None
 
-    return check
+    choices = frozenset(allowed)
+    return with_fast_test(check, lambda v, const: f"(type({v}) is str and {v} in {const(choices)})")
 
 
 def optional(check: Check) -> Check:
     def opt(value: object) -> Result:
         return None if value is None else check(value)
 
+    inner = fast_test(check)
+    if inner is not None:
+        with_fast_test(opt, lambda v, const: f"({v} is None or {inner(v, const)})")
     return opt
 
 
@@ -331,6 +406,15 @@ def items(check: Check, kind: type, *, unique: bool = False) -> Check:
                 return bad("duplicate", f"duplicate items {show(dupes)}; each may appear once")
         return None
 
+    inner = fast_test(check)
+    if inner is not None and kind in (tuple, frozenset):
+
+        def test(v: str, const: Callable[[object], str]) -> str:
+            each = f"all({inner('x', const)} for x in {v})"
+            once = f" and len(set({v})) == len({v})" if unique and kind is tuple else ""
+            return f"(type({v}) is {kind.__name__} and (not {v} or ({each}{once})))"
+
+        with_fast_test(check_items, test)
     return check_items
 
 
@@ -503,6 +587,12 @@ def to_int(value: SupportsIndex) -> int:
         return value
     number = as_int(value)
     return value if number is None else number  # type: ignore[return-value]
+
+
+# converters that leave a value of the field's exact type as it is
+keeps_checked(to_tuple)
+keeps_checked(to_frozenset)
+keeps_checked(to_int)
 
 
 def to_optional_int(value: SupportsIndex | None) -> int | None:

@@ -20,11 +20,14 @@ field order.
 
 from __future__ import annotations
 
+import inspect
 import operator
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import attrs
+
+from . import _checks as c
 
 try:  # the C accessor namedtuple uses; a property of itemgetter otherwise
     from collections import _tuplegetter  # type: ignore[attr-defined]
@@ -43,6 +46,7 @@ _tuple_ne = tuple.__ne__
 _tuple_hash = tuple.__hash__
 _tuple_items = tuple.__getitem__
 _ALL = slice(None)
+_MISSING = object()
 
 #: What attrs generated for the slots class that the record does its own way.
 _NOT_COPIED = frozenset({
@@ -67,6 +71,75 @@ def _not_a_tuple(name: str) -> Callable[..., Any]:
     return refuse
 
 
+def _compiled_new(cls: type, fields: Any, checked_new: Callable[..., Any]) -> Callable[..., Any] | None:
+    """
+    A constructor that builds the record directly when every argument, as
+    given or else through its field's converter, is of its field's exact
+    type and passes its check's fast test (see ``_checks.FastTest``), and the
+    class's cross-field rules hold; otherwise it hands the arguments as given
+    to *checked_new* (attrs' converters and checks, which give the errors).
+    ``None`` when a field has no fast test, or a converter that may change a
+    value that passes it.
+    """
+    names: dict[str, Any] = {"_fk_missing": _MISSING, "_fk_new": new_record, "_fk_checked": checked_new}
+
+    def const(value: object) -> str:
+        key = f"_fk_c{len(names)}"
+        names[key] = value
+        return key
+
+    for f in fields:
+        if (
+            c.fast_test(f.metadata.get("funnelkit_check")) is None
+            or (f.converter is not None and not c.keeps(f.converter))
+            or f.validator is not None
+            or isinstance(f.default, attrs.Factory)  # type: ignore[arg-type]
+            or not f.alias.isidentifier()
+            or f.alias.startswith("_fk_")
+        ):
+            return None
+    relations = getattr(cls, "_relations", None)
+    if relations is not None:
+        names["_fk_relations"] = relations
+
+    def attempt(indent: str, converted: bool) -> list[str]:
+        """Build and return the record if every value (converted or as given) passes its test."""
+        tests, values = [], []
+        for f in fields:
+            v = f"_fk_{f.alias}" if converted and f.converter is not None else f.alias
+            test = c.fast_test(f.metadata["funnelkit_check"])(v, const)  # type: ignore[misc]
+            tests.append(
+                f"({v} is not _fk_missing and {test})" if f.default is attrs.NOTHING else f"({test})"
+            )
+            values.append(v)
+        lines = [f"{indent}if (", *(f"{indent}    {'and ' if i else ''}{t}" for i, t in enumerate(tests))]
+        lines += [f"{indent}):", f"{indent}    new = _fk_new(cls, ({', '.join(values)},))"]
+        if relations is None:
+            return [*lines, f"{indent}    return new"]
+        return [*lines, f"{indent}    if not _fk_relations(new):", f"{indent}        return new"]
+
+    src = [f"def __new__(cls, /, *, {', '.join(f'{f.alias}=_fk_missing' for f in fields)}):"]
+    for f in fields:
+        if f.default is not attrs.NOTHING:
+            src += [f"    if {f.alias} is _fk_missing:", f"        {f.alias} = {const(f.default)}"]
+    src += attempt("    ", converted=False)
+    src.append("    try:")  # as attrs would convert them (a list for a tuple, a str for an enum)
+    for f in fields:
+        if f.converter is not None:
+            convert = f"{const(f.converter)}({f.alias})"
+            src.append(f"        _fk_{f.alias} = {f.alias} if {f.alias} is _fk_missing else {convert}")
+    src.append("    except Exception:  # the checked path meets it again and reports it as attrs does")
+    src.append("        pass")
+    src.append("    else:")
+    src += attempt("        ", converted=True)
+    given = ", ".join(f"{f.alias}={f.alias}" for f in fields)
+    src.append(f"    given = dict({given})")
+    src.append("    return _fk_checked(cls, **{k: v for k, v in given.items() if v is not _fk_missing})")
+    compiled = compile("\n".join(src), f"<funnelkit compiled constructor of {cls.__name__}>", "exec")
+    exec(compiled, names)  # noqa: S102 - source built here from field names and constants
+    return names["__new__"]  # type: ignore[no-any-return]
+
+
 def _unordered(self: object, other: object) -> Any:  # noqa: ARG001 - an operator's signature
     return NotImplemented
 
@@ -86,9 +159,11 @@ def record(cls: type[T]) -> type[T]:
     for i, f in enumerate(fields):
         ns[f.name] = _tuplegetter(i, f"The {f.name!r} field.")
 
-    def __new__(kind: type[T], /, **kwargs: Any) -> T:  # noqa: N807 - the constructor
+    def checked_new(kind: type[T], /, **kwargs: Any) -> T:
         checked = cls(**kwargs)  # attrs' converters, defaults and checks
         return cast("T", new_record(kind, read_all(checked)))
+
+    __new__ = _compiled_new(cls, fields, checked_new) or checked_new
 
     # Only a record of the same class is equal; a tuple is answered here (False), or its own
     # __eq__ would compare the items.
@@ -125,4 +200,5 @@ def record(cls: type[T]) -> type[T]:
     twin = type(cls.__name__, (tuple, *cls.__bases__), ns)
     twin.__qualname__ = cls.__qualname__
     twin.__module__ = cls.__module__
+    twin.__signature__ = inspect.signature(cls)  # type: ignore[attr-defined]  # the fields, not the compiled **
     return twin

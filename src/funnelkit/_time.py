@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
-from ._checks import a_type, at, aware_datetime, show
+from ._checks import a_type, at, aware_datetime, keeps_checked, show
 from .errors import ValidationError
 
 if TYPE_CHECKING:
@@ -86,6 +86,9 @@ def canonical(value: dt.datetime) -> dt.datetime:
     return dt.datetime(
         utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=dt.UTC
     )
+
+
+keeps_checked(canonical)  # a datetime in UTC is returned as it is
 
 
 def zone(tz: dt.tzinfo | str) -> dt.tzinfo:

@@ -183,6 +183,10 @@ def _ids(value: Iterable[str]) -> tuple[str, ...]:
     return c.to_tuple(value)
 
 
+# these converters leave a value of their field's exact type as it is (see c.keeps_checked)
+for _converter in (_tier, _size, _role, _stance, _opp_status, _activity_kind, _lead_status, _strings, _ids):
+    c.keeps_checked(_converter)
+
 _opt_id = c.optional(c.identifier)
 _opt_name = c.optional(c.name)
 _opt_text = c.optional(c.text)

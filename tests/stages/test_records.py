@@ -1,14 +1,20 @@
 """Records: the opportunity and the event are stored as tuples and behave as attrs values."""
 
 import copy
+import datetime as dt
 import pickle
+import zoneinfo
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import T0
 from funnelkit import Money, Opportunity, ValidationError
 from funnelkit.stages import MoveKind, StageChanged
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
 def an_opportunity(**changes):
@@ -126,3 +132,57 @@ def test_match_by_field():
             assert owner == "ann"
         case _:  # pragma: no cover - the case above matches
             pytest.fail("no match")
+
+
+ODD = st.sampled_from([
+    None, "", " x", "x", "won", "contact", 0, -1, 3, True, 2.5, [], ["a", "a"], ["a"], ("a",), {"a"},
+    frozenset({"a"}), dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 1, tzinfo=SHANGHAI),
+    dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.date(2026, 1, 1), Money.of("1", "USD"), Money.of("-1", "USD"),
+    "\x00", "x" * 300,
+])  # fmt: skip
+
+
+@st.composite
+def arguments(draw):
+    """Keyword arguments for Opportunity: a valid set, with some fields replaced by odd values or left out."""
+    valid = attrs.asdict(draw(st.from_type(Opportunity)), recurse=False)
+    for name in list(valid):
+        choice = draw(st.integers(0, 5))
+        if choice == 0:
+            valid[name] = draw(ODD)
+        elif choice == 1 and draw(st.booleans()):
+            del valid[name]
+    return valid
+
+
+def outcome(build, kwargs):
+    """A constructor's value, or its error's class and problems (or message)."""
+    try:
+        return "built", build(**kwargs)
+    except ValidationError as e:
+        return "refused", [(p.path, p.code, p.message) for p in e.problems]
+    except TypeError as e:
+        return "type", type(e)
+
+
+@settings(max_examples=300)
+@given(arguments())
+def test_the_compiled_constructor_agrees_with_attrs(kwargs):
+    """The compiled constructor builds what attrs' checked one builds, or refuses with the same problems."""
+    checked = Opportunity.__attrs_checked_class__
+
+    def through_attrs(**given):
+        value = checked(**given)
+        return Opportunity(**attrs.asdict(value, recurse=False))
+
+    assert outcome(Opportunity, kwargs) == outcome(through_attrs, kwargs)
+
+
+def test_the_signature_lists_the_fields():
+    """inspect.signature shows the fields and their defaults, as for an attrs class."""
+    import inspect
+
+    sig = inspect.signature(Opportunity)
+    assert list(sig.parameters)[:3] == ["id", "customer_id", "owner"]
+    assert sig.parameters["version"].default == 0
+    assert sig.parameters["id"].default is inspect.Parameter.empty

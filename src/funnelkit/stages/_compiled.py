@@ -233,8 +233,8 @@ def _body(requirements: tuple[Requirement, ...], min_dwell: dt.timedelta | None,
 
 def _define(src: _Source, name: str) -> Any:
     namespace = dict(src.names)
-    code = compile("\n".join(src.lines), f"<funnelkit compiled {name}>", "exec")
-    exec(code, namespace)  # noqa: S102 - source built here from constants and closed field names
+    compiled = compile("\n".join(src.lines), f"<funnelkit compiled {name}>", "exec")
+    exec(compiled, namespace)  # noqa: S102 - source built here from constants and closed field names
     return namespace[name]
 
 
