@@ -22,6 +22,7 @@ Readiness of 'o-1' at 'contact' (default), 2026-03-03T09:00:00+00:00
 
 from __future__ import annotations
 
+from ._batch import Moves, Refusal, advance_many
 from ._engine import (
     Override,
     Readiness,
@@ -73,6 +74,7 @@ __all__ = [
     "ForecastCategory",
     "KeyPersonCoverage",
     "MoveKind",
+    "Moves",
     "NoOpenGaps",
     "Override",
     "Pipeline",
@@ -80,6 +82,7 @@ __all__ = [
     "Predicate",
     "ProbabilityCheck",
     "Readiness",
+    "Refusal",
     "RequiredFields",
     "Requirement",
     "Routes",
@@ -91,6 +94,7 @@ __all__ = [
     "TimeInStage",
     "Verdict",
     "advance",
+    "advance_many",
     "all_of",
     "any_of",
     "apply",
