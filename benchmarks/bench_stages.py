@@ -9,13 +9,18 @@ for N opportunities, in one process, through
 - transitions: one ``Machine`` per deal, a trigger per step (no checks);
 - a bare ``dict`` lookup of the next stage: the floor.
 
-Only ratios mean anything on a noisy machine.
+Then the batch path: one step for N deals at once with the host's whole activity
+log, ``advance_many`` against a loop of ``advance`` given the same log, at two
+sizes, with the growth exponent k of time ~ n^k.
+
+Only ratios mean anything on a noisy machine: each case is the best of seven.
 
     python benchmarks/bench_stages.py [--quick]
 """
 
 import datetime as dt
 import itertools
+import math
 import sys
 import time
 
@@ -154,10 +159,10 @@ def run_dict(n):
     return out
 
 
-def timed(fn, *args):
+def timed(fn, *args, repeat=7):
     best = float("inf")
     result = None
-    for _ in range(3):
+    for _ in range(repeat):
         start = time.perf_counter()
         result = fn(*args)
         best = min(best, time.perf_counter() - start)
@@ -207,7 +212,7 @@ def main():
     def per(t):
         return t / N * 1e6
 
-    print(f"eight-step lifecycle x {N:,} deals; microseconds per lifecycle (best of 3)")
+    print(f"eight-step lifecycle x {N:,} deals; microseconds per lifecycle (best of 7)")
     print(f"  funnelkit advance/win with milestone checks  {per(fk):9.1f}")
     print(f"  python-statemachine, machine per deal        {per(psm):9.1f}   ratio {psm / fk:6.1f}")
     if tr is not None:
@@ -218,6 +223,45 @@ def main():
         f"(the floor of this design: at most {psm / values:5.1f}x python-statemachine)"
     )
     print("  ratio = baseline time / funnelkit time (above 1: funnelkit is faster)")
+    small, _ = timed(run_funnelkit, deals[: N // 4], people, pipeline)
+    k = math.log(fk / small) / math.log(4)
+    print(f"  growth of the funnelkit lifecycles from {N // 4:,} to {N:,} deals: k = {k:.2f}")
+    bench_batch(pipeline)
+
+
+def bench_batch(pipeline):
+    """One step for every deal, the host's whole activity log given: advance_many against a loop."""
+    from funnelkit.stages import advance, advance_many
+
+    print("\none step for n deals with the whole activity log (2 activities a deal); seconds, best of 3")
+    now = T0 + dt.timedelta(days=1)
+    sizes = (500, 2_000) if QUICK else (2_000, 8_000)
+    times = {}
+    for n in sizes:
+        deals, people = make_deals(n)
+        opps = [opp for opp, _ in deals]
+        log = [a for _, acts in deals for a in acts]
+
+        def loop(opps=opps, log=log, people=people):
+            return [
+                advance(o, pipeline, now=now, actor="r", activities=log, key_persons=people) for o in opps
+            ]
+
+        batch, moves = timed(
+            lambda opps=opps, log=log, people=people: advance_many(
+                opps, pipeline, now=now, actor="r", activities=log, key_persons=people
+            ),
+            repeat=3,
+        )
+        assert not moves.refused
+        looped, _ = timed(loop, repeat=3)
+        times[n] = (batch, looped)
+        ratio = looped / batch
+        print(f"  n={n:>6,}  advance_many {batch:8.3f}   loop of advance {looped:8.3f}   ratio {ratio:6.1f}")
+    (n0, (b0, l0)), (n1, (b1, l1)) = times.items()
+    scale = math.log(n1 / n0)
+    k_batch, k_loop = math.log(b1 / b0) / scale, math.log(l1 / l0) / scale
+    print(f"  growth: advance_many k = {k_batch:.2f}, loop of advance k = {k_loop:.2f}")
 
 
 if __name__ == "__main__":

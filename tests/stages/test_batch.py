@@ -70,6 +70,9 @@ def test_the_default_pipeline_batch_agrees(situation):
     kwargs = {"now": T0 + dt.timedelta(days=2), "actor": "r", "activities": acts, "key_persons": people}
     moves = advance_many(opps, default_pipeline(), **kwargs)
     assert as_outcomes(moves, opps) == comparable(one_by_one(opps, default_pipeline(), **kwargs))
+    by_id = {p.id: p for p in people}  # the key persons as a mapping, as advance takes them too
+    moves = advance_many(opps, default_pipeline(), **(kwargs | {"key_persons": by_id}))
+    assert as_outcomes(moves, opps) == comparable(one_by_one(opps, default_pipeline(), **kwargs))
 
 
 def _fields(opp):

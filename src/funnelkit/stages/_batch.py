@@ -86,7 +86,7 @@ def _people(key_persons: object) -> dict[str, KeyPerson] | Mapping[str, KeyPerso
     """
     The key persons by id, each checked to be a KeyPerson (once for the batch).
     """
-    if c.is_mapping_like(key_persons):
+    if isinstance(key_persons, Mapping) or c.is_mapping_like(key_persons):
         people = c.to_mapping(key_persons, "key_persons")
         for k, kp in people.items():
             if not isinstance(kp, KeyPerson):
