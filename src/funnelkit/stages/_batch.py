@@ -158,7 +158,8 @@ def advance_many(
     people = _people(key_persons)
     mine: dict[str, list[Activity]] = {}
     for a in c.each_of(activities, Activity, "activities"):
-        mine.setdefault(a.opportunity_id, []).append(a)
+        if a.opportunity_id is not None:  # an activity of no deal counts for none
+            mine.setdefault(a.opportunity_id, []).append(a)
     out: list[Opportunity] = []
     events: list[StageChanged] = []
     refused: list[Refusal] = []
