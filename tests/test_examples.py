@@ -44,3 +44,29 @@ def test_a_write_that_loses_the_race_reports_the_stored_version():
     with pytest.raises(ConcurrencyConflict) as exc:
         service.move(deal.id, seen_version=0, now=NOW + dt.timedelta(days=2), activities=[visit])
     assert (exc.value.expected_version, exc.value.actual_version) == (0, 1)
+
+
+PARTITIONS = pathlib.Path(__file__).parent.parent / "examples" / "partitions.py"
+
+
+def _partitions_module():
+    spec = importlib.util.spec_from_file_location("partitions", PARTITIONS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_partitions_merge_to_the_single_pass_in_a_plain_loop(capsys):
+    """The partitions example, small and without Dask: every merged report equals the single pass."""
+    found = _partitions_module().main(["--events", "3000", "--partitions", "3", "--no-dask"])
+    assert found["merged"] == found["single"]
+    assert found["events"] > 2000
+    assert "plain loop" in capsys.readouterr().out
+
+
+def test_partitions_merge_to_the_single_pass_with_dask():
+    """With Dask installed, the bag of partitions folds to the single-pass reports."""
+    pytest.importorskip("dask.bag")
+    found = _partitions_module().run(events=3000, partitions=3)
+    assert found["how"].startswith("Dask")
+    assert found["merged"] == found["single"]

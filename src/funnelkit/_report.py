@@ -85,6 +85,16 @@ def money_cells(name: str, value: Money | None) -> dict[str, object]:
     return {name: value}
 
 
+def conflict(field: str, mine: object, theirs: object, what: str) -> ValidationError:
+    """
+    The error for merging a report with one made with another *field* (its
+    *what*: "period", "pipeline" ...): at ``other.<field>``, code
+    ``conflict``, naming both values.  Every report's ``merge`` refuses so.
+    """
+    msg = f"{show(theirs)} is not the {what} of this report ({show(mine)}); only reports of one {what} merge"
+    return ValidationError.single(f"other.{field}", msg, code="conflict")
+
+
 def _cell(value: object) -> object:
     """
     A table cell as a person reads it: ratios and long decimals to four

@@ -109,6 +109,10 @@ class SimulationResult(Report):
     ``to_records()`` and ``to_frame()`` give one row of counts (without the
     entities), so the frames of several seeds concatenate into one table;
     ``to_dict()`` writes everything, entities and events included.
+
+    Not mergeable, by nature: one run is one whole company, and two runs
+    are two companies, not parts of one.  Runs of several seeds (in
+    parallel, say) are compared side by side: concatenate their frames.
     """
 
     seed: int

@@ -100,6 +100,26 @@ def test_fairness_worked_by_hand():
     assert report.value_gini == Fraction(7, 22)
     # Decisions given in another order count the same (the latest of a lead wins; ties by order).
     assert fairness(decisions[::-1][1:], team=team, start=NINE, end=NINE + DAY).unassigned == 3
+    # Split by lead (l5's two decisions together), the parts merge to the same report.
+    early = {"l0", "l1", "l2", "u1"}
+    parts = [
+        fairness(
+            [d for d in decisions if (d.lead_id in early) == side], team=team, start=NINE, end=NINE + DAY
+        )
+        for side in (True, False)
+    ]
+    assert parts[0].merge(parts[1]) == report == parts[1].merge(parts[0])
+    # the first part alone: ann 2 of 4 per weight, bob none: Gini (n - 1) / n = 1/2, not the whole's 1/10
+    assert (parts[0].leads, parts[1].leads, parts[0].gini) == (2, 3, Fraction(1, 2))
+
+
+def test_reps_outside_the_team_come_after_it_by_id():
+    """Reps no longer in the team follow the team's reps, by id, whatever the order of the decisions."""
+    team = Team(reps=[rep("bob"), rep("ann")])
+    decisions = [decision("l1", "zed", NINE), decision("l2", "dan", NINE), decision("l3", "ann", NINE)]
+    for given in (decisions, decisions[::-1]):
+        report = fairness(given, team=team, start=NINE, end=NINE + DAY)
+        assert [r.rep_id for r in report.rows] == ["bob", "ann", "dan", "zed"]
 
 
 def test_fairness_without_values_or_limits():

@@ -2,6 +2,7 @@
 
 import math
 import random
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -169,3 +170,170 @@ def test_a_hundred_thousand_deals_with_numpy():
     dist = win_count(ps)
     assert len(dist.pmf) == 100_001
     assert abs(dist.mean - sum(ps)) < 1e-6
+
+
+# --- win_count without numpy: the product tree ------------------------------------------------
+
+
+def _exact_pmf(ps):
+    """The Poisson-binomial of the floats *ps* in exact rationals (the recurrence over Fractions)."""
+    dist = [Fraction(1)]
+    for p in map(Fraction, ps):
+        dist = [a * (1 - p) + b * p for a, b in zip([*dist, 0], [0, *dist], strict=True)]
+    return dist
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.floats(0, 1), st.sampled_from([0.0, 1.0, 1e-30, 1 - 1e-16])), max_size=70))
+def test_the_product_tree_is_within_its_error_bound_of_the_exact_distribution(ps):
+    """Summed over all counts, the tree's error is within n (log2 n + 2) 2**-93, plus float rounding."""
+    from funnelkit.forecast._distributions import _pmf_tree
+
+    tree = _pmf_tree(ps)
+    exact = _exact_pmf(ps)
+    n = max(2, len(ps))
+    bound = n * (math.log2(n) + 2) * 2.0**-93 + 2.0**-52  # the fixed point's, then each float's rounding
+    assert len(tree) == len(exact)
+    assert float(sum(abs(a - b) for a, b in zip(map(Fraction, tree), exact, strict=True))) <= bound
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(300, 900), certain=st.floats(0, 1))
+def test_without_numpy_the_tree_agrees_with_the_recurrence(seed, n, certain):
+    """Without numpy, from 300 deals win_count multiplies in the tree; it agrees with the recurrence."""
+    from funnelkit.forecast import _distributions
+    from funnelkit.forecast._distributions import _pmf_exact
+
+    rng = random.Random(seed)  # a share *certain* of deals sure to be won or lost, the rest anywhere between
+    ps = [float(rng.random() < 0.5) if rng.random() < certain else round(rng.random(), 9) for _ in range(n)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_distributions, "_numpy", lambda: None)
+        patch.setattr(_distributions, "_pmf_exact", None)  # the tree, not the recurrence, answers
+        fast = win_count(ps).pmf
+    exact = _pmf_exact(ps)
+    assert len(fast) == len(exact) == n + 1
+    assert max(abs(a - b) for a, b in zip(fast, exact, strict=True)) < 1e-13
+    assert abs(sum(fast) - 1) < 1e-13
+
+
+def test_twenty_thousand_deals_without_numpy(monkeypatch):
+    """Without numpy, 20,000 deals (the pure limit) are read: mean sum(p), median 9,000, binomial pmf."""
+    from funnelkit.forecast import _distributions
+
+    monkeypatch.setattr(_distributions, "_numpy", lambda: None)
+    ps = [(i % 10) / 10 for i in range(20_000)]
+    dist = win_count(ps)
+    assert len(dist.pmf) == 20_001
+    assert abs(dist.mean - sum(ps)) < 1e-9
+    assert abs(sum(dist.pmf) - 1) < 1e-12
+    assert dist.p50 == 9_000  # symmetric about the mean 9,000: P(X <= 9,000) just above 1/2
+    assert dist.pmf[0] == 0.0  # the deals with p = 0.9 ... make 0 wins underflow; no noise is left
+    half = win_count([0.5] * 1_000)  # Binomial(1000, 1/2): C(1000, 500) / 2**1000
+    assert half.pmf[500] == pytest.approx(math.comb(1000, 500) / 2**1000, rel=1e-12)
+
+
+def test_the_tree_keeps_sure_deals_exact(monkeypatch):
+    """Sure deals shift the distribution by whole counts: 400 sure wins and 300 sure losses give 400."""
+    from funnelkit.forecast import _distributions
+
+    monkeypatch.setattr(_distributions, "_numpy", lambda: None)
+    dist = win_count([1.0] * 400 + [0.0] * 300)
+    assert dist.pmf[400] == 1.0
+    assert sum(dist.pmf) == 1.0
+
+
+# --- simulate_revenue: numpy and the loop draw alike -------------------------------------------
+
+_amounts = st.decimals(-(10**6), 10**6, places=2).map(lambda d: d.normalize() if d.is_finite() else d)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    deals=st.lists(
+        st.tuples(
+            _amounts.filter(lambda d: d.is_finite()), st.sampled_from(["0", "1", "0.5", "0.01", "0.999", 0.3])
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    trials=st.integers(1, 300),
+    seed=st.integers(0, 2**64),
+)
+def test_numpy_and_the_loop_give_the_same_outcomes_draw_for_draw(deals, trials, seed):
+    """With and without numpy: the same outcomes, written alike, and the caller's rng in the same state."""
+    pytest.importorskip("numpy")
+    from funnelkit import Money
+    from funnelkit.forecast import _distributions, simulate_revenue
+
+    pairs = [(Money(amount=a, currency="USD"), p) for a, p in deals]
+    with_numpy, without = random.Random(seed), random.Random(seed)
+    fast = simulate_revenue(pairs, trials=trials, rng=with_numpy)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(_distributions, "_numpy", lambda: None)
+    try:
+        slow = simulate_revenue(pairs, trials=trials, rng=without)
+    finally:
+        patch.undo()
+    assert [str(x) for x in fast.outcomes] == [str(x) for x in slow.outcomes]
+    assert with_numpy.getstate() == without.getstate()
+
+
+def test_outcomes_are_written_with_the_amounts_most_places():
+    """100.10 and 5 USD: every outcome has two places, 5.00 as much as 105.10 (with or without numpy)."""
+    from funnelkit import Money
+    from funnelkit.forecast import simulate_revenue
+
+    deals = [(Money.of("100.10", "USD"), "0.5"), (Money.of("5", "USD"), 1)]
+    d = simulate_revenue(deals, trials=200, rng=3)
+    assert {str(x) for x in d.outcomes} == {"5.00", "105.10"}
+
+
+def test_amounts_beyond_exact_float_sums_take_the_loop_with_the_same_draws():
+    """Amounts summing past 2**53 cents are added as Decimals, from the same draws as numpy would make."""
+    pytest.importorskip("numpy")
+    from decimal import Decimal
+
+    from funnelkit import Money
+    from funnelkit.forecast import simulate_revenue
+
+    big = Money(amount=Decimal("99999999999999999.99"), currency="USD")  # 10**19 cents: past 2**53
+    deals = [(big, "0.5"), (Money.of("0.01", "USD"), "0.5")]
+    d = simulate_revenue(deals, trials=400, rng=11)
+    assert set(d.outcomes) == {Decimal(0), Decimal("0.01"), big.amount, big.amount + Decimal("0.01")}
+    reference = random.Random(11)  # the loop: deal by deal, trial by trial
+    expected = sorted(
+        sum((a.amount for a, p in deals if reference.random() < float(p)), Decimal("0.00"))
+        for _ in range(400)
+    )
+    assert list(d.outcomes) == expected
+
+
+def test_a_subclass_of_random_keeps_its_own_draws():
+    """A random.Random subclass with its own random() is drawn from, one call per deal and trial."""
+    from funnelkit import Money
+    from funnelkit.forecast import simulate_revenue
+
+    class Always(random.Random):
+        def random(self):
+            return 0.0  # below every probability above 0: every such deal is won
+
+    deals = [(Money.of(10, "USD"), "0.001"), (Money.of(1, "USD"), 0)]
+    d = simulate_revenue(deals, trials=50, rng=Always(1))
+    assert set(d.outcomes) == {Money.of(10, "USD").amount}
+
+
+def test_the_mean_of_many_trials_is_near_the_expected_revenue():
+    """5,000 trials of 20 deals: the mean is within 4 standard errors of sum(amount x p), exactly computed."""
+    from decimal import Decimal
+
+    from funnelkit import Money
+    from funnelkit.forecast import simulate_revenue
+
+    rng = random.Random(2)
+    deals = [
+        (Money.of(rng.randrange(100, 10_000), "USD"), str(rng.randrange(1, 100) / 100)) for _ in range(20)
+    ]
+    expected = sum(m.amount * Decimal(p) for m, p in deals)
+    variance = sum(float(m.amount) ** 2 * float(p) * (1 - float(p)) for m, p in deals)
+    d = simulate_revenue(deals, trials=5_000, rng=2)
+    assert abs(float(d.mean.amount - expected)) < 4 * math.sqrt(variance / 5_000)

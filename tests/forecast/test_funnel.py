@@ -60,18 +60,102 @@ def test_empty_history():
 
 
 def test_only_reports_made_by_funnel_merge():
-    """A report built by hand has no deals behind it: merging it either way is refused by name."""
+    """A report built by hand has no tally behind it: merging it either way is refused by name."""
     import attrs
 
     from funnelkit.forecast import FunnelReport
 
     made = funnel([], [], PIPE)
     by_hand = FunnelReport(
-        **{f.name: getattr(made, f.name) for f in attrs.fields(FunnelReport) if f.alias[0] != "_"}
+        **{f.name: getattr(made, f.name) for f in attrs.fields(FunnelReport) if f.name != "tally"}
     )
     for left, right in ((made, by_hand), (by_hand, made)):
         with raises_problems(("other", "state")):
             left.merge(right)
+
+
+def test_merge_by_hand_keeps_no_deals():
+    """
+    The by-hand funnel split in two (o1, o2 | o3, o4) merges back to it: stage a's times 2, 4 | 1
+    give the median 2 and p90 4 of 1, 2, 4; the report holds counts and sums, not the deals.
+    """
+    opps = [opp("o1", "won", 100), opp("o2", "lost", 300), opp("o3", "lost", 200), opp("o4", "a", 50)]
+    events = [
+        move("o1", "a", "b", 2, 2, 1),
+        move("o1", "b", "won", 3, 5, 2),
+        move("o2", "a", "b", 4, 4, 1),
+        move("o2", "b", "lost", 6, 10, 2),
+        move("o3", "a", "lost", 1, 1, 1),
+    ]
+    left = funnel(opps[:2], events[:4], PIPE)
+    right = funnel(opps[2:], events[4:], PIPE)
+    whole = funnel(opps, events, PIPE)
+    assert left.merge(right) == whole == right.merge(left)
+    a = whole.stages[0]
+    assert (a.median_time, a.p90_time, a.mean_time) == (2 * DAY, 4 * DAY, dt.timedelta(days=7 / 3))
+    assert whole.tally.times[0] == ((DAY, 1), (2 * DAY, 1), (4 * DAY, 1))
+    assert (whole.tally.days_to_win, whole.tally.dated_wins, whole.tally.won_amounts) == (
+        5,
+        1,
+        (Money.of(100, "USD"),),
+    )
+    assert not any(isinstance(v, Opportunity | StageChanged) for v in vars_of(whole))
+
+
+def vars_of(report):
+    """Every value held by *report* and its tally, flattened one level."""
+    import attrs
+
+    out = []
+    for holder in (report, report.tally):
+        for f in attrs.fields(type(holder)):
+            value = getattr(holder, f.name)
+            out.extend(value if isinstance(value, tuple) else [value])
+    return out
+
+
+def test_merge_after_a_trip_through_json():
+    """A report written as a document and read back still merges, to the same report as before."""
+    import json
+
+    from funnelkit import from_dict, to_dict
+    from funnelkit.forecast import FunnelReport
+
+    left = funnel([opp("o1", "won", 100)], [move("o1", "a", "won", 2, 2, 1)], PIPE)
+    right = funnel([opp("o2", "a", 50)], [], PIPE)
+    back = from_dict(FunnelReport, json.loads(json.dumps(to_dict(left))))
+    assert back == left
+    assert back.merge(right) == left.merge(right)
+    assert json.loads(json.dumps(to_dict(left)))["tally"]["times"][0] == [["P2D", 1]]
+
+
+def test_merge_refuses_another_pipeline_or_stages():
+    """Reports of another pipeline key, or other open stages, do not merge: the field is named."""
+    import attrs
+    from three_stages import PIPE as THREE
+
+    mine = funnel([], [], PIPE)
+    other_key = funnel([], [], attrs.evolve(PIPE, key="q"))
+    with raises_problems(("other.pipeline", "conflict")):
+        mine.merge(other_key)
+    with raises_problems(("other.stages", "conflict")):
+        mine.merge(funnel([], [], THREE))
+
+
+def test_merge_refuses_won_amounts_in_two_currencies_as_one_pass_does():
+    """A USD win in one part and a EUR win in the other: the merged velocity cannot average them."""
+    import pytest
+
+    from funnelkit import CurrencyMismatchError
+
+    euro = attrs_evolve(opp("o2", "won", 100), amount=Money.of(100, "EUR"))
+    left = funnel([opp("o1", "won", 100), opp("o3", "a", 1)], [move("o1", "a", "won", 2, 2, 1)], PIPE)
+    right = funnel([euro], [move("o2", "a", "won", 2, 2, 1)], PIPE)
+    with pytest.raises(CurrencyMismatchError):
+        funnel([opp("o1", "won", 100), opp("o3", "a", 1), euro], [
+            move("o1", "a", "won", 2, 2, 1), move("o2", "a", "won", 2, 2, 1)], PIPE)  # fmt: skip
+    with pytest.raises(CurrencyMismatchError):
+        left.merge(right)
 
 
 def test_velocity_averages_wins_over_days():
@@ -112,7 +196,7 @@ def test_velocity_averages_wins_over_days():
         funnel([opps[0], euro, *opps[2:]], events, PIPE)
     assert (
         str(e.value)
-        == "cannot average USD and EUR: amounts are in different currencies; convert one of them first"
+        == "cannot average EUR and USD: amounts are in different currencies; convert one of them first"
     )
 
 

@@ -51,7 +51,9 @@ def test_flow_is_a_report_and_still_a_sequence_of_rows():
         "rows": [
             {"period": "2026-01-01", "created": 1, "won": 0, "lost": 0},
             {"period": "2026-02-01", "created": 1, "won": 1, "lost": 1},
-        ]
+        ],
+        "period": "month",
+        "tz": "UTC",
     }
     assert funnelkit.from_dict(FlowReport, funnelkit.to_dict(report)) == report
     assert repr(flow([], [])) == "<FlowReport: no deal created, won or lost>"
@@ -78,7 +80,7 @@ def test_close_rates_are_a_report_and_still_a_mapping():
     ]
     assert rates.to_records(numbers="float")[0]["close_rate"] == pytest.approx(1 / 3)
     data = json.loads(json.dumps(rates.to_dict()))
-    assert data == {"rates": {"ann": [1, 2, "1/3"], "bob": [1, 0, "1"]}}
+    assert data == {"rates": {"ann": [1, 2, "1/3"], "bob": [1, 0, "1"]}, "pipeline": "p"}
     assert funnelkit.from_dict(CloseRates, data) == rates
     with pytest.raises(KeyError):
         rates["cy"]

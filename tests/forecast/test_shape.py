@@ -354,6 +354,46 @@ def test_calibration_shrinks_every_stage_toward_the_overall_rate():
     assert [r.shrunk for r in calibration([], PIPE, strength=3)] == [None, None, None]
 
 
+def test_calibration_merges_with_the_overall_rate_of_both_parts():
+    """
+    The four deals above split x, y | z: each part alone shrinks toward 1 (x, y) or 0 (z), the
+    merge toward 2/3 again, and gives exactly the rows of one pass.
+    """
+    events = [
+        move("x", "a", "won", 1, 2),
+        move("y", "a", "won", 1, 2),
+        move("z", "a", "b", 1, 2),
+        move("z", "b", "lost", 2, 3),
+    ]
+    left, right = calibration(events[:2], PIPE, strength=3), calibration(events[2:], PIPE, strength=3)
+    assert [r.shrunk for r in left] == [Fraction(1)] * 3
+    assert (left.won, left.lost, right.won, right.lost) == (2, 0, 0, 1)
+    merged = left.merge(right)
+    assert merged == calibration(events, PIPE, strength=3)
+    assert [r.shrunk for r in merged] == [Fraction(2, 3), Fraction(1, 2), Fraction(2, 3)]
+
+
+def test_close_rates_and_flow_merge_by_hand():
+    """
+    Close rates of w1, l1 (ann) and w2 (bob) split by deal add per owner: ann 1 won 1 lost; flow
+    of x (January) and y (February) adds per month.
+    """
+    deals = [opp("w1", "won", owner="ann"), opp("w2", "won", owner="bob"), opp("l1", "lost", owner="ann")]
+    events = [move("w1", "a", "won", 1, 1), move("w2", "a", "won", 2, 1), move("l1", "a", "lost", 3, 1)]
+    left = close_rates(deals[:1], events[:1], PIPE)
+    right = close_rates(deals[1:], events[1:], PIPE)
+    assert left.merge(right) == {"ann": (1, 1, Fraction(1, 2)), "bob": (1, 0, Fraction(1))}
+    assert list(left.merge(right)) == ["ann", "bob"]
+    x, y = opp("x", "a", created=T0), opp("y", "a", created=T0 + 40 * DAY)
+    won, lost = move("x", "a", "won", 30, 1), move("y", "a", "lost", 45, 1)
+    merged = flow([x], [won], period="month").merge(flow([y], [lost], period="month"))
+    assert [(r.period, r.created, r.won, r.lost) for r in merged] == [
+        (dt.date(2026, 1, 1), 1, 0, 0),
+        (dt.date(2026, 2, 1), 1, 1, 1),
+    ]
+    assert merged == flow([x, y], [won, lost], period="month")
+
+
 # --- targets --------------------------------------------------------------------------
 
 

@@ -66,6 +66,7 @@ from funnelkit.stages import (
     replay,
     win,
 )
+from funnelkit.tables import to_rows
 
 NOW = dt.datetime(2026, 11, 25, 9, tzinfo=dt.UTC)
 T0 = dt.datetime(2026, 9, 1, 9, tzinfo=dt.UTC)
@@ -168,6 +169,7 @@ ROULETTE, OFFER = Roulette(
 ).offer(LEADS[0], team=TEAM, now=NOW)
 ABC = abc({c.id: c.purchasing_power.amount for c in CUSTOMERS})
 KM = kaplan_meier([(3, True), (5, False), (7, True), (9, True)])
+KM_STEP = KM.steps[0]  # the table holds columns: one step as a value of its own
 FORECAST = weighted_forecast(OPPORTUNITIES, PIPELINE)
 REPORT = funnel(OPPORTUNITIES, EVENTS, PIPELINE)
 TARGETS = {"r1": Money.of("50000", "USD"), "r2": Money.of("50000", "USD"), "r3": Money.of("50000", "USD")}
@@ -365,6 +367,12 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
             {"opportunity_id": "o-1", "stage": "lost", "at": T0 + 2 * DAY, "lost_reason": "price"},
         ],
     },
+    "funnelkit.tables.from_rows": {"cls": Opportunity, "rows": to_rows(OPPORTUNITIES)},
+    "funnelkit.tables.from_table": {
+        "cls": Opportunity,
+        "table": {key: [r[key] for r in to_rows(OPPORTUNITIES)] for key in to_rows(OPPORTUNITIES)[0]},
+    },
+    "funnelkit.tables.to_rows": {"entities": OPPORTUNITIES},
     "funnelkit.stages.Pipeline.moves_from": {"key": "contact"},
     "funnelkit.stages.Pipeline.next_stage": {"key": "contact"},
     "funnelkit.stages.Pipeline.stage": {"key": "contact"},
@@ -373,6 +381,12 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.stages.replay": {"opp": STARTS[3], "events": EVENTS[3:6]},
     "funnelkit.stages.apply": {"opp": STARTS[1], "event": EVENTS[0]},
     "funnelkit.stages.advance": {"override": OVERRIDE},
+    "funnelkit.stages.Refusal": {
+        "index": 0, "opportunity_id": "o1", "error": "MilestoneNotMet", "code": "state", "message": "not yet",
+    },  # fmt: skip
+    # deals ready to move (a visit and a decision maker): 100,000 of them move in about a second;
+    # refusals cost more each (a readiness report and its message), and are tested in test_batch
+    "funnelkit.stages.advance_many": {"opps": (attrs.evolve(_deal(0), key_person_ids=("k0",)),)},
     "funnelkit.stages.win": {"opp": NEGOTIATION, "override": OVERRIDE},
     "funnelkit.stages.reopen": {"opp": OPPORTUNITIES[5]},
     "funnelkit.stages.all_of": {"parts": (ActivityCount(kinds="visit"), ActivityCount(kinds="call"))},
@@ -427,6 +441,11 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.assignment.TierMatch.from_quartiles": {"quartiles": {"r1": 1, "r2": 2, "r3": 4}},
     "funnelkit.forecast.against_targets": {"start": dt.date(2026, 9, 1), "end": dt.date(2027, 1, 1)},
     "funnelkit.forecast.won_between": {"start": T0, "end": NOW},
+    "funnelkit.forecast.kaplan_meier": {  # the lifelines-style call; observations are tried against it
+        "observations": None,
+        "durations": (3, 5, 7, 9),
+        "event_observed": (True, False, True, True),
+    },
     "funnelkit.forecast.AbsorbingChain.expected_steps": {"state": "a"},
     "funnelkit.forecast.AbsorbingChain.probability": {"state": "a", "absorbed_in": "won"},
     "funnelkit.forecast.TargetReport.line": {"owner": "r1"},
@@ -434,6 +453,13 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.forecast.RevenueDistribution.probability_of_reaching": {"target": Money.of("200", "USD")},
     "funnelkit.forecast.shrink": {"won": 4, "closed": 10},
     "funnelkit.forecast.simulate_revenue": {"trials": 200},
+    "funnelkit.forecast.weighted_forecast_columns": {
+        "amounts_minor": [100_005, 5_000, 1_999],
+        "probabilities": [0.4, 1.0, 0.5],
+        "currency": "USD",
+        "by": {"owner": ["r1", "r2", "r1"]},
+    },
+    "funnelkit.segments.abc_columns": {"ids": ["c0", "c1", "c2"], "values": [10, 5, 1], "currency": None},
     "funnelkit.strategies.opportunities": {"pipeline": "default"},
     "funnelkit.strategies.sales_data": {"pipeline": "default"},
     "funnelkit.simulation.simulate": {"reps": 3, "leads": 20, "days": 10, "seed": 1, "capacity": (2, 4)},

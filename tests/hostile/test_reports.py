@@ -28,6 +28,7 @@ from funnelkit._report import MAX_REPR
 REPORTS = {
     "AbcResult",
     "AbsorbingChain",
+    "ActivityKpis",
     "AssignmentResult",
     "Backtest",
     "Calibration",
@@ -39,8 +40,10 @@ REPORTS = {
     "FunnelReport",
     "KaplanMeier",
     "Migration",
+    "Moves",
     "Readiness",
     "Reassignment",
+    "ResultKpis",
     "RevenueDistribution",
     "RfmResult",
     "ShapeReport",

@@ -47,6 +47,20 @@ def test_a_week_across_the_dst_change_worked_by_hand():
     assert (bob.meetings, bob.effective_visits, bob.visits) == (1, 1, 0)
 
 
+def test_activity_kpis_merge_by_hand():
+    """
+    The week split after ann's first Sunday call: her week adds to 2 calls and 12 + 3 = 15
+    minutes again, and the merge equals one pass; another period or zone does not merge.
+    """
+    left, right = activity_kpis(WEEK[:3], period="week", tz=NY), activity_kpis(WEEK[3:], period="week", tz=NY)
+    merged = left.merge(right)
+    assert merged == activity_kpis(WEEK, period="week", tz=NY)
+    ann = merged[0]
+    assert (ann.rep_id, str(ann.start), ann.calls, ann.minutes) == ("ann", "2026-03-02", 2, 15)
+    with raises_problems(("other.period", "conflict")):
+        left.merge(activity_kpis(WEEK[3:], period="day", tz=NY))
+
+
 def test_days_are_local_days():
     """The 23-hour day of the change is one day; 23:59 on it is still that day, 00:01 the next."""
     rows = [
@@ -146,10 +160,10 @@ class TestQuartiles:
 
 
 class TestOutcomes:
-    def test_by_hand(self):
-        """Two wins and a loss in March for ann: close rate 2/3, one single-meeting win, one repeat buyer."""
+    @staticmethod
+    def book():
+        """Deals o1-o4 of acme, bolt and cog, their closes in February and March, meetings, and bolt."""
         from funnelkit import Customer, Opportunity
-        from funnelkit.segments import result_kpis
         from funnelkit.stages import StageChanged
 
         t0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
@@ -195,6 +209,13 @@ class TestOutcomes:
         customers = [
             Customer(id="bolt", name="Bolt", created_at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC), owner="ann")
         ]
+        return opps, events, meetings, customers
+
+    def test_by_hand(self):
+        """Two wins and a loss in March for ann: close rate 2/3, one single-meeting win, one repeat buyer."""
+        from funnelkit.segments import result_kpis
+
+        opps, events, meetings, customers = self.book()
         rows = result_kpis(opps, events, period="month", tz="UTC", activities=meetings, customers=customers)
         feb, mar = rows
         assert (str(feb.start), feb.won, feb.repeat_customers) == ("2026-02-01", 1, 0)
@@ -203,3 +224,36 @@ class TestOutcomes:
         assert (mar.single_meeting_wins, mar.multi_meeting_wins) == (1, 1)
         assert (mar.new_customers, mar.buying_customers, mar.repeat_customers) == (1, 2, 1)
         assert mar.repeat_purchase_rate == Decimal("0.5")
+
+    def test_split_by_customer_merges_to_one_pass(self):
+        """
+        acme (o1, o3 and their meetings) | bolt and cog: the merge is the one-pass KPIs, acme's
+        repeat purchase included.  Splitting acme itself (o1 | o3) loses the repeat: the merge
+        needs each customer whole, as documented.
+        """
+        from funnelkit.segments import ResultKpis, result_kpis
+
+        opps, events, meetings, customers = self.book()
+
+        def kpis(keep):
+            return result_kpis(
+                [o for o in opps if keep(o.customer_id, o.id)],
+                [
+                    e
+                    for e in events
+                    if keep(next(o.customer_id for o in opps if o.id == e.opportunity_id), e.opportunity_id)
+                ],
+                period="month",
+                tz="UTC",
+                activities=[m for m in meetings if keep(m.customer_id, m.opportunity_id)],
+                customers=[c for c in customers if keep(c.id, None)],
+            )
+
+        whole = kpis(lambda customer, deal: True)
+        acme = kpis(lambda customer, deal: customer == "acme")
+        rest = kpis(lambda customer, deal: customer != "acme")
+        assert isinstance(whole, ResultKpis)
+        assert acme.merge(rest) == whole == rest.merge(acme)
+        first = kpis(lambda customer, deal: deal != "o3" and customer != "bolt")
+        second = kpis(lambda customer, deal: deal == "o3" or customer == "bolt")
+        assert first.merge(second)[1].repeat_customers == 0 != whole[1].repeat_customers

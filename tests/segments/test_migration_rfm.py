@@ -208,3 +208,22 @@ class TestRfm:
                     assert x.f >= y.f
                 if x.monetary == y.monetary:
                     assert x.m == y.m
+
+
+def test_migration_merges_partitions_of_the_customers():
+    """
+    The docstring's quarters split c1, c2 | c3, c4, c5: the merge is the migration of all five,
+    B/C -> A 1/3 again; a customer in both parts in the same cell counts once, in two cells is refused.
+    """
+    q1 = {"c1": "A", "c2": "B", "c3": "C", "c4": "C"}
+    q2 = {"c1": "A", "c2": "A", "c3": "B", "c5": "C"}
+    left = migration({k: q1[k] for k in ("c1", "c2")}, {k: q2[k] for k in ("c1", "c2")})
+    right = migration({k: q1[k] for k in ("c3", "c4")}, {k: q2[k] for k in ("c3", "c5")})
+    assert (left.conversion_to_a, right.conversion_to_a) == (Fraction(1), Fraction(0))
+    merged = left.merge(right)
+    assert merged == migration(q1, q2) == right.merge(left)
+    assert merged.conversion_to_a == Fraction(1, 3)
+    assert left.merge(left) == left
+    with raises_problems(("other.cells", "conflict")) as e:
+        left.merge(migration({"c2": "B"}, {"c2": "C"}))
+    assert "'c2' moved B -> A in this migration and B -> C in the other" in str(e.value)

@@ -87,6 +87,12 @@ class AssignmentResult(Report):
     Every lead given has exactly one decision.  ``to_records()`` and
     ``to_frame()`` give one row per decision: the lead's value split into
     amount and currency, the reps skipped joined into one string.
+
+    Not mergeable, by nature: decisions, not sums.  Each decision moves the
+    routing state the next one reads (loads, the round-robin cursor), so
+    leads routed apart would not get the decisions of one run; route in
+    order, passing *state* on.  Their fairness merges
+    (:meth:`~funnelkit.assignment.FairnessReport.merge`).
     """
 
     decisions: tuple[Decision, ...]

@@ -6,7 +6,7 @@ their capacity entitles them to, and how unequal it was.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from decimal import Decimal
 from fractions import Fraction
 
@@ -14,7 +14,7 @@ import attrs
 
 from .. import _checks as c
 from .._money import _RATIO_CONTEXT, Money, currency_minor_units, decimal_of
-from .._report import Report, money_cells
+from .._report import Report, conflict, money_cells
 from .._time import instant
 from ..errors import CurrencyMismatchError, Problem, ValidationError
 from ._assign import Decision
@@ -104,8 +104,14 @@ class FairnessReport(Report):
     """
     Lead distribution over ``[start, end)``; see :func:`fairness`.
 
-    ``to_records()`` and ``to_frame()`` give one row per rep, money split
-    into amount and currency.
+    ``to_records()`` and ``to_frame()`` give one row per rep (the team's in
+    its order, then the others by id), money split into amount and currency.
+
+    Counts and sums per rep, so :meth:`merge` adds the reports of
+    partitions split by lead (each lead with all its decisions in one
+    partition; each offer in one) into exactly the report of the whole: the
+    expected shares, ratios and Gini coefficients are worked out again from
+    the sums.
     """
 
     start: dt.datetime
@@ -115,6 +121,49 @@ class FairnessReport(Report):
     gini: Fraction
     value_gini: Fraction | None
     rows: tuple[RepFairness, ...]
+
+    def merge(self, other: FairnessReport) -> FairnessReport:
+        """
+        The fairness of the decisions and offers of both, for partitions
+        split by lead: exactly what :func:`fairness` gives over all of them
+        with the same team.  A report of another period, or another team
+        (other reps or weights), is refused by name (``other.start``,
+        ``other.end``, ``other.rows``; code ``conflict``); lead values in
+        two currencies raise :class:`~funnelkit.errors.CurrencyMismatchError`,
+        as one pass does.
+        Cost: O(m log m) for m reps.
+        """
+        c.require(other, FairnessReport, "a FairnessReport", "other")
+        for field in ("start", "end"):
+            if getattr(other, field) != getattr(self, field):
+                raise conflict(field, getattr(self, field), getattr(other, field), "period")
+        team = {r.rep_id: r.weight for r in self.rows if r.in_team}
+        theirs = {r.rep_id: r.weight for r in other.rows if r.in_team}
+        if list(team.items()) != list(theirs.items()):
+            raise conflict("rows", team, theirs, "team (reps and weights)")
+        counts: dict[str, int] = {}
+        values: dict[str, Money] = {}
+        currency: str | None = None
+        outcomes: dict[str, dict[str, int]] = {}
+        for r in (*self.rows, *other.rows):
+            counts[r.rep_id] = counts.get(r.rep_id, 0) + r.leads
+            if r.value is not None:
+                if currency is None:
+                    currency = r.value.currency
+                elif r.value.currency != currency:
+                    raise CurrencyMismatchError("sum lead values of", currency, r.value.currency)
+                values[r.rep_id] = values[r.rep_id] + r.value if r.rep_id in values else r.value
+            per = outcomes.setdefault(r.rep_id, {})
+            for outcome in _OUTCOMES:
+                per[outcome] = per.get(outcome, 0) + getattr(r, outcome)
+        weights = {**team, **dict.fromkeys(sorted(counts.keys() - team.keys()), 0)}
+        return _report(
+            self.start,
+            self.end,
+            _Sums(counts, values, currency, self.unassigned + other.unassigned, outcomes),
+            weights,
+            team.keys(),
+        )
 
     def row(self, rep_id: str) -> RepFairness:
         """
@@ -194,8 +243,35 @@ def fairness(
     limits = [r.capacity for r in team.reps if r.capacity]
     unlimited = max(limits, default=1)
     weights = {r.id: (unlimited if r.capacity is None else r.capacity) if r.active else 0 for r in team.reps}
-    for rep in [*counts, *outcomes]:
-        weights.setdefault(rep, 0)
+    for rep in sorted({*counts, *outcomes} - weights.keys()):  # by id: the order of the input does not count
+        weights[rep] = 0
+    sums = _Sums(counts, values, currency, unassigned, outcomes)
+    return _report(start, end, sums, weights, {r.id for r in team.reps})
+
+
+#: The roulette outcomes a rep's row counts.
+_OUTCOMES = ("claimed", "declined", "lapsed", "skipped")
+
+
+@attrs.frozen
+class _Sums:
+    """Per rep: leads, lead value, roulette outcomes; the values' one currency; leads placed with no one."""
+
+    counts: dict[str, int]
+    values: dict[str, Money]
+    currency: str | None
+    unassigned: int
+    outcomes: dict[str, dict[str, int]]
+
+
+def _report(
+    start: dt.datetime, end: dt.datetime, sums: _Sums, weights: dict[str, int], team: Collection[str]
+) -> FairnessReport:
+    """
+    The report from the sums per rep and each rep's weight (the *team*'s
+    reps first, in order): one pass and merges build it alike.
+    """
+    counts, values, currency = sums.counts, sums.values, sums.currency
     total = sum(counts.values())
     total_value = Fraction(0)  # exact, whatever the caller's decimal context
     for v in values.values():
@@ -213,7 +289,7 @@ def fairness(
         if weight:
             shares.append(Fraction(got, weight))
             value_shares.append(amount / weight)
-        per = outcomes.get(rep, {})
+        per = sums.outcomes.get(rep, {})
         rows.append(
             RepFairness(
                 rep_id=rep,
@@ -235,7 +311,7 @@ def fairness(
         start=start,
         end=end,
         leads=total,
-        unassigned=unassigned,
+        unassigned=sums.unassigned,
         gini=gini(shares),
         value_gini=None if currency is None else gini(value_shares),
         rows=tuple(rows),

@@ -85,6 +85,9 @@ class Reassignment(Report):
 
     ``to_records()`` and ``to_frame()`` give one row per move, then one per
     record left unmoved.
+
+    Not mergeable, by nature: a plan of moves that share the receiving
+    reps' room and the routing state, not a sum; reassign a book in one call.
     """
 
     customers: tuple[Customer, ...]

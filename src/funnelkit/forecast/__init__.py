@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._backtest import Backtest, BacktestRow, as_of, backtest, bias, pinball, wape, won_between
 from ._distributions import RevenueDistribution, WinCount, simulate_revenue, win_count
-from ._funnel import FunnelReport, StageStats, funnel
+from ._funnel import FunnelReport, FunnelTally, StageStats, funnel
 from ._markov import AbsorbingChain, absorbing_chain, chain_from_events
 from ._shape import (
     Calibration,
@@ -26,9 +26,16 @@ from ._shape import (
     flow,
     shrink,
 )
-from ._survival import KaplanMeier, KmStep, kaplan_meier
+from ._survival import KaplanMeier, KmStep, KmTable, kaplan_meier
 from ._targets import TargetLine, TargetReport, against_targets
-from ._weighted import DIMENSIONS, ForecastLine, WeightedForecast, category_rollup, weighted_forecast
+from ._weighted import (
+    DIMENSIONS,
+    ForecastLine,
+    WeightedForecast,
+    category_rollup,
+    weighted_forecast,
+    weighted_forecast_columns,
+)
 
 __all__ = [
     "DIMENSIONS",
@@ -43,8 +50,10 @@ __all__ = [
     "FlowRow",
     "ForecastLine",
     "FunnelReport",
+    "FunnelTally",
     "KaplanMeier",
     "KmStep",
+    "KmTable",
     "RevenueDistribution",
     "ShapeReport",
     "StageShape",
@@ -71,6 +80,7 @@ __all__ = [
     "simulate_revenue",
     "wape",
     "weighted_forecast",
+    "weighted_forecast_columns",
     "win_count",
     "won_between",
 ]

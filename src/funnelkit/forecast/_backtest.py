@@ -287,6 +287,12 @@ class Backtest(Report):
     window, the open deals, the forecast or its quantiles ``q0.1``, ...,
     the actual and the error, forecast - actual); :meth:`to_svg` draws the
     forecast against the actual.
+
+    Not mergeable, by nature: each cut-off's forecast is the caller's
+    function of the whole book as it stood, and a forecast of the whole is
+    not the sum of the forecasts of parts in general (quantiles never add),
+    nor are the scores.  Backtest the whole history in one process: one
+    sweep over the time-ordered events serves every cut-off.
     """
 
     rows: tuple[BacktestRow, ...]

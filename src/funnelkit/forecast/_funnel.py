@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
 import attrs
 
 from .. import _checks as c
 from .._money import Money, decimal_of
-from .._report import Report
+from .._report import Report, conflict
 from .._repr import funnel_svg
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import CurrencyMismatchError, ValidationError
@@ -24,13 +25,19 @@ _DAY = dt.timedelta(days=1)
 _FORWARD = (MoveKind.ADVANCE, MoveKind.WIN)
 
 
-def _nearest_rank(values: list[dt.timedelta], q: float) -> dt.timedelta:
+def _nearest_rank(times: Sequence[tuple[dt.timedelta, int]], n: int, q: float) -> dt.timedelta:
     """
-    The q-quantile by nearest rank: the smallest value with at least q of the
-    values at or below it (how funnelkit defines p10, p50 and p90).
+    The q-quantile by nearest rank of the *n* times counted in *times*
+    (``(time, how many)`` pairs in time order): the smallest time with at
+    least q of them at or below it (how funnelkit defines p10, p50 and p90).
     """
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+    rank = max(0, math.ceil(q * n) - 1)
+    seen = 0
+    for time, count in times:
+        seen += count
+        if seen > rank:
+            return time
+    return times[-1][0]  # unreachable for counts that sum to n
 
 
 @attrs.frozen(kw_only=True)
@@ -56,6 +63,32 @@ class StageStats:
     entered: int = 0
 
 
+@attrs.frozen(kw_only=True)
+class FunnelTally:
+    """
+    The sufficient statistics behind a :class:`FunnelReport`: what
+    :meth:`FunnelReport.merge` adds up, and no deal or event.
+
+    *times* holds, per open stage in the report's order, the times in stage
+    of the deals that left it, as ``(time, how many)`` pairs in time order:
+    exact medians and p90s need every distinct time, so its size is the
+    number of distinct times per stage (a few hundred for times in whole
+    days or hours, up to one per move for times to the microsecond).
+    *days_to_win* is the sum of the days from creation to each win whose
+    deal was given (*dated_wins* of them), *days_to_lose* the same for
+    losses; *won_amounts* the amounts of the won deals, one sum per currency
+    in currency order, over the *priced_wins* wins with an amount.
+    """
+
+    times: tuple[tuple[tuple[dt.timedelta, int], ...], ...]
+    days_to_win: Fraction = Fraction(0)
+    dated_wins: int = 0
+    days_to_lose: Fraction = Fraction(0)
+    dated_losses: int = 0
+    won_amounts: tuple[Money, ...] = ()
+    priced_wins: int = 0
+
+
 @attrs.frozen(kw_only=True, repr=False)
 class FunnelReport(Report):
     """
@@ -65,10 +98,14 @@ class FunnelReport(Report):
     days to win: the revenue the funnel produces per day (``None`` when any
     part is unknown).
 
-    Medians and "the last close counts" need the deals and events
-    themselves, so the report keeps (references to) them: :meth:`merge`
-    combines reports of partitions split by deal into exactly the report of
-    the whole.
+    *pipeline* is the key of the pipeline, and *tally* (a
+    :class:`FunnelTally`) the counts and sums the numbers are worked out
+    from: the times in stage per stage, the days to each close and the won
+    amounts per currency, not the deals or events themselves.  So
+    :meth:`merge` combines the reports of partitions split by deal (each
+    deal with all its events in one partition) into exactly the report of
+    the whole, also after a trip through a document.  A report built by hand
+    has no tally and does not merge.
     """
 
     stages: tuple[StageStats, ...]
@@ -79,24 +116,61 @@ class FunnelReport(Report):
     mean_days_to_lose: Fraction | None
     open_deals: int
     velocity: Money | None
-    _pipeline: Pipeline | None = attrs.field(default=None, repr=False, eq=False, alias="_pipeline")
-    _deals: tuple[Opportunity, ...] = attrs.field(default=(), repr=False, eq=False, alias="_deals")
-    _events: tuple[StageChanged, ...] = attrs.field(default=(), repr=False, eq=False, alias="_events")
+    pipeline: str | None = None
+    tally: FunnelTally | None = None
 
     def merge(self, other: FunnelReport) -> FunnelReport:
         """
-        The report over the deals and events of both (split by deal, or
-        overlapping: an event present in both counts once).
-        Cost: that of funnel() over the deals and events of both.
+        The report over the deals and events of both, for partitions split
+        by deal (each deal with all its events in one partition): exactly
+        what :func:`funnel` gives over all of them.  An event given to two
+        partitions counts twice (one pass would count it once), and a deal
+        whose events are split between partitions counts by each part's.
+
+        Refused by name when the reports are of another pipeline or other
+        stages (``conflict``), or one was built by hand (``state``); a
+        velocity over won deals in two currencies raises
+        :class:`~funnelkit.errors.CurrencyMismatchError`, as one pass does.
+
+        Cost: O(s t log t) for s stages and t distinct times in stage.
         """
         c.require(other, FunnelReport, "a FunnelReport", "other")
-        if self._pipeline is None or other._pipeline is None:
+        if self.tally is None or other.tally is None:
             raise ValidationError.single("other", "only reports made by funnel() can be merged", code="state")
-        if other._pipeline != self._pipeline:
-            msg = f"{other._pipeline.key!r} is not the pipeline of this report ({self._pipeline.key!r})"
-            raise ValidationError.single("other", msg, code="conflict")
-        deals = {o.id: o for o in (*self._deals, *other._deals)}
-        return funnel(deals.values(), (*self._events, *other._events), self._pipeline)
+        if other.pipeline != self.pipeline:
+            raise conflict("pipeline", self.pipeline, other.pipeline, "pipeline")
+        keys = [s.stage for s in self.stages]
+        if [s.stage for s in other.stages] != keys:
+            raise conflict("stages", keys, [s.stage for s in other.stages], "open stages")
+        mine, theirs = self.tally, other.tally
+        for path, tally in (("self", mine), ("other", theirs)):
+            if len(tally.times) != len(keys):
+                msg = f"{len(tally.times)} stages of times for {len(keys)} open stages; the tally was altered"
+                raise ValidationError.single(f"{path}.tally.times", msg, code="state")
+        counts = [
+            (a.stage, a.advanced + b.advanced, a.lost + b.lost, a.entered + b.entered)
+            for a, b in zip(self.stages, other.stages, strict=True)
+        ]
+        amounts = {m.currency: m for m in mine.won_amounts}
+        for m in theirs.won_amounts:
+            amounts[m.currency] = amounts[m.currency] + m if m.currency in amounts else m
+        tally = FunnelTally(
+            times=tuple(_merged_times(a, b) for a, b in zip(mine.times, theirs.times, strict=True)),
+            days_to_win=mine.days_to_win + theirs.days_to_win,
+            dated_wins=mine.dated_wins + theirs.dated_wins,
+            days_to_lose=mine.days_to_lose + theirs.days_to_lose,
+            dated_losses=mine.dated_losses + theirs.dated_losses,
+            won_amounts=tuple(amounts[k] for k in sorted(amounts)),
+            priced_wins=mine.priced_wins + theirs.priced_wins,
+        )
+        return _report(
+            self.pipeline,
+            counts,
+            won=self.won + other.won,
+            lost=self.lost + other.lost,
+            open_deals=self.open_deals + other.open_deals,
+            tally=tally,
+        )
 
     def reached(self) -> tuple[tuple[str, int], ...]:
         """
@@ -139,6 +213,16 @@ class FunnelReport(Report):
         return (attrs.asdict(s, recurse=False) for s in self.stages)
 
 
+def _merged_times(
+    a: tuple[tuple[dt.timedelta, int], ...], b: tuple[tuple[dt.timedelta, int], ...]
+) -> tuple[tuple[dt.timedelta, int], ...]:
+    """Two stages' ``(time, how many)`` pairs as one, in time order."""
+    counts = Counter(dict(a))
+    for time, n in b:
+        counts[time] += n
+    return tuple(sorted(counts.items()))
+
+
 def funnel(
     opportunities: Iterable[Opportunity],
     events: Iterable[StageChanged],
@@ -151,34 +235,76 @@ def funnel(
     deals (a reopened deal counts by its last close); the mean days from
     creation to a win or a loss; and the sales velocity.
 
-    Cost: O(n + e log e) for n deals and e events.
+    Cost: O(n + e + s t log t) for n deals, e events, s stages and t distinct times in stage.
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     opps = _deals_of(opportunities, pipeline.key)
-    kept = unique_events(events, pipeline.key)
     tally = _Tally(pipeline)
-    for e in kept:
+    for e in unique_events(events, pipeline.key):
         tally.add(e)
     tally.count_starts(opps)
-    stats = [_stage_stats(s.key, tally) for s in pipeline.open_stages]
     won = [e for e in tally.closes.values() if e.kind is MoveKind.WIN]
-    lost_events = [e for e in tally.closes.values() if e.kind is MoveKind.LOSE]
-    closed = len(won) + len(lost_events)
-    win_rate = Fraction(len(won), closed) if closed else None
-    to_win = _mean_days(won, opps)
-    open_deals = sum(1 for o in opps.values() if o.status is OpportunityStatus.OPEN)
-    return FunnelReport(
-        stages=tuple(stats),
+    lost = [e for e in tally.closes.values() if e.kind is MoveKind.LOSE]
+    to_win, dated_wins = _days(won, opps)
+    to_lose, dated_losses = _days(lost, opps)
+    amounts: dict[str, Money] = {}
+    priced = 0
+    for e in won:
+        deal = opps.get(e.opportunity_id)
+        if deal is not None and deal.amount is not None:
+            priced += 1
+            got = amounts.get(deal.amount.currency)
+            amounts[deal.amount.currency] = deal.amount if got is None else got + deal.amount
+    counts = [(s, *tally.left[s][:2], tally.entered[s]) for s in tally.left]
+    return _report(
+        pipeline.key,
+        counts,
         won=len(won),
-        lost=len(lost_events),
+        lost=len(lost),
+        open_deals=sum(1 for o in opps.values() if o.status is OpportunityStatus.OPEN),
+        tally=FunnelTally(
+            times=tuple(tuple(sorted(tally.left[s][2].items())) for s in tally.left),
+            days_to_win=to_win,
+            dated_wins=dated_wins,
+            days_to_lose=to_lose,
+            dated_losses=dated_losses,
+            won_amounts=tuple(amounts[k] for k in sorted(amounts)),
+            priced_wins=priced,
+        ),
+    )
+
+
+def _report(
+    pipeline: str | None,
+    counts: list[tuple[str, int, int, int]],
+    *,
+    won: int,
+    lost: int,
+    open_deals: int,
+    tally: FunnelTally,
+) -> FunnelReport:
+    """
+    The report from its counts (per open stage: key, advanced, lost,
+    entered), closes, open deals and tally: one pass and merges build it alike.
+    """
+    stats = tuple(
+        _stage_stats(key, advanced, lost_from, entered, times)
+        for (key, advanced, lost_from, entered), times in zip(counts, tally.times, strict=True)
+    )
+    closed = won + lost
+    win_rate = Fraction(won, closed) if closed else None
+    to_win = tally.days_to_win / tally.dated_wins if tally.dated_wins else None
+    return FunnelReport(
+        stages=stats,
+        won=won,
+        lost=lost,
         win_rate=win_rate,
         mean_days_to_win=to_win,
-        mean_days_to_lose=_mean_days(lost_events, opps),
+        mean_days_to_lose=tally.days_to_lose / tally.dated_losses if tally.dated_losses else None,
         open_deals=open_deals,
-        velocity=_velocity(won, opps, win_rate, to_win, open_deals),
-        _pipeline=pipeline,
-        _deals=tuple(opps.values()),
-        _events=tuple(kept),
+        velocity=_velocity(tally, win_rate, to_win, open_deals),
+        pipeline=pipeline,
+        tally=tally,
     )
 
 
@@ -195,11 +321,14 @@ def _deals_of(opportunities: Iterable[Opportunity], pipeline: str) -> dict[str, 
 
 
 class _Tally:
-    """What the events say per open stage: times of the deals that left it, entries, first moves, closes."""
+    """
+    What the events say per open stage: forward moves, losses and the times
+    of the deals that left it; entries, first moves and closes.
+    """
 
     def __init__(self, pipeline: Pipeline) -> None:
-        self.left: dict[str, dict[str, list[dt.timedelta]]] = {
-            s.key: {"forward": [], "lost": []} for s in pipeline.open_stages
+        self.left: dict[str, tuple[int, int, Counter[dt.timedelta]]] = {
+            s.key: (0, 0, Counter()) for s in pipeline.open_stages
         }
         self.closes: dict[str, StageChanged] = {}
         self.entered = dict.fromkeys(self.left, 0)
@@ -212,12 +341,16 @@ class _Tally:
         seen = self.first.get(e.opportunity_id)
         if seen is None or e.version < seen.version:
             self.first[e.opportunity_id] = e
-        if e.from_stage not in self.left:
+        left = self.left.get(e.from_stage)
+        if left is None:
             return
+        forward, lost, times = left
         if e.kind in _FORWARD:
-            self.left[e.from_stage]["forward"].append(e.time_in_stage)
+            self.left[e.from_stage] = (forward + 1, lost, times)
+            times[e.time_in_stage] += 1
         elif e.kind is MoveKind.LOSE:
-            self.left[e.from_stage]["lost"].append(e.time_in_stage)
+            self.left[e.from_stage] = (forward, lost + 1, times)
+            times[e.time_in_stage] += 1
         if e.kind in (MoveKind.WIN, MoveKind.LOSE):
             last = self.closes.get(e.opportunity_id)
             if last is None or e.version > last.version:
@@ -232,51 +365,49 @@ class _Tally:
                 self.entered[stage] += 1
 
 
-def _stage_stats(stage: str, tally: _Tally) -> StageStats:
+def _stage_stats(
+    stage: str, advanced: int, lost: int, entered: int, times: tuple[tuple[dt.timedelta, int], ...]
+) -> StageStats:
     """The counts, rates and times of one open stage."""
-    fwd, lost = tally.left[stage]["forward"], tally.left[stage]["lost"]
-    times = fwd + lost
-    n = len(times)
+    n = advanced + lost
+    total = dt.timedelta(0)
+    for time, count in times:
+        total += time * count
     return StageStats(
         stage=stage,
-        advanced=len(fwd),
-        lost=len(lost),
-        conversion=Fraction(len(fwd), n) if n else None,
-        loss_rate=Fraction(len(lost), n) if n else None,
-        median_time=_nearest_rank(times, 0.5) if n else None,
-        mean_time=sum(times, dt.timedelta(0)) / n if n else None,
-        p90_time=_nearest_rank(times, 0.9) if n else None,
-        entered=tally.entered[stage],
+        advanced=advanced,
+        lost=lost,
+        conversion=Fraction(advanced, n) if n else None,
+        loss_rate=Fraction(lost, n) if n else None,
+        median_time=_nearest_rank(times, n, 0.5) if n else None,
+        mean_time=total / n if n else None,
+        p90_time=_nearest_rank(times, n, 0.9) if n else None,
+        entered=entered,
     )
 
 
-def _mean_days(es: list[StageChanged], opps: dict[str, Opportunity]) -> Fraction | None:
-    """The mean days from creation to the close *es* record (``None`` for none)."""
-    days = [
-        Fraction((e.at - opps[e.opportunity_id].created_at) / _DAY).limit_denominator(10**6)
-        for e in es
-        if e.opportunity_id in opps
-    ]
-    return sum(days, Fraction(0)) / len(days) if days else None
+def _days(es: list[StageChanged], opps: dict[str, Opportunity]) -> tuple[Fraction, int]:
+    """The sum of the days from creation to the closes *es* record, and how many of them had their deal."""
+    total = Fraction(0)
+    n = 0
+    for e in es:
+        deal = opps.get(e.opportunity_id)
+        if deal is not None:
+            total += Fraction((e.at - deal.created_at) / _DAY).limit_denominator(10**6)
+            n += 1
+    return total, n
 
 
 def _velocity(
-    won: list[StageChanged],
-    opps: dict[str, Opportunity],
-    win_rate: Fraction | None,
-    to_win: Fraction | None,
-    open_deals: int,
+    tally: FunnelTally, win_rate: Fraction | None, to_win: Fraction | None, open_deals: int
 ) -> Money | None:
     """Open deals x average won deal size x win rate / average days to win (``None`` when unknown)."""
-    sizes = [opps[e.opportunity_id].amount for e in won if e.opportunity_id in opps]
-    amounts = [a for a in sizes if a is not None]
-    if not (amounts and win_rate is not None and to_win):
+    if not (tally.priced_wins and win_rate is not None and to_win):
         return None
-    currency = amounts[0].currency
-    for a in amounts:
-        if a.currency != currency:
-            raise CurrencyMismatchError("average", currency, a.currency)
-    average = Money.total(amounts, currency=currency) / len(amounts)
+    if len(tally.won_amounts) > 1:
+        first, second = tally.won_amounts[:2]
+        raise CurrencyMismatchError("average", first.currency, second.currency)
+    average = tally.won_amounts[0] / tally.priced_wins
     # in funnelkit's own context, whatever the caller's
     rate, per_day = decimal_of(win_rate), decimal_of(to_win)
     return (average * open_deals * rate / per_day).round()

@@ -7,6 +7,7 @@ out per period.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -16,7 +17,7 @@ import attrs
 
 from .. import _checks as c
 from .._money import decimal_of
-from .._report import Report
+from .._report import Report, conflict
 from .._repr import funnel_svg
 from .._time import period_start
 from .._time import zone as zone_of
@@ -70,6 +71,11 @@ class ShapeReport(Report):
     ``str(report)`` explains it line by line.  A :class:`~funnelkit.Report`:
     its table has one row per stage (observed, expected, their ratio, and
     the finding about the stage, if any); :meth:`to_svg` draws the funnel.
+
+    Not mergeable, by design: a diagnosis compares the whole open book with
+    the whole history, and a finding in a part says nothing about the
+    whole.  Over partitions, merge the histories (:meth:`FunnelReport.merge`)
+    and diagnose the open deals once: a single pass of O(n).
     """
 
     stages: tuple[StageShape, ...]
@@ -290,7 +296,9 @@ class Calibration(Report):
     of the closed deals that passed through it.
 
     A :class:`~funnelkit.Report` of one row (:func:`calibration` returns one
-    per open stage).
+    per open stage).  A row alone does not merge (its *shrunk* rate leans on
+    the pipeline-wide win rate, which it does not hold): merge the
+    :class:`CalibrationReport`.
     """
 
     stage: str
@@ -331,10 +339,47 @@ class CalibrationReport(Report, Sequence[Calibration]):
 
     A sequence of :class:`Calibration` rows (iterate it, index it, take its
     ``len``) and a :class:`~funnelkit.Report` whose table has one row per
-    stage.
+    stage.  *pipeline* is the pipeline's key, *strength* the shrinkage
+    asked for, and *won* and *lost* count the closed deals over all stages
+    (their win rate is what *shrunk* leans toward), so :meth:`merge` adds
+    the reports of partitions split by deal into exactly the report of the
+    whole.
     """
 
     rows: tuple[Calibration, ...]
+    pipeline: str | None = None
+    strength: int | None = None
+    won: int = 0
+    lost: int = 0
+
+    def merge(self, other: CalibrationReport) -> CalibrationReport:
+        """
+        The calibration over the closed deals of both, for partitions split
+        by deal (each deal with all its events in one partition): exactly
+        what :func:`calibration` gives over all the events.  Reports of
+        another pipeline, other stage probabilities or another *strength*
+        are refused by name (code ``conflict``); a report built by hand
+        (no pipeline) does not merge (``state``).
+        Cost: O(s) for s stages.
+        """
+        c.require(other, CalibrationReport, "a CalibrationReport", "other")
+        if self.pipeline is None or other.pipeline is None:
+            msg = "only reports made by calibration() can be merged"
+            raise ValidationError.single("other", msg, code="state")
+        if other.pipeline != self.pipeline:
+            raise conflict("pipeline", self.pipeline, other.pipeline, "pipeline")
+        if other.strength != self.strength:
+            raise conflict("strength", self.strength, other.strength, "strength")
+        mine = [(r.stage, r.configured) for r in self.rows]
+        theirs = [(r.stage, r.configured) for r in other.rows]
+        if mine != theirs:
+            raise conflict("rows", mine, theirs, "stages and probabilities")
+        sums = [
+            (r.stage, r.configured, r.won + o.won, r.lost + o.lost) for r, o in zip(self, other, strict=True)
+        ]
+        return _calibrated(
+            self.pipeline, sums, won=self.won + other.won, lost=self.lost + other.lost, strength=self.strength
+        )
 
     @overload
     def __getitem__(self, index: int) -> Calibration: ...
@@ -416,25 +461,38 @@ def calibration(
             raise c.at("strength", problem)
     paths = _closed_paths(events, pipeline)
     wins = sum(1 for _, w in paths.values() if w)
-    average = Fraction(wins, len(paths)) if paths else None
-    rows = []
+    sums = []
     for s in pipeline.open_stages:
         won = sum(1 for stages, w in paths.values() if s.key in stages and w)
         lost = sum(1 for stages, w in paths.values() if s.key in stages and not w)
+        sums.append((s.key, s.probability, won, lost))
+    return _calibrated(pipeline.key, sums, won=wins, lost=len(paths) - wins, strength=strength)
+
+
+def _calibrated(
+    pipeline: str, sums: list[tuple[str, Decimal, int, int]], *, won: int, lost: int, strength: int | None
+) -> CalibrationReport:
+    """
+    The report from its counts (per open stage: key, configured probability,
+    won, lost) and the closed deals over all stages: one pass and merges build it alike.
+    """
+    average = Fraction(won, won + lost) if won + lost else None
+    rows = []
+    for stage, configured, stage_won, stage_lost in sums:
         shrunk = None
         if strength is not None and average is not None:
-            shrunk = shrink(won, won + lost, toward=average, strength=strength)
+            shrunk = shrink(stage_won, stage_won + stage_lost, toward=average, strength=strength)
         rows.append(
             Calibration(
-                stage=s.key,
-                configured=s.probability,
-                won=won,
-                lost=lost,
-                observed=Fraction(won, won + lost) if won + lost else None,
+                stage=stage,
+                configured=configured,
+                won=stage_won,
+                lost=stage_lost,
+                observed=Fraction(stage_won, stage_won + stage_lost) if stage_won + stage_lost else None,
                 shrunk=shrunk,
             )
         )
-    return CalibrationReport(rows=tuple(rows))
+    return CalibrationReport(rows=tuple(rows), pipeline=pipeline, strength=strength, won=won, lost=lost)
 
 
 def shrink(won: int, closed: int, *, toward: Fraction | Decimal, strength: int) -> Fraction:
@@ -503,9 +561,36 @@ class FlowReport(Report, Sequence[FlowRow]):
 
     A sequence of :class:`FlowRow` (iterate it, index it, take its ``len``)
     and a :class:`~funnelkit.Report` whose table has one row per period.
+    *period* and *tz* are the periods' length and zone: counts per period,
+    so :meth:`merge` adds the reports of any partitions of the deals and
+    events (each in one partition) into exactly the report of the whole.
     """
 
     rows: tuple[FlowRow, ...]
+    period: Literal["day", "week", "month"] = "month"
+    tz: dt.tzinfo = dt.UTC
+
+    def merge(self, other: FlowReport) -> FlowReport:
+        """
+        The flow over the deals and events of both, each in one of them:
+        exactly what :func:`flow` gives over all of them (a close event
+        given to both counts twice; one pass counts it once).  Reports of
+        another period or zone are refused by name (``other.period``,
+        ``other.tz``; code ``conflict``).
+        Cost: O(p log p) for p periods.
+        """
+        c.require(other, FlowReport, "a FlowReport", "other")
+        for field in ("period", "tz"):
+            if getattr(other, field) != getattr(self, field):
+                raise conflict(field, getattr(self, field), getattr(other, field), "period")
+        sums: dict[dt.date, list[int]] = {}
+        for r in (*self.rows, *other.rows):
+            got = sums.setdefault(r.period, [0, 0, 0])
+            got[0] += r.created
+            got[1] += r.won
+            got[2] += r.lost
+        rows = (FlowRow(period=k, created=v[0], won=v[1], lost=v[2]) for k, v in sorted(sums.items()))
+        return FlowReport(rows=tuple(rows), period=self.period, tz=self.tz)
 
     @overload
     def __getitem__(self, index: int) -> FlowRow: ...
@@ -548,9 +633,31 @@ class CloseRates(Report, Mapping[str, CloseRate]):
     A mapping of owner to ``(won, lost, rate)`` (``report["ann"]``, ``in``,
     iteration over the owners, ``==`` with a plain mapping) and a
     :class:`~funnelkit.Report` whose table has one row per owner.
+    *pipeline* is the pipeline's key: counts per owner, so :meth:`merge`
+    adds the reports of partitions split by deal into exactly the report of
+    the whole.
     """
 
     rates: Mapping[str, CloseRate]
+    pipeline: str | None = None
+
+    def merge(self, other: CloseRates) -> CloseRates:
+        """
+        The close rates over the deals of both, for partitions split by deal
+        (each deal with all its events in one partition): exactly what
+        :func:`close_rates` gives over all of them.  Rates of another
+        pipeline are refused by name (``other.pipeline``, ``conflict``).
+        Cost: O(r log r) for r owners.
+        """
+        c.require(other, CloseRates, "a CloseRates", "other")
+        if other.pipeline != self.pipeline:
+            raise conflict("pipeline", self.pipeline, other.pipeline, "pipeline")
+        tally: dict[str, list[int]] = {}
+        for owner, (won, lost, _) in (*self.rates.items(), *other.rates.items()):
+            got = tally.setdefault(owner, [0, 0])
+            got[0] += won
+            got[1] += lost
+        return _rates(tally, self.pipeline)
 
     def __getitem__(self, owner: str) -> CloseRate:
         return self.rates[owner]
@@ -594,24 +701,37 @@ def flow(
         raise ValidationError.single("period", msg, code="choice")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
     zone = zone_of(tz)
-    created: dict[dt.date, int] = {}
-    won: dict[dt.date, int] = {}
-    lost: dict[dt.date, int] = {}
+    created_at: Counter[dt.datetime] = Counter()
+    won_at: Counter[dt.datetime] = Counter()
+    lost_at: Counter[dt.datetime] = Counter()
     for i, o in enumerate(opportunities):
         if not isinstance(o, Opportunity):
             c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
-        key = period_start(at=o.created_at, period=period, tz=zone)
-        created[key] = created.get(key, 0) + 1
+        created_at[o.created_at] += 1
     for e in unique_events(events, None):
-        target = won if e.kind is MoveKind.WIN else lost if e.kind is MoveKind.LOSE else None
-        if target is not None:
-            key = period_start(at=e.at, period=period, tz=zone)
-            target[key] = target.get(key, 0) + 1
+        if e.kind is MoveKind.WIN:
+            won_at[e.at] += 1
+        elif e.kind is MoveKind.LOSE:
+            lost_at[e.at] += 1
+    starts: dict[dt.datetime, dt.date] = {}  # each distinct instant's period, worked out once
+
+    def per_period(counts: Counter[dt.datetime]) -> dict[dt.date, int]:
+        out: dict[dt.date, int] = {}
+        for at, n in counts.items():
+            key = starts.get(at)
+            if key is None:
+                key = starts[at] = period_start(at=at, period=period, tz=zone)
+            out[key] = out.get(key, 0) + n
+        return out
+
+    created, won, lost = per_period(created_at), per_period(won_at), per_period(lost_at)
     keys = sorted(set(created) | set(won) | set(lost))
     return FlowReport(
         rows=tuple(
             FlowRow(period=k, created=created.get(k, 0), won=won.get(k, 0), lost=lost.get(k, 0)) for k in keys
-        )
+        ),
+        period=period,
+        tz=zone,
     )
 
 
@@ -639,4 +759,10 @@ def close_rates(
             continue
         row = tally.setdefault(owner, [0, 0])
         row[0 if was_won else 1] += 1
-    return CloseRates(rates={owner: (w, lo, Fraction(w, w + lo)) for owner, (w, lo) in sorted(tally.items())})
+    return _rates(tally, pipeline.key)
+
+
+def _rates(tally: Mapping[str, list[int]], pipeline: str | None) -> CloseRates:
+    """The close rates from each owner's deals won and lost, owners in order."""
+    rates = {owner: (w, lo, Fraction(w, w + lo)) for owner, (w, lo) in sorted(tally.items())}
+    return CloseRates(rates=rates, pipeline=pipeline)

@@ -13,7 +13,7 @@ import attrs
 
 from .. import _checks as c
 from .._money import Money
-from .._report import Report
+from .._report import Report, conflict
 from .._repr import html_table
 from .._time import zone as zone_of
 from ..entities import Opportunity, OpportunityStatus
@@ -50,7 +50,10 @@ class TargetLine:
 class TargetReport(Report):
     """
     Every owner with a target, and the team total (when all targets share a
-    currency), for the local dates ``[start, end)``.
+    currency), for the local dates ``[start, end)`` in zone *tz*.
+
+    Sums of deals, each rounded on its own: :meth:`merge` adds the reports
+    of partitions of the deals into exactly the report of all of them.
 
     A :class:`~funnelkit.Report`: its table has one row per owner, then the
     team's (``owner`` ``None``), with every field of :class:`TargetLine`.
@@ -60,6 +63,7 @@ class TargetReport(Report):
     end: dt.date
     lines: tuple[TargetLine, ...]
     total: TargetLine | None
+    tz: dt.tzinfo = dt.UTC
 
     def _summary(self) -> str:
         head = f"{len(self.lines)} owners, {self.start} to {self.end} (exclusive)"
@@ -103,22 +107,26 @@ class TargetReport(Report):
 
     def merge(self, other: TargetReport) -> TargetReport:
         """
-        The report over the deals of both (partitions of the deals, same
-        targets and period): exactly the report of all the deals.  Cost: O(t) for t targets.
+        The report over the deals of both (partitions of the deals, each deal
+        in one): exactly the report of all the deals.  Reports of another
+        period, zone or other targets are refused by name (``other.start``,
+        ``other.end``, ``other.tz``, ``other.lines``; code ``conflict``).
+        Cost: O(t) for t targets.
         """
         c.require(other, TargetReport, "a TargetReport", "other")
-        mine = {ln.owner: ln for ln in self.lines}
-        theirs = {ln.owner: ln for ln in other.lines}
-        same_targets = {o: ln.target for o, ln in mine.items()} == {o: ln.target for o, ln in theirs.items()}
-        if (self.start, self.end) != (other.start, other.end) or not same_targets:
-            raise ValidationError.single(
-                "other", "a report over another period or other targets", code="conflict"
-            )
-        lines = tuple(_sum(ln, theirs[owner]) for owner, ln in mine.items())
+        for field in ("start", "end", "tz"):
+            if getattr(other, field) != getattr(self, field):
+                raise conflict(field, getattr(self, field), getattr(other, field), "period")
+        mine = {ln.owner: ln.target for ln in self.lines}
+        theirs = {ln.owner: ln.target for ln in other.lines}
+        if mine != theirs:
+            raise conflict("lines", mine, theirs, "targets")
+        by_owner = {ln.owner: ln for ln in other.lines}
+        lines = tuple(_sum(ln, by_owner[ln.owner]) for ln in self.lines)
         total = None
         if self.total is not None and other.total is not None:
             total = _sum(self.total, other.total)
-        return TargetReport(start=self.start, end=self.end, lines=lines, total=total)
+        return TargetReport(start=self.start, end=self.end, lines=lines, total=total, tz=self.tz)
 
     def line(self, owner: str) -> TargetLine:
         """
@@ -215,7 +223,7 @@ def against_targets(
         (cur,) = currencies
         team = [Money.total((s[k] for s in sums.values()), currency=cur) for k in range(3)]
         total = _line(None, Money.total(targets.values(), currency=cur), team)
-    return TargetReport(start=start, end=end, lines=lines, total=total)
+    return TargetReport(start=start, end=end, lines=lines, total=total, tz=zone)
 
 
 def _target_problems(

@@ -7,7 +7,7 @@ Pure functions over entities; "now" and periods are arguments.
 from __future__ import annotations
 
 from .._time import Period, period_start  # the time module's; re-exported where they were first
-from ._abc import AbcResult, AbcRow, TierSummary, abc, abc_customers
+from ._abc import AbcResult, AbcRow, TierSummary, abc, abc_columns, abc_customers
 from ._coverage import (
     DEFAULT_COVERAGE,
     CoveragePlan,
@@ -19,8 +19,10 @@ from ._coverage import (
     relationships,
 )
 from ._kpis import (
+    ActivityKpis,
     RepActivity,
     RepResults,
+    ResultKpis,
     activity_kpis,
     default_effective,
     kpi_records,
@@ -35,6 +37,7 @@ __all__ = [
     "DEFAULT_COVERAGE",
     "AbcResult",
     "AbcRow",
+    "ActivityKpis",
     "CoveragePlan",
     "FollowUp",
     "FollowUpPolicy",
@@ -46,10 +49,12 @@ __all__ = [
     "Relationship",
     "RepActivity",
     "RepResults",
+    "ResultKpis",
     "RfmResult",
     "RfmScore",
     "TierSummary",
     "abc",
+    "abc_columns",
     "abc_customers",
     "activity_kpis",
     "coverage",

@@ -67,6 +67,10 @@ class CoveragePlan(Report):
     ``to_records()`` and ``to_frame()`` give one row per misaligned
     customer: its tier, owner and the quartiles allowed, and the rep it moves
     to (``None`` when unresolved) with the reason.
+
+    Not mergeable, by nature: a plan, not a sum.  Every move uses room on a
+    rep that the other moves share, so plans made for parts of the book can
+    overbook a rep; plan over the whole book at once.
     """
 
     misaligned: tuple[Misalignment, ...]

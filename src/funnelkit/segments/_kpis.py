@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from types import MappingProxyType
-from typing import Any
+from typing import Any, overload
 
 import attrs
 
 from .. import _checks as c
+from .._frozenmap import FrozenMap
 from .._money import _CONTEXT, Money
+from .._report import Report, conflict
 from .._time import Period
 from .._time import period_of as _period
 from .._time import start_of as _start
@@ -104,16 +105,102 @@ class RepActivity:
 _COUNTS = ("visits", "effective_visits", "calls", "emails", "meetings", "minutes")
 
 
+@attrs.frozen(kw_only=True, repr=False)
+class ActivityKpis(Report, Sequence[RepActivity]):
+    """
+    Each rep's activity counts per *period* in zone *tz*, from
+    :func:`activity_kpis`: rows sorted by rep, then period.
+
+    A sequence of :class:`RepActivity` (iterate it, index it, take its
+    ``len``) and a :class:`~funnelkit.Report` whose table has one row per
+    rep and period.  Counts, so :meth:`merge` adds the KPIs of any
+    partitions of the activities (each activity in one) into exactly the
+    KPIs of all of them.
+    """
+
+    rows: tuple[RepActivity, ...]
+    period: Period = Period.MONTH
+    tz: dt.tzinfo = dt.UTC
+
+    @overload
+    def __getitem__(self, index: int) -> RepActivity: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[RepActivity, ...]: ...
+    def __getitem__(self, index: int | slice) -> RepActivity | tuple[RepActivity, ...]:
+        return self.rows[index]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[RepActivity]:
+        return iter(self.rows)
+
+    def merge(self, other: ActivityKpis) -> ActivityKpis:
+        """
+        The KPIs of the activities of both, each activity in one of them:
+        exactly what :func:`activity_kpis` gives over all of them (with the
+        same *effective* rule, which the report cannot check).  KPIs of
+        another period or zone are refused by name (``other.period``,
+        ``other.tz``; code ``conflict``).
+        Cost: O(p log p) for p (rep, period) rows.
+        """
+        c.require(other, ActivityKpis, "an ActivityKpis", "other")
+        for field in ("period", "tz"):
+            if getattr(other, field) != getattr(self, field):
+                raise conflict(field, getattr(self, field), getattr(other, field), "period")
+        counts: dict[tuple[str, dt.date], list[int]] = {}
+        for r in (*self.rows, *other.rows):
+            row = counts.setdefault((r.rep_id, r.start), [0] * len(_COUNTS))
+            for i, name in enumerate(_COUNTS):
+                row[i] += getattr(r, name)
+        return _activity(counts, self.period, self.tz)
+
+    def _summary(self) -> str:
+        reps = len({r.rep_id for r in self.rows})
+        periods = len({r.start for r in self.rows})
+        totals = ", ".join(
+            f"{sum(getattr(r, k) for r in self.rows):,} {k}" for k in ("visits", "calls", "emails")
+        )
+        return (
+            f"{c.counted(reps, 'rep')} over {c.counted(periods, self.period.value)} ({_zone_name(self.tz)}): "
+            f"{totals}"
+        )
+
+    def _rows(self) -> list[dict[str, object]]:
+        """
+        One row per rep and period: the start of the period and every count.
+        """
+        return [attrs.asdict(r, recurse=False) for r in self.rows]
+
+
+def _zone_name(tz: dt.tzinfo) -> str:
+    """A zone as people name it: its IANA key, or its name at no instant in particular."""
+    return str(getattr(tz, "key", None) or tz.tzname(None) or tz)
+
+
+def _activity(counts: Mapping[tuple[str, dt.date], list[int]], period: Period, tz: dt.tzinfo) -> ActivityKpis:
+    """The KPIs from the counts per (rep, period start), rows in order."""
+    return ActivityKpis(
+        rows=tuple(
+            RepActivity(rep_id=rep, start=start, **dict(zip(_COUNTS, row, strict=True)))
+            for (rep, start), row in sorted(counts.items())
+        ),
+        period=period,
+        tz=tz,
+    )
+
+
 def activity_kpis(
     activities: Iterable[Activity],
     *,
     period: Period | str,
     tz: dt.tzinfo | str,
     effective: Callable[[Activity], bool] = default_effective,
-) -> tuple[RepActivity, ...]:
+) -> ActivityKpis:
     """
     Count each rep's visits (effective ones apart), calls, emails, meetings
-    and minutes of contact per day, ISO week or month in zone *tz*.
+    and minutes of contact per day, ISO week or month in zone *tz*: an
+    :class:`ActivityKpis`, a sequence of :class:`RepActivity`.
 
     One streaming pass: *activities* may be a generator of any length; the
     memory used grows with the number of (rep, period) pairs, not with the
@@ -165,10 +252,7 @@ def activity_kpis(
             row[5] += a.duration // minute
     if problems:
         raise ValidationError(problems)
-    return tuple(
-        RepActivity(rep_id=rep, start=start, **dict(zip(_COUNTS, row, strict=True)))
-        for (rep, start), row in sorted(counts.items())
-    )
+    return _activity(counts, kind, zone)
 
 
 def quartiles(scores: Mapping[str, Decimal | int | Money]) -> dict[str, int]:
@@ -273,6 +357,117 @@ class RepResults:
         return Fraction(self.repeat_customers, self.buying_customers)
 
 
+#: The counts of a RepResults that merges add up, in field order.
+_RESULT_COUNTS = (
+    "won",
+    "lost",
+    "single_meeting_wins",
+    "multi_meeting_wins",
+    "new_customers",
+    "buying_customers",
+    "repeat_customers",
+)
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class ResultKpis(Report, Sequence[RepResults]):
+    """
+    Each rep's outcomes per *period* in zone *tz*, from :func:`result_kpis`:
+    rows sorted by rep, then period.
+
+    A sequence of :class:`RepResults` (iterate it, index it, take its
+    ``len``) and a :class:`~funnelkit.Report` whose table has one row per
+    rep and period, with the close rate, the repeat purchase rate and one
+    ``revenue_<currency>`` column per currency.
+
+    :meth:`merge` adds the KPIs of partitions split by customer (each
+    customer with its deals, their events and its activities in one
+    partition) into exactly the KPIs of the whole: buyers and repeat buyers
+    are distinct customers, and a repeat purchase needs the customer's
+    earlier wins, so a customer must not be split.
+    """
+
+    rows: tuple[RepResults, ...]
+    period: Period = Period.MONTH
+    tz: dt.tzinfo = dt.UTC
+
+    @overload
+    def __getitem__(self, index: int) -> RepResults: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[RepResults, ...]: ...
+    def __getitem__(self, index: int | slice) -> RepResults | tuple[RepResults, ...]:
+        return self.rows[index]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[RepResults]:
+        return iter(self.rows)
+
+    def merge(self, other: ResultKpis) -> ResultKpis:
+        """
+        The KPIs of the customers of both, for partitions split by customer:
+        exactly what :func:`result_kpis` gives over all of them.  KPIs of
+        another period or zone are refused by name (``other.period``,
+        ``other.tz``; code ``conflict``).
+        Cost: O(p log p) for p (rep, period) rows.
+        """
+        c.require(other, ResultKpis, "a ResultKpis", "other")
+        for field in ("period", "tz"):
+            if getattr(other, field) != getattr(self, field):
+                raise conflict(field, getattr(self, field), getattr(other, field), "period")
+        sums: dict[tuple[str, dt.date], tuple[list[int], dict[str, Decimal]]] = {}
+        for r in (*self.rows, *other.rows):
+            counts, revenue = sums.setdefault((r.rep_id, r.start), ([0] * len(_RESULT_COUNTS), {}))
+            for i, name in enumerate(_RESULT_COUNTS):
+                counts[i] += getattr(r, name)
+            for currency, amount in r.revenue.items():
+                revenue[currency] = _CONTEXT.add(revenue.get(currency, Decimal(0)), amount)
+        rows = (
+            RepResults(
+                rep_id=rep,
+                start=start,
+                revenue=FrozenMap(dict(sorted(revenue.items()))),
+                **dict(zip(_RESULT_COUNTS, counts, strict=True)),
+            )
+            for (rep, start), (counts, revenue) in sorted(sums.items())
+        )
+        return ResultKpis(rows=tuple(rows), period=self.period, tz=self.tz)
+
+    def _summary(self) -> str:
+        reps = len({r.rep_id for r in self.rows})
+        periods = len({r.start for r in self.rows})
+        won = sum(r.won for r in self.rows)
+        lost = sum(r.lost for r in self.rows)
+        return (
+            f"{c.counted(reps, 'rep')} over {c.counted(periods, self.period.value)} ({_zone_name(self.tz)}): "
+            f"{won:,} won, {lost:,} lost"
+        )
+
+    def _rows(self) -> list[dict[str, object]]:
+        """
+        One row per rep and period: the counts, the two rates and the revenue per currency.
+        """
+        currencies = sorted({cur for r in self.rows for cur in r.revenue})
+        return [
+            {
+                "rep_id": r.rep_id,
+                "start": r.start,
+                "won": r.won,
+                "lost": r.lost,
+                "close_rate": r.close_rate,
+                **{f"revenue_{cur}": r.revenue.get(cur, Decimal(0)) for cur in currencies},
+                "single_meeting_wins": r.single_meeting_wins,
+                "multi_meeting_wins": r.multi_meeting_wins,
+                "new_customers": r.new_customers,
+                "buying_customers": r.buying_customers,
+                "repeat_customers": r.repeat_customers,
+                "repeat_purchase_rate": r.repeat_purchase_rate,
+            }
+            for r in self.rows
+        ]
+
+
 def _row(rows: dict[tuple[str, dt.date], dict[str, Any]], rep: str, start: dt.date) -> dict[str, Any]:
     """The counters of *rep* in the period starting *start* (made empty on first use)."""
     return rows.setdefault(
@@ -354,10 +549,11 @@ def result_kpis(
     tz: dt.tzinfo | str,
     activities: Iterable[Activity] = (),
     customers: Iterable[Customer] = (),
-) -> tuple[RepResults, ...]:
+) -> ResultKpis:
     """
     Result KPIs per rep (the opportunity's owner) and period, from the
-    stage-change events: deals won and lost (by the period of the win or
+    stage-change events, as a :class:`ResultKpis` (a sequence of
+    :class:`RepResults`): deals won and lost (by the period of the win or
     loss), close rate, revenue of the won deals per currency, single-meeting
     vs multi-meeting wins (visits and meetings of the deal up to its win:
     at most one is a single-meeting win), new customers (by *customers*'
@@ -402,18 +598,22 @@ def result_kpis(
         _count_close(_row(rows, opp.owner, start), e, opp, meetings, bought_before)
     for owner, start in new:
         _row(rows, owner, start)["new"] += 1
-    return tuple(
-        RepResults(
-            rep_id=rep,
-            start=start,
-            won=r["won"],
-            lost=r["lost"],
-            revenue=MappingProxyType(dict(sorted(r["revenue"].items()))),
-            single_meeting_wins=r["single"],
-            multi_meeting_wins=r["multi"],
-            new_customers=r["new"],
-            buying_customers=len(r["buyers"]),
-            repeat_customers=len(r["repeat"]),
-        )
-        for (rep, start), r in sorted(rows.items())
+    return ResultKpis(
+        rows=tuple(
+            RepResults(
+                rep_id=rep,
+                start=start,
+                won=r["won"],
+                lost=r["lost"],
+                revenue=FrozenMap(dict(sorted(r["revenue"].items()))),
+                single_meeting_wins=r["single"],
+                multi_meeting_wins=r["multi"],
+                new_customers=r["new"],
+                buying_customers=len(r["buyers"]),
+                repeat_customers=len(r["repeat"]),
+            )
+            for (rep, start), r in sorted(rows.items())
+        ),
+        period=kind,
+        tz=zone,
     )

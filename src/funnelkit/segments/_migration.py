@@ -25,6 +25,11 @@ def _label(state: Tier | None) -> str:
     return "-" if state is None else state.value
 
 
+def _move(key: tuple[Tier | None, Tier | None]) -> str:
+    """A cell as words: 'B -> A', '- -> C'."""
+    return f"{_label(key[0])} -> {_label(key[1])}"
+
+
 @attrs.frozen(kw_only=True, repr=False)
 class Migration(Report):
     """
@@ -40,10 +45,36 @@ class Migration(Report):
     ``str(migration)`` is the matrix of counts; in a notebook it shows as a
     table.  ``to_records()`` and ``to_frame()`` give one row per customer:
     its tier before and after (``None``: not graded in that period).
+
+    The customers behind each cell are kept, so :meth:`merge` combines the
+    migrations of partitions of the customers into exactly the migration of
+    all of them (the gradings themselves rank the whole book: grade it
+    whole, then split it).
     """
 
     cells: Mapping[tuple[Tier | None, Tier | None], tuple[str, ...]]
     conversion_to_a: Fraction | None
+
+    def merge(self, other: Migration) -> Migration:
+        """
+        The migration of the customers of both: exactly what :func:`migration`
+        gives over the gradings of all of them.  A customer in both counts
+        once; in two different cells, it is refused by name
+        (``other.cells``, code ``conflict``).
+        Cost: O(n log n) for n customers.
+        """
+        c.require(other, Migration, "a Migration", "other")
+        moves = {cid: key for key, ids in self.cells.items() for cid in ids}
+        for key, ids in other.cells.items():
+            for cid in ids:
+                seen = moves.setdefault(cid, key)
+                if seen != key:
+                    msg = (
+                        f"customer {cid!r} moved {_move(seen)} in this migration and {_move(key)} in the "
+                        "other; merge migrations of the same two gradings"
+                    )
+                    raise ValidationError.single("other.cells", msg, code="conflict")
+        return _migration(moves)
 
     def cell(self, before: Tier | str | None, after: Tier | str | None) -> tuple[str, ...]:
         """
@@ -154,10 +185,15 @@ def migration(
     Cost: O(n log n) in the number of customers graded in either period.
     """
     first, second = _tiers(before, "before"), _tiers(after, "after")
+    return _migration({cid: (first.get(cid), second.get(cid)) for cid in first.keys() | second.keys()})
+
+
+def _migration(moves: Mapping[str, tuple[Tier | None, Tier | None]]) -> Migration:
+    """The migration of each customer's (tier before, tier after): one pass and merges build it alike."""
     cells: dict[tuple[Tier | None, Tier | None], list[str]] = {}
-    for cid in sorted(first.keys() | second.keys()):
-        cells.setdefault((first.get(cid), second.get(cid)), []).append(cid)
-    from_bc = [cid for cid, t in first.items() if t in (Tier.B, Tier.C)]
-    converted = sum(1 for cid in from_bc if second.get(cid) is Tier.A)
-    rate = None if not from_bc else Fraction(converted, len(from_bc))
+    for cid in sorted(moves):
+        cells.setdefault(moves[cid], []).append(cid)
+    from_bc = sum(len(ids) for (b, _), ids in cells.items() if b in (Tier.B, Tier.C))
+    converted = sum(len(ids) for (b, a), ids in cells.items() if b in (Tier.B, Tier.C) and a is Tier.A)
+    rate = None if not from_bc else Fraction(converted, from_bc)
     return Migration(cells={k: tuple(v) for k, v in cells.items()}, conversion_to_a=rate)

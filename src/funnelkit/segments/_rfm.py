@@ -55,6 +55,11 @@ class RfmResult(Report, Sequence[RfmScore]):
     customer.  *currency* is set when the values were money.  It is a
     :class:`~funnelkit.Report`: ``to_records()`` and ``to_frame()`` give one
     row per customer with the measures, the three scores and the code.
+
+    Not mergeable, by nature: a score is a rank among every customer scored,
+    so one customer's score changes when another's purchases are added.
+    Over partitions, gather the ``(customer, time, value)`` events (or each
+    customer's three measures) and score once.
     """
 
     now: dt.datetime

@@ -1,0 +1,935 @@
+"""
+Tables in: the machinery behind :mod:`funnelkit.tables` and
+:func:`funnelkit.stages.events_from_history`.
+
+A *row* is a mapping of column to cell; a *table* is read by columns
+(pandas, polars and pyarrow tables, recognised by their methods, or a dict
+of column name to a list of cells).  funnelkit imports no table library: a
+table's columns are read as lists of plain Python values, with a cheap
+conversion for the column types whose cells are slow to read one by one
+(pandas' datetime and timedelta columns).
+
+Each entity class gets a *plan* once: for every field, where its cell is,
+how a cell is read (text forms, table libraries' blanks and numbers), and
+its default.  Rows are then read by the class's own constructor (checked)
+or built directly from their converted cells (trusted, :func:`assembler`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import functools
+import importlib
+import inspect
+import itertools
+import re
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any, Final, Literal
+
+import attrs
+
+from . import _checks as c
+from ._formats import _parse_datetime, _parse_duration
+from ._money import Money, _make, amount_problem, to_amount
+from ._reading import _key_path, _structure_money
+from ._records import new_record
+from .errors import MAX_LISTED, Problem, ValidationError
+
+#: What a read does with a column that no field reads: refuse it, or ignore it.
+UnknownColumns = Literal["refuse", "ignore"]
+
+#: The most rows one call reads.
+MAX_ROWS: Final = 10_000_000
+
+#: Rows read between two calls of a progress callback.
+PROGRESS_EVERY: Final = 1_000
+
+
+class _Missing:
+    """
+    A cell that a row does not have (its column is absent).
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING: Final = _Missing()
+
+_BLANK_TYPES = frozenset({"NAType", "NaTType"})
+#: The types of cells that are never blank (a quick test before the full one).
+_SOLID = frozenset(
+    {str, int, bool, dt.datetime, dt.date, dt.timedelta, Decimal, list, tuple, frozenset, Money}
+)
+
+
+def blank(value: object) -> bool:
+    """
+    Whether a cell is empty: absent, ``None``, or the missing-value markers
+    of table libraries (a float NaN, pandas' ``NA`` and ``NaT``).
+    """
+    if value is None or value is MISSING:
+        return True
+    if isinstance(value, float):
+        return value != value  # noqa: PLR0124 - NaN
+    return type(value).__name__ in _BLANK_TYPES
+
+
+# --- tables, by duck typing ---------------------------------------------------------
+
+
+@attrs.frozen
+class Table:
+    """
+    A table as funnelkit reads it: its column names, its number of rows, and
+    how to read a column (by position) as a list of Python values.
+    """
+
+    names: tuple[Any, ...]
+    rows: int
+    read: Callable[[int], list[Any]]
+    path: str  # where the table is among the arguments
+
+    def column(self, j: int) -> list[Any]:
+        """
+        The cells of column *j*; a column that cannot be read is refused at
+        its path.
+        """
+        try:
+            cells = self.read(j)
+        except Exception as e:  # noqa: BLE001 - another library's failure, named by its column
+            msg = f"the cells of this column cannot be read ({type(e).__name__}: {c.show(str(e))[1:-1]})"
+            raise ValidationError.single(joined(self.path, self.names[j]), msg, code="type") from None
+        if len(cells) != self.rows:  # pragma: no cover - a table library that contradicts itself
+            msg = f"has {len(cells):,} cells in {self.rows:,} rows"
+            raise ValidationError.single(joined(self.path, self.names[j]), msg, code="conflict")
+        return cells
+
+
+def _has(value: object, *names: str) -> bool:
+    kind = type(value)
+    return all(getattr(kind, name, None) is not None for name in names)
+
+
+def table_of(value: object, path: str) -> Table | None:
+    """
+    *value* as a :class:`Table` when it is one: a pyarrow ``Table`` or
+    ``RecordBatch``, a polars or pandas ``DataFrame`` (recognised by their
+    methods), a dict of columns, or another library's table that pyarrow
+    reads through the Arrow stream protocol (when pyarrow is installed);
+    ``None`` when it is not a table at all.  A table whose shape cannot be
+    read is refused at *path*.
+    """
+    if isinstance(value, Mapping):
+        return _dict_table(value, path)
+    table: Any = value
+    try:
+        if _has(table, "column_names", "num_rows", "column"):  # pyarrow
+            return Table(
+                names=tuple(table.column_names),
+                rows=int(table.num_rows),
+                read=lambda j: table.column(j).to_pylist(),
+                path=path,
+            )
+        if _has(table, "to_series", "height", "columns"):  # polars
+            return Table(
+                names=tuple(table.columns),
+                rows=int(table.height),
+                read=lambda j: table.to_series(j).to_list(),
+                path=path,
+            )
+        if _has(table, "iloc", "columns", "dtypes") and getattr(table, "ndim", 2) == 2:  # pandas
+            return Table(
+                names=tuple(table.columns),
+                rows=len(table),
+                read=lambda j: _pandas_column(table, j),
+                path=path,
+            )
+    except Exception as e:  # noqa: BLE001 - a table-like object that fails to say what it holds
+        msg = f"{c.show(value)} looks like a table but its columns cannot be read ({type(e).__name__})"
+        raise ValidationError.single(path, msg, code="type") from None
+    if _has(table, "__arrow_c_stream__"):  # another library's table, through pyarrow
+        try:
+            pa: Any = importlib.import_module("pyarrow")  # an optional extra
+        except ImportError:
+            return None
+        try:
+            arrow = pa.table(table)
+        except Exception:  # noqa: BLE001 - not a table after all
+            return None
+        return table_of(arrow, path)
+    return None
+
+
+def _dict_table(columns: Mapping[Any, Any], path: str) -> Table:
+    """
+    A dict of column name to its cells (a list, a tuple, or anything with
+    ``tolist()`` such as a numpy array or a pandas Series), all as long.
+    """
+    cells: list[list[Any]] = []
+    problems: list[Problem] = []
+    for name, column in columns.items():
+        listed = _listed(column)
+        if listed is None:
+            problems.append(
+                c.wrong_type(column, "a list of cells (one per row)").prefixed(joined(path, name))
+            )
+            if len(problems) >= MAX_LISTED:
+                break
+        else:
+            cells.append(listed)
+    if problems:
+        raise ValidationError(problems)
+    first = len(cells[0]) if cells else 0
+    for name, column in zip(columns, cells, strict=True):
+        if len(column) != first:
+            msg = f"has {len(column):,} cells; the first column has {first:,}: a column has a cell per row"
+            raise ValidationError.single(joined(path, name), msg, code="conflict")
+    return Table(names=tuple(columns), rows=first, read=cells.__getitem__, path=path)
+
+
+def _listed(column: object) -> list[Any] | None:
+    """
+    A column's cells as a list, or ``None`` when it is not a column.
+    """
+    if isinstance(column, list | tuple):
+        return list(column)
+    if getattr(type(column), "tolist", None) is None or isinstance(column, str | bytes):
+        return None
+    try:
+        listed = column.tolist()  # type: ignore[attr-defined]  # checked above
+    except Exception:  # noqa: BLE001 - not a column after all
+        return None
+    return listed if isinstance(listed, list) else None
+
+
+def _pandas_column(frame: Any, j: int) -> list[Any]:
+    """
+    The cells of a pandas column as Python values: datetimes in UTC as
+    standard-library datetimes and durations as timedeltas (a ``Timestamp``
+    or ``Timedelta`` read one by one is twenty times slower), blanks as
+    ``None``; any other column through ``tolist()``.
+    """
+    series = frame.iloc[:, j]
+    kind = getattr(series.dtype, "kind", "O")
+    if kind == "M":  # datetime64, with or without a zone
+        zoned = getattr(series.dt, "tz", None) is not None
+        if zoned:
+            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        cells: list[Any] = series.to_numpy(dtype="datetime64[us]").astype(object).tolist()
+        if zoned:
+            return [None if x is None else x.replace(tzinfo=dt.UTC) for x in cells]
+        return cells
+    if kind == "m":  # timedelta64
+        return list(series.to_numpy(dtype="timedelta64[us]").astype(object).tolist())
+    return list(series.tolist())
+
+
+def _column_path(name: object) -> str:
+    """
+    How a column appears in a problem's path: its name when it reads as a
+    field name, ``['Close Date']`` for any other.
+    """
+    return _key_path(name)
+
+
+def joined(path: str, name: object) -> str:
+    """
+    The path of column *name* inside the argument at *path*: ``table.stage``,
+    ``table['Close Date']``.
+    """
+    text = _key_path(name)
+    return f"{path}{text}" if text.startswith("[") else f"{path}.{text}"
+
+
+# --- reading cells -----------------------------------------------------------------
+
+
+def _date_problem(value: dt.datetime) -> ValidationError:
+    msg = (
+        f"{c.show(value)} is a datetime; expected a date (a datetime without a zone at midnight, "
+        "as a table library holds a date, reads as that date)"
+    )
+    return ValidationError.single("", msg, code="type")
+
+
+def read_datetime(cell: Any) -> Any:
+    """
+    A datetime cell: ISO 8601 text parsed (it must carry its UTC offset);
+    a pandas ``Timestamp`` as a standard-library datetime; anything else as
+    it is, for the field's check.
+    """
+    kind = type(cell)
+    if kind is dt.datetime:
+        return cell
+    if isinstance(cell, str):
+        return _parse_datetime(cell)
+    if isinstance(cell, dt.datetime):
+        to_datetime = getattr(kind, "to_pydatetime", None)  # pandas' Timestamp
+        if to_datetime is not None:
+            try:
+                return to_datetime(cell, warn=False)
+            except Exception:  # noqa: BLE001 - read as it is: the check reports it
+                return cell
+    return cell
+
+
+def read_date(cell: Any) -> Any:
+    """
+    A date cell: ISO 8601 text (``2026-03-31``) parsed; a datetime without
+    a zone at midnight (how pandas, pyarrow and CSV readers hold a date) as
+    its date; another datetime refused; anything else as it is.
+    """
+    kind = type(cell)
+    if kind is dt.date:
+        return cell
+    if isinstance(cell, str):
+        try:
+            parsed = dt.date.fromisoformat(cell) if len(cell) == 10 else None
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            msg = f"{c.show(cell)} is not an ISO 8601 date such as '2026-03-31'"
+            raise ValidationError.single("", msg, code="format")
+        return parsed
+    if isinstance(cell, dt.datetime):
+        midnight = (cell.hour, cell.minute, cell.second, cell.microsecond) == (0, 0, 0, 0)
+        if cell.tzinfo is None and midnight and not getattr(cell, "nanosecond", 0):
+            return dt.date(cell.year, cell.month, cell.day)
+        raise _date_problem(cell)
+    return cell
+
+
+def read_duration(cell: Any) -> Any:
+    """
+    A duration cell: ISO 8601 text (``PT30M``) parsed; a pandas
+    ``Timedelta`` as a plain timedelta; anything else as it is.
+    """
+    kind = type(cell)
+    if kind is dt.timedelta:
+        return cell
+    if isinstance(cell, str):
+        return _parse_duration(cell)
+    if isinstance(cell, dt.timedelta):
+        return dt.timedelta(days=cell.days, seconds=cell.seconds, microseconds=cell.microseconds)
+    return cell
+
+
+def read_int(cell: Any) -> Any:
+    """
+    An integer cell: a whole float as an int (pandas holds an integer
+    column with blanks as floats: ``3.0``); anything else as it is.
+    """
+    if type(cell) is int:
+        return cell
+    if isinstance(cell, float) and cell.is_integer():
+        return int(cell)
+    return cell
+
+
+def read_items(cell: Any) -> Any:
+    """
+    A cell holding a collection: a numpy array (or anything else with
+    ``tolist()``) as a list; anything else as it is.
+    """
+    if type(cell) in _COLLECTIONS or isinstance(cell, str | bytes | Mapping):
+        return cell
+    tolist = getattr(type(cell), "tolist", None)
+    if tolist is not None:
+        try:
+            return cell.tolist()
+        except Exception:  # noqa: BLE001 - read as it is: the check reports it
+            return cell
+    return cell
+
+
+_COLLECTIONS = (list, tuple, set, frozenset)
+
+
+def read_tuple(cell: Any) -> Any:
+    """
+    A cell holding an ordered collection: a list (or a numpy array) as a
+    tuple; anything else as it is.
+    """
+    if type(cell) is tuple:
+        return cell
+    cell = read_items(cell)
+    return tuple(cell) if type(cell) is list else cell
+
+
+def read_set(cell: Any) -> Any:
+    """
+    A cell holding an unordered collection: a list, tuple or set (or a
+    numpy array) of hashable items as a frozenset; anything else as it is.
+    """
+    if type(cell) is frozenset:
+        return cell
+    cell = read_items(cell)
+    if type(cell) in _COLLECTIONS:
+        try:
+            return frozenset(cell)
+        except TypeError:  # unhashable items: the check reports them
+            return cell
+    return cell
+
+
+def _enum_reader(enum_cls: type[enum.Enum]) -> Callable[[Any], Any]:
+    """
+    A cell holding an enum member or its value (a str): as the member.
+    """
+    members = {m.value: m for m in enum_cls}
+
+    def read(cell: Any) -> Any:
+        return members.get(cell, cell) if type(cell) is str else cell
+
+    return read
+
+
+def _nested_reader(hint: Any) -> Callable[[Any], Any]:
+    """
+    A cell holding values of a funnelkit class (an opportunity's gaps): its
+    items read as documents where they are mappings.
+    """
+
+    def read(cell: Any) -> Any:
+        cell = read_items(cell)
+        if isinstance(cell, list | tuple) and any(isinstance(x, Mapping) for x in cell):
+            from .documents import _default  # the converter knows the values; they do not know it
+
+            return _default().get_structure_hook(hint)(list(cell), hint)
+        return tuple(cell) if type(cell) is list else cell
+
+    return read
+
+
+def _float_amount(value: float) -> Problem:
+    msg = (
+        f"{value!r} is a float; money refuses floats because they are inexact: read the column as text "
+        "(pandas: dtype={'amount': str}) or as decimals"
+    )
+    return c.bad("type", msg)
+
+
+# --- the plan of a class ----------------------------------------------------------
+
+
+@attrs.frozen
+class Field:
+    """
+    How one field of an entity is read from a row.
+    """
+
+    name: str  # the attrs field, and the column it reads by default
+    alias: str  # its keyword in the constructor
+    index: int  # its position among the class's fields
+    required: bool
+    default: Any
+    read: Callable[[Any], Any] | None  # a cell as the field's value, before the field's converter
+    convert: Callable[[Any], Any] | None  # the field's own converter (the trusted path runs it)
+    final: frozenset[type]  # the types the converter leaves as they are
+    check: Callable[[Any], Any] | None  # the field's own check (run on fill values up front)
+    money: bool  # a Money field: its amount in this column, its currency in name + "_currency"
+
+
+@attrs.frozen
+class Plan:
+    """
+    How rows become values of *cls*: one :class:`Field` per field, and the
+    targets (the column names the class reads, currency columns included).
+    """
+
+    cls: type
+    fields: tuple[Field, ...]
+    targets: tuple[str, ...]
+    build: Callable[[list[Any]], Any]
+
+    def currency(self, f: Field) -> str:
+        """
+        The target of the currency of Money field *f*.
+        """
+        return f"{f.name}_currency"
+
+
+def _strip_optional(hint: Any) -> Any:
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        members = [a for a in args if a is not type(None)]
+        if len(members) == 1:
+            return members[0]
+    return hint
+
+
+def _reader(hint: Any) -> tuple[Callable[[Any], Any] | None, bool]:
+    """
+    The cell reader for a field of type *hint*, and whether it is money.
+    """
+    base = _strip_optional(hint)
+    if base is Money:
+        return None, True
+    simple: dict[Any, Callable[[Any], Any]] = {
+        dt.datetime: read_datetime,
+        dt.date: read_date,
+        dt.timedelta: read_duration,
+        int: read_int,
+    }
+    if base in simple:
+        return simple[base], False
+    if isinstance(base, type) and issubclass(base, enum.Enum):
+        return _enum_reader(base), False
+    origin = typing.get_origin(base)
+    if origin in (tuple, frozenset):
+        items = [a for a in typing.get_args(base) if a is not Ellipsis]
+        if any(attrs.has(a) for a in items if isinstance(a, type)):
+            return _nested_reader(base), False
+        return (read_tuple if origin is tuple else read_set), False
+    return None, False
+
+
+def _final(hint: Any) -> frozenset[type]:
+    """
+    The types of a field's values that its converter leaves as they are
+    (a datetime is always converted: to UTC).
+    """
+    base = _strip_optional(hint)
+    kinds: set[type] = {type(None)} if base is not hint else set()
+    origin = typing.get_origin(base) or base
+    if isinstance(origin, type) and origin is not dt.datetime:
+        kinds.add(origin)
+    return frozenset(kinds)
+
+
+def _plain_converter(f: attrs.Attribute[Any]) -> Callable[[Any], Any] | None:
+    converter = f.converter
+    if converter is None:
+        return None
+    inner = getattr(converter, "converter", None)  # attrs.Converter
+    if inner is not None:
+        if getattr(converter, "takes_self", False) or getattr(converter, "takes_field", False):
+            msg = f"the converter of {f.name!r} needs the instance; rows cannot be read trusted"
+            raise TypeError(msg)
+        return typing.cast("Callable[[Any], Any]", inner)
+    return typing.cast("Callable[[Any], Any]", converter)
+
+
+@functools.cache
+def plan(cls: type) -> Plan:
+    """
+    How rows become values of *cls* (an attrs class), built once.
+    """
+    hints = typing.get_type_hints(cls)
+    checks = dict(c.field_checks(cls))
+    fields = []
+    targets: list[str] = []
+    for i, f in enumerate(attrs.fields(cls)):
+        read, money = _reader(hints[f.name])
+        default = f.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]  # a Factory instance
+            default = default.factory()  # no funnelkit entity has one
+        fields.append(
+            Field(
+                name=f.name,
+                alias=f.alias,
+                index=i,
+                required=f.default is attrs.NOTHING,
+                default=default,
+                read=read,
+                convert=_plain_converter(f),
+                final=_final(hints[f.name]),
+                check=checks.get(f.name),
+                money=money,
+            )
+        )
+        targets.append(f.name)
+        if money:
+            targets.append(f"{f.name}_currency")
+    return Plan(cls=cls, fields=tuple(fields), targets=tuple(targets), build=assembler(cls))
+
+
+def assembler(cls: type) -> Callable[[list[Any]], Any]:
+    """
+    How to make a *cls* from its field values, in field order, without its
+    converters or checks: the one place that knows how an entity is stored.
+    A record (see ``funnelkit._records``) is one tuple; an attrs slots class
+    gets its slots set directly.  The trusted path builds every value here.
+    """
+    if issubclass(cls, tuple):  # a record
+
+        def record(values: list[Any]) -> Any:
+            return new_record(cls, values)
+
+        return record
+    setters = [cls.__dict__[f.name].__set__ for f in attrs.fields(typing.cast("Any", cls))]
+    new = object.__new__
+
+    def slots(values: list[Any]) -> Any:
+        obj = new(cls)
+        for set_slot, value in zip(setters, values, strict=True):
+            set_slot(obj, value)
+        return obj
+
+    return slots
+
+
+# --- reading rows ------------------------------------------------------------------
+
+_HEAD = re.compile(r"[^.\[]*")
+
+
+def _by_path(problem: Problem) -> str:
+    return problem.path
+
+
+_REQUIRED = Problem(path="", code="missing", message="missing; this column is required")
+_NO_CURRENCY = Problem(path="", code="missing", message="missing; an amount needs its currency")
+
+
+class Reader:
+    """
+    Reads rows of cells (in the plan's target order) into values of the
+    plan's class, collecting the problems of each row at ``where[i].column``;
+    reading stops once :data:`~funnelkit.errors.MAX_LISTED` problems are found.
+
+    A blank cell takes the fill value, else the field's default (a
+    required field has none: a problem).  The checked path hands the
+    fields to the class's constructor; the trusted path runs each field's
+    converter (where the value is not already of a type it keeps) and
+    builds the value with :func:`assembler`.
+    """
+
+    def __init__(
+        self,
+        the_plan: Plan,
+        *,
+        shown: tuple[str, ...],
+        fill: Mapping[str, Any],
+        trusted: bool,
+        where: str,
+    ) -> None:
+        self.where = where
+        self.shown = shown  # per target: how its column appears in a path
+        self.problems: list[Problem] = []
+        index = {t: j for j, t in enumerate(the_plan.targets)}
+        self.column_of = {f.name: index[f.name] for f in the_plan.fields}
+        steps = [
+            (
+                index[f.name],
+                f.index,
+                f.read,
+                f.convert if trusted else None,
+                f.final,
+                fill.get(f.name, MISSING if f.required else f.default),
+            )
+            for f in the_plan.fields
+            if not f.money
+        ]
+        # the fields read as they are (text): a quicker loop
+        self.plain = tuple(
+            (j, k, fallback) for j, k, read, convert, _, fallback in steps if read is convert is None
+        )
+        self.steps = tuple(step for step in steps if step[2] is not None or step[3] is not None)
+        self.money = tuple(
+            (
+                f.index,
+                index[f.name],
+                index[the_plan.currency(f)],
+                fill.get(f.name, MISSING if f.required else f.default),
+                fill.get(the_plan.currency(f), MISSING),
+            )
+            for f in the_plan.fields
+            if f.money
+        )
+        self.trusted = trusted
+        self.aliases = tuple(f.alias for f in the_plan.fields)
+        self.names = tuple(f.name for f in the_plan.fields)
+        self.converters = tuple(f.convert for f in the_plan.fields)
+        self.defaults = [f.default for f in the_plan.fields]
+        self.cls = the_plan.cls
+        self.build = the_plan.build
+
+    @property
+    def full(self) -> bool:
+        """
+        Whether enough problems were found to stop reading.
+        """
+        return len(self.problems) >= MAX_LISTED
+
+    def _at(self, i: int, j: int, problem: Problem) -> Problem:
+        return problem.prefixed(self.shown[j]).prefixed(f"{self.where}[{i}]")
+
+    def add(self, problems: Iterable[Problem]) -> None:
+        """
+        Record *problems*, up to MAX_LISTED in all.
+        """
+        room = MAX_LISTED - len(self.problems)
+        self.problems.extend(itertools.islice(problems, max(room, 0)))
+
+    def row(self, cells: tuple[Any, ...] | list[Any], i: int) -> Any:
+        """
+        The value that row *i* holds, or ``None`` with its problems recorded.
+        """
+        values = self.defaults[:]
+        bad: list[Problem] = []
+        for j, k, fallback in self.plain:
+            cell = cells[j]
+            if cell.__class__ is str or not blank(cell):
+                values[k] = cell
+            elif fallback is MISSING:
+                bad.append(self._at(i, j, _REQUIRED))
+            else:
+                values[k] = fallback
+        for j, k, read, convert, final, fallback in self.steps:
+            cell = cells[j]
+            if cell.__class__ not in _SOLID and blank(cell):
+                if fallback is MISSING:
+                    bad.append(self._at(i, j, _REQUIRED))
+                else:
+                    values[k] = fallback
+                continue
+            if read is not None:
+                try:
+                    cell = read(cell)
+                except ValidationError as e:
+                    bad.extend(self._at(i, j, p) for p in e.problems)
+                    continue
+            if convert is not None and cell.__class__ not in final:
+                cell = convert(cell)
+            values[k] = cell
+        for k, ja, jc, fallback, fill_currency in self.money:
+            found = self._money(cells[ja], cells[jc], i, ja, jc, fallback, fill_currency, bad)
+            if found is not MISSING:
+                values[k] = found
+        if bad:
+            found = bad if self.trusted else [*bad, *self._checked_too(values, i)]
+            self.add(sorted(found, key=_by_path))
+            return None
+        if self.trusted:
+            return self.build(values)
+        try:
+            return self.cls(**dict(zip(self.aliases, values, strict=True)))
+        except ValidationError as e:
+            self.add([self._relocated(i, p) for p in e.problems])
+            return None
+
+    def _money(  # noqa: PLR0917 - one money field's cells and fills
+        self,
+        amount: Any,
+        currency: Any,
+        i: int,
+        ja: int,
+        jc: int,
+        fallback: Any,
+        fill_currency: Any,
+        bad: list[Problem],
+    ) -> Any:
+        """
+        The Money that an amount cell and a currency cell hold (the
+        currency column may be left out when the amount cell holds Money),
+        or MISSING when the field is blank; problems go to *bad*.
+        """
+        if currency.__class__ is not str and blank(currency):
+            currency = fill_currency
+        kind = amount.__class__
+        if kind is str or kind is Decimal or kind is int:
+            if currency is MISSING:
+                bad.append(self._at(i, jc, _NO_CURRENCY))
+                return MISSING
+            if self.trusted:
+                number = c.parse_decimal(amount) if kind is str else to_amount(amount)
+                if number.__class__ is not Decimal:
+                    problem = amount_problem(amount) or c.wrong_type(amount, "a decimal amount")
+                    bad.append(self._at(i, ja, problem))
+                    return MISSING
+                return _make(number, currency)
+            try:
+                return Money(amount=amount, currency=currency)
+            except ValidationError as e:
+                for p in e.problems:
+                    column, where = (jc, "currency") if p.path.startswith("currency") else (ja, "amount")
+                    moved = Problem(path=p.path.removeprefix(where), code=p.code, message=p.message)
+                    bad.append(self._at(i, column, moved))
+                return MISSING
+        if blank(amount):
+            if fallback is MISSING:
+                bad.append(self._at(i, ja, _REQUIRED))
+            return fallback
+        integer = c.as_int(amount)  # another library's integer (numpy)
+        if integer is not None:
+            return self._money(integer, currency, i, ja, jc, fallback, fill_currency, bad)
+        return self._money_value(amount, currency, i, ja, jc, bad)
+
+    def _money_value(  # noqa: PLR0917 - one money field's cells
+        self, amount: Any, currency: Any, i: int, ja: int, jc: int, bad: list[Problem]
+    ) -> Any:
+        """
+        An amount cell that is not a plain number: Money itself, a document
+        (``{"amount": ..., "currency": ...}``), or a problem.
+        """
+        if isinstance(amount, Money):
+            if currency is not MISSING and currency != amount.currency:
+                msg = f"{c.show(currency)} is not the currency of {c.show(amount)}"
+                bad.append(self._at(i, jc, c.bad("conflict", msg)))
+            return amount
+        if isinstance(amount, Mapping):
+            try:
+                return _structure_money(amount, Money)
+            except ValidationError as e:
+                bad.extend(self._at(i, ja, p) for p in e.problems)
+                return MISSING
+        if isinstance(amount, float):
+            bad.append(self._at(i, ja, _float_amount(amount)))
+        elif isinstance(amount, str):  # a str subclass (numpy's): as the str it is
+            return self._money(str(amount), currency, i, ja, jc, MISSING, MISSING, bad)
+        else:
+            expected = "an amount: a str such as '12.30', an int or a Decimal"
+            bad.append(self._at(i, ja, c.wrong_type(amount, expected)))
+        return MISSING
+
+    def _checked_too(self, values: list[Any], i: int) -> list[Problem]:
+        """
+        The problems of the fields of a row that did read, when others did
+        not (the constructor is not called then): every problem at once.
+        """
+        present = {}
+        for name, convert, value in zip(self.names, self.converters, values, strict=True):
+            if value is not attrs.NOTHING:
+                present[name] = value if convert is None else convert(value)
+        return [self._relocated(i, p) for p in c.field_problems(self.cls, present)]
+
+    def _relocated(self, i: int, problem: Problem) -> Problem:
+        """
+        A problem the constructor found at a field, at that field's column.
+        """
+        head = _HEAD.match(problem.path)
+        name = head.group(0) if head else ""
+        j = self.column_of.get(name)
+        if j is None:
+            return problem.prefixed(f"{self.where}[{i}]")
+        moved = Problem(
+            path=problem.path[len(name) :].removeprefix("."), code=problem.code, message=problem.message
+        )
+        return self._at(i, j, moved)
+
+
+def read_all(
+    reader: Reader,
+    rows: Iterable[tuple[int, Any, Iterable[Problem]]],
+    *,
+    total: int | None,
+    progress: c.Progress | None,
+) -> tuple[Any, ...]:
+    """
+    Every row's value, all or nothing: the values when no row has a
+    problem, else one ValidationError listing the first problems found.
+    *rows* yields each row's number, its cells (``None`` for what is not a
+    row at all) and the problems found in it before its cells were read.
+    """
+    out: list[Any] = []
+    done = 0
+    for i, cells, found in rows:
+        if found:
+            reader.add(found)
+        if cells is not None:
+            value = reader.row(cells, i)
+            if value is not None and not reader.problems:
+                out.append(value)
+        done = i + 1
+        if reader.full:
+            break
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, total)
+    if reader.problems:
+        raise ValidationError(reader.problems)
+    if progress is not None and (done == 0 or done % PROGRESS_EVERY):
+        progress(done, total)
+    return tuple(out)
+
+
+# --- arguments --------------------------------------------------------------------
+
+
+def check_columns(columns: object, targets: tuple[str, ...], path: str = "columns") -> dict[Any, str]:
+    """
+    *columns*, a mapping of a table's column name to the name it reads as
+    (one of *targets*), checked; an empty dict for ``None``.
+    """
+    if columns is None:
+        return {}
+    mapping = c.to_mapping(columns, path)
+    if not isinstance(mapping, Mapping):
+        raise c.at(path, c.wrong_type(columns, "a mapping of column name to field name, or None"))
+    problems = []
+    seen: dict[str, object] = {}
+    for key, target in mapping.items():
+        where = f"{path}{_bracket(key)}"
+        if not isinstance(target, str) or target not in targets:
+            msg = f"{c.show(target)} is not a column this reads; allowed: {', '.join(targets)}"
+            problems.append(Problem(path=where, code="choice", message=msg))
+        elif target in seen:
+            msg = f"{c.show(key)} and {c.show(seen[target])} both read as {target!r}; one column per name"
+            problems.append(Problem(path=where, code="duplicate", message=msg))
+        else:
+            seen[target] = key
+        if len(problems) >= MAX_LISTED:
+            break
+    if problems:
+        raise ValidationError(problems)
+    return dict(mapping)
+
+
+def _bracket(key: object) -> str:
+    return f"[{c.show(key)}]"
+
+
+def check_choice(value: object, path: str) -> UnknownColumns:
+    """
+    *value*, checked to be ``"refuse"`` or ``"ignore"``.
+    """
+    if value not in ("refuse", "ignore") or not isinstance(value, str):
+        msg = f"{c.show(value)} is not a policy for unknown columns; allowed: 'refuse', 'ignore'"
+        raise ValidationError.single(path, msg, code="choice")
+    return value
+
+
+def check_flag(value: object, path: str) -> bool:
+    """
+    *value*, checked to be ``True`` or ``False``.
+    """
+    problem = c.boolean(value)
+    if problem is not None:
+        raise c.at(path, problem)
+    return typing.cast("bool", value)
+
+
+def check_progress(value: object, path: str = "progress") -> c.Progress | None:
+    """
+    *value*, checked to be ``None`` or a callable of ``(done, total)``.
+    """
+    problem = c.progress_problem(value)
+    if problem is not None:
+        raise c.at(path, problem)
+    if value is not None:
+        try:
+            signature = inspect.signature(typing.cast("Callable[..., Any]", value))
+        except (TypeError, ValueError):
+            return typing.cast("c.Progress", value)  # a builtin without a signature: trusted
+        try:
+            signature.bind(0, 0)
+        except TypeError:
+            msg = f"{c.show(value)} cannot be called with (done, total); expected a function of two arguments"
+            raise ValidationError.single(path, msg, code="callable") from None
+    return typing.cast("c.Progress | None", value)
+
+
+def sources(targets: tuple[str, ...], columns: Mapping[Any, str]) -> tuple[Any, ...]:
+    """
+    Per target, the column it reads: its own name, or the column *columns*
+    renames to it.
+    """
+    renamed = {target: column for column, target in columns.items()}
+    return tuple(renamed.get(t, t) for t in targets)
