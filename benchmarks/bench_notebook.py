@@ -52,6 +52,7 @@ import pstats
 import resource
 import sys
 import time
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -282,7 +283,8 @@ def check_history(events, hand):
     frame, _ = hand
     assert len(events) == len(frame)
     kinds = np.bincount(frame["kind"], minlength=len(KINDS))
-    assert [sum(1 for e in events if e.kind.value == k) for k in KINDS] == kinds.tolist()
+    counted = Counter(e.kind.value for e in events)
+    assert [counted[k] for k in KINDS] == kinds.tolist()
     assert sum(e.version for e in events) == int(frame["version"].sum())
     total = sum((e.time_in_stage for e in events), dt.timedelta(0))
     assert total == frame["time_in_stage"].sum().to_pytimedelta()

@@ -293,6 +293,35 @@ def test_junk_cells_give_a_result_or_a_validation_error(cls, data):
             assert all(p.path.startswith("rows[") for p in e.problems)
 
 
+AMOUNTS = st.one_of(
+    st.from_regex(r"-?[0-9]{1,40}(\.[0-9]{0,25})?", fullmatch=True),
+    st.decimals(),
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.text(max_size=8),
+)
+CURRENCIES = st.one_of(st.sampled_from(["USD", "EUR", "JPY", "BHD", "usd", "ZZZ"]), st.text(max_size=4))
+
+
+@given(AMOUNTS, CURRENCIES)
+def test_money_cells_read_as_money_builds_them(amount, currency):
+    """The amount and currency cells give what Money(amount=..., currency=...) gives, or its problems."""
+    try:
+        expected = Money(amount=amount, currency=currency)
+    except ValidationError as e:
+        expected = sorted(
+            (f"rows[0].{'amount' if p.path == 'amount' else 'amount_currency'}", p.code) for p in e.problems
+        )
+    if isinstance(expected, Money) and expected.amount < 0:  # a deal's amount is never negative
+        expected = [("rows[0].amount", "range")]
+    try:
+        (got,) = from_rows(Opportunity, [row(0, amount=amount, amount_currency=currency)])
+    except ValidationError as e:
+        assert sorted(problems_of(e)) == expected
+    else:
+        assert got.amount == expected
+        assert str(got.amount.amount) == str(expected.amount)  # the same digits, not only the same number
+
+
 class TestTrusted:
     def test_trusted_skips_the_checks_and_says_so(self):
         """Garbage in, garbage out: a value the checks refuse is kept as it is."""

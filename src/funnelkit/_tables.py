@@ -34,7 +34,7 @@ import attrs
 
 from . import _checks as c
 from ._formats import _parse_datetime, _parse_duration
-from ._money import Money, _make, amount_problem, to_amount
+from ._money import Money, _make, amount_problem, currency_problem, to_amount
 from ._reading import _key_path, _structure_money
 from ._records import new_record
 from .errors import MAX_LISTED, Problem, ValidationError
@@ -739,13 +739,20 @@ class Reader:
             if currency is MISSING:
                 bad.append(self._at(i, jc, _NO_CURRENCY))
                 return MISSING
+            number = c.parse_decimal(amount) if kind is str else to_amount(amount)
             if self.trusted:
-                number = c.parse_decimal(amount) if kind is str else to_amount(amount)
                 if number.__class__ is not Decimal:
                     problem = amount_problem(amount) or c.wrong_type(amount, "a decimal amount")
                     bad.append(self._at(i, ja, problem))
                     return MISSING
                 return _make(number, currency)
+            if (
+                number.__class__ is Decimal
+                and amount_problem(number) is None
+                and currency.__class__ is str
+                and currency_problem(currency) is None
+            ):
+                return _make(number, currency)  # Money's own checks passed: built as Money builds it
             try:
                 return Money(amount=amount, currency=currency)
             except ValidationError as e:

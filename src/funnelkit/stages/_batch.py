@@ -29,6 +29,9 @@ from ._event import StageChanged
 from ._pipeline import Pipeline
 
 
+_problem_code = c.one_of(tuple(CODES), "a problem code")
+
+
 @attrs.frozen(kw_only=True)
 class Refusal(c.Checked):
     """
@@ -40,7 +43,7 @@ class Refusal(c.Checked):
     index: int = attrs.field(metadata=check(c.non_negative_int), converter=c.to_int)
     opportunity_id: str = attrs.field(metadata=check(c.identifier))
     error: str = attrs.field(metadata=check(c.identifier))
-    code: str = attrs.field(metadata=check(c.one_of(tuple(CODES), "a problem code")))
+    code: str = attrs.field(metadata=check(_problem_code))
     message: str = attrs.field(metadata=check(c.text))
 
 
