@@ -65,8 +65,10 @@ OWNERS = ("ann", "bob", "cy")
 CUSTOMERS = ("c0", "c1", "c2", "c3")
 ZONES = (dt.UTC, "Asia/Shanghai", "America/New_York")
 
-#: Reports that do not merge, and why; the class docstring says so too (but those of the stage engine).
+#: Reports that do not merge, and why; the class docstring says so too.
 NOT_MERGEABLE = {
+    "AbcResult": "a tier is a place in the ranking of every customer",
+    "AbsorbingChain": "a solve of the whole transition matrix: merge the moves, solve once",
     "AssignmentResult": "decisions: each moves the routing state the next one reads",
     "Backtest": "each cut-off's forecast is the caller's function of the whole book",
     "Calibration": "one row: its shrunk rate leans on the pipeline-wide rate (merge CalibrationReport)",
@@ -74,15 +76,11 @@ NOT_MERGEABLE = {
     "Moves": "what one batch of engine moves did, deal by deal: results, not a sum",
     "Readiness": "one deal's readiness for its next move, not a sum over deals",
     "Reassignment": "a plan of moves that share the receiving reps' room",
+    "RevenueDistribution": "the whole's revenue is the parts' summed draw by draw; samples drawn apart do not pair",
     "RfmResult": "a score is a rank among every customer",
     "ShapeReport": "a diagnosis of the whole book against the whole history",
     "SimulationResult": "one run is one whole company",
 }
-#: The stage engine's results: their reasons are given here and in the how-to.
-STAGE_ENGINE = {"Moves", "Readiness"}
-#: Reports without a merge or a documented reason yet (their modules' owners decide, issue 16,
-#: item 4): once one merges, the test below asks for its builder here.
-PENDING = {"AbcResult", "AbsorbingChain", "RevenueDistribution"}
 
 
 # --- data: random, and cut by unit ------------------------------------------------------------
@@ -349,8 +347,8 @@ def test_every_report_merges_or_says_why():
     assert set(classes) == REPORTS
     mergeable = {name for name, cls in classes.items() if callable(getattr(cls, "merge", None))}
     assert mergeable == set(BUILDERS), "every report with merge is held to the protocol: add its builder"
-    assert REPORTS - mergeable - PENDING == set(NOT_MERGEABLE)
-    for name in NOT_MERGEABLE.keys() - STAGE_ENGINE:
+    assert REPORTS - mergeable == set(NOT_MERGEABLE)
+    for name in NOT_MERGEABLE:
         assert "does not merge" in classes[name].__doc__ or "Not mergeable" in classes[name].__doc__, name
 
 

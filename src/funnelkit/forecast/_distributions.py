@@ -401,6 +401,10 @@ class RevenueDistribution(Report):
     and 1 (the highest); every outcome is in ``outcomes`` and in
     ``to_dict()``.  :meth:`to_svg` draws the distribution with p10, p50
     and p90 marked.
+
+    It does not merge: the revenue of the whole is the sum of the parts'
+    revenues draw by draw, and two samples drawn apart do not pair up.
+    Simulate the whole book once (or merge the exact :class:`WinCount`).
     """
 
     currency: str

@@ -55,6 +55,10 @@ class AbsorbingChain(Report):
     state: the expected steps to absorption, ``p_<state>`` the probability
     of ending in each absorbing state, and ``visits_<state>`` the expected
     visits to each transient state (a row of N).
+
+    It does not merge: N and B are a solve of the whole transition matrix.
+    Merge what the matrix is counted from (the moves, see
+    :func:`chain_from_events`) and solve once.
     """
 
     transient: tuple[str, ...]

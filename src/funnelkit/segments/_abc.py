@@ -76,6 +76,10 @@ class AbcResult(Report):
     A grading from columns (:func:`abc_columns`) builds its ranking and its
     ``tiers`` mapping on first use; they compare, hash and write as the
     tuples and the mapping :func:`abc` builds at once.
+
+    It does not merge: a tier is a place in the ranking of every customer
+    (the cumulative share of the whole book), so the gradings of two parts
+    say nothing of the whole's.  Grade the concatenated values once.
     """
 
     a: Decimal

@@ -60,6 +60,9 @@ class Moves(Report):
     What :func:`advance_many` did: every deal after the batch, in input order
     (moved or as it was), the events of the moves made, in that order, and
     the refusals.
+
+    It does not merge: it is what one batch of moves did, deal by deal.
+    Batches of other deals are simply concatenated.
     """
 
     opportunities: tuple[Opportunity, ...]

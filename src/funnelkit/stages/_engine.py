@@ -71,6 +71,9 @@ class Readiness(Report):
     :class:`~funnelkit.Report`, with a short ``repr``, an HTML table in
     notebooks, ``to_dict()``, ``to_records()`` (one row per target and
     requirement) and ``to_frame()``.
+
+    It does not merge: it is one deal's readiness for its next move, not a
+    sum over deals.
     """
 
     opportunity_id: str
