@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import operator
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -165,6 +166,7 @@ def from_rows(
     refuse = unknown_columns == "refuse"
     allowed = ", ".join(map(str, sorted(known, key=repr)))
     missing = tuple(MISSING for _ in src)
+    every = operator.itemgetter(*src)
 
     def cells() -> Iterator[tuple[int, Any, list[Problem]]]:
         for i, given in enumerate(rows):
@@ -185,7 +187,11 @@ def from_rows(
             extra: list[Problem] = []
             if refuse and not row.keys() <= known:
                 extra = [p.prefixed(f"rows[{i}]") for p in _unknown(row, known, allowed)]
-            yield i, tuple(map(row.get, src, missing)), extra
+            try:
+                cells = every(row) if type(row) is dict else None  # every column there: one C call
+            except KeyError:
+                cells = None
+            yield i, cells or tuple(map(row.get, src, missing)), extra
 
     return read_all(reader, cells(), total=total, progress=progress)
 

@@ -38,6 +38,7 @@ MODULES = (
     "funnelkit.strategies",
     "funnelkit.errors",
     "funnelkit.documents",
+    "funnelkit.tables",
 )
 #: Base classes and protocols: their methods are covered through the concrete classes.
 ABSTRACT = {"Clock", "Requirement", "Policy", "Report"}

@@ -382,8 +382,12 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.stages.apply": {"opp": STARTS[1], "event": EVENTS[0]},
     "funnelkit.stages.advance": {"override": OVERRIDE},
     "funnelkit.stages.Refusal": {
-        "index": 0, "opportunity_id": "o1", "error": "MilestoneNotMet", "code": "state", "message": "not yet",
-    },  # fmt: skip
+        "index": 0,
+        "opportunity_id": "o1",
+        "error": "MilestoneNotMet",
+        "code": "state",
+        "message": "not yet",
+    },
     # deals ready to move (a visit and a decision maker): 100,000 of them move in about a second;
     # refusals cost more each (a readiness report and its message), and are tested in test_batch
     "funnelkit.stages.advance_many": {"opps": (attrs.evolve(_deal(0), key_person_ids=("k0",)),)},

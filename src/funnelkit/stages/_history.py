@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -221,6 +222,7 @@ class _History:
         that keep it from being a row.
         """
         src, known, missing = self.src, self.known, tuple(MISSING for _ in self.src)
+        every = operator.itemgetter(*src)
         for i, given in enumerate(rows):
             if i >= MAX_ROWS:
                 yield i, [Problem(path="rows", code="limit", message=f"more than {MAX_ROWS:,} rows")]
@@ -243,7 +245,11 @@ class _History:
                     for k in sorted((k for k in row if k not in known), key=repr)
                 ]
                 self.add(extra)
-            yield i, tuple(map(row.get, src, missing))
+            try:
+                cells = every(row) if type(row) is dict else None  # every column there: one C call
+            except KeyError:
+                cells = None
+            yield i, cells or tuple(map(row.get, src, missing))
 
     def read(
         self, rows: Iterator[tuple[int, Any]], progress: c.Progress | None, total: int | None
