@@ -13,7 +13,8 @@ same computation written by hand in plain pandas/numpy, in one process:
    forward moves, losses and times in stage (median, mean, p90 by nearest
    rank), entries, the win rate by each deal's last close, days to close and
    the velocity;
-3. **weighted**: the weighted pipeline by owner on ready columns
+3. **weighted**: the weighted forecast by owner (won deals in full, open
+   ones at their stage's probability) on ready columns
    (``weighted_forecast_columns``); by hand, pandas on the same frame;
 4. **A/B/C**: customers graded by won revenue on ready columns
    (``abc_columns``); by hand, numpy's sort and cumulative sum;
@@ -372,19 +373,25 @@ def check_funnel(report, hand):
 
 
 def ready_columns(deals):
-    """The columns a notebook has at hand (not timed): open deals' cents, probabilities and owners."""
-    open_deals = deals[deals["status"].eq("open")]
+    """
+    The columns a notebook has at hand (not timed): the cents, stage
+    probabilities and owners of the deals a weighted forecast counts (open
+    ones at their stage's probability, won ones in full, as
+    ``weighted_forecast`` counts them), and whether each is open.
+    """
+    counted = deals[deals["status"].ne("lost")]
     return pd.DataFrame(
         {
-            "cents": open_deals["amount"].to_numpy() * 100,
-            "p": open_deals["stage"].map(PROBABILITY).to_numpy(),
-            "owner": open_deals["owner"].to_numpy(),
+            "cents": counted["amount"].to_numpy() * 100,
+            "p": counted["stage"].map(PROBABILITY).to_numpy(),
+            "owner": counted["owner"].to_numpy(),
+            "open": counted["status"].eq("open").to_numpy(),
         }
     )
 
 
 def fk_weighted(frame):
-    """The weighted pipeline by owner, exact in cents."""
+    """The weighted forecast by owner, exact in cents."""
     return weighted_forecast_columns(
         frame["cents"], frame["p"], currency=CURRENCY, by={"owner": frame["owner"]}
     )
@@ -628,7 +635,7 @@ def run(n, *, repeat):
     steps["history in"] = (fk_history, (history,))
     columns = ready_columns(deals)
     ids, cents = customer_revenue(deals)
-    p = columns["p"].to_numpy()
+    p = columns["p"].to_numpy()[columns["open"].to_numpy()]  # the open deals' probabilities
     durations, closed = km_columns(deals)
     cases = [
         ("funnel", fk_funnel, (opps, events), hand_funnel, (deals, frame, start), check_funnel),
@@ -646,7 +653,7 @@ def run(n, *, repeat):
         times[name] = (t_fk, t_hand)
         steps[name] = (fk, fk_args)
         del ours, theirs
-    size = {"rows": len(history), "events": len(events), "open": len(columns), "customers": len(ids)}
+    size = {"rows": len(history), "events": len(events), "open": len(p), "customers": len(ids)}
     return times, size, steps
 
 

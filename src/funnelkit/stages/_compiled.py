@@ -286,9 +286,10 @@ def compile_move(  # noqa: PLR0917 - what one move is
     The compiled move *from_stage* → *to_stage* of *pipeline*: given
     ``(opp, now, actor, expected_version, activities, key_persons)``, the
     new opportunity and its event when every argument is of the plain kind
-    (an opportunity of this pipeline in *from_stage*, a UTC time no earlier
-    than it entered, a valid actor, the expected version or none) and the
-    check of :func:`compile_met` passes; ``None`` otherwise.  It builds both
+    (an opportunity of this pipeline, a UTC time no earlier than it entered,
+    a valid actor, the expected version or none) and the check of
+    :func:`compile_met` passes; ``None`` otherwise.  The caller finds the
+    move by the opportunity's stage, so that is *from_stage*.  It builds both
     values as records, in field order, changing what the move changes (stage,
     time entered, status, version) and nothing else.
 
@@ -309,7 +310,7 @@ def compile_move(  # noqa: PLR0917 - what one move is
         "and (expected_version is None"
         " or (type(expected_version) is int and expected_version == opp.version))",
     )
-    src.add(2, f"and opp.pipeline == {src.const(pipeline)} and opp.stage == {src.const(from_stage)}")
+    src.add(2, f"and opp.pipeline == {src.const(pipeline)}")  # its stage is the key it was found by
     src.add(2, "and now >= opp.stage_entered_at")
     src.add(1, "):")
     src.add(2, "return None")
