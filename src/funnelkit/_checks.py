@@ -57,14 +57,24 @@ def fast_test(check: object) -> FastTest | None:
     return cast("FastTest | None", getattr(check, "__dict__", {}).get("funnelkit_fast_test"))
 
 
-def keeps_checked(converter: Callable[[Any], T]) -> Callable[[Any], T]:
+def keeps_checked(converter: Callable[[Any], T], exact: type | None = None) -> Callable[[Any], T]:
     """
     Mark *converter* as returning unchanged any value that passes its
     field's fast test (values of the field's exact type): compiled
-    constructors may then skip it.
+    constructors may then skip it.  *exact*, if given, is a type whose
+    values the converter returns as they are, so that it need not be called.
     """
     converter.__dict__["funnelkit_keeps_checked"] = True
+    if exact is not None:
+        converter.__dict__["funnelkit_keeps_exact"] = exact
     return converter
+
+
+def kept_type(converter: object) -> type | None:
+    """
+    The type a converter marked by :func:`keeps_checked` returns as it is, if any.
+    """
+    return cast("type | None", getattr(converter, "__dict__", {}).get("funnelkit_keeps_exact"))
 
 
 def keeps(converter: object) -> bool:
@@ -590,9 +600,9 @@ def to_int(value: SupportsIndex) -> int:
 
 
 # converters that leave a value of the field's exact type as it is
-keeps_checked(to_tuple)
-keeps_checked(to_frozenset)
-keeps_checked(to_int)
+keeps_checked(to_tuple, tuple)
+keeps_checked(to_frozenset, frozenset)
+keeps_checked(to_int, int)
 
 
 def to_optional_int(value: SupportsIndex | None) -> int | None:

@@ -127,6 +127,9 @@ def _compiled_new(cls: type, fields: Any, checked_new: Callable[..., Any]) -> Ca
     for f in fields:
         if f.converter is not None:
             convert = f"{const(f.converter)}({f.alias})"
+            kept = c.kept_type(f.converter)
+            if kept is not None:  # a value of that type is returned as it is: no call
+                convert = f"{f.alias} if type({f.alias}) is {const(kept)} else {convert}"
             src.append(f"        _fk_{f.alias} = {f.alias} if {f.alias} is _fk_missing else {convert}")
     src.append("    except Exception:  # the checked path meets it again and reports it as attrs does")
     src.append("        pass")

@@ -184,8 +184,11 @@ def _ids(value: Iterable[str]) -> tuple[str, ...]:
 
 
 # these converters leave a value of their field's exact type as it is (see c.keeps_checked)
-for _converter in (_tier, _size, _role, _stance, _opp_status, _activity_kind, _lead_status, _strings, _ids):
-    c.keeps_checked(_converter)
+for _converter, _kept in (
+    (_tier, Tier), (_size, CompanySize), (_role, Role), (_stance, Stance), (_opp_status, OpportunityStatus),
+    (_activity_kind, ActivityKind), (_lead_status, LeadStatus), (_strings, frozenset), (_ids, tuple),
+):  # fmt: skip
+    c.keeps_checked(_converter, _kept)
 
 _opt_id = c.optional(c.identifier)
 _opt_name = c.optional(c.name)
