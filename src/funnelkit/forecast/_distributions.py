@@ -5,7 +5,6 @@ The distribution of the number of deals won: Poisson-binomial, exact.
 from __future__ import annotations
 
 import bisect
-import importlib
 import itertools
 import math
 import random
@@ -18,6 +17,7 @@ import attrs
 
 from .. import _checks as c
 from .._money import _CONTEXT, Money
+from .._optional import numpy as _numpy
 from .._report import Report
 from .._repr import Axis, Bar, Mark, chart_svg, finite, nice_axis, percent
 from ..errors import CurrencyMismatchError, Problem, ValidationError
@@ -270,14 +270,6 @@ def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
     if len(ps) >= _TREE_FROM:
         return WinCount(pmf=_pmf_tree(ps))
     return WinCount(pmf=_pmf_exact(ps))
-
-
-def _numpy() -> Any:
-    """numpy, when it is installed (an optional extra); None otherwise."""
-    try:
-        return importlib.import_module("numpy")
-    except ImportError:
-        return None
 
 
 def _pmf_exact(ps: list[float]) -> tuple[float, ...]:

@@ -4,7 +4,6 @@ Absorbing Markov chains: win probabilities and expected steps to close.
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -14,6 +13,7 @@ from typing import Any, cast
 import attrs
 
 from .. import _checks as c
+from .._optional import numpy as _numpy
 from .._report import Report
 from ..errors import Problem, ValidationError
 from ..stages import Pipeline, StageChanged
@@ -240,14 +240,6 @@ def absorbing_chain(
     if use_exact:
         return _solved(transient, absorbed, rows)
     return _solved_in_floats(transient, absorbed, rows, np)
-
-
-def _numpy() -> Any:
-    """numpy, when it is installed (an optional extra); None otherwise."""
-    try:
-        return importlib.import_module("numpy")
-    except ImportError:
-        return None
 
 
 def _exact_mode(exact: object) -> bool | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import importlib
 import math
 import statistics
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,6 +20,7 @@ from typing import Any, overload
 import attrs
 
 from .. import _checks as c
+from .._optional import numpy as _numpy
 from .._report import Report
 from .._repr import ORANGE, Axis, Band, Line, chart_svg, finite, nice_axis, percent
 from ..errors import Problem, ValidationError
@@ -54,14 +54,6 @@ _MICROSECOND = dt.timedelta(microseconds=1)
 _NUMBER = "a real number (int, Fraction, Decimal or finite float)"
 
 
-def _numpy() -> Any:
-    """numpy, when it is installed (an optional extra); None otherwise."""
-    try:
-        return importlib.import_module("numpy")
-    except ImportError:
-        return None
-
-
 def _kind(time: object) -> str | None:
     """
     ``"number"`` or ``"timedelta"``: the kind of an acceptable *time*; ``None`` otherwise.
@@ -77,6 +69,20 @@ def _kind(time: object) -> str | None:
     if isinstance(time, Decimal):
         return "number" if time.is_finite() else None
     return None
+
+
+def _time_against(time: object, first: str | None) -> tuple[Problem | None, str | None]:
+    """
+    The problem with *time* given the kind of the *first* good time (numbers
+    and timedeltas do not mix), and the kind of the first good time after it.
+    """
+    problem = _time_problem(time)
+    if problem is None:
+        first = first or _kind(time)
+        if _kind(time) != first:
+            msg = f"{c.show(time)} is {c.a_type(time)}; the times before it are {first}s"
+            problem = c.bad("conflict", msg)
+    return problem, first
 
 
 def _time_problem(time: object) -> Problem | None:
@@ -648,12 +654,7 @@ def _read_pairs(observations: object) -> tuple[list[Any], list[bool]]:
                     times.append(time)
                     flags.append(closed)
                     continue
-                problem = _time_problem(time)
-                if problem is None:
-                    first = first or _kind(time)
-                    if _kind(time) != first:
-                        msg = f"{c.show(time)} is {c.a_type(time)}; the times before it are {first}s"
-                        problem = c.bad("conflict", msg)
+                problem, first = _time_against(time, first)
                 if problem is not None:
                     problems.append(problem.prefixed(f"observations[{i}][0]"))
                     continue
@@ -742,12 +743,7 @@ def _read_durations(durations: object, np: Any) -> tuple[Any, bool]:
         if i >= MAX_OBSERVATIONS:
             _too_many("durations")
         time = c.plain(time)  # noqa: PLW2901 - numpy numbers as Python's
-        problem = _time_problem(time)
-        if problem is None:
-            first = first or _kind(time)
-            if _kind(time) != first:
-                msg = f"{c.show(time)} is {c.a_type(time)}; the times before it are {first}s"
-                problem = c.bad("conflict", msg)
+        problem, first = _time_against(time, first)
         if problem is not None:
             problems.append(problem.prefixed(f"durations[{i}]"))
         else:
