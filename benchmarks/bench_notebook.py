@@ -37,11 +37,14 @@ and exponents mean anything on a noisy machine.  Goal (issue 16): the whole
 workflow under 60 s at a million deals, each step within 3x the hand-written
 one.
 
-    python benchmarks/bench_notebook.py [--quick] [--profile STEP]
+    python benchmarks/bench_notebook.py [--quick | --tiny] [--profile STEP]
 
-``--quick`` runs 10,000 and 100,000 deals (else 100,000 and 1,000,000);
-``--profile STEP`` (intake, funnel, ..., backtest) prints where funnelkit's
-time goes in that step at the larger size.
+The full run takes 100,000 and 1,000,000 deals (about 12 minutes and 6.5 GB
+on a 2-core machine); ``--quick`` 10,000 and 100,000 (a few minutes);
+``--tiny`` 2,000 and 10,000 (a smoke run).  ``--profile STEP`` (``deals``,
+``history``, ``funnel``, ``weighted``, ``abc``, ``win``, ``kaplan``,
+``backtest``) prints where funnelkit's time goes in that step at the larger
+size.
 """
 
 import cProfile
@@ -85,7 +88,6 @@ WON, LOST = STAGES.index("won"), STAGES.index("lost")
 PERCENT = np.array([int(s.probability * 100) for s in PIPELINE.stages], dtype=np.int64)
 PROBABILITY = {s.key: float(s.probability) for s in PIPELINE.stages}
 
-MINUTE = np.timedelta64(1, "m")
 T0 = pd.Timestamp("2025-01-06", tz="UTC")
 DAYS = 730  # two years of history
 NOW = T0 + pd.Timedelta(days=DAYS)
@@ -685,6 +687,11 @@ def table(small, large, n1, n2):
         )
 
 
+def _plain(name):
+    """A step's name as ``--profile`` matches it: letters and digits, lower case."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
 def main():
     print(__doc__.split("\n\n")[0].replace("\n", " "))
     print()
@@ -698,7 +705,7 @@ def main():
             f"peak memory so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.1f} GB"
         )
         if PROFILE and i == len(SIZES) - 1:
-            name = next(k for k in steps if k.replace(" ", "").lower().startswith(PROFILE.lower()))
+            name = next(k for k in steps if _plain(k).startswith(_plain(PROFILE)))
             fn, args = steps[name]
             print(f"\nwhere funnelkit's time goes in {name!r} at n = {n:,}:")
             print(profiled(fn, *args))
