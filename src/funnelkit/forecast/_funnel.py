@@ -22,6 +22,8 @@ from ..errors import CurrencyMismatchError, ValidationError
 from ..stages import MoveKind, Pipeline, StageChanged
 
 _DAY = dt.timedelta(days=1)
+_MICROSECOND = dt.timedelta(microseconds=1)
+_MICROSECONDS_A_DAY = _DAY // _MICROSECOND
 _FORWARD = (MoveKind.ADVANCE, MoveKind.WIN)
 
 
@@ -387,15 +389,18 @@ def _stage_stats(
 
 
 def _days(es: list[StageChanged], opps: dict[str, Opportunity]) -> tuple[Fraction, int]:
-    """The sum of the days from creation to the closes *es* record, and how many of them had their deal."""
-    total = Fraction(0)
+    """
+    The sum of the days from creation to the closes *es* record (exact: whole microseconds over
+    a day's), and how many of them had their deal.
+    """
+    micros = 0
     n = 0
     for e in es:
         deal = opps.get(e.opportunity_id)
         if deal is not None:
-            total += Fraction((e.at - deal.created_at) / _DAY).limit_denominator(10**6)
+            micros += (e.at - deal.created_at) // _MICROSECOND
             n += 1
-    return total, n
+    return Fraction(micros, _MICROSECONDS_A_DAY), n
 
 
 def _velocity(
