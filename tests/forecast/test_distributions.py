@@ -337,3 +337,28 @@ def test_the_mean_of_many_trials_is_near_the_expected_revenue():
     variance = sum(float(m.amount) ** 2 * float(p) * (1 - float(p)) for m, p in deals)
     d = simulate_revenue(deals, trials=5_000, rng=2)
     assert abs(float(d.mean.amount - expected)) < 4 * math.sqrt(variance / 5_000)
+
+
+@given(st.lists(st.floats() | st.floats(0, 1) | st.floats(0, 1e-3), max_size=40))
+def test_floats_read_as_their_decimals(ps):
+    """A float probability gives what its shortest decimal gives: the same counts, or the same problems."""
+    from decimal import Decimal
+
+    from funnelkit import ValidationError
+
+    def outcome(values):
+        try:
+            return win_count(values).pmf
+        except ValidationError as e:
+            return [(p.path, p.code) for p in e.problems]
+
+    assert outcome(ps) == outcome([Decimal(repr(p)) if math.isfinite(p) else p for p in ps])
+
+
+def test_a_numpy_array_of_floats_reads_as_its_list():
+    """A numpy float array gives the list's counts, and its bad cells are named by index."""
+    np = pytest.importorskip("numpy")
+    ps = [0.25, 0.5, 0.0, 1.0, 0.0005]
+    assert win_count(np.array(ps)).pmf == win_count(ps).pmf
+    with raises_problems(("probabilities[1]", "range")):
+        win_count(np.array([0.5, 1.5]))

@@ -206,6 +206,11 @@ class WinCount(Report):
         return self.quantile(0.9)
 
 
+#: Floats from here to 1 have at most 20 decimal places (17 significant digits after at most two
+#: zeros), so they pass the probability check as they are; smaller ones take the check.
+_FLOAT_FLOOR = 0.001
+
+
 def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
     """
     The Poisson-binomial distribution of the number of deals won, each deal
@@ -247,7 +252,14 @@ def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
     problems: list[Problem] = []
     numpy = _numpy()
     most = MAX_WIN_COUNT if numpy is None else MAX_WIN_COUNT_NUMPY
-    for i, p in enumerate(probabilities):
+    values: Iterable[object] = probabilities
+    dtype = getattr(probabilities, "dtype", None)
+    if getattr(dtype, "kind", None) == "f" and getattr(probabilities, "ndim", 1) == 1:
+        values = probabilities.tolist()  # type: ignore[attr-defined]  # a numpy array or a Series of floats
+    for i, p in enumerate(values):
+        if type(p) is float and (_FLOAT_FLOOR <= p <= 1.0 or p == 0.0) and i < most:
+            ps.append(p)  # what the Decimal below would give back: a float of at most 20 places
+            continue
         if i >= most:
             how = "install numpy (the fast path) or " if numpy is None else ""
             too_many = (
