@@ -252,7 +252,7 @@ def win_count(probabilities: Iterable[Decimal | float | int | str]) -> WinCount:
     problems: list[Problem] = []
     numpy = _numpy()
     most = MAX_WIN_COUNT if numpy is None else MAX_WIN_COUNT_NUMPY
-    values: Iterable[object] = probabilities
+    values: Iterable[Any] = probabilities
     dtype = getattr(probabilities, "dtype", None)
     if getattr(dtype, "kind", None) == "f" and getattr(probabilities, "ndim", 1) == 1:
         values = probabilities.tolist()  # type: ignore[attr-defined]  # a numpy array or a Series of floats
