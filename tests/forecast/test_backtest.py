@@ -4,13 +4,14 @@ import datetime as dt
 from decimal import Decimal
 from fractions import Fraction
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from three_stages import DAY, PIPE, T0
 
 from _problems import raises_problems
-from funnelkit import Money, Opportunity
+from funnelkit import Money, Opportunity, ValidationError
 from funnelkit.errors import CurrencyMismatchError
 from funnelkit.forecast import as_of, backtest, bias, pinball, wape, weighted_forecast, won_between
 from funnelkit.stages import MoveKind, StageChanged, default_pipeline
@@ -338,7 +339,7 @@ def test_backtest_reports_progress_per_cut_off():
 )
 def test_one_sweep_reads_what_as_of_reads_at_every_instant(histories, hours):
     """The backtest's one replay per deal and one list of wins read exactly what as_of and won_between do."""
-    from funnelkit.forecast._backtest import _as_of_all, _timelines, _unique, _won_in
+    from funnelkit.forecast._backtest import _as_of_all, _Sweep, _timelines, _unique, _won_in
 
     deals = {h.end.id: h.end for h in histories}  # one history per id: the last drawn for a repeated id
     events = [e for h in histories if deals[h.end.id] is h.end for e in h.events]
@@ -347,7 +348,39 @@ def test_one_sweep_reads_what_as_of_reads_at_every_instant(histories, hours):
     opps, evs = list(deals.values()), _unique(events)
     lines = _timelines(opps, evs, max(nows))
     wins = sorted((e.at, e.opportunity_id) for e in evs if e.kind is MoveKind.WIN)
+    sweep = _Sweep(opps, evs, lines)  # the instants in drawn order: forward, and back to the start
     for now in nows:
         assert _as_of_all(opps, evs, lines, now) == as_of(opps, evs, now=now)
+        assert sweep.at(now) == as_of(opps, evs, now=now)
         later = now + dt.timedelta(days=30)
         assert _won_in(wins, {o.id for o in opps}, now, later) == won_between(opps, evs, start=now, end=later)
+
+
+def test_the_sweep_refuses_a_broken_history_from_its_instant_and_reads_out_of_order_ones():
+    """A broken history is refused from the instant it breaks, as in as_of; one out of order reads so too."""
+    from funnelkit.forecast._backtest import _Sweep, _timelines, _unique
+
+    wrong = move("d1", "c", "won", 20, 2, 5)  # d1 was in b, not c
+    evs = _unique([EVENTS[0], wrong])
+    sweep = _Sweep(list(DEALS), evs, _timelines(list(DEALS), evs, T0 + 30 * DAY))
+    assert sweep.at(T0 + 19 * DAY) == as_of(DEALS, evs, now=T0 + 19 * DAY)
+    with raises_problems(("opportunities[0].events[1].from_stage", "conflict")):
+        sweep.at(T0 + 30 * DAY)
+    backwards = _unique(list(reversed(EVENTS)))
+    shuffled = [
+        e if e.opportunity_id != "d1" else attrs.evolve(e, at=T0 + 40 * DAY - e.at + T0) for e in backwards
+    ]
+    lines = _timelines(list(DEALS), shuffled, T0 + 60 * DAY)
+    sweep = _Sweep(list(DEALS), shuffled, lines)
+    assert sweep.general  # a deal out of time order: read the general way
+
+    def outcome(read):
+        try:
+            return read()
+        except ValidationError as e:
+            return [(p.path, p.code) for p in e.problems]
+
+    for now in (T0 + 9 * DAY, T0 + 35 * DAY, T0 + 12 * DAY):
+        assert outcome(lambda now=now: sweep.at(now)) == outcome(
+            lambda now=now: as_of(DEALS, shuffled, now=now)
+        )

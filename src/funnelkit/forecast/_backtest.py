@@ -22,7 +22,7 @@ from .._money import Money, currency_problem
 from .._report import Report, money_cells
 from .._repr import INK, Axis, Band, Line, chart_svg, finite, nice_axis
 from .._time import instant
-from ..entities import Opportunity, OpportunityStatus
+from ..entities import Opportunity, OpportunityStatus, moved_opportunity
 from ..errors import CurrencyMismatchError, Problem, ValidationError
 from ..stages import MoveKind, StageChanged, apply, replay
 from ._args import MAX_PROBLEMS, function_of_one
@@ -86,14 +86,10 @@ def _start_of(o: Opportunity, first: StageChanged) -> Opportunity:
     leaves, from its creation (a deal whose first change is a reopen was lost then).
     """
     status = OpportunityStatus.LOST if first.kind is MoveKind.REOPEN else OpportunityStatus.OPEN
-    return attrs.evolve(
-        o,
-        stage=first.from_stage,
-        stage_entered_at=o.created_at,
-        status=status,
-        lost_reason="unknown (before the recorded history)" if status is OpportunityStatus.LOST else None,
-        version=max(0, first.version - 1),
-    )
+    reason = "unknown (before the recorded history)" if status is OpportunityStatus.LOST else None
+    # built from checked values that meet the deal's rules (entered at creation, a reason only when
+    # lost, a version of at least 0): no second check
+    return moved_opportunity(o, first.from_stage, o.created_at, max(0, first.version - 1), status, reason)
 
 
 @attrs.frozen
@@ -177,6 +173,63 @@ def _as_of_all(
         else:
             deals.append(line.at(now))
     return tuple(deals)
+
+
+class _Sweep:
+    """
+    :func:`_as_of_all` at instants asked in increasing order, in one pass
+    over every deal's creation and changes in time order: each instant
+    costs the changes since the one before, plus one copy of the deals
+    (not a search per deal).  An instant earlier than the one before starts
+    the pass again.  Deals out of time order take :func:`_as_of_all`.
+    """
+
+    def __init__(
+        self, opps: list[Opportunity], evs: list[StageChanged], lines: list[_Timeline | None]
+    ) -> None:
+        self.opps, self.evs, self.lines = opps, evs, lines
+        self.general = any(line is None for line in lines)
+        self.errors = [
+            (i, line) for i, line in enumerate(lines) if line is not None and line.error is not None
+        ]
+        # (when, 0 = created / 1 = changed, deal, change): creation first at one instant, as as_of has it
+        marks: list[tuple[dt.datetime, int, int, int]] = []
+        for i, (o, line) in enumerate(zip(opps, lines, strict=True)):
+            if line is not None:
+                marks.append((o.created_at, 0, i, 0))
+                marks.extend((at, 1, i, k) for k, at in enumerate(line.times))
+        marks.sort()
+        self.marks = marks
+        self._reset()
+
+    def _reset(self) -> None:
+        self.pos = 0
+        self.now: dt.datetime | None = None
+        self.current: list[Opportunity | None] = [None if line is None else line.start for line in self.lines]
+        self.shown: list[Opportunity | None] = [None] * len(self.lines)
+
+    def at(self, now: dt.datetime) -> tuple[Opportunity, ...]:
+        """The deals created by *now*, as they stood then, in the order given."""
+        if self.general:
+            return _as_of_all(self.opps, self.evs, self.lines, now)
+        if self.now is not None and now < self.now:
+            self._reset()
+        marks, lines, current, shown = self.marks, self.lines, self.current, self.shown
+        pos = self.pos
+        while pos < len(marks) and marks[pos][0] <= now:
+            _, kind, i, k = marks[pos]
+            if kind == 0:
+                shown[i] = current[i]
+            else:
+                state = current[i] = lines[i].states[k]  # type: ignore[union-attr]  # None lines are general
+                if shown[i] is not None:
+                    shown[i] = state
+            pos += 1
+        self.pos, self.now = pos, now
+        for i, line in self.errors:  # the first deal, in the order given, whose replay failed by now
+            if line.error_at is not None and line.error_at <= now and self.opps[i].created_at <= now:
+                raise line.error  # type: ignore[misc]
+        return tuple(o for o in shown if o is not None)
 
 
 def won_between(
@@ -513,12 +566,12 @@ def backtest(
     # each deal's history replayed once, up to the last instant asked: one sweep, not one per cut-off
     lines = _timelines(opps, evs, max((end for _, end in pairs), default=_EPOCH))
     wins = sorted((e.at, e.opportunity_id) for e in evs if e.kind is MoveKind.WIN)
+    starts = _Sweep(opps, evs, lines)  # walks forward through the cut-offs (sorted, as they usually are)
+    ends = starts if actual == "pipeline" else _Sweep(opps, evs, lines)
     rows = []
     for n, (start, end) in enumerate(pairs):
-        open_then = tuple(
-            o for o in _as_of_all(opps, evs, lines, start) if o.status is OpportunityStatus.OPEN
-        )
-        pool = open_then if actual == "pipeline" else _as_of_all(opps, evs, lines, end)
+        open_then = tuple(o for o in starts.at(start) if o.status is OpportunityStatus.OPEN)
+        pool = open_then if actual == "pipeline" else ends.at(end)
         won = _won_in(wins, {o.id for o in pool}, start, end)
         got = _won_total(pool, won, currency, n)
         made = forecast(open_then)

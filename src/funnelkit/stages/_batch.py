@@ -28,7 +28,6 @@ from ._engine import advance
 from ._event import StageChanged
 from ._pipeline import Pipeline
 
-
 _problem_code = c.one_of(tuple(CODES), "a problem code")
 
 

@@ -779,6 +779,16 @@ def apply(opp: Opportunity, event: StageChanged) -> Opportunity:
 
     Cost: O(1).
     """
+    if (  # the common case, checked at once; otherwise every problem is named below
+        type(opp) is Opportunity
+        and type(event) is StageChanged
+        and event.opportunity_id == opp.id
+        and event.pipeline == opp.pipeline
+        and event.from_stage == opp.stage
+        and event.version > opp.version
+        and event.at >= opp.stage_entered_at
+    ):
+        return _apply(opp, event)
     problems = []
     c.require(opp, Opportunity, "an Opportunity", "opp")
     c.require(event, StageChanged, "a StageChanged", "event")
