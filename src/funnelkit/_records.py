@@ -12,10 +12,12 @@ hash, that attrs and cattrs still recognise (``attrs.fields``, ``attrs.has``,
 a tuple: it does not iterate, index, measure, add or order, as an attrs value
 does not.
 
-The checked constructor builds the attrs class first (so its checks and
-messages are attrs' own), then the tuple.  Code that has checked the values
-itself (the stage engine's moves) builds the tuple with ``tuple.__new__``, in
-field order.
+The constructor is compiled from the fields: values of the exact types that
+pass their checks' fast tests (see ``_checks.FastTest``), as given or after
+the converters, and the cross-field rules, make the tuple at once; anything
+else goes through the attrs class itself, so the conversions, checks and
+messages are attrs' own.  Code that has checked the values itself (the stage
+engine's moves) builds the tuple with :data:`new_record`, in field order.
 """
 
 from __future__ import annotations
@@ -29,12 +31,12 @@ import attrs
 
 from . import _checks as c
 
-try:  # the C accessor namedtuple uses; a property of itemgetter otherwise
+try:  # the C accessor namedtuple uses; a property reading the tuple's item otherwise
     from collections import _tuplegetter  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - other Pythons
 
     def _tuplegetter(index: int, doc: str | None) -> property:
-        return property(operator.itemgetter(index), doc=doc)
+        return property(lambda self: tuple.__getitem__(self, index), doc=doc)  # not the refusing one
 
 
 T = TypeVar("T")
