@@ -297,7 +297,8 @@ def probability(value: object) -> Problem | None:
 #: Probabilities have at most this many decimal places (far below any meaningful difference).
 MAX_PROBABILITY_PLACES = 20
 
-_GOOD_IDS: set[str] = set()
+#: The ids :func:`good_id` found valid (a compiled move looks here first).
+GOOD_IDS: set[str] = set()
 
 
 def good_id(value: str) -> bool:
@@ -306,13 +307,13 @@ def good_id(value: str) -> bool:
     remembered when it is: the same few owners, stages and actors come back.
     At most 4,096 are remembered.
     """
-    if value in _GOOD_IDS:
+    if value in GOOD_IDS:
         return True
     if identifier(value) is not None:
         return False
-    if len(_GOOD_IDS) >= 4096:
-        _GOOD_IDS.clear()
-    _GOOD_IDS.add(value)
+    if len(GOOD_IDS) >= 4096:
+        GOOD_IDS.clear()
+    GOOD_IDS.add(value)
     return True
 
 

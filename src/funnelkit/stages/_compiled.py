@@ -254,26 +254,6 @@ def compile_met(requirements: tuple[Requirement, ...], min_dwell: dt.timedelta |
     return _define(src, "met")  # type: ignore[no-any-return]
 
 
-#: Actors already found to be valid ids (the same few come back); at most 4,096 kept.
-_GOOD_IDS: set[str] = set()
-
-
-def good_id(value: str) -> bool:
-    """
-    Whether the str *value* is a valid id, remembered when it is.
-
-    Cost: O(len(value)) the first time, O(1) after.
-    """
-    if value in _GOOD_IDS:
-        return True
-    if c.identifier(value) is not None:
-        return False
-    if len(_GOOD_IDS) >= 4096:
-        _GOOD_IDS.clear()
-    _GOOD_IDS.add(value)
-    return True
-
-
 def compile_move(  # noqa: PLR0917 - what one move is
     pipeline: str,
     kind: MoveKind,
@@ -299,7 +279,7 @@ def compile_move(  # noqa: PLR0917 - what one move is
     src = _Source()
     src.names.update(
         Opportunity=Opportunity, StageChanged=StageChanged, new=tuple.__new__, datetime=dt.datetime,
-        UTC=dt.UTC, GOOD=_GOOD_IDS, good_id=good_id,
+        UTC=dt.UTC, GOOD=c.GOOD_IDS, good_id=c.good_id,
     )  # fmt: skip
     src.add(0, "def move(opp, now, actor, expected_version, activities, key_persons):")
     src.add(1, "if not (")

@@ -9,7 +9,6 @@ stored, nothing is changed in place, and a refused move changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import html
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
@@ -204,14 +203,6 @@ class Stalled:
 # --- argument checks ---------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=4096)
-def _is_id(value: str) -> bool:
-    """
-    Whether *value* is a valid id; cached, as the same actors come back.
-    """
-    return c.identifier(value) is None
-
-
 def _check_common(
     opp: object,
     pipeline: object,
@@ -230,7 +221,7 @@ def _check_common(
         and type(pipeline) is Pipeline
         and type(now) is dt.datetime
         and now.tzinfo is dt.UTC
-        and (actor is None or (type(actor) is str and _is_id(actor)))
+        and (actor is None or (type(actor) is str and c.good_id(actor)))
         and (
             expected_version is None
             or (type(expected_version) is int and 0 <= expected_version <= _MAX_VERSION)
