@@ -242,8 +242,7 @@ def funnel(
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     opps = _deals_of(opportunities, pipeline.key)
     tally = _Tally(pipeline)
-    for e in unique_events(events, pipeline.key):
-        tally.add(e)
+    tally.add_all(unique_events(events, pipeline.key))
     tally.count_starts(opps)
     won = [e for e in tally.closes.values() if e.kind is MoveKind.WIN]
     lost = [e for e in tally.closes.values() if e.kind is MoveKind.LOSE]
@@ -336,27 +335,31 @@ class _Tally:
         self.entered = dict.fromkeys(self.left, 0)
         self.first: dict[str, StageChanged] = {}
 
-    def add(self, e: StageChanged) -> None:
-        """Count one event."""
-        if e.to_stage in self.entered:
-            self.entered[e.to_stage] += 1
-        seen = self.first.get(e.opportunity_id)
-        if seen is None or e.version < seen.version:
-            self.first[e.opportunity_id] = e
-        left = self.left.get(e.from_stage)
-        if left is None:
-            return
-        forward, lost, times = left
-        if e.kind in _FORWARD:
-            self.left[e.from_stage] = (forward + 1, lost, times)
-            times[e.time_in_stage] += 1
-        elif e.kind is MoveKind.LOSE:
-            self.left[e.from_stage] = (forward, lost + 1, times)
-            times[e.time_in_stage] += 1
-        if e.kind in (MoveKind.WIN, MoveKind.LOSE):
-            last = self.closes.get(e.opportunity_id)
-            if last is None or e.version > last.version:
-                self.closes[e.opportunity_id] = e  # the last close counts (after a reopen)
+    def add_all(self, events: list[StageChanged]) -> None:
+        """Count the events, one pass (the tables bound to locals: it runs once per event)."""
+        entered, first, left_of, closes = self.entered, self.first, self.left, self.closes
+        forward_kinds, lose, closing = _FORWARD, MoveKind.LOSE, (MoveKind.WIN, MoveKind.LOSE)
+        for e in events:
+            to_stage, deal, kind, version = e.to_stage, e.opportunity_id, e.kind, e.version
+            if to_stage in entered:
+                entered[to_stage] += 1
+            seen = first.get(deal)
+            if seen is None or version < seen.version:
+                first[deal] = e
+            left = left_of.get(e.from_stage)
+            if left is None:
+                continue
+            forward, lost, times = left
+            if kind in forward_kinds:
+                left_of[e.from_stage] = (forward + 1, lost, times)
+                times[e.time_in_stage] += 1
+            elif kind is lose:
+                left_of[e.from_stage] = (forward, lost + 1, times)
+                times[e.time_in_stage] += 1
+            if kind in closing:
+                last = closes.get(deal)
+                if last is None or version > last.version:
+                    closes[deal] = e  # the last close counts (after a reopen)
 
     def count_starts(self, opps: dict[str, Opportunity]) -> None:
         """Count where each deal started: its first move's origin, or where it still is."""
