@@ -10,7 +10,7 @@ from test_properties import PIPELINE, T0, situations
 
 from funnelkit import Activity, KeyPerson, Money, Opportunity
 from funnelkit.errors import FunnelkitError
-from funnelkit.stages import Pipeline, advance, default_pipeline, win
+from funnelkit.stages import Pipeline, Stage, advance, default_pipeline, win
 from funnelkit.stages._compiled import compile_met
 from funnelkit.stages._requirements import trusted_context
 from funnelkit.strategies import pipelines, sales_data
@@ -271,3 +271,26 @@ def test_every_kind_of_requirement_agrees(situation, hours):
     for move in (advance, win):
         fast, general = both_ways(move, opp, pipeline, activities=acts, people=people, now=now, actor="r")
         assert fast == general
+
+
+def test_a_pipeline_pickles_without_its_compiled_moves_and_makes_them_again():
+    """pickle and deepcopy keep the pipeline, drop the generated code, and the copy moves deals the same."""
+    import copy
+    import pickle
+
+    pipeline = Pipeline(key="p", label="P", stages=[
+        Stage(key="a", label="A", probability="0.2"),
+        Stage(key="b", label="B", probability="0.5"),
+        Stage(key="won", label="W", probability=1, outcome="won"),
+        Stage(key="lost", label="L", probability=0, outcome="lost"),
+    ])  # fmt: skip
+    deal = Opportunity(id="o", customer_id="c", owner="r", pipeline="p", stage="a", created_at=T0,
+                       stage_entered_at=T0)  # fmt: skip
+    now = T0 + dt.timedelta(days=1)
+    moved = advance(deal, pipeline, now=now, actor="r")  # no requirements: a compiled move makes it
+    assert list(pipeline.routes._movers) == [("a", None, False)]
+    for twin in (pickle.loads(pickle.dumps(pipeline)), copy.deepcopy(pipeline)):
+        assert twin == pipeline
+        assert twin.routes._movers == {}
+        assert advance(deal, twin, now=now, actor="r") == moved
+        assert list(twin.routes._movers) == [("a", None, False)]
