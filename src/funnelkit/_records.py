@@ -22,9 +22,11 @@ engine's moves) builds the tuple with :data:`new_record`, in field order.
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import operator
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 import attrs
@@ -49,6 +51,9 @@ _tuple_hash = tuple.__hash__
 _tuple_items = tuple.__getitem__
 _ALL = slice(None)
 _MISSING = object()
+#: The types a compiled constructor puts through the converters itself: values, not iterators.
+_PLAIN = frozenset({str, int, bool, float, Decimal, list, tuple, set, frozenset, dt.datetime, dt.date,
+                    dt.timedelta, type(None)})  # fmt: skip
 
 #: What attrs generated for the slots class that the record does its own way.
 _NOT_COPIED = frozenset({
@@ -83,7 +88,9 @@ def _compiled_new(cls: type, fields: Any, checked_new: Callable[..., Any]) -> Ca
     ``None`` when a field has no fast test, or a converter that may change a
     value that passes it.
     """
-    names: dict[str, Any] = {"_fk_missing": _MISSING, "_fk_new": new_record, "_fk_checked": checked_new}
+    names: dict[str, Any] = {
+        "_fk_missing": _MISSING, "_fk_new": new_record, "_fk_checked": checked_new, "_fk_plain": _PLAIN,
+    }  # fmt: skip
 
     def const(value: object) -> str:
         key = f"_fk_c{len(names)}"
@@ -125,7 +132,20 @@ def _compiled_new(cls: type, fields: Any, checked_new: Callable[..., Any]) -> Ca
         if f.default is not attrs.NOTHING:
             src += [f"    if {f.alias} is _fk_missing:", f"        {f.alias} = {const(f.default)}"]
     src += attempt("    ", converted=False)
-    src.append("    try:")  # as attrs would convert them (a list for a tuple, a str for an enum)
+
+    # Then through the converters, as attrs would convert them (a list for a tuple, a str for an
+    # enum), but only values of plain types: a converter may consume a one-shot iterator (a
+    # generator), and attrs' path must see it whole.
+    def safe(f: Any) -> str:
+        kept = c.kept_type(f.converter)
+        also = "" if kept is None else f" or type({f.alias}) is {const(kept)}"
+        return f"({f.alias} is _fk_missing or type({f.alias}) in _fk_plain{also})"
+
+    plain = " and ".join(safe(f) for f in fields if f.converter is not None)
+    given = ", ".join(f"{f.alias}={f.alias}" for f in fields)
+    checked = "_fk_checked(cls, **{k: v for k, v in dict(" + given + ").items() if v is not _fk_missing})"
+    src += [f"    if not ({plain or 'False'}):", f"        return {checked}"]
+    src.append("    try:")
     for f in fields:
         if f.converter is not None:
             convert = f"{const(f.converter)}({f.alias})"
@@ -137,9 +157,7 @@ def _compiled_new(cls: type, fields: Any, checked_new: Callable[..., Any]) -> Ca
     src.append("        pass")
     src.append("    else:")
     src += attempt("        ", converted=True)
-    given = ", ".join(f"{f.alias}={f.alias}" for f in fields)
-    src.append(f"    given = dict({given})")
-    src.append("    return _fk_checked(cls, **{k: v for k, v in given.items() if v is not _fk_missing})")
+    src.append(f"    return {checked}")
     compiled = compile("\n".join(src), f"<funnelkit compiled constructor of {cls.__name__}>", "exec")
     exec(compiled, names)  # noqa: S102 - source built here from field names and constants
     return names["__new__"]  # type: ignore[no-any-return]
