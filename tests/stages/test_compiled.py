@@ -11,7 +11,7 @@ from test_properties import PIPELINE, T0, situations
 from funnelkit import Activity, KeyPerson, Money, Opportunity
 from funnelkit.errors import FunnelkitError
 from funnelkit.stages import Pipeline, Stage, advance, default_pipeline, win
-from funnelkit.stages._compiled import compile_met
+from funnelkit.stages._compiled import compile_move
 from funnelkit.stages._requirements import trusted_context
 from funnelkit.strategies import pipelines, sales_data
 
@@ -110,9 +110,8 @@ def test_compiled_checks_agree_with_the_requirements(data):
             expected = all(r._met(ctx) for r in plan.requirements) and (
                 plan.min_dwell is None or now - entered >= plan.min_dwell
             )
-            assert (
-                compile_met(plan.requirements, plan.min_dwell)(opp, book.activities, people, now) is expected
-            )
+            move = compile_move(pipeline.key, plan.kind, opp.stage, to, plan.requirements, plan.min_dwell)
+            assert (move(opp, now, "r", None, book.activities, people) is not None) is expected
 
 
 def test_the_lifecycle_takes_the_compiled_moves():

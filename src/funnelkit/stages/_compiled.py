@@ -7,11 +7,11 @@ requirements: one pass over the activities counts every activity requirement,
 the key persons are looked up once, and each requirement is a line of
 comparisons against constants, with no context object and no method calls.
 
-The function answers ``True`` only when it is sure: every input is of the
+The function makes the move only when it is sure: every input is of the
 plain shape the engine expects (a tuple or list of :class:`Activity`, a dict,
 tuple or list of :class:`KeyPerson`) and every requirement and the minimum
 dwell are met.  Anything else (a requirement unmet, an input of another shape,
-a value of the wrong type) answers ``False``, and the engine takes its general
+a value of the wrong type) answers ``None``, and the engine takes its general
 path, which gives the verdicts, the explanations and the refusals.  So a
 refusal is always the general path's; the compiled function can only make the
 common case fast.
@@ -49,8 +49,6 @@ from ._requirements import (
 )
 from ._stage import MoveKind
 
-#: A compiled check: (opportunity, activities, key persons, now) -> surely met.
-Met = Callable[[Opportunity, Any, Any, dt.datetime], bool]
 #: A compiled move: (opportunity, now, actor, expected version, activities, key persons) -> values or None.
 Move = Callable[[Opportunity, Any, Any, Any, Any, Any], tuple[Opportunity, StageChanged] | None]
 
@@ -112,11 +110,11 @@ def _check_activities(reqs: tuple[Requirement, ...], fallback: bool, src: _Sourc
     counted = [i for i, r in enumerate(reqs) if type(r) is ActivityCount]
     src.add(1, "ta = type(activities)")
     src.add(1, "if ta is not tuple and ta is not list:")
-    src.add(2, "return False")
+    src.add(2, "return None")
     if not counted and not fallback:
         src.add(1, "for a in activities:")
         src.add(2, "if type(a) is not Activity:")
-        src.add(3, "return False")
+        src.add(3, "return None")
         return counted
     for i in counted:
         src.add(1, f"n{i} = 0")
@@ -127,7 +125,7 @@ def _check_activities(reqs: tuple[Requirement, ...], fallback: bool, src: _Sourc
     src.add(1, "first = entered == opp.created_at")
     src.add(1, "for a in activities:")
     src.add(2, "if type(a) is not Activity:")
-    src.add(3, "return False")
+    src.add(3, "return None")
     # the window of _context: (entered, now], and the moment of creation in a first stage
     src.add(2, "at = a.at")
     src.add(2, "if a.opportunity_id == oid and at <= now and (entered < at or (first and entered == at)):")
@@ -147,32 +145,32 @@ def _check_people(src: _Source) -> None:
     src.add(2, "people = key_persons")
     src.add(2, "for kp in people.values():")
     src.add(3, "if type(kp) is not KeyPerson:")
-    src.add(4, "return False")
+    src.add(4, "return None")
     src.add(1, "elif tk is tuple or tk is list:")
     src.add(2, "people = {}")
     src.add(2, "for kp in key_persons:")
     src.add(3, "if type(kp) is not KeyPerson:")
-    src.add(4, "return False")
+    src.add(4, "return None")
     src.add(3, "people[kp.id] = kp")
     src.add(1, "else:")
-    src.add(2, "return False")
+    src.add(2, "return None")
 
 
 def _check_requirement(i: int, r: Requirement, src: _Source) -> None:
     kind = type(r)
     if kind is ActivityCount:
         src.add(1, f"if n{i} < {r.at_least}:")  # type: ignore[attr-defined]
-        src.add(2, "return False")
+        src.add(2, "return None")
     elif kind is RequiredFields:
         for f in r.fields:  # type: ignore[attr-defined]
             # the opportunity's own checks fix each field's type: a collection is empty, anything else None
             empty = "not opp.{}" if f in _COLLECTION_FIELDS else "opp.{} is None"
             src.add(1, f"if {empty.format(_field(f, _OPPORTUNITY_FIELDS))}:")
-            src.add(2, "return False")
+            src.add(2, "return None")
     elif kind is NoOpenGaps:
         src.add(1, "for g in opp.gaps:")
         src.add(2, "if not g.closed:")
-        src.add(3, "return False")
+        src.add(3, "return None")
     elif kind is KeyPersonCoverage:
         stances = r.stances  # type: ignore[attr-defined]
         test = f"kp.role is {src.const(r.role)}"  # type: ignore[attr-defined]
@@ -186,13 +184,13 @@ def _check_requirement(i: int, r: Requirement, src: _Source) -> None:
         src.add(3, "if not need:")
         src.add(4, "break")
         src.add(1, "else:")
-        src.add(2, "return False")
+        src.add(2, "return None")
     elif kind is EvidenceRecorded:
         src.add(1, f"if {src.const(r.key)} not in opp.evidence:")  # type: ignore[attr-defined]
-        src.add(2, "return False")
+        src.add(2, "return None")
     elif kind is TimeInStage:
         src.add(1, f"if now - opp.stage_entered_at < {src.const(dt.timedelta(days=r.days))}:")  # type: ignore[attr-defined]
-        src.add(2, "return False")
+        src.add(2, "return None")
     elif kind is AmountAtLeast:
         minimum = r.minimum  # type: ignore[attr-defined]
         src.add(1, "amount = opp.amount")
@@ -201,12 +199,12 @@ def _check_requirement(i: int, r: Requirement, src: _Source) -> None:
             f"if amount is None or amount.currency != {src.const(minimum.currency)} "
             f"or amount.amount < {src.const(minimum.amount)}:",
         )
-        src.add(2, "return False")
+        src.add(2, "return None")
     else:  # another kind: asked through its own verdict, with the context the engine would build
         src.add(1, "if ctx is None:")
         src.add(2, "ctx = trusted_context(opp, tuple(mine), people, now)")
         src.add(1, f"if not {src.const(r)}._met(ctx):")
-        src.add(2, "return False")
+        src.add(2, "return None")
 
 
 _COMPILED = frozenset({ActivityCount, RequiredFields, NoOpenGaps, KeyPersonCoverage, EvidenceRecorded,
@@ -215,7 +213,7 @@ _COMPILED = frozenset({ActivityCount, RequiredFields, NoOpenGaps, KeyPersonCover
 
 def _body(requirements: tuple[Requirement, ...], min_dwell: dt.timedelta | None, src: _Source) -> None:
     """
-    The lines that return ``False`` unless every input has the plain shape
+    The lines that return ``None`` unless every input has the plain shape
     and every requirement and the dwell are met.
     """
     fallback = any(type(r) not in _COMPILED for r in requirements)
@@ -223,7 +221,7 @@ def _body(requirements: tuple[Requirement, ...], min_dwell: dt.timedelta | None,
     _check_people(src)
     if min_dwell is not None:
         src.add(1, f"if now - opp.stage_entered_at < {src.const(min_dwell)}:")
-        src.add(2, "return False")
+        src.add(2, "return None")
     if fallback:
         src.names["trusted_context"] = trusted_context
         src.add(1, "ctx = None")
@@ -236,22 +234,6 @@ def _define(src: _Source, name: str) -> Any:
     compiled = compile("\n".join(src.lines), f"<funnelkit compiled {name}>", "exec")
     exec(compiled, namespace)  # noqa: S102 - source built here from constants and closed field names
     return namespace[name]
-
-
-def compile_met(requirements: tuple[Requirement, ...], min_dwell: dt.timedelta | None) -> Met:
-    """
-    The compiled check of a move with these *requirements* and *min_dwell*:
-    true only when surely met.
-
-    Cost: O(requirements) once; the function it returns costs
-    O(activities + key persons + requirements) per call.
-    """
-    src = _Source()
-    src.add(0, "def met(opp, activities, key_persons, now):")
-    if requirements or min_dwell is not None:  # else the general path looks at neither input
-        _body(requirements, min_dwell, src)
-    src.add(1, "return True")
-    return _define(src, "met")  # type: ignore[no-any-return]
 
 
 def compile_move(  # noqa: PLR0917 - what one move is
@@ -267,8 +249,8 @@ def compile_move(  # noqa: PLR0917 - what one move is
     ``(opp, now, actor, expected_version, activities, key_persons)``, the
     new opportunity and its event when every argument is of the plain kind
     (an opportunity of this pipeline, a UTC time no earlier than it entered,
-    a valid actor, the expected version or none) and the check of
-    :func:`compile_met` passes; ``None`` otherwise.  The caller finds the
+    a valid actor, the expected version or none) and the move's requirements
+    and minimum dwell are surely met; ``None`` otherwise.  The caller finds the
     move by the opportunity's stage, so that is *from_stage*.  It builds both
     values as records, in field order, changing what the move changes (stage,
     time entered, status, version) and nothing else.
@@ -296,7 +278,6 @@ def compile_move(  # noqa: PLR0917 - what one move is
     src.add(2, "return None")
     if requirements or min_dwell is not None:
         _body(requirements, min_dwell, src)
-    src.lines = [line.replace("return False", "return None") for line in src.lines]
     status = OpportunityStatus.WON if kind is MoveKind.WIN else OpportunityStatus.OPEN
     to = src.const(to_stage)
     changed = {

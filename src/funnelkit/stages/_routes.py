@@ -21,7 +21,7 @@ from .._checks import check
 from .._frozenmap import FrozenMap
 from ..errors import Problem, ValidationError
 from . import _limits as lim
-from ._compiled import Met, Move, compile_met, compile_move
+from ._compiled import Move, compile_move
 from ._requirements import Requirement
 from ._stage import MoveKind, ProbabilityCheck, Stage, StageOutcome, _check_probability
 
@@ -41,8 +41,6 @@ class Plan:
     requirements: tuple[Requirement, ...]
     min_dwell: dt.timedelta | None
     reads_activities: bool = False
-    #: The compiled check of the requirements and the dwell (see ``_compiled``): true when surely met.
-    met: Met | None = attrs.field(default=None, eq=False, repr=False)
 
 
 def _keys(value: Iterable[str]) -> tuple[str, ...]:
@@ -661,10 +659,9 @@ def _plan(
     a, b = by_key[src], by_key[dst]
     kind = _kind(a, b, position)
     if kind not in (MoveKind.ADVANCE, MoveKind.WIN):
-        return Plan(kind=kind, requirements=(), min_dwell=None, met=compile_met((), None))
+        return Plan(kind=kind, requirements=(), min_dwell=None)
     lo, hi = position[src], position[dst]
     skipped = [s for s in stages if s.is_open and lo < position[s.key] < hi]
     reqs = tuple(r for s in (a, *skipped) for r in s.requirements)
     reads = any(r.reads_activities() for r in reqs)
-    met = compile_met(reqs, a.min_dwell)
-    return Plan(kind=kind, requirements=reqs, min_dwell=a.min_dwell, reads_activities=reads, met=met)
+    return Plan(kind=kind, requirements=reqs, min_dwell=a.min_dwell, reads_activities=reads)
