@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from three_stages import DAY, PIPE, T0
 
 from _problems import raises_problems
-from funnelkit import Money, Opportunity, ValidationError
+from funnelkit import Money, Opportunity, OpportunityStatus, ValidationError
 from funnelkit.errors import CurrencyMismatchError
 from funnelkit.forecast import as_of, backtest, bias, pinball, wape, weighted_forecast, won_between
 from funnelkit.stages import MoveKind, StageChanged, default_pipeline
@@ -348,12 +348,62 @@ def test_one_sweep_reads_what_as_of_reads_at_every_instant(histories, hours):
     opps, evs = list(deals.values()), _unique(events)
     lines = _timelines(opps, evs, max(nows))
     wins = sorted((e.at, e.opportunity_id) for e in evs if e.kind is MoveKind.WIN)
-    sweep = _Sweep(opps, evs, lines)  # the instants in drawn order: forward, and back to the start
+    sweep = _Sweep(opps, evs, lines, nows)  # the instants in drawn order: forward, and back to the start
+    opens = _Sweep(opps, evs, lines, nows)
     for now in nows:
         assert _as_of_all(opps, evs, lines, now) == as_of(opps, evs, now=now)
         assert sweep.at(now) == as_of(opps, evs, now=now)
+        assert opens.open_at(now) == tuple(
+            o for o in as_of(opps, evs, now=now) if o.status is OpportunityStatus.OPEN
+        )
         later = now + dt.timedelta(days=30)
         assert _won_in(wins, {o.id for o in opps}, now, later) == won_between(opps, evs, start=now, end=later)
+
+
+def _outcome(read):
+    """What *read* gives, or the paths and codes of the problems it raises."""
+    try:
+        return read()
+    except ValidationError as e:
+        return [(p.path, p.code) for p in e.problems]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    histories=st.lists(event_histories(pipeline=default_pipeline(), max_events=6), min_size=1, max_size=4),
+    hours=st.lists(st.integers(-24, 24 * 200), min_size=1, max_size=5),
+    shuffle=st.randoms(use_true_random=False),
+    damage=st.lists(
+        st.tuples(st.integers(0, 40), st.sampled_from(["version", "earlier", "later"]), st.integers(1, 3)),
+        max_size=3,
+    ),
+)
+def test_the_sweep_reads_shuffled_and_damaged_histories_as_as_of_does(histories, hours, shuffle, damage):
+    """Events in any order, versions repeated, times moved: read as as_of reads them, errors too."""
+    from funnelkit.forecast._backtest import _Sweep, _timelines, _unique
+
+    deals = {h.end.id: h.end for h in histories}
+    events = [e for h in histories if deals[h.end.id] is h.end for e in h.events]
+    for index, how, by in damage:
+        if events:
+            k = index % len(events)
+            e = events[k]
+            if how == "version":
+                events[k] = attrs.evolve(e, version=max(1, e.version - by))
+            else:
+                shift = dt.timedelta(hours=by * 30)
+                events[k] = attrs.evolve(e, at=e.at - shift if how == "earlier" else e.at + shift)
+    shuffle.shuffle(events)
+    t0 = min(o.created_at for o in deals.values())
+    nows = [t0 + dt.timedelta(hours=h) for h in hours]
+    opps, evs = list(deals.values()), _unique(events)
+    lines = _timelines(opps, evs, max(nows))
+    sweep, opens = _Sweep(opps, evs, lines, nows), _Sweep(opps, evs, lines, nows)
+    for now in nows:
+        expected = _outcome(lambda now=now: as_of(opps, evs, now=now))
+        assert _outcome(lambda now=now: sweep.at(now)) == expected
+        if isinstance(expected, tuple):
+            assert opens.open_at(now) == tuple(o for o in expected if o.status is OpportunityStatus.OPEN)
 
 
 def test_the_sweep_refuses_a_broken_history_from_its_instant_and_reads_out_of_order_ones():
@@ -362,7 +412,9 @@ def test_the_sweep_refuses_a_broken_history_from_its_instant_and_reads_out_of_or
 
     wrong = move("d1", "c", "won", 20, 2, 5)  # d1 was in b, not c
     evs = _unique([EVENTS[0], wrong])
-    sweep = _Sweep(list(DEALS), evs, _timelines(list(DEALS), evs, T0 + 30 * DAY))
+    sweep = _Sweep(
+        list(DEALS), evs, _timelines(list(DEALS), evs, T0 + 30 * DAY), [T0 + 19 * DAY, T0 + 30 * DAY]
+    )
     assert sweep.at(T0 + 19 * DAY) == as_of(DEALS, evs, now=T0 + 19 * DAY)
     with raises_problems(("opportunities[0].events[1].from_stage", "conflict")):
         sweep.at(T0 + 30 * DAY)
@@ -371,16 +423,10 @@ def test_the_sweep_refuses_a_broken_history_from_its_instant_and_reads_out_of_or
         e if e.opportunity_id != "d1" else attrs.evolve(e, at=T0 + 40 * DAY - e.at + T0) for e in backwards
     ]
     lines = _timelines(list(DEALS), shuffled, T0 + 60 * DAY)
-    sweep = _Sweep(list(DEALS), shuffled, lines)
+    sweep = _Sweep(list(DEALS), shuffled, lines, [T0 + 9 * DAY, T0 + 35 * DAY, T0 + 12 * DAY])
     assert sweep.general  # a deal out of time order: read the general way
 
-    def outcome(read):
-        try:
-            return read()
-        except ValidationError as e:
-            return [(p.path, p.code) for p in e.problems]
-
     for now in (T0 + 9 * DAY, T0 + 35 * DAY, T0 + 12 * DAY):
-        assert outcome(lambda now=now: sweep.at(now)) == outcome(
+        assert _outcome(lambda now=now: sweep.at(now)) == _outcome(
             lambda now=now: as_of(DEALS, shuffled, now=now)
         )

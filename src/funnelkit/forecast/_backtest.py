@@ -8,8 +8,8 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import decimal
-import itertools
 import math
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -92,27 +92,63 @@ def _start_of(o: Opportunity, first: StageChanged) -> Opportunity:
     return moved_opportunity(o, first.from_stage, o.created_at, max(0, first.version - 1), status, reason)
 
 
-@attrs.frozen
+_OPEN = OpportunityStatus.OPEN
+#: The status a change leaves a deal in, by its kind (open for every other kind), as ``apply`` sets it.
+_STATUS_AFTER = {MoveKind.WIN: OpportunityStatus.WON, MoveKind.LOSE: OpportunityStatus.LOST}
+_VERSION_AT = operator.attrgetter("version", "at")
+
+
 class _Timeline:
     """
-    One deal's states through its history, replayed once: *states[k]* is the
-    deal after its first k + 1 changes, made at *times[k]*; before them it is
-    *start*.  *error* is what replaying refused, for the instants from
-    *error_at* on.
+    One deal's history, replayed once and kept light: *events[k]* is its
+    (k + 1)-th change, made at *times[k]*; the deal after its first k
+    changes is built only when it is read (:meth:`state`), from *origin*
+    and that change, exactly as ``apply`` builds it.  *error* is what
+    replaying refused, for the instants from *error_at* on.
     """
 
-    start: Opportunity
-    times: list[dt.datetime] = attrs.Factory(list)
-    states: list[Opportunity] = attrs.Factory(list)
-    error: ValidationError | None = None
-    error_at: dt.datetime | None = None
+    __slots__ = ("_first", "_k", "_start", "_state", "error", "error_at", "events", "origin", "times")
+
+    def __init__(self, origin: Opportunity, first: StageChanged | None = None) -> None:
+        self.origin, self._first = origin, first
+        self._start: Opportunity | None = origin if first is None else None
+        self.times: list[dt.datetime] = []
+        self.events: list[StageChanged] = []
+        self.error: ValidationError | None = None
+        self.error_at: dt.datetime | None = None
+        self._k, self._state = -1, origin
+
+    @property
+    def start(self) -> Opportunity:
+        """The deal before its first recorded change (as it is now when it has none)."""
+        if self._start is None:
+            self._start = _start_of(self.origin, cast("StageChanged", self._first))
+        return self._start
+
+    def state(self, k: int) -> Opportunity:
+        """The deal after its first *k* changes (the last one built is kept)."""
+        if k == 0:
+            return self.start
+        if k != self._k:
+            e = self.events[k - 1]
+            status = _STATUS_AFTER.get(e.kind, _OPEN)
+            # what apply builds from the state before: only these five fields ever change
+            self._state = moved_opportunity(self.origin, e.to_stage, e.at, e.version, status, e.lost_reason)
+            self._k = k
+        return self._state
+
+    def is_open(self, k: int) -> bool:
+        """Whether the deal is open after its first *k* changes."""
+        if k == 0:
+            first = self._first  # the start is lost when the first change reopens it (see _start_of)
+            return self.origin.status is _OPEN if first is None else first.kind is not MoveKind.REOPEN
+        return self.events[k - 1].kind not in _STATUS_AFTER
 
     def at(self, now: dt.datetime) -> Opportunity:
         """The deal as it stood at *now* (created by then): what as_of gives."""
         if self.error is not None and self.error_at is not None and self.error_at <= now:
             raise self.error
-        k = bisect.bisect_right(self.times, now)
-        return self.states[k - 1] if k else self.start
+        return self.state(bisect.bisect_right(self.times, now))
 
 
 def _timelines(
@@ -125,7 +161,11 @@ def _timelines(
     """
     per: dict[str, list[StageChanged]] = {}
     for e in evs:
-        per.setdefault(e.opportunity_id, []).append(e)
+        got = per.get(e.opportunity_id)
+        if got is None:
+            per[e.opportunity_id] = [e]
+        else:
+            got.append(e)
     seen: set[str] = set()
     out: list[_Timeline | None] = []
     for i, o in enumerate(opps):
@@ -133,30 +173,70 @@ def _timelines(
             msg = f"{o.id!r} appears twice; give each deal once"
             raise ValidationError.single(f"opportunities[{i}].id", msg, code="duplicate")
         seen.add(o.id)
-        history = sorted(per.get(o.id, ()), key=lambda e: (e.version, e.at))
+        history = per.get(o.id)
         if not history:
-            out.append(_Timeline(start=o))  # taken as it is now
-        elif any(b.at < a.at for a, b in itertools.pairwise(history)):
-            out.append(None)
-        else:
-            out.append(_replayed(i, _start_of(o, history[0]), history, until))
+            out.append(_Timeline(o))  # taken as it is now
+            continue
+        line = _replayed(i, o, history, until)
+        if line is None:  # not in version order as given: sorted, then read again
+            history.sort(key=_VERSION_AT)
+            line = _replayed(i, o, history, until, ordered=True)
+        out.append(line if line is not False else None)
     return out
 
 
-def _replayed(i: int, start: Opportunity, history: list[StageChanged], until: dt.datetime) -> _Timeline:
-    """Deal *i*'s timeline: its history (in version and time order) applied up to *until*."""
-    line = _Timeline(start=start)
-    state = start
+def _replayed(
+    i: int, o: Opportunity, history: list[StageChanged], until: dt.datetime, *, ordered: bool = False
+) -> _Timeline | bool | None:
+    """
+    Deal *i*'s timeline: its history applied up to *until*; ``None`` when
+    the history is not *ordered* by version and is not in increasing
+    versions (sort it by version and time, then read it again); ``False``
+    when it is not in time order (as_of reads it the slow way: a history
+    in version order with a change earlier than the one before is out of
+    time order however it is sorted).  A change
+    that follows from the state before as ``apply``'s common case does is
+    taken as it is; any other is given to ``apply`` itself, which names what
+    is wrong.
+    """
+    first = history[0]
+    line = _Timeline(o, first)
+    stage, version, entered, pipeline = first.from_stage, max(0, first.version - 1), o.created_at, o.pipeline
+    times, events = line.times, line.events
+    last_version, last_at = -1, first.at
+    reading = True
     for j, e in enumerate(history):
-        if e.at > until:
-            break
-        try:
-            state = apply(state, e)
-        except ValidationError as err:
-            error = err.prefixed(f"events[{j}]").prefixed(f"opportunities[{i}]")
-            return attrs.evolve(line, error=error, error_at=e.at)
-        line.times.append(e.at)
-        line.states.append(state)
+        at, v = e.at, e.version
+        if v <= last_version and not ordered:  # equal versions go by time: only a sort can tell
+            return None
+        if at < last_at:
+            return False
+        last_version, last_at = v, at
+        if not reading:
+            continue
+        if at > until:
+            reading = False
+        elif (
+            type(e) is StageChanged
+            and e.from_stage == stage
+            and v > version
+            and at >= entered
+            and e.pipeline == pipeline
+        ):
+            stage, version, entered = e.to_stage, v, at
+            times.append(at)
+            events.append(e)
+        else:
+            try:
+                state = apply(line.state(len(events)), e)
+            except ValidationError as err:
+                line.error = err.prefixed(f"events[{j}]").prefixed(f"opportunities[{i}]")
+                line.error_at = at
+                reading = False
+                continue
+            stage, version, entered = state.stage, state.version, state.stage_entered_at
+            times.append(at)
+            events.append(e)
     return line
 
 
@@ -177,59 +257,97 @@ def _as_of_all(
 
 class _Sweep:
     """
-    :func:`_as_of_all` at instants asked in increasing order, in one pass
-    over every deal's creation and changes in time order: each instant
-    costs the changes since the one before, plus one copy of the deals
-    (not a search per deal).  An instant earlier than the one before starts
-    the pass again.  Deals out of time order take :func:`_as_of_all`.
+    :func:`_as_of_all` at the given *instants*, asked in any order, in one
+    pass over every deal's creation and changes: each is put once in the
+    bucket of the first instant that sees it, and an instant applies the
+    buckets since the one before (an earlier instant starts again).  The
+    open deals are kept as a set, so reading them costs their number, and
+    a deal is built only when it is read in a new state.  Deals out of
+    time order take :func:`_as_of_all`.
     """
 
     def __init__(
-        self, opps: list[Opportunity], evs: list[StageChanged], lines: list[_Timeline | None]
+        self,
+        opps: list[Opportunity],
+        evs: list[StageChanged],
+        lines: list[_Timeline | None],
+        instants: Iterable[dt.datetime],
     ) -> None:
         self.opps, self.evs, self.lines = opps, evs, lines
         self.general = any(line is None for line in lines)
         self.errors = [
             (i, line) for i, line in enumerate(lines) if line is not None and line.error is not None
         ]
-        # (when, 0 = created / 1 = changed, deal, change): creation first at one instant, as as_of has it
-        marks: list[tuple[dt.datetime, int, int, int]] = []
-        for i, (o, line) in enumerate(zip(opps, lines, strict=True)):
-            if line is not None:
-                marks.append((o.created_at, 0, i, 0))
-                marks.extend((at, 1, i, k) for k, at in enumerate(line.times))
-        marks.sort()
-        self.marks = marks
+        points = sorted(set(instants))
+        self.index = {t: p for p, t in enumerate(points)}
+        # bucket p: (deal, -1) for a creation, (deal, k) for "k changes made by then"
+        buckets: list[list[tuple[int, int]]] = [[] for _ in points]
+        last = len(points)
+        if not self.general:
+            find = bisect.bisect_left
+            for i, (o, line) in enumerate(zip(opps, lines, strict=True)):
+                b = find(points, o.created_at)
+                if b < last:
+                    buckets[b].append((i, -1))
+                before, lo = -1, 0
+                for k, at in enumerate(cast("_Timeline", line).times, 1):
+                    b = lo = find(points, at, lo)
+                    if b >= last:
+                        break
+                    if b == before:
+                        buckets[b][-1] = (i, k)
+                    else:
+                        buckets[b].append((i, k))
+                        before = b
+        self.buckets = buckets
         self._reset()
 
     def _reset(self) -> None:
-        self.pos = 0
-        self.now: dt.datetime | None = None
-        self.current: list[Opportunity | None] = [None if line is None else line.start for line in self.lines]
-        self.shown: list[Opportunity | None] = [None] * len(self.lines)
+        self.p = -1
+        self.made = [0] * len(self.lines)  # changes made, per deal
+        self.created = [False] * len(self.lines)
+        self.live: set[int] = set()  # the deals created and open
+
+    def _advance(self, now: dt.datetime) -> None:
+        p = self.index[now]
+        if p < self.p:
+            self._reset()
+        lines, made, created, live = self.lines, self.made, self.created, self.live
+        for bucket in self.buckets[self.p + 1 : p + 1]:
+            for i, k in bucket:
+                if k < 0:
+                    created[i] = True
+                else:
+                    made[i] = k
+                if created[i]:
+                    if lines[i].is_open(made[i]):  # type: ignore[union-attr]  # None lines are general
+                        live.add(i)
+                    else:
+                        live.discard(i)
+        self.p = p
+        for i, line in self.errors:  # the first deal, in the order given, whose replay failed by now
+            if line.error_at is not None and line.error_at <= now and self.opps[i].created_at <= now:
+                raise line.error  # type: ignore[misc]
 
     def at(self, now: dt.datetime) -> tuple[Opportunity, ...]:
         """The deals created by *now*, as they stood then, in the order given."""
         if self.general:
             return _as_of_all(self.opps, self.evs, self.lines, now)
-        if self.now is not None and now < self.now:
-            self._reset()
-        marks, lines, current, shown = self.marks, self.lines, self.current, self.shown
-        pos = self.pos
-        while pos < len(marks) and marks[pos][0] <= now:
-            _, kind, i, k = marks[pos]
-            if kind == 0:
-                shown[i] = current[i]
-            else:
-                state = current[i] = lines[i].states[k]  # type: ignore[union-attr]  # None lines are general
-                if shown[i] is not None:
-                    shown[i] = state
-            pos += 1
-        self.pos, self.now = pos, now
-        for i, line in self.errors:  # the first deal, in the order given, whose replay failed by now
-            if line.error_at is not None and line.error_at <= now and self.opps[i].created_at <= now:
-                raise line.error  # type: ignore[misc]
-        return tuple(o for o in shown if o is not None)
+        self._advance(now)
+        lines, made = self.lines, self.made
+        return tuple(
+            lines[i].state(made[i])  # type: ignore[union-attr]
+            for i, created in enumerate(self.created)
+            if created
+        )
+
+    def open_at(self, now: dt.datetime) -> tuple[Opportunity, ...]:
+        """The deals created by *now* and open then, as they stood, in the order given."""
+        if self.general:
+            return tuple(o for o in self.at(now) if o.status is _OPEN)
+        self._advance(now)
+        lines, made = self.lines, self.made
+        return tuple(lines[i].state(made[i]) for i in sorted(self.live))  # type: ignore[union-attr]
 
 
 def won_between(
@@ -566,11 +684,11 @@ def backtest(
     # each deal's history replayed once, up to the last instant asked: one sweep, not one per cut-off
     lines = _timelines(opps, evs, max((end for _, end in pairs), default=_EPOCH))
     wins = sorted((e.at, e.opportunity_id) for e in evs if e.kind is MoveKind.WIN)
-    starts = _Sweep(opps, evs, lines)  # walks forward through the cut-offs (sorted, as they usually are)
-    ends = starts if actual == "pipeline" else _Sweep(opps, evs, lines)
+    starts = _Sweep(opps, evs, lines, (start for start, _ in pairs))  # in any order; sorted is cheapest
+    ends = starts if actual == "pipeline" else _Sweep(opps, evs, lines, (end for _, end in pairs))
     rows = []
     for n, (start, end) in enumerate(pairs):
-        open_then = tuple(o for o in starts.at(start) if o.status is OpportunityStatus.OPEN)
+        open_then = starts.open_at(start)
         pool = open_then if actual == "pipeline" else ends.at(end)
         won = _won_in(wins, {o.id for o in pool}, start, end)
         got = _won_total(pool, won, currency, n)
