@@ -368,24 +368,26 @@ def _trimmed(offset: int, coefficients: list[int]) -> tuple[int, list[int]]:
 def _pmf_fft(ps: list[float], np: Any) -> tuple[float, ...]:
     """
     The same pmf as the product of the deals' polynomials ``(1 - p) + p x``,
-    multiplied in pairs (small ones directly, large ones by FFT): O(n log^2 n).
-    FFT noise below zero is clipped, and the total put back to 1.
+    multiplied pairwise a level at a time (padded with the polynomial 1 to a
+    power of two), every pair of a level in one batched real FFT:
+    O(n log^2 n) with no Python loop per deal or per pair.  A product of two
+    polynomials of degree below d has degree below 2d, so the transforms
+    2d long do not wrap around.  FFT noise below zero is clipped, and the
+    total put back to 1.
     """
-    polys = [np.array((1.0 - p, p)) for p in ps]
+    n = len(ps)
+    size = 1 << max(0, (n - 1).bit_length())
+    polys = np.zeros((size, 2))
+    polys[:, 0] = 1.0
+    won = np.array(ps, dtype=np.float64)
+    polys[:n, 0] = 1.0 - won
+    polys[:n, 1] = won
+    rfft, irfft = np.fft.rfft, np.fft.irfft
     while len(polys) > 1:
-        paired = []
-        for a, b in zip(polys[::2], polys[1::2], strict=False):
-            if min(len(a), len(b)) < 64:
-                paired.append(np.convolve(a, b))
-            else:
-                n = len(a) + len(b) - 1
-                size = 1 << (n - 1).bit_length()
-                paired.append(np.fft.irfft(np.fft.rfft(a, size) * np.fft.rfft(b, size), size)[:n])
-        if len(polys) % 2:
-            paired.append(polys[-1])
-        polys = paired
-    dist = np.clip(polys[0], 0.0, None)
-    return tuple(float(x) for x in (dist / dist.sum()).tolist())
+        width = 2 * polys.shape[1]
+        polys = irfft(rfft(polys[0::2], width, axis=1) * rfft(polys[1::2], width, axis=1), width, axis=1)
+    dist = np.clip(polys[0, : n + 1], 0.0, None)
+    return tuple((dist / dist.sum()).tolist())
 
 
 #: The quantile levels in a revenue distribution's table (0 is the lowest outcome).
