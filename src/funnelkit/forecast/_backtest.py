@@ -187,7 +187,7 @@ def _timelines(
 
 def _replayed(
     i: int, o: Opportunity, history: list[StageChanged], until: dt.datetime, *, ordered: bool = False
-) -> _Timeline | bool | None:
+) -> _Timeline | Literal[False] | None:
     """
     Deal *i*'s timeline: its history applied up to *until*; ``None`` when
     the history is not *ordered* by version and is not in increasing

@@ -248,6 +248,7 @@ def _accumulate(
     dated = "month" in dims or "quarter" in dims
     acc: dict[tuple[tuple[Any, ...], str], list[Any]] = {}
     getters = [_GETTERS[d] for d in dims]
+    one = getters[0] if len(getters) == 1 else None  # the usual grouping: one getter, no list built
     add = _ADD
     multiply = _CONTEXT.multiply
     quantizers: dict[str, Decimal] = {}
@@ -283,7 +284,12 @@ def _accumulate(
             amount = exact if not table_rates else exact.quantize(exp, None, _CONTEXT)
             weighted = multiply(exact, p).quantize(exp, None, _CONTEXT)
             when = opp.expected_close
-        key = tuple([f(opp, category, when, tier_of) for f in getters])
+        if not getters:
+            key: tuple[Any, ...] = ()
+        elif one is not None:
+            key = (one(opp, category, when, tier_of),)
+        else:
+            key = tuple([f(opp, category, when, tier_of) for f in getters])
         got = acc.get((key, currency))
         if got is None:
             acc[key, currency] = [1, amount, weighted]
