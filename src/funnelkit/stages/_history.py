@@ -6,13 +6,16 @@ got there) as the stage-change events the engine would have emitted.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import itertools
 import operator
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from .. import _checks as c
 from .._reading import _key_path
+from .._records import new_record
 from .._tables import (
     MISSING,
     PROGRESS_EVERY,
@@ -71,6 +74,11 @@ def events_from_history(
     ``progress(done, total)`` after every 1,000 rows read and at the end
     (*total* is ``None`` for an iterable without a length).
 
+    With numpy and pandas installed, a pandas, polars or pyarrow table whose
+    ``at`` column holds zoned datetimes is read by columns: each distinct id,
+    stage and reason checked once, the moves found with numpy; a table with
+    any problem in it is read row by row, which names the problems.
+
     Problems are named by row and column (``rows[3].stage``, in the table's
     own column names; a row's position counts from 0); reading stops after
     the first :data:`~funnelkit.errors.MAX_LISTED`.  The moves are not
@@ -120,7 +128,12 @@ def events_from_history(
     table = table_of(rows, "rows") if not isinstance(rows, str | bytes) else None
     total: int | None
     if table is not None:
-        cells, total = history.table_rows(table), table.rows
+        position = history.positions(table)
+        fast = _vectorised(rows, table.rows, position, history, (actor, lost_reason))
+        if fast is not None:  # every row as it should be: checked by columns
+            _told(progress, table.rows)
+            return fast()
+        cells, total = history.table_rows(table, position), table.rows
     else:
         c.require_iterable(rows, "row", "rows")
         cells, total = history.mapping_rows(rows), _length(rows)
@@ -184,9 +197,9 @@ class _History:
     def _at(self, i: int, j: int, problem: Problem) -> Problem:
         return problem.prefixed(self.shown[j]).prefixed(f"rows[{i}]")
 
-    def table_rows(self, table: Table) -> Iterator[tuple[int, Any]]:
+    def positions(self, table: Table) -> dict[Any, int]:
         """
-        The cells of each row of *table*, read by columns.
+        Where each column read is in *table*; its names and size checked.
         """
         names = table.names
         position: dict[Any, int] = {}
@@ -210,6 +223,12 @@ class _History:
             problems.append(Problem(path="rows", code="limit", message=msg))
         if problems:
             raise ValidationError(problems[:MAX_LISTED])
+        return position
+
+    def table_rows(self, table: Table, position: dict[Any, int]) -> Iterator[tuple[int, Any]]:
+        """
+        The cells of each row of *table*, read by columns.
+        """
         lists = [
             itertools.repeat(MISSING, table.rows) if s not in position else table.column(position[s])
             for s in self.src
@@ -412,3 +431,242 @@ def _row_of(path: str) -> tuple[int, str]:
     head = path.split("]", 1)[0]
     number = head.removeprefix("rows[")
     return (int(number), path) if number.isdigit() else (-1, path)
+
+
+# --- a pandas table, checked a column at a time ------------------------------------
+
+#: The types of the cells that read as blank in an optional column (a float only when NaN).
+_BLANK_CELLS = frozenset({"NoneType", "float", "NAType", "NaTType"})
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+#: Two days after the first and before the last instants a datetime holds, in microseconds from
+#: the epoch: a time in another zone near them reads the same way one by one.
+_FIRST_US, _LAST_US = (
+    -62_135_596_800_000_000 + 2 * 86_400_000_000,
+    253_402_300_799_999_999 - 2 * 86_400_000_000,
+)
+#: The fewest rows of a polars or pyarrow table for which pandas is imported to read it by columns.
+_IMPORT_FROM = 10_000
+
+
+def _told(progress: c.Progress | None, rows: int) -> None:
+    """
+    Tell *progress* what reading *rows* rows one by one would have told it.
+    """
+    if progress is None:
+        return
+    for done in range(PROGRESS_EVERY, rows + 1, PROGRESS_EVERY):
+        progress(done, rows)
+    if rows == 0 or rows % PROGRESS_EVERY:
+        progress(rows, rows)
+
+
+def _vectorised(
+    rows: object, n: int, position: dict[Any, int], history: _History, fills: tuple[str, str | None]
+) -> Callable[[], tuple[StageChanged, ...]] | None:
+    """
+    The events of a pandas, polars or pyarrow table of *n* rows whose every
+    row reads as it should, checked a column at a time (a value once per
+    distinct value), to be built when called; ``None`` for anything else, or
+    anything unusual in the table: a blank or refused cell, a tie, a move
+    the pipeline refuses, a loss without a reason.  The rows are then read
+    one by one, and that read names the problems.  Only with numpy and
+    pandas (imported here for a polars or pyarrow table of 10,000 rows or
+    more).
+    """
+    np, pd = sys.modules.get("numpy"), sys.modules.get("pandas")
+    if isinstance(rows, str | bytes | Mapping) or n == 0:
+        return None
+    polars = _has(rows, "to_series", "height", "columns")
+    arrow = _has(rows, "column_names", "num_rows", "column")
+    if pd is None and n >= _IMPORT_FROM and (polars or arrow):
+        try:
+            pd = importlib.import_module("pandas")  # an optional extra
+            np = importlib.import_module("numpy")
+        except ImportError:
+            return None
+    if np is None or pd is None:
+        return None
+    frame: Any = rows
+    read: Callable[[int], Any]
+    if isinstance(frame, pd.DataFrame):
+        read = lambda j: frame.iloc[:, j]  # noqa: E731 - one column, as a Series
+    elif arrow:
+        read = lambda j: frame.column(j).to_pandas()  # noqa: E731
+    elif polars:
+        read = lambda j: frame.to_series(j).to_pandas()  # noqa: E731
+    else:
+        return None
+    try:
+        return _by_columns(np, pd, read, n, position, history, fills, whole=arrow or polars)
+    except Exception:  # noqa: BLE001 - anything unexpected: the rows one by one decide and name it
+        return None
+
+
+def _has(value: object, *names: str) -> bool:
+    kind = type(value)
+    return all(getattr(kind, name, None) is not None for name in names)
+
+
+def _by_columns(  # noqa: PLR0917 - one table's columns, then its moves as arrays
+    np: Any,
+    pd: Any,
+    read: Callable[[int], Any],
+    n: int,
+    position: dict[Any, int],
+    h: _History,
+    fills: tuple[str, str | None],
+    *,
+    whole: bool,
+) -> Callable[[], tuple[StageChanged, ...]] | None:
+    """
+    The events of a table of *n* rows whose columns *read* gives as pandas
+    Series (see :func:`_vectorised`), or ``None``; *whole*: its times must
+    be whole microseconds.
+    """
+    src, (actor, lost_reason) = h.src, fills
+    if any(s not in position for s in src[:3]):
+        return None
+    series = [None if s not in position else read(position[s]) for s in src]
+    # a library that contradicts itself about its number of rows is read row by row
+    if any(x is not None and len(x) != n for x in series):  # pragma: no cover
+        return None
+    checked = _checked(np, pd, series, n, h, whole=whole)
+    if checked is None:
+        return None
+    deal, stage, at, who, why = checked
+    deals, stages = deal[0], stage[0]
+
+    # each deal's rows in time order (ties in the table's order), the deals in order of first row
+    if n > 1 and (at[1:] >= at[:-1]).all():  # a change log, in time order: the deals' rows stay in it
+        order = np.argsort(deals * n + np.arange(n))  # by deal, then row: keys all distinct (n**2 < 2**63)
+    else:
+        order = np.lexsort((at, deals))  # stable
+    sorted_deals = deals[order]
+    first = np.empty(n, dtype=bool)
+    first[0] = True
+    np.not_equal(sorted_deals[1:], sorted_deals[:-1], out=first[1:])
+    moved = np.flatnonzero(~first)  # every row but each deal's first is a move
+    to_row, from_row = order[moved], order[moved - 1]
+    when = at[to_row]
+    gap = when - at[from_row]
+    if not (gap > 0).all():  # a tie: a move takes some time
+        return None
+    to_stage, from_stage = stages[to_row], stages[from_row]
+    k = len(stage[1])
+    pair = from_stage * k + to_stage
+    kinds: list[Any] = [None] * (k * k)  # by pair of stages, each move found once
+    for p in np.flatnonzero(np.bincount(pair, minlength=k * k)).tolist():
+        try:
+            kinds[p] = h.pipeline.routes.kind(stage[1][p // k], stage[1][p % k])
+        except ValidationError:
+            return None
+    kind = _objects(np, kinds)[pair]
+    lose = np.array([x is MoveKind.LOSE for x in kinds], dtype=bool)[pair]
+    reason = np.full(len(moved), None, dtype=object)
+    if lose.any():
+        given = why[0][to_row[lose]]
+        if lost_reason is None and (given < 0).any():
+            return None  # a loss without a reason
+        reason[lose] = _objects(np, [*why[1], lost_reason])[given]  # a blank (-1) takes the default
+    start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    version = (np.arange(n) - start)[moved]
+    stage_keys = _objects(np, stage[1])
+    columns = (  # object arrays, not lists: the collector does not walk them while the events are built
+        _objects(np, deal[1])[deals[to_row]],
+        itertools.repeat(h.pipeline.key),
+        kind,
+        stage_keys[from_stage],
+        stage_keys[to_stage],
+        map(operator.add, itertools.repeat(_EPOCH), when.view("timedelta64[us]").astype(object)),
+        _objects(np, [*who[1], actor])[who[0][to_row]],  # a blank (-1) takes the default
+        version.astype(object),  # Python ints
+        gap.view("timedelta64[us]").astype(object),  # Python timedeltas
+        reason,
+        itertools.repeat(None),
+        itertools.repeat(None),
+        itertools.repeat(()),
+    )
+    # every value above is checked as the rows one by one check it: the trusted builder's inputs
+    return lambda: tuple(map(new_record, itertools.repeat(StageChanged), zip(*columns, strict=False)))
+
+
+def _checked(
+    np: Any, pd: Any, series: list[Any], n: int, h: _History, *, whole: bool
+) -> tuple[Any, Any, Any, Any, Any] | None:
+    """
+    The five columns (``None`` when absent) checked as the rows one by one
+    check their cells: each text column's codes and distinct values, the
+    times in microseconds; ``None`` when a cell would be refused.
+    """
+    deal = _factorized(np, pd, series[0], n, blank=False)
+    if deal is None or any(c.identifier(d) is not None for d in deal[1]):
+        return None
+    stage = _factorized(np, pd, series[1], n, blank=False)
+    if stage is None or not h.stages.issuperset(stage[1]):
+        return None
+    at = _microseconds(np, series[2], whole=whole)
+    if at is None:
+        return None
+    who = _factorized(np, pd, series[3], n, blank=True)
+    if who is None or any(c.identifier(w) is not None for w in who[1]):
+        return None
+    why = _factorized(np, pd, series[4], n, blank=True)
+    if why is None or any(c.name(w) is not None for w in why[1]):
+        return None
+    return deal, stage, at, who, why
+
+
+def _objects(np: Any, items: list[Any]) -> Any:
+    """
+    A numpy array of the Python objects *items*, one per item.
+    """
+    return np.fromiter(items, dtype=object, count=len(items))
+
+
+def _factorized(np: Any, pd: Any, series: Any, rows: int, *, blank: bool) -> tuple[Any, list[str]] | None:
+    """
+    A text column as codes (blank cells -1, only when *blank* cells are
+    allowed) and the distinct values in order of first appearance, when each
+    cell is a ``str`` or (when allowed) blank; else ``None``.  An absent
+    column is all blank.
+    """
+    if series is None:
+        return (np.full(rows, -1, dtype=np.int64), []) if blank else None
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype) or (
+        isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+    ):
+        pass  # its cells are its distinct values: checked below
+    elif dtype.kind == "O" or isinstance(dtype, pd.StringDtype):  # each cell checked: any object
+        kinds = set(map(type, series.to_numpy(dtype=object)))
+        if not all(t is str or (blank and t.__name__ in _BLANK_CELLS) for t in kinds):
+            return None
+    elif blank and dtype.kind == "f" and series.isna().all():  # a column of NaN (an empty CSV column)
+        return np.full(rows, -1, dtype=np.int64), []
+    else:
+        return None
+    codes, uniques = pd.factorize(series)  # in order of first appearance; NaN, None, NA and NaT as -1
+    values = list(uniques.tolist())
+    if not all(type(v) is str for v in values) or (not blank and (codes < 0).any()):
+        return None
+    return codes.astype(np.int64, copy=False), values
+
+
+def _microseconds(np: Any, series: Any, *, whole: bool) -> Any:
+    """
+    A zoned datetime column's instants as microseconds from the epoch, as
+    the rows one by one read them; ``None`` for any other column, one with
+    a blank cell, or (when *whole*) a time with nanoseconds.
+    """
+    if getattr(series.dtype, "kind", "O") != "M" or getattr(series.dt, "tz", None) is None:
+        return None
+    if series.isna().any():
+        return None
+    naive = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    if whole and naive.dt.unit == "ns" and (naive.to_numpy().view(np.int64) % 1000).any():
+        return None
+    cells = naive.to_numpy(dtype="datetime64[us]")
+    us = cells.view(np.int64)
+    if us.min() < _FIRST_US or us.max() > _LAST_US:
+        return None
+    return us
