@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from fractions import Fraction
+from functools import reduce
+from itertools import accumulate, compress, count, islice, repeat
+from operator import attrgetter, countOf, eq, floordiv, is_, is_not, itemgetter, mul, not_, sub
+from typing import Any
 
 import attrs
 
 from .. import _checks as c
-from .._money import Money, decimal_of
+from .._money import MAX_INTEGER_DIGITS, Money, _add, _in_range, _make, decimal_of
+from .._optional import numpy as _numpy
 from .._report import Report, conflict
 from .._repr import funnel_svg
 from ..entities import Opportunity, OpportunityStatus
@@ -26,6 +33,36 @@ _MICROSECOND = dt.timedelta(microseconds=1)
 _MICROSECONDS_A_DAY = _DAY // _MICROSECOND
 _FORWARD = (MoveKind.ADVANCE, MoveKind.WIN)
 
+# Field readers: C-level reads of the records' fields, one column at a time.
+_DEAL = attrgetter("opportunity_id")
+_KIND = attrgetter("kind")
+_FROM = attrgetter("from_stage")
+_TO = attrgetter("to_stage")
+_VERSION = attrgetter("version")
+_TIME = attrgetter("time_in_stage")
+_AT = attrgetter("at")
+_PIPELINE = attrgetter("pipeline")
+_ID = attrgetter("id")
+_STAGE = attrgetter("stage")
+_STATUS = attrgetter("status")
+_CREATED = attrgetter("created_at")
+_AMOUNT = attrgetter("amount")
+_CURRENCY = attrgetter("currency")
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
+_DAYS = attrgetter("days")
+_SECONDS = attrgetter("seconds")
+_MICROSECONDS = attrgetter("microseconds")
+#: Move kinds as the columnar path numbers them (it reads only values of type MoveKind: members).
+_KIND_NUMBERS = {k: i for i, k in enumerate(MoveKind)}
+_ADVANCE, _WIN, _LOSE = (_KIND_NUMBERS[k] for k in (MoveKind.ADVANCE, MoveKind.WIN, MoveKind.LOSE))
+_INT64_LIMIT = 2**63
+_MAX_MICROSECONDS = dt.timedelta.max // _MICROSECOND
+#: The longest time in stage the columnar path counts in int64 microseconds (with room for the stage).
+_LONGEST_DAYS = 100_000
+#: How many items of an iterator are read (and checked) at a time.
+_CHUNK = 1 << 16
+
 
 def _nearest_rank(times: Sequence[tuple[dt.timedelta, int]], n: int, q: float) -> dt.timedelta:
     """
@@ -35,8 +72,8 @@ def _nearest_rank(times: Sequence[tuple[dt.timedelta, int]], n: int, q: float) -
     """
     rank = max(0, math.ceil(q * n) - 1)
     seen = 0
-    for time, count in times:
-        seen += count
+    for time, how_many in times:
+        seen += how_many
         if seen > rank:
             return time
     return times[-1][0]  # unreachable for counts that sum to n
@@ -237,12 +274,27 @@ def funnel(
     deals (a reopened deal counts by its last close); the mean days from
     creation to a win or a loss; and the sales velocity.
 
-    Cost: O(n + e + s t log t) for n deals, e events, s stages and t distinct times in stage.
+    With numpy installed the events are counted column by column (the same
+    report, exactly); without it, one event at a time.
+
+    Cost: O(n + e log e + s t log t) for n deals, e events, s stages and t distinct times in stage.
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     opps = _deals_of(opportunities, pipeline.key)
+    given = _of_pipeline(_checked_events(events), pipeline.key)
+    report = _columnar_report(opps, given, pipeline)
+    return _exact_report(opps, _unique(given), pipeline) if report is None else report
+
+
+def _exact_report(
+    opps: dict[str, Opportunity], events: list[StageChanged], pipeline: Pipeline
+) -> FunnelReport:
+    """
+    The report from the deals and the (unique) events, one event at a time:
+    the definition :func:`_columnar_report` is held to.
+    """
     tally = _Tally(pipeline)
-    tally.add_all(unique_events(events, pipeline.key))
+    tally.add_all(events)
     tally.count_starts(opps)
     won = [e for e in tally.closes.values() if e.kind is MoveKind.WIN]
     lost = [e for e in tally.closes.values() if e.kind is MoveKind.LOSE]
@@ -275,6 +327,201 @@ def funnel(
     )
 
 
+def _columnar_report(
+    opps: dict[str, Opportunity],
+    events: list[StageChanged],
+    pipeline: Pipeline,
+    *,
+    deduplicated: bool = False,
+) -> FunnelReport | None:
+    """
+    :func:`_exact_report` of the deals and the events (repeated ones
+    dropped here), worked out on columns with numpy: each field read once
+    by a C-level loop, moves counted with ``bincount``, each deal's first
+    move and last close found by a stable sort, the times in stage counted
+    per stage in whole microseconds.  ``None`` (the exact path answers)
+    without numpy, or for values it does not number: a kind that is not a
+    MoveKind, a time in stage that is not exactly a ``timedelta`` or is
+    longer than 100,000 days, a version beyond 64 bits.
+    """
+    np = _numpy()
+    if np is None:
+        return None
+    int64 = np.int64
+    n = len(events)
+    keys = list(dict.fromkeys(s.key for s in pipeline.open_stages))
+    stages = len(keys)
+    code_of = {k: i for i, k in enumerate(keys)}  # the exact path's dicts: the same lookups
+    deals: dict[str, int] = {}
+    deal = np.fromiter(map(deals.setdefault, map(_DEAL, events), count()), int64, n)
+    kinds = list(map(_KIND, events))
+    if countOf(map(type, kinds), MoveKind) != n:
+        return None
+    try:
+        version = np.fromiter(map(_VERSION, events), int64, n)
+    except (OverflowError, TypeError, ValueError):
+        return None
+    # each deal's moves by version, then as given: a repeat shows as two equal neighbours
+    by_deal, same_deal, repeated = _by_deal_and_version(np, deal, version)
+    if repeated and not deduplicated:
+        return _columnar_report(opps, _unique(events), pipeline, deduplicated=True)
+    kind = np.fromiter(map(_KIND_NUMBERS.__getitem__, kinds), int64, n)
+    source = np.fromiter(map(code_of.get, map(_FROM, events), repeat(stages)), int64, n)
+    lose = kind == _LOSE
+    close = (kind == _WIN) | lose
+    leaving = (source < stages) & ((kind == _ADVANCE) | close)
+    times = _stage_times(np, events, leaving, source, stages)
+    if times is None:
+        return None
+    # where each deal started: its first move's origin, or where it still is
+    first = by_deal[np.concatenate(([True], ~same_deal))] if n else by_deal
+    rest = compress(opps.values(), map(not_, map(deals.__contains__, opps)))
+    still = np.fromiter(map(code_of.get, map(_STAGE, rest), repeat(stages)), int64)
+    entered = np.bincount(np.concatenate((source[first], still)), minlength=stages + 1)[:stages].tolist()
+    for stage, many in Counter(map(_TO, events)).items():
+        i = code_of.get(stage)
+        if i is not None:
+            entered[i] += many
+    advanced = np.bincount(source[leaving & ~lose], minlength=stages).tolist()
+    lost_from = np.bincount(source[leaving & lose], minlength=stages).tolist()
+    won, lost = _last_closes(
+        np, events, np.flatnonzero(leaving & close), deal=deal, version=version, kind=kind
+    )
+    won_deals = list(map(opps.get, map(_DEAL, won)))
+    to_win, dated_wins = _summed_days(won, won_deals)
+    to_lose, dated_losses = _summed_days(lost, list(map(opps.get, map(_DEAL, lost))))
+    amounts, priced = _won_amounts(won_deals)
+    return _report(
+        pipeline.key,
+        [(key, advanced[i], lost_from[i], entered[i]) for i, key in enumerate(keys)],
+        won=len(won),
+        lost=len(lost),
+        open_deals=sum(map(is_, map(_STATUS, opps.values()), repeat(OpportunityStatus.OPEN))),
+        tally=FunnelTally(
+            times=tuple(pairs for pairs, _ in times),
+            days_to_win=to_win,
+            dated_wins=dated_wins,
+            days_to_lose=to_lose,
+            dated_losses=dated_losses,
+            won_amounts=amounts,
+            priced_wins=priced,
+        ),
+        summaries=[summary for _, summary in times],
+    )
+
+
+def _by_deal_and_version(np: Any, deal: Any, version: Any) -> tuple[Any, Any, bool]:
+    """
+    The order of the events by deal, then version, then as given; whether
+    each (after the first) is of the same deal as the one before it; and
+    whether some deal has two events of one version.
+    """
+    n = len(deal)
+    if not n:
+        return np.arange(0), np.zeros(0, bool), False
+    width = int(version.max()) + 1
+    if int(version.min()) >= 0 and n * width < _INT64_LIMIT:
+        key = deal * width + version
+        order = np.argsort(key, kind="stable")
+        ordered = key[order]
+        same = ordered[1:] // width == ordered[:-1] // width
+        return order, same, bool((ordered[1:] == ordered[:-1]).any())
+    order = np.lexsort((version, deal))
+    ordered_deal, ordered_version = deal[order], version[order]
+    same = ordered_deal[1:] == ordered_deal[:-1]
+    return order, same, bool((same & (ordered_version[1:] == ordered_version[:-1])).any())
+
+
+def _stage_times(
+    np: Any, events: list[StageChanged], leaving: Any, source: Any, stages: int
+) -> (
+    list[tuple[tuple[tuple[dt.timedelta, int], ...], tuple[dt.timedelta, dt.timedelta, dt.timedelta] | None]]
+    | None
+):
+    """
+    Per open stage, the ``(time, how many)`` pairs in time order of the
+    events *leaving* it, and its (median, mean, p90) worked out on the
+    microseconds (``None`` when the sum leaves ``timedelta``'s range: the
+    exact sum raises what it raises); ``None`` for a time that is not
+    exactly a ``timedelta`` or is longer than 100,000 days.
+    """
+    stamps = list(map(_TIME, compress(events, leaving.tolist())))
+    m = len(stamps)
+    if countOf(map(type, stamps), dt.timedelta) != m:
+        return None
+    days = np.fromiter(map(_DAYS, stamps), np.int64, m)
+    if m and int(days.max()) > _LONGEST_DAYS:
+        return None
+    micros = days * _MICROSECONDS_A_DAY
+    micros += np.fromiter(map(_SECONDS, stamps), np.int64, m) * 1_000_000
+    micros += np.fromiter(map(_MICROSECONDS, stamps), np.int64, m)
+    span = int(micros.max()) + 1 if m else 1
+    if (stages + 1) * span >= _INT64_LIMIT:
+        return None
+    key, how_many = np.unique(source[leaving] * span + micros, return_counts=True)
+    # one timedelta of each value (a given one), looked up by value for each stage
+    order = np.argsort(micros)
+    ordered = micros[order]
+    heads = np.concatenate(([True], ordered[1:] != ordered[:-1])) if m else np.zeros(0, bool)
+    values = ordered[heads]
+    distinct = np.empty(len(values), object)
+    distinct[:] = list(map(stamps.__getitem__, order[heads].tolist()))
+    bounds = np.searchsorted(key, np.arange(stages + 1) * span).tolist()
+    out = []
+    for s in range(stages):
+        lo, hi = bounds[s], bounds[s + 1]
+        at, counts = key[lo:hi] - s * span, how_many[lo:hi]
+        times = distinct[np.searchsorted(values, at)].tolist()
+        out.append((tuple(zip(times, counts.tolist(), strict=True)), _summary(np, times, at, counts)))
+    return out
+
+
+def _summary(
+    np: Any, stamps: list[dt.timedelta], micros: Any, counts: Any
+) -> tuple[dt.timedelta, dt.timedelta, dt.timedelta] | None:
+    """
+    The median, mean and p90 of the times *stamps* (*micros* in
+    microseconds) counted *counts* times, as :func:`_stage_stats` works them
+    out; ``None`` for no times or a sum beyond ``timedelta``'s range.
+    """
+    n = int(counts.sum())
+    if not n:
+        return None
+    if int(micros[-1]) * n < _INT64_LIMIT:
+        total = int(np.dot(micros, counts))
+    else:
+        total = sum(map(mul, micros.tolist(), counts.tolist()))
+    if total > _MAX_MICROSECONDS:
+        return None
+    seen = np.cumsum(counts)
+    median, p90 = (
+        stamps[min(int(np.searchsorted(seen, max(0, math.ceil(q * n) - 1), side="right")), len(stamps) - 1)]
+        for q in (0.5, 0.9)
+    )
+    return median, dt.timedelta(microseconds=total) / n, p90
+
+
+def _last_closes(
+    np: Any, events: list[StageChanged], closes: Any, *, deal: Any, version: Any, kind: Any
+) -> tuple[list[StageChanged], list[StageChanged]]:
+    """
+    The last close of each deal among the events at *closes* (the highest
+    version; the first given of equals), won and lost, each in the order
+    the deals first closed (the exact path's dict order).
+    """
+    if not len(closes):
+        return [], []
+    who = deal[closes]
+    newest = np.lexsort((-version[closes], who))  # per deal: highest version first, then as given
+    by_deal = np.argsort(who, kind="stable")  # per deal: as given
+    heads = np.concatenate(([True], who[newest][1:] != who[newest][:-1]))
+    last = closes[newest[heads]]
+    last = last[np.argsort(closes[by_deal[heads]])]
+    won = kind[last] == _WIN
+    pick = events.__getitem__
+    return list(map(pick, last[won].tolist())), list(map(pick, last[~won].tolist()))
+
+
 def _report(
     pipeline: str | None,
     counts: list[tuple[str, int, int, int]],
@@ -283,14 +530,20 @@ def _report(
     lost: int,
     open_deals: int,
     tally: FunnelTally,
+    summaries: Sequence[tuple[dt.timedelta, dt.timedelta, dt.timedelta] | None] | None = None,
 ) -> FunnelReport:
     """
     The report from its counts (per open stage: key, advanced, lost,
-    entered), closes, open deals and tally: one pass and merges build it alike.
+    entered), closes, open deals and tally: one pass and merges build it
+    alike.  *summaries* are the stages' (median, mean, p90) when the caller
+    has worked them out already (``None`` for one to work out here).
     """
+    given = [None] * len(counts) if summaries is None else summaries
     stats = tuple(
-        _stage_stats(key, advanced, lost_from, entered, times)
-        for (key, advanced, lost_from, entered), times in zip(counts, tally.times, strict=True)
+        _stage_stats(key, advanced, lost_from, entered, times, summary)
+        for (key, advanced, lost_from, entered), times, summary in zip(
+            counts, tally.times, given, strict=True
+        )
     )
     closed = won + lost
     win_rate = Fraction(won, closed) if closed else None
@@ -310,15 +563,49 @@ def _report(
 
 
 def _deals_of(opportunities: Iterable[Opportunity], pipeline: str) -> dict[str, Opportunity]:
-    """The deals of *pipeline* by id, each checked to be an Opportunity."""
+    """
+    The deals of *pipeline* by id (the last given of an id, where its first
+    stood), each checked to be an Opportunity.
+    """
     c.require_iterable(opportunities, "Opportunity", "opportunities")
-    opps = {}
-    for i, o in enumerate(opportunities):
-        if not isinstance(o, Opportunity):
-            c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
-        if o.pipeline == pipeline:
-            opps[o.id] = o
-    return opps
+    given = _listed(opportunities, Opportunity, "an Opportunity", "opportunities")
+    mine = list(compress(given, map(eq, map(_PIPELINE, given), repeat(pipeline))))
+    return dict(zip(map(_ID, mine), mine, strict=True))
+
+
+def _listed(items: Iterable[Any], cls: type, what: str, path: str) -> list[Any]:
+    """
+    *items* as a list, checked to be *cls* values: the first that is not is
+    refused as ``path[i]``, as soon as it is read (an endless iterator of
+    junk is refused at its first item), also when the iteration fails after
+    it (the failure itself is raised when every item before it was good).
+    """
+    if type(items) is list:
+        _check_types(items, 0, cls, what, path)
+        return items
+    out: list[Any] = []
+    given = iter(items)
+    while True:  # in chunks: each checked before the next is read
+        chunk: list[Any] = []
+        failure = None
+        try:
+            chunk.extend(islice(given, _CHUNK))
+        except Exception as e:  # noqa: BLE001 - re-raised below, after the items before it are checked
+            failure = e
+        _check_types(chunk, len(out), cls, what, path)
+        if failure is not None:
+            raise failure
+        out += chunk
+        if len(chunk) < _CHUNK:
+            return out
+
+
+def _check_types(items: list[Any], offset: int, cls: type, what: str, path: str) -> None:
+    """Refuse the first of *items* that is not a *cls* as ``path[offset + i]``."""
+    if countOf(map(type, items), cls) != len(items):
+        for i, item in enumerate(items):
+            if not isinstance(item, cls):
+                c.require(item, cls, what, f"{path}[{offset + i}]")
 
 
 class _Tally:
@@ -370,25 +657,66 @@ class _Tally:
                 self.entered[stage] += 1
 
 
-def _stage_stats(
-    stage: str, advanced: int, lost: int, entered: int, times: tuple[tuple[dt.timedelta, int], ...]
+def _stage_stats(  # noqa: PLR0917 - the counts of one stage, in the report's order
+    stage: str,
+    advanced: int,
+    lost: int,
+    entered: int,
+    times: tuple[tuple[dt.timedelta, int], ...],
+    summary: tuple[dt.timedelta, dt.timedelta, dt.timedelta] | None = None,
 ) -> StageStats:
-    """The counts, rates and times of one open stage."""
+    """
+    The counts, rates and times of one open stage.  Pairs of exact
+    ``(object, int >= 0)`` tuples (every tally funnel() makes) are summed
+    and ranked by C-level loops (``map``, ``accumulate``, ``bisect``); any
+    other tally (one altered by hand) by the loops that define them.
+    """
     n = advanced + lost
-    total = dt.timedelta(0)
-    for time, count in times:
-        total += time * count
+    if not n:
+        median = mean = p90 = None
+    elif summary is not None:
+        median, mean, p90 = summary
+    elif _plain_pairs(times):
+        stamps, counts = list(map(_FIRST, times)), list(map(_SECOND, times))
+        # the same products and sums, in the same order, as the loop below
+        mean = sum(map(mul, stamps, counts), dt.timedelta(0)) / n
+        seen = list(accumulate(counts))
+        median, p90 = (_ranked(stamps, seen, n, q) for q in (0.5, 0.9))
+    else:
+        total = dt.timedelta(0)
+        for time, how_many in times:
+            total += time * how_many
+        median, mean, p90 = _nearest_rank(times, n, 0.5), total / n, _nearest_rank(times, n, 0.9)
     return StageStats(
         stage=stage,
         advanced=advanced,
         lost=lost,
         conversion=Fraction(advanced, n) if n else None,
         loss_rate=Fraction(lost, n) if n else None,
-        median_time=_nearest_rank(times, n, 0.5) if n else None,
-        mean_time=total / n if n else None,
-        p90_time=_nearest_rank(times, n, 0.9) if n else None,
+        median_time=median,
+        mean_time=mean,
+        p90_time=p90,
         entered=entered,
     )
+
+
+def _plain_pairs(times: Sequence[Any]) -> bool:
+    """Whether *times* is a non-empty tuple of 2-tuples counting ints >= 0 (running counts never fall)."""
+    if type(times) is not tuple or not times or countOf(map(type, times), tuple) != len(times):
+        return False
+    if countOf(map(len, times), 2) != len(times):
+        return False
+    counts = list(map(_SECOND, times))
+    return countOf(map(type, counts), int) == len(counts) and (not counts or min(counts) >= 0)
+
+
+def _ranked(stamps: list[dt.timedelta], seen: list[int], n: int, q: float) -> dt.timedelta:
+    """
+    :func:`_nearest_rank` over times *stamps* whose counts add up to *seen*
+    (never falling): the first time whose running count passes the rank.
+    """
+    i = bisect_right(seen, max(0, math.ceil(q * n) - 1))
+    return stamps[i] if i < len(stamps) else stamps[-1]
 
 
 def _days(es: list[StageChanged], opps: dict[str, Opportunity]) -> tuple[Fraction, int]:
@@ -424,15 +752,73 @@ def _velocity(
 def unique_events(events: Iterable[StageChanged], pipeline: str | None) -> list[StageChanged]:
     """
     The events of *pipeline* (of every pipeline for ``None``), each once (a host that stored an event twice
-    must not count a move twice), checked to be events.
+    must not count a move twice: the first given stays), checked to be events.
     """
+    return _unique(_of_pipeline(_checked_events(events), pipeline))
+
+
+def _checked_events(events: Iterable[StageChanged]) -> list[StageChanged]:
+    """*events* as a list, each checked to be a StageChanged (``events[i]`` names the first that is not)."""
     c.require_iterable(events, "StageChanged", "events")
-    seen: set[StageChanged] = set()
-    out = []
-    for i, e in enumerate(events):
-        if not isinstance(e, StageChanged):
-            c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
-        if (pipeline is None or e.pipeline == pipeline) and e not in seen:
-            seen.add(e)
-            out.append(e)
-    return out
+    return _listed(events, StageChanged, "a StageChanged", "events")
+
+
+def _of_pipeline(events: list[StageChanged], pipeline: str | None) -> list[StageChanged]:
+    """The *events* of *pipeline*, in order (all of them for ``None``)."""
+    if pipeline is None:
+        return events
+    if countOf(map(_PIPELINE, events), pipeline) == len(events):  # identity or ==, as == alone says for a str
+        return events
+    return list(compress(events, map(eq, map(_PIPELINE, events), repeat(pipeline))))
+
+
+def _unique(events: list[StageChanged]) -> list[StageChanged]:
+    """*events* without repeats, each where it was first given (as a set of those seen would keep them)."""
+    return list(dict.fromkeys(events))
+
+
+def _summed_days(es: list[StageChanged], deals: list[Opportunity | None]) -> tuple[Fraction, int]:
+    """
+    :func:`_days` of the closes *es* of the *deals* (``None`` for one not
+    given), by C-level loops: the same differences, added up and floored to
+    microseconds (each is whole microseconds, so the sum is exact).
+    """
+    known = list(map(is_not, deals, repeat(None)))
+    differences = map(sub, map(_AT, compress(es, known)), map(_CREATED, compress(deals, known)))
+    try:
+        micros = sum(differences, dt.timedelta(0)) // _MICROSECOND
+    except OverflowError:  # beyond timedelta's range: add them up as integers
+        differences = map(sub, map(_AT, compress(es, known)), map(_CREATED, compress(deals, known)))
+        micros = sum(map(floordiv, differences, repeat(_MICROSECOND)))
+    return Fraction(micros, _MICROSECONDS_A_DAY), countOf(known, True)
+
+
+def _won_amounts(deals: list[Opportunity | None]) -> tuple[tuple[Money, ...], int]:
+    """
+    The amounts of the won *deals* (``None`` for one not given), one sum
+    per currency in currency order, and how many there were: the exact
+    path's ``Money`` sums, added as ``Money.__add__`` adds them (the same
+    checked steps, in the same order) without a ``Money`` per step.
+    """
+    amounts = [m for m in map(_AMOUNT, compress(deals, map(is_not, deals, repeat(None)))) if m is not None]
+    if not amounts:
+        return (), 0
+    numbers = list(map(_AMOUNT, amounts))
+    first = amounts[0]
+    if countOf(map(_CURRENCY, amounts), first.currency) == len(amounts) and min(numbers) >= 0:
+        # one currency, no amount below zero: every running sum lies within the last
+        total = reduce(_add, numbers)
+        if total.adjusted() < MAX_INTEGER_DIGITS:
+            return (first if len(amounts) == 1 else _make(total, first.currency),), len(amounts)
+    sums: dict[str, Decimal] = {}
+    firsts: dict[str, Money] = {}
+    for m in amounts:
+        currency = m.currency
+        got = sums.get(currency)
+        if got is None:
+            sums[currency], firsts[currency] = m.amount, m
+        else:
+            sums[currency] = _in_range(_add(got, m.amount))
+    once = Counter(map(_CURRENCY, amounts))
+    totals = {k: m if once[k] == 1 else _make(sums[k], m.currency) for k, m in firsts.items()}
+    return tuple(totals[k] for k in sorted(totals)), len(amounts)
