@@ -17,12 +17,14 @@ or built directly from their converted cells (trusted, :func:`assembler`).
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import enum
 import functools
 import importlib
 import inspect
 import itertools
+import operator
 import re
 import types
 import typing
@@ -34,7 +36,16 @@ import attrs
 
 from . import _checks as c
 from ._formats import _parse_datetime, _parse_duration
-from ._money import Money, _make, amount_problem, currency_problem, to_amount
+from ._money import (
+    Money,
+    _make,
+    _new,
+    _set_amount,
+    _set_currency,
+    amount_problem,
+    currency_problem,
+    to_amount,
+)
 from ._reading import _key_path, _structure_money
 from ._records import new_record
 from .errors import MAX_LISTED, Problem, ValidationError
@@ -222,13 +233,52 @@ def _pandas_column(frame: Any, j: int) -> list[Any]:
         zoned = getattr(series.dt, "tz", None) is not None
         if zoned:
             series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        cells: list[Any] = series.to_numpy(dtype="datetime64[us]").astype(object).tolist()
+        values = series.to_numpy(dtype="datetime64[us]")
+        if zoned:
+            aware = _utc_datetimes(values)
+            if aware is not None:
+                return aware
+        cells: list[Any] = values.astype(object).tolist()
         if zoned:
             return [None if x is None else x.replace(tzinfo=dt.UTC) for x in cells]
         return cells
     if kind == "m":  # timedelta64
         return list(series.to_numpy(dtype="timedelta64[us]").astype(object).tolist())
     return list(series.tolist())
+
+
+def _utc_datetimes(values: Any) -> list[Any] | None:
+    """
+    A numpy ``datetime64[us]`` array of times in UTC as aware datetimes in
+    UTC (``None`` for NaT), each made from the ten bytes that pickle stores
+    for a datetime (year, month, day, hour, minute, second, microsecond:
+    one C call per cell instead of two); ``None`` when a time falls outside
+    the years 1 to 9999.
+    """
+    np: Any = importlib.import_module("numpy")  # a pandas column: numpy is there
+    micros = values.view("int64")
+    nat = np.isnat(values)
+    if nat.any():
+        micros = np.where(nat, 0, micros)
+    days, rest = np.divmod(micros, 86_400_000_000)
+    dates = days.astype("datetime64[D]")
+    months = dates.astype("datetime64[M]")
+    year = months.astype("datetime64[Y]").astype(np.int64) + 1970
+    if len(year) and (int(year.min()) < 1 or int(year.max()) > 9999):
+        return None
+    state = np.empty((len(micros), 10), dtype=np.uint8)
+    state[:, 0], state[:, 1] = year >> 8, year & 255
+    state[:, 2] = months.astype(np.int64) % 12 + 1
+    state[:, 3] = (dates - months).astype(np.int64) + 1
+    seconds, micro = np.divmod(rest, 1_000_000)
+    state[:, 4], state[:, 5], state[:, 6] = seconds // 3600, seconds // 60 % 60, seconds % 60
+    state[:, 7], state[:, 8], state[:, 9] = micro >> 16, (micro >> 8) & 255, micro & 255
+    make: Callable[[bytes, dt.tzinfo], dt.datetime] = dt.datetime  # type: ignore[assignment]  # pickle's form
+    states = state.view("V10").ravel().tolist()
+    cells: list[dt.datetime | None] = list(map(make, states, itertools.repeat(dt.UTC)))
+    for i in np.flatnonzero(nat).tolist():
+        cells[i] = None
+    return cells
 
 
 def _column_path(name: object) -> str:
@@ -651,6 +701,8 @@ class Reader:
         self.defaults = [f.default for f in the_plan.fields]
         self.cls = the_plan.cls
         self.build = the_plan.build
+        self.plan = the_plan
+        self.fill = dict(fill)
 
     @property
     def full(self) -> bool:
@@ -821,6 +873,599 @@ class Reader:
             path=problem.path[len(name) :].removeprefix("."), code=problem.code, message=problem.message
         )
         return self._at(i, j, moved)
+
+
+# --- many rows at once -------------------------------------------------------------
+#
+# A record class (see funnelkit._records) whose constructor is compiled builds a row at once when
+# every value passes its field's fast test and the cross-field rules hold.  A batch does the same
+# for many rows, column by column: each column's cells are read as Reader.row reads them (a value
+# that repeats once per distinct value), tested with the same fast tests, and the rows whose every
+# value passed are built with new_record, as the compiled constructor builds them.  Any other row
+# (a blank in a required column, a value to convert or refuse, a broken rule) is read by
+# Reader.row, so that its value or its problems are exactly those of the row-by-row path.
+
+#: Rows a batch reads at once (without a progress callback; with one, PROGRESS_EVERY).
+BATCH_ROWS: Final = 16 * PROGRESS_EVERY
+
+_SLOW: Final[Any] = _Missing()  # a value that its row must read one by one
+_DEDUP_KINDS = (frozenset({str, type(None), float, _Missing}), frozenset({int, type(None), float, _Missing}))
+#: The readers that return a cell of this exact type as it is.
+_KEPT_BY: Final[dict[Any, type]] = {
+    read_datetime: dt.datetime,
+    read_date: dt.date,
+    read_duration: dt.timedelta,
+    read_int: int,
+    read_tuple: tuple,
+    read_set: frozenset,
+}
+#: The readers that read every cell of these exact types as one type's constructor does.
+_MADE_BY: Final[dict[Any, tuple[frozenset[type], type]]] = {
+    read_tuple: (frozenset({list, tuple}), tuple),
+    read_set: (frozenset({list, tuple, set, frozenset}), frozenset),
+}
+_NONE_TYPE = type(None)
+
+
+def _never_blank(kind: type) -> bool:
+    """
+    Whether no cell of exact type *kind* is blank (see :func:`blank`).
+    """
+    return not (
+        kind is _NONE_TYPE or kind is _Missing or issubclass(kind, float) or kind.__name__ in _BLANK_TYPES
+    )
+
+
+@functools.cache
+def _fast_tests(cls: type) -> tuple[tuple[Callable[[Any], Any], Callable[[Any], list[int]]], ...] | None:
+    """
+    Per field of the record class *cls*, in order, its check's fast test
+    (see ``_checks.FastTest``) as a function of one value, and as a function
+    of a sequence of values that returns the positions where it fails;
+    ``None`` unless *cls* is a record whose constructor is compiled from
+    these tests (see ``funnelkit._records``).
+    """
+    code = getattr(getattr(cls, "__new__", None), "__code__", None)
+    if not issubclass(cls, tuple) or not getattr(code, "co_filename", "").startswith(
+        "<funnelkit compiled constructor"
+    ):
+        return None
+    names: dict[str, Any] = {}
+
+    def const(value: object) -> str:
+        key = f"_fk_c{len(names)}"
+        names[key] = value
+        return key
+
+    src: list[str] = []
+    fields = attrs.fields(typing.cast("Any", cls))
+    for k, f in enumerate(fields):
+        test = c.fast_test(f.metadata.get("funnelkit_check"))
+        if test is None:  # pragma: no cover - the compiled constructor has a test for every field
+            return None
+        expr = test("_fk_v", const)
+        src += [
+            f"def _fk_one_{k}(_fk_v):",
+            f"    return {expr}",
+            f"def _fk_many_{k}(_fk_cells):",
+            f"    return [_fk_i for _fk_i, _fk_v in enumerate(_fk_cells) if not ({expr})]",
+        ]
+    compiled = compile("\n".join(src), f"<funnelkit fast tests of {cls.__name__}>", "exec")
+    exec(compiled, names)  # noqa: S102 - source built here from the checks' own fast tests
+    return tuple((names[f"_fk_one_{k}"], names[f"_fk_many_{k}"]) for k in range(len(fields)))
+
+
+def batch_of(reader: Reader) -> Batch | None:
+    """
+    The batch that reads rows for *reader*, or ``None`` when its class is
+    read row by row only.
+    """
+    tests = _fast_tests(reader.cls)
+    return None if tests is None else Batch(reader, tests)
+
+
+class Batch:
+    """
+    Reads many rows of a record class at once, column by column (see the
+    comment above).
+    """
+
+    def __init__(
+        self, reader: Reader, tests: tuple[tuple[Callable[[Any], Any], Callable[[Any], list[int]]], ...]
+    ) -> None:
+        self.reader = reader
+        the_plan = reader.plan
+        index = {t: j for j, t in enumerate(the_plan.targets)}
+        fill = reader.fill
+        self.plain: list[
+            tuple[int, int, Any, Any, Callable[[Any], Any], Callable[[Any], list[int]], Any]
+        ] = []
+        self.money: list[tuple[int, int, int, Any, Any, Callable[[Any], Any]]] = []
+        for f in the_plan.fields:
+            one, many = tests[f.index]
+            fallback = fill.get(f.name, MISSING if f.required else f.default)
+            if f.money:
+                currency = the_plan.currency(f)
+                self.money.append(
+                    (f.index, index[f.name], index[currency], fallback, fill.get(currency, MISSING), one)
+                )
+            else:
+                bulk = _bulk_test(f.check)
+                self.plain.append((f.index, index[f.name], f.read, fallback, one, many, bulk))
+        self.width = len(the_plan.fields)
+        self.cls = the_plan.cls
+        relations = getattr(the_plan.cls, "_relations", None)
+        self.relations: Callable[[Any], Any] | None = None if reader.trusted else relations
+
+    def read(self, columns: typing.Sequence[Any], n: int) -> tuple[list[Any], list[int]]:
+        """
+        The values of *n* rows whose cells *columns* hold (per target of the
+        plan: a sequence of *n* cells, or ``None`` for a column the rows do
+        not have), and the positions of the rows to read one by one (their
+        places in the values hold nothing meaningful).
+        """
+        by_field: list[Any] = [None] * self.width
+        slow: set[int] = set()
+        for k, j, read, fallback, one, many, bulk in self.plain:
+            got = _column(columns[j], n, read, fallback, one, many, bulk=bulk)
+            if got is None:
+                return [None] * n, list(range(n))
+            by_field[k], bad = got
+            slow.update(bad)
+        for k, ja, jc, fallback, fill_currency, one in self.money:
+            got = self._money_column(columns[ja], columns[jc], n, ja, jc, fallback, fill_currency, one)
+            if got is None:
+                return [None] * n, list(range(n))
+            by_field[k], bad = got
+            slow.update(bad)
+        values = list(map(new_record, itertools.repeat(self.cls, n), zip(*by_field, strict=False)))
+        if self.relations is not None:
+            slow.update(_broken(self.relations, values, slow))
+        return values, sorted(slow)
+
+    def _money_column(  # noqa: PLR0917 - one money field's columns and fills
+        self,
+        amounts: typing.Sequence[Any] | None,
+        currencies: typing.Sequence[Any] | None,
+        n: int,
+        ja: int,
+        jc: int,
+        fallback: Any,
+        fill_currency: Any,
+        one: Callable[[Any], Any],
+    ) -> tuple[Any, list[int]] | None:
+        """
+        A money field's values from its amount and currency columns, each
+        distinct pair read once by :meth:`Reader._money`, and the positions
+        whose value is not fine; ``None`` when no row is.
+        """
+        money = self.reader._money  # noqa: SLF001 - the row-by-row reading of one pair, reused
+
+        def value(amount: Any, currency: Any) -> Any:
+            bad: list[Problem] = []
+            try:
+                found = money(amount, currency, 0, ja, jc, fallback, fill_currency, bad)
+                return _SLOW if bad or not one(found) else found
+            except Exception:  # noqa: BLE001 - the row-by-row path meets it again and reports it as it does
+                return _SLOW
+
+        if amounts is None and currencies is None:
+            found = value(MISSING, MISSING)
+            return None if found is _SLOW else (itertools.repeat(found, n), [])
+        amounts = [MISSING] * n if amounts is None else amounts
+        currencies = [MISSING] * n if currencies is None else currencies
+        once = _distinct(amounts)
+        codes = _distinct(currencies)
+        if once is None or codes is None:
+            values = list(map(value, amounts, currencies))
+            return values, [i for i, v in enumerate(values) if v is _SLOW]
+        single = len(codes) == 1  # one currency (or none): keyed by the amount alone
+        keys = amounts if single else list(zip(amounts, currencies, strict=True))
+        by_code: dict[Any, list[Any]] = {}
+        if single:
+            by_code[next(iter(codes))] = list(once)
+        else:
+            for amount, code in set(keys):
+                by_code.setdefault(code, []).append(amount)
+        table: dict[Any, Any] = {}
+        for code, group in by_code.items():
+            made = _made_money(group, code, one) or [value(amount, code) for amount in group]
+            table.update(zip(group if single else zip(group, itertools.repeat(code)), made, strict=True))
+        values = list(map(table.__getitem__, keys))
+        if not any(v is _SLOW for v in table.values()):
+            return values, []
+        return values, [i for i, v in enumerate(values) if v is _SLOW]
+
+
+def _made_money(amounts: list[Any], code: Any, one: Callable[[Any], Any]) -> list[Money] | None:
+    """
+    The Money of each amount (distinct ints and str) in the currency
+    *code*, made at once as :meth:`Reader._money` makes each (checked or
+    trusted alike: the amount read as a Decimal, then ``_make``) when the
+    currency is known and every amount passes Money's check; ``None``
+    otherwise.  An int's check is its number of digits: the smallest and
+    the largest are enough.
+    """
+    if not amounts or code.__class__ is not str or currency_problem(code) is not None:
+        return None
+    kinds = set(map(type, amounts))
+    if kinds == {int}:
+        low, high = Decimal(min(amounts)), Decimal(max(amounts))
+        if amount_problem(low) is not None or amount_problem(high) is not None:
+            return None
+        numbers = list(map(Decimal, amounts))
+    elif kinds == {str}:
+        parsed = _decimals(amounts)
+        if parsed is None or any(p is not None for p in map(amount_problem, parsed)):
+            return None
+        numbers = parsed
+    else:
+        return None
+    made = list(map(_new, itertools.repeat(Money, len(numbers))))  # each as _make makes it
+    collections.deque(map(_set_amount, made, numbers), 0)
+    collections.deque(map(_set_currency, made, itertools.repeat(code)), 0)
+    return made if one(made[0]) else None
+
+
+def _decimals(texts: list[str]) -> list[Decimal] | None:
+    """
+    The Decimal that each text writes when every one is what
+    :func:`funnelkit._checks.parse_decimal` reads (plain ASCII notation, at
+    most 200 characters), matched all at once; ``None`` otherwise.
+    """
+    joined = "\n".join(texts)  # no number holds a line break: one match per text
+    if max(map(len, texts)) > 200 or joined.count("\n") != len(texts) - 1:
+        return None
+    return list(map(Decimal, texts)) if _DECIMALS.fullmatch(joined) else None
+
+
+_DECIMALS = re.compile(rf"(?:{c._DECIMAL.pattern})(?:\n(?:{c._DECIMAL.pattern}))*")  # noqa: SLF001 - its own
+
+
+def _distinct(cells: typing.Sequence[Any]) -> set[Any] | None:
+    """
+    The distinct cells of a column, when a cell equal to another always
+    reads as it does (str or int cells, blanks; a float only when NaN);
+    ``None`` otherwise.
+    """
+    kinds = set(map(type, cells))
+    if not (kinds <= _DEDUP_KINDS[0] or kinds <= _DEDUP_KINDS[1]):
+        return None
+    distinct = set(cells)
+    if float in kinds and any(type(v) is float and v == v for v in distinct):  # noqa: PLR0124 - NaN
+        return None
+    return distinct
+
+
+def _column(  # noqa: PLR0917 - one field's column, reader, fallback and tests
+    cells: typing.Sequence[Any] | None,
+    n: int,
+    read: Callable[[Any], Any] | None,
+    fallback: Any,
+    one: Callable[[Any], Any],
+    many: Callable[[Any], list[int]],
+    *,
+    bulk: tuple[type, Callable[[Any], bool]] | None,
+) -> tuple[Any, list[int]] | None:
+    """
+    A field's values from its column's cells, read as :meth:`Reader.row`
+    reads them, and the positions whose value is not fine (to read one by
+    one); ``None`` when no row is.  *bulk*, when given, is a type and a
+    test of a whole column of cells of that exact type (see :data:`_BULK_TESTS`).
+    """
+
+    def value(cell: Any) -> Any:
+        try:
+            if cell.__class__ is not str and blank(cell):
+                if fallback is MISSING:
+                    return _SLOW
+                cell = fallback
+            elif read is not None:
+                cell = read(cell)
+            return cell if one(cell) else _SLOW
+        except Exception:  # noqa: BLE001 - the row-by-row path meets it again and reports it as it does
+            return _SLOW
+
+    kinds: set[type] = set(map(type, cells)) if cells is not None else {_Missing}
+    if kinds == {_Missing}:  # a column the rows do not have
+        found = value(MISSING)
+        return None if found is _SLOW else (itertools.repeat(found, n), [])
+    cells = typing.cast("typing.Sequence[Any]", cells)
+    try:
+        at_once = _at_once(cells, kinds, read, many, bulk)
+    except Exception:  # noqa: BLE001 - read cell by cell below
+        at_once = None
+    if at_once is not None:
+        return at_once
+    distinct = _distinct(cells)
+    if distinct is not None:
+        table = {cell: value(cell) for cell in distinct}
+        if all(v is k for k, v in table.items()):
+            return cells, []
+        values = list(map(table.__getitem__, cells))
+        if not any(v is _SLOW for v in table.values()):
+            return values, []
+    else:
+        values = list(map(value, cells))
+    return values, [i for i, v in enumerate(values) if v is _SLOW]
+
+
+def _at_once(
+    cells: typing.Sequence[Any],
+    kinds: set[type],
+    read: Callable[[Any], Any] | None,
+    many: Callable[[Any], list[int]],
+    bulk: tuple[type, Callable[[Any], bool]] | None,
+) -> tuple[Any, list[int]] | None:
+    """
+    A field's values and the positions whose value is not fine, read
+    without a call per cell, when its cells allow: every cell its own value
+    (tested at once, once per distinct str or int), or a collection per
+    cell that one C call makes (a list as a tuple); ``None`` otherwise.
+    """
+    kept = _KEPT_BY.get(read)
+    if kinds == {kept} if read is not None else all(map(_never_blank, kinds)):
+        once = _fewer(cells) if len(kinds) == 1 and (str in kinds or int in kinds) else cells
+        if (bulk is not None and kinds == {bulk[0]} and bulk[1](once)) or not many(once):
+            return cells, []
+        return cells, many(cells)
+    made = _MADE_BY.get(read)
+    if made is None or not kinds <= made[0]:
+        return None
+    values = list(map(made[1], cells))  # unhashable items in a set: TypeError, read cell by cell
+    if bulk is not None and bulk[0] is made[1] and bulk[1](values):
+        return values, []
+    items = set(map(type, itertools.chain.from_iterable(values)))
+    if (items <= {str} or items <= {int}) and not many(_fewer(values)):
+        return values, []
+    return values, many(values)
+
+
+def _fewer(cells: typing.Sequence[Any]) -> typing.Sequence[Any]:
+    """
+    The distinct cells of a column of hashable cells when they repeat (its
+    first 1,024 cells have at most half as many distinct values), else the
+    cells themselves (in their order: quicker to visit).
+    """
+    head = cells[:1024]
+    return list(set(cells)) if len(set(head)) * 2 <= len(head) else cells
+
+
+def _identifiers(values: typing.Sequence[str]) -> bool:
+    """
+    Whether every str of *values* is an id, by the rules of
+    :func:`funnelkit._checks.identifier` applied to all at once: non-empty,
+    at most ``MAX_ID_LENGTH`` characters, stripped, printable.
+    """
+    return (
+        min(map(len, values), default=1) >= 1
+        and max(map(len, values), default=0) <= c.MAX_ID_LENGTH
+        and all(map(str.isprintable, values))
+        and list(map(str.strip, values)) == list(values)
+    )
+
+
+def _utc_times(values: typing.Sequence[dt.datetime]) -> bool:
+    """
+    Whether every datetime of *values* is in UTC (``tzinfo`` is
+    ``datetime.UTC``): the fast test of
+    :func:`funnelkit._checks.aware_datetime`, applied to all at once.
+    """
+    return all(map(operator.is_, map(_TZINFO, values), itertools.repeat(dt.UTC)))
+
+
+_TZINFO = operator.attrgetter("tzinfo")
+
+
+def _names(values: typing.Sequence[str]) -> bool:
+    """
+    Whether every str of *values* is a name: the fast test of
+    :func:`funnelkit._checks.name` (not empty, not blank), applied to all at once.
+    """
+    return all(values) and not any(map(str.isspace, values))
+
+
+#: Checks (by identity) that a column of values of one exact type can pass at once, quicker than
+#: value by value, and that column test; held to the checks by the property tests.
+_BULK_TESTS: Final[dict[Any, tuple[type, Callable[[Any], bool]]]] = {
+    c.identifier: (str, _identifiers),
+    c.aware_datetime: (dt.datetime, _utc_times),
+    c.name: (str, _names),
+}
+
+
+def _bulk_test(check: object) -> tuple[type, Callable[[Any], bool]] | None:
+    """
+    The test of a whole column of values of one exact type that *check* (a
+    field's check) passes at once: one of :data:`_BULK_TESTS`, or for
+    ``_checks.items(inner, tuple or frozenset, unique=...)`` of such an
+    inner check of str, its items tested together as the fast test of
+    ``items`` tests them (every item of the exact type, and no item twice
+    in a tuple that must be unique); ``None`` for any other check.
+    """
+    found = _BULK_TESTS.get(check)
+    if found is not None or getattr(check, "__qualname__", None) != "items.<locals>.check_items":
+        return found
+    try:
+        bound = inspect.getclosurevars(typing.cast("Callable[..., Any]", check)).nonlocals
+    except (TypeError, ValueError):  # pragma: no cover - not the closure it is named after
+        return None
+    inner, kind, unique = _BULK_TESTS.get(bound.get("check")), bound.get("kind"), bound.get("unique")
+    if inner is None or inner[0] is not str or kind not in {tuple, frozenset} or type(unique) is not bool:
+        return None
+    test_items = inner[1]
+    once = unique and kind is tuple
+
+    def bulk(values: typing.Sequence[Any]) -> bool:
+        items = list(itertools.chain.from_iterable(values))
+        if not set(map(type, items)) <= {str} or not test_items(items):
+            return False
+        return not once or all(len(set(v)) == len(v) for v in values if len(v) > 1)
+
+    return kind, bulk
+
+
+def _broken(relations: Callable[[Any], Any], values: list[Any], slow: set[int]) -> list[int]:
+    """
+    The positions of *values* (but those in *slow*) that break their
+    class's cross-field rules, or whose rules fail to run.
+    """
+    if not slow:
+        try:
+            return [i for i, problems in enumerate(map(relations, values)) if problems]
+        except Exception:  # noqa: BLE001, S110 - one by one below
+            pass
+    broken = []
+    for i, value in enumerate(values):
+        if i in slow:
+            continue
+        try:
+            if relations(value):
+                broken.append(i)
+        except Exception:  # noqa: BLE001 - the row-by-row path meets it again and reports it as it does
+            broken.append(i)
+    return broken
+
+
+def read_sequence(
+    reader: Reader,
+    rows: Iterable[tuple[int, Any, Iterable[Problem]]],
+    *,
+    total: int | None,
+    progress: c.Progress | None,
+) -> tuple[Any, ...]:
+    """
+    What :func:`read_all` gives, reading the rows of a record class in
+    batches (see :class:`Batch`).  A batch takes its rows from *rows* before
+    reading them: the rows must come from a sequence (a list or a tuple),
+    where taking a row too many has no effect; :func:`read_all` takes none
+    after the one where reading stops.
+    """
+    batch = batch_of(reader)
+    if batch is None:
+        return read_all(reader, rows, total=total, progress=progress)
+    size = BATCH_ROWS if progress is None else PROGRESS_EVERY
+    blank_row = (MISSING,) * len(reader.shown)
+    out: list[Any] = []
+    done = 0
+    given = iter(rows)
+    while not reader.full:
+        first = done
+        cells_of: list[Any] = []  # each row's cells, until they are made columns
+        earlier: dict[int, tuple[Iterable[Problem], bool]] = {}  # the rows with problems, or no cells
+        for k, (_, cells, found) in enumerate(itertools.islice(given, size)):
+            if found or cells is None:
+                earlier[k] = found, cells is None
+            cells_of.append(blank_row if cells is None else cells)
+        n = len(cells_of)
+        if n:
+            columns = list(zip(*cells_of, strict=True))
+            cells_of.clear()  # the rows' own tuples go before the values are made
+
+            def row(
+                k: int, first: int = first, columns: list[Any] = columns, earlier: dict[int, Any] = earlier
+            ) -> tuple[int, Any, Any]:
+                found, empty = earlier.get(k, ((), False))
+                return first + k, None if empty else tuple(column[k] for column in columns), found
+
+            read = _read_batch(reader, batch, columns, n, first, sorted(earlier), row, out, progress, total)
+            done = first + read
+        if n < size:
+            break
+    return _finish(reader, out, done, total, progress)
+
+
+def read_columns(
+    reader: Reader,
+    columns: typing.Sequence[typing.Sequence[Any] | None],
+    rows: int,
+    *,
+    progress: c.Progress | None,
+) -> tuple[Any, ...]:
+    """
+    Every row's value of a table read by columns (per target of the plan, a
+    sequence of a cell per row, or ``None`` for a column the table does not
+    have), as :func:`read_all` reads its rows, in batches for a record class
+    (see :class:`Batch`).
+    """
+    batch = batch_of(reader)
+    if batch is None:
+        lists = [itertools.repeat(MISSING, rows) if col is None else col for col in columns]
+        numbered = zip(itertools.count(), zip(*lists, strict=False), itertools.repeat(()), strict=False)
+        return read_all(reader, numbered, total=rows, progress=progress)
+    size = rows if progress is None else BATCH_ROWS
+    out: list[Any] = []
+    done = 0
+    for start in range(0, rows, max(size, 1)):
+        stop = min(start + size, rows)
+        part = columns if stop - start == rows else [None if c is None else c[start:stop] for c in columns]
+
+        def row(k: int, start: int = start) -> tuple[int, Any, Iterable[Problem]]:
+            i = start + k
+            return i, tuple(MISSING if c is None else c[i] for c in columns), ()
+
+        done = start + _read_batch(reader, batch, part, stop - start, start, [], row, out, progress, rows)
+        if reader.full:
+            break
+    return _finish(reader, out, done, rows, progress)
+
+
+def _read_batch(  # noqa: PLR0917 - one batch, and where its rows go
+    reader: Reader,
+    batch: Batch,
+    columns: typing.Sequence[Any],
+    n: int,
+    first: int,
+    forced: list[int],
+    row: Callable[[int], tuple[int, Any, Iterable[Problem]]],
+    out: list[Any],
+    progress: c.Progress | None,
+    total: int | None,
+) -> int:
+    """
+    Read *n* rows numbered from *first* whose cells *columns* hold, adding
+    their values to *out* (meaningful only while no row has a problem);
+    *forced* rows (and any row whose values are not all fine) are read one by
+    one from *row* (their number, cells and earlier problems), as
+    :func:`read_all` reads them.  Returns how many rows were read: fewer
+    than *n* when enough problems were found.
+    """
+    values, slow = batch.read(columns, n)
+    if forced:
+        slow = sorted({*slow, *forced})
+    read = n
+    for k in slow:
+        i, cells, found = row(k)
+        if found:
+            reader.add(found)
+        if cells is not None:
+            value = reader.row(cells, i)
+            if value is not None:
+                values[k] = value
+        if reader.full:
+            read = k + 1
+            break
+    if not reader.problems:
+        out.extend(values)
+    if progress is not None:
+        last = first + read - (1 if reader.full else 0)  # the rows after which a call is due
+        for done in range((first // PROGRESS_EVERY + 1) * PROGRESS_EVERY, last + 1, PROGRESS_EVERY):
+            progress(done, total)
+    return read
+
+
+def _finish(
+    reader: Reader, out: list[Any], done: int, total: int | None, progress: c.Progress | None
+) -> tuple[Any, ...]:
+    """
+    The values read, or the error of the problems found; the last call of
+    the progress callback.
+    """
+    if reader.problems:
+        raise ValidationError(reader.problems)
+    if progress is not None and (done == 0 or done % PROGRESS_EVERY):
+        progress(done, total)
+    return tuple(out)
 
 
 def read_all(

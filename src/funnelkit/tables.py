@@ -65,7 +65,6 @@ see :func:`from_rows` for exactly what that skips.
 from __future__ import annotations
 
 import enum
-import itertools
 import operator
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -88,6 +87,8 @@ from ._tables import (
     joined,
     plan,
     read_all,
+    read_columns,
+    read_sequence,
     sources,
     table_of,
 )
@@ -168,7 +169,8 @@ def from_rows(
     missing = tuple(MISSING for _ in src)
     every = operator.itemgetter(*src)
 
-    def cells() -> Iterator[tuple[int, Any, list[Problem]]]:
+    def cells() -> Iterator[tuple[int, Any, list[Problem] | tuple[()]]]:
+        whole = True  # the rows so far have every column: taken by one C call
         for i, given in enumerate(rows):
             if i >= MAX_ROWS:
                 yield i, None, [Problem(path="rows", code="limit", message=f"more than {MAX_ROWS:,} rows")]
@@ -184,16 +186,18 @@ def from_rows(
                     wrong = c.wrong_type(row, "a row (a mapping of column to cell)")
                     yield i, None, [wrong.prefixed(f"rows[{i}]")]
                     continue
-            extra: list[Problem] = []
+            extra: list[Problem] | tuple[()] = ()
             if refuse and not row.keys() <= known:
                 extra = [p.prefixed(f"rows[{i}]") for p in _unknown(row, known, allowed)]
             try:
-                cells = every(row) if type(row) is dict else None  # every column there: one C call
+                cells = every(row) if whole and type(row) is dict else None
             except KeyError:
+                whole = False  # rows that leave columns out: each cell by its name from now on
                 cells = None
             yield i, cells or tuple(map(row.get, src, missing)), extra
 
-    return read_all(reader, cells(), total=total, progress=progress)
+    read = read_all if total is None else read_sequence  # a list's rows in batches
+    return read(reader, cells(), total=total, progress=progress)
 
 
 def from_table(
@@ -216,7 +220,11 @@ def from_table(
     through the Arrow stream protocol (when pyarrow is installed), or a
     dict of column name to a list of cells.  Only the columns that fields
     read are converted, each at once (pandas' datetime and timedelta
-    columns without making a ``Timestamp`` per cell).  A problem is named
+    columns without making a ``Timestamp`` per cell).  Opportunities are
+    checked column by column (each distinct id, stage or amount once), and
+    the rows whose every cell passed are built at once; any other row is
+    read by itself, so its value or its problems are those of a row read
+    alone (:func:`from_rows` reads a list of rows the same way).  A problem is named
     by the row's position, counting from 0 (``table.iloc[3]`` in pandas, not
     its index label), and the table's column: ``table[3].close_date``; a
     problem with a whole column by the column: ``table.colour``.  The
@@ -243,12 +251,8 @@ def from_table(
     if problems:
         raise ValidationError(problems)
     position = {name: j for j, name in enumerate(found.names)}
-    lists: list[Iterable[Any]] = []
-    for source in src:
-        j = position.get(source)
-        lists.append(itertools.repeat(MISSING, found.rows) if j is None else found.column(j))
-    rows = zip(itertools.count(), zip(*lists, strict=False), itertools.repeat(()), strict=False)
-    return read_all(reader, rows, total=found.rows, progress=progress)
+    cells = [None if position.get(source) is None else found.column(position[source]) for source in src]
+    return read_columns(reader, cells, found.rows, progress=progress)
 
 
 def to_rows(entities: Iterable[Any]) -> list[dict[str, object]]:
