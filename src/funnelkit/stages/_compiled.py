@@ -49,6 +49,9 @@ from ._requirements import (
 )
 from ._stage import MoveKind
 
+#: A record's fields as one plain tuple, in a 1-tuple (tuple's own method: records refuse iteration).
+_FIELDS: Callable[[tuple[Any, ...]], tuple[tuple[Any, ...]]] = getattr(tuple, "__getnewargs__")  # noqa: B009
+
 #: A compiled move: (opportunity, now, actor, expected version, activities, key persons) -> values or None.
 Move = Callable[[Opportunity, Any, Any, Any, Any, Any], tuple[Opportunity, StageChanged] | None]
 
@@ -120,9 +123,9 @@ def _check_activities(reqs: tuple[Requirement, ...], fallback: bool, src: _Sourc
         src.add(1, f"n{i} = 0")
     if fallback:
         src.add(1, "mine = []")
-    src.add(1, "entered = opp.stage_entered_at")
-    src.add(1, "oid = opp.id")
-    src.add(1, "first = entered == opp.created_at")
+    src.add(1, "entered = o_stage_entered_at")
+    src.add(1, "oid = o_id")
+    src.add(1, "first = entered == o_created_at")
     src.add(1, "for a in activities:")
     src.add(2, "if type(a) is not Activity:")
     src.add(3, "return None")
@@ -164,11 +167,11 @@ def _check_requirement(i: int, r: Requirement, src: _Source) -> None:
     elif kind is RequiredFields:
         for f in r.fields:  # type: ignore[attr-defined]
             # the opportunity's own checks fix each field's type: a collection is empty, anything else None
-            empty = "not opp.{}" if f in _COLLECTION_FIELDS else "opp.{} is None"
+            empty = "not o_{}" if f in _COLLECTION_FIELDS else "o_{} is None"
             src.add(1, f"if {empty.format(_field(f, _OPPORTUNITY_FIELDS))}:")
             src.add(2, "return None")
     elif kind is NoOpenGaps:
-        src.add(1, "for g in opp.gaps:")
+        src.add(1, "for g in o_gaps:")
         src.add(2, "if not g.closed:")
         src.add(3, "return None")
     elif kind is KeyPersonCoverage:
@@ -177,7 +180,7 @@ def _check_requirement(i: int, r: Requirement, src: _Source) -> None:
         if stances:
             test += f" and kp.stance in {src.const(stances)}"
         src.add(1, f"need = {r.at_least}")  # type: ignore[attr-defined]
-        src.add(1, "for k in opp.key_person_ids:")
+        src.add(1, "for k in o_key_person_ids:")
         src.add(2, "kp = people.get(k)")
         src.add(2, f"if kp is not None and {test}:")
         src.add(3, "need -= 1")
@@ -186,14 +189,14 @@ def _check_requirement(i: int, r: Requirement, src: _Source) -> None:
         src.add(1, "else:")
         src.add(2, "return None")
     elif kind is EvidenceRecorded:
-        src.add(1, f"if {src.const(r.key)} not in opp.evidence:")  # type: ignore[attr-defined]
+        src.add(1, f"if {src.const(r.key)} not in o_evidence:")  # type: ignore[attr-defined]
         src.add(2, "return None")
     elif kind is TimeInStage:
-        src.add(1, f"if now - opp.stage_entered_at < {src.const(dt.timedelta(days=r.days))}:")  # type: ignore[attr-defined]
+        src.add(1, f"if now - o_stage_entered_at < {src.const(dt.timedelta(days=r.days))}:")  # type: ignore[attr-defined]
         src.add(2, "return None")
     elif kind is AmountAtLeast:
         minimum = r.minimum  # type: ignore[attr-defined]
-        src.add(1, "amount = opp.amount")
+        src.add(1, "amount = o_amount")
         src.add(
             1,
             f"if amount is None or amount.currency != {src.const(minimum.currency)} "
@@ -220,7 +223,7 @@ def _body(requirements: tuple[Requirement, ...], min_dwell: dt.timedelta | None,
     _check_activities(requirements, fallback, src)
     _check_people(src)
     if min_dwell is not None:
-        src.add(1, f"if now - opp.stage_entered_at < {src.const(min_dwell)}:")
+        src.add(1, f"if now - o_stage_entered_at < {src.const(min_dwell)}:")
         src.add(2, "return None")
     if fallback:
         src.names["trusted_context"] = trusted_context
@@ -261,19 +264,22 @@ def compile_move(  # noqa: PLR0917 - what one move is
     src = _Source()
     src.names.update(
         Opportunity=Opportunity, StageChanged=StageChanged, new=tuple.__new__, datetime=dt.datetime,
-        UTC=dt.UTC, GOOD=c.GOOD_IDS, good_id=c.good_id,
+        UTC=dt.UTC, GOOD=c.GOOD_IDS, good_id=c.good_id, FIELDS=_FIELDS,
     )  # fmt: skip
     src.add(0, "def move(opp, now, actor, expected_version, activities, key_persons):")
+    # every field at once, as locals o_<field> (one C call and an unpacking of a plain tuple: far
+    # cheaper than a field read each, and the record is a tuple: the caller checked its type)
+    fields = ", ".join(f"o_{_field(f.name, _OPPORTUNITY_FIELDS)}" for f in attrs.fields(Opportunity))
+    src.add(1, f"(({fields}),) = FIELDS(opp)")
     src.add(1, "if not (")
     src.add(2, "type(now) is datetime and now.tzinfo is UTC and type(actor) is str")
     src.add(2, "and (actor in GOOD or good_id(actor))")
     src.add(
         2,
-        "and (expected_version is None"
-        " or (type(expected_version) is int and expected_version == opp.version))",
+        "and (expected_version is None or (type(expected_version) is int and expected_version == o_version))",
     )
-    src.add(2, f"and opp.pipeline == {src.const(pipeline)}")  # its stage is the key it was found by
-    src.add(2, "and now >= opp.stage_entered_at")
+    src.add(2, f"and o_pipeline == {src.const(pipeline)}")  # its stage is the key it was found by
+    src.add(2, "and now >= o_stage_entered_at")
     src.add(1, "):")
     src.add(2, "return None")
     if requirements or min_dwell is not None:
@@ -284,14 +290,14 @@ def compile_move(  # noqa: PLR0917 - what one move is
         "stage": to, "stage_entered_at": "now", "status": src.const(status), "lost_reason": "None",
         "version": "version",
     }  # fmt: skip
-    opp_values = ", ".join(changed.get(f.name, f"opp.{f.name}") for f in attrs.fields(Opportunity))
+    opp_values = ", ".join(changed.get(f.name, f"o_{f.name}") for f in attrs.fields(Opportunity))
     event = {
-        "opportunity_id": "opp.id", "pipeline": src.const(pipeline), "kind": src.const(kind),
+        "opportunity_id": "o_id", "pipeline": src.const(pipeline), "kind": src.const(kind),
         "from_stage": src.const(from_stage), "to_stage": to, "at": "now", "actor": "actor",
-        "version": "version", "time_in_stage": "now - opp.stage_entered_at", "lost_reason": "None",
+        "version": "version", "time_in_stage": "now - o_stage_entered_at", "lost_reason": "None",
         "override_reason": "None", "override_by": "None", "bypassed": "()",
     }  # fmt: skip
     event_values = ", ".join(event[f.name] for f in attrs.fields(StageChanged))
-    src.add(1, "version = opp.version + 1")
+    src.add(1, "version = o_version + 1")
     src.add(1, f"return new(Opportunity, ({opp_values})), new(StageChanged, ({event_values}))")
     return _define(src, "move")  # type: ignore[no-any-return]
