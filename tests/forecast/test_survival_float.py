@@ -328,3 +328,65 @@ def test_a_long_curve_is_drawn_through_fewer_points(monkeypatch):
     assert len(drawn) <= 2_001
     _hide_numpy(monkeypatch)
     assert list(survival_module._drawn(xs, ys)) == drawn
+
+
+TIED = st.lists(st.tuples(st.integers(0, 5), st.booleans()), min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(OBSERVATIONS, TIED), st.integers(1, 300))
+def test_the_numpy_table_is_the_pure_python_one(observations, copies):
+    """
+    The numpy table's columns are tuples of Python ints and floats, item for item the pure-Python
+    path's: equal, hashing alike, pickling and writing alike (counts of 256 and more among them).
+    """
+    import pickle
+
+    np = pytest.importorskip("numpy")
+    observations = observations * (copies if len(observations) * copies < 3_000 else 1)
+    with pytest.MonkeyPatch.context() as mp:
+        _hide_numpy(mp)
+        python = kaplan_meier(observations, exact=False)
+    with pytest.MonkeyPatch.context() as mp:
+        _numpy_for_all(mp)
+        fast = kaplan_meier(observations, exact=False)
+        columns = kaplan_meier(
+            durations=np.array([float(t) for t, _ in observations]),
+            event_observed=np.array([e for _, e in observations]),
+        )
+    assert fast == python
+    assert hash(fast.steps) == hash(python.steps)
+    one_kind = len({type(t) for t, _ in observations}) == 1  # mixed, numpy's times are all floats
+    for name in ("time", "at_risk", "events", "censored", "survival")[0 if one_kind else 1 :]:
+        ours, theirs = getattr(fast.steps, name), getattr(python.steps, name)
+        assert type(ours) is tuple
+        assert list(map(type, ours)) == list(map(type, theirs))
+    assert pickle.loads(pickle.dumps(fast)) == python
+    assert fast.to_dict() == python.to_dict()
+    assert fast.to_records() == python.to_records()
+    if one_kind:
+        assert repr(fast.steps) == repr(python.steps)
+    assert columns.steps.at_risk == python.steps.at_risk
+    assert columns.steps.events == python.steps.events
+
+
+def test_array_items_are_those_of_tolist():
+    """_items gives tolist()'s Python ints and floats as a tuple: small counts, large, negative, floats."""
+    np = pytest.importorskip("numpy")
+    from funnelkit.forecast._survival import _items
+
+    for values, dtype in (
+        ([], np.int64),
+        ([0, 1, 255], np.int64),
+        ([0, 256], np.int64),
+        ([3, -1], np.int64),
+        ([2**62, 7], np.int64),
+        ([], np.float64),
+        ([0.0, 0.1, 1e308, 5e-324, 2.5], np.float64),
+    ):
+        array = np.array(values, dtype=dtype)
+        for column in (array, array[::-1]):  # a strided view too
+            got = _items(np, column)
+            assert type(got) is tuple
+            assert got == tuple(column.tolist())
+            assert list(map(type, got)) == list(map(type, column.tolist()))

@@ -192,3 +192,146 @@ def test_ids_with_two_spaces_inside_are_fine():
     """An id with two spaces inside passes (the bulk check defers it to the row-by-row one)."""
     r = abc_columns(["a  b", "c"], [Decimal(2), Decimal(1)])
     assert r.tier_of("a  b") is Tier.A
+
+
+# --- the bulk check of the ids, held to the row-by-row one ---------------------------------------
+
+_ODD_IDS = [
+    "",
+    " ",
+    " a",
+    "a ",
+    "a  b",
+    "a b",
+    "a\x00b",
+    "\x00",
+    "a\tb",
+    "\n",
+    "a\x7f",
+    "\x1f",
+    "é",
+    "naïve",
+    "a\u00a0",
+    "\u2028",
+    "\u200b",
+    "x" * 256,
+    "y" * 257,
+    "z" * 9,
+    "z" * 10,
+]
+_ID_ITEMS = st.one_of(
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=20),
+    st.text(alphabet="ab ", min_size=0, max_size=3),  # repeats, spaces at the ends and inside
+    st.text(alphabet="ab", min_size=250, max_size=260),  # about the 256-character limit
+    st.sampled_from(_ODD_IDS),
+    st.text(max_size=6),  # any characters: controls, non-printables, non-ASCII
+    st.integers(-3, 3),
+    st.none(),
+    st.binary(max_size=3),
+)
+_ID_LISTS = st.lists(_ID_ITEMS, min_size=1, max_size=40).flatmap(
+    lambda ids: st.lists(st.sampled_from(ids), max_size=3).map(lambda again: ids + again)  # duplicates
+)
+
+
+def _row_by_row(ids):
+    """The oracle: each id checked as abc() checks it, then its repeats; the problems abc_columns raises."""
+    from funnelkit import _checks as c
+    from funnelkit.errors import Problem
+    from funnelkit.segments._args import MAX_PROBLEMS
+
+    problems = []
+    seen = set()
+    for i, cid in enumerate(ids):
+        problem = c.identifier(cid)
+        if problem is not None:
+            problems.append(problem.prefixed(f"ids[{i}]"))
+        elif cid in seen:
+            msg = f"{cid!r} appears twice; each customer once"
+            problems.append(Problem(path=f"ids[{i}]", code="duplicate", message=msg))
+        else:
+            seen.add(cid)
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    return problems
+
+
+def _checked(ids, np):
+    """What _checked_ids does with *ids*: the list it returns, or the problems it raises."""
+    from funnelkit.errors import ValidationError
+    from funnelkit.segments._abc import _checked_ids
+
+    try:
+        return _checked_ids(ids, np)
+    except ValidationError as e:
+        return list(e.problems)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ids=_ID_LISTS)
+def test_the_bulk_check_of_the_ids_is_the_row_by_row_one(ids):
+    """
+    The bulk check passes only ids the row-by-row check passes (with numpy, without, from a numpy
+    array); it passes every clean list of ASCII ids with numpy; the problems raised are the oracle's.
+    """
+    from funnelkit.segments._abc import _ids_look_fine
+
+    problems = _row_by_row(ids)
+    np = pytest.importorskip("numpy")
+    for module in (np, None):
+        if _ids_look_fine(ids, module):
+            assert problems == []
+        assert _checked(ids, module) == (problems or ids)
+    array = np.empty(len(ids), dtype=object)
+    array[:] = ids
+    assert _checked(array, np) == (problems or ids)
+    ascii_strs = all(isinstance(i, str) and i.isascii() for i in ids)
+    if ascii_strs and not problems:
+        assert _ids_look_fine(ids, np)  # the fast test does not defer clean ASCII ids
+
+
+@settings(max_examples=100, deadline=None)
+@given(ids=_ID_LISTS)
+def test_colliding_hashes_send_the_ids_to_the_row_by_row_check(ids):
+    """Every id hashing alike (a collision the bulk test cannot tell from a repeat): the oracle's answer."""
+    np = pytest.importorskip("numpy")
+    from funnelkit.segments import _abc
+
+    problems = _row_by_row(ids)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_abc, "_byte_hashes", lambda np, *args: np.zeros(len(args[0]), dtype=np.uint64))
+        patch.setattr(_abc, "_distinct", lambda ids, np: False)
+        assert _checked(ids, np) == (problems or ids)
+        if not problems and len(ids) > 1:
+            assert not _abc._ids_look_fine(ids, np)
+
+
+def test_byte_hashes_are_those_of_the_ids():
+    """Equal ids hash alike wherever they sit (any alignment, beside any id); ids a byte apart do not."""
+    np = pytest.importorskip("numpy")
+    from funnelkit.segments._abc import _ascii_ids_look_fine, _byte_hashes
+
+    words = ["a", "abcdefg", "abcdefgh", "abcdefghi", "x" * 17, "y" * 256, "p q", "tail"]
+    for pad in range(9):
+        ids = ["#" * pad, *words, *words] if pad else [*words, *words]
+        joined = "\x00".join(ids).encode("ascii")
+        assert not _ascii_ids_look_fine(np, joined, len(ids))  # the repeats are found
+        raw = np.frombuffer(joined, dtype=np.uint8)
+        ends = np.append(np.flatnonzero(raw == 0), len(raw))
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        hashes = _byte_hashes(np, joined, starts, ends - 1, ends - starts).tolist()
+        n = len(words)
+        assert hashes[-2 * n : -n] == hashes[-n:]
+        assert len(set(hashes[-n:])) == n
+    assert _ascii_ids_look_fine(np, "\x00".join(words).encode("ascii"), len(words))
+    assert _ascii_ids_look_fine(np, b"ab", 1)
+
+
+def test_bad_ids_in_a_numpy_column_are_named():
+    """The bulk check of a numpy column defers to the row-by-row one, which names each bad id."""
+    np = pytest.importorskip("numpy")
+    ids = np.array(["a", "b\x00", "a", "c ", "d" * 257, "ok"], dtype=object)
+    with raises_problems(
+        ("ids[1]", "format"), ("ids[2]", "duplicate"), ("ids[3]", "format"), ("ids[4]", "limit")
+    ):
+        abc_columns(ids, [1, 2, 3, 4, 5, 6])

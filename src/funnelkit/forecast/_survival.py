@@ -613,13 +613,27 @@ def _numpy_table(
     totals = closed + left
     at_risk = totals.sum() - np.concatenate(([0], np.cumsum(totals)[:-1]))
     survival = np.cumprod((at_risk - closed) / at_risk)
+    times = ordered[starts]
     return KmTable(
-        time=back(ordered[starts].tolist()),
-        at_risk=at_risk.tolist(),
-        events=closed.tolist(),
-        censored=left.tolist(),
-        survival=survival.tolist(),
+        time=_items(np, times) if back is _same else back(times.tolist()),
+        at_risk=_items(np, at_risk),
+        events=_items(np, closed),
+        censored=_items(np, left),
+        survival=_items(np, survival),
     )
+
+
+def _items(np: Any, array: Any) -> tuple[Any, ...]:
+    """
+    A one-dimensional int64 or float64 array as a tuple of Python ints or
+    floats, the values ``tolist()`` gives, without a list between: counts
+    below 256 (the usual events and censorings at a time) as the bytes they
+    fit in, whose items are Python's shared small ints; others read through
+    a memoryview.
+    """
+    if array.dtype.kind == "i" and len(array) and int(array.min()) >= 0 and int(array.max()) <= 255:
+        return tuple(array.astype(np.uint8).tobytes())
+    return tuple(memoryview(np.ascontiguousarray(array)))
 
 
 def _exact_mode(exact: object) -> bool | None:

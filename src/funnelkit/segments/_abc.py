@@ -539,7 +539,8 @@ def _checked_ids(column: Any, np: Any) -> list[str]:
     The ids of *column* as a list, each checked as :func:`abc` checks an id
     (and each once): in bulk first, row by row to name the bad ones.
     """
-    ids = _columns.as_list(column)
+    # a numpy array's own fresh list (as_list would copy it again)
+    ids = column.tolist() if np is not None and isinstance(column, np.ndarray) else _columns.as_list(column)
     if _ids_look_fine(ids, np):
         return ids
     problems: list[Problem] = []
@@ -565,18 +566,96 @@ def _ids_look_fine(ids: list[str], np: Any) -> bool:
     Whether every id (a str) passes :func:`~funnelkit._checks.identifier` and
     no id repeats, checked in bulk: printable (the only printable blank is
     the space, so stripped means no space at either end), 1 to 256
-    characters, distinct.
+    characters, distinct.  ``False`` sends the ids to the row-by-row check,
+    which names the bad ones (and clears the good ones this test defers).
     """
     try:
-        spaced = " ".join(ids)  # a TypeError for an item that is not a str
+        joined = "\x00".join(ids)  # a TypeError for an item that is not a str
     except TypeError:
         return False
+    if not joined:
+        return False  # one empty id
+    if np is not None and joined.isascii():
+        return _ascii_ids_look_fine(np, joined.encode("ascii"), len(ids))
+    spaced = " ".join(ids)
     # an empty id, or a space at an id's end, shows as two spaces (or one at either end);
     # so does a valid id with two spaces inside: the row-by-row check then clears it
-    # (and one empty id alone, as nothing at all)
-    if not spaced or not spaced.isprintable() or "  " in spaced or spaced[0] == " " or spaced[-1] == " ":
+    if not spaced.isprintable() or "  " in spaced or spaced[0] == " " or spaced[-1] == " ":
         return False
     return max(map(len, ids)) <= c.MAX_ID_LENGTH and _distinct(ids, np)
+
+
+def _ascii_ids_look_fine(np: Any, joined: bytes, n: int) -> bool:
+    """
+    :func:`_ids_look_fine` of *n* ASCII ids joined by NUL bytes, with numpy
+    on the bytes (the id objects are not read again): the NULs are the only
+    control bytes (so every id is printable), no id is empty, starts or
+    ends with a space, or is longer than 256, and no two ids hash alike
+    (:func:`_byte_hashes`).
+    """
+    if b"\x7f" in joined:
+        return False  # DEL, a control character
+    raw = np.frombuffer(joined, dtype=np.uint8)
+    separators = np.flatnonzero(raw < 32)
+    if len(separators) != n - 1:
+        return False  # a control character inside an id
+    starts = np.empty(n, dtype=np.int64)
+    starts[0] = 0
+    np.add(separators, 1, out=starts[1:])
+    ends = np.empty(n, dtype=np.int64)
+    ends[:-1] = separators
+    ends[-1] = len(raw)
+    del separators
+    lengths = ends - starts
+    if int(lengths.min()) < 1 or int(lengths.max()) > c.MAX_ID_LENGTH:
+        return False
+    ends -= 1  # each id's last character
+    if bool((raw[starts] == 32).any()) or bool((raw[ends] == 32).any()):
+        return False
+    hashes = _byte_hashes(np, joined, starts, ends, lengths)
+    hashes.sort()
+    return not bool((hashes[1:] == hashes[:-1]).any())
+
+
+# The bytes of 0 to 8 characters of a little-endian word, and the multiplier of the hash.
+_MASKS = tuple((1 << 8 * k) - 1 for k in range(9))
+_MIX = 0x9E3779B97F4A7C15
+
+
+def _byte_hashes(np: Any, joined: bytes, starts: Any, lasts: Any, lengths: Any) -> Any:
+    """
+    A 64-bit hash of each id of *joined* (its *lengths* bytes from *starts*
+    to *lasts*, the index of its last byte; it uses up *lasts* and
+    *lengths*): its length and its bytes read eight at a time as words,
+    straight from the buffer, the last word ending where the id ends (so every word lies inside the id; an id
+    shorter than a word reads its bytes masked).  Equal ids hash alike; two
+    ids hashing alike send the ids to the row-by-row check, which compares
+    them.
+    """
+    words = -(-int(lengths.max()) // 8)
+    short = int(lengths.min()) < 8
+    if short:  # a short id's word may read past the last id
+        buffer = np.zeros(len(joined) + 8, dtype=np.uint8)
+        buffer[: len(joined)] = np.frombuffer(joined, dtype=np.uint8)
+        masks = np.array(_MASKS, dtype=np.uint64)[np.minimum(lengths, 8)]
+    else:
+        buffer = np.frombuffer(joined, dtype=np.uint8)
+    windows = np.ndarray((len(buffer) - 7,), dtype="<u8", buffer=buffer, strides=(1,))
+    last = np.subtract(lasts, 7, out=lasts)  # the word that ends with the id
+    if short:
+        np.maximum(last, starts, out=last)
+    hashes = lengths.view(np.uint64)
+    mix = np.uint64(_MIX)
+    at = np.empty_like(starts)
+    for k in range(words):
+        if k:
+            np.minimum(np.add(starts, 8 * k, out=at), last, out=at)
+        word = windows[at if k else starts]  # the first word starts with the id
+        if short:
+            word &= masks
+        hashes *= mix
+        hashes += word
+    return hashes
 
 
 def _distinct(ids: list[str], np: Any) -> bool:
