@@ -5,7 +5,12 @@ Forecast benchmark, ratios against baselines in the same process:
   loop doing the same sum (Decimal product, rounded per deal, summed per group);
 - against pandas, counting the DataFrame built from the objects (if pandas is
   installed: ``pip install pandas``);
-- the exact Poisson-binomial of 5,000 deals; Monte Carlo throughput.
+- the exact Poisson-binomial of 5,000 deals; Monte Carlo throughput;
+- ``backtest`` with 52 weekly cut-offs against one replay of the history
+  (``as_of`` at the last instant), on the notebook benchmark's synthetic
+  company at two sizes: the backtest with a forecaster that costs nothing
+  (the backtest's own work) and with the weighted pipeline forecast, each as
+  a multiple of one replay, with the growth exponent k.
 
     python benchmarks/bench_forecast.py [--quick]
 """
@@ -151,6 +156,53 @@ def main():
     print(
         f"Monte Carlo: 1,000 deals x 2,000 trials in {t:6.3f} s = {2_000_000 / t / 1e6:5.2f} M deal-trials/s"
     )
+
+    bench_backtest()
+
+
+def bench_backtest():
+    """52 weekly cut-offs against one replay (as_of), on the notebook benchmark's company."""
+    import pathlib
+
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    import bench_notebook as nb
+
+    from funnelkit.forecast import as_of, backtest
+
+    cutoffs = [(t.to_pydatetime(), (t + nb.HORIZON).to_pydatetime()) for t in nb.CUTOFFS]
+    last = cutoffs[-1][1]
+
+    def free(_open_deals):
+        return Money.of(0, nb.CURRENCY)
+
+    print("\nbacktest, 52 weekly cut-offs, against one replay (as_of at the last instant); CPU s, best of 3")
+    sizes = (5_000, 20_000) if QUICK else (20_000, 100_000)
+    seen = {}
+    for n in sizes:
+        deals, history = nb.company(n)
+        opps, events = nb.fk_deals(deals), nb.fk_history(history)
+        replay = cpu(lambda o=opps, e=events: as_of(o, e, now=last))
+        own = cpu(lambda o=opps, e=events: backtest(o, e, cutoffs=cutoffs, forecast=free, currency="EUR"))
+        weighted = cpu(lambda o=opps, e=events: nb.fk_backtest(o, e))
+        seen[n] = (replay, own, weighted)
+        print(
+            f"  {n:>7,} deals, {len(events):>9,} events: one replay {replay:6.3f} s; backtest "
+            f"{own:6.3f} s = {own / replay:4.2f} replays (goal <= 2), with the weighted forecast "
+            f"{weighted:6.3f} s = {weighted / replay:4.2f} replays"
+        )
+    (n1, a), (n2, b) = seen.items()
+    ks = [math.log(y / x) / math.log(n2 / n1) for x, y in zip(a, b, strict=True)]
+    print(f"  growth k: replay {ks[0]:.2f}, backtest {ks[1]:.2f}, with the forecast {ks[2]:.2f}")
+
+
+def cpu(fn, repeat=3):
+    """The best CPU time of *repeat* calls of *fn*."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        fn()
+        best = min(best, time.process_time() - start)
+    return best
 
 
 if __name__ == "__main__":
