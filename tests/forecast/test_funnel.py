@@ -3,7 +3,7 @@
 import datetime as dt
 from fractions import Fraction
 
-from three_stages import DAY, T0, TWO_STAGES
+from three_stages import DAY, T0, TWO_STAGES, move, opp
 
 from _problems import raises_problems
 from funnelkit import Money, Opportunity
@@ -11,24 +11,6 @@ from funnelkit.forecast import funnel
 from funnelkit.stages import StageChanged
 
 PIPE = TWO_STAGES
-
-
-def opp(oid, stage, amount):
-    status = {"won": "won", "lost": "lost"}.get(stage, "open")
-    return Opportunity(
-        id=oid, customer_id="c", owner="ann", pipeline="p", stage=stage, status=status,
-        created_at=T0, stage_entered_at=T0, amount=Money.of(amount, "USD"),
-        lost_reason="price" if status == "lost" else None,
-    )  # fmt: skip
-
-
-def move(oid, src, dst, days_in_stage, at_day, version):  # noqa: PLR0917 - reads as a table row
-    kind = {"won": "win", "lost": "lose"}.get(dst, "advance")
-    return StageChanged(
-        opportunity_id=oid, pipeline="p", kind=kind, from_stage=src, to_stage=dst, at=T0 + at_day * DAY,
-        actor="ann", version=version, time_in_stage=days_in_stage * DAY,
-        lost_reason="price" if kind == "lose" else None,
-    )  # fmt: skip
 
 
 def test_funnel_by_hand():

@@ -16,7 +16,7 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from three_stages import DAY, T0, TWO_STAGES
+from three_stages import DAY, T0, TWO_STAGES, move, opp
 
 from _problems import raises_problems
 from funnelkit import Money, Opportunity
@@ -327,26 +327,6 @@ def test_items_read_in_small_chunks_are_refused_where_they_stand(items, size):
 
 
 # --- known answers, both ways -----------------------------------------------------------------------
-
-
-def opp(oid, stage, amount, currency="USD"):
-    """An opportunity of pipeline p, created at T0."""
-    status = {"won": "won", "lost": "lost"}.get(stage, "open")
-    return Opportunity(
-        id=oid, customer_id="c", owner="ann", pipeline="p", stage=stage, status=status,
-        created_at=T0, stage_entered_at=T0, amount=Money.of(amount, currency),
-        lost_reason="price" if status == "lost" else None,
-    )  # fmt: skip
-
-
-def move(oid, src, dst, days_in_stage, at_day, version, kind=None):  # noqa: PLR0917 - a table row
-    """A move of deal *oid* from *src* to *dst*."""
-    kind = kind or {"won": "win", "lost": "lose"}.get(dst, "advance")
-    return StageChanged(
-        opportunity_id=oid, pipeline="p", kind=kind, from_stage=src, to_stage=dst, at=T0 + at_day * DAY,
-        actor="ann", version=version, time_in_stage=days_in_stage * DAY,
-        lost_reason="price" if kind == "lose" else None,
-    )  # fmt: skip
 
 
 def test_by_hand_both_ways():

@@ -2,7 +2,8 @@
 
 import datetime as dt
 
-from funnelkit.stages import Pipeline, Stage
+from funnelkit import Money, Opportunity
+from funnelkit.stages import Pipeline, Stage, StageChanged
 
 T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -27,3 +28,23 @@ TWO_STAGES = Pipeline(
         Stage(key="lost", label="L", probability=0, outcome="lost"),
     ],
 )
+
+
+def opp(oid, stage, amount, currency="USD"):
+    """An opportunity of pipeline p in *stage*, created at T0 (lost for the price)."""
+    status = {"won": "won", "lost": "lost"}.get(stage, "open")
+    return Opportunity(
+        id=oid, customer_id="c", owner="ann", pipeline="p", stage=stage, status=status,
+        created_at=T0, stage_entered_at=T0, amount=Money.of(amount, currency),
+        lost_reason="price" if status == "lost" else None,
+    )  # fmt: skip
+
+
+def move(oid, src, dst, days_in_stage, at_day, version, kind=None):  # noqa: PLR0917 - reads as a table row
+    """A move of deal *oid* of pipeline p from *src* to *dst* on day *at_day* (a win, a loss or forward)."""
+    kind = kind or {"won": "win", "lost": "lose"}.get(dst, "advance")
+    return StageChanged(
+        opportunity_id=oid, pipeline="p", kind=kind, from_stage=src, to_stage=dst, at=T0 + at_day * DAY,
+        actor="ann", version=version, time_in_stage=days_in_stage * DAY,
+        lost_reason="price" if kind == "lose" else None,
+    )  # fmt: skip
