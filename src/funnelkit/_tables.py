@@ -925,8 +925,8 @@ def _fast_tests(cls: type) -> tuple[tuple[Callable[[Any], Any], Callable[[Any], 
     ``None`` unless *cls* is a record whose constructor is compiled from
     these tests (see ``funnelkit._records``).
     """
-    code = getattr(getattr(cls, "__new__", None), "__code__", None)
-    if not issubclass(cls, tuple) or not getattr(code, "co_filename", "").startswith(
+    made = getattr(getattr(cls, "__new__", None), "__code__", None)
+    if not issubclass(cls, tuple) or not getattr(made, "co_filename", "").startswith(
         "<funnelkit compiled constructor"
     ):
         return None

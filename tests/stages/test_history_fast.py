@@ -252,6 +252,7 @@ def test_a_pyarrow_or_polars_table_reads_by_columns_too(library, monkeypatch):
     """Through pandas, column by column: the events its rows give, and never the row-by-row read."""
     module = pytest.importorskip(library)
     pytest.importorskip("pyarrow")  # polars hands its columns to pandas through Arrow
+    monkeypatch.setattr(_history, "_IMPORT_FROM", 0)  # pandas is imported for such a table of any size
     rows = [
         {"opportunity_id": "a", "stage": "contact", "at": T0, "lost_reason": None},
         {"opportunity_id": "a", "stage": "lost", "at": T0 + HOUR, "lost_reason": "price"},

@@ -9,7 +9,6 @@ import datetime as dt
 import importlib
 import itertools
 import operator
-import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -473,18 +472,17 @@ def _vectorised(
     pandas (imported here for a polars or pyarrow table of 10,000 rows or
     more).
     """
-    np, pd = sys.modules.get("numpy"), sys.modules.get("pandas")
     if isinstance(rows, str | bytes | Mapping) or n == 0:
         return None
     polars = _has(rows, "to_series", "height", "columns")
     arrow = _has(rows, "column_names", "num_rows", "column")
-    if pd is None and n >= _IMPORT_FROM and (polars or arrow):
-        try:
-            pd = importlib.import_module("pandas")  # an optional extra
-            np = importlib.import_module("numpy")
-        except ImportError:
-            return None
-    if np is None or pd is None:
+    # a pandas frame's own library is loaded already; pandas is loaded for another's only when worth it
+    if type(rows).__module__.split(".")[0] != "pandas" and not (n >= _IMPORT_FROM and (polars or arrow)):
+        return None
+    try:
+        pd = importlib.import_module("pandas")  # an optional extra
+        np = importlib.import_module("numpy")
+    except ImportError:
         return None
     frame: Any = rows
     read: Callable[[int], Any]
