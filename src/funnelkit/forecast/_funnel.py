@@ -57,7 +57,6 @@ _MICROSECONDS = attrgetter("microseconds")
 _KIND_NUMBERS = {k: i for i, k in enumerate(MoveKind)}
 _ADVANCE, _WIN, _LOSE = (_KIND_NUMBERS[k] for k in (MoveKind.ADVANCE, MoveKind.WIN, MoveKind.LOSE))
 _INT64_LIMIT = 2**63
-_MAX_MICROSECONDS = dt.timedelta.max // _MICROSECOND
 #: The longest time in stage the columnar path counts in int64 microseconds (with room for the stage).
 _LONGEST_DAYS = 100_000
 #: How many items of an iterator are read (and checked) at a time.
@@ -482,7 +481,7 @@ def _summary(
     """
     The median, mean and p90 of the times *stamps* (*micros* in
     microseconds) counted *counts* times, as :func:`_stage_stats` works them
-    out; ``None`` for no times or a sum beyond ``timedelta``'s range.
+    out (the mean exact however long the sum); ``None`` for no times.
     """
     n = int(counts.sum())
     if not n:
@@ -491,14 +490,24 @@ def _summary(
         total = int(np.dot(micros, counts))
     else:
         total = sum(map(mul, micros.tolist(), counts.tolist()))
-    if total > _MAX_MICROSECONDS:
-        return None
     seen = np.cumsum(counts)
     median, p90 = (
         stamps[min(int(np.searchsorted(seen, max(0, math.ceil(q * n) - 1), side="right")), len(stamps) - 1)]
         for q in (0.5, 0.9)
     )
-    return median, dt.timedelta(microseconds=total) / n, p90
+    return median, _mean_time(total, n), p90
+
+
+def _mean_time(total: int, n: int) -> dt.timedelta:
+    """
+    *total* microseconds over *n*, rounded half-even as ``timedelta / int``
+    rounds: the mean of times that are each a timedelta is one too, however
+    far their sum leaves timedelta's range.
+    """
+    whole, rest = divmod(total, n)
+    if 2 * rest > n or (2 * rest == n and whole % 2):
+        whole += 1
+    return dt.timedelta(microseconds=whole)
 
 
 def _last_closes(
@@ -679,7 +688,10 @@ def _stage_stats(  # noqa: PLR0917 - the counts of one stage, in the report's or
     elif _plain_pairs(times):
         stamps, counts = list(map(_FIRST, times)), list(map(_SECOND, times))
         # the same products and sums, in the same order, as the loop below
-        mean = sum(map(mul, stamps, counts), dt.timedelta(0)) / n
+        try:
+            mean = sum(map(mul, stamps, counts), dt.timedelta(0)) / n
+        except OverflowError:  # a sum beyond timedelta's range: in whole microseconds (each time is)
+            mean = _mean_time(sum(map(mul, map(floordiv, stamps, repeat(_MICROSECOND)), counts)), n)
         seen = list(accumulate(counts))
         median, p90 = (_ranked(stamps, seen, n, q) for q in (0.5, 0.9))
     else:
