@@ -443,3 +443,33 @@ class TestPieces:
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         assert out.strip() == "50"
+
+
+def test_a_list_with_another_mapping_is_read_row_by_row():
+    """A row of the caller's own Mapping is never taken ahead: reading stops where one by one stops."""
+    from collections.abc import Mapping
+
+    from funnelkit.errors import MAX_LISTED
+
+    t0 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    good = {"id": "o-1", "customer_id": "c-1", "owner": "ann", "pipeline": "default", "stage": "proposal",
+            "created_at": t0, "stage_entered_at": t0}  # fmt: skip
+
+    class Exploding(Mapping):
+        def __getitem__(self, key):
+            msg = "connection lost"
+            raise RuntimeError(msg)
+
+        def __iter__(self):
+            return iter(good)
+
+        def __len__(self):
+            return len(good)
+
+    rows = [dict(good, id="") for _ in range(MAX_LISTED)] + [Exploding()]
+    with pytest.raises(ValidationError) as listed:
+        from_rows(Opportunity, rows)
+    with pytest.raises(ValidationError) as one_by_one:
+        from_rows(Opportunity, iter(rows))
+    assert listed.value.problems == one_by_one.value.problems
+    assert len(listed.value.problems) == MAX_LISTED

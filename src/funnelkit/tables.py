@@ -196,7 +196,9 @@ def from_rows(
                 cells = None
             yield i, cells or tuple(map(row.get, src, missing)), extra
 
-    read = read_all if total is None else read_sequence  # a list's rows in batches
+    # a list of dicts in batches: taking a row too many from it has no effect (another mapping may raise)
+    plain = type(rows) in (list, tuple) and operator.countOf(map(type, rows), dict) == total
+    read = read_sequence if plain else read_all
     return read(reader, cells(), total=total, progress=progress)
 
 

@@ -390,3 +390,15 @@ def test_array_items_are_those_of_tolist():
             assert type(got) is tuple
             assert got == tuple(column.tolist())
             assert list(map(type, got)) == list(map(type, column.tolist()))
+
+
+def test_times_in_another_byte_order_read_as_the_machines_own():
+    """Big-endian int times (from a file or a buffer) give the estimate native ones give (a review's find)."""
+    np = pytest.importorskip("numpy")
+    native = np.arange(2_000, dtype=np.int64) % 400 + 1  # times above 255: not read as bytes
+    flags = np.arange(2_000) % 3 != 0
+    expected = kaplan_meier(durations=native, event_observed=flags, exact=False)
+    for dtype in (">i8", ">u4"):
+        got = kaplan_meier(durations=native.astype(dtype), event_observed=flags, exact=False)
+        assert got == expected
+        assert type(got.steps.time[0]) is int

@@ -633,6 +633,8 @@ def _items(np: Any, array: Any) -> tuple[Any, ...]:
     """
     if array.dtype.kind == "i" and len(array) and int(array.min()) >= 0 and int(array.max()) <= 255:
         return tuple(array.astype(np.uint8).tobytes())
+    if not array.dtype.isnative:  # another byte order (a memoryview reads the machine's own only)
+        array = array.astype(array.dtype.newbyteorder("="))
     return tuple(memoryview(np.ascontiguousarray(array)))
 
 
