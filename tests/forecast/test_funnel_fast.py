@@ -488,3 +488,18 @@ def test_days_to_win_beyond_timedeltas_range_are_exact():
     r = funnel(opps, events, TWO_STAGES)
     assert r.tally.days_to_win == 300 * (won - made).days
     assert r.mean_days_to_win == (won - made).days
+
+
+def test_a_bad_item_is_refused_without_reading_far_past_it():
+    """Chunks grow from 64: a bad event at 1,000 of 200,000 is refused having read about twice as many."""
+    pulled = []
+
+    def events():
+        good = move("o1", "a", "b", 1, 1, 1)
+        for i in range(200_000):
+            pulled.append(i)
+            yield good if i != 1_000 else "not an event"
+
+    with raises_problems(("events[1000]", "type")):
+        _funnel.unique_events(events(), None)
+    assert 1_001 <= len(pulled) <= 2 * 1_000 + 64 + 64

@@ -61,6 +61,8 @@ _INT64_LIMIT = 2**63
 _LONGEST_DAYS = 100_000
 #: How many items of an iterator are read (and checked) at a time.
 _CHUNK = 1 << 16
+#: The first chunk: a bad item is refused having read at most twice the items before it, plus this.
+_FIRST_CHUNK = 64
 
 
 def _nearest_rank(times: Sequence[tuple[dt.timedelta, int]], n: int, q: float) -> dt.timedelta:
@@ -594,19 +596,21 @@ def _listed(items: Iterable[Any], cls: type, what: str, path: str) -> list[Any]:
         return items
     out: list[Any] = []
     given = iter(items)
-    while True:  # in chunks: each checked before the next is read
+    size = _FIRST_CHUNK
+    while True:  # in chunks, each checked before the next is read, each as long as all before it
         chunk: list[Any] = []
         failure = None
         try:
-            chunk.extend(islice(given, _CHUNK))
+            chunk.extend(islice(given, size))
         except Exception as e:  # noqa: BLE001 - re-raised below, after the items before it are checked
             failure = e
         _check_types(chunk, len(out), cls, what, path)
         if failure is not None:
             raise failure
         out += chunk
-        if len(chunk) < _CHUNK:
+        if len(chunk) < size:
             return out
+        size = min(2 * size, _CHUNK)
 
 
 def _check_types(items: list[Any], offset: int, cls: type, what: str, path: str) -> None:
