@@ -3,7 +3,7 @@
 import datetime as dt
 from fractions import Fraction
 
-from three_stages import DAY, T0, TWO_STAGES, move, opp
+from three_stages import DAY, T0, TWO_STAGES, four_deals, move, opp
 
 from _problems import raises_problems
 from funnelkit import Money, Opportunity
@@ -15,14 +15,7 @@ PIPE = TWO_STAGES
 
 def test_funnel_by_hand():
     """Four deals: one won, two lost, one open.  Stage a: 2 of 3 forward; b: 1 of 2; win rate 1/3."""
-    opps = [opp("o1", "won", 100), opp("o2", "lost", 300), opp("o3", "lost", 200), opp("o4", "a", 50)]
-    events = [
-        move("o1", "a", "b", 2, 2, 1),
-        move("o1", "b", "won", 3, 5, 2),
-        move("o2", "a", "b", 4, 4, 1),
-        move("o2", "b", "lost", 6, 10, 2),
-        move("o3", "a", "lost", 1, 1, 1),
-    ]
+    opps, events = four_deals()
     r = funnel(opps, events, PIPE)
     a, b = r.stages
     assert (a.advanced, a.lost, a.conversion, a.loss_rate) == (2, 1, Fraction(2, 3), Fraction(1, 3))
@@ -61,14 +54,7 @@ def test_merge_by_hand_keeps_no_deals():
     The by-hand funnel split in two (o1, o2 | o3, o4) merges back to it: stage a's times 2, 4 | 1
     give the median 2 and p90 4 of 1, 2, 4; the report holds counts and sums, not the deals.
     """
-    opps = [opp("o1", "won", 100), opp("o2", "lost", 300), opp("o3", "lost", 200), opp("o4", "a", 50)]
-    events = [
-        move("o1", "a", "b", 2, 2, 1),
-        move("o1", "b", "won", 3, 5, 2),
-        move("o2", "a", "b", 4, 4, 1),
-        move("o2", "b", "lost", 6, 10, 2),
-        move("o3", "a", "lost", 1, 1, 1),
-    ]
+    opps, events = four_deals()
     left = funnel(opps[:2], events[:4], PIPE)
     right = funnel(opps[2:], events[4:], PIPE)
     whole = funnel(opps, events, PIPE)

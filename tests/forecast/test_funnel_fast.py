@@ -16,7 +16,7 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from three_stages import DAY, T0, TWO_STAGES, move, opp
+from three_stages import DAY, T0, TWO_STAGES, four_deals, move, opp
 
 from _problems import raises_problems
 from funnelkit import Money, Opportunity
@@ -341,14 +341,7 @@ def test_items_read_in_small_chunks_are_refused_where_they_stand(items, size):
 
 def test_by_hand_both_ways():
     """test_funnel's four deals (one won, two lost, one open): the worked answers, numpy or not."""
-    opps = [opp("o1", "won", 100), opp("o2", "lost", 300), opp("o3", "lost", 200), opp("o4", "a", 50)]
-    events = [
-        move("o1", "a", "b", 2, 2, 1),
-        move("o1", "b", "won", 3, 5, 2),
-        move("o2", "a", "b", 4, 4, 1),
-        move("o2", "b", "lost", 6, 10, 2),
-        move("o3", "a", "lost", 1, 1, 1),
-    ]
+    opps, events = four_deals()
     both_ways(opps, events, TWO_STAGES)
     r = funnel(opps, events, TWO_STAGES)
     a, b = r.stages

@@ -48,3 +48,19 @@ def move(oid, src, dst, days_in_stage, at_day, version, kind=None):  # noqa: PLR
         actor="ann", version=version, time_in_stage=days_in_stage * DAY,
         lost_reason="price" if kind == "lose" else None,
     )  # fmt: skip
+
+
+def four_deals():
+    """
+    Four deals of TWO_STAGES worked by hand in the funnel tests: o1 won (a -> b -> won), o2 lost from
+    b, o3 lost from a, o4 open in a; and their five moves.
+    """
+    opps = [opp("o1", "won", 100), opp("o2", "lost", 300), opp("o3", "lost", 200), opp("o4", "a", 50)]
+    events = [
+        move("o1", "a", "b", 2, 2, 1),
+        move("o1", "b", "won", 3, 5, 2),
+        move("o2", "a", "b", 4, 4, 1),
+        move("o2", "b", "lost", 6, 10, 2),
+        move("o3", "a", "lost", 1, 1, 1),
+    ]
+    return opps, events
