@@ -12,13 +12,13 @@ tests) and, with numpy, a vectorised one that gives the same result.
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
 from . import _checks as c
+from . import _optional
 from ._money import _CONTEXT
 from .errors import Problem, ValidationError
 
@@ -35,11 +35,8 @@ class Column(Protocol):
 
 
 def module(name: str) -> Any:
-    """The optional module *name* (``numpy``, ``pandas``) when it is installed; ``None`` otherwise."""
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
+    """The optional module *name* when it is installed (see ``_optional``); ``None`` otherwise."""
+    return _optional.module(name)
 
 
 _WHAT = "a column (a list, tuple, numpy array or pandas Series)"

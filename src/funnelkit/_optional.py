@@ -9,11 +9,19 @@ import importlib
 from typing import Any
 
 
+def module(name: str) -> Any:
+    """
+    The optional module *name* (``numpy``, ``pandas``, ``pyarrow``) when it
+    is installed; ``None`` otherwise.
+    """
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
 def numpy() -> Any:
     """
     numpy, when it is installed (an optional extra); ``None`` otherwise.
     """
-    try:
-        return importlib.import_module("numpy")
-    except ImportError:
-        return None
+    return module("numpy")

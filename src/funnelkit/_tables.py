@@ -46,6 +46,7 @@ from ._money import (
     currency_problem,
     to_amount,
 )
+from ._optional import module
 from ._reading import _key_path, _structure_money
 from ._records import new_record
 from .errors import MAX_LISTED, Problem, ValidationError
@@ -128,6 +129,16 @@ def _has(value: object, *names: str) -> bool:
     return all(getattr(kind, name, None) is not None for name in names)
 
 
+def is_arrow(value: object) -> bool:
+    """Whether *value* is a pyarrow ``Table`` or ``RecordBatch`` (recognised by its methods)."""
+    return _has(value, "column_names", "num_rows", "column")
+
+
+def is_polars(value: object) -> bool:
+    """Whether *value* is a polars ``DataFrame`` (recognised by its methods)."""
+    return _has(value, "to_series", "height", "columns")
+
+
 def table_of(value: object, path: str) -> Table | None:
     """
     *value* as a :class:`Table` when it is one: a pyarrow ``Table`` or
@@ -141,14 +152,14 @@ def table_of(value: object, path: str) -> Table | None:
         return _dict_table(value, path)
     table: Any = value
     try:
-        if _has(table, "column_names", "num_rows", "column"):  # pyarrow
+        if is_arrow(table):
             return Table(
                 names=tuple(table.column_names),
                 rows=int(table.num_rows),
                 read=lambda j: table.column(j).to_pylist(),
                 path=path,
             )
-        if _has(table, "to_series", "height", "columns"):  # polars
+        if is_polars(table):
             return Table(
                 names=tuple(table.columns),
                 rows=int(table.height),
@@ -166,9 +177,8 @@ def table_of(value: object, path: str) -> Table | None:
         msg = f"{c.show(value)} looks like a table but its columns cannot be read ({type(e).__name__})"
         raise ValidationError.single(path, msg, code="type") from None
     if _has(table, "__arrow_c_stream__"):  # another library's table, through pyarrow
-        try:
-            pa: Any = importlib.import_module("pyarrow")  # an optional extra
-        except ImportError:
+        pa: Any = module("pyarrow")  # an optional extra
+        if pa is None:
             return None
         try:
             arrow = pa.table(table)

@@ -6,13 +6,13 @@ got there) as the stage-change events the engine would have emitted.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from .. import _checks as c
+from .._optional import module
 from .._reading import _key_path
 from .._records import new_record
 from .._tables import (
@@ -24,6 +24,8 @@ from .._tables import (
     check_choice,
     check_columns,
     check_progress,
+    is_arrow,
+    is_polars,
     joined,
     read_datetime,
     sources,
@@ -474,15 +476,12 @@ def _vectorised(
     """
     if isinstance(rows, str | bytes | Mapping) or n == 0:
         return None
-    polars = _has(rows, "to_series", "height", "columns")
-    arrow = _has(rows, "column_names", "num_rows", "column")
+    polars, arrow = is_polars(rows), is_arrow(rows)
     # a pandas frame's own library is loaded already; pandas is loaded for another's only when worth it
     if type(rows).__module__.split(".")[0] != "pandas" and not (n >= _IMPORT_FROM and (polars or arrow)):
         return None
-    try:
-        pd = importlib.import_module("pandas")  # an optional extra
-        np = importlib.import_module("numpy")
-    except ImportError:
+    pd, np = module("pandas"), module("numpy")  # optional extras
+    if pd is None or np is None:
         return None
     frame: Any = rows
     read: Callable[[int], Any]
@@ -498,11 +497,6 @@ def _vectorised(
         return _by_columns(np, pd, read, n, position, history, fills, whole=arrow or polars)
     except Exception:  # noqa: BLE001 - anything unexpected: the rows one by one decide and name it
         return None
-
-
-def _has(value: object, *names: str) -> bool:
-    kind = type(value)
-    return all(getattr(kind, name, None) is not None for name in names)
 
 
 def _by_columns(  # noqa: PLR0917 - one table's columns, then its moves as arrays
