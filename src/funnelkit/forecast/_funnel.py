@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from .. import _checks as c
+from .._columns import half_even_int
 from .._money import MAX_INTEGER_DIGITS, Money, _add, _in_range, _make, decimal_of
 from .._optional import numpy as _numpy
 from .._report import Report, conflict
@@ -442,9 +443,8 @@ def _stage_times(
     """
     Per open stage, the ``(time, how many)`` pairs in time order of the
     events *leaving* it, and its (median, mean, p90) worked out on the
-    microseconds (``None`` when the sum leaves ``timedelta``'s range: the
-    exact sum raises what it raises); ``None`` for a time that is not
-    exactly a ``timedelta`` or is longer than 100,000 days.
+    microseconds (``None`` for a stage no event left); ``None`` for a time
+    that is not exactly a ``timedelta`` or is longer than 100,000 days.
     """
     stamps = list(map(_TIME, compress(events, leaving.tolist())))
     m = len(stamps)
@@ -506,10 +506,7 @@ def _mean_time(total: int, n: int) -> dt.timedelta:
     rounds: the mean of times that are each a timedelta is one too, however
     far their sum leaves timedelta's range.
     """
-    whole, rest = divmod(total, n)
-    if 2 * rest > n or (2 * rest == n and whole % 2):
-        whole += 1
-    return dt.timedelta(microseconds=whole)
+    return dt.timedelta(microseconds=half_even_int(total, n))
 
 
 def _last_closes(
