@@ -1505,11 +1505,7 @@ def read_all(
             break
         if progress is not None and done % PROGRESS_EVERY == 0:
             progress(done, total)
-    if reader.problems:
-        raise ValidationError(reader.problems)
-    if progress is not None and (done == 0 or done % PROGRESS_EVERY):
-        progress(done, total)
-    return tuple(out)
+    return _finish(reader, out, done, total, progress)
 
 
 # --- arguments --------------------------------------------------------------------
