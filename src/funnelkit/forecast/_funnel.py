@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from functools import reduce
 from itertools import accumulate, compress, count, islice, repeat
 from operator import attrgetter, countOf, eq, floordiv, is_, is_not, itemgetter, mul, not_, sub
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -27,9 +28,10 @@ from .._report import Report, conflict
 from .._repr import funnel_svg
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import CurrencyMismatchError, ValidationError
-from ..stages import MoveKind, Pipeline, StageChanged
+from ..stages import HistoryColumns, MoveKind, Pipeline, StageChanged
 
 _DAY = dt.timedelta(days=1)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 _MICROSECONDS_A_DAY = _DAY // _MICROSECOND
 _FORWARD = (MoveKind.ADVANCE, MoveKind.WIN)
@@ -283,6 +285,8 @@ def funnel(
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     opps = _deals_of(opportunities, pipeline.key)
+    if isinstance(events, HistoryColumns):  # a history kept as columns: read as it is
+        return _history_report(opps, events, pipeline)
     given = _of_pipeline(_checked_events(events), pipeline.key)
     report = _columnar_report(opps, given, pipeline)
     return _exact_report(opps, _unique(given), pipeline) if report is None else report
@@ -369,29 +373,88 @@ def _columnar_report(
         return _columnar_report(opps, _unique(events), pipeline, deduplicated=True)
     kind = np.fromiter(map(_KIND_NUMBERS.__getitem__, kinds), int64, n)
     source = np.fromiter(map(code_of.get, map(_FROM, events), repeat(stages)), int64, n)
-    lose = kind == _LOSE
-    close = (kind == _WIN) | lose
-    leaving = (source < stages) & ((kind == _ADVANCE) | close)
+    leaving = _leaving(kind, source, stages)
     times = _stage_times(np, events, leaving, source, stages)
     if times is None:
         return None
-    # where each deal started: its first move's origin, or where it still is
-    first = by_deal[np.concatenate(([True], ~same_deal))] if n else by_deal
-    rest = compress(opps.values(), map(not_, map(deals.__contains__, opps)))
-    still = np.fromiter(map(code_of.get, map(_STAGE, rest), repeat(stages)), int64)
-    entered = np.bincount(np.concatenate((source[first], still)), minlength=stages + 1)[:stages].tolist()
+    entered = [0] * stages
     for stage, many in Counter(map(_TO, events)).items():
         i = code_of.get(stage)
         if i is not None:
             entered[i] += many
-    advanced = np.bincount(source[leaving & ~lose], minlength=stages).tolist()
-    lost_from = np.bincount(source[leaving & lose], minlength=stages).tolist()
-    won, lost = _last_closes(
-        np, events, np.flatnonzero(leaving & close), deal=deal, version=version, kind=kind
-    )
-    won_deals = list(map(opps.get, map(_DEAL, won)))
+
+    def closed(at: Any) -> tuple[list[dt.datetime], list[str]]:
+        closes = list(map(events.__getitem__, at.tolist()))
+        return list(map(_AT, closes)), list(map(_DEAL, closes))
+
+    moves = _Moves(deal, version, kind, source, leaving, deals.__contains__, entered, closed)
+    return _counted(np, opps, pipeline, moves, (by_deal, same_deal), times)
+
+
+def _leaving(kind: Any, source: Any, stages: int) -> Any:
+    """Which moves leave an open stage forward, to a win or to a loss (the moves timed and counted)."""
+    return (source < stages) & ((kind == _ADVANCE) | (kind == _WIN) | (kind == _LOSE))
+
+
+class _Moves(NamedTuple):
+    """
+    The events as columns: per event its deal's code, version, kind (as
+    ``_KIND_NUMBERS``), the open stage it left (the number of open stages
+    for another), whether it leaves an open stage (:func:`_leaving`);
+    whether a deal id has events, the events into each open stage, and the
+    times and deal ids of the closes at some positions.
+    """
+
+    deal: Any
+    version: Any
+    kind: Any
+    source: Any
+    leaving: Any
+    moved: Callable[[str], bool]
+    entered: list[int]
+    closed: Callable[[Any], tuple[list[dt.datetime], list[str]]]
+
+
+#: The stages' ``(time, how many)`` pairs and (median, mean, p90), as :func:`_stage_times` gives them.
+_Times = list[
+    tuple[tuple[tuple[dt.timedelta, int], ...], tuple[dt.timedelta, dt.timedelta, dt.timedelta] | None]
+]
+
+
+def _counted(  # noqa: PLR0917 - the columns and what was found from them
+    np: Any,
+    opps: dict[str, Opportunity],
+    pipeline: Pipeline,
+    m: _Moves,
+    order: tuple[Any, Any],
+    times: _Times,
+) -> FunnelReport:
+    """
+    The report of the deals *opps* and the moves *m* (each once; *order*
+    is their order by deal and version, and whether each is of the deal
+    before it, as :func:`_by_deal_and_version` gives them) whose times in
+    stage are *times*.
+    """
+    keys = list(dict.fromkeys(s.key for s in pipeline.open_stages))
+    stages = len(keys)
+    code_of = {k: i for i, k in enumerate(keys)}
+    by_deal, same_deal = order
+    source, lose = m.source, m.kind == _LOSE
+    # where each deal started: its first move's origin, or where it still is
+    first = by_deal[np.concatenate(([True], ~same_deal))] if len(by_deal) else by_deal
+    rest = compress(opps.values(), map(not_, map(m.moved, opps)))
+    still = np.fromiter(map(code_of.get, map(_STAGE, rest), repeat(stages)), np.int64)
+    starts = np.bincount(np.concatenate((source[first], still)), minlength=stages + 1)[:stages].tolist()
+    entered = list(map(operator.add, starts, m.entered))
+    advanced = np.bincount(source[m.leaving & ~lose], minlength=stages).tolist()
+    lost_from = np.bincount(source[m.leaving & lose], minlength=stages).tolist()
+    closes = np.flatnonzero(m.leaving & ((m.kind == _WIN) | lose))
+    won_at, lost_at = _last_closes(np, closes, deal=m.deal, version=m.version, kind=m.kind)
+    won, won_ids = m.closed(won_at)
+    lost, lost_ids = m.closed(lost_at)
+    won_deals = list(map(opps.get, won_ids))
     to_win, dated_wins = _summed_days(won, won_deals)
-    to_lose, dated_losses = _summed_days(lost, list(map(opps.get, map(_DEAL, lost))))
+    to_lose, dated_losses = _summed_days(lost, list(map(opps.get, lost_ids)))
     amounts, priced = _won_amounts(won_deals)
     return _report(
         pipeline.key,
@@ -410,6 +473,56 @@ def _columnar_report(
         ),
         summaries=[summary for _, summary in times],
     )
+
+
+def _history_report(
+    opps: dict[str, Opportunity], history: HistoryColumns, pipeline: Pipeline
+) -> FunnelReport:
+    """
+    :func:`_exact_report` of the deals and a history kept as columns (its
+    events each once, of one pipeline, each a move a table recorded): the
+    columns read as they are, no event built.
+    """
+    np = _numpy()
+    if history.pipeline != pipeline.key:
+        return _exact_report(opps, [], pipeline)
+    deal, ids = history.codes("opportunity_id")
+    kind, source, target = (history.codes(name)[0] for name in ("kind", "from_stage", "to_stage"))
+    at, spent = history.column("at").view(np.int64), history.column("time_in_stage").view(np.int64)
+    version = history.column("version")
+    keys = list(dict.fromkeys(s.key for s in pipeline.open_stages))
+    stages = len(keys)
+    code_of = {k: i for i, k in enumerate(keys)}
+    # the history's stage codes as the open stages' (another stage: their number)
+    opened = np.array([code_of.get(k, stages) for k in history.codes("to_stage")[1].tolist()], dtype=np.int64)
+    deal, kind = deal.astype(np.int64), kind.astype(np.int64)
+    source = opened[source] if len(opened) else source.astype(np.int64)
+    leaving = _leaving(kind, source, stages)
+    micros = spent[leaving]
+    times = _times_by_stage(
+        np, micros, source[leaving], stages, lambda i: dt.timedelta(microseconds=int(micros[i]))
+    )
+    if times is None:  # pragma: no cover - a history's times fit 64 bits
+        msg = "a history's times in stage do not fit 64 bits"
+        raise AssertionError(msg)
+    into = opened[target] if len(opened) else target.astype(np.int64)
+    entered = np.bincount(into, minlength=stages + 1)[:stages].tolist()
+    moved = set(ids[np.flatnonzero(np.bincount(deal, minlength=len(ids)))].tolist())
+
+    def closed(where: Any) -> tuple[list[dt.datetime], list[str]]:
+        since = at[where].view("timedelta64[us]").astype(object).tolist()
+        return list(map(operator.add, repeat(_EPOCH), since)), ids[deal[where]].tolist()
+
+    if (
+        len(deal) > 1
+        and (deal[1:] >= deal[:-1]).all()
+        and ((deal[1:] != deal[:-1]) | (version[1:] > version[:-1])).all()
+    ):  # grouped by deal, each deal's moves by version (as read): in order already
+        by_deal, same_deal = np.arange(len(deal)), deal[1:] == deal[:-1]
+    else:
+        by_deal, same_deal, _ = _by_deal_and_version(np, deal, version)
+    moves = _Moves(deal, version, kind, source, leaving, moved.__contains__, entered, closed)
+    return _counted(np, opps, pipeline, moves, (by_deal, same_deal), times)
 
 
 def _by_deal_and_version(np: Any, deal: Any, version: Any) -> tuple[Any, Any, bool]:
@@ -456,17 +569,33 @@ def _stage_times(
     micros = days * _MICROSECONDS_A_DAY
     micros += np.fromiter(map(_SECONDS, stamps), np.int64, m) * 1_000_000
     micros += np.fromiter(map(_MICROSECONDS, stamps), np.int64, m)
+    return _times_by_stage(np, micros, source[leaving], stages, stamps.__getitem__)
+
+
+def _times_by_stage(
+    np: Any, micros: Any, source: Any, stages: int, stamp: Callable[[int], dt.timedelta]
+) -> (
+    list[tuple[tuple[tuple[dt.timedelta, int], ...], tuple[dt.timedelta, dt.timedelta, dt.timedelta] | None]]
+    | None
+):
+    """
+    :func:`_stage_times` of the times *micros* (whole microseconds, at least
+    0) spent in the open stages *source*; *stamp(i)* is time *i* as a
+    ``timedelta`` (the one given, where there was one); ``None`` when the
+    stages and times do not fit 64 bits.
+    """
+    m = len(micros)
     span = int(micros.max()) + 1 if m else 1
     if (stages + 1) * span >= _INT64_LIMIT:
         return None
-    key, how_many = np.unique(source[leaving] * span + micros, return_counts=True)
+    key, how_many = np.unique(source * span + micros, return_counts=True)
     # one timedelta of each value (a given one), looked up by value for each stage
     order = np.argsort(micros)
     ordered = micros[order]
     heads = np.concatenate(([True], ordered[1:] != ordered[:-1])) if m else np.zeros(0, bool)
     values = ordered[heads]
     distinct = np.empty(len(values), object)
-    distinct[:] = list(map(stamps.__getitem__, order[heads].tolist()))
+    distinct[:] = list(map(stamp, order[heads].tolist()))
     bounds = np.searchsorted(key, np.arange(stages + 1) * span).tolist()
     out = []
     for s in range(stages):
@@ -509,16 +638,15 @@ def _mean_time(total: int, n: int) -> dt.timedelta:
     return dt.timedelta(microseconds=half_even_int(total, n))
 
 
-def _last_closes(
-    np: Any, events: list[StageChanged], closes: Any, *, deal: Any, version: Any, kind: Any
-) -> tuple[list[StageChanged], list[StageChanged]]:
+def _last_closes(np: Any, closes: Any, *, deal: Any, version: Any, kind: Any) -> tuple[Any, Any]:
     """
-    The last close of each deal among the events at *closes* (the highest
-    version; the first given of equals), won and lost, each in the order
-    the deals first closed (the exact path's dict order).
+    The positions of the last close of each deal among the events at
+    *closes* (the highest version; the first given of equals), won and
+    lost, each in the order the deals first closed (the exact path's dict
+    order).
     """
     if not len(closes):
-        return [], []
+        return closes, closes
     who = deal[closes]
     newest = np.lexsort((-version[closes], who))  # per deal: highest version first, then as given
     by_deal = np.argsort(who, kind="stable")  # per deal: as given
@@ -526,8 +654,7 @@ def _last_closes(
     last = closes[newest[heads]]
     last = last[np.argsort(closes[by_deal[heads]])]
     won = kind[last] == _WIN
-    pick = events.__getitem__
-    return list(map(pick, last[won].tolist())), list(map(pick, last[~won].tolist()))
+    return last[won], last[~won]
 
 
 def _report(
@@ -790,18 +917,19 @@ def _unique(events: list[StageChanged]) -> list[StageChanged]:
     return list(dict.fromkeys(events))
 
 
-def _summed_days(es: list[StageChanged], deals: list[Opportunity | None]) -> tuple[Fraction, int]:
+def _summed_days(closed: list[dt.datetime], deals: list[Opportunity | None]) -> tuple[Fraction, int]:
     """
-    :func:`_days` of the closes *es* of the *deals* (``None`` for one not
-    given), by C-level loops: the same differences, added up and floored to
-    microseconds (each is whole microseconds, so the sum is exact).
+    :func:`_days` of the closes made at *closed* of the *deals* (``None``
+    for one not given), by C-level loops: the same differences, added up
+    and floored to microseconds (each is whole microseconds, so the sum is
+    exact).
     """
     known = list(map(is_not, deals, repeat(None)))
-    differences = map(sub, map(_AT, compress(es, known)), map(_CREATED, compress(deals, known)))
+    differences = map(sub, compress(closed, known), map(_CREATED, compress(deals, known)))
     try:
         micros = sum(differences, dt.timedelta(0)) // _MICROSECOND
     except OverflowError:  # beyond timedelta's range: add them up as integers
-        differences = map(sub, map(_AT, compress(es, known)), map(_CREATED, compress(deals, known)))
+        differences = map(sub, compress(closed, known), map(_CREATED, compress(deals, known)))
         micros = sum(map(floordiv, differences, repeat(_MICROSECOND)))
     return Fraction(micros, _MICROSECONDS_A_DAY), countOf(known, True)
 

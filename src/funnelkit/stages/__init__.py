@@ -39,7 +39,7 @@ from ._engine import (
     win,
 )
 from ._event import StageChanged
-from ._history import events_from_history
+from ._history_columns import HistoryColumns, events_from_history
 from ._pipeline import Pipeline
 from ._requirements import (
     ActivityCount,
@@ -72,6 +72,7 @@ __all__ = [
     "Context",
     "EvidenceRecorded",
     "ForecastCategory",
+    "HistoryColumns",
     "KeyPersonCoverage",
     "MoveKind",
     "Moves",

@@ -9,12 +9,11 @@ import datetime as dt
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import _checks as c
 from .._optional import module
 from .._reading import _key_path
-from .._records import new_record
 from .._tables import (
     MISSING,
     PROGRESS_EVERY,
@@ -45,7 +44,22 @@ COLUMNS = ("opportunity_id", "stage", "at", "actor", "lost_reason")
 MAX_ROWS = 10_000_000
 
 
-def events_from_history(
+class Parts(NamedTuple):
+    """
+    A history read by columns, checked: the deal ids, stage keys, actors
+    and lost reasons (then ``None``) as object arrays, and per move its
+    codes into them and its numbers (see ``_history_columns._ARRAYS``).
+    """
+
+    pipeline: str
+    ids: Any
+    stages: Any
+    actors: Any
+    reasons: Any
+    arrays: tuple[Any, ...]
+
+
+def read_history(
     rows: Iterable[Mapping[str, Any]] | Any,
     pipeline: Pipeline,
     *,
@@ -54,52 +68,11 @@ def events_from_history(
     actor: str = "import",
     lost_reason: str | None = None,
     progress: c.Progress | None = None,
-) -> tuple[StageChanged, ...]:
+) -> Parts | tuple[StageChanged, ...]:
     """
-    The stage changes of a history table: one row per stage a deal entered,
-    with its ``opportunity_id``, ``stage`` and ``at`` (an aware datetime,
-    or ISO 8601 text with its offset), and optionally the ``actor`` and the
-    ``lost_reason`` of a loss.  Each deal's first row is where it started;
-    every later row is a move, named by the pipeline (advance, back, win,
-    lose, reopen), with the deal's version (1, 2, ...) and the time it
-    spent in the stage it left.  Rows may come in any order (a deal's rows
-    are read in time order); *actor* and *lost_reason* fill the columns a
-    row leaves out or blank.
-
-    *rows* is an iterable of mappings (dicts, a DataFrame's ``iterrows()``)
-    or a table: a pandas, polars or pyarrow table, or a dict of columns (see
-    :func:`funnelkit.tables.from_table`), read by columns.  *columns*
-    renames columns (``{"deal": "opportunity_id", "entered": "at"}``); a
-    column that is none of the five is refused, or skipped with
-    ``unknown_columns="ignore"``.  *progress*, when given, is called as
-    ``progress(done, total)`` after every 1,000 rows read and at the end
-    (*total* is ``None`` for an iterable without a length).
-
-    With numpy and pandas installed, a pandas, polars or pyarrow table whose
-    ``at`` column holds zoned datetimes is read by columns: each distinct id,
-    stage and reason checked once, the moves found with numpy; a table with
-    any problem in it is read row by row, which names the problems.
-
-    Problems are named by row and column (``rows[3].stage``, in the table's
-    own column names; a row's position counts from 0); reading stops after
-    the first :data:`~funnelkit.errors.MAX_LISTED`.  The moves are not
-    checked against the pipeline's allowed moves or milestones: a history
-    records what happened.
-
-    >>> import datetime as dt
-    >>> from funnelkit.stages import default_pipeline
-    >>> t = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
-    >>> rows = [
-    ...     {"opportunity_id": "o-1", "stage": "contact", "at": t},
-    ...     {"opportunity_id": "o-1", "stage": "needs_confirmed", "at": t + dt.timedelta(days=3)},
-    ...     {"opportunity_id": "o-1", "stage": "lost", "at": t + dt.timedelta(days=5),
-    ...      "lost_reason": "price"},
-    ... ]
-    >>> events = events_from_history(rows, default_pipeline())
-    >>> [(e.kind.value, e.version, e.time_in_stage.days) for e in events]
-    [('advance', 1, 3), ('lose', 2, 2)]
-
-    Cost: O(r log r) for r rows (at most 10,000,000).
+    A history table read and checked (see :func:`events_from_history`): its
+    events, or a table read by columns as its checked parts, to be built
+    when they are read.
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     problems: list[Problem] = []
@@ -133,7 +106,7 @@ def events_from_history(
         fast = _vectorised(rows, table.rows, position, history, (actor, lost_reason))
         if fast is not None:  # every row as it should be: checked by columns
             _told(progress, table.rows)
-            return fast()
+            return fast
         cells, total = history.table_rows(table, position), table.rows
     else:
         c.require_iterable(rows, "row", "rows")
@@ -437,8 +410,10 @@ def _row_of(path: str) -> tuple[int, str]:
 # --- a pandas table, checked a column at a time ------------------------------------
 
 #: The types of the cells that read as blank in an optional column (a float only when NaN).
+#: Move kinds by their code in a history's kind column.
+KINDS = tuple(MoveKind)
+_KIND_CODES = {k: i for i, k in enumerate(KINDS)}
 _BLANK_CELLS = frozenset({"NoneType", "float", "NAType", "NaTType"})
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 #: Two days after the first and before the last instants a datetime holds, in microseconds from
 #: the epoch: a time in another zone near them reads the same way one by one.
 _FIRST_US, _LAST_US = (
@@ -463,11 +438,11 @@ def _told(progress: c.Progress | None, rows: int) -> None:
 
 def _vectorised(
     rows: object, n: int, position: dict[Any, int], history: _History, fills: tuple[str, str | None]
-) -> Callable[[], tuple[StageChanged, ...]] | None:
+) -> Parts | None:
     """
-    The events of a pandas, polars or pyarrow table of *n* rows whose every
+    The checked parts of the events of a pandas, polars or pyarrow table of *n* rows whose every
     row reads as it should, checked a column at a time (a value once per
-    distinct value), to be built when called; ``None`` for anything else, or
+    distinct value); ``None`` for anything else, or
     anything unusual in the table: a blank or refused cell, a tie, a move
     the pipeline refuses, a loss without a reason.  The rows are then read
     one by one, and that read names the problems.  Only with numpy and
@@ -509,9 +484,9 @@ def _by_columns(  # noqa: PLR0917 - one table's columns, then its moves as array
     fills: tuple[str, str | None],
     *,
     whole: bool,
-) -> Callable[[], tuple[StageChanged, ...]] | None:
+) -> Parts | None:
     """
-    The events of a table of *n* rows whose columns *read* gives as pandas
+    The checked parts of the events of a table of *n* rows whose columns *read* gives as pandas
     Series (see :func:`_vectorised`), or ``None``; *whole*: its times must
     be whole microseconds.
     """
@@ -552,34 +527,38 @@ def _by_columns(  # noqa: PLR0917 - one table's columns, then its moves as array
             kinds[p] = h.pipeline.routes.kind(stage[1][p // k], stage[1][p % k])
         except ValidationError:
             return None
-    kind = _objects(np, kinds)[pair]
-    lose = np.array([x is MoveKind.LOSE for x in kinds], dtype=bool)[pair]
-    reason = np.full(len(moved), None, dtype=object)
+    kind_codes = np.array([_KIND_CODES.get(x, -1) for x in kinds], dtype=np.int8)
+    kind = kind_codes[pair]
+    lose = kind == _KIND_CODES[MoveKind.LOSE]
+    reason = np.full(len(moved), -1, dtype=np.int64)
     if lose.any():
         given = why[0][to_row[lose]]
         if lost_reason is None and (given < 0).any():
             return None  # a loss without a reason
-        reason[lose] = _objects(np, [*why[1], lost_reason])[given]  # a blank (-1) takes the default
+        # a blank (-1) takes the default, kept after the reasons read
+        reason[lose] = np.where(given < 0, len(why[1]), given)
     start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
     version = (np.arange(n) - start)[moved]
-    stage_keys = _objects(np, stage[1])
-    columns = (  # object arrays, not lists: the collector does not walk them while the events are built
-        _objects(np, deal[1])[deals[to_row]],
-        itertools.repeat(h.pipeline.key),
-        kind,
-        stage_keys[from_stage],
-        stage_keys[to_stage],
-        map(operator.add, itertools.repeat(_EPOCH), when.view("timedelta64[us]").astype(object)),
-        _objects(np, [*who[1], actor])[who[0][to_row]],  # a blank (-1) takes the default
-        version.astype(object),  # Python ints
-        gap.view("timedelta64[us]").astype(object),  # Python timedeltas
-        reason,
-        itertools.repeat(None),
-        itertools.repeat(None),
-        itertools.repeat(()),
+    actors = [*who[1], actor]
+    # every value is checked as the rows one by one check it: the events are the trusted builder's
+    return Parts(
+        h.pipeline.key,
+        objects(np, deal[1]),
+        objects(np, stage[1]),
+        objects(np, actors),
+        objects(np, [*why[1], lost_reason, None]),
+        (
+            narrow(np, deals[to_row], len(deal[1])),
+            kind,
+            narrow(np, from_stage, k),
+            narrow(np, to_stage, k),
+            when,
+            narrow(np, np.where(who[0][to_row] < 0, len(who[1]), who[0][to_row]), len(actors)),
+            narrow(np, version, n),
+            gap,
+            narrow(np, reason, len(why[1]) + 2),
+        ),
     )
-    # every value above is checked as the rows one by one check it: the trusted builder's inputs
-    return lambda: tuple(map(new_record, itertools.repeat(StageChanged), zip(*columns, strict=False)))
 
 
 def _checked(
@@ -608,11 +587,19 @@ def _checked(
     return deal, stage, at, who, why
 
 
-def _objects(np: Any, items: list[Any]) -> Any:
+def objects(np: Any, items: list[Any]) -> Any:
     """
     A numpy array of the Python objects *items*, one per item.
     """
     return np.fromiter(items, dtype=object, count=len(items))
+
+
+def narrow(np: Any, codes: Any, size: int) -> Any:
+    """*codes* (below *size*, or -1) in the narrowest signed integer type that holds them."""
+    for t in (np.int8, np.int16, np.int32):
+        if size < np.iinfo(t).max:
+            return codes.astype(t)
+    return codes.astype(np.int64)
 
 
 def _factorized(np: Any, pd: Any, series: Any, rows: int, *, blank: bool) -> tuple[Any, list[str]] | None:
