@@ -24,9 +24,11 @@ from .._repr import INK, Axis, Band, Line, chart_svg, finite, nice_axis
 from .._time import instant
 from ..entities import Opportunity, OpportunityStatus, moved_opportunity
 from ..errors import CurrencyMismatchError, Problem, ValidationError
-from ..stages import MoveKind, StageChanged, apply, replay
+from ..stages import HistoryColumns, MoveKind, StageChanged, apply, replay
 from ._args import MAX_PROBLEMS, function_of_one
+from ._backtest_columns import Cutoff, swept
 from ._funnel import unique_events
+from ._weighted import WeightedPipeline
 
 _CTX = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -166,13 +168,9 @@ def _timelines(
             per[e.opportunity_id] = [e]
         else:
             got.append(e)
-    seen: set[str] = set()
+    _check_unique(opps)
     out: list[_Timeline | None] = []
     for i, o in enumerate(opps):
-        if o.id in seen:
-            msg = f"{o.id!r} appears twice; give each deal once"
-            raise ValidationError.single(f"opportunities[{i}].id", msg, code="duplicate")
-        seen.add(o.id)
         history = per.get(o.id)
         if not history:
             out.append(_Timeline(o))  # taken as it is now
@@ -183,6 +181,39 @@ def _timelines(
             line = _replayed(i, o, history, until, ordered=True)
         out.append(line if line is not False else None)
     return out
+
+
+def _check_unique(opps: list[Opportunity]) -> None:
+    """Refuse a deal given twice, by its second place (as as_of refuses it)."""
+    seen: set[str] = set()
+    for i, o in enumerate(opps):
+        if o.id in seen:
+            msg = f"{o.id!r} appears twice; give each deal once"
+            raise ValidationError.single(f"opportunities[{i}].id", msg, code="duplicate")
+        seen.add(o.id)
+
+
+def _reported(
+    pairs: list[tuple[dt.datetime, dt.datetime]], found: list[Cutoff], progress: c.Progress | None
+) -> Backtest:
+    """The backtest of the cut-offs *pairs* whose open deals, forecasts and actuals are *found*."""
+    rows = []
+    for n, ((start, end), row) in enumerate(zip(pairs, found, strict=True)):
+        rows.append(
+            BacktestRow(
+                as_of=start,
+                until=end,
+                open_deals=row.open_deals,
+                forecast=row.forecast,
+                quantiles={},
+                actual=row.actual,
+            )
+        )
+        if progress is not None:
+            progress(n + 1, len(pairs))
+    if not rows:
+        raise ValidationError.single("cutoffs", "empty; give at least one (as_of, until) pair", code="empty")
+    return _scored(rows)
 
 
 def _replayed(
@@ -680,6 +711,11 @@ def backtest(
             )
             raise ValidationError.single("cutoffs", msg, code="limit")
         pairs.append(_cutoff(pair, n))
+    if isinstance(events, HistoryColumns) and isinstance(forecast, WeightedPipeline):
+        _check_unique(opps)
+        found = swept(opps, events, pairs, forecast, currency, actual)
+        if found is not None:  # the weighted pipeline on the history's columns, every cut-off at once
+            return _reported(pairs, found, progress)
     evs = _unique(events)
     # each deal's history replayed once, up to the last instant asked: one sweep, not one per cut-off
     lines = _timelines(opps, evs, max((end for _, end in pairs), default=_EPOCH))

@@ -118,6 +118,42 @@ class WeightedForecast(Report):
         return Money.total((ln.weighted for ln in self.lines if ln.currency == currency), currency=currency)
 
 
+@attrs.frozen(kw_only=True)
+class WeightedPipeline(c.Checked):
+    """
+    A forecaster for :func:`~funnelkit.forecast.backtest`: the weighted
+    pipeline of the deals it is given (amount x stage probability, each
+    deal rounded half-even to the minor unit) in *currency*, exactly
+    ``weighted_forecast(deals, pipeline, by=()).total(currency)``; deals
+    in other currencies are left out, as ``total`` leaves them out.
+
+    Given a history kept as columns
+    (:class:`~funnelkit.stages.HistoryColumns`), ``backtest`` works this
+    forecast out on the columns for every cut-off at once, without
+    building the deals of each cut-off.
+
+    >>> import datetime as dt
+    >>> from funnelkit import Money, Opportunity
+    >>> from funnelkit.stages import default_pipeline
+    >>> t = dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc)
+    >>> deal = Opportunity(id="o", customer_id="c", owner="ann", pipeline="default", stage="proposal",
+    ...                    created_at=t, stage_entered_at=t, amount=Money.of("1000.05", "USD"))
+    >>> WeightedPipeline(pipeline=default_pipeline(), currency="USD")([deal])
+    Money('400.02', 'USD')
+    """
+
+    pipeline: Pipeline = attrs.field(metadata=c.check(c.instance_of(Pipeline, "a Pipeline")))
+    currency: str = attrs.field(metadata=c.check(currency_problem))
+
+    def __call__(self, opportunities: Iterable[Opportunity]) -> Money:
+        """
+        The weighted pipeline of *opportunities* in the forecaster's currency.
+
+        Cost: O(n) for n deals.
+        """
+        return weighted_forecast(opportunities, self.pipeline, by=()).total(self.currency)
+
+
 def weighted_forecast(
     opportunities: Iterable[Opportunity],
     pipelines: Pipeline | Mapping[str, Pipeline],
