@@ -1,0 +1,247 @@
+"""funnel and the weighted backtest read a HistoryColumns' columns: held to the same calls on its events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from funnelkit import CurrencyMismatchError, Money, Opportunity, ValidationError
+from funnelkit.forecast import WeightedPipeline, backtest, funnel, weighted_forecast
+from funnelkit.stages import HistoryColumns, Pipeline, Stage, events_from_history
+
+np = pytest.importorskip("numpy")
+pytest.importorskip("pandas")
+
+T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+HOUR = dt.timedelta(hours=1)
+PIPE = Pipeline(
+    key="p",
+    label="P",
+    stages=[
+        Stage(key="a", label="A", probability="0.25"),
+        Stage(key="b", label="B", probability="0.4"),
+        Stage(key="c", label="C", probability="0.675"),
+        Stage(key="won", label="W", probability=1, outcome="won"),
+        Stage(key="lost", label="L", probability=0, outcome="lost"),
+    ],
+)
+OPEN = ["a", "b", "c"]
+STATUS = {"won": "won", "lost": "lost"}
+AMOUNTS = [None, "0", "100", "333.33", "1250.05", "99999.99", "12", "7.10"]
+
+
+@st.composite
+def companies(draw, *, currency="EUR"):
+    """
+    Deals walking through PIPE (back, forward, won, lost and reopened) as history rows, and the deals as
+    they are now, created at or before their first row (a few have no row at all).
+    """
+    rows, opps = [], []
+    for d in range(draw(st.integers(0, 8))):
+        created = T0 + draw(st.integers(0, 200)) * HOUR
+        at = created + draw(st.integers(0, 3)) * HOUR
+        stage = draw(st.sampled_from(OPEN))
+        moves = draw(st.integers(-1, 6))
+        for m in range(moves + 1):
+            if m:
+                if stage == "won":  # no move leaves a win
+                    break
+                stage = draw(st.sampled_from([s for s in [*OPEN, "won", "lost"] if s != stage]))
+                at += draw(st.integers(1, 120)) * HOUR
+            reason = "price" if stage == "lost" else None
+            rows.append({"opportunity_id": f"d{d}", "stage": stage, "at": at, "lost_reason": reason})
+        amount = draw(st.sampled_from(AMOUNTS))
+        status = STATUS.get(stage, "open")
+        opps.append(
+            Opportunity(
+                id=f"d{d}",
+                customer_id="c",
+                owner=draw(st.sampled_from(["ann", "bob"])),
+                pipeline="p",
+                stage=stage,
+                status=status,
+                created_at=created,
+                stage_entered_at=at if moves >= 0 else created,
+                amount=None if amount is None else Money.of(amount, currency),
+                lost_reason="price" if status == "lost" else None,
+            )
+        )
+    opps = draw(st.permutations(opps))
+    rows = draw(st.permutations([r for r in rows if r["opportunity_id"] in {o.id for o in opps}]))
+    return opps, rows
+
+
+def outcome(fn, *args, **kwargs):
+    """The result, or the error's type and problems."""
+    try:
+        return fn(*args, **kwargs)
+    except (ValidationError, CurrencyMismatchError) as e:
+        return type(e), [(p.path, p.code, p.message) for p in getattr(e, "problems", ())], str(e)
+
+
+def cutoffs(draw):
+    """Cut-offs over the drawn weeks, in any order, some repeated, each window one to four weeks."""
+    starts = draw(st.lists(st.integers(0, 400), min_size=1, max_size=8))
+    return [(T0 + s * HOUR, T0 + (s + draw(st.integers(1, 4)) * 168) * HOUR) for s in starts]
+
+
+@settings(max_examples=80, deadline=None)
+@given(companies(), st.booleans())
+def test_funnel_on_columns_is_funnel_on_events(company, frame):
+    """The same report from the columns as from the events they hold, for a list or a DataFrame read."""
+    import pandas as pd
+
+    opps, rows = company
+    history = HistoryColumns(pd.DataFrame(rows) if frame and rows else rows, PIPE)
+    expected = funnel(opps, tuple(history), PIPE)
+    got = funnel(opps, history, PIPE)
+    assert got == expected
+    assert got.to_records() == expected.to_records()
+    assert funnel(opps, history[::-1], PIPE) == expected  # out of order: sorted first
+
+
+def test_funnel_of_another_pipelines_history_counts_no_moves():
+    """A history of another pipeline holds none of this one's moves (as its events would be left out)."""
+    rows = [
+        {"opportunity_id": "d0", "stage": "contact", "at": T0},
+        {"opportunity_id": "d0", "stage": "proposal", "at": T0 + HOUR},
+    ]
+    from funnelkit.stages import default_pipeline
+
+    other = HistoryColumns(rows, default_pipeline())
+    assert funnel([], other, PIPE) == funnel([], list(other), PIPE) == funnel([], [], PIPE)
+
+
+@settings(max_examples=80, deadline=None)
+@given(companies(), st.data(), st.sampled_from(["pipeline", "bookings"]))
+def test_weighted_backtest_on_columns_is_the_general_one(company, data, actual):
+    """Every cut-off's open deals, forecast and actual (to the digit written), and scores, as on events."""
+    opps, rows = company
+    history = HistoryColumns(rows, PIPE)
+    pairs = cutoffs(data.draw)
+    forecast = WeightedPipeline(pipeline=PIPE, currency="EUR")
+    told = []
+    got = outcome(
+        backtest, opps, history, cutoffs=pairs, forecast=forecast, currency="EUR", actual=actual,
+        progress=lambda done, total: told.append((done, total)),
+    )  # fmt: skip
+    expected = outcome(
+        backtest, opps, list(history), cutoffs=pairs, forecast=forecast, currency="EUR", actual=actual
+    )
+    assert got == expected
+    if not isinstance(got, tuple):
+        assert repr(got.rows) == repr(expected.rows)  # the same digits: 0 or 0.00, 100 or 100.00
+        assert got.to_records() == expected.to_records()
+        assert told == [(k + 1, len(pairs)) for k in range(len(pairs))]
+
+
+def test_a_known_backtest_worked_by_hand():
+    """Two deals over one cut-off: the open one weighted (a 25 %, c 67.5 %), the won one counted in full."""
+    rows = [
+        {"opportunity_id": "d1", "stage": "a", "at": T0},
+        {"opportunity_id": "d1", "stage": "c", "at": T0 + 10 * HOUR},
+        {"opportunity_id": "d1", "stage": "won", "at": T0 + 30 * HOUR},
+        {"opportunity_id": "d2", "stage": "a", "at": T0 + HOUR},
+    ]
+    opps = [
+        Opportunity(
+            id="d1", customer_id="c", owner="ann", pipeline="p", stage="won", status="won", created_at=T0,
+            stage_entered_at=T0 + 30 * HOUR, amount=Money.of("1000.01", "EUR"),
+        ),
+        Opportunity(
+            id="d2", customer_id="c", owner="ann", pipeline="p", stage="a", created_at=T0 + HOUR,
+            stage_entered_at=T0 + HOUR, amount=Money.of("10.02", "EUR"),
+        ),
+    ]  # fmt: skip
+    history = HistoryColumns(rows, PIPE)
+    forecast = WeightedPipeline(pipeline=PIPE, currency="EUR")
+    result = backtest(
+        opps, history, cutoffs=[(T0 + 20 * HOUR, T0 + 40 * HOUR)], forecast=forecast, currency="EUR"
+    )
+    (row,) = result.rows
+    # d1 in c: 1000.01 x 0.675 = 675.006750 -> 675.01; d2 in a: 10.02 x 0.25 = 2.505 -> 2.50 (half-even)
+    assert row.open_deals == 2
+    assert row.forecast == Money.of("677.51", "EUR")
+    assert row.actual == Money.of("1000.01", "EUR")  # d1 won within the window
+    assert result.wape == Fraction(32250, 100001)  # |1000.01 - 677.51| / 1000.01
+
+
+def test_fallbacks_give_the_general_paths_answer():
+    """Another currency, a finer amount, a move before creation, a deal twice: the general path decides."""
+    rows = [
+        {"opportunity_id": "d1", "stage": "a", "at": T0},
+        {"opportunity_id": "d1", "stage": "won", "at": T0 + 30 * HOUR},
+    ]
+    history = HistoryColumns(rows, PIPE)
+    pairs = [(T0 + 20 * HOUR, T0 + 40 * HOUR)]
+
+    def deal(**changes):
+        values = {
+            "id": "d1", "customer_id": "c", "owner": "ann", "pipeline": "p", "stage": "won", "status": "won",
+            "created_at": T0, "stage_entered_at": T0 + 30 * HOUR, "amount": Money.of("5", "EUR"),
+        }  # fmt: skip
+        return Opportunity(**{**values, **changes})
+
+    cases = [
+        ([deal()], WeightedPipeline(pipeline=PIPE, currency="USD")),  # the forecaster's currency differs
+        ([deal(amount=Money.of("5.125", "EUR"))], WeightedPipeline(pipeline=PIPE, currency="EUR")),
+        ([deal(amount=Money.of("5", "USD"))], WeightedPipeline(pipeline=PIPE, currency="EUR")),
+        ([deal(created_at=T0 + HOUR)], WeightedPipeline(pipeline=PIPE, currency="EUR")),  # moved before made
+        ([deal(), deal()], WeightedPipeline(pipeline=PIPE, currency="EUR")),  # given twice
+    ]
+    for opps, forecast in cases:
+        got = outcome(backtest, opps, history, cutoffs=pairs, forecast=forecast, currency="EUR")
+        assert got == outcome(backtest, opps, list(history), cutoffs=pairs, forecast=forecast, currency="EUR")
+    twice = outcome(backtest, [deal(), deal()], history, cutoffs=pairs, forecast=cases[0][1], currency="EUR")
+    assert twice[1] == [("opportunities[1].id", "duplicate", "'d1' appears twice; give each deal once")]
+
+
+def test_the_forecaster_alone_is_weighted_forecast():
+    """WeightedPipeline(deals) is weighted_forecast(deals, by=()).total(currency), other currencies out."""
+    deals = [
+        Opportunity(
+            id=f"d{i}", customer_id="c", owner="ann", pipeline="p", stage=stage, created_at=T0,
+            stage_entered_at=T0, amount=Money.of(amount, currency),
+        )
+        for i, (stage, amount, currency) in enumerate(
+            [("a", "10.02", "EUR"), ("c", "1000.01", "EUR"), ("b", "7", "USD")]
+        )
+    ]  # fmt: skip
+    forecaster = WeightedPipeline(pipeline=PIPE, currency="EUR")
+    assert (
+        forecaster(deals) == weighted_forecast(deals, PIPE, by=()).total("EUR") == Money.of("677.51", "EUR")
+    )
+    assert WeightedPipeline(pipeline=PIPE, currency="USD")(deals) == Money.of("2.80", "USD")
+    assert forecaster([]) == Money.zero("EUR")
+    with pytest.raises(ValidationError) as info:
+        WeightedPipeline(pipeline="p", currency="euro")  # type: ignore[arg-type]
+    assert [(p.path, p.code) for p in info.value.problems] == [("pipeline", "type"), ("currency", "format")]
+
+
+def test_the_notebook_company_backtest_matches():
+    """The notebook benchmark's company: columns and events agree, and agree with the hand-written code."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+    try:
+        import bench_notebook as nb
+    finally:
+        sys.path.pop(0)
+    deals, history = nb.company(1_000)
+    opps = nb.fk_deals(deals)
+    columns = HistoryColumns(history, nb.PIPELINE)
+    assert tuple(columns) == events_from_history(history, nb.PIPELINE)
+    pairs = [(t.to_pydatetime(), (t + nb.HORIZON).to_pydatetime()) for t in nb.CUTOFFS]
+    forecast = WeightedPipeline(pipeline=nb.PIPELINE, currency=nb.CURRENCY)
+    got = backtest(opps, columns, cutoffs=pairs, forecast=forecast, currency=nb.CURRENCY)
+    assert got == backtest(opps, list(columns), cutoffs=pairs, forecast=forecast, currency=nb.CURRENCY)
+    nb.check_backtest(got, nb.hand_backtest(deals, *nb.hand_history(deals, history)))
+    assert funnel(opps, columns, nb.PIPELINE) == funnel(opps, list(columns), nb.PIPELINE)
+    assert sum(r.open_deals for r in got.rows) > 0
+    assert any(r.actual.amount > Decimal(0) for r in got.rows)
