@@ -5,8 +5,8 @@ history at full size -- through a notebook's workflow, each step beside the
 same computation written by hand in plain pandas/numpy, in one process:
 
 1. **intake**: the deals frame as checked ``Opportunity`` values
-   (``funnelkit.tables.from_table``) and the history frame as ``StageChanged``
-   events (``funnelkit.stages.events_from_history``); by hand, the same checks
+   (``funnelkit.tables.from_table``) and the history frame as its events,
+   kept as columns (``funnelkit.stages.HistoryColumns``); by hand, the same checks
    as vectorised pandas, then the events as columns (sort, version, stage
    left, kind, time in stage);
 2. **funnel**: ``funnel(deals, events, pipeline)``; by hand, per stage the
@@ -25,7 +25,7 @@ same computation written by hand in plain pandas/numpy, in one process:
    (``kaplan_meier(durations=..., event_observed=...)``, float mode); by
    hand, numpy's sort, counts and cumulative product;
 7. **backtest**: 52 weekly cut-offs, each forecasting the weighted pipeline
-   open then (``weighted_forecast`` as the forecaster) against what those
+   open then (the ``WeightedPipeline`` forecaster) against what those
    deals won in the next 13 weeks (``backtest``); by hand, each deal's stage
    intervals against the cut-offs with ``searchsorted`` and ``bincount``.
 
@@ -37,14 +37,16 @@ and exponents mean anything on a noisy machine.  Goal (issue 16): the whole
 workflow under 60 s at a million deals, each step within 3x the hand-written
 one.
 
-    python benchmarks/bench_notebook.py [--quick | --tiny] [--no-gc] [--profile STEP]
+    python benchmarks/bench_notebook.py [--quick | --tiny] [--no-gc] [--objects] [--profile STEP]
 
 The full run takes 100,000 and 1,000,000 deals (about 12 minutes and 6.5 GB
 on a 2-core machine); ``--quick`` 10,000 and 100,000 (a few minutes);
 ``--tiny`` 2,000 and 10,000 (a smoke run).  ``--profile STEP`` (``deals``,
 ``history``, ``funnel``, ``weighted``, ``abc``, ``win``, ``kaplan``,
 ``backtest``) prints where funnelkit's time goes in that step at the larger
-size.  ``--no-gc`` times every step (both sides) with Python's cyclic
+size.  ``--objects`` runs the object path instead: the history as
+``StageChanged`` values (``events_from_history``) and the backtest with a
+forecaster function called on the open deals of each cut-off.  ``--no-gc`` times every step (both sides) with Python's cyclic
 garbage collector switched off, as a notebook may switch it off around a
 bulk load: funnelkit builds a Python value per deal and per event, and the
 collector walks them all each time enough new ones have been made.
@@ -66,6 +68,7 @@ import pandas as pd
 
 from funnelkit import Opportunity
 from funnelkit.forecast import (
+    WeightedPipeline,
     backtest,
     funnel,
     kaplan_meier,
@@ -74,10 +77,12 @@ from funnelkit.forecast import (
     win_count,
 )
 from funnelkit.segments import abc_columns
-from funnelkit.stages import default_pipeline, events_from_history
+from funnelkit.stages import HistoryColumns, default_pipeline, events_from_history
 from funnelkit.tables import from_table
 
 QUICK = "--quick" in sys.argv
+#: The history as StageChanged values and the backtest with a forecaster function (the object path).
+OBJECTS = "--objects" in sys.argv
 #: Each step timed with Python's cyclic garbage collector off (both sides), as a notebook may run a bulk load.
 NO_GC = "--no-gc" in sys.argv
 PROFILE = sys.argv[sys.argv.index("--profile") + 1] if "--profile" in sys.argv else None
@@ -195,8 +200,13 @@ def fk_deals(deals):
 
 
 def fk_history(history):
-    """The history frame as StageChanged events."""
-    return events_from_history(history, PIPELINE)
+    """
+    The history frame as its events: kept as columns (``HistoryColumns``),
+    or with ``--objects`` as StageChanged values (``events_from_history``).
+    """
+    if OBJECTS:
+        return events_from_history(history, PIPELINE)
+    return HistoryColumns(history, PIPELINE)
 
 
 def _identifiers(column):
@@ -524,9 +534,15 @@ def _pipeline_forecast(open_deals):
 
 
 def fk_backtest(opps, events):
-    """52 weekly cut-offs, the weighted pipeline forecast against what those deals won in 13 weeks."""
+    """
+    52 weekly cut-offs, the weighted pipeline forecast against what those
+    deals won in 13 weeks: with the ``WeightedPipeline`` forecaster (on a
+    ``HistoryColumns``, worked out on its columns), or with ``--objects``
+    a forecaster function of the open deals of each cut-off.
+    """
     cutoffs = [(t.to_pydatetime(), (t + HORIZON).to_pydatetime()) for t in CUTOFFS]
-    return backtest(opps, events, cutoffs=cutoffs, forecast=_pipeline_forecast, currency=CURRENCY)
+    forecast = _pipeline_forecast if OBJECTS else WeightedPipeline(pipeline=PIPELINE, currency=CURRENCY)
+    return backtest(opps, events, cutoffs=cutoffs, forecast=forecast, currency=CURRENCY)
 
 
 def hand_backtest(deals, events, start):

@@ -338,6 +338,13 @@ BY_NAME: dict[str, object] = {
 }
 
 #: Overrides where one parameter name means something else for one callable.
+#: A history table's rows: a deal advanced, then lost.
+HISTORY_ROWS = [
+    {"opportunity_id": "o-1", "stage": "contact", "at": T0},
+    {"opportunity_id": "o-1", "stage": "needs_confirmed", "at": T0 + DAY},
+    {"opportunity_id": "o-1", "stage": "lost", "at": T0 + 2 * DAY, "lost_reason": "price"},
+]
+
 BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.Money.of": {"amount": "12.30"},
     "funnelkit.Money.round": {"rounding": "ROUND_HALF_EVEN"},
@@ -360,13 +367,10 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.stages.Routes.allows": {"from_stage": "contact", "to_stage": "needs_confirmed"},
     "funnelkit.stages.Routes.plan": {"from_stage": "contact", "to_stage": "needs_confirmed"},
     "funnelkit.stages.Routes.kind": {"from_stage": "contact", "to_stage": "needs_confirmed"},
-    "funnelkit.stages.events_from_history": {
-        "rows": [
-            {"opportunity_id": "o-1", "stage": "contact", "at": T0},
-            {"opportunity_id": "o-1", "stage": "needs_confirmed", "at": T0 + DAY},
-            {"opportunity_id": "o-1", "stage": "lost", "at": T0 + 2 * DAY, "lost_reason": "price"},
-        ],
-    },
+    "funnelkit.stages.events_from_history": {"rows": HISTORY_ROWS},
+    "funnelkit.stages.HistoryColumns": {"rows": HISTORY_ROWS},
+    "funnelkit.stages.HistoryColumns.column": {"name": "at"},
+    "funnelkit.stages.HistoryColumns.codes": {"name": "opportunity_id"},
     "funnelkit.tables.from_rows": {"cls": Opportunity, "rows": to_rows(OPPORTUNITIES)},
     "funnelkit.tables.from_table": {
         "cls": Opportunity,
