@@ -27,7 +27,7 @@ from ..errors import CurrencyMismatchError, Problem, ValidationError
 from ..stages import HistoryColumns, MoveKind, StageChanged, apply, replay
 from ._args import MAX_PROBLEMS, function_of_one
 from ._backtest_columns import Cutoff, swept
-from ._funnel import unique_events
+from ._funnel import _listed, unique_events
 from ._weighted import WeightedPipeline
 
 _CTX = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
@@ -98,6 +98,7 @@ _OPEN = OpportunityStatus.OPEN
 #: The status a change leaves a deal in, by its kind (open for every other kind), as ``apply`` sets it.
 _STATUS_AFTER = {MoveKind.WIN: OpportunityStatus.WON, MoveKind.LOSE: OpportunityStatus.LOST}
 _VERSION_AT = operator.attrgetter("version", "at")
+_ID = operator.attrgetter("id")
 
 
 class _Timeline:
@@ -185,6 +186,8 @@ def _timelines(
 
 def _check_unique(opps: list[Opportunity]) -> None:
     """Refuse a deal given twice, by its second place (as as_of refuses it)."""
+    if len(set(map(_ID, opps))) == len(opps):
+        return
     seen: set[str] = set()
     for i, o in enumerate(opps):
         if o.id in seen:
@@ -767,12 +770,8 @@ def _check_backtest(
         raise c.at("currency", money_problem)
     function_of_one(forecast, "the open deals", "forecast")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
-    opps = []
-    for i, o in enumerate(opportunities):
-        if not isinstance(o, Opportunity):
-            c.require(o, Opportunity, "an Opportunity", f"opportunities[{i}]")
-        opps.append(o)
-    return opps
+    # each refused as soon as it is read, the good ones checked by one C loop
+    return _listed(opportunities, Opportunity, "an Opportunity", "opportunities")
 
 
 def _cutoff(pair: object, n: int) -> tuple[dt.datetime, dt.datetime]:
