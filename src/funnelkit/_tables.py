@@ -28,9 +28,9 @@ import operator
 import re
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 import attrs
 
@@ -1006,6 +1006,11 @@ class Batch:
         self.cls = the_plan.cls
         relations = getattr(the_plan.cls, "_relations", None)
         self.relations: Callable[[Any], Any] | None = None if reader.trusted else relations
+        #: The rows that break the rules, found from the columns by the class (see Opportunity._breaking).
+        self.breaking: Callable[[Callable[[str], Sequence[Any]]], Iterable[Any]] | None = (
+            None if self.relations is None else getattr(the_plan.cls, "_breaking", None)
+        )
+        self.field_index = {f.name: f.index for f in the_plan.fields}
 
     def read(self, columns: typing.Sequence[Any], n: int) -> tuple[list[Any], list[int]]:
         """
@@ -1028,10 +1033,34 @@ class Batch:
                 return [None] * n, list(range(n))
             by_field[k], bad = got
             slow.update(bad)
+        broken = self._breaking(by_field, n) if not slow else None
         values = list(map(new_record, itertools.repeat(self.cls, n), zip(*by_field, strict=False)))
         if self.relations is not None:
-            slow.update(_broken(self.relations, values, slow))
+            slow.update(_broken(self.relations, values, slow) if broken is None else broken)
         return values, sorted(slow)
+
+    def _breaking(self, by_field: list[Any], n: int) -> list[int] | None:
+        """
+        The positions of the rows (every field of each fine) that break the
+        class's cross-field rules, found by its ``_breaking`` from the
+        columns; ``None`` when it has none or it fails (each row is then
+        checked by itself).
+        """
+        if self.breaking is None:
+            return None
+        index = self.field_index
+
+        def column(name: str) -> Sequence[Any]:
+            k = index[name]
+            cells = by_field[k]
+            if not isinstance(cells, list | tuple):  # a repeated fill: made a list, read twice
+                cells = by_field[k] = list(cells)
+            return cast("Sequence[Any]", cells)
+
+        try:
+            return list(itertools.compress(range(n), self.breaking(column)))
+        except Exception:  # noqa: BLE001 - each row checked by itself, as without it
+            return None
 
     def _money_column(  # noqa: PLR0917 - one money field's columns and fills
         self,

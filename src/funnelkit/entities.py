@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable
+import operator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
-from typing import cast
+from itertools import repeat
+from typing import Any, cast
 
 import attrs
 
@@ -335,6 +337,28 @@ class Opportunity(c.Checked):
                 )
             )
         return problems
+
+    @staticmethod
+    def _breaking(column: Callable[[str], Sequence[Any]]) -> Iterator[bool]:
+        """
+        Per row of a table of deals whose every field is fine (each field's
+        cells by *column(name)*), whether it breaks a rule of
+        :meth:`_relations`, by C-level loops: a table's deals checked at once.
+        """
+        early = map(operator.lt, column("stage_entered_at"), column("created_at"))
+        reasons, statuses = column("lost_reason"), column("status")
+        stray = map(
+            operator.and_,
+            map(operator.is_not, reasons, repeat(None)),
+            map(operator.is_not, statuses, repeat(OpportunityStatus.LOST)),
+        )
+        broken = map(operator.or_, early, stray)
+        amounts = column("amount")
+        distinct = dict(zip(map(id, amounts), amounts, strict=True)).values()  # a Money is often shared
+        negative = {id(m) for m in distinct if m is not None and m.amount < 0}
+        if negative:
+            broken = map(operator.or_, broken, map(negative.__contains__, map(id, amounts)))
+        return broken
 
     @property
     def is_open(self) -> bool:
