@@ -138,9 +138,9 @@ def _micros(t: dt.datetime) -> int:
 
 
 class _Deals(NamedTuple):
-    """The deals' columns: index by id, creation (µs), stage (the pipeline's index), open, minor units."""
+    """The deals' columns: position by id, creation (µs), stage (the pipeline's index), open, minor units."""
 
-    index: dict[str, int]
+    position: dict[str, int]
     created: Any
     stage: Any
     open: Any
@@ -193,7 +193,7 @@ def _intervals(np: Any, deals: _Deals, history: HistoryColumns, pipeline: Pipeli
     out of order or a move before its deal's creation.
     """
     codes, ids = history.codes("opportunity_id")
-    of = np.fromiter(map(deals.index.get, ids.tolist(), repeat(-1)), np.int64, len(ids))
+    of = np.fromiter(map(deals.position.get, ids.tolist(), repeat(-1)), np.int64, len(ids))
     mine = of[codes] >= 0  # the events of the deals given
     deal = of[codes][mine]
     kind = history.codes("kind")[0][mine].astype(np.int64)
