@@ -1019,25 +1019,51 @@ class Batch:
         not have), and the positions of the rows to read one by one (their
         places in the values hold nothing meaningful).
         """
-        by_field: list[Any] = [None] * self.width
-        slow: set[int] = set()
-        for k, j, read, fallback, one, many, bulk in self.plain:
-            got = _column(columns[j], n, read, fallback, one, many, bulk=bulk)
-            if got is None:
-                return [None] * n, list(range(n))
-            by_field[k], bad = got
-            slow.update(bad)
-        for k, ja, jc, fallback, fill_currency, one in self.money:
-            got = self._money_column(columns[ja], columns[jc], n, ja, jc, fallback, fill_currency, one)
-            if got is None:
-                return [None] * n, list(range(n))
-            by_field[k], bad = got
-            slow.update(bad)
+        found = self._by_field(columns, n)
+        if found is None:
+            return [None] * n, list(range(n))
+        by_field, slow = found
         broken = self._breaking(by_field, n) if not slow else None
         values = list(map(new_record, itertools.repeat(self.cls, n), zip(*by_field, strict=False)))
         if self.relations is not None:
             slow.update(_broken(self.relations, values, slow) if broken is None else broken)
         return values, sorted(slow)
+
+    def fields(self, columns: typing.Sequence[Any], n: int) -> list[list[Any]] | None:
+        """
+        The values of *n* rows field by field (a list of *n* values per
+        field, in field order), when every row is fine as it is; ``None``
+        when some row must be read by itself (a problem, or a cell to
+        convert), or the rows' cross-field rules cannot be read by columns.
+        """
+        found = self._by_field(columns, n)
+        if found is None or found[1]:
+            return None
+        by_field = found[0]
+        if self.relations is not None and self._breaking(by_field, n) != []:
+            return None
+        return [cells if isinstance(cells, list) else list(cells) for cells in by_field]
+
+    def _by_field(self, columns: typing.Sequence[Any], n: int) -> tuple[list[Any], set[int]] | None:
+        """
+        Each field's values (a sequence of *n*), and the rows to read one by
+        one; ``None`` when every row is.
+        """
+        by_field: list[Any] = [None] * self.width
+        slow: set[int] = set()
+        for k, j, read, fallback, one, many, bulk in self.plain:
+            got = _column(columns[j], n, read, fallback, one, many, bulk=bulk)
+            if got is None:
+                return None
+            by_field[k], bad = got
+            slow.update(bad)
+        for k, ja, jc, fallback, fill_currency, one in self.money:
+            got = self._money_column(columns[ja], columns[jc], n, ja, jc, fallback, fill_currency, one)
+            if got is None:
+                return None
+            by_field[k], bad = got
+            slow.update(bad)
+        return by_field, slow
 
     def _breaking(self, by_field: list[Any], n: int) -> list[int] | None:
         """
@@ -1505,6 +1531,19 @@ def _finish(
     if progress is not None and (done == 0 or done % PROGRESS_EVERY):
         progress(done, total)
     return tuple(out)
+
+
+def told(progress: c.Progress | None, rows: int) -> None:
+    """
+    Tell *progress* what reading *rows* rows one by one would have told it:
+    every ``PROGRESS_EVERY`` rows, and at the end.
+    """
+    if progress is None:
+        return
+    for done in range(PROGRESS_EVERY, rows + 1, PROGRESS_EVERY):
+        progress(done, rows)
+    if rows == 0 or rows % PROGRESS_EVERY:
+        progress(rows, rows)
 
 
 def read_all(

@@ -65,13 +65,17 @@ see :func:`from_rows` for exactly what that skips.
 from __future__ import annotations
 
 import enum
+import itertools
 import operator
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
+
+import attrs
 
 from . import _checks as c
 from ._money import Money, currency_problem
+from ._records import new_record
 from ._tables import (
     MAX_ROWS,
     MISSING,
@@ -80,6 +84,7 @@ from ._tables import (
     Reader,
     UnknownColumns,
     _column_path,
+    batch_of,
     check_choice,
     check_columns,
     check_flag,
@@ -91,13 +96,15 @@ from ._tables import (
     read_sequence,
     sources,
     table_of,
+    told,
 )
-from .entities import ENTITY_TYPES
+from .entities import ENTITY_TYPES, Opportunity
 from .errors import MAX_LISTED, Problem, ValidationError
 
 __all__ = [
     "MAX_ROWS",
     "PROGRESS_EVERY",
+    "OpportunityColumns",
     "UnknownColumns",
     "from_rows",
     "from_table",
@@ -242,6 +249,17 @@ def from_table(
     Cost: O(r * f) for r rows (at most 10,000,000) of f fields.
     """
     reader, known, src = _prepare(cls, columns, fill, unknown_columns, trusted, progress, "table")
+    cells, rows = _table_cells(table, known, src, unknown_columns)
+    return read_columns(reader, cells, rows, progress=progress)
+
+
+def _table_cells(
+    table: Any, known: frozenset[Any], src: tuple[Any, ...], unknown_columns: object
+) -> tuple[list[typing.Sequence[Any] | None], int]:
+    """
+    The cells of *table* per column read (``None`` for one it does not
+    have) and its number of rows; the table and its columns checked.
+    """
     found = table_of(table, "table")
     if found is None:
         expected = "a table (pandas, polars or pyarrow) or a dict of column name to a list of cells"
@@ -253,8 +271,134 @@ def from_table(
     if problems:
         raise ValidationError(problems)
     position = {name: j for j, name in enumerate(found.names)}
-    cells = [None if position.get(source) is None else found.column(position[source]) for source in src]
-    return read_columns(reader, cells, found.rows, progress=progress)
+    cells: list[typing.Sequence[Any] | None] = [
+        None if position.get(source) is None else found.column(position[source]) for source in src
+    ]
+    return cells, found.rows
+
+
+class OpportunityColumns(Sequence[Opportunity]):
+    """
+    The deals of a table, read and checked as ``from_table(Opportunity,
+    table, ...)`` reads them (the same options, the same errors), kept as
+    columns: a sequence of ``Opportunity`` built one by one as they are
+    read.  Reading a big table this way makes no Python value per deal,
+    so it is quicker, and lighter on Python's garbage collector, than
+    building every deal at once; :func:`~funnelkit.forecast.funnel` and
+    :func:`~funnelkit.forecast.backtest` read its columns directly.
+    Anything else that takes deals takes it as a sequence.  Immutable;
+    equal to another of the same deals.
+
+    >>> import datetime as dt
+    >>> t = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    >>> deals = OpportunityColumns({
+    ...     "id": ["o-1", "o-2"], "customer_id": ["c-1", "c-2"], "owner": ["ann", "bob"],
+    ...     "pipeline": ["default", "default"], "stage": ["proposal", "contact"],
+    ...     "created_at": [t, t], "stage_entered_at": [t, t],
+    ...     "amount": ["12000", None], "amount_currency": ["EUR", None],
+    ... })
+    >>> deals
+    OpportunityColumns(deals=2)
+    >>> deals[0].amount, deals.column("stage")
+    (Money('12000', 'EUR'), ('proposal', 'contact'))
+
+    Cost: O(r * f) for r rows (at most 10,000,000) of f fields, as
+    :func:`from_table`.
+    """
+
+    __slots__ = ("_fields",)
+
+    _fields: tuple[tuple[Any, ...], ...]  # per field of Opportunity, in field order: a value per deal
+
+    def __init__(
+        self,
+        table: Any,
+        *,
+        columns: Mapping[Any, str] | None = None,
+        fill: Mapping[str, Any] | None = None,
+        unknown_columns: UnknownColumns = "refuse",
+        trusted: bool = False,
+        progress: c.Progress | None = None,
+    ) -> None:
+        reader, known, src = _prepare(Opportunity, columns, fill, unknown_columns, trusted, progress, "table")
+        cells, rows = _table_cells(table, known, src, unknown_columns)
+        batch = batch_of(reader)
+        fields = None if batch is None else batch.fields(cells, rows)
+        if fields is None:  # some row is read by itself: its value or its problems, as from_table
+            deals = read_columns(reader, cells, rows, progress=progress)
+            fields = [list(map(operator.attrgetter(name), deals)) for name in _OPPORTUNITY_FIELDS]
+        else:
+            told(progress, rows)
+        object.__setattr__(self, "_fields", tuple(map(tuple, fields)))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        msg = f"OpportunityColumns is immutable; cannot set {name!r}"
+        raise AttributeError(msg)
+
+    def __delattr__(self, name: str) -> None:
+        msg = f"OpportunityColumns is immutable; cannot delete {name!r}"
+        raise AttributeError(msg)
+
+    def column(self, name: str) -> tuple[Any, ...]:
+        """
+        One field of every deal, in order: ``column("stage")``.
+
+        Cost: O(1).
+        """
+        at = _FIELD_INDEX.get(name) if isinstance(name, str) else None
+        if at is None:
+            msg = f"{c.show(name)} is not a field of Opportunity; allowed: {', '.join(_OPPORTUNITY_FIELDS)}"
+            raise ValidationError.single("name", msg, code="choice")
+        return self._fields[at]
+
+    def __len__(self) -> int:
+        return len(self._fields[0])
+
+    @typing.overload
+    def __getitem__(self, index: int) -> Opportunity: ...
+
+    @typing.overload
+    def __getitem__(self, index: slice) -> OpportunityColumns: ...
+
+    def __getitem__(self, index: int | slice) -> Opportunity | OpportunityColumns:
+        if isinstance(index, slice):
+            return _built(tuple(f[index] for f in self._fields))
+        if not isinstance(index, int):
+            raise c.at("index", c.wrong_type(index, "an int or a slice"))
+        n = len(self)
+        i = operator.index(index)
+        if not -n <= i < n:
+            msg = f"deal {i} of {n:,}"
+            raise IndexError(msg)
+        return typing.cast("Opportunity", new_record(Opportunity, tuple(f[i] for f in self._fields)))
+
+    def __iter__(self) -> Iterator[Opportunity]:
+        # every value was checked as from_table checks it: the trusted builder's inputs
+        return map(new_record, itertools.repeat(Opportunity), zip(*self._fields, strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OpportunityColumns):
+            return NotImplemented
+        return self._fields == other._fields
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, as a list: unhashable
+
+    def __repr__(self) -> str:
+        return f"OpportunityColumns(deals={len(self)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _built, (self._fields,)
+
+
+def _built(fields: tuple[tuple[Any, ...], ...]) -> OpportunityColumns:
+    """Deals kept as columns from checked fields (see :class:`OpportunityColumns`)."""
+    self = object.__new__(OpportunityColumns)
+    object.__setattr__(self, "_fields", fields)
+    return self
+
+
+_OPPORTUNITY_FIELDS = tuple(f.name for f in attrs.fields(Opportunity))
+_FIELD_INDEX = {name: i for i, name in enumerate(_OPPORTUNITY_FIELDS)}
 
 
 def to_rows(entities: Iterable[Any]) -> list[dict[str, object]]:

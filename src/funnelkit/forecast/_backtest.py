@@ -25,8 +25,9 @@ from .._time import instant
 from ..entities import Opportunity, OpportunityStatus, moved_opportunity
 from ..errors import CurrencyMismatchError, Problem, ValidationError
 from ..stages import HistoryColumns, MoveKind, StageChanged, apply, replay
+from ..tables import OpportunityColumns
 from ._args import MAX_PROBLEMS, function_of_one
-from ._backtest_columns import Cutoff, swept
+from ._backtest_columns import Cutoff, field, swept
 from ._funnel import _listed, unique_events
 from ._weighted import WeightedPipeline
 
@@ -98,7 +99,6 @@ _OPEN = OpportunityStatus.OPEN
 #: The status a change leaves a deal in, by its kind (open for every other kind), as ``apply`` sets it.
 _STATUS_AFTER = {MoveKind.WIN: OpportunityStatus.WON, MoveKind.LOSE: OpportunityStatus.LOST}
 _VERSION_AT = operator.attrgetter("version", "at")
-_ID = operator.attrgetter("id")
 
 
 class _Timeline:
@@ -184,9 +184,9 @@ def _timelines(
     return out
 
 
-def _check_unique(opps: list[Opportunity]) -> None:
+def _check_unique(opps: Sequence[Opportunity]) -> None:
     """Refuse a deal given twice, by its second place (as as_of refuses it)."""
-    if len(set(map(_ID, opps))) == len(opps):
+    if len(set(field(opps, "id"))) == len(opps):
         return
     seen: set[str] = set()
     for i, o in enumerate(opps):
@@ -719,6 +719,7 @@ def backtest(
         found = swept(opps, events, pairs, forecast, currency, actual)
         if found is not None:  # the weighted pipeline on the history's columns, every cut-off at once
             return _reported(pairs, found, progress)
+    opps = list(opps)  # deals kept as columns: built
     evs = _unique(events)
     # each deal's history replayed once, up to the last instant asked: one sweep, not one per cut-off
     lines = _timelines(opps, evs, max((end for _, end in pairs), default=_EPOCH))
@@ -757,8 +758,11 @@ def _check_backtest(
     forecast: object,
     currency: str,
     actual: object,
-) -> list[Opportunity]:
-    """The arguments of :func:`backtest` checked (the first problem raised), and the deals as a list."""
+) -> Sequence[Opportunity]:
+    """
+    The arguments of :func:`backtest` checked (the first problem raised),
+    and the deals: a list, or deals kept as columns as they are.
+    """
     if actual not in ("pipeline", "bookings"):
         raise ValidationError.single(
             "actual", f"{c.show(actual)} is not 'pipeline' or 'bookings'", code="choice"
@@ -770,6 +774,8 @@ def _check_backtest(
         raise c.at("currency", money_problem)
     function_of_one(forecast, "the open deals", "forecast")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
+    if isinstance(opportunities, OpportunityColumns):  # deals by construction, kept as columns
+        return opportunities
     # each refused as soon as it is read, the good ones checked by one C loop
     return _listed(opportunities, Opportunity, "an Opportunity", "opportunities")
 

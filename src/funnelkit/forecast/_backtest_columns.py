@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
 from itertools import compress, repeat
-from operator import attrgetter, countOf, is_not, itemgetter
+from operator import attrgetter, countOf, floordiv, is_not, itemgetter, sub
 from typing import Any, NamedTuple
 
 from .._columns import half_even
@@ -22,6 +23,7 @@ from .._money import _CONTEXT, Money, _in_range, _make, currency_minor_units
 from .._optional import numpy
 from ..entities import Opportunity, OpportunityStatus
 from ..stages import HistoryColumns, MoveKind, Pipeline
+from ..tables import OpportunityColumns
 from ._weighted import WeightedPipeline
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -31,14 +33,13 @@ _KIND = {k: i for i, k in enumerate(MoveKind)}
 _EXACT = decimal.Context(prec=100, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
 #: Products and sums stay below this in int64.
 _LIMIT = 2**62
-_ID = attrgetter("id")
-_PIPELINE = attrgetter("pipeline")
-_STAGE = attrgetter("stage")
-_STATUS = attrgetter("status")
-_AMOUNT = attrgetter("amount")
 _VALUE = attrgetter("amount")
 _CURRENCY = attrgetter("currency")
 _FIRST = itemgetter(0)
+_EXPONENT = attrgetter("exponent")
+_SECOND = itemgetter(1)
+_FIRST = itemgetter(0)
+_EXPONENT = attrgetter("exponent")
 _SECOND = itemgetter(1)
 
 
@@ -51,7 +52,7 @@ class Cutoff(NamedTuple):
 
 
 def swept(  # noqa: PLR0917 - backtest's arguments, checked
-    opps: list[Opportunity],
+    opps: Sequence[Opportunity],
     history: HistoryColumns,
     pairs: list[tuple[dt.datetime, dt.datetime]],
     forecast: WeightedPipeline,
@@ -76,16 +77,25 @@ def swept(  # noqa: PLR0917 - backtest's arguments, checked
     intervals = _intervals(np, deals, history, pipeline)
     if intervals is None:
         return None
-    start, deal, is_open, weighted, wins, won = intervals
-    # the instants asked, in time order; each interval applied at the first that sees it
+    start, deal, is_open, weighted, by_deal, wins, won = intervals
+    # the instants asked, in time order; each interval applied at the first that sees it, and only
+    # the last of a deal's applied there (its state then): at most one per deal an instant
     instants = sorted({s for s, _ in pairs})
     stamps = np.array([_micros(t) for t in instants], dtype=np.int64)
-    bounds = np.searchsorted(start, stamps, side="right").tolist()
+    chunk = np.searchsorted(stamps, start, side="left").astype(np.int16 if len(stamps) < 2**15 else np.int64)
+    grouped, at = deal[by_deal], chunk[by_deal]
+    last = np.ones(len(by_deal), dtype=bool)
+    np.not_equal(grouped[1:], grouped[:-1], out=last[:-1])
+    last[:-1] |= at[1:] != at[:-1]
+    kept = by_deal[last & (at < len(stamps))]
+    kept = kept[np.argsort(chunk[kept], kind="stable")]  # small ints: a linear radix sort
+    bounds = np.searchsorted(chunk[kept], np.arange(1, len(stamps) + 1)).tolist()
     win_times, win_deals = wins
     # the exponent of each winner's amount, at most 0: what Money.total writes their sum to
     exponents = np.zeros(len(opps), dtype=np.int64)
     ever = np.unique(win_deals)
-    exponents[ever] = np.fromiter(map(_exponent, deals.amounts[ever].tolist()), np.int64, len(ever))
+    made = map(_EXPONENT, map(Decimal.as_tuple, deals.amounts[ever[deals.priced[ever]]].tolist()))
+    exponents[ever[deals.priced[ever]]] = np.minimum(np.fromiter(made, np.int64), 0)
     asked: dict[dt.datetime, list[int]] = {}
     for j, (s, _) in enumerate(pairs):
         asked.setdefault(s, []).append(j)
@@ -97,9 +107,7 @@ def swept(  # noqa: PLR0917 - backtest's arguments, checked
     out: list[Cutoff | None] = [None] * len(pairs)
     for t, hi in zip(instants, bounds, strict=True):
         if hi > lo:
-            # the last interval of each deal begun by t: its state then
-            _, last = np.unique(deal[lo:hi][::-1], return_index=True)
-            pick = hi - 1 - last
+            pick = kept[lo:hi]
             who = deal[pick]
             now_open = is_open[pick]
             now_value = np.where(now_open, weighted[pick], 0)
@@ -149,27 +157,33 @@ class _Deals(NamedTuple):
     amounts: Any  # as given (objects: Decimal or None)
 
 
-def _deals(np: Any, opps: list[Opportunity], pipeline: Pipeline, currency: str) -> _Deals | None:
+def field(opps: Sequence[Opportunity], name: str) -> Sequence[Any]:
+    """One field of every deal: a column of deals kept as columns, read from each deal otherwise."""
+    if isinstance(opps, OpportunityColumns):
+        return opps.column(name)
+    return list(map(attrgetter(name), opps))
+
+
+def _deals(np: Any, opps: Sequence[Opportunity], pipeline: Pipeline, currency: str) -> _Deals | None:
     """The deals as columns, or ``None`` for one of another pipeline, stage or currency, or a finer amount."""
     n = len(opps)
     key = pipeline.key
-    if any(p != key for p in map(_PIPELINE, opps)):
+    if countOf(field(opps, "pipeline"), key) != n:
         return None
     code = {k: i for i, k in enumerate(pipeline.keys)}
-    stage = np.fromiter(map(code.get, map(_STAGE, opps), repeat(-1)), np.int64, n)
+    stage = np.fromiter(map(code.get, field(opps, "stage"), repeat(-1)), np.int64, n)
     if n and int(stage.min()) < 0:
         return None
     scale = 10 ** currency_minor_units(currency)
-    money = list(map(_AMOUNT, opps))
+    money = field(opps, "amount")
     priced = np.fromiter(map(is_not, money, repeat(None)), bool, n)
     given = list(compress(money, priced.tolist()))
     if countOf(map(_CURRENCY, given), currency) != len(given):
         return None
     amounts = list(map(_VALUE, given))
     # each amount as a ratio of ints (C calls): whole in minor units when its denominator divides theirs
-    numerators, denominators = (
-        (list(x) for x in zip(*map(Decimal.as_integer_ratio, amounts), strict=True)) if given else ([], [])
-    )
+    ratios = list(map(Decimal.as_integer_ratio, amounts))
+    numerators, denominators = list(map(_FIRST, ratios)), list(map(_SECOND, ratios))
     if given and (max(denominators) > scale or max(numerators) >= _LIMIT // scale):
         return None
     dens = np.array(denominators, dtype=np.int64)
@@ -179,9 +193,10 @@ def _deals(np: Any, opps: list[Opportunity], pipeline: Pipeline, currency: str) 
     minor[priced] = np.array(numerators, dtype=np.int64) * (scale // dens)
     exact = np.full(n, None, dtype=object)
     exact[priced] = np.fromiter(amounts, dtype=object, count=len(amounts))
-    created = np.fromiter(((o.created_at - _EPOCH) // _MICROSECOND for o in opps), np.int64, n)
-    is_open = np.fromiter(map(OpportunityStatus.OPEN.__eq__, map(_STATUS, opps)), bool, n)
-    index = dict(zip(map(_ID, opps), range(n), strict=True))
+    since = map(sub, field(opps, "created_at"), repeat(_EPOCH))
+    created = np.fromiter(map(floordiv, since, repeat(_MICROSECOND)), np.int64, n)
+    is_open = np.fromiter(map(OpportunityStatus.OPEN.__eq__, field(opps, "status")), bool, n)
+    index = dict(zip(field(opps, "id"), range(n), strict=True))
     return _Deals(index, created, stage, is_open, minor, priced, exact)
 
 
@@ -230,14 +245,17 @@ def _intervals(np: Any, deals: _Deals, history: HistoryColumns, pipeline: Pipeli
     weighted = _weighted(np, deals, who, stage, pipeline)
     if weighted is None:
         return None
-    order = np.argsort(start, kind="stable")  # a deal's creation before its moves at the same instant
+    # each deal's states in order, its creation first: the moves are by deal already
+    heads = np.flatnonzero(first)
+    resting = np.flatnonzero(~moved)
+    by_deal = np.concatenate((resting, np.insert(np.arange(n, n + len(deal)), heads, deal[heads])))
     win = kind == _KIND[MoveKind.WIN]
     win_order = np.lexsort((deal[win], at[win]))
     won = np.where(deals.priced, deals.minor, 0)
     if int(won.sum()) >= _LIMIT:
         return None
     wins = (at[win][win_order], deal[win][win_order])
-    return start[order], who[order], is_open[order], weighted[order], wins, won
+    return start, who, is_open, weighted, by_deal, wins, won
 
 
 def _weighted(np: Any, deals: _Deals, who: Any, stage: Any, pipeline: Pipeline) -> Any:

@@ -16,7 +16,7 @@ from fractions import Fraction
 from functools import reduce
 from itertools import accumulate, compress, count, islice, repeat
 from operator import attrgetter, countOf, eq, floordiv, is_, is_not, itemgetter, mul, not_, sub
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import attrs
 
@@ -29,6 +29,7 @@ from .._repr import funnel_svg
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import CurrencyMismatchError, ValidationError
 from ..stages import HistoryColumns, MoveKind, Pipeline, StageChanged
+from ..tables import OpportunityColumns
 
 _DAY = dt.timedelta(days=1)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -284,9 +285,11 @@ def funnel(
     Cost: O(n + e log e + s t log t) for n deals, e events, s stages and t distinct times in stage.
     """
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
+    if isinstance(events, HistoryColumns) and isinstance(opportunities, OpportunityColumns):
+        return _history_report(_Deals(table=opportunities, pipeline=pipeline.key), events, pipeline)
     opps = _deals_of(opportunities, pipeline.key)
     if isinstance(events, HistoryColumns):  # a history kept as columns: read as it is
-        return _history_report(opps, events, pipeline)
+        return _history_report(_Deals(opps), events, pipeline)
     given = _of_pipeline(_checked_events(events), pipeline.key)
     report = _columnar_report(opps, given, pipeline)
     return _exact_report(opps, _unique(given), pipeline) if report is None else report
@@ -388,7 +391,7 @@ def _columnar_report(
         return list(map(_AT, closes)), list(map(_DEAL, closes))
 
     moves = _Moves(deal, version, kind, source, leaving, deals.__contains__, entered, closed)
-    return _counted(np, opps, pipeline, moves, (by_deal, same_deal), times)
+    return _counted(np, _Deals(opps), pipeline, moves, (by_deal, same_deal), times)
 
 
 def _leaving(kind: Any, source: Any, stages: int) -> Any:
@@ -423,7 +426,7 @@ _Times = list[
 
 def _counted(  # noqa: PLR0917 - the columns and what was found from them
     np: Any,
-    opps: dict[str, Opportunity],
+    opps: _Deals,
     pipeline: Pipeline,
     m: _Moves,
     order: tuple[Any, Any],
@@ -442,8 +445,7 @@ def _counted(  # noqa: PLR0917 - the columns and what was found from them
     source, lose = m.source, m.kind == _LOSE
     # where each deal started: its first move's origin, or where it still is
     first = by_deal[np.concatenate(([True], ~same_deal))] if len(by_deal) else by_deal
-    rest = compress(opps.values(), map(not_, map(m.moved, opps)))
-    still = np.fromiter(map(code_of.get, map(_STAGE, rest), repeat(stages)), np.int64)
+    still = np.fromiter(map(code_of.get, opps.stages_unless(m.moved), repeat(stages)), np.int64)
     starts = np.bincount(np.concatenate((source[first], still)), minlength=stages + 1)[:stages].tolist()
     entered = list(map(operator.add, starts, m.entered))
     advanced = np.bincount(source[m.leaving & ~lose], minlength=stages).tolist()
@@ -452,16 +454,16 @@ def _counted(  # noqa: PLR0917 - the columns and what was found from them
     won_at, lost_at = _last_closes(np, closes, deal=m.deal, version=m.version, kind=m.kind)
     won, won_ids = m.closed(won_at)
     lost, lost_ids = m.closed(lost_at)
-    won_deals = list(map(opps.get, won_ids))
-    to_win, dated_wins = _summed_days(won, won_deals)
-    to_lose, dated_losses = _summed_days(lost, list(map(opps.get, lost_ids)))
-    amounts, priced = _won_amounts(won_deals)
+    created, known = opps.created(won_ids)
+    to_win, dated_wins = _summed_days(won, created)
+    to_lose, dated_losses = _summed_days(lost, opps.created(lost_ids)[0])
+    amounts, priced = _won_amounts(opps.amounts(known))
     return _report(
         pipeline.key,
         [(key, advanced[i], lost_from[i], entered[i]) for i, key in enumerate(keys)],
         won=len(won),
         lost=len(lost),
-        open_deals=sum(map(is_, map(_STATUS, opps.values()), repeat(OpportunityStatus.OPEN))),
+        open_deals=opps.open_deals(),
         tally=FunnelTally(
             times=tuple(pairs for pairs, _ in times),
             days_to_win=to_win,
@@ -475,9 +477,7 @@ def _counted(  # noqa: PLR0917 - the columns and what was found from them
     )
 
 
-def _history_report(
-    opps: dict[str, Opportunity], history: HistoryColumns, pipeline: Pipeline
-) -> FunnelReport:
+def _history_report(opps: _Deals, history: HistoryColumns, pipeline: Pipeline) -> FunnelReport:
     """
     :func:`_exact_report` of the deals and a history kept as columns (its
     events each once, of one pipeline, each a move a table recorded): the
@@ -485,7 +485,7 @@ def _history_report(
     """
     np = _numpy()
     if history.pipeline != pipeline.key:
-        return _exact_report(opps, [], pipeline)
+        return _exact_report(opps.mapping(), [], pipeline)
     deal, ids = history.codes("opportunity_id")
     kind, source, target = (history.codes(name)[0] for name in ("kind", "from_stage", "to_stage"))
     at, spent = history.column("at").view(np.int64), history.column("time_in_stage").view(np.int64)
@@ -500,7 +500,11 @@ def _history_report(
     leaving = _leaving(kind, source, stages)
     micros = spent[leaving]
     times = _times_by_stage(
-        np, micros, source[leaving], stages, lambda i: dt.timedelta(microseconds=int(micros[i]))
+        np,
+        micros,
+        source[leaving],
+        stages,
+        lambda at: micros[at].view("timedelta64[us]").astype(object).tolist(),
     )
     if times is None:  # pragma: no cover - a history's times fit 64 bits
         msg = "a history's times in stage do not fit 64 bits"
@@ -569,19 +573,22 @@ def _stage_times(
     micros = days * _MICROSECONDS_A_DAY
     micros += np.fromiter(map(_SECONDS, stamps), np.int64, m) * 1_000_000
     micros += np.fromiter(map(_MICROSECONDS, stamps), np.int64, m)
-    return _times_by_stage(np, micros, source[leaving], stages, stamps.__getitem__)
+    return _times_by_stage(
+        np, micros, source[leaving], stages, lambda at: list(map(stamps.__getitem__, at.tolist()))
+    )
 
 
 def _times_by_stage(
-    np: Any, micros: Any, source: Any, stages: int, stamp: Callable[[int], dt.timedelta]
+    np: Any, micros: Any, source: Any, stages: int, stamps: Callable[[Any], list[dt.timedelta]]
 ) -> (
     list[tuple[tuple[tuple[dt.timedelta, int], ...], tuple[dt.timedelta, dt.timedelta, dt.timedelta] | None]]
     | None
 ):
     """
     :func:`_stage_times` of the times *micros* (whole microseconds, at least
-    0) spent in the open stages *source*; *stamp(i)* is time *i* as a
-    ``timedelta`` (the one given, where there was one); ``None`` when the
+    0) spent in the open stages *source*; *stamps(at)* are the times at
+    the positions *at* as ``timedelta`` (the ones given, where there were
+    some); ``None`` when the
     stages and times do not fit 64 bits.
     """
     m = len(micros)
@@ -595,7 +602,7 @@ def _times_by_stage(
     heads = np.concatenate(([True], ordered[1:] != ordered[:-1])) if m else np.zeros(0, bool)
     values = ordered[heads]
     distinct = np.empty(len(values), object)
-    distinct[:] = list(map(stamp, order[heads].tolist()))
+    distinct[:] = stamps(order[heads])
     bounds = np.searchsorted(key, np.arange(stages + 1) * span).tolist()
     out = []
     for s in range(stages):
@@ -695,6 +702,71 @@ def _report(
         pipeline=pipeline,
         tally=tally,
     )
+
+
+class _Deals:
+    """
+    The deals of one pipeline by id (see :func:`_deals_of`), for the
+    columnar report: read from their values, or from the columns of an
+    ``OpportunityColumns`` without building them.
+    """
+
+    def __init__(
+        self,
+        opps: dict[str, Opportunity] | None = None,
+        *,
+        table: OpportunityColumns | None = None,
+        pipeline: str = "",
+    ) -> None:
+        self._opps = opps
+        self._table = table
+        self._created: tuple[dt.datetime | None, ...] | None = None
+        if table is not None:
+            ids = table.column("id")
+            mine = list(map(eq, table.column("pipeline"), repeat(pipeline)))
+            # the row of each id (its last), in the order ids first appear: the dict _deals_of makes
+            self._row: dict[str, int] = dict(zip(compress(ids, mine), compress(count(), mine), strict=True))
+
+    def mapping(self) -> dict[str, Opportunity]:
+        """The deals by id as values (built from the columns when they are kept so)."""
+        if self._opps is None:
+            table = cast("OpportunityColumns", self._table)
+            self._opps = {k: table[i] for k, i in self._row.items()}
+        return self._opps
+
+    def _field(self, name: str) -> tuple[Any, ...]:
+        return cast("OpportunityColumns", self._table).column(name)
+
+    def stages_unless(self, moved: Callable[[str], bool]) -> Iterable[str]:
+        """The stages of the deals for which *moved* is false (in no particular order)."""
+        if self._table is None:
+            opps = self.mapping()
+            return map(_STAGE, compress(opps.values(), map(not_, map(moved, opps))))
+        rows = compress(self._row.values(), map(not_, map(moved, self._row)))
+        return map(self._field("stage").__getitem__, rows)
+
+    def open_deals(self) -> int:
+        """How many are open."""
+        if self._table is None:
+            return sum(map(is_, map(_STATUS, self.mapping().values()), repeat(OpportunityStatus.OPEN)))
+        statuses = map(self._field("status").__getitem__, self._row.values())
+        return countOf(statuses, OpportunityStatus.OPEN)
+
+    def created(self, ids: list[str]) -> tuple[list[dt.datetime | None], list[Any]]:
+        """When each deal of *ids* was created (``None`` for one not given), and a key to those known."""
+        if self._table is None:
+            deals = list(map(self.mapping().get, ids))
+            return [None if d is None else d.created_at for d in deals], deals
+        rows = list(map(self._row.get, ids, repeat(-1)))
+        if self._created is None:
+            self._created = (*self._field("created_at"), None)  # -1: a deal not given
+        return list(map(self._created.__getitem__, rows)), rows
+
+    def amounts(self, known: list[Any]) -> Iterable[Money | None]:
+        """The amounts of the deals *known* (from :meth:`created`) that were given."""
+        if self._table is None:
+            return map(_AMOUNT, compress(known, map(is_not, known, repeat(None))))
+        return map(self._field("amount").__getitem__, filter((-1).__ne__, known))
 
 
 def _deals_of(opportunities: Iterable[Opportunity], pipeline: str) -> dict[str, Opportunity]:
@@ -917,31 +989,31 @@ def _unique(events: list[StageChanged]) -> list[StageChanged]:
     return list(dict.fromkeys(events))
 
 
-def _summed_days(closed: list[dt.datetime], deals: list[Opportunity | None]) -> tuple[Fraction, int]:
+def _summed_days(closed: list[dt.datetime], created: list[dt.datetime | None]) -> tuple[Fraction, int]:
     """
-    :func:`_days` of the closes made at *closed* of the *deals* (``None``
-    for one not given), by C-level loops: the same differences, added up
-    and floored to microseconds (each is whole microseconds, so the sum is
-    exact).
+    :func:`_days` of the closes made at *closed* of deals *created* then
+    (``None`` for a deal not given), by C-level loops: the same
+    differences, added up and floored to microseconds (each is whole
+    microseconds, so the sum is exact).
     """
-    known = list(map(is_not, deals, repeat(None)))
-    differences = map(sub, compress(closed, known), map(_CREATED, compress(deals, known)))
+    known = list(map(is_not, created, repeat(None)))
+    differences = map(sub, compress(closed, known), compress(created, known))
     try:
         micros = sum(differences, dt.timedelta(0)) // _MICROSECOND
     except OverflowError:  # beyond timedelta's range: add them up as integers
-        differences = map(sub, compress(closed, known), map(_CREATED, compress(deals, known)))
+        differences = map(sub, compress(closed, known), compress(created, known))
         micros = sum(map(floordiv, differences, repeat(_MICROSECOND)))
     return Fraction(micros, _MICROSECONDS_A_DAY), countOf(known, True)
 
 
-def _won_amounts(deals: list[Opportunity | None]) -> tuple[tuple[Money, ...], int]:
+def _won_amounts(given: Iterable[Money | None]) -> tuple[tuple[Money, ...], int]:
     """
-    The amounts of the won *deals* (``None`` for one not given), one sum
-    per currency in currency order, and how many there were: the exact
-    path's ``Money`` sums, added as ``Money.__add__`` adds them (the same
-    checked steps, in the same order) without a ``Money`` per step.
+    The amounts *given* of the won deals (``None`` for a deal without one),
+    one sum per currency in currency order, and how many there were: the
+    exact path's ``Money`` sums, added as ``Money.__add__`` adds them (the
+    same checked steps, in the same order) without a ``Money`` per step.
     """
-    amounts = [m for m in map(_AMOUNT, compress(deals, map(is_not, deals, repeat(None)))) if m is not None]
+    amounts = [m for m in given if m is not None]
     if not amounts:
         return (), 0
     numbers = list(map(_AMOUNT, amounts))

@@ -29,6 +29,7 @@ from .._tables import (
     read_datetime,
     sources,
     table_of,
+    told,
 )
 from .._time import canonical
 from ..errors import MAX_LISTED, Problem, ValidationError
@@ -105,7 +106,7 @@ def read_history(
         position = history.positions(table)
         fast = _vectorised(rows, table.rows, position, history, (actor, lost_reason))
         if fast is not None:  # every row as it should be: checked by columns
-            _told(progress, table.rows)
+            told(progress, table.rows)
             return fast
         cells, total = history.table_rows(table, position), table.rows
     else:
@@ -422,18 +423,6 @@ _FIRST_US, _LAST_US = (
 )
 #: The fewest rows of a polars or pyarrow table for which pandas is imported to read it by columns.
 _IMPORT_FROM = 10_000
-
-
-def _told(progress: c.Progress | None, rows: int) -> None:
-    """
-    Tell *progress* what reading *rows* rows one by one would have told it.
-    """
-    if progress is None:
-        return
-    for done in range(PROGRESS_EVERY, rows + 1, PROGRESS_EVERY):
-        progress(done, rows)
-    if rows == 0 or rows % PROGRESS_EVERY:
-        progress(rows, rows)
 
 
 def _vectorised(
