@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from funnelkit import CurrencyMismatchError, Money, Opportunity, ValidationError
 from funnelkit.forecast import WeightedPipeline, backtest, funnel, weighted_forecast
 from funnelkit.stages import HistoryColumns, Pipeline, Stage, events_from_history
+from funnelkit.tables import OpportunityColumns, to_rows
 
 np = pytest.importorskip("numpy")
 pytest.importorskip("pandas")
@@ -76,6 +77,17 @@ def companies(draw, *, currency="EUR"):
     return opps, rows
 
 
+def kept(opps, as_columns):
+    """The deals as given, or kept as columns (read from their rows)."""
+    if not as_columns:
+        return opps
+    rows = to_rows(opps)
+    table = {name: [r[name] for r in rows] for name in rows[0]} if rows else {"id": []}
+    deals = OpportunityColumns(table)
+    assert list(deals) == list(opps)
+    return deals
+
+
 def outcome(fn, *args, **kwargs):
     """The result, or the error's type and problems."""
     try:
@@ -91,15 +103,15 @@ def cutoffs(draw):
 
 
 @settings(max_examples=80, deadline=None)
-@given(companies(), st.booleans())
-def test_funnel_on_columns_is_funnel_on_events(company, frame):
-    """The same report from the columns as from the events they hold, for a list or a DataFrame read."""
+@given(companies(), st.booleans(), st.booleans())
+def test_funnel_on_columns_is_funnel_on_events(company, frame, as_columns):
+    """The same report from the columns as from the values they hold (history from a list or a frame)."""
     import pandas as pd
 
     opps, rows = company
     history = HistoryColumns(pd.DataFrame(rows) if frame and rows else rows, PIPE)
     expected = funnel(opps, tuple(history), PIPE)
-    got = funnel(opps, history, PIPE)
+    got = funnel(kept(opps, as_columns), history, PIPE)
     assert got == expected
     assert got.to_records() == expected.to_records()
     assert funnel(opps, history[::-1], PIPE) == expected  # out of order: sorted first
@@ -118,17 +130,17 @@ def test_funnel_of_another_pipelines_history_counts_no_moves():
 
 
 @settings(max_examples=80, deadline=None)
-@given(companies(), st.data(), st.sampled_from(["pipeline", "bookings"]))
-def test_weighted_backtest_on_columns_is_the_general_one(company, data, actual):
-    """Every cut-off's open deals, forecast and actual (to the digit written), and scores, as on events."""
+@given(companies(), st.data(), st.sampled_from(["pipeline", "bookings"]), st.booleans())
+def test_weighted_backtest_on_columns_is_the_general_one(company, data, actual, as_columns):
+    """Every cut-off's open deals, forecast and actual (to the digit written), and scores, as on values."""
     opps, rows = company
     history = HistoryColumns(rows, PIPE)
     pairs = cutoffs(data.draw)
     forecast = WeightedPipeline(pipeline=PIPE, currency="EUR")
     told = []
     got = outcome(
-        backtest, opps, history, cutoffs=pairs, forecast=forecast, currency="EUR", actual=actual,
-        progress=lambda done, total: told.append((done, total)),
+        backtest, kept(opps, as_columns), history, cutoffs=pairs, forecast=forecast, currency="EUR",
+        actual=actual, progress=lambda done, total: told.append((done, total)),
     )  # fmt: skip
     expected = outcome(
         backtest, opps, list(history), cutoffs=pairs, forecast=forecast, currency="EUR", actual=actual
@@ -235,6 +247,8 @@ def test_the_notebook_company_backtest_matches():
         sys.path.pop(0)
     deals, history = nb.company(1_000)
     opps = nb.fk_deals(deals)
+    table = OpportunityColumns(deals)
+    assert tuple(table) == opps
     columns = HistoryColumns(history, nb.PIPELINE)
     assert tuple(columns) == events_from_history(history, nb.PIPELINE)
     pairs = [(t.to_pydatetime(), (t + nb.HORIZON).to_pydatetime()) for t in nb.CUTOFFS]
@@ -242,6 +256,8 @@ def test_the_notebook_company_backtest_matches():
     got = backtest(opps, columns, cutoffs=pairs, forecast=forecast, currency=nb.CURRENCY)
     assert got == backtest(opps, list(columns), cutoffs=pairs, forecast=forecast, currency=nb.CURRENCY)
     nb.check_backtest(got, nb.hand_backtest(deals, *nb.hand_history(deals, history)))
+    assert got == backtest(table, columns, cutoffs=pairs, forecast=forecast, currency=nb.CURRENCY)
     assert funnel(opps, columns, nb.PIPELINE) == funnel(opps, list(columns), nb.PIPELINE)
+    assert funnel(table, columns, nb.PIPELINE) == funnel(opps, list(columns), nb.PIPELINE)
     assert sum(r.open_deals for r in got.rows) > 0
     assert any(r.actual.amount > Decimal(0) for r in got.rows)
