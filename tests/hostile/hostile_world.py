@@ -377,6 +377,10 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
         "table": {key: [r[key] for r in to_rows(OPPORTUNITIES)] for key in to_rows(OPPORTUNITIES)[0]},
     },
     "funnelkit.tables.to_rows": {"entities": OPPORTUNITIES},
+    "funnelkit.tables.OpportunityColumns": {
+        "table": {key: [r[key] for r in to_rows(OPPORTUNITIES)] for key in to_rows(OPPORTUNITIES)[0]},
+    },
+    "funnelkit.tables.OpportunityColumns.column": {"name": "stage"},
     "funnelkit.stages.Pipeline.moves_from": {"key": "contact"},
     "funnelkit.stages.Pipeline.next_stage": {"key": "contact"},
     "funnelkit.stages.Pipeline.stage": {"key": "contact"},
