@@ -4,9 +4,9 @@ in pandas DataFrames -- a million deals and about eight million rows of stage
 history at full size -- through a notebook's workflow, each step beside the
 same computation written by hand in plain pandas/numpy, in one process:
 
-1. **intake**: the deals frame as checked ``Opportunity`` values
-   (``funnelkit.tables.from_table``) and the history frame as its events,
-   kept as columns (``funnelkit.stages.HistoryColumns``); by hand, the same checks
+1. **intake**: the deals frame as checked deals and the history frame as
+   their events, each kept as columns (``funnelkit.tables.OpportunityColumns``,
+   ``funnelkit.stages.HistoryColumns``); by hand, the same checks
    as vectorised pandas, then the events as columns (sort, version, stage
    left, kind, time in stage);
 2. **funnel**: ``funnel(deals, events, pipeline)``; by hand, per stage the
@@ -44,9 +44,10 @@ on a 2-core machine); ``--quick`` 10,000 and 100,000 (a few minutes);
 ``--tiny`` 2,000 and 10,000 (a smoke run).  ``--profile STEP`` (``deals``,
 ``history``, ``funnel``, ``weighted``, ``abc``, ``win``, ``kaplan``,
 ``backtest``) prints where funnelkit's time goes in that step at the larger
-size.  ``--objects`` runs the object path instead: the history as
-``StageChanged`` values (``events_from_history``) and the backtest with a
-forecaster function called on the open deals of each cut-off.  ``--no-gc`` times every step (both sides) with Python's cyclic
+size.  ``--objects`` runs the object path instead: the deals as
+``Opportunity`` values (``from_table``), the history as ``StageChanged``
+values (``events_from_history``) and the backtest with a forecaster
+function called on the open deals of each cut-off.  ``--no-gc`` times every step (both sides) with Python's cyclic
 garbage collector switched off, as a notebook may switch it off around a
 bulk load: funnelkit builds a Python value per deal and per event, and the
 collector walks them all each time enough new ones have been made.
@@ -78,7 +79,7 @@ from funnelkit.forecast import (
 )
 from funnelkit.segments import abc_columns
 from funnelkit.stages import HistoryColumns, default_pipeline, events_from_history
-from funnelkit.tables import from_table
+from funnelkit.tables import OpportunityColumns, from_table
 
 QUICK = "--quick" in sys.argv
 #: The history as StageChanged values and the backtest with a forecaster function (the object path).
@@ -195,8 +196,13 @@ def company(n, seed=SEED):
 
 
 def fk_deals(deals):
-    """The deals frame as checked Opportunity values."""
-    return from_table(Opportunity, deals)
+    """
+    The deals frame as checked deals: kept as columns (``OpportunityColumns``),
+    or with ``--objects`` as Opportunity values (``from_table``).
+    """
+    if OBJECTS:
+        return from_table(Opportunity, deals)
+    return OpportunityColumns(deals)
 
 
 def fk_history(history):
