@@ -47,10 +47,11 @@ on a 2-core machine); ``--quick`` 10,000 and 100,000 (a few minutes);
 size.  ``--objects`` runs the object path instead: the deals as
 ``Opportunity`` values (``from_table``), the history as ``StageChanged``
 values (``events_from_history``) and the backtest with a forecaster
-function called on the open deals of each cut-off.  ``--no-gc`` times every step (both sides) with Python's cyclic
-garbage collector switched off, as a notebook may switch it off around a
-bulk load: funnelkit builds a Python value per deal and per event, and the
-collector walks them all each time enough new ones have been made.
+function called on the open deals of each cut-off.  ``--no-gc`` times
+every step (both sides) with Python's cyclic garbage collector switched
+off, as a notebook may switch it off around a bulk load: the object path
+builds a Python value per deal and per event, and the collector walks them
+all each time enough new ones have been made.
 """
 
 import cProfile
