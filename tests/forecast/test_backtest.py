@@ -339,7 +339,7 @@ def test_backtest_reports_progress_per_cut_off():
 )
 def test_one_sweep_reads_what_as_of_reads_at_every_instant(histories, hours):
     """The backtest's one replay per deal and one list of wins read exactly what as_of and won_between do."""
-    from funnelkit.forecast._backtest import _as_of_all, _Sweep, _timelines, _unique, _won_in
+    from funnelkit.forecast._backtest import _as_of_all, _by_deal, _Sweep, _timelines, _unique, _won_in
 
     deals = {h.end.id: h.end for h in histories}  # one history per id: the last drawn for a repeated id
     events = [e for h in histories if deals[h.end.id] is h.end for e in h.events]
@@ -351,7 +351,7 @@ def test_one_sweep_reads_what_as_of_reads_at_every_instant(histories, hours):
     sweep = _Sweep(opps, evs, lines, nows)  # the instants in drawn order: forward, and back to the start
     opens = _Sweep(opps, evs, lines, nows)
     for now in nows:
-        assert _as_of_all(opps, evs, lines, now) == as_of(opps, evs, now=now)
+        assert _as_of_all(opps, _by_deal(evs), lines, now) == as_of(opps, evs, now=now)
         assert sweep.at(now) == as_of(opps, evs, now=now)
         assert opens.open_at(now) == tuple(
             o for o in as_of(opps, evs, now=now) if o.status is OpportunityStatus.OPEN

@@ -9,28 +9,19 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from three_stages import three_stages
 
 from funnelkit import CurrencyMismatchError, Money, Opportunity, ValidationError
 from funnelkit.forecast import WeightedPipeline, backtest, funnel, weighted_forecast
-from funnelkit.stages import HistoryColumns, Pipeline, Stage, events_from_history
-from funnelkit.tables import OpportunityColumns, to_rows
+from funnelkit.stages import HistoryColumns, events_from_history
+from funnelkit.tables import OpportunityColumns, from_table, to_rows
 
 np = pytest.importorskip("numpy")
 pytest.importorskip("pandas")
 
 T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)
-PIPE = Pipeline(
-    key="p",
-    label="P",
-    stages=[
-        Stage(key="a", label="A", probability="0.25"),
-        Stage(key="b", label="B", probability="0.4"),
-        Stage(key="c", label="C", probability="0.675"),
-        Stage(key="won", label="W", probability=1, outcome="won"),
-        Stage(key="lost", label="L", probability=0, outcome="lost"),
-    ],
-)
+PIPE = three_stages(a="0.25", b="0.4", c="0.675")  # probabilities whose products need rounding
 OPEN = ["a", "b", "c"]
 STATUS = {"won": "won", "lost": "lost"}
 AMOUNTS = [None, "0", "100", "333.33", "1250.05", "99999.99", "12", "7.10"]
@@ -246,7 +237,7 @@ def test_the_notebook_company_backtest_matches():
     finally:
         sys.path.pop(0)
     deals, history = nb.company(1_000)
-    opps = nb.fk_deals(deals)
+    opps = from_table(Opportunity, deals)
     table = OpportunityColumns(deals)
     assert tuple(table) == opps
     columns = HistoryColumns(history, nb.PIPELINE)

@@ -7,17 +7,24 @@ from funnelkit.stages import Pipeline, Stage, StageChanged
 
 T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
-PIPE = Pipeline(
-    key="p",
-    label="P",
-    stages=[
-        Stage(key="a", label="A", probability="0.2"),
-        Stage(key="b", label="B", probability="0.4"),
-        Stage(key="c", label="C", probability="0.7"),
-        Stage(key="won", label="W", probability=1, outcome="won"),
-        Stage(key="lost", label="L", probability=0, outcome="lost"),
-    ],
-)
+
+
+def three_stages(a="0.2", b="0.4", c="0.7"):
+    """Pipeline p: open stages a, b and c at the probabilities given, then won and lost."""
+    return Pipeline(
+        key="p",
+        label="P",
+        stages=[
+            Stage(key="a", label="A", probability=a),
+            Stage(key="b", label="B", probability=b),
+            Stage(key="c", label="C", probability=c),
+            Stage(key="won", label="W", probability=1, outcome="won"),
+            Stage(key="lost", label="L", probability=0, outcome="lost"),
+        ],
+    )
+
+
+PIPE = three_stages()
 TWO_STAGES = Pipeline(
     key="p",
     label="P",

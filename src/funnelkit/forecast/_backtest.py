@@ -57,9 +57,7 @@ def as_of(
     """
     now = instant(now, field="now")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
-    per: dict[str, list[StageChanged]] = {}
-    for e in _unique(events):
-        per.setdefault(e.opportunity_id, []).append(e)
+    per = _by_deal(_unique(events))
     out = []
     seen: set[str] = set()
     for i, o in enumerate(opportunities):
@@ -69,18 +67,33 @@ def as_of(
             msg = f"{o.id!r} appears twice; give each deal once"
             raise ValidationError.single(f"opportunities[{i}].id", msg, code="duplicate")
         seen.add(o.id)
-        if o.created_at > now:
-            continue
-        history = sorted(per.get(o.id, ()), key=lambda e: (e.version, e.at))
-        if not history:
-            out.append(o)
-            continue
-        start = _start_of(o, history[0])
-        try:
-            out.append(replay(start, [e for e in history if e.at <= now]))
-        except ValidationError as err:
-            raise err.prefixed(f"opportunities[{i}]") from None
+        if o.created_at <= now:
+            out.append(_stood(i, o, per.get(o.id, []), now))
     return tuple(out)
+
+
+def _by_deal(events: list[StageChanged]) -> dict[str, list[StageChanged]]:
+    """The events of each deal, by its id, in the order given."""
+    per: dict[str, list[StageChanged]] = {}
+    for e in events:
+        got = per.get(e.opportunity_id)
+        if got is None:
+            per[e.opportunity_id] = [e]
+        else:
+            got.append(e)
+    return per
+
+
+def _stood(i: int, o: Opportunity, history: list[StageChanged], now: dt.datetime) -> Opportunity:
+    """Deal *i*, *o*, as its *history* says it stood at *now* (its errors named as ``opportunities[i]``)."""
+    history = sorted(history, key=_VERSION_AT)
+    if not history:
+        return o
+    start = _start_of(o, history[0])
+    try:
+        return replay(start, [e for e in history if e.at <= now])
+    except ValidationError as err:
+        raise err.prefixed(f"opportunities[{i}]") from None
 
 
 def _start_of(o: Opportunity, first: StageChanged) -> Opportunity:
@@ -162,13 +175,7 @@ def _timelines(
     pass; ``None`` for a deal whose history is not in time order (as_of reads
     it the slow way).  A deal given twice is refused as as_of refuses it.
     """
-    per: dict[str, list[StageChanged]] = {}
-    for e in evs:
-        got = per.get(e.opportunity_id)
-        if got is None:
-            per[e.opportunity_id] = [e]
-        else:
-            got.append(e)
+    per = _by_deal(evs)
     _check_unique(opps)
     out: list[_Timeline | None] = []
     for i, o in enumerate(opps):
@@ -275,15 +282,22 @@ def _replayed(
 
 
 def _as_of_all(
-    opps: list[Opportunity], evs: list[StageChanged], lines: list[_Timeline | None], now: dt.datetime
+    opps: list[Opportunity],
+    per: dict[str, list[StageChanged]],
+    lines: list[_Timeline | None],
+    now: dt.datetime,
 ) -> tuple[Opportunity, ...]:
-    """as_of(opps, evs, now=now), read from the timelines (the slow way for a deal out of time order)."""
+    """
+    as_of(opps, evs, now=now) of the events *per* deal, read from the
+    timelines (the slow way for a deal out of time order, named by its own
+    place).
+    """
     deals: list[Opportunity] = []
-    for o, line in zip(opps, lines, strict=True):
+    for i, (o, line) in enumerate(zip(opps, lines, strict=True)):
         if o.created_at > now:
             continue
         if line is None:
-            deals.extend(as_of([o], evs, now=now))
+            deals.append(_stood(i, o, per.get(o.id, []), now))
         else:
             deals.append(line.at(now))
     return tuple(deals)
@@ -308,6 +322,7 @@ class _Sweep:
         instants: Iterable[dt.datetime],
     ) -> None:
         self.opps, self.evs, self.lines = opps, evs, lines
+        self.per: dict[str, list[StageChanged]] | None = None  # the events by deal, when read the slow way
         self.general = any(line is None for line in lines)
         self.errors = [
             (i, line) for i, line in enumerate(lines) if line is not None and line.error is not None
@@ -366,7 +381,9 @@ class _Sweep:
     def at(self, now: dt.datetime) -> tuple[Opportunity, ...]:
         """The deals created by *now*, as they stood then, in the order given."""
         if self.general:
-            return _as_of_all(self.opps, self.evs, self.lines, now)
+            if self.per is None:
+                self.per = _by_deal(self.evs)
+            return _as_of_all(self.opps, self.per, self.lines, now)
         self._advance(now)
         lines, made = self.lines, self.made
         return tuple(

@@ -135,11 +135,13 @@ class WeightedPipeline(c.Checked):
     >>> import datetime as dt
     >>> from funnelkit import Money, Opportunity
     >>> from funnelkit.stages import default_pipeline
-    >>> t = dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc)
-    >>> deal = Opportunity(id="o", customer_id="c", owner="ann", pipeline="default", stage="proposal",
-    ...                    created_at=t, stage_entered_at=t, amount=Money.of("1000.05", "USD"))
-    >>> WeightedPipeline(pipeline=default_pipeline(), currency="USD")([deal])
-    Money('400.02', 'USD')
+    >>> def deal(stage, amount, currency="USD"):
+    ...     t = dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc)
+    ...     return Opportunity(id=stage, customer_id="c", owner="ann", pipeline="default", stage=stage,
+    ...                        created_at=t, stage_entered_at=t, amount=Money.of(amount, currency))
+    >>> forecast = WeightedPipeline(pipeline=default_pipeline(), currency="USD")
+    >>> forecast([deal("contact", "50.05"), deal("negotiation", 2000), deal("proposal", 70, "EUR")])
+    Money('1805.00', 'USD')
     """
 
     pipeline: Pipeline = attrs.field(metadata=c.check(c.instance_of(Pipeline, "a Pipeline")))

@@ -63,18 +63,16 @@ class HistoryColumns(Sequence[StageChanged]):
 
     >>> import datetime as dt
     >>> from funnelkit.stages import default_pipeline
-    >>> t = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
-    >>> rows = [
-    ...     {"opportunity_id": "o-1", "stage": "contact", "at": t},
-    ...     {"opportunity_id": "o-1", "stage": "needs_confirmed", "at": t + dt.timedelta(days=3)},
-    ...     {"opportunity_id": "o-1", "stage": "lost", "at": t + dt.timedelta(days=5),
-    ...      "lost_reason": "price"},
-    ... ]
-    >>> history = HistoryColumns(rows, default_pipeline())
+    >>> day = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), dt.timedelta(days=1)
+    >>> history = HistoryColumns(
+    ...     {"opportunity_id": ["a", "b", "a", "a"], "stage": ["contact", "proposal", "proposal", "won"],
+    ...      "at": [day[0], day[0], day[0] + 2 * day[1], day[0] + 9 * day[1]]},
+    ...     default_pipeline(),
+    ... )
     >>> history
     HistoryColumns(pipeline='default', events=2, deals=1)
-    >>> [(e.kind.value, e.version, e.time_in_stage.days) for e in history]
-    [('advance', 1, 3), ('lose', 2, 2)]
+    >>> [(e.opportunity_id, e.kind.value, e.to_stage, e.time_in_stage.days) for e in history]
+    [('a', 'advance', 'proposal', 2), ('a', 'win', 'won', 7)]
 
     Cost: O(r log r) for r rows (at most 10,000,000), as
     :func:`events_from_history`.
