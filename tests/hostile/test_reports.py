@@ -34,6 +34,7 @@ REPORTS = {
     "Calibration",
     "CalibrationReport",
     "CloseRates",
+    "CloseTimes",
     "CoveragePlan",
     "FairnessReport",
     "FlowReport",

@@ -8,6 +8,7 @@ Pure functions over opportunities and their stage-change events; periods and
 from __future__ import annotations
 
 from ._backtest import Backtest, BacktestRow, as_of, backtest, bias, pinball, wape, won_between
+from ._close_times import CloseTime, CloseTimes, time_to_close
 from ._distributions import RevenueDistribution, WinCount, simulate_revenue, win_count
 from ._funnel import FunnelReport, FunnelTally, StageStats, funnel
 from ._markov import AbsorbingChain, absorbing_chain, chain_from_events
@@ -46,6 +47,8 @@ __all__ = [
     "Calibration",
     "CalibrationReport",
     "CloseRates",
+    "CloseTime",
+    "CloseTimes",
     "Finding",
     "FlowReport",
     "FlowRow",
@@ -80,6 +83,7 @@ __all__ = [
     "pinball",
     "shrink",
     "simulate_revenue",
+    "time_to_close",
     "wape",
     "weighted_forecast",
     "weighted_forecast_columns",

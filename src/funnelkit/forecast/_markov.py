@@ -513,6 +513,20 @@ def chain_from_events(
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     c.require_iterable(events, "StageChanged", "events")
     mode = _exact_mode(exact)
+    matrix = transitions(events, pipeline, smoothing=smoothing)
+    absorbing = [s.key for s in pipeline.stages if not s.is_open]
+    return absorbing_chain(matrix, absorbing=absorbing, exact=mode)
+
+
+def transitions(
+    events: Iterable[StageChanged], pipeline: Pipeline, *, smoothing: object
+) -> dict[str, dict[str, Fraction]]:
+    """
+    The chance of each move from each open stage, as :func:`chain_from_events`
+    estimates it from *events* (checked) with *smoothing* (checked).
+    """
+    c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
+    c.require_iterable(events, "StageChanged", "events")
     alpha = _exact(smoothing)
     if alpha is None or not 0 <= alpha <= MAX_SMOOTHING:
         msg = f"{c.show(smoothing)} is not a number from 0 to {MAX_SMOOTHING:,}"
@@ -537,5 +551,4 @@ def chain_from_events(
                 "events", f"no move out of {src!r} was observed; use smoothing > 0", code="empty"
             )
         matrix[src] = {dst: (n + alpha) / total for dst, n in moves.items()}
-    absorbing = [s.key for s in pipeline.stages if not s.is_open]
-    return absorbing_chain(matrix, absorbing=absorbing, exact=mode)
+    return matrix

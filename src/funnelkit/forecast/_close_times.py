@@ -1,0 +1,289 @@
+"""
+Time to close in calendar days: the pipeline's chain of moves (how often
+each stage leads to each other one) with how long deals stay in each stage,
+both learned from the history, played forward from every open stage.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import math
+import random
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
+from typing import Any, cast
+
+import attrs
+
+from .. import _checks as c
+from .._report import Report
+from .._time import instant
+from ..entities import Opportunity, OpportunityStatus
+from ..errors import ValidationError
+from ..stages import Pipeline, StageChanged, StageOutcome
+from ._distributions import _trials_and_rng
+from ._funnel import _listed
+from ._markov import absorbing_chain, transitions
+from ._survival import kaplan_meier
+
+#: A simulation stops, refused, after this many moves in all (a chain that almost never closes).
+MAX_MOVES = 2_000_000
+#: At most this many trials per stage.
+MAX_TRIALS = 100_000
+_ZERO = dt.timedelta(0)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def _microseconds(n: int) -> dt.timedelta:
+    return dt.timedelta(microseconds=n)
+
+
+@attrs.frozen(kw_only=True)
+class CloseTime:
+    """
+    Time to close from one open stage: the chance of winning; the time to
+    a close (won or lost) the model expects (each stage's expected visits
+    times its mean stay), the trials' mean and quantiles; and the median
+    time to a win among the trials that won (``None`` when none did).
+    """
+
+    stage: str
+    p_won: Fraction | float
+    expected: dt.timedelta
+    mean: dt.timedelta
+    p10: dt.timedelta
+    p50: dt.timedelta
+    p90: dt.timedelta
+    p50_won: dt.timedelta | None
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class CloseTimes(Report):
+    """
+    Time to close from each open stage (:class:`CloseTime`), from
+    *trials* simulated deals per stage; *beyond* is the share of trials that
+    drew a stay longer than any the history saw (the stay is then its
+    longest, so the times are a lower bound by that much).
+
+    It does not merge: each figure is a quantile of simulated paths through
+    one model, not a sum; learn the model once from all the history.
+    """
+
+    rows: tuple[CloseTime, ...]
+    trials: int
+    beyond: float
+
+    def _summary(self) -> str:
+        stages = c.counted(len(self.rows), "stage")
+        return f"{stages}, {self.trials:,} trials each; beyond the data {self.beyond:.1%}"
+
+    def _rows(self) -> list[dict[str, object]]:
+        return [attrs.asdict(r) for r in self.rows]
+
+    def stage(self, key: str) -> CloseTime:
+        """
+        The time to close from open stage *key*.
+
+        Cost: O(s) for s stages.
+        """
+        for r in self.rows:
+            if r.stage == key:
+                return r
+        allowed = ", ".join(r.stage for r in self.rows)
+        raise ValidationError.single(
+            "key", f"{c.show(key)} is not an open stage; allowed: {allowed}", code="choice"
+        )
+
+
+def time_to_close(
+    events: Iterable[StageChanged],
+    pipeline: Pipeline,
+    *,
+    rng: random.Random | int,
+    trials: int = 2_000,
+    open_deals: Iterable[Opportunity] = (),
+    now: dt.datetime | None = None,
+    smoothing: Fraction | int | str = 1,
+) -> CloseTimes:
+    """
+    How long deals take to close from each open stage, in calendar time:
+    the moves between stages as :func:`chain_from_events` estimates them
+    (with *smoothing*), and each stage's stay as the Kaplan-Meier estimate
+    of the stays the events record (each event's ``time_in_stage`` for the
+    stage it leaves), played forward *trials* times from each open stage
+    with *rng* (a ``random.Random`` or a seed: the same seed, the same
+    figures).
+
+    *open_deals* with *now* adds the stays still under way: an open deal
+    in a stage since ``stage_entered_at`` has stayed ``now -
+    stage_entered_at`` so far (a censored stay), which keeps the stays
+    from looking shorter than they are.  A trial that draws a stay longer
+    than any seen takes the longest seen (counted in ``beyond``).
+
+    >>> import datetime as dt
+    >>> from funnelkit.stages import Pipeline, Stage, StageChanged
+    >>> pipe = Pipeline(key="p", label="P", stages=[
+    ...     Stage(key="a", label="A", probability="0.5"),
+    ...     Stage(key="won", label="W", probability=1, outcome="won"),
+    ...     Stage(key="lost", label="L", probability=0, outcome="lost")])
+    >>> t, day = dt.datetime(2026, 1, 5, tzinfo=dt.UTC), dt.timedelta(days=1)
+    >>> events = [StageChanged(opportunity_id=f"d{i}", pipeline="p", kind=kind, from_stage="a",
+    ...                        to_stage=to, at=t + i * day, actor="ann", version=1, time_in_stage=i * day,
+    ...                        lost_reason="price" if to == "lost" else None)
+    ...           for i, (kind, to) in enumerate([("win", "won"), ("lose", "lost")] * 5, 1)]
+    >>> a = time_to_close(events, pipe, rng=7, smoothing=0).stage("a")
+    >>> a.p_won, a.p50 <= dt.timedelta(days=6) <= a.p90
+    (Fraction(1, 2), True)
+
+    Cost: O(e + n + t s m) for e events, n open deals, t trials (at most
+    100,000 a stage), s open stages and m moves to a close on average (at
+    most 2,000,000 moves in all: a chain that almost never closes is refused).
+    """
+    c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
+    trials, rng = _trials_and_rng(trials, rng)
+    if trials > MAX_TRIALS:
+        msg = f"{trials:,} is more than {MAX_TRIALS:,} trials a stage"
+        raise ValidationError.single("trials", msg, code="range")
+    c.require_iterable(events, "StageChanged", "events")
+    given = _listed(events, StageChanged, "a StageChanged", "events")  # refused as read
+    matrix = transitions(given, pipeline, smoothing=smoothing)
+    absorbing = [s.key for s in pipeline.stages if not s.is_open]
+    chain = absorbing_chain(matrix, absorbing=absorbing)
+    stays = _stays(given, pipeline, open_deals, now)
+    opened = [s.key for s in pipeline.open_stages]
+    won = {s.key for s in pipeline.stages if s.outcome is StageOutcome.WON}
+    moves = {k: _cumulative(matrix[k]) for k in opened}
+    holds = {k: _Stay(stays[k]) for k in opened}
+    walk = _Walk(rng, moves, holds)
+    rows = []
+    for key in opened:
+        micros, won_micros = [], []
+        for _ in range(trials):
+            spent, end = walk.from_stage(key)
+            micros.append(spent)
+            if end in won:
+                won_micros.append(spent)
+        times = sorted(map(_microseconds, micros))
+        won_times = sorted(map(_microseconds, won_micros))
+        visits = chain.fundamental[chain.transient.index(key)]
+        expected = sum(
+            (holds[t].mean * float(v) for t, v in zip(chain.transient, visits, strict=True)), _ZERO
+        )
+        rows.append(
+            CloseTime(
+                stage=key,
+                expected=expected,
+                p_won=sum((chain.probability(key, w) for w in won), Fraction(0) if chain.exact else 0.0),
+                mean=dt.timedelta(microseconds=round(Fraction(sum(micros), trials))),
+                p10=_rank(times, 0.1),
+                p50=_rank(times, 0.5),
+                p90=_rank(times, 0.9),
+                p50_won=_rank(won_times, 0.5) if won_times else None,
+            )
+        )
+    return CloseTimes(rows=tuple(rows), trials=trials, beyond=walk.beyond / max(walk.stays, 1))
+
+
+def _rank(times: Sequence[dt.timedelta], q: float) -> dt.timedelta:
+    """The q-quantile by nearest rank of sorted *times* (as the funnel's p50 and p90)."""
+    return times[max(0, math.ceil(q * len(times)) - 1)]
+
+
+def _stays(
+    events: list[StageChanged], pipeline: Pipeline, open_deals: Iterable[Opportunity], now: dt.datetime | None
+) -> dict[str, list[tuple[dt.timedelta, bool]]]:
+    """Per open stage, its stays: ``(time, ended)``, ended False for a stay still under way at *now*."""
+    stays: dict[str, list[tuple[dt.timedelta, bool]]] = {s.key: [] for s in pipeline.open_stages}
+    for e in events:
+        if e.pipeline == pipeline.key and e.from_stage in stays:
+            stays[e.from_stage].append((e.time_in_stage, True))
+    c.require_iterable(open_deals, "Opportunity", "open_deals")
+    deals = _listed(open_deals, Opportunity, "an Opportunity", "open_deals")
+    if deals and now is None:
+        raise ValidationError.single(
+            "now", "missing; the stays of open deals are measured to now", code="missing"
+        )
+    at = None if now is None else instant(now, field="now")
+    for i, o in enumerate(deals):
+        c.require(o, Opportunity, "an Opportunity", f"open_deals[{i}]")
+        if o.status is not OpportunityStatus.OPEN or o.pipeline != pipeline.key or o.stage not in stays:
+            continue
+        assert at is not None  # noqa: S101 - deals without now are refused above
+        if o.stage_entered_at > at:
+            msg = f"entered {o.stage!r} at {o.stage_entered_at.isoformat()}, after now {at.isoformat()}"
+            raise ValidationError.single(f"open_deals[{i}].stage_entered_at", msg, code="order")
+        stays[o.stage].append((at - o.stage_entered_at, False))
+    for key, found in stays.items():
+        if not found:
+            msg = f"no stay in {key!r} was observed, ended or under way; its time cannot be estimated"
+            raise ValidationError.single("events", msg, code="empty")
+    return stays
+
+
+def _cumulative(row: Any) -> tuple[list[float], list[str]]:
+    """A chain's row of move probabilities as running totals (floats) and the stages they lead to."""
+    targets = list(row)
+    totals, running = [], 0.0
+    for t in targets:
+        running += float(row[t])
+        totals.append(running)
+    return totals, targets
+
+
+class _Stay:
+    """One stage's stays as a distribution to draw from: the Kaplan-Meier estimate's steps, in µs."""
+
+    def __init__(self, stays: list[tuple[dt.timedelta, bool]]) -> None:
+        steps = kaplan_meier(stays, exact=False).steps
+        closed = [n > 0 for n in steps.events]
+        # the times are timedeltas, as the stays are
+        self.times: list[int] = [
+            cast("dt.timedelta", t) // _MICROSECOND for t, k in zip(steps.time, closed, strict=True) if k
+        ]
+        self.reached = [1.0 - float(s) for s, k in zip(steps.survival, closed, strict=True) if k]
+        self.longest = max(t for t, _ in stays) // _MICROSECOND
+        # the mean stay of this distribution: each drawn stay by its chance, the rest at the longest
+        reached, mean = 0.0, 0.0
+        for t, f in zip(self.times, self.reached, strict=True):
+            mean += t * (f - reached)
+            reached = f
+        self.mean = dt.timedelta(microseconds=mean + self.longest * (1.0 - reached))
+
+
+class _Walk:
+    """Trials of the chain: each a walk from a stage to a close, its stays drawn as it goes."""
+
+    def __init__(
+        self,
+        rng: random.Random,
+        moves: dict[str, tuple[list[float], list[str]]],
+        holds: dict[str, _Stay],
+    ) -> None:
+        self.rng = rng
+        # per open stage: its stays' times and distribution function, the longest, its moves
+        self.table = {k: (h.times, h.reached, len(h.times), h.longest, *moves[k]) for k, h in holds.items()}
+        self.beyond = self.stays = 0
+
+    def from_stage(self, key: str) -> tuple[int, str]:
+        """One trial from *key*: the microseconds to a close, and the stage it closed in."""
+        draw, table, find, after = self.rng.random, self.table, bisect.bisect_left, bisect.bisect_right
+        spent = stays = beyond = 0
+        row = table.get(key)
+        while row is not None:
+            times, reached, n, longest, totals, targets = row
+            i = find(reached, draw())
+            if i < n:
+                spent += times[i]
+            else:  # longer than any stay seen: the longest
+                spent += longest
+                beyond += 1
+            stays += 1
+            key = targets[min(after(totals, draw() * totals[-1]), len(targets) - 1)]
+            row = table.get(key)
+        self.stays += stays
+        self.beyond += beyond
+        if self.stays > MAX_MOVES:
+            msg = f"more than {MAX_MOVES:,} moves simulated; the chain almost never closes"
+            raise ValidationError.single("trials", msg, code="limit")
+        return spent, key
