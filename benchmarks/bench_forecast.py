@@ -10,7 +10,10 @@ Forecast benchmark, ratios against baselines in the same process:
   (``as_of`` at the last instant), on the notebook benchmark's synthetic
   company at two sizes: the backtest with a forecaster that costs nothing
   (the backtest's own work) and with the weighted pipeline forecast, each as
-  a multiple of one replay, with the growth exponent k.
+  a multiple of one replay, and the weighted pipeline on the deals and
+  history kept as columns, with the growth exponent k;
+- ``time_to_close`` against a plain loop walking the same chain with the
+  empirical stays (no censoring), with the growth exponent k.
 
     python benchmarks/bench_forecast.py [--quick]
 """
@@ -158,6 +161,7 @@ def main():
     )
 
     bench_backtest()
+    bench_close_times()
 
 
 def bench_backtest():
@@ -167,7 +171,9 @@ def bench_backtest():
     sys.path.insert(0, str(pathlib.Path(__file__).parent))
     import bench_notebook as nb
 
-    from funnelkit.forecast import as_of, backtest
+    from funnelkit.forecast import WeightedPipeline, as_of, backtest
+    from funnelkit.stages import HistoryColumns, events_from_history
+    from funnelkit.tables import OpportunityColumns, from_table
 
     cutoffs = [(t.to_pydatetime(), (t + nb.HORIZON).to_pydatetime()) for t in nb.CUTOFFS]
     last = cutoffs[-1][1]
@@ -180,19 +186,91 @@ def bench_backtest():
     seen = {}
     for n in sizes:
         deals, history = nb.company(n)
-        opps, events = nb.fk_deals(deals), nb.fk_history(history)
+        opps, events = from_table(Opportunity, deals), events_from_history(history, nb.PIPELINE)
+        table, columns = OpportunityColumns(deals), HistoryColumns(history, nb.PIPELINE)
+        forecast = WeightedPipeline(pipeline=nb.PIPELINE, currency=nb.CURRENCY)
         replay = cpu(lambda o=opps, e=events: as_of(o, e, now=last))
         own = cpu(lambda o=opps, e=events: backtest(o, e, cutoffs=cutoffs, forecast=free, currency="EUR"))
-        weighted = cpu(lambda o=opps, e=events: nb.fk_backtest(o, e))
-        seen[n] = (replay, own, weighted)
+        weighted = cpu(
+            lambda o=opps, e=events, f=forecast: backtest(o, e, cutoffs=cutoffs, forecast=f, currency="EUR")
+        )
+        swept = cpu(
+            lambda o=table, e=columns, f=forecast: backtest(o, e, cutoffs=cutoffs, forecast=f, currency="EUR")
+        )
+        seen[n] = (replay, own, weighted, swept)
         print(
             f"  {n:>7,} deals, {len(events):>9,} events: one replay {replay:6.3f} s; backtest "
             f"{own:6.3f} s = {own / replay:4.2f} replays (goal <= 2), with the weighted forecast "
-            f"{weighted:6.3f} s = {weighted / replay:4.2f} replays"
+            f"{weighted:6.3f} s = {weighted / replay:4.2f} replays; on columns {swept:6.3f} s = "
+            f"{swept / replay:4.2f} replays"
         )
     (n1, a), (n2, b) = seen.items()
     ks = [math.log(y / x) / math.log(n2 / n1) for x, y in zip(a, b, strict=True)]
-    print(f"  growth k: replay {ks[0]:.2f}, backtest {ks[1]:.2f}, with the forecast {ks[2]:.2f}")
+    print(
+        f"  growth k: replay {ks[0]:.2f}, backtest {ks[1]:.2f}, with the forecast {ks[2]:.2f}, "
+        f"on columns {ks[3]:.2f}"
+    )
+
+
+def bench_close_times():
+    """time_to_close against a plain loop walking the same chain, over trials and over history."""
+    import pathlib
+
+    import attrs
+
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    import bench_notebook as nb
+
+    from funnelkit.forecast import time_to_close
+    from funnelkit.stages import events_from_history
+
+    pipeline = attrs.evolve(nb.PIPELINE, allow_backward=True)  # the company's deals go back too
+    print("\ntime_to_close against a plain loop (empirical stays, random.choices); CPU s, best of 3")
+    seen = {}
+    for n, trials in ((5_000, 500), (20_000, 2_000)) if QUICK else ((20_000, 1_000), (80_000, 4_000)):
+        _, history = nb.company(n)
+        events = events_from_history(history, pipeline)
+        ours = cpu(lambda e=events, t=trials: time_to_close(e, pipeline, rng=1, trials=t), repeat=1)
+        loop = cpu(lambda e=events, t=trials: plain_walks(e, pipeline, t), repeat=1)
+        seen[n] = (ours, loop)
+        print(
+            f"  {n:>7,} deals ({len(events):,} events), {trials:,} trials a stage: time_to_close "
+            f"{ours:6.3f} s, plain loop {loop:6.3f} s, ratio {ours / loop:4.2f}"
+        )
+    (n1, a), (n2, b) = seen.items()
+    ks = [math.log(y / x) / math.log(n2 / n1) for x, y in zip(a, b, strict=True)]
+    print(
+        f"  growth k (history and trials grown together): time_to_close {ks[0]:.2f}, plain loop {ks[1]:.2f}"
+    )
+
+
+def plain_walks(events, pipeline, trials):
+    """
+    The hand-written simulation: the moves and the stays counted from the events, then from each
+    stage a walk to a close drawing the stays seen.
+    """
+    from funnelkit.forecast._markov import transitions
+
+    matrix = transitions(events, pipeline, smoothing=1)
+    stays = {k: [] for k in matrix}
+    for e in events:
+        if e.from_stage in stays:
+            stays[e.from_stage].append(e.time_in_stage)
+    rng = random.Random(1)
+    rows = {k: (list(v), [float(p) for p in v.values()]) for k, v in matrix.items()}
+    out = {}
+    for start in matrix:
+        times = []
+        for _ in range(trials):
+            key, spent = start, dt.timedelta(0)
+            while key in rows:
+                spent += rng.choice(stays[key])
+                targets, weights = rows[key]
+                key = rng.choices(targets, weights)[0]
+            times.append(spent)
+        times.sort()
+        out[start] = times[len(times) // 2]
+    return out
 
 
 def cpu(fn, repeat=3):

@@ -12,7 +12,7 @@ import math
 import random
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
-from typing import Any, cast
+from typing import Any
 
 import attrs
 
@@ -235,12 +235,12 @@ class _Stay:
     """One stage's stays as a distribution to draw from: the Kaplan-Meier estimate's steps, in µs."""
 
     def __init__(self, stays: list[tuple[dt.timedelta, bool]]) -> None:
-        steps = kaplan_meier(stays, exact=False).steps
+        micros = [t // _MICROSECOND for t, _ in stays]  # whole microseconds: read as numbers, at once
+        steps = kaplan_meier(
+            durations=micros, event_observed=[ended for _, ended in stays], exact=False
+        ).steps
         closed = [n > 0 for n in steps.events]
-        # the times are timedeltas, as the stays are
-        self.times: list[int] = [
-            cast("dt.timedelta", t) // _MICROSECOND for t, k in zip(steps.time, closed, strict=True) if k
-        ]
+        self.times: list[int] = [int(t) for t, k in zip(steps.time, closed, strict=True) if k]
         self.reached = [1.0 - float(s) for s, k in zip(steps.survival, closed, strict=True) if k]
         self.longest = max(t for t, _ in stays) // _MICROSECOND
         # the mean stay of this distribution: each drawn stay by its chance, the rest at the longest
