@@ -12,7 +12,7 @@ import math
 import random
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -240,7 +240,8 @@ class _Stay:
             durations=micros, event_observed=[ended for _, ended in stays], exact=False
         ).steps
         closed = [n > 0 for n in steps.events]
-        self.times: list[int] = [int(t) for t, k in zip(steps.time, closed, strict=True) if k]
+        # the times are the microseconds given: ints
+        self.times: list[int] = [cast("int", t) for t, k in zip(steps.time, closed, strict=True) if k]
         self.reached = [1.0 - float(s) for s, k in zip(steps.survival, closed, strict=True) if k]
         self.longest = max(t for t, _ in stays) // _MICROSECOND
         # the mean stay of this distribution: each drawn stay by its chance, the rest at the longest
