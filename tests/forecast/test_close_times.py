@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funnelkit import Opportunity, ValidationError
-from funnelkit.forecast import CloseTimes, chain_from_events, time_to_close
+from funnelkit.forecast import CloseTimes, chain_from_events, close_dates, time_to_close
 from funnelkit.stages import Pipeline, Stage, StageChanged
 
 T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
@@ -158,4 +158,70 @@ def test_a_chain_that_almost_never_closes_is_refused():
     events += [move(i, "b", "a", 1) for i in range(999)] + [move(5000, "b", "won", 1)]
     with pytest.raises(ValidationError) as info:
         time_to_close(events, pipe(backward=True), rng=1, trials=100_000, smoothing=0)
+    assert [(p.path, p.code) for p in info.value.problems] == [("trials", "limit")]
+
+
+def test_a_deal_in_a_path_of_fixed_stays_closes_on_a_date_worked_by_hand():
+    """Stays of 3 days in a, 5 in b: a deal 1 day into a closes 2 + 5 days from now, at every quantile."""
+    events = [move(i, "a", "b", 3) for i in range(4)] + [move(i, "b", "won", 5) for i in range(4)]
+    now = T0 + 40 * DAY
+    deal = open_deal(1, "a", now - DAY)
+    (row,) = close_dates([deal], events, pipe(), now=now, rng=2, trials=300, smoothing=0).rows
+    assert (row.opportunity_id, row.stage, row.p_won) == ("o1", "a", 1)
+    assert row.p10 == row.p50 == row.p90 == row.p50_won == now + 7 * DAY
+
+
+def test_a_deal_older_than_every_stay_seen_is_due_now():
+    """Ten days into a when no stay there lasted more than 3: the rest of its stay is nothing (beyond)."""
+    events = [move(i, "a", "won", d) for i, d in enumerate((1, 2, 3))] + [move(9, "b", "won", 1)]
+    now = T0 + 40 * DAY
+    deal = open_deal(1, "a", now - 10 * DAY)
+    report = close_dates([deal], events, pipe(), now=now, rng=2, trials=100, smoothing=0)
+    (row,) = report.rows
+    assert row.p10 == row.p90 == now
+    assert report.beyond == 1
+    assert repr(report).startswith("<DealCloses: 1 deal at 2026-02-14T00:00:00+00:00")
+
+
+def test_deals_not_open_or_of_another_pipeline_are_left_out():
+    """A won deal and one of another pipeline have no close ahead in this pipeline: no row."""
+    events = [move(i, "a", "b", 3) for i in range(4)] + [move(i, "b", "won", 5) for i in range(4)]
+    now = T0 + 40 * DAY
+    won = Opportunity(
+        id="w", customer_id="c", owner="ann", pipeline="p", stage="won", status="won", created_at=T0,
+        stage_entered_at=T0 + DAY,
+    )  # fmt: skip
+    other = Opportunity(
+        id="x", customer_id="c", owner="ann", pipeline="q", stage="a", created_at=T0, stage_entered_at=T0
+    )
+    deals = [won, open_deal(1, "b", now - DAY), other]
+    report = close_dates(deals, events, pipe(), now=now, rng=2, trials=50, smoothing=0)
+    assert [(r.opportunity_id, r.p50) for r in report.rows] == [("o1", now + 4 * DAY)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.integers(1, 30), min_size=1, max_size=12),
+    st.lists(st.integers(0, 40), min_size=1, max_size=6),
+    st.integers(0, 2**32),
+)
+def test_dates_are_ordered_and_not_before_now(stays, ages, seed):
+    """p10 <= p50 <= p90, none before now; an older deal in a never closes sooner than a younger one."""
+    events = [move(i, "a", "won", d) for i, d in enumerate(stays)] + [move(99, "b", "won", 1)]
+    now = T0 + 60 * DAY
+    deals = [open_deal(i, "a", now - age * DAY) for i, age in enumerate(ages)]
+    report = close_dates(deals, events, pipe(), now=now, rng=seed, trials=200)
+    for row in report.rows:
+        assert now <= row.p10 <= row.p50 <= row.p90
+        # no stay longer than the longest seen in a (ended or under way), then b's one day at most
+        assert row.p90 <= now + (max(stays + ages) + 1) * DAY
+    assert len(report.rows) == len(deals)
+
+
+def test_too_many_deal_trials_are_refused():
+    """Ten thousand and one deals at a thousand trials each pass the limit: refused, naming trials."""
+    events = [move(1, "a", "won", 2), move(2, "b", "won", 1)]
+    deals = [open_deal(i, "a", T0) for i in range(10_001)]
+    with pytest.raises(ValidationError) as info:
+        close_dates(deals, events, pipe(), now=T0 + DAY, rng=1)
     assert [(p.path, p.code) for p in info.value.problems] == [("trials", "limit")]

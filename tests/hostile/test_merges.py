@@ -70,6 +70,7 @@ NOT_MERGEABLE = {
     "AbcResult": "a tier is a place in the ranking of every customer",
     "AbsorbingChain": "a solve of the whole transition matrix: merge the moves, solve once",
     "CloseTimes": "quantiles of simulated paths through one model: learn it once from all the history",
+    "DealCloses": "quantiles of simulated futures through one model: learn it once from all the history",
     "AssignmentResult": "decisions: each moves the routing state the next one reads",
     "Backtest": "each cut-off's forecast is the caller's function of the whole book",
     "Calibration": "one row: its shrunk rate leans on the pipeline-wide rate (merge CalibrationReport)",

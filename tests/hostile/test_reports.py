@@ -36,6 +36,7 @@ REPORTS = {
     "CloseRates",
     "CloseTimes",
     "CoveragePlan",
+    "DealCloses",
     "FairnessReport",
     "FlowReport",
     "FunnelReport",

@@ -8,7 +8,7 @@ Pure functions over opportunities and their stage-change events; periods and
 from __future__ import annotations
 
 from ._backtest import Backtest, BacktestRow, as_of, backtest, bias, pinball, wape, won_between
-from ._close_times import CloseTime, CloseTimes, time_to_close
+from ._close_times import CloseTime, CloseTimes, DealClose, DealCloses, close_dates, time_to_close
 from ._distributions import RevenueDistribution, WinCount, simulate_revenue, win_count
 from ._funnel import FunnelReport, FunnelTally, StageStats, funnel
 from ._markov import AbsorbingChain, absorbing_chain, chain_from_events
@@ -49,6 +49,8 @@ __all__ = [
     "CloseRates",
     "CloseTime",
     "CloseTimes",
+    "DealClose",
+    "DealCloses",
     "Finding",
     "FlowReport",
     "FlowRow",
@@ -75,6 +77,7 @@ __all__ = [
     "calibration",
     "category_rollup",
     "chain_from_events",
+    "close_dates",
     "close_rates",
     "diagnose",
     "flow",
