@@ -225,3 +225,42 @@ def test_too_many_deal_trials_are_refused():
     with pytest.raises(ValidationError) as info:
         close_dates(deals, events, pipe(), now=T0 + DAY, rng=1)
     assert [(p.path, p.code) for p in info.value.problems] == [("trials", "limit")]
+
+
+def test_the_chance_of_booking_inside_a_window():
+    """
+    Fixed stays: the deal closes, won, exactly 7 days from now; half the deals leaving b are lost, so
+    a deal in b wins inside a window holding its close about half the time.
+    """
+    events = [move(i, "a", "b", 3) for i in range(4)] + [move(i, "b", "won", 5) for i in range(4)]
+    now = T0 + 40 * DAY
+    deal = open_deal(1, "a", now - DAY)
+
+    def within(start, end, evs=events, d=deal):
+        rows = close_dates(
+            [d], evs, pipe(), now=now, rng=4, trials=200, smoothing=0, window=(start, end)
+        ).rows
+        return rows[0].p_won_within
+
+    assert within(now + 6 * DAY, now + 8 * DAY) == 1
+    assert within(now, now + 7 * DAY) == 0  # the end is not in the window
+    assert within(now + 7 * DAY, now + 30 * DAY) == 1
+    half = events + [move(10 + i, "b", "lost", 5) for i in range(4)]
+    p = within(now, now + 30 * DAY, half, open_deal(2, "b", now - DAY))
+    assert abs(p - 0.5) < 0.1  # 200 trials: standard error 0.035
+    assert close_dates([deal], events, pipe(), now=now, rng=4, trials=10).rows[0].p_won_within is None
+
+
+def test_a_bad_window_is_refused_by_name():
+    """Not a pair, a naive time, an end not after the start: each refused at window."""
+    events = [move(1, "a", "won", 2), move(2, "b", "won", 1)]
+    deal = open_deal(1, "a", T0)
+    cases = {
+        (T0,): ("window", "type"),
+        (T0.replace(tzinfo=None), T0 + DAY): ("window[0]", "timezone"),
+        (T0 + DAY, T0 + DAY): ("window", "order"),
+    }
+    for window, expected in cases.items():
+        with pytest.raises(ValidationError) as info:
+            close_dates([deal], events, pipe(), now=T0 + DAY, rng=1, trials=10, window=window)
+        assert [(p.path, p.code) for p in info.value.problems] == [expected]

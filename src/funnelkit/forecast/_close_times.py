@@ -221,7 +221,8 @@ class DealClose:
     When one open deal will close: its stage, its chance of winning from
     there, and the 10th, 50th and 90th percentile dates of its close (won
     or lost), with the median date of a win among the trials that won
-    (``None`` when none did).
+    (``None`` when none did); with a window, the chance it is won with its
+    close inside it.
     """
 
     opportunity_id: str
@@ -231,6 +232,7 @@ class DealClose:
     p50: dt.datetime
     p90: dt.datetime
     p50_won: dt.datetime | None
+    p_won_within: float | None = None
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -265,6 +267,7 @@ def close_dates(
     rng: random.Random | int,
     trials: int = 1_000,
     smoothing: Fraction | int | str = 1,
+    window: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> DealCloses:
     """
     When each open deal of *pipeline* among *opportunities* will close:
@@ -273,6 +276,11 @@ def close_dates(
     it stands at *now*.  A deal's stay in its stage so far counts: the rest
     of it is drawn from the stays that lasted longer.  Deals that are not
     open, or of another pipeline, are left out.
+
+    With *window* ``(start, end)``, each row also gives ``p_won_within``:
+    the share of its trials won with the close in ``[start, end)``, the
+    chance that the deal books in that period (for a forecast of the
+    period's bookings, amount times this chance).
 
     Each deal's trials are paired with the same draws of the moves after
     its stage as the other deals in that stage: each deal's dates are right
@@ -301,6 +309,7 @@ def close_dates(
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     at = instant(now, field="now")
     trials, rng = _trials_and_rng(trials, rng)
+    lo, hi = _window(window, at)
     model = _Model(events, pipeline, opportunities, at, smoothing, where="opportunities")
     mine = [o for o in model.deals if o.status is OpportunityStatus.OPEN and o.pipeline == pipeline.key]
     if len(mine) * trials > MAX_DEAL_TRIALS:
@@ -319,6 +328,7 @@ def close_dates(
             onward[key] = [walk.onward(key) for _ in range(trials)]
         hold, age = model.holds[key], (at - o.stage_entered_at) // _MICROSECOND
         micros, won_micros = [], []
+        within = 0
         for after, end in onward[key]:
             rest, beyond = hold.rest(age, draw())
             walk.stays += 1
@@ -326,6 +336,7 @@ def close_dates(
             micros.append(rest + after)
             if end in model.won:
                 won_micros.append(rest + after)
+                within += lo <= rest + after < hi
         micros.sort()
         won_micros.sort()
         rows.append(
@@ -337,9 +348,22 @@ def close_dates(
                 p50=_date(at, _rank(micros, 0.5)),
                 p90=_date(at, _rank(micros, 0.9)),
                 p50_won=_date(at, _rank(won_micros, 0.5)) if won_micros else None,
+                p_won_within=None if window is None else within / trials,
             )
         )
     return DealCloses(rows=tuple(rows), now=at, trials=trials, beyond=walk.beyond / max(walk.stays, 1))
+
+
+def _window(window: object, now: dt.datetime) -> tuple[float, float]:
+    """A window ``(start, end)`` (checked) as microseconds from *now* (no window: nothing is in it)."""
+    if window is None:
+        return 0.0, 0.0
+    if not (isinstance(window, tuple) and len(window) == 2):
+        raise ValidationError.single("window", f"{c.show(window)} is not a (start, end) pair", code="type")
+    start, end = instant(window[0], field="window[0]"), instant(window[1], field="window[1]")
+    if end <= start:
+        raise ValidationError.single("window", f"end {end.isoformat()} is not after start", code="order")
+    return (start - now) / _MICROSECOND, (end - now) / _MICROSECOND
 
 
 def _date(now: dt.datetime, micros: int) -> dt.datetime:
