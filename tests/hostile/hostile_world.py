@@ -369,6 +369,7 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.stages.Routes.kind": {"from_stage": "contact", "to_stage": "needs_confirmed"},
     "funnelkit.stages.events_from_history": {"rows": HISTORY_ROWS},
     "funnelkit.stages.HistoryColumns": {"rows": HISTORY_ROWS},
+    "funnelkit.forecast.close_dates": {"window": (NOW, NOW + 30 * DAY)},
     "funnelkit.stages.HistoryColumns.column": {"name": "at"},
     "funnelkit.stages.HistoryColumns.codes": {"name": "opportunity_id"},
     "funnelkit.tables.from_rows": {"cls": Opportunity, "rows": to_rows(OPPORTUNITIES)},
