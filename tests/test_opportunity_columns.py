@@ -137,3 +137,45 @@ def test_an_empty_table_holds_no_deals():
     told = []
     deals = OpportunityColumns({name: [] for name in TABLE}, progress=lambda *a: told.append(a))
     assert (len(deals), list(deals), told) == (0, [], [(0, 0)])
+
+
+def test_numpy_ints_index_deals():
+    """A numpy int indexes as an int does, in a slice too."""
+    np = pytest.importorskip("numpy")
+    deals = OpportunityColumns(TABLE)
+    assert deals[np.int64(2)] == deals[2]
+    assert tuple(deals[np.int64(5) :]) == tuple(deals)[5:]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-3, 3),  # stage entered this many days after creation
+            st.sampled_from(["open", "won", "lost"]),
+            st.sampled_from([None, "price"]),
+            st.sampled_from([None, "0", "-0", "5", "-0.01"]),
+        ),
+        max_size=12,
+    )
+)
+def test_the_rules_by_columns_are_the_rules_deal_by_deal(rows):
+    """Opportunity._breaking flags exactly the deals whose _relations() finds a problem, rule by rule."""
+    from funnelkit._records import new_record
+    from funnelkit.entities import OpportunityStatus
+
+    names = [f.name for f in Opportunity.__attrs_attrs__]
+    base = from_table(Opportunity, TABLE)[0]
+    deals = []
+    for days, status, reason, amount in rows:
+        fields = dict(zip(names, tuple.__getnewargs__(base)[0], strict=True))
+        fields.update(
+            stage_entered_at=fields["created_at"] + dt.timedelta(days=days),
+            status=OpportunityStatus(status),
+            lost_reason=reason,
+            amount=None if amount is None else Money.of(amount, "EUR"),
+        )
+        deals.append(new_record(Opportunity, tuple(fields[n] for n in names)))  # unchecked, on purpose
+    columns = {n: [getattr(d, n) for d in deals] for n in names}
+    flags = list(Opportunity._breaking(columns.__getitem__))
+    assert flags == [bool(d._relations()) for d in deals]

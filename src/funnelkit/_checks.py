@@ -873,3 +873,21 @@ def progress_problem(value: object) -> Problem | None:
     if value is None or callable(value):
         return None
     return wrong_type(value, "a function of (done, total), or None")
+
+
+def checked_index(index: object) -> int:
+    """*index* as an int (numpy's ints too), or a typed error naming it."""
+    try:
+        return operator.index(index)  # type: ignore[arg-type]
+    except TypeError:
+        raise at("index", wrong_type(index, "an int or a slice")) from None
+
+
+def checked_slice(index: slice, n: int) -> slice:
+    """A slice of *n* items, checked: its start, stop and step ints (numpy's too) or None, a step not 0."""
+    try:
+        index.indices(n)  # the check; the slice itself is kept (its indices() are not a slice's)
+    except (TypeError, ValueError):
+        msg = f"{show(index)} is not a slice of ints with a step other than 0"
+        raise ValidationError.single("index", msg, code="type") from None
+    return index

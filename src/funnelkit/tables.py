@@ -361,12 +361,10 @@ class OpportunityColumns(Sequence[Opportunity]):
     def __getitem__(self, index: slice) -> OpportunityColumns: ...
 
     def __getitem__(self, index: int | slice) -> Opportunity | OpportunityColumns:
-        if isinstance(index, slice):
-            return _built(tuple(f[index] for f in self._fields))
-        if not isinstance(index, int):
-            raise c.at("index", c.wrong_type(index, "an int or a slice"))
         n = len(self)
-        i = operator.index(index)
+        if isinstance(index, slice):
+            return _built(tuple(f[c.checked_slice(index, n)] for f in self._fields))
+        i = c.checked_index(index)
         if not -n <= i < n:
             msg = f"deal {i} of {n:,}"
             raise IndexError(msg)

@@ -264,3 +264,22 @@ def test_a_bad_window_is_refused_by_name():
         with pytest.raises(ValidationError) as info:
             close_dates([deal], events, pipe(), now=T0 + DAY, rng=1, trials=10, window=window)
         assert [(p.path, p.code) for p in info.value.problems] == [expected]
+
+
+def test_times_past_timedeltas_range_are_refused_by_name():
+    """Stays of 999,999,000 days, two of them to a close: past timedelta's range, refused at events."""
+    events = [move(1, "a", "b", 999_999_000), move(2, "b", "won", 999_999_000)]
+    with pytest.raises(ValidationError) as info:
+        time_to_close(events, pipe(), rng=1, trials=10, smoothing=0)
+    assert [(p.path, p.code) for p in info.value.problems] == [("events", "range")]
+
+
+def test_one_endless_walk_is_stopped_inside_it(monkeypatch):
+    """A chain that closes once in a hundred million moves: stopped at the limit within the first walk."""
+    from funnelkit.forecast import _close_times
+
+    monkeypatch.setattr(_close_times, "MAX_MOVES", 50_000)
+    events = [move(i, "a", "b", 1) for i in range(10)] + [move(i, "b", "a", 1) for i in range(10)]
+    with pytest.raises(ValidationError) as info:
+        time_to_close(events, pipe(backward=True), rng=1, trials=1, smoothing=Fraction(1, 10**8))
+    assert [(p.path, p.code) for p in info.value.problems] == [("trials", "limit")]

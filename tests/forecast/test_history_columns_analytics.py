@@ -252,3 +252,80 @@ def test_the_notebook_company_backtest_matches():
     assert funnel(table, columns, nb.PIPELINE) == funnel(opps, list(columns), nb.PIPELINE)
     assert sum(r.open_deals for r in got.rows) > 0
     assert any(r.actual.amount > Decimal(0) for r in got.rows)
+
+
+# --- found in review: each a case the paths once answered differently ----------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(companies(), st.data(), st.sampled_from([2, -1, 3]))
+def test_a_history_sliced_with_a_step_backtests_as_its_events(company, data, step):
+    """Every other move (gaps in each chain) or the moves reversed: as the general path, refusals too."""
+    opps, rows = company
+    history = HistoryColumns(rows, PIPE)[::step]
+    pairs = cutoffs(data.draw)
+    forecast = WeightedPipeline(pipeline=PIPE, currency="EUR")
+    got = outcome(backtest, opps, history, cutoffs=pairs, forecast=forecast, currency="EUR")
+    assert got == outcome(backtest, opps, list(history), cutoffs=pairs, forecast=forecast, currency="EUR")
+
+
+def test_probabilities_of_twenty_places_backtest_as_their_events():
+    """A stage probability with 20 decimal places (the most a stage takes): the general path's answer."""
+    pipe = three_stages(a="0.12345678901234567891")
+    rows = [
+        {"opportunity_id": "d1", "stage": "a", "at": T0},
+        {"opportunity_id": "d1", "stage": "b", "at": T0 + HOUR},
+    ]
+    deal = Opportunity(
+        id="d1", customer_id="c", owner="ann", pipeline="p", stage="b", created_at=T0,
+        stage_entered_at=T0 + HOUR, amount=Money.of("100.05", "EUR"),
+    )  # fmt: skip
+    history = HistoryColumns(rows, pipe)
+    forecast = WeightedPipeline(pipeline=pipe, currency="EUR")
+    pairs = [(T0 + HOUR / 2, T0 + 10 * HOUR)]
+    got = backtest([deal], history, cutoffs=pairs, forecast=forecast, currency="EUR")
+    assert got == backtest([deal], list(history), cutoffs=pairs, forecast=forecast, currency="EUR")
+    assert got.rows[0].forecast == Money.of("12.35", "EUR")  # 100.05 x 0.1234...: 12.3518... -> 12.35
+
+
+def test_a_subclass_of_the_forecaster_forecasts_as_it_says():
+    """A WeightedPipeline subclass with its own call is called, not replaced by the column sweep."""
+
+    class Doubled(WeightedPipeline):
+        def __call__(self, opportunities):
+            return super().__call__(opportunities) * 2
+
+    rows = [{"opportunity_id": "d1", "stage": "a", "at": T0}]
+    deal = Opportunity(
+        id="d1", customer_id="c", owner="ann", pipeline="p", stage="a", created_at=T0, stage_entered_at=T0,
+        amount=Money.of("100", "EUR"),
+    )  # fmt: skip
+    pairs = [(T0 + HOUR, T0 + 2 * HOUR)]
+    got = backtest(
+        [deal],
+        HistoryColumns(rows, PIPE),
+        cutoffs=pairs,
+        forecast=Doubled(pipeline=PIPE, currency="EUR"),
+        currency="EUR",
+    )
+    assert got.rows[0].forecast == Money.of("50.00", "EUR")  # 100 x 0.25, doubled
+
+
+def test_a_funnel_whose_times_pass_64_bits_is_counted_one_by_one():
+    """Thirty open stages and a stay of 8,000 years: too wide for the columns, the same report by events."""
+    from funnelkit.stages import Pipeline, Stage
+
+    stages = [Stage(key=f"s{i}", label=f"S{i}", probability="0.5") for i in range(30)]
+    stages += [
+        Stage(key="won", label="W", probability=1, outcome="won"),
+        Stage(key="lost", label="L", probability=0, outcome="lost"),
+    ]
+    pipe = Pipeline(key="p", label="P", stages=stages)
+    rows = [
+        {"opportunity_id": "o1", "stage": "s0", "at": dt.datetime(2, 1, 1, tzinfo=dt.UTC)},
+        {"opportunity_id": "o1", "stage": "s1", "at": dt.datetime(9990, 1, 1, tzinfo=dt.UTC)},
+    ]
+    history = HistoryColumns(rows, pipe)
+    report = funnel([], history, pipe)
+    assert report == funnel([], list(history), pipe)
+    assert report.stages[0].median_time == dt.datetime(9990, 1, 1) - dt.datetime(2, 1, 1)

@@ -213,3 +213,40 @@ def test_slices_hold_the_same_events(rows, data):
     step = data.draw(st.sampled_from([1, 2, -1, -3, None]))
     assert tuple(history[lo:hi:step]) == events[lo:hi:step]
     assert list(history) == list(events)
+
+
+def test_codes_cannot_be_made_writable_again():
+    """codes() hands out views of read-only arrays: numpy refuses to make them writable."""
+    history = HistoryColumns(ROWS, PIPELINE)
+    for name in ("opportunity_id", "kind", "from_stage", "to_stage", "actor", "lost_reason"):
+        for array in history.codes(name):
+            with pytest.raises(ValueError, match="WRITEABLE"):
+                array.flags.writeable = True
+
+
+@settings(max_examples=40, deadline=None)
+@given(frames(), st.sampled_from(["ann", "import", "bob"]), st.sampled_from([None, "price", "other"]))
+def test_codes_name_each_value_once_and_only_those_used(frame, actor, lost_reason):
+    """A default the table also holds is one name with one code; values hold only names the events use."""
+    try:
+        history = HistoryColumns(frame, PIPELINE, actor=actor, lost_reason=lost_reason)
+    except ValidationError:
+        return
+    for name in ("opportunity_id", "kind", "from_stage", "to_stage", "actor", "lost_reason"):
+        codes, values = history.codes(name)
+        assert len(set(values.tolist())) == len(values)
+        assert None not in values.tolist()
+        if name not in ("kind", "from_stage", "to_stage"):
+            assert set(codes[codes >= 0].tolist()) == set(range(len(values)))
+
+
+def test_numpy_ints_index_and_bad_slices_are_refused_by_name():
+    """A numpy int indexes as an int does; a slice with a step of 0 or text in it: a typed error."""
+    np_ = pytest.importorskip("numpy")
+    history = HistoryColumns(ROWS, PIPELINE)
+    assert history[np_.int64(1)] == history[1]
+    assert tuple(history[np_.int64(1) :]) == tuple(history)[1:]
+    for bad in (slice(None, None, 0), slice("a", None)):
+        with pytest.raises(ValidationError) as info:
+            history[bad]
+        assert [(p.path, p.code) for p in info.value.problems] == [("index", "type")]

@@ -731,7 +731,8 @@ def backtest(
             )
             raise ValidationError.single("cutoffs", msg, code="limit")
         pairs.append(_cutoff(pair, n))
-    if isinstance(events, HistoryColumns) and isinstance(forecast, WeightedPipeline):
+    # the weighted pipeline itself (a subclass may forecast otherwise) on a history kept as columns
+    if isinstance(events, HistoryColumns) and type(forecast) is WeightedPipeline:
         _check_unique(opps)
         found = swept(opps, events, pairs, forecast, currency, actual)
         if found is not None:  # the weighted pipeline on the history's columns, every cut-off at once

@@ -38,9 +38,6 @@ _CURRENCY = attrgetter("currency")
 _FIRST = itemgetter(0)
 _EXPONENT = attrgetter("exponent")
 _SECOND = itemgetter(1)
-_FIRST = itemgetter(0)
-_EXPONENT = attrgetter("exponent")
-_SECOND = itemgetter(1)
 
 
 class Cutoff(NamedTuple):
@@ -221,11 +218,11 @@ def _intervals(np: Any, deals: _Deals, history: HistoryColumns, pipeline: Pipeli
     version = history.column("version")[mine]
     if len(deal) and (int(source.min()) < 0 or int(target.min()) < 0):  # pragma: no cover - one pipeline
         return None
-    # each deal's events together (no deal's first event twice), by version: as read
+    # each deal's events together (no deal's first event twice), by version, each move from where the
+    # one before it ended and later (as read; a slice with a step breaks that: apply refuses it)
     first = np.concatenate(([True], deal[1:] != deal[:-1])) if len(deal) else np.zeros(0, bool)
-    if len(deal) > 1 and not (
-        (first[1:] | (version[1:] > version[:-1])).all() and int(np.bincount(deal[first]).max()) == 1
-    ):
+    follows = (version[1:] > version[:-1]) & (source[1:] == target[:-1]) & (at[1:] > at[:-1])
+    if len(deal) > 1 and not ((first[1:] | follows).all() and int(np.bincount(deal[first]).max()) == 1):
         return None
     if (at[first] < deals.created[deal[first]]).any():
         return None  # a move before the deal was made: the general path names it
@@ -266,6 +263,8 @@ def _weighted(np: Any, deals: _Deals, who: Any, stage: Any, pipeline: Pipeline) 
     """
     places = [max(0, -_exponent(s.probability)) for s in pipeline.stages]
     scale = 10 ** max(places, default=0)
+    if scale >= _LIMIT:  # probabilities of 19 or 20 places: the general path's Decimals
+        return None
     numerators = np.array([int(Fraction(s.probability) * scale) for s in pipeline.stages], dtype=np.int64)
     minor = deals.minor[who]
     largest = int(deals.minor.max(initial=0))

@@ -485,8 +485,12 @@ class _Walk:
         """One trial from *key*: the microseconds to a close, and the stage it closed in."""
         draw, table, find, after = self.rng.random, self.table, bisect.bisect_left, bisect.bisect_right
         spent = stays = beyond = 0
+        room = MAX_MOVES - self.stays  # the moves this walk may still make
         row = table.get(key)
         while row is not None:
+            if stays >= room:
+                msg = f"more than {MAX_MOVES:,} moves simulated; the chain almost never closes"
+                raise ValidationError.single("trials", msg, code="limit")
             times, reached, n, longest, totals, targets = row
             i = find(reached, draw())
             if i < n:
@@ -499,7 +503,4 @@ class _Walk:
             row = table.get(key)
         self.stays += stays
         self.beyond += beyond
-        if self.stays > MAX_MOVES:
-            msg = f"more than {MAX_MOVES:,} moves simulated; the chain almost never closes"
-            raise ValidationError.single("trials", msg, code="limit")
         return spent, key

@@ -280,7 +280,11 @@ def funnel(
     creation to a win or a loss; and the sales velocity.
 
     With numpy installed the events are counted column by column (the same
-    report, exactly); without it, one event at a time.
+    report, exactly); without it, one event at a time.  A history kept as
+    columns (:class:`~funnelkit.stages.HistoryColumns`), with its deals
+    given as values or kept as columns
+    (:class:`~funnelkit.tables.OpportunityColumns`), is read by its columns
+    without building an event or a deal.
 
     Cost: O(n + e log e + s t log t) for n deals, e events, s stages and t distinct times in stage.
     """
@@ -506,9 +510,8 @@ def _history_report(opps: _Deals, history: HistoryColumns, pipeline: Pipeline) -
         stages,
         lambda at: micros[at].view("timedelta64[us]").astype(object).tolist(),
     )
-    if times is None:  # pragma: no cover - a history's times fit 64 bits
-        msg = "a history's times in stage do not fit 64 bits"
-        raise AssertionError(msg)
+    if times is None:  # stays so long and stages so many that they pass 64 bits: one event at a time
+        return _exact_report(opps.mapping(), list(history), pipeline)
     into = opened[target] if len(opened) else target.astype(np.int64)
     entered = np.bincount(into, minlength=stages + 1)[:stages].tolist()
     moved = set(ids[np.flatnonzero(np.bincount(deal, minlength=len(ids)))].tolist())

@@ -528,26 +528,45 @@ def _by_columns(  # noqa: PLR0917 - one table's columns, then its moves as array
         reason[lose] = np.where(given < 0, len(why[1]), given)
     start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
     version = (np.arange(n) - start)[moved]
-    actors = [*who[1], actor]
+    # each name once, only those the events hold (a default the table also wrote is one name)
+    deal_codes, deal_ids = compact(np, deals[to_row], list(deal[1]))
+    actor_codes, actors = compact(
+        np, np.where(who[0][to_row] < 0, len(who[1]), who[0][to_row]), [*who[1], actor]
+    )
+    reason_codes, reasons = compact(np, reason, [*why[1], lost_reason])
     # every value is checked as the rows one by one check it: the events are the trusted builder's
     return Parts(
         h.pipeline.key,
-        objects(np, deal[1]),
+        objects(np, deal_ids),
         objects(np, stage[1]),
         objects(np, actors),
-        objects(np, [*why[1], lost_reason, None]),
+        objects(np, [*reasons, None]),  # no reason (-1): the last
         (
-            narrow(np, deals[to_row], len(deal[1])),
+            narrow(np, deal_codes, len(deal_ids)),
             kind,
             narrow(np, from_stage, k),
             narrow(np, to_stage, k),
             when,
-            narrow(np, np.where(who[0][to_row] < 0, len(who[1]), who[0][to_row]), len(actors)),
+            narrow(np, actor_codes, len(actors)),
             narrow(np, version, n),
             gap,
-            narrow(np, reason, len(why[1]) + 2),
+            narrow(np, reason_codes, len(reasons) + 1),
         ),
     )
+
+
+def compact(np: Any, codes: Any, values: list[Any]) -> tuple[Any, list[Any]]:
+    """
+    *codes* into *values* (-1 for none) rewritten into the values they
+    use, each once, in the order of *values*: the same names, one code each.
+    """
+    used = np.zeros(len(values) + 1, dtype=bool)
+    used[codes] = True  # -1 marks the extra last slot
+    remap = np.full(len(values) + 1, -1, dtype=np.int64)
+    kept: dict[Any, int] = {}
+    for i in np.flatnonzero(used[:-1]).tolist():
+        remap[i] = kept.setdefault(values[i], len(kept))
+    return remap[codes], list(kept)
 
 
 def _checked(

@@ -30,6 +30,13 @@ _CHUNK = 1 << 16
 _ARRAYS = ("deal", "kind", "from_stage", "to_stage", "at", "actor", "version", "time_in_stage", "reason")
 
 
+def _kinds(np: Any) -> Any:
+    """The move kinds by their code, as a read-only object array."""
+    kinds = np.array(KINDS, dtype=object)
+    kinds.flags.writeable = False
+    return kinds
+
+
 def _built(parts: Parts) -> HistoryColumns:
     """A history from checked parts (see :class:`Parts`)."""
     self = object.__new__(HistoryColumns)
@@ -193,15 +200,14 @@ class HistoryColumns(Sequence[StageChanged]):
         >>> codes.tolist(), values.tolist()
         ([0, 1], ['a', 'b'])
 
-        Cost: O(e) for e events (O(1) but for ``kind`` and ``lost_reason``).
+        Cost: O(1).
         """
         np = _numpy()
         deal, kind, source, target, _, actor, _, _, reason = self._arrays
         if name == "lost_reason":
-            none = len(self._reasons) - 1  # the last value is None: no reason
-            out, values = np.where(reason == none, -1, reason), self._reasons[:-1]
+            out, values = reason, self._reasons[:-1]  # the last value is None: no reason (-1)
         elif name == "kind":
-            out, values = kind, np.array(KINDS, dtype=object)
+            out, values = kind, _kinds(np)
         else:
             found = (
                 {
@@ -218,9 +224,8 @@ class HistoryColumns(Sequence[StageChanged]):
                 msg = f"{c.show(name)} is not a column of names; allowed: {allowed}"
                 raise ValidationError.single("name", msg, code="choice")
             out, values = found
-        for a in (out, values):
-            a.flags.writeable = False
-        return out, values
+        # views of read-only arrays: numpy refuses to make them writable again
+        return out.view(), values.view()
 
     def to_frame(self) -> Any:
         """
@@ -253,13 +258,11 @@ class HistoryColumns(Sequence[StageChanged]):
     def __getitem__(self, index: slice) -> HistoryColumns: ...
 
     def __getitem__(self, index: int | slice) -> StageChanged | HistoryColumns:
-        if isinstance(index, slice):
-            arrays = tuple(a[index] for a in self._arrays)
-            return _built(Parts(self._pipeline, self._ids, self._stages, self._actors, self._reasons, arrays))
-        if not isinstance(index, int):
-            raise c.at("index", c.wrong_type(index, "an int or a slice"))
-        i = operator.index(index)
         n = len(self)
+        if isinstance(index, slice):
+            arrays = tuple(a[c.checked_slice(index, n)] for a in self._arrays)
+            return _built(Parts(self._pipeline, self._ids, self._stages, self._actors, self._reasons, arrays))
+        i = c.checked_index(index)
         if not -n <= i < n:
             msg = f"event {i} of a history of {n:,}"
             raise IndexError(msg)
