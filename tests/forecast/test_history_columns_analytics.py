@@ -6,13 +6,21 @@ import datetime as dt
 from decimal import Decimal
 from fractions import Fraction
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from three_stages import three_stages
 
 from funnelkit import CurrencyMismatchError, Money, Opportunity, ValidationError
-from funnelkit.forecast import WeightedPipeline, backtest, funnel, weighted_forecast
+from funnelkit.forecast import (
+    WeightedPipeline,
+    backtest,
+    chain_from_events,
+    funnel,
+    time_to_close,
+    weighted_forecast,
+)
 from funnelkit.stages import HistoryColumns, events_from_history
 from funnelkit.tables import OpportunityColumns, from_table, to_rows
 
@@ -329,3 +337,20 @@ def test_a_funnel_whose_times_pass_64_bits_is_counted_one_by_one():
     report = funnel([], history, pipe)
     assert report == funnel([], list(history), pipe)
     assert report.stages[0].median_time == dt.datetime(9990, 1, 1) - dt.datetime(2, 1, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(companies(), st.booleans(), st.sampled_from([None, 2, -1]))
+def test_the_chain_and_times_to_close_read_columns_as_events(company, backward, step):
+    """chain_from_events and time_to_close on the columns: the events' answer, refusals included."""
+    opps, rows = company
+    pipe = three_stages(a="0.25", b="0.4", c="0.675")
+    if backward:
+        pipe = attrs.evolve(pipe, allow_backward=True, allow_skip=True)
+    history = HistoryColumns(rows, PIPE)[::step]
+    events = list(history)
+    assert outcome(chain_from_events, history, pipe) == outcome(chain_from_events, events, pipe)
+    now = T0 + 1_000 * HOUR
+    open_deals = [o for o in opps if o.stage_entered_at <= now]
+    got = outcome(time_to_close, history, pipe, rng=5, trials=50, open_deals=open_deals, now=now)
+    assert got == outcome(time_to_close, events, pipe, rng=5, trials=50, open_deals=open_deals, now=now)

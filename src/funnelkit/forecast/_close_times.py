@@ -21,7 +21,7 @@ from .._report import Report
 from .._time import instant
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import ValidationError
-from ..stages import Pipeline, StageChanged, StageOutcome
+from ..stages import HistoryColumns, Pipeline, StageChanged, StageOutcome
 from ._distributions import MAX_DEAL_TRIALS, _trials_and_rng
 from ._funnel import _listed
 from ._markov import absorbing_chain, transitions
@@ -197,7 +197,11 @@ class _Model:
         where: str = "open_deals",
     ) -> None:
         c.require_iterable(events, "StageChanged", "events")
-        given = _listed(events, StageChanged, "a StageChanged", "events")  # refused as read
+        given: list[StageChanged] | HistoryColumns = (
+            events
+            if isinstance(events, HistoryColumns)
+            else _listed(events, StageChanged, "a StageChanged", "events")
+        )  # a history kept as columns is read by columns; other events are refused as read
         matrix = transitions(given, pipeline, smoothing=smoothing)
         absorbing = [s.key for s in pipeline.stages if not s.is_open]
         self.chain = absorbing_chain(matrix, absorbing=absorbing)
@@ -382,17 +386,32 @@ def _rank(times: Sequence[Any], q: float) -> Any:
 
 
 def _stays(
-    events: list[StageChanged],
+    events: list[StageChanged] | HistoryColumns,
     pipeline: Pipeline,
     open_deals: Iterable[Opportunity],
     now: dt.datetime | None,
     where: str,
-) -> dict[str, list[tuple[dt.timedelta, bool]]]:
-    """Per open stage, its stays: ``(time, ended)``, ended False for a stay still under way at *now*."""
-    stays: dict[str, list[tuple[dt.timedelta, bool]]] = {s.key: [] for s in pipeline.open_stages}
-    for e in events:
-        if e.pipeline == pipeline.key and e.from_stage in stays:
-            stays[e.from_stage].append((e.time_in_stage, True))
+) -> dict[str, tuple[list[int], list[bool]]]:
+    """
+    Per open stage, its stays: microseconds and whether each ended (False
+    for a stay still under way at *now*).
+    """
+    stays: dict[str, tuple[list[int], list[bool]]] = {s.key: ([], []) for s in pipeline.open_stages}
+    if isinstance(events, HistoryColumns):  # read by columns: each stage's times at once
+        if events.pipeline == pipeline.key and len(events):
+            source, names = events.codes("from_stage")
+            spent = events.column("time_in_stage").view("int64")
+            for code, key in enumerate(names.tolist()):
+                if key in stays:
+                    ended = spent[source == code].tolist()
+                    stays[key][0].extend(ended)
+                    stays[key][1].extend([True] * len(ended))
+    else:
+        for e in events:
+            if e.pipeline == pipeline.key and e.from_stage in stays:
+                micros, ended = stays[e.from_stage]
+                micros.append(e.time_in_stage // _MICROSECOND)
+                ended.append(True)
     deals = list(open_deals)
     if deals and now is None:
         raise ValidationError.single(
@@ -407,8 +426,10 @@ def _stays(
         if o.stage_entered_at > at:
             msg = f"entered {o.stage!r} at {o.stage_entered_at.isoformat()}, after now {at.isoformat()}"
             raise ValidationError.single(f"{where}[{i}].stage_entered_at", msg, code="order")
-        stays[o.stage].append((at - o.stage_entered_at, False))
-    for key, found in stays.items():
+        micros, ended = stays[o.stage]
+        micros.append((at - o.stage_entered_at) // _MICROSECOND)
+        ended.append(False)
+    for key, (found, _) in stays.items():
         if not found:
             msg = f"no stay in {key!r} was observed, ended or under way; its time cannot be estimated"
             raise ValidationError.single("events", msg, code="empty")
@@ -428,16 +449,14 @@ def _cumulative(row: Any) -> tuple[list[float], list[str]]:
 class _Stay:
     """One stage's stays as a distribution to draw from: the Kaplan-Meier estimate's steps, in µs."""
 
-    def __init__(self, stays: list[tuple[dt.timedelta, bool]]) -> None:
-        micros = [t // _MICROSECOND for t, _ in stays]  # whole microseconds: read as numbers, at once
-        steps = kaplan_meier(
-            durations=micros, event_observed=[ended for _, ended in stays], exact=False
-        ).steps
+    def __init__(self, stays: tuple[list[int], list[bool]]) -> None:
+        micros, ended = stays
+        steps = kaplan_meier(durations=micros, event_observed=ended, exact=False).steps
         closed = [n > 0 for n in steps.events]
         # the times are the microseconds given: ints
         self.times: list[int] = [cast("int", t) for t, k in zip(steps.time, closed, strict=True) if k]
         self.reached = [1.0 - float(s) for s, k in zip(steps.survival, closed, strict=True) if k]
-        self.longest = max(t for t, _ in stays) // _MICROSECOND
+        self.longest = max(micros)
         # the mean stay of this distribution: each drawn stay by its chance, the rest at the longest
         reached, mean = 0.0, 0.0
         for t, f in zip(self.times, self.reached, strict=True):

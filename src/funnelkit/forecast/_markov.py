@@ -16,7 +16,7 @@ from .. import _checks as c
 from .._optional import numpy as _numpy
 from .._report import Report
 from ..errors import Problem, ValidationError
-from ..stages import Pipeline, StageChanged
+from ..stages import HistoryColumns, Pipeline, StageChanged
 from ._args import MAX_PROBLEMS
 from ._args import exact as _exact
 
@@ -518,6 +518,35 @@ def chain_from_events(
     return absorbing_chain(matrix, absorbing=absorbing, exact=mode)
 
 
+def _count_columns(history: HistoryColumns, pipeline: Pipeline, counts: dict[str, dict[str, int]]) -> None:
+    """
+    Add the moves of *history* to *counts*, as the loop over its events
+    adds them: the moves of another pipeline, or out of a closed stage, left
+    out; a move the pipeline does not allow refused at its first event.
+    """
+    if history.pipeline != pipeline.key or not len(history):
+        return
+    np = _numpy()
+    source, stages = history.codes("from_stage")
+    target = history.codes("to_stage")[0]
+    k = len(stages)
+    pair = source.astype(np.int64) * k + target
+    names = stages.tolist()
+    refused = []
+    for p, n in enumerate(np.bincount(pair, minlength=k * k).tolist()):
+        src, dst = names[p // k], names[p % k]
+        if n and src in counts:
+            if dst in counts[src]:
+                counts[src][dst] += n
+            else:
+                refused.append(p)
+    if refused:  # the first event of a move not allowed, as the loop meets it
+        i = int(np.flatnonzero(np.isin(pair, refused))[0])
+        src, dst = names[int(pair[i]) // k], names[int(pair[i]) % k]
+        msg = f"{src!r} -> {dst!r} is not a move of pipeline {pipeline.key!r}"
+        raise ValidationError.single(f"events[{i}]", msg, code="state")
+
+
 def transitions(
     events: Iterable[StageChanged], pipeline: Pipeline, *, smoothing: object
 ) -> dict[str, dict[str, Fraction]]:
@@ -534,6 +563,9 @@ def transitions(
         raise ValidationError.single("smoothing", msg, code=code)
     transient = [s.key for s in pipeline.open_stages]
     counts: dict[str, dict[str, int]] = {k: dict.fromkeys(pipeline.moves_from(k), 0) for k in transient}
+    if isinstance(events, HistoryColumns):  # counted by columns, each pair of stages once
+        _count_columns(events, pipeline, counts)
+        events = ()
     for i, e in enumerate(events):
         if not isinstance(e, StageChanged):
             c.require(e, StageChanged, "a StageChanged", f"events[{i}]")
