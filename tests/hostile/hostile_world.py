@@ -370,6 +370,11 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.stages.events_from_history": {"rows": HISTORY_ROWS},
     "funnelkit.stages.HistoryColumns": {"rows": HISTORY_ROWS},
     "funnelkit.forecast.close_dates": {"window": (NOW, NOW + 30 * DAY)},
+    "funnelkit.forecast.cumulative_incidence": {
+        "observations": [(2, "won"), (3, "lost"), (3, None), (5, "won")]
+    },
+    "funnelkit.forecast.CumulativeIncidence.probability": {"outcome": "won", "time": 3},
+    "funnelkit.forecast.CumulativeIncidence.open_at": {"time": 3},
     "funnelkit.stages.HistoryColumns.column": {"name": "at"},
     "funnelkit.stages.HistoryColumns.codes": {"name": "opportunity_id"},
     "funnelkit.tables.from_rows": {"cls": Opportunity, "rows": to_rows(OPPORTUNITIES)},

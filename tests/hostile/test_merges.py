@@ -33,10 +33,12 @@ from _problems import raises_problems
 from funnelkit import Activity, Customer, Money, Opportunity, from_dict, to_dict
 from funnelkit.assignment import Decision, Offer, Team, fairness
 from funnelkit.forecast import (
+    CumulativeIncidence,
     KaplanMeier,
     against_targets,
     calibration,
     close_rates,
+    cumulative_incidence,
     flow,
     funnel,
     kaplan_meier,
@@ -259,6 +261,9 @@ class Builder:
     same: Callable[[Any, Any], bool] = lambda a, b: a == b and type(a) is type(b)
 
 
+_NO_INCIDENCE = CumulativeIncidence(
+    outcomes=(), times=(), at_risk=(), events=(), censored=(), survival=(), incidence=(), exact=True
+)
 TARGETS = {"ann": Money.of("5000", "USD"), "bob": Money.of("90000", "USD")}
 
 BUILDERS: dict[str, Builder] = {
@@ -308,6 +313,12 @@ BUILDERS: dict[str, Builder] = {
             lambda xs: [(str(i), x) for i, x in enumerate(xs)]
         ),
         lambda items: kaplan_meier(items) if items else KaplanMeier(steps=()),  # kaplan_meier([]) refuses
+    ),
+    "CumulativeIncidence": Builder(
+        st.lists(st.tuples(st.integers(0, 20), st.sampled_from(["won", "lost", None]))).map(
+            lambda xs: [(str(i), x) for i, x in enumerate(xs)]
+        ),
+        lambda items: cumulative_incidence(items) if items else _NO_INCIDENCE,  # it refuses no observations
     ),
     "WinCount": Builder(
         st.lists(st.integers(0, 100).map(lambda n: Decimal(n) / 100), max_size=12).map(

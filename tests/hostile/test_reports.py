@@ -36,6 +36,7 @@ REPORTS = {
     "CloseRates",
     "CloseTimes",
     "CoveragePlan",
+    "CumulativeIncidence",
     "DealCloses",
     "FairnessReport",
     "FlowReport",

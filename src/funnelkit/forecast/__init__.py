@@ -11,6 +11,7 @@ from ._backtest import Backtest, BacktestRow, as_of, backtest, bias, pinball, wa
 from ._close_times import CloseTime, CloseTimes, DealClose, DealCloses, close_dates, time_to_close
 from ._distributions import RevenueDistribution, WinCount, simulate_revenue, win_count
 from ._funnel import FunnelReport, FunnelTally, StageStats, funnel
+from ._incidence import CumulativeIncidence, cumulative_incidence
 from ._markov import AbsorbingChain, absorbing_chain, chain_from_events
 from ._shape import (
     Calibration,
@@ -49,6 +50,7 @@ __all__ = [
     "CloseRates",
     "CloseTime",
     "CloseTimes",
+    "CumulativeIncidence",
     "DealClose",
     "DealCloses",
     "Finding",
@@ -79,6 +81,7 @@ __all__ = [
     "chain_from_events",
     "close_dates",
     "close_rates",
+    "cumulative_incidence",
     "diagnose",
     "flow",
     "funnel",
