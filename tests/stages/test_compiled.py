@@ -117,7 +117,7 @@ def test_compiled_checks_agree_with_the_requirements(data):
 def test_the_lifecycle_takes_the_compiled_moves():
     """An eight-step lifecycle on a fresh default pipeline is made by compiled moves, one per step, kept."""
     pipeline = default_pipeline()
-    assert pipeline.routes._movers == {}
+    assert pipeline.routes._next_movers == pipeline.routes._win_movers == pipeline.routes._movers == {}
     people = [
         KeyPerson(id="dm", customer_id="c", name="D", role="decision_maker", stance="supporter"),
         KeyPerson(id="rec", customer_id="c", name="R", role="recommender", stance="champion"),
@@ -145,7 +145,11 @@ def test_the_lifecycle_takes_the_compiled_moves():
     assert (deal.stage, deal.status.value, deal.version, event.kind.value) == ("won", "won", 7, "win")
     assert [e.version for e in events] == [1, 2, 3, 4, 5, 6]
     assert all(e.time_in_stage == dt.timedelta(days=1) for e in events)
-    assert len(pipeline.routes._movers) == 7  # six advances to the next stage, one win
+    # six advances to the next stage, one win, each kept by the stage it leaves
+    assert list(pipeline.routes._next_movers) == ["contact", "needs_confirmed", "proposal", "approved",
+                                                  "shortlisted", "selected"]  # fmt: skip
+    assert list(pipeline.routes._win_movers) == ["negotiation"]
+    assert pipeline.routes._movers == {}  # no move to a named stage was asked for
 
 
 def _requirement():
@@ -287,9 +291,73 @@ def test_a_pipeline_pickles_without_its_compiled_moves_and_makes_them_again():
                        stage_entered_at=T0)  # fmt: skip
     now = T0 + dt.timedelta(days=1)
     moved = advance(deal, pipeline, now=now, actor="r")  # no requirements: a compiled move makes it
-    assert list(pipeline.routes._movers) == [("a", None, False)]
+    named = advance(deal, pipeline, now=now, actor="r", to="b")
+    assert list(pipeline.routes._next_movers) == ["a"]
+    assert list(pipeline.routes._movers) == [("a", "b", False)]
     for twin in (pickle.loads(pickle.dumps(pipeline)), copy.deepcopy(pipeline)):
         assert twin == pipeline
-        assert twin.routes._movers == {}
+        assert twin.routes._next_movers == twin.routes._win_movers == twin.routes._movers == {}
         assert advance(deal, twin, now=now, actor="r") == moved
-        assert list(twin.routes._movers) == [("a", None, False)]
+        assert advance(deal, twin, now=now, actor="r", to="b") == named
+        assert list(twin.routes._next_movers) == ["a"]
+        assert list(twin.routes._movers) == [("a", "b", False)]
+
+
+class _NotAnActivity:
+    """Stands where an activity should be: both paths must refuse it the same way."""
+
+
+def _shaped(items, shape):
+    """*items* as the drawn container: a tuple, a list, or a dict by id (what the compiled move reads)."""
+    if shape == "dict":
+        return {getattr(p, "id", f"x{i}"): p for i, p in enumerate(items)}
+    return tuple(items) if shape == "tuple" else list(items)
+
+
+def _other_shape(plain):
+    """The same items in a shape the compiled move declines, so the general path decides."""
+    return MappingProxyType(plain) if isinstance(plain, dict) else iter(plain)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    every_requirement_situation(),
+    st.integers(0, 6 * 24),
+    st.sampled_from(["tuple", "list"]),
+    st.sampled_from(["tuple", "list", "dict"]),
+    st.sampled_from([None, "activity", "key person"]),
+    st.integers(0, 6),
+)
+def test_compiled_moves_agree_on_every_shape_and_on_bad_items(situation, hours, acts_shape, people_shape,  # noqa: PLR0917
+                                                              bad, where):  # fmt: skip
+    """Any plain shape of activities and key persons, a bad item or not: compiled and general paths agree."""
+    pipeline, opp, people, acts = situation
+    if bad == "activity":
+        acts = [*acts[:where], _NotAnActivity(), *acts[where:]]
+    elif bad == "key person":
+        people = [*people[:where], "k9", *people[where:]]
+    now = T0 + dt.timedelta(days=1, hours=hours)
+    for move in (advance, win):
+        plain_acts, plain_people = _shaped(acts, acts_shape), _shaped(people, people_shape)
+        fast = outcome(
+            move, opp, pipeline, now=now, actor="r", activities=plain_acts, key_persons=plain_people
+        )
+        general = outcome(
+            move, opp, pipeline, now=now, actor="r",
+            activities=_other_shape(plain_acts), key_persons=_other_shape(plain_people),
+        )  # fmt: skip
+        assert fast == general
+        plan = pipeline.plan("a", "b")
+        if move is advance and bad is not None and (plan.requirements or plan.min_dwell is not None):
+            assert fast[0] == "refused"  # the inputs were read, the bad item found
+
+
+def test_a_record_copies_into_a_plain_tuple_by_concatenation():
+    """The compiled moves read an opportunity's fields as ``() + opp``: a plain tuple, in field order."""
+    import attrs
+
+    deal = Opportunity(id="o", customer_id="c", owner="r", pipeline="p", stage="a", created_at=T0,
+                       stage_entered_at=T0, evidence={"signed"})  # fmt: skip
+    fields = () + deal  # noqa: RUF005 - (*deal,) would iterate, which a record refuses
+    assert type(fields) is tuple
+    assert fields == tuple(getattr(deal, f.name) for f in attrs.fields(Opportunity))

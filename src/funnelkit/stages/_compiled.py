@@ -49,9 +49,6 @@ from ._requirements import (
 )
 from ._stage import MoveKind
 
-#: A record's fields as one plain tuple, in a 1-tuple (tuple's own method: records refuse iteration).
-_FIELDS: Callable[[tuple[Any, ...]], tuple[tuple[Any, ...]]] = getattr(tuple, "__getnewargs__")  # noqa: B009
-
 #: A compiled move: (opportunity, now, actor, expected version, activities, key persons) -> values or None.
 Move = Callable[[Opportunity, Any, Any, Any, Any, Any], tuple[Opportunity, StageChanged] | None]
 
@@ -123,15 +120,16 @@ def _check_activities(reqs: tuple[Requirement, ...], fallback: bool, src: _Sourc
         src.add(1, f"n{i} = 0")
     if fallback:
         src.add(1, "mine = []")
-    src.add(1, "entered = o_stage_entered_at")
-    src.add(1, "oid = o_id")
-    src.add(1, "first = entered == o_created_at")
     src.add(1, "for a in activities:")
     src.add(2, "if type(a) is not Activity:")
     src.add(3, "return None")
     # the window of _context: (entered, now], and the moment of creation in a first stage
     src.add(2, "at = a.at")
-    src.add(2, "if a.opportunity_id == oid and at <= now and (entered < at or (first and entered == at)):")
+    src.add(
+        2,
+        "if a.opportunity_id == o_id and at <= now and (o_stage_entered_at < at or "
+        "(at == o_stage_entered_at and o_stage_entered_at == o_created_at)):",
+    )
     if fallback:
         src.add(3, "mine.append(a)")
     for i in counted:
@@ -142,19 +140,26 @@ def _check_activities(reqs: tuple[Requirement, ...], fallback: bool, src: _Sourc
     return counted
 
 
-def _check_people(src: _Source) -> None:
+def _check_people(src: _Source, *, read: bool) -> None:
+    """
+    Type-check every key person; when a requirement reads them (*read*),
+    index them by id as ``people``.
+    """
     src.add(1, "tk = type(key_persons)")
     src.add(1, "if tk is dict:")
-    src.add(2, "people = key_persons")
-    src.add(2, "for kp in people.values():")
+    if read:
+        src.add(2, "people = key_persons")
+    src.add(2, "for kp in key_persons.values():")
     src.add(3, "if type(kp) is not KeyPerson:")
     src.add(4, "return None")
     src.add(1, "elif tk is tuple or tk is list:")
-    src.add(2, "people = {}")
+    if read:
+        src.add(2, "people = {}")
     src.add(2, "for kp in key_persons:")
     src.add(3, "if type(kp) is not KeyPerson:")
     src.add(4, "return None")
-    src.add(3, "people[kp.id] = kp")
+    if read:
+        src.add(3, "people[kp.id] = kp")
     src.add(1, "else:")
     src.add(2, "return None")
 
@@ -179,13 +184,18 @@ def _check_requirement(i: int, r: Requirement, src: _Source) -> None:
         test = f"kp.role is {src.const(r.role)}"  # type: ignore[attr-defined]
         if stances:
             test += f" and kp.stance in {src.const(stances)}"
-        src.add(1, f"need = {r.at_least}")  # type: ignore[attr-defined]
+        one = r.at_least == 1  # type: ignore[attr-defined]
+        if not one:
+            src.add(1, f"need = {r.at_least}")  # type: ignore[attr-defined]
         src.add(1, "for k in o_key_person_ids:")
         src.add(2, "kp = people.get(k)")
         src.add(2, f"if kp is not None and {test}:")
-        src.add(3, "need -= 1")
-        src.add(3, "if not need:")
-        src.add(4, "break")
+        if one:  # the common case: the first one found will do
+            src.add(3, "break")
+        else:
+            src.add(3, "need -= 1")
+            src.add(3, "if not need:")
+            src.add(4, "break")
         src.add(1, "else:")
         src.add(2, "return None")
     elif kind is EvidenceRecorded:
@@ -221,7 +231,7 @@ def _body(requirements: tuple[Requirement, ...], min_dwell: dt.timedelta | None,
     """
     fallback = any(type(r) not in _COMPILED for r in requirements)
     _check_activities(requirements, fallback, src)
-    _check_people(src)
+    _check_people(src, read=fallback or any(type(r) is KeyPersonCoverage for r in requirements))
     if min_dwell is not None:
         src.add(1, f"if now - o_stage_entered_at < {src.const(min_dwell)}:")
         src.add(2, "return None")
@@ -264,13 +274,15 @@ def compile_move(  # noqa: PLR0917 - what one move is
     src = _Source()
     src.names.update(
         Opportunity=Opportunity, StageChanged=StageChanged, new=tuple.__new__, datetime=dt.datetime,
-        UTC=dt.UTC, GOOD=c.GOOD_IDS, good_id=c.good_id, FIELDS=_FIELDS,
+        UTC=dt.UTC, GOOD=c.GOOD_IDS, good_id=c.good_id,
     )  # fmt: skip
     src.add(0, "def move(opp, now, actor, expected_version, activities, key_persons):")
-    # every field at once, as locals o_<field> (one C call and an unpacking of a plain tuple: far
-    # cheaper than a field read each, and the record is a tuple: the caller checked its type)
+    # every field at once, as locals o_<field>: far cheaper than a field read each.  The record is a
+    # tuple (the caller checked its type) that refuses iteration, so it is first copied into a plain
+    # tuple by tuple concatenation, ``() + opp`` (the record has no __radd__, so tuple's own + makes
+    # it, in C, with no call and no second tuple), which unpacks in one step.
     fields = ", ".join(f"o_{_field(f.name, _OPPORTUNITY_FIELDS)}" for f in attrs.fields(Opportunity))
-    src.add(1, f"(({fields}),) = FIELDS(opp)")
+    src.add(1, f"{fields} = () + opp")
     src.add(1, "if not (")
     src.add(2, "type(now) is datetime and now.tzinfo is UTC and type(actor) is str")
     src.add(2, "and (actor in GOOD or good_id(actor))")

@@ -573,17 +573,17 @@ def advance(
     Cost: O(activities + key persons + the move's requirements); O(1) for a
     move with no requirements.
     """
-    if (
-        type(opp) is Opportunity
-        and type(pipeline) is Pipeline
-        and override is None
-        and (to is None or type(to) is str)
-    ):
+    if type(opp) is Opportunity and type(pipeline) is Pipeline and override is None:
         # the common case: the move compiled for this pipeline (see _compiled) makes it, or says
         # None and the general path below decides, explains or refuses.  Written out here and in
         # win(), not shared: the hot path of the engine, one call less per move.
         routes = pipeline.routes
-        move = routes._movers.get((opp.stage, to, False)) or routes._mover(opp.stage, to, False)  # noqa: SLF001
+        if to is None:
+            move = routes._next_movers.get(opp.stage) or routes._mover(opp.stage, None, False)  # noqa: SLF001
+        elif type(to) is str:
+            move = routes._movers.get((opp.stage, to, False)) or routes._mover(opp.stage, to, False)  # noqa: SLF001
+        else:
+            move = None
         if move is not None and (moved := move(opp, now, actor, expected_version, activities, key_persons)):
             return moved
     now = _check_common(opp, pipeline, now, actor, expected_version)
@@ -624,16 +624,16 @@ def win(
 
     Cost: as :func:`advance`.
     """
-    if (
-        type(opp) is Opportunity
-        and type(pipeline) is Pipeline
-        and override is None
-        and (to is None or type(to) is str)
-    ):
+    if type(opp) is Opportunity and type(pipeline) is Pipeline and override is None:
         # the common case: the move compiled for this pipeline (see _compiled) makes it, or says
         # None and the general path below decides, explains or refuses
         routes = pipeline.routes
-        move = routes._movers.get((opp.stage, to, True)) or routes._mover(opp.stage, to, True)  # noqa: SLF001
+        if to is None:
+            move = routes._win_movers.get(opp.stage) or routes._mover(opp.stage, None, True)  # noqa: SLF001
+        elif type(to) is str:
+            move = routes._movers.get((opp.stage, to, True)) or routes._mover(opp.stage, to, True)  # noqa: SLF001
+        else:
+            move = None
         if move is not None and (moved := move(opp, now, actor, expected_version, activities, key_persons)):
             return moved
     now = _check_common(opp, pipeline, now, actor, expected_version)

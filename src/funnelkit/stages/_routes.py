@@ -171,8 +171,12 @@ class Routes(c.Checked):
     # moves, each of whose plans lists O(stages) requirements.  Two threads may
     # both work one out; they store equal values.
     _plans: dict[tuple[str, str], Plan] = attrs.field(init=False, factory=dict, eq=False, repr=False)
-    # The compiled moves of advance and win (see _compiled), by (from, to or None, win): the
-    # engine's fast path.  Only allowed moves are kept, so at most 2 * (moves + stages).
+    # The compiled moves of advance and win (see _compiled): the engine's fast path.  Those to the
+    # default target (advance's next stage, win's one won stage) by the stage they leave, one str
+    # lookup; those to a stage named by (from, to, win).  Only allowed moves are kept, so at most
+    # 2 * (moves + stages).
+    _next_movers: dict[str, Move] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+    _win_movers: dict[str, Move] = attrs.field(init=False, factory=dict, eq=False, repr=False)
     _movers: dict[tuple[str, str | None, bool], Move] = attrs.field(
         init=False, factory=dict, eq=False, repr=False
     )
@@ -190,8 +194,8 @@ class Routes(c.Checked):
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
             object.__setattr__(self, name, value)
-        object.__setattr__(self, "_plans", {})
-        object.__setattr__(self, "_movers", {})
+        for name in ("_plans", "_next_movers", "_win_movers", "_movers"):
+            object.__setattr__(self, name, {})
         self.__attrs_post_init__()
 
     def _mover(self, stage: str, to: str | None, win: bool) -> Move | None:
@@ -207,7 +211,10 @@ class Routes(c.Checked):
         if plan is None or plan.kind not in (_WIN_ONLY if win else _FORWARD):
             return None
         move = compile_move(self.pipeline, plan.kind, stage, dst, plan.requirements, plan.min_dwell)
-        self._movers[stage, to, win] = move
+        if to is not None:
+            self._movers[stage, to, win] = move
+        else:
+            (self._win_movers if win else self._next_movers)[stage] = move
         return move
 
     def _relations(self) -> list[Problem]:
