@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from funnelkit import Money, Opportunity, ValidationError
-from funnelkit.tables import OpportunityColumns, from_table
+from funnelkit import Money, Opportunity, ValidationError, strategies
+from funnelkit.tables import OpportunityColumns, from_table, to_rows
 from test_tables_fast import columns_of, deal_rows, valid_row
 
 T0 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
@@ -179,3 +179,28 @@ def test_the_rules_by_columns_are_the_rules_deal_by_deal(rows):
     columns = {n: [getattr(d, n) for d in deals] for n in names}
     flags = list(Opportunity._breaking(columns.__getitem__))
     assert flags == [bool(d._relations()) for d in deals]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(strategies.opportunities(), max_size=8))
+def test_to_frame_reads_back_to_the_same_deals(deals):
+    """Deals as columns, out as a DataFrame and read back: equal deals (money, enums, lists, gaps)."""
+    pytest.importorskip("pandas")
+    rows = to_rows(deals)
+    table = {name: [r[name] for r in rows] for name in rows[0]} if rows else {"id": []}
+    kept = OpportunityColumns(table)
+    frame = kept.to_frame()
+    if rows:
+        assert list(frame.columns) == list(rows[0])  # the columns to_rows writes, in its order
+    assert len(frame) == len(deals)
+    assert OpportunityColumns(frame) == kept
+
+
+def test_to_frame_without_pandas_says_what_to_install(monkeypatch):
+    """Without pandas: a clear error naming the extra."""
+    from funnelkit import tables
+    from funnelkit.errors import MissingDependencyError
+
+    monkeypatch.setattr(tables, "module", lambda name: None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'funnelkit\[pandas\]'"):
+        OpportunityColumns(TABLE).to_frame()

@@ -75,6 +75,7 @@ import attrs
 
 from . import _checks as c
 from ._money import Money, currency_problem
+from ._optional import module
 from ._records import new_record
 from ._tables import (
     MAX_ROWS,
@@ -99,7 +100,7 @@ from ._tables import (
     told,
 )
 from .entities import ENTITY_TYPES, Opportunity
-from .errors import MAX_LISTED, Problem, ValidationError
+from .errors import MAX_LISTED, MissingDependencyError, Problem, ValidationError
 
 __all__ = [
     "MAX_ROWS",
@@ -350,6 +351,36 @@ class OpportunityColumns(Sequence[Opportunity]):
             msg = f"{c.show(name)} is not a field of Opportunity; allowed: {', '.join(_OPPORTUNITY_FIELDS)}"
             raise ValidationError.single("name", msg, code="choice")
         return self._fields[at]
+
+    def to_frame(self) -> Any:
+        """
+        The deals as a ``pandas.DataFrame``, a row a deal, with the columns
+        :func:`to_rows` writes (money as an amount and a ``_currency``
+        column, enums as their values, tuples and sets as lists): a table
+        ``OpportunityColumns`` reads back to equal deals.  Needs pandas.
+
+        Cost: O(n * f) for n deals of f fields.
+        """
+        pd = module("pandas")
+        if pd is None:
+            msg = "to_frame() needs pandas, an optional extra: pip install 'funnelkit[pandas]'"
+            raise MissingDependencyError(msg)
+        the_plan = plan(Opportunity)
+        data: dict[str, list[Any]] = {}
+        for f in the_plan.fields:
+            cells = self._fields[_FIELD_INDEX[f.name]]
+            if f.money:
+                data[f.name] = [None if m is None else m.amount for m in cells]
+                data[the_plan.currency(f)] = [None if m is None else m.currency for m in cells]
+            elif cells and isinstance(cells[0], enum.Enum):
+                data[f.name] = [v.value for v in cells]
+            elif cells and isinstance(cells[0], tuple):
+                data[f.name] = list(map(list, cells))
+            elif cells and isinstance(cells[0], frozenset):
+                data[f.name] = [sorted(v, key=lambda x: (str(type(x)), x)) for v in cells]
+            else:
+                data[f.name] = list(cells)
+        return pd.DataFrame(data, columns=list(data))
 
     def __len__(self) -> int:
         return len(self._fields[0])
