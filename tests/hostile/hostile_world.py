@@ -34,6 +34,7 @@ from funnelkit.assignment import (
     reassign,
 )
 from funnelkit.forecast import (
+    PipelineChanges,
     absorbing_chain,
     against_targets,
     backtest,
@@ -370,6 +371,10 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.stages.events_from_history": {"rows": HISTORY_ROWS},
     "funnelkit.stages.HistoryColumns": {"rows": HISTORY_ROWS},
     "funnelkit.forecast.close_dates": {"window": (NOW, NOW + 30 * DAY)},
+    "funnelkit.forecast.ChangeTotal": {"change": "won", "deals": 1, "amounts": (Money.of(5, "USD"),)},
+    "funnelkit.forecast.PipelineChanges.merge": {
+        "other": PipelineChanges(pipeline="default", start=T0, end=NOW, deals=()),
+    },
     "funnelkit.forecast.cumulative_incidence": {
         "observations": [(2, "won"), (3, "lost"), (3, None), (5, "won")]
     },

@@ -42,6 +42,7 @@ from funnelkit.forecast import (
     flow,
     funnel,
     kaplan_meier,
+    pipeline_changes,
     weighted_forecast,
     win_count,
 )
@@ -269,6 +270,12 @@ TARGETS = {"ann": Money.of("5000", "USD"), "bob": Money.of("90000", "USD")}
 BUILDERS: dict[str, Builder] = {
     "FunnelReport": Builder(books(), lambda items: funnel(*_split(items), PIPE)),
     "FlowReport": Builder(books(), lambda items: flow(*_split(items), period="week", tz="Asia/Shanghai")),
+    "PipelineChanges": Builder(
+        books(),
+        lambda items: pipeline_changes(*_split(items), PIPE, start=T0 + 2 * DAY, end=T0 + 20 * DAY),
+        # each deal's change as one pass finds it; the partitions list their deals in their own order
+        lambda a, b: sorted(a.deals, key=repr) == sorted(b.deals, key=repr) and a.totals == b.totals,
+    ),
     "CloseRates": Builder(
         books(),
         lambda items: close_rates(*_split(items), PIPE),

@@ -42,6 +42,7 @@ REPORTS = {
     "FlowReport",
     "FunnelReport",
     "KaplanMeier",
+    "PipelineChanges",
     "Migration",
     "Moves",
     "Readiness",

@@ -8,6 +8,7 @@ Pure functions over opportunities and their stage-change events; periods and
 from __future__ import annotations
 
 from ._backtest import Backtest, BacktestRow, as_of, backtest, bias, pinball, wape, won_between
+from ._changes import CHANGES, ChangeTotal, DealChange, PipelineChanges, pipeline_changes
 from ._close_times import CloseTime, CloseTimes, DealClose, DealCloses, close_dates, time_to_close
 from ._distributions import RevenueDistribution, WinCount, simulate_revenue, win_count
 from ._funnel import FunnelReport, FunnelTally, StageStats, funnel
@@ -41,16 +42,19 @@ from ._weighted import (
 )
 
 __all__ = [
+    "CHANGES",
     "DIMENSIONS",
     "AbsorbingChain",
     "Backtest",
     "BacktestRow",
     "Calibration",
     "CalibrationReport",
+    "ChangeTotal",
     "CloseRates",
     "CloseTime",
     "CloseTimes",
     "CumulativeIncidence",
+    "DealChange",
     "DealClose",
     "DealCloses",
     "Finding",
@@ -62,6 +66,7 @@ __all__ = [
     "KaplanMeier",
     "KmStep",
     "KmTable",
+    "PipelineChanges",
     "RevenueDistribution",
     "ShapeReport",
     "StageShape",
@@ -87,6 +92,7 @@ __all__ = [
     "funnel",
     "kaplan_meier",
     "pinball",
+    "pipeline_changes",
     "shrink",
     "simulate_revenue",
     "time_to_close",
