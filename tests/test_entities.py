@@ -7,7 +7,7 @@ from decimal import Decimal
 import attrs
 import pendulum
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 
 from _problems import problems_of, raises_problems
 from funnelkit import (
@@ -282,6 +282,7 @@ class TestDerived:
         assert not build(Opportunity, status="lost", lost_reason="price").is_open
 
 
+@settings(max_examples=60)  # a whole sales book an example: 60 cover it, 200 took 12 s
 @given(sales_data())
 def test_generated_data_is_consistent(data):
     """Strategies draw consistent books: every reference resolves and ids are unique."""
