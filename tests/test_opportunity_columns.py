@@ -198,9 +198,9 @@ def test_to_frame_reads_back_to_the_same_deals(deals):
 
 def test_to_frame_without_pandas_says_what_to_install(monkeypatch):
     """Without pandas: a clear error naming the extra."""
-    from funnelkit import tables
+    from funnelkit import _optional
     from funnelkit.errors import MissingDependencyError
 
-    monkeypatch.setattr(tables, "module", lambda name: None)
+    monkeypatch.setattr(_optional, "module", lambda name: None)  # no optional extra is installed
     with pytest.raises(MissingDependencyError, match=r"pip install 'funnelkit\[pandas\]'"):
         OpportunityColumns(TABLE).to_frame()

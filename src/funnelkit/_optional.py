@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .errors import MissingDependencyError
+
 
 def module(name: str) -> Any:
     """
@@ -25,3 +27,15 @@ def numpy() -> Any:
     numpy, when it is installed (an optional extra); ``None`` otherwise.
     """
     return module("numpy")
+
+
+def required(name: str, what: str) -> Any:
+    """
+    The optional module *name*, which *what* needs (``"to_frame()"``); when
+    it is not installed, a MissingDependencyError saying what to install.
+    """
+    found = module(name)
+    if found is None:
+        msg = f"{what} needs {name}, an optional extra: pip install 'funnelkit[{name}]'"
+        raise MissingDependencyError(msg)
+    return found

@@ -12,7 +12,6 @@ provides ``to_svg()``.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from fractions import Fraction
@@ -20,9 +19,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ._checks import show
 from ._money import Money
+from ._optional import required
 from ._repr import html_table
 from ._time import span
-from .errors import MissingDependencyError, ValidationError
+from .errors import ValidationError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -197,11 +197,7 @@ class Report:
         Cost: O(rows).
         """
         mode = _numbers(numbers)
-        try:
-            pandas = importlib.import_module("pandas")
-        except ImportError:
-            msg = "to_frame() needs pandas, an optional extra: pip install 'funnelkit[pandas]'"
-            raise MissingDependencyError(msg) from None
+        pandas = required("pandas", "to_frame()")
         rows = self.to_records(numbers=mode)
         columns = list(dict.fromkeys(k for row in rows for k in row))
         frame: pd.DataFrame = pandas.DataFrame.from_records(rows, columns=columns)

@@ -19,6 +19,9 @@ import attrs
 from ._checks import a_type, at, aware_datetime, keeps_checked, show
 from .errors import ValidationError
 
+#: The Unix epoch, aware: instants in microseconds count from it.
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
 if TYPE_CHECKING:
     import pendulum
 

@@ -75,7 +75,7 @@ import attrs
 
 from . import _checks as c
 from ._money import Money, currency_problem
-from ._optional import module
+from ._optional import required
 from ._records import new_record
 from ._tables import (
     MAX_ROWS,
@@ -100,7 +100,7 @@ from ._tables import (
     told,
 )
 from .entities import ENTITY_TYPES, Opportunity
-from .errors import MAX_LISTED, MissingDependencyError, Problem, ValidationError
+from .errors import MAX_LISTED, Problem, ValidationError
 
 __all__ = [
     "MAX_ROWS",
@@ -361,10 +361,7 @@ class OpportunityColumns(Sequence[Opportunity]):
 
         Cost: O(n * f) for n deals of f fields.
         """
-        pd = module("pandas")
-        if pd is None:
-            msg = "to_frame() needs pandas, an optional extra: pip install 'funnelkit[pandas]'"
-            raise MissingDependencyError(msg)
+        pd = required("pandas", "to_frame()")
         the_plan = plan(Opportunity)
         data: dict[str, list[Any]] = {}
         for f in the_plan.fields:

@@ -192,9 +192,9 @@ def test_equal_by_value_immutable_and_pickled():
 
 def test_without_numpy_a_clear_error(monkeypatch):
     """Without numpy it says what to install."""
-    from funnelkit.stages import _history_columns
+    from funnelkit import _optional
 
-    monkeypatch.setattr(_history_columns, "module", lambda name: None)
+    monkeypatch.setattr(_optional, "module", lambda name: None)  # no optional extra is installed
     with pytest.raises(MissingDependencyError, match=r"pip install 'funnelkit\[numpy\]'"):
         HistoryColumns(ROWS, PIPELINE)
 

@@ -21,6 +21,7 @@ from .. import _checks as c
 from .._money import Money, currency_problem
 from .._report import Report, money_cells
 from .._repr import INK, Axis, Band, Line, chart_svg, finite, nice_axis
+from .._time import EPOCH as _EPOCH
 from .._time import instant
 from ..entities import Opportunity, OpportunityStatus, moved_opportunity
 from ..errors import CurrencyMismatchError, Problem, ValidationError
@@ -32,7 +33,6 @@ from ._funnel import _listed, unique_events
 from ._weighted import WeightedPipeline
 
 _CTX = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 #: Sums of amounts, exact: a sum that would need rounding is refused (it cannot happen below 10**6 pairs).
 _SUM = decimal.Context(prec=1000, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
 

@@ -18,15 +18,15 @@ from itertools import compress, repeat
 from operator import attrgetter, countOf, floordiv, is_not, itemgetter, sub
 from typing import Any, NamedTuple
 
-from .._columns import half_even
+from .._columns import exponent, half_even
 from .._money import _CONTEXT, Money, _in_range, _make, currency_minor_units
 from .._optional import numpy
+from .._time import EPOCH as _EPOCH
 from ..entities import Opportunity, OpportunityStatus
 from ..stages import HistoryColumns, MoveKind, Pipeline
 from ..tables import OpportunityColumns
 from ._weighted import WeightedPipeline
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 _KIND = {k: i for i, k in enumerate(MoveKind)}
 #: Amounts rewritten exactly, or refused.
@@ -261,7 +261,7 @@ def _weighted(np: Any, deals: _Deals, who: Any, stage: Any, pipeline: Pipeline) 
     probability, rounded half-even: what ``weighted_forecast`` rounds), 0
     for a deal without an amount; ``None`` when a sum could pass 64 bits.
     """
-    places = [max(0, -_exponent(s.probability)) for s in pipeline.stages]
+    places = [max(0, -exponent(s.probability)) for s in pipeline.stages]
     scale = 10 ** max(places, default=0)
     if scale >= _LIMIT:  # probabilities of 19 or 20 places: the general path's Decimals
         return None
@@ -272,9 +272,3 @@ def _weighted(np: Any, deals: _Deals, who: Any, stage: Any, pipeline: Pipeline) 
         return None
     products = minor * numerators[stage]
     return np.where(deals.priced[who], half_even(np, products, scale), 0)
-
-
-def _exponent(value: Decimal | None) -> int:
-    """The exponent of an amount (finite), at most 0: the exponent Money.total gives its sum."""
-    e = 0 if value is None else value.as_tuple().exponent
-    return min(0, e) if isinstance(e, int) else 0

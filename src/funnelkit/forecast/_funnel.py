@@ -26,13 +26,13 @@ from .._money import MAX_INTEGER_DIGITS, Money, _add, _in_range, _make, decimal_
 from .._optional import numpy as _numpy
 from .._report import Report, conflict
 from .._repr import funnel_svg
+from .._time import EPOCH as _EPOCH
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import CurrencyMismatchError, ValidationError
 from ..stages import HistoryColumns, MoveKind, Pipeline, StageChanged
 from ..tables import OpportunityColumns
 
 _DAY = dt.timedelta(days=1)
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 _MICROSECONDS_A_DAY = _DAY // _MICROSECOND
 _FORWARD = (MoveKind.ADVANCE, MoveKind.WIN)

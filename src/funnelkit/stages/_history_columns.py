@@ -14,15 +14,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
 from .. import _checks as c
-from .._optional import module
+from .._optional import required
 from .._records import new_record
 from .._tables import UnknownColumns
-from ..errors import MissingDependencyError, ValidationError
+from .._time import EPOCH as _EPOCH
+from ..errors import ValidationError
 from ._event import StageChanged
 from ._history import KINDS, Parts, narrow, objects, read_history
 from ._pipeline import Pipeline
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 #: Events built at a time when read in order.
 _CHUNK = 1 << 16
@@ -45,11 +45,8 @@ def _built(parts: Parts) -> HistoryColumns:
 
 
 def _numpy() -> Any:
-    np = module("numpy")
-    if np is None:
-        msg = "HistoryColumns needs numpy, an optional extra: pip install 'funnelkit[numpy]'"
-        raise MissingDependencyError(msg)
-    return np
+    """numpy, which HistoryColumns needs."""
+    return required("numpy", "HistoryColumns")
 
 
 class HistoryColumns(Sequence[StageChanged]):
@@ -234,10 +231,7 @@ class HistoryColumns(Sequence[StageChanged]):
 
         Cost: O(e) for e events.
         """
-        pd = module("pandas")
-        if pd is None:
-            msg = "to_frame() needs pandas, an optional extra: pip install 'funnelkit[pandas]'"
-            raise MissingDependencyError(msg)
+        pd = required("pandas", "to_frame()")
         names = ("opportunity_id", "kind", "from_stage", "to_stage", "at", "actor", "version")
         data = {name: self.column(name) for name in names}
         data["at"] = pd.DatetimeIndex(data["at"]).tz_localize("UTC")
