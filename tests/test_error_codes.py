@@ -304,8 +304,9 @@ TEMPLATES = {
                 "type",
                 "choice",
                 (
-                    "'nope' is not a StageChanged or a Decision or an OwnerChanged; "
-                    "allowed: decision, owner_changed, stage_changed"
+                    "'nope' is not a StageChanged or an AmountChanged or a CloseDateChanged or a "
+                    "CategoryChanged or a Decision or an OwnerChanged; allowed: amount_changed, "
+                    "category_changed, close_date_changed, decision, owner_changed, stage_changed"
                 ),
             ),
         ],

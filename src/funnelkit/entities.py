@@ -49,6 +49,7 @@ __all__ = [
     "ActivityKind",
     "CompanySize",
     "Customer",
+    "ForecastCategory",
     "Gap",
     "KeyPerson",
     "Lead",
@@ -114,6 +115,20 @@ class Stance(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+class ForecastCategory(enum.StrEnum):
+    """
+    The forecast bucket of a stage, rolled up cumulatively by forecasts:
+    commit includes closed; best case includes commit and closed.  A deal
+    takes its stage's unless its ``forecast_category`` overrides it.
+    """
+
+    PIPELINE = "pipeline"
+    BEST_CASE = "best_case"
+    COMMIT = "commit"
+    CLOSED = "closed"
+    OMITTED = "omitted"
+
+
 class OpportunityStatus(enum.StrEnum):
     OPEN = "open"
     WON = "won"
@@ -165,6 +180,10 @@ def _opp_status(value: OpportunityStatus | str) -> OpportunityStatus:
     return c.to_enum(OpportunityStatus, value)
 
 
+def _category(value: ForecastCategory | str | None) -> ForecastCategory | None:
+    return None if value is None else c.to_enum(ForecastCategory, value)
+
+
 def _activity_kind(value: ActivityKind | str) -> ActivityKind:
     return c.to_enum(ActivityKind, value)
 
@@ -188,7 +207,8 @@ def _ids(value: Iterable[str]) -> tuple[str, ...]:
 # these converters leave a value of their field's exact type as it is (see c.keeps_checked)
 for _converter, _kept in (
     (_tier, Tier), (_size, CompanySize), (_role, Role), (_stance, Stance), (_opp_status, OpportunityStatus),
-    (_activity_kind, ActivityKind), (_lead_status, LeadStatus), (_strings, frozenset), (_ids, tuple),
+    (_activity_kind, ActivityKind), (_category, ForecastCategory), (_lead_status, LeadStatus),
+    (_strings, frozenset), (_ids, tuple),
 ):  # fmt: skip
     c.keeps_checked(_converter, _kept)
 
@@ -288,6 +308,8 @@ class Opportunity(c.Checked):
     ``"contract_signed"``, ...): what the customer did, not what we did.
     *lost_reason* is set only when the status is ``lost``.  *lead_id* links
     back to the lead this opportunity was converted from, if any.
+    *forecast_category* is the rep's override of the stage's forecast
+    category (``None``: the stage's own).
     """
 
     id: str = attrs.field(metadata=check(c.identifier))
@@ -311,6 +333,9 @@ class Opportunity(c.Checked):
     lost_reason: str | None = attrs.field(metadata=check(_opt_name), default=None)
     version: int = attrs.field(metadata=check(c.non_negative_int), default=0, converter=c.to_int)
     lead_id: str | None = attrs.field(metadata=check(_opt_id), default=None)
+    forecast_category: ForecastCategory | None = attrs.field(
+        metadata=check(c.optional(c.member_of(ForecastCategory))), default=None, converter=_category
+    )
 
     def _relations(self) -> list[Problem]:
         problems = []
@@ -505,7 +530,7 @@ def moved_opportunity(  # noqa: PLR0917 - positional on purpose: the engine's ho
     values = (
         opp.id, opp.customer_id, opp.owner, opp.pipeline, stage, opp.created_at, entered, status,
         opp.amount, opp.expected_close, opp.key_person_ids, opp.competitors, opp.gaps, opp.evidence,
-        lost_reason, version, opp.lead_id,
+        lost_reason, version, opp.lead_id, opp.forecast_category,
     )  # fmt: skip
     return cast("Opportunity", new_record(Opportunity, values))
 

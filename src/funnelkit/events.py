@@ -2,7 +2,10 @@
 The events funnelkit's engines emit, as one type for an event log.
 
 An engine takes a state, an input and "now", and returns a new state plus
-events: a :class:`~funnelkit.stages.StageChanged` when a deal moves, a
+events: a :class:`~funnelkit.stages.StageChanged` when a deal moves, an
+:class:`~funnelkit.stages.AmountChanged`, a
+:class:`~funnelkit.stages.CloseDateChanged` or a
+:class:`~funnelkit.stages.CategoryChanged` when a rep edits one, a
 :class:`~funnelkit.assignment.Decision` when a lead is routed, an
 :class:`~funnelkit.assignment.OwnerChanged` when a record changes hands.  A
 host appends them to one log; each event's document carries its ``"type"``,
@@ -32,9 +35,9 @@ from __future__ import annotations
 from typing import TypeAlias
 
 from .assignment import Decision, OwnerChanged
-from .stages import StageChanged
+from .stages import AmountChanged, CategoryChanged, CloseDateChanged, StageChanged
 
 __all__ = ["Event"]
 
 #: Any event an engine emits; ``from_dict(list[Event], data)`` reads a mixed log.
-Event: TypeAlias = StageChanged | Decision | OwnerChanged
+Event: TypeAlias = StageChanged | AmountChanged | CloseDateChanged | CategoryChanged | Decision | OwnerChanged

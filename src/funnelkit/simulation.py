@@ -32,6 +32,7 @@ from typing import Any
 import attrs
 
 from . import _checks as c
+from ._company import Company, CompanyTruth, simulate_company
 from ._money import _CONTEXT, Money
 from ._report import Report
 from ._time import instant
@@ -76,7 +77,7 @@ from .stages import (
 )
 from .stages._requirements import Verdict
 
-__all__ = ["SimulationError", "SimulationResult", "simulate"]
+__all__ = ["Company", "CompanyTruth", "SimulationError", "SimulationResult", "simulate", "simulate_company"]
 
 _DAY = dt.timedelta(days=1)
 _SOURCES = ("web", "trial", "referral", "trade fair", "cold call")

@@ -27,12 +27,13 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import attrs
 from hypothesis import strategies as st
 
 from ._checks import a_type, at, identifier, plain, show
+from ._edits import Edit, OwnerChanged, edit
 from ._money import Money, currency_minor_units, known_currencies
 from ._time import canonical
 from .assignment import Team, Window
@@ -360,6 +361,9 @@ def _draw_opportunity(
         evidence=draw(st.frozensets(names(), max_size=2)),
         lost_reason=lost_reason,
         version=draw(st.integers(0, 50)),
+        forecast_category=draw(_opt(st.sampled_from(ForecastCategory)))
+        if status is OpportunityStatus.OPEN
+        else None,
     )
 
 
@@ -793,7 +797,7 @@ class EventHistory:
 
     pipeline: Pipeline
     start: Opportunity
-    events: tuple[StageChanged, ...]
+    events: tuple[StageChanged | Edit | OwnerChanged, ...]
     end: Opportunity
 
 
@@ -823,9 +827,41 @@ def _move(
         return advance(opp, pipeline, now=now, actor=actor, to=to, override=draw(_OVERRIDES))
 
 
+def _edit(
+    draw: st.DrawFn, opp: Opportunity, now: dt.datetime
+) -> tuple[Opportunity, tuple[Edit | OwnerChanged, ...]]:
+    """
+    A rep's edit of *opp* at *now*: some of its amount, expected close and
+    category override, as :func:`~funnelkit.stages.edit` makes it, or a
+    change of owner.
+    """
+    actor = draw(identifiers())
+    if draw(st.integers(0, 4)) == 0:
+        to = draw(identifiers().filter(lambda rep: rep != opp.owner))
+        version = opp.version + 1
+        moved = OwnerChanged(
+            kind="opportunity", id=opp.id, from_rep=opp.owner, to_rep=to, at=now, actor=actor,
+            reason="reassigned", why="drawn", version=version,
+        )  # fmt: skip
+        return attrs.evolve(opp, owner=to, version=version), (moved,)
+    currency = opp.amount.currency if opp.amount is not None else "USD"
+    fields: dict[str, st.SearchStrategy[Any]] = {
+        "amount": _opt(money(currency=currency)),
+        "expected_close": _opt(_dates()),
+        "forecast_category": _opt(st.sampled_from(ForecastCategory)),
+    }
+    chosen = draw(st.lists(st.sampled_from(tuple(fields)), min_size=1, max_size=3, unique=True))
+    changed: dict[str, Any] = {name: draw(fields[name]) for name in chosen}
+    return edit(opp, now=now, actor=actor, **changed)
+
+
 @st.composite
 def _histories(
-    draw: st.DrawFn, pipeline: st.SearchStrategy[Pipeline], max_events: int, min_events: int = 0
+    draw: st.DrawFn,
+    pipeline: st.SearchStrategy[Pipeline],
+    max_events: int,
+    min_events: int = 0,
+    edits: bool = False,
 ) -> EventHistory:
     chosen = draw(pipeline)
     created = draw(_CREATED)
@@ -839,9 +875,15 @@ def _histories(
         stage_entered_at=created,
         amount=draw(_opt(_ANY_MONEY)),
     )
-    opp, events, now = start, [], canonical(created)
+    opp, now = start, canonical(created)
+    events: list[StageChanged | Edit | OwnerChanged] = []
     for _ in range(draw(st.integers(min_events, max_events))):  # a first stage is open: it has moves
         targets = chosen.moves_from(opp.stage)
+        if edits and (not targets or draw(st.booleans())):
+            now += draw(_STEP)
+            opp, edited = _edit(draw, opp, now)
+            events.extend(edited)
+            continue
         if not targets:  # won, or lost for good
             break
         now += draw(_STEP)
@@ -851,7 +893,7 @@ def _histories(
 
 
 def event_histories(
-    *, pipeline: Pipeline | None = None, max_events: int = 8
+    *, pipeline: Pipeline | None = None, max_events: int = 8, edits: bool = False
 ) -> st.SearchStrategy[EventHistory]:
     """
     Histories of one deal that the stage engine accepts: a new opportunity in
@@ -862,13 +904,19 @@ def event_histories(
     apart; an unmet milestone is passed by an override, so some moves are
     hasty.  The history stops early at a final stage.
 
+    With *edits*, about half the steps are instead a rep's edit of the
+    amount (in the deal's currency), the expected close or the category
+    override (:func:`~funnelkit.stages.edit`, one event per field changed),
+    or now and then a change of owner, also after the deal closed.
+
     Cost: O(1) to build; a draw is O(max_events) engine moves.
     """
     if pipeline is not None and not isinstance(pipeline, Pipeline):
         msg = f"{show(pipeline)} is {a_type(pipeline)}; expected a Pipeline, or None to draw one"
         raise ValidationError.single("pipeline", msg, code="type")
     most = _check_int("max_events", max_events, 0, MAX_DRAWN_EVENTS)
-    return _histories(pipelines() if pipeline is None else st.just(pipeline), most)
+    with_edits = _check_flag("edits", edits)
+    return _histories(pipelines() if pipeline is None else st.just(pipeline), most, edits=with_edits)
 
 
 def teams(*, max_reps: int = 5) -> st.SearchStrategy[Team]:

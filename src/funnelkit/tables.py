@@ -369,8 +369,8 @@ class OpportunityColumns(Sequence[Opportunity]):
             if f.money:
                 data[f.name] = [None if m is None else m.amount for m in cells]
                 data[the_plan.currency(f)] = [None if m is None else m.currency for m in cells]
-            elif cells and isinstance(cells[0], enum.Enum):
-                data[f.name] = [v.value for v in cells]
+            elif any(isinstance(v, enum.Enum) for v in cells):  # an optional enum may start with None
+                data[f.name] = [None if v is None else v.value for v in cells]
             elif cells and isinstance(cells[0], tuple):
                 data[f.name] = list(map(list, cells))
             elif cells and isinstance(cells[0], frozenset):

@@ -71,8 +71,10 @@ ZONES = (dt.UTC, "Asia/Shanghai", "America/New_York")
 #: Reports that do not merge, and why; the class docstring says so too.
 NOT_MERGEABLE = {
     "AbcResult": "a tier is a place in the ranking of every customer",
+    "Bookings": "weights and an interval chosen on the whole history: forecast a company in one call",
     "AbsorbingChain": "a solve of the whole transition matrix: merge the moves, solve once",
     "CloseTimes": "quantiles of simulated paths through one model: learn it once from all the history",
+    "Company": "one company, not a partition",
     "DealCloses": "quantiles of simulated futures through one model: learn it once from all the history",
     "AssignmentResult": "decisions: each moves the routing state the next one reads",
     "Backtest": "each cut-off's forecast is the caller's function of the whole book",

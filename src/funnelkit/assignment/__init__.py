@@ -10,14 +10,14 @@ is computed from the offer and ``now``.
 
 from __future__ import annotations
 
+from .._edits import OwnerChanged, Skip
 from ._assign import AssignmentResult, Decision, assign, record
 from ._conversion import Conversion, convert_lead
 from ._fairness import FairnessReport, RepFairness, fairness, gini
 from ._policies import Fallback, LoadBalance, Policy, RoundRobin, WeightedRandom, policy_from_dict
 from ._pool import Claim, Pool
-from ._reassign import OwnerChanged, Reassignment, Unmoved, reassign
+from ._reassign import Reassignment, Unmoved, reassign
 from ._roulette import Declined, Offer, OfferStatus, Roulette, Turn
-from ._routing import Skip
 from ._rules import Rule, Rules
 from ._team import Assigned, AssignmentState, Team, Window
 from ._tiers import TierMatch

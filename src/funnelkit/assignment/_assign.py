@@ -14,6 +14,7 @@ import attrs
 
 from .. import _checks as c
 from .. import documents
+from .._edits import Skip
 from .._money import Money
 from .._report import Report, money_cells
 from .._time import canonical
@@ -21,7 +22,7 @@ from ..entities import Lead, LeadStatus
 from ..errors import Problem, ValidationError
 from ._args import batch_of, bounded, items_of
 from ._policies import Policy
-from ._routing import Skip, _Context, _Item, lead_item
+from ._routing import _Context, _Item, lead_item
 from ._team import Assigned, AssignmentState, Team
 
 

@@ -23,11 +23,12 @@ from typing import Any, ClassVar, cast
 import attrs
 
 from .. import _checks as c
+from .._edits import Skip
 from .._frozenmap import FrozenMap
 from .._money import Money
 from ..errors import Problem, ValidationError
 from ._args import bounded, is_str
-from ._routing import Choice, Skip, _Context, _Item
+from ._routing import Choice, _Context, _Item
 from ._team import Team
 
 # --- policies -----------------------------------------------------------------

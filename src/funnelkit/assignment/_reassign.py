@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Literal, TypeVar
 
 import attrs
 
 from .. import _checks as c
+from .._edits import OwnerChanged, Skip
 from .._money import Money
 from .._report import Report
 from ..entities import Customer, Lead, LeadStatus, Opportunity
@@ -21,46 +22,10 @@ from ..errors import ValidationError
 from ._args import batch_of
 from ._assign import check_common, next_state, require_reps, route
 from ._policies import Policy
-from ._routing import Skip, _Context, _Item, customer_item, lead_item
+from ._routing import _Context, _Item, customer_item, lead_item
 from ._team import AssignmentState, Team
 
 T = TypeVar("T", Customer, Opportunity, Lead)
-
-
-@attrs.frozen(kw_only=True)
-class OwnerChanged:
-    """
-    One record moved from one rep to another: *kind* is ``customer``,
-    ``opportunity`` or ``lead``; *why* says how the new owner was chosen,
-    *reason* is the caller's reason for the reassignment.  For an
-    opportunity, *version* is its new version (one more than before), so a
-    host can write the change with ``expected_version=version - 1``;
-    customers and leads carry no version (``None``).
-    """
-
-    #: Its tag in documents (an event log mixes kinds of events).
-    type_name: ClassVar[str] = "owner_changed"
-
-    kind: Literal["customer", "opportunity", "lead"]
-    id: str
-    from_rep: str
-    to_rep: str
-    at: dt.datetime
-    actor: str
-    reason: str
-    why: str
-    skipped: tuple[Skip, ...] = ()
-    version: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """
-        The event as a JSON-safe document, tagged with its ``"type"``: the
-        same as ``funnelkit.to_dict(self)``.
-        Cost: O(size of the value).
-        """
-        from ..documents import to_dict
-
-        return to_dict(self)  # type: ignore[no-any-return]
 
 
 @attrs.frozen(kw_only=True)

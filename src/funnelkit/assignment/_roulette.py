@@ -18,6 +18,7 @@ import attrs
 
 from .. import _checks as c
 from .. import documents
+from .._edits import Skip
 from .._money import Money
 from .._time import canonical, instant
 from ..entities import Lead, LeadStatus
@@ -25,7 +26,7 @@ from ..errors import AssignmentError, ClaimConflict, Problem, ValidationError
 from ._args import bounded, is_str, window_duration
 from ._assign import AssignmentResult, Decision, assign, check_common
 from ._policies import Policy
-from ._routing import Skip, _Context
+from ._routing import _Context
 from ._team import AssignmentState, Team
 
 TurnOutcome = Literal["claimed", "declined", "lapsed", "holding", "waiting"]

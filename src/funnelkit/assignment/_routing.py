@@ -10,8 +10,6 @@ import datetime as dt
 import random
 from typing import Any
 
-import attrs
-
 from .. import _checks as c
 from .._money import Money
 from ..entities import CompanySize, Customer, Lead, Tier
@@ -76,16 +74,6 @@ def item_of(item: object) -> _Item:
     if isinstance(item, Customer):
         return customer_item(item, 1)
     raise c.at("item", c.wrong_type(item, "a Lead or a Customer"))
-
-
-@attrs.frozen
-class Skip(c.Checked):
-    """
-    A rep passed over for one item, and why.
-    """
-
-    rep_id: str = attrs.field(metadata=c.check(c.identifier))
-    reason: str = attrs.field(metadata=c.check(c.name))
 
 
 # --- the per-call routing context --------------------------------------------

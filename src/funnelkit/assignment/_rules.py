@@ -12,12 +12,13 @@ from typing import Any, ClassVar, TypeVar, cast
 import attrs
 
 from .. import _checks as c
+from .._edits import Skip
 from .._money import Money
 from ..entities import CompanySize, Customer, Lead, Tier
 from ..errors import Problem, ValidationError
 from ._args import bounded, is_str
 from ._policies import _PICKS, Policy, _inner, _nonempty_ids, _opt_money
-from ._routing import Choice, Skip, _Context, _Item, item_of
+from ._routing import Choice, _Context, _Item, item_of
 
 E = TypeVar("E", bound=enum.Enum)
 

@@ -11,13 +11,14 @@ from typing import Any, ClassVar
 import attrs
 
 from .. import _checks as c
+from .._edits import Skip
 from .._frozenmap import FrozenMap
 from .._money import Money
 from ..entities import Customer, Lead, Tier
 from ..errors import Problem, ValidationError
 from ._args import bounded, is_str
 from ._policies import _PICKS, Policy, _inner, _nonempty_ids, _opt_money
-from ._routing import Choice, Skip, _Context, _Item, item_of
+from ._routing import Choice, _Context, _Item, item_of
 
 # --- tiers ----------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ Pure functions over opportunities and their stage-change events; periods and
 from __future__ import annotations
 
 from ._backtest import Backtest, BacktestRow, as_of, backtest, bias, pinball, wape, won_between
-from ._changes import CHANGES, ChangeTotal, DealChange, PipelineChanges, pipeline_changes
+from ._bookings import COMPONENTS, BookingCheck, BookingLine, Bookings, DealBooking, expected_bookings
+from ._changes import CHANGES, EDITED, ChangeTotal, DealChange, PipelineChanges, pipeline_changes
 from ._close_times import CloseTime, CloseTimes, DealClose, DealCloses, close_dates, time_to_close
 from ._distributions import RevenueDistribution, WinCount, simulate_revenue, win_count
 from ._funnel import FunnelReport, FunnelTally, StageStats, funnel
@@ -43,10 +44,15 @@ from ._weighted import (
 
 __all__ = [
     "CHANGES",
+    "COMPONENTS",
     "DIMENSIONS",
+    "EDITED",
     "AbsorbingChain",
     "Backtest",
     "BacktestRow",
+    "BookingCheck",
+    "BookingLine",
+    "Bookings",
     "Calibration",
     "CalibrationReport",
     "ChangeTotal",
@@ -54,6 +60,7 @@ __all__ = [
     "CloseTime",
     "CloseTimes",
     "CumulativeIncidence",
+    "DealBooking",
     "DealChange",
     "DealClose",
     "DealCloses",
@@ -88,6 +95,7 @@ __all__ = [
     "close_rates",
     "cumulative_incidence",
     "diagnose",
+    "expected_bookings",
     "flow",
     "funnel",
     "kaplan_meier",

@@ -13,11 +13,13 @@ import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
+from operator import countOf
 from typing import Any, Literal, cast
 
 import attrs
 
 from .. import _checks as c
+from .._edits import EDITS, Edit, OwnerChanged
 from .._money import Money, currency_problem
 from .._report import Report, money_cells
 from .._repr import INK, Axis, Band, Line, chart_svg, finite, nice_axis
@@ -43,17 +45,24 @@ MAX_CUTOFFS = 1_000
 
 
 def as_of(
-    opportunities: Iterable[Opportunity], events: Iterable[StageChanged], *, now: dt.datetime
+    opportunities: Iterable[Opportunity], events: Iterable[DealEvent], *, now: dt.datetime
 ) -> tuple[Opportunity, ...]:
     """
     The deals as they stood at *now*: those created by then, each in the
-    stage, status and version its stage changes up to *now* give.
+    stage, status, version, amount, expected close, forecast category and
+    owner its changes up to *now* give.
 
-    A deal's first change says where it started; a deal with no change at
-    all is taken as it is now.  Amounts, close dates and other fields are
-    today's: funnelkit has only the stage history.  An inconsistent history
-    is refused with the path of the bad event, and a deal given twice with
-    its index.  Cost: O(n + e log e) for n deals and e events.
+    *events* is a deal log: moves (:class:`~funnelkit.stages.StageChanged`),
+    edits (:class:`~funnelkit.stages.AmountChanged`,
+    :class:`~funnelkit.stages.CloseDateChanged`,
+    :class:`~funnelkit.stages.CategoryChanged`) and changes of owner
+    (:class:`~funnelkit.assignment.OwnerChanged`; those of customers and
+    leads are passed over).  A deal's first move says where it started; the
+    first edit of a field says what it held before; a field never edited,
+    and a deal with no move at all, are taken as they are now.  So with
+    every edit logged there is no look-ahead.  An inconsistent history is
+    refused with the path of the bad event, and a deal given twice with its
+    index.  Cost: O(n + e log e) for n deals and e events.
     """
     now = instant(now, field="now")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
@@ -72,28 +81,63 @@ def as_of(
     return tuple(out)
 
 
-def _by_deal(events: list[StageChanged]) -> dict[str, list[StageChanged]]:
+#: A change in a deal's log: a move, an edit, or a change of owner.
+DealEvent = StageChanged | Edit | OwnerChanged
+#: The kinds of change a deal's log holds.
+_CHANGES = (StageChanged, *EDITS, OwnerChanged)
+
+
+def _deal_of(e: DealEvent) -> str:
+    """The id of the deal *e* changes."""
+    return e.id if type(e) is OwnerChanged else e.opportunity_id  # type: ignore[union-attr]
+
+
+def _by_deal(events: list[DealEvent]) -> dict[str, list[DealEvent]]:
     """The events of each deal, by its id, in the order given."""
-    per: dict[str, list[StageChanged]] = {}
+    per: dict[str, list[DealEvent]] = {}
+    if countOf(map(type, events), StageChanged) != len(events):
+        for e in events:
+            per.setdefault(_deal_of(e), []).append(e)
+        return per
     for e in events:
-        got = per.get(e.opportunity_id)
+        got = per.get(e.opportunity_id)  # type: ignore[union-attr]  # moves, all of them
         if got is None:
-            per[e.opportunity_id] = [e]
+            per[e.opportunity_id] = [e]  # type: ignore[union-attr]
         else:
             got.append(e)
     return per
 
 
-def _stood(i: int, o: Opportunity, history: list[StageChanged], now: dt.datetime) -> Opportunity:
+def _stood(i: int, o: Opportunity, history: list[DealEvent], now: dt.datetime) -> Opportunity:
     """Deal *i*, *o*, as its *history* says it stood at *now* (its errors named as ``opportunities[i]``)."""
     history = sorted(history, key=_VERSION_AT)
     if not history:
         return o
-    start = _start_of(o, history[0])
     try:
-        return replay(start, [e for e in history if e.at <= now])
+        return replay(_rewound(o, history), [e for e in history if e.at <= now])
     except ValidationError as err:
         raise err.prefixed(f"opportunities[{i}]") from None
+
+
+def _rewound(o: Opportunity, history: list[DealEvent]) -> Opportunity:
+    """
+    *o* where its *history* (in version order) starts: at the stage its
+    first move leaves, from its creation (see :func:`_start_of`), each
+    edited field holding the value its first edit found, one version before
+    the first change.
+    """
+    first_move = next((e for e in history if type(e) is StageChanged), None)
+    start = o if first_move is None else _start_of(o, first_move)
+    before: dict[str, Any] = {}
+    for e in history:
+        if type(e) is OwnerChanged:
+            before.setdefault("owner", e.from_rep)
+        elif type(e) is not StageChanged:
+            before.setdefault(type(e).field, e.before)  # type: ignore[union-attr]
+    version = max(0, cast("int", history[0].version) - 1)
+    if not before and version == start.version:
+        return start
+    return attrs.evolve(start, version=version, **before)
 
 
 def _start_of(o: Opportunity, first: StageChanged) -> Opportunity:
@@ -167,9 +211,60 @@ class _Timeline:
         return self.state(bisect.bisect_right(self.times, now))
 
 
-def _timelines(
-    opps: list[Opportunity], evs: list[StageChanged], until: dt.datetime
-) -> list[_Timeline | None]:
+class _Replayed(_Timeline):
+    """
+    The timeline of a deal whose history edits its fields or changes its
+    owner: every state is kept, each built by ``apply`` from the one before,
+    starting where :func:`_rewound` puts it.
+    """
+
+    __slots__ = ("states",)
+
+    def __init__(self, origin: Opportunity, start: Opportunity) -> None:
+        super().__init__(origin)
+        self._start = start
+        self.states = [start]
+
+    def state(self, k: int) -> Opportunity:
+        """The deal after its first *k* changes."""
+        return self.states[k]
+
+    def is_open(self, k: int) -> bool:
+        """Whether the deal is open after its first *k* changes."""
+        return self.states[k].status is _OPEN
+
+
+def _edited_line(i: int, o: Opportunity, history: list[DealEvent], until: dt.datetime) -> _Replayed | None:
+    """
+    Deal *i*'s timeline up to *until* when its history holds edits or
+    changes of owner; ``None`` when the history, in version order, is not in
+    time order or cannot be rewound (as_of reads it the slow way and names
+    what is wrong).
+    """
+    history = sorted(history, key=_VERSION_AT)
+    if any(map(operator.gt, (e.at for e in history), (e.at for e in history[1:]))):
+        return None
+    try:
+        start = _rewound(o, history)
+    except ValidationError:
+        return None
+    line = _Replayed(o, start)
+    state = start
+    for j, e in enumerate(history):
+        if e.at > until:
+            break
+        try:
+            state = apply(state, e)
+        except ValidationError as err:
+            line.error = err.prefixed(f"events[{j}]").prefixed(f"opportunities[{i}]")
+            line.error_at = e.at
+            break
+        line.times.append(e.at)
+        line.states.append(state)
+    return line
+
+
+def _timelines(opps: list[Opportunity], evs: list[DealEvent], until: dt.datetime) -> list[_Timeline | None]:
     """
     Every deal's timeline up to *until*, for as_of at many instants in one
     pass; ``None`` for a deal whose history is not in time order (as_of reads
@@ -183,10 +278,14 @@ def _timelines(
         if not history:
             out.append(_Timeline(o))  # taken as it is now
             continue
-        line = _replayed(i, o, history, until)
+        if countOf(map(type, history), StageChanged) != len(history):
+            out.append(_edited_line(i, o, history, until))
+            continue
+        moves = cast("list[StageChanged]", history)
+        line = _replayed(i, o, moves, until)
         if line is None:  # not in version order as given: sorted, then read again
-            history.sort(key=_VERSION_AT)
-            line = _replayed(i, o, history, until, ordered=True)
+            moves.sort(key=_VERSION_AT)
+            line = _replayed(i, o, moves, until, ordered=True)
         out.append(line if line is not False else None)
     return out
 
@@ -283,7 +382,7 @@ def _replayed(
 
 def _as_of_all(
     opps: list[Opportunity],
-    per: dict[str, list[StageChanged]],
+    per: dict[str, list[DealEvent]],
     lines: list[_Timeline | None],
     now: dt.datetime,
 ) -> tuple[Opportunity, ...]:
@@ -317,12 +416,12 @@ class _Sweep:
     def __init__(
         self,
         opps: list[Opportunity],
-        evs: list[StageChanged],
+        evs: list[DealEvent],
         lines: list[_Timeline | None],
         instants: Iterable[dt.datetime],
     ) -> None:
         self.opps, self.evs, self.lines = opps, evs, lines
-        self.per: dict[str, list[StageChanged]] | None = None  # the events by deal, when read the slow way
+        self.per: dict[str, list[DealEvent]] | None = None  # the events by deal, when read the slow way
         self.general = any(line is None for line in lines)
         self.errors = [
             (i, line) for i, line in enumerate(lines) if line is not None and line.error is not None
@@ -381,9 +480,10 @@ class _Sweep:
     def at(self, now: dt.datetime) -> tuple[Opportunity, ...]:
         """The deals created by *now*, as they stood then, in the order given."""
         if self.general:
-            if self.per is None:
-                self.per = _by_deal(self.evs)
-            return _as_of_all(self.opps, self.per, self.lines, now)
+            per = self.per
+            if per is None:
+                per = self.per = _by_deal(self.evs)
+            return _as_of_all(self.opps, per, self.lines, now)
         self._advance(now)
         lines, made = self.lines, self.made
         return tuple(
@@ -403,7 +503,7 @@ class _Sweep:
 
 def won_between(
     opportunities: Iterable[Opportunity],
-    events: Iterable[StageChanged],
+    events: Iterable[DealEvent],
     *,
     start: dt.datetime,
     end: dt.datetime,
@@ -422,7 +522,12 @@ def won_between(
         ids.add(o.id)
     out = {}
     for e in _unique(events):
-        if e.kind is MoveKind.WIN and start < e.at <= end and e.opportunity_id in ids:
+        if (
+            type(e) is StageChanged
+            and e.kind is MoveKind.WIN
+            and start < e.at <= end
+            and e.opportunity_id in ids
+        ):
             out[e.opportunity_id] = e.at
     return out
 
@@ -436,11 +541,18 @@ def _won_in(
     return {deal: at for at, deal in wins[lo:hi] if deal in ids}
 
 
-def _unique(events: Iterable[StageChanged]) -> list[StageChanged]:
+def _unique(events: Iterable[DealEvent]) -> list[DealEvent]:
     """
-    *events*, each once, checked to be events (a stored duplicate must not count twice).
+    *events*, each once, checked to be changes of deals (a stored duplicate
+    must not count twice); changes of owner of customers and leads left out.
     """
-    return unique_events(events, None)
+    c.require_iterable(events, "StageChanged", "events")
+    what = "a StageChanged, an edit or an OwnerChanged"
+    listed = _listed(events, cast("type", _CHANGES), what, "events")  # each refused as soon as it is read
+    if countOf(map(type, listed), StageChanged) == len(listed):  # a log of moves: as ever
+        return unique_events(listed, None)  # type: ignore[return-value]
+    kept = [e for e in listed if type(e) is not OwnerChanged or e.kind == "opportunity"]
+    return list(dict.fromkeys(kept))
 
 
 def _numbers(values: object, name: str) -> list[Decimal]:
@@ -677,7 +789,7 @@ def pinball(level: float, actuals: Sequence[Decimal], forecasts: Sequence[Decima
 
 def backtest(
     opportunities: Sequence[Opportunity],
-    events: Sequence[StageChanged],
+    events: Sequence[DealEvent],
     *,
     cutoffs: Iterable[tuple[dt.datetime, dt.datetime]],
     forecast: Callable[[tuple[Opportunity, ...]], Forecast],
@@ -703,11 +815,13 @@ def backtest(
     ``"bookings"`` (everything won in the window, deals created after the
     cut-off included).
 
-    Beware of look-ahead: funnelkit rebuilds stages from the events, but
-    amounts, close dates and owners are today's.  A forecaster that picks deals
-    by ``expected_close`` uses close dates often corrected at the win, and
-    looks more accurate than it was; prefer forecasters that read stages and
-    amounts only, or keep snapshots of those fields.
+    *events* is the deals' log as :func:`as_of` reads it.  Beware of
+    look-ahead: with the edits of amounts, close dates and categories in the
+    log (:func:`funnelkit.stages.edit`), each cut-off sees the deals as they
+    were, and a won deal counts at the amount it stood at when its window
+    ended; a field the log never edits is today's.  A forecaster that picks
+    deals by ``expected_close`` from a log of moves only uses close dates
+    often corrected at the win, and looks more accurate than it was.
 
     *progress*, when given, is called as ``progress(done, total)`` after
     each cut-off.
@@ -741,13 +855,22 @@ def backtest(
     evs = _unique(events)
     # each deal's history replayed once, up to the last instant asked: one sweep, not one per cut-off
     lines = _timelines(opps, evs, max((end for _, end in pairs), default=_EPOCH))
-    wins = sorted((e.at, e.opportunity_id) for e in evs if e.kind is MoveKind.WIN)
+    wins = sorted((e.at, e.opportunity_id) for e in evs if type(e) is StageChanged and e.kind is MoveKind.WIN)
     starts = _Sweep(opps, evs, lines, (start for start, _ in pairs))  # in any order; sorted is cheapest
-    ends = starts if actual == "pipeline" else _Sweep(opps, evs, lines, (end for _, end in pairs))
+    # with amounts edited, a deal's won amount is the one it stood at when the window ended
+    edited = countOf(map(type, evs), StageChanged) != len(evs)
+    booked = actual == "bookings" or edited
+    ends = _Sweep(opps, evs, lines, (end for _, end in pairs)) if booked else starts
     rows = []
     for n, (start, end) in enumerate(pairs):
         open_then = starts.open_at(start)
-        pool = open_then if actual == "pipeline" else ends.at(end)
+        if actual == "bookings":
+            pool = ends.at(end)
+        elif edited:
+            standing = {o.id: o for o in ends.at(end)}
+            pool = tuple(standing[o.id] for o in open_then)
+        else:
+            pool = open_then
         won = _won_in(wins, {o.id for o in pool}, start, end)
         got = _won_total(pool, won, currency, n)
         made = forecast(open_then)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Literal, cast
 
 import attrs
 
@@ -18,13 +18,19 @@ from .._report import Report, conflict, money_cells
 from .._time import instant
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import ValidationError
-from ..stages import Pipeline, StageChanged
-from ._backtest import as_of
-from ._funnel import _checked_events, _listed
+from ..stages import Pipeline
+from ._backtest import DealEvent, _unique, as_of
+from ._funnel import _listed
 
 Change = Literal["added", "advanced", "moved_back", "unchanged", "won", "lost", "reopened"]
 #: The kinds of change, in the order the report lists their totals.
 CHANGES: tuple[Change, ...] = ("added", "advanced", "moved_back", "unchanged", "won", "lost", "reopened")
+Edited = Literal["amount_up", "amount_down", "pushed", "pulled"]
+#: The edits between the two instants a deal there at both may show, as :attr:`PipelineChanges.edits` lists
+#: them: its amount raised or lowered, its expected close pushed later or pulled in.
+EDITED: tuple[Edited, ...] = ("amount_up", "amount_down", "pushed", "pulled")
+#: What a :class:`ChangeTotal` counts: a kind of change or an edit.
+Counted = Literal[Change, Edited]
 _OPEN = OpportunityStatus.OPEN
 
 
@@ -33,7 +39,8 @@ class DealChange:
     """
     One deal between the two instants: how it changed, its stage and
     status at the start (``None`` when it did not exist yet) and at the
-    end, and its amount.
+    end, its amount and expected close at the end and at the start (as the
+    edits in the log say they were).
     """
 
     opportunity_id: str
@@ -43,13 +50,53 @@ class DealChange:
     stage_after: str
     status_after: OpportunityStatus
     amount: Money | None
+    amount_before: Money | None = None
+    close_before: dt.date | None = None
+    close_after: dt.date | None = None
+
+    @property
+    def amount_delta(self) -> Money | None:
+        """
+        How much the amount grew (negative: shrank) when it was there at
+        both instants in one currency; ``None`` otherwise.
+        """
+        a, b = self.amount_before, self.amount
+        if a is None or b is None or a.currency != b.currency:
+            return None
+        return b - a
+
+    @property
+    def days_moved(self) -> int | None:
+        """
+        How many days later the deal is expected to close at the end than at
+        the start (negative: pulled in); ``None`` without both dates.
+        """
+        if self.close_before is None or self.close_after is None:
+            return None
+        return (self.close_after - self.close_before).days
+
+    @property
+    def edited(self) -> tuple[Edited, ...]:
+        """The edits it shows between the instants (see :data:`EDITED`), for a deal there at both."""
+        if self.status_before is None:
+            return ()
+        delta, days = self.amount_delta, self.days_moved
+        out: list[Edited] = []
+        if delta is not None and delta.amount:
+            out.append("amount_up" if delta.amount > 0 else "amount_down")
+        if days:
+            out.append("pushed" if days > 0 else "pulled")
+        return tuple(out)
 
 
 @attrs.frozen(kw_only=True)
 class ChangeTotal:
-    """How many deals changed one way, and their amounts, one sum per currency."""
+    """
+    How many deals changed one way, and their amounts, one sum per currency
+    (for ``amount_up`` and ``amount_down``: the sums of the changes).
+    """
 
-    change: Change
+    change: Counted
     deals: int
     amounts: tuple[Money, ...]
 
@@ -84,9 +131,29 @@ class PipelineChanges(Report):
             if not mine:
                 continue
             amounts = [d.amount for d in mine if d.amount is not None]
-            currencies = sorted({m.currency for m in amounts})
-            sums = tuple(Money.total([m for m in amounts if m.currency == k], currency=k) for k in currencies)
-            out.append(ChangeTotal(change=change, deals=len(mine), amounts=sums))
+            out.append(ChangeTotal(change=change, deals=len(mine), amounts=_sums(amounts)))
+        return tuple(out)
+
+    @property
+    def edits(self) -> tuple[ChangeTotal, ...]:
+        """
+        Per edit (in :data:`EDITED` order, those with a deal) of the deals
+        there at both instants: how many deals, and per currency the sum of
+        the amount changes (``amount_up``, ``amount_down``) or of the deals'
+        amounts (``pushed``, ``pulled``).  A deal may show two edits.
+
+        Cost: O(n) for n deals.
+        """
+        out = []
+        for kind in EDITED:
+            mine = [d for d in self.deals if kind in d.edited]
+            if not mine:
+                continue
+            if kind in ("amount_up", "amount_down"):
+                amounts = [cast("Money", d.amount_delta) for d in mine]
+            else:
+                amounts = [d.amount for d in mine if d.amount is not None]
+            out.append(ChangeTotal(change=kind, deals=len(mine), amounts=_sums(amounts)))
         return tuple(out)
 
     def merge(self, other: PipelineChanges) -> PipelineChanges:
@@ -109,7 +176,10 @@ class PipelineChanges(Report):
 
     def _summary(self) -> str:
         parts = ", ".join(f"{t.deals:,} {t.change.replace('_', ' ')}" for t in self.totals) or "nothing"
-        return f"{self.pipeline}, {self.start.date()} to {self.end.date()}: {parts}"
+        edits = ", ".join(f"{t.deals:,} {t.change.replace('_', ' ')}" for t in self.edits)
+        return f"{self.pipeline}, {self.start.date()} to {self.end.date()}: {parts}" + (
+            f"; edits: {edits}" if edits else ""
+        )
 
     def _rows(self) -> list[dict[str, object]]:
         return [
@@ -121,14 +191,25 @@ class PipelineChanges(Report):
                 "stage_after": d.stage_after,
                 "status_after": d.status_after.value,
                 **money_cells("amount", d.amount),
+                **money_cells("amount_before", d.amount_before),
+                "close_before": d.close_before,
+                "close_after": d.close_after,
+                "days_moved": d.days_moved,
+                "edited": " ".join(d.edited),
             }
             for d in self.deals
         ]
 
 
+def _sums(amounts: list[Money]) -> tuple[Money, ...]:
+    """*amounts* summed per currency, the currencies in order."""
+    currencies = sorted({m.currency for m in amounts})
+    return tuple(Money.total([m for m in amounts if m.currency == k], currency=k) for k in currencies)
+
+
 def pipeline_changes(
     opportunities: Sequence[Opportunity],
-    events: Iterable[StageChanged],
+    events: Iterable[DealEvent],
     pipeline: Pipeline,
     *,
     start: dt.datetime,
@@ -143,8 +224,12 @@ def pipeline_changes(
     by its stage's place in the pipeline.  Deals closed at both instants
     did not move through the pipeline and are left out.
 
-    The amounts are today's (funnelkit has the stage history only; see
-    :func:`as_of`).
+    *events* is the deals' log, as :func:`as_of` reads it: with the edits
+    of amounts and close dates in it, each deal carries its amount and
+    expected close at both instants, and :attr:`PipelineChanges.edits`
+    counts the amounts raised or lowered and the close dates pushed or
+    pulled (Salesforce's pipeline changes); without them, the amounts and
+    dates are today's at both.
 
     >>> import datetime as dt
     >>> from funnelkit import Opportunity
@@ -168,7 +253,7 @@ def pipeline_changes(
         raise ValidationError.single("end", f"{last.isoformat()} is not after start", code="order")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
     deals = _listed(opportunities, Opportunity, "an Opportunity", "opportunities")  # refused as read
-    given = _checked_events(events)
+    given = _unique(events)
     before = {o.id: o for o in as_of(deals, given, now=first)}
     order = {k: i for i, k in enumerate(pipeline.keys)}
     out = []
@@ -188,6 +273,9 @@ def pipeline_changes(
                 stage_after=o.stage,
                 status_after=o.status,
                 amount=o.amount,
+                amount_before=None if b is None else b.amount,
+                close_before=None if b is None else b.expected_close,
+                close_after=o.expected_close,
             )
         )
     return PipelineChanges(pipeline=pipeline.key, start=first, end=last, deals=tuple(out))

@@ -174,7 +174,9 @@ def weighted_forecast(
     Open deals count at their stage's probability and are dated by their
     expected close; won deals count in full, dated when they were won; lost
     deals and deals without an amount are left out.  Groups: any of
-    ``owner``, ``stage``, ``category``, ``pipeline``, ``month`` and
+    ``owner``, ``stage``, ``category`` (the stage's forecast category, or
+    the rep's override in ``forecast_category`` while the deal is open),
+    ``pipeline``, ``month`` and
     ``quarter`` (local to *tz*; ``None`` for an open deal with no expected
     close), ``customer``, ``tier`` (the customer's A/B/C tier from *tiers*,
     customer id to tier, e.g. ``abc(...).tiers``; ``None`` when not graded).
@@ -445,12 +447,22 @@ def _tier(opp: Opportunity, tiers: Mapping[str, Tier]) -> str | None:
 
 _MONTHS = tuple(f"YYYY-{m:02d}" for m in range(1, 13))
 _Getter = Callable[[Opportunity, ForecastCategory, "dt.date | None", Mapping[str, Tier]], Any]
+
+
+def _category_of(opp: Opportunity, stage_category: ForecastCategory) -> ForecastCategory:
+    """The deal's forecast category: its rep's override while it is open, else its stage's."""
+    override = opp.forecast_category
+    return stage_category if override is None or opp.status is not _OPEN else override
+
+
+_OPEN = OpportunityStatus.OPEN
+
 #: How each dimension reads a deal: (deal, stage category, date it counts on, tiers) -> key part.
 # Each getter takes every argument so that the loop can call them alike.
 _GETTERS: Mapping[str, _Getter] = {
     "owner": lambda o, cat, when, tiers: o.owner,  # noqa: ARG005
     "stage": lambda o, cat, when, tiers: o.stage,  # noqa: ARG005
-    "category": lambda o, cat, when, tiers: cat.value,  # noqa: ARG005
+    "category": lambda o, cat, when, tiers: _category_of(o, cat).value,  # noqa: ARG005
     "pipeline": lambda o, cat, when, tiers: o.pipeline,  # noqa: ARG005
     "month": lambda o, cat, when, tiers: _month(when),  # noqa: ARG005
     "quarter": lambda o, cat, when, tiers: _quarter(when),  # noqa: ARG005

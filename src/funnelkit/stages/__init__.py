@@ -22,6 +22,8 @@ Readiness of 'o-1' at 'contact' (default), 2026-03-03T09:00:00+00:00
 
 from __future__ import annotations
 
+from .._edits import UNCHANGED, AmountChanged, CategoryChanged, CloseDateChanged, Edit, edit
+from ..entities import ForecastCategory
 from ._batch import Moves, Refusal, advance_many
 from ._engine import (
     Override,
@@ -59,17 +61,22 @@ from ._requirements import (
     any_of,
 )
 from ._routes import Plan, Routes
-from ._stage import ForecastCategory, MoveKind, ProbabilityCheck, Stage, StageOutcome
+from ._stage import MoveKind, ProbabilityCheck, Stage, StageOutcome
 from ._statechart import to_mermaid, to_statechart
 from ._templates import DEFAULT_LOST_REASONS, default_pipeline
 
 __all__ = [
     "DEFAULT_LOST_REASONS",
+    "UNCHANGED",
     "ActivityCount",
     "AllOf",
     "AmountAtLeast",
+    "AmountChanged",
     "AnyOf",
+    "CategoryChanged",
+    "CloseDateChanged",
     "Context",
+    "Edit",
     "EvidenceRecorded",
     "ForecastCategory",
     "HistoryColumns",
@@ -100,6 +107,7 @@ __all__ = [
     "any_of",
     "apply",
     "default_pipeline",
+    "edit",
     "events_from_history",
     "hasty",
     "lose",

@@ -18,6 +18,7 @@ import attrs
 
 from .. import _checks as c
 from .._checks import check
+from .._edits import EDITS, Edit, OwnerChanged, edited
 from .._records import new_record
 from .._report import Report
 from .._time import canonical, span
@@ -760,13 +761,20 @@ def _apply(opp: Opportunity, event: StageChanged) -> Opportunity:
     )
 
 
-def apply(opp: Opportunity, event: StageChanged) -> Opportunity:
+#: The events :func:`apply` reads that are not moves.
+_NOT_MOVES = (*EDITS, OwnerChanged)
+
+
+def apply(opp: Opportunity, event: StageChanged | Edit | OwnerChanged) -> Opportunity:
     """
-    The opportunity after *event*; refuses an event that does not follow from
-    the opportunity as it is (another deal, another stage, a version that is
-    not later, a time before it entered its stage).  A gap in versions is
-    allowed: changes made outside the stage engine, such as a reassignment
-    (:func:`funnelkit.assignment.reassign`), also count a version.
+    The opportunity after *event*: a move (:class:`StageChanged`), an edit
+    of a field (:class:`AmountChanged`, :class:`CloseDateChanged`,
+    :class:`CategoryChanged`) or a change of owner
+    (:class:`~funnelkit.assignment.OwnerChanged`).  Refuses an event that
+    does not follow from the opportunity as it is (another deal, another
+    stage, a value before that is not the deal's, a version that is not
+    later, a time before it entered its stage).  A gap in versions is
+    allowed: a host's log may hold only some kinds of changes.
 
     Cost: O(1).
     """
@@ -782,7 +790,9 @@ def apply(opp: Opportunity, event: StageChanged) -> Opportunity:
         return _apply(opp, event)
     problems = []
     c.require(opp, Opportunity, "an Opportunity", "opp")
-    c.require(event, StageChanged, "a StageChanged", "event")
+    if isinstance(event, _NOT_MOVES):
+        return edited(opp, event)
+    event = c.require(event, StageChanged, "a StageChanged, an edit or an OwnerChanged", "event")
     if event.opportunity_id != opp.id:
         problems.append(
             Problem(
@@ -830,12 +840,16 @@ def apply(opp: Opportunity, event: StageChanged) -> Opportunity:
 
 
 def replay(
-    opp: Opportunity, events: Sequence[StageChanged], *, pipeline: Pipeline | None = None
+    opp: Opportunity,
+    events: Sequence[StageChanged | Edit | OwnerChanged],
+    *,
+    pipeline: Pipeline | None = None,
 ) -> Opportunity:
     """
-    Apply *events* in order to *opp*: the history of a deal, replayed.
+    Apply *events* in order to *opp*: the history of a deal, replayed, its
+    moves, edits and changes of owner alike (see :func:`apply`).
 
-    With *pipeline*, each event must also be a move that pipeline allows, of
+    With *pipeline*, each move must also be one that pipeline allows, of
     the kind it allows it as (so an imported history cannot smuggle in a move
     out of a won stage).
 
@@ -851,7 +865,7 @@ def replay(
             opp = apply(opp, event)
         except ValidationError as e:
             raise e.prefixed(f"events[{i}]") from None
-        if pipeline is not None:
+        if pipeline is not None and isinstance(event, StageChanged):
             plan = pipeline.plan(opp_before.stage, event.to_stage)
             if plan is None or plan.kind is not event.kind:
                 allowed = "not allowed" if plan is None else f"{plan.kind.value}, not {event.kind.value}"

@@ -15,6 +15,7 @@ import attrs
 
 from .. import _checks as c
 from .._checks import check
+from ..entities import ForecastCategory
 from ..errors import Problem
 from . import _limits as lim
 from ._requirements import Requirement, check_days
@@ -28,19 +29,6 @@ class StageOutcome(enum.StrEnum):
     OPEN = "open"
     WON = "won"
     LOST = "lost"
-
-
-class ForecastCategory(enum.StrEnum):
-    """
-    The forecast bucket of a stage, rolled up cumulatively by forecasts:
-    commit includes closed; best case includes commit and closed.
-    """
-
-    PIPELINE = "pipeline"
-    BEST_CASE = "best_case"
-    COMMIT = "commit"
-    CLOSED = "closed"
-    OMITTED = "omitted"
 
 
 class MoveKind(enum.StrEnum):

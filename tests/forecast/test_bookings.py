@@ -1,0 +1,225 @@
+"""Tests for expected_bookings: each component worked by hand, the combination, and what it refuses."""
+
+import datetime as dt
+import decimal
+from fractions import Fraction
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from three_stages import DAY, PIPE, T0
+
+from _problems import raises_problems
+from funnelkit import Money, Opportunity
+from funnelkit.forecast import expected_bookings
+from funnelkit.stages import StageChanged
+
+
+def usd(amount):
+    """*amount* US dollars."""
+    return Money.of(amount, "USD")
+
+
+def deal(oid, amount, *, created=0, closed=None, won=None):
+    """A deal created in stage a on day *created*, today won or lost on day *closed*, or open."""
+    if closed is None:
+        return Opportunity(
+            id=oid, customer_id="c", owner="ann", pipeline="p", stage="a", created_at=T0 + created * DAY,
+            stage_entered_at=T0 + created * DAY, amount=usd(amount),
+        )  # fmt: skip
+    return Opportunity(
+        id=oid, customer_id="c", owner="ann", pipeline="p", stage="won" if won else "lost",
+        status="won" if won else "lost", created_at=T0 + created * DAY, stage_entered_at=T0 + closed * DAY,
+        amount=usd(amount), version=1, lost_reason=None if won else "price",
+    )  # fmt: skip
+
+
+def close(oid, day, *, won):
+    """Deal *oid* goes from a to won or lost on *day*."""
+    return StageChanged(
+        opportunity_id=oid, pipeline="p", kind="win" if won else "lose", from_stage="a",
+        to_stage="won" if won else "lost", at=T0 + day * DAY, actor="ann", version=1,
+        time_in_stage=day * DAY, lost_reason=None if won else "price",
+    )  # fmt: skip
+
+
+# Four deals created on day 0 in stage a: d1 won on day 10, d2 won on day 20, d3 lost on day 10, d4
+# still open; x created on day 35, open.  Now is day 40.  Every stay starts at creation in a, so the
+# incidence by days in a and by days since creation are the same (Aalen-Johansen, by hand):
+#   day 5: x censored (5 at risk); day 10: 4 at risk, 1 won and 1 lost: F_won = 1/4, S = 1/2;
+#   day 20: 2 at risk, 1 won: F_won = 1/4 + 1/2 * 1/2 = 1/2, S = 1/4; day 40: d4 censored.
+DEALS = [
+    deal("d1", 100, closed=10, won=True),
+    deal("d2", 100, closed=20, won=True),
+    deal("d3", 100, closed=10, won=False),
+    deal("d4", 100),
+    deal("x", 400, created=35),
+]
+EVENTS = [close("d1", 10, won=True), close("d2", 20, won=True), close("d3", 10, won=False)]
+NOW = T0 + 40 * DAY  # 14 February 2026
+
+
+def test_each_component_worked_by_hand():
+    """
+    The 20 days from now, [14 Feb, 6 Mar):
+
+    - pipeline: x has been in a for 5 days, S(5) = 1; won by day 25 in a: F(25) - F(5) = 1/2 of 400 = 200,
+      all in February (F does not step between days 20 and 25); d4, 40 days in a, cannot win any more;
+    - generation: 800 created over the 40 days of history = 20 a day; a deal created at u in February
+      (15 days) is won by 6 March with F(end - u), end - u in (5, 20]: a mean of 1/6, so 20 * 15 / 6 = 50;
+      one created in March has at most 5 days: 0;
+    - run rate: the 20-day periods before now booked 100 ([20, 40): d2) and 100 ([0, 20): d1): 100,
+      no earlier season to index by; split by days, 75 in February, 25 in March.
+    """
+    report = expected_bookings(DEALS, EVENTS, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW)
+    assert report.component("closed", "USD") == usd(0)
+    assert report.component("pipeline", "USD") == usd(200)
+    assert report.component("generation", "USD") == usd(50)
+    assert report.component("run_rate", "USD") == usd(100)
+    assert report.bottom_up("USD") == usd(250)
+    by_line = {(x.component, x.owner, x.month): x.amount for x in report.lines}
+    assert by_line[("run_rate", None, dt.date(2026, 2, 1))] == usd(75)
+    assert by_line[("run_rate", None, dt.date(2026, 3, 1))] == usd(25)
+    assert by_line[("pipeline", "ann", dt.date(2026, 2, 1))] == usd(200)
+    x, d4 = sorted(report.deals, key=lambda d: d.opportunity_id, reverse=True)
+    assert (x.opportunity_id, x.days_in_stage, x.p_won_within, x.expected) == ("x", 5.0, 0.5, usd(200))
+    assert (d4.opportunity_id, d4.p_won_within, d4.note) == ("d4", 0.0, None)
+
+
+def test_the_weight_is_chosen_on_the_past_period():
+    """
+    One past period fits before the history starts: [20, 40) seen from day 20.  Then the bottom-up
+    said 50 (d4 could not win any more; 400 created over 20 days, won within the period: 35 + 15), the
+    run rate 100 (d1's 100 in [0, 20)), and 100 was won (d2 on day 20).  The least-squares weight
+    of the bottom-up, sum (A - R)(B - R) / sum (B - R)^2, is 0: the total is the run rate, 100.
+    """
+    report = expected_bookings(DEALS, EVENTS, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW)
+    (check,) = report.checks
+    assert (check.now, check.start, check.end) == (T0 + 20 * DAY, T0 + 20 * DAY, NOW)
+    assert (check.bottom_up, check.run_rate, check.actual) == (usd(50), usd(100), usd(100))
+    assert report.weights == {"USD": 0.0}
+    assert report.total("USD") == usd(100)
+    assert report.quantile(0.9, "USD") is None  # one past error is no interval
+    assert repr(report) == "<Bookings: 2026-02-14 to 2026-03-06 as of 2026-02-14: 100.00 USD>"
+
+
+def test_a_period_begun_before_now_counts_what_is_already_won():
+    """From day 15 to day 35, seen at day 30: d2's 100 (won on day 20) is closed, known."""
+    now = T0 + 30 * DAY
+    report = expected_bookings(
+        DEALS[:4], EVENTS, PIPE, start=T0 + 15 * DAY, end=T0 + 35 * DAY, now=now, backtests=0
+    )
+    assert report.component("closed", "USD") == usd(100)
+    assert report.checks == ()
+    assert report.weights == {"USD": 1.0}  # no past period: the bottom-up forecast alone
+
+
+def test_what_was_not_known_at_now_is_refused():
+    """An event after now, a deal created after now: look-ahead, refused by path."""
+    with raises_problems(("events[1].at", "order")):
+        expected_bookings(DEALS[:4], EVENTS, PIPE, start=T0 + 15 * DAY, end=T0 + 30 * DAY, now=T0 + 15 * DAY)
+    with raises_problems(("opportunities[4].created_at", "order")):
+        expected_bookings(DEALS, EVENTS, PIPE, start=NOW, end=NOW + DAY, now=T0 + 30 * DAY)
+
+
+def test_bad_arguments_are_named():
+    """Each option checked up front, with the code of what is wrong."""
+    call = {"start": NOW, "end": NOW + DAY, "now": NOW}
+    with raises_problems(("end", "order")):
+        expected_bookings(DEALS, EVENTS, PIPE, start=NOW, end=NOW, now=NOW)
+    with raises_problems(("end", "order")):
+        expected_bookings(DEALS, EVENTS, PIPE, start=NOW - 9 * DAY, end=NOW - DAY, now=NOW)
+    with raises_problems(("lookback", "range")):
+        expected_bookings(DEALS, EVENTS, PIPE, **call, lookback=dt.timedelta(hours=1))
+    with raises_problems(("season", "type")):
+        expected_bookings(DEALS, EVENTS, PIPE, **call, season=365)
+    with raises_problems(("backtests", "range")):
+        expected_bookings(DEALS, EVENTS, PIPE, **call, backtests=61)
+    with raises_problems(("pipeline", "type")):
+        expected_bookings(DEALS, EVENTS, "p", **call)
+    report = expected_bookings(DEALS, EVENTS, PIPE, **call)
+    with raises_problems(("currency", "choice")):
+        report.total("EUR")
+    with raises_problems(("q", "range")):
+        report.quantile(1.5, "USD")
+    with raises_problems(("name", "choice")):
+        report.component("hope", "USD")
+
+
+def test_the_callers_decimal_context_changes_nothing():
+    """Five digits and rounding up in the caller's context: the same report."""
+    expected = expected_bookings(DEALS, EVENTS, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW)
+    with decimal.localcontext(decimal.Context(prec=5, rounding=decimal.ROUND_UP)):
+        got = expected_bookings(DEALS, EVENTS, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW)
+    assert got == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    amounts=st.lists(st.integers(0, 10**6), min_size=1, max_size=12),
+    closes=st.lists(st.tuples(st.integers(1, 90), st.booleans() | st.none()), min_size=12, max_size=12),
+    created=st.lists(st.integers(0, 89), min_size=12, max_size=12),
+    window=st.tuples(st.integers(-30, 30), st.integers(1, 60)),
+)
+def test_the_parts_add_up_and_the_chances_are_chances(amounts, closes, created, window):
+    """The lines add up to the components, the total is their weighted sum, and every chance is in [0, 1]."""
+    now = T0 + 90 * DAY
+    deals, events = [], []
+    for i, amount in enumerate(amounts):
+        day, won = closes[i]
+        made = created[i]
+        end = made + day
+        oid = f"o{i}"
+        if won is None or end > 90:
+            deals.append(deal(oid, amount, created=made))
+        else:
+            deals.append(deal(oid, amount, created=made, closed=end, won=won))
+            events.append(attrs.evolve(close(oid, end, won=won), time_in_stage=day * DAY))
+    start = now + window[0] * DAY
+    length = max(window[1], 1 - window[0])  # a period that ends after now
+    report = expected_bookings(deals, events, PIPE, start=start, end=start + length * DAY, now=now)
+    for name in ("closed", "pipeline", "generation", "run_rate"):
+        lines = [x.amount for x in report.lines if x.component == name]
+        assert Money.total(lines, currency="USD") == report.component(name, "USD")
+    w = Fraction(report.weights["USD"])
+    bottom_up, rate = (
+        Fraction(report.bottom_up("USD").amount),
+        Fraction(report.component("run_rate", "USD").amount),
+    )
+    exact = w * bottom_up + (1 - w) * rate
+    assert abs(Fraction(report.total("USD").amount) - exact) <= Fraction(1, 100)
+    assert all(0 <= d.p_won_within <= 1 + 1e-12 for d in report.deals)
+    assert {d.opportunity_id for d in report.deals} == {o.id for o in deals if o.status.value == "open"}
+    assert all(k.now < now and k.end <= now for k in report.checks)
+
+
+def test_deals_in_another_currency_are_forecast_on_their_own():
+    """Euros and dollars never mix: each currency has its own components and weight."""
+    euros = [attrs.evolve(o, id=o.id + "e", amount=Money.of(o.amount.amount, "EUR")) for o in DEALS]
+    euro_events = [attrs.evolve(e, opportunity_id=e.opportunity_id + "e") for e in EVENTS]
+    report = expected_bookings(
+        DEALS + euros, EVENTS + euro_events, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW
+    )
+    assert report.currencies == ("EUR", "USD")
+    assert report.component("pipeline", "EUR") == Money.of("200", "EUR")
+    assert report.component("pipeline", "USD") == usd(200)
+
+
+@pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
+def test_quantiles_scale_the_total_by_the_past_ratios(q):
+    """With several past periods, the q quantile is the total times the q quantile of actual/forecast."""
+    deals = [deal(f"w{i}", 100 + i, created=i, closed=i + 10, won=True) for i in range(0, 190, 5)]
+    events = [close(o.id, (o.stage_entered_at - T0) // DAY, won=True) for o in deals]
+    events = [attrs.evolve(e, time_in_stage=10 * DAY) for e in events]
+    now = T0 + 200 * DAY
+    report = expected_bookings(deals, events, PIPE, start=now, end=now + 20 * DAY, now=now)
+    ratios = report.ratios("USD")
+    assert len(ratios) >= 2
+    position = q * (len(ratios) - 1)
+    lo = int(position)
+    hi = min(lo + 1, len(ratios) - 1)
+    ratio = ratios[lo] + (ratios[hi] - ratios[lo]) * (position - lo)
+    assert report.quantile(q, "USD") == Money.of(
+        (report.total("USD").amount * decimal.Decimal(ratio)).quantize(decimal.Decimal("0.01")), "USD"
+    )
