@@ -2,6 +2,8 @@
 
 import datetime as dt
 import decimal
+import math
+import statistics
 from fractions import Fraction
 
 import attrs
@@ -13,6 +15,7 @@ from three_stages import DAY, PIPE, T0
 from _problems import raises_problems
 from funnelkit import Money, Opportunity
 from funnelkit.forecast import expected_bookings
+from funnelkit.forecast._bookings import _student_t
 from funnelkit.stages import StageChanged
 
 
@@ -207,19 +210,30 @@ def test_deals_in_another_currency_are_forecast_on_their_own():
 
 
 @pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
-def test_quantiles_scale_the_total_by_the_past_ratios(q):
-    """With several past periods, the q quantile is the total times the q quantile of actual/forecast."""
+def test_quantiles_are_a_prediction_interval_from_the_past_ratios(q):
+    """
+    With k past periods, the q quantile is the total times exp(m + t_q s sqrt(1 + 1/k)) for the mean m
+    and standard deviation s of the logs of actual/forecast, t_q Student's with k - 1 degrees of freedom.
+    """
     deals = [deal(f"w{i}", 100 + i, created=i, closed=i + 10, won=True) for i in range(0, 190, 5)]
     events = [close(o.id, (o.stage_entered_at - T0) // DAY, won=True) for o in deals]
     events = [attrs.evolve(e, time_in_stage=10 * DAY) for e in events]
     now = T0 + 200 * DAY
     report = expected_bookings(deals, events, PIPE, start=now, end=now + 20 * DAY, now=now)
-    ratios = report.ratios("USD")
-    assert len(ratios) >= 2
-    position = q * (len(ratios) - 1)
-    lo = int(position)
-    hi = min(lo + 1, len(ratios) - 1)
-    ratio = ratios[lo] + (ratios[hi] - ratios[lo]) * (position - lo)
-    assert report.quantile(q, "USD") == Money.of(
-        (report.total("USD").amount * decimal.Decimal(ratio)).quantize(decimal.Decimal("0.01")), "USD"
-    )
+    logs = [math.log(r) for r in report.ratios("USD")]
+    k = len(logs)
+    assert k >= 3
+    mean = statistics.fmean(logs)
+    factor = math.exp(mean + _student_t(q, k - 1) * statistics.stdev(logs) * math.sqrt(1 + 1 / k))
+    expected = (report.total("USD").amount * decimal.Decimal(factor)).quantize(decimal.Decimal("0.01"))
+    assert report.quantile(q, "USD") == Money.of(expected, "USD")
+
+
+@pytest.mark.parametrize(
+    ("df", "t90", "t975"), [(2, 1.886, 4.303), (3, 1.638, 3.182), (5, 1.476, 2.571), (10, 1.372, 2.228)]
+)
+def test_student_t_quantiles_match_the_table(df, t90, t975):
+    """Student's t quantiles as any table gives them (e.g. NIST/SEMATECH e-Handbook, 1.3.6.7.2)."""
+    assert _student_t(0.9, df) == pytest.approx(t90, abs=0.004)
+    assert _student_t(0.975, df) == pytest.approx(t975, rel=0.03 if df < 5 else 0.005)
+    assert _student_t(0.1, df) == pytest.approx(-t90, abs=0.004)

@@ -14,6 +14,8 @@ import bisect
 import datetime as dt
 import decimal
 import math
+import statistics
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal, cast
@@ -29,7 +31,7 @@ from ..errors import ValidationError
 from ..stages import MoveKind, Pipeline, StageChanged
 from ._backtest import DealEvent, _unique, as_of
 from ._funnel import _listed
-from ._incidence import CumulativeIncidence, cumulative_incidence
+from ._incidence import _estimate
 
 Component = Literal["closed", "pipeline", "generation", "run_rate"]
 #: The components of :func:`expected_bookings`, in the order its lines list them.
@@ -40,6 +42,8 @@ MAX_BACKTESTS = 60
 MAX_PERIOD = dt.timedelta(days=3660)
 
 _DAY = dt.timedelta(days=1)
+#: A past period that booked nothing counts as this ratio of actual to forecast in the log scale.
+_SMALLEST_RATIO = 0.01
 #: The instants a history is read between: past periods, seasons and lookbacks reach far back from them.
 _EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 _LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
@@ -163,20 +167,28 @@ class Bookings(Report):
 
     def quantile(self, q: float, currency: str) -> Money | None:
         """
-        The *q* quantile (0 < q < 1) of the bookings in *currency*: the
-        total scaled by the *q* quantile of the ratios of actual to
-        forecast in the past periods (:attr:`checks`); ``None`` with fewer
-        than two past periods.  The interval is as wide as the method's own
-        past errors, not as a model of independent deals would say.
+        The *q* quantile (0 < q < 1) of the bookings in *currency*, from
+        the method's own past errors: the logs of the ratios of actual to
+        forecast in the past periods (:attr:`checks`) taken as a sample, the
+        total is scaled by ``exp(m + t_q s sqrt(1 + 1/k))`` for their mean
+        m, standard deviation s and count k, t_q the Student t quantile
+        with k - 1 degrees of freedom (a prediction interval, so few past
+        periods give a wide one); ``None`` with fewer than three.  The
+        interval is as wide as the method's past errors, not as a model of
+        independent deals would say.
 
-        Cost: O(k log k) for k past periods.
+        Cost: O(k) for k past periods.
         """
         if isinstance(q, bool) or not isinstance(q, int | float) or not 0 < q < 1:
             raise ValidationError.single("q", f"{c.show(q)} is not a number between 0 and 1", code="range")
-        ratios = self.ratios(currency)
-        if len(ratios) < 2:
+        logs = [math.log(max(r, _SMALLEST_RATIO)) for r in self.ratios(currency)]
+        k = len(logs)
+        if k < 3:
             return None
-        return _money(_times(self.total(currency).amount, _interpolated(ratios, q)), currency)
+        mean = sum(logs) / k
+        sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (k - 1))
+        factor = math.exp(mean + _student_t(q, k - 1) * sd * math.sqrt(1 + 1 / k))
+        return _money(_times(self.total(currency).amount, factor), currency)
 
     def ratios(self, currency: str) -> tuple[float, ...]:
         """
@@ -274,7 +286,7 @@ def expected_bookings(
         replayed += 1
         then = at - k * length
         past = _Known(
-            list(as_of(deals, [e for e in log if e.at <= then], now=then)),
+            list(as_of(deals, log, now=then)),  # rewound through the whole log known at now
             [e for e in log if e.at <= then],
             pipeline,
             then,
@@ -422,24 +434,25 @@ class _Known:
         for e in log:
             if type(e) is StageChanged:
                 moves.setdefault(e.opportunity_id, []).append(e)
-        open_stages = {s.key for s in pipeline.open_stages}
-        by_stage: dict[str, list[tuple[float, str | None]]] = {}
-        from_creation: list[tuple[float, str | None]] = []
+        open_stages = {x.key for x in pipeline.open_stages}
+        stays: dict[str, list[tuple[float, str | None]]] = {}
+        starts: dict[str, int] = {}
         for o in deals:
             history = sorted(moves.get(o.id, ()), key=lambda e: (e.version, e.at))
-            entries = [(o.created_at, history[0].from_stage if history else o.stage)]
-            entries += [(e.at, e.to_stage) for e in history]
-            # the observation from entry j: the first close among the moves after it, or censored at now
-            for j, (entered, stage) in enumerate(entries):
-                after = _first_close(history, j)
-                observed = _days(after[0] - entered) if after else _days(now - entered)
-                obs = (max(observed, 0.0), after[1] if after else None)
-                if j == 0:
-                    from_creation.append(obs if history or o.status is _OPEN else _closed(o))
+            first = history[0].from_stage if history else o.stage
+            starts[first] = starts.get(first, 0) + 1
+            # each stay in an open stage: how long, and where it went (None: still there at now)
+            entered, stage = o.created_at, first
+            for e in history:
                 if stage in open_stages:
-                    by_stage.setdefault(stage, []).append(obs)
-        self.by_stage = {s: _incidence(obs) for s, obs in by_stage.items()}
-        self.from_creation = _incidence(from_creation) if from_creation else None
+                    stays.setdefault(stage, []).append((max(_days(e.at - entered), 0.0), e.to_stage))
+                entered, stage = e.at, e.to_stage
+            if stage in open_stages and o.status is _OPEN:
+                stays.setdefault(stage, []).append((max(_days(now - entered), 0.0), None))
+        won = {x.key for x in pipeline.stages if x.outcome.value == "won"}
+        self.chain = _Chain(stays, open_stages, won)
+        # where new deals start: the stage most deals were created in (the pipeline's first on a tie)
+        self.first = max(starts, key=lambda k: (starts[k], k == pipeline.first.key, k)) if starts else None
 
     def forecast(self, start: dt.datetime, end: dt.datetime) -> _Parts:
         parts = _Parts()
@@ -461,12 +474,16 @@ class _Known:
             if o.status is not _OPEN or o.amount is None:
                 continue
             a = max(_days(self.now - o.stage_entered_at), 0.0)
-            ci = self.by_stage.get(o.stage)
-            note = None
+            note = self.chain.unknown(o.stage, a)
             total = 0.0
             for m_start, m_end in months:
                 t1, t2 = _days(m_start - self.now), _days(m_end - self.now)
-                p, note = _within(ci, a, t1, t2)
+                p = (
+                    0.0
+                    if note
+                    else self.chain.won_within(o.stage, a, t2) - self.chain.won_within(o.stage, a, t1)
+                )
+                p = max(p, 0.0)
                 total += p
                 parts.add("pipeline", o.owner, _month(m_start), o.amount.currency, _times(o.amount.amount, p))
             parts.deals.append(
@@ -483,11 +500,10 @@ class _Known:
             )
 
     def _generation(self, parts: _Parts, start: dt.datetime, end: dt.datetime) -> None:
-        ci = self.from_creation
         begin = max(start, self.now)
         since = self.now - self.lookback
         span = _days(min(self.lookback, self.now - self.earliest))
-        if ci is None or span <= 0:
+        if self.first is None or span <= 0 or self.chain.unknown(self.first, 0.0):
             return
         created: dict[str, Decimal] = {}
         for o in self.deals:
@@ -496,8 +512,8 @@ class _Known:
                     created.get(o.amount.currency, Decimal(0)), o.amount.amount
                 )
         for m_start, m_end in _months(begin, end):
-            # deals created at u in [m_start, m_end) and won by the period's end: the mean of F(end - u)
-            share = _mean_incidence(ci, _days(end - m_end), _days(end - m_start))
+            # deals created at u in [m_start, m_end), won by the period's end: the mean chance over u
+            share = self.chain.mean_won_within(self.first, _days(end - m_end), _days(end - m_start))
             days = _days(m_end - m_start)
             for currency, amount in created.items():
                 per_day = _CTX.divide(amount, Decimal(repr(span)))
@@ -547,84 +563,170 @@ def _won_in(deals: Iterable[Opportunity], start: dt.datetime, end: dt.datetime) 
     return out
 
 
-def _first_close(history: list[StageChanged], j: int) -> tuple[dt.datetime, str] | None:
-    """The first move from the *j*-th on (the move j is the one after entry j) that closes the deal."""
-    for e in history[j:]:
-        if e.kind in _CLOSING:
-            return e.at, _CLOSING[e.kind]
-    return None
+class _Chain:
+    """
+    The stages as a semi-Markov chain on a grid of days: for each open
+    stage, how long deals stay and where they go next (the Aalen-Johansen
+    incidence of each next stage by days in it, the stays still under way
+    censored), and from that the chance that a deal entering a stage is won
+    within t days, ``W[s][t]``, a stay of x days counted as x rounded to
+    the nearest day (at least 1).
+    """
 
+    def __init__(
+        self, stays: dict[str, list[tuple[float, str | None]]], open_stages: set[str], won: set[str]
+    ) -> None:
+        self.open_stages, self.won = open_stages, won
+        # per stage: the distinct times, the survival after each, and each jump of an exit's incidence
+        self.times: dict[str, list[float]] = {}
+        self.survival: dict[str, list[float]] = {}
+        self.jumps: dict[str, list[tuple[float, str, float]]] = {}
+        self.bins: dict[str, dict[int, list[tuple[float, str, float]]]] = {}
+        for k, obs in stays.items():
+            counts: dict[Any, Counter[str | None]] = {}
+            for x, d in obs:  # times and stages the history checked: counted without a second check
+                counts.setdefault(x, Counter())[d] += 1
+            ci = _estimate(counts, tuple(sorted({d for _, d in obs if d is not None})), exact=False)
+            self.times[k] = [float(cast("float", t)) for t in ci.times]
+            self.survival[k] = [float(x) for x in ci.survival]
+            jumps = []
+            for n, d in enumerate(ci.outcomes):
+                before = 0.0
+                for t, row in zip(self.times[k], ci.incidence, strict=True):
+                    value = float(row[n])
+                    if value != before:
+                        jumps.append((t, d, value - before))
+                        before = value
+            self.jumps[k] = sorted(jumps)
+            # the jumps by the whole days B = ceil(t - 1/2) they round to: a stay that ends at t after
+            # a whole days in the stage leaves max(1, B - a) days later
+            bins: dict[int, list[tuple[float, str, float]]] = {}
+            for t, d, p in self.jumps[k]:
+                bins.setdefault(math.ceil(t - 0.5), []).append((t, d, p))
+            self.bins[k] = bins
+        self.horizon = 0
+        self.w: dict[str, list[float]] = {}
+        self._conditional: dict[tuple[str, int, int], float] = {}
 
-def _closed(o: Opportunity) -> tuple[float, str | None]:
-    """A closed deal with no moves logged: from creation to its close."""
-    return max(_days(o.stage_entered_at - o.created_at), 0.0), "won" if o.status is _WON else "lost"
+    def _open_at(self, stage: str, a: float) -> float:
+        """The chance a deal entering *stage* is still in it after *a* days."""
+        j = bisect.bisect_right(self.times[stage], a) - 1
+        return 1.0 if j < 0 else self.survival[stage][j]
 
+    def unknown(self, stage: str, age: float) -> str | None:
+        """Why the history cannot tell the chances in *stage* after *age* days in it (``None``: it can)."""
+        if stage not in self.jumps:
+            return "no history of this stage"
+        if self._open_at(stage, math.floor(age)) <= 0:
+            return "in its stage longer than any deal that left it"
+        return None
 
-def _incidence(observations: list[tuple[float, str | None]]) -> CumulativeIncidence:
-    return cumulative_incidence(observations, exact=False)
+    def won_within(self, stage: str, age: float, t: float) -> float:
+        """The chance that a deal *age* days into *stage* is won within *t* days (0 for t <= 0)."""
+        if t <= 0:
+            return 0.0
+        days = math.floor(t)
+        self._grow(days)
+        a = math.floor(age)
+        key = (stage, a, days)
+        got = self._conditional.get(key)
+        if got is None:
+            alive = self._open_at(stage, a)
+            total = 0.0
+            bins, won, w = self.bins[stage], self.won, self.w
+            for b in range(a, a + days + 1):
+                got_bin = bins.get(b)
+                if got_bin is None:
+                    continue
+                u = max(1, b - a)
+                for tau, d, p in got_bin:
+                    if tau > a:
+                        total += p * (1.0 if d in won else w[d][days - u] if d in w else 0.0)
+            got = total / alive
+            self._conditional[key] = got
+        return got
 
+    def mean_won_within(self, stage: str, lo: float, hi: float) -> float:
+        """The mean over t in ``[lo, hi]`` of the chance a deal entering *stage* is won within t days."""
+        if hi <= lo:
+            return 0.0
+        self._grow(math.floor(hi))
+        w = self.w[stage]
+        area, t = 0.0, max(lo, 0.0)
+        while t < hi:
+            step_end = min(math.floor(t) + 1.0, hi)
+            area += w[math.floor(t)] * (step_end - t)
+            t = step_end
+        return area / (hi - lo)
 
-def _within(ci: CumulativeIncidence | None, a: float, t1: float, t2: float) -> tuple[float, str | None]:
-    """P(won in (a + t1, a + t2] | open at a), and a note when the history cannot tell."""
-    if ci is None:
-        return 0.0, "no history of this stage"
-    alive = float(ci.open_at(a))
-    if alive <= 0:
-        return 0.0, "in its stage longer than any deal that closed"
-    won = _won_of(ci)
-    return max(0.0, (won(a + t2) - won(a + t1)) / alive), None
+    def _at(self, stage: str, t: int) -> float:
+        """W[stage][t]: 1 for a won stage, 0 for a stage the history never left or a lost one."""
+        if stage in self.won:
+            return 1.0
+        w = self.w.get(stage)
+        return 0.0 if w is None else w[t]
 
-
-def _won_of(ci: CumulativeIncidence) -> Any:
-    if "won" not in ci.outcomes:
-        return lambda _t: 0.0
-    return lambda t: float(ci.probability("won", t))
-
-
-def _mean_incidence(ci: CumulativeIncidence, lo: float, hi: float) -> float:
-    """The mean of F_won(t) for t uniform in ``[lo, hi]`` (a step function: exact)."""
-    if hi <= lo or "won" not in ci.outcomes:
-        return 0.0
-    k = ci.outcomes.index("won")
-    times = [float(cast("float", t)) for t in ci.times]
-    values = [float(row[k]) for row in ci.incidence]
-    area = 0.0
-    j = bisect.bisect_right(times, lo) - 1
-    t = lo
-    while t < hi:
-        value = values[j] if j >= 0 else 0.0
-        nxt = times[j + 1] if j + 1 < len(times) else hi
-        step_end = min(nxt, hi)
-        area += value * (step_end - t)
-        t = step_end
-        j += 1
-    return area / (hi - lo)
+    def _grow(self, horizon: int) -> None:
+        """W[s][t] for every open stage s seen and t up to *horizon*, by days in increasing t."""
+        if horizon <= self.horizon and self.w:
+            return
+        steps: dict[str, list[tuple[int, str, float]]] = {}
+        for k, jumps in self.jumps.items():
+            binned: dict[tuple[int, str], float] = {}
+            for tau, d, p in jumps:
+                u = max(1, math.ceil(tau - 0.5))
+                if u <= horizon:
+                    binned[u, d] = binned.get((u, d), 0.0) + p
+            steps[k] = sorted((u, d, p) for (u, d), p in binned.items())
+        w = {k: [0.0] * (horizon + 1) for k in self.jumps}
+        self.w = w
+        won = self.won
+        for t in range(1, horizon + 1):
+            for k, row in steps.items():
+                total = 0.0
+                for u, d, p in row:
+                    if u > t:
+                        break
+                    total += p * (1.0 if d in won else w[d][t - u] if d in w else 0.0)
+                w[k][t] = total
+        self.horizon = horizon
+        self._conditional.clear()
 
 
 def _weights(checks: list[Any], currencies: Iterable[str]) -> dict[str, float]:
-    """Per currency, the weight of the bottom-up forecast against the run rate, least squares, in [0, 1]."""
+    """
+    Per currency, the weight of the bottom-up forecast against the run
+    rate: each by the inverse of its mean squared error over the past
+    periods (Bates & Granger 1969, without the covariance: the weights that
+    hold up best on few periods, the "forecast combination puzzle" of
+    Smith & Wallis 2009); the bottom-up alone without a run rate or past
+    periods to judge by.
+    """
     out = {}
     for k in sorted(set(currencies) | {x[3] for x in checks}):
         mine = [(float(got.bottom_up(k)), float(got.run_rate.get(k, 0)), float(actual.get(k, 0)))
                 for _, _, _, cur, got, actual in checks if cur == k]  # fmt: skip
-        with_rate = [x for x in mine if x[1] or x[0]]
-        denominator = sum((b - r) ** 2 for b, r, _ in with_rate)
         if not mine or not any(r for _, r, _ in mine):
             out[k] = 1.0  # no run rate to weigh against
-        elif denominator == 0:
-            out[k] = 0.5
-        else:
-            w = sum((a - r) * (b - r) for b, r, a in with_rate) / denominator
-            out[k] = min(1.0, max(0.0, w))
+            continue
+        bottom = sum((b - a) ** 2 for b, _, a in mine)
+        rate = sum((r - a) ** 2 for _, r, a in mine)
+        out[k] = 0.5 if bottom == rate else rate / (bottom + rate)
     return out
 
 
-def _interpolated(values: Sequence[float], q: float) -> float:
-    """The *q* quantile of sorted *values*, linearly between order statistics."""
-    position = q * (len(values) - 1)
-    lo = math.floor(position)
-    hi = min(lo + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (position - lo)
+def _student_t(q: float, df: int) -> float:
+    """
+    The *q* quantile of Student's t with *df* degrees of freedom, by the
+    Cornish-Fisher expansion about the normal quantile (Abramowitz & Stegun
+    26.7.5): within 1 % for df >= 3 at the usual levels.
+    """
+    z = statistics.NormalDist().inv_cdf(q)
+    g1 = (z**3 + z) / 4
+    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
+    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
+    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
+    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
 
 
 def _days(span: dt.timedelta) -> float:
