@@ -10,6 +10,8 @@ a correct simulator passes them for almost every seed (a two-sided normal tail o
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import itertools
 import json
 import math
 import random
@@ -29,6 +31,9 @@ T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 SEASONS = (0.5, 0.6, 0.8, 1.0, 1.2, 1.4, 1.4, 1.2, 1.0, 0.8, 0.6, 1.5)
 #: A bound of 4 standard errors: a normal estimate falls outside it with chance 6e-5.
 Z = 4.0
+DEFAULT_FORWARD = {"lead": 0.5, "qualified": 0.6, "proposal": 0.6, "negotiation": 0.7}
+#: A year of growth, in days.
+YEAR = 365.25
 
 
 def _by_deal(company: Company) -> dict[str, list]:
@@ -320,6 +325,213 @@ def test_the_edit_and_slip_chances_are_recovered(big):
     assert abs(slipped / passed - s) <= Z * math.sqrt(s * (1 - s) / passed), (slipped / passed, s)
 
 
+# --- a process that drifts: growth and a shift ----------------------------------------------
+
+
+def _fingerprint(company: Company) -> str:
+    """
+    A digest of every draw a company shows: each deal's id, creation, first-seen amount, close and
+    end stage, and each event's kind, deal, time and change (fields of the simulator's making, not
+    the engine's repr, which other changes may extend).
+    """
+    lines = [
+        f"{d.id} {d.created_at.isoformat()} {d.amount} {d.expected_close} {d.stage} {d.version}"
+        for d in company.opportunities
+    ]
+    for e in company.events:
+        what = f"{e.from_stage}>{e.to_stage}" if isinstance(e, StageChanged) else f"{e.before}>{e.after}"
+        lines.append(f"{type(e).__name__} {e.opportunity_id} {e.at.isoformat()} {what}")
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def test_without_drift_a_seed_gives_the_company_it_gave_before_drift_existed():
+    """
+    growth 0 and no shift keep the draws in their old order: the digest was taken with the code
+    before growth and shift were added (1,554 deals, 3,159 events), and an explicit growth=0.0,
+    shift=None is the same company.
+    """
+    kwargs = {"seed": 11, "start": T0, "days": 400, "seasonality": SEASONS}
+    company = simulate_company(**kwargs)
+    assert (len(company.opportunities), len(company.events)) == (1_554, 3_159)
+    assert _fingerprint(company) == "ca8bff2e7cc8ff30af97d9a7f0d339ba9824b7d5c43403b69255779793eef574"
+    assert simulate_company(**kwargs, growth=0.0, shift=None) == company
+
+
+def test_a_shift_to_the_same_chances_changes_nothing_but_the_truth():
+    """The shift only swaps which chances an exit is compared with: the same chances, the same draws."""
+    plain = simulate_company(seed=4, start=T0, days=200)
+    shifted = simulate_company(seed=4, start=T0, days=200, shift=(100, DEFAULT_FORWARD))
+    assert shifted.events == plain.events
+    assert shifted.opportunities == plain.opportunities
+    assert shifted.truth.shift == (100, DEFAULT_FORWARD)
+    assert shifted.truth.start == T0
+
+
+def test_growth_in_the_truth_by_hand():
+    """
+    With k = log(1 + g) / 365.25 the rate is r e^{k t}: a year from the start holds
+    r * 365.25 * g / log(1 + g) deals (for g = 1, 4 * 365.25 / log 2 = 2107.78), the next year
+    1 + g times as many; January at 4 * 0.5 a day holds 2 (e^{31 k} - 1) / k; a day's rate is the
+    mean of r e^{k t} over that day.
+    """
+    truth = simulate_company(seed=1, start=T0, days=5, growth=1.0, seasonality=SEASONS).truth
+    flat = simulate_company(seed=1, start=T0, days=5, growth=1.0).truth
+    k = math.log(2) / YEAR
+    year = T0 + dt.timedelta(days=YEAR)
+    assert truth.growth_per_day == pytest.approx(k, rel=1e-15)
+    assert flat.expected_created(T0, year) == pytest.approx(4 * YEAR / math.log(2), rel=1e-12)
+    assert flat.expected_created(T0, year) == pytest.approx(2107.7775, abs=1e-4)
+    later = flat.expected_created(year, year + dt.timedelta(days=YEAR))
+    assert later / flat.expected_created(T0, year) == pytest.approx(2.0, rel=1e-12)
+    january = truth.expected_created(T0, dt.datetime(2026, 2, 1, tzinfo=dt.UTC))
+    assert january == pytest.approx(2 * math.expm1(31 * k) / k, rel=1e-12)
+    assert truth.creation_rate(dt.date(2026, 1, 1)) == pytest.approx(2 * math.expm1(k) / k, rel=1e-12)
+    day = dt.date(2027, 12, 31)  # 729 days in: December, 1.5
+    assert truth.creation_rate(day) == pytest.approx(6 * math.exp(729 * k) * math.expm1(k) / k, rel=1e-12)
+    assert truth.creation_rate(day) == pytest.approx(
+        truth.expected_created(
+            dt.datetime(2027, 12, 31, tzinfo=dt.UTC), dt.datetime(2028, 1, 1, tzinfo=dt.UTC)
+        )
+    )
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    growth=st.floats(-0.9, 10),
+    cut=st.floats(0, 800),
+    length=st.floats(0, 800),
+)
+def test_expected_created_adds_up_over_any_cut(growth, cut, length):
+    """Any window cut in two holds as many deals as its parts, also starting before the company's start."""
+    truth = simulate_company(seed=1, start=T0, days=5, growth=growth, seasonality=SEASONS).truth
+    a = T0 - dt.timedelta(days=100)
+    b = a + dt.timedelta(days=cut)
+    c = b + dt.timedelta(days=length)
+    whole = truth.expected_created(a, c)
+    assert whole == pytest.approx(truth.expected_created(a, b) + truth.expected_created(b, c), rel=1e-9)
+    assert whole >= 0
+
+
+@pytest.mark.parametrize("growth", [0.5, -0.5])
+def test_growth_is_recovered(growth):
+    """
+    The deals created in the second year of growth (days 365.25 to 730.5) over those of the first
+    is 1 + growth.  Counts in disjoint windows are independent Poisson of means L1 and
+    L2 = (1 + g) L1, so by the delta method the ratio N2 / N1 has standard error about
+    (1 + g) sqrt(1 / L1 + 1 / L2): at 6 a day, L1 = 6 * 365.25 * g / log(1 + g), 2,702 for
+    g = 0.5 (SE 0.037) and 1,581 for g = -0.5 (SE 0.022).  So that thinning from a wrong peak
+    (the end's for a shrinking rate) is caught, the total is held to its mean too, SE sqrt(L).
+    """
+    company = simulate_company(seed=31, start=T0, days=731, deals_per_day=6, growth=growth)
+    truth = company.truth
+    one, two = T0 + dt.timedelta(days=YEAR), T0 + dt.timedelta(days=2 * YEAR)
+    l1, l2 = truth.expected_created(T0, one), truth.expected_created(one, two)
+    assert l1 == pytest.approx(6 * YEAR * growth / math.log1p(growth), rel=1e-12)
+    assert l2 / l1 == pytest.approx(1 + growth, rel=1e-12)
+    n1 = sum(d.created_at < one for d in company.opportunities)
+    n2 = sum(one <= d.created_at < two for d in company.opportunities)
+    se = (1 + growth) * math.sqrt(1 / l1 + 1 / l2)
+    assert abs(n2 / n1 - (1 + growth)) <= Z * se, (n2 / n1, 1 + growth, se)
+    total = truth.expected_created(company.start, company.end)
+    created = len(company.opportunities)
+    assert abs(created - total) <= Z * math.sqrt(total), (created, total)
+    quarters = [T0 + dt.timedelta(days=q * YEAR / 4) for q in range(9)]
+    for lo, hi in itertools.pairwise(quarters):
+        mean = truth.expected_created(lo, hi)
+        n = sum(lo <= d.created_at < hi for d in company.opportunities)
+        assert abs(n - mean) <= Z * math.sqrt(mean), (lo, n, mean)
+
+
+SHIFTED = {"lead": 0.7, "qualified": 0.4, "proposal": 0.8, "negotiation": 0.5}
+
+
+def test_the_shift_is_visible_in_the_forward_shares():
+    """
+    Exits before day 365 move forward with the chances of forward, exits from day 365 on with those
+    of the shift: each share of n exits has standard error sqrt(p (1 - p) / n) (10 a day for two
+    years: n is 500 to 3,600, SE 0.008 to 0.020), and the two sides of each stage differ by more
+    than 4 of their combined standard errors (each chance moves by 0.2: 7.6 combined SE at the
+    fewest exits, negotiation's).  The truth says the chances to win after it.
+    """
+    day = 365
+    company = simulate_company(seed=17, start=T0, days=730, deals_per_day=10, shift=(day, SHIFTED))
+    truth = company.truth
+    cut = T0 + dt.timedelta(days=day)
+    exits: Counter[tuple[str, bool]] = Counter()
+    forward: Counter[tuple[str, bool]] = Counter()
+    for e in company.events:
+        if isinstance(e, StageChanged):
+            side = e.at >= cut
+            exits[e.from_stage, side] += 1
+            forward[e.from_stage, side] += e.to_stage != "lost"
+    for stage in truth.stages:
+        shares = []
+        for side, p in ((False, truth.forward[stage]), (True, truth.shift[1][stage])):
+            n = exits[stage, side]
+            assert n > 250, (stage, side, n)
+            share = forward[stage, side] / n
+            assert abs(share - p) <= Z * math.sqrt(p * (1 - p) / n), (stage, side, share, p)
+            shares.append((share, p * (1 - p) / n))
+        (before, v0), (after, v1) = shares
+        assert abs(after - before) > Z * math.sqrt(v0 + v1), (stage, before, after)
+    assert truth.p_won("lead") == pytest.approx(0.126)
+    assert truth.p_won("lead", after_shift=True) == pytest.approx(0.7 * 0.4 * 0.8 * 0.5)
+    assert truth.p_won("negotiation", after_shift=True) == pytest.approx(0.5)
+    assert truth.mean_days_to_close("proposal", after_shift=True) == pytest.approx(20 + 0.8 * 10)
+    assert truth.p_won("won", after_shift=True) == 1.0
+    before = ["0.1260", "0.2520", "0.4200", "0.7000"]  # the pipeline holds the chances before the shift
+    assert [str(s.probability) for s in company.pipeline.stages[:4]] == before
+
+
+def test_without_a_shift_after_shift_is_the_same_truth():
+    """A company with no shift has the same chances after it as before; after_shift must be a bool."""
+    truth = simulate_company(seed=1, start=T0, days=5).truth
+    assert truth.p_won("lead", after_shift=True) == truth.p_won("lead") == pytest.approx(0.126)
+    assert truth.mean_days_to_close("lead", after_shift=True) == pytest.approx(25.3)
+    assert (truth.growth, truth.shift, truth.start) == (0.0, None, T0)
+    with raises_problems(("after_shift", "type")):
+        truth.p_won("lead", after_shift="yes")
+    with raises_problems(("after_shift", "type")):
+        truth.mean_days_to_close("lead", after_shift=1)
+
+
+def test_a_drifting_truth_refuses_what_it_cannot_answer():
+    """
+    Growth and a shift are counted from the start, so a truth with either needs one; a question so
+    far from the start that the grown rate is beyond a float (e**600) is refused by name.
+    """
+    truth = simulate_company(seed=1, start=T0, days=5, growth=10).truth
+    shrinking = simulate_company(seed=1, start=T0, days=5, growth=-0.9).truth
+    with raises_problems(("end", "range")):
+        truth.expected_created(T0, dt.datetime.max.replace(tzinfo=dt.UTC))
+    with raises_problems(("start", "range")):
+        shrinking.expected_created(dt.datetime.min.replace(tzinfo=dt.UTC), T0)
+    assert shrinking.expected_created(T0, dt.datetime.max.replace(tzinfo=dt.UTC)) == pytest.approx(
+        4 * YEAR / math.log(10), rel=1e-9
+    )
+    with raises_problems(("day", "range")):
+        truth.creation_rate(dt.date(9999, 12, 31))
+    assert shrinking.creation_rate(dt.date(9999, 12, 31)) == 0.0
+    fields = {k: getattr(truth, k) for k in ("deals_per_day", "seasonality", "stays", "forward")}
+    fields |= {"amount_median": truth.amount_median, "amount_sigma": 0.5, "slip": 0.3, "amount_edits": 0.1}
+    with raises_problems(("start", "missing")):
+        CompanyTruth(**fields, growth=0.1)
+    with raises_problems(("start", "missing")):
+        CompanyTruth(**fields, shift=(5, DEFAULT_FORWARD))
+    with raises_problems(("start", "timezone")):
+        CompanyTruth(**fields, growth=0.1, start=dt.datetime(2026, 1, 1))
+    assert CompanyTruth(**fields, shift=[5, DEFAULT_FORWARD], start=T0).shift == (5, DEFAULT_FORWARD)
+
+
+def test_a_drifting_company_reads_back():
+    """Growth, the shift and the start travel in the document and read back equal."""
+    company = simulate_company(seed=2, start=T0, days=40, growth=0.3, shift=(20, SHIFTED))
+    data = json.loads(json.dumps(to_dict(company.truth)))
+    assert (data["growth"], data["shift"], data["start"]) == (0.3, [20, SHIFTED], "2026-01-01T00:00:00+00:00")
+    assert from_dict(CompanyTruth, data) == company.truth
+    assert from_dict(Company, json.loads(json.dumps(to_dict(company)))) == company
+
+
 # --- small companies, any parameters ----------------------------------------------------------
 
 
@@ -431,6 +643,45 @@ def test_the_company_is_a_report():
         ({"slip": 1.1}, [("slip", "range")]),
         ({"amount_edits": None}, [("amount_edits", "type")]),
         ({"days": 0, "slip": -1, "seed": "x"}, [("seed", "type"), ("days", "range"), ("slip", "range")]),
+        ({"growth": math.nan}, [("growth", "range")]),
+        ({"growth": math.inf}, [("growth", "range")]),
+        ({"growth": -0.95}, [("growth", "range")]),
+        ({"growth": 10.5}, [("growth", "range")]),
+        ({"growth": "0.1"}, [("growth", "type")]),
+        ({"growth": True}, [("growth", "type")]),
+        # 4 a day grown by 11 a year for 10 years is 4 * 11**10, about 1e11 a day.
+        ({"growth": 10, "days": 3650}, [("growth", "limit")]),
+        # 9,000 a day grown 50 % in a year is 13,500 a day by the end: the growth takes it over.
+        ({"growth": 0.5, "days": 365, "deals_per_day": 9_000}, [("growth", "limit")]),
+        # Over the limit before any growth: deals_per_day is named, not growth.
+        ({"growth": 0.5, "deals_per_day": 10_001}, [("deals_per_day", "limit")]),
+        ({"growth": 0.5, "deals_per_day": 5_000, "seasonality": (3.0,) * 12}, [("deals_per_day", "limit")]),
+        ({"growth": 0.1, "start": "2026-01-01"}, [("start", "type")]),
+        ({"shift": 5}, [("shift", "type")]),
+        ({"shift": (5,)}, [("shift", "type")]),
+        ({"shift": (0, dict(DEFAULT_FORWARD))}, [("shift[0]", "range")]),
+        ({"shift": (-3, dict(DEFAULT_FORWARD))}, [("shift[0]", "range")]),
+        ({"shift": (30, dict(DEFAULT_FORWARD))}, [("shift[0]", "range")]),  # days is 30
+        ({"shift": (10**100, dict(DEFAULT_FORWARD))}, [("shift[0]", "range")]),
+        ({"shift": (1.5, dict(DEFAULT_FORWARD))}, [("shift[0]", "type")]),
+        ({"shift": (True, dict(DEFAULT_FORWARD))}, [("shift[0]", "type")]),
+        ({"shift": (10, "lead")}, [("shift[1]", "type")]),
+        ({"shift": (10, {})}, [("shift[1]", "empty")]),
+        ({"shift": (10, {**DEFAULT_FORWARD, "lead": 1.5})}, [("shift[1]['lead']", "range")]),
+        ({"shift": (10, {**DEFAULT_FORWARD, "lead": "x"})}, [("shift[1]['lead']", "type")]),
+        (
+            {"shift": (10, {"lead": 0.5})},
+            [(f"shift[1]['{k}']", "missing") for k in ("qualified", "proposal", "negotiation")],
+        ),
+        ({"shift": (10, {**DEFAULT_FORWARD, "demo": 0.5})}, [("shift[1]['demo']", "reference")]),
+        (
+            {"stays": {"a": 3}, "forward": {"a": 0.5}, "shift": (10, {"b": 0.5})},
+            [("shift[1]['a']", "missing"), ("shift[1]['b']", "reference")],
+        ),
+        (
+            {"growth": -2, "shift": (0, {})},
+            [("growth", "range"), ("shift[0]", "range"), ("shift[1]", "empty")],
+        ),
     ],
 )
 def test_bad_arguments_are_named(changes, problems):

@@ -16,6 +16,18 @@ expected count of deals created in a window).
 0.126
 >>> round(company.truth.expected_created(company.start, company.end))  # 4 a day for 90 days
 360
+
+A company whose process drifts: 50 % more deals a year, and from day 60 on
+deals leave ``lead`` forward half as often; the truth says both.
+
+>>> drifting = simulate_company(
+...     seed=1, start=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), days=90, growth=0.5,
+...     shift=(60, {"lead": 0.25, "qualified": 0.6, "proposal": 0.6, "negotiation": 0.7}),
+... )
+>>> drifting.truth.p_won("lead"), drifting.truth.p_won("lead", after_shift=True)
+(0.126, 0.063)
+>>> round(drifting.truth.creation_rate(dt.date(2027, 1, 1)), 2)  # 4 * 1.5 a year later
+6.0
 """
 
 from __future__ import annotations
@@ -66,6 +78,14 @@ MAX_AMOUNT_MEDIAN = 10**12
 #: How far a slipping expected close is pushed, and the most an amount edit changes an amount.
 SLIP_DAYS = 30
 EDIT_SPREAD = 0.3
+#: The least and the most yearly growth of the creation rate.
+MIN_GROWTH = -0.9
+MAX_GROWTH = 10.0
+#: The days of a year of growth (a Julian year).
+YEAR_DAYS = 365.25
+#: The largest exponent of the growth factor a truth question may reach (e**600 is about 4e260):
+#: beyond it the rate is more than a float can hold in the sums, and the question is refused.
+_MAX_EXPONENT = 600.0
 
 _DEFAULT_STAYS: Mapping[str, float] = FrozenMap(
     {"lead": 10.0, "qualified": 15.0, "proposal": 20.0, "negotiation": 10.0}
@@ -89,6 +109,8 @@ _PARAMETERS = (
     "amount_sigma",
     "slip",
     "amount_edits",
+    "growth",
+    "shift",
 )
 _OWNER = "sales"
 _LOST_REASON = "price"
@@ -138,6 +160,17 @@ def _to_float_map(value: Any) -> Any:
     return FrozenMap({k: _to_float(v) for k, v in value.items()})
 
 
+def _to_shift(value: Any) -> Any:
+    """
+    A shift, ``(day, chances)``, from any pair (a list too, as a document
+    holds it): its day a plain int, its chances read as :func:`_to_float_map`
+    does; anything else unchanged for the check.
+    """
+    if isinstance(value, tuple | list) and len(value) == 2:
+        return (c.plain(value[0]), _to_float_map(value[1]))
+    return value
+
+
 def _number(low: float, high: float, *, above: bool = False, limit: bool = False) -> _NumberCheck:
     """
     The check of a number in [low, high] ((low, high] when *above*); over
@@ -165,6 +198,7 @@ _sigma = _number(0, MAX_AMOUNT_SIGMA)
 _chance = _number(0, 1)
 _stay = _number(0, MAX_STAY_DAYS, above=True)
 _multiplier = _number(0, math.inf)
+_growth = _number(MIN_GROWTH, MAX_GROWTH)
 
 
 def _seasonality(value: object) -> c.Result:
@@ -205,6 +239,30 @@ def _stage_map(check_value: _NumberCheck) -> c.Check:
     return stage_map
 
 
+def _shift(value: object) -> c.Result:
+    """None, or a day after the start and a forward chance for each open stage from that day on."""
+    if value is None:
+        return None
+    if not isinstance(value, tuple) or len(value) != 2:
+        return c.wrong_type(value, "None or a pair (day, forward chances from that day on)")
+    day, chances = value
+    problems = []
+    if isinstance(day, bool) or not isinstance(day, int):
+        problems.append(c.wrong_type(day, f"an int day in [1, {MAX_DAYS - 1:,}]").prefixed("[0]"))
+    elif not 0 < day < MAX_DAYS:
+        message = f"{c.show(day)} is outside [1, {MAX_DAYS - 1:,}]; the shift comes after the start"
+        problems.append(Problem(path="[0]", code="range", message=message))
+    result = _stage_map(_chance)(chances)
+    if result is not None:
+        problems.extend(p.prefixed("[1]") for p in ([result] if isinstance(result, Problem) else result))
+    return problems or None
+
+
+def _start(value: object) -> Problem | None:
+    """None, or a timezone-aware datetime."""
+    return None if value is None else c.aware_datetime(value)
+
+
 def _median(value: object) -> Problem | None:
     if not isinstance(value, Money):
         return c.wrong_type(value, "a Money")
@@ -232,6 +290,12 @@ class CompanyTruth(c.Checked):
     median *amount_median* and log-spread *amount_sigma*; *slip* is the
     chance that an open deal's passing expected close is pushed 30 days,
     *amount_edits* the chance that a deal's amount is edited once while open.
+
+    The process may drift from *start* (the company's start) on: the
+    creation rate is multiplied by ``(1 + growth) ** years`` after *start*
+    (a year of 365.25 days), and from day ``shift[0]`` after *start* a deal
+    leaving a stage moves forward with the chance ``shift[1][stage]``
+    instead.  *start* is needed when either is given.
     """
 
     deals_per_day: float = attrs.field(metadata=check(_deals_per_day), converter=_to_float)
@@ -242,6 +306,11 @@ class CompanyTruth(c.Checked):
     amount_sigma: float = attrs.field(metadata=check(_sigma), converter=_to_float)
     slip: float = attrs.field(metadata=check(_chance), converter=_to_float)
     amount_edits: float = attrs.field(metadata=check(_chance), converter=_to_float)
+    growth: float = attrs.field(default=0.0, metadata=check(_growth), converter=_to_float)
+    shift: tuple[int, Mapping[str, float]] | None = attrs.field(
+        default=None, metadata=check(_shift), converter=_to_shift
+    )
+    start: dt.datetime | None = attrs.field(default=None, metadata=check(_start))
 
     def _relations(self) -> list[Problem]:
         problems = [
@@ -265,7 +334,33 @@ class CompanyTruth(c.Checked):
                 f"{peak:,g}, more than {MAX_DEALS_PER_DAY:,}, the most allowed"
             )
             problems.append(Problem(path="deals_per_day", code="limit", message=msg))
+        if self.shift is not None:
+            chances = self.shift[1]
+            problems.extend(
+                Problem(
+                    path=f"shift[1][{c.show(k)}]",
+                    code="missing",
+                    message=f"no forward chance after the shift for {k!r}, a stage of stays",
+                )
+                for k in self.stays
+                if k not in chances
+            )
+            problems.extend(
+                Problem(
+                    path=f"shift[1][{c.show(k)}]", code="reference", message=f"{k!r} is not a stage of stays"
+                )
+                for k in chances
+                if k not in self.stays
+            )
+        if self.start is None and (self.growth or self.shift is not None):
+            msg = "None; growth and a shift are counted from the company's start: give it"
+            problems.append(Problem(path="start", code="missing", message=msg))
         return problems
+
+    @property
+    def growth_per_day(self) -> float:
+        """The continuous growth rate of deal creation a day: ``log(1 + growth) / 365.25``."""
+        return math.log1p(self.growth) / YEAR_DAYS
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -290,53 +385,88 @@ class CompanyTruth(c.Checked):
         msg = f"{c.show(stage)} is not a stage of this company; its stages: {known}"
         raise ValidationError.single("stage", msg, code="reference")
 
-    def p_won(self, stage: str) -> float:
+    def _chances(self, after_shift: object) -> Mapping[str, float]:
+        """The forward chances before the shift, or after it when *after_shift* (the same without one)."""
+        if not isinstance(after_shift, bool):
+            raise c.at("after_shift", c.wrong_type(after_shift, "a bool"))
+        return self.shift[1] if after_shift and self.shift is not None else self.forward
+
+    def p_won(self, stage: str, *, after_shift: bool = False) -> float:
         """
         The true chance that a deal in *stage* is won: the product of the
-        forward chances from it on (1 for ``won``, 0 for ``lost``).
+        forward chances from it on (1 for ``won``, 0 for ``lost``); with
+        *after_shift*, of the chances after the shift (the same when there
+        is none), for a deal that leaves every stage after it.
 
         Cost: O(stages).
         """
         key = self._stage_key(stage)
+        chances = self._chances(after_shift)
         if key in _CLOSED:
             return 1.0 if key == "won" else 0.0
         stages = self.stages
-        return math.prod(self.forward[k] for k in stages[stages.index(key) :])
+        return math.prod(chances[k] for k in stages[stages.index(key) :])
 
-    def mean_days_to_close(self, stage: str) -> float:
+    def mean_days_to_close(self, stage: str, *, after_shift: bool = False) -> float:
         """
         The mean days from entering *stage* until the deal is won or lost:
         its mean stay, plus, with the forward chance, the next stage's mean
-        days to close (0 for ``won`` and ``lost``).
+        days to close (0 for ``won`` and ``lost``); with *after_shift*, by
+        the chances after the shift.
 
         Cost: O(stages).
         """
         key = self._stage_key(stage)
+        chances = self._chances(after_shift)
         if key in _CLOSED:
             return 0.0
         stages = self.stages
         days = 0.0
         for k in reversed(stages[stages.index(key) :]):
-            days = self.stays[k] + self.forward[k] * days
+            days = self.stays[k] + chances[k] * days
         return days
 
     def creation_rate(self, day: dt.date) -> float:
         """
         The mean deals created a day on *day*: ``deals_per_day`` times the
-        seasonality of its month.
+        seasonality of its month; with growth, times the mean growth factor
+        over that day (from midnight to midnight in the zone of *start*),
+        ``(1 + growth) ** years``.
 
         Cost: O(1).
         """
         problem = c.calendar_date(day)
         if problem is not None:
             raise c.at("day", problem)
-        return self.deals_per_day * self.seasonality[day.month - 1]
+        rate = self.deals_per_day * self.seasonality[day.month - 1]
+        k = self.growth_per_day
+        if not k:
+            return rate
+        assert self.start is not None  # noqa: S101 - required with growth
+        zone = self.start.tzinfo
+        midnight = dt.datetime(day.year, day.month, day.day, tzinfo=zone)
+        at = _elapsed_days(self.start, midnight)
+        if k * at > _MAX_EXPONENT:
+            msg = (
+                f"{day.isoformat()} is too far from the start {self.start.isoformat()} for a growth of "
+                f"{self.growth:g} a year: the rate there is more than a float holds"
+            )
+            raise ValidationError.single("day", msg, code="range")
+        length = 1.0
+        if day < dt.date.max:
+            after = day + dt.timedelta(days=1)
+            length = _elapsed_days(midnight, dt.datetime(after.year, after.month, after.day, tzinfo=zone))
+        return rate * math.exp(k * at) * _mean_growth(k, length)
 
     def expected_created(self, start: dt.datetime, end: dt.datetime) -> float:
         """
         The expected count of deals created in [*start*, *end*): the
         integral of the creation rate, months read as calendar months in the
-        zone of *start* (give the company's ``start``).
+        zone of *start* (give the company's ``start``, or any instant in its
+        zone).  With growth, each month piece [a, b) adds ``r e^{k a}
+        (e^{k (b - a)} - 1) / k`` (r its rate, k :attr:`growth_per_day`, a and
+        b in days after the company's start), exactly; a window so far from
+        the company's start that the grown rate passes e**600 is refused.
 
         Cost: O(months between them).
         """
@@ -351,10 +481,56 @@ class CompanyTruth(c.Checked):
             msg = f"{end.isoformat()} is before start {start.isoformat()}"
             raise ValidationError.single("end", msg, code="order")
         total = _elapsed_days(start, end)
+        k = self.growth_per_day
+        if not k:
+            return math.fsum(
+                (min(b, total) - a) * self.deals_per_day * self.seasonality[month - 1]
+                for a, b, month in _months(start, total)
+            )
+        assert self.start is not None  # noqa: S101 - required with growth
+        # The rate on a month piece [a, b) is r e^{k (at + u)}: its integral is
+        # r e^{k (at + a)} (e^{k (b - a)} - 1) / k, i.e. r (b - a) e^{k (at + a)} times the mean factor.
+        at = _elapsed_days(self.start, start)
+        for name, exponent in (("start", k * at), ("end", k * (at + total))):
+            if exponent > _MAX_EXPONENT:
+                when = start if name == "start" else end
+                msg = (
+                    f"{when.isoformat()} is too far from the company's start {self.start.isoformat()} for a "
+                    f"growth of {self.growth:g} a year: the rate there is more than a float holds"
+                )
+                raise ValidationError.single(name, msg, code="range")
         return math.fsum(
-            (min(b, total) - a) * self.deals_per_day * self.seasonality[month - 1]
+            (min(b, total) - a)
+            * self.deals_per_day
+            * self.seasonality[month - 1]
+            * math.exp(k * (at + a))
+            * _mean_growth(k, min(b, total) - a)
             for a, b, month in _months(start, total)
         )
+
+
+def _mean_growth(k: float, length: float) -> float:
+    """The mean of e^{k u} over u in [0, *length*): ``expm1(k length) / (k length)`` (1 for length 0)."""
+    x = k * length
+    return math.expm1(x) / x if x else 1.0
+
+
+def _peak(truth: CompanyTruth, start: dt.datetime, days: int) -> tuple[float, float]:
+    """
+    The highest creation rate over the *days* played from *start*, and the
+    day it is reached (its supremum: at the end of a month piece when growing,
+    at its start when shrinking).
+    """
+    k = truth.growth_per_day
+    best, when = 0.0, 0.0
+    for a, b, month in _months(start, days):
+        at = min(b, days) if k > 0 else a
+        rate = truth.deals_per_day * truth.seasonality[month - 1]
+        if k:
+            rate *= math.exp(k * at)
+        if rate > best:
+            best, when = rate, at
+    return best, when
 
 
 def _elapsed_days(a: dt.datetime, b: dt.datetime) -> float:
@@ -482,6 +658,8 @@ def simulate_company(
     amount_sigma: float = 0.5,
     slip: float = 0.3,
     amount_edits: float = 0.1,
+    growth: float = 0.0,
+    shift: tuple[int, Mapping[str, float]] | None = None,
 ) -> Company:
     """
     A company whose true sales process is known, played for *days* days from
@@ -507,21 +685,34 @@ def simulate_company(
       ``CloseDateChanged``), and again when that one passes; with chance
       *amount_edits* a deal's amount is edited once, by up to 30 % either
       way, at a uniform instant while it is open (an ``AmountChanged``).
+    - With *growth*, the creation rate changes by that fraction a year,
+      continuously: it is multiplied by ``(1 + growth) ** years`` after
+      *start* (a year of 365.25 days; from -0.9 to 10).
+    - With *shift*, ``(day, chances)``, a deal leaving a stage from *day*
+      days after *start* on (0 < day < *days*) moves forward with
+      ``chances[stage]`` instead of ``forward[stage]`` (the same stages):
+      the process changes under a forecast fitted on all of the history.
+      Without either, the same seed gives the same company as before they
+      existed.
     - Nothing after ``start + days`` is observed: deals open then stay open.
 
     The pipeline has the open stages (probability: the true chance to win
-    from there, to 4 places), ``won`` and ``lost``, and no requirements; the
-    moves and edits are made by :func:`funnelkit.stages.advance`,
-    :func:`~funnelkit.stages.win`, :func:`~funnelkit.stages.lose` and
-    :func:`~funnelkit.stages.edit`, so ``events`` replay.
+    from there before any shift, to 4 places), ``won`` and ``lost``, and no
+    requirements; the moves and edits are made by
+    :func:`funnelkit.stages.advance`, :func:`~funnelkit.stages.win`,
+    :func:`~funnelkit.stages.lose` and :func:`~funnelkit.stages.edit`, so
+    ``events`` replay.
 
-    At most 3,650 days, 10,000 deals a day at the busiest month, 100 open
-    stages of at most 3,650 days each, a log-spread of 3 and a median of
-    10**12 in the currency's units; bad arguments are refused up front, all
-    at once, each by name (a :class:`~funnelkit.errors.ValidationError`).
+    At most 3,650 days, 10,000 deals a day at the busiest month (with its
+    growth; over it the error names ``deals_per_day`` when it is over before
+    any growth, else ``growth``), 100 open stages of at most 3,650 days
+    each, a log-spread of 3 and a median of 10**12 in the currency's units;
+    bad arguments are refused up front, all at once, each by name (a
+    :class:`~funnelkit.errors.ValidationError`).
 
     Cost: O(n log n) for the n deals and events (about ``deals_per_day *
-    days`` deals); 10,000 deals take about a second.
+    days`` deals), plus O(peak rate * days) thinning draws with growth;
+    10,000 deals take about a second.
     """
     seed, days = c.plain(seed), c.plain(days)
     stays = _DEFAULT_STAYS if stays is None else stays
@@ -534,6 +725,7 @@ def simulate_company(
         problems.append(Problem(path="forward", code="missing", message=msg))
         forward = _DEFAULT_FORWARD
     truth = None
+    good_start = c.aware_datetime(start) is None
     try:
         truth = CompanyTruth(
             deals_per_day=deals_per_day,
@@ -544,17 +736,32 @@ def simulate_company(
             amount_sigma=amount_sigma,
             slip=slip,
             amount_edits=amount_edits,
+            growth=growth,
+            shift=shift,
+            start=start if good_start else None,
         )
     except ValidationError as e:
-        problems.extend(p for p in e.problems if not (guessed and p.path.startswith("forward")))
+        problems.extend(
+            p
+            for p in e.problems
+            if not (guessed and p.path.startswith("forward")) and not (not good_start and p.path == "start")
+        )
+    if truth is not None and truth.shift is not None and _good_days(days) and truth.shift[0] >= days:
+        msg = f"{truth.shift[0]:,} is not before the last day played, {days:,}; a shift comes within the days"
+        problems.append(Problem(path="shift[0]", code="range", message=msg))
     if truth is not None and not problems:
-        problem = _room(start, days, truth)
+        problem = _room(start, days, truth) or _grown_peak(start, days, truth)
         if problem is not None:
             problems.append(problem)
     if problems or truth is None:
         order = {name: i for i, name in enumerate(_PARAMETERS)}
         raise ValidationError(sorted(problems, key=lambda p: order.get(p.path.split("[")[0], 0)))
-    truth = attrs.evolve(truth, forward=FrozenMap({k: truth.forward[k] for k in truth.stays}))
+    shifted = (
+        None
+        if truth.shift is None
+        else (truth.shift[0], FrozenMap({k: truth.shift[1][k] for k in truth.stays}))
+    )
+    truth = attrs.evolve(truth, forward=FrozenMap({k: truth.forward[k] for k in truth.stays}), shift=shifted)
     rng = seed if isinstance(seed, random.Random) else random.Random(seed)  # noqa: S311 - a simulation
     return _Play(truth, rng, start, days).run()
 
@@ -577,6 +784,11 @@ def _arguments(seed: object, start: object, days: object) -> list[Problem]:
     return problems
 
 
+def _good_days(days: object) -> bool:
+    """Whether *days* passed its check (so a shift's day can be held to it)."""
+    return isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= MAX_DAYS
+
+
 def _room(start: dt.datetime, days: int, truth: CompanyTruth) -> Problem | None:
     """A problem when the days played, and the expected closes past them, overrun datetime."""
     reach = days + math.ceil(sum(truth.stays.values())) + 2 * SLIP_DAYS
@@ -586,6 +798,19 @@ def _room(start: dt.datetime, days: int, truth: CompanyTruth) -> Problem | None:
         msg = f"{start.isoformat()} leaves no room for {days:,} days and the closes expected after"
         return Problem(path="start", code="range", message=msg)
     return None
+
+
+def _grown_peak(start: dt.datetime, days: int, truth: CompanyTruth) -> Problem | None:
+    """A problem when growth takes the creation rate past the most allowed within the days played."""
+    peak, when = _peak(truth, start, days)
+    if peak <= MAX_DEALS_PER_DAY:
+        return None
+    msg = (
+        f"{truth.growth:g} a year grows {truth.deals_per_day:g} deals a day (x {max(truth.seasonality):g} at "
+        f"the busiest month) to {peak:,.0f} a day by day {when:,.0f}, more than {MAX_DEALS_PER_DAY:,}, the "
+        "most allowed; lower growth, deals_per_day or days"
+    )
+    return Problem(path="growth", code="limit", message=msg)
 
 
 class _Play:
@@ -602,6 +827,9 @@ class _Play:
         self.stages = truth.stages
         self.stays = [truth.stays[k] for k in self.stages]
         self.forward = [truth.forward[k] for k in self.stages]
+        # From the shift day on, exits use the chances after it (never, without a shift).
+        self.shift_day = math.inf if truth.shift is None else float(truth.shift[0])
+        self.shifted = self.forward if truth.shift is None else [truth.shift[1][k] for k in self.stages]
         self.pipeline = _pipeline(truth)
         self.minor = _minor(truth.amount_median)
         self.currency = truth.amount_median.currency
@@ -611,11 +839,17 @@ class _Play:
         return self.start + dt.timedelta(days=t)
 
     def created_times(self) -> list[float]:
-        """The creation times, in days after start: a Poisson process of the monthly rate, thinned."""
+        """
+        The creation times, in days after start: a Poisson process of the
+        monthly rate times the growth factor, thinned from its highest rate
+        over the days played (the same draws as without growth when there is
+        none).
+        """
         months = _months(self.local_start, self.days)
         edges = [a for a, _, _ in months]
         rates = [self.truth.deals_per_day * self.truth.seasonality[m - 1] for _, _, m in months]
-        peak = max(rates)
+        peak, _ = _peak(self.truth, self.local_start, self.days)
+        k = self.truth.growth_per_day
         times: list[float] = []
         if peak <= 0:
             return times
@@ -625,6 +859,8 @@ class _Play:
             if t >= self.days:
                 return times
             rate = rates[bisect.bisect_right(edges, t) - 1]
+            if k:
+                rate *= math.exp(k * t)
             if rng.random() * peak < rate:
                 times.append(t)
 
@@ -693,7 +929,7 @@ class _Play:
         i = 0
         while True:
             t += rng.expovariate(1.0 / self.stays[i])
-            forward = rng.random() < self.forward[i]
+            forward = rng.random() < (self.forward if t < self.shift_day else self.shifted)[i]
             if forward and i < last:
                 kept.append((t, "advance", None))
                 i += 1

@@ -71,6 +71,7 @@ ZONES = (dt.UTC, "Asia/Shanghai", "America/New_York")
 #: Reports that do not merge, and why; the class docstring says so too.
 NOT_MERGEABLE = {
     "AbcResult": "a tier is a place in the ranking of every customer",
+    "ForecastComparison": "each method learns from every deal, the combination from the whole history",
     "Bookings": "weights and an interval chosen on the whole history: forecast a company in one call",
     "AbsorbingChain": "a solve of the whole transition matrix: merge the moves, solve once",
     "CloseTimes": "quantiles of simulated paths through one model: learn it once from all the history",

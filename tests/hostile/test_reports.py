@@ -42,6 +42,7 @@ REPORTS = {
     "DealCloses",
     "FairnessReport",
     "FlowReport",
+    "ForecastComparison",
     "FunnelReport",
     "KaplanMeier",
     "PipelineChanges",

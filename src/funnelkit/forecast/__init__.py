@@ -11,6 +11,7 @@ from ._backtest import Backtest, BacktestRow, as_of, backtest, bias, pinball, wa
 from ._bookings import COMPONENTS, BookingCheck, BookingLine, Bookings, DealBooking, expected_bookings
 from ._changes import CHANGES, EDITED, ChangeTotal, DealChange, PipelineChanges, pipeline_changes
 from ._close_times import CloseTime, CloseTimes, DealClose, DealCloses, close_dates, time_to_close
+from ._comparison import METHODS, ComparisonRow, ForecastComparison, MethodScore, compare_forecasts
 from ._distributions import RevenueDistribution, WinCount, simulate_revenue, win_count
 from ._funnel import FunnelReport, FunnelTally, StageStats, funnel
 from ._incidence import CumulativeIncidence, cumulative_incidence
@@ -47,6 +48,7 @@ __all__ = [
     "COMPONENTS",
     "DIMENSIONS",
     "EDITED",
+    "METHODS",
     "AbsorbingChain",
     "Backtest",
     "BacktestRow",
@@ -59,6 +61,7 @@ __all__ = [
     "CloseRates",
     "CloseTime",
     "CloseTimes",
+    "ComparisonRow",
     "CumulativeIncidence",
     "DealBooking",
     "DealChange",
@@ -67,12 +70,14 @@ __all__ = [
     "Finding",
     "FlowReport",
     "FlowRow",
+    "ForecastComparison",
     "ForecastLine",
     "FunnelReport",
     "FunnelTally",
     "KaplanMeier",
     "KmStep",
     "KmTable",
+    "MethodScore",
     "PipelineChanges",
     "RevenueDistribution",
     "ShapeReport",
@@ -93,6 +98,7 @@ __all__ = [
     "chain_from_events",
     "close_dates",
     "close_rates",
+    "compare_forecasts",
     "cumulative_incidence",
     "diagnose",
     "expected_bookings",

@@ -29,15 +29,18 @@ from .._time import instant
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import ValidationError
 from ..stages import MoveKind, Pipeline, StageChanged
-from ._backtest import DealEvent, _unique, as_of
+from ._backtest import DealEvent, _Sweep, _timelines, _unique, as_of
 from ._funnel import _listed
-from ._incidence import _estimate
 
 Component = Literal["closed", "pipeline", "generation", "run_rate"]
 #: The components of :func:`expected_bookings`, in the order its lines list them.
 COMPONENTS: tuple[Component, ...] = ("closed", "pipeline", "generation", "run_rate")
 #: At most this many past periods are replayed to choose the weights and the interval.
 MAX_BACKTESTS = 60
+#: The chain's chances of ending won are iterated at most this many times (a chain of back moves).
+_MAX_SWEEPS = 10_000
+#: The past periods that judge the methods start this far apart at most.
+_PAST_STEP = dt.timedelta(days=30)
 #: The longest period forecast (ten years).
 MAX_PERIOD = dt.timedelta(days=3660)
 
@@ -278,26 +281,28 @@ def expected_bookings(
     deals = list(as_of(deals, log, now=at))  # checks the history; the deals as they stood at now
     known = _Known(deals, log, pipeline, at, lookback, cycle)
     parts = known.forecast(first, last)
-    length = last - first
+    # the past periods of the same length, each a step further back (a month at most, so that a
+    # quarter's forecast is judged on a dozen periods within a year, overlapping)
+    step = min(last - first, _PAST_STEP)
     checks = []
-    k = max(1, math.ceil((last - at) / length))
-    replayed = 0
-    while replayed < k_max and at - k * length > known.earliest:
-        replayed += 1
-        then = at - k * length
+    k0 = max(1, math.ceil((last - at) / step))
+    instants = [at - k * step for k in range(k0, k0 + k_max) if at - k * step > known.earliest]
+    # the deals as they stood at every past instant, from one replay of each deal's history
+    sweep = _Sweep(deals, log, _timelines(deals, log, at), instants) if instants else None
+    for k, then in enumerate(instants, k0):
+        shift = k * step
         past = _Known(
-            list(as_of(deals, log, now=then)),  # rewound through the whole log known at now
+            list(cast("_Sweep", sweep).at(then)),  # rewound through the whole log known at now
             [e for e in log if e.at <= then],
             pipeline,
             then,
             lookback,
             cycle,
         )
-        got = past.forecast(first - k * length, last - k * length)
-        actual = _won_in(deals, first - k * length, last - k * length)
+        got = past.forecast(first - shift, last - shift)
+        actual = _won_in(deals, first - shift, last - shift)
         for currency in sorted({*got.currencies, *actual}):
-            checks.append((then, first - k * length, last - k * length, currency, got, actual))
-        k += 1
+            checks.append((then, first - shift, last - shift, currency, got, actual))
     weights = _weights(checks, parts.currencies)
     reported = tuple(
         BookingCheck(
@@ -456,6 +461,7 @@ class _Known:
 
     def forecast(self, start: dt.datetime, end: dt.datetime) -> _Parts:
         parts = _Parts()
+        self.chain.grow(math.floor(_days(end - self.now)) + 1)  # once, to the period's end
         self._closed(parts, start, end)
         self._pipeline(parts, start, end)
         self._generation(parts, start, end)
@@ -501,23 +507,29 @@ class _Known:
 
     def _generation(self, parts: _Parts, start: dt.datetime, end: dt.datetime) -> None:
         begin = max(start, self.now)
+        if self.first is None or self.chain.unknown(self.first, 0.0):
+            return
+        created = self.created_per_day()
+        for m_start, m_end in _months(begin, end):
+            # deals created at u in [m_start, m_end), won by the period's end: the mean chance over u
+            share = self.chain.mean_won_within(self.first, _days(end - m_end), _days(end - m_start))
+            days = _days(m_end - m_start)
+            for currency, per_day in created.items():
+                parts.add("generation", None, _month(m_start), currency, _times(per_day, share * days))
+
+    def created_per_day(self) -> dict[str, Decimal]:
+        """The amount created per day over the lookback (or the history, if shorter), per currency."""
         since = self.now - self.lookback
         span = _days(min(self.lookback, self.now - self.earliest))
-        if self.first is None or span <= 0 or self.chain.unknown(self.first, 0.0):
-            return
         created: dict[str, Decimal] = {}
+        if span <= 0:
+            return created
         for o in self.deals:
             if o.amount is not None and since <= o.created_at < self.now:
                 created[o.amount.currency] = _CTX.add(
                     created.get(o.amount.currency, Decimal(0)), o.amount.amount
                 )
-        for m_start, m_end in _months(begin, end):
-            # deals created at u in [m_start, m_end), won by the period's end: the mean chance over u
-            share = self.chain.mean_won_within(self.first, _days(end - m_end), _days(end - m_start))
-            days = _days(m_end - m_start)
-            for currency, amount in created.items():
-                per_day = _CTX.divide(amount, Decimal(repr(span)))
-                parts.add("generation", None, _month(m_start), currency, _times(per_day, share * days))
+        return {k: _CTX.divide(v, Decimal(repr(span))) for k, v in created.items()}
 
     def _run_rate(self, parts: _Parts, start: dt.datetime, end: dt.datetime) -> None:
         length = end - start
@@ -538,7 +550,8 @@ class _Known:
                 for k in currencies:
                     mean = _CTX.divide(_sum(b.get(k, Decimal(0)) for b in base), Decimal(len(base)))
                     if mean > 0:
-                        index[k] = float(_CTX.divide(then.get(k, Decimal(0)), mean))
+                        raw = float(_CTX.divide(then.get(k, Decimal(0)), mean))
+                        index[k] = _shrunk(raw, self._noise(k, start - self.season, end - self.season, base))
         months = _months(start, end)
         whole = _days(length)
         for k in currencies:
@@ -548,11 +561,42 @@ class _Known:
             for m_start, m_end in months:
                 parts.add("run_rate", None, _month(m_start), k, _times(rate, _days(m_end - m_start) / whole))
 
+    def _noise(self, currency: str, start: dt.datetime, end: dt.datetime, base: list[Any]) -> float:
+        """
+        The relative variance of a seasonal index: that period's bookings over the mean of *base*
+        periods, each a sum of a random number of random amounts (compound Poisson: the relative
+        variance of a sum of n wins is ``(1 + cv^2) / n`` for the amounts' coefficient of variation).
+        """
+        length = end - start
+        counts, amounts = [], []
+        for j in range(len(base) + 1):
+            lo, hi = start - j * length, end - j * length
+            won = [float(o.amount.amount) for o in self.deals if o.status is _WON and o.amount is not None
+                   and o.amount.currency == currency and lo <= o.stage_entered_at < hi]  # fmt: skip
+            counts.append(len(won))
+            amounts += won
+        if counts[0] == 0 or sum(counts[1:]) == 0 or len(amounts) < 2:
+            return math.inf
+        cv2 = statistics.pvariance(amounts) / statistics.fmean(amounts) ** 2
+        return (1 + cv2) * (1 / counts[0] + 1 / sum(counts[1:]))
+
     def _won(self, start: dt.datetime, end: dt.datetime) -> tuple[dict[str, Decimal], bool]:
         """The bookings per currency won in ``[start, end)``, and whether the history covers it."""
         if start < self.earliest or end > self.now:
             return {}, False
         return _won_in(self.deals, start, end), True
+
+
+def _shrunk(index: float, noise: float) -> float:
+    """
+    A seasonal *index* pulled towards 1 by how much of its distance from 1
+    its own relative variance *noise* could explain (positive-part
+    James-Stein): a season that shows only noise counts for nothing.
+    """
+    gap = (index - 1) ** 2
+    if gap == 0 or math.isinf(noise):
+        return 1.0
+    return 1 + (index - 1) * max(0.0, 1 - noise * index**2 / gap)
 
 
 def _won_in(deals: Iterable[Opportunity], start: dt.datetime, end: dt.datetime) -> dict[str, Decimal]:
@@ -561,6 +605,36 @@ def _won_in(deals: Iterable[Opportunity], start: dt.datetime, end: dt.datetime) 
         if o.status is _WON and o.amount is not None and start <= o.stage_entered_at < end:
             out[o.amount.currency] = _CTX.add(out.get(o.amount.currency, Decimal(0)), o.amount.amount)
     return out
+
+
+def _aalen_johansen(
+    observations: list[tuple[float, str | None]],
+) -> tuple[list[float], list[float], list[tuple[float, str, float]]]:
+    """
+    The Aalen-Johansen estimate over ``(days, destination)`` stays (``None``:
+    still under way), as :func:`cumulative_incidence` makes it in floats:
+    the distinct times, the survival after each, and each jump of a
+    destination's incidence ``(time, destination, size)``, in time order.
+    """
+    counts: dict[float, Counter[str | None]] = {}
+    for x, d in observations:
+        counts.setdefault(x, Counter())[d] += 1
+    at_risk = len(observations)
+    survival = 1.0
+    times: list[float] = []
+    survivals: list[float] = []
+    jumps: list[tuple[float, str, float]] = []
+    for t in sorted(counts):
+        here = counts[t]
+        censored = here.pop(None, 0)
+        ended = sum(here.values())
+        for d in sorted(cast("Counter[str]", here)):
+            jumps.append((t, d, survival * here[d] / at_risk))
+        survival *= 1.0 - ended / at_risk
+        times.append(t)
+        survivals.append(survival)
+        at_risk -= ended + censored
+    return times, survivals, jumps
 
 
 class _Chain:
@@ -583,21 +657,7 @@ class _Chain:
         self.jumps: dict[str, list[tuple[float, str, float]]] = {}
         self.bins: dict[str, dict[int, list[tuple[float, str, float]]]] = {}
         for k, obs in stays.items():
-            counts: dict[Any, Counter[str | None]] = {}
-            for x, d in obs:  # times and stages the history checked: counted without a second check
-                counts.setdefault(x, Counter())[d] += 1
-            ci = _estimate(counts, tuple(sorted({d for _, d in obs if d is not None})), exact=False)
-            self.times[k] = [float(cast("float", t)) for t in ci.times]
-            self.survival[k] = [float(x) for x in ci.survival]
-            jumps = []
-            for n, d in enumerate(ci.outcomes):
-                before = 0.0
-                for t, row in zip(self.times[k], ci.incidence, strict=True):
-                    value = float(row[n])
-                    if value != before:
-                        jumps.append((t, d, value - before))
-                        before = value
-            self.jumps[k] = sorted(jumps)
+            self.times[k], self.survival[k], self.jumps[k] = _aalen_johansen(obs)
             # the jumps by the whole days B = ceil(t - 1/2) they round to: a stay that ends at t after
             # a whole days in the stage leaves max(1, B - a) days later
             bins: dict[int, list[tuple[float, str, float]]] = {}
@@ -607,6 +667,7 @@ class _Chain:
         self.horizon = 0
         self.w: dict[str, list[float]] = {}
         self._conditional: dict[tuple[str, int, int], float] = {}
+        self._eventual: dict[str, float] | None = None
 
     def _open_at(self, stage: str, a: float) -> float:
         """The chance a deal entering *stage* is still in it after *a* days."""
@@ -626,7 +687,7 @@ class _Chain:
         if t <= 0:
             return 0.0
         days = math.floor(t)
-        self._grow(days)
+        self.grow(days)
         a = math.floor(age)
         key = (stage, a, days)
         got = self._conditional.get(key)
@@ -646,11 +707,48 @@ class _Chain:
             self._conditional[key] = got
         return got
 
+    def eventual(self, stage: str, age: float) -> float:
+        """
+        The chance that a deal *age* days into *stage* is won at all, whenever:
+        where each stage's deals went once they left it (the stays still
+        under way taken to end as those that ended), through the chain,
+        timing ignored.
+        """
+        if self.unknown(stage, age):
+            return 0.0
+        if self._eventual is None:
+            self._eventual = self._absorbed()
+        leave, won = self._leaving(stage, math.floor(age)), self.won
+        return sum(q * (1.0 if d in won else self._eventual.get(d, 0.0)) for d, q in leave.items())
+
+    def _leaving(self, stage: str, a: float) -> dict[str, float]:
+        """Where a deal *a* days into *stage* goes when it leaves, each destination's chance."""
+        out: dict[str, float] = {}
+        for t, d, p in self.jumps[stage]:
+            if t > a:
+                out[d] = out.get(d, 0.0) + p
+        total = sum(out.values())
+        return {d: q / total for d, q in out.items()} if total > 0 else {}
+
+    def _absorbed(self) -> dict[str, float]:
+        """Each open stage's chance of ending won, by iterating the chain of where deals go next."""
+        moves = {k: self._leaving(k, -1.0) for k in self.jumps}
+        p = dict.fromkeys(moves, 0.0)
+        for _ in range(_MAX_SWEEPS):
+            change = 0.0
+            for k, leave in moves.items():
+                value = sum(q * (1.0 if d in self.won else p.get(d, 0.0)) for d, q in leave.items())
+                change = max(change, abs(value - p[k]))
+                p[k] = value
+            if change < 1e-12:
+                break
+        return p
+
     def mean_won_within(self, stage: str, lo: float, hi: float) -> float:
         """The mean over t in ``[lo, hi]`` of the chance a deal entering *stage* is won within t days."""
         if hi <= lo:
             return 0.0
-        self._grow(math.floor(hi))
+        self.grow(math.floor(hi))
         w = self.w[stage]
         area, t = 0.0, max(lo, 0.0)
         while t < hi:
@@ -666,7 +764,7 @@ class _Chain:
         w = self.w.get(stage)
         return 0.0 if w is None else w[t]
 
-    def _grow(self, horizon: int) -> None:
+    def grow(self, horizon: int) -> None:
         """W[s][t] for every open stage s seen and t up to *horizon*, by days in increasing t."""
         if horizon <= self.horizon and self.w:
             return
@@ -695,12 +793,13 @@ class _Chain:
 
 def _weights(checks: list[Any], currencies: Iterable[str]) -> dict[str, float]:
     """
-    Per currency, the weight of the bottom-up forecast against the run
-    rate: each by the inverse of its mean squared error over the past
-    periods (Bates & Granger 1969, without the covariance: the weights that
-    hold up best on few periods, the "forecast combination puzzle" of
-    Smith & Wallis 2009); the bottom-up alone without a run rate or past
-    periods to judge by.
+    Per currency, the weight w of the bottom-up forecast B against the run
+    rate R that minimises the squared error of ``w B + (1 - w) R`` over the
+    past periods, in [0, 1] (Bates & Granger 1969 with the covariance:
+    both forecasts miss the same noise of what is booked, so the weights
+    that ignore it pull towards one half): ``w = sum (A - R)(B - R) / sum
+    (B - R)^2``; the bottom-up alone without a run rate or past periods to
+    judge by, one half when the two never differed.
     """
     out = {}
     for k in sorted(set(currencies) | {x[3] for x in checks}):
@@ -709,9 +808,12 @@ def _weights(checks: list[Any], currencies: Iterable[str]) -> dict[str, float]:
         if not mine or not any(r for _, r, _ in mine):
             out[k] = 1.0  # no run rate to weigh against
             continue
-        bottom = sum((b - a) ** 2 for b, _, a in mine)
-        rate = sum((r - a) ** 2 for _, r, a in mine)
-        out[k] = 0.5 if bottom == rate else rate / (bottom + rate)
+        spread = sum((b - r) ** 2 for b, r, _ in mine)
+        if spread == 0:
+            out[k] = 0.5
+            continue
+        w = sum((a - r) * (b - r) for b, r, a in mine) / spread
+        out[k] = min(1.0, max(0.0, w))
     return out
 
 
