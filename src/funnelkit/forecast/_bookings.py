@@ -51,6 +51,7 @@ _SMALLEST_RATIO = 0.01
 _EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 _LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 _CTX = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
+_FROM_FLOAT = _CTX.create_decimal_from_float
 _WON, _LOST, _OPEN = OpportunityStatus.WON, OpportunityStatus.LOST, OpportunityStatus.OPEN
 _CLOSING = {MoveKind.WIN: "won", MoveKind.LOSE: "lost"}
 
@@ -851,7 +852,7 @@ def _months(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.
 
 
 def _times(amount: Decimal, p: float) -> Decimal:
-    return _CTX.multiply(amount, Decimal(p))
+    return _CTX.multiply(amount, _FROM_FLOAT(p))  # exact, whatever traps the caller set
 
 
 def _float_sum(pairs: list[tuple[Decimal, float]]) -> Decimal:
