@@ -441,19 +441,21 @@ class _Known:
             if type(e) is StageChanged:
                 moves.setdefault(e.opportunity_id, []).append(e)
         open_stages = {x.key for x in pipeline.open_stages}
+        since = now - lookback
         stays: dict[str, list[tuple[float, str | None]]] = {}
         starts: dict[str, int] = {}
         for o in deals:
             history = sorted(moves.get(o.id, ()), key=lambda e: (e.version, e.at))
             first = history[0].from_stage if history else o.stage
             starts[first] = starts.get(first, 0) + 1
-            # each stay in an open stage: how long, and where it went (None: still there at now)
+            # each stay in an open stage begun within the lookback: how long, and where it went (None:
+            # still there at now), so a process that changed is read as it is now
             entered, stage = o.created_at, first
             for e in history:
-                if stage in open_stages:
+                if stage in open_stages and entered >= since:
                     stays.setdefault(stage, []).append((max(_days(e.at - entered), 0.0), e.to_stage))
                 entered, stage = e.at, e.to_stage
-            if stage in open_stages and o.status is _OPEN:
+            if stage in open_stages and o.status is _OPEN and entered >= since:
                 stays.setdefault(stage, []).append((max(_days(now - entered), 0.0), None))
         won = {x.key for x in pipeline.stages if x.outcome.value == "won"}
         self.chain = _Chain(stays, open_stages, won)
