@@ -172,7 +172,7 @@ class Skip(c.Checked):
 
 
 @attrs.frozen(kw_only=True)
-class OwnerChanged:
+class OwnerChanged(c.Checked):
     """
     One record moved from one rep to another: *kind* is ``customer``,
     ``opportunity`` or ``lead``; *why* says how the new owner was chosen,
@@ -185,16 +185,31 @@ class OwnerChanged:
     #: Its tag in documents (an event log mixes kinds of events).
     type_name: ClassVar[str] = "owner_changed"
 
-    kind: Literal["customer", "opportunity", "lead"]
-    id: str
-    from_rep: str
-    to_rep: str
-    at: dt.datetime
-    actor: str
-    reason: str
-    why: str
-    skipped: tuple[Skip, ...] = ()
-    version: int | None = None
+    kind: Literal["customer", "opportunity", "lead"] = attrs.field(
+        metadata=check(c.one_of(("customer", "opportunity", "lead"), "a kind of record"))
+    )
+    id: str = attrs.field(metadata=check(c.identifier))
+    from_rep: str = attrs.field(metadata=check(c.identifier))
+    to_rep: str = attrs.field(metadata=check(c.identifier))
+    at: dt.datetime = attrs.field(metadata=check(c.aware_datetime))
+    actor: str = attrs.field(metadata=check(c.identifier))
+    reason: str = attrs.field(metadata=check(c.text))
+    why: str = attrs.field(metadata=check(c.text))
+    skipped: tuple[Skip, ...] = attrs.field(
+        default=(), metadata=check(c.items(c.instance_of(Skip, "a Skip"), tuple)), converter=c.to_tuple
+    )
+    version: int | None = attrs.field(default=None, metadata=check(c.optional(c.non_negative_int)))
+
+    def _relations(self) -> list[Problem]:
+        if (self.version is None) == (self.kind == "opportunity"):
+            msg = (
+                "an opportunity's change of owner carries its new version"
+                if self.version is None
+                else f"a {self.kind}'s change of owner carries no version"
+            )
+            code = "missing" if self.version is None else "conflict"
+            return [Problem(path="version", code=code, message=msg)]
+        return []
 
     def to_dict(self) -> dict[str, Any]:
         """

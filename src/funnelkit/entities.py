@@ -352,6 +352,14 @@ class Opportunity(c.Checked):
             problems.append(
                 Problem(path="amount", code="range", message=f"{c.show(self.amount)} is negative")
             )
+        if self.forecast_category is ForecastCategory.CLOSED and self.status is not OpportunityStatus.WON:
+            problems.append(
+                Problem(
+                    path="forecast_category",
+                    code="conflict",
+                    message=f"'closed' is the category of a won deal; this one is {self.status.value!r}",
+                )
+            )
         if self.lost_reason is not None and self.status is not OpportunityStatus.LOST:
             problems.append(
                 Problem(
@@ -378,6 +386,14 @@ class Opportunity(c.Checked):
             map(operator.is_not, statuses, repeat(OpportunityStatus.LOST)),
         )
         broken = map(operator.or_, early, stray)
+        categories = column("forecast_category")
+        if ForecastCategory.CLOSED in categories:  # rare: only then a loop over the column
+            closed = map(
+                operator.and_,
+                map(operator.is_, categories, repeat(ForecastCategory.CLOSED)),
+                map(operator.is_not, statuses, repeat(OpportunityStatus.WON)),
+            )
+            broken = map(operator.or_, broken, closed)
         amounts = column("amount")
         distinct = dict(zip(map(id, amounts), amounts, strict=True)).values()  # a Money is often shared
         negative = {id(m) for m in distinct if m is not None and m.amount < 0}

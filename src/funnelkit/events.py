@@ -7,7 +7,9 @@ events: a :class:`~funnelkit.stages.StageChanged` when a deal moves, an
 :class:`~funnelkit.stages.CloseDateChanged` or a
 :class:`~funnelkit.stages.CategoryChanged` when a rep edits one, a
 :class:`~funnelkit.assignment.Decision` when a lead is routed, an
-:class:`~funnelkit.assignment.OwnerChanged` when a record changes hands.  A
+:class:`~funnelkit.assignment.OwnerChanged` when a record changes hands, a
+:class:`~funnelkit.forecast.ForecastCall` when a rep or a manager submits a
+forecast call (:func:`~funnelkit.forecast.submit_call`).  A
 host appends them to one log; each event's document carries its ``"type"``,
 so the whole log reads back in one call:
 
@@ -35,9 +37,12 @@ from __future__ import annotations
 from typing import TypeAlias
 
 from .assignment import Decision, OwnerChanged
+from .forecast import ForecastCall
 from .stages import AmountChanged, CategoryChanged, CloseDateChanged, StageChanged
 
 __all__ = ["Event"]
 
 #: Any event an engine emits; ``from_dict(list[Event], data)`` reads a mixed log.
-Event: TypeAlias = StageChanged | AmountChanged | CloseDateChanged | CategoryChanged | Decision | OwnerChanged
+Event: TypeAlias = (
+    StageChanged | AmountChanged | CloseDateChanged | CategoryChanged | Decision | OwnerChanged | ForecastCall
+)

@@ -361,7 +361,7 @@ def _draw_opportunity(
         evidence=draw(st.frozensets(names(), max_size=2)),
         lost_reason=lost_reason,
         version=draw(st.integers(0, 50)),
-        forecast_category=draw(_opt(st.sampled_from(ForecastCategory)))
+        forecast_category=draw(_opt(st.sampled_from(_OPEN_CATEGORIES)))
         if status is OpportunityStatus.OPEN
         else None,
     )
@@ -848,7 +848,7 @@ def _edit(
     fields: dict[str, st.SearchStrategy[Any]] = {
         "amount": _opt(money(currency=currency)),
         "expected_close": _opt(_dates()),
-        "forecast_category": _opt(st.sampled_from(ForecastCategory)),
+        "forecast_category": _opt(st.sampled_from(_OPEN_CATEGORIES)),
     }
     chosen = draw(st.lists(st.sampled_from(tuple(fields)), min_size=1, max_size=3, unique=True))
     changed: dict[str, Any] = {name: draw(fields[name]) for name in chosen}

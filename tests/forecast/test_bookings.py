@@ -14,7 +14,7 @@ from three_stages import DAY, PIPE, T0
 
 from _problems import raises_problems
 from funnelkit import Money, Opportunity
-from funnelkit.forecast import expected_bookings
+from funnelkit.forecast import BookingCheck, BookingLine, Bookings, expected_bookings
 from funnelkit.forecast._bookings import _student_t
 from funnelkit.stages import StageChanged
 
@@ -237,3 +237,79 @@ def test_student_t_quantiles_match_the_table(df, t90, t975):
     assert _student_t(0.9, df) == pytest.approx(t90, abs=0.004)
     assert _student_t(0.975, df) == pytest.approx(t975, rel=0.03 if df < 5 else 0.005)
     assert _student_t(0.1, df) == pytest.approx(-t90, abs=0.004)
+
+
+def test_a_period_that_starts_later_counts_the_deals_created_before_it():
+    """
+    [19 Feb, 11 Mar) seen on 14 Feb, worked by hand on the grid of whole days: deals created from now
+    on are won in February with 1.25 deal-days and in March with 3.75, at 20 a day: 25 and 75; x is won
+    5 to 15 days from now with 1/2 - 1/4 = 1/4 of its 400 (all in February), none later.
+    """
+    start = NOW + 5 * DAY
+    report = expected_bookings(DEALS, EVENTS, PIPE, start=start, end=start + 20 * DAY, now=NOW, backtests=0)
+    by_line = {(x.component, x.month): x.amount for x in report.lines}
+    assert by_line[("generation", dt.date(2026, 2, 1))] == usd(25)
+    assert by_line[("generation", dt.date(2026, 3, 1))] == usd(75)
+    assert report.component("pipeline", "USD") == usd(100)
+    assert by_line[("pipeline", dt.date(2026, 2, 1))] == usd(100)
+
+
+def test_less_than_a_day_left_and_a_stay_outlived_give_no_chance():
+    """A day grid: under a day nothing is won; a deal past every win of its stage cannot win any more."""
+    report = expected_bookings(DEALS, EVENTS, PIPE, start=NOW, end=NOW + dt.timedelta(hours=20), now=NOW)
+    assert report.component("pipeline", "USD") == usd(0)
+    old = deal("y", 100, created=19)  # 21 days in a: past the last win, at 20 days
+    report = expected_bookings([*DEALS[:4], old], EVENTS, PIPE, start=NOW, end=NOW + 30 * DAY, now=NOW)
+    assert {d.opportunity_id: d.p_won_within for d in report.deals} == {"d4": 0.0, "y": 0.0}
+
+
+def test_deals_of_other_pipelines_and_their_events_are_left_out():
+    """Another pipeline's deals, even with the same stage keys, change nothing."""
+    others = [attrs.evolve(o, id=o.id + "-x", pipeline="q") for o in DEALS]
+    other_events = [attrs.evolve(e, opportunity_id=e.opportunity_id + "-x", pipeline="q") for e in EVENTS]
+    alone = expected_bookings(DEALS, EVENTS, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW)
+    mixed = expected_bookings(
+        DEALS + others, EVENTS + other_events, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW
+    )
+    assert mixed == alone
+
+
+def test_a_late_event_is_named_by_its_place_as_given():
+    """A repeated event does not shift the index of the late one."""
+    late = attrs.evolve(EVENTS[0], at=NOW + DAY)
+    with raises_problems(("events[2].at", "order")):
+        expected_bookings(DEALS, [EVENTS[0], EVENTS[0], late], PIPE, start=NOW, end=NOW + DAY, now=NOW)
+    moved = attrs.evolve(DEALS[3], stage_entered_at=NOW + DAY)
+    with raises_problems(("opportunities[3].stage_entered_at", "order")):
+        expected_bookings([*DEALS[:3], moved], EVENTS, PIPE, start=NOW, end=NOW + 2 * DAY, now=NOW)
+
+
+def test_a_quantile_too_far_out_is_refused_by_its_level():
+    """Wild past errors: the 0.999999999 quantile would be 1e304 times the forecast; refused at q."""
+    checks = tuple(
+        BookingCheck(
+            now=NOW - k * DAY,
+            start=NOW,
+            end=NOW + DAY,
+            currency="USD",
+            bottom_up=usd(1),
+            run_rate=usd(1),
+            combined=usd(1),
+            actual=usd(ratio),
+        )
+        for k, ratio in enumerate(("0.01", "10", "1"), 1)
+    )
+    report = Bookings(
+        start=NOW,
+        end=NOW + DAY,
+        now=NOW,
+        lines=(BookingLine(component="pipeline", owner="ann", month=dt.date(2026, 2, 1), amount=usd(100)),),
+        deals=(),
+        weights={"USD": 1.0},
+        checks=checks,
+    )
+    assert report.quantile(0.5, "USD") == usd("46.42")  # the geometric mean ratio, (0.01 * 10 * 1) ** (1/3)
+    with raises_problems(("q", "range")):
+        report.quantile(0.999999999, "USD")
+    with raises_problems(("q", "type")):
+        report.quantile("0.5", "USD")

@@ -34,12 +34,15 @@ from funnelkit.assignment import (
     reassign,
 )
 from funnelkit.forecast import (
+    Hierarchy,
     PipelineChanges,
     absorbing_chain,
     against_targets,
     backtest,
+    forecast_rollup,
     funnel,
     kaplan_meier,
+    submit_call,
     weighted_forecast,
     win_count,
 )
@@ -221,6 +224,22 @@ ABC_ROW = next(ABC.rows())
 MISALIGNMENT = Misalignment(customer_id="c0", tier="A", owner="r3", owner_quartile=4, allowed=frozenset({1}))
 MOVE = Move(customer_id="c0", from_rep="r3", to_rep="r1", reason="A customers go to the top quartile")
 KPIS = activity_kpis(ACTIVITIES, period="month", tz="UTC")
+# Forecast governance: a team of two managers over three reps, a rep's call and a manager's adjustment.
+HIERARCHY = Hierarchy(parents={"team": None, "m1": "team", "m2": "team", "r1": "m1", "r2": "m1", "r3": "m2"})
+QUARTER = (dt.date(2026, 10, 1), dt.date(2027, 1, 1))
+CALLS, _ = submit_call(
+    (), node="r1", period=QUARTER, category="commit", amount=Money.of("30000", "USD"), by="r1", at=T0,
+    hierarchy=HIERARCHY,
+)  # fmt: skip
+CALLS, _ = submit_call(
+    CALLS, node="r1", period=QUARTER, category="commit", amount=Money.of("20000", "USD"), by="m1",
+    at=T0 + DAY, reason="slipped a week", hierarchy=HIERARCHY,
+)  # fmt: skip
+SYSTEM = {"r1": Money.of("25000", "USD"), "r2": Money.of("10000", "USD"), "r3": Money.of("5000", "USD")}
+QUOTAS = {"m1": Money.of("60000", "USD"), "r3": Money.of("20000", "USD")}
+ROLLUP = forecast_rollup(
+    CALLS, HIERARCHY, period=QUARTER, category="commit", now=NOW, system=SYSTEM, quotas=QUOTAS, currency="USD"
+)
 
 #: A valid value for each parameter name, used wherever no override says otherwise.
 BY_NAME: dict[str, object] = {
@@ -248,7 +267,9 @@ BY_NAME: dict[str, object] = {
     "bins": 5,
     "bulge": "1.5",
     "by": ("owner",),
+    "calls": CALLS,
     "capacities": {"r1": 3, "r2": 3, "r3": 3},
+    "category": "commit",
     "check_every": 1,
     "closed": 10,
     "contacts_for_full_marks": 6,
@@ -275,6 +296,7 @@ BY_NAME: dict[str, object] = {
     "forecasts": (Decimal(12), Decimal(18), Decimal(33)),
     "forward": {"lead": 0.5, "won_over": 0.7},
     "growth": 0.1,
+    "hierarchy": HIERARCHY,
     "history": REPORT,
     "item": LEADS[0],
     "k": 1,
@@ -290,6 +312,7 @@ BY_NAME: dict[str, object] = {
     "minor": 1230,
     "minor_units": 2,
     "name": "a name",
+    "node": "r1",
     "now": NOW,
     "observations": ((3, True), (5, False), (7, True)),
     "offer": OFFER,
@@ -300,6 +323,7 @@ BY_NAME: dict[str, object] = {
     "opps": OPPORTUNITIES,
     "other": None,  # filled per class: an instance of the same class
     "owner": "r1",
+    "parents": dict(HIERARCHY.parents),
     "parts": (ActivityCount(kinds="visit"),),
     "period": "month",
     "pipeline": PIPELINE,
@@ -308,6 +332,7 @@ BY_NAME: dict[str, object] = {
     "prefix": "items[0]",
     "probabilities": ("0.5", "0.25", "0.9"),
     "q": 0.5,
+    "quotas": QUOTAS,
     "quartiles": {"r1": 1, "r2": 2, "r3": 4},
     "rates": None,
     "reason": "price",
@@ -326,6 +351,7 @@ BY_NAME: dict[str, object] = {
     "stays": {"lead": 10.0, "won_over": 20.0},
     "strength": 4,
     "strong": "0.5",
+    "system": SYSTEM,
     "target": Money.of("100", "USD"),
     "targets": TARGETS,
     "team": TEAM,
@@ -511,6 +537,13 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.assignment.RoundRobin.or_else": {"other": LoadBalance()},
     "funnelkit.assignment.reassign": {"rep_id": "r1", "reason": "left the company"},
     "funnelkit.assignment.TierMatch.from_quartiles": {"quartiles": {"r1": 1, "r2": 2, "r3": 4}},
+    "funnelkit.forecast.submit_call": {
+        "period": QUARTER,
+        "amount": Money.of("25000", "USD"),
+        "by": "team",
+        "at": NOW,
+    },
+    "funnelkit.forecast.forecast_rollup": {"period": QUARTER},
     "funnelkit.forecast.against_targets": {"start": dt.date(2026, 9, 1), "end": dt.date(2027, 1, 1)},
     "funnelkit.forecast.won_between": {"start": T0, "end": NOW},
     "funnelkit.forecast.kaplan_meier": {  # the lifelines-style call; observations are tried against it

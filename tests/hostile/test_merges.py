@@ -86,6 +86,7 @@ NOT_MERGEABLE = {
     "Reassignment": "a plan of moves that share the receiving reps' room",
     "RevenueDistribution": "the whole's revenue is the parts' summed draw by draw; samples drawn apart do not pair",
     "RfmResult": "a score is a rank among every customer",
+    "Rollup": "a manager's own call overrides their team's sum: roll up each subtree on its own",
     "ShapeReport": "a diagnosis of the whole book against the whole history",
     "SimulationResult": "one run is one whole company",
 }

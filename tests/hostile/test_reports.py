@@ -53,6 +53,7 @@ REPORTS = {
     "ResultKpis",
     "RevenueDistribution",
     "RfmResult",
+    "Rollup",
     "ShapeReport",
     "SimulationResult",
     "TargetReport",

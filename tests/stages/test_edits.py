@@ -226,3 +226,25 @@ def test_a_bad_event_document_is_refused_with_its_path():
     with pytest.raises(ValidationError) as info:
         from_dict(CategoryChanged, data)
     assert [p.path for p in info.value.problems] == ["after"]
+
+
+def test_an_open_deal_cannot_be_called_closed():
+    """'closed' is a won deal's category: an edit or a deal that says it of an open deal is refused."""
+    with raises_problems(("forecast_category", "conflict")):
+        edit(DEAL, now=T, actor="ann", forecast_category="closed")
+    with raises_problems(("forecast_category", "conflict")):
+        attrs.evolve(DEAL, forecast_category=ForecastCategory.CLOSED)
+
+
+def test_a_change_of_owner_is_checked_field_by_field():
+    """A deal's change of owner carries its version; a bad field is named, not a bare TypeError later."""
+    fields = {
+        "kind": "opportunity", "id": "o-1", "from_rep": "ann", "to_rep": "bob", "at": T, "actor": "mgr",
+        "reason": "ann left", "why": "least loaded",
+    }  # fmt: skip
+    with raises_problems(("version", "missing")):
+        OwnerChanged(**fields)
+    with raises_problems(("to_rep", "type"), ("at", "timezone")):
+        OwnerChanged(**fields | {"at": dt.datetime(2026, 3, 2), "to_rep": 123, "version": 1})
+    with raises_problems(("version", "conflict")):
+        OwnerChanged(**fields | {"kind": "customer", "version": 2})

@@ -9,6 +9,16 @@ from __future__ import annotations
 
 from ._backtest import Backtest, BacktestRow, as_of, backtest, bias, pinball, wape, won_between
 from ._bookings import COMPONENTS, BookingCheck, BookingLine, Bookings, DealBooking, expected_bookings
+from ._calls import (
+    MAX_HIERARCHY_DEPTH,
+    MAX_HIERARCHY_NODES,
+    ForecastCall,
+    Hierarchy,
+    Rollup,
+    RollupRow,
+    forecast_rollup,
+    submit_call,
+)
 from ._changes import CHANGES, EDITED, ChangeTotal, DealChange, PipelineChanges, pipeline_changes
 from ._close_times import CloseTime, CloseTimes, DealClose, DealCloses, close_dates, time_to_close
 from ._comparison import METHODS, ComparisonRow, ForecastComparison, MethodScore, compare_forecasts
@@ -48,6 +58,8 @@ __all__ = [
     "COMPONENTS",
     "DIMENSIONS",
     "EDITED",
+    "MAX_HIERARCHY_DEPTH",
+    "MAX_HIERARCHY_NODES",
     "METHODS",
     "AbsorbingChain",
     "Backtest",
@@ -70,16 +82,20 @@ __all__ = [
     "Finding",
     "FlowReport",
     "FlowRow",
+    "ForecastCall",
     "ForecastComparison",
     "ForecastLine",
     "FunnelReport",
     "FunnelTally",
+    "Hierarchy",
     "KaplanMeier",
     "KmStep",
     "KmTable",
     "MethodScore",
     "PipelineChanges",
     "RevenueDistribution",
+    "Rollup",
+    "RollupRow",
     "ShapeReport",
     "StageShape",
     "StageStats",
@@ -103,12 +119,14 @@ __all__ = [
     "diagnose",
     "expected_bookings",
     "flow",
+    "forecast_rollup",
     "funnel",
     "kaplan_meier",
     "pinball",
     "pipeline_changes",
     "shrink",
     "simulate_revenue",
+    "submit_call",
     "time_to_close",
     "wape",
     "weighted_forecast",

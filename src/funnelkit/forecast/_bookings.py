@@ -13,11 +13,13 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import decimal
+import functools
 import math
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Literal, cast
 
 import attrs
@@ -29,7 +31,7 @@ from .._time import instant
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import ValidationError
 from ..stages import MoveKind, Pipeline, StageChanged
-from ._backtest import DealEvent, _Sweep, _timelines, _unique, as_of
+from ._backtest import _CHANGES, DealEvent, _deal_of, _Sweep, _timelines, _unique, as_of
 from ._funnel import _listed
 
 Component = Literal["closed", "pipeline", "generation", "run_rate"]
@@ -41,6 +43,8 @@ MAX_BACKTESTS = 60
 _MAX_SWEEPS = 10_000
 #: The past periods that judge the methods start this far apart at most.
 _PAST_STEP = dt.timedelta(days=30)
+#: A quantile at most this far from the forecast in the log scale (a factor of a million).
+_WIDEST = math.log(1e6)
 #: The longest period forecast (ten years).
 MAX_PERIOD = dt.timedelta(days=3660)
 
@@ -183,16 +187,24 @@ class Bookings(Report):
 
         Cost: O(k) for k past periods.
         """
-        if isinstance(q, bool) or not isinstance(q, int | float) or not 0 < q < 1:
-            raise ValidationError.single("q", f"{c.show(q)} is not a number between 0 and 1", code="range")
+        if isinstance(q, bool) or not isinstance(q, int | float | Decimal | Fraction):
+            raise c.at("q", c.wrong_type(q, "a number between 0 and 1"))
+        if not 0 < q < 1:
+            raise ValidationError.single("q", f"{c.show(q)} is not between 0 and 1", code="range")
         logs = [math.log(max(r, _SMALLEST_RATIO)) for r in self.ratios(currency)]
         k = len(logs)
         if k < 3:
             return None
         mean = sum(logs) / k
         sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (k - 1))
-        factor = math.exp(mean + _student_t(q, k - 1) * sd * math.sqrt(1 + 1 / k))
-        return _money(_times(self.total(currency).amount, factor), currency)
+        exponent = mean + _student_t(float(q), k - 1) * sd * math.sqrt(1 + 1 / k)
+        if abs(exponent) > _WIDEST:
+            msg = (
+                f"the {c.show(q)} quantile of the past errors is {math.exp(min(exponent, 700)):.3g} times "
+                "the forecast: the past periods are too few or too wild to tell; ask a level nearer 0.5"
+            )
+            raise ValidationError.single("q", msg, code="range")
+        return _money(_times(self.total(currency).amount, math.exp(exponent)), currency)
 
     def ratios(self, currency: str) -> tuple[float, ...]:
         """
@@ -242,31 +254,36 @@ def expected_bookings(
     """
     What will be booked (won) in ``[start, end)``, from what is known at
     *now*: *opportunities* as they stand at *now* and their log *events*
-    (moves, edits, changes of owner), none later than *now*.  Four parts:
+    (moves, edits, changes of owner), none later than *now*; only the
+    deals of *pipeline* count.  Four parts:
 
     - ``closed``: the deals already won in the period before *now*;
     - ``pipeline``: each open deal's amount times its chance of being won
       inside what is left of the period, given its stage and how long it
-      has been in it: from the cumulative incidence of won and lost by time
-      since entering that stage (Aalen-Johansen, the deals still open
-      censored), ``(F_won(a + t2) - F_won(a + t1)) / S(a)`` for a deal in
-      its stage for *a*;
-    - ``generation``: deals yet to be created in the period and won inside
-      it: the amount created per day over *lookback*, times the chance a
-      new deal is won within what is left of the period after its creation;
+      has been in it, through the chain of the stages: for each stage,
+      where its deals went next and after how many days (Aalen-Johansen
+      over the stays begun within *lookback*, those still under way
+      censored), on a grid of whole days;
+    - ``generation``: deals created from *now* on and won inside the
+      period: the amount created a day over *lookback*, times the chance a
+      new deal is won inside the period, by month of booking;
     - ``run_rate``: the mean bookings of the three periods of the same
       length just before *now*, times the previous *season*'s index (its
-      period against the three before it), when the history reaches back.
+      period against the three before it), pulled towards 1 by as much as
+      its own noise could explain.
 
     The bottom-up forecast (the first three) and the run rate are combined
-    per currency by the weight that minimises their squared error on up to
-    *backtests* past periods of the same length, each forecast from what
-    was known at its own "now"; :meth:`Bookings.quantile` scales the total
-    by the quantiles of those periods' actual/forecast ratios.
+    per currency by the least-squares weight on up to *backtests* past
+    periods of the same length, a month apart at most, each forecast from
+    what was known at its own "now"; :meth:`Bookings.quantile` is a
+    prediction interval from those periods' actual/forecast ratios.  The
+    weight and the interval are fitted on the same periods, so the interval
+    is somewhat narrower than it should be.
 
-    Refused: an event or a deal created after *now* (look-ahead), an
-    inconsistent history (as :func:`as_of` refuses it), a period that does
-    not end after it starts.
+    Refused: an event after *now*, or a deal created or moved after it
+    (look-ahead), each by its place as given; an inconsistent history (as
+    :func:`as_of` refuses it); a period that does not end after it starts
+    and after *now*, or longer than ten years.
 
     Cost: O(b (n + e log e)) for b past periods, n deals and e events.
     """
@@ -277,8 +294,10 @@ def expected_bookings(
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
     deals = _listed(opportunities, Opportunity, "an Opportunity", "opportunities")
-    log = _unique(events)
-    _known_at(deals, log, at)
+    c.require_iterable(events, "StageChanged", "events")
+    given = _listed(events, cast("type", _CHANGES), "a StageChanged, an edit or an OwnerChanged", "events")
+    _known_at(deals, given, at)
+    deals, log = _of_pipeline(deals, _unique(given), pipeline.key)
     deals = list(as_of(deals, log, now=at))  # checks the history; the deals as they stood at now
     known = _Known(deals, log, pipeline, at, lookback, cycle)
     parts = known.forecast(first, last)
@@ -371,17 +390,33 @@ def _count(value: object) -> int:
 
 
 def _known_at(deals: list[Opportunity], log: list[DealEvent], now: dt.datetime) -> None:
-    """Refuse what was not known at *now*: an event after it, a deal created after it."""
+    """
+    Refuse what was not known at *now*: an event after it, a deal created or
+    moved after it (each by its place in what the caller gave).
+    """
     for i, e in enumerate(log):
         if e.at > now:
             msg = f"{e.at.isoformat()} is after now ({now.isoformat()}); give only what was known then"
             raise ValidationError.single(f"events[{i}].at", msg, code="order")
     for i, o in enumerate(deals):
-        if o.created_at > now:
-            msg = (
-                f"{o.created_at.isoformat()} is after now ({now.isoformat()}); give only what was known then"
-            )
-            raise ValidationError.single(f"opportunities[{i}].created_at", msg, code="order")
+        for field in ("created_at", "stage_entered_at"):
+            value: dt.datetime = getattr(o, field)
+            if value > now:
+                msg = (
+                    f"{value.isoformat()} is after now ({now.isoformat()}); give the deals as they were then"
+                )
+                raise ValidationError.single(f"opportunities[{i}].{field}", msg, code="order")
+
+
+def _of_pipeline(
+    deals: list[Opportunity], log: list[DealEvent], key: str
+) -> tuple[list[Opportunity], list[DealEvent]]:
+    """The deals of the pipeline *key*, and the events of those deals."""
+    if all(o.pipeline == key for o in deals):
+        return deals, log
+    mine = [o for o in deals if o.pipeline == key]
+    ids = {o.id for o in mine}
+    return mine, [e for e in log if _deal_of(e) in ids]
 
 
 # --- what is known at one instant ----------------------------------------------------------------
@@ -509,16 +544,26 @@ class _Known:
             )
 
     def _generation(self, parts: _Parts, start: dt.datetime, end: dt.datetime) -> None:
-        begin = max(start, self.now)
+        """
+        The deals created from now on (also before *start*) and won inside the period, each
+        month of booking apart: for a deal created at u, ``W(m_end - u) - W(m_start - u)``
+        for the booking month ``[m_start, m_end)``, W the chance of a win within so many days
+        of creation; its mean over u in each month of creation, times the days and the amount
+        created a day.
+        """
         if self.first is None or self.chain.unknown(self.first, 0.0):
             return
         created = self.created_per_day()
-        for m_start, m_end in _months(begin, end):
-            # deals created at u in [m_start, m_end), won by the period's end: the mean chance over u
-            share = self.chain.mean_won_within(self.first, _days(end - m_end), _days(end - m_start))
-            days = _days(m_end - m_start)
+        mean = functools.partial(self.chain.mean_won_within, self.first)
+        for b_start, b_end in _months(max(start, self.now), end):
+            share = 0.0  # deal-days created that are won in this month
+            for c_start, c_end in _months(self.now, b_end):
+                days = _days(c_end - c_start)
+                won_by_end = mean(_days(b_end - c_end), _days(b_end - c_start))
+                won_before = mean(_days(b_start - c_end), _days(b_start - c_start))
+                share += (won_by_end - won_before) * days
             for currency, per_day in created.items():
-                parts.add("generation", None, _month(m_start), currency, _times(per_day, share * days))
+                parts.add("generation", None, _month(b_start), currency, _times(per_day, share))
 
     def created_per_day(self) -> dict[str, Decimal]:
         """The amount created per day over the lookback (or the history, if shorter), per currency."""
@@ -658,15 +703,17 @@ class _Chain:
         self.times: dict[str, list[float]] = {}
         self.survival: dict[str, list[float]] = {}
         self.jumps: dict[str, list[tuple[float, str, float]]] = {}
-        self.bins: dict[str, dict[int, list[tuple[float, str, float]]]] = {}
+        self.bins: dict[str, list[dict[int, list[tuple[float, str, float]]]]] = {}
         for k, obs in stays.items():
             self.times[k], self.survival[k], self.jumps[k] = _aalen_johansen(obs)
-            # the jumps by the whole days B = ceil(t - 1/2) they round to: a stay that ends at t after
-            # a whole days in the stage leaves max(1, B - a) days later
-            bins: dict[int, list[tuple[float, str, float]]] = {}
-            for t, d, p in self.jumps[k]:
-                bins.setdefault(math.ceil(t - 0.5), []).append((t, d, p))
-            self.bins[k] = bins
+            # for a deal n + f/4 days into the stage, the jumps by B = ceil(t - f/4 - 1/2): a stay that
+            # ends at t leaves max(1, B - n) whole days later
+            self.bins[k] = []
+            for f in range(4):
+                bins: dict[int, list[tuple[float, str, float]]] = {}
+                for t, d, p in self.jumps[k]:
+                    bins.setdefault(math.ceil(t - f / 4 - 0.5), []).append((t, d, p))
+                self.bins[k].append(bins)
         self.horizon = 0
         self.w: dict[str, list[float]] = {}
         self._conditional: dict[tuple[str, int, int], float] = {}
@@ -681,32 +728,40 @@ class _Chain:
         """Why the history cannot tell the chances in *stage* after *age* days in it (``None``: it can)."""
         if stage not in self.jumps:
             return "no history of this stage"
-        if self._open_at(stage, math.floor(age)) <= 0:
+        if self._open_at(stage, age) <= 0:
             return "in its stage longer than any deal that left it"
         return None
 
     def won_within(self, stage: str, age: float, t: float) -> float:
-        """The chance that a deal *age* days into *stage* is won within *t* days (0 for t <= 0)."""
-        if t <= 0:
-            return 0.0
+        """
+        The chance that a deal *age* days into *stage* (to the quarter day,
+        rounded up: exits it may already have outlived are not counted) is
+        won within *t* days (0 for t < 1: a stay is counted in whole days).
+        """
         days = math.floor(t)
+        if days < 1:
+            return 0.0
         self.grow(days)
-        a = math.floor(age)
-        key = (stage, a, days)
+        quarters = math.ceil(age * 4)
+        n, f = divmod(quarters, 4)
+        a = quarters / 4
+        key = (stage, quarters, days)
         got = self._conditional.get(key)
         if got is None:
             alive = self._open_at(stage, a)
             total = 0.0
-            bins, won, w = self.bins[stage], self.won, self.w
-            for b in range(a, a + days + 1):
+            bins, won, w = self.bins[stage][f], self.won, self.w
+            for b in range(n, n + days + 1):
                 got_bin = bins.get(b)
                 if got_bin is None:
                     continue
-                u = max(1, b - a)
+                u = max(1, b - n)  # a stay that ends at tau leaves round(tau - a) days from now, at least 1
+                if u > days:
+                    break
                 for tau, d, p in got_bin:
                     if tau > a:
                         total += p * (1.0 if d in won else w[d][days - u] if d in w else 0.0)
-            got = total / alive
+            got = total / alive if alive > 0 else 0.0
             self._conditional[key] = got
         return got
 
@@ -721,7 +776,7 @@ class _Chain:
             return 0.0
         if self._eventual is None:
             self._eventual = self._absorbed()
-        leave, won = self._leaving(stage, math.floor(age)), self.won
+        leave, won = self._leaving(stage, age), self.won
         return sum(q * (1.0 if d in won else self._eventual.get(d, 0.0)) for d, q in leave.items())
 
     def _leaving(self, stage: str, a: float) -> dict[str, float]:
@@ -759,13 +814,6 @@ class _Chain:
             area += w[math.floor(t)] * (step_end - t)
             t = step_end
         return area / (hi - lo)
-
-    def _at(self, stage: str, t: int) -> float:
-        """W[stage][t]: 1 for a won stage, 0 for a stage the history never left or a lost one."""
-        if stage in self.won:
-            return 1.0
-        w = self.w.get(stage)
-        return 0.0 if w is None else w[t]
 
     def grow(self, horizon: int) -> None:
         """W[s][t] for every open stage s seen and t up to *horizon*, by days in increasing t."""
@@ -824,7 +872,8 @@ def _student_t(q: float, df: int) -> float:
     """
     The *q* quantile of Student's t with *df* degrees of freedom, by the
     Cornish-Fisher expansion about the normal quantile (Abramowitz & Stegun
-    26.7.5): within 1 % for df >= 3 at the usual levels.
+    26.7.5): within 0.5 % for df >= 3 at levels up to 0.99, and 2.5 % for
+    df = 2 (three past periods, the fewest an interval is drawn from).
     """
     z = statistics.NormalDist().inv_cdf(q)
     g1 = (z**3 + z) / 4

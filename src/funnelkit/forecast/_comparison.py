@@ -27,10 +27,14 @@ from ._backtest import DealEvent, _unique, as_of, bias, pinball, wape
 from ._bookings import (
     _CTX,
     _DAY,
+    _EARLIEST,
+    _LATEST,
+    MAX_PERIOD,
     Bookings,
     Component,
     _Known,
     _money,
+    _of_pipeline,
     _sum,
     _times,
     _won_in,
@@ -246,7 +250,7 @@ def compare_forecasts(
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
     deals = _listed(opportunities, Opportunity, "an Opportunity", "opportunities")
-    log = _unique(events)
+    deals, log = _of_pipeline(deals, _unique(events), pipeline.key)
     pairs = _cutoffs(cutoffs)
     rows = []
     for start, end in pairs:
@@ -325,6 +329,13 @@ def _cutoffs(cutoffs: object) -> list[tuple[dt.datetime, dt.datetime]]:
             raise ValidationError.single(
                 f"cutoffs[{n}]", f"{end.isoformat()} is not after {start.isoformat()}", code="order"
             )
+        for k, value in enumerate((start, end)):
+            if not _EARLIEST <= value <= _LATEST:
+                msg = f"{value.isoformat()} is outside the years {_EARLIEST.year}-{_LATEST.year}"
+                raise ValidationError.single(f"cutoffs[{n}][{k}]", msg, code="range")
+        if end - start > MAX_PERIOD:
+            msg = f"{c.show(end - start)} long, more than {MAX_PERIOD.days:,} days; compare shorter periods"
+            raise ValidationError.single(f"cutoffs[{n}]", msg, code="range")
         pairs.append((start, end))
     if not pairs:
         raise ValidationError.single("cutoffs", "empty; give at least one (start, end) pair", code="empty")
