@@ -13,7 +13,11 @@ Forecast benchmark, ratios against baselines in the same process:
   a multiple of one replay, and the weighted pipeline on the deals and
   history kept as columns, with the growth exponent k;
 - ``time_to_close`` against a plain loop walking the same chain with the
-  empirical stays (no censoring), with the growth exponent k.
+  empirical stays (no censoring), with the growth exponent k;
+- ``expected_bookings`` of a quarter on simulated companies at two sizes,
+  with its 12 past periods, against one replay of the history (``as_of`` at
+  now) and a hand-written run rate (a loop summing the last three quarters'
+  wins), with the growth exponent k.
 
     python benchmarks/bench_forecast.py [--quick]
 """
@@ -162,6 +166,7 @@ def main():
 
     bench_backtest()
     bench_close_times()
+    bench_bookings()
 
 
 def bench_backtest():
@@ -242,6 +247,48 @@ def bench_close_times():
     print(
         f"  growth k (history and trials grown together): time_to_close {ks[0]:.2f}, plain loop {ks[1]:.2f}"
     )
+
+
+def bench_bookings():
+    """expected_bookings of a quarter against one replay and a hand-written run rate, at two sizes."""
+    from funnelkit.forecast import as_of, expected_bookings
+    from funnelkit.simulation import simulate_company
+
+    print("\nexpected_bookings of a quarter (12 past periods) on simulated companies; CPU s, best of 3")
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    now = start + dt.timedelta(days=800)
+    end = now + dt.timedelta(days=91)
+    seen = {}
+    for per_day in (1.5, 6.0) if QUICK else (3.0, 12.0):
+        co = simulate_company(seed=3, start=start, days=900, deals_per_day=per_day)
+        deals = list(as_of(co.opportunities, co.events, now=now))
+        known = [e for e in co.events if e.at <= now]
+        ours = cpu(
+            lambda d=deals, k=known, c=co: expected_bookings(d, k, c.pipeline, start=now, end=end, now=now)
+        )
+        replay = cpu(lambda c=co: as_of(c.opportunities, c.events, now=now))
+        rate = cpu(lambda d=deals: plain_run_rate(d, now, dt.timedelta(days=91)))
+        seen[len(deals)] = (ours, replay, rate)
+        print(
+            f"  {len(deals):>7,} deals ({len(known):,} events): expected_bookings {ours:6.3f} s, one replay "
+            f"{replay:6.3f} s (ratio {ours / replay:5.1f}), hand-written run rate {rate:6.3f} s"
+        )
+    (n1, a), (n2, b) = seen.items()
+    ks = [math.log(y / x) / math.log(n2 / n1) for x, y in zip(a, b, strict=True)]
+    print(f"  growth k: expected_bookings {ks[0]:.2f}, one replay {ks[1]:.2f}, run rate {ks[2]:.2f}")
+
+
+def plain_run_rate(deals, now, length):
+    """The mean of the last three periods' won amounts, by hand."""
+    total = Decimal(0)
+    for j in range(3):
+        lo, hi = now - (j + 1) * length, now - j * length
+        total += sum(
+            (o.amount.amount for o in deals if o.status is OpportunityStatus.WON and o.amount is not None
+             and lo <= o.stage_entered_at < hi),
+            Decimal(0),
+        )  # fmt: skip
+    return total / 3
 
 
 def plain_walks(events, pipeline, trials):
