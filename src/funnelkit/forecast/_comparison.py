@@ -17,7 +17,7 @@ import attrs
 
 from .. import _checks as c
 from .._money import Money, currency_problem
-from .._report import Report
+from .._report import Report, money_cells
 from .._repr import BLUE, INK, ORANGE, RED, Axis, Band, Line, chart_svg, finite, nice_axis
 from .._time import instant
 from ..entities import Opportunity, OpportunityStatus
@@ -164,8 +164,8 @@ class ForecastComparison(Report):
                 "method": r.method,
                 "forecast": r.forecast,
                 "actual": r.actual,
-                "p10": r.p10,
-                "p90": r.p90,
+                **money_cells("p10", r.p10),
+                **money_cells("p90", r.p90),
             }
             for r in self.rows
         ]
