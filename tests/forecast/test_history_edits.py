@@ -224,3 +224,20 @@ def test_a_backtest_over_edited_histories_is_as_of_at_both_ends(histories, days)
         at_end = {o.id: o for o in as_of(opps, events, now=end)}
         assert row.forecast == _total(open_then)
         assert row.actual == _total([at_end[o.id] for o in open_then if o.id in won])
+
+
+def test_an_amount_set_or_cleared_counts_in_full():
+    """From no amount to 50 is 50 up; from 50 to none is 50 down; a change of currency is no delta."""
+    from funnelkit.forecast import DealChange
+
+    def change(before, after):
+        """A deal open at both instants with amounts *before* and *after*."""
+        return DealChange(
+            opportunity_id="o", change="unchanged", stage_before="a", status_before=OpportunityStatus.OPEN,
+            stage_after="a", status_after=OpportunityStatus.OPEN, amount=after, amount_before=before,
+        )  # fmt: skip
+
+    assert (change(None, usd(50)).amount_delta, change(None, usd(50)).edited) == (usd(50), ("amount_up",))
+    assert (change(usd(50), None).amount_delta, change(usd(50), None).edited) == (usd(-50), ("amount_down",))
+    assert change(usd(50), Money.of(50, "EUR")).amount_delta is None
+    assert change(None, None).edited == ()

@@ -57,13 +57,19 @@ class DealChange:
     @property
     def amount_delta(self) -> Money | None:
         """
-        How much the amount grew (negative: shrank) when it was there at
-        both instants in one currency; ``None`` otherwise.
+        How much the amount grew (negative: shrank) between the instants: an
+        amount set counts in full, one cleared as its loss; ``None`` for a
+        deal not there at the start, without an amount at either instant,
+        or whose amount changed currency.
         """
         a, b = self.amount_before, self.amount
-        if a is None or b is None or a.currency != b.currency:
+        if self.status_before is None or (a is None and b is None):
             return None
-        return b - a
+        if a is None:
+            return b
+        if b is None:
+            return -a
+        return None if a.currency != b.currency else b - a
 
     @property
     def days_moved(self) -> int | None:
