@@ -49,13 +49,20 @@ from ._requirements import (
 )
 from ._stage import MoveKind
 
-#: A compiled move: (opportunity, now, actor, expected version, activities, key persons) -> values or None.
-Move = Callable[[Opportunity, Any, Any, Any, Any, Any], tuple[Opportunity, StageChanged] | None]
+#: A compiled move: (the opportunity's fields as a plain tuple, now, actor, expected version, activities,
+#: key persons) -> values or None.
+Move = Callable[[tuple[Any, ...], Any, Any, Any, Any, Any], tuple[Opportunity, StageChanged] | None]
 
 _ACTIVITY_TEXT = frozenset(f.name for f in attrs.fields(Activity) if f.name != "id")
 _OPPORTUNITY_FIELDS = frozenset(f.name for f in attrs.fields(Opportunity))
 #: The opportunity's fields that hold a collection (empty when "not recorded"); the others hold None then.
 _COLLECTION_FIELDS = frozenset({"key_person_ids", "competitors", "gaps", "evidence"})
+_ZERO = dt.timedelta(0)
+#: Where the plain tuple of an opportunity's fields holds its stage: the key its moves are found by.
+#: The record is a tuple that refuses iteration; ``() + opp`` copies it into a plain tuple, in field
+#: order (tuple concatenation: the record has no ``__radd__``, so tuple's own ``+`` makes it, in C,
+#: with no call), which a compiled move unpacks in one step.
+STAGE = [f.name for f in attrs.fields(Opportunity)].index("stage")
 
 
 def _field(name: str, allowed: frozenset[str]) -> str:
@@ -202,7 +209,7 @@ def _check_requirement(i: int, r: Requirement, src: _Source) -> None:
         src.add(1, f"if {src.const(r.key)} not in o_evidence:")  # type: ignore[attr-defined]
         src.add(2, "return None")
     elif kind is TimeInStage:
-        src.add(1, f"if now - o_stage_entered_at < {src.const(dt.timedelta(days=r.days))}:")  # type: ignore[attr-defined]
+        src.add(1, f"if in_stage < {src.const(dt.timedelta(days=r.days))}:")  # type: ignore[attr-defined]
         src.add(2, "return None")
     elif kind is AmountAtLeast:
         minimum = r.minimum  # type: ignore[attr-defined]
@@ -215,7 +222,7 @@ def _check_requirement(i: int, r: Requirement, src: _Source) -> None:
         src.add(2, "return None")
     else:  # another kind: asked through its own verdict, with the context the engine would build
         src.add(1, "if ctx is None:")
-        src.add(2, "ctx = trusted_context(opp, tuple(mine), people, now)")
+        src.add(2, "ctx = trusted_context(new(Opportunity, fields), tuple(mine), people, now)")
         src.add(1, f"if not {src.const(r)}._met(ctx):")
         src.add(2, "return None")
 
@@ -233,7 +240,7 @@ def _body(requirements: tuple[Requirement, ...], min_dwell: dt.timedelta | None,
     _check_activities(requirements, fallback, src)
     _check_people(src, read=fallback or any(type(r) is KeyPersonCoverage for r in requirements))
     if min_dwell is not None:
-        src.add(1, f"if now - o_stage_entered_at < {src.const(min_dwell)}:")
+        src.add(1, f"if in_stage < {src.const(min_dwell)}:")
         src.add(2, "return None")
     if fallback:
         src.names["trusted_context"] = trusted_context
@@ -259,11 +266,12 @@ def compile_move(  # noqa: PLR0917 - what one move is
 ) -> Move:
     """
     The compiled move *from_stage* → *to_stage* of *pipeline*: given
-    ``(opp, now, actor, expected_version, activities, key_persons)``, the
-    new opportunity and its event when every argument is of the plain kind
-    (an opportunity of this pipeline, a UTC time no earlier than it entered,
-    a valid actor, the expected version or none) and the move's requirements
-    and minimum dwell are surely met; ``None`` otherwise.  The caller finds the
+    ``(fields, now, actor, expected_version, activities, key_persons)``, with
+    *fields* the opportunity's fields as a plain tuple (``() + opp``, see
+    :data:`STAGE`), the new opportunity and its event when every argument is
+    of the plain kind (an opportunity of this pipeline, a UTC time no earlier
+    than it entered, a valid actor, the expected version or none) and the
+    move's requirements and minimum dwell are surely met; ``None`` otherwise.  The caller finds the
     move by the opportunity's stage, so that is *from_stage*.  It builds both
     values as records, in field order, changing what the move changes (stage,
     time entered, status, version) and nothing else.
@@ -276,13 +284,11 @@ def compile_move(  # noqa: PLR0917 - what one move is
         Opportunity=Opportunity, StageChanged=StageChanged, new=tuple.__new__, datetime=dt.datetime,
         UTC=dt.UTC, GOOD=c.GOOD_IDS, good_id=c.good_id,
     )  # fmt: skip
-    src.add(0, "def move(opp, now, actor, expected_version, activities, key_persons):")
-    # every field at once, as locals o_<field>: far cheaper than a field read each.  The record is a
-    # tuple (the caller checked its type) that refuses iteration, so it is first copied into a plain
-    # tuple by tuple concatenation, ``() + opp`` (the record has no __radd__, so tuple's own + makes
-    # it, in C, with no call and no second tuple), which unpacks in one step.
-    fields = ", ".join(f"o_{_field(f.name, _OPPORTUNITY_FIELDS)}" for f in attrs.fields(Opportunity))
-    src.add(1, f"{fields} = () + opp")
+    src.add(0, "def move(fields, now, actor, expected_version, activities, key_persons):")
+    # every field at once, as locals o_<field>: far cheaper than a field read each.  The caller gives
+    # the opportunity's fields as a plain tuple (see STAGE), which unpacks in one step.
+    names = ", ".join(f"o_{_field(f.name, _OPPORTUNITY_FIELDS)}" for f in attrs.fields(Opportunity))
+    src.add(1, f"{names} = fields")
     src.add(1, "if not (")
     src.add(2, "type(now) is datetime and now.tzinfo is UTC and type(actor) is str")
     src.add(2, "and (actor in GOOD or good_id(actor))")
@@ -291,8 +297,11 @@ def compile_move(  # noqa: PLR0917 - what one move is
         "and (expected_version is None or (type(expected_version) is int and expected_version == o_version))",
     )
     src.add(2, f"and o_pipeline == {src.const(pipeline)}")  # its stage is the key it was found by
-    src.add(2, "and now >= o_stage_entered_at")
     src.add(1, "):")
+    src.add(2, "return None")
+    # the time in stage, which the event records: the move needs it not negative (now >= entered)
+    src.add(1, "in_stage = now - o_stage_entered_at")
+    src.add(1, f"if in_stage < {src.const(_ZERO)}:")
     src.add(2, "return None")
     if requirements or min_dwell is not None:
         _body(requirements, min_dwell, src)
@@ -306,7 +315,7 @@ def compile_move(  # noqa: PLR0917 - what one move is
     event = {
         "opportunity_id": "o_id", "pipeline": src.const(pipeline), "kind": src.const(kind),
         "from_stage": src.const(from_stage), "to_stage": to, "at": "now", "actor": "actor",
-        "version": "version", "time_in_stage": "now - o_stage_entered_at", "lost_reason": "None",
+        "version": "version", "time_in_stage": "in_stage", "lost_reason": "None",
         "override_reason": "None", "override_by": "None", "bypassed": "()",
     }  # fmt: skip
     event_values = ", ".join(event[f.name] for f in attrs.fields(StageChanged))

@@ -24,6 +24,8 @@ from .._report import Report
 from .._time import canonical, span
 from ..entities import Activity, KeyPerson, Opportunity, OpportunityStatus, moved_opportunity
 from ..errors import ConcurrencyConflict, MilestoneNotMet, Problem, TransitionNotAllowed, ValidationError
+from ._compiled import STAGE as _STAGE
+from ._compiled import Move
 from ._event import StageChanged
 from ._pipeline import Pipeline
 from ._requirements import Context, Verdict, trusted_context
@@ -578,14 +580,22 @@ def advance(
         # the common case: the move compiled for this pipeline (see _compiled) makes it, or says
         # None and the general path below decides, explains or refuses.  Written out here and in
         # win(), not shared: the hot path of the engine, one call less per move.
-        routes = pipeline.routes
+        # its fields as a plain tuple, which the compiled move unpacks at once (see _compiled.STAGE)
+        fields: tuple[Any, ...] = () + opp  # type: ignore[operator]  # noqa: RUF005 - (*opp,) would raise
+        stage, routes = fields[_STAGE], pipeline.routes
+        move: Move | None
         if to is None:
-            move = routes._next_movers.get(opp.stage) or routes._mover(opp.stage, None, False)  # noqa: SLF001
+            try:
+                move = routes._next_movers[stage]  # noqa: SLF001
+            except KeyError:  # not made yet, or no such move
+                move = routes._mover(stage, None, False)  # noqa: SLF001
         elif type(to) is str:
-            move = routes._movers.get((opp.stage, to, False)) or routes._mover(opp.stage, to, False)  # noqa: SLF001
+            move = routes._movers.get((stage, to, False)) or routes._mover(stage, to, False)  # noqa: SLF001
         else:
             move = None
-        if move is not None and (moved := move(opp, now, actor, expected_version, activities, key_persons)):
+        if move is not None and (
+            moved := move(fields, now, actor, expected_version, activities, key_persons)
+        ):
             return moved
     now = _check_common(opp, pipeline, now, actor, expected_version)
     if to is None:
@@ -628,14 +638,21 @@ def win(
     if type(opp) is Opportunity and type(pipeline) is Pipeline and override is None:
         # the common case: the move compiled for this pipeline (see _compiled) makes it, or says
         # None and the general path below decides, explains or refuses
-        routes = pipeline.routes
+        fields: tuple[Any, ...] = () + opp  # type: ignore[operator]  # noqa: RUF005 - as in advance()
+        stage, routes = fields[_STAGE], pipeline.routes
+        move: Move | None
         if to is None:
-            move = routes._win_movers.get(opp.stage) or routes._mover(opp.stage, None, True)  # noqa: SLF001
+            try:
+                move = routes._win_movers[stage]  # noqa: SLF001
+            except KeyError:  # not made yet, or no such move
+                move = routes._mover(stage, None, True)  # noqa: SLF001
         elif type(to) is str:
-            move = routes._movers.get((opp.stage, to, True)) or routes._mover(opp.stage, to, True)  # noqa: SLF001
+            move = routes._movers.get((stage, to, True)) or routes._mover(stage, to, True)  # noqa: SLF001
         else:
             move = None
-        if move is not None and (moved := move(opp, now, actor, expected_version, activities, key_persons)):
+        if move is not None and (
+            moved := move(fields, now, actor, expected_version, activities, key_persons)
+        ):
             return moved
     now = _check_common(opp, pipeline, now, actor, expected_version)
     if to is None and pipeline.routes.won is not None:
