@@ -371,7 +371,7 @@ def one_of(allowed: tuple[str, ...], what: str) -> Check:
     listed = ", ".join(allowed)
 
     def check(value: object) -> Problem | None:
-        if value not in allowed:
+        if not isinstance(value, str) or value not in allowed:  # a str first: equality may lie
             return bad("choice", f"{show(value)} is not {what}; allowed: {listed}")
         return None
 

@@ -189,7 +189,7 @@ class Bookings(Report):
         """
         if isinstance(q, bool) or not isinstance(q, int | float | Decimal | Fraction):
             raise c.at("q", c.wrong_type(q, "a number between 0 and 1"))
-        if not 0 < q < 1:
+        if (isinstance(q, Decimal) and not q.is_finite()) or not 0 < q < 1:
             raise ValidationError.single("q", f"{c.show(q)} is not between 0 and 1", code="range")
         logs = [math.log(max(r, _SMALLEST_RATIO)) for r in self.ratios(currency)]
         k = len(logs)
