@@ -232,6 +232,32 @@ EDITS: tuple[type[AmountChanged | CloseDateChanged | CategoryChanged], ...] = (
 )
 
 
+def order_problems(opp: Opportunity, version: int | None, at: dt.datetime) -> list[Problem]:
+    """
+    What is out of order in a change of *opp* made at *at* to *version*
+    (``None``: no version to check): a version not after the deal's, a time
+    before it entered its stage.  Moves and edits keep the same order.
+    """
+    problems = []
+    if version is not None and version <= opp.version:
+        problems.append(
+            Problem(
+                path="version",
+                code="order",
+                message=f"{version} is not after the opportunity's version {opp.version}; versions only grow",
+            )
+        )
+    if at < opp.stage_entered_at:
+        problems.append(
+            Problem(
+                path="at",
+                code="order",
+                message=f"{at.isoformat()} is before the opportunity entered its stage",
+            )
+        )
+    return problems
+
+
 def edited(opp: Opportunity, event: Edit | OwnerChanged) -> Opportunity:
     """
     *opp* after *event*, an edit or a change of owner; refuses an event
@@ -266,22 +292,7 @@ def edited(opp: Opportunity, event: Edit | OwnerChanged) -> Opportunity:
             Problem(path=path, code="conflict", message=f"{deal_id!r} is not the opportunity {opp.id!r}")
         )
     version = event.version
-    if version is not None and version <= opp.version:
-        problems.append(
-            Problem(
-                path="version",
-                code="order",
-                message=f"{version} is not after the opportunity's version {opp.version}; versions only grow",
-            )
-        )
-    if event.at < opp.stage_entered_at:
-        problems.append(
-            Problem(
-                path="at",
-                code="order",
-                message=f"{event.at.isoformat()} is before the opportunity entered its stage",
-            )
-        )
+    problems += order_problems(opp, version, event.at)
     current = getattr(opp, field)
     if current != before:
         problems.append(

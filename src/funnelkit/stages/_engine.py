@@ -18,7 +18,7 @@ import attrs
 
 from .. import _checks as c
 from .._checks import check
-from .._edits import EDITS, Edit, OwnerChanged, edited
+from .._edits import EDITS, Edit, OwnerChanged, edited, order_problems
 from .._records import new_record
 from .._report import Report
 from .._time import canonical, span
@@ -834,23 +834,7 @@ def apply(opp: Opportunity, event: StageChanged | Edit | OwnerChanged) -> Opport
                 message=f"{event.from_stage!r} but the opportunity is at {opp.stage!r}",
             )
         )
-    if event.version <= opp.version:
-        problems.append(
-            Problem(
-                path="version",
-                code="order",
-                message=f"{event.version} is not after the opportunity's version {opp.version}; "
-                "versions only grow",
-            )
-        )
-    if event.at < opp.stage_entered_at:
-        problems.append(
-            Problem(
-                path="at",
-                code="order",
-                message=f"{event.at.isoformat()} is before the opportunity entered its stage",
-            )
-        )
+    problems += order_problems(opp, event.version, event.at)
     if problems:
         raise ValidationError(problems)
     return _apply(opp, event)
