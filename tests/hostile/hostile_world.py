@@ -65,6 +65,8 @@ from funnelkit.stages import (
     Stage,
     advance,
     default_pipeline,
+    edits_from_history,
+    events_from_history,
     lose,
     readiness,
     replay,
@@ -296,6 +298,7 @@ BY_NAME: dict[str, object] = {
     "forecasts": (Decimal(12), Decimal(18), Decimal(33)),
     "forward": {"lead": 0.5, "won_over": 0.7},
     "growth": 0.1,
+    "size_effect": 0.5,
     "hierarchy": HIERARCHY,
     "history": REPORT,
     "item": LEADS[0],
@@ -382,6 +385,11 @@ HISTORY_ROWS = [
     {"opportunity_id": "o-1", "stage": "needs_confirmed", "at": T0 + DAY},
     {"opportunity_id": "o-1", "stage": "lost", "at": T0 + 2 * DAY, "lost_reason": "price"},
 ]
+#: A field-history table's rows: the deal's amount set, then its expected close moved.
+FIELD_ROWS = [
+    {"opportunity_id": "o-1", "field": "amount", "before": None, "after": "1200", "at": T0, "currency": "USD"},
+    {"opportunity_id": "o-1", "field": "expected_close", "before": "2026-04-30", "after": "2026-05-31", "at": T0},
+]  # fmt: skip
 
 BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.Money.of": {"amount": "12.30"},
@@ -407,6 +415,11 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.stages.Routes.kind": {"from_stage": "contact", "to_stage": "needs_confirmed"},
     "funnelkit.stages.events_from_history": {"rows": HISTORY_ROWS},
     "funnelkit.stages.HistoryColumns": {"rows": HISTORY_ROWS},
+    "funnelkit.stages.edits_from_history": {"rows": FIELD_ROWS},
+    "funnelkit.stages.merge_history": {
+        "moves": events_from_history(HISTORY_ROWS, PIPELINE),
+        "edits": edits_from_history(FIELD_ROWS),
+    },
     "funnelkit.forecast.close_dates": {"window": (NOW, NOW + 30 * DAY)},
     "funnelkit.forecast.expected_bookings": {"start": NOW, "end": NOW + 30 * DAY, "now": NOW},
     "funnelkit.forecast.Bookings.component": {"name": "pipeline", "currency": "USD"},

@@ -41,6 +41,7 @@ from ._engine import (
     win,
 )
 from ._event import StageChanged
+from ._field_history import edits_from_history, merge_history
 from ._history_columns import HistoryColumns, events_from_history
 from ._pipeline import Pipeline
 from ._requirements import (
@@ -108,9 +109,11 @@ __all__ = [
     "apply",
     "default_pipeline",
     "edit",
+    "edits_from_history",
     "events_from_history",
     "hasty",
     "lose",
+    "merge_history",
     "readiness",
     "reopen",
     "replay",

@@ -139,24 +139,29 @@ def _length(rows: object) -> int | None:
 _REQUIRED = Problem(path="", code="missing", message="missing; this column is required")
 
 
-class _History:
+class RowReader:
     """
-    One read of a history table: its rows checked one by one and grouped by
-    deal, then each deal's moves; the problems at ``rows[i].column``.
+    One read of a table of rows whose columns are *src* (in the order the
+    rows' cells are read): its rows checked one by one by :meth:`_row` and
+    grouped by deal; the problems at ``rows[i].column``, up to
+    :data:`~funnelkit.errors.MAX_LISTED`.
     """
 
-    def __init__(self, pipeline: Pipeline, src: tuple[Any, ...], refuse: bool) -> None:
-        self.pipeline = pipeline
+    def __init__(self, src: tuple[Any, ...], refuse: bool) -> None:
         self.src = src
         self.known = frozenset(src)
         self.refuse = refuse
         self.shown = tuple(_key_path(s) for s in src)
         self.allowed = ", ".join(map(str, src))
         self.problems: list[Problem] = []
-        self.stages = frozenset(pipeline.keys)
         self.ids: set[str] = set()  # deal ids and actors found valid
-        self.names: set[str] = set()  # lost reasons found valid
-        self.kinds: dict[tuple[str, str], MoveKind | ValidationError] = {}
+        self.names: set[str] = set()  # reasons found valid
+
+    def _row(self, i: int, cells: tuple[Any, ...]) -> tuple[str, Any] | None:
+        """
+        One row's deal and its checked cells, or ``None`` with its problems recorded.
+        """
+        raise NotImplementedError
 
     @property
     def full(self) -> bool:
@@ -247,11 +252,11 @@ class _History:
 
     def read(
         self, rows: Iterator[tuple[int, Any]], progress: c.Progress | None, total: int | None
-    ) -> dict[str, list[Row]]:
+    ) -> dict[str, list[Any]]:
         """
         The rows checked one by one, grouped by deal.
         """
-        by_deal: dict[str, list[Row]] = {}
+        by_deal: dict[str, list[Any]] = {}
         done = 0
         for i, cells in rows:
             done = i + 1
@@ -274,57 +279,21 @@ class _History:
             progress(done, total)
         return by_deal
 
-    def _row(self, i: int, cells: tuple[Any, ...]) -> tuple[str, Row] | None:
+    def _time(self, i: int, j: int, at: Any, bad: list[Problem]) -> Any:
         """
-        One row's deal and its checked cells, or ``None`` with its problems recorded.
-        """
-        deal, stage, at, who, why = cells
-        bad: list[Problem] = []
-        if deal.__class__ is not str or deal not in self.ids:
-            if blank(deal):
-                bad.append(self._at(i, 0, _REQUIRED))
-            else:
-                problem = c.identifier(deal)
-                if problem is None:
-                    self.ids.add(deal)
-                else:
-                    bad.append(self._at(i, 0, problem))
-        if stage.__class__ is not str or stage not in self.stages:
-            if blank(stage):
-                bad.append(self._at(i, 1, _REQUIRED))
-            else:
-                message = self.pipeline.routes.unknown(stage)
-                bad.append(self._at(i, 1, Problem(path="", code="reference", message=message)))
-        if at.__class__ is not dt.datetime or at.tzinfo is not dt.UTC:
-            at = self._time(i, at, bad)
-        if who is MISSING or who is None:
-            who = None
-        elif who.__class__ is not str or who not in self.ids:
-            who = self._optional(i, 3, who, c.identifier, self.ids, bad)
-        if why is MISSING or why is None:
-            why = None
-        elif why.__class__ is not str or why not in self.names:
-            why = self._optional(i, 4, why, c.name, self.names, bad)
-        if bad:
-            self.add(bad)
-            return None
-        return deal, (at, i, stage, who, why)
-
-    def _time(self, i: int, at: Any, bad: list[Problem]) -> Any:
-        """
-        The ``at`` cell as an aware datetime in UTC, or a problem.
+        The ``at`` cell (column *j*) as an aware datetime in UTC, or a problem.
         """
         if blank(at):
-            bad.append(self._at(i, 2, _REQUIRED))
+            bad.append(self._at(i, j, _REQUIRED))
             return at
         try:
             at = read_datetime(at)  # ISO 8601 text; a pandas Timestamp
         except ValidationError as e:
-            bad.extend(self._at(i, 2, p) for p in e.problems)
+            bad.extend(self._at(i, j, p) for p in e.problems)
             return at
         problem = c.aware_datetime(at)
         if problem is not None:
-            bad.append(self._at(i, 2, problem))
+            bad.append(self._at(i, j, problem))
             return at
         return canonical(at)
 
@@ -348,6 +317,55 @@ class _History:
         else:
             valid.add(cell)
         return cell
+
+
+class _History(RowReader):
+    """
+    One read of a history table: its rows checked one by one and grouped by
+    deal, then each deal's moves; the problems at ``rows[i].column``.
+    """
+
+    def __init__(self, pipeline: Pipeline, src: tuple[Any, ...], refuse: bool) -> None:
+        super().__init__(src, refuse)
+        self.pipeline = pipeline
+        self.stages = frozenset(pipeline.keys)
+        self.kinds: dict[tuple[str, str], MoveKind | ValidationError] = {}
+
+    def _row(self, i: int, cells: tuple[Any, ...]) -> tuple[str, Row] | None:
+        """
+        One row's deal and its checked cells, or ``None`` with its problems recorded.
+        """
+        deal, stage, at, who, why = cells
+        bad: list[Problem] = []
+        if deal.__class__ is not str or deal not in self.ids:
+            if blank(deal):
+                bad.append(self._at(i, 0, _REQUIRED))
+            else:
+                problem = c.identifier(deal)
+                if problem is None:
+                    self.ids.add(deal)
+                else:
+                    bad.append(self._at(i, 0, problem))
+        if stage.__class__ is not str or stage not in self.stages:
+            if blank(stage):
+                bad.append(self._at(i, 1, _REQUIRED))
+            else:
+                message = self.pipeline.routes.unknown(stage)
+                bad.append(self._at(i, 1, Problem(path="", code="reference", message=message)))
+        if at.__class__ is not dt.datetime or at.tzinfo is not dt.UTC:
+            at = self._time(i, 2, at, bad)
+        if who is MISSING or who is None:
+            who = None
+        elif who.__class__ is not str or who not in self.ids:
+            who = self._optional(i, 3, who, c.identifier, self.ids, bad)
+        if why is MISSING or why is None:
+            why = None
+        elif why.__class__ is not str or why not in self.names:
+            why = self._optional(i, 4, why, c.name, self.names, bad)
+        if bad:
+            self.add(bad)
+            return None
+        return deal, (at, i, stage, who, why)
 
     def moves(
         self, deal_id: str, history: list[Row], actor: str, lost_reason: str | None

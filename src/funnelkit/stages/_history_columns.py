@@ -351,7 +351,10 @@ def events_from_history(
     own column names; a row's position counts from 0); reading stops after
     the first :data:`~funnelkit.errors.MAX_LISTED`.  The moves are not
     checked against the pipeline's allowed moves or milestones: a history
-    records what happened.
+    records what happened.  A CRM's field history (the amount, expected
+    close, forecast category and owner changes) reads with
+    :func:`~funnelkit.stages.edits_from_history`, and
+    :func:`~funnelkit.stages.merge_history` makes one log of both.
 
     >>> import datetime as dt
     >>> from funnelkit.stages import default_pipeline
