@@ -81,6 +81,8 @@ EDIT_SPREAD = 0.3
 #: The least and the most yearly growth of the creation rate.
 MIN_GROWTH = -0.9
 MAX_GROWTH = 10.0
+#: The largest size effect either way: how many log-odds a deal e times the median loses at each stage.
+MAX_SIZE_EFFECT = 5.0
 #: The days of a year of growth (a Julian year).
 YEAR_DAYS = 365.25
 #: The largest exponent of the growth factor a truth question may reach (e**600 is about 4e260):
@@ -111,6 +113,7 @@ _PARAMETERS = (
     "amount_edits",
     "growth",
     "shift",
+    "size_effect",
 )
 _OWNER = "sales"
 _LOST_REASON = "price"
@@ -199,6 +202,7 @@ _chance = _number(0, 1)
 _stay = _number(0, MAX_STAY_DAYS, above=True)
 _multiplier = _number(0, math.inf)
 _growth = _number(MIN_GROWTH, MAX_GROWTH)
+_size_effect = _number(-MAX_SIZE_EFFECT, MAX_SIZE_EFFECT)
 
 
 def _seasonality(value: object) -> c.Result:
@@ -296,6 +300,13 @@ class CompanyTruth(c.Checked):
     (a year of 365.25 days), and from day ``shift[0]`` after *start* a deal
     leaving a stage moves forward with the chance ``shift[1][stage]``
     instead.  *start* is needed when either is given.
+
+    With *size_effect* b, a deal's chance of moving forward depends on its
+    amount x at creation: its log-odds are lowered by ``b * log(x /
+    median)`` at each stage (a chance of 0 or 1 stays so), so with b > 0
+    large deals are won less often than small ones, as in most companies'
+    win rates by deal size.  :meth:`p_won` is then the chance of a deal of
+    the median amount.
     """
 
     deals_per_day: float = attrs.field(metadata=check(_deals_per_day), converter=_to_float)
@@ -311,6 +322,7 @@ class CompanyTruth(c.Checked):
         default=None, metadata=check(_shift), converter=_to_shift
     )
     start: dt.datetime | None = attrs.field(default=None, metadata=check(_start))
+    size_effect: float = attrs.field(default=0.0, metadata=check(_size_effect), converter=_to_float)
 
     def _relations(self) -> list[Problem]:
         problems = [
@@ -660,6 +672,7 @@ def simulate_company(
     amount_edits: float = 0.1,
     growth: float = 0.0,
     shift: tuple[int, Mapping[str, float]] | None = None,
+    size_effect: float = 0.0,
 ) -> Company:
     """
     A company whose true sales process is known, played for *days* days from
@@ -692,8 +705,12 @@ def simulate_company(
       days after *start* on (0 < day < *days*) moves forward with
       ``chances[stage]`` instead of ``forward[stage]`` (the same stages):
       the process changes under a forecast fitted on all of the history.
-      Without either, the same seed gives the same company as before they
-      existed.
+    - With *size_effect* b (from -5 to 5), a deal of amount x moves forward
+      with the log-odds of its stage's chance lowered by ``b * log(x /
+      median)``: with b > 0 large deals win less often, which a forecast
+      that counts deals, not money, gets wrong.
+    - Without *growth*, *shift* or *size_effect*, the same seed gives the
+      same company as before they existed.
     - Nothing after ``start + days`` is observed: deals open then stay open.
 
     The pipeline has the open stages (probability: the true chance to win
@@ -739,6 +756,7 @@ def simulate_company(
             growth=growth,
             shift=shift,
             start=start if good_start else None,
+            size_effect=size_effect,
         )
     except ValidationError as e:
         problems.extend(
@@ -834,6 +852,13 @@ class _Play:
         self.minor = _minor(truth.amount_median)
         self.currency = truth.amount_median.currency
         self.horizon = dt.timedelta(days=math.fsum(self.stays))
+        self.size_effect = truth.size_effect
+        self.median = float(truth.amount_median.amount)
+
+    def log_size(self, deal: Opportunity) -> float:
+        """The log of a deal's amount over the median: how far its size moves its chances."""
+        assert deal.amount is not None  # noqa: S101 - every deal has one
+        return math.log(float(deal.amount.amount) / self.median)
 
     def when(self, t: float) -> dt.datetime:
         return self.start + dt.timedelta(days=t)
@@ -929,7 +954,10 @@ class _Play:
         i = 0
         while True:
             t += rng.expovariate(1.0 / self.stays[i])
-            forward = rng.random() < (self.forward if t < self.shift_day else self.shifted)[i]
+            chance = (self.forward if t < self.shift_day else self.shifted)[i]
+            if self.size_effect and 0 < chance < 1:
+                chance = _sized(chance, self.size_effect * self.log_size(deal))
+            forward = rng.random() < chance
             if forward and i < last:
                 kept.append((t, "advance", None))
                 i += 1
@@ -951,6 +979,12 @@ class _Play:
         for at, kind, value in sorted(kept, key=lambda k: k[0]):
             if at < self.days:
                 actions.append((at, n, next(seq), kind, value))
+
+
+def _sized(chance: float, shift: float) -> float:
+    """*chance* with its log-odds lowered by *shift*: ``1 / (1 + (1 - p) / p * e**shift)``."""
+    odds_against = (1 - chance) / chance * math.exp(min(shift, _MAX_EXPONENT))
+    return 1 / (1 + odds_against)
 
 
 def _midnight_after(day: dt.date, zone: dt.tzinfo) -> dt.datetime:

@@ -14,8 +14,8 @@ from three_stages import DAY, PIPE, T0
 
 from _problems import raises_problems
 from funnelkit import Money, Opportunity
-from funnelkit.forecast import BookingCheck, BookingLine, Bookings, expected_bookings
-from funnelkit.forecast._bookings import _student_t
+from funnelkit.forecast import COMPONENTS, BookingCheck, BookingLine, Bookings, expected_bookings
+from funnelkit.forecast._bookings import _Parts, _scales, _student_t
 from funnelkit.stages import StageChanged
 
 
@@ -82,26 +82,79 @@ def test_each_component_worked_by_hand():
     assert report.component("run_rate", "USD") == usd(100)
     assert report.bottom_up("USD") == usd(250)
     by_line = {(x.component, x.owner, x.month): x.amount for x in report.lines}
-    assert by_line[("run_rate", None, dt.date(2026, 2, 1))] == usd(75)
-    assert by_line[("run_rate", None, dt.date(2026, 3, 1))] == usd(25)
+    assert by_line[("run_rate", "ann", dt.date(2026, 2, 1))] == usd(75)
+    assert by_line[("run_rate", "ann", dt.date(2026, 3, 1))] == usd(25)
     assert by_line[("pipeline", "ann", dt.date(2026, 2, 1))] == usd(200)
     x, d4 = sorted(report.deals, key=lambda d: d.opportunity_id, reverse=True)
     assert (x.opportunity_id, x.days_in_stage, x.p_won_within, x.expected) == ("x", 5.0, 0.5, usd(200))
     assert (d4.opportunity_id, d4.p_won_within, d4.note) == ("d4", 0.0, None)
 
 
+def test_generation_and_run_rate_are_split_by_owner():
+    """
+    With d1 (100, won on day 10) bob's, the rest ann's: the run rate's windows booked 100 for each, so
+    its 100 is 50 each (37.50 + 12.50 by month); bob created 100 of the 800 over the history, so of the
+    generation's 25 booked in each month 3.125 is his (3.12, to even) and 21.875 ann's (21.88).
+    """
+    deals = [attrs.evolve(DEALS[0], owner="bob"), *DEALS[1:]]
+    report = expected_bookings(deals, EVENTS, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW)
+    by_line = {(x.component, x.owner, x.month): x.amount for x in report.lines if x.amount}
+    feb, mar = dt.date(2026, 2, 1), dt.date(2026, 3, 1)
+    assert {k: v for k, v in by_line.items() if k[0] in {"run_rate", "generation"}} == {
+        ("generation", "ann", feb): usd("21.88"),
+        ("generation", "ann", mar): usd("21.88"),
+        ("generation", "bob", feb): usd("3.12"),
+        ("generation", "bob", mar): usd("3.12"),
+        ("run_rate", "ann", feb): usd("37.50"),
+        ("run_rate", "ann", mar): usd("12.50"),
+        ("run_rate", "bob", feb): usd("37.50"),
+        ("run_rate", "bob", mar): usd("12.50"),
+    }
+    assert report.component("generation", "USD") == usd(50)
+    assert report.component("run_rate", "USD") == usd(100)
+
+
+def _check(open_part, actual, closed=0):
+    """A past period whose open part forecast *open_part*, with *closed* already won and *actual* booked."""
+    got = _Parts()
+    got.add("pipeline", "ann", dt.date(2026, 1, 1), "USD", decimal.Decimal(open_part))
+    got.add("closed", "ann", dt.date(2026, 1, 1), "USD", decimal.Decimal(closed))
+    return (NOW, NOW, NOW, "USD", got, {"USD": decimal.Decimal(actual)})
+
+
+def test_the_open_part_is_scaled_by_its_shrunk_past_ratio():
+    """
+    Three periods that did not overlap, the open part forecast 100 each and booked 80, 90, 70 (with 10
+    already won in the first, 90 in all): the logs of 0.8, 0.9, 0.7 have mean m = -0.2284 and variance
+    v = 0.01584; James-Stein keeps 1 - (v / 3) / m^2 = 0.899 of m: the scale is e^(-0.2053) = 0.814.
+    Ratios 0.5, 0.5, 2 are mostly noise (1 - 0.2135 / 0.0534 < 0): the scale is 1.  With overlapping
+    periods worth a third each, 0.8, 0.9, 0.7 count as one: 1 - 0.01584 / 0.0522 = 0.70 of m is kept.
+    """
+    checks = [_check(100, 90, closed=10), _check(100, 90), _check(100, 70)]
+    assert _scales(checks, ["USD"], 1.0)["USD"] == pytest.approx(0.8144, abs=1e-4)
+    noisy = [_check(100, 50), _check(100, 50), _check(100, 200)]
+    assert _scales(noisy, ["USD"], 1.0) == {"USD": 1.0}
+    m = statistics.fmean(math.log(r) for r in (0.8, 0.9, 0.7))
+    kept = 1 - statistics.variance([math.log(r) for r in (0.8, 0.9, 0.7)]) / m**2
+    assert _scales(checks, ["USD"], 1 / 3)["USD"] == pytest.approx(math.exp(m * kept))
+    assert kept == pytest.approx(0.70, abs=0.01)
+    assert _scales(checks[:2], ["USD", "EUR"], 1.0) == {"EUR": 1.0, "USD": 1.0}  # too few to tell
+
+
 def test_the_weight_is_chosen_on_the_past_period():
     """
     One past period fits before the history starts: [20, 40) seen from day 20.  Then the bottom-up
     said 50 (d4 could not win any more; 400 created over 20 days, won within the period: 35 + 15), the
-    run rate 100 (d1's 100 in [0, 20)), and 100 was won (d2 on day 20).  The least-squares weight
-    of the bottom-up, sum (A - R)(B - R) / sum (B - R)^2, is 0: the total is the run rate, 100.
+    run rate 100 (d1's 100 in [0, 20)), and 100 was won (d2 on day 20).  One period is too few to
+    scale the bottom-up (scale 1).  The least-squares weight of the bottom-up, sum (A - R)(B - R) /
+    sum (B - R)^2, is 0: the total is the run rate, 100.
     """
     report = expected_bookings(DEALS, EVENTS, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW)
     (check,) = report.checks
     assert (check.now, check.start, check.end) == (T0 + 20 * DAY, T0 + 20 * DAY, NOW)
     assert (check.bottom_up, check.run_rate, check.actual) == (usd(50), usd(100), usd(100))
     assert report.weights == {"USD": 0.0}
+    assert report.scales == {"USD": 1.0}
     assert report.total("USD") == usd(100)
     assert report.quantile(0.9, "USD") is None  # one past error is no interval
     assert repr(report) == "<Bookings: 2026-02-14 to 2026-03-06 as of 2026-02-14: 100.00 USD>"
@@ -166,7 +219,10 @@ def test_the_callers_decimal_context_changes_nothing():
     window=st.tuples(st.integers(-30, 30), st.integers(1, 60)),
 )
 def test_the_parts_add_up_and_the_chances_are_chances(amounts, closes, created, window):
-    """The lines add up to the components, the total is their weighted sum, and every chance is in [0, 1]."""
+    """
+    The lines add up to the components, the calibrated bottom-up is closed plus the scaled open part,
+    the total is its weighted sum with the run rate (each to the half cent), every chance is in [0, 1].
+    """
     now = T0 + 90 * DAY
     deals, events = [], []
     for i, amount in enumerate(amounts):
@@ -185,13 +241,13 @@ def test_the_parts_add_up_and_the_chances_are_chances(amounts, closes, created, 
     for name in ("closed", "pipeline", "generation", "run_rate"):
         lines = [x.amount for x in report.lines if x.component == name]
         assert Money.total(lines, currency="USD") == report.component(name, "USD")
-    w = Fraction(report.weights["USD"])
-    bottom_up, rate = (
-        Fraction(report.bottom_up("USD").amount),
-        Fraction(report.component("run_rate", "USD").amount),
-    )
-    exact = w * bottom_up + (1 - w) * rate
-    assert abs(Fraction(report.total("USD").amount) - exact) <= Fraction(1, 100)
+    w, scale = Fraction(report.weights["USD"]), Fraction(report.scales["USD"])
+    part = {name: Fraction(report.component(name, "USD").amount) for name in COMPONENTS}
+    calibrated = part["closed"] + scale * (part["pipeline"] + part["generation"])
+    assert abs(Fraction(report.calibrated("USD").amount) - calibrated) <= Fraction(1, 200)
+    assert 0 < scale and 0 <= w <= 1
+    exact = w * Fraction(report.calibrated("USD").amount) + (1 - w) * part["run_rate"]
+    assert abs(Fraction(report.total("USD").amount) - exact) <= Fraction(1, 200)
     assert all(0 <= d.p_won_within <= 1 + 1e-12 for d in report.deals)
     assert {d.opportunity_id for d in report.deals} == {o.id for o in deals if o.status.value == "open"}
     assert all(k.now < now and k.end <= now for k in report.checks)
@@ -230,13 +286,47 @@ def test_quantiles_are_a_prediction_interval_from_the_past_ratios(q):
 
 
 @pytest.mark.parametrize(
-    ("df", "t90", "t975"), [(2, 1.886, 4.303), (3, 1.638, 3.182), (5, 1.476, 2.571), (10, 1.372, 2.228)]
+    ("df", "t90", "t975"),
+    [(1, 3.078, 12.706), (2, 1.886, 4.303), (3, 1.638, 3.182), (5, 1.476, 2.571), (10, 1.372, 2.228)],
 )
 def test_student_t_quantiles_match_the_table(df, t90, t975):
     """Student's t quantiles as any table gives them (e.g. NIST/SEMATECH e-Handbook, 1.3.6.7.2)."""
-    assert _student_t(0.9, df) == pytest.approx(t90, abs=0.004)
-    assert _student_t(0.975, df) == pytest.approx(t975, rel=0.03 if df < 5 else 0.005)
-    assert _student_t(0.1, df) == pytest.approx(-t90, abs=0.004)
+    assert _student_t(0.9, df) == pytest.approx(t90, abs=5e-4)
+    assert _student_t(0.975, df) == pytest.approx(t975, abs=5e-4)
+    assert _student_t(0.1, df) == pytest.approx(-t90, abs=5e-4)
+
+
+@given(q=st.floats(0.001, 0.999), df=st.sampled_from([1.0, 2.0]))
+def test_student_t_quantiles_match_the_closed_forms(q, df):
+    """
+    With one degree of freedom t is Cauchy, ``tan(pi (q - 1/2))``; with two, ``(2q - 1) / sqrt(2 q (1 -
+    q))`` (Hill 1970, Commun. ACM 13(10), algorithm 396): the quantile holds both to 1e-9.
+    """
+    exact = math.tan(math.pi * (q - 0.5)) if df == 1 else (2 * q - 1) / math.sqrt(2 * q * (1 - q))
+    assert _student_t(q, df) == pytest.approx(exact, rel=1e-9, abs=1e-9)
+
+
+def test_overlapping_past_periods_count_as_fewer():
+    """
+    A quarter judged on past quarters a month (30 days) apart: k = 12 ratios count as n = 12 * 30 / 91
+    independent ones, so the interval uses t with n - 1 degrees of freedom and sqrt(1 + 1/n).
+    """
+    deals = [deal(f"w{i}", 100 + (i * 37) % 50, created=i, closed=i + 10, won=True) for i in range(0, 600, 3)]
+    events = [attrs.evolve(close(o.id, (o.stage_entered_at - T0) // DAY, won=True), time_in_stage=10 * DAY)
+              for o in deals]  # fmt: skip
+    now = T0 + 610 * DAY
+    report = expected_bookings(deals, events, PIPE, start=now, end=now + 91 * DAY, now=now)
+    logs = [math.log(r) for r in report.ratios("USD")]
+    k = len(logs)
+    n = k * 30 / 91
+    assert k == 12
+    factor = math.exp(
+        statistics.fmean(logs) + _student_t(0.9, n - 1) * statistics.stdev(logs) * math.sqrt(1 + 1 / n)
+    )
+    expected = (report.total("USD").amount * decimal.Decimal(factor)).quantize(decimal.Decimal("0.01"))
+    assert report.quantile(0.9, "USD") == Money.of(expected, "USD")
+    fewer = expected_bookings(deals, events, PIPE, start=now, end=now + 91 * DAY, now=now, backtests=6)
+    assert fewer.quantile(0.9, "USD") is None  # 6 * 30 / 91 < 2: not worth two independent periods
 
 
 def test_a_period_that_starts_later_counts_the_deals_created_before_it():

@@ -106,7 +106,7 @@ def test_on_steady_companies_the_timing_methods_beat_the_naive_ones():
     deals close beat the weighted pipeline by far; the combination beats the weighted, calibrated,
     timing-only and run-rate forecasts and stays within a third of the bottom-up one, which is the true
     model of a steady company (so nothing beats it there but by chance: on single companies either
-    it or the run rate wins); the 10-90 % interval holds the actual in most periods.
+    it or the run rate wins); the 10-90 % interval holds the actual at least 80 % of the time.
     """
     errors: dict[str, float] = {}
     booked = covered = intervals = 0.0
@@ -135,4 +135,41 @@ def test_on_steady_companies_the_timing_methods_beat_the_naive_ones():
     for method in ("weighted", "calibrated", "timing", "run_rate"):
         assert wape["combined"] < wape[method], method
     assert wape["combined"] <= wape["timing_generation"] * 4 / 3
-    assert covered / intervals >= 0.6
+    assert covered / intervals >= 0.8  # at least as often as it says (17 of 18 when measured)
+
+
+#: After day 800 every stage moves forward less often (the process changed under the forecast).
+WORSE = {"lead": 0.35, "qualified": 0.45, "proposal": 0.45, "negotiation": 0.55}
+
+
+def test_where_the_model_is_wrong_the_combination_beats_its_parts():
+    """
+    Two companies whose large deals win less often than small ones (size effect 1: a deal twice the
+    median has its odds of moving forward halved at each stage), and whose chances fall after day
+    800: the chain counts deals, not money, and learned the old process, so the bottom-up forecast
+    is too high; the run rate lags the fall.  Over six quarterly cut-offs a month apart from day 730,
+    pooled, the combination (the bottom-up scaled by its past record, weighed against the run rate)
+    beats both of its parts by a fifth.  (The naive methods leave out deals yet to come, a miss that
+    happens to offset the fall here: no claim.  Nor on the interval: the fall is not in the past
+    errors it is drawn from, and it holds only 3 of the 12 actuals.)
+    """
+    errors: dict[str, float] = {}
+    booked = 0.0
+    for seed in (1, 3):
+        co = simulate_company(
+            seed=seed, start=START, days=1130, deals_per_day=3.0, size_effect=1.0, shift=(800, WORSE)
+        )
+        starts = [START + (730 + 30 * k) * DAY for k in range(6)]
+        report = compare_forecasts(
+            co.opportunities,
+            co.events,
+            co.pipeline,
+            cutoffs=[(s, s + 91 * DAY) for s in starts],
+            currency="USD",
+            backtests=12,
+        )
+        for row in report.rows:
+            errors[row.method] = errors.get(row.method, 0.0) + abs(float(row.forecast.amount - row.actual.amount))
+            booked += float(row.actual.amount) if row.method == "combined" else 0.0
+    wape = {method: error / booked for method, error in errors.items()}
+    assert wape["combined"] < 0.8 * min(wape["timing_generation"], wape["run_rate"]), wape

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, overload
 
 import attrs
 
@@ -45,6 +45,10 @@ _MAX_SWEEPS = 10_000
 _PAST_STEP = dt.timedelta(days=30)
 #: A quantile at most this far from the forecast in the log scale (a factor of a million).
 _WIDEST = math.log(1e6)
+#: The largest t quantile sought (beyond it, the interval is refused as too wide anyway).
+_T_CAP = 1e12
+#: The parts of the bottom-up forecast that its past record scales (closed is known, not forecast).
+_OPEN_PART: tuple[Component, ...] = ("pipeline", "generation")
 #: The longest period forecast (ten years).
 MAX_PERIOD = dt.timedelta(days=3660)
 
@@ -63,9 +67,11 @@ _CLOSING = {MoveKind.WIN: "won", MoveKind.LOSE: "lost"}
 @attrs.frozen(kw_only=True)
 class BookingLine:
     """
-    One component's expected bookings for one owner (``None``: not a
-    deal's, such as deals yet to be created or the run rate) in one month
-    (its first day, in UTC) of the period.
+    One component's expected bookings for one owner in one month (its
+    first day, in UTC) of the period: a deal's owner for ``closed`` and
+    ``pipeline``; for ``generation`` and ``run_rate``, each owner's share of
+    the amount created over the lookback and of the run rate's bookings
+    (``None`` only for a run rate of nothing booked).
     """
 
     component: Component
@@ -115,10 +121,11 @@ class BookingCheck:
 class Bookings(Report):
     """
     The result of :func:`expected_bookings`: its :attr:`lines` by component,
-    owner and month; per open deal its explanation (:attr:`deals`); the
-    weight of the bottom-up forecast against the run rate per currency
-    (:attr:`weights`), chosen on the past periods in :attr:`checks`; and
-    :meth:`total` and :meth:`quantile` per currency.
+    owner and month; per open deal its explanation (:attr:`deals`); per
+    currency the factor on the open part of the bottom-up forecast
+    (:attr:`scales`) and its weight against the run rate (:attr:`weights`),
+    both chosen on the past periods in :attr:`checks`; and :meth:`total`
+    and :meth:`quantile` per currency.
 
     Not mergeable: the weights and the interval are chosen on the whole
     history; forecast a company in one call.
@@ -131,6 +138,7 @@ class Bookings(Report):
     deals: tuple[DealBooking, ...]
     weights: Mapping[str, float]
     checks: tuple[BookingCheck, ...]
+    scales: Mapping[str, float] = attrs.field(factory=dict)
 
     @property
     def currencies(self) -> tuple[str, ...]:
@@ -159,17 +167,35 @@ class Bookings(Report):
         parts = [self.component(name, currency) for name in ("closed", "pipeline", "generation")]
         return Money.total(parts, currency=currency)
 
+    def calibrated(self, currency: str) -> Money:
+        """
+        The bottom-up forecast in *currency* as the past periods corrected
+        it: closed + (pipeline + generation) times the currency's
+        :attr:`scales` factor, to the minor unit.
+
+        Cost: O(lines).
+        """
+        self._currency(currency)
+        scaled = _float_sum(
+            [
+                (self.component("closed", currency).amount, 1.0),
+                (self.component("pipeline", currency).amount, self.scales.get(currency, 1.0)),
+                (self.component("generation", currency).amount, self.scales.get(currency, 1.0)),
+            ]
+        )
+        return _money(scaled, currency)
+
     def total(self, currency: str) -> Money:
         """
-        The forecast in *currency*: the bottom-up forecast and the run rate
-        combined by the currency's weight, to the minor unit.
+        The forecast in *currency*: the calibrated bottom-up forecast and
+        the run rate combined by the currency's weight, to the minor unit.
 
         Cost: O(lines).
         """
         self._currency(currency)
         w = self.weights.get(currency, 1.0)
         combined = _float_sum(
-            [(self.bottom_up(currency).amount, w), (self.component("run_rate", currency).amount, 1.0 - w)]
+            [(self.calibrated(currency).amount, w), (self.component("run_rate", currency).amount, 1.0 - w)]
         )
         return _money(combined, currency)
 
@@ -178,12 +204,15 @@ class Bookings(Report):
         The *q* quantile (0 < q < 1) of the bookings in *currency*, from
         the method's own past errors: the logs of the ratios of actual to
         forecast in the past periods (:attr:`checks`) taken as a sample, the
-        total is scaled by ``exp(m + t_q s sqrt(1 + 1/k))`` for their mean
-        m, standard deviation s and count k, t_q the Student t quantile
-        with k - 1 degrees of freedom (a prediction interval, so few past
-        periods give a wide one); ``None`` with fewer than three.  The
-        interval is as wide as the method's past errors, not as a model of
-        independent deals would say.
+        total is scaled by ``exp(m + t_q s sqrt(1 + 1/n))`` for their mean m
+        and standard deviation s, t_q the Student t quantile with n - 1
+        degrees of freedom, n the number of independent periods they are
+        worth: k periods of length L a step of d apart overlap when d < L,
+        so they count as ``n = k d / L`` (Hansen & Hodrick 1980: a quarter
+        judged a month apart repeats two thirds of its neighbour).  A
+        prediction interval, so few periods give a wide one; ``None`` when
+        they are worth fewer than two.  The interval is as wide as the
+        method's past errors, not as a model of independent deals would say.
 
         Cost: O(k) for k past periods.
         """
@@ -193,11 +222,13 @@ class Bookings(Report):
             raise ValidationError.single("q", f"{c.show(q)} is not between 0 and 1", code="range")
         logs = [math.log(max(r, _SMALLEST_RATIO)) for r in self.ratios(currency)]
         k = len(logs)
-        if k < 3:
+        length = self.end - self.start
+        n = k * (min(length, _PAST_STEP) / length)  # the periods overlap when a step is shorter
+        if k < 2 or n < 2:
             return None
         mean = sum(logs) / k
         sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (k - 1))
-        exponent = mean + _student_t(float(q), k - 1) * sd * math.sqrt(1 + 1 / k)
+        exponent = mean + _student_t(float(q), n - 1) * sd * math.sqrt(1 + 1 / n)
         if abs(exponent) > _WIDEST:
             msg = (
                 f"the {c.show(q)} quantile of the past errors is {math.exp(min(exponent, 700)):.3g} times "
@@ -266,19 +297,27 @@ def expected_bookings(
       censored), on a grid of whole days;
     - ``generation``: deals created from *now* on and won inside the
       period: the amount created a day over *lookback*, times the chance a
-      new deal is won inside the period, by month of booking;
+      new deal is won inside the period, by month of booking, each owner's
+      in the share they created;
     - ``run_rate``: the mean bookings of the three periods of the same
       length just before *now*, times the previous *season*'s index (its
       period against the three before it), pulled towards 1 by as much as
-      its own noise could explain.
+      its own noise could explain; each owner's in the share they booked
+      in those periods.
 
-    The bottom-up forecast (the first three) and the run rate are combined
-    per currency by the least-squares weight on up to *backtests* past
-    periods of the same length, a month apart at most, each forecast from
-    what was known at its own "now"; :meth:`Bookings.quantile` is a
-    prediction interval from those periods' actual/forecast ratios.  The
-    weight and the interval are fitted on the same periods, so the interval
-    is somewhat narrower than it should be.
+    Up to *backtests* past periods of the same length, a month apart at
+    most, each forecast from what was known at its own "now", judge the
+    parts: the open part of the bottom-up forecast (pipeline + generation)
+    is scaled by its past ratio of actual to forecast, pulled towards 1 by
+    as much as its noise could explain (:attr:`Bookings.scales`; a model
+    that learned wrong, such as large deals winning less often than the
+    count of deals says, or a process that changed, is corrected by its own
+    record); the calibrated bottom-up forecast and the run rate are then
+    combined per currency by the least-squares weight
+    (:attr:`Bookings.weights`); :meth:`Bookings.quantile` is a prediction
+    interval from the past periods' actual/forecast ratios, as wide as the
+    independent periods they are worth (overlapping periods count for less)
+    ask.
 
     Refused: an event after *now*, or a deal created or moved after it
     (look-ahead), each by its place as given; an inconsistent history (as
@@ -323,7 +362,9 @@ def expected_bookings(
         actual = _won_in(deals, first - shift, last - shift)
         for currency in sorted({*got.currencies, *actual}):
             checks.append((then, first - shift, last - shift, currency, got, actual))
-    weights = _weights(checks, parts.currencies)
+    worth = step / (last - first)  # a past period's share of an independent one
+    scales = _scales(checks, parts.currencies, worth)
+    weights = _weights(checks, parts.currencies, scales)
     reported = tuple(
         BookingCheck(
             now=then,
@@ -332,7 +373,9 @@ def expected_bookings(
             currency=currency,
             bottom_up=_money(got.bottom_up(currency), currency),
             run_rate=_money(got.run_rate.get(currency, Decimal(0)), currency),
-            combined=_money(got.combined(currency, weights.get(currency, 1.0)), currency),
+            combined=_money(
+                got.combined(currency, weights.get(currency, 1.0), scales.get(currency, 1.0)), currency
+            ),
             actual=_money(actual.get(currency, Decimal(0)), currency),
         )
         for then, s, e, currency, got, actual in checks
@@ -345,6 +388,7 @@ def expected_bookings(
         deals=tuple(parts.deals),
         weights=weights,
         checks=reported,
+        scales=scales,
     )
 
 
@@ -438,11 +482,18 @@ class _Parts:
     def currencies(self) -> set[str]:
         return {k[3] for k in self.by} | set(self.run_rate)
 
-    def bottom_up(self, currency: str) -> Decimal:
-        return _sum(v for (comp, _, _, cur), v in self.by.items() if cur == currency and comp != "run_rate")
+    def part(self, currency: str, *components: Component) -> Decimal:
+        return _sum(v for (comp, _, _, cur), v in self.by.items() if cur == currency and comp in components)
 
-    def combined(self, currency: str, w: float) -> Decimal:
-        return _float_sum([(self.bottom_up(currency), w), (self.run_rate.get(currency, Decimal(0)), 1.0 - w)])
+    def bottom_up(self, currency: str) -> Decimal:
+        return self.part(currency, "closed", "pipeline", "generation")
+
+    def calibrated(self, currency: str, scale: float) -> Decimal:
+        return _float_sum([(self.part(currency, "closed"), 1.0), (self.part(currency, *_OPEN_PART), scale)])
+
+    def combined(self, currency: str, w: float, scale: float) -> Decimal:
+        run_rate = self.run_rate.get(currency, Decimal(0))
+        return _float_sum([(self.calibrated(currency, scale), w), (run_rate, 1.0 - w)])
 
     def lines(self) -> tuple[BookingLine, ...]:
         order = {name: i for i, name in enumerate(COMPONENTS)}
@@ -553,7 +604,7 @@ class _Known:
         """
         if self.first is None or self.chain.unknown(self.first, 0.0):
             return
-        created = self.created_per_day()
+        created = self.created_per_day(by_owner=True)
         mean = functools.partial(self.chain.mean_won_within, self.first)
         for b_start, b_end in _months(max(start, self.now), end):
             share = 0.0  # deal-days created that are won in this month
@@ -562,22 +613,28 @@ class _Known:
                 won_by_end = mean(_days(b_end - c_end), _days(b_end - c_start))
                 won_before = mean(_days(b_start - c_end), _days(b_start - c_start))
                 share += (won_by_end - won_before) * days
-            for currency, per_day in created.items():
-                parts.add("generation", None, _month(b_start), currency, _times(per_day, share))
+            for (owner, currency), per_day in created.items():
+                parts.add("generation", owner, _month(b_start), currency, _times(per_day, share))
 
-    def created_per_day(self) -> dict[str, Decimal]:
-        """The amount created per day over the lookback (or the history, if shorter), per currency."""
+    @overload
+    def created_per_day(self) -> dict[str, Decimal]: ...
+    @overload
+    def created_per_day(self, *, by_owner: Literal[True]) -> dict[tuple[str, str], Decimal]: ...
+    def created_per_day(self, *, by_owner: bool = False) -> Mapping[Any, Decimal]:
+        """
+        The amount created per day over the lookback (or the history, if shorter), per currency,
+        or per owner and currency (who created it: the deals yet to come are theirs in that share).
+        """
         since = self.now - self.lookback
         span = _days(min(self.lookback, self.now - self.earliest))
-        created: dict[str, Decimal] = {}
+        created: dict[Any, Decimal] = {}
         if span <= 0:
             return created
         for o in self.deals:
             if o.amount is not None and since <= o.created_at < self.now:
-                created[o.amount.currency] = _CTX.add(
-                    created.get(o.amount.currency, Decimal(0)), o.amount.amount
-                )
-        return {k: _CTX.divide(v, Decimal(repr(span))) for k, v in created.items()}
+                key = (o.owner, o.amount.currency) if by_owner else o.amount.currency
+                created[key] = _CTX.add(created.get(key, Decimal(0)), o.amount.amount)
+        return {k: _CTX.divide(v, Decimal(repr(span))) for k, v in sorted(created.items())}
 
     def _run_rate(self, parts: _Parts, start: dt.datetime, end: dt.datetime) -> None:
         length = end - start
@@ -602,12 +659,27 @@ class _Known:
                         index[k] = _shrunk(raw, self._noise(k, start - self.season, end - self.season, base))
         months = _months(start, end)
         whole = _days(length)
+        shares = self._booked_by_owner(self.now - len(recent) * length)  # the same deals as recent
         for k in currencies:
-            mean = _CTX.divide(_sum(r.get(k, Decimal(0)) for r in recent), Decimal(len(recent)))
-            rate = _times(mean, index.get(k, 1.0))
+            booked = _sum(r.get(k, Decimal(0)) for r in recent)
+            rate = _times(_CTX.divide(booked, Decimal(len(recent))), index.get(k, 1.0))
             parts.run_rate[k] = rate
-            for m_start, m_end in months:
-                parts.add("run_rate", None, _month(m_start), k, _times(rate, _days(m_end - m_start) / whole))
+            owners = {o: v for (o, cur), v in shares.items() if cur == k} if booked else {None: booked}
+            for owner, part in owners.items():
+                mine = _CTX.divide(_CTX.multiply(rate, part), booked) if booked else rate
+                for m_start, m_end in months:
+                    parts.add(
+                        "run_rate", owner, _month(m_start), k, _times(mine, _days(m_end - m_start) / whole)
+                    )
+
+    def _booked_by_owner(self, since: dt.datetime) -> dict[Any, Decimal]:
+        """What each owner booked per currency from *since* to now (the run rate's windows)."""
+        out: dict[Any, Decimal] = {}
+        for o in self.deals:
+            if o.status is _WON and o.amount is not None and since <= o.stage_entered_at < self.now:
+                key = (o.owner, o.amount.currency)
+                out[key] = _CTX.add(out.get(key, Decimal(0)), o.amount.amount)
+        return dict(sorted(out.items()))
 
     def _noise(self, currency: str, start: dt.datetime, end: dt.datetime, base: list[Any]) -> float:
         """
@@ -842,19 +914,49 @@ class _Chain:
         self._conditional.clear()
 
 
-def _weights(checks: list[Any], currencies: Iterable[str]) -> dict[str, float]:
+def _scales(checks: list[Any], currencies: Iterable[str], worth: float) -> dict[str, float]:
     """
-    Per currency, the weight w of the bottom-up forecast B against the run
-    rate R that minimises the squared error of ``w B + (1 - w) R`` over the
-    past periods, in [0, 1] (Bates & Granger 1969 with the covariance:
-    both forecasts miss the same noise of what is booked, so the weights
-    that ignore it pull towards one half): ``w = sum (A - R)(B - R) / sum
-    (B - R)^2``; the bottom-up alone without a run rate or past periods to
-    judge by, one half when the two never differed.
+    Per currency, the factor on the open part of the bottom-up forecast
+    (pipeline + generation): the geometric mean over the past periods of
+    what the open part booked (actual less closed) over what it forecast,
+    its log m pulled towards 0 by positive-part James-Stein shrinkage,
+    ``m * max(0, 1 - v / (n m^2))`` for the logs' variance v and the n
+    independent periods they are worth (k periods times *worth*): a ratio
+    that the noise of a few periods explains counts for nothing.  1 with
+    fewer than three periods whose open part forecast something.
     """
     out = {}
     for k in sorted(set(currencies) | {x[3] for x in checks}):
-        mine = [(float(got.bottom_up(k)), float(got.run_rate.get(k, 0)), float(actual.get(k, 0)))
+        logs = []
+        for _, _, _, cur, got, actual in checks:
+            forecast = float(got.part(k, *_OPEN_PART)) if cur == k else 0.0
+            if forecast > 0:
+                booked = float(actual.get(k, 0)) - float(got.part(k, "closed"))
+                logs.append(math.log(max(booked / forecast, _SMALLEST_RATIO)))
+        if len(logs) < 3:
+            out[k] = 1.0
+            continue
+        m = statistics.fmean(logs)
+        noise = statistics.variance(logs) / (len(logs) * worth)
+        out[k] = 1.0 if m == 0 else math.exp(m * max(0.0, 1 - noise / (m * m)))
+    return out
+
+
+def _weights(checks: list[Any], currencies: Iterable[str], scales: Mapping[str, float]) -> dict[str, float]:
+    """
+    Per currency, the weight w of the calibrated bottom-up forecast B (see
+    :func:`_scales`) against the run rate R: the least-squares weight that
+    minimises the squared error of ``w B + (1 - w) R`` over the past
+    periods, in [0, 1] (Bates & Granger 1969 with the covariance: both
+    forecasts miss the same noise of what is booked, so the weights that
+    ignore it pull towards one half): ``w = sum (A - R)(B - R) / sum (B -
+    R)^2``; the bottom-up alone without a run rate or past periods to judge
+    by, one half when the two never differed.
+    """
+    out = {}
+    for k in sorted(set(currencies) | {x[3] for x in checks}):
+        scale = scales.get(k, 1.0)
+        mine = [(float(got.calibrated(k, scale)), float(got.run_rate.get(k, 0)), float(actual.get(k, 0)))
                 for _, _, _, cur, got, actual in checks if cur == k]  # fmt: skip
         if not mine or not any(r for _, r, _ in mine):
             out[k] = 1.0  # no run rate to weigh against
@@ -863,24 +965,75 @@ def _weights(checks: list[Any], currencies: Iterable[str]) -> dict[str, float]:
         if spread == 0:
             out[k] = 0.5
             continue
-        w = sum((a - r) * (b - r) for b, r, a in mine) / spread
-        out[k] = min(1.0, max(0.0, w))
+        out[k] = min(1.0, max(0.0, sum((a - r) * (b - r) for b, r, a in mine) / spread))
     return out
 
 
-def _student_t(q: float, df: int) -> float:
+def _student_t(q: float, df: float) -> float:
     """
-    The *q* quantile of Student's t with *df* degrees of freedom, by the
-    Cornish-Fisher expansion about the normal quantile (Abramowitz & Stegun
-    26.7.5): within 0.5 % for df >= 3 at levels up to 0.99, and 2.5 % for
-    df = 2 (three past periods, the fewest an interval is drawn from).
+    The *q* quantile of Student's t with *df* > 0 degrees of freedom (not
+    only whole ones), by bisection on its distribution function: ``1 -
+    I_x(df/2, 1/2) / 2`` at ``x = df / (df + t**2)`` for t > 0, I the
+    regularised incomplete beta function (Abramowitz & Stegun 26.7.1), to
+    1e-12; capped at 1e12 (past it an interval is refused as too wide).
     """
-    z = statistics.NormalDist().inv_cdf(q)
-    g1 = (z**3 + z) / 4
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
-    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
+    if q == 0.5:
+        return 0.0
+    p = max(q, 1 - q)
+    lo, hi = 0.0, 1.0
+    while _t_below(hi, df) < p and hi < _T_CAP:
+        lo, hi = hi, hi * 2
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if _t_below(mid, df) < p:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-12 * max(1.0, hi):
+            break
+    t = (lo + hi) / 2
+    return t if q > 0.5 else -t
+
+
+def _t_below(t: float, df: float) -> float:
+    """The chance that Student's t with *df* degrees of freedom is below *t* >= 0."""
+    return 1 - _beta_regularised(df / 2, 0.5, df / (df + t * t)) / 2
+
+
+def _beta_regularised(a: float, b: float, x: float) -> float:
+    """
+    ``I_x(a, b)``, by its continued fraction (Numerical Recipes, 3rd ed.,
+    6.4, modified Lentz), on the side of ``(a + 1) / (a + b + 2)`` where it
+    converges fast.
+    """
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    front = math.exp(
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
+    if x < (a + 1) / (a + b + 2):
+        return front * _beta_fraction(a, b, x) / a
+    return 1 - front * _beta_fraction(b, a, 1 - x) / b
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    tiny = 1e-300
+    c, d = 1.0, 1 - (a + b) * x / (a + 1)
+    d = 1 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 300):
+        for num in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                    -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):  # fmt: skip
+            d = 1 + num * d
+            d = 1 / (d if abs(d) > tiny else tiny)
+            c = 1 + num / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1) < 1e-15:
+            break
+    return h
 
 
 def _days(span: dt.timedelta) -> float:
