@@ -245,7 +245,8 @@ def test_the_parts_add_up_and_the_chances_are_chances(amounts, closes, created, 
     part = {name: Fraction(report.component(name, "USD").amount) for name in COMPONENTS}
     calibrated = part["closed"] + scale * (part["pipeline"] + part["generation"])
     assert abs(Fraction(report.calibrated("USD").amount) - calibrated) <= Fraction(1, 200)
-    assert 0 < scale and 0 <= w <= 1
+    assert scale > 0
+    assert 0 <= w <= 1
     exact = w * Fraction(report.calibrated("USD").amount) + (1 - w) * part["run_rate"]
     assert abs(Fraction(report.total("USD").amount) - exact) <= Fraction(1, 200)
     assert all(0 <= d.p_won_within <= 1 + 1e-12 for d in report.deals)

@@ -169,7 +169,9 @@ def test_where_the_model_is_wrong_the_combination_beats_its_parts():
             backtests=12,
         )
         for row in report.rows:
-            errors[row.method] = errors.get(row.method, 0.0) + abs(float(row.forecast.amount - row.actual.amount))
+            errors[row.method] = errors.get(row.method, 0.0) + abs(
+                float(row.forecast.amount - row.actual.amount)
+            )
             booked += float(row.actual.amount) if row.method == "combined" else 0.0
     wape = {method: error / booked for method, error in errors.items()}
     assert wape["combined"] < 0.8 * min(wape["timing_generation"], wape["run_rate"]), wape
