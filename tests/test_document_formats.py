@@ -98,7 +98,7 @@ def test_an_event_log_with_an_unknown_type_names_the_item():
         from_dict(list[Event], data)
     assert _codes(exc) == {("[1].type", "choice")}
     assert "'decision', 'owner_changed', 'stage_changed'" not in str(exc.value)  # plain names, no quotes
-    assert "decision, forecast_call, owner_changed, stage_changed" in str(exc.value)
+    assert "decision, forecast_call, merged, owner_changed, stage_changed" in str(exc.value)
 
 
 def test_a_tag_that_disagrees_with_the_class_is_refused():

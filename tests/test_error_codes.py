@@ -305,9 +305,9 @@ TEMPLATES = {
                 "choice",
                 (
                     "'nope' is not a StageChanged or an AmountChanged or a CloseDateChanged or a "
-                    "CategoryChanged or a Decision or an OwnerChanged or a ForecastCall; allowed: "
-                    "amount_changed, category_changed, close_date_changed, decision, forecast_call, "
-                    "owner_changed, stage_changed"
+                    "CategoryChanged or a Decision or an OwnerChanged or a ForecastCall or a Merged; "
+                    "allowed: amount_changed, category_changed, close_date_changed, decision, "
+                    "forecast_call, merged, owner_changed, stage_changed"
                 ),
             ),
         ],

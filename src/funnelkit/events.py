@@ -9,7 +9,9 @@ events: a :class:`~funnelkit.stages.StageChanged` when a deal moves, an
 :class:`~funnelkit.assignment.Decision` when a lead is routed, an
 :class:`~funnelkit.assignment.OwnerChanged` when a record changes hands, a
 :class:`~funnelkit.forecast.ForecastCall` when a rep or a manager submits a
-forecast call (:func:`~funnelkit.forecast.submit_call`).  A
+forecast call (:func:`~funnelkit.forecast.submit_call`), a
+:class:`~funnelkit.duplicates.Merged` when duplicate records are folded
+into one (:func:`~funnelkit.duplicates.merge`).  A
 host appends them to one log; each event's document carries its ``"type"``,
 so the whole log reads back in one call:
 
@@ -37,6 +39,7 @@ from __future__ import annotations
 from typing import TypeAlias
 
 from .assignment import Decision, OwnerChanged
+from .duplicates import Merged
 from .forecast import ForecastCall
 from .stages import AmountChanged, CategoryChanged, CloseDateChanged, StageChanged
 
@@ -44,5 +47,12 @@ __all__ = ["Event"]
 
 #: Any event an engine emits; ``from_dict(list[Event], data)`` reads a mixed log.
 Event: TypeAlias = (
-    StageChanged | AmountChanged | CloseDateChanged | CategoryChanged | Decision | OwnerChanged | ForecastCall
+    StageChanged
+    | AmountChanged
+    | CloseDateChanged
+    | CategoryChanged
+    | Decision
+    | OwnerChanged
+    | ForecastCall
+    | Merged
 )

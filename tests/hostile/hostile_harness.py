@@ -39,6 +39,7 @@ MODULES = (
     "funnelkit.errors",
     "funnelkit.documents",
     "funnelkit.tables",
+    "funnelkit.duplicates",
 )
 #: Base classes and protocols: their methods are covered through the concrete classes.
 ABSTRACT = {"Clock", "Requirement", "Policy", "Report"}

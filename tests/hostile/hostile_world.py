@@ -33,6 +33,7 @@ from funnelkit.assignment import (
     fairness,
     reassign,
 )
+from funnelkit.duplicates import Contact, find_duplicates, merge
 from funnelkit.forecast import (
     Hierarchy,
     PipelineChanges,
@@ -619,3 +620,45 @@ REPORTS = {
     "followups": FollowUpPolicy(by_tier={"A": dt.timedelta(days=7), None: dt.timedelta(days=30)}),
     "stage": Stage(key="s", label="S", probability="0.3"),
 }
+
+
+# --- duplicates: a book with two entries of one company, and a merge of them ----------------------
+DUP_RECORDS = (
+    *CUSTOMERS,
+    Customer(id="c-acme", name="Acme", created_at=T0, owner="r1"),
+    Customer(id="c-acme-co", name="\uff21\uff23\uff2d\uff25有限公司", created_at=T0, industry="retail"),
+    *LEADS,
+    *KEY_PERSONS,
+)
+DUP_CONTACTS = {"c-acme": Contact(phones=["+86 138 1234 5678"], websites=["https://www.acme.com/"])}
+DUP_REPORT = find_duplicates(DUP_RECORDS, contacts=DUP_CONTACTS, country_code="86")
+DUP_MERGE = merge(
+    CUSTOMERS[0], [CUSTOMERS[1]], now=NOW, actor="r1", opportunities=OPPORTUNITIES, activities=ACTIVITIES,
+    key_persons=KEY_PERSONS, pool=POOL,
+)  # fmt: skip
+BY_CALLABLE.update({
+    "funnelkit.duplicates.find_duplicates": {"records": DUP_RECORDS, "contacts": DUP_CONTACTS, "country_code": "86"},
+    "funnelkit.duplicates.normalize_name": {"text": "\uff21\uff23\uff2d\uff25 Co., Ltd."},
+    "funnelkit.duplicates.name_tokens": {"text": "\uff21\uff23\uff2d\uff25 Co., Ltd."},
+    "funnelkit.duplicates.normalize_phone": {"text": "+86 138-1234-5678", "country_code": "86"},
+    "funnelkit.duplicates.normalize_email": {"text": "Ann.Lee@ACME.com"},
+    "funnelkit.duplicates.normalize_domain": {"text": "https://www.acme.com/about"},
+    "funnelkit.duplicates.merge": {"survivor": CUSTOMERS[0], "duplicates": (CUSTOMERS[1],), "pool": POOL},
+    "funnelkit.duplicates.apply_merge": {"event": DUP_MERGE.event, "records": CUSTOMERS, "pool": POOL},
+    "funnelkit.duplicates.plant_duplicates": {"companies": 40},
+    "funnelkit.duplicates.Planted.precision_recall": {"report": DUP_REPORT},
+    "funnelkit.assignment.Pool.claim": {
+        **BY_CALLABLE["funnelkit.assignment.Pool.claim"],
+        "aliases": {"c0": "c0", "c5": "c0"},
+    },
+})  # fmt: skip
+
+# --- win/loss, pipeline generation and cohorts ---------------------------------------------------
+BY_CALLABLE.update({
+    "funnelkit.forecast.win_loss": {
+        "by": ("lost_reason", "competitor", "stage", "tier", "segment", "period"),
+        "tiers": {"c0": "A", "c1": "B"},
+        "segments": {"c0": "retail", "c1": "banks"},
+    },
+    "funnelkit.forecast.pipeline_generation": {"coverage": "3"},
+})  # fmt: skip

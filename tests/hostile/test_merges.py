@@ -38,13 +38,16 @@ from funnelkit.forecast import (
     against_targets,
     calibration,
     close_rates,
+    cohorts,
     cumulative_incidence,
     flow,
     funnel,
     kaplan_meier,
     pipeline_changes,
+    pipeline_generation,
     weighted_forecast,
     win_count,
+    win_loss,
 )
 from funnelkit.segments import activity_kpis, migration, result_kpis
 from funnelkit.stages import Pipeline, Stage, StageChanged
@@ -77,6 +80,7 @@ NOT_MERGEABLE = {
     "CloseTimes": "quantiles of simulated paths through one model: learn it once from all the history",
     "Company": "one company, not a partition",
     "DealCloses": "quantiles of simulated futures through one model: learn it once from all the history",
+    "DuplicateReport": "a pair across two parts is found only by comparing the parts together",
     "AssignmentResult": "decisions: each moves the routing state the next one reads",
     "Backtest": "each cut-off's forecast is the caller's function of the whole book",
     "Calibration": "one row: its shrunk rate leans on the pipeline-wide rate (merge CalibrationReport)",
@@ -338,6 +342,19 @@ BUILDERS: dict[str, Builder] = {
         win_count,
         _pmf_close,
     ),
+    "WinLoss": Builder(
+        books(),
+        lambda items: win_loss(
+            *_split(items), by=["lost_reason", "stage", "owner", "period"], tz="Asia/Shanghai"
+        ),
+    ),
+    "PipelineGeneration": Builder(
+        books(),
+        lambda items: pipeline_generation(
+            _split(items)[0], start=T0, end=T0 + 400 * DAY, period="quarter", tz="Asia/Tokyo", targets=TARGETS
+        ),
+    ),
+    "Cohorts": Builder(books(), lambda items: cohorts(*_split(items), PIPE, now=T0 + 600 * DAY)),
 }
 
 
@@ -472,6 +489,16 @@ CONFLICTS = [
         "other.tz",
     ),
     (lambda: migration({"c1": "B"}, {"c1": "A"}).merge(migration({"c1": "B"}, {"c1": "C"})), "other.cells"),
+    (lambda: win_loss([], by=["owner"]).merge(win_loss([], by=["stage"])), "other.by"),
+    (
+        lambda: pipeline_generation([], **PERIOD).merge(pipeline_generation([], **PERIOD, period="week")),
+        "other.period",
+    ),
+    (
+        lambda: pipeline_generation([], **PERIOD, targets=TARGETS).merge(pipeline_generation([], **PERIOD)),
+        "other.rows",
+    ),
+    (lambda: cohorts([], [], PIPE, now=T0).merge(cohorts([], [], PIPE, now=T0 + DAY)), "other.now"),
 ]
 
 

@@ -36,16 +36,19 @@ REPORTS = {
     "CalibrationReport",
     "CloseRates",
     "CloseTimes",
+    "Cohorts",
     "Company",
     "CoveragePlan",
     "CumulativeIncidence",
     "DealCloses",
+    "DuplicateReport",
     "FairnessReport",
     "FlowReport",
     "ForecastComparison",
     "FunnelReport",
     "KaplanMeier",
     "PipelineChanges",
+    "PipelineGeneration",
     "Migration",
     "Moves",
     "Readiness",
@@ -59,9 +62,18 @@ REPORTS = {
     "TargetReport",
     "WeightedForecast",
     "WinCount",
+    "WinLoss",
 }
 #: The reports that draw a picture.
-PICTURES = {"Backtest", "FunnelReport", "KaplanMeier", "RevenueDistribution", "ShapeReport", "WinCount"}
+PICTURES = {
+    "Backtest",
+    "FunnelReport",
+    "KaplanMeier",
+    "RevenueDistribution",
+    "ShapeReport",
+    "WinCount",
+    "WinLoss",
+}
 
 
 @functools.cache

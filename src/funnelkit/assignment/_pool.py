@@ -160,6 +160,7 @@ class Pool(c.Checked):
         now: dt.datetime,
         team: Team | None = None,
         owner: str | None = None,
+        aliases: Mapping[str, str] | None = None,
     ) -> tuple[Pool, Claim]:
         """
         *rep_id* claims *customer_id*: a new pool and the claim.
@@ -173,7 +174,12 @@ class Pool(c.Checked):
         an account owned by another rep is refused too, so that the pool and
         the accounts never give one customer two owners.  A claim older than
         the customer's last record is refused: time only moves forward.
-        Cost: O(1), or O(n) for n claims with *max_claims*.
+        Pass *aliases* (an id to the id of its account, such as
+        ``DuplicateReport.accounts()`` of :mod:`funnelkit.duplicates`) to
+        treat known duplicates as one account: a claim on ``acme-co`` is
+        refused while another rep holds ``acme`` of the same account.
+        Cost: O(1), or O(n) for n claims with *max_claims*, plus O(a) for
+        a aliases.
         """
         now = instant(now)
         _ids(customer_id=customer_id, rep_id=rep_id)
@@ -193,6 +199,8 @@ class Pool(c.Checked):
             raise ClaimConflict(
                 key=customer_id, holder=current.rep_id, expires_at=current.expires_at, requested_by=rep_id
             )
+        if aliases is not None:
+            self._alias_conflict(customer_id, rep_id, now, aliases)
         if current is None and self.max_claims is not None:
             held = len(self.held_by(rep_id, now=now))
             if held >= self.max_claims:
@@ -291,6 +299,30 @@ class Pool(c.Checked):
                 f"({what} by {latest.rep_id!r} at {latest.worked_at.isoformat()}); keep time order"
             )
             raise ValidationError.single("now", msg, code="order")
+
+    def _alias_conflict(self, customer_id: str, rep_id: str, now: dt.datetime, aliases: object) -> None:
+        """
+        Refuse *rep_id* when another rep holds another id of *customer_id*'s
+        account in *aliases* (checked: a mapping of id to account id).
+        """
+        aliases = c.to_mapping(aliases, "aliases")
+        if not isinstance(aliases, Mapping):
+            raise c.at("aliases", c.wrong_type(aliases, "a mapping of id to account id"))
+        problems = [
+            p.prefixed(f"aliases[{c.show(k)}]")
+            for k, v in aliases.items()
+            if (p := c.identifier(k) or c.identifier(v)) is not None
+        ]
+        if problems:
+            raise ValidationError(problems[:50])
+        account = aliases.get(customer_id, customer_id)
+        same = sorted({account, *(k for k, v in aliases.items() if v == account)} - {customer_id})
+        for other in same:
+            held = self.holder(other, now=now)
+            if held is not None and held.rep_id != rep_id:
+                raise ClaimConflict(
+                    key=other, holder=held.rep_id, expires_at=held.expires_at, requested_by=rep_id
+                )
 
     def _expiry(self, at: dt.datetime, path: str) -> dt.datetime:
         """

@@ -21,6 +21,15 @@ from ._calls import (
 )
 from ._changes import CHANGES, EDITED, ChangeTotal, DealChange, PipelineChanges, pipeline_changes
 from ._close_times import CloseTime, CloseTimes, DealClose, DealCloses, close_dates, time_to_close
+from ._cohorts import (
+    MAX_PERIODS,
+    CohortRow,
+    Cohorts,
+    GenerationRow,
+    PipelineGeneration,
+    cohorts,
+    pipeline_generation,
+)
 from ._comparison import METHODS, ComparisonRow, ForecastComparison, MethodScore, compare_forecasts
 from ._distributions import RevenueDistribution, WinCount, simulate_revenue, win_count
 from ._funnel import FunnelReport, FunnelTally, StageStats, funnel
@@ -52,6 +61,7 @@ from ._weighted import (
     weighted_forecast,
     weighted_forecast_columns,
 )
+from ._winloss import PERIODS, WIN_LOSS_DIMENSIONS, WinLoss, WinLossRow, win_loss
 
 __all__ = [
     "CHANGES",
@@ -60,7 +70,10 @@ __all__ = [
     "EDITED",
     "MAX_HIERARCHY_DEPTH",
     "MAX_HIERARCHY_NODES",
+    "MAX_PERIODS",
     "METHODS",
+    "PERIODS",
+    "WIN_LOSS_DIMENSIONS",
     "AbsorbingChain",
     "Backtest",
     "BacktestRow",
@@ -73,6 +86,8 @@ __all__ = [
     "CloseRates",
     "CloseTime",
     "CloseTimes",
+    "CohortRow",
+    "Cohorts",
     "ComparisonRow",
     "CumulativeIncidence",
     "DealBooking",
@@ -87,12 +102,14 @@ __all__ = [
     "ForecastLine",
     "FunnelReport",
     "FunnelTally",
+    "GenerationRow",
     "Hierarchy",
     "KaplanMeier",
     "KmStep",
     "KmTable",
     "MethodScore",
     "PipelineChanges",
+    "PipelineGeneration",
     "RevenueDistribution",
     "Rollup",
     "RollupRow",
@@ -104,6 +121,8 @@ __all__ = [
     "WeightedForecast",
     "WeightedPipeline",
     "WinCount",
+    "WinLoss",
+    "WinLossRow",
     "absorbing_chain",
     "against_targets",
     "as_of",
@@ -114,6 +133,7 @@ __all__ = [
     "chain_from_events",
     "close_dates",
     "close_rates",
+    "cohorts",
     "compare_forecasts",
     "cumulative_incidence",
     "diagnose",
@@ -124,6 +144,7 @@ __all__ = [
     "kaplan_meier",
     "pinball",
     "pipeline_changes",
+    "pipeline_generation",
     "shrink",
     "simulate_revenue",
     "submit_call",
@@ -132,5 +153,6 @@ __all__ = [
     "weighted_forecast",
     "weighted_forecast_columns",
     "win_count",
+    "win_loss",
     "won_between",
 ]
