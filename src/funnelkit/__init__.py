@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ._money import Money, currency_minor_units, known_currencies, register_currency
 from ._report import Report
+from ._splits import CreditSplits, Split
 from ._time import Clock, FixedClock, ensure_aware
 from .documents import from_dict, to_dict
 from .entities import (
@@ -43,6 +44,7 @@ __all__ = [
     "ActivityKind",
     "Clock",
     "CompanySize",
+    "CreditSplits",
     "CurrencyMismatchError",
     "Customer",
     "FixedClock",
@@ -59,6 +61,7 @@ __all__ = [
     "Report",
     "Role",
     "SalesRep",
+    "Split",
     "Stance",
     "Tier",
     "ValidationError",

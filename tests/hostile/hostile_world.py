@@ -15,7 +15,19 @@ from fractions import Fraction
 import attrs
 import cattrs
 
-from funnelkit import Activity, Customer, Gap, KeyPerson, Lead, Money, Opportunity, Problem, SalesRep
+from funnelkit import (
+    Activity,
+    CreditSplits,
+    Customer,
+    Gap,
+    KeyPerson,
+    Lead,
+    Money,
+    Opportunity,
+    Problem,
+    SalesRep,
+    Split,
+)
 from funnelkit.assignment import (
     AssignmentState,
     LoadBalance,
@@ -300,6 +312,8 @@ BY_NAME: dict[str, object] = {
     "forward": {"lead": 0.5, "won_over": 0.7},
     "growth": 0.1,
     "size_effect": 0.5,
+    "share": "1/2",
+    "money": Money.of("12.30", "USD"),
     "hierarchy": HIERARCHY,
     "history": REPORT,
     "item": LEADS[0],
@@ -661,4 +675,18 @@ BY_CALLABLE.update({
         "segments": {"c0": "retail", "c1": "banks"},
     },
     "funnelkit.forecast.pipeline_generation": {"coverage": "3"},
+})  # fmt: skip
+
+
+# --- credit splits: a deal of the world shared between two reps ---------------------------------
+SPLIT_RECORDS = (
+    Split(opportunity_id=OPPORTUNITIES[1].id, owner="r1", share="1/2"),
+    Split(opportunity_id=OPPORTUNITIES[1].id, owner="r2", share="1/2"),
+)
+BY_NAME["splits"] = CreditSplits(splits=SPLIT_RECORDS)
+BY_CALLABLE.update({
+    "funnelkit.CreditSplits": {"splits": SPLIT_RECORDS},
+    "funnelkit.CreditSplits.shares": {"opportunity_id": OPPORTUNITIES[1].id, "owner": "r1"},
+    "funnelkit.CreditSplits.allocate": {"opportunity_id": OPPORTUNITIES[1].id, "owner": "r1"},
+    "funnelkit.CreditSplits.of": {"opportunity": OPPORTUNITIES[1]},
 })  # fmt: skip

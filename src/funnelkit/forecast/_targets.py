@@ -15,6 +15,7 @@ from .. import _checks as c
 from .._money import Money
 from .._report import Report, conflict
 from .._repr import html_table
+from .._splits import CreditSplits, Split, split_amount, splits_of
 from .._time import zone as zone_of
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import CurrencyMismatchError, Problem, ValidationError
@@ -173,6 +174,7 @@ def against_targets(
     start: dt.date,
     end: dt.date,
     tz: dt.tzinfo | str = "UTC",
+    splits: CreditSplits | Iterable[Split] | None = None,
 ) -> TargetReport:
     """
     Each owner's deals against their target over the local dates
@@ -183,8 +185,11 @@ def against_targets(
 
     Deals of owners without a target are left out; deals in another currency
     than their owner's target raise :class:`~funnelkit.errors.CurrencyMismatchError`
-    (convert them first), naming the deal.  Cost: O(n + t) for n deals and
-    t targets.
+    (convert them first), naming the deal.  With *splits*
+    (:class:`~funnelkit.CreditSplits`), a split deal counts for each of its
+    reps with a target by their share: its amount, and its weighted amount
+    rounded once for the deal, allocated in whole minor units.  Cost: O(n +
+    t) for n deals and t targets.
 
     >>> import datetime as dt
     >>> from funnelkit.stages import default_pipeline
@@ -205,17 +210,39 @@ def against_targets(
     targets, problems = _target_problems(targets, start, end)
     if problems:
         raise ValidationError(problems)
+    credit = splits_of(splits)
+    split = frozenset(credit.deals) if credit is not None else frozenset()
     zone = zone_of(tz)
     sums = {owner: [Money.zero(t.currency)] * 3 for owner, t in targets.items()}
     for i, opp in enumerate(opportunities):
         if not isinstance(opp, Opportunity):
             c.require(opp, Opportunity, "an Opportunity", f"opportunities[{i}]")
-        acc = sums.get(opp.owner)
-        if acc is None or opp.amount is None or opp.status is OpportunityStatus.LOST:
+        if opp.amount is None or opp.status is OpportunityStatus.LOST:
             continue
-        _add_deal(
-            acc, opp, i, currency=targets[opp.owner].currency, table=table, start=start, end=end, zone=zone
-        )
+        reps = cast("CreditSplits", credit).of(opp) if opp.id in split else ((opp.owner, Fraction(1)),)
+        mine = [(rep, share) for rep, share in reps if rep in sums]
+        if not mine:
+            continue
+        for rep, _ in mine:
+            _same_currency(opp, i, targets[rep].currency)
+        counted = _counted(opp, i, table=table, start=start, end=end, zone=zone)
+        if counted is None:
+            continue
+        slot, amount, weighted = counted
+        if len(reps) == 1:
+            acc = sums[reps[0][0]]
+            acc[slot] += amount
+            if weighted is not None:
+                acc[2] += weighted
+            continue
+        weights = [share for _, share in reps]
+        amounts = split_amount(amount.amount, weights, amount.minor_units)
+        shares = split_amount(weighted.amount, weights, amount.minor_units) if weighted is not None else None
+        for j, (rep, _) in enumerate(reps):
+            if rep in sums:
+                sums[rep][slot] += Money.of(amounts[j], amount.currency)
+                if shares is not None:
+                    sums[rep][2] += Money.of(shares[j], amount.currency)
     lines = tuple(_line(owner, targets[owner], sums[owner]) for owner in targets)
     currencies = {t.currency for t in targets.values()}
     total = None
@@ -259,18 +286,8 @@ def _target_problems(
     return cast("Mapping[str, Money]", targets), problems
 
 
-def _add_deal(
-    acc: list[Money],
-    opp: Opportunity,
-    i: int,
-    *,
-    currency: str,
-    table: Mapping[str, Pipeline],
-    start: dt.date,
-    end: dt.date,
-    zone: dt.tzinfo,
-) -> None:
-    """Add one deal (with an amount, not lost) to its owner's won, open and weighted open sums."""
+def _same_currency(opp: Opportunity, i: int, currency: str) -> None:
+    """Refuse a deal in another currency than the target it counts towards."""
     amount = cast("Money", opp.amount)
     if amount.currency != currency:
         raise CurrencyMismatchError(
@@ -279,15 +296,31 @@ def _add_deal(
             amount.currency,
             path=f"opportunities[{i}].amount",
         )
+
+
+def _counted(
+    opp: Opportunity,
+    i: int,
+    *,
+    table: Mapping[str, Pipeline],
+    start: dt.date,
+    end: dt.date,
+    zone: dt.tzinfo,
+) -> tuple[int, Money, Money | None] | None:
+    """
+    How one deal (with an amount, not lost) counts: won in the period (slot
+    0, its amount), or open and expected to close in it (slot 1, its amount
+    and its weighted amount, rounded); ``None`` when it does not count.
+    """
+    amount = cast("Money", opp.amount)
     if opp.status is OpportunityStatus.WON:
         if start <= opp.stage_entered_at.astimezone(zone).date() < end:
-            acc[0] += amount
-        return
+            return 0, amount, None
+        return None
     if opp.expected_close is None or not start <= opp.expected_close < end:
-        return
+        return None
     pipeline = table.get(opp.pipeline)
     if pipeline is None or opp.stage not in pipeline:
         msg = f"{opp.pipeline!r}/{opp.stage!r} is not a stage of the pipelines given"
         raise ValidationError.single(f"opportunities[{i}].stage", msg, code="reference")
-    acc[1] += amount
-    acc[2] += (amount * pipeline.stage(opp.stage).probability).round()
+    return 1, amount, (amount * pipeline.stage(opp.stage).probability).round()

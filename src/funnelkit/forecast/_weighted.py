@@ -8,6 +8,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, cast
 
@@ -19,6 +20,7 @@ from .._columns import Column
 from .._money import _CONTEXT, MAX_INTEGER_DIGITS, Money, currency_minor_units, currency_problem
 from .._money import _make as _money_of
 from .._report import Report
+from .._splits import CreditSplits, Split, split_amount, splits_of
 from .._time import zone as zone_of
 from ..entities import Opportunity, OpportunityStatus, Tier
 from ..errors import Problem, ValidationError
@@ -165,6 +167,7 @@ def weighted_forecast(
     rates: Mapping[str, Decimal] | None = None,
     to_currency: str | None = None,
     tiers: Mapping[str, Tier | str] | None = None,
+    splits: CreditSplits | Iterable[Split] | None = None,
 ) -> WeightedForecast:
     """
     Expected revenue = amount x stage probability, per deal rounded to the
@@ -185,6 +188,13 @@ def weighted_forecast(
     (currency -> rate into *to_currency*) convert every amount first; a deal
     is converted, then weighted and rounded.
 
+    With *splits* (:class:`~funnelkit.CreditSplits`, or the
+    :class:`~funnelkit.Split` records to build one), a split deal counts
+    for each of its reps under ``owner``: its amount and its weighted
+    amount allocated by their shares in whole minor units (so the lines
+    still add up to the same totals), and the deal counted once in each
+    rep's line.  Without ``owner`` among the groups, splits change nothing.
+
     >>> import datetime as dt
     >>> from funnelkit import Money, Opportunity
     >>> from funnelkit.stages import default_pipeline
@@ -199,6 +209,7 @@ def weighted_forecast(
     if not c.is_iterable(by):
         raise c.at("by", c.wrong_type(by, f"an iterable of dimensions ({', '.join(DIMENSIONS)})"))
     dims, problems = _read_dimensions(by)
+    credit = splits_of(splits)
     if (rates is None) != (to_currency is None):
         problems.append(Problem(path="rates", code="missing", message="rates and to_currency go together"))
     table_rates: dict[str, Decimal] = {}
@@ -220,6 +231,7 @@ def weighted_forecast(
         table_rates=table_rates,
         to_currency=to_currency,
         tier_of=tier_of,
+        credit=credit if "owner" in dims else None,
     )
     return _forecast(dims, acc)
 
@@ -283,6 +295,7 @@ def _accumulate(
     table_rates: Mapping[str, Decimal],
     to_currency: str | None,
     tier_of: Mapping[str, Any],
+    credit: CreditSplits | None = None,
 ) -> dict[tuple[tuple[Any, ...], str], list[Any]]:
     """Deals, amount and weighted amount per (group key, currency): the hot loop, kept whole for speed."""
     dated = "month" in dims or "quarter" in dims
@@ -293,6 +306,8 @@ def _accumulate(
     multiply = _CONTEXT.multiply
     quantizers: dict[str, Decimal] = {}
     probability: dict[tuple[str, str], tuple[Decimal, ForecastCategory]] = {}
+    split = frozenset(credit.deals) if credit is not None else frozenset()
+    owner_at = dims.index("owner") if split else -1
     for i, opp in enumerate(opportunities):
         if type(opp) is not Opportunity and not isinstance(opp, Opportunity):
             c.require(opp, Opportunity, "an Opportunity", f"opportunities[{i}]")
@@ -330,6 +345,9 @@ def _accumulate(
             key = (one(opp, category, when, tier_of),)
         else:
             key = tuple([f(opp, category, when, tier_of) for f in getters])
+        if opp.id in split:  # credited to each rep by share: the parts add up to the deal's amounts
+            _credit(acc, key, owner_at, currency, cast("CreditSplits", credit).of(opp), amount, weighted)
+            continue
         got = acc.get((key, currency))
         if got is None:
             acc[key, currency] = [1, amount, weighted]
@@ -338,6 +356,29 @@ def _accumulate(
             got[1] = add(got[1], amount)
             got[2] = add(got[2], weighted)
     return acc
+
+
+def _credit(  # noqa: PLR0917 - one split deal's parts into the sums
+    acc: dict[tuple[tuple[Any, ...], str], list[Any]],
+    key: tuple[Any, ...],
+    owner_at: int,
+    currency: str,
+    shares: tuple[tuple[str, Fraction], ...],
+    amount: Decimal,
+    weighted: Decimal,
+) -> None:
+    minor = currency_minor_units(currency)
+    weights = [share for _, share in shares]
+    parts = zip(split_amount(amount, weights, minor), split_amount(weighted, weights, minor), strict=True)
+    for (rep, _), (a, w) in zip(shares, parts, strict=True):
+        mine = (*key[:owner_at], rep, *key[owner_at + 1 :])
+        got = acc.get((mine, currency))
+        if got is None:
+            acc[mine, currency] = [1, a, w]
+        else:
+            got[0] += 1
+            got[1] = _ADD(got[1], a)
+            got[2] = _ADD(got[2], w)
 
 
 _LOST = OpportunityStatus.LOST

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, overload
+from typing import Any, cast, overload
 
 import attrs
 
@@ -17,6 +17,7 @@ from .. import _checks as c
 from .._frozenmap import FrozenMap
 from .._money import _CONTEXT, Money
 from .._report import Report, conflict
+from .._splits import CreditSplits, Split, splits_of
 from .._time import Period
 from .._time import period_of as _period
 from .._time import start_of as _start
@@ -517,28 +518,28 @@ def _closing(
     return closing
 
 
-def _count_close(
+def _count_close(  # noqa: PLR0917 - one close in one rep's row
     r: dict[str, Any],
     e: StageChanged,
     opp: Opportunity,
+    revenue: Money | None,
     meetings: Mapping[str, list[dt.datetime]],
-    bought_before: set[str],
+    repeat: bool,
 ) -> None:
-    """Count one win or loss *e* of *opp* in its rep's row *r* (in time order: *bought_before* grows)."""
+    """Count one win or loss *e* of *opp* in a rep's row *r*, with their *revenue* of it."""
     if e.kind is MoveKind.LOSE:
         r["lost"] += 1
         return
     r["won"] += 1
-    if opp.amount is not None:
-        r["revenue"][opp.amount.currency] = _CONTEXT.add(
-            r["revenue"].get(opp.amount.currency, Decimal(0)), opp.amount.amount
+    if revenue is not None:
+        r["revenue"][revenue.currency] = _CONTEXT.add(
+            r["revenue"].get(revenue.currency, Decimal(0)), revenue.amount
         )
     held = sum(1 for at in meetings.get(opp.id, ()) if at <= e.at)
     r["single" if held <= 1 else "multi"] += 1
     r["buyers"].add(opp.customer_id)
-    if opp.customer_id in bought_before:
+    if repeat:
         r["repeat"].add(opp.customer_id)
-    bought_before.add(opp.customer_id)
 
 
 def result_kpis(
@@ -549,6 +550,7 @@ def result_kpis(
     tz: dt.tzinfo | str,
     activities: Iterable[Activity] = (),
     customers: Iterable[Customer] = (),
+    splits: CreditSplits | Iterable[Split] | None = None,
 ) -> ResultKpis:
     """
     Result KPIs per rep (the opportunity's owner) and period, from the
@@ -558,7 +560,11 @@ def result_kpis(
     vs multi-meeting wins (visits and meetings of the deal up to its win:
     at most one is a single-meeting win), new customers (by *customers*'
     creation and owner) and repeat purchases (a customer with a win in the
-    period who had won deals before).
+    period who had won deals before).  With *splits*
+    (:class:`~funnelkit.CreditSplits`), a split deal's win or loss counts in
+    each of its reps' rows, and its revenue is allocated by their shares in
+    whole minor units (the revenue adds up to the deals'; the counts to more
+    than the deals).
 
     Cost: O(n log n) in the number of events, plus O(m) for the opportunities,
     activities and customers.
@@ -571,6 +577,7 @@ def result_kpis(
     )
     if problems:
         raise ValidationError(problems)
+    credit = splits_of(splits)
     zone = zone_of(tz)
     kind = _period(period)
     opps = {o.id: o for o in items_of(opportunities, Opportunity, "opportunities")}
@@ -593,9 +600,20 @@ def result_kpis(
     rows: dict[tuple[str, dt.date], dict[str, Any]] = {}
     closing.sort(key=lambda es: (es[0].at, es[0].opportunity_id))
     bought_before: set[str] = set()
+    split = frozenset(credit.deals) if credit is not None else frozenset()
     for e, start in closing:
         opp = opps[e.opportunity_id]
-        _count_close(_row(rows, opp.owner, start), e, opp, meetings, bought_before)
+        repeat = opp.customer_id in bought_before
+        if opp.id not in split:
+            _count_close(_row(rows, opp.owner, start), e, opp, opp.amount, meetings, repeat)
+        elif opp.amount is None:
+            for rep, _ in cast("CreditSplits", credit).of(opp):
+                _count_close(_row(rows, rep, start), e, opp, None, meetings, repeat)
+        else:
+            for rep, money in cast("CreditSplits", credit).allocate(opp.id, opp.owner, opp.amount):
+                _count_close(_row(rows, rep, start), e, opp, money, meetings, repeat)
+        if e.kind is MoveKind.WIN:
+            bought_before.add(opp.customer_id)
     for owner, start in new:
         _row(rows, owner, start)["new"] += 1
     return ResultKpis(
