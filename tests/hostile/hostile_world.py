@@ -524,6 +524,7 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
         "policy": DEFAULT_COVERAGE,
     },
     "funnelkit.segments.RepActivity.attainment": {"targets": {"visits": 4, "calls": 10}},
+    "funnelkit.segments.RepResults.attainment": {"targets": {"won": 2, "close_rate": "1/2"}},
     "funnelkit.segments.AbcResult.tier_of": {"customer_id": "c0"},
     "funnelkit.segments.Migration.cell": {"before": "B", "after": "A"},
     "funnelkit.segments.Migration.count": {"before": "B", "after": "A"},

@@ -257,3 +257,45 @@ class TestOutcomes:
         first = kpis(lambda customer, deal: deal != "o3" and customer != "bolt")
         second = kpis(lambda customer, deal: deal == "o3" or customer == "bolt")
         assert first.merge(second)[1].repeat_customers == 0 != whole[1].repeat_customers
+
+
+def _results(**counts):
+    """A rep's outcomes in April 2026: 3 won of 4 closed, 4,500 USD, unless *counts* say otherwise."""
+    from funnelkit.segments import RepResults
+
+    fields = {
+        "rep_id": "ann", "start": dt.date(2026, 4, 1), "won": 3, "lost": 1, "revenue": {"USD": Decimal(4500)},
+        "single_meeting_wins": 1, "multi_meeting_wins": 2, "new_customers": 2, "buying_customers": 3,
+        "repeat_customers": 1,
+    }  # fmt: skip
+    return RepResults(**{**fields, **counts})
+
+
+def test_outcomes_have_targets_as_activities_do():
+    """
+    Won 3 of a target of 4 is 3/4; 4,500 USD of 6,000 is 3/4, and of a EUR target nothing; a close
+    rate of 3/4 against a target of 1/2 is 3/2; with nothing closed the close rate's attainment is None.
+    """
+    r = _results()
+    got = r.attainment({"won": 4, "revenue": Money.of(6000, "USD"), "close_rate": "1/2", "new_customers": 1})
+    assert got == {
+        "won": Fraction(3, 4),
+        "revenue": Fraction(3, 4),
+        "close_rate": Fraction(3, 2),
+        "new_customers": 2,
+    }
+    assert r.attainment({"revenue": Money.of(100, "EUR")}) == {"revenue": 0}
+    assert _results(won=0, lost=0).attainment({"close_rate": Decimal("0.4")}) == {"close_rate": None}
+
+
+def test_bad_outcome_targets_are_named():
+    """An unknown KPI, a non-positive count, revenue that is not Money and a rate outside (0, 1] are named."""
+    with raises_problems(
+        ("targets", "choice"),
+        ("targets['won']", "range"),
+        ("targets['revenue']", "type"),
+        ("targets['close_rate']", "range"),
+    ):
+        _results().attainment({"naps": 1, "won": 0, "revenue": 6000, "close_rate": "1.5"})
+    with raises_problems(("targets['close_rate']", "range")):
+        _results().attainment({"close_rate": Decimal("1e999999999")})

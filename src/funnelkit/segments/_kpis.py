@@ -357,6 +357,92 @@ class RepResults:
             return None
         return Fraction(self.repeat_customers, self.buying_customers)
 
+    def attainment(
+        self, targets: Mapping[str, int | Money | Fraction | Decimal | str]
+    ) -> dict[str, Fraction | None]:
+        """
+        Each outcome against its target, as :meth:`RepActivity.attainment`
+        does for activities: a count (``won``, ``new_customers``,
+        ``buying_customers``, ``repeat_customers``, ``single_meeting_wins``,
+        ``multi_meeting_wins``) against a positive int; ``revenue`` against
+        :class:`~funnelkit.Money` (the revenue in its currency, 0 when none);
+        ``close_rate`` against a rate in (0, 1] (a Fraction, a Decimal or
+        its text; ``None`` when nothing closed in the period).
+
+        >>> r = RepResults(rep_id="ann", start=dt.date(2026, 4, 1), won=3, lost=1,
+        ...                revenue={"USD": Decimal("4500")}, single_meeting_wins=1,
+        ...                multi_meeting_wins=2, new_customers=2, buying_customers=3,
+        ...                repeat_customers=1)
+        >>> r.attainment({"won": 4, "revenue": Money.of(6000, "USD"), "close_rate": "0.5"})
+        {'won': Fraction(3, 4), 'revenue': Fraction(3, 4), 'close_rate': Fraction(3, 2)}
+
+        Cost: O(t) in the number of targets.
+        """
+        targets = plain_mapping(targets, "outcome KPI name to target", "targets")
+        out: dict[str, Fraction | None] = {}
+        problems = []
+        for name, target in targets.items():
+            path = f"targets[{c.show(name)}]"
+            if not isinstance(name, str) or name not in _OUTCOME_TARGETS:
+                msg = f"{c.show(name)} is not an outcome KPI; allowed: {', '.join(_OUTCOME_TARGETS)}"
+                problems.append(Problem(path="targets", code="choice", message=msg))
+            elif name == "revenue":
+                if not isinstance(target, Money) or target.amount <= 0:
+                    code = "type" if not isinstance(target, Money) else "range"
+                    problems.append(
+                        Problem(path=path, code=code, message=f"{c.show(target)} is not Money > 0")
+                    )
+                else:
+                    done = self.revenue.get(target.currency, Decimal(0))
+                    out[name] = Fraction(done) / Fraction(target.amount)
+            elif name == "close_rate":
+                rate = _rate(target)
+                if rate is None:
+                    msg = f"{c.show(target)} is not a rate in (0, 1]: a Fraction, a Decimal or its text"
+                    problems.append(Problem(path=path, code="range", message=msg))
+                else:
+                    out[name] = None if self.close_rate is None else self.close_rate / rate
+            elif isinstance(target, bool) or not isinstance(target, int) or target <= 0:
+                code = "type" if isinstance(target, bool) or not isinstance(target, int) else "range"
+                problems.append(
+                    Problem(path=path, code=code, message=f"{c.show(target)} is not a positive int")
+                )
+            else:
+                out[name] = Fraction(getattr(self, name), target)
+            if len(problems) >= MAX_PROBLEMS:
+                break
+        if problems:
+            raise ValidationError(problems)
+        return out
+
+
+#: The outcomes a target may be set for.
+_OUTCOME_TARGETS = (
+    "won",
+    "close_rate",
+    "revenue",
+    "new_customers",
+    "buying_customers",
+    "repeat_customers",
+    "single_meeting_wins",
+    "multi_meeting_wins",
+)
+
+
+def _rate(value: object) -> Fraction | None:
+    """A rate in (0, 1] read exactly from a Fraction, a finite Decimal, an int or their text; else None."""
+    if isinstance(value, str) and len(value) <= 50:
+        top, slash, bottom = value.strip().partition("/")
+        try:
+            value = Fraction(int(top), int(bottom)) if slash else c.parse_decimal(top)
+        except (ValueError, ZeroDivisionError):
+            return None
+    if isinstance(value, Decimal) and value.is_finite() and -30 <= value.adjusted() <= 1:
+        value = Fraction(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = Fraction(value)
+    return value if isinstance(value, Fraction) and 0 < value <= 1 else None
+
 
 #: The counts of a RepResults that merges add up, in field order.
 _RESULT_COUNTS = (
