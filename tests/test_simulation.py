@@ -202,3 +202,47 @@ def test_an_error_in_the_progress_callback_is_the_callers():
 
     with pytest.raises(Stop):
         simulate(reps=2, leads=10, days=5, seed=1, progress=stop)
+
+
+def test_duplicates_and_splits_are_planted_and_found():
+    """
+    With duplicates and splits the deals and events are those of the same seed without them; about a
+    fifth of converted companies are entered twice, and find_duplicates finds nearly all of those pairs
+    (recall >= 0.9, precision too: 72 of the 78 planted, no false pair, when measured); about a third
+    of deals are split, and the weighted forecast by owner credits each rep their share with the
+    total unchanged.
+    """
+    from funnelkit.duplicates import find_duplicates
+    from funnelkit.forecast import weighted_forecast
+
+    plain = simulate(reps=10, leads=1500, days=200, seed=3)
+    run = simulate(reps=10, leads=1500, days=200, seed=3, duplicates=0.2, splits=0.3)
+    assert (run.opportunities, run.events) == (plain.opportunities, plain.events)
+    assert 0.1 * run.converted < len(run.duplicates) < 0.3 * run.converted
+    assert len(run.customers) == len(plain.customers) + len(run.duplicates)
+    found = {frozenset((p.left[1], p.right[1])) for p in find_duplicates(run.customers).pairs}
+    planted = {frozenset(pair) for pair in run.duplicates}
+    assert len(found & planted) >= 0.9 * len(planted)
+    assert len(found & planted) >= 0.9 * len(found)
+    assert 0.2 * run.converted < len(run.splits.deals) < 0.4 * run.converted
+    deals = [d for d in run.opportunities if d.amount is not None]
+    with_splits = weighted_forecast(deals, plain_pipeline(run), splits=run.splits)
+    assert with_splits.total("CNY") == weighted_forecast(deals, plain_pipeline(run)).total("CNY")
+    assert {ln.key for ln in with_splits.lines} >= {
+        ln.key for ln in weighted_forecast(deals, plain_pipeline(run)).lines
+    }
+
+
+def plain_pipeline(run):
+    """The default pipeline the simulation played (its deals name it)."""
+    from funnelkit.stages import default_pipeline
+
+    assert {d.pipeline for d in run.opportunities} == {"default"}
+    return default_pipeline()
+
+
+@pytest.mark.parametrize(("name", "value", "code"), [("duplicates", 1.5, "range"), ("splits", "0.1", "type")])
+def test_duplicate_and_split_chances_are_checked(name, value, code):
+    """A chance outside [0, 1] or not a number is refused by name."""
+    with raises_problems((name, code)):
+        simulate(reps=2, leads=10, days=5, **{name: value})

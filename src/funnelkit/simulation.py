@@ -35,9 +35,11 @@ from . import _checks as c
 from ._company import Company, CompanyTruth, simulate_company
 from ._money import _CONTEXT, Money
 from ._report import Report
+from ._splits import CreditSplits, Split
 from ._time import instant
 from .assignment import AssignmentState as _State
 from .assignment import LoadBalance, Team, assign, convert_lead, reassign
+from .duplicates._plant import _Maker  # the spellings of a company that plant_duplicates uses
 from .entities import (
     Activity,
     Customer,
@@ -138,6 +140,8 @@ class SimulationResult(Report):
     forecast_total: Money | None
     wape: Fraction | None
     abc_counts: Mapping[str, int]
+    splits: CreditSplits = attrs.field(repr=False, factory=lambda: CreditSplits(splits=()))
+    duplicates: tuple[tuple[str, str], ...] = attrs.field(repr=False, default=())
 
     def _summary(self) -> str:
         return (
@@ -157,7 +161,7 @@ class SimulationResult(Report):
                 row.update((f"abc_{t.value}", self.abc_counts.get(t.value, 0)) for t in Tier)
             elif f.name == "forecast_total" and self.forecast_total is None:
                 row.update(forecast_total=None, forecast_total_currency=None)  # the columns of money
-            elif f.name not in {"customers", "opportunities", "events"}:
+            elif f.name not in {"customers", "opportunities", "events", "splits", "duplicates"}:
                 row[f.name] = getattr(self, f.name)
         return [row]
 
@@ -189,6 +193,8 @@ def simulate(
     work_rate: float = 0.3,
     pipeline: Pipeline | None = None,
     progress: c.Progress | None = None,
+    duplicates: float = 0.0,
+    splits: float = 0.0,
 ) -> SimulationResult:
     """
     Play a company of *reps* over *days* days while *leads* leads arrive,
@@ -203,6 +209,17 @@ def simulate(
     pipeline built from funnelkit's requirements can be simulated.
     *progress*, when given, is called as ``progress(day, days)`` after each
     simulated day (funnelkit does no I/O: plug a progress bar in there).
+
+    With *duplicates* (a chance in [0, 1]), a converted lead's company is
+    entered a second time, as an unowned customer spelled another way (its
+    legal form, case, spacing, full-width letters or a typo: see
+    :func:`funnelkit.duplicates.plant_duplicates`), and the pairs of ids
+    are the result's *duplicates*; companies then get made-up names.  With
+    *splits* (a chance in [0, 1]), a new deal's credit is split between its
+    owner and another rep (a half, a third or a quarter theirs), in the
+    result's *splits* (:class:`~funnelkit.CreditSplits`).  Both draw from
+    their own generator seeded by *seed*, so the rest of the company is the
+    one played without them.
     The invariants:
 
     - every lead is assigned once or returned with a reason;
@@ -236,6 +253,12 @@ def simulate(
     problem = c.progress_problem(progress)
     if problem is not None:
         problems.append(problem.prefixed("progress"))
+    duplicates, splits = c.plain(duplicates), c.plain(splits)
+    for name, chance in (("duplicates", duplicates), ("splits", splits)):
+        number = isinstance(chance, float | int) and not isinstance(chance, bool)
+        if not number or not 0 <= chance <= 1:
+            msg = f"{c.show(chance)} is not a chance in [0, 1]"
+            problems.append(Problem(path=name, code="range" if number else "type", message=msg))
     if problems:
         raise ValidationError(problems)
     begin = _first_day(start, days)
@@ -248,6 +271,8 @@ def simulate(
         start=begin,
         check_every=check_every,
         work_rate=float(work_rate),
+        duplicates=float(duplicates),
+        splits=float(splits),
     )
     company.hire(reps, capacity)
     return company.run(progress)
@@ -371,8 +396,16 @@ class _Company:
         check_every: int,
         work_rate: float,
         pipeline: Pipeline,
+        duplicates: float = 0.0,
+        splits: float = 0.0,
     ) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - a seeded simulation, not cryptography
+        # duplicates and splits draw from their own generator: the company is the one played without them
+        self.extra = random.Random(2 * seed + 1)  # noqa: S311 - a seeded simulation; not the main draws
+        self.duplicate_rate, self.split_rate = duplicates, splits
+        self.names = _Maker(self.extra)
+        self.splits: list[Split] = []
+        self.duplicates: list[tuple[str, str]] = []
         self.seed = seed
         self.total_leads = leads
         self.days = days
@@ -483,10 +516,13 @@ class _Company:
                 self.leads[lead.id] = attrs.evolve(lead, status=LeadStatus.DISQUALIFIED)
                 self.counts["disqualified"] += 1
             elif roll < 0.12:
+                company = self.names.company() if self.duplicate_rate else None
                 known = attrs.evolve(
                     lead,
                     needs="file sharing for the team",
-                    company=f"Company {lead.id}",
+                    company=f"Company {lead.id}"
+                    if company is None
+                    else self.names.name(company, variant=False),
                     contact_name=f"Contact {lead.id}",
                 )
                 made = convert_lead(
@@ -499,11 +535,21 @@ class _Company:
                 )
                 self.leads[lead.id] = made.lead
                 self.customers[made.customer.id] = made.customer
+                if company is not None and self.extra.random() < self.duplicate_rate:
+                    twin = Customer(
+                        id=f"{made.customer.id}-2",
+                        name=self.names.name(company, variant=True),
+                        created_at=now,
+                    )
+                    self.customers[twin.id] = twin
+                    self.duplicates.append((made.customer.id, twin.id))
                 self.people[made.customer.id] = {p.id: p for p in made.key_persons}
                 deal = attrs.evolve(
                     made.opportunity, competitors=("Rival",) if self.rng.random() < 0.5 else ()
                 )
                 self.deals[deal.id] = self.initial[deal.id] = deal
+                if self.split_rate and self.extra.random() < self.split_rate and len(self.reps) > 1:
+                    self.split(deal)
                 self.events[deal.id] = []
                 self.activities[deal.id] = []
                 if deal.amount is not None:
@@ -511,6 +557,13 @@ class _Company:
                     before = self.created_amounts.get(cur, Decimal(0))
                     self.created_amounts[cur] = _CONTEXT.add(before, deal.amount.amount)
                 self.counts["converted"] += 1
+
+    def split(self, deal: Opportunity) -> None:
+        """Share *deal*'s credit between its owner and another rep: a half, a third or a quarter theirs."""
+        other = self.extra.choice(sorted(r for r in self.reps if r != deal.owner))
+        share = self.extra.choice((Fraction(1, 2), Fraction(1, 3), Fraction(1, 4)))
+        self.splits.append(Split(opportunity_id=deal.id, owner=deal.owner, share=1 - share))
+        self.splits.append(Split(opportunity_id=deal.id, owner=other, share=share))
 
     def work_deals(self, day: int, now: dt.datetime) -> None:
         for deal_id in list(self.deals):
@@ -791,6 +844,8 @@ class _Company:
             forecast_total=forecast_total,
             wape=self._wape(in_cny, events, end),
             abc_counts=_abc_counts(deals),
+            splits=CreditSplits(splits=tuple(self.splits)),
+            duplicates=tuple(self.duplicates),
         )
 
     def _wape(

@@ -596,7 +596,9 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.segments.abc_columns": {"ids": ["c0", "c1", "c2"], "values": [10, 5, 1], "currency": None},
     "funnelkit.strategies.opportunities": {"pipeline": "default"},
     "funnelkit.strategies.sales_data": {"pipeline": "default"},
-    "funnelkit.simulation.simulate": {"reps": 3, "leads": 20, "days": 10, "seed": 1, "capacity": (2, 4)},
+    "funnelkit.simulation.simulate": {
+        "reps": 3, "leads": 20, "days": 10, "seed": 1, "capacity": (2, 4), "duplicates": 0.5, "splits": 0.5,
+    },
     "funnelkit.simulation.simulate_company": {"days": 60, "deals_per_day": 2},
     "funnelkit.simulation.CompanyTruth.p_won": {"stage": "lead"},
     "funnelkit.simulation.CompanyTruth.mean_days_to_close": {"stage": "lead"},
