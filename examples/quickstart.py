@@ -31,8 +31,9 @@ from funnelkit import (
     to_dict,
 )
 from funnelkit.assignment import LoadBalance, Roulette, Rule, Rules, Team, assign
+from funnelkit.duplicates import find_duplicates
 from funnelkit.errors import MilestoneNotMet
-from funnelkit.forecast import simulate_revenue, weighted_forecast
+from funnelkit.forecast import simulate_revenue, weighted_forecast, win_loss
 from funnelkit.segments import abc
 from funnelkit.simulation import simulate
 from funnelkit.stages import advance, default_pipeline, hasty
@@ -261,7 +262,7 @@ dist = simulate_revenue(odds, trials=20_000, rng=2026)
 print(f"  revenue p10 {dist.p10}, p50 {dist.p50}, p90 {dist.p90} (20,000 seeded trials)")
 
 section("A synthetic company from a seed: half a year through the whole API")
-year = simulate(reps=8, leads=400, days=180, seed=2026)
+year = simulate(reps=8, leads=400, days=180, seed=2026, duplicates=0.15, splits=0.2)
 print(f"  {year.leads} leads: {year.assigned} assigned, {year.returned} returned with the reason (all full)")
 print(
     f"  {year.converted} deals: {year.won} won, {year.lost} lost, {year.open} open ({year.stalled} stalled);"
@@ -274,6 +275,18 @@ print(
     f"backtested WAPE of that forecast: {float(year.wape):.2f}"
 )
 print(f"  {year.checks} invariant checks held (one owner per account, versions, replay, money)")
+
+section("Sales operations: duplicates, credit splits, win/loss")
+found = find_duplicates(year.customers)
+planted = {frozenset(pair) for pair in year.duplicates}
+hits = sum(frozenset((p.left[1], p.right[1])) in planted for p in found.pairs)
+print(f"  {len(planted)} companies entered twice; {found}")
+print(f"  {hits} of the pairs found were planted: claims on either entry now count as one account")
+split_forecast = weighted_forecast(year.opportunities, pipeline, by=["owner"], splits=year.splits)
+print(f"  {len(year.splits.deals)} deals split between two reps; weighted by owner with splits:")
+for line in split_forecast.lines[:3]:
+    print(f"    {line.key[0]}: {line.deals} deal(s), weighted {line.weighted}")
+print(" ", win_loss(year.opportunities, year.events, by=["stage"]))
 
 section("Bad input is refused, with every problem named")
 bad = json.loads(payload)
