@@ -19,7 +19,7 @@ from .._money import Money
 from .._report import Report, money_cells
 from .._time import canonical
 from ..entities import Lead, LeadStatus
-from ..errors import Problem, ValidationError
+from ..errors import MAX_LISTED, Problem, ValidationError
 from ._args import batch_of, bounded, items_of
 from ._policies import Policy
 from ._routing import _Context, _Item, lead_item
@@ -302,9 +302,16 @@ def assign(
     now: dt.datetime,
     state: AssignmentState | None = None,
     rng: random.Random | int | None = None,
+    held: Mapping[str, str] | None = None,
 ) -> AssignmentResult:
     """
     Route *leads* to the reps of *team* with *policy*; one decision per lead.
+
+    *held* maps a lead id to the rep who already holds its company (a known
+    duplicate: :meth:`funnelkit.duplicates.DuplicateReport.holders`); such a
+    lead goes to that rep (``by="account"``) whatever their load, so one
+    company never has two owners, unless the rep is not in *team* or is
+    inactive, when the policy routes it as any other.
 
     Deterministic: the same leads, team, policy, state, *now* and seed give
     the same decisions.  A lead that cannot be placed (already owned,
@@ -329,14 +336,42 @@ def assign(
     (Skip(rep_id='bob', reason='full: 1 of 1 open'),)
     """
     team, _, now, state, generator = check_common(team, policy, now, state, rng)
+    holders = _held(held)
     batch = batch_of(leads, Lead, "leads", "each lead is routed once")
     require_reps(team)
     ctx = _Context(team, state, now, generator)
-    decisions = [_decide(lead, policy, ctx) for lead in batch]
+    decisions = [_decide(lead, policy, ctx, holders) for lead in batch]
     return AssignmentResult(decisions=tuple(decisions), state=next_state(ctx, state))
 
 
-def _decide(lead: Lead, policy: Policy, ctx: _Context) -> Decision:
+def _held(held: object) -> Mapping[str, str]:
+    """*held* checked: a mapping of lead id to rep id (a pandas Series read through), or empty."""
+    if held is None:
+        return {}
+    held = c.to_mapping(held, "held")
+    if not isinstance(held, Mapping):
+        raise c.at("held", c.wrong_type(held, "a mapping of lead id to the rep holding its company"))
+    problems = []
+    for k, v in held.items():
+        problem = c.identifier(k) or c.identifier(v)
+        if problem is not None:
+            problems.append(problem.prefixed(f"held[{c.show(k)}]"))
+            if len(problems) >= MAX_LISTED:
+                break
+    if problems:
+        raise ValidationError(problems)
+    return held
+
+
+def _decide(lead: Lead, policy: Policy, ctx: _Context, held: Mapping[str, str]) -> Decision:
+    holder = held.get(lead.id) if held else None
+    free = lead.owner is None and lead.status not in _CLOSED
+    if holder is not None and free and holder in ctx.index and holder not in ctx.inactive:
+        ctx.take(lead_item(lead), holder)
+        why = f"its company is held by {holder!r} (a known duplicate): one company, one owner"
+        return Decision(
+            lead_id=lead.id, rep_id=holder, by="account", reason=why, at=ctx.now, value=lead.estimated_value
+        )
     if lead.owner is not None:
         return Decision(
             lead_id=lead.id,

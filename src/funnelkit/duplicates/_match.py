@@ -176,6 +176,28 @@ class DuplicateReport(Report):
                 out.update(dict.fromkeys(company, company[0]))
         return out
 
+    def holders(self, customers: Iterable[Customer]) -> dict[str, str]:
+        """
+        Each customer and lead id of a cluster whose owned customers (among
+        *customers*) all have one owner, to that owner: the rep who holds
+        the company.  Pass it as ``held=`` to
+        :func:`~funnelkit.assignment.assign`, so that a lead of a company a
+        rep already holds goes to that rep.  A cluster whose customers have
+        two owners is left out: that is a conflict to resolve (merge them).
+        Cost: O(n + m) for n members of clusters and m customers.
+        """
+        owner = {}
+        for cu in c.items_of(customers, Customer, "customers"):
+            if cu.owner is not None:
+                owner[cu.id] = cu.owner
+        out: dict[str, str] = {}
+        for cluster in self.clusters:
+            company = [ident for kind, ident in cluster if kind != "key_person"]
+            reps = {owner[ident] for kind, ident in cluster if kind == "customer" and ident in owner}
+            if len(reps) == 1 and len(company) > 1:
+                out.update(dict.fromkeys(company, reps.pop()))
+        return out
+
     def _summary(self) -> str:
         return (
             f"{c.counted(len(self.pairs), 'pair')} in {c.counted(len(self.clusters), 'cluster')} among "
