@@ -18,7 +18,7 @@ import attrs
 
 from . import _checks as c
 from ._checks import check
-from ._money import _CONTEXT, Money
+from ._money import _CONTEXT, Money, _make
 from .entities import Opportunity
 from .errors import MAX_LISTED, Problem, ValidationError
 
@@ -115,13 +115,19 @@ class CreditSplits(c.Checked):
     _by_deal: Mapping[str, tuple[tuple[str, Fraction], ...]] = attrs.field(
         init=False, eq=False, repr=False, default=None
     )
+    #: Per split deal, its reps and their shares as whole weights over a common total.
+    _weights: Mapping[str, tuple[tuple[str, ...], tuple[int, ...], int]] = attrs.field(
+        init=False, eq=False, repr=False, default=None
+    )
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         by_deal: dict[str, list[tuple[str, Fraction]]] = {}
         for s in self.splits:
             by_deal.setdefault(s.opportunity_id, []).append((s.owner, s.share))
-        object.__setattr__(self, "_by_deal", {k: tuple(sorted(v)) for k, v in sorted(by_deal.items())})
+        shares = {k: tuple(sorted(v)) for k, v in sorted(by_deal.items())}
+        object.__setattr__(self, "_by_deal", shares)
+        object.__setattr__(self, "_weights", {k: _whole(v) for k, v in shares.items()})
 
     def _relations(self) -> list[Problem]:
         problems: list[Problem] = []
@@ -175,9 +181,25 @@ class CreditSplits(c.Checked):
         Cost: O(r log r) for r reps.
         """
         c.require(money, Money, "Money", "money")
-        parts = self.shares(opportunity_id, owner)
-        amounts = split_amount(money.amount, [s for _, s in parts], money.minor_units)
-        return tuple((rep, Money.of(a, money.currency)) for (rep, _), a in zip(parts, amounts, strict=True))
+        _ids(opportunity_id=opportunity_id, owner=owner)
+        return self._allocate(opportunity_id, owner, money)
+
+    def _allocate(self, opportunity_id: str, owner: str, money: Money) -> tuple[tuple[str, Money], ...]:
+        """:meth:`allocate` of checked arguments (the hot path of the forecasts)."""
+        found = self._weights.get(opportunity_id)
+        if found is None:
+            return ((owner, money),)
+        reps, weights, total = found
+        amounts = _split(money.amount, weights, total, money.minor_units)
+        return tuple((rep, _make(a, money.currency)) for rep, a in zip(reps, amounts, strict=True))
+
+    def _parts(self, opportunity_id: str, value: Decimal, minor: int) -> list[tuple[str, Decimal]] | None:
+        """*value* split among the reps of deal *opportunity_id* (checked), or None when it is not split."""
+        found = self._weights.get(opportunity_id)
+        if found is None:
+            return None
+        reps, weights, total = found
+        return list(zip(reps, _split(value, weights, total, minor), strict=True))
 
     def of(self, opportunity: Opportunity) -> tuple[tuple[str, Fraction], ...]:
         """
@@ -201,6 +223,13 @@ def _index(path: str) -> int:
     return int(path.split("[", 1)[1].split("]", 1)[0]) if path.startswith("splits[") else -1
 
 
+def _whole(shares: tuple[tuple[str, Fraction], ...]) -> tuple[tuple[str, ...], tuple[int, ...], int]:
+    """Reps and their shares as whole weights over the least common denominator."""
+    total = math.lcm(*(s.denominator for _, s in shares))
+    weights = tuple(s.numerator * (total // s.denominator) for _, s in shares)
+    return tuple(r for r, _ in shares), weights, total
+
+
 def split_amount(value: Decimal, shares: list[Fraction], minor: int) -> list[Decimal]:
     """
     *value* split by *shares* (adding up to one) in whole minor units (the
@@ -208,18 +237,23 @@ def split_amount(value: Decimal, shares: list[Fraction], minor: int) -> list[Dec
     digit when it has more: the largest-remainder method, ties to the
     earlier share.  The parts add up to *value* exactly.
     """
+    _, weights, total = _whole(tuple(("", s) for s in shares))
+    return _split(value, weights, total, minor)
+
+
+def _split(value: Decimal, weights: tuple[int, ...], total: int, minor: int) -> list[Decimal]:
+    """*value* in parts proportional to whole *weights* adding up to *total*, by the largest remainder."""
     own = value.as_tuple().exponent
     exponent = min(own if isinstance(own, int) else 0, -minor)  # a Money's amount is finite: an int
-    units = int(value.scaleb(-exponent, _CONTEXT))  # the local context: never the caller's
-    sign = -1 if units < 0 else 1
-    units = abs(units)
-    exact = [units * s for s in shares]
-    floors = [math.floor(x) for x in exact]
+    units = int(value.scaleb(-exponent, _CONTEXT))  # exact in the wide local context, never the caller's
+    products = [units * w for w in weights]
+    floors = [p // total for p in products]
     left = units - sum(floors)
-    order = sorted(range(len(shares)), key=lambda i: (-(exact[i] - floors[i]), i))
-    for i in order[:left]:
-        floors[i] += 1
-    return [Decimal(sign * f).scaleb(exponent, _CONTEXT) for f in floors]
+    if left:
+        order = sorted(range(len(weights)), key=lambda i: (-(products[i] - floors[i] * total), i))
+        for i in order[:left]:
+            floors[i] += 1
+    return [Decimal(f"{f}E{exponent}") for f in floors]
 
 
 def splits_of(splits: object, path: str = "splits") -> CreditSplits | None:

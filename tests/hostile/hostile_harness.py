@@ -40,6 +40,8 @@ MODULES = (
     "funnelkit.documents",
     "funnelkit.tables",
     "funnelkit.duplicates",
+    "funnelkit.discipline",
+    "funnelkit.scoring",
 )
 #: Base classes and protocols: their methods are covered through the concrete classes.
 ABSTRACT = {"Clock", "Requirement", "Policy", "Report"}

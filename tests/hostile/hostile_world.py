@@ -680,6 +680,20 @@ BY_CALLABLE.update({
     "funnelkit.forecast.pipeline_generation": {"coverage": "3"},
 })  # fmt: skip
 
+# --- retention, repeat-purchase cohorts, accounts at risk and account plans ----------------------
+RETENTION_TIERS = {"c0": "A", "c1": "A", "c3": "A", "c4": "A", "c2": "B"}
+BY_CALLABLE.update({
+    "funnelkit.segments.retention": {
+        "tiers": RETENTION_TIERS, "qualifying": lambda activity: activity.kind == "visit", "window": 2,
+    },
+    "funnelkit.segments.Retention.row": {"period": "2026-09", "tier": "A"},
+    "funnelkit.segments.at_risk": {
+        "tiers": RETENTION_TIERS, "silent_days": {"A": 30, "B": 60, None: 90},
+        "qualifying": lambda activity: activity.kind == "visit", "currency": "USD",
+    },
+    "funnelkit.segments.account_plans": {"tiers": RETENTION_TIERS, "contact_days": 30},
+})  # fmt: skip
+
 
 # --- credit splits: a deal of the world shared between two reps ---------------------------------
 SPLIT_RECORDS = (
@@ -693,3 +707,123 @@ BY_CALLABLE.update({
     "funnelkit.CreditSplits.allocate": {"opportunity_id": OPPORTUNITIES[1].id, "owner": "r1"},
     "funnelkit.CreditSplits.of": {"opportunity": OPPORTUNITIES[1]},
 })  # fmt: skip
+
+# --- response discipline: SLAs, cadences, the daily work log, lead timers ---------------------------
+from funnelkit.discipline import (  # noqa: E402
+    Cadence,
+    CadencePlan,
+    CadenceReport,
+    LeadFollowUpPolicy,
+    LeadFollowUps,
+    ResponseReport,
+    WorkingCalendar,
+    cadence_due,
+    due_lead_followups,
+    response_times,
+    work_log,
+)
+
+WORK_CALENDAR = WorkingCalendar(
+    tz="Asia/Shanghai", holidays=[dt.date(2026, 10, 1)], make_up_days=[dt.date(2026, 9, 27)]
+)
+LEAD_CADENCE = Cadence(steps=[(0, "call"), (2, "email"), (5, "call")])
+CADENCE_PLAN = CadencePlan(
+    leads=LEAD_CADENCE, stages={"contact": LEAD_CADENCE}, tiers={"A": {"contact": LEAD_CADENCE}}
+)
+LEAD_POLICY = LeadFollowUpPolicy(by_status={"new": 4 * dt.timedelta(hours=1)}, by_source={"web": 3 * DAY})
+LEAD_ACTIVITIES = tuple(
+    Activity(id=f"la{i}", kind=("call", "email")[i % 2], at=T0 + i * DAY + dt.timedelta(hours=2), rep_id="r1",
+             customer_id=f"l{i % 2}", next_step="call back" if i == 3 else None,
+             next_step_due=dt.date(2026, 9, 10) if i == 3 else None)
+    for i in range(4)
+)  # fmt: skip
+RESPONSES = response_times(
+    LEADS,
+    activities=LEAD_ACTIVITIES,
+    targets={None: 4 * dt.timedelta(hours=1)},
+    now=NOW,
+    calendar=WORK_CALENDAR,
+)
+CADENCES = cadence_due(
+    CADENCE_PLAN, activities=LEAD_ACTIVITIES, now=T0 + 9 * DAY, leads=LEADS, calendar=WORK_CALENDAR
+)
+WORK_LOG = work_log(
+    LEAD_ACTIVITIES, reps=["r1", "r2"], start=T0.date(), end=T0.date() + 14 * DAY, calendar=WORK_CALENDAR
+)
+SUMMARIES = (RESPONSES.by_rep(), WORK_LOG.by_rep())
+LEAD_FOLLOW_UPS = due_lead_followups(LEADS, activities=LEAD_ACTIVITIES, policy=LEAD_POLICY, now=NOW)
+BY_NAME.update({
+    "warn": dt.timedelta(hours=1),
+    "calendar": WORK_CALENDAR,
+    "calendars": {"r2": WorkingCalendar(tz="Europe/Berlin")},
+    "lead_of": lambda activity: activity.customer_id,
+    "plan": CADENCE_PLAN,
+    "by_status": {"new": 4 * dt.timedelta(hours=1)},
+    "by_source": {"web": DAY},
+    "weekdays": (0, 1, 2, 3, 4),
+    "holidays": (dt.date(2026, 10, 1),),
+    "make_up_days": (dt.date(2026, 9, 27),),
+    "opens": dt.timedelta(hours=9),
+    "closes": dt.timedelta(hours=18),
+})  # fmt: skip
+BY_CALLABLE.update({
+    "funnelkit.discipline.response_times": {
+        "activities": LEAD_ACTIVITIES, "targets": {None: 4 * dt.timedelta(hours=1)}, "kinds": ("call", "email"),
+    },
+    "funnelkit.discipline.cadence_due": {"activities": LEAD_ACTIVITIES, "now": T0 + 9 * DAY, "opportunities": OPPORTUNITIES},
+    "funnelkit.discipline.work_log": {
+        "activities": LEAD_ACTIVITIES, "reps": ("r1", "r2"), "start": T0.date(), "end": T0.date() + 14 * DAY, "minimum": 1,
+        "kinds": ("call", "email", "visit"),
+    },
+    "funnelkit.discipline.due_lead_followups": {"activities": LEAD_ACTIVITIES, "policy": LEAD_POLICY},
+    "funnelkit.discipline.WorkingCalendar.working_days": {"start": T0.date(), "end": T0.date() + 14 * DAY},
+    "funnelkit.discipline.WorkingCalendar.working_time": {"start": T0, "end": T0 + 3 * DAY},
+    "funnelkit.discipline.WorkingCalendar.deadline": {"start": T0, "span": 4 * dt.timedelta(hours=1)},
+    "funnelkit.discipline.WorkingCalendar.is_working_day": {"day": dt.date(2026, 9, 27)},
+    "funnelkit.discipline.WorkingCalendar.every_day": {"tz": "Europe/Berlin"},
+    "funnelkit.discipline.CadencePlan.cadence_for": {"tier": "A", "stage": "contact"},
+    "funnelkit.discipline.LeadFollowUpPolicy.interval": {"status": "new", "source": "web"},
+    "funnelkit.discipline.Cadence": {"steps": ((0, "call"), (2, "email"))},
+    "funnelkit.discipline.Step": {"day": 2, "kind": "email"},
+    # merges join disjoint records: the other part is an empty report of the same instant
+    "funnelkit.discipline.ResponseReport.merge": {"other": ResponseReport(rows=(), now=NOW, warn=dt.timedelta(hours=1))},
+    "funnelkit.discipline.CadenceReport.merge": {"other": CadenceReport(rows=(), now=T0 + 9 * DAY)},
+    "funnelkit.discipline.LeadFollowUps.merge": {"other": LeadFollowUps(rows=(), now=NOW)},
+})  # fmt: skip
+
+# --- lead scoring: features, the model, calibration, backtest ---------------------------------------
+from funnelkit.scoring import fit_lead_scores, plant_lead_history  # noqa: E402
+
+SCORING_HISTORY = plant_lead_history(leads=120, days=60, seed=7)
+SCORING_NOW = SCORING_HISTORY.end
+SCORING_MODEL = fit_lead_scores(
+    SCORING_HISTORY.leads, SCORING_HISTORY.activities, opportunities=SCORING_HISTORY.opportunities, now=SCORING_NOW
+)
+_SCORING_DATA = {
+    "leads": SCORING_HISTORY.leads, "activities": SCORING_HISTORY.activities,
+    "opportunities": SCORING_HISTORY.opportunities, "now": SCORING_NOW,
+}  # fmt: skip
+BY_NAME.update({
+    "horizon": 90 * DAY,
+    "l2": 1.0,
+    "engine": "python",
+    "model": SCORING_MODEL,
+})  # fmt: skip
+BY_CALLABLE.update({
+    "funnelkit.scoring.fit_lead_scores": {**_SCORING_DATA, "window": 14 * DAY},
+    "funnelkit.scoring.backtest_lead_scores": {
+        **_SCORING_DATA, "window": 14 * DAY, "cutoffs": (SCORING_NOW - 70 * DAY, SCORING_NOW - 40 * DAY),
+        "horizon": 30 * DAY,
+    },
+    "funnelkit.scoring.calibration": {**_SCORING_DATA, "bins": 5},
+    "funnelkit.scoring.auc": {"scores": (0.9, 0.8, 0.8, 0.1), "outcomes": (True, False, True, False)},
+    "funnelkit.scoring.brier": {"probabilities": (0.9, 0.2, 0.5, 0.1), "outcomes": (True, False, True, False)},
+    "funnelkit.scoring.plant_lead_history": {"leads": 40, "days": 30},
+    "funnelkit.scoring.lead_features": {"lead": SCORING_HISTORY.leads[0], "activities": SCORING_HISTORY.activities,
+                                        "window": 14 * DAY, "now": SCORING_NOW, "currency": "CNY"},
+    "funnelkit.scoring.LeadScoreModel.score": {"lead": SCORING_HISTORY.leads[0], "activities": SCORING_HISTORY.activities,
+                                               "now": SCORING_NOW},
+    "funnelkit.scoring.LeadScoreModel.score_all": _SCORING_DATA | {"opportunities": None},
+})  # fmt: skip
+BY_CALLABLE["funnelkit.scoring.LeadScoreModel.score_all"].pop("opportunities")
+SCORING_SCORES = SCORING_MODEL.score_all(SCORING_HISTORY.leads[:5], SCORING_HISTORY.activities, now=SCORING_NOW)

@@ -49,7 +49,15 @@ from funnelkit.forecast import (
     win_count,
     win_loss,
 )
-from funnelkit.segments import activity_kpis, migration, result_kpis
+from funnelkit.segments import (
+    account_plans,
+    activity_kpis,
+    at_risk,
+    migration,
+    purchase_cohorts,
+    result_kpis,
+    retention,
+)
 from funnelkit.stages import Pipeline, Stage, StageChanged
 
 T0 = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
@@ -355,7 +363,126 @@ BUILDERS: dict[str, Builder] = {
         ),
     ),
     "Cohorts": Builder(books(), lambda items: cohorts(*_split(items), PIPE, now=T0 + 600 * DAY)),
+    # retention, cohorts of buyers, accounts at risk and account plans: split by customer
+    "Retention": Builder(
+        customer_books(),
+        lambda items: retention(
+            _of(Opportunity, items),
+            now=T0 + 400 * DAY,
+            period="month",
+            tz="Asia/Shanghai",
+            tiers={"c0": "A", "c1": "B"},
+            activities=_of(Activity, items),
+            window=2,
+        ),
+    ),
+    "PurchaseCohorts": Builder(
+        customer_books(),
+        lambda items: purchase_cohorts(_of(Opportunity, items), now=T0 + 400 * DAY, tz="Asia/Tokyo"),
+    ),
+    "AtRisk": Builder(
+        customer_books(),
+        lambda items: at_risk(
+            _of(Customer, items),
+            _of(Activity, items),
+            _of(Opportunity, items),
+            now=T0 + 200 * DAY,
+            tiers={"c0": "A", "c1": "B"},
+        ),
+    ),
+    "AccountPlans": Builder(
+        customer_books(),
+        lambda items: account_plans(
+            _of(Customer, items),
+            (),
+            _of(Activity, items),
+            _of(Opportunity, items),
+            now=T0 + 200 * DAY,
+            tiers=dict.fromkeys(CUSTOMERS, "A"),
+        ),
+    ),
 }
+
+
+# --- response discipline: each lead (with its activities) is a unit; work logs merge by activity ---
+from funnelkit import Lead  # noqa: E402
+from funnelkit.discipline import (  # noqa: E402
+    Cadence,
+    CadencePlan,
+    LeadFollowUpPolicy,
+    WorkingCalendar,
+    cadence_due,
+    due_lead_followups,
+    response_times,
+    work_log,
+)
+
+NOT_MERGEABLE.update({
+    "ResponseSummary": "percentiles of a group's leads: merge the ResponseReports, then summarise",
+    "WorkLogSummary": "runs of days of one log: merge the WorkLogs, then summarise",
+})  # fmt: skip
+NOT_MERGEABLE.update({
+    "LeadScoreModel": "a fit of the whole training set: fit once on all the history",
+    "LeadScores": "the scores of one model at one instant: score the leads in one call",
+    "ScoreBacktest": "each period's model learns from all the history before it",
+    "ScoreReliability": "one model judged on one set of leads: compute it once on all of them",
+})  # fmt: skip
+_BERLIN = WorkingCalendar(tz="Europe/Berlin", holidays=[dt.date(2026, 4, 3)])
+
+
+@st.composite
+def lead_books(draw: st.DrawFn) -> list[tuple[str, object]]:
+    """Leads of two sources, each with a few activities (some promising a next step), under the lead."""
+    out: list[tuple[str, object]] = []
+    for i in range(draw(st.integers(0, 8))):
+        lid = f"l{i}"
+        created = T0 + draw(st.integers(0, 4 * 60)) * 6 * HOUR
+        status = draw(st.sampled_from(["new", "working", "qualified", "disqualified"]))
+        owner = draw(st.none() | st.sampled_from(OWNERS))
+        out.append((lid, Lead(id=lid, source=draw(st.sampled_from(["web", "fair"])), created_at=created,
+                              status=status, owner=owner)))  # fmt: skip
+        for k in range(draw(st.integers(0, 3))):
+            promise = draw(st.none() | st.dates(dt.date(2026, 1, 1), dt.date(2026, 4, 30)))
+            activity = Activity(
+                id=f"{lid}-a{k}", kind=draw(st.sampled_from(["call", "email", "other"])),
+                at=created + draw(st.integers(-2, 40)) * 3 * HOUR, rep_id=draw(st.sampled_from(OWNERS)),
+                customer_id=lid, next_step="call again" if promise else None, next_step_due=promise,
+            )  # fmt: skip
+            out.append((lid, activity))
+    return out
+
+
+_LATER = T0 + 40 * DAY
+BUILDERS.update({
+    "ResponseReport": Builder(
+        lead_books(),
+        lambda items: response_times(
+            _of(Lead, items), activities=_of(Activity, items), now=_LATER, calendar=_BERLIN,
+            targets={"web": 4 * HOUR, None: 2 * DAY},
+        ),
+    ),
+    "CadenceReport": Builder(
+        lead_books(),
+        lambda items: cadence_due(
+            CadencePlan(leads=Cadence(steps=[(0, "call"), (2, "email"), (5, "call")])),
+            activities=_of(Activity, items), leads=_of(Lead, items), now=_LATER, calendar=_BERLIN,
+        ),
+    ),
+    "LeadFollowUps": Builder(
+        lead_books(),
+        lambda items: due_lead_followups(
+            _of(Lead, items), activities=_of(Activity, items), now=_LATER,
+            policy=LeadFollowUpPolicy(by_status={"new": 4 * HOUR, "working": 3 * DAY}),
+        ),
+    ),
+    "WorkLog": Builder(
+        activities(),
+        lambda items: work_log(
+            items, reps=OWNERS, start=dt.date(2026, 1, 1), end=dt.date(2027, 3, 1), calendar=_BERLIN,
+            calendars={"bob": WorkingCalendar(tz="Asia/Shanghai")},
+        ),
+    ),
+})  # fmt: skip
 
 
 @st.composite

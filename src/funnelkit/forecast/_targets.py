@@ -15,7 +15,7 @@ from .. import _checks as c
 from .._money import Money
 from .._report import Report, conflict
 from .._repr import html_table
-from .._splits import CreditSplits, Split, split_amount, splits_of
+from .._splits import CreditSplits, Split, splits_of
 from .._time import zone as zone_of
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import CurrencyMismatchError, Problem, ValidationError
@@ -219,30 +219,21 @@ def against_targets(
             c.require(opp, Opportunity, "an Opportunity", f"opportunities[{i}]")
         if opp.amount is None or opp.status is OpportunityStatus.LOST:
             continue
-        reps = cast("CreditSplits", credit).of(opp) if opp.id in split else ((opp.owner, Fraction(1)),)
-        mine = [(rep, share) for rep, share in reps if rep in sums]
-        if not mine:
+        if opp.id not in split:  # the usual deal: all its owner's
+            acc = sums.get(opp.owner)
+            if acc is None:
+                continue
+            _same_currency(opp, i, targets[opp.owner].currency)
+            counted = _counted(opp, i, table=table, start=start, end=end, zone=zone)
+            if counted is not None:
+                slot, amount, weighted = counted
+                acc[slot] += amount
+                if weighted is not None:
+                    acc[2] += weighted
             continue
-        for rep, _ in mine:
-            _same_currency(opp, i, targets[rep].currency)
-        counted = _counted(opp, i, table=table, start=start, end=end, zone=zone)
-        if counted is None:
-            continue
-        slot, amount, weighted = counted
-        if len(reps) == 1:
-            acc = sums[reps[0][0]]
-            acc[slot] += amount
-            if weighted is not None:
-                acc[2] += weighted
-            continue
-        weights = [share for _, share in reps]
-        amounts = split_amount(amount.amount, weights, amount.minor_units)
-        shares = split_amount(weighted.amount, weights, amount.minor_units) if weighted is not None else None
-        for j, (rep, _) in enumerate(reps):
-            if rep in sums:
-                sums[rep][slot] += Money.of(amounts[j], amount.currency)
-                if shares is not None:
-                    sums[rep][2] += Money.of(shares[j], amount.currency)
+        _add_split(
+            sums, targets, opp, i, cast("CreditSplits", credit), table=table, start=start, end=end, zone=zone
+        )
     lines = tuple(_line(owner, targets[owner], sums[owner]) for owner in targets)
     currencies = {t.currency for t in targets.values()}
     total = None
@@ -284,6 +275,38 @@ def _target_problems(
     if not problems and end <= start:
         problems.append(Problem(path="end", code="order", message=f"{end} is not after start {start}"))
     return cast("Mapping[str, Money]", targets), problems
+
+
+def _add_split(
+    sums: dict[str, list[Money]],
+    targets: Mapping[str, Money],
+    opp: Opportunity,
+    i: int,
+    credit: CreditSplits,
+    *,
+    table: Mapping[str, Pipeline],
+    start: dt.date,
+    end: dt.date,
+    zone: dt.tzinfo,
+) -> None:
+    """Add a split deal's won or open amount to each of its reps with a target, by their shares."""
+    reps = credit._weights[opp.id][0]  # noqa: SLF001 - the deal is split, and checked
+    if not any(rep in sums for rep in reps):
+        return
+    for rep in reps:
+        if rep in sums:
+            _same_currency(opp, i, targets[rep].currency)
+    counted = _counted(opp, i, table=table, start=start, end=end, zone=zone)
+    if counted is None:
+        return
+    slot, amount, weighted = counted
+    for rep, part in credit._allocate(opp.id, opp.owner, amount):  # noqa: SLF001 - checked arguments
+        if rep in sums:
+            sums[rep][slot] += part
+    if weighted is not None:
+        for rep, part in credit._allocate(opp.id, opp.owner, weighted):  # noqa: SLF001 - checked arguments
+            if rep in sums:
+                sums[rep][2] += part
 
 
 def _same_currency(opp: Opportunity, i: int, currency: str) -> None:

@@ -8,7 +8,6 @@ import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, cast
 
@@ -20,7 +19,7 @@ from .._columns import Column
 from .._money import _CONTEXT, MAX_INTEGER_DIGITS, Money, currency_minor_units, currency_problem
 from .._money import _make as _money_of
 from .._report import Report
-from .._splits import CreditSplits, Split, split_amount, splits_of
+from .._splits import CreditSplits, Split, splits_of
 from .._time import zone as zone_of
 from ..entities import Opportunity, OpportunityStatus, Tier
 from ..errors import Problem, ValidationError
@@ -346,7 +345,13 @@ def _accumulate(
         else:
             key = tuple([f(opp, category, when, tier_of) for f in getters])
         if opp.id in split:  # credited to each rep by share: the parts add up to the deal's amounts
-            _credit(acc, key, owner_at, currency, cast("CreditSplits", credit).of(opp), amount, weighted)
+            minor = currency_minor_units(currency)
+            parts = cast("CreditSplits", credit)._parts  # noqa: SLF001 - the forecast's own trusted path
+            shares = (
+                cast("list[Any]", parts(opp.id, amount, minor)),
+                cast("list[Any]", parts(opp.id, weighted, minor)),
+            )
+            _credit(acc, key, owner_at, currency, shares)
             continue
         got = acc.get((key, currency))
         if got is None:
@@ -358,19 +363,14 @@ def _accumulate(
     return acc
 
 
-def _credit(  # noqa: PLR0917 - one split deal's parts into the sums
+def _credit(
     acc: dict[tuple[tuple[Any, ...], str], list[Any]],
     key: tuple[Any, ...],
     owner_at: int,
     currency: str,
-    shares: tuple[tuple[str, Fraction], ...],
-    amount: Decimal,
-    weighted: Decimal,
+    parts: tuple[list[tuple[str, Decimal]], list[tuple[str, Decimal]]],
 ) -> None:
-    minor = currency_minor_units(currency)
-    weights = [share for _, share in shares]
-    parts = zip(split_amount(amount, weights, minor), split_amount(weighted, weights, minor), strict=True)
-    for (rep, _), (a, w) in zip(shares, parts, strict=True):
+    for (rep, a), (_, w) in zip(*parts, strict=True):
         mine = (*key[:owner_at], rep, *key[owner_at + 1 :])
         got = acc.get((mine, currency))
         if got is None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from .._time import Period, period_start  # the time module's; re-exported where they were first
 from ._abc import AbcResult, AbcRow, TierSummary, abc, abc_columns, abc_customers
+from ._account_plans import AccountPlan, AccountPlans, GapKind, PlanGap, RoleCover, account_plans
+from ._at_risk import DEFAULT_SILENCE, AtRisk, AtRiskRow, at_risk
 from ._coverage import (
     DEFAULT_COVERAGE,
     CoveragePlan,
@@ -31,41 +33,65 @@ from ._kpis import (
 )
 from ._migration import Migration, migration
 from ._priority import FollowUp, FollowUpPolicy, due_followups, work_queue
+from ._retention import (
+    PurchaseCohortRow,
+    PurchaseCohorts,
+    Retention,
+    RetentionRow,
+    purchase_cohorts,
+    retention,
+)
 from ._rfm import RfmResult, RfmScore, rfm
 
 __all__ = [
     "DEFAULT_COVERAGE",
+    "DEFAULT_SILENCE",
     "AbcResult",
     "AbcRow",
+    "AccountPlan",
+    "AccountPlans",
     "ActivityKpis",
+    "AtRisk",
+    "AtRiskRow",
     "CoveragePlan",
     "FollowUp",
     "FollowUpPolicy",
+    "GapKind",
     "Migration",
     "Misalignment",
     "Move",
     "Period",
+    "PlanGap",
+    "PurchaseCohortRow",
+    "PurchaseCohorts",
     "Recommendation",
     "Relationship",
     "RepActivity",
     "RepResults",
     "ResultKpis",
+    "Retention",
+    "RetentionRow",
     "RfmResult",
     "RfmScore",
+    "RoleCover",
     "TierSummary",
     "abc",
     "abc_columns",
     "abc_customers",
+    "account_plans",
     "activity_kpis",
+    "at_risk",
     "coverage",
     "default_effective",
     "due_followups",
     "kpi_records",
     "migration",
     "period_start",
+    "purchase_cohorts",
     "quartiles",
     "relationships",
     "result_kpis",
+    "retention",
     "rfm",
     "work_queue",
 ]

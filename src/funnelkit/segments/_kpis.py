@@ -696,7 +696,7 @@ def result_kpis(
             for rep, _ in cast("CreditSplits", credit).of(opp):
                 _count_close(_row(rows, rep, start), e, opp, None, meetings, repeat)
         else:
-            for rep, money in cast("CreditSplits", credit).allocate(opp.id, opp.owner, opp.amount):
+            for rep, money in cast("CreditSplits", credit)._allocate(opp.id, opp.owner, opp.amount):  # noqa: SLF001
                 _count_close(_row(rows, rep, start), e, opp, money, meetings, repeat)
         if e.kind is MoveKind.WIN:
             bought_before.add(opp.customer_id)

@@ -5,6 +5,7 @@ Prioritisation: which prospect to work first, and who is due for a follow-up.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -42,6 +43,7 @@ def work_queue(
     leads: Iterable[Lead],
     *,
     profit: Callable[[Lead], Money | Decimal | int | None] | None = None,
+    scores: Mapping[str, float | Decimal | int] | None = None,
 ) -> tuple[Lead, ...]:
     """
     The order to work leads in: strong intent first, then profit, then
@@ -55,6 +57,11 @@ def work_queue(
     missing a measure sorts after every lead that has it.  *profit* returns
     ``Money`` (one currency for all leads), a ``Decimal`` or an int, or
     ``None`` when unknown.
+
+    *scores*, when given, maps lead ids to a learnt score (higher first:
+    :attr:`funnelkit.scoring.LeadScores.probabilities`, say) that ranks
+    before everything else; a lead without a score sorts after every lead
+    with one, then as above.
 
     Cost: O(n log n) in the number of leads, plus one call of *profit* per
     workable lead.
@@ -72,6 +79,7 @@ def work_queue(
     checked = items_of(leads, Lead, "leads")
     if profit is not None:
         function_of_one(profit, "a Lead (its profit, or None)", "profit")
+    ranks = None if scores is None else _scores(scores)
     currency: list[str] = []
     keyed = []
     zero = Decimal(0)
@@ -91,8 +99,10 @@ def work_queue(
         value = lead.prospect_value
         worth = _amount(value, currency)
         # copy_negate is exact: unary minus would round in the caller's decimal context.
+        rank = None if ranks is None else ranks.get(lead.id)
         keyed.append(
             (
+                (rank is None, -(rank or 0)),
                 (lead.intent_score is None, (lead.intent_score or zero).copy_negate()),
                 (gain is None, (gain or zero).copy_negate()),
                 (worth is None, (worth or zero).copy_negate()),
@@ -101,8 +111,35 @@ def work_queue(
                 lead,
             )
         )
-    keyed.sort(key=lambda k: k[:5])
-    return tuple(k[5] for k in keyed)
+    keyed.sort(key=lambda k: k[:6])
+    return tuple(k[6] for k in keyed)
+
+
+def _scores(value: object) -> Mapping[str, float]:
+    """
+    *scores*, a mapping of lead id to a finite float, or a Decimal or int
+    checked by :func:`~funnelkit.segments._args.plain_number` (a bool is not
+    a number), each compared as a float; else an error naming the key.
+    """
+    value = c.to_mapping(value, "scores")  # a pandas Series
+    if not isinstance(value, Mapping):
+        raise c.at("scores", c.wrong_type(value, "a mapping of lead id to score"))
+    out: dict[str, float] = {}
+    problems = []
+    for key, raw in value.items():
+        number = c.plain(raw)
+        ok = plain_number(number) or (isinstance(number, float) and math.isfinite(number))
+        if not isinstance(key, str) or not ok:
+            what = "a lead id (a str)" if not isinstance(key, str) else "a finite number"
+            shown = key if not isinstance(key, str) else raw
+            problems.append(c.wrong_type(shown, what).prefixed(f"scores[{c.show(key)}]"))
+            if len(problems) >= 50:
+                break
+            continue
+        out[key] = float(number)
+    if problems:
+        raise ValidationError(problems)
+    return out
 
 
 def _interval(value: object, where: str) -> dt.timedelta:
