@@ -14,7 +14,9 @@ dwell are met.  Anything else (a requirement unmet, an input of another shape,
 a value of the wrong type) answers ``None``, and the engine takes its general
 path, which gives the verdicts, the explanations and the refusals.  So a
 refusal is always the general path's; the compiled function can only make the
-common case fast.
+common case fast.  A tuple of activities or key persons, or an actor, that
+the last call found good is not checked again (see :class:`_Checked`): the
+steps of one deal's lifecycle are usually given the same ones.
 
 Requirements of other kinds (a :class:`Predicate`, :class:`AllOf`,
 :class:`AnyOf`, a caller's own class) are asked through their ``_met`` with a
@@ -65,6 +67,38 @@ _ZERO = dt.timedelta(0)
 STAGE = [f.name for f in attrs.fields(Opportunity)].index("stage")
 
 
+class _Checked:
+    """
+    What a compiled move last found good, shared by every compiled move: the
+    last tuple of activities and the last tuple of key persons that held only
+    values of the exact type it reads (:class:`Activity`, :class:`KeyPerson`),
+    and the last actor that was a valid id.
+
+    A caller that gives the same tuple or actor to move after move (the eight
+    steps of a deal's lifecycle, a loop over deals with one activity log) has
+    it checked once.  Only a tuple is kept: it cannot change, nor can the type
+    of an item of it (the frozen classes refuse ``__class__``), so once found
+    good it stays good; a ``str`` cannot change either.  A list or a dict may
+    change between calls and is checked every time.  The object is held, not
+    its ``id()``, so the identity test ``is`` cannot be fooled by a new object
+    at a recycled address.  Threads share it safely: each slot holds one good
+    object at any time (a slot's store is one step), and a thread stores an
+    object only after checking it whole; two threads at once only check an
+    object twice.
+    """
+
+    __slots__ = ("activities", "actor", "key_persons")
+
+    def __init__(self) -> None:
+        self.activities: tuple[Any, ...] = ()
+        self.key_persons: tuple[Any, ...] = ()
+        self.actor: object = object()  # no actor is this: the first one is checked
+
+
+#: What the compiled moves last found good (see :class:`_Checked`).
+CHECKED = _Checked()
+
+
 def _field(name: str, allowed: frozenset[str]) -> str:
     if (
         name not in allowed or not name.isidentifier()
@@ -92,11 +126,12 @@ class _Source:
         self.lines.append("    " * indent + line)
 
 
-def _activity_test(r: ActivityCount, src: _Source) -> str:
+def _activity_test(r: ActivityCount, src: _Source, *, kinds: bool = True) -> str:
     """
-    The condition under which one activity ``a`` counts for *r*.
+    The condition under which one activity ``a`` counts for *r* (its kinds
+    left out when not *kinds*: tested before).
     """
-    parts = [f"a.kind in {src.const(r.kinds)}"]
+    parts = [f"a.kind in {src.const(r.kinds)}"] if kinds else []
     if r.min_duration is not None:
         parts.append(f"a.duration is not None and a.duration >= {src.const(r.min_duration)}")
     if r.replied:
@@ -106,37 +141,60 @@ def _activity_test(r: ActivityCount, src: _Source) -> str:
     for i, f in enumerate(r.filled):
         v = f"v{len(src.lines)}_{i}"
         parts.append(f"({v} := a.{_field(f, _ACTIVITY_TEXT)}) is not None and {v}.strip() != ''")
-    return " and ".join(f"({p})" for p in parts)
+    return " and ".join(f"({p})" for p in parts) or "True"
+
+
+#: Whether the activity ``a`` (its time read as ``at``) is this deal's and in the window of
+#: _context: (entered, now], and the moment of creation in a first stage.
+_WINDOW = (
+    "a.opportunity_id == o_id and at <= now and (o_stage_entered_at < at or "
+    "(at == o_stage_entered_at and o_stage_entered_at == o_created_at))"
+)
 
 
 def _check_activities(reqs: tuple[Requirement, ...], fallback: bool, src: _Source) -> list[int]:
     """
-    Type-check every activity; count those of this deal in its stage for each
-    activity requirement (and gather them for the fallback's context).
+    Type-check every activity, unless they are the tuple last found all
+    activities (see :class:`_Checked`); count those of this deal in its stage
+    for each activity requirement (and gather them for the fallback's context).
     """
     counted = [i for i, r in enumerate(reqs) if type(r) is ActivityCount]
-    src.add(1, "ta = type(activities)")
-    src.add(1, "if ta is not tuple and ta is not list:")
-    src.add(2, "return None")
-    if not counted and not fallback:
-        src.add(1, "for a in activities:")
-        src.add(2, "if type(a) is not Activity:")
-        src.add(3, "return None")
+    read = bool(counted) or fallback
+    src.add(1, "if activities is not CHECKED.activities:")
+    src.add(2, "ta = type(activities)")
+    src.add(2, "if ta is tuple:")
+    src.add(3, "for a in activities:")
+    src.add(4, "if type(a) is not Activity:")
+    src.add(5, "return None")
+    src.add(3, "CHECKED.activities = activities")
+    src.add(2, "elif ta is list:")
+    if read:  # one snapshot, checked and then read: what the list holds now
+        src.add(3, "activities = tuple(activities)")
+    src.add(3, "for a in activities:")
+    src.add(4, "if type(a) is not Activity:")
+    src.add(5, "return None")
+    src.add(2, "else:")
+    src.add(3, "return None")
+    if not read:
         return counted
     for i in counted:
         src.add(1, f"n{i} = 0")
     if fallback:
         src.add(1, "mine = []")
     src.add(1, "for a in activities:")
-    src.add(2, "if type(a) is not Activity:")
-    src.add(3, "return None")
-    # the window of _context: (entered, now], and the moment of creation in a first stage
+    if len(counted) == 1 and not fallback:
+        # one count: its kinds first, the cheapest test and the one most activities fail (every test
+        # here reads fields of an Activity and compares built-in values: none can raise or run code)
+        r = reqs[counted[0]]
+        assert isinstance(r, ActivityCount)  # noqa: S101 - chosen by type above
+        src.add(2, f"if a.kind in {src.const(r.kinds)}:")
+        src.add(3, "at = a.at")
+        rest = _activity_test(r, src, kinds=False)
+        src.add(3, f"if {_WINDOW}:" if rest == "True" else f"if {_WINDOW} and {rest}:")
+        src.add(4, f"n{counted[0]} += 1")
+        return counted
     src.add(2, "at = a.at")
-    src.add(
-        2,
-        "if a.opportunity_id == o_id and at <= now and (o_stage_entered_at < at or "
-        "(at == o_stage_entered_at and o_stage_entered_at == o_created_at)):",
-    )
+    src.add(2, f"if {_WINDOW}:")
     if fallback:
         src.add(3, "mine.append(a)")
     for i in counted:
@@ -149,7 +207,8 @@ def _check_activities(reqs: tuple[Requirement, ...], fallback: bool, src: _Sourc
 
 def _check_people(src: _Source, *, read: bool) -> None:
     """
-    Type-check every key person; when a requirement reads them (*read*),
+    Type-check every key person (unless they are the tuple last found all key
+    persons, see :class:`_Checked`); when a requirement reads them (*read*),
     index them by id as ``people``.
     """
     src.add(1, "tk = type(key_persons)")
@@ -159,6 +218,13 @@ def _check_people(src: _Source, *, read: bool) -> None:
     src.add(2, "for kp in key_persons.values():")
     src.add(3, "if type(kp) is not KeyPerson:")
     src.add(4, "return None")
+    src.add(1, "elif key_persons is CHECKED.key_persons:")
+    if read:
+        src.add(2, "people = {}")
+        src.add(2, "for kp in key_persons:")
+        src.add(3, "people[kp.id] = kp")
+    else:
+        src.add(2, "pass")
     src.add(1, "elif tk is tuple or tk is list:")
     if read:
         src.add(2, "people = {}")
@@ -167,6 +233,8 @@ def _check_people(src: _Source, *, read: bool) -> None:
     src.add(4, "return None")
     if read:
         src.add(3, "people[kp.id] = kp")
+    src.add(2, "if tk is tuple:")
+    src.add(3, "CHECKED.key_persons = key_persons")
     src.add(1, "else:")
     src.add(2, "return None")
 
@@ -249,8 +317,19 @@ def _body(requirements: tuple[Requirement, ...], min_dwell: dt.timedelta | None,
         _check_requirement(i, r, src)
 
 
+#: The names a generated function reads once per item of the activities or key persons: each is
+#: the default of a parameter after those its caller gives, so a local, read in one step (a global's
+#: read checks the namespace's version every time).
+_LOCAL = ("type", "Activity", "KeyPerson")
+
+
 def _define(src: _Source, name: str) -> Any:
-    namespace = dict(src.names)
+    namespace = {**src.names, "type": type}
+    head, sep, tail = src.lines[0].rpartition("):")
+    if not sep or tail:  # pragma: no cover - every function here is one "def f(...):" line, then its body
+        msg = f"not a def line: {src.lines[0]!r}"
+        raise AssertionError(msg)
+    src.lines[0] = head + "".join(f", {k}={k}" for k in _LOCAL) + "):"
     compiled = compile("\n".join(src.lines), f"<funnelkit compiled {name}>", "exec")
     exec(compiled, namespace)  # noqa: S102 - source built here from constants and closed field names
     return namespace[name]
@@ -282,7 +361,7 @@ def compile_move(  # noqa: PLR0917 - what one move is
     src = _Source()
     src.names.update(
         Opportunity=Opportunity, StageChanged=StageChanged, new=tuple.__new__, datetime=dt.datetime,
-        UTC=dt.UTC, GOOD=c.GOOD_IDS, good_id=c.good_id,
+        UTC=dt.UTC, GOOD=c.GOOD_IDS, good_id=c.good_id, CHECKED=CHECKED,
     )  # fmt: skip
     src.add(0, "def move(fields, now, actor, expected_version, activities, key_persons):")
     # every field at once, as locals o_<field>: far cheaper than a field read each.  The caller gives
@@ -290,8 +369,7 @@ def compile_move(  # noqa: PLR0917 - what one move is
     names = ", ".join(f"o_{_field(f.name, _OPPORTUNITY_FIELDS)}" for f in attrs.fields(Opportunity))
     src.add(1, f"{names} = fields")
     src.add(1, "if not (")
-    src.add(2, "type(now) is datetime and now.tzinfo is UTC and type(actor) is str")
-    src.add(2, "and (actor in GOOD or good_id(actor))")
+    src.add(2, "type(now) is datetime and now.tzinfo is UTC")
     src.add(
         2,
         "and (expected_version is None or (type(expected_version) is int and expected_version == o_version))",
@@ -299,6 +377,12 @@ def compile_move(  # noqa: PLR0917 - what one move is
     src.add(2, f"and o_pipeline == {src.const(pipeline)}")  # its stage is the key it was found by
     src.add(1, "):")
     src.add(2, "return None")
+    # the actor last found a valid id needs no check (see _Checked); the type first, so that no
+    # hash or equality of the caller's runs
+    src.add(1, "if actor is not CHECKED.actor:")
+    src.add(2, "if type(actor) is not str or not (actor in GOOD or good_id(actor)):")
+    src.add(3, "return None")
+    src.add(2, "CHECKED.actor = actor")
     # the time in stage, which the event records: the move needs it not negative (now >= entered)
     src.add(1, "in_stage = now - o_stage_entered_at")
     src.add(1, f"if in_stage < {src.const(_ZERO)}:")
