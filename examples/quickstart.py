@@ -33,8 +33,8 @@ from funnelkit import (
 from funnelkit.assignment import LoadBalance, Roulette, Rule, Rules, Team, assign
 from funnelkit.duplicates import find_duplicates
 from funnelkit.errors import MilestoneNotMet
-from funnelkit.forecast import simulate_revenue, weighted_forecast, win_loss
-from funnelkit.segments import abc
+from funnelkit.forecast import pipeline_generation, simulate_revenue, weighted_forecast, win_loss
+from funnelkit.segments import abc, account_plans, at_risk, result_kpis
 from funnelkit.simulation import simulate
 from funnelkit.stages import advance, default_pipeline, hasty
 
@@ -287,6 +287,27 @@ print(f"  {len(year.splits.deals)} deals split between two reps; weighted by own
 for line in split_forecast.lines[:3]:
     print(f"    {line.key[0]}: {line.deals} deal(s), weighted {line.weighted}")
 print(" ", win_loss(year.opportunities, year.events, by=["stage"]))
+
+section("Accounts and outcomes: pipeline created, targets, accounts at risk, plans")
+first = min(d.created_at for d in year.opportunities)
+last = max(e.at for e in year.events)
+print(
+    " ", pipeline_generation(year.opportunities, start=first, end=last + dt.timedelta(days=1), period="month")
+)
+months = result_kpis(year.opportunities, year.events, period="month", tz=SHANGHAI, splits=year.splits)
+top = max(months, key=lambda r: (r.won, r.rep_id))
+goals = top.attainment({"won": 10, "close_rate": "0.5"})
+print(
+    f"  best month: {top.rep_id} won {top.won} in {top.start:%Y-%m}: {float(goals['won']):.0%} of 10 wins, ",
+    end="",
+)
+print(f"close rate {float(goals['close_rate']):.0%} of a 50 % target")
+print(" ", at_risk(year.customers, year.activity_log, year.opportunities, now=last))
+a_tier = {c.id: "A" for c in year.customers if c.owner is not None}
+plans = account_plans(
+    year.customers, year.key_persons, year.activity_log, year.opportunities, now=last, tiers=a_tier
+)
+print(" ", plans)
 
 section("Bad input is refused, with every problem named")
 bad = json.loads(payload)

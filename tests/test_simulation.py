@@ -246,3 +246,15 @@ def test_duplicate_and_split_chances_are_checked(name, value, code):
     """A chance outside [0, 1] or not a number is refused by name."""
     with raises_problems((name, code)):
         simulate(reps=2, leads=10, days=5, **{name: value})
+
+
+def test_the_result_holds_the_activity_log_and_key_persons():
+    """The activities counted are those logged, each on a deal of the run; key persons of its customers."""
+    run = simulate(reps=4, leads=200, days=90, seed=5)
+    assert len(run.activity_log) == run.activities
+    deals = {d.id for d in run.opportunities}
+    assert all(a.opportunity_id in deals for a in run.activity_log)
+    customers = {c.id for c in run.customers}
+    assert run.key_persons
+    assert all(p.customer_id in customers for p in run.key_persons)
+    assert "activity_log" not in run.to_records()[0]

@@ -108,6 +108,9 @@ class SimulationResult(Report):
     *stalled* counts the open deals past their stage's ``stall_after_days``
     at the end (:func:`funnelkit.stages.stalled`): deals whose customer went
     quiet for a few weeks, or that wait on a milestone nobody works on.
+    *activity_log* holds the activities logged on the deals and
+    *key_persons* the customers' key persons; *splits* and *duplicates*
+    the credit splits and the customers entered twice (see :func:`simulate`).
 
     ``to_records()`` and ``to_frame()`` give one row of counts (without the
     entities), so the frames of several seeds concatenate into one table;
@@ -142,6 +145,8 @@ class SimulationResult(Report):
     abc_counts: Mapping[str, int]
     splits: CreditSplits = attrs.field(repr=False, factory=lambda: CreditSplits(splits=()))
     duplicates: tuple[tuple[str, str], ...] = attrs.field(repr=False, default=())
+    activity_log: tuple[Activity, ...] = attrs.field(repr=False, default=())
+    key_persons: tuple[KeyPerson, ...] = attrs.field(repr=False, default=())
 
     def _summary(self) -> str:
         return (
@@ -161,10 +166,15 @@ class SimulationResult(Report):
                 row.update((f"abc_{t.value}", self.abc_counts.get(t.value, 0)) for t in Tier)
             elif f.name == "forecast_total" and self.forecast_total is None:
                 row.update(forecast_total=None, forecast_total_currency=None)  # the columns of money
-            elif f.name not in {"customers", "opportunities", "events", "splits", "duplicates"}:
+            elif f.name not in _ENTITIES:
                 row[f.name] = getattr(self, f.name)
         return [row]
 
+
+#: The fields of a result that hold records, not counts: left out of its one row.
+_ENTITIES = frozenset(
+    {"customers", "opportunities", "events", "splits", "duplicates", "activity_log", "key_persons"}
+)
 
 #: The largest company :func:`simulate` plays: reps, leads and days.
 MAX_REPS = 1_000
@@ -846,6 +856,8 @@ class _Company:
             abc_counts=_abc_counts(deals),
             splits=CreditSplits(splits=tuple(self.splits)),
             duplicates=tuple(self.duplicates),
+            activity_log=tuple(a for log in self.activities.values() for a in log),
+            key_persons=tuple(p for people in self.people.values() for p in people.values()),
         )
 
     def _wape(
