@@ -72,6 +72,17 @@ def soak(session: nox.Session) -> None:
 
 
 @nox.session
+def service(session: nox.Session) -> None:
+    """
+    The reference service under load and faults (examples/service): SQLite, then PostgreSQL where
+    it is installed; invariants checked from the database, the page checked in headless Chromium.
+    Not part of the suite.  Pass options through: nox -s service -- --quick (or --deals N).
+    """
+    session.install("-e", ".[service]")
+    session.run("python", str(ROOT / "examples" / "service" / "loadtest.py"), *session.posargs)
+
+
+@nox.session
 def fuzz(session: nox.Session) -> None:
     """
     The long hostile profile: the introspective battery with 30 more random values per parameter,
