@@ -24,6 +24,7 @@ from ..errors import CurrencyMismatchError, Problem, ValidationError
 from ..stages import Pipeline, StageChanged
 from ._args import MAX_PROBLEMS, exact
 from ._backtest import DealEvent
+from ._bookings import _known_at  # the same refusal of look-ahead as expected_bookings
 from ._winloss import (
     Grain,
     add_money,
@@ -582,22 +583,3 @@ def cohorts(
         for p, (n, reached, won, lost, still, made, booked) in sorted(acc.items())
     )
     return Cohorts(pipeline=pipeline.key, stages=stages, now=at, rows=rows, period=grain, tz=zone)
-
-
-def _known_at(deals: list[Opportunity], log: list[DealEvent], now: dt.datetime) -> None:
-    """
-    Refuse what was not known at *now*: an event after it, a deal created or
-    moved after it (each by its place in what the caller gave).
-    """
-    for i, e in enumerate(log):
-        if e.at > now:
-            msg = f"{e.at.isoformat()} is after now ({now.isoformat()}); give only what was known then"
-            raise ValidationError.single(f"events[{i}].at", msg, code="order")
-    for i, o in enumerate(deals):
-        for field in ("created_at", "stage_entered_at"):
-            value: dt.datetime = getattr(o, field)
-            if value > now:
-                msg = (
-                    f"{value.isoformat()} is after now ({now.isoformat()}); give the deals as they were then"
-                )
-                raise ValidationError.single(f"opportunities[{i}].{field}", msg, code="order")
