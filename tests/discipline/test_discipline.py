@@ -444,3 +444,38 @@ def test_the_calendar_refuses_spans_beyond_its_limits():
         BERLIN.working_time(dt.datetime(1900, 1, 1, tzinfo=UTC), NOW)
     with raises_problems(("span", "range")):
         BERLIN.deadline(dt.datetime.max.replace(tzinfo=UTC), H)
+
+
+def test_a_decision_after_now_is_not_known_yet():
+    """A lead overdue at now stays breached whatever a routing decision dated after now says."""
+    from funnelkit.assignment import Decision
+    from funnelkit.discipline import response_times
+
+    t = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    leads = [Lead(id="l1", source="web", created_at=t)]
+    now = t + dt.timedelta(hours=2)
+    future = Decision(lead_id="l1", rep_id="r1", by="roulette", reason="x", at=t + dt.timedelta(days=3))
+    plain, later = (
+        response_times(leads, activities=[], targets={None: dt.timedelta(hours=1)}, now=now, decisions=ds)[0]
+        for ds in ([], [future])
+    )
+    assert plain == later
+    assert (later.status.value, later.started, later.rep_id) == ("breached", t, None)
+
+
+def test_an_activity_at_the_end_of_time_is_outside_any_window():
+    """An activity whose local day is past datetime's range (9999-12-31 22:00 UTC, Shanghai) counts not."""
+    from funnelkit.discipline import WorkingCalendar, work_log
+
+    act = Activity(
+        id="a1", kind="call", at=dt.datetime(9999, 12, 31, 22, tzinfo=dt.UTC), rep_id="r1", customer_id="c1"
+    )
+    log = work_log(
+        [act],
+        reps=["r1"],
+        start=dt.date(2026, 3, 2),
+        end=dt.date(2026, 3, 9),
+        calendar=WorkingCalendar(tz="Asia/Shanghai"),
+    )
+    assert log.rows
+    assert not any(d.logged for d in log.rows)

@@ -415,3 +415,18 @@ def test_scores_report_feeds_the_work_queue():
     queue = work_queue(fresh, scores=scored.probabilities)
     assert [x.id for x in queue] == [s.lead_id for s in scored]
     assert len(scored.to_records()) == 20
+
+
+def test_auc_compares_scores_exactly():
+    """Scores a float cannot tell apart still rank apart: 2**53 + 1 above 2**53, Decimals by digits."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from funnelkit.scoring import auc, brier
+
+    assert auc([2**53 + 1, 2**53], [True, False]) == 1
+    assert auc([Decimal("0.10000000000000000001"), Decimal("0.1")], [True, False]) == 1
+    assert auc([Fraction(1, 3), Fraction(1, 3) + Fraction(1, 10**30)], [False, True]) == 1
+    assert auc([10**400, 1], [True, False]) == 1
+    with raises_problems(("probabilities[0]", "range")):
+        brier([10**400], [True])

@@ -261,8 +261,9 @@ def response_times(
 
     A lead's clock starts when it is created or, when *decisions* (from
     :func:`~funnelkit.assignment.assign`) placed it with a rep, at the first
-    such decision (never before its creation): that measures each rep's
-    first response.  Its target is ``targets[lead.source]``, else
+    such decision made by *now* (never before its creation; a decision after
+    *now* is not known yet and is left out): that measures each rep's first
+    response.  Its target is ``targets[lead.source]``, else
     ``targets[None]``; a lead with neither is refused.  With a *calendar*
     the target counts working time (a lead that arrives on Friday evening
     is due on Monday) and so does the response time; without one, elapsed
@@ -297,7 +298,7 @@ def response_times(
     goal = a.spans_by_key(targets, "targets", "lead source")
     wanted = a.kinds_of(kinds)
     link = a.lead_link(lead_of)
-    starts, not_yet = _starts(a.leads_of(leads), goal, _placements(decisions), now)
+    starts, not_yet = _starts(a.leads_of(leads), goal, _placements(decisions, now), now)
     created = {lid: entry[2].created_at for lid, entry in starts.items()}
     first: dict[str, dt.datetime] = {}
     for i, act in a.each_activity(activities):
@@ -401,11 +402,11 @@ def _row(
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def _placements(decisions: Iterable[Decision]) -> dict[str, tuple[dt.datetime, str]]:
-    """Per lead, the first decision that placed it with a rep: its time and the rep."""
+def _placements(decisions: Iterable[Decision], now: dt.datetime) -> dict[str, tuple[dt.datetime, str]]:
+    """Per lead, the first decision placing it with a rep by *now* (no look-ahead): its time and rep."""
     out: dict[str, tuple[dt.datetime, str]] = {}
     for d in c.each_of(decisions, Decision, "decisions"):
-        if d.rep_id is None:
+        if d.rep_id is None or d.at > now:
             continue
         seen = out.get(d.lead_id)
         if seen is None or (d.at, d.rep_id) < seen:

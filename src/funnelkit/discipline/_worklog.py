@@ -267,7 +267,13 @@ def work_log(
         tz = zones.get(rep)
         if tz is None or act.kind not in wanted:
             continue
-        local = act.at.toordinal() if rep in utc_reps else act.at.astimezone(tz).toordinal()
+        if rep in utc_reps:
+            local = act.at.toordinal()
+        else:
+            try:
+                local = act.at.astimezone(tz).toordinal()
+            except OverflowError:  # at the ends of datetime: a day no window of dates reaches
+                continue
         if lo <= local < hi:
             counts[rep, local] = counts.get((rep, local), 0) + 1
     rows = []

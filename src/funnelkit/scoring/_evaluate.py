@@ -9,6 +9,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
+from typing import Any
 
 import attrs
 
@@ -24,7 +25,7 @@ from ._model import LeadScoreModel, fit_problems, fitted, labelled
 # --- the measures -----------------------------------------------------------------------------
 
 
-def _pairs(scores: object, outcomes: object, what: str) -> tuple[list[float], list[bool]]:
+def _pairs(scores: object, outcomes: object, what: str) -> tuple[list[Any], list[bool]]:
     """
     *scores* (finite numbers, as floats; with *what* ``"probabilities"`` in
     [0, 1]) and *outcomes* (bools), read side by side, of one length; else
@@ -54,10 +55,15 @@ def _pairs(scores: object, outcomes: object, what: str) -> tuple[list[float], li
         if not a.real(x):
             problems.append(c.wrong_type(x, "a finite number").prefixed(f"{what}[{i}]"))
         else:
-            number = float(c.plain(x))  # type: ignore[arg-type]
-            if what == "probabilities" and not 0.0 <= number <= 1.0:
-                msg = f"{c.show(x)} is not a probability in [0, 1]"
-                problems.append(Problem(path=f"{what}[{i}]", code="range", message=msg))
+            number: Any = c.plain(x)  # kept exact: scores are ranked as given, never rounded to floats
+            if what == "probabilities":
+                if (
+                    not 0 <= number <= 1
+                ):  # exact, before any float: a huge int is out of range, not an overflow
+                    msg = f"{c.show(x)} is not a probability in [0, 1]"
+                    problems.append(Problem(path=f"{what}[{i}]", code="range", message=msg))
+                    number = 0.0
+                number = float(number)
             xs.append(number)
         if not isinstance(c.plain(y), bool):
             problems.append(c.wrong_type(y, "a bool").prefixed(f"outcomes[{i}]"))
@@ -69,8 +75,11 @@ def _pairs(scores: object, outcomes: object, what: str) -> tuple[list[float], li
     return xs, ys
 
 
-def _auc(xs: Sequence[float], ys: Sequence[bool]) -> Fraction:
-    """The Mann-Whitney AUC of checked scores and outcomes of both classes."""
+def _auc(xs: Sequence[Any], ys: Sequence[bool]) -> Fraction:
+    """
+    The Mann-Whitney AUC of checked scores (any mix of exact numbers and
+    floats, compared exactly) and outcomes of both classes.
+    """
     order = sorted(range(len(xs)), key=lambda i: xs[i])
     rank_sum2 = 0  # twice the sum of the positives' (mid)ranks, ranks from 1
     i = 0
