@@ -71,6 +71,8 @@ PHONES = [
     ("8613812345678", "86", "8613812345678"),  # 11+ digits starting with the code: as is
     ("(415) 555-0100 ext. 7", "1", "14155550100"),
     ("+1 415 555 0100 x12", None, "14155550100"),
+    ("+44 (0)20 7946 0000", None, "442079460000"),  # the trunk 0 in brackets is not dialled from abroad
+    ("+44 20 7946 0000", None, "442079460000"),
     ("+86 21 5555 6666 转 801", None, "862155556666"),
     ("12345", "86", None),  # too short
     ("call me", None, None),

@@ -237,3 +237,17 @@ def test_threads_moving_deals_at_once_get_the_answers_of_one_thread():
     for t in threads:
         t.join()
     assert got == expected
+
+
+def test_a_long_tuple_is_not_kept_alive():
+    """A tuple of more than KEPT_AT_MOST activities is checked but not remembered: dropping it frees it."""
+    from funnelkit.stages._compiled import KEPT_AT_MOST
+
+    short = _acts()
+    _step(_deal(), 1, actor="r", activities=short, key_persons=_people())
+    assert CHECKED.activities is short
+    filler = Activity(id="x", kind="call", at=T0, rep_id="r", customer_id="c")
+    long = short + (filler,) * (KEPT_AT_MOST - 1)
+    deal, _ = _step(_deal(), 1, actor="r", activities=long, key_persons=_people())
+    assert deal.stage != "contact"  # checked and counted, as the short one
+    assert CHECKED.activities is short  # but not kept

@@ -526,3 +526,11 @@ def test_a_history_read_back_stands_as_the_original_at_every_instant(history):
         instants |= {e.at, e.at - dt.timedelta(microseconds=1)}
     for now in sorted(instants):
         assert as_of([history.end], log, now=now) == as_of([history.end], history.events, now=now)
+
+
+def test_a_bad_currency_is_named_once_per_row():
+    """The row's currency serves its before and after: a bad one is one problem, not two."""
+    row = {"opportunity_id": "o-1", "field": "amount", "before": "1", "after": "2",
+           "at": "2026-03-05T09:00:00Z", "currency": "eur"}  # fmt: skip
+    with raises_problems(("rows[0].currency", "format")):
+        edits_from_history([row])

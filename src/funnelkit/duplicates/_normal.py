@@ -71,6 +71,8 @@ _ASCII_WORD = re.compile(r"[a-z0-9]+")
 _CJK_ONLY = re.compile(f"[{_CJK}]+")
 #: Apostrophes join: "McDonald's" is one word.
 _APOSTROPHES = str.maketrans("", "", "'\u2019\u02bc")
+#: A national trunk prefix written in brackets after an international code: "+44 (0)20 7946 0000".
+_TRUNK = re.compile(r"(?<=\d)\s*\(0\)")
 _EXTENSION = re.compile(r"(?:ext\.?|extension|x|#|转|分机)\s*[0-9]+\s*$", re.IGNORECASE)
 _NON_DIGITS = re.compile(r"[^0-9]+")
 #: Scheme, credentials, then the host (up to a port, path, query or fragment).
@@ -247,6 +249,7 @@ def phone(text: str, code: str | None) -> str | None:
     """:func:`normalize_phone` of checked arguments."""
     folded = text if text.isascii() else unicodedata.normalize("NFKC", text)
     folded = _EXTENSION.sub("", folded.strip())
+    folded = _TRUNK.sub("", folded, count=1)  # "+44 (0)20 ...": the national trunk 0 dialled at home only
     if folded.isascii():
         digits = _NON_DIGITS.sub("", folded)
     else:  # digits of any script: Arabic-Indic, Devanagari ...

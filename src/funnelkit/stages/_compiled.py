@@ -84,7 +84,8 @@ class _Checked:
     at a recycled address.  Threads share it safely: each slot holds one good
     object at any time (a slot's store is one step), and a thread stores an
     object only after checking it whole; two threads at once only check an
-    object twice.
+    object twice.  A tuple longer than :data:`KEPT_AT_MOST` is not kept, so
+    that a large log the caller has dropped is not held alive here.
     """
 
     __slots__ = ("activities", "actor", "key_persons")
@@ -97,6 +98,9 @@ class _Checked:
 
 #: What the compiled moves last found good (see :class:`_Checked`).
 CHECKED = _Checked()
+#: The longest tuple remembered: a longer one is checked on every move, so that the cache never keeps
+#: a caller's large log alive after they let it go (10,000 activities hold a few megabytes at most).
+KEPT_AT_MOST = 10_000
 
 
 def _field(name: str, allowed: frozenset[str]) -> str:
@@ -166,7 +170,8 @@ def _check_activities(reqs: tuple[Requirement, ...], fallback: bool, src: _Sourc
     src.add(3, "for a in activities:")
     src.add(4, "if type(a) is not Activity:")
     src.add(5, "return None")
-    src.add(3, "CHECKED.activities = activities")
+    src.add(3, f"if len(activities) <= {KEPT_AT_MOST}:")
+    src.add(4, "CHECKED.activities = activities")
     src.add(2, "elif ta is list:")
     if read:  # one snapshot, checked and then read: what the list holds now
         src.add(3, "activities = tuple(activities)")
@@ -233,7 +238,7 @@ def _check_people(src: _Source, *, read: bool) -> None:
     src.add(4, "return None")
     if read:
         src.add(3, "people[kp.id] = kp")
-    src.add(2, "if tk is tuple:")
+    src.add(2, f"if tk is tuple and len(key_persons) <= {KEPT_AT_MOST}:")
     src.add(3, "CHECKED.key_persons = key_persons")
     src.add(1, "else:")
     src.add(2, "return None")

@@ -183,7 +183,9 @@ class _FieldHistory(RowReader):
         if given is not None and (given.__class__ is not str or given not in self.currencies):
             problem = currency_problem(given)
             if problem is not None:
-                bad.append(self._at(i, 6, problem))
+                named = self._at(i, 6, problem)
+                if named not in bad:  # before and after share the row's currency: one problem
+                    bad.append(named)
                 return None
             self.currencies.add(given)
         if isinstance(cell, Money):
