@@ -294,3 +294,16 @@ def test_cohort_reach_is_the_oracle_s(book):
         for k in range(far + 1):
             reached[k] += 1
     assert [sum(r.reached[k] for r in table.rows) for k in range(3)] == reached
+
+
+def test_a_target_times_coverage_past_what_money_holds_names_the_target():
+    """A quota whose multiple overflows an amount is refused at the target, not deep in Money."""
+    t = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with raises_problems(("targets['ann']", "limit")):
+        pipeline_generation(
+            [],
+            start=t,
+            end=t + dt.timedelta(days=31),
+            targets={"ann": Money.of("9" * 29 + ".99", "USD")},
+            coverage=1000,
+        )

@@ -328,9 +328,13 @@ def _targets(targets: object, multiple: Fraction) -> dict[str, Money]:
             if len(problems) >= MAX_PROBLEMS:
                 break
             continue
-        product = (
-            money if multiple == 1 else (money * Decimal(multiple.numerator) / multiple.denominator).round()
-        )
+        try:
+            scaled = money * Decimal(multiple.numerator) / multiple.denominator
+            product = money if multiple == 1 else scaled.round()
+        except ValidationError:  # the product is more than Money holds: name the target, not the sum
+            msg = f"{c.show(money)} times the coverage {multiple} is more than an amount may be"
+            problems.append(Problem(path=f"targets[{c.show(owner)}]", code="limit", message=msg))
+            continue
         out[owner] = product
     if problems:
         raise ValidationError(problems)
