@@ -15,6 +15,7 @@ import datetime as dt
 import decimal
 import functools
 import math
+import operator
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +26,7 @@ from typing import Any, Literal, cast, overload
 import attrs
 
 from .. import _checks as c
+from .. import _optional
 from .._money import Money, currency_minor_units
 from .._report import Report
 from .._time import instant
@@ -49,6 +51,11 @@ _WIDEST = math.log(1e6)
 _T_CAP = 1e12
 #: The parts of the bottom-up forecast that its past record scales (closed is known, not forecast).
 _OPEN_PART: tuple[Component, ...] = ("pipeline", "generation")
+#: With numpy installed, the open deals' chances are found all at once from this many open deals on
+#: (to within float rounding: fewer take the exact pure-Python arithmetic, which is the oracle).
+_FAST_FROM = 200
+#: With numpy installed, a chain learned from this many stays on estimates them with it (the same floats).
+_FAST_STAYS = 1_000
 #: The longest period forecast (ten years).
 MAX_PERIOD = dt.timedelta(days=3660)
 
@@ -62,6 +69,7 @@ _CTX = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
 _FROM_FLOAT = _CTX.create_decimal_from_float
 _WON, _LOST, _OPEN = OpportunityStatus.WON, OpportunityStatus.LOST, OpportunityStatus.OPEN
 _CLOSING = {MoveKind.WIN: "won", MoveKind.LOSE: "lost"}
+_VERSION_AT = operator.attrgetter("version", "at")
 
 
 @attrs.frozen(kw_only=True)
@@ -324,7 +332,15 @@ def expected_bookings(
     :func:`as_of` refuses it); a period that does not end after it starts
     and after *now*, or longer than ten years.
 
-    Cost: O(b (n + e log e)) for b past periods, n deals and e events.
+    With numpy installed (an optional extra) a large history takes a
+    faster path: the same estimates float for float, and from 200 open
+    deals on each one's chances found for all its stage's ages at once
+    (to within float rounding, about 1e-15); smaller ones take the
+    pure-Python arithmetic, which is the reference.
+
+    Cost: O(e log e + b (n + s + a h)) for b past periods, n deals, e
+    events, s stays within *lookback*, a distinct ages (to the quarter
+    day) of the open deals per stage and h days to the period's end.
     """
     first, last, at = _instants(start, end, now)
     lookback = _positive_span(lookback, "lookback", 36_600)
@@ -338,7 +354,9 @@ def expected_bookings(
     _known_at(deals, given, at)
     deals, log = _of_pipeline(deals, _unique(given), pipeline.key)
     deals = list(as_of(deals, log, now=at))  # checks the history; the deals as they stood at now
-    known = _Known(deals, log, pipeline, at, lookback, cycle)
+    moves = _Moves(log)  # sorted once: every past instant reads a prefix of each deal's
+    moves.flatten(deals)
+    known = _Known(deals, log, pipeline, at, lookback, cycle, moves=moves)
     parts = known.forecast(first, last)
     # the past periods of the same length, each a step further back (a month at most, so that a
     # quarter's forecast is judged on a dozen periods within a year, overlapping)
@@ -352,14 +370,16 @@ def expected_bookings(
         shift = k * step
         past = _Known(
             list(cast("_Sweep", sweep).at(then)),  # rewound through the whole log known at now
-            [e for e in log if e.at <= then],
+            (),  # its moves are those of *moves* made by then
             pipeline,
             then,
             lookback,
             cycle,
+            moves=moves,
+            explain=False,  # only its sums are read
         )
         got = past.forecast(first - shift, last - shift)
-        actual = _won_in(deals, first - shift, last - shift)
+        actual = known.wins.booked(first - shift, last - shift)
         for currency in sorted({*got.currencies, *actual}):
             checks.append((then, first - shift, last - shift, currency, got, actual))
     worth = step / (last - first)  # a past period's share of an independent one
@@ -503,6 +523,39 @@ class _Parts:
         )
 
 
+class _Moves:
+    """
+    Each deal's moves in (version, time) order, sorted once for every
+    instant the history is read at: those made by an instant are a prefix
+    when the times follow the versions (else they are picked out).
+    """
+
+    def __init__(self, log: Iterable[DealEvent]) -> None:
+        moves: dict[str, list[StageChanged]] = {}
+        for e in log:
+            if type(e) is StageChanged:
+                moves.setdefault(e.opportunity_id, []).append(e)
+        self.moves = {k: sorted(v, key=_VERSION_AT) for k, v in moves.items()}
+        self.times = {k: [e.at for e in v] for k, v in self.moves.items()}
+        self.ordered = {k: all(map(operator.le, t, t[1:])) for k, t in self.times.items()}
+        self.flat: Any = None  # with numpy, every stay as arrays (:class:`._bookings_fast.Stays`)
+
+    def flatten(self, deals: list[Opportunity]) -> None:
+        """With numpy, on many deals whose moves follow their versions in time, keep every stay as arrays."""
+        if len(deals) >= _FAST_STAYS and all(self.ordered.values()) and _optional.numpy() is not None:
+            self.flat = _fast().Stays(deals, self)
+
+    def until(self, deal: str, now: dt.datetime) -> list[StageChanged]:
+        """The moves of *deal* made by *now*, in (version, time) order."""
+        history = self.moves.get(deal)
+        if not history:
+            return []
+        if self.ordered[deal]:
+            times = self.times[deal]
+            return history if times[-1] <= now else history[: bisect.bisect_right(times, now)]
+        return [e for e in history if e.at <= now]
+
+
 class _Known:
     """
     What the history tells at *now*: per open stage, the incidence of won
@@ -518,20 +571,43 @@ class _Known:
         now: dt.datetime,
         lookback: dt.timedelta,
         season: dt.timedelta | None,
+        *,
+        moves: _Moves | None = None,
+        explain: bool = True,
     ) -> None:
         self.deals, self.pipeline, self.now = deals, pipeline, now
         self.lookback, self.season = lookback, season
+        self.explain = explain
         self.earliest = min((o.created_at for o in deals), default=now)
-        moves: dict[str, list[StageChanged]] = {}
-        for e in log:
-            if type(e) is StageChanged:
-                moves.setdefault(e.opportunity_id, []).append(e)
+        self._wins: _Wins | None = None
+        if moves is None:
+            moves = _Moves(log)
         open_stages = {x.key for x in pipeline.open_stages}
         since = now - lookback
+        won = {x.key for x in pipeline.stages if x.outcome.value == "won"}
+        found = None if moves.flat is None else moves.flat.estimates(deals, now, since, open_stages)
+        if found is not None:  # the same estimates from the stays picked out of arrays
+            estimates, starts = found
+            self.chain = _Chain({}, open_stages, won, estimates=estimates)
+        else:
+            self.chain, starts = self._chain(deals, moves, open_stages, won, since)
+        # where new deals start: the stage most deals were created in (the pipeline's first on a tie)
+        self.first = max(starts, key=lambda k: (starts[k], k == pipeline.first.key, k)) if starts else None
+
+    def _chain(
+        self,
+        deals: list[Opportunity],
+        moves: _Moves,
+        open_stages: set[str],
+        won: set[str],
+        since: dt.datetime,
+    ) -> tuple[_Chain, dict[str, int]]:
+        """The chain learned from the deals' stays, read one deal at a time, and where deals started."""
+        now = self.now
         stays: dict[str, list[tuple[float, str | None]]] = {}
         starts: dict[str, int] = {}
         for o in deals:
-            history = sorted(moves.get(o.id, ()), key=lambda e: (e.version, e.at))
+            history = moves.until(o.id, now)
             first = history[0].from_stage if history else o.stage
             starts[first] = starts.get(first, 0) + 1
             # each stay in an open stage begun within the lookback: how long, and where it went (None:
@@ -543,10 +619,7 @@ class _Known:
                 entered, stage = e.at, e.to_stage
             if stage in open_stages and o.status is _OPEN and entered >= since:
                 stays.setdefault(stage, []).append((max(_days(now - entered), 0.0), None))
-        won = {x.key for x in pipeline.stages if x.outcome.value == "won"}
-        self.chain = _Chain(stays, open_stages, won)
-        # where new deals start: the stage most deals were created in (the pipeline's first on a tie)
-        self.first = max(starts, key=lambda k: (starts[k], k == pipeline.first.key, k)) if starts else None
+        return _Chain(stays, open_stages, won), starts
 
     def forecast(self, start: dt.datetime, end: dt.datetime) -> _Parts:
         parts = _Parts()
@@ -557,42 +630,73 @@ class _Known:
         self._run_rate(parts, start, end)
         return parts
 
+    @property
+    def wins(self) -> _Wins:
+        """The deals won, by when (built once)."""
+        if self._wins is None:
+            self._wins = _Wins(self.deals)
+        return self._wins
+
     def _closed(self, parts: _Parts, start: dt.datetime, end: dt.datetime) -> None:
-        for o in self.deals:
-            if o.status is _WON and o.amount is not None and start <= o.stage_entered_at < min(end, self.now):
-                parts.add("closed", o.owner, _month(o.stage_entered_at), o.amount.currency, o.amount.amount)
+        for o in self.wins.between(start, min(end, self.now)):
+            amount = cast("Money", o.amount)
+            parts.add("closed", o.owner, _month(o.stage_entered_at), amount.currency, amount.amount)
 
     def _pipeline(self, parts: _Parts, start: dt.datetime, end: dt.datetime) -> None:
-        begin = max(start, self.now)
-        months = _months(begin, end)
-        for o in self.deals:
-            if o.status is not _OPEN or o.amount is None:
-                continue
-            a = max(_days(self.now - o.stage_entered_at), 0.0)
-            note = self.chain.unknown(o.stage, a)
+        months = _months(max(start, self.now), end)
+        bounds = [(_days(m_start - self.now), _days(m_end - self.now)) for m_start, m_end in months]
+        firsts = [_month(m_start) for m_start, _ in months]
+        deals = [o for o in self.deals if o.status is _OPEN and o.amount is not None]
+        ages = [max(_days(self.now - o.stage_entered_at), 0.0) for o in deals]
+        notes = [self.chain.unknown(o.stage, a) for o, a in zip(deals, ages, strict=True)]
+        chances = self._chances(deals, ages, notes, bounds)
+        for o, a, note, ps in zip(deals, ages, notes, chances, strict=True):
+            amount = cast("Money", o.amount)
             total = 0.0
-            for m_start, m_end in months:
-                t1, t2 = _days(m_start - self.now), _days(m_end - self.now)
-                p = (
-                    0.0
-                    if note
-                    else self.chain.won_within(o.stage, a, t2) - self.chain.won_within(o.stage, a, t1)
-                )
-                p = max(p, 0.0)
+            for month, p in zip(firsts, ps, strict=True):
                 total += p
-                parts.add("pipeline", o.owner, _month(m_start), o.amount.currency, _times(o.amount.amount, p))
+                parts.add("pipeline", o.owner, month, amount.currency, _times(amount.amount, p))
+            if not self.explain:
+                continue
             parts.deals.append(
                 DealBooking(
                     opportunity_id=o.id,
                     owner=o.owner,
                     stage=o.stage,
                     days_in_stage=a,
-                    amount=o.amount,
+                    amount=amount,
                     p_won_within=total,
-                    expected=_money(_times(o.amount.amount, total), o.amount.currency),
+                    expected=_money(_times(amount.amount, total), amount.currency),
                     note=note,
                 )
             )
+
+    def _chances(
+        self,
+        deals: list[Opportunity],
+        ages: list[float],
+        notes: list[str | None],
+        bounds: list[tuple[float, float]],
+    ) -> list[list[float]]:
+        """
+        Each open deal's chance of being won in each month ``(t1, t2]`` days from now: ``W(t2) -
+        W(t1)`` given its stage and days in it, 0 where the history cannot tell; with numpy, on many
+        deals, all at once (:mod:`._bookings_fast`, to within float rounding).
+        """
+        if len(deals) >= _FAST_FROM:
+            fast = _optional.numpy() and _fast()
+            if fast:
+                return cast("list[list[float]]", fast.chances(self.chain, deals, ages, notes, bounds))
+        chain = self.chain
+        return [
+            [0.0] * len(bounds)
+            if note
+            else [
+                max(chain.won_within(o.stage, a, t2) - chain.won_within(o.stage, a, t1), 0.0)
+                for t1, t2 in bounds
+            ]
+            for o, a, note in zip(deals, ages, notes, strict=True)
+        ]
 
     def _generation(self, parts: _Parts, start: dt.datetime, end: dt.datetime) -> None:
         """
@@ -675,10 +779,10 @@ class _Known:
     def _booked_by_owner(self, since: dt.datetime) -> dict[Any, Decimal]:
         """What each owner booked per currency from *since* to now (the run rate's windows)."""
         out: dict[Any, Decimal] = {}
-        for o in self.deals:
-            if o.status is _WON and o.amount is not None and since <= o.stage_entered_at < self.now:
-                key = (o.owner, o.amount.currency)
-                out[key] = _CTX.add(out.get(key, Decimal(0)), o.amount.amount)
+        for o in self.wins.between(since, self.now):
+            amount = cast("Money", o.amount)
+            key = (o.owner, amount.currency)
+            out[key] = _CTX.add(out.get(key, Decimal(0)), amount.amount)
         return dict(sorted(out.items()))
 
     def _noise(self, currency: str, start: dt.datetime, end: dt.datetime, base: list[Any]) -> float:
@@ -691,8 +795,8 @@ class _Known:
         counts, amounts = [], []
         for j in range(len(base) + 1):
             lo, hi = start - j * length, end - j * length
-            won = [float(o.amount.amount) for o in self.deals if o.status is _WON and o.amount is not None
-                   and o.amount.currency == currency and lo <= o.stage_entered_at < hi]  # fmt: skip
+            won = [float(o.amount.amount) for o in self.wins.between(lo, hi)
+                   if o.amount is not None and o.amount.currency == currency]  # fmt: skip
             counts.append(len(won))
             amounts += won
         if counts[0] == 0 or sum(counts[1:]) == 0 or len(amounts) < 2:
@@ -704,7 +808,14 @@ class _Known:
         """The bookings per currency won in ``[start, end)``, and whether the history covers it."""
         if start < self.earliest or end > self.now:
             return {}, False
-        return _won_in(self.deals, start, end), True
+        return self.wins.booked(start, end), True
+
+
+def _fast() -> Any:
+    """The numpy path (:mod:`._bookings_fast`), imported only when it is used."""
+    from . import _bookings_fast
+
+    return _bookings_fast
 
 
 def _shrunk(index: float, noise: float) -> float:
@@ -725,6 +836,39 @@ def _won_in(deals: Iterable[Opportunity], start: dt.datetime, end: dt.datetime) 
         if o.status is _WON and o.amount is not None and start <= o.stage_entered_at < end:
             out[o.amount.currency] = _CTX.add(out.get(o.amount.currency, Decimal(0)), o.amount.amount)
     return out
+
+
+class _Wins:
+    """
+    The deals won with an amount, by the instant they were won, so that
+    a window's are found by bisection and still read in the order given
+    (their sums in Decimals are the same as a pass over every deal).
+    """
+
+    def __init__(self, deals: Iterable[Opportunity]) -> None:
+        won = [
+            (o.stage_entered_at, i, o)
+            for i, o in enumerate(deals)
+            if o.status is _WON and o.amount is not None
+        ]
+        won.sort(key=operator.itemgetter(0))  # stable: the order given among those won at once
+        self.times = [x[0] for x in won]
+        self.won = [(i, o) for _, i, o in won]
+
+    def between(self, start: dt.datetime, end: dt.datetime) -> list[Opportunity]:
+        """The deals won in ``[start, end)``, in the order given."""
+        lo, hi = bisect.bisect_left(self.times, start), bisect.bisect_left(self.times, end)
+        if hi <= lo:
+            return []
+        return [o for _, o in sorted(self.won[lo:hi], key=operator.itemgetter(0))]
+
+    def booked(self, start: dt.datetime, end: dt.datetime) -> dict[str, Decimal]:
+        """What :func:`_won_in` gives: the amounts won in ``[start, end)`` per currency."""
+        out: dict[str, Decimal] = {}
+        for o in self.between(start, end):
+            amount = cast("Money", o.amount)
+            out[amount.currency] = _CTX.add(out.get(amount.currency, Decimal(0)), amount.amount)
+        return out
 
 
 def _aalen_johansen(
@@ -768,24 +912,30 @@ class _Chain:
     """
 
     def __init__(
-        self, stays: dict[str, list[tuple[float, str | None]]], open_stages: set[str], won: set[str]
+        self,
+        stays: dict[str, list[tuple[float, str | None]]],
+        open_stages: set[str],
+        won: set[str],
+        *,
+        estimates: Mapping[str, tuple[list[float], list[float], list[tuple[float, str, float]]]]
+        | None = None,
     ) -> None:
         self.open_stages, self.won = open_stages, won
         # per stage: the distinct times, the survival after each, and each jump of an exit's incidence
         self.times: dict[str, list[float]] = {}
         self.survival: dict[str, list[float]] = {}
         self.jumps: dict[str, list[tuple[float, str, float]]] = {}
-        self.bins: dict[str, list[dict[int, list[tuple[float, str, float]]]]] = {}
+        # per stage, made when first asked: each jump's time, and its bin for each quarter day f
+        self._taus: dict[str, list[float]] = {}
+        self._bins: dict[str, list[tuple[list[int], list[int]]]] = {}
+        self._rows_of: dict[str, tuple[list[float], list[list[float]]]] = {}
+        estimate = _aalen_johansen
+        if sum(map(len, stays.values())) >= _FAST_STAYS and _optional.numpy() is not None:
+            estimate = _fast().aalen_johansen  # the same floats, sooner
         for k, obs in stays.items():
-            self.times[k], self.survival[k], self.jumps[k] = _aalen_johansen(obs)
-            # for a deal n + f/4 days into the stage, the jumps by B = ceil(t - f/4 - 1/2): a stay that
-            # ends at t leaves max(1, B - n) whole days later
-            self.bins[k] = []
-            for f in range(4):
-                bins: dict[int, list[tuple[float, str, float]]] = {}
-                for t, d, p in self.jumps[k]:
-                    bins.setdefault(math.ceil(t - f / 4 - 0.5), []).append((t, d, p))
-                self.bins[k].append(bins)
+            self.times[k], self.survival[k], self.jumps[k] = estimate(obs)
+        for k, (times, survival, jumps) in (estimates or {}).items():  # made already
+            self.times[k], self.survival[k], self.jumps[k] = times, survival, jumps
         self.horizon = 0
         self.w: dict[str, list[float]] = {}
         self._conditional: dict[tuple[str, int, int], float] = {}
@@ -822,19 +972,58 @@ class _Chain:
         if got is None:
             alive = self._open_at(stage, a)
             total = 0.0
-            bins, won, w = self.bins[stage][f], self.won, self.w
-            for b in range(n, n + days + 1):
-                got_bin = bins.get(b)
-                if got_bin is None:
-                    continue
-                u = max(1, b - n)  # a stay that ends at tau leaves round(tau - a) days from now, at least 1
-                if u > days:
-                    break
-                for tau, d, p in got_bin:
-                    if tau > a:
-                        total += p * (1.0 if d in won else w[d][days - u] if d in w else 0.0)
+            taus, bins = self._binned(stage)
+            values, starts = bins[f]
+            sizes, rows = self._rows(stage)
+            # the jumps after a in the bins n to n + days, in time order (the bins grow with the
+            # time): a stay that ends at tau in bin B leaves u = max(1, B - n) whole days from now,
+            # and is then won within the days left as its destination says (1 won, 0 lost)
+            after = bisect.bisect_right(taus, a)
+            j, top = bisect.bisect_left(values, n), n + days
+            while j < len(values) and values[j] <= top:
+                lo, hi = max(starts[j], after), starts[j + 1]
+                left = days - max(1, values[j] - n)
+                for p, row in zip(sizes[lo:hi], rows[lo:hi], strict=True):
+                    total += p * row[left]
+                j += 1
             got = total / alive if alive > 0 else 0.0
             self._conditional[key] = got
+        return got
+
+    def _binned(self, stage: str) -> tuple[list[float], list[tuple[list[int], list[int]]]]:
+        """
+        The times of *stage*'s jumps and, for a deal n + f/4 days into it, the jumps' bins
+        ``B = ceil(t - f/4 - 1/2)`` (a stay that ends at t leaves max(1, B - n) whole days later):
+        the distinct bins, in order, and where each one's jumps start (and the last ends).
+        """
+        if stage not in self._taus:
+            taus = [t for t, _, _ in self.jumps[stage]]
+            self._taus[stage] = taus
+            per_f = []
+            for f in range(4):
+                values: list[int] = []
+                starts: list[int] = []
+                for i, t in enumerate(taus):
+                    b = math.ceil(t - f / 4 - 0.5)
+                    if not values or b != values[-1]:
+                        values.append(b)
+                        starts.append(i)
+                starts.append(len(taus))
+                per_f.append((values, starts))
+            self._bins[stage] = per_f
+        return self._taus[stage], self._bins[stage]
+
+    def _rows(self, stage: str) -> tuple[list[float], list[list[float]]]:
+        """
+        Each jump of *stage*'s size and the row of its destination's chance of a win within t days
+        (ones when it is won, zeros when it is neither won nor an open stage seen), as grown.
+        """
+        got = self._rows_of.get(stage)
+        if got is None:
+            ones, zeros = [1.0] * (self.horizon + 1), [0.0] * (self.horizon + 1)
+            jumps, won, w = self.jumps[stage], self.won, self.w
+            got = [p for _, _, p in jumps], [ones if d in won else w.get(d, zeros) for _, d, _ in jumps]
+            self._rows_of[stage] = got
         return got
 
     def eventual(self, stage: str, age: float) -> float:
@@ -893,12 +1082,21 @@ class _Chain:
             return
         steps: dict[str, list[tuple[int, str, float]]] = {}
         for k, jumps in self.jumps.items():
+            if len(jumps) >= _FAST_STAYS and _optional.numpy() is not None:
+                steps[k] = _fast().steps(jumps, horizon)  # the same sums, sooner
+                continue
             binned: dict[tuple[int, str], float] = {}
             for tau, d, p in jumps:
                 u = max(1, math.ceil(tau - 0.5))
                 if u <= horizon:
                     binned[u, d] = binned.get((u, d), 0.0) + p
             steps[k] = sorted((u, d, p) for (u, d), p in binned.items())
+        if sum(map(len, self.jumps.values())) >= _FAST_STAYS and _optional.numpy() is not None:
+            self.w = _fast().grid(steps, self.won, horizon)  # the same sums, sooner
+            self.horizon = horizon
+            self._conditional.clear()
+            self._rows_of.clear()
+            return
         w = {k: [0.0] * (horizon + 1) for k in self.jumps}
         self.w = w
         won = self.won
@@ -912,6 +1110,7 @@ class _Chain:
                 w[k][t] = total
         self.horizon = horizon
         self._conditional.clear()
+        self._rows_of.clear()
 
 
 def _scales(checks: list[Any], currencies: Iterable[str], worth: float) -> dict[str, float]:
