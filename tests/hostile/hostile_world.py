@@ -597,7 +597,13 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.strategies.opportunities": {"pipeline": "default"},
     "funnelkit.strategies.sales_data": {"pipeline": "default"},
     "funnelkit.simulation.simulate": {
-        "reps": 3, "leads": 20, "days": 10, "seed": 1, "capacity": (2, 4), "duplicates": 0.5, "splits": 0.5,
+        "reps": 3,
+        "leads": 20,
+        "days": 10,
+        "seed": 1,
+        "capacity": (2, 4),
+        "duplicates": 0.5,
+        "splits": 0.5,
     },
     "funnelkit.simulation.simulate_company": {"days": 60, "deals_per_day": 2},
     "funnelkit.simulation.CompanyTruth.p_won": {"stage": "lead"},
@@ -797,7 +803,10 @@ from funnelkit.scoring import fit_lead_scores, plant_lead_history  # noqa: E402
 SCORING_HISTORY = plant_lead_history(leads=120, days=60, seed=7)
 SCORING_NOW = SCORING_HISTORY.end
 SCORING_MODEL = fit_lead_scores(
-    SCORING_HISTORY.leads, SCORING_HISTORY.activities, opportunities=SCORING_HISTORY.opportunities, now=SCORING_NOW
+    SCORING_HISTORY.leads,
+    SCORING_HISTORY.activities,
+    opportunities=SCORING_HISTORY.opportunities,
+    now=SCORING_NOW,
 )
 _SCORING_DATA = {
     "leads": SCORING_HISTORY.leads, "activities": SCORING_HISTORY.activities,
@@ -826,4 +835,6 @@ BY_CALLABLE.update({
     "funnelkit.scoring.LeadScoreModel.score_all": _SCORING_DATA | {"opportunities": None},
 })  # fmt: skip
 BY_CALLABLE["funnelkit.scoring.LeadScoreModel.score_all"].pop("opportunities")
-SCORING_SCORES = SCORING_MODEL.score_all(SCORING_HISTORY.leads[:5], SCORING_HISTORY.activities, now=SCORING_NOW)
+SCORING_SCORES = SCORING_MODEL.score_all(
+    SCORING_HISTORY.leads[:5], SCORING_HISTORY.activities, now=SCORING_NOW
+)
