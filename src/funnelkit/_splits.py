@@ -96,7 +96,8 @@ class CreditSplits(c.Checked):
     shares, each rep once, adding up to exactly one.  A deal without a
     split is all its owner's.  Pass it as ``splits=`` to
     :func:`funnelkit.forecast.weighted_forecast`,
-    :func:`funnelkit.forecast.against_targets` and
+    :func:`funnelkit.forecast.against_targets`,
+    :func:`funnelkit.forecast.expected_bookings` (its lines by owner) and
     :func:`funnelkit.segments.result_kpis`.
 
     >>> from funnelkit import Money

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from three_stages import DAY, PIPE, T0
 
 from _problems import raises_problems
-from funnelkit import Money, Opportunity
+from funnelkit import CreditSplits, Money, Opportunity, Split
 from funnelkit.forecast import COMPONENTS, BookingCheck, BookingLine, Bookings, expected_bookings
 from funnelkit.forecast._bookings import _Parts, _scales, _student_t
 from funnelkit.stages import StageChanged
@@ -139,6 +139,42 @@ def test_the_open_part_is_scaled_by_its_shrunk_past_ratio():
     assert _scales(checks, ["USD"], 1 / 3)["USD"] == pytest.approx(math.exp(m * kept))
     assert kept == pytest.approx(0.70, abs=0.01)
     assert _scales(checks[:2], ["USD", "EUR"], 1.0) == {"EUR": 1.0, "USD": 1.0}  # too few to tell
+
+
+def test_split_deals_credit_each_rep_their_share():
+    """
+    x (open, 200 expected in February) is 3/4 ann's and 1/4 bob's: 150 and 50.  d2 (won for 100 on day
+    20) is half bob's, so the run rate's windows booked 150 for ann and 50 for bob: its 100 is 75 and 25
+    (56.25 + 18.75 and 18.75 + 6.25 by month).  Of the 800 created, bob's share is 50 (d2) + 100 (x):
+    of the generation's 25 a month, 4.6875 is his (4.69) and 20.3125 ann's (20.31).  Totals unchanged.
+    """
+    splits = CreditSplits(
+        splits=[
+            Split(opportunity_id="x", owner="ann", share="3/4"),
+            Split(opportunity_id="x", owner="bob", share="1/4"),
+            Split(opportunity_id="d2", owner="ann", share="1/2"),
+            Split(opportunity_id="d2", owner="bob", share="1/2"),
+        ]
+    )
+    report = expected_bookings(DEALS, EVENTS, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW, splits=splits)
+    by_line = {(x.component, x.owner, x.month): x.amount for x in report.lines if x.amount}
+    feb, mar = dt.date(2026, 2, 1), dt.date(2026, 3, 1)
+    assert by_line == {
+        ("pipeline", "ann", feb): usd("150.00"),
+        ("pipeline", "bob", feb): usd("50.00"),
+        ("generation", "ann", feb): usd("20.31"),
+        ("generation", "ann", mar): usd("20.31"),
+        ("generation", "bob", feb): usd("4.69"),
+        ("generation", "bob", mar): usd("4.69"),
+        ("run_rate", "ann", feb): usd("56.25"),
+        ("run_rate", "ann", mar): usd("18.75"),
+        ("run_rate", "bob", feb): usd("18.75"),
+        ("run_rate", "bob", mar): usd("6.25"),
+    }
+    plain = expected_bookings(DEALS, EVENTS, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW)
+    for name in COMPONENTS:
+        assert report.component(name, "USD") == plain.component(name, "USD")
+    assert report.total("USD") == plain.total("USD")
 
 
 def test_the_weight_is_chosen_on_the_past_period():

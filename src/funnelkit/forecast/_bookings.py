@@ -29,6 +29,7 @@ from .. import _checks as c
 from .. import _optional
 from .._money import Money, currency_minor_units
 from .._report import Report
+from .._splits import CreditSplits, Split, splits_of
 from .._time import instant
 from ..entities import Opportunity, OpportunityStatus
 from ..errors import ValidationError
@@ -289,6 +290,7 @@ def expected_bookings(
     lookback: dt.timedelta = dt.timedelta(days=365),
     season: dt.timedelta | None = dt.timedelta(days=365),
     backtests: int = 12,
+    splits: CreditSplits | Iterable[Split] | None = None,
 ) -> Bookings:
     """
     What will be booked (won) in ``[start, end)``, from what is known at
@@ -338,6 +340,11 @@ def expected_bookings(
     (to within float rounding, about 1e-15); smaller ones take the
     pure-Python arithmetic, which is the reference.
 
+    With *splits* (:class:`~funnelkit.CreditSplits`), a split deal's
+    closed and pipeline lines, and its part of the amounts created and
+    booked that share out the generation and the run rate, go to its reps
+    by their shares (in whole units); the totals do not change.
+
     Cost: O(e log e + b (n + s + a h)) for b past periods, n deals, e
     events, s stays within *lookback*, a distinct ages (to the quarter
     day) of the open deals per stage and h days to the period's end.
@@ -346,6 +353,7 @@ def expected_bookings(
     lookback = _positive_span(lookback, "lookback", 36_600)
     cycle = None if season is None else _positive_span(season, "season", 3_660)
     k_max = _count(backtests)
+    credit = splits_of(splits)
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
     deals = _listed(opportunities, Opportunity, "an Opportunity", "opportunities")
@@ -356,7 +364,7 @@ def expected_bookings(
     deals = list(as_of(deals, log, now=at))  # checks the history; the deals as they stood at now
     moves = _Moves(log)  # sorted once: every past instant reads a prefix of each deal's
     moves.flatten(deals)
-    known = _Known(deals, log, pipeline, at, lookback, cycle, moves=moves)
+    known = _Known(deals, log, pipeline, at, lookback, cycle, moves=moves, credit=credit)
     parts = known.forecast(first, last)
     # the past periods of the same length, each a step further back (a month at most, so that a
     # quarter's forecast is judged on a dozen periods within a year, overlapping)
@@ -574,8 +582,10 @@ class _Known:
         *,
         moves: _Moves | None = None,
         explain: bool = True,
+        credit: CreditSplits | None = None,
     ) -> None:
         self.deals, self.pipeline, self.now = deals, pipeline, now
+        self.credit = credit  # the owners' shares of split deals, for the lines by owner
         self.lookback, self.season = lookback, season
         self.explain = explain
         self.earliest = min((o.created_at for o in deals), default=now)
@@ -640,7 +650,8 @@ class _Known:
     def _closed(self, parts: _Parts, start: dt.datetime, end: dt.datetime) -> None:
         for o in self.wins.between(start, min(end, self.now)):
             amount = cast("Money", o.amount)
-            parts.add("closed", o.owner, _month(o.stage_entered_at), amount.currency, amount.amount)
+            for rep, part in self._owners(o, amount.amount, amount.currency):
+                parts.add("closed", rep, _month(o.stage_entered_at), amount.currency, part)
 
     def _pipeline(self, parts: _Parts, start: dt.datetime, end: dt.datetime) -> None:
         months = _months(max(start, self.now), end)
@@ -655,7 +666,8 @@ class _Known:
             total = 0.0
             for month, p in zip(firsts, ps, strict=True):
                 total += p
-                parts.add("pipeline", o.owner, month, amount.currency, _times(amount.amount, p))
+                for rep, part in self._owners(o, _times(amount.amount, p), amount.currency):
+                    parts.add("pipeline", rep, month, amount.currency, part)
             if not self.explain:
                 continue
             parts.deals.append(
@@ -736,8 +748,12 @@ class _Known:
             return created
         for o in self.deals:
             if o.amount is not None and since <= o.created_at < self.now:
-                key = (o.owner, o.amount.currency) if by_owner else o.amount.currency
-                created[key] = _CTX.add(created.get(key, Decimal(0)), o.amount.amount)
+                cur = o.amount.currency
+                if not by_owner:
+                    created[cur] = _CTX.add(created.get(cur, Decimal(0)), o.amount.amount)
+                    continue
+                for rep, part in self._owners(o, o.amount.amount, cur):
+                    created[rep, cur] = _CTX.add(created.get((rep, cur), Decimal(0)), part)
         return {k: _CTX.divide(v, Decimal(repr(span))) for k, v in sorted(created.items())}
 
     def _run_rate(self, parts: _Parts, start: dt.datetime, end: dt.datetime) -> None:
@@ -781,9 +797,18 @@ class _Known:
         out: dict[Any, Decimal] = {}
         for o in self.wins.between(since, self.now):
             amount = cast("Money", o.amount)
-            key = (o.owner, amount.currency)
-            out[key] = _CTX.add(out.get(key, Decimal(0)), amount.amount)
+            for rep, part in self._owners(o, amount.amount, amount.currency):
+                key = (rep, amount.currency)
+                out[key] = _CTX.add(out.get(key, Decimal(0)), part)
         return dict(sorted(out.items()))
+
+    def _owners(self, deal: Opportunity, value: Decimal, currency: str) -> list[tuple[str, Decimal]]:
+        """*value* of *deal* by owner: all its owner's, or split by the credit splits' shares."""
+        if self.credit is not None:
+            parts = self.credit._parts(deal.id, value, currency_minor_units(currency))  # noqa: SLF001
+            if parts is not None:
+                return parts
+        return [(deal.owner, value)]
 
     def _noise(self, currency: str, start: dt.datetime, end: dt.datetime, base: list[Any]) -> float:
         """
