@@ -14,7 +14,7 @@ ROOT = pathlib.Path(__file__).parent
 def tests(session: nox.Session) -> None:
     """The whole suite: tests/, and the doctests in src/ and docs/."""
     session.install("-e", ".[tests]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-n", "auto", *session.posargs)
 
 
 @nox.session
