@@ -5,8 +5,11 @@ Run it with ``python examples/quickstart.py``.  It grows with each capability;
 it builds the entities, shows money and time handling, round-trips everything
 through JSON, walks a deal through the default pipeline, grades customers
 A/B/C, assigns a batch of leads, forecasts revenue with p10/p50/p90, plays a
-synthetic company from a seed through the whole API, and shows what bad input
-looks like.
+synthetic company from a seed through the whole API (with the sales
+operations a CRM runs on it: duplicates, credit splits, win/loss, pipeline
+generation and cohorts, outcome targets, retention and accounts at risk,
+account plans, a learnt lead score, speed to lead and lead follow-up timers),
+and shows what bad input looks like.
 """
 
 import datetime as dt
@@ -30,11 +33,13 @@ from funnelkit import (
     from_dict,
     to_dict,
 )
-from funnelkit.assignment import LoadBalance, Roulette, Rule, Rules, Team, assign
+from funnelkit.assignment import LoadBalance, Roulette, Rule, Rules, Team, assign, fairness
+from funnelkit.discipline import LeadFollowUpPolicy, due_lead_followups, response_times
 from funnelkit.duplicates import find_duplicates
 from funnelkit.errors import MilestoneNotMet
-from funnelkit.forecast import pipeline_generation, simulate_revenue, weighted_forecast, win_loss
-from funnelkit.segments import abc, account_plans, at_risk, result_kpis
+from funnelkit.forecast import cohorts, pipeline_generation, simulate_revenue, weighted_forecast, win_loss
+from funnelkit.scoring import backtest_lead_scores, fit_lead_scores
+from funnelkit.segments import abc, account_plans, at_risk, result_kpis, retention
 from funnelkit.simulation import simulate
 from funnelkit.stages import advance, default_pipeline, hasty
 
@@ -287,6 +292,13 @@ print(f"  {len(year.splits.deals)} deals split between two reps; weighted by own
 for line in split_forecast.lines[:3]:
     print(f"    {line.key[0]}: {line.deals} deal(s), weighted {line.weighted}")
 print(" ", win_loss(year.opportunities, year.events, by=["stage"]))
+end = year.lead_records[0].created_at + dt.timedelta(days=year.days)  # the first instant after the run
+team_now = Team(reps=[SalesRep(id=r, name=r, capacity=10) for r in year.response_delays])
+credit = fairness(
+    year.decisions, team=team_now, start=end - dt.timedelta(days=year.days), end=end,
+    splits=year.splits, opportunities=year.opportunities,
+)  # fmt: skip
+print(f"  fairness with split deals credited by share: {credit}")
 
 section("Accounts and outcomes: pipeline created, targets, accounts at risk, plans")
 first = min(d.created_at for d in year.opportunities)
@@ -308,6 +320,35 @@ plans = account_plans(
     year.customers, year.key_persons, year.activity_log, year.opportunities, now=last, tiers=a_tier
 )
 print(" ", plans)
+print(" ", retention(year.opportunities, now=end, period="quarter"))
+print(" ", cohorts(year.opportunities, year.events, pipeline, now=end))
+
+section("Leads: a learnt score, speed to lead, follow-up timers")
+# The simulated leads carry a planted signal (funnelkit.simulation.LEAD_TRUTH): referrals and
+# trade fairs convert more, cold calls less, larger companies more.  Only answered leads convert.
+answered = [lead for lead in year.lead_records if lead.owner is not None]
+horizon = dt.timedelta(days=45)
+model = fit_lead_scores(
+    answered, year.lead_activities, opportunities=year.opportunities, now=end, horizon=horizon
+)
+w = model.weights
+learnt = {s: round(w[f"source={s}"] - w["source=web"], 1) for s in ("referral", "trade fair", "cold call")}
+print(f"  {model}\n  learnt log odds against web leads (planted +1.5, +1.0, -1.5): {learnt}")
+backtested = backtest_lead_scores(
+    answered, year.lead_activities, opportunities=year.opportunities,
+    cutoffs=[end - dt.timedelta(days=90)], now=end, horizon=horizon,
+)  # fmt: skip
+print(f"  trained on the first 90 days, tested on the next: {backtested}")
+sla = response_times(
+    answered, activities=year.lead_activities, targets={None: dt.timedelta(hours=4)}, now=end
+)
+print(f"  first response within 4 hours: {sla}")
+for g in sla.by_rep():
+    if g.breached:
+        mean = year.response_delays[g.key]
+        print(f"    {g.key} (answers in {mean} on average): {g.breached} of {g.leads} breached")
+policy = LeadFollowUpPolicy(by_status={"working": dt.timedelta(days=2)})
+print(" ", due_lead_followups(year.lead_records, activities=year.lead_activities, policy=policy, now=end))
 
 section("Bad input is refused, with every problem named")
 bad = json.loads(payload)

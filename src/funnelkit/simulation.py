@@ -22,11 +22,13 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from collections import Counter
 from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -38,7 +40,7 @@ from ._report import Report
 from ._splits import CreditSplits, Split
 from ._time import instant
 from .assignment import AssignmentState as _State
-from .assignment import LoadBalance, Team, assign, convert_lead, reassign
+from .assignment import Decision, LoadBalance, Team, assign, convert_lead, reassign
 from .duplicates._plant import _Maker  # the spellings of a company that plant_duplicates uses
 from .entities import (
     Activity,
@@ -79,11 +81,44 @@ from .stages import (
 )
 from .stages._requirements import Verdict
 
-__all__ = ["Company", "CompanyTruth", "SimulationError", "SimulationResult", "simulate", "simulate_company"]
+__all__ = [
+    "LEAD_TRUTH",
+    "RESPONSE_MEANS",
+    "Company",
+    "CompanyTruth",
+    "SimulationError",
+    "SimulationResult",
+    "simulate",
+    "simulate_company",
+]
 
 _DAY = dt.timedelta(days=1)
 _SOURCES = ("web", "trial", "referral", "trade fair", "cold call")
 _TERRITORIES = ("north", "south", "east", "west")
+_SIZES = ("small", "medium", "large")
+
+#: The planted log odds that an assigned lead converts (:func:`simulate`): the intercept is a
+#: small web lead's; its source and size add their effect.  Territory, value and intent are noise.
+LEAD_TRUTH: Mapping[str, float] = MappingProxyType({
+    "(intercept)": 0.0,
+    "source=referral": 1.5,
+    "source=trade fair": 1.0,
+    "source=trial": 0.0,
+    "source=web": 0.0,
+    "source=cold call": -1.5,
+    "size=small": 0.0,
+    "size=medium": 0.8,
+    "size=large": 1.6,
+})  # fmt: skip
+
+#: The mean first-response delays a rep of :func:`simulate` is drawn with (one each, uniformly):
+#: each of their delays is uniform on ``[0, 2 * mean]``.
+RESPONSE_MEANS: tuple[dt.timedelta, ...] = (
+    dt.timedelta(minutes=30),
+    dt.timedelta(hours=2),
+    dt.timedelta(hours=8),
+    dt.timedelta(hours=24),
+)
 
 
 class SimulationError(FunnelkitError):
@@ -111,6 +146,13 @@ class SimulationResult(Report):
     *activity_log* holds the activities logged on the deals and
     *key_persons* the customers' key persons; *splits* and *duplicates*
     the credit splits and the customers entered twice (see :func:`simulate`).
+    *lead_records* holds every lead as it ended (status, owner, source,
+    size), *lead_activities* the first responses and follow-ups logged
+    against the leads (``customer_id`` is the lead's id, as
+    :mod:`funnelkit.scoring` and :mod:`funnelkit.discipline` read them by
+    default), *response_delays* each rep's planted mean delay to a
+    first response (:data:`RESPONSE_MEANS`), and *decisions* the routing
+    decisions of every lead (for :func:`funnelkit.assignment.fairness`).
 
     ``to_records()`` and ``to_frame()`` give one row of counts (without the
     entities), so the frames of several seeds concatenate into one table;
@@ -147,6 +189,10 @@ class SimulationResult(Report):
     duplicates: tuple[tuple[str, str], ...] = attrs.field(repr=False, default=())
     activity_log: tuple[Activity, ...] = attrs.field(repr=False, default=())
     key_persons: tuple[KeyPerson, ...] = attrs.field(repr=False, default=())
+    lead_records: tuple[Lead, ...] = attrs.field(repr=False, default=())
+    lead_activities: tuple[Activity, ...] = attrs.field(repr=False, default=())
+    response_delays: Mapping[str, dt.timedelta] = attrs.field(repr=False, factory=dict)
+    decisions: tuple[Decision, ...] = attrs.field(repr=False, default=())
 
     def _summary(self) -> str:
         return (
@@ -172,9 +218,10 @@ class SimulationResult(Report):
 
 
 #: The fields of a result that hold records, not counts: left out of its one row.
-_ENTITIES = frozenset(
-    {"customers", "opportunities", "events", "splits", "duplicates", "activity_log", "key_persons"}
-)
+_ENTITIES = frozenset({
+    "customers", "opportunities", "events", "splits", "duplicates", "activity_log", "key_persons",
+    "lead_records", "lead_activities", "response_delays", "decisions",
+})  # fmt: skip
 
 #: The largest company :func:`simulate` plays: reps, leads and days.
 MAX_REPS = 1_000
@@ -230,6 +277,24 @@ def simulate(
     result's *splits* (:class:`~funnelkit.CreditSplits`).  Both draw from
     their own generator seeded by *seed*, so the rest of the company is the
     one played without them.
+
+    Leads carry a planted conversion signal, for lead scoring
+    (:mod:`funnelkit.scoring`): each lead has a company size (small, medium
+    or large, equally likely), and an assigned lead converts with
+    probability ``1 / (1 + exp(-eta))``, where *eta* is
+    ``LEAD_TRUTH["(intercept)"]`` plus the effects of its source and size
+    (:data:`LEAD_TRUTH`: referrals and trade fairs convert more, cold calls
+    less, larger companies more); territory, value and intent score are
+    noise.  Once answered, a lead is decided on each day with probability
+    0.12 (converted, or disqualified when it was not to convert), so its
+    outcome is known within a few weeks.  A lead that came back unassigned
+    never converts.  Each rep answers new leads after a delay uniform on
+    ``[0, 2 * mean]`` for their own mean (one of :data:`RESPONSE_MEANS`:
+    half an hour to a day, so the slow reps breach a first-response SLA of
+    a few hours), a call or an email logged against the lead; a lead being
+    worked gets a follow-up call or email on three days in ten.  The
+    result's *lead_records*, *lead_activities* and *response_delays* hold
+    the leads, those activities and each rep's mean.
     The invariants:
 
     - every lead is assigned once or returned with a reason;
@@ -413,6 +478,14 @@ class _Company:
         # duplicates and splits draw from their own generator: the company is the one played without them
         self.extra = random.Random(2 * seed + 1)  # noqa: S311 - a seeded simulation; not the main draws
         self.duplicate_rate, self.split_rate = duplicates, splits
+        # lead sizes, fates and the work on leads: a generator of their own (not the main draws either)
+        tag = b"funnelkit.simulate.leads:" + seed.to_bytes(seed.bit_length() // 8 + 1, "big", signed=True)
+        self.leadgen = random.Random(tag)  # noqa: S311 - a seeded simulation, not cryptography
+        self.fate: dict[str, bool] = {}  # lead id -> converts once decided
+        self.answered: dict[str, dt.datetime] = {}  # lead id -> its first response
+        self.lead_acts: dict[str, list[Activity]] = {}  # lead id -> the activities logged against it
+        self.delays: dict[str, dt.timedelta] = {}  # rep id -> their mean delay to a first response
+        self.decisions: list[Decision] = []  # every routing decision, in order
         self.names = _Maker(self.extra)
         self.splits: list[Split] = []
         self.duplicates: list[tuple[str, str]] = []
@@ -446,6 +519,7 @@ class _Company:
         for i in range(reps):
             rep_id = f"rep{i:03d}"
             self.reps[rep_id] = SalesRep(id=rep_id, name=f"Rep {i}", capacity=self.rng.randint(low, high))
+            self.delays[rep_id] = self.leadgen.choice(RESPONSE_MEANS)
 
     # --- the days ------------------------------------------------------------------
 
@@ -491,20 +565,22 @@ class _Company:
             i = self.made
             self.made += 1
             value = Money.of(str(self.rng.randrange(5, 500) * 1000), "CNY")
-            batch.append(
-                Lead(
-                    id=f"lead{i:06d}",
-                    source=self.rng.choice(_SOURCES),
-                    created_at=now,
-                    territory=self.rng.choice(_TERRITORIES),
-                    estimated_value=value,
-                    intent_score=Decimal(self.rng.randrange(1, 100)).scaleb(-2, context=_CONTEXT),
-                )
+            lead = Lead(
+                id=f"lead{i:06d}",
+                source=self.rng.choice(_SOURCES),
+                created_at=now,
+                territory=self.rng.choice(_TERRITORIES),
+                size=self.leadgen.choice(_SIZES),
+                estimated_value=value,
+                intent_score=Decimal(self.rng.randrange(1, 100)).scaleb(-2, context=_CONTEXT),
             )
+            self.fate[lead.id] = self.leadgen.random() < _converts(lead)
+            batch.append(lead)
         if not batch:
             return
         result = assign(batch, team=self.team(), policy=LoadBalance(), now=now, state=self.state)
         self.state = result.state
+        self.decisions.extend(result.decisions)
         for lead, decision in zip(batch, result.decisions, strict=True):
             self.decided[lead.id] += 1
             if decision.rep_id is None:
@@ -515,17 +591,44 @@ class _Company:
             else:
                 self.counts["assigned"] += 1
                 routed = attrs.evolve(lead, owner=decision.rep_id, status=LeadStatus.WORKING)
+                self.first_response(routed, decision.rep_id)
             self.leads[lead.id] = routed
+
+    def first_response(self, lead: Lead, rep: str) -> None:
+        """*rep* answers *lead* after a delay uniform on ``[0, 2 * mean]`` for their mean: a call or email."""
+        at = lead.created_at + self.leadgen.uniform(0, 2) * self.delays[rep]
+        self.answered[lead.id] = at
+        kind = self.leadgen.choice(("call", "email"))
+        act = Activity(
+            id=f"{lead.id}-r0", kind=kind, at=at, rep_id=rep, customer_id=lead.id, purpose="first response"
+        )
+        self.lead_acts[lead.id] = [act]
+
+    def follow_up(self, lead: Lead, now: dt.datetime) -> None:
+        """A follow-up on *lead* by its owner on three days in ten, within eight hours after *now*."""
+        if lead.owner is None or self.leadgen.random() >= 0.3:
+            return
+        acts = self.lead_acts.setdefault(lead.id, [])
+        at = max(now + self.leadgen.uniform(0, 8) * dt.timedelta(hours=1), self.answered[lead.id])
+        kind = self.leadgen.choice(("call", "email"))
+        acts.append(
+            Activity(
+                id=f"{lead.id}-r{len(acts)}", kind=kind, at=at, rep_id=lead.owner, customer_id=lead.id,
+                purpose="follow-up",
+            )
+        )  # fmt: skip
 
     def work_leads(self, now: dt.datetime) -> None:
         for lead in list(self.leads.values()):
-            if lead.status is not LeadStatus.WORKING:
-                continue
+            if lead.status is not LeadStatus.WORKING or self.answered[lead.id] > now:
+                continue  # closed, or not answered yet: nobody qualifies a lead before the first contact
             roll = self.rng.random()
-            if roll < 0.01:
+            if roll >= 0.12:  # not decided today: perhaps a follow-up
+                self.follow_up(lead, now)
+            elif not self.fate[lead.id]:  # qualified out: no fit (the planted signal, see LEAD_TRUTH)
                 self.leads[lead.id] = attrs.evolve(lead, status=LeadStatus.DISQUALIFIED)
                 self.counts["disqualified"] += 1
-            elif roll < 0.12:
+            else:
                 company = self.names.company() if self.duplicate_rate else None
                 known = attrs.evolve(
                     lead,
@@ -744,6 +847,7 @@ class _Company:
         newcomer = f"rep{self.next_rep:03d}"
         self.next_rep += 1
         self.reps[newcomer] = SalesRep(id=newcomer, name=f"Rep {self.next_rep}", capacity=30)
+        self.delays[newcomer] = self.leadgen.choice(RESPONSE_MEANS)
         owned_leads = [lead for lead in self.leads.values() if lead.owner == leaver]
         owned_customers = [cu for cu in self.customers.values() if cu.owner == leaver]
         owned_deals = [d for d in self.deals.values() if d.owner == leaver]
@@ -858,6 +962,10 @@ class _Company:
             duplicates=tuple(self.duplicates),
             activity_log=tuple(a for log in self.activities.values() for a in log),
             key_persons=tuple(p for people in self.people.values() for p in people.values()),
+            lead_records=tuple(self.leads.values()),
+            lead_activities=tuple(a for log in self.lead_acts.values() for a in log if a.at < end),
+            response_delays={rep: self.delays[rep] for rep in sorted(self.delays)},
+            decisions=tuple(self.decisions),
         )
 
     def _wape(
@@ -879,6 +987,13 @@ class _Company:
         except ValidationError:  # nothing won in any window: WAPE is undefined
             return None
         return result.wape
+
+
+def _converts(lead: Lead) -> float:
+    """The planted chance that *lead*, once assigned, converts (:data:`LEAD_TRUTH`)."""
+    size = "" if lead.size is None else lead.size.value
+    eta = LEAD_TRUTH["(intercept)"] + LEAD_TRUTH[f"source={lead.source}"] + LEAD_TRUTH[f"size={size}"]
+    return 1 / (1 + math.exp(-eta))
 
 
 def _abc_counts(deals: tuple[Opportunity, ...]) -> dict[str, int]:

@@ -6,7 +6,7 @@ their capacity entitles them to, and how unequal it was.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 
@@ -15,7 +15,9 @@ import attrs
 from .. import _checks as c
 from .._money import _RATIO_CONTEXT, Money, currency_minor_units, decimal_of
 from .._report import Report, conflict, money_cells
+from .._splits import CreditSplits, Split, splits_of
 from .._time import instant
+from ..entities import Opportunity
 from ..errors import CurrencyMismatchError, Problem, ValidationError
 from ._assign import Decision
 from ._roulette import Offer
@@ -81,13 +83,15 @@ class RepFairness:
     One rep's share: *leads* and *value* received; *expected* leads and
     *expected_value* by capacity weight; *ratio* = leads / expected and
     *value_ratio* = value / expected value (``None`` when nothing was
-    expected); and their roulette offers by outcome.
+    expected); and their roulette offers by outcome.  With credit splits
+    (``fairness(splits=...)``) a lead whose deal is split counts by each
+    rep's share, so *leads* may be a Fraction.
     """
 
     rep_id: str
     in_team: bool
     weight: int
-    leads: int
+    leads: int | Fraction
     value: Money | None
     expected: Decimal
     ratio: Fraction | None
@@ -141,7 +145,7 @@ class FairnessReport(Report):
         theirs = {r.rep_id: r.weight for r in other.rows if r.in_team}
         if list(team.items()) != list(theirs.items()):
             raise conflict("rows", team, theirs, "team (reps and weights)")
-        counts: dict[str, int] = {}
+        counts: dict[str, int | Fraction] = {}
         values: dict[str, Money] = {}
         currency: str | None = None
         outcomes: dict[str, dict[str, int]] = {}
@@ -212,10 +216,13 @@ def fairness(
     start: dt.datetime,
     end: dt.datetime,
     offers: Iterable[Offer] = (),
+    splits: CreditSplits | Iterable[Split] | None = None,
+    opportunities: Iterable[Opportunity] = (),
 ) -> FairnessReport:
     """
     How fairly leads were spread over ``[start, end)``.
-    Cost: O(d + o q + m) for d decisions, o offers of q reps each and m reps.
+    Cost: O(d + o q + m + p) for d decisions, o offers of q reps each, m
+    reps and p opportunities.
 
     Each active rep's *weight* is their capacity (a rep with no limit weighs
     like the largest limit in the team, or 1); their expected share of the
@@ -227,6 +234,31 @@ def fairness(
     but are no longer in *team*, or are inactive, appear with weight 0.
     *offers* made in the period add each rep's roulette outcomes, as they
     stand at *end*.  Lead values must share one currency.
+
+    With *splits* (:class:`~funnelkit.CreditSplits`) and the
+    *opportunities* the leads became (an opportunity's ``lead_id`` names
+    its lead; the earliest created, then by id, when several do), a lead
+    whose deal is split is credited to the deal's reps by their shares: a
+    rep with a third of it counts a third of a lead, and the lead's value
+    is allocated by the shares in whole minor units
+    (:meth:`CreditSplits.allocate`).  The leads and values credited add up
+    to those placed, so the totals are unchanged; the ratios and Gini
+    coefficients read the credit.
+
+    >>> import datetime as dt
+    >>> from funnelkit import CreditSplits, Opportunity, SalesRep, Split
+    >>> from funnelkit.assignment import Decision, Team
+    >>> t = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    >>> team = Team(reps=[SalesRep(id=r, name=r, capacity=10) for r in ("ann", "bob")])
+    >>> made = [Decision(lead_id=f"l{i}", rep_id="ann", by=None, reason="routed", at=t) for i in (1, 2)]
+    >>> deal = Opportunity(id="o1", customer_id="c1", owner="ann", pipeline="default", stage="contact",
+    ...                    created_at=t, stage_entered_at=t, lead_id="l1")
+    >>> splits = [Split(opportunity_id="o1", owner="ann", share="1/2"),
+    ...           Split(opportunity_id="o1", owner="bob", share="1/2")]
+    >>> report = fairness(made, team=team, start=t, end=t + dt.timedelta(days=1), splits=splits,
+    ...                   opportunities=[deal])
+    >>> [(r.rep_id, r.leads) for r in report.rows]
+    [('ann', Fraction(3, 2)), ('bob', Fraction(1, 2))]
     """
     c.require(team, Team, "a Team", "team")
     start = instant(start, field="start")
@@ -237,8 +269,10 @@ def fairness(
         )
     c.require_iterable(decisions, "Decision", "decisions")
     c.require_iterable(offers, "Offer", "offers")
+    credit = splits_of(splits)
+    deals = _deal_of_lead(opportunities)
     latest = _latest(decisions, start, end)
-    counts, values, currency, unassigned = _counted(latest)
+    counts, values, currency, unassigned = _counted(latest, credit, deals)
     outcomes = _offer_outcomes(offers, start, end)
     limits = [r.capacity for r in team.reps if r.capacity]
     unlimited = max(limits, default=1)
@@ -257,7 +291,7 @@ _OUTCOMES = ("claimed", "declined", "lapsed", "skipped")
 class _Sums:
     """Per rep: leads, lead value, roulette outcomes; the values' one currency; leads placed with no one."""
 
-    counts: dict[str, int]
+    counts: dict[str, int | Fraction]
     values: dict[str, Money]
     currency: str | None
     unassigned: int
@@ -295,7 +329,7 @@ def _report(
                 rep_id=rep,
                 in_team=rep in team,
                 weight=weight,
-                leads=got,
+                leads=_whole(got),
                 value=value,
                 expected=decimal_of(expected),
                 ratio=got / expected if expected else None,
@@ -310,7 +344,7 @@ def _report(
     return FairnessReport(
         start=start,
         end=end,
-        leads=total,
+        leads=int(total),  # each lead's shares add up to one: a whole number
         unassigned=sums.unassigned,
         gini=gini(shares),
         value_gini=None if currency is None else gini(value_shares),
@@ -331,11 +365,31 @@ def _latest(decisions: Iterable[Decision], start: dt.datetime, end: dt.datetime)
     return latest
 
 
+def _whole(value: int | Fraction) -> int | Fraction:
+    """*value* as an int when it is whole (a rep credited whole leads), else the Fraction."""
+    return value.numerator if isinstance(value, Fraction) and value.denominator == 1 else value
+
+
+def _deal_of_lead(opportunities: Iterable[Opportunity]) -> dict[str, str]:
+    """Lead id -> the id of the deal it became: the earliest created naming it, then by id."""
+    first: dict[str, tuple[dt.datetime, str]] = {}
+    for opp in c.each_of(opportunities, Opportunity, "opportunities"):
+        if opp.lead_id is not None:
+            key = (opp.created_at, opp.id)
+            seen = first.get(opp.lead_id)
+            if seen is None or key < seen:
+                first[opp.lead_id] = key
+    return {lead: deal for lead, (_, deal) in first.items()}
+
+
 def _counted(
-    latest: dict[str, Decision],
-) -> tuple[dict[str, int], dict[str, Money], str | None, int]:
-    """Leads and lead value per rep, the values' one currency, and the leads placed with no one."""
-    counts: dict[str, int] = {}
+    latest: dict[str, Decision], credit: CreditSplits | None = None, deals: Mapping[str, str] | None = None
+) -> tuple[dict[str, int | Fraction], dict[str, Money], str | None, int]:
+    """
+    Leads and lead value per rep (a split deal's lead credited by shares),
+    the values' one currency, and the leads placed with no one.
+    """
+    counts: dict[str, int | Fraction] = {}
     values: dict[str, Money] = {}
     currency: str | None = None
     unassigned = 0
@@ -343,13 +397,25 @@ def _counted(
         if d.rep_id is None:
             unassigned += 1
             continue
-        counts[d.rep_id] = counts.get(d.rep_id, 0) + 1
+        deal = None if credit is None or deals is None else deals.get(d.lead_id)
+        if credit is None or deal is None:
+            shares: tuple[tuple[str, int | Fraction], ...] = ((d.rep_id, 1),)
+        else:
+            shares = credit.shares(deal, d.rep_id)
+        for rep, share in shares:
+            counts[rep] = counts.get(rep, 0) + share
         if d.value is not None:
             if currency is None:
                 currency = d.value.currency
             elif d.value.currency != currency:
                 raise CurrencyMismatchError("sum lead values of", currency, d.value.currency)
-            values[d.rep_id] = values[d.rep_id] + d.value if d.rep_id in values else d.value
+            parts = (
+                ((d.rep_id, d.value),)
+                if credit is None or deal is None
+                else credit.allocate(deal, d.rep_id, d.value)
+            )
+            for rep, part in parts:
+                values[rep] = values[rep] + part if rep in values else part
     return counts, values, currency, unassigned
 
 

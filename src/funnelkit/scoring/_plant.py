@@ -2,9 +2,11 @@
 plant_lead_history(): seeded leads, early activity and conversions with a
 known signal, to measure a lead score against the truth.
 
-:func:`funnelkit.simulation.simulate` converts its leads at random, whatever
-their source or the work done on them (a fixed chance each day), so a score
-learnt from it can only find no signal; this generator plants one.
+A history of leads alone, without the rest of a company: the work done on
+each lead (calls, emails, visits, time to first contact) shifts its odds as
+well as its source and size.  :func:`funnelkit.simulation.simulate` plants a
+signal in its leads' source and size only (``LEAD_TRUTH``), inside a whole
+company.
 """
 
 from __future__ import annotations
