@@ -41,8 +41,9 @@ def main():
         f"  {result.moves:,} stage moves, {result.refused_moves:,} refused, {result.activities:,} activities,"
     )
     print(
-        f"  {result.converted:,} deals ({result.won:,} won, {result.lost:,} lost, {result.open:,} open,"
-        f" {result.stalled:,} of them stalled),"
+        f"  {result.converted + result.repeats:,} deals ({result.converted:,} from leads, "
+        f"{result.repeats:,} repeat; {result.won:,} won, {result.lost:,} lost, {result.open:,} open, "
+        f"{result.stalled:,} of them stalled),"
     )
     print(f"  {result.reassigned:,} records reassigned, {result.checks} invariant checks: all held")
     print(

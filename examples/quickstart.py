@@ -7,8 +7,9 @@ through JSON, walks a deal through the default pipeline, grades customers
 A/B/C, assigns a batch of leads, forecasts revenue with p10/p50/p90, plays a
 synthetic company from a seed through the whole API (with the sales
 operations a CRM runs on it: duplicates, credit splits, win/loss, pipeline
-generation and cohorts, outcome targets, retention and accounts at risk,
-account plans, a learnt lead score, speed to lead and lead follow-up timers),
+generation and cohorts, outcome targets, accounts at risk, account plans,
+retention and repeat purchases by tier, a learnt lead score, speed to lead
+and lead follow-up timers),
 and shows what bad input looks like.
 """
 
@@ -39,8 +40,8 @@ from funnelkit.duplicates import find_duplicates
 from funnelkit.errors import MilestoneNotMet
 from funnelkit.forecast import cohorts, pipeline_generation, simulate_revenue, weighted_forecast, win_loss
 from funnelkit.scoring import backtest_lead_scores, fit_lead_scores
-from funnelkit.segments import abc, account_plans, at_risk, result_kpis, retention
-from funnelkit.simulation import simulate
+from funnelkit.segments import abc, account_plans, at_risk, purchase_cohorts, result_kpis, retention
+from funnelkit.simulation import REPEAT_TRUTH, simulate
 from funnelkit.stages import advance, default_pipeline, hasty
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -266,11 +267,12 @@ odds = [(d.amount, pipeline.stage(d.stage).probability) for d in quarter]
 dist = simulate_revenue(odds, trials=20_000, rng=2026)
 print(f"  revenue p10 {dist.p10}, p50 {dist.p50}, p90 {dist.p90} (20,000 seeded trials)")
 
-section("A synthetic company from a seed: half a year through the whole API")
-year = simulate(reps=8, leads=400, days=180, seed=2026, duplicates=0.15, splits=0.2)
+section("A synthetic company from a seed: a year through the whole API")
+year = simulate(reps=8, leads=800, days=365, seed=2026, duplicates=0.15, splits=0.2, check_every=7)
 print(f"  {year.leads} leads: {year.assigned} assigned, {year.returned} returned with the reason (all full)")
 print(
-    f"  {year.converted} deals: {year.won} won, {year.lost} lost, {year.open} open ({year.stalled} stalled);"
+    f"  {year.converted + year.repeats} deals ({year.converted} from leads, {year.repeats} repeat deals of"
+    f" customers who came back): {year.won} won, {year.lost} lost, {year.open} open ({year.stalled} stalled);"
     f" {year.moves} stage moves, {year.activities} activities"
 )
 print(f"  {year.refused_moves} moves refused for missing milestones; {year.reassigned} records reassigned")
@@ -313,15 +315,27 @@ print(
     f"  best month: {top.rep_id} won {top.won} in {top.start:%Y-%m}: {float(goals['won']):.0%} of 10 wins, ",
     end="",
 )
-print(f"close rate {float(goals['close_rate']):.0%} of a 50 % target")
+rate, attained = float(top.close_rate or 0), float(goals["close_rate"] or 0)
+print(f"close rate {rate:.2f} against a target of 0.50: {attained:.0%} attained")
+# Each simulated customer has a tier (planted from its company's size: large A, medium B, small C).
 print(" ", at_risk(year.customers, year.activity_log, year.opportunities, now=last))
-a_tier = {c.id: "A" for c in year.customers if c.owner is not None}
-plans = account_plans(
-    year.customers, year.key_persons, year.activity_log, year.opportunities, now=last, tiers=a_tier
-)
+plans = account_plans(year.customers, year.key_persons, year.activity_log, year.opportunities, now=last)
 print(" ", plans)
-print(" ", retention(year.opportunities, now=end, period="quarter"))
 print(" ", cohorts(year.opportunities, year.events, pipeline, now=end))
+
+section("Retention: customers who come back, by tier")
+# A customer who has bought opens a repeat deal in a month with its tier's planted chance
+# (funnelkit.simulation.REPEAT_TRUTH); the repeat deal is worked and won or lost like any other.
+planted = ", ".join(f"{t} {p:.0%}" for t, p in REPEAT_TRUTH.items())
+print(f"  {year.repeats} repeat deals opened (planted chance a month: {planted})")
+tiers = {c.id: c.tier for c in year.customers if c.tier is not None}
+churn = retention(year.opportunities, now=end, period="quarter", tiers=tiers)
+print(" ", churn)
+for tier in ("A", "B", "C"):
+    rows = [r for r in churn if r.tier is not None and r.tier.value == tier]
+    kept, before = sum(r.retained for r in rows), sum(r.active_before for r in rows)
+    print(f"    tier {tier}: {kept} of {before} customers who bought in a quarter bought again the next")
+print(purchase_cohorts(year.opportunities, now=end, period="quarter"))
 
 section("Leads: a learnt score, speed to lead, follow-up timers")
 # The simulated leads carry a planted signal (funnelkit.simulation.LEAD_TRUTH): referrals and
@@ -338,7 +352,7 @@ backtested = backtest_lead_scores(
     answered, year.lead_activities, opportunities=year.opportunities,
     cutoffs=[end - dt.timedelta(days=90)], now=end, horizon=horizon,
 )  # fmt: skip
-print(f"  trained on the first 90 days, tested on the next: {backtested}")
+print(f"  trained until 90 days before the end, tested on the leads after: {backtested}")
 sla = response_times(
     answered, activities=year.lead_activities, targets={None: dt.timedelta(hours=4)}, now=end
 )

@@ -21,6 +21,7 @@ True
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
 import random
@@ -83,6 +84,7 @@ from .stages._requirements import Verdict
 
 __all__ = [
     "LEAD_TRUTH",
+    "REPEAT_TRUTH",
     "RESPONSE_MEANS",
     "Company",
     "CompanyTruth",
@@ -110,6 +112,13 @@ LEAD_TRUTH: Mapping[str, float] = MappingProxyType({
     "size=medium": 0.8,
     "size=large": 1.6,
 })  # fmt: skip
+
+#: The planted chance that a customer of :func:`simulate` who has bought opens a repeat deal in a
+#: calendar month, by its tier (planted from its company's size: large A, medium B, small C).
+REPEAT_TRUTH: Mapping[str, float] = MappingProxyType({"A": 0.1, "B": 0.05, "C": 0.02})
+
+#: A converted lead's customer's tier, by the company's size (:data:`REPEAT_TRUTH`).
+_TIER_OF_SIZE = MappingProxyType({"large": Tier.A, "medium": Tier.B, "small": Tier.C})
 
 #: The mean first-response delays a rep of :func:`simulate` is drawn with (one each, uniformly):
 #: each of their delays is uniform on ``[0, 2 * mean]``.
@@ -153,6 +162,10 @@ class SimulationResult(Report):
     default), *response_delays* each rep's planted mean delay to a
     first response (:data:`RESPONSE_MEANS`), and *decisions* the routing
     decisions of every lead (for :func:`funnelkit.assignment.fairness`).
+    *repeats* counts the repeat deals that customers who had bought opened
+    (:data:`REPEAT_TRUTH`; their ``lead_id`` is ``None``): every deal is
+    a converted lead's or a repeat, so ``won + lost + open == converted +
+    repeats``.
 
     ``to_records()`` and ``to_frame()`` give one row of counts (without the
     entities), so the frames of several seeds concatenate into one table;
@@ -193,11 +206,15 @@ class SimulationResult(Report):
     lead_activities: tuple[Activity, ...] = attrs.field(repr=False, default=())
     response_delays: Mapping[str, dt.timedelta] = attrs.field(repr=False, factory=dict)
     decisions: tuple[Decision, ...] = attrs.field(repr=False, default=())
+    repeats: int = 0
 
     def _summary(self) -> str:
+        deals = c.counted(self.converted + self.repeats, "deal")
+        if self.repeats:
+            deals += f" ({self.repeats:,} repeat)"
         return (
             f"seed {self.seed}, {c.counted(self.days, 'day')}: {c.counted(self.leads, 'lead')}, "
-            f"{self.assigned:,} assigned; {c.counted(self.converted, 'deal')}: {self.won:,} won, "
+            f"{self.assigned:,} assigned; {deals}: {self.won:,} won, "
             f"{self.lost:,} lost, {self.open:,} open; {c.counted(self.checks, 'check')} held"
         )
 
@@ -295,6 +312,21 @@ def simulate(
     worked gets a follow-up call or email on three days in ten.  The
     result's *lead_records*, *lead_activities* and *response_delays* hold
     the leads, those activities and each rep's mean.
+
+    Customers come back, for retention (:mod:`funnelkit.segments`): a
+    converted lead's customer gets a tier from its company's size (large
+    A, medium B, small C), and from the calendar month (UTC) after the one
+    of its first won deal, it opens a repeat deal in each month with the
+    chance :data:`REPEAT_TRUTH` gives its tier (10 % for A, 5 % for B, 2 %
+    for C; drawn day by day, independently of everything else).  A repeat
+    deal is owned by the customer's owner, has no lead (``lead_id=None``)
+    and names the customer's known key persons; its first activity is the
+    customer's request (a call or an email, ``purpose="repeat order"``),
+    and it is worked, moved, won and lost like any other deal.  The draws
+    come from a generator of their own seeded by *seed*; the repeat deals
+    weigh on their reps' capacity as any deal does, so the company differs
+    from one played without them.  The result's *repeats* counts them.
+
     The invariants:
 
     - every lead is assigned once or returned with a reason;
@@ -302,7 +334,8 @@ def simulate(
       customer's owner;
     - versions only grow, one per move; replaying each deal's events gives
       the deal as it is;
-    - amounts per currency are conserved (no money appears or disappears);
+    - amounts per currency are conserved (no money appears or disappears),
+      and so are deals: each is a converted lead's or a repeat;
     - no deal sits in a stage its pipeline lacks;
     - a move refused for a missing milestone changes nothing.
 
@@ -479,8 +512,13 @@ class _Company:
         self.extra = random.Random(2 * seed + 1)  # noqa: S311 - a seeded simulation; not the main draws
         self.duplicate_rate, self.split_rate = duplicates, splits
         # lead sizes, fates and the work on leads: a generator of their own (not the main draws either)
-        tag = b"funnelkit.simulate.leads:" + seed.to_bytes(seed.bit_length() // 8 + 1, "big", signed=True)
-        self.leadgen = random.Random(tag)  # noqa: S311 - a seeded simulation, not cryptography
+        seeded = seed.to_bytes(seed.bit_length() // 8 + 1, "big", signed=True)
+        self.leadgen = random.Random(b"funnelkit.simulate.leads:" + seeded)  # noqa: S311 - not cryptography
+        # whether a customer comes back for more: a generator of its own too (REPEAT_TRUTH)
+        self.repeatgen = random.Random(b"funnelkit.simulate.repeats:" + seeded)  # noqa: S311 - not cryptography
+        # the customers who have won a deal, in the order of the first, and the (year, month) of that one
+        self.buyers: dict[str, tuple[int, int]] = {}
+        self.repeat_deals: Counter[str] = Counter()  # customer id -> its repeat deals so far
         self.fate: dict[str, bool] = {}  # lead id -> converts once decided
         self.answered: dict[str, dt.datetime] = {}  # lead id -> its first response
         self.lead_acts: dict[str, list[Activity]] = {}  # lead id -> the activities logged against it
@@ -528,6 +566,7 @@ class _Company:
             now = self.start + day * _DAY
             self.arrivals(day, now)
             self.work_leads(now)
+            self.repeat_orders(now)
             self.work_deals(day, now)
             if day % 90 == 89 and len(self.reps) > 2:
                 self.rep_leaves(day, now)
@@ -647,7 +686,8 @@ class _Company:
                     contact_id=f"kp-{lead.id}",
                 )
                 self.leads[lead.id] = made.lead
-                self.customers[made.customer.id] = made.customer
+                size = "" if lead.size is None else lead.size.value
+                self.customers[made.customer.id] = attrs.evolve(made.customer, tier=_TIER_OF_SIZE.get(size))
                 if company is not None and self.extra.random() < self.duplicate_rate:
                     twin = Customer(
                         id=f"{made.customer.id}-2",
@@ -670,6 +710,45 @@ class _Company:
                     before = self.created_amounts.get(cur, Decimal(0))
                     self.created_amounts[cur] = _CONTEXT.add(before, deal.amount.amount)
                 self.counts["converted"] += 1
+
+    def repeat_orders(self, now: dt.datetime) -> None:
+        """
+        Each customer who won a deal before this month (UTC) opens a repeat deal today with the daily
+        chance that makes its tier's monthly chance (:data:`REPEAT_TRUTH`) over the days of this month.
+        """
+        month = (now.year, now.month)
+        days = calendar.monthrange(now.year, now.month)[1]
+        daily = {t: 1 - (1 - p) ** (1 / days) for t, p in REPEAT_TRUTH.items()}
+        for customer_id, first in list(self.buyers.items()):
+            if first >= month:
+                continue
+            customer = self.customers[customer_id]
+            chance = 0.0 if customer.tier is None else daily[customer.tier.value]
+            if self.repeatgen.random() < chance and customer.owner is not None:
+                self.repeat_order(customer, customer.owner, now)
+
+    def repeat_order(self, customer: Customer, owner: str, now: dt.datetime) -> None:
+        """A repeat deal of *customer*, owned by *owner*, opened by its request: a call or email."""
+        self.repeat_deals[customer.id] += 1
+        value = Money.of(str(self.repeatgen.randrange(5, 500) * 1000), "CNY")
+        deal = Opportunity(
+            id=f"{customer.id}-repeat{self.repeat_deals[customer.id]}",
+            customer_id=customer.id,
+            owner=owner,
+            pipeline=self.pipeline.key,
+            stage=self.pipeline.first.key,
+            created_at=now,
+            stage_entered_at=now,
+            amount=value,
+            key_person_ids=tuple(self.people[customer.id]),
+            competitors=("Rival",) if self.repeatgen.random() < 0.25 else (),
+        )
+        kind = self.repeatgen.choice(("call", "email"))
+        self.deals[deal.id] = self.initial[deal.id] = deal
+        self.events[deal.id] = []
+        self.activities[deal.id] = [_activity(deal, 0, kind, now, purpose="repeat order")]
+        self.created_amounts["CNY"] = _CONTEXT.add(self.created_amounts.get("CNY", Decimal(0)), value.amount)
+        self.counts["repeats"] += 1
 
     def split(self, deal: Opportunity) -> None:
         """Share *deal*'s credit between its owner and another rep: a half, a third or a quarter theirs."""
@@ -830,6 +909,7 @@ class _Company:
         self.record(*move(deal, self.pipeline, expected_version=deal.version, **step))  # type: ignore[arg-type]
         if move is win:
             self.counts["won"] += 1
+            self.buyers.setdefault(deal.customer_id, (now.year, now.month))
 
     def record(self, deal: Opportunity, event: StageChanged) -> None:
         before = self.deals[deal.id]
@@ -891,6 +971,8 @@ class _Company:
         self.checks += 1
         if any(n != 1 for n in self.decided.values()) or len(self.decided) != self.made:
             raise SimulationError(day, "a lead was routed twice, or never")
+        if len(self.deals) != self.counts["converted"] + self.counts["repeats"]:
+            raise SimulationError(day, f"{len(self.deals):,} deals, not one per converted lead or repeat")
         stages = set(self.pipeline.keys)
         totals: dict[str, Decimal] = {}
         for deal in self.deals.values():
@@ -966,6 +1048,7 @@ class _Company:
             lead_activities=tuple(a for log in self.lead_acts.values() for a in log if a.at < end),
             response_delays={rep: self.delays[rep] for rep in sorted(self.delays)},
             decisions=tuple(self.decisions),
+            repeats=self.counts["repeats"],
         )
 
     def _wape(
