@@ -15,7 +15,7 @@ from three_stages import DAY, PIPE, T0
 from _problems import raises_problems
 from funnelkit import CreditSplits, Money, Opportunity, Split
 from funnelkit.forecast import COMPONENTS, BookingCheck, BookingLine, Bookings, expected_bookings
-from funnelkit.forecast._bookings import _Parts, _scales, _student_t
+from funnelkit.forecast._bookings import _Parts, _scales, _student_t, _weights
 from funnelkit.stages import StageChanged
 
 
@@ -72,7 +72,8 @@ def test_each_component_worked_by_hand():
     - generation: 800 created over the 40 days of history = 20 a day; a deal created at u in February
       (15 days) is won by 6 March with F(end - u), end - u in (5, 20]: a mean of 1/6, so 20 * 15 / 6 = 50;
       one created in March has at most 5 days: 0;
-    - run rate: the 20-day periods before now booked 100 ([20, 40): d2) and 100 ([0, 20): d1): 100,
+    - run rate: the 20-day periods before now on record (from the day of the first outcome, day 10):
+      [20, 40) booked 100 (d2); [0, 20) began before anything closed, so it is not on record: 100,
       no earlier season to index by; split by days, 75 in February, 25 in March.
     """
     report = expected_bookings(DEALS, EVENTS, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW)
@@ -92,9 +93,10 @@ def test_each_component_worked_by_hand():
 
 def test_generation_and_run_rate_are_split_by_owner():
     """
-    With d1 (100, won on day 10) bob's, the rest ann's: the run rate's windows booked 100 for each, so
-    its 100 is 50 each (37.50 + 12.50 by month); bob created 100 of the 800 over the history, so of the
-    generation's 25 booked in each month 3.125 is his (3.12, to even) and 21.875 ann's (21.88).
+    With d1 (100, won on day 10) bob's, the rest ann's: the run rate's one window on record, [20, 40),
+    booked ann's d2 alone, so its 100 is all hers (75 + 25 by month); bob created 100 of the 800 over
+    the history, so of the generation's 25 booked in each month 3.125 is his (3.12, to even) and 21.875
+    ann's (21.88).
     """
     deals = [attrs.evolve(DEALS[0], owner="bob"), *DEALS[1:]]
     report = expected_bookings(deals, EVENTS, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW)
@@ -105,10 +107,8 @@ def test_generation_and_run_rate_are_split_by_owner():
         ("generation", "ann", mar): usd("21.88"),
         ("generation", "bob", feb): usd("3.12"),
         ("generation", "bob", mar): usd("3.12"),
-        ("run_rate", "ann", feb): usd("37.50"),
-        ("run_rate", "ann", mar): usd("12.50"),
-        ("run_rate", "bob", feb): usd("37.50"),
-        ("run_rate", "bob", mar): usd("12.50"),
+        ("run_rate", "ann", feb): usd("75.00"),
+        ("run_rate", "ann", mar): usd("25.00"),
     }
     assert report.component("generation", "USD") == usd(50)
     assert report.component("run_rate", "USD") == usd(100)
@@ -144,8 +144,8 @@ def test_the_open_part_is_scaled_by_its_shrunk_past_ratio():
 def test_split_deals_credit_each_rep_their_share():
     """
     x (open, 200 expected in February) is 3/4 ann's and 1/4 bob's: 150 and 50.  d2 (won for 100 on day
-    20) is half bob's, so the run rate's windows booked 150 for ann and 50 for bob: its 100 is 75 and 25
-    (56.25 + 18.75 and 18.75 + 6.25 by month).  Of the 800 created, bob's share is 50 (d2) + 100 (x):
+    20) is half bob's, and it is all the run rate's window on record booked: its 100 is 50 each
+    (37.50 + 12.50 by month).  Of the 800 created, bob's share is 50 (d2) + 100 (x):
     of the generation's 25 a month, 4.6875 is his (4.69) and 20.3125 ann's (20.31).  Totals unchanged.
     """
     splits = CreditSplits(
@@ -166,10 +166,10 @@ def test_split_deals_credit_each_rep_their_share():
         ("generation", "ann", mar): usd("20.31"),
         ("generation", "bob", feb): usd("4.69"),
         ("generation", "bob", mar): usd("4.69"),
-        ("run_rate", "ann", feb): usd("56.25"),
-        ("run_rate", "ann", mar): usd("18.75"),
-        ("run_rate", "bob", feb): usd("18.75"),
-        ("run_rate", "bob", mar): usd("6.25"),
+        ("run_rate", "ann", feb): usd("37.50"),
+        ("run_rate", "ann", mar): usd("12.50"),
+        ("run_rate", "bob", feb): usd("37.50"),
+        ("run_rate", "bob", mar): usd("12.50"),
     }
     plain = expected_bookings(DEALS, EVENTS, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW)
     for name in COMPONENTS:
@@ -177,23 +177,83 @@ def test_split_deals_credit_each_rep_their_share():
     assert report.total("USD") == plain.total("USD")
 
 
-def test_the_weight_is_chosen_on_the_past_period():
+def test_a_past_period_is_judged_only_where_both_methods_could_forecast():
     """
-    One past period fits before the history starts: [20, 40) seen from day 20.  Then the bottom-up
-    said 50 (d4 could not win any more; 400 created over 20 days, won within the period: 35 + 15), the
-    run rate 100 (d1's 100 in [0, 20)), and 100 was won (d2 on day 20).  One period is too few to
-    scale the bottom-up (scale 1).  The least-squares weight of the bottom-up, sum (A - R)(B - R) /
-    sum (B - R)^2, is 0: the total is the run rate, 100.
+    One past period fits after the first outcome (day 10): [20, 40) seen from day 20.  But then the
+    run rate had no period on record ([0, 20) began before anything closed), so that period cannot
+    judge the weight: no checks, weight 1 and scale 1, the total is the bottom-up's 200 + 50.
     """
     report = expected_bookings(DEALS, EVENTS, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW)
-    (check,) = report.checks
-    assert (check.now, check.start, check.end) == (T0 + 20 * DAY, T0 + 20 * DAY, NOW)
-    assert (check.bottom_up, check.run_rate, check.actual) == (usd(50), usd(100), usd(100))
-    assert report.weights == {"USD": 0.0}
+    assert report.checks == ()
+    assert report.weights == {"USD": 1.0}
     assert report.scales == {"USD": 1.0}
-    assert report.total("USD") == usd(100)
-    assert report.quantile(0.9, "USD") is None  # one past error is no interval
-    assert repr(report) == "<Bookings: 2026-02-14 to 2026-03-06 as of 2026-02-14: 100.00 USD>"
+    assert report.total("USD") == usd(250)
+    assert report.quantile(0.9, "USD") is None  # no past error is no interval
+    assert repr(report) == "<Bookings: 2026-02-14 to 2026-03-06 as of 2026-02-14: 250.00 USD>"
+
+
+def test_the_weight_is_the_least_squares_one():
+    """
+    Past periods (B, R, A) = (50, 100, 100), (100, 60, 90), (80, 120, 100): sum (A - R)(B - R) =
+    0 + 1200 + 800 and sum (B - R)^2 = 2500 + 1600 + 1600, so w = 2000 / 5700 = 20/57 (Bates & Granger
+    1969, with the covariance); a run rate that never differed from the bottom-up gives 1/2, none 1.
+    """
+
+    def check(b, r, a, *, indexed=True):
+        got = _Parts()
+        got.add("pipeline", "ann", dt.date(2026, 1, 1), "USD", decimal.Decimal(b))
+        got.run_rate["USD"] = decimal.Decimal(r)
+        got.indexed = indexed
+        return (NOW, NOW, NOW, "USD", got, {"USD": decimal.Decimal(a)})
+
+    checks = [check(50, 100, 100), check(100, 60, 90), check(80, 120, 100)]
+    assert _weights(checks, ["USD"], {})["USD"] == pytest.approx(20 / 57)
+    assert _weights([check(70, 70, 90)], ["USD"], {}) == {"USD": 0.5}
+    assert _weights([], ["USD"], {}) == {"USD": 1.0}
+
+
+def test_the_weight_is_judged_on_run_rates_made_as_now():
+    """
+    The three periods above had the run rate's season on record; a fourth, (100, 0, 100), did not.
+    With the season on record now, the three alone judge: 20/57.  Without it now, only one period is
+    of its form (fewer than three), so all four judge: (2000 + 10000) / (5700 + 10000) = 120/157.
+    """
+
+    def check(b, r, a, *, indexed):
+        got = _Parts()
+        got.add("pipeline", "ann", dt.date(2026, 1, 1), "USD", decimal.Decimal(b))
+        got.run_rate["USD"] = decimal.Decimal(r)
+        got.indexed = indexed
+        return (NOW, NOW, NOW, "USD", got, {"USD": decimal.Decimal(a)})
+
+    checks = [check(50, 100, 100, indexed=True), check(100, 0, 100, indexed=False)]
+    checks += [check(100, 60, 90, indexed=True), check(80, 120, 100, indexed=True)]
+    assert _weights(checks, ["USD"], {}, indexed=True)["USD"] == pytest.approx(20 / 57)
+    assert _weights(checks, ["USD"], {}, indexed=False)["USD"] == pytest.approx(120 / 157)
+    assert _weights(checks, ["USD"], {})["USD"] == pytest.approx(120 / 157)  # no form given: all
+
+
+def test_periods_before_the_first_outcome_are_not_on_record():
+    """
+    An export whose closes start on day 60 though its deals were created from day 0 (closes before
+    it left out): w1 (100) won on day 60, w2 (200) on day 75, w3 (300) on day 90.  For [100, 120)
+    seen at day 100, the run rate's 20-day periods on record are [80, 100) (300) and [60, 80) (300):
+    300, not the 200 that counting [40, 60) as booking nothing would give.  The past periods judged
+    start after the record does and need a run rate of their own: only the one seen from day 80.
+    """
+    deals = [
+        deal("w1", 100, closed=60, won=True),
+        deal("w2", 200, closed=75, won=True),
+        deal("w3", 300, created=5, closed=90, won=True),
+        deal("o", 50, created=50),
+    ]
+    events = [close("w1", 60, won=True), close("w2", 75, won=True)]
+    events.append(attrs.evolve(close("w3", 90, won=True), time_in_stage=85 * DAY))
+    now = T0 + 100 * DAY
+    report = expected_bookings(deals, events, PIPE, start=now, end=now + 20 * DAY, now=now)
+    assert report.component("run_rate", "USD") == usd(300)
+    assert [k.now for k in report.checks] == [T0 + 80 * DAY]
+    assert report.checks[0].run_rate == usd(100 + 200)  # [60, 80) alone was on record at day 80
 
 
 def test_a_period_begun_before_now_counts_what_is_already_won():
@@ -288,6 +348,38 @@ def test_the_parts_add_up_and_the_chances_are_chances(amounts, closes, created, 
     assert all(0 <= d.p_won_within <= 1 + 1e-12 for d in report.deals)
     assert {d.opportunity_id for d in report.deals} == {o.id for o in deals if o.status.value == "open"}
     assert all(k.now < now and k.end <= now for k in report.checks)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    amounts=st.lists(st.integers(1, 10**6), min_size=1, max_size=10),
+    closes=st.lists(st.tuples(st.integers(1, 90), st.booleans()), min_size=10, max_size=10),
+    created=st.lists(st.integers(0, 89), min_size=10, max_size=10),
+    length=st.integers(5, 40),
+    early=st.integers(1, 400),
+)
+def test_deals_older_than_the_first_outcome_leave_the_run_rate_alone(amounts, closes, created, length, early):
+    """
+    A deal created long before anything closed (still open) puts no earlier period on record: the run
+    rate, and the past periods judged with their run rates and actuals, are the same with it or not.
+    """
+    now = T0 + 90 * DAY
+    deals, events = [], []
+    for i, amount in enumerate(amounts):
+        (day, won), made = closes[i], created[i]
+        if made + day > 90:
+            deals.append(deal(f"o{i}", amount, created=made))
+            continue
+        deals.append(deal(f"o{i}", amount, created=made, closed=made + day, won=won))
+        events.append(attrs.evolve(close(f"o{i}", made + day, won=won), time_in_stage=day * DAY))
+    old = deal("old", 500, created=-early)
+    call = {"start": now, "end": now + length * DAY, "now": now}
+    plain = expected_bookings(deals, events, PIPE, **call)
+    more = expected_bookings([old, *deals], events, PIPE, **call)
+    assert more.component("run_rate", "USD") == plain.component("run_rate", "USD")
+    assert [(k.now, k.run_rate, k.actual) for k in more.checks] == [
+        (k.now, k.run_rate, k.actual) for k in plain.checks
+    ]
 
 
 def test_deals_in_another_currency_are_forecast_on_their_own():

@@ -440,6 +440,16 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.forecast.Bookings.component": {"name": "pipeline", "currency": "USD"},
     "funnelkit.forecast.compare_forecasts": {"cutoffs": ((T0 + 30 * DAY, T0 + 60 * DAY),), "backtests": 2},
     "funnelkit.forecast.MethodScore": {"method": "combined", "wape": None, "bias": None},
+    "funnelkit.forecast.BookingCheck": {
+        "now": T0,
+        "start": T0,
+        "end": NOW,
+        "currency": "USD",
+        "bottom_up": Money.of("5", "USD"),
+        "run_rate": Money.of("6", "USD"),
+        "combined": Money.of("5.50", "USD"),
+        "actual": Money.of("4", "USD"),
+    },
     "funnelkit.forecast.ComparisonRow": {
         "start": T0,
         "end": NOW,

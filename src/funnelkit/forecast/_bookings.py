@@ -61,6 +61,8 @@ _FAST_STAYS = 1_000
 MAX_PERIOD = dt.timedelta(days=3660)
 
 _DAY = dt.timedelta(days=1)
+#: The weight is judged on the past periods whose run rate was made as now's, when at least this many.
+_SAME_FORM = 3
 #: A past period that booked nothing counts as this ratio of actual to forecast in the log scale.
 _SMALLEST_RATIO = 0.01
 #: The instants a history is read between: past periods, seasons and lookbacks reach far back from them.
@@ -313,21 +315,25 @@ def expected_bookings(
       length just before *now*, times the previous *season*'s index (its
       period against the three before it), pulled towards 1 by as much as
       its own noise could explain; each owner's in the share they booked
-      in those periods.
+      in those periods.  Bookings are on record from the day of the first
+      outcome (won or lost): a period begun before it counts in neither
+      (an export that keeps only the deals closed since some date shows
+      the months before it empty, though they were not).
 
     Up to *backtests* past periods of the same length, a month apart at
-    most, each forecast from what was known at its own "now", judge the
-    parts: the open part of the bottom-up forecast (pipeline + generation)
-    is scaled by its past ratio of actual to forecast, pulled towards 1 by
-    as much as its noise could explain (:attr:`Bookings.scales`; a model
-    that learned wrong, such as large deals winning less often than the
-    count of deals says, or a process that changed, is corrected by its own
-    record); the calibrated bottom-up forecast and the run rate are then
-    combined per currency by the least-squares weight
-    (:attr:`Bookings.weights`); :meth:`Bookings.quantile` is a prediction
-    interval from the past periods' actual/forecast ratios, as wide as the
-    independent periods they are worth (overlapping periods count for less)
-    ask.
+    most, each forecast from what was known at its own "now" (from the first
+    outcome on, and only where the run rate had a period on record too:
+    where both could forecast), judge the parts: the open part of the
+    bottom-up forecast (pipeline + generation) is scaled by its past ratio
+    of actual to forecast, pulled towards 1 by as much as its noise could
+    explain (:attr:`Bookings.scales`; a model that learned wrong, such as
+    large deals winning less often than the count of deals says, or a
+    process that changed, is corrected by its own record); the calibrated
+    bottom-up forecast and the run rate are then combined per currency by
+    the least-squares weight (:attr:`Bookings.weights`);
+    :meth:`Bookings.quantile` is a prediction interval from the past
+    periods' actual/forecast ratios, as wide as the independent periods they
+    are worth (overlapping periods count for less) ask.
 
     Refused: an event after *now*, or a deal created or moved after it
     (look-ahead), each by its place as given; an inconsistent history (as
@@ -371,7 +377,9 @@ def expected_bookings(
     step = min(last - first, _PAST_STEP)
     checks = []
     k0 = max(1, math.ceil((last - at) / step))
-    instants = [at - k * step for k in range(k0, k0 + k_max) if at - k * step > known.earliest]
+    # only periods from when outcomes are on record: before it a past forecast knows nothing
+    since = known.recorded or at
+    instants = [at - k * step for k in range(k0, k0 + k_max) if at - k * step > since]
     # the deals as they stood at every past instant, from one replay of each deal's history
     sweep = _Sweep(deals, log, _timelines(deals, log, at), instants) if instants else None
     for k, then in enumerate(instants, k0):
@@ -389,10 +397,12 @@ def expected_bookings(
         got = past.forecast(first - shift, last - shift)
         actual = known.wins.booked(first - shift, last - shift)
         for currency in sorted({*got.currencies, *actual}):
+            if currency not in got.run_rate:
+                continue  # judged only where both methods could forecast (a period of bookings on record)
             checks.append((then, first - shift, last - shift, currency, got, actual))
     worth = step / (last - first)  # a past period's share of an independent one
     scales = _scales(checks, parts.currencies, worth)
-    weights = _weights(checks, parts.currencies, scales)
+    weights = _weights(checks, parts.currencies, scales, indexed=parts.indexed)
     reported = tuple(
         BookingCheck(
             now=then,
@@ -501,6 +511,7 @@ class _Parts:
         self.by: dict[tuple[Component, str | None, dt.date, str], Decimal] = {}
         self.deals: list[DealBooking] = []
         self.run_rate: dict[str, Decimal] = {}
+        self.indexed = False  # whether the run rate's season and the periods before it were on record
 
     def add(self, component: Component, owner: str | None, month: dt.date, currency: str, v: Decimal) -> None:
         key = (component, owner, month, currency)
@@ -589,6 +600,11 @@ class _Known:
         self.lookback, self.season = lookback, season
         self.explain = explain
         self.earliest = min((o.created_at for o in deals), default=now)
+        # bookings are on record from the day of the first outcome: before it, an export that
+        # keeps only later closes shows empty periods that were not empty (and a new company's
+        # first weeks, with nothing closed yet, say nothing of its rate)
+        ends = [o.stage_entered_at for o in deals if o.status is _WON or o.status is _LOST]
+        self.recorded = _day_of(min(ends)) if ends else None
         self._wins: _Wins | None = None
         if moves is None:
             moves = _Moves(log)
@@ -771,6 +787,7 @@ class _Known:
                 for j in range(3)
             ]
             base = [b for b, fine in before if fine]
+            parts.indexed = ok and bool(base)
             if ok and base:
                 for k in currencies:
                     mean = _CTX.divide(_sum(b.get(k, Decimal(0)) for b in base), Decimal(len(base)))
@@ -831,7 +848,7 @@ class _Known:
 
     def _won(self, start: dt.datetime, end: dt.datetime) -> tuple[dict[str, Decimal], bool]:
         """The bookings per currency won in ``[start, end)``, and whether the history covers it."""
-        if start < self.earliest or end > self.now:
+        if self.recorded is None or start < self.recorded or end > self.now:
             return {}, False
         return self.wins.booked(start, end), True
 
@@ -1166,7 +1183,9 @@ def _scales(checks: list[Any], currencies: Iterable[str], worth: float) -> dict[
     return out
 
 
-def _weights(checks: list[Any], currencies: Iterable[str], scales: Mapping[str, float]) -> dict[str, float]:
+def _weights(
+    checks: list[Any], currencies: Iterable[str], scales: Mapping[str, float], *, indexed: bool | None = None
+) -> dict[str, float]:
     """
     Per currency, the weight w of the calibrated bottom-up forecast B (see
     :func:`_scales`) against the run rate R: the least-squares weight that
@@ -1175,13 +1194,22 @@ def _weights(checks: list[Any], currencies: Iterable[str], scales: Mapping[str, 
     forecasts miss the same noise of what is booked, so the weights that
     ignore it pull towards one half): ``w = sum (A - R)(B - R) / sum (B -
     R)^2``; the bottom-up alone without a run rate or past periods to judge
-    by, one half when the two never differed.
+    by, one half when the two never differed.  Given *indexed* (whether the
+    run rate now has its season's index), only the past periods whose run
+    rate was made the same way count, when there are at least
+    :data:`_SAME_FORM` of them: a run rate before its season was on record
+    is another forecaster.
     """
     out = {}
     for k in sorted(set(currencies) | {x[3] for x in checks}):
         scale = scales.get(k, 1.0)
         mine = [(float(got.calibrated(k, scale)), float(got.run_rate.get(k, 0)), float(actual.get(k, 0)))
                 for _, _, _, cur, got, actual in checks if cur == k]  # fmt: skip
+        if indexed is not None:
+            same = [m for m, x in zip(mine, [x for x in checks if x[3] == k], strict=True)
+                    if x[4].indexed == indexed]  # fmt: skip
+            if len(same) >= _SAME_FORM:
+                mine = same
         if not mine or not any(r for _, r, _ in mine):
             out[k] = 1.0  # no run rate to weigh against
             continue
@@ -1262,6 +1290,11 @@ def _beta_fraction(a: float, b: float, x: float) -> float:
 
 def _days(span: dt.timedelta) -> float:
     return span / _DAY
+
+
+def _day_of(t: dt.datetime) -> dt.datetime:
+    """The first instant of *t*'s day in UTC."""
+    return dt.datetime(t.year, t.month, t.day, tzinfo=dt.UTC)
 
 
 def _month(t: dt.datetime) -> dt.date:

@@ -14,14 +14,34 @@ import datetime as dt
 import math
 import operator
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .. import _optional
 from ..entities import OpportunityStatus
 
 if TYPE_CHECKING:
     from ..entities import Opportunity
-    from ._bookings import _Chain, _Moves
+    from ..stages import StageChanged
+
+
+class _Chain(Protocol):
+    """What this path reads of :class:`._bookings._Chain` (named by shape: no import back)."""
+
+    won: set[str]
+    horizon: int
+    times: dict[str, list[float]]
+    survival: dict[str, list[float]]
+    jumps: dict[str, list[tuple[float, str, float]]]
+    w: dict[str, list[float]]
+
+    def grow(self, horizon: int) -> None: ...
+
+
+class _Moves(Protocol):
+    """What this path reads of :class:`._bookings._Moves`: each deal's moves in order."""
+
+    moves: dict[str, list[StageChanged]]
+
 
 _OPEN = OpportunityStatus.OPEN
 _ID, _STAGE, _STATUS = operator.attrgetter("id"), operator.attrgetter("stage"), operator.attrgetter("status")
