@@ -254,10 +254,8 @@ def main():
     print("(the best of 11 interleaved rounds, gc off while timed)")
     print(f"  funnelkit advance/win with milestone checks, key persons a dict   {us(fk):9.1f}")
     print(f"  funnelkit advance/win with milestone checks, key persons a tuple  {us(fkt):9.1f}")
-    print(
-        f"  python-statemachine, machine per deal ({machines:,})              {us(psm):9.1f}   "
-        f"ratio {psm / fk:6.1f} (dict)  {psm / fkt:6.1f} (tuple)"
-    )
+    label = f"python-statemachine, machine per deal ({machines:,})"
+    print(f"  {label:<64} {us(psm):9.1f}   ratio {psm / fk:6.1f} (dict)  {psm / fkt:6.1f} (tuple)")
     if "transitions" in best:
         tr = best["transitions"]
         label = f"transitions, Machine per deal ({machines:,})"
