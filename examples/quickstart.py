@@ -357,7 +357,14 @@ sla = response_times(
     answered, activities=year.lead_activities, targets={None: dt.timedelta(hours=4)}, now=end
 )
 print(f"  first response within 4 hours: {sla}")
-for g in sla.by_rep():
+# Per rep, only the leads routed to, answered by and still owned by one rep: a lead reassigned when
+# its rep left is answered by the new owner, late, and would count against them.
+routed = {d.lead_id: d.rep_id for d in year.decisions}
+first = {a.customer_id: a.rep_id for a in year.lead_activities if a.purpose == "first response"}
+own = [lead for lead in answered if routed[lead.id] == first.get(lead.id) == lead.owner]
+print(f"  of those, the {len(own)} leads routed to, answered by and still owned by one rep, by rep:")
+mine = response_times(own, activities=year.lead_activities, targets={None: dt.timedelta(hours=4)}, now=end)
+for g in mine.by_rep():
     if g.breached:
         mean = year.response_delays[g.key]
         print(f"    {g.key} (answers in {mean} on average): {g.breached} of {g.leads} breached")

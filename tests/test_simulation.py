@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import pickle
+from fractions import Fraction
 
 import pytest
 
@@ -19,6 +20,8 @@ from funnelkit.stages import (
     Stage,
     all_of,
 )
+
+DAY = dt.timedelta(days=1)
 
 
 def test_a_short_year_keeps_every_invariant():
@@ -280,3 +283,125 @@ def test_the_result_holds_the_activity_log_and_key_persons():
     assert run.key_persons
     assert all(p.customer_id in customers for p in run.key_persons)
     assert "activity_log" not in run.to_records()[0]
+
+
+def test_nobody_works_after_leaving():
+    """
+    The reviewer's company (8 reps, a year, four leave): no activity on a deal or a lead, no stage
+    move and no new deal (a repeat order included) by a rep after the instant they left; the leads
+    reassign could not place (every rep full) stay with the rep who left, working and untouched.
+    """
+    run = simulate(reps=8, leads=800, days=365, seed=2026, duplicates=0.15, splits=0.2, check_every=7)
+    gone = run.departures
+    assert len(gone) == 4
+    assert all(at.hour == 9 for at in gone.values())  # the start of a day
+    after = [
+        a for a in (*run.activity_log, *run.lead_activities) if a.rep_id in gone and a.at > gone[a.rep_id]
+    ]
+    assert after == []
+    assert [e for e in run.events if e.actor in gone and e.at > gone[e.actor]] == []
+    assert [d.id for d in run.opportunities if d.owner in gone and d.created_at > gone[d.owner]] == []
+    left_with = {
+        lead.id: lead.owner
+        for lead in run.lead_records
+        if lead.owner in gone and lead.status.value == "working"
+    }
+    assert left_with  # the documented case: not worked, not decided
+    late = [
+        a for a in run.lead_activities if a.customer_id in left_with and a.at > gone[left_with[a.customer_id]]
+    ]
+    assert late == []
+
+
+def small_company(capacity):
+    """A company of three reps of *capacity* each, every rep's mean response a day, nothing played yet."""
+    from funnelkit.simulation import _Company
+    from funnelkit.stages import default_pipeline
+
+    company = _Company(
+        reps=3, leads=3 * capacity, days=1, seed=1, start=dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC),
+        check_every=1, work_rate=0.3, pipeline=default_pipeline(),
+    )  # fmt: skip
+    company.hire(3, (capacity, capacity))
+    company.delays = dict.fromkeys(company.reps, dt.timedelta(days=1))
+    return company
+
+
+def test_a_first_response_planned_after_a_leave_is_replanned_or_dropped():
+    """
+    Three reps of 40 get 120 leads at once, each to be answered within two days; an hour later one
+    leaves.  The newcomer (room for 30) takes 30 of the 40: each of those the leaver had not answered
+    is answered by the newcomer after the move; the 10 left behind lose their planned answer, are
+    never worked, and the invariants (nobody logs after leaving) hold.
+    """
+    company = small_company(40)
+    start = company.start
+    company.arrivals(0, start)
+    assert company.counts["assigned"] == 120
+    planned = {lead_id: acts[0] for lead_id, acts in company.lead_acts.items()}
+    leave = start + dt.timedelta(hours=1)
+    company.rep_leaves(0, leave)
+    (leaver,) = company.left
+    mine = {lead_id for lead_id, act in planned.items() if act.rep_id == leaver}
+    assert len(mine) == 40
+    kept = {i for i in mine if company.leads[i].owner == leaver}
+    assert len(kept) == 10
+    for lead_id in mine:
+        was = planned[lead_id]
+        now = company.lead_acts.get(lead_id, [])
+        if was.at <= leave:
+            assert now == [was]  # answered before leaving: history stays
+        elif lead_id in kept:
+            assert now == []  # nobody answers it
+        else:
+            (act,) = now
+            assert act.rep_id == company.leads[lead_id].owner != leaver
+            assert leave <= act.at <= leave + 2 * DAY
+    assert any(planned[i].at > leave for i in kept)
+    for day in range(1, 6):
+        company.work_leads(start + day * DAY)
+    assert all(a.at <= leave for i in kept for a in company.lead_acts.get(i, []))
+    assert all(company.leads[i].status.value == "working" for i in kept)
+    company.check(5)
+
+
+def test_the_check_catches_work_after_leaving():
+    """An activity, a move or a new deal by a rep after they left breaks the simulation, naming the day."""
+    from funnelkit import Activity
+
+    company = small_company(2)
+    company.left["rep000"] = company.start
+    company.lead_acts["x"] = [
+        Activity(id="x-r0", kind="call", at=company.start + DAY, rep_id="rep000", customer_id="x")
+    ]
+    with pytest.raises(
+        SimulationError, match=r"day 3: rep000 logged x-r0 at 2026-01-06 09:00, after leaving"
+    ):
+        company.check_leavers(3)
+    company.lead_acts["x"][0] = Activity(
+        id="x-r0", kind="call", at=company.start, rep_id="rep000", customer_id="x"
+    )
+    company.check_leavers(3)  # at the very instant of leaving: still there
+
+
+def test_repeat_deals_are_split_like_the_others():
+    """With splits=1 every deal, a repeat deal as much as a converted lead's, has its credit split."""
+    run = simulate(reps=6, leads=300, days=300, seed=4, splits=1.0, check_every=100)
+    repeats = {d.id for d in run.opportunities if d.lead_id is None}
+    assert repeats
+    assert set(run.splits.deals) == {d.id for d in run.opportunities}
+    for deal_id in repeats:
+        shares = [s.share for s in run.splits.splits if s.opportunity_id == deal_id]
+        assert min(shares) in (Fraction(1, 2), Fraction(1, 3), Fraction(1, 4))
+        assert sum(shares) == 1
+
+
+@pytest.mark.parametrize("field", ["repeats", "won", "leads", "activities"])
+def test_a_document_with_a_negative_count_is_refused(field):
+    """Counts are ints >= 0: from_dict names the field; an old document without repeats reads as 0."""
+    run = simulate(reps=2, leads=20, days=20, seed=1)
+    data = json.loads(json.dumps(run.to_dict()))
+    with raises_problems((field, "range")):
+        from_dict(SimulationResult, {**data, field: -3})
+    old = {k: v for k, v in data.items() if k not in ("repeats", "departures")}
+    assert from_dict(SimulationResult, old).repeats == 0

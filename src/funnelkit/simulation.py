@@ -144,8 +144,12 @@ class SimulationError(FunnelkitError):
         return (type(self), (self.day, self.message))
 
 
+#: The check of a count of :class:`SimulationResult`: an int >= 0 (a document's too).
+_COUNT = c.check(c.non_negative_int)
+
+
 @attrs.frozen(kw_only=True, repr=False)
-class SimulationResult(Report):
+class SimulationResult(Report, c.Checked):
     """
     What happened: counts, the final entities and events, and the reports.
 
@@ -165,7 +169,9 @@ class SimulationResult(Report):
     *repeats* counts the repeat deals that customers who had bought opened
     (:data:`REPEAT_TRUTH`; their ``lead_id`` is ``None``): every deal is
     a converted lead's or a repeat, so ``won + lost + open == converted +
-    repeats``.
+    repeats``.  *departures* holds each rep who left and the instant they
+    left (see :func:`simulate`).  The counts are ints >= 0: a document
+    with a negative one is refused, naming the field.
 
     ``to_records()`` and ``to_frame()`` give one row of counts (without the
     entities), so the frames of several seeds concatenate into one table;
@@ -177,24 +183,24 @@ class SimulationResult(Report):
     """
 
     seed: int
-    days: int
-    leads: int
-    assigned: int
-    returned: int
-    converted: int
-    disqualified: int
-    won: int
-    lost: int
-    open: int
-    stalled: int
-    moves: int
-    refused_moves: int
-    reassigned: int
-    checks: int
+    days: int = attrs.field(metadata=_COUNT)
+    leads: int = attrs.field(metadata=_COUNT)
+    assigned: int = attrs.field(metadata=_COUNT)
+    returned: int = attrs.field(metadata=_COUNT)
+    converted: int = attrs.field(metadata=_COUNT)
+    disqualified: int = attrs.field(metadata=_COUNT)
+    won: int = attrs.field(metadata=_COUNT)
+    lost: int = attrs.field(metadata=_COUNT)
+    open: int = attrs.field(metadata=_COUNT)
+    stalled: int = attrs.field(metadata=_COUNT)
+    moves: int = attrs.field(metadata=_COUNT)
+    refused_moves: int = attrs.field(metadata=_COUNT)
+    reassigned: int = attrs.field(metadata=_COUNT)
+    checks: int = attrs.field(metadata=_COUNT)
     customers: tuple[Customer, ...] = attrs.field(repr=False)
     opportunities: tuple[Opportunity, ...] = attrs.field(repr=False)
     events: tuple[StageChanged, ...] = attrs.field(repr=False)
-    activities: int
+    activities: int = attrs.field(metadata=_COUNT)
     forecast_total: Money | None
     wape: Fraction | None
     abc_counts: Mapping[str, int]
@@ -206,7 +212,8 @@ class SimulationResult(Report):
     lead_activities: tuple[Activity, ...] = attrs.field(repr=False, default=())
     response_delays: Mapping[str, dt.timedelta] = attrs.field(repr=False, factory=dict)
     decisions: tuple[Decision, ...] = attrs.field(repr=False, default=())
-    repeats: int = 0
+    repeats: int = attrs.field(default=0, metadata=_COUNT)
+    departures: Mapping[str, dt.datetime] = attrs.field(repr=False, factory=dict)
 
     def _summary(self) -> str:
         deals = c.counted(self.converted + self.repeats, "deal")
@@ -237,7 +244,7 @@ class SimulationResult(Report):
 #: The fields of a result that hold records, not counts: left out of its one row.
 _ENTITIES = frozenset({
     "customers", "opportunities", "events", "splits", "duplicates", "activity_log", "key_persons",
-    "lead_records", "lead_activities", "response_delays", "decisions",
+    "lead_records", "lead_activities", "response_delays", "decisions", "departures",
 })  # fmt: skip
 
 #: The largest company :func:`simulate` plays: reps, leads and days.
@@ -289,9 +296,10 @@ def simulate(
     legal form, case, spacing, full-width letters or a typo: see
     :func:`funnelkit.duplicates.plant_duplicates`), and the pairs of ids
     are the result's *duplicates*; companies then get made-up names.  With
-    *splits* (a chance in [0, 1]), a new deal's credit is split between its
-    owner and another rep (a half, a third or a quarter theirs), in the
-    result's *splits* (:class:`~funnelkit.CreditSplits`).  Both draw from
+    *splits* (a chance in [0, 1]), a new deal's credit (a converted lead's
+    or a repeat deal's, alike) is split between its owner and another rep
+    (a half, a third or a quarter theirs), in the result's *splits*
+    (:class:`~funnelkit.CreditSplits`).  Both draw from
     their own generator seeded by *seed*, so the rest of the company is the
     one played without them.
 
@@ -327,6 +335,17 @@ def simulate(
     weigh on their reps' capacity as any deal does, so the company differs
     from one played without them.  The result's *repeats* counts them.
 
+    Reps leave: at the start of every 90th day (while more than two remain)
+    one rep leaves and a newcomer joins, and the leaver's customers, deals
+    and leads are reassigned by load (:func:`funnelkit.assignment.reassign`).
+    A lead the leaver had not answered yet is answered by its new owner,
+    with that owner's delay counted from the move.  What reassign cannot
+    place (every rep full) stays with the rep who left and is not worked:
+    such a lead is never answered, followed up or decided (it stays
+    working), such a deal is never worked, moved, won or lost (it stalls
+    open), and such a customer opens no repeat deal.  Nobody logs anything
+    after leaving.  The result's *departures* holds who left and when.
+
     The invariants:
 
     - every lead is assigned once or returned with a reason;
@@ -337,12 +356,14 @@ def simulate(
     - amounts per currency are conserved (no money appears or disappears),
       and so are deals: each is a converted lead's or a repeat;
     - no deal sits in a stage its pipeline lacks;
-    - a move refused for a missing milestone changes nothing.
+    - a move refused for a missing milestone changes nothing;
+    - a rep who has left logs no activity (on a deal or a lead), moves no
+      deal and gets no new deal after leaving.
 
     At most 1,000 reps, 1,000,000 leads and 3,650 days (``MAX_REPS``,
     ``MAX_LEADS``, ``MAX_DAYS``).  Cost: O(d (l + o)) for d days, l leads
-    and o deals, plus O(o e) for each check of the invariants (e events
-    per deal); a year with 2,000 leads takes a few seconds.
+    and o deals, plus O(o e + a) for each check of the invariants (e events
+    per deal, a activities); a year with 2,000 leads takes a few seconds.
     """
     reps, leads, days = c.plain(reps), c.plain(leads), c.plain(days)  # numpy ints as ints
     seed, check_every, work_rate = c.plain(seed), c.plain(check_every), c.plain(work_rate)
@@ -523,6 +544,7 @@ class _Company:
         self.answered: dict[str, dt.datetime] = {}  # lead id -> its first response
         self.lead_acts: dict[str, list[Activity]] = {}  # lead id -> the activities logged against it
         self.delays: dict[str, dt.timedelta] = {}  # rep id -> their mean delay to a first response
+        self.left: dict[str, dt.datetime] = {}  # rep id -> the instant they left, in order
         self.decisions: list[Decision] = []  # every routing decision, in order
         self.names = _Maker(self.extra)
         self.splits: list[Split] = []
@@ -564,12 +586,12 @@ class _Company:
     def run(self, progress: c.Progress | None = None) -> SimulationResult:
         for day in range(self.days):
             now = self.start + day * _DAY
+            if day % 90 == 89 and len(self.reps) > 2:
+                self.rep_leaves(day, now)  # first thing: the day's work is by the reps still there
             self.arrivals(day, now)
             self.work_leads(now)
             self.repeat_orders(now)
             self.work_deals(day, now)
-            if day % 90 == 89 and len(self.reps) > 2:
-                self.rep_leaves(day, now)
             if day % self.check_every == 0:
                 self.check(day)
             if progress is not None:
@@ -633,9 +655,12 @@ class _Company:
                 self.first_response(routed, decision.rep_id)
             self.leads[lead.id] = routed
 
-    def first_response(self, lead: Lead, rep: str) -> None:
-        """*rep* answers *lead* after a delay uniform on ``[0, 2 * mean]`` for their mean: a call or email."""
-        at = lead.created_at + self.leadgen.uniform(0, 2) * self.delays[rep]
+    def first_response(self, lead: Lead, rep: str, since: dt.datetime | None = None) -> None:
+        """
+        *rep* answers *lead* after a delay uniform on ``[0, 2 * mean]`` for their mean, from the lead's
+        creation or from *since* (when the lead came to them): a call or email.
+        """
+        at = (lead.created_at if since is None else since) + self.leadgen.uniform(0, 2) * self.delays[rep]
         self.answered[lead.id] = at
         kind = self.leadgen.choice(("call", "email"))
         act = Activity(
@@ -659,8 +684,11 @@ class _Company:
 
     def work_leads(self, now: dt.datetime) -> None:
         for lead in list(self.leads.values()):
-            if lead.status is not LeadStatus.WORKING or self.answered[lead.id] > now:
+            answered = self.answered.get(lead.id)
+            if lead.status is not LeadStatus.WORKING or answered is None or answered > now:
                 continue  # closed, or not answered yet: nobody qualifies a lead before the first contact
+            if lead.owner not in self.reps:
+                continue  # left with a rep who has gone (nobody had room): nobody works it
             roll = self.rng.random()
             if roll >= 0.12:  # not decided today: perhaps a follow-up
                 self.follow_up(lead, now)
@@ -724,7 +752,8 @@ class _Company:
                 continue
             customer = self.customers[customer_id]
             chance = 0.0 if customer.tier is None else daily[customer.tier.value]
-            if self.repeatgen.random() < chance and customer.owner is not None:
+            asks = self.repeatgen.random() < chance
+            if asks and customer.owner is not None and customer.owner in self.reps:  # else: the owner left
                 self.repeat_order(customer, customer.owner, now)
 
     def repeat_order(self, customer: Customer, owner: str, now: dt.datetime) -> None:
@@ -749,6 +778,8 @@ class _Company:
         self.activities[deal.id] = [_activity(deal, 0, kind, now, purpose="repeat order")]
         self.created_amounts["CNY"] = _CONTEXT.add(self.created_amounts.get("CNY", Decimal(0)), value.amount)
         self.counts["repeats"] += 1
+        if self.split_rate and self.extra.random() < self.split_rate and len(self.reps) > 1:
+            self.split(deal)  # a repeat deal's credit is split like a converted lead's
 
     def split(self, deal: Opportunity) -> None:
         """Share *deal*'s credit between its owner and another rep: a half, a third or a quarter theirs."""
@@ -760,8 +791,8 @@ class _Company:
     def work_deals(self, day: int, now: dt.datetime) -> None:
         for deal_id in list(self.deals):
             deal = self.deals[deal_id]
-            if not deal.is_open:
-                continue
+            if not deal.is_open or deal.owner not in self.reps:
+                continue  # closed, or left with a rep who has gone (nobody had room): nobody works it
             if self.rng.random() < 0.006 and deal.stage in self.pipeline.routes.lose_to:
                 reason = self.rng.choice(self.pipeline.lost_reasons or ("other",))
                 self.record(
@@ -924,6 +955,7 @@ class _Company:
     def rep_leaves(self, day: int, now: dt.datetime) -> None:
         leaver = self.rng.choice(sorted(self.reps))
         del self.reps[leaver]
+        self.left[leaver] = now
         newcomer = f"rep{self.next_rep:03d}"
         self.next_rep += 1
         self.reps[newcomer] = SalesRep(id=newcomer, name=f"Rep {self.next_rep}", capacity=30)
@@ -960,6 +992,15 @@ class _Company:
                 self.initial[d.id] = attrs.evolve(self.initial[d.id], owner=d.owner)
         for lead in moved.leads:
             self.leads[lead.id] = lead
+        for lead in owned_leads:  # a first response planned for after the leave is not the leaver's
+            planned = self.answered.get(lead.id)
+            if planned is None or planned <= now:
+                continue  # answered already: the new owner (if any) follows up
+            owner = self.leads[lead.id].owner
+            if owner is not None and owner in self.reps:  # moved: the new owner answers, from now
+                self.first_response(self.leads[lead.id], owner, since=now)
+            else:  # left with the leaver: nobody answers it
+                del self.answered[lead.id], self.lead_acts[lead.id]
         self.counts["reassigned"] += len(moved.moves)
         for u in moved.unmoved:
             if not u.reason:
@@ -1004,6 +1045,31 @@ class _Company:
             raise SimulationError(
                 day, f"amounts per currency changed: {dict(totals)} != {dict(self.created_amounts)}"
             )
+        self.check_leavers(day)
+
+    def check_leavers(self, day: int) -> None:
+        """Nobody who has left logs an activity, moves a deal or gets a new deal after leaving."""
+        left = self.left
+        if not left:
+            return
+        logs = (*self.activities.values(), *self.lead_acts.values())
+        for act in (a for log in logs for a in log):
+            gone = left.get(act.rep_id)
+            if gone is not None and act.at > gone:
+                raise SimulationError(
+                    day, f"{act.rep_id} logged {act.id} at {act.at:%Y-%m-%d %H:%M}, after leaving"
+                )
+        for deal_id, events in self.events.items():
+            for e in events:
+                gone = left.get(e.actor)
+                if gone is not None and e.at > gone:
+                    raise SimulationError(
+                        day, f"{e.actor} moved {deal_id} at {e.at:%Y-%m-%d %H:%M}, after leaving"
+                    )
+        for deal in self.deals.values():
+            gone = left.get(deal.owner)
+            if gone is not None and deal.created_at > gone:
+                raise SimulationError(day, f"{deal.id} was opened for {deal.owner}, who had left")
 
     # --- the end ----------------------------------------------------------------------
 
@@ -1049,6 +1115,7 @@ class _Company:
             response_delays={rep: self.delays[rep] for rep in sorted(self.delays)},
             decisions=tuple(self.decisions),
             repeats=self.counts["repeats"],
+            departures=dict(self.left),
         )
 
     def _wape(

@@ -75,17 +75,47 @@ def test_split_leads_are_credited_by_share_worked_by_hand():
 
 
 def test_without_splits_or_a_link_nothing_changes():
-    """No splits, splits of deals no lead became, or no opportunities: the report without splits."""
+    """No splits, no splits of a deal, or splits of deals no lead became: the report without splits."""
     decisions = [decision("l1", "ann", 100), decision("l2", "bob", 50)]
     plain = fairness(decisions, team=TEAM, start=NINE, end=NINE + DAY)
     splits = split("o1", ann="1/2", bob="1/2")
     for kwargs in (
-        {"splits": splits},
+        {"splits": [], "opportunities": [deal("o1", "l1")]},
         {"splits": splits, "opportunities": [deal("o1", "l7")]},
-        {"splits": None},
+        {"splits": splits, "opportunities": []},
+        {"splits": None, "opportunities": None},
     ):
         assert fairness(decisions, team=TEAM, start=NINE, end=NINE + DAY, **kwargs) == plain
     assert all(isinstance(r.leads, int) for r in plain.rows)
+
+
+def test_splits_and_opportunities_come_together():
+    """
+    Splits without the opportunities that link them to leads (or the reverse) would credit nothing
+    in silence: refused, naming the argument missing.
+    """
+    decisions = [decision("l1", "ann", 100)]
+    args = {"team": TEAM, "start": NINE, "end": NINE + DAY}
+    with raises_problems(("opportunities", "missing")):
+        fairness(decisions, splits=split("o1", ann="1/2", bob="1/2"), **args)
+    with raises_problems(("opportunities", "missing")):
+        fairness(decisions, splits=CreditSplits(splits=()), **args)
+    with raises_problems(("splits", "missing")):
+        fairness(decisions, opportunities=[deal("o1", "l1")], **args)
+
+
+def test_an_opportunity_listed_twice_is_refused():
+    """Two opportunities with one id would credit a lead by whichever came first: refused at the second."""
+    decisions = [decision("l1", "ann", 100), decision("l2", "ann", 100)]
+    args = {"team": TEAM, "start": NINE, "end": NINE + DAY, "splits": split("o1", ann="1/2", bob="1/2")}
+    with raises_problems(("opportunities[1].id", "duplicate")):
+        fairness(decisions, opportunities=[deal("o1", "l1"), deal("o1", "l2")], **args)
+    with raises_problems(("opportunities[2].id", "duplicate")):
+        fairness(
+            decisions,
+            opportunities=(d for d in [deal("o1", "l1"), deal("o2", "l2"), deal("o1", "l1")]),
+            **args,
+        )
 
 
 def test_the_earliest_deal_of_a_lead_carries_its_credit():
@@ -123,7 +153,7 @@ def test_bad_splits_and_opportunities_are_named():
     with raises_problems(("splits[0].share", "range")):
         fairness([], splits=split("o1", ann="1/2", bob="1/3"), **args)
     with raises_problems(("opportunities[0]", "type")):
-        fairness([], opportunities=["o1"], **args)
+        fairness([], splits=[], opportunities=["o1"], **args)
 
 
 SHARES = st.sampled_from([Fraction(1, 2), Fraction(1, 3), Fraction(1, 4), Fraction(2, 5)])

@@ -18,7 +18,7 @@ from .._report import Report, conflict, money_cells
 from .._splits import CreditSplits, Split, splits_of
 from .._time import instant
 from ..entities import Opportunity
-from ..errors import CurrencyMismatchError, Problem, ValidationError
+from ..errors import MAX_LISTED, CurrencyMismatchError, Problem, ValidationError
 from ._assign import Decision
 from ._roulette import Offer
 from ._team import Team
@@ -217,7 +217,7 @@ def fairness(
     end: dt.datetime,
     offers: Iterable[Offer] = (),
     splits: CreditSplits | Iterable[Split] | None = None,
-    opportunities: Iterable[Opportunity] = (),
+    opportunities: Iterable[Opportunity] | None = None,
 ) -> FairnessReport:
     """
     How fairly leads were spread over ``[start, end)``.
@@ -243,7 +243,10 @@ def fairness(
     is allocated by the shares in whole minor units
     (:meth:`CreditSplits.allocate`).  The leads and values credited add up
     to those placed, so the totals are unchanged; the ratios and Gini
-    coefficients read the credit.
+    coefficients read the credit.  The two come together: *splits* without
+    *opportunities*, or the reverse, is refused naming the one missing
+    (code ``missing``), and so is an opportunity id listed twice
+    (``opportunities[i].id``, code ``duplicate``).
 
     >>> import datetime as dt
     >>> from funnelkit import CreditSplits, Opportunity, SalesRep, Split
@@ -270,7 +273,13 @@ def fairness(
     c.require_iterable(decisions, "Decision", "decisions")
     c.require_iterable(offers, "Offer", "offers")
     credit = splits_of(splits)
-    deals = _deal_of_lead(opportunities)
+    deals = {} if opportunities is None else _deal_of_lead(opportunities)
+    if (splits is None) != (opportunities is None):
+        missing, given = ("opportunities", "splits") if opportunities is None else ("splits", "opportunities")
+        msg = (
+            f"missing; {given}= is read with {missing}= (the deals the leads became and their credit splits)"
+        )
+        raise ValidationError.single(missing, msg, code="missing")
     latest = _latest(decisions, start, end)
     counts, values, currency, unassigned = _counted(latest, credit, deals)
     outcomes = _offer_outcomes(offers, start, end)
@@ -371,14 +380,26 @@ def _whole(value: int | Fraction) -> int | Fraction:
 
 
 def _deal_of_lead(opportunities: Iterable[Opportunity]) -> dict[str, str]:
-    """Lead id -> the id of the deal it became: the earliest created naming it, then by id."""
+    """
+    Lead id -> the id of the deal it became: the earliest created naming it,
+    then by id; the opportunities checked (each an Opportunity, each id once).
+    """
     first: dict[str, tuple[dt.datetime, str]] = {}
-    for opp in c.each_of(opportunities, Opportunity, "opportunities"):
-        if opp.lead_id is not None:
+    index: dict[str, int] = {}  # deal id -> where it was first listed
+    problems: list[Problem] = []
+    for i, opp in enumerate(c.each_of(opportunities, Opportunity, "opportunities")):
+        if index.setdefault(opp.id, i) != i:
+            msg = f"{c.show(opp.id)} appears twice (opportunities[{index[opp.id]}]); each deal is listed once"
+            problems.append(Problem(path=f"opportunities[{i}].id", code="duplicate", message=msg))
+            if len(problems) >= MAX_LISTED:
+                break
+        elif opp.lead_id is not None:
             key = (opp.created_at, opp.id)
             seen = first.get(opp.lead_id)
             if seen is None or key < seen:
                 first[opp.lead_id] = key
+    if problems:
+        raise ValidationError(problems)
     return {lead: deal for lead, (_, deal) in first.items()}
 
 
