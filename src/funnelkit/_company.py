@@ -83,6 +83,8 @@ MIN_GROWTH = -0.9
 MAX_GROWTH = 10.0
 #: The largest size effect either way: how many log-odds a deal e times the median loses at each stage.
 MAX_SIZE_EFFECT = 5.0
+#: The strongest end-of-quarter push: with it every win of a quarter's first two months waits for its last.
+MAX_QUARTER_END = 2.0
 #: The days of a year of growth (a Julian year).
 YEAR_DAYS = 365.25
 #: The largest exponent of the growth factor a truth question may reach (e**600 is about 4e260):
@@ -114,6 +116,7 @@ _PARAMETERS = (
     "growth",
     "shift",
     "size_effect",
+    "quarter_end",
 )
 _OWNER = "sales"
 _LOST_REASON = "price"
@@ -203,6 +206,7 @@ _stay = _number(0, MAX_STAY_DAYS, above=True)
 _multiplier = _number(0, math.inf)
 _growth = _number(MIN_GROWTH, MAX_GROWTH)
 _size_effect = _number(-MAX_SIZE_EFFECT, MAX_SIZE_EFFECT)
+_quarter_end = _number(0, MAX_QUARTER_END)
 
 
 def _seasonality(value: object) -> c.Result:
@@ -307,6 +311,13 @@ class CompanyTruth(c.Checked):
     large deals are won less often than small ones, as in most companies'
     win rates by deal size.  :meth:`p_won` is then the chance of a deal of
     the median amount.
+
+    With *quarter_end* q (the end-of-quarter push of B2B sales), a win
+    the process makes in the first or second month of a calendar quarter
+    (in the zone of *start*) is, with chance q / 2, made instead at an
+    instant uniform over the quarter's last month, the deal waiting in its
+    last open stage until then: :meth:`quarter_index` gives the wins a day
+    in each month of a quarter that follow in a steady company.
     """
 
     deals_per_day: float = attrs.field(metadata=check(_deals_per_day), converter=_to_float)
@@ -323,6 +334,7 @@ class CompanyTruth(c.Checked):
     )
     start: dt.datetime | None = attrs.field(default=None, metadata=check(_start))
     size_effect: float = attrs.field(default=0.0, metadata=check(_size_effect), converter=_to_float)
+    quarter_end: float = attrs.field(default=0.0, metadata=check(_quarter_end), converter=_to_float)
 
     def _relations(self) -> list[Problem]:
         problems = [
@@ -438,6 +450,27 @@ class CompanyTruth(c.Checked):
             days = self.stays[k] + chances[k] * days
         return days
 
+    def quarter_index(self, day: dt.date) -> tuple[float, float, float]:
+        """
+        The wins a day in each month of *day*'s calendar quarter over the
+        quarter's mean a day, in a steady company (wins a day the same
+        throughout the quarter but for the push): with *quarter_end* q,
+        ``1 - q / 2`` in the first two months and ``1 + q / 2 * (d1 + d2) /
+        d3`` in the last, for the months' d1, d2 and d3 days (between ``1 +
+        0.95 q`` and ``1 + 1.04 q``); ``(1, 1, 1)`` without a push.  The
+        count won in a quarter is unchanged: the push only moves wins
+        within it.
+
+        Cost: O(1).
+        """
+        problem = c.calendar_date(day)
+        if problem is not None:
+            raise c.at("day", problem)
+        first = 3 * ((day.month - 1) // 3) + 1
+        d1, d2, d3 = (_month_days(day.year, first + i) for i in range(3))
+        x = self.quarter_end / 2
+        return (1 - x, 1 - x, 1 + x * (d1 + d2) / d3)
+
     def creation_rate(self, day: dt.date) -> float:
         """
         The mean deals created a day on *day*: ``deals_per_day`` times the
@@ -519,6 +552,12 @@ class CompanyTruth(c.Checked):
             * _mean_growth(k, min(b, total) - a)
             for a, b, month in _months(start, total)
         )
+
+
+def _month_days(year: int, month: int) -> int:
+    """The days of *month* of *year*."""
+    after = dt.date(year + 1, 1, 1) if month == _MONTHS else dt.date(year, month + 1, 1)
+    return (after - dt.date(year, month, 1)).days
 
 
 def _mean_growth(k: float, length: float) -> float:
@@ -673,6 +712,7 @@ def simulate_company(
     growth: float = 0.0,
     shift: tuple[int, Mapping[str, float]] | None = None,
     size_effect: float = 0.0,
+    quarter_end: float = 0.0,
 ) -> Company:
     """
     A company whose true sales process is known, played for *days* days from
@@ -709,8 +749,18 @@ def simulate_company(
       with the log-odds of its stage's chance lowered by ``b * log(x /
       median)``: with b > 0 large deals win less often, which a forecast
       that counts deals, not money, gets wrong.
-    - Without *growth*, *shift* or *size_effect*, the same seed gives the
-      same company as before they existed.
+    - With *quarter_end* q (from 0 to 2), the end-of-quarter push ("hockey
+      stick": reps and buyers close at the quarter's end): a win the
+      process makes in the first or second month of a calendar quarter (in
+      the zone of *start*) is, with chance q / 2, made instead at an instant
+      uniform over the quarter's last month (the deal waits in its last
+      open stage; past the days played it is still open).  In a steady
+      company the wins a day are then ``1 - q / 2`` times the quarter's
+      mean in its first two months and about ``1 + q`` times it in the last
+      (:meth:`CompanyTruth.quarter_index`); each deal's chance of winning
+      and the count won in a quarter are unchanged, only when.
+    - Without *growth*, *shift*, *size_effect* or *quarter_end*, the same
+      seed gives the same company as before they existed.
     - Nothing after ``start + days`` is observed: deals open then stay open.
 
     The pipeline has the open stages (probability: the true chance to win
@@ -757,6 +807,7 @@ def simulate_company(
             shift=shift,
             start=start if good_start else None,
             size_effect=size_effect,
+            quarter_end=quarter_end,
         )
     except ValidationError as e:
         problems.extend(
@@ -854,6 +905,25 @@ class _Play:
         self.horizon = dt.timedelta(days=math.fsum(self.stays))
         self.size_effect = truth.size_effect
         self.median = float(truth.amount_median.amount)
+        self.push = truth.quarter_end / 2  # the chance a win of a quarter's first two months waits
+
+    def deferred(self, t: float) -> float:
+        """
+        When a win the process makes *t* days after start is made: with chance
+        :attr:`push`, when *t* is in a calendar quarter's first two months, at
+        an instant uniform over its last month (drawn only then: no draw
+        without a push).
+        """
+        local = self.when(t).astimezone(self.zone)
+        if (local.month - 1) % 3 == 2 or not self.rng.random() < self.push:
+            return t
+        last = 3 * ((local.month - 1) // 3) + 3
+        after = (local.year + 1, 1) if last == _MONTHS else (local.year, last + 1)
+        if after[0] > dt.MAXYEAR:  # no quarter's end to wait for within the calendar
+            return t
+        a = _elapsed_days(self.local_start, dt.datetime(local.year, last, 1, tzinfo=self.zone))
+        b = _elapsed_days(self.local_start, dt.datetime(*after, 1, tzinfo=self.zone))
+        return self.rng.uniform(a, b)
 
     def log_size(self, deal: Opportunity) -> float:
         """The log of a deal's amount over the median: how far its size moves its chances."""
@@ -962,6 +1032,8 @@ class _Play:
                 kept.append((t, "advance", None))
                 i += 1
                 continue
+            if forward and self.push and t < self.days:
+                t = self.deferred(t)
             kept.append((t, "win" if forward else "lose", None))
             break
         closed = t

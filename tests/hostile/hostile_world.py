@@ -312,6 +312,8 @@ BY_NAME: dict[str, object] = {
     "forward": {"lead": 0.5, "won_over": 0.7},
     "growth": 0.1,
     "size_effect": 0.5,
+    "quarter_end": 0.5,
+    "calendar_index": "quarter",
     "share": "1/2",
     "money": Money.of("12.30", "USD"),
     "hierarchy": HIERARCHY,
@@ -619,6 +621,7 @@ BY_CALLABLE: dict[str, dict[str, object]] = {
     "funnelkit.simulation.CompanyTruth.p_won": {"stage": "lead"},
     "funnelkit.simulation.CompanyTruth.mean_days_to_close": {"stage": "lead"},
     "funnelkit.simulation.CompanyTruth.creation_rate": {"day": dt.date(2026, 3, 1)},
+    "funnelkit.simulation.CompanyTruth.quarter_index": {"day": dt.date(2026, 3, 1)},
     "funnelkit.assignment.FairnessReport.row": {"rep_id": "r1"},
 }
 

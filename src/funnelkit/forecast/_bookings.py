@@ -38,12 +38,20 @@ from ._backtest import _CHANGES, DealEvent, _deal_of, _Sweep, _timelines, _uniqu
 from ._funnel import _listed
 
 Component = Literal["closed", "pipeline", "generation", "run_rate"]
+#: The calendar indexes :func:`expected_bookings` can learn: by month of the quarter.
+CalendarIndex = Literal["quarter"]
+_CALENDAR_INDEXES: tuple[CalendarIndex, ...] = ("quarter",)
 #: The components of :func:`expected_bookings`, in the order its lines list them.
 COMPONENTS: tuple[Component, ...] = ("closed", "pipeline", "generation", "run_rate")
 #: At most this many past periods are replayed to choose the weights and the interval.
 MAX_BACKTESTS = 60
 #: The chain's chances of ending won are iterated at most this many times (a chain of back moves).
 _MAX_SWEEPS = 10_000
+#: The calendar index counts only when the chi-square of the months' wins against their days (2
+#: degrees of freedom) passes this, its 0.1 % point (``-2 ln 0.001``, 13.8): a pattern chance makes
+#: once in a thousand histories or more is taken as none (a forecast is made again every month, so
+#: a rarer false alarm is worth the push it takes longer to see in a small company).
+_CALENDAR_TEST = -2 * math.log(0.001)
 #: The past periods that judge the methods start this far apart at most.
 _PAST_STEP = dt.timedelta(days=30)
 #: A quantile at most this far from the forecast in the log scale (a factor of a million).
@@ -136,7 +144,10 @@ class Bookings(Report):
     currency the factor on the open part of the bottom-up forecast
     (:attr:`scales`) and its weight against the run rate (:attr:`weights`),
     both chosen on the past periods in :attr:`checks`; and :meth:`total`
-    and :meth:`quantile` per currency.
+    and :meth:`quantile` per currency.  :attr:`quarter_index` is the
+    calendar index of wins by month of the quarter that timed the pipeline
+    and generation parts (``None``: not asked for, no whole quarter on
+    record, or no pattern beyond chance).
 
     Not mergeable: the weights and the interval are chosen on the whole
     history; forecast a company in one call.
@@ -150,6 +161,7 @@ class Bookings(Report):
     weights: Mapping[str, float]
     checks: tuple[BookingCheck, ...]
     scales: Mapping[str, float] = attrs.field(factory=dict)
+    quarter_index: tuple[float, float, float] | None = None
 
     @property
     def currencies(self) -> tuple[str, ...]:
@@ -272,7 +284,10 @@ class Bookings(Report):
 
     def _summary(self) -> str:
         totals = ", ".join(str(self.total(k)) for k in self.currencies) or "nothing"
-        return f"{self.start.date()} to {self.end.date()} as of {self.now.date()}: {totals}"
+        index = ""
+        if self.quarter_index is not None:
+            index = "; wins by month of the quarter x " + "/".join(f"{x:.2f}" for x in self.quarter_index)
+        return f"{self.start.date()} to {self.end.date()} as of {self.now.date()}: {totals}{index}"
 
     def _rows(self) -> list[dict[str, object]]:
         return [
@@ -293,6 +308,7 @@ def expected_bookings(
     season: dt.timedelta | None = dt.timedelta(days=365),
     backtests: int = 12,
     splits: CreditSplits | Iterable[Split] | None = None,
+    calendar_index: CalendarIndex | None = "quarter",
 ) -> Bookings:
     """
     What will be booked (won) in ``[start, end)``, from what is known at
@@ -346,19 +362,39 @@ def expected_bookings(
     (to within float rounding, about 1e-15); smaller ones take the
     pure-Python arithmetic, which is the reference.
 
+    With *calendar_index* ``"quarter"`` (the default; ``None`` switches
+    it off), the pipeline and generation parts are timed by the calendar
+    too: the end-of-quarter push of B2B sales (wins crowd into a quarter's
+    last month) is one the chain of stages cannot see, its timing being
+    only a deal's age and days in its stage.  The wins known at *now*
+    within *lookback*, over the whole calendar quarters (UTC) on record,
+    give each month of the quarter its wins a day over the quarters' mean
+    a day, pulled towards 1 by as much as its Poisson noise could explain
+    (as the run rate's season index is; :attr:`Bookings.quarter_index`),
+    and only when the months' counts differ more than chance makes them
+    once in a thousand histories (Pearson's chi-square against the days,
+    2 degrees of freedom: an index of pure noise, even shrunk, moves the
+    months and costs a steady company accuracy);
+    each day's chance of a win is then weighted by its month's index,
+    normalised so that over a whole quarter the days' weights average 1 (a
+    deal's chance in a period is at most 1).  The past periods that judge
+    the parts are forecast the same way, each from its own history.
+
     With *splits* (:class:`~funnelkit.CreditSplits`), a split deal's
     closed and pipeline lines, and its part of the amounts created and
     booked that share out the generation and the run rate, go to its reps
     by their shares (in whole units); the totals do not change.
 
-    Cost: O(e log e + b (n + s + a h)) for b past periods, n deals, e
-    events, s stays within *lookback*, a distinct ages (to the quarter
-    day) of the open deals per stage and h days to the period's end.
+    Cost: O(e log e + b (n + s + a h + q log n)) for b past periods, n
+    deals, e events, s stays within *lookback*, a distinct ages (to the
+    quarter day) of the open deals per stage, h days to the period's end
+    and q calendar quarters within *lookback* (the calendar index).
     """
     first, last, at = _instants(start, end, now)
     lookback = _positive_span(lookback, "lookback", 36_600)
     cycle = None if season is None else _positive_span(season, "season", 3_660)
     k_max = _count(backtests)
+    quarterly = _calendar_index(calendar_index)
     credit = splits_of(splits)
     c.require(pipeline, Pipeline, "a Pipeline", "pipeline")
     c.require_iterable(opportunities, "Opportunity", "opportunities")
@@ -370,7 +406,7 @@ def expected_bookings(
     deals = list(as_of(deals, log, now=at))  # checks the history; the deals as they stood at now
     moves = _Moves(log)  # sorted once: every past instant reads a prefix of each deal's
     moves.flatten(deals)
-    known = _Known(deals, log, pipeline, at, lookback, cycle, moves=moves, credit=credit)
+    known = _Known(deals, log, pipeline, at, lookback, cycle, moves=moves, credit=credit, quarterly=quarterly)
     parts = known.forecast(first, last)
     # the past periods of the same length, each a step further back (a month at most, so that a
     # quarter's forecast is judged on a dozen periods within a year, overlapping)
@@ -393,6 +429,7 @@ def expected_bookings(
             cycle,
             moves=moves,
             explain=False,  # only its sums are read
+            quarterly=quarterly,
         )
         got = past.forecast(first - shift, last - shift)
         actual = known.wins.booked(first - shift, last - shift)
@@ -427,6 +464,7 @@ def expected_bookings(
         weights=weights,
         checks=reported,
         scales=scales,
+        quarter_index=known.quarter_index,
     )
 
 
@@ -469,6 +507,17 @@ def _count(value: object) -> int:
         msg = f"{c.show(value)} is not between 0 and {MAX_BACKTESTS}"
         raise ValidationError.single("backtests", msg, code="range")
     return value
+
+
+def _calendar_index(value: object) -> bool:
+    """Whether *calendar_index* asks for the index by month of the quarter (``"quarter"``) or none."""
+    if value is None:
+        return False
+    if not isinstance(value, str) or value not in _CALENDAR_INDEXES:
+        allowed = ", ".join(map(repr, _CALENDAR_INDEXES))
+        msg = f"{c.show(value)} is not a calendar index; allowed: None, {allowed}"
+        raise ValidationError.single("calendar_index", msg, code="choice")
+    return True
 
 
 def _known_at(deals: list[Opportunity], log: list[DealEvent], now: dt.datetime) -> None:
@@ -594,8 +643,12 @@ class _Known:
         moves: _Moves | None = None,
         explain: bool = True,
         credit: CreditSplits | None = None,
+        quarterly: bool = False,
     ) -> None:
         self.deals, self.pipeline, self.now = deals, pipeline, now
+        self.quarterly = quarterly  # whether the wins are timed by the calendar index by month of quarter
+        self._index: tuple[float, float, float] | None = None
+        self._indexed = False  # whether :attr:`quarter_index` was learned
         self.credit = credit  # the owners' shares of split deals, for the lines by owner
         self.lookback, self.season = lookback, season
         self.explain = explain
@@ -657,6 +710,67 @@ class _Known:
         return parts
 
     @property
+    def quarter_index(self) -> tuple[float, float, float] | None:
+        """
+        The wins a day in each month of the calendar quarter (UTC) over the
+        quarters' mean a day, pooled over the whole quarters on record
+        within the lookback and each pulled towards 1 by its Poisson noise
+        (:func:`_shrunk`): ``None`` when not asked for, when no quarter is
+        on record, or when the months' counts differ no more than chance
+        would make them (:data:`_CALENDAR_TEST`).
+        """
+        if not self.quarterly or self.recorded is None:
+            return None
+        if not self._indexed:
+            self._index, self._indexed = self._learn_quarter_index(self.recorded), True
+        return self._index
+
+    def _learn_quarter_index(self, recorded: dt.datetime) -> tuple[float, float, float] | None:
+        """:attr:`quarter_index` learned from the wins known at now (from *recorded* on)."""
+        since = max(recorded, self.now - self.lookback)
+        counts, days = [0, 0, 0], [0.0, 0.0, 0.0]
+        begin = dt.datetime(since.year, 3 * ((since.month - 1) // 3) + 1, 1, tzinfo=dt.UTC)
+        if begin < since:
+            begin = _quarter_after(begin)
+        while (after := _quarter_after(begin)) <= self.now:
+            for i, (a, b) in enumerate(_months(begin, after)):
+                counts[i] += self.wins.count(a, b)
+                days[i] += _days(b - a)
+            begin = after
+        total = sum(counts)
+        if not total:
+            return None
+        rate = total / sum(days)
+        # Pearson's chi-square of the counts against the days (2 degrees of freedom): a pattern that
+        # chance makes this often is none (a shrunk index of pure noise still moves the months)
+        if (
+            math.fsum((n - rate * d) ** 2 / (rate * d) for n, d in zip(counts, days, strict=True))
+            < _CALENDAR_TEST
+        ):
+            return None
+        # index i is n_i / (d_i rate), n_i a part of the total: its relative variance by the delta
+        # method is (1 - s)^2 (1/n_i + 1/(total - n_i)) for its share s of the wins
+        return cast(
+            "tuple[float, float, float]",
+            tuple(
+                1.0
+                if n in {0, total}
+                else _shrunk(n / d / rate, (1 - n / total) ** 2 * _ratio_noise(n, total - n))
+                for n, d in zip(counts, days, strict=True)
+            ),
+        )
+
+    def _timing(self, month: dt.datetime) -> float:
+        """The weight of a win's chance on the days of *month*'s month: its index over its quarter's mean."""
+        index = self.quarter_index
+        if index is None:
+            return 1.0
+        first = dt.datetime(month.year, 3 * ((month.month - 1) // 3) + 1, 1, tzinfo=dt.UTC)
+        spans = [_days(b - a) for a, b in _months(first, _quarter_after(first))]
+        mean = math.fsum(x * d for x, d in zip(index, spans, strict=True)) / math.fsum(spans)
+        return index[(month.month - 1) % 3] / mean
+
+    @property
     def wins(self) -> _Wins:
         """The deals won, by when (built once)."""
         if self._wins is None:
@@ -677,10 +791,13 @@ class _Known:
         ages = [max(_days(self.now - o.stage_entered_at), 0.0) for o in deals]
         notes = [self.chain.unknown(o.stage, a) for o, a in zip(deals, ages, strict=True)]
         chances = self._chances(deals, ages, notes, bounds)
+        timing = [self._timing(m_start) for m_start, _ in months]
         for o, a, note, ps in zip(deals, ages, notes, chances, strict=True):
             amount = cast("Money", o.amount)
             total = 0.0
-            for month, p in zip(firsts, ps, strict=True):
+            for month, p, g in zip(firsts, ps, timing, strict=True):
+                if g != 1.0:  # timed by the calendar too; at most a chance of 1 in all
+                    p = min(p * g, max(1.0 - total, 0.0))  # noqa: PLW2901 - the chance timed
                 total += p
                 for rep, part in self._owners(o, _times(amount.amount, p), amount.currency):
                     parts.add("pipeline", rep, month, amount.currency, part)
@@ -745,6 +862,7 @@ class _Known:
                 won_by_end = mean(_days(b_end - c_end), _days(b_end - c_start))
                 won_before = mean(_days(b_start - c_end), _days(b_start - c_start))
                 share += (won_by_end - won_before) * days
+            share *= self._timing(b_start)
             for (owner, currency), per_day in created.items():
                 parts.add("generation", owner, _month(b_start), currency, _times(per_day, share))
 
@@ -844,7 +962,7 @@ class _Known:
         if counts[0] == 0 or sum(counts[1:]) == 0 or len(amounts) < 2:
             return math.inf
         cv2 = statistics.pvariance(amounts) / statistics.fmean(amounts) ** 2
-        return (1 + cv2) * (1 / counts[0] + 1 / sum(counts[1:]))
+        return _ratio_noise(counts[0], sum(counts[1:]), cv2)
 
     def _won(self, start: dt.datetime, end: dt.datetime) -> tuple[dict[str, Decimal], bool]:
         """The bookings per currency won in ``[start, end)``, and whether the history covers it."""
@@ -858,6 +976,16 @@ def _fast() -> Any:
     from . import _bookings_fast
 
     return _bookings_fast
+
+
+def _ratio_noise(here: int, base: int, cv2: float = 0.0) -> float:
+    """
+    The relative variance of the ratio of two independent compound Poisson
+    sums of *here* and *base* wins (> 0) whose amounts have the squared
+    coefficient of variation *cv2* (0: counts of wins): ``(1 + cv2) * (1 /
+    here + 1 / base)``.
+    """
+    return (1 + cv2) * (1 / here + 1 / base)
 
 
 def _shrunk(index: float, noise: float) -> float:
@@ -903,6 +1031,10 @@ class _Wins:
         if hi <= lo:
             return []
         return [o for _, o in sorted(self.won[lo:hi], key=operator.itemgetter(0))]
+
+    def count(self, start: dt.datetime, end: dt.datetime) -> int:
+        """How many deals were won in ``[start, end)``."""
+        return max(0, bisect.bisect_left(self.times, end) - bisect.bisect_left(self.times, start))
 
     def booked(self, start: dt.datetime, end: dt.datetime) -> dict[str, Decimal]:
         """What :func:`_won_in` gives: the amounts won in ``[start, end)`` per currency."""
@@ -1295,6 +1427,12 @@ def _days(span: dt.timedelta) -> float:
 def _day_of(t: dt.datetime) -> dt.datetime:
     """The first instant of *t*'s day in UTC."""
     return dt.datetime(t.year, t.month, t.day, tzinfo=dt.UTC)
+
+
+def _quarter_after(first: dt.datetime) -> dt.datetime:
+    """The first instant (UTC) of the calendar quarter after the one that begins at *first*."""
+    month = first.month + 3
+    return dt.datetime(first.year + (month > 12), (month - 1) % 12 + 1, 1, tzinfo=dt.UTC)
 
 
 def _month(t: dt.datetime) -> dt.date:
