@@ -35,6 +35,8 @@ Result = Problem | list[Problem] | None
 Check = Callable[[Any], Result]
 E = TypeVar("E", bound=enum.Enum)
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 
 #: A check's fast test: given the source of a value and a way to name a constant, the source of a
 #: condition that holds only when the check passes (``True`` means nothing to report).  Fast tests
@@ -679,6 +681,54 @@ def to_mapping(value: object, path: str) -> Any:
                 raise ValidationError.single(path, msg, code="duplicate")
             seen.add(key)
     return out
+
+
+def mapping_of(
+    value: object,
+    path: str,
+    expected: str,
+    key: Callable[[Any], K | Problem],
+    item: Callable[[Any, str], V],
+) -> dict[K, V]:
+    """
+    *value*, a mapping (or mapping-like, see :func:`to_mapping`), checked key
+    by key and value by value, as a dict; else one ValidationError listing
+    every problem (at most ``MAX_LISTED``).
+
+    A value that is no mapping is refused at *path* as not *expected*
+    (``"a mapping of lead source to timedelta"``).  *key* returns a key
+    checked (converted, e.g. a str to its enum member) or its problem (path
+    ``""``), reported at *path*; *item* takes a value and its path
+    ``path[key]`` (the checked key's repr: a str's first 40 characters, an
+    enum member's value) and returns the value checked or raises a
+    ValidationError.
+    """
+    value = to_mapping(value, path)
+    if not isinstance(value, Mapping):
+        raise at(path, wrong_type(value, expected))
+    out: dict[K, V] = {}
+    problems: list[Problem] = []
+    for raw_key, raw in value.items():
+        checked = key(raw_key)
+        if isinstance(checked, Problem):
+            problems.append(checked.prefixed(path))
+        else:
+            try:
+                out[checked] = item(raw, f"{path}[{_key_label(checked)}]")
+            except ValidationError as e:
+                problems += e.problems
+        if len(problems) >= MAX_LISTED:
+            break
+    if problems:
+        raise ValidationError(problems)
+    return out
+
+
+def _key_label(key: object) -> str:
+    """A checked mapping key as it stands in a path: ``'web'`` (at most 40 characters), ``None``."""
+    if isinstance(key, enum.Enum):
+        key = key.value
+    return repr(key[:40]) if isinstance(key, str) else show(key)
 
 
 # --- running the checks ---------------------------------------------------

@@ -7,7 +7,7 @@ its lead.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
 from .. import _checks as c
@@ -111,26 +111,16 @@ def span(value: object, path: str, *, positive: bool = False) -> dt.timedelta:
 
 def spans_by_key(value: object, path: str, what: str) -> dict[str | None, dt.timedelta]:
     """A non-empty mapping of *what* (a str, or None for every other) to a positive timedelta."""
-    value = c.to_mapping(value, path)
-    if not isinstance(value, Mapping):
-        raise c.at(path, c.wrong_type(value, f"a mapping of {what} (or None) to timedelta"))
-    if not value:
+
+    def key_of(key: object) -> str | Problem | None:
+        if key is None or (isinstance(key, str) and c.name(key) is None):
+            return key
+        return c.wrong_type(key, f"a {what} or None")
+
+    expected = f"a mapping of {what} (or None) to timedelta"
+    out = c.mapping_of(value, path, expected, key_of, lambda raw, at: span(raw, at, positive=True))
+    if not out:  # an empty mapping: any entry is in out or has been refused above
         raise ValidationError.single(path, f"is empty; give a timedelta for a {what} or None", code="empty")
-    out: dict[str | None, dt.timedelta] = {}
-    problems: list[Problem] = []
-    for key, raw in value.items():
-        if key is not None and (not isinstance(key, str) or c.name(key) is not None):
-            problems.append(c.wrong_type(key, f"a {what} or None").prefixed(path))
-        else:
-            shown = "None" if key is None else repr(key[:40])
-            try:
-                out[key] = span(raw, f"{path}[{shown}]", positive=True)
-            except ValidationError as e:
-                problems += e.problems
-        if len(problems) >= MAX_LISTED:
-            break
-    if problems:
-        raise ValidationError(problems)
     return out
 
 

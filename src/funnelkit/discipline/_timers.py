@@ -16,7 +16,7 @@ from .. import _checks as c
 from .._frozenmap import FrozenMap
 from .._report import Report, conflict
 from ..entities import Activity, Lead, LeadStatus
-from ..errors import MAX_LISTED, Problem, ValidationError
+from ..errors import Problem, ValidationError
 from . import _args as a
 from ._calendar import NEVER
 
@@ -25,49 +25,31 @@ _OPEN = (LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED)
 
 
 def _by_status(value: Mapping[LeadStatus | str, dt.timedelta]) -> Mapping[LeadStatus, dt.timedelta]:
-    value = c.to_mapping(value, "by_status")
-    if not isinstance(value, Mapping):
-        raise c.at("by_status", c.wrong_type(value, "a mapping of lead status to timedelta"))
-    out: dict[LeadStatus, dt.timedelta] = {}
-    problems: list[Problem] = []
     allowed = ", ".join(repr(s.value) for s in _OPEN)
-    for key, raw in value.items():
+
+    def open_status(key: object) -> LeadStatus | Problem:
         status = key if isinstance(key, LeadStatus) else None
         if isinstance(key, str) and not isinstance(key, LeadStatus):
             status = next((s for s in LeadStatus if s.value == key), None)
         if status is None or status not in _OPEN:
-            msg = f"{c.show(key)} is not the status of an open lead; allowed: {allowed}"
-            problems.append(Problem(path="by_status", code="choice", message=msg))
-        else:
-            try:
-                out[status] = a.span(raw, f"by_status[{status.value!r}]", positive=True)
-            except ValidationError as e:
-                problems += e.problems
-        if len(problems) >= MAX_LISTED:
-            break
-    if problems:
-        raise ValidationError(problems)
+            return c.bad("choice", f"{c.show(key)} is not the status of an open lead; allowed: {allowed}")
+        return status
+
+    expected = "a mapping of lead status to timedelta"
+    out = c.mapping_of(
+        value, "by_status", expected, open_status, lambda raw, at: a.span(raw, at, positive=True)
+    )
     return FrozenMap(dict(sorted(out.items())))
 
 
 def _by_source(value: Mapping[str, dt.timedelta]) -> Mapping[str, dt.timedelta]:
-    value = c.to_mapping(value, "by_source")
-    if not isinstance(value, Mapping):
-        raise c.at("by_source", c.wrong_type(value, "a mapping of lead source to timedelta"))
-    out: dict[str, dt.timedelta] = {}
-    problems: list[Problem] = []
-    for key, raw in value.items():
-        if not isinstance(key, str) or c.name(key) is not None:
-            problems.append(c.wrong_type(key, "a lead source").prefixed("by_source"))
-        else:
-            try:
-                out[key] = a.span(raw, f"by_source[{key[:40]!r}]", positive=True)
-            except ValidationError as e:
-                problems += e.problems
-        if len(problems) >= MAX_LISTED:
-            break
-    if problems:
-        raise ValidationError(problems)
+    def source(key: object) -> str | Problem:
+        if isinstance(key, str) and c.name(key) is None:
+            return key
+        return c.wrong_type(key, "a lead source")
+
+    expected = "a mapping of lead source to timedelta"
+    out = c.mapping_of(value, "by_source", expected, source, lambda raw, at: a.span(raw, at, positive=True))
     return FrozenMap(dict(sorted(out.items())))
 
 

@@ -113,14 +113,7 @@ class _FieldHistory(RowReader):
                 )
                 bad.append(self._at(i, 1, c.bad("choice", msg)))
         if deal.__class__ is not str or deal not in self.ids:
-            if blank(deal):
-                bad.append(self._at(i, 0, _REQUIRED))
-            else:
-                problem = c.identifier(deal)
-                if problem is None:
-                    self.ids.add(deal)
-                else:
-                    bad.append(self._at(i, 0, problem))
+            self._deal(i, deal, bad)
         if at.__class__ is not dt.datetime or at.tzinfo is not dt.UTC:
             at = self._time(i, 4, at, bad)
         if who is MISSING or who is None:

@@ -318,6 +318,20 @@ class RowReader:
             valid.add(cell)
         return cell
 
+    def _deal(self, i: int, deal: Any, bad: list[Problem]) -> None:
+        """
+        Check the deal cell (column 0) not yet known valid: remembered when
+        it is, else a problem.
+        """
+        if blank(deal):
+            bad.append(self._at(i, 0, _REQUIRED))
+            return
+        problem = c.identifier(deal)
+        if problem is None:
+            self.ids.add(deal)
+        else:
+            bad.append(self._at(i, 0, problem))
+
 
 class _History(RowReader):
     """
@@ -338,14 +352,7 @@ class _History(RowReader):
         deal, stage, at, who, why = cells
         bad: list[Problem] = []
         if deal.__class__ is not str or deal not in self.ids:
-            if blank(deal):
-                bad.append(self._at(i, 0, _REQUIRED))
-            else:
-                problem = c.identifier(deal)
-                if problem is None:
-                    self.ids.add(deal)
-                else:
-                    bad.append(self._at(i, 0, problem))
+            self._deal(i, deal, bad)
         if stage.__class__ is not str or stage not in self.stages:
             if blank(stage):
                 bad.append(self._at(i, 1, _REQUIRED))
