@@ -124,21 +124,34 @@ def _check(open_part, actual, closed=0):
 
 def test_the_open_part_is_scaled_by_its_shrunk_past_ratio():
     """
-    Three periods that did not overlap, the open part forecast 100 each and booked 80, 90, 70 (with 10
-    already won in the first, 90 in all): the logs of 0.8, 0.9, 0.7 have mean m = -0.2284 and variance
-    v = 0.01584; James-Stein keeps 1 - (v / 3) / m^2 = 0.899 of m: the scale is e^(-0.2053) = 0.814.
-    Ratios 0.5, 0.5, 2 are mostly noise (1 - 0.2135 / 0.0534 < 0): the scale is 1.  With overlapping
-    periods worth a third each, 0.8, 0.9, 0.7 count as one: 1 - 0.01584 / 0.0522 = 0.70 of m is kept.
+    Four periods that did not overlap, the open part forecast 100 each and booked 80, 90, 70, 80 (with
+    10 already won in the first, 90 in all): the logs of 0.8, 0.9, 0.7, 0.8 have mean m = -0.22708 and
+    variance v = 0.010547; James-Stein keeps 1 - (v / 4) / m^2 = 0.9489 of m: the scale is
+    e^(-0.21547) = 0.8062.  Ratios 0.5, 0.5, 2, 1 are mostly noise (1 - (0.4405 / 4) / 0.0300 < 0): the
+    scale is 1.  Overlapping periods worth 0.8 each count as 3.2: 1 - (v / 3.2) / m^2 = 0.9361 of m is
+    kept, 0.8085.
     """
-    checks = [_check(100, 90, closed=10), _check(100, 90), _check(100, 70)]
-    assert _scales(checks, ["USD"], 1.0)["USD"] == pytest.approx(0.8144, abs=1e-4)
-    noisy = [_check(100, 50), _check(100, 50), _check(100, 200)]
+    checks = [_check(100, 90, closed=10), _check(100, 90), _check(100, 70), _check(100, 80)]
+    assert _scales(checks, ["USD"], 1.0)["USD"] == pytest.approx(0.80616, abs=1e-5)
+    noisy = [_check(100, 50), _check(100, 50), _check(100, 200), _check(100, 100)]
     assert _scales(noisy, ["USD"], 1.0) == {"USD": 1.0}
-    m = statistics.fmean(math.log(r) for r in (0.8, 0.9, 0.7))
-    kept = 1 - statistics.variance([math.log(r) for r in (0.8, 0.9, 0.7)]) / m**2
-    assert _scales(checks, ["USD"], 1 / 3)["USD"] == pytest.approx(math.exp(m * kept))
-    assert kept == pytest.approx(0.70, abs=0.01)
-    assert _scales(checks[:2], ["USD", "EUR"], 1.0) == {"EUR": 1.0, "USD": 1.0}  # too few to tell
+    logs = [math.log(r) for r in (0.8, 0.9, 0.7, 0.8)]
+    m, v = statistics.fmean(logs), statistics.variance(logs)
+    assert _scales(checks, ["USD"], 0.8)["USD"] == pytest.approx(math.exp(m * (1 - v / 3.2 / m**2)))
+    assert 1 - v / 3.2 / m**2 == pytest.approx(0.9361, abs=1e-4)
+
+
+def test_no_scale_until_the_past_periods_are_worth_more_than_three():
+    """
+    The same four ratios 0.8, 0.9, 0.7, 0.8 worth 3/4 of an independent period each are worth 3; three
+    of them, 3: with v estimated on n - 1 = 2 degrees of freedom, m / sqrt(v / n) is a Student t of
+    infinite variance, noise that could explain any ratio: no scale.  Two are too few in any case.
+    """
+    checks = [_check(100, 90, closed=10), _check(100, 90), _check(100, 70), _check(100, 80)]
+    assert _scales(checks, ["USD"], 0.75) == {"USD": 1.0}
+    assert _scales(checks[:3], ["USD"], 1.0) == {"USD": 1.0}
+    assert _scales(checks[:2], ["USD", "EUR"], 1.0) == {"EUR": 1.0, "USD": 1.0}
+    assert _scales(checks, ["USD"], 0.76)["USD"] < 1  # worth 3.04: scaled
 
 
 def test_split_deals_credit_each_rep_their_share():
@@ -254,6 +267,44 @@ def test_periods_before_the_first_outcome_are_not_on_record():
     assert report.component("run_rate", "USD") == usd(300)
     assert [k.now for k in report.checks] == [T0 + 80 * DAY]
     assert report.checks[0].run_rate == usd(100 + 200)  # [60, 80) alone was on record at day 80
+
+
+def test_a_quiet_stretch_on_record_is_judged_with_a_run_rate_of_0():
+    """
+    Deals decided 30 days after creation (w90 after 25), 100 each: w0 won on day 30 (the record starts),
+    l11, l21, l31, l41 lost on days 41 to 71, w55 won on day 85, w90 on day 115; o open since day 110.
+    Seen from day 120 the past 20-day periods are judged from day 100, 80 and 60 (from day 40 the run
+    rate had no period on record).  From day 80 and 60 its periods on record, [40, 80) and [40, 60),
+    booked nothing: a run rate of 0, judged as such (the currency is on record), not left out.
+    (B, R, A) by hand, the incidence of won by age 30 among the deals decided (Aalen-Johansen):
+
+    - day 100: 2 won of 6, 1/3; w90 (age 10) wins within 20 days at 1/3: B = 33.33; R = [80, 100)
+      booked 100 over the three periods on record: 33.33; A = 100 (w90);
+    - day 80: 1 won of 5: w55 (age 25) at 1/5: B = 20; R = 0; A = 100 (w55);
+    - day 60: 1 won of 3: l31 (age 29) and l41 (age 19) at 1/3 each: B = 66.67; R = 0; A = 0.
+
+    No period ages 30 inside 20 days, so generation is 0; fewer than three scale 1.  The weight:
+    sum (A - R)(B - R) / sum (B - R)^2 = (0 + 2000 + 0) / (0 + 400 + 40000/9) = 45/109 (with the
+    quiet periods left out it was 1/2, the day-100 period alone, where B and R agree).
+    """
+    deals, events = [], []
+    for oid, created, won, age in [
+        ("w0", 0, True, 30), ("l11", 11, False, 30), ("l21", 21, False, 30), ("l31", 31, False, 30),
+        ("l41", 41, False, 30), ("w55", 55, True, 30), ("w90", 90, True, 25),
+    ]:  # fmt: skip
+        deals.append(deal(oid, 100, created=created, closed=created + age, won=won))
+        events.append(attrs.evolve(close(oid, created + age, won=won), time_in_stage=age * DAY))
+    deals.append(deal("o", 100, created=110))
+    now = T0 + 120 * DAY
+    report = expected_bookings(deals, events, PIPE, start=now, end=now + 20 * DAY, now=now)
+    judged = [((k.now - T0) / DAY, k.bottom_up, k.run_rate, k.actual) for k in report.checks]
+    assert judged == [
+        (100, usd("33.33"), usd("33.33"), usd(100)),
+        (80, usd(20), usd(0), usd(100)),
+        (60, usd("66.67"), usd(0), usd(0)),
+    ]
+    assert report.scales == {"USD": 1.0}
+    assert report.weights["USD"] == pytest.approx(45 / 109)
 
 
 def test_a_period_begun_before_now_counts_what_is_already_won():

@@ -71,6 +71,8 @@ MAX_PERIOD = dt.timedelta(days=3660)
 _DAY = dt.timedelta(days=1)
 #: The weight is judged on the past periods whose run rate was made as now's, when at least this many.
 _SAME_FORM = 3
+#: The open part is scaled only by past periods worth more than this many independent ones (_scales).
+_FEWEST_WORTH = 3.0
 #: A past period that booked nothing counts as this ratio of actual to forecast in the log scale.
 _SMALLEST_RATIO = 0.01
 #: The instants a history is read between: past periods, seasons and lookbacks reach far back from them.
@@ -331,18 +333,22 @@ def expected_bookings(
       length just before *now*, times the previous *season*'s index (its
       period against the three before it), pulled towards 1 by as much as
       its own noise could explain; each owner's in the share they booked
-      in those periods.  Bookings are on record from the day of the first
-      outcome (won or lost): a period begun before it counts in neither
-      (an export that keeps only the deals closed since some date shows
-      the months before it empty, though they were not).
+      in those periods; 0 in a currency on record (a deal in it won or
+      lost by *now*) that booked nothing in them.  Bookings are on record
+      from the day of the first outcome (won or lost): a period begun
+      before it counts in neither (an export that keeps only the deals
+      closed since some date shows the months before it empty, though
+      they were not).
 
     Up to *backtests* past periods of the same length, a month apart at
     most, each forecast from what was known at its own "now" (from the first
     outcome on, and only where the run rate had a period on record too:
-    where both could forecast), judge the parts: the open part of the
+    where both could forecast; a quiet stretch on record is a run rate of
+    0, judged as such), judge the parts: the open part of the
     bottom-up forecast (pipeline + generation) is scaled by its past ratio
     of actual to forecast, pulled towards 1 by as much as its noise could
-    explain (:attr:`Bookings.scales`; a model that learned wrong, such as
+    explain, and left at 1 until the periods are worth more than three
+    independent ones (:attr:`Bookings.scales`; a model that learned wrong, such as
     large deals winning less often than the count of deals says, or a
     process that changed, is corrected by its own record); the calibrated
     bottom-up forecast and the run rate are then combined per currency by
@@ -658,6 +664,9 @@ class _Known:
         # first weeks, with nothing closed yet, say nothing of its rate)
         ends = [o.stage_entered_at for o in deals if o.status is _WON or o.status is _LOST]
         self.recorded = _day_of(min(ends)) if ends else None
+        # the currencies on record: those of the deals won or lost by now (with an amount)
+        decided = (o for o in deals if o.status is _WON or o.status is _LOST)
+        self.on_record = sorted({o.amount.currency for o in decided if o.amount is not None})
         self._wins: _Wins | None = None
         if moves is None:
             moves = _Moves(log)
@@ -896,7 +905,9 @@ class _Known:
         recent = [r for r, ok in windows if ok]
         if not recent:
             return
-        currencies = sorted({k for r in recent for k in r})
+        # every currency on record by now, not only those booked in the windows: a quiet stretch
+        # forecasts 0 (and is judged as such)
+        currencies = self.on_record
         index: dict[str, float] = {}
         if self.season is not None:
             then, ok = self._won(start - self.season, end - self.season)
@@ -1295,8 +1306,12 @@ def _scales(checks: list[Any], currencies: Iterable[str], worth: float) -> dict[
     its log m pulled towards 0 by positive-part James-Stein shrinkage,
     ``m * max(0, 1 - v / (n m^2))`` for the logs' variance v and the n
     independent periods they are worth (k periods times *worth*): a ratio
-    that the noise of a few periods explains counts for nothing.  1 with
-    fewer than three periods whose open part forecast something.
+    that the noise of a few periods explains counts for nothing.  1 while
+    the periods whose open part forecast something are worth no more than
+    :data:`_FEWEST_WORTH` (3) independent ones: with v estimated on n - 1
+    <= 2 degrees of freedom, m / sqrt(v / n) is a Student t whose variance
+    is infinite, so the noise could explain any ratio (on simulated young
+    companies the scale of three months cost more than it saved).
     """
     out = {}
     for k in sorted(set(currencies) | {x[3] for x in checks}):
@@ -1306,11 +1321,12 @@ def _scales(checks: list[Any], currencies: Iterable[str], worth: float) -> dict[
             if forecast > 0:
                 booked = float(actual.get(k, 0)) - float(got.part(k, "closed"))
                 logs.append(math.log(max(booked / forecast, _SMALLEST_RATIO)))
-        if len(logs) < 3:
+        n = len(logs) * worth
+        if len(logs) < 2 or n <= _FEWEST_WORTH:
             out[k] = 1.0
             continue
         m = statistics.fmean(logs)
-        noise = statistics.variance(logs) / (len(logs) * worth)
+        noise = statistics.variance(logs) / n
         out[k] = 1.0 if m == 0 else math.exp(m * max(0.0, 1 - noise / (m * m)))
     return out
 
