@@ -13,7 +13,7 @@ from three_stages import PIPE
 from _problems import raises_problems
 from funnelkit import Money, Opportunity
 from funnelkit.forecast import as_of, expected_bookings
-from funnelkit.forecast._bookings import _Known, _won_in
+from funnelkit.forecast._bookings import _Known, _timed, _won_in
 from funnelkit.simulation import simulate_company
 from funnelkit.stages import StageChanged
 
@@ -67,9 +67,10 @@ def test_the_quarter_index_worked_by_hand():
     second = shrunk(Fraction(91, 180), Fraction(1, 12))
     assert report.quarter_index == pytest.approx((float(first), float(second), 59 / 30), rel=1e-12)
     assert "x 0.53/0.55/1.97" in repr(report)
-    # October is the first month of a quarter of 31 + 30 + 31 days: the days' chances of a win there
-    # are weighted by first / ((31 first + 30 second + 31 * 59/30) / 92), new deals' too
+    # October is the first month of a quarter of 31 + 30 + 31 days, weighted first / ((31 first + 30
+    # second + 31 * 59/30) / 92) = 0.52: it scales the hazard of a win in the month
     weight = first / ((31 * first + 30 * second + 31 * Fraction(59, 30)) / 92)
+    assert float(weight) == pytest.approx(0.523, abs=1e-3)
     off = expected_bookings(
         DEALS, EVENTS, PIPE, start=NOW, end=NOW + 31 * DAY, now=NOW, backtests=0, season=None,
         calendar_index=None,
@@ -77,7 +78,98 @@ def test_the_quarter_index_worked_by_hand():
     assert off.quarter_index is None
     on, plain = report.component("generation", "USD"), off.component("generation", "USD")
     assert plain.amount > 0
-    assert float(on.amount) == pytest.approx(float(plain.amount) * float(weight), abs=0.01)
+    # (a month's hazard scaled by 0.52 takes a chance c of a win in it to 1 - (1 - c)^0.52, more than
+    # 0.52 c for any c above 0: October's new deals count for less, but not in proportion)
+    assert float(plain.amount) * float(weight) < float(on.amount) < float(plain.amount)
+
+
+def test_timing_scales_each_months_hazard_and_keeps_what_is_left_to_win():
+    """
+    Chances 0.2 a month of 0.6 left to win, weights 1/2, 1/2, 2: the first month's chance of a win of
+    what is left, 1/3, becomes 1 - (2/3)^(1/2) of 0.6 = 0.1101; the second's, 1/2, becomes
+    1 - (1/2)^(1/2) of the 0.4899 left = 0.1435; the last has all that is left (c = 1), 0.3464:
+    0.6 in all, moved towards the last month.  Weights of 1 change nothing; a deal sure to win in
+    the first month keeps its chance whatever that month's weight.
+    """
+    got = _timed([0.2, 0.2, 0.2], [0.5, 0.5, 2.0], 0.6)
+    first = 0.6 * (1 - (2 / 3) ** 0.5)
+    second = (0.6 - first) * (1 - 0.5**0.5)
+    assert got == pytest.approx([first, second, 0.6 - first - second], rel=1e-12)
+    assert got == pytest.approx([0.1101, 0.1435, 0.3464], abs=1e-4)
+    assert _timed([0.2, 0.1, 0.3], [1.0, 1.0, 1.0], 0.9) == [0.2, 0.1, 0.3]
+    assert _timed([1.0, 0.0, 0.0], [0.5, 0.5, 2.0], 1.0) == pytest.approx([1.0, 0.0, 0.0])
+
+
+@given(
+    st.lists(st.floats(0, 0.3), min_size=1, max_size=4),
+    st.lists(st.floats(0.05, 3), min_size=4, max_size=4),
+    st.floats(0, 1),
+)
+def test_timed_chances_never_add_up_to_more_than_was_left(chances, weights, extra):
+    """Whatever the weights, the timed chances are not negative and add up to at most what was left."""
+    left = min(sum(chances) + extra, 1.0)
+    got = _timed(chances, weights[: len(chances)], left)
+    assert all(p >= 0 for p in got)
+    assert sum(got) <= max(left, sum(chances)) + 1e-12
+
+
+def test_a_month_with_no_wins_gets_a_small_index_not_a_neutral_one():
+    """All wins in the quarters' last months: the empty months get an index near 0, the last near 3."""
+    history = [won_on(f"z{m:02d}{i:02d}", dt.date(2025, m, 1 + i)) for m in (3, 6, 9) for i in range(15)]
+    report = expected_bookings(
+        [d for d, _ in history], [e for _, e in history], PIPE, start=NOW, end=NOW + 31 * DAY, now=NOW,
+        backtests=0, season=None,
+    )  # fmt: skip
+    first, second, last = report.quarter_index
+    assert first < 0.1
+    assert second < 0.1
+    assert last > 2.8
+
+
+def test_a_deal_sure_to_win_early_keeps_its_chance_and_none_exceeds_its_own():
+    """
+    A deal of this history is won the day after it enters stage a: open at the start of Q4, its
+    chance over the quarter stays 1 though October's weight is 0.52; with as many deals lost as won,
+    its chance over September (weight 1.97) stays its chance of ever winning, 1/2.
+    """
+
+    def open_deal(now):
+        at = now - dt.timedelta(hours=12)
+        return Opportunity(
+            id="open", customer_id="c", owner="ann", pipeline="p", stage="a", status="open",
+            created_at=at, stage_entered_at=at, amount=Money.of(1000, "USD"), version=1,
+        )  # fmt: skip
+
+    q4 = expected_bookings(
+        [*DEALS, open_deal(NOW)], EVENTS, PIPE, start=NOW, end=dt.datetime(2026, 1, 1, tzinfo=UTC), now=NOW
+    )
+    assert q4.quarter_index is not None
+    assert [d.p_won_within for d in q4.deals if d.opportunity_id == "open"] == [pytest.approx(1.0)]
+    sept = dt.datetime(2025, 9, 1, tzinfo=UTC)
+    deals, events = [], []
+    for d, e in HISTORY:
+        if d.stage_entered_at >= sept:
+            continue
+        at = d.stage_entered_at + dt.timedelta(hours=1)
+        lost = Opportunity(
+            id="L" + d.id, customer_id="c", owner="ann", pipeline="p", stage="lost", status="lost",
+            created_at=at - DAY, stage_entered_at=at, amount=Money.of(100, "USD"), version=1,
+        )  # fmt: skip
+        loss = StageChanged(
+            opportunity_id=lost.id, pipeline="p", kind="lose", from_stage="a", to_stage="lost",
+            lost_reason="price", at=at, actor="ann", version=1, time_in_stage=DAY,
+        )  # fmt: skip
+        deals += [d, lost]
+        events += [e, loss]
+    report = expected_bookings([*deals, open_deal(sept)], events, PIPE, start=sept, end=NOW, now=sept)
+    assert report.quarter_index is not None
+    assert report.quarter_index[2] > 1.5
+    assert [d.p_won_within for d in report.deals if d.opportunity_id == "open"] == [pytest.approx(0.5)]
+    # and the new deals of September are not credited with more than all of them won: the amount
+    # created a day since the first deal was made, times September's 30 days
+    span = (sept - min(d.created_at for d in deals)) / DAY
+    created = sum(float(d.amount.amount) for d in deals) / span
+    assert float(report.component("generation", "USD").amount) <= created * 30 + 0.01
 
 
 def test_a_pattern_chance_explains_gives_no_index():

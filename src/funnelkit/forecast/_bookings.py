@@ -381,9 +381,12 @@ def expected_bookings(
     once in a thousand histories (Pearson's chi-square against the days,
     2 degrees of freedom: an index of pure noise, even shrunk, moves the
     months and costs a steady company accuracy);
-    each day's chance of a win is then weighted by its month's index,
-    normalised so that over a whole quarter the days' weights average 1 (a
-    deal's chance in a period is at most 1).  The past periods that judge
+    each month's weight (its index over the quarter's mean, so that the
+    weights average 1 over a whole quarter) then scales the month's hazard
+    of a win: a deal's (or a month's new deals') chance c of a win in the
+    month, of what it has left to win, becomes ``1 - (1 - c) ** weight`` of
+    what the months before left, so that no deal's chances add up to more
+    than its chance of a win at all.  The past periods that judge
     the parts are forecast the same way, each from its own history.
 
     With *splits* (:class:`~funnelkit.CreditSplits`), a split deal's
@@ -758,14 +761,17 @@ class _Known:
         ):
             return None
         # index i is n_i / (d_i rate), n_i a part of the total: its relative variance by the delta
-        # method is (1 - s)^2 (1/n_i + 1/(total - n_i)) for its share s of the wins
+        # method is (1 - s)^2 (1/n_i + 1/(total - n_i)) for its share s of the wins.  A month with no
+        # wins (or all of them) has no such variance: every count then gets half a win more
+        # (Haldane-Anscombe), so that an empty month's index is small, not 0 and not 1
+        adjusted = [n + 0.5 for n in counts] if 0 in counts or total in counts else [float(n) for n in counts]
+        whole = math.fsum(adjusted)
+        rate = whole / math.fsum(days)
         return cast(
             "tuple[float, float, float]",
             tuple(
-                1.0
-                if n in {0, total}
-                else _shrunk(n / d / rate, (1 - n / total) ** 2 * _ratio_noise(n, total - n))
-                for n, d in zip(counts, days, strict=True)
+                _shrunk(n / d / rate, (1 - n / whole) ** 2 * (1 / n + 1 / (whole - n)))
+                for n, d in zip(adjusted, days, strict=True)
             ),
         )
 
@@ -801,12 +807,14 @@ class _Known:
         notes = [self.chain.unknown(o.stage, a) for o, a in zip(deals, ages, strict=True)]
         chances = self._chances(deals, ages, notes, bounds)
         timing = [self._timing(m_start) for m_start, _ in months]
+        timed = any(g != 1.0 for g in timing)
         for o, a, note, ps in zip(deals, ages, notes, chances, strict=True):
             amount = cast("Money", o.amount)
+            if timed and not note:  # the calendar's index scales each month's hazard of a win
+                left = self.chain.eventual(o.stage, a) - self.chain.won_within(o.stage, a, bounds[0][0])
+                ps = _timed(ps, timing, left)  # noqa: PLW2901 - the chances timed
             total = 0.0
-            for month, p, g in zip(firsts, ps, timing, strict=True):
-                if g != 1.0:  # timed by the calendar too; at most a chance of 1 in all
-                    p = min(p * g, max(1.0 - total, 0.0))  # noqa: PLW2901 - the chance timed
+            for month, p in zip(firsts, ps, strict=True):
                 total += p
                 for rep, part in self._owners(o, _times(amount.amount, p), amount.currency):
                     parts.add("pipeline", rep, month, amount.currency, part)
@@ -864,14 +872,29 @@ class _Known:
             return
         created = self.created_per_day(by_owner=True)
         mean = functools.partial(self.chain.mean_won_within, self.first)
-        for b_start, b_end in _months(max(start, self.now), end):
-            share = 0.0  # deal-days created that are won in this month
-            for c_start, c_end in _months(self.now, b_end):
-                days = _days(c_end - c_start)
+        booking = _months(max(start, self.now), end)
+        timing = [self._timing(b_start) for b_start, _ in booking]
+        timed = any(g != 1.0 for g in timing)
+        eventual = self.chain.eventual(self.first, 0.0) if timed else 0.0
+        shares = [0.0] * len(booking)  # deal-days created that are won in each month
+        # each month of creation apart (those after a month of booking add nothing to it), so that
+        # the calendar's index scales the hazard of each cohort of new deals (see _timed)
+        for c_start, c_end in _months(self.now, booking[-1][1]) if booking else ():
+            days = _days(c_end - c_start)
+            ps: list[float] = []
+            for b_start, b_end in booking:
+                if b_end <= c_start:
+                    ps.append(0.0)
+                    continue
                 won_by_end = mean(_days(b_end - c_end), _days(b_end - c_start))
                 won_before = mean(_days(b_start - c_end), _days(b_start - c_start))
-                share += (won_by_end - won_before) * days
-            share *= self._timing(b_start)
+                ps.append(won_by_end - won_before)
+            if timed:
+                b_first = booking[0][0]
+                ps = _timed(ps, timing, eventual - mean(_days(b_first - c_end), _days(b_first - c_start)))
+            for i, p in enumerate(ps):
+                shares[i] += p * days
+        for (b_start, _), share in zip(booking, shares, strict=True):
             for (owner, currency), per_day in created.items():
                 parts.add("generation", owner, _month(b_start), currency, _times(per_day, share))
 
@@ -997,6 +1020,30 @@ def _ratio_noise(here: int, base: int, cv2: float = 0.0) -> float:
     here + 1 / base)``.
     """
     return (1 + cv2) * (1 / here + 1 / base)
+
+
+def _timed(chances: list[float], timing: list[float], left: float) -> list[float]:
+    """
+    A deal's (or a cohort's) *chances* of a win in each month, timed by the
+    calendar's weights *timing*: each month's hazard of a win scaled by its
+    weight g, the chance c of a win in the month of what is left to win
+    becoming ``1 - (1 - c) ** g``, on what the months before left to win.
+    What is left to win at the first month is *left* (the chance of a win at
+    all less that of one before the first month), or the chances' sum if
+    more: a month with all that is left keeps it whatever its weight, and no
+    month's weight makes the chances add up to more than was left to win.
+    With every weight 1 the chances are as given.
+    """
+    base = max(left, math.fsum(chances))
+    timed_left = base
+    out = []
+    for p, g in zip(chances, timing, strict=True):
+        c = min(max(p, 0.0) / base, 1.0) if base > 0 else 0.0
+        q = p if g == 1.0 and timed_left == base else timed_left * (1.0 - (1.0 - c) ** g)
+        out.append(q)
+        base = max(base - p, 0.0)
+        timed_left = max(timed_left - q, 0.0)
+    return out
 
 
 def _shrunk(index: float, noise: float) -> float:
