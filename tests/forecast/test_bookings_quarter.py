@@ -13,7 +13,7 @@ from three_stages import PIPE
 from _problems import raises_problems
 from funnelkit import Money, Opportunity
 from funnelkit.forecast import as_of, expected_bookings
-from funnelkit.forecast._bookings import _Known, _timed, _won_in
+from funnelkit.forecast._bookings import _Chain, _Known, _timed, _won_in
 from funnelkit.simulation import simulate_company
 from funnelkit.stages import StageChanged
 
@@ -323,3 +323,19 @@ def test_the_index_recovers_the_push_and_times_the_months_better():
     off_b, off_c = (x / booked for x in errors[False])
     assert on_b < 0.7 * off_b, (on_b, off_b)
     assert on_c < off_c, (on_c, off_c)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 60).map(float), st.sampled_from(["b", "won", "lost", None])),
+        min_size=1,
+        max_size=40,
+    ),
+    st.lists(st.tuples(st.integers(0, 60).map(float), st.sampled_from(["won", "lost", None])), max_size=20),
+    st.floats(0, 70),
+)
+def test_what_is_left_to_win_is_the_chance_of_a_win_at_all(in_a, in_b, age):
+    """The running sums that time every open deal give eventual()'s chance, for any stage and age."""
+    chain = _Chain({"a": in_a, "b": in_b}, {"a", "b"}, {"won"})
+    for stage in ("a", "b"):
+        assert chain.left_to_win(stage, age) == pytest.approx(chain.eventual(stage, age), abs=1e-12)
