@@ -334,8 +334,15 @@ def test_the_index_recovers_the_push_and_times_the_months_better():
     st.lists(st.tuples(st.integers(0, 60).map(float), st.sampled_from(["won", "lost", None])), max_size=20),
     st.floats(0, 70),
 )
-def test_what_is_left_to_win_is_the_chance_of_a_win_at_all(in_a, in_b, age):
-    """The running sums that time every open deal give eventual()'s chance, for any stage and age."""
+def test_the_chance_of_a_win_at_all_from_running_sums_is_the_pass_over_the_exits(in_a, in_b, age):
+    """
+    eventual(), from running sums of the stage's jumps, is the pass over its exits written out: the
+    destinations of the jumps after *age*, normalised, each won (1) or the chain's chance from there.
+    """
     chain = _Chain({"a": in_a, "b": in_b}, {"a", "b"}, {"won"})
     for stage in ("a", "b"):
-        assert chain.left_to_win(stage, age) == pytest.approx(chain.eventual(stage, age), abs=1e-12)
+        leave = chain._leaving(stage, age)
+        from_there = chain._absorbed()
+        want = sum(q * (1.0 if d == "won" else from_there.get(d, 0.0)) for d, q in leave.items())
+        want = 0.0 if chain.unknown(stage, age) else want
+        assert chain.eventual(stage, age) == pytest.approx(want, abs=1e-12)

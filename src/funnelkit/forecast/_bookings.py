@@ -811,7 +811,7 @@ class _Known:
         for o, a, note, ps in zip(deals, ages, notes, chances, strict=True):
             amount = cast("Money", o.amount)
             if timed and not note:  # the calendar's index scales each month's hazard of a win
-                left = self.chain.left_to_win(o.stage, a) - self.chain.won_within(o.stage, a, bounds[0][0])
+                left = self.chain.eventual(o.stage, a) - self.chain.won_within(o.stage, a, bounds[0][0])
                 ps = _timed(ps, timing, left)  # noqa: PLW2901 - the chances timed
             total = 0.0
             for month, p in zip(firsts, ps, strict=True):
@@ -1264,21 +1264,9 @@ class _Chain:
         The chance that a deal *age* days into *stage* is won at all, whenever:
         where each stage's deals went once they left it (the stays still
         under way taken to end as those that ended), through the chain,
-        timing ignored.
-        """
-        if self.unknown(stage, age):
-            return 0.0
-        if self._eventual is None:
-            self._eventual = self._absorbed()
-        leave, won = self._leaving(stage, age), self.won
-        return sum(q * (1.0 if d in won else self._eventual.get(d, 0.0)) for d, q in leave.items())
-
-    def left_to_win(self, stage: str, age: float) -> float:
-        """
-        :meth:`eventual`, found by a binary search in running sums of the
-        stage's jumps (made once per stage) instead of a pass over them: for
-        every open deal at once without a cost that grows with the history
-        (to within float rounding).
+        timing ignored.  Found by a binary search in running sums of the
+        stage's jumps, made once per stage, so that asking it for every open
+        deal costs no pass over the history each.
         """
         if self.unknown(stage, age):
             return 0.0
@@ -1286,13 +1274,13 @@ class _Chain:
         if got is None:
             if self._eventual is None:
                 self._eventual = self._absorbed()
-            taus = [t for t, _, _ in self.jumps[stage]]
-            won_after, all_after = [0.0] * (len(taus) + 1), [0.0] * (len(taus) + 1)
-            for i in range(len(taus) - 1, -1, -1):  # the jumps are in time order
-                _, d, p = self.jumps[stage][i]
+            jumps = self.jumps[stage]
+            won_after, all_after = [0.0] * (len(jumps) + 1), [0.0] * (len(jumps) + 1)
+            for i in range(len(jumps) - 1, -1, -1):  # the jumps are in time order
+                _, d, p = jumps[i]
                 value = 1.0 if d in self.won else self._eventual.get(d, 0.0)
                 won_after[i], all_after[i] = won_after[i + 1] + p * value, all_after[i + 1] + p
-            got = self._won_after[stage] = taus, won_after, all_after
+            got = self._won_after[stage] = [t for t, _, _ in jumps], won_after, all_after
         taus, won_after, all_after = got
         k = bisect.bisect_right(taus, age)
         return won_after[k] / all_after[k] if all_after[k] > 0 else 0.0
