@@ -212,11 +212,11 @@ def test_the_weight_is_the_least_squares_one():
     1969, with the covariance); a run rate that never differed from the bottom-up gives 1/2, none 1.
     """
 
-    def check(b, r, a, *, indexed=True):
+    def check(b, r, a, *, form="season"):
         got = _Parts()
         got.add("pipeline", "ann", dt.date(2026, 1, 1), "USD", decimal.Decimal(b))
         got.run_rate["USD"] = decimal.Decimal(r)
-        got.indexed = indexed
+        got.form = form
         return (NOW, NOW, NOW, "USD", got, {"USD": decimal.Decimal(a)})
 
     checks = [check(50, 100, 100), check(100, 60, 90), check(80, 120, 100)]
@@ -232,17 +232,17 @@ def test_the_weight_is_judged_on_run_rates_made_as_now():
     of its form (fewer than three), so all four judge: (2000 + 10000) / (5700 + 10000) = 120/157.
     """
 
-    def check(b, r, a, *, indexed):
+    def check(b, r, a, *, form):
         got = _Parts()
         got.add("pipeline", "ann", dt.date(2026, 1, 1), "USD", decimal.Decimal(b))
         got.run_rate["USD"] = decimal.Decimal(r)
-        got.indexed = indexed
+        got.form = form
         return (NOW, NOW, NOW, "USD", got, {"USD": decimal.Decimal(a)})
 
-    checks = [check(50, 100, 100, indexed=True), check(100, 0, 100, indexed=False)]
-    checks += [check(100, 60, 90, indexed=True), check(80, 120, 100, indexed=True)]
-    assert _weights(checks, ["USD"], {}, indexed=True)["USD"] == pytest.approx(20 / 57)
-    assert _weights(checks, ["USD"], {}, indexed=False)["USD"] == pytest.approx(120 / 157)
+    checks = [check(50, 100, 100, form="season"), check(100, 0, 100, form="plain")]
+    checks += [check(100, 60, 90, form="season"), check(80, 120, 100, form="season")]
+    assert _weights(checks, ["USD"], {}, form="season")["USD"] == pytest.approx(20 / 57)
+    assert _weights(checks, ["USD"], {}, form="plain")["USD"] == pytest.approx(120 / 157)
     assert _weights(checks, ["USD"], {})["USD"] == pytest.approx(120 / 157)  # no form given: all
 
 

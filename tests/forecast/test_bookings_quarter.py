@@ -234,6 +234,30 @@ def test_the_days_weights_average_one_over_a_quarter(index, year, quarter):
     assert weights[0] / weights[2] == pytest.approx(index[0] / index[2], rel=1e-12)
 
 
+def test_a_run_rate_with_no_season_on_record_is_timed_by_the_calendar():
+    """
+    Bookings are on record from 1 January 2025 only, so October's season (October 2024) is not:
+    its run rate is the mean of the three 31-day periods before now, 1,400 (30 September days and
+    the last of August: September's 14 wins), 400 (31 July and August's first 30 days: 4 wins) and
+    400 (30 June and July's first 30 days: 4 wins), times October's weight (31 days at its month's
+    timing, the quarter index over the quarter's mean) over those periods' mean weight.  Without the calendar
+    index it is the mean alone; with a season on record the season's index is used, not this one.
+    """
+    call = {"start": NOW, "end": NOW + 31 * DAY, "now": NOW, "backtests": 0}
+    on = expected_bookings(DEALS, EVENTS, PIPE, **call)
+    off = expected_bookings(DEALS, EVENTS, PIPE, **call, calendar_index=None)
+    i = on.quarter_index
+    assert i is not None
+    q2 = (30 * i[0] + 31 * i[1] + 30 * i[2]) / 91  # April, May, June
+    q3 = (31 * i[0] + 31 * i[1] + 30 * i[2]) / 92  # July, August, September
+    q4 = (31 * i[0] + 30 * i[1] + 31 * i[2]) / 92  # October, November, December
+    read = [i[1] / q3 + 30 * i[2] / q3, i[0] / q3 + 30 * i[1] / q3, i[2] / q2 + 30 * i[0] / q3]
+    weight = 31 * i[0] / q4 / (sum(read) / 3)
+    assert off.component("run_rate", "USD") == Money.of("733.33", "USD")  # to the cent
+    assert float(on.component("run_rate", "USD").amount) == pytest.approx(2200 / 3 * weight, abs=0.005)
+    assert weight < 0.75  # October, a first month, books less than the months read, a September among them
+
+
 def test_a_calendar_index_not_offered_is_refused_by_name():
     """calendar_index is "quarter" or None; anything else is named, with the choices."""
     call = {"start": NOW, "end": NOW + DAY, "now": NOW}
@@ -323,6 +347,29 @@ def test_the_index_recovers_the_push_and_times_the_months_better():
     off_b, off_c = (x / booked for x in errors[False])
     assert on_b < 0.7 * off_b, (on_b, off_b)
     assert on_c < off_c, (on_c, off_c)
+
+
+def test_a_young_companys_run_rate_is_timed_by_the_push():
+    """
+    In a pushed company's first year no season is on record, so the run rate can only be timed by
+    the calendar index: at six month starts from July its WAPE is lower with the index than without
+    it by more than a third (0.63 to 0.36 for this seed): a first month follows a quarter's push.
+    """
+    co = simulate_company(seed=1, start=START, days=370, deals_per_day=3.0, quarter_end=1.0)
+    errors = {"quarter": 0.0, None: 0.0}
+    booked = 0.0
+    for m in range(7, 13):
+        start, end = month_start(2024, m), month_start(2024, m + 1)
+        deals = list(as_of(co.opportunities, co.events, now=start))
+        events = [e for e in co.events if e.at <= start]
+        actual = float(_won_in(as_of(co.opportunities, co.events, now=end), start, end)["USD"])
+        booked += actual
+        for index in errors:
+            b = expected_bookings(
+                deals, events, co.pipeline, start=start, end=end, now=start, backtests=0, calendar_index=index
+            )
+            errors[index] += abs(float(b.component("run_rate", "USD").amount) - actual)
+    assert errors["quarter"] / booked < 0.67 * errors[None] / booked, errors
 
 
 @given(

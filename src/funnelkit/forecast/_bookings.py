@@ -40,6 +40,8 @@ from ._funnel import _listed
 Component = Literal["closed", "pipeline", "generation", "run_rate"]
 #: The calendar indexes :func:`expected_bookings` can learn: by month of the quarter.
 CalendarIndex = Literal["quarter"]
+# how a run rate was indexed: by its season, by the calendar's quarter index, or not at all
+_Form = Literal["plain", "season", "calendar"]
 _CALENDAR_INDEXES: tuple[CalendarIndex, ...] = ("quarter",)
 #: The components of :func:`expected_bookings`, in the order its lines list them.
 COMPONENTS: tuple[Component, ...] = ("closed", "pipeline", "generation", "run_rate")
@@ -332,7 +334,10 @@ def expected_bookings(
     - ``run_rate``: the mean bookings of the three periods of the same
       length just before *now*, times the previous *season*'s index (its
       period against the three before it), pulled towards 1 by as much as
-      its own noise could explain; each owner's in the share they booked
+      its own noise could explain (where that season is not on record, the
+      calendar index below, if learned, instead: the period's days, each
+      weighted by its month of the quarter, over the mean weight of the
+      periods read); each owner's in the share they booked
       in those periods; 0 in a currency on record (a deal in it won or
       lost by *now*) that booked nothing in them.  Bookings are on record
       from the day of the first outcome (won or lost): a period begun
@@ -386,7 +391,8 @@ def expected_bookings(
     of a win: a deal's (or a month's new deals') chance c of a win in the
     month, of what it has left to win, becomes ``1 - (1 - c) ** weight`` of
     what the months before left, so that no deal's chances add up to more
-    than its chance of a win at all.  The past periods that judge
+    than its chance of a win at all.  A run rate with no season on record
+    is indexed by the same weights.  The past periods that judge
     the parts are forecast the same way, each from its own history.
 
     With *splits* (:class:`~funnelkit.CreditSplits`), a split deal's
@@ -448,7 +454,7 @@ def expected_bookings(
             checks.append((then, first - shift, last - shift, currency, got, actual))
     worth = step / (last - first)  # a past period's share of an independent one
     scales = _scales(checks, parts.currencies, worth)
-    weights = _weights(checks, parts.currencies, scales, indexed=parts.indexed)
+    weights = _weights(checks, parts.currencies, scales, form=parts.form)
     reported = tuple(
         BookingCheck(
             now=then,
@@ -569,7 +575,9 @@ class _Parts:
         self.by: dict[tuple[Component, str | None, dt.date, str], Decimal] = {}
         self.deals: list[DealBooking] = []
         self.run_rate: dict[str, Decimal] = {}
-        self.indexed = False  # whether the run rate's season and the periods before it were on record
+        # how the run rate was indexed: by its season (that period and the ones before it on record),
+        # by the calendar's quarter index (no season on record), or not at all
+        self.form: _Form = "plain"
 
     def add(self, component: Component, owner: str | None, month: dt.date, currency: str, v: Decimal) -> None:
         key = (component, owner, month, currency)
@@ -939,13 +947,20 @@ class _Known:
                 for j in range(3)
             ]
             base = [b for b, fine in before if fine]
-            parts.indexed = ok and bool(base)
             if ok and base:
+                parts.form = "season"
                 for k in currencies:
                     mean = _CTX.divide(_sum(b.get(k, Decimal(0)) for b in base), Decimal(len(base)))
                     if mean > 0:
                         raw = float(_CTX.divide(then.get(k, Decimal(0)), mean))
                         index[k] = _shrunk(raw, self._noise(k, start - self.season, end - self.season, base))
+        if parts.form == "plain" and self.quarter_index is not None:
+            # no season on record: the calendar's quarter index instead, the period's weight (its
+            # days, each by its month's timing) over the mean weight of the windows read
+            read = [self._weight(self.now - (j + 1) * length, self.now - j * length)
+                    for j, (_, ok) in enumerate(windows) if ok]  # fmt: skip
+            parts.form = "calendar"
+            index = dict.fromkeys(currencies, self._weight(start, end) / statistics.fmean(read))
         months = _months(start, end)
         whole = _days(length)
         shares = self._booked_by_owner(self.now - len(recent) * length)  # the same deals as recent
@@ -960,6 +975,13 @@ class _Known:
                     parts.add(
                         "run_rate", owner, _month(m_start), k, _times(mine, _days(m_end - m_start) / whole)
                     )
+
+    def _weight(self, start: dt.datetime, end: dt.datetime) -> float:
+        """The calendar's weight of ``[start, end)``: the days of each month times its timing, summed."""
+        total = 0.0
+        for a, b in _months(start, end):
+            total += _days(b - a) * self._timing(a)
+        return total
 
     def _booked_by_owner(self, since: dt.datetime) -> dict[Any, Decimal]:
         """What each owner booked per currency from *since* to now (the run rate's windows)."""
@@ -1392,7 +1414,7 @@ def _scales(checks: list[Any], currencies: Iterable[str], worth: float) -> dict[
 
 
 def _weights(
-    checks: list[Any], currencies: Iterable[str], scales: Mapping[str, float], *, indexed: bool | None = None
+    checks: list[Any], currencies: Iterable[str], scales: Mapping[str, float], *, form: str | None = None
 ) -> dict[str, float]:
     """
     Per currency, the weight w of the calibrated bottom-up forecast B (see
@@ -1402,20 +1424,20 @@ def _weights(
     forecasts miss the same noise of what is booked, so the weights that
     ignore it pull towards one half): ``w = sum (A - R)(B - R) / sum (B -
     R)^2``; the bottom-up alone without a run rate or past periods to judge
-    by, one half when the two never differed.  Given *indexed* (whether the
-    run rate now has its season's index), only the past periods whose run
-    rate was made the same way count, when there are at least
-    :data:`_SAME_FORM` of them: a run rate before its season was on record
-    is another forecaster.
+    by, one half when the two never differed.  Given *form* (how the run
+    rate now was indexed: ``"season"``, ``"calendar"`` or ``"plain"``),
+    only the past periods whose run rate was made the same way count, when
+    there are at least :data:`_SAME_FORM` of them: a run rate before its
+    season (or the calendar's index) was on record is another forecaster.
     """
     out = {}
     for k in sorted(set(currencies) | {x[3] for x in checks}):
         scale = scales.get(k, 1.0)
         mine = [(float(got.calibrated(k, scale)), float(got.run_rate.get(k, 0)), float(actual.get(k, 0)))
                 for _, _, _, cur, got, actual in checks if cur == k]  # fmt: skip
-        if indexed is not None:
+        if form is not None:
             same = [m for m, x in zip(mine, [x for x in checks if x[3] == k], strict=True)
-                    if x[4].indexed == indexed]  # fmt: skip
+                    if x[4].form == form]  # fmt: skip
             if len(same) >= _SAME_FORM:
                 mine = same
         if not mine or not any(r for _, r, _ in mine):
