@@ -505,8 +505,40 @@ def test_overlapping_past_periods_count_as_fewer():
     )
     expected = (report.total("USD").amount * decimal.Decimal(factor)).quantize(decimal.Decimal("0.01"))
     assert report.quantile(0.9, "USD") == Money.of(expected, "USD")
-    fewer = expected_bookings(deals, events, PIPE, start=now, end=now + 91 * DAY, now=now, backtests=6)
-    assert fewer.quantile(0.9, "USD") is None  # 6 * 30 / 91 < 2: not worth two independent periods
+
+
+def test_too_few_whole_periods_pool_the_months_of_past_forecasts():
+    """
+    Six past quarters 30 days apart are worth 6 * 30 / 91 < 2 independent ones: the quarter's interval
+    comes from its months instead, each past forecast made whole calendar months before now judged
+    month by month (7 September to 1 October, October, November, 1 to 7 December), the ratios pooled
+    and worth as many independent ones as the past forecasts they come from (six): exp(m + t_q s
+    sqrt(1 + 1/6)), t with 5 degrees of freedom.  From one past forecast there is no interval.
+    """
+    deals = [deal(f"w{i}", 100 + (i * 37) % 50, created=i, closed=i + 10, won=True) for i in range(0, 600, 3)]
+    events = [attrs.evolve(close(o.id, (o.stage_entered_at - T0) // DAY, won=True), time_in_stage=10 * DAY)
+              for o in deals]  # fmt: skip
+    now = T0 + 610 * DAY
+    call = {"start": now, "end": now + 91 * DAY, "now": now}
+    fewer = expected_bookings(deals, events, PIPE, **call, backtests=6)
+    assert len(fewer.ratios("USD")) == 6
+    assert [len(month) for month in fewer.month_checks] == [6, 5, 4, 4]  # those ended by now
+    for month in fewer.month_checks:
+        for k in month:
+            assert (k.now.day, k.now.time()) == (now.day, now.time())  # whole calendar months before
+            assert k.end <= now
+            assert k.combined.amount > 0
+    pooled = [(k.now, float(k.actual.amount / k.combined.amount)) for m in fewer.month_checks for k in m]
+    assert len({then for then, _ in pooled}) == 6
+    logs = [math.log(r) for _, r in pooled]
+    factor = math.exp(
+        statistics.fmean(logs) + _student_t(0.9, 5) * statistics.stdev(logs) * math.sqrt(1 + 1 / 6)
+    )
+    expected = (fewer.total("USD").amount * decimal.Decimal(factor)).quantize(decimal.Decimal("0.01"))
+    assert fewer.quantile(0.9, "USD") == Money.of(expected, "USD")
+    assert fewer.quantile(0.1, "USD") < fewer.total("USD") < fewer.quantile(0.9, "USD")
+    one = expected_bookings(deals, events, PIPE, **call, backtests=1)
+    assert one.quantile(0.9, "USD") is None
 
 
 def test_a_period_that_starts_later_counts_the_deals_created_before_it():

@@ -11,6 +11,7 @@ errors.
 from __future__ import annotations
 
 import bisect
+import calendar
 import datetime as dt
 import decimal
 import functools
@@ -151,7 +152,14 @@ class Bookings(Report):
     and :meth:`quantile` per currency.  :attr:`quarter_index` is the
     calendar index of wins by month of the quarter that timed the pipeline
     and generation parts (``None``: not asked for, no whole quarter on
-    record, or no pattern beyond chance).
+    record, or no pattern beyond chance).  :attr:`month_checks`, one tuple
+    per month of the period (its calendar months, the first and last cut at
+    the period's ends), are the period forecast from whole calendar months
+    before now and judged month by month as far as its months had ended
+    (where the run rate could forecast then too, as in :attr:`checks`):
+    made only when the past periods of the whole length are worth fewer
+    than two independent ones and the period spans two months or more, for
+    :meth:`quantile`.
 
     Not mergeable: the weights and the interval are chosen on the whole
     history; forecast a company in one call.
@@ -166,6 +174,7 @@ class Bookings(Report):
     checks: tuple[BookingCheck, ...]
     scales: Mapping[str, float] = attrs.field(factory=dict)
     quarter_index: tuple[float, float, float] | None = None
+    month_checks: tuple[tuple[BookingCheck, ...], ...] = ()
 
     @property
     def currencies(self) -> tuple[str, ...]:
@@ -237,9 +246,21 @@ class Bookings(Report):
         worth: k periods of length L a step of d apart overlap when d < L,
         so they count as ``n = k d / L`` (Hansen & Hodrick 1980: a quarter
         judged a month apart repeats two thirds of its neighbour).  A
-        prediction interval, so few periods give a wide one; ``None`` when
-        they are worth fewer than two.  The interval is as wide as the
-        method's past errors, not as a model of independent deals would say.
+        prediction interval, so few periods give a wide one.  The interval
+        is as wide as the method's past errors, not as a model of
+        independent deals would say.
+
+        When the past periods are worth fewer than two (a quarter in a
+        company with half a year on record), the ratios are those of
+        :attr:`month_checks` instead: the months of the period's past
+        forecasts made whole calendar months before, each judged as far as
+        it had ended, pooled, and worth as many independent ones as the past
+        forecasts they come from.  A period's log error is a weighted mean
+        of its months', so its spread is at most a month's (as wide when
+        the months' errors move together, narrower when they cancel, as an
+        end-of-quarter push that moves wins between months does): the
+        interval errs wide, not narrow.  ``None`` when the ratios come from
+        fewer than two past forecasts.
 
         Cost: O(k) for k past periods.
         """
@@ -247,22 +268,22 @@ class Bookings(Report):
             raise c.at("q", c.wrong_type(q, "a number between 0 and 1"))
         if (isinstance(q, Decimal) and not q.is_finite()) or not 0 < q < 1:
             raise ValidationError.single("q", f"{c.show(q)} is not between 0 and 1", code="range")
-        logs = [math.log(max(r, _SMALLEST_RATIO)) for r in self.ratios(currency)]
-        k = len(logs)
+        ratios = self.ratios(currency)
         length = self.end - self.start
-        n = k * (min(length, _PAST_STEP) / length)  # the periods overlap when a step is shorter
-        if k < 2 or n < 2:
+        n = len(ratios) * (min(length, _PAST_STEP) / length)  # the periods overlap when a step is shorter
+        if len(ratios) >= 2 and n >= 2:
+            return _money(_times(self.total(currency).amount, _factor(q, ratios, n)), currency)
+        pooled = [
+            (k.now, float(_CTX.divide(k.actual.amount, k.combined.amount)))
+            for checks in self.month_checks
+            for k in checks
+            if k.currency == currency and k.combined.amount
+        ]
+        forecasts = len({then for then, _ in pooled})  # the past forecasts the months come from
+        if forecasts < 2:
             return None
-        mean = sum(logs) / k
-        sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (k - 1))
-        exponent = mean + _student_t(float(q), n - 1) * sd * math.sqrt(1 + 1 / n)
-        if abs(exponent) > _WIDEST:
-            msg = (
-                f"the {c.show(q)} quantile of the past errors is {math.exp(min(exponent, 700)):.3g} times "
-                "the forecast: the past periods are too few or too wild to tell; ask a level nearer 0.5"
-            )
-            raise ValidationError.single("q", msg, code="range")
-        return _money(_times(self.total(currency).amount, math.exp(exponent)), currency)
+        factor = _factor(q, [r for _, r in pooled], forecasts)
+        return _money(_times(self.total(currency).amount, factor), currency)
 
     def ratios(self, currency: str) -> tuple[float, ...]:
         """
@@ -470,6 +491,20 @@ def expected_bookings(
         )
         for then, s, e, currency, got, actual in checks
     )
+    # too few past periods of the whole length for an interval: each month of it judged apart
+    month_checks: tuple[tuple[BookingCheck, ...], ...] = ()
+    if len(_months(first, last)) > 1 and any(
+        sum(1 for x in checks if x[3] == k) * worth < 2 for k in parts.currencies
+    ):
+        month_checks = _month_checks(
+            known,
+            (deals, log, moves),
+            (first, last, since),
+            k_max=k_max,
+            weights=weights,
+            scales=scales,
+            currencies=parts.currencies,
+        )
     return Bookings(
         start=first,
         end=last,
@@ -480,7 +515,64 @@ def expected_bookings(
         checks=reported,
         scales=scales,
         quarter_index=known.quarter_index,
+        month_checks=month_checks,
     )
+
+
+def _month_checks(
+    known: _Known,
+    history: tuple[list[Opportunity], list[DealEvent], _Moves],
+    period: tuple[dt.datetime, dt.datetime, dt.datetime],
+    *,
+    k_max: int,
+    weights: Mapping[str, float],
+    scales: Mapping[str, float],
+    currencies: Iterable[str],
+) -> tuple[tuple[BookingCheck, ...], ...]:
+    """
+    :attr:`Bookings.month_checks`: the period [first, last) forecast from
+    whole calendar months before now (up to *k_max*, after *since*, the
+    first outcome), each of its months judged against what it booked as far
+    as it had ended by now, with the weights and scales chosen now, where the
+    run rate could forecast then too (as the past periods of the whole
+    length are judged: the method's record before that is another's).
+    """
+    deals, log, moves = history
+    first, last, since = period
+    at, months = known.now, _months(first, last)
+    instants = [t for k in range(1, k_max + 1) if (t := _months_back(at, k)) > since]
+    out: list[list[BookingCheck]] = [[] for _ in months]
+    sweep = _Sweep(deals, log, _timelines(deals, log, at), instants) if instants else None
+    for k, then in enumerate(instants, 1):
+        begin, end = _months_back(first, k), _months_back(last, k)
+        shifted = _months(begin, end)[: len(months)]  # (a month of 31 days may come back shorter)
+        ended = [h for h, (_, b) in enumerate(shifted) if b <= at]
+        if not ended:
+            continue
+        past = _Known(
+            list(cast("_Sweep", sweep).at(then)), (), known.pipeline, then, known.lookback, known.season,
+            moves=moves, explain=False, quarterly=known.quarterly,
+        )  # fmt: skip
+        got = past.forecast(begin, end)
+        for currency in sorted(currencies):
+            if currency not in got.run_rate:
+                continue  # judged only where both methods could forecast
+            w = weights.get(currency, 1.0)
+            scale = scales.get(currency, 1.0)
+            for h in ended:
+                a, b = shifted[h]
+                closed, opened, rate = got.month(currency, _month(a))
+                combined = _float_sum([(closed, w), (opened, w * scale), (rate, 1.0 - w)])
+                out[h].append(
+                    BookingCheck(
+                        now=then, start=a, end=b, currency=currency,
+                        bottom_up=_money(_sum((closed, opened)), currency),
+                        run_rate=_money(rate, currency),
+                        combined=_money(combined, currency),
+                        actual=_money(known.wins.booked(a, b).get(currency, Decimal(0)), currency),
+                    )
+                )  # fmt: skip
+    return tuple(tuple(x) for x in out)
 
 
 # --- arguments -------------------------------------------------------------------------------
@@ -599,6 +691,14 @@ class _Parts:
     def combined(self, currency: str, w: float, scale: float) -> Decimal:
         run_rate = self.run_rate.get(currency, Decimal(0))
         return _float_sum([(self.calibrated(currency, scale), w), (run_rate, 1.0 - w)])
+
+    def month(self, currency: str, month: dt.date) -> tuple[Decimal, Decimal, Decimal]:
+        """One month's closed part, open part (pipeline + generation) and run rate in *currency*."""
+        sums = {name: Decimal(0) for name in COMPONENTS}
+        for (comp, _, m, cur), v in self.by.items():
+            if cur == currency and m == month:
+                sums[comp] = _CTX.add(sums[comp], v)
+        return sums["closed"], _CTX.add(sums["pipeline"], sums["generation"]), sums["run_rate"]
 
     def lines(self) -> tuple[BookingLine, ...]:
         order = {name: i for i, name in enumerate(COMPONENTS)}
@@ -1042,6 +1142,28 @@ def _ratio_noise(here: int, base: int, cv2: float = 0.0) -> float:
     here + 1 / base)``.
     """
     return (1 + cv2) * (1 / here + 1 / base)
+
+
+def _factor(q: object, ratios: Sequence[float], n: float) -> float:
+    """
+    The factor on a forecast for its *q* quantile from past *ratios* of
+    actual to forecast worth *n* independent ones (>= 2): ``exp(m + t_q s
+    sqrt(1 + 1/n))`` for the logs' mean m and standard deviation s, t_q the
+    Student t quantile with n - 1 degrees of freedom; refused (by *q*) when
+    more than :data:`_WIDEST` from 1 in the log scale.
+    """
+    logs = [math.log(max(r, _SMALLEST_RATIO)) for r in ratios]
+    k = len(logs)
+    mean = sum(logs) / k
+    sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (k - 1))
+    exponent = mean + _student_t(float(cast("float", q)), n - 1) * sd * math.sqrt(1 + 1 / n)
+    if abs(exponent) > _WIDEST:
+        msg = (
+            f"the {c.show(q)} quantile of the past errors is {math.exp(min(exponent, 700)):.3g} times "
+            "the forecast: the past periods are too few or too wild to tell; ask a level nearer 0.5"
+        )
+        raise ValidationError.single("q", msg, code="range")
+    return math.exp(exponent)
 
 
 def _timed(chances: list[float], timing: list[float], left: float) -> list[float]:
@@ -1535,6 +1657,13 @@ def _quarter_after(first: dt.datetime) -> dt.datetime:
 
 def _month(t: dt.datetime) -> dt.date:
     return dt.date(t.year, t.month, 1)
+
+
+def _months_back(t: dt.datetime, k: int) -> dt.datetime:
+    """*t* k calendar months earlier, at its day of the month (the month's last, if it is shorter)."""
+    m = t.year * 12 + t.month - 1 - k
+    year, month = divmod(m, 12)
+    return t.replace(year=year, month=month + 1, day=min(t.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def _months(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
