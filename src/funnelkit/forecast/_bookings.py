@@ -421,7 +421,8 @@ def expected_bookings(
     booked that share out the generation and the run rate, go to its reps
     by their shares (in whole units); the totals do not change.
 
-    Cost: O(e log e + b (n + s + a h + q log n)) for b past periods, n
+    Cost: O(e log e + b (n + s + a h + q log n)) for b past periods (at
+    most twice *backtests*, with :attr:`Bookings.month_checks`), n
     deals, e events, s stays within *lookback*, a distinct ages (to the
     quarter day) of the open deals per stage, h days to the period's end
     and q calendar quarters within *lookback* (the calendar index).
@@ -540,7 +541,8 @@ def _month_checks(
     deals, log, moves = history
     first, last, since = period
     at, months = known.now, _months(first, last)
-    instants = [t for k in range(1, k_max + 1) if (t := _months_back(at, k)) > since]
+    # a past forecast is judged only where its run rate had a period of the length on record
+    instants = [t for k in range(1, k_max + 1) if (t := _months_back(at, k)) - (last - first) >= since]
     out: list[list[BookingCheck]] = [[] for _ in months]
     sweep = _Sweep(deals, log, _timelines(deals, log, at), instants) if instants else None
     for k, then in enumerate(instants, 1):
