@@ -1,5 +1,6 @@
 """Tests for expected_bookings: each component worked by hand, the combination, and what it refuses."""
 
+import calendar
 import datetime as dt
 import decimal
 import math
@@ -14,7 +15,7 @@ from three_stages import DAY, PIPE, T0
 
 from _problems import raises_problems
 from funnelkit import CreditSplits, Money, Opportunity, Split
-from funnelkit.forecast import COMPONENTS, BookingCheck, BookingLine, Bookings, expected_bookings
+from funnelkit.forecast import COMPONENTS, BookingCheck, BookingLine, Bookings, as_of, expected_bookings
 from funnelkit.forecast._bookings import _Parts, _scales, _student_t, _weights
 from funnelkit.stages import StageChanged
 
@@ -216,7 +217,7 @@ def test_the_weight_is_the_least_squares_one():
         got = _Parts()
         got.add("pipeline", "ann", dt.date(2026, 1, 1), "USD", decimal.Decimal(b))
         got.run_rate["USD"] = decimal.Decimal(r)
-        got.form = form
+        got.forms = {"USD": form} if form != "plain" else {}
         return (NOW, NOW, NOW, "USD", got, {"USD": decimal.Decimal(a)})
 
     checks = [check(50, 100, 100), check(100, 60, 90), check(80, 120, 100)]
@@ -236,14 +237,19 @@ def test_the_weight_is_judged_on_run_rates_made_as_now():
         got = _Parts()
         got.add("pipeline", "ann", dt.date(2026, 1, 1), "USD", decimal.Decimal(b))
         got.run_rate["USD"] = decimal.Decimal(r)
-        got.form = form
+        got.forms = {"USD": form} if form != "plain" else {}
         return (NOW, NOW, NOW, "USD", got, {"USD": decimal.Decimal(a)})
 
     checks = [check(50, 100, 100, form="season"), check(100, 0, 100, form="plain")]
     checks += [check(100, 60, 90, form="season"), check(80, 120, 100, form="season")]
-    assert _weights(checks, ["USD"], {}, form="season")["USD"] == pytest.approx(20 / 57)
-    assert _weights(checks, ["USD"], {}, form="plain")["USD"] == pytest.approx(120 / 157)
+    assert _weights(checks, ["USD"], {}, forms={"USD": "season"})["USD"] == pytest.approx(20 / 57)
+    assert _weights(checks, ["USD"], {}, forms={})["USD"] == pytest.approx(120 / 157)  # plain
+    assert _weights(checks, ["USD"], {}, forms={"EUR": "season"})["USD"] == pytest.approx(120 / 157)
     assert _weights(checks, ["USD"], {})["USD"] == pytest.approx(120 / 157)  # no form given: all
+    calendar = [check(50, 100, 100, form="calendar"), check(100, 60, 90, form="calendar")]
+    calendar.append(check(80, 120, 100, form="calendar"))
+    mixed = [*calendar, check(100, 0, 100, form="season")]
+    assert _weights(mixed, ["USD"], {}, forms={"USD": "calendar"})["USD"] == pytest.approx(20 / 57)
 
 
 def test_periods_before_the_first_outcome_are_not_on_record():
@@ -507,13 +513,25 @@ def test_overlapping_past_periods_count_as_fewer():
     assert report.quantile(0.9, "USD") == Money.of(expected, "USD")
 
 
-def test_too_few_whole_periods_pool_the_months_of_past_forecasts():
+def months_back(t, k):
+    """*t* k calendar months earlier, its day kept (or the month's last), written out for the tests."""
+    m = t.year * 12 + t.month - 1 - k
+    return t.replace(
+        year=m // 12, month=m % 12 + 1, day=min(t.day, calendar.monthrange(m // 12, m % 12 + 1)[1])
+    )
+
+
+def test_too_few_whole_periods_judge_the_months_of_past_forecasts():
     """
-    Six past quarters 30 days apart are worth 6 * 30 / 91 < 2 independent ones: the quarter's interval
-    comes from its months instead, each past forecast made whole calendar months before now judged
-    month by month (7 September to 1 October, October, November, 1 to 7 December), the ratios pooled
-    and worth as many independent ones as the past forecasts they come from (six): exp(m + t_q s
-    sqrt(1 + 1/6)), t with 5 degrees of freedom.  From one past forecast there is no interval.
+    Six past quarters 30 days apart are worth 6 * 30 / 91 < 2: the quarter's interval comes from its
+    months instead (7 to 30 September, October, November, 1 to 7 December), judged on the quarter's
+    forecasts made whole calendar months before now (7 September) as far as each month had wholly
+    ended: six ratios for the first, five for the second, four for the last two.  Each month's
+    actual is what its wins booked, its forecast what expected_bookings said for it then, combined
+    with now's weight and scale.  With m_i and s_i the mean and standard deviation of month i's log
+    ratios and w_i its share of the forecast, the q quantile is the total times exp(sum w_i m_i + t_q
+    sum w_i s_i sqrt(1 + 1/4)), t with 3 degrees of freedom (the fewest ratios, 4, less one).  With a
+    month that has fewer than two ratios there is no interval.
     """
     deals = [deal(f"w{i}", 100 + (i * 37) % 50, created=i, closed=i + 10, won=True) for i in range(0, 600, 3)]
     events = [attrs.evolve(close(o.id, (o.stage_entered_at - T0) // DAY, won=True), time_in_stage=10 * DAY)
@@ -522,23 +540,47 @@ def test_too_few_whole_periods_pool_the_months_of_past_forecasts():
     call = {"start": now, "end": now + 91 * DAY, "now": now}
     fewer = expected_bookings(deals, events, PIPE, **call, backtests=6)
     assert len(fewer.ratios("USD")) == 6
-    assert [len(month) for month in fewer.month_checks] == [6, 5, 4, 4]  # those ended by now
+    assert [len(month) for month in fewer.month_checks] == [6, 5, 4, 4]
+    w, scale = fewer.weights["USD"], fewer.scales["USD"]
     for month in fewer.month_checks:
         for k in month:
-            assert (k.now.day, k.now.time()) == (now.day, now.time())  # whole calendar months before
+            back = next(j for j in range(1, 7) if months_back(now, j) == k.now)
             assert k.end <= now
-            assert k.combined.amount > 0
-    pooled = [(k.now, float(k.actual.amount / k.combined.amount)) for m in fewer.month_checks for k in m]
-    assert len({then for then, _ in pooled}) == 6
-    logs = [math.log(r) for _, r in pooled]
-    factor = math.exp(
-        statistics.fmean(logs) + _student_t(0.9, 5) * statistics.stdev(logs) * math.sqrt(1 + 1 / 6)
-    )
-    expected = (fewer.total("USD").amount * decimal.Decimal(factor)).quantize(decimal.Decimal("0.01"))
-    assert fewer.quantile(0.9, "USD") == Money.of(expected, "USD")
+            then = expected_bookings(
+                as_of(deals, events, now=k.now), [e for e in events if e.at <= k.now], PIPE,
+                start=months_back(now, back), end=months_back(now + 91 * DAY, back), now=k.now, backtests=0,
+            )  # fmt: skip
+            first_day = k.start.date().replace(day=1)
+            part = {
+                name: sum(
+                    (x.amount.amount for x in then.lines if x.component == name and x.month == first_day),
+                    decimal.Decimal(0),
+                )
+                for name in COMPONENTS
+            }
+            said = float(part["closed"]) * w + float(part["pipeline"] + part["generation"]) * w * scale
+            said += float(part["run_rate"]) * (1 - w)
+            assert float(k.combined.amount) == pytest.approx(said, abs=0.011)
+            won = sum(o.amount.amount for o in deals if k.start <= o.stage_entered_at < k.end)
+            assert k.actual == Money.of(won, "USD")
+    factors = {"closed": w, "pipeline": w * scale, "generation": w * scale, "run_rate": 1 - w}
+    firsts = [now.date().replace(day=1)] + [dt.date(2027, m, 1) for m in (10, 11, 12)]
+    shares = [
+        sum(float(x.amount.amount) * factors[x.component] for x in fewer.lines if x.month == first)
+        for first in firsts
+    ]
+    centre = spread = 0.0
+    for share, month in zip(shares, fewer.month_checks, strict=True):
+        logs = [math.log(float(k.actual.amount / k.combined.amount)) for k in month]
+        centre += share / sum(shares) * statistics.fmean(logs)
+        spread += share / sum(shares) * statistics.stdev(logs)
+    factor = math.exp(centre + _student_t(0.9, 3) * spread * math.sqrt(1 + 1 / 4))
+    expected = float(fewer.total("USD").amount) * factor
+    assert float(fewer.quantile(0.9, "USD").amount) == pytest.approx(expected, abs=0.011)
     assert fewer.quantile(0.1, "USD") < fewer.total("USD") < fewer.quantile(0.9, "USD")
-    one = expected_bookings(deals, events, PIPE, **call, backtests=1)
-    assert one.quantile(0.9, "USD") is None
+    two = expected_bookings(deals, events, PIPE, **call, backtests=2)
+    assert [len(month) for month in two.month_checks] == [2, 1, 0, 0]
+    assert two.quantile(0.9, "USD") is None  # a month with fewer than two ratios
 
 
 def test_a_period_that_starts_later_counts_the_deals_created_before_it():
@@ -615,3 +657,29 @@ def test_a_quantile_too_far_out_is_refused_by_its_level():
         report.quantile(0.999999999, "USD")
     with raises_problems(("q", "type")):
         report.quantile("0.5", "USD")
+
+
+def test_past_errors_too_wild_for_an_interval_refuse_it_and_compare_shows_none():
+    """
+    Two past periods that booked 1/100 and 100 times their forecast: logs -4.6 and 4.6, so the 90 %
+    quantile is exp(0 + 3.08 * 6.5 * sqrt(1.5)), more than a million times the forecast: quantile
+    refuses it by naming q, and compare_forecasts, which asks for the 10-90 % interval itself, shows
+    none rather than fail.
+    """
+    from funnelkit.forecast._comparison import _interval
+
+    def check(actual):
+        return BookingCheck(
+            now=NOW - 60 * DAY, start=NOW - 60 * DAY, end=NOW - 40 * DAY, currency="USD", bottom_up=usd(100),
+            run_rate=usd(100), combined=usd(100), actual=usd(actual),
+        )  # fmt: skip
+
+    line = BookingLine(component="pipeline", owner="ann", month=NOW.date().replace(day=1), amount=usd(100))
+    report = Bookings(
+        start=NOW, end=NOW + 20 * DAY, now=NOW, lines=(line,), deals=(), weights={"USD": 1.0},
+        checks=(check(1), check(10_000)),
+    )  # fmt: skip
+    with raises_problems(("q", "range")):
+        report.quantile(0.9, "USD")
+    assert report.quantile(0.5, "USD") == usd(100)
+    assert _interval(report, "USD") == (None, None)

@@ -155,7 +155,7 @@ class Bookings(Report):
     record, or no pattern beyond chance).  :attr:`month_checks`, one tuple
     per month of the period (its calendar months, the first and last cut at
     the period's ends), are the period forecast from whole calendar months
-    before now and judged month by month as far as its months had ended
+    before now and judged month by month on its months wholly ended by now
     (where the run rate could forecast then too, as in :attr:`checks`):
     made only when the past periods of the whole length are worth fewer
     than two independent ones and the period spans two months or more, for
@@ -251,18 +251,20 @@ class Bookings(Report):
         independent deals would say.
 
         When the past periods are worth fewer than two (a quarter in a
-        company with half a year on record), the ratios are those of
-        :attr:`month_checks` instead: the months of the period's past
-        forecasts made whole calendar months before, each judged as far as
-        it had ended, pooled, and worth as many independent ones as the past
-        forecasts they come from.  A period's log error is a weighted mean
-        of its months', so its spread is at most a month's (as wide when
-        the months' errors move together, narrower when they cancel, as an
-        end-of-quarter push that moves wins between months does): the
-        interval errs wide, not narrow.  ``None`` when the ratios come from
-        fewer than two past forecasts.
+        company with half a year on record), each month of the period is
+        judged apart instead, on :attr:`month_checks` (the period forecast
+        from whole calendar months before now, a month apart, so each worth
+        one): each month's logs of actual over forecast give its mean m_i
+        and standard deviation s_i.  The period's log error is, to first
+        order, the mean of its months' weighted by their shares w_i of the
+        forecast, so the factor is ``exp(m + t_q s sqrt(1 + 1/n))`` with m
+        = sum w_i m_i, s = sum w_i s_i (the spread if the months' errors
+        move together: at least the spread of their weighted mean, so the
+        interval errs wide, not narrow) and n the fewest ratios of a month.
+        ``None`` when a month the period forecasts anything for has fewer
+        than two.
 
-        Cost: O(k) for k past periods.
+        Cost: O(k) for k past periods (and months of them).
         """
         if isinstance(q, bool) or not isinstance(q, int | float | Decimal | Fraction):
             raise c.at("q", c.wrong_type(q, "a number between 0 and 1"))
@@ -273,17 +275,40 @@ class Bookings(Report):
         n = len(ratios) * (min(length, _PAST_STEP) / length)  # the periods overlap when a step is shorter
         if len(ratios) >= 2 and n >= 2:
             return _money(_times(self.total(currency).amount, _factor(q, ratios, n)), currency)
-        pooled = [
-            (k.now, float(_CTX.divide(k.actual.amount, k.combined.amount)))
-            for checks in self.month_checks
-            for k in checks
-            if k.currency == currency and k.combined.amount
-        ]
-        forecasts = len({then for then, _ in pooled})  # the past forecasts the months come from
-        if forecasts < 2:
+        months = _months(self.start, self.end)
+        if len(self.month_checks) != len(months):
             return None
-        factor = _factor(q, [r for _, r in pooled], forecasts)
-        return _money(_times(self.total(currency).amount, factor), currency)
+        forecasts = self._by_month(currency)
+        said = [float(forecasts.get(_month(a), Decimal(0))) for a, _ in months]
+        whole = math.fsum(said)
+        if whole <= 0:
+            return None
+        # each month's log ratios of actual to forecast: the period's log error is, to first order,
+        # the forecast-weighted mean of its months', its spread at most the weighted mean of theirs
+        centre = spread = 0.0
+        fewest = MAX_BACKTESTS
+        for share, checks in zip(said, self.month_checks, strict=True):
+            logs = [math.log(max(float(_CTX.divide(k.actual.amount, k.combined.amount)), _SMALLEST_RATIO))
+                    for k in checks if k.currency == currency and k.combined.amount > 0]  # fmt: skip
+            if share <= 0:
+                continue
+            if len(logs) < 2:
+                return None
+            centre += share / whole * statistics.fmean(logs)
+            spread += share / whole * statistics.stdev(logs)
+            fewest = min(fewest, len(logs))
+        exponent = centre + _student_t(float(q), fewest - 1) * spread * math.sqrt(1 + 1 / fewest)
+        return _money(_times(self.total(currency).amount, _bounded(q, exponent)), currency)
+
+    def _by_month(self, currency: str) -> dict[dt.date, Decimal]:
+        """The combined forecast of each month of the period (as :meth:`total`, month by month)."""
+        w, scale = self.weights.get(currency, 1.0), self.scales.get(currency, 1.0)
+        factor = {"closed": w, "pipeline": w * scale, "generation": w * scale, "run_rate": 1.0 - w}
+        months: dict[dt.date, list[tuple[Decimal, float]]] = {}
+        for x in self.lines:
+            if x.amount.currency == currency:
+                months.setdefault(x.month, []).append((x.amount.amount, factor[x.component]))
+        return {m: _float_sum(v) for m, v in months.items()}
 
     def ratios(self, currency: str) -> tuple[float, ...]:
         """
@@ -355,8 +380,9 @@ def expected_bookings(
     - ``run_rate``: the mean bookings of the three periods of the same
       length just before *now*, times the previous *season*'s index (its
       period against the three before it), pulled towards 1 by as much as
-      its own noise could explain (where that season is not on record, the
-      calendar index below, if learned, instead: the period's days, each
+      its own noise could explain (where that index says nothing, the season
+      not on record in the currency or its index pulled all the way to 1,
+      the calendar index below, if learned, instead: the period's days, each
       weighted by its month of the quarter, over the mean weight of the
       periods read); each owner's in the share they booked
       in those periods; 0 in a currency on record (a deal in it won or
@@ -412,7 +438,7 @@ def expected_bookings(
     of a win: a deal's (or a month's new deals') chance c of a win in the
     month, of what it has left to win, becomes ``1 - (1 - c) ** weight`` of
     what the months before left, so that no deal's chances add up to more
-    than its chance of a win at all.  A run rate with no season on record
+    than its chance of a win at all.  A run rate whose season says nothing
     is indexed by the same weights.  The past periods that judge
     the parts are forecast the same way, each from its own history.
 
@@ -476,7 +502,7 @@ def expected_bookings(
             checks.append((then, first - shift, last - shift, currency, got, actual))
     worth = step / (last - first)  # a past period's share of an independent one
     scales = _scales(checks, parts.currencies, worth)
-    weights = _weights(checks, parts.currencies, scales, form=parts.form)
+    weights = _weights(checks, parts.currencies, scales, forms=parts.forms)
     reported = tuple(
         BookingCheck(
             now=then,
@@ -495,7 +521,8 @@ def expected_bookings(
     # too few past periods of the whole length for an interval: each month of it judged apart
     month_checks: tuple[tuple[BookingCheck, ...], ...] = ()
     if len(_months(first, last)) > 1 and any(
-        sum(1 for x in checks if x[3] == k) * worth < 2 for k in parts.currencies
+        sum(1 for x in reported if x.currency == k and x.combined.amount) * worth < 2
+        for k in parts.currencies
     ):
         month_checks = _month_checks(
             known,
@@ -533,10 +560,11 @@ def _month_checks(
     """
     :attr:`Bookings.month_checks`: the period [first, last) forecast from
     whole calendar months before now (up to *k_max*, after *since*, the
-    first outcome), each of its months judged against what it booked as far
-    as it had ended by now, with the weights and scales chosen now, where the
-    run rate could forecast then too (as the past periods of the whole
-    length are judged: the method's record before that is another's).
+    first outcome), each of its months wholly ended by now judged against
+    what it booked, with the weights and scales chosen now; a past forecast
+    only where its run rate had a period of the length on record (as the
+    past periods of the whole length are judged: the method's record before
+    that is another's).
     """
     deals, log, moves = history
     first, last, since = period
@@ -574,7 +602,7 @@ def _month_checks(
                         actual=_money(known.wins.booked(a, b).get(currency, Decimal(0)), currency),
                     )
                 )  # fmt: skip
-    return tuple(tuple(x) for x in out)
+    return tuple(tuple(x) for x in out) if any(out) else ()
 
 
 # --- arguments -------------------------------------------------------------------------------
@@ -669,9 +697,9 @@ class _Parts:
         self.by: dict[tuple[Component, str | None, dt.date, str], Decimal] = {}
         self.deals: list[DealBooking] = []
         self.run_rate: dict[str, Decimal] = {}
-        # how the run rate was indexed: by its season (that period and the ones before it on record),
-        # by the calendar's quarter index (no season on record), or not at all
-        self.form: _Form = "plain"
+        # per currency, how the run rate was indexed: by its season (that period and the ones before
+        # it on record), by the calendar's quarter index, or not at all (absent)
+        self.forms: dict[str, _Form] = {}
 
     def add(self, component: Component, owner: str | None, month: dt.date, currency: str, v: Decimal) -> None:
         key = (component, owner, month, currency)
@@ -1041,7 +1069,8 @@ class _Known:
         # every currency on record by now, not only those booked in the windows: a quiet stretch
         # forecasts 0 (and is judged as such)
         currencies = self.on_record
-        index: dict[str, float] = {}
+        seasonal: dict[str, float] = {}
+        on_record = False  # whether the season's period and those before it are on record
         if self.season is not None:
             then, ok = self._won(start - self.season, end - self.season)
             before = [
@@ -1049,20 +1078,26 @@ class _Known:
                 for j in range(3)
             ]
             base = [b for b, fine in before if fine]
-            if ok and base:
-                parts.form = "season"
-                for k in currencies:
-                    mean = _CTX.divide(_sum(b.get(k, Decimal(0)) for b in base), Decimal(len(base)))
-                    if mean > 0:
-                        raw = float(_CTX.divide(then.get(k, Decimal(0)), mean))
-                        index[k] = _shrunk(raw, self._noise(k, start - self.season, end - self.season, base))
-        if parts.form == "plain" and self.quarter_index is not None:
-            # no season on record: the calendar's quarter index instead, the period's weight (its
-            # days, each by its month's timing) over the mean weight of the windows read
+            on_record = ok and bool(base)
+            for k in currencies if on_record else ():
+                mean = _CTX.divide(_sum(b.get(k, Decimal(0)) for b in base), Decimal(len(base)))
+                if mean > 0:
+                    raw = float(_CTX.divide(then.get(k, Decimal(0)), mean))
+                    seasonal[k] = _shrunk(raw, self._noise(k, start - self.season, end - self.season, base))
+        calendar = None
+        if self.quarter_index is not None:
+            # the period's weight (its days, each by its month's timing) over the windows' mean
             read = [self._weight(self.now - (j + 1) * length, self.now - j * length)
                     for j, (_, ok) in enumerate(windows) if ok]  # fmt: skip
-            parts.form = "calendar"
-            index = dict.fromkeys(currencies, self._weight(start, end) / statistics.fmean(read))
+            calendar = self._weight(start, end) / statistics.fmean(read)
+        index: dict[str, float] = {}
+        for k in currencies:
+            # the season's index where it says something; else the calendar's, where learned (a
+            # season that shows nothing beyond its noise, or none on record in this currency)
+            if calendar is not None and seasonal.get(k, 1.0) == 1.0:
+                parts.forms[k], index[k] = "calendar", calendar
+            elif on_record:
+                parts.forms[k], index[k] = "season", seasonal.get(k, 1.0)
         months = _months(start, end)
         whole = _days(length)
         shares = self._booked_by_owner(self.now - len(recent) * length)  # the same deals as recent
@@ -1159,6 +1194,11 @@ def _factor(q: object, ratios: Sequence[float], n: float) -> float:
     mean = sum(logs) / k
     sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (k - 1))
     exponent = mean + _student_t(float(cast("float", q)), n - 1) * sd * math.sqrt(1 + 1 / n)
+    return _bounded(q, exponent)
+
+
+def _bounded(q: object, exponent: float) -> float:
+    """``exp(exponent)``, refused (by *q*) when *exponent* is more than :data:`_WIDEST` from 0."""
     if abs(exponent) > _WIDEST:
         msg = (
             f"the {c.show(q)} quantile of the past errors is {math.exp(min(exponent, 700)):.3g} times "
@@ -1538,7 +1578,11 @@ def _scales(checks: list[Any], currencies: Iterable[str], worth: float) -> dict[
 
 
 def _weights(
-    checks: list[Any], currencies: Iterable[str], scales: Mapping[str, float], *, form: str | None = None
+    checks: list[Any],
+    currencies: Iterable[str],
+    scales: Mapping[str, float],
+    *,
+    forms: Mapping[str, _Form] | None = None,
 ) -> dict[str, float]:
     """
     Per currency, the weight w of the calibrated bottom-up forecast B (see
@@ -1548,20 +1592,22 @@ def _weights(
     forecasts miss the same noise of what is booked, so the weights that
     ignore it pull towards one half): ``w = sum (A - R)(B - R) / sum (B -
     R)^2``; the bottom-up alone without a run rate or past periods to judge
-    by, one half when the two never differed.  Given *form* (how the run
-    rate now was indexed: ``"season"``, ``"calendar"`` or ``"plain"``),
-    only the past periods whose run rate was made the same way count, when
-    there are at least :data:`_SAME_FORM` of them: a run rate before its
-    season (or the calendar's index) was on record is another forecaster.
+    by, one half when the two never differed.  Given *forms* (per currency,
+    how the run rate now was indexed: ``"season"`` or ``"calendar"``,
+    ``"plain"`` if absent), only the past periods whose run rate was made
+    the same way count, when there are at least :data:`_SAME_FORM` of them:
+    a run rate before its season (or the calendar's index) was on record
+    is another forecaster.
     """
     out = {}
     for k in sorted(set(currencies) | {x[3] for x in checks}):
         scale = scales.get(k, 1.0)
         mine = [(float(got.calibrated(k, scale)), float(got.run_rate.get(k, 0)), float(actual.get(k, 0)))
                 for _, _, _, cur, got, actual in checks if cur == k]  # fmt: skip
-        if form is not None:
+        if forms is not None:
+            form = forms.get(k, "plain")
             same = [m for m, x in zip(mine, [x for x in checks if x[3] == k], strict=True)
-                    if x[4].form == form]  # fmt: skip
+                    if x[4].forms.get(k, "plain") == form]  # fmt: skip
             if len(same) >= _SAME_FORM:
                 mine = same
         if not mine or not any(r for _, r, _ in mine):

@@ -272,7 +272,7 @@ def compare_forecasts(
         weighted = weighted_forecast(mine, pipeline, by=()).total(currency) if mine else Money.of(0, currency)
         forecasts = _forecasts(report, currency, weighted, calibrated)
         has = currency in report.currencies
-        low, high = (report.quantile(0.1, currency), report.quantile(0.9, currency)) if has else (None, None)
+        low, high = _interval(report, currency) if has else (None, None)
         for method in METHODS:
             p10, p90 = (low, high) if method == "combined" else (None, None)
             forecast = forecasts[method]
@@ -282,6 +282,14 @@ def compare_forecasts(
                 )
             )
     return ForecastComparison(currency=currency, rows=tuple(rows))
+
+
+def _interval(report: Bookings, currency: str) -> tuple[Money | None, Money | None]:
+    """The 10-90 % interval, or none where the past errors are too wild for one (quantile refuses)."""
+    try:
+        return report.quantile(0.1, currency), report.quantile(0.9, currency)
+    except ValidationError:
+        return None, None
 
 
 def _forecasts(report: Bookings, currency: str, weighted: Money, calibrated: Decimal) -> dict[Method, Money]:
