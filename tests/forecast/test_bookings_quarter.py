@@ -241,8 +241,9 @@ def test_a_run_rate_with_no_season_on_record_is_timed_by_the_calendar():
     its run rate is the mean of the three 31-day periods before now, 1,400 (30 September days and
     the last of August: September's 14 wins), 400 (31 July and August's first 30 days: 4 wins) and
     400 (30 June and July's first 30 days: 4 wins), times October's weight (31 days at its month's
-    timing, the quarter index over the quarter's mean) over those periods' mean weight.  Without the calendar
-    index it is the mean alone; with a season on record the season's index is used, not this one.
+    timing, the quarter index over the quarter's mean) over those periods' mean weight, and it is
+    made in the calendar's form (what the combination's weight is judged on).  Without the calendar
+    index it is the mean alone, in neither form.
     """
     call = {"start": NOW, "end": NOW + 31 * DAY, "now": NOW, "backtests": 0}
     on = expected_bookings(DEALS, EVENTS, PIPE, **call)
@@ -257,6 +258,11 @@ def test_a_run_rate_with_no_season_on_record_is_timed_by_the_calendar():
     assert off.component("run_rate", "USD") == Money.of("733.33", "USD")  # to the cent
     assert float(on.component("run_rate", "USD").amount) == pytest.approx(2200 / 3 * weight, abs=0.005)
     assert weight < 0.75  # October, a first month, books less than the months read, a September among them
+    year = dt.timedelta(days=365)
+    assert _Known(DEALS, EVENTS, PIPE, NOW, year, year, quarterly=True).forecast(
+        NOW, NOW + 31 * DAY
+    ).forms == {"USD": "calendar"}
+    assert _Known(DEALS, EVENTS, PIPE, NOW, year, year).forecast(NOW, NOW + 31 * DAY).forms == {}
 
 
 def test_a_calendar_index_not_offered_is_refused_by_name():
