@@ -16,7 +16,7 @@ from three_stages import DAY, PIPE, T0
 from _problems import raises_problems
 from funnelkit import CreditSplits, Money, Opportunity, Split
 from funnelkit.forecast import COMPONENTS, BookingCheck, BookingLine, Bookings, as_of, expected_bookings
-from funnelkit.forecast._bookings import _Parts, _scales, _student_t, _weights
+from funnelkit.forecast._bookings import _months, _Parts, _pieces, _scales, _student_t, _weights
 from funnelkit.stages import StageChanged
 
 
@@ -513,6 +513,11 @@ def test_overlapping_past_periods_count_as_fewer():
     assert report.quantile(0.9, "USD") == Money.of(expected, "USD")
 
 
+def month_start(day):
+    """The first instant of *day*'s month, UTC."""
+    return dt.datetime(day.year, day.month, 1, tzinfo=dt.UTC)
+
+
 def months_back(t, k):
     """*t* k calendar months earlier, its day kept (or the month's last), written out for the tests."""
     m = t.year * 12 + t.month - 1 - k
@@ -521,142 +526,143 @@ def months_back(t, k):
     )
 
 
+def lognormal_factor(q, parts):
+    """
+    The q quantile's factor from (share, past ratios) parts, written out: a lognormal with mean sum w a_i
+    and sd sum w d_i, t at the fewest ratios less one.
+    """
+    whole = sum(share for share, _ in parts)
+    a = sum(share / whole * statistics.fmean(r) for share, r in parts)
+    d = sum(share / whole * statistics.stdev(r) for share, r in parts)
+    n = min(len(r) for _, r in parts)
+    s2 = math.log(1 + (d / a) ** 2)
+    return math.exp(math.log(a) - s2 / 2 + _student_t(q, n - 1) * math.sqrt(s2) * math.sqrt(1 + 1 / n))
+
+
 def test_too_few_whole_periods_judge_the_months_of_past_forecasts():
     """
     Six past quarters 30 days apart are worth 6 * 30 / 91 < 2: the quarter's interval comes from its
-    months instead (7 to 30 September, October, November, 1 to 7 December), judged on the quarter's
-    forecasts made whole calendar months before now (7 September) as far as each month had wholly
-    ended: six ratios for the first, five for the second, four for the last two.  Each month's
-    actual is what its wins booked, its forecast what expected_bookings said for it then, combined
-    with now's weight and scale.  With m_i and s_i the mean and standard deviation of month i's log
-    ratios and w_i its share of the forecast, the q quantile is the total times exp(sum w_i m_i + t_q
-    sum w_i s_i sqrt(1 + 1/4)), t with 3 degrees of freedom (the fewest ratios, 4, less one).  With a
-    month that has fewer than two ratios there is no interval.
+    parts instead: 7 to 30 September, October, and November with 1 to 7 December (six days, too few
+    to stand alone), judged on the quarter's forecasts made whole calendar months before now (7
+    September) as far as each part had wholly ended: six ratios for the first, five for the second,
+    four for the last.  Each part's actual is what its wins booked, and in both currencies apart its
+    forecast what expected_bookings said for it then, combined with now's weight and scale.  The
+    period's ratio is its parts' weighted by their shares w_i of the forecast, so it is taken as
+    lognormal with mean sum w_i a_i and standard deviation sum w_i d_i (the parts' past ratios'
+    means and sds), read with t at the fewest ratios less one (3).  With no past forecast judging
+    the last part there is no interval.
     """
-    deals = [deal(f"w{i}", 100 + (i * 37) % 50, created=i, closed=i + 10, won=True) for i in range(0, 600, 3)]
+    usd_deals = [
+        deal(f"w{i}", 100 + (i * 37) % 50, created=i, closed=i + 10, won=True) for i in range(0, 600, 3)
+    ]
+    eur_deals = [
+        attrs.evolve(
+            deal(f"e{i}", 1, created=i, closed=i + 12, won=True), amount=Money.of(80 + i * 13 % 70, "EUR")
+        )
+        for i in range(0, 600, 4)
+    ]
+    deals = usd_deals + eur_deals
     events = [attrs.evolve(close(o.id, (o.stage_entered_at - T0) // DAY, won=True), time_in_stage=10 * DAY)
               for o in deals]  # fmt: skip
     now = T0 + 610 * DAY
     call = {"start": now, "end": now + 91 * DAY, "now": now}
     fewer = expected_bookings(deals, events, PIPE, **call, backtests=6)
-    assert len(fewer.ratios("USD")) == 6
-    assert [len(month) for month in fewer.month_checks] == [6, 5, 4, 4]
-    w, scale = fewer.weights["USD"], fewer.scales["USD"]
-    for month in fewer.month_checks:
-        for k in month:
+    for currency in ("EUR", "USD"):
+        assert len(fewer.ratios(currency)) == 6
+        assert [sum(k.currency == currency for k in part) for part in fewer.month_checks] == [6, 5, 4]
+    parts = [
+        [now.date().replace(day=1)],
+        [dt.date(2027, 10, 1)],
+        [dt.date(2027, 11, 1), dt.date(2027, 12, 1)],
+    ]
+    for part in fewer.month_checks:
+        for k in part:
             back = next(j for j in range(1, 7) if months_back(now, j) == k.now)
             assert k.end <= now
             then = expected_bookings(
                 as_of(deals, events, now=k.now), [e for e in events if e.at <= k.now], PIPE,
                 start=months_back(now, back), end=months_back(now + 91 * DAY, back), now=k.now, backtests=0,
             )  # fmt: skip
-            first_day = k.start.date().replace(day=1)
-            part = {
-                name: sum(
-                    (x.amount.amount for x in then.lines if x.component == name and x.month == first_day),
-                    decimal.Decimal(0),
-                )
-                for name in COMPONENTS
-            }
-            said = float(part["closed"]) * w + float(part["pipeline"] + part["generation"]) * w * scale
-            said += float(part["run_rate"]) * (1 - w)
+            w, scale = fewer.weights[k.currency], fewer.scales[k.currency]
+            factors = {"closed": w, "pipeline": w * scale, "generation": w * scale, "run_rate": 1 - w}
+            first = k.start.date().replace(day=1)
+            inside = [x for x in then.lines if first <= x.month and month_start(x.month) < k.end]
+            said = sum(
+                float(x.amount.amount) * factors[x.component]
+                for x in inside
+                if x.amount.currency == k.currency
+            )
             assert float(k.combined.amount) == pytest.approx(said, abs=0.011)
-            won = sum(o.amount.amount for o in deals if k.start <= o.stage_entered_at < k.end)
-            assert k.actual == Money.of(won, "USD")
-    factors = {"closed": w, "pipeline": w * scale, "generation": w * scale, "run_rate": 1 - w}
-    firsts = [now.date().replace(day=1)] + [dt.date(2027, m, 1) for m in (10, 11, 12)]
-    shares = [
-        sum(float(x.amount.amount) * factors[x.component] for x in fewer.lines if x.month == first)
-        for first in firsts
-    ]
-    centre = spread = 0.0
-    for share, month in zip(shares, fewer.month_checks, strict=True):
-        logs = [math.log(float(k.actual.amount / k.combined.amount)) for k in month]
-        centre += share / sum(shares) * statistics.fmean(logs)
-        spread += share / sum(shares) * statistics.stdev(logs)
-    factor = math.exp(centre + _student_t(0.9, 3) * spread * math.sqrt(1 + 1 / 4))
-    expected = float(fewer.total("USD").amount) * factor
-    assert float(fewer.quantile(0.9, "USD").amount) == pytest.approx(expected, abs=0.011)
-    assert fewer.quantile(0.1, "USD") < fewer.total("USD") < fewer.quantile(0.9, "USD")
+            mine = [o for o in deals if o.amount.currency == k.currency]
+            won = sum(o.amount.amount for o in mine if k.start <= o.stage_entered_at < k.end)
+            assert k.actual == Money.of(won, k.currency)
+    for currency in ("EUR", "USD"):
+        w, scale = fewer.weights[currency], fewer.scales[currency]
+        factors = {"closed": w, "pipeline": w * scale, "generation": w * scale, "run_rate": 1 - w}
+        judged = []
+        for firsts, part in zip(parts, fewer.month_checks, strict=True):
+            said = sum(float(x.amount.amount) * factors[x.component] for x in fewer.lines
+                       if x.amount.currency == currency and x.month in firsts)  # fmt: skip
+            judged.append(
+                (said, [float(k.actual.amount / k.combined.amount) for k in part if k.currency == currency])
+            )
+        expected = float(fewer.total(currency).amount) * lognormal_factor(0.9, judged)
+        assert float(fewer.quantile(0.9, currency).amount) == pytest.approx(expected, abs=0.011)
+        assert fewer.quantile(0.1, currency) < fewer.total(currency) < fewer.quantile(0.9, currency)
     two = expected_bookings(deals, events, PIPE, **call, backtests=2)
-    assert [len(month) for month in two.month_checks] == [2, 1, 0, 0]
-    assert two.quantile(0.9, "USD") is None  # a month with fewer than two ratios
+    assert two.month_checks == ()  # no past forecast had the whole quarter behind it by now
+    assert two.quantile(0.9, "USD") is None
 
 
-def test_a_period_that_starts_later_counts_the_deals_created_before_it():
+def test_the_parts_interval_worked_by_hand():
     """
-    [19 Feb, 11 Mar) seen on 14 Feb, worked by hand on the grid of whole days: deals created from now
-    on are won in February with 1.25 deal-days and in March with 3.75, at 20 a day: 25 and 75; x is won
-    5 to 15 days from now with 1/2 - 1/4 = 1/4 of its 400 (all in February), none later.
+    A hand-made report for January to March 2026, 100 USD forecast in January and 300 in March, none
+    in February.  January's past ratios 1.0 and 1.5 (mean 1.25, sd 0.35355), March's 0 and 0 (it
+    booked nothing); February forecasts nothing, so its lack of past ratios does not matter.  With
+    shares 1/4 and 3/4 the period's ratio has mean 0.3125 and sd at most 0.088388: lognormal with
+    s^2 = ln(1 + 0.08) = 0.076961 and m = ln 0.3125 - s^2 / 2 = -1.20163; t at 1 degree of freedom
+    (Cauchy: tan(0.4 pi) = 3.0777 for 90 %) gives exp(-1.20163 + 3.0777 * 0.27742 * sqrt(1.5)) =
+    0.85561 of the 400 USD total, 342.25 USD.
     """
-    start = NOW + 5 * DAY
-    report = expected_bookings(DEALS, EVENTS, PIPE, start=start, end=start + 20 * DAY, now=NOW, backtests=0)
-    by_line = {(x.component, x.month): x.amount for x in report.lines}
-    assert by_line[("generation", dt.date(2026, 2, 1))] == usd(25)
-    assert by_line[("generation", dt.date(2026, 3, 1))] == usd(75)
-    assert report.component("pipeline", "USD") == usd(100)
-    assert by_line[("pipeline", dt.date(2026, 2, 1))] == usd(100)
+    start, end = dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
 
+    def check(month, actual, said):
+        a = dt.datetime(2025, month, 1, tzinfo=dt.UTC)
+        return BookingCheck(
+            now=a, start=a, end=a + DAY, currency="USD", bottom_up=usd(said), run_rate=usd(said),
+            combined=usd(said), actual=usd(actual),
+        )  # fmt: skip
 
-def test_less_than_a_day_left_and_a_stay_outlived_give_no_chance():
-    """A day grid: under a day nothing is won; a deal past every win of its stage cannot win any more."""
-    report = expected_bookings(DEALS, EVENTS, PIPE, start=NOW, end=NOW + dt.timedelta(hours=20), now=NOW)
-    assert report.component("pipeline", "USD") == usd(0)
-    old = deal("y", 100, created=19)  # 21 days in a: past the last win, at 20 days
-    report = expected_bookings([*DEALS[:4], old], EVENTS, PIPE, start=NOW, end=NOW + 30 * DAY, now=NOW)
-    assert {d.opportunity_id: d.p_won_within for d in report.deals} == {"d4": 0.0, "y": 0.0}
-
-
-def test_deals_of_other_pipelines_and_their_events_are_left_out():
-    """Another pipeline's deals, even with the same stage keys, change nothing."""
-    others = [attrs.evolve(o, id=o.id + "-x", pipeline="q") for o in DEALS]
-    other_events = [attrs.evolve(e, opportunity_id=e.opportunity_id + "-x", pipeline="q") for e in EVENTS]
-    alone = expected_bookings(DEALS, EVENTS, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW)
-    mixed = expected_bookings(
-        DEALS + others, EVENTS + other_events, PIPE, start=NOW, end=NOW + 20 * DAY, now=NOW
+    lines = (
+        BookingLine(component="pipeline", owner="ann", month=dt.date(2026, 1, 1), amount=usd(100)),
+        BookingLine(component="pipeline", owner="ann", month=dt.date(2026, 3, 1), amount=usd(300)),
     )
-    assert mixed == alone
+    january = (check(1, 100, 100), check(2, 150, 100))
+    march = (check(3, 0, 50), check(4, 0, 50))
+    report = Bookings(start=start, end=end, now=start, lines=lines, deals=(), weights={"USD": 1.0}, checks=(),
+                      month_checks=(january, (), march))  # fmt: skip
+    s2 = math.log(1.08)
+    by_hand = 400 * math.exp(math.log(0.3125) - s2 / 2 + math.tan(0.4 * math.pi) * math.sqrt(s2 * 1.5))
+    assert by_hand == pytest.approx(342.25, abs=0.01)
+    assert float(report.quantile(0.9, "USD").amount) == pytest.approx(by_hand, abs=0.006)
+    parts = [(100, [1.0, 1.5]), (300, [0.0, 0.0])]
+    assert 400 * lognormal_factor(0.9, parts) == pytest.approx(by_hand, rel=1e-12)
+    short = attrs.evolve(report, month_checks=(january, (), march[:1]))
+    assert short.quantile(0.9, "USD") is None  # March has one past ratio
+    nothing = attrs.evolve(report, month_checks=((check(1, 0, 9), check(2, 0, 9)), (), march))
+    assert nothing.quantile(0.9, "USD") is None  # every past part booked nothing: no scale to read
 
 
-def test_a_late_event_is_named_by_its_place_as_given():
-    """A repeated event does not shift the index of the late one."""
-    late = attrs.evolve(EVENTS[0], at=NOW + DAY)
-    with raises_problems(("events[2].at", "order")):
-        expected_bookings(DEALS, [EVENTS[0], EVENTS[0], late], PIPE, start=NOW, end=NOW + DAY, now=NOW)
-    moved = attrs.evolve(DEALS[3], stage_entered_at=NOW + DAY)
-    with raises_problems(("opportunities[3].stage_entered_at", "order")):
-        expected_bookings([*DEALS[:3], moved], EVENTS, PIPE, start=NOW, end=NOW + 2 * DAY, now=NOW)
+def test_a_short_piece_at_either_end_joins_its_neighbour():
+    """Pieces of 15 days or more stand alone; a shorter first or last one is judged with its neighbour."""
 
+    def at(m, d):
+        return dt.datetime(2027, m, d, tzinfo=dt.UTC)
 
-def test_a_quantile_too_far_out_is_refused_by_its_level():
-    """Wild past errors: the 0.999999999 quantile would be 1e304 times the forecast; refused at q."""
-    checks = tuple(
-        BookingCheck(
-            now=NOW - k * DAY,
-            start=NOW,
-            end=NOW + DAY,
-            currency="USD",
-            bottom_up=usd(1),
-            run_rate=usd(1),
-            combined=usd(1),
-            actual=usd(ratio),
-        )
-        for k, ratio in enumerate(("0.01", "10", "1"), 1)
-    )
-    report = Bookings(
-        start=NOW,
-        end=NOW + DAY,
-        now=NOW,
-        lines=(BookingLine(component="pipeline", owner="ann", month=dt.date(2026, 2, 1), amount=usd(100)),),
-        deals=(),
-        weights={"USD": 1.0},
-        checks=checks,
-    )
-    assert report.quantile(0.5, "USD") == usd("46.42")  # the geometric mean ratio, (0.01 * 10 * 1) ** (1/3)
-    with raises_problems(("q", "range")):
-        report.quantile(0.999999999, "USD")
-    with raises_problems(("q", "type")):
-        report.quantile("0.5", "USD")
+    assert _pieces(_months(at(7, 31), at(10, 31))) == [[0, 1], [2], [3]]  # 31 July alone is one day
+    assert _pieces(_months(at(7, 1), at(10, 6))) == [[0], [1], [2, 3]]  # 1 to 6 October
+    assert _pieces(_months(at(7, 17), at(10, 16))) == [[0], [1], [2], [3]]  # 15 days at each end
+    assert _pieces(_months(at(7, 25), at(8, 5))) == [[0, 1]]  # nothing left to judge apart
 
 
 def test_past_errors_too_wild_for_an_interval_refuse_it_and_compare_shows_none():

@@ -76,6 +76,8 @@ _DAY = dt.timedelta(days=1)
 _SAME_FORM = 3
 #: The open part is scaled only by past periods worth more than this many independent ones (_scales).
 _FEWEST_WORTH = 3.0
+#: A first or last month piece of a period shorter than this is judged with its neighbour.
+_SHORTEST_PIECE = dt.timedelta(days=15)
 #: A past period that booked nothing counts as this ratio of actual to forecast in the log scale.
 _SMALLEST_RATIO = 0.01
 #: The instants a history is read between: past periods, seasons and lookbacks reach far back from them.
@@ -153,13 +155,14 @@ class Bookings(Report):
     calendar index of wins by month of the quarter that timed the pipeline
     and generation parts (``None``: not asked for, no whole quarter on
     record, or no pattern beyond chance).  :attr:`month_checks`, one tuple
-    per month of the period (its calendar months, the first and last cut at
-    the period's ends), are the period forecast from whole calendar months
-    before now and judged month by month on its months wholly ended by now
-    (where the run rate could forecast then too, as in :attr:`checks`):
-    made only when the past periods of the whole length are worth fewer
-    than two independent ones and the period spans two months or more, for
-    :meth:`quantile`.
+    per part of the period (its calendar months, the first and last cut at
+    the period's ends, a piece shorter than 15 days joined to its
+    neighbour), are the period forecast from whole calendar months before
+    now and judged part by part on its parts wholly ended by now (where the
+    run rate could forecast then too, as in :attr:`checks`): made only when
+    the past periods of the whole length are worth fewer than two
+    independent ones, the period has two parts or more and at least two
+    past forecasts judge its last part, for :meth:`quantile`.
 
     Not mergeable: the weights and the interval are chosen on the whole
     history; forecast a company in one call.
@@ -251,18 +254,22 @@ class Bookings(Report):
         independent deals would say.
 
         When the past periods are worth fewer than two (a quarter in a
-        company with half a year on record), each month of the period is
-        judged apart instead, on :attr:`month_checks` (the period forecast
-        from whole calendar months before now, a month apart, so each worth
-        one): each month's logs of actual over forecast give its mean m_i
-        and standard deviation s_i.  The period's log error is, to first
-        order, the mean of its months' weighted by their shares w_i of the
-        forecast, so the factor is ``exp(m + t_q s sqrt(1 + 1/n))`` with m
-        = sum w_i m_i, s = sum w_i s_i (the spread if the months' errors
-        move together: at least the spread of their weighted mean, so the
-        interval errs wide, not narrow) and n the fewest ratios of a month.
-        ``None`` when a month the period forecasts anything for has fewer
-        than two.
+        company with half a year on record), each part of the period (its
+        calendar months; a first or last piece shorter than 15 days joins its
+        neighbour) is judged apart instead, on :attr:`month_checks` (the
+        period forecast from whole calendar months before now, a month
+        apart, so each worth one).  The period's ratio of actual to forecast
+        is the mean of its parts' weighted by their shares w_i of the
+        forecast, so its mean is ``a = sum w_i a_i`` for the means a_i of the
+        parts' past ratios, and its standard deviation at most ``d = sum w_i
+        d_i`` for theirs (as much if the parts' errors move together, less if
+        they cancel: the interval errs wide, not narrow).  It is taken as
+        lognormal with those moments (``s^2 = ln(1 + d^2/a^2)``, ``m = ln a
+        - s^2/2``; a part that booked nothing is a ratio of 0, no clamp), the
+        factor ``exp(m + t_q s sqrt(1 + 1/n))`` with t at n - 1 degrees of
+        freedom for the fewest past ratios n of a part.  ``None`` when a
+        part the period forecasts anything for has fewer than two past
+        ratios, or every past ratio is 0.
 
         Cost: O(k) for k past periods (and months of them).
         """
@@ -276,29 +283,29 @@ class Bookings(Report):
         if len(ratios) >= 2 and n >= 2:
             return _money(_times(self.total(currency).amount, _factor(q, ratios, n)), currency)
         months = _months(self.start, self.end)
-        if len(self.month_checks) != len(months):
+        groups = _pieces(months)
+        if len(self.month_checks) != len(groups) or len(groups) < 2:
             return None
         forecasts = self._by_month(currency)
-        said = [float(forecasts.get(_month(a), Decimal(0))) for a, _ in months]
-        whole = math.fsum(said)
-        if whole <= 0:
-            return None
-        # each month's log ratios of actual to forecast: the period's log error is, to first order,
-        # the forecast-weighted mean of its months', its spread at most the weighted mean of theirs
-        centre = spread = 0.0
-        fewest = MAX_BACKTESTS
-        for share, checks in zip(said, self.month_checks, strict=True):
-            logs = [math.log(max(float(_CTX.divide(k.actual.amount, k.combined.amount)), _SMALLEST_RATIO))
+        parts = []
+        for group, checks in zip(groups, self.month_checks, strict=True):
+            said = math.fsum(float(forecasts.get(_month(months[h][0]), Decimal(0))) for h in group)
+            if said <= 0:
+                continue  # nothing forecast in this part of the period: its ratios weigh nothing
+            past = [float(_CTX.divide(k.actual.amount, k.combined.amount))
                     for k in checks if k.currency == currency and k.combined.amount > 0]  # fmt: skip
-            if share <= 0:
-                continue
-            if len(logs) < 2:
+            if len(past) < 2:
                 return None
-            centre += share / whole * statistics.fmean(logs)
-            spread += share / whole * statistics.stdev(logs)
-            fewest = min(fewest, len(logs))
-        exponent = centre + _student_t(float(q), fewest - 1) * spread * math.sqrt(1 + 1 / fewest)
-        return _money(_times(self.total(currency).amount, _bounded(q, exponent)), currency)
+            parts.append((said, past))
+        whole = math.fsum(said for said, _ in parts)
+        # the period's ratio is the share-weighted mean of its parts': its mean is theirs, and its
+        # spread at most the weighted mean of theirs (as wide if they move together)
+        mean = math.fsum(said / whole * statistics.fmean(r) for said, r in parts) if parts else 0.0
+        if mean <= 0:
+            return None  # every past part booked nothing: no scale to read
+        spread = math.fsum(said / whole * statistics.stdev(r) for said, r in parts)
+        factor = _lognormal(q, mean, spread, min(len(r) for _, r in parts))
+        return _money(_times(self.total(currency).amount, factor), currency)
 
     def _by_month(self, currency: str) -> dict[dt.date, Decimal]:
         """The combined forecast of each month of the period (as :meth:`total`, month by month)."""
@@ -381,8 +388,9 @@ def expected_bookings(
       length just before *now*, times the previous *season*'s index (its
       period against the three before it), pulled towards 1 by as much as
       its own noise could explain (where that index says nothing, the season
-      not on record in the currency or its index pulled all the way to 1,
-      the calendar index below, if learned, instead: the period's days, each
+      not on record, nothing booked in the currency in the three periods
+      before it, or its index pulled all the way to 1, the calendar index
+      below, if learned, instead: the period's days, each
       weighted by its month of the quarter, over the mean weight of the
       periods read); each owner's in the share they booked
       in those periods; 0 in a currency on record (a deal in it won or
@@ -560,27 +568,35 @@ def _month_checks(
     """
     :attr:`Bookings.month_checks`: the period [first, last) forecast from
     whole calendar months before now (up to *k_max*, after *since*, the
-    first outcome), each of its months wholly ended by now judged against
-    what it booked, with the weights and scales chosen now; a past forecast
+    first outcome), each of its parts (:func:`_pieces`) wholly ended by now
+    judged against what it booked, with the weights and scales chosen now;
+    none unless two past forecasts judge the last part; a past forecast
     only where its run rate had a period of the length on record (as the
     past periods of the whole length are judged: the method's record before
     that is another's).
     """
     deals, log, moves = history
     first, last, since = period
-    at, months = known.now, _months(first, last)
-    # a past forecast is judged only where its run rate had a period of the length on record
-    instants = [t for k in range(1, k_max + 1) if (t := _months_back(at, k)) - (last - first) >= since]
-    out: list[list[BookingCheck]] = [[] for _ in months]
-    sweep = _Sweep(deals, log, _timelines(deals, log, at), instants) if instants else None
-    for k, then in enumerate(instants, 1):
-        begin, end = _months_back(first, k), _months_back(last, k)
-        shifted = _months(begin, end)[: len(months)]  # (a month of 31 days may come back shorter)
-        ended = [h for h, (_, b) in enumerate(shifted) if b <= at]
+    at, groups = known.now, _pieces(_months(first, last))
+    # a past forecast is judged only where its run rate had a period of its length on record
+    shifts = []
+    for k in range(1, k_max + 1):
+        then, begin, end = _months_back(at, k), _months_back(first, k), _months_back(last, k)
+        if then - (end - begin) >= since:
+            shifts.append((k, then, begin, end))
+    # the last part ends last: with fewer than two past forecasts judging it, no interval can come
+    if len(groups) < 2 or sum(1 for _, _, _, end in shifts if end <= at) < 2:
+        return ()
+    out: list[list[BookingCheck]] = [[] for _ in groups]
+    sweep = _Sweep(deals, log, _timelines(deals, log, at), [then for _, then, _, _ in shifts])
+    for _, then, begin, end in shifts:
+        shifted = _months(begin, end)
+        spans = [(shifted[g[0]][0], shifted[g[-1]][1], g) for g in groups if g[-1] < len(shifted)]
+        ended = [(h, span) for h, span in enumerate(spans) if span[1] <= at]
         if not ended:
             continue
         past = _Known(
-            list(cast("_Sweep", sweep).at(then)), (), known.pipeline, then, known.lookback, known.season,
+            list(sweep.at(then)), (), known.pipeline, then, known.lookback, known.season,
             moves=moves, explain=False, quarterly=known.quarterly,
         )  # fmt: skip
         got = past.forecast(begin, end)
@@ -589,9 +605,9 @@ def _month_checks(
                 continue  # judged only where both methods could forecast
             w = weights.get(currency, 1.0)
             scale = scales.get(currency, 1.0)
-            for h in ended:
-                a, b = shifted[h]
-                closed, opened, rate = got.month(currency, _month(a))
+            for h, (a, b, group) in ended:
+                sums = [got.month(currency, _month(shifted[i][0])) for i in group]
+                closed, opened, rate = (_sum(x[j] for x in sums) for j in range(3))
                 combined = _float_sum([(closed, w), (opened, w * scale), (rate, 1.0 - w)])
                 out[h].append(
                     BookingCheck(
@@ -1092,12 +1108,13 @@ class _Known:
             calendar = self._weight(start, end) / statistics.fmean(read)
         index: dict[str, float] = {}
         for k in currencies:
-            # the season's index where it says something; else the calendar's, where learned (a
-            # season that shows nothing beyond its noise, or none on record in this currency)
+            # the season's index where it says something; else the calendar's, where learned (no
+            # season on record, nothing booked in the periods before it in this currency, or an
+            # index that shows nothing beyond its noise); else none
             if calendar is not None and seasonal.get(k, 1.0) == 1.0:
                 parts.forms[k], index[k] = "calendar", calendar
-            elif on_record:
-                parts.forms[k], index[k] = "season", seasonal.get(k, 1.0)
+            elif k in seasonal:
+                parts.forms[k], index[k] = "season", seasonal[k]
         months = _months(start, end)
         whole = _days(length)
         shares = self._booked_by_owner(self.now - len(recent) * length)  # the same deals as recent
@@ -1195,6 +1212,35 @@ def _factor(q: object, ratios: Sequence[float], n: float) -> float:
     sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (k - 1))
     exponent = mean + _student_t(float(cast("float", q)), n - 1) * sd * math.sqrt(1 + 1 / n)
     return _bounded(q, exponent)
+
+
+def _lognormal(q: object, mean: float, sd: float, n: int) -> float:
+    """
+    The *q* quantile of a ratio of actual to forecast with this *mean* (> 0)
+    and standard deviation *sd*, read from *n* (>= 2) past ratios: lognormal
+    with those moments (``s^2 = ln(1 + sd^2 / mean^2)``, ``m = ln mean -
+    s^2 / 2``; a ratio of 0 needs no clamp), ``exp(m + t_q s sqrt(1 +
+    1/n))`` with t Student's at n - 1 degrees of freedom.
+    """
+    s = math.sqrt(math.log1p((sd / mean) ** 2))
+    m = math.log(mean) - s * s / 2
+    return _bounded(q, m + _student_t(float(cast("float", q)), n - 1) * s * math.sqrt(1 + 1 / n))
+
+
+def _pieces(months: list[tuple[dt.datetime, dt.datetime]]) -> list[list[int]]:
+    """
+    The parts a period's month pieces are judged in (indexes into
+    *months*): each piece alone, but a first or last piece shorter than
+    :data:`_SHORTEST_PIECE` joins its neighbour, so that a few days at an end
+    (with fewer past forecasts judging them) neither set nor veto the
+    interval.
+    """
+    groups = [[h] for h in range(len(months))]
+    if len(groups) > 1 and months[-1][1] - months[-1][0] < _SHORTEST_PIECE:
+        groups[-2:] = [groups[-2] + groups[-1]]
+    if len(groups) > 1 and months[0][1] - months[0][0] < _SHORTEST_PIECE:
+        groups[:2] = [groups[0] + groups[1]]
+    return groups
 
 
 def _bounded(q: object, exponent: float) -> float:

@@ -236,8 +236,11 @@ def compare_forecasts(
     - ``timing``: what is won in the period by the open deals, from the
       chain of stays (:func:`expected_bookings`' closed and pipeline parts);
     - ``timing_generation``: that and the deals yet to be created;
-    - ``run_rate``: past bookings with the previous season's index;
-    - ``combined``: :func:`expected_bookings`' total, with its interval.
+    - ``run_rate``: past bookings with the previous season's index (or the
+      calendar's where the season says nothing);
+    - ``combined``: :func:`expected_bookings`' total, with its 10-90 %
+      interval (none where the past errors are too few, or too wild for
+      :meth:`~funnelkit.forecast.Bookings.quantile` to give one).
 
     Amounts in other currencies are left out of every method and actual.
 
