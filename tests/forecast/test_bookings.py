@@ -543,10 +543,12 @@ def test_too_few_whole_periods_judge_the_months_of_past_forecasts():
     """
     Six past quarters 30 days apart are worth 6 * 30 / 91 < 2: the quarter's interval comes from its
     parts instead: 7 to 30 September, October, and November with 1 to 7 December (six days, too few
-    to stand alone), judged on the quarter's forecasts made whole calendar months before now (7
-    September) as far as each part had wholly ended: six ratios for the first, five for the second,
-    four for the last.  Each part's actual is what its wins booked, and in both currencies apart its
-    forecast what expected_bookings said for it then, combined with now's weight and scale.  The
+    to stand alone: November's past ratios judge them), judged on the quarter's forecasts made whole
+    calendar months before now (7 September) as far as each part had wholly ended: six ratios for
+    the first, five for the second, four for the last.  Ending the quarter six hours later judges
+    the same parts (its interval moves by less than 1 %).  Each part's actual is what its wins
+    booked, and in both currencies apart its forecast what expected_bookings said for it then,
+    combined with now's weight and scale.  The
     period's ratio is its parts' weighted by their shares w_i of the forecast, so it is taken as
     lognormal with mean sum w_i a_i and standard deviation sum w_i d_i (the parts' past ratios'
     means and sds), read with t at the fewest ratios less one (3).  With no past forecast judging
@@ -609,6 +611,19 @@ def test_too_few_whole_periods_judge_the_months_of_past_forecasts():
         expected = float(fewer.total(currency).amount) * lognormal_factor(0.9, judged)
         assert float(fewer.quantile(0.9, currency).amount) == pytest.approx(expected, abs=0.011)
         assert fewer.quantile(0.1, currency) < fewer.total(currency) < fewer.quantile(0.9, currency)
+    assert all(k.start.day == 1 and months_back(k.end, 1) == k.start for k in fewer.month_checks[2])
+    later = expected_bookings(
+        deals, events, PIPE, **{**call, "end": call["end"] + dt.timedelta(hours=6)}, backtests=6
+    )
+
+    def spans(report):
+        return [[(k.now, k.start, k.end, k.currency) for k in part] for part in report.month_checks]
+
+    assert spans(later) == spans(fewer)  # the same parts judged; the run rates read 6 hours longer
+    for q in (0.1, 0.9):
+        assert float(later.quantile(q, "USD").amount) == pytest.approx(
+            float(fewer.quantile(q, "USD").amount), rel=0.01
+        )
     two = expected_bookings(deals, events, PIPE, **call, backtests=2)
     assert two.month_checks == ()  # no past forecast had the whole quarter behind it by now
     assert two.quantile(0.9, "USD") is None

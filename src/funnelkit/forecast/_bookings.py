@@ -577,7 +577,11 @@ def _month_checks(
     """
     deals, log, moves = history
     first, last, since = period
-    at, groups = known.now, _pieces(_months(first, last))
+    at, months = known.now, _months(first, last)
+    groups = _pieces(months)
+    # a short piece joined to its neighbour weighs in its share but is not judged: the neighbour's
+    # whole month is (its few days would wait for a past forecast whose period ended later)
+    judged = [[h for h in g if months[h][1] - months[h][0] >= _SHORTEST_PIECE] or g for g in groups]
     # a past forecast is judged only where its run rate had a period of its length on record
     shifts = []
     for k in range(1, k_max + 1):
@@ -585,13 +589,14 @@ def _month_checks(
         if then - (end - begin) >= since:
             shifts.append((k, then, begin, end))
     # the last part ends last: with fewer than two past forecasts judging it, no interval can come
-    if len(groups) < 2 or sum(1 for _, _, _, end in shifts if end <= at) < 2:
+    last_end = [_months(begin, end)[judged[-1][-1]][1] for _, _, begin, end in shifts]
+    if len(groups) < 2 or sum(1 for b in last_end if b <= at) < 2:
         return ()
     out: list[list[BookingCheck]] = [[] for _ in groups]
     sweep = _Sweep(deals, log, _timelines(deals, log, at), [then for _, then, _, _ in shifts])
     for _, then, begin, end in shifts:
         shifted = _months(begin, end)
-        spans = [(shifted[g[0]][0], shifted[g[-1]][1], g) for g in groups if g[-1] < len(shifted)]
+        spans = [(shifted[g[0]][0], shifted[g[-1]][1], g) for g in judged if g[-1] < len(shifted)]
         ended = [(h, span) for h, span in enumerate(spans) if span[1] <= at]
         if not ended:
             continue
@@ -1231,9 +1236,9 @@ def _pieces(months: list[tuple[dt.datetime, dt.datetime]]) -> list[list[int]]:
     """
     The parts a period's month pieces are judged in (indexes into
     *months*): each piece alone, but a first or last piece shorter than
-    :data:`_SHORTEST_PIECE` joins its neighbour, so that a few days at an end
-    (with fewer past forecasts judging them) neither set nor veto the
-    interval.
+    :data:`_SHORTEST_PIECE` joins its neighbour, whose past ratios then
+    judge its share of the forecast too, so that a few days at an end (with
+    fewer past forecasts judging them) neither set nor veto the interval.
     """
     groups = [[h] for h in range(len(months))]
     if len(groups) > 1 and months[-1][1] - months[-1][0] < _SHORTEST_PIECE:
