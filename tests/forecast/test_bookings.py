@@ -668,6 +668,29 @@ def test_the_parts_interval_worked_by_hand():
     assert nothing.quantile(0.9, "USD") is None  # every past part booked nothing: no scale to read
 
 
+def test_a_short_first_piece_is_weighed_but_its_neighbour_judges_it():
+    """
+    A quarter from 31 July: its first piece, 31 July alone, joins August; the past forecasts judge
+    that part on their whole Augusts' counterparts (1 July to 1 August a month back, and so on),
+    never on a single day, and the interval reads their ratios for the share of both.
+    """
+    deals = [deal(f"w{i}", 100 + (i * 37) % 50, created=i, closed=i + 10, won=True) for i in range(0, 600, 3)]
+    events = [attrs.evolve(close(o.id, (o.stage_entered_at - T0) // DAY, won=True), time_in_stage=10 * DAY)
+              for o in deals]  # fmt: skip
+    now = dt.datetime(2027, 7, 31, tzinfo=dt.UTC)
+    known = [e for e in events if e.at <= now]
+    report = expected_bookings(
+        as_of(deals, events, now=now), known, PIPE, start=now, end=now + 92 * DAY, now=now, backtests=6
+    )
+    assert len(report.month_checks) == 3  # 31 July with August, September, October
+    assert report.month_checks[0]
+    for k in report.month_checks[0]:
+        assert k.start.day == 1
+        assert months_back(k.end, 1) == k.start  # a whole month
+        assert k.end <= now
+    assert report.quantile(0.9, "USD") is not None
+
+
 def test_a_short_piece_at_either_end_joins_its_neighbour():
     """Pieces of 15 days or more stand alone; a shorter first or last one is judged with its neighbour."""
 

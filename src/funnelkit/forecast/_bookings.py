@@ -263,13 +263,15 @@ class Bookings(Report):
         forecast, so its mean is ``a = sum w_i a_i`` for the means a_i of the
         parts' past ratios, and its standard deviation at most ``d = sum w_i
         d_i`` for theirs (as much if the parts' errors move together, less if
-        they cancel: the interval errs wide, not narrow).  It is taken as
+        they cancel: the spread errs wide, not narrow; no interval from past
+        errors foresees a change of process).  It is taken as
         lognormal with those moments (``s^2 = ln(1 + d^2/a^2)``, ``m = ln a
         - s^2/2``; a part that booked nothing is a ratio of 0, no clamp), the
         factor ``exp(m + t_q s sqrt(1 + 1/n))`` with t at n - 1 degrees of
-        freedom for the fewest past ratios n of a part.  ``None`` when a
+        freedom for the fewest past ratios n of a part (with two, one degree
+        of freedom: an interval many times the forecast).  ``None`` when a
         part the period forecasts anything for has fewer than two past
-        ratios, or every past ratio is 0.
+        ratios, every past ratio is 0, or the period is a single part.
 
         Cost: O(k) for k past periods (and months of them).
         """
