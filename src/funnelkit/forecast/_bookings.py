@@ -589,15 +589,13 @@ def _month_checks(
     for k in range(1, k_max + 1):
         then, begin, end = _months_back(at, k), _months_back(first, k), _months_back(last, k)
         if then - (end - begin) >= since:
-            shifts.append((k, then, begin, end))
+            shifts.append((then, begin, end, _months(begin, end)))
     # the last part ends last: with fewer than two past forecasts judging it, no interval can come
-    last_end = [_months(begin, end)[judged[-1][-1]][1] for _, _, begin, end in shifts]
-    if len(groups) < 2 or sum(1 for b in last_end if b <= at) < 2:
+    if len(groups) < 2 or sum(1 for *_, shifted in shifts if shifted[judged[-1][-1]][1] <= at) < 2:
         return ()
     out: list[list[BookingCheck]] = [[] for _ in groups]
-    sweep = _Sweep(deals, log, _timelines(deals, log, at), [then for _, then, _, _ in shifts])
-    for _, then, begin, end in shifts:
-        shifted = _months(begin, end)
+    sweep = _Sweep(deals, log, _timelines(deals, log, at), [then for then, *_ in shifts])
+    for then, begin, end, shifted in shifts:
         spans = [(shifted[g[0]][0], shifted[g[-1]][1], g) for g in judged if g[-1] < len(shifted)]
         ended = [(h, span) for h, span in enumerate(spans) if span[1] <= at]
         if not ended:
@@ -1217,8 +1215,7 @@ def _factor(q: object, ratios: Sequence[float], n: float) -> float:
     k = len(logs)
     mean = sum(logs) / k
     sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (k - 1))
-    exponent = mean + _student_t(float(cast("float", q)), n - 1) * sd * math.sqrt(1 + 1 / n)
-    return _bounded(q, exponent)
+    return _predicted(q, mean, sd, n)
 
 
 def _lognormal(q: object, mean: float, sd: float, n: int) -> float:
@@ -1230,8 +1227,7 @@ def _lognormal(q: object, mean: float, sd: float, n: int) -> float:
     1/n))`` with t Student's at n - 1 degrees of freedom.
     """
     s = math.sqrt(math.log1p((sd / mean) ** 2))
-    m = math.log(mean) - s * s / 2
-    return _bounded(q, m + _student_t(float(cast("float", q)), n - 1) * s * math.sqrt(1 + 1 / n))
+    return _predicted(q, math.log(mean) - s * s / 2, s, n)
 
 
 def _pieces(months: list[tuple[dt.datetime, dt.datetime]]) -> list[list[int]]:
@@ -1250,8 +1246,15 @@ def _pieces(months: list[tuple[dt.datetime, dt.datetime]]) -> list[list[int]]:
     return groups
 
 
-def _bounded(q: object, exponent: float) -> float:
-    """``exp(exponent)``, refused (by *q*) when *exponent* is more than :data:`_WIDEST` from 0."""
+def _predicted(q: object, m: float, s: float, n: float) -> float:
+    """
+    The factor of a prediction interval's *q* quantile in the log scale, for
+    a mean *m* and standard deviation *s* read from *n* past periods:
+    ``exp(m + t_q s sqrt(1 + 1/n))``, t Student's at n - 1 degrees of
+    freedom; refused (by *q*) when more than :data:`_WIDEST` from 1 in the
+    log scale.
+    """
+    exponent = m + _student_t(float(cast("float", q)), n - 1) * s * math.sqrt(1 + 1 / n)
     if abs(exponent) > _WIDEST:
         msg = (
             f"the {c.show(q)} quantile of the past errors is {math.exp(min(exponent, 700)):.3g} times "
